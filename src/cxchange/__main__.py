@@ -1,0 +1,3 @@
+from cxchange.cli import main
+
+main()

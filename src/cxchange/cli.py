@@ -1,0 +1,73 @@
+"""The `cxchange` command: a Typer root that mounts each stage's commands.
+
+Every command accepts `--db URL` (also accepted before the command name); bad input ends with one
+line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from cxchange.core.errors import CxError
+
+app = typer.Typer(
+    name="cxchange",
+    help="Turn customer feedback into organisational change that lasts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: CXCHANGE_DATABASE_URL).")
+    ] = None,
+) -> None:
+    ctx.obj = {"db": db}
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL.")] = None,
+) -> None:
+    """Upgrade the database schema to the newest migration."""
+    from cxchange.core.cli_support import engine_from
+    from cxchange.core.migrate import current_revision
+
+    engine = engine_from(ctx, db)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+def _mount() -> None:
+    from cxchange.demo.cli import register as register_demo
+    from cxchange.listen.cli import register as register_listen
+    from cxchange.measure.cli import register as register_measure
+    from cxchange.web.cli import register as register_web
+
+    register_listen(app)
+    register_measure(app)
+    register_demo(app)
+    register_web(app)
+
+
+_mount()
+
+
+def main() -> None:
+    try:
+        app()
+    except CxError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

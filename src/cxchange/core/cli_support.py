@@ -1,0 +1,38 @@
+"""Small pieces every stage's CLI shares: the --db option, output format, dates."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+
+from cxchange.core.errors import InputError
+from cxchange.core.output import FORMATS
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: CXCHANGE_DATABASE_URL).")]
+FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+
+
+def engine_from(ctx: typer.Context, db: str | None) -> Engine:
+    """--db on the command wins over --db before it, which wins over the environment."""
+    from cxchange.core.db import get_engine
+
+    root = ctx.find_root().obj or {}
+    return get_engine(db or root.get("db"))
+
+
+def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    if fmt not in allowed:
+        raise InputError(f"unknown --format {fmt!r}; use one of {', '.join(allowed)}")
+    return fmt
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{option} wants a date like 2025-01-31, got {value!r}") from None

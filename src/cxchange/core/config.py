@@ -1,0 +1,22 @@
+"""Settings from the environment (CXCHANGE_*), overridable per command with --db."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CXCHANGE_", extra="ignore")
+
+    database_url: str = "sqlite:///cxchange.db"
+    # Rows handed to the database per executemany / COPY round trip: large enough to amortise the
+    # round trip, small enough to keep memory flat.
+    import_chunk_rows: int = 50_000
+    min_n: int = 30
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,40 @@
+"""Errors that reach the user as one clear line (CLI) or a 4xx JSON body (API)."""
+
+from __future__ import annotations
+
+
+class CxError(Exception):
+    """Base class: an error whose message is meant for the user, not a traceback."""
+
+
+class InputError(CxError):
+    """Bad input, located as precisely as we know: file, row (1-based, header is row 1), column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.row = row
+        self.column = column
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(str(self.file))
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class NotFoundError(CxError):
+    """A named thing (batch, source, unit) does not exist."""

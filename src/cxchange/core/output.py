@@ -1,0 +1,100 @@
+"""Rendering rows for people (rich tables), spreadsheets (CSV) and programs (JSON)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, TextIO
+
+FORMATS = ("table", "csv", "json")
+# A cell starting with one of these is a formula to Excel / Sheets (CSV injection, OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """Prefix a quote to text that a spreadsheet would run as a formula; numbers pass untouched."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def flatten(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested `group` objects become `group.key` columns, so a table or CSV has one cell a value."""
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if k == "group" and isinstance(v, Mapping):
+            out.update(v)
+        else:
+            out[k] = v
+    return out
+
+
+def write_csv(rows: Iterable[Mapping[str, Any]], out: TextIO, columns: Sequence[str] | None = None) -> None:
+    rows = [flatten(r) for r in rows]
+    cols = list(columns) if columns else _columns(rows)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(cols)
+    for r in rows:
+        writer.writerow([neutralise_cell(_plain(r.get(c))) for c in cols])
+
+
+def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
+    buf = io.StringIO()
+    write_csv(rows, buf, columns)
+    return buf.getvalue()
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, default=_plain, indent=None)
+
+
+def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    cols: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    return cols
+
+
+def print_rows(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: str = "table",
+    *,
+    title: str | None = None,
+    columns: Sequence[str] | None = None,
+    dim_when: str | None = None,
+) -> None:
+    """Print rows in `fmt`; in tables, rows whose `dim_when` field is true are greyed (small samples)."""
+    if fmt == "json":
+        sys.stdout.write(to_json(list(rows)) + "\n")
+        return
+    if fmt == "csv":
+        write_csv(rows, sys.stdout, columns)
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    flat = [flatten(r) for r in rows]
+    cols = list(columns) if columns else _columns(flat)
+    table = Table(title=title, show_lines=False)
+    for c in cols:
+        table.add_column(c, overflow="fold")
+    for r in flat:
+        style = "dim" if dim_when and r.get(dim_when) else None
+        # Text(), not str: feedback may contain "[EMAIL]" or other rich markup that must print as typed.
+        table.add_row(*[Text("" if r.get(c) is None else str(_plain(r.get(c)))) for c in cols], style=style)
+    Console(soft_wrap=False).print(table)

@@ -1,0 +1,101 @@
+"""Listen endpoints: imports (multipart upload), batches, rejected rows, feedback, org tree."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from cxchange.core.deps import engine
+
+router = APIRouter(tags=["listen"])
+_SUFFIX = re.compile(r"(\.[A-Za-z0-9]{1,8}){1,2}$")
+
+
+def _safe_suffix(filename: str | None) -> str:
+    """Keep only the extension(s) of an uploaded name (".csv", ".csv.gz"): never a path from the client."""
+    match = _SUFFIX.search(Path(filename or "").name)
+    return match.group(0).lower() if match else ".csv"
+
+
+@router.post("/imports")
+async def create_import(
+    file: Annotated[UploadFile, File()],
+    source: Annotated[str, Form()],
+    kind: Annotated[str | None, Form()] = None,
+    map: Annotated[list[str] | None, Form()] = None,
+    rating_scale: Annotated[int | None, Form()] = None,
+    date_format: Annotated[str | None, Form()] = None,
+    redact: Annotated[bool, Form()] = True,
+    dry_run: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    """Upload an export; returns the batch JSON (or the dry-run report)."""
+    from cxchange.listen.service import ImportOptions, import_file
+    from cxchange.listen.service import dry_run as run_dry
+
+    options = ImportOptions(
+        source=source,
+        kind=kind,
+        map_options=tuple(map or ()),
+        rating_scale=rating_scale,
+        date_format=date_format,
+        redact=redact,
+    )
+    with tempfile.TemporaryDirectory(prefix="cxchange-upload-") as tmp:
+        path = Path(tmp) / ("upload" + _safe_suffix(file.filename))
+        with path.open("wb") as out:
+            while block := await file.read(1 << 20):
+                out.write(block)
+        if dry_run:
+            report = await run_in_threadpool(run_dry, engine(), path, options)
+            return report.as_dict()
+        result = await run_in_threadpool(import_file, engine(), path, options)
+    return result.as_dict()
+
+
+@router.get("/batches")
+def batches(limit: int = 100) -> list[dict[str, Any]]:
+    from cxchange.listen.browse import list_batches
+
+    return list_batches(engine(), limit=limit)
+
+
+@router.get("/batches/{batch_id}/rejects")
+def rejects(batch_id: int) -> list[dict[str, Any]]:
+    from cxchange.listen.browse import list_rejects
+
+    return list_rejects(engine(), batch_id)
+
+
+@router.get("/feedback")
+def feedback(
+    source: str | None = None,
+    where: Annotated[list[str] | None, Query()] = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: Annotated[int, Query(le=1000)] = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    from cxchange.listen.browse import list_feedback
+
+    return list_feedback(
+        engine(),
+        source=source,
+        where=tuple(where or ()),
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/org")
+def org() -> list[dict[str, Any]]:
+    from cxchange.listen.org import org_as_nested
+
+    return org_as_nested(engine())

@@ -1,0 +1,94 @@
+"""Read-side of the listen stage: batches, rejected rows, stored feedback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cxchange.core.errors import NotFoundError
+from cxchange.listen.models import Feedback, ImportBatch, OrgUnit, RejectedRow, Source
+from cxchange.listen.org import load_org_tree
+from cxchange.listen.query import apply_filters, parse_where
+
+
+def list_batches(engine: Engine, *, limit: int = 100) -> list[dict[str, Any]]:
+    stmt = (
+        select(ImportBatch, Source.name)
+        .join(Source, Source.id == ImportBatch.source_id)
+        .order_by(ImportBatch.id.desc())
+        .limit(limit)
+    )
+    with Session(engine) as session:
+        rows = session.execute(stmt).all()
+    return [
+        {
+            "batch_id": b.id,
+            "source": name,
+            "file": b.file_name,
+            "format": b.format,
+            "status": b.status,
+            "read": b.rows_read,
+            "imported": b.rows_imported,
+            "duplicates": b.rows_duplicate,
+            "rejected": b.rows_rejected,
+            "redacted": b.rows_redacted,
+            "started_at": b.started_at,
+            "seconds": b.seconds,
+        }
+        for b, name in rows
+    ]
+
+
+def list_rejects(engine: Engine, batch_id: int) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        if session.get(ImportBatch, batch_id) is None:
+            raise NotFoundError(f"no import batch {batch_id}")
+        rows = session.execute(
+            select(RejectedRow).where(RejectedRow.batch_id == batch_id).order_by(RejectedRow.row_number)
+        ).scalars()
+        return [{"row": r.row_number, "column": r.column, "reason": r.reason, "raw": r.raw} for r in rows]
+
+
+def list_feedback(
+    engine: Engine,
+    *,
+    source: str | None = None,
+    where: Sequence[str] = (),
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    filters = parse_where(where)
+    if source:
+        filters.sources.append(source)
+    stmt = (
+        select(Feedback, Source.name, OrgUnit.code)
+        .join(Source, Source.id == Feedback.source_id)
+        .outerjoin(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
+    )
+    tree = load_org_tree(engine) if filters.units else None
+    stmt = apply_filters(stmt, filters, since=since, until=until, tree=tree)
+    stmt = stmt.order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(limit).offset(offset)
+    with Session(engine) as session:
+        rows = session.execute(stmt).all()
+    return [
+        {
+            "id": f.id,
+            "source": src,
+            "external_id": f.external_id,
+            "received_at": f.received_at,
+            "unit": unit,
+            "nps": f.nps,
+            "csat": f.csat,
+            "ces": f.ces,
+            "rating": f.rating,
+            "text": f.text,
+            "attributes": f.attributes or {},
+        }
+        for f, src, unit in rows
+    ]

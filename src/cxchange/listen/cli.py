@@ -1,0 +1,203 @@
+"""Listen commands: import, batches, rejects, feedback, org."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.output import print_rows, to_json
+
+org_app = typer.Typer(help="The organisation: units and people.", no_args_is_help=True)
+
+
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/XLSX/JSONL/Parquet export, optionally .gz.")],
+    source: Annotated[str, typer.Option("--source", help="Name of the feedback source.")],
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="survey|ticket|review|social|complaint|employee")
+    ] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, repeatable.")] = None,
+    rating_scale: Annotated[int | None, typer.Option("--rating-scale", help="5 or 10.")] = None,
+    date_format: Annotated[str | None, typer.Option("--date-format", help="e.g. %d/%m/%Y")] = None,
+    file_format: Annotated[
+        str | None, typer.Option("--file-format", help="Override format detection.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show mapping, preview, problems; write nothing.")
+    ] = False,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Keep emails, phones, card numbers.")
+    ] = False,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Import a feedback export. Rejected rows are kept with their reason (see `cxchange rejects`)."""
+    from cxchange.listen.service import ImportOptions, import_file
+    from cxchange.listen.service import dry_run as run_dry
+
+    check_format(fmt, ("table", "json"))
+    engine = engine_from(ctx, db)
+    options = ImportOptions(
+        source=source,
+        kind=kind,
+        map_options=tuple(map_ or ()),
+        rating_scale=rating_scale,
+        date_format=date_format,
+        redact=not no_redact,
+        file_format=file_format,
+    )
+    if dry_run:
+        report = run_dry(engine, file, options)
+        if fmt == "json":
+            typer.echo(to_json(report.as_dict()))
+        else:
+            _print_dry_run(report)
+        return
+    with _progress() as tick:
+        result = import_file(engine, file, options, progress=tick)
+    if fmt == "json":
+        typer.echo(to_json(result.as_dict()))
+    else:
+        print_rows([result.as_dict()], "table", title=f"import of {file}")
+
+
+def _print_dry_run(report) -> None:  # type: ignore[no-untyped-def]
+    info = f"{report.file}: {report.format}, encoding {report.encoding}, delimiter {report.delimiter!r}"
+    typer.echo(info)
+    print_rows([{"field": f, "column": c} for f, c in report.mapping.items()], title="mapping")
+    typer.echo(f"kept as attributes: {', '.join(report.attributes) or '(none)'}")
+    if report.preview:
+        print_rows(report.preview, title="first rows")
+    typer.echo(
+        f"read {report.read}, valid {report.valid}, duplicates in file {report.duplicates_in_file}, "
+        f"rejected {report.rejected}"
+    )
+    if report.problems:
+        print_rows(report.problems, title="problems")
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal; silent otherwise (pipes, CI, JSON output)."""
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not sys.stderr.isatty():
+            self._bar = None
+            return None
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.completed:,} rows read"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._bar.start()
+        task = self._bar.add_task("import", total=None)
+        return lambda n: self._bar.update(task, completed=n)  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def batches_command(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+    """List import batches with their counts and status."""
+    from cxchange.listen.browse import list_batches
+
+    print_rows(list_batches(engine_from(ctx, db)), check_format(fmt), title="import batches")
+
+
+def rejects_command(
+    ctx: typer.Context,
+    batch_id: Annotated[int, typer.Argument(help="Batch id (see `cxchange batches`).")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or table.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Rejected rows of a batch; the CSV can be fixed and imported again."""
+    from cxchange.listen.browse import list_rejects
+
+    print_rows(
+        list_rejects(engine_from(ctx, db), batch_id),
+        check_format(fmt),
+        title=f"rejected rows, batch {batch_id}",
+    )
+
+
+def feedback_command(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option("--source")] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """List stored feedback, newest first."""
+    from cxchange.listen.browse import list_feedback
+
+    rows = list_feedback(
+        engine_from(ctx, db),
+        source=source,
+        where=tuple(where or ()),
+        since=parse_date(since, "--since"),
+        until=parse_date(until, "--until"),
+        limit=limit,
+    )
+    print_rows(rows, check_format(fmt), title="feedback")
+
+
+@org_app.command("import")
+def org_import(
+    ctx: typer.Context,
+    units: Annotated[Path, typer.Argument(help="CSV with code, name, parent (and optional level).")],
+    people: Annotated[Path | None, typer.Option("--people", help="CSV with name, email, unit, role.")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Load or update org units and people (importing again updates, never duplicates)."""
+    from cxchange.listen.org import import_org
+
+    counts = import_org(engine_from(ctx, db), units, people)
+    print_rows([counts], check_format(fmt, ("table", "json")), title="org import")
+
+
+@org_app.command("show")
+def org_show(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+    """Print the org tree."""
+    from cxchange.listen.org import org_as_nested
+
+    check_format(fmt, ("table", "json"))
+    tree = org_as_nested(engine_from(ctx, db))
+    if fmt == "json":
+        typer.echo(to_json(tree))
+        return
+    from rich.console import Console
+    from rich.text import Text
+    from rich.tree import Tree
+
+    def add(node: Tree, unit: dict) -> None:  # type: ignore[type-arg]
+        label = Text(f"{unit['code']}  {unit['name']}  ({unit['level']}, {unit['people']} people)")
+        branch = node.add(label)
+        for child in unit["children"]:
+            add(branch, child)
+
+    root = Tree("organisation")
+    for unit in tree:
+        add(root, unit)
+    Console().print(root)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("batches")(batches_command)
+    app.command("rejects")(rejects_command)
+    app.command("feedback")(feedback_command)
+    app.add_typer(org_app, name="org")

@@ -1,0 +1,120 @@
+"""Tables of the listen stage: the organisation, sources, import batches, feedback, rejected rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cxchange.core.db import Base
+from cxchange.core.types import BigId, JsonDoc
+
+SOURCE_KINDS = ("survey", "ticket", "review", "social", "complaint", "employee")
+
+
+class OrgUnit(Base):
+    __tablename__ = "org_unit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    level: Mapped[str | None] = mapped_column(String(64))
+    # Materialised path of codes ("HQ/R-NORTH/S-NOR-01"): roll-ups and "unit or beneath" are prefix tests.
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(64))
+
+
+class Source(Base):
+    __tablename__ = "source"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default="survey")
+    # field -> column, remembered so the next export of the same source imports without flags.
+    mapping: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    rating_scale: Mapped[int] = mapped_column(SmallInteger, default=5)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    format: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_imported: Mapped[int] = mapped_column(Integer, default=0)
+    rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rows_redacted: Mapped[int] = mapped_column(Integer, default=0)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (
+        # external id within a source, else a content hash: importing the same file twice adds nothing.
+        UniqueConstraint("source_id", "dedup_key", name="uq_feedback_source_dedup"),
+        Index("ix_feedback_received_at", "received_at"),
+        Index("ix_feedback_org_unit", "org_unit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    dedup_key: Mapped[str] = mapped_column(String(220))
+    content_hash: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    channel: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    nps: Mapped[int | None] = mapped_column(SmallInteger)
+    csat: Mapped[int | None] = mapped_column(SmallInteger)
+    ces: Mapped[int | None] = mapped_column(SmallInteger)
+    rating: Mapped[float | None] = mapped_column(Float)
+    rating_scale: Mapped[int | None] = mapped_column(SmallInteger)
+    text: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    customer_value: Mapped[float | None] = mapped_column(Float)
+
+
+class RejectedRow(Base):
+    __tablename__ = "rejected_row"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    column: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)

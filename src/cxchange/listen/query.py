@@ -1,0 +1,82 @@
+"""Filters shared by every command that reads feedback (`--where`, `--since`, `--until`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, or_, select
+
+from cxchange.core.errors import InputError
+from cxchange.listen.models import Feedback, Source
+
+if TYPE_CHECKING:
+    from cxchange.listen.org import OrgTree
+
+COLUMN_FIELDS = ("channel", "customer_id", "language", "external_id")
+
+
+@dataclass
+class Filters:
+    sources: list[str] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    attrs: dict[str, list[str]] = field(default_factory=dict)
+
+
+def parse_where(items: Sequence[str]) -> Filters:
+    """FIELD=VALUE, repeated: the same field twice means either value; different fields must all hold.
+
+    FIELD is source, unit (a unit code: that unit and everything beneath), channel, customer_id,
+    language, external_id, or attr:NAME (a bare NAME means the attribute too).
+    """
+    f = Filters()
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(f"--where wants FIELD=VALUE, got {item!r}")
+        if name == "source":
+            f.sources.append(value)
+        elif name in ("unit", "org_unit", "org"):
+            f.units.append(value)
+        elif name in COLUMN_FIELDS:
+            f.columns.setdefault(name, []).append(value)
+        else:
+            f.attrs.setdefault(name.removeprefix("attr:"), []).append(value)
+    return f
+
+
+def _day_start(d: date) -> datetime:
+    return d if isinstance(d, datetime) else datetime.combine(d, time.min)
+
+
+def apply_filters(
+    stmt: Select[Any],
+    filters: Filters,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    tree: OrgTree | None = None,
+) -> Select[Any]:
+    """Add WHERE clauses (bound parameters only). `until` is exclusive."""
+    if since is not None:
+        stmt = stmt.where(Feedback.received_at >= _day_start(since))
+    if until is not None:
+        stmt = stmt.where(Feedback.received_at < _day_start(until))
+    if filters.sources:
+        stmt = stmt.where(Feedback.source_id.in_(select(Source.id).where(Source.name.in_(filters.sources))))
+    if filters.units:
+        if tree is None:
+            raise ValueError("unit filters need the org tree")
+        ids: set[int] = set()
+        for code in filters.units:
+            ids |= tree.subtree_ids(code)
+        stmt = stmt.where(Feedback.org_unit_id.in_(sorted(ids)))
+    for name, values in filters.columns.items():
+        stmt = stmt.where(getattr(Feedback, name).in_(values))
+    for name, values in filters.attrs.items():
+        stmt = stmt.where(or_(*[Feedback.attributes[name].as_string() == v for v in values]))
+    return stmt

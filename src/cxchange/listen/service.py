@@ -1,0 +1,309 @@
+"""Import orchestration: read → map → validate → redact → de-duplicate → store, one transaction a batch."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from cxchange.core.errors import InputError
+from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
+from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
+from cxchange.listen.readers import Chunk, RawReject, TableInfo, open_table
+from cxchange.listen.redact import redact_texts
+from cxchange.listen.store import feedback_writer, write_rejects
+from cxchange.listen.validate import FieldPlan, Rejects, check_scale, normalise_chunk, plan_fields
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportResult:
+    batch_id: int | None
+    source: str
+    read: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    redacted: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DryRunReport:
+    file: str
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    columns: list[str]
+    mapping: dict[str, str]
+    attributes: list[str]
+    preview: list[dict[str, Any]]
+    read: int = 0
+    valid: int = 0
+    duplicates_in_file: int = 0
+    rejected: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    source: str
+    kind: str | None = None
+    map_options: Sequence[str] = ()
+    rating_scale: int | None = None
+    date_format: str | None = None
+    redact: bool = True
+    file_format: str | None = None
+    chunk_rows: int = 50_000
+
+
+def _resolve_mapping(info: TableInfo, stored: Mapping[str, str], options: ImportOptions) -> dict[str, str]:
+    """Suggested from the header, then what the source remembers, then --map: later wins."""
+    try:
+        overrides = parse_map_options(options.map_options)
+    except ValueError as exc:
+        raise InputError(str(exc), file=info.path) from None
+    mapping = dict(suggest_mapping(info.columns))
+    for fld, col in stored.items():
+        if fld in FIELDS and col in info.columns:
+            mapping = {f: c for f, c in mapping.items() if c != col}
+            mapping[fld] = col
+    for fld, col in overrides.items():
+        mapping = {f: c for f, c in mapping.items() if c != col}
+        mapping[fld] = col
+    return mapping
+
+
+def unit_lookup(conn: Connection) -> dict[str, int]:
+    """Codes, code paths and unique names of org units, so an export may name a unit any of these ways."""
+    rows = conn.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.path, OrgUnit.name)).all()
+    names: dict[str, list[int]] = {}
+    for r in rows:
+        names.setdefault(r.name.lower(), []).append(r.id)
+    lookup = {k: ids[0] for k, ids in names.items() if len(ids) == 1}
+    for r in rows:
+        lookup[r.path.lower()] = r.id
+        lookup[r.code.lower()] = r.id
+    return lookup
+
+
+def _raw_rejects(raws: Sequence[RawReject]) -> Rejects:
+    out = Rejects()
+    for r in raws:
+        out.add(r.row_number, None, r.reason, r.raw)
+    return out
+
+
+def _sha256(path: str) -> str | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    h = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class _Pipeline:
+    """Per-chunk work shared by a real import and a dry run."""
+
+    def __init__(self, info: TableInfo, plan: FieldPlan, units: Mapping[str, int], redact: bool) -> None:
+        self.info, self.plan, self.units, self.redact = info, plan, units, redact
+        self.first = True
+
+    def run(self, chunk: Chunk) -> tuple[pl.DataFrame, Rejects, int]:
+        if self.first and chunk.frame.height:
+            check_scale(chunk.frame, self.plan, file=self.info.path, row_numbers=chunk.row_numbers)
+            self.first = False
+        rejects = _raw_rejects(chunk.rejects)
+        good, bad = normalise_chunk(chunk.frame, chunk.row_numbers, self.plan, unit_lookup=self.units)
+        rejects.extend(bad)
+        rejects.sort()
+        redacted = 0
+        if self.redact and "text" in self.plan.mapping and good.height:
+            result = redact_texts(good["text"])
+            good = good.with_columns(result.text.alias("text"))
+            redacted = result.redacted_rows
+        return good, rejects, redacted
+
+
+def _get_source(conn: Connection, name: str) -> Any:
+    """(id, mapping, rating_scale) of a source, or None for a new one."""
+    stmt = select(Source.id, Source.mapping, Source.rating_scale).where(Source.name == name)
+    return conn.execute(stmt).first()
+
+
+def import_table(
+    engine: Engine,
+    reader_info: TableInfo,
+    chunks: Iterator[Chunk],
+    options: ImportOptions,
+    *,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import chunks from any reader as one atomic batch."""
+    started = time.perf_counter()
+    info = reader_info
+    if options.kind is not None and options.kind not in SOURCE_KINDS:
+        raise InputError(f"unknown source kind {options.kind!r}; use one of {', '.join(SOURCE_KINDS)}")
+    with engine.begin() as conn:
+        src = _get_source(conn, options.source)
+        stored = dict(src.mapping or {}) if src else {}
+        scale = options.rating_scale or (src.rating_scale if src else None) or int(stored.get("_scale", 5))
+        mapping = _resolve_mapping(info, stored, options)
+        plan = plan_fields(
+            info.columns,
+            mapping,
+            file=info.path,
+            rating_scale=scale,
+            date_format=options.date_format or stored.get("_date_format"),
+        )
+        remembered: dict[str, Any] = dict(mapping)
+        if plan.date_format:
+            remembered["_date_format"] = plan.date_format
+        if src is None:
+            source_id = conn.execute(
+                insert(Source).values(
+                    name=options.source,
+                    kind=options.kind or "survey",
+                    mapping=remembered,
+                    rating_scale=scale,
+                    created_at=datetime.utcnow(),
+                )
+            ).inserted_primary_key[0]
+        else:
+            source_id = src.id
+            values: dict[str, Any] = {"mapping": remembered, "rating_scale": scale}
+            if options.kind:
+                values["kind"] = options.kind
+            conn.execute(update(Source).where(Source.id == source_id).values(**values))
+        batch_id = conn.execute(
+            insert(ImportBatch).values(
+                source_id=source_id,
+                file_name=info.path,
+                sha256=_sha256(info.path),
+                format=info.format,
+                status="running",
+                mapping=remembered,
+                started_at=datetime.utcnow(),
+            )
+        ).inserted_primary_key[0]
+        result = ImportResult(batch_id=batch_id, source=options.source)
+        writer = feedback_writer(conn, source_id=source_id, batch_id=batch_id, rating_scale=scale)
+        pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact)
+        for chunk in chunks:
+            good, rejects, redacted = pipeline.run(chunk)
+            inserted = writer.write(good)
+            write_rejects(conn, batch_id, rejects)
+            result.read += chunk.frame.height + len(chunk.rejects)
+            result.imported += inserted
+            result.duplicates += good.height - inserted
+            result.rejected += len(rejects)
+            result.redacted += redacted
+            if progress:
+                progress(result.read)
+        result.seconds = round(time.perf_counter() - started, 3)
+        conn.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == batch_id)
+            .values(
+                status="complete",
+                rows_read=result.read,
+                rows_imported=result.imported,
+                rows_duplicate=result.duplicates,
+                rows_rejected=result.rejected,
+                rows_redacted=result.redacted,
+                finished_at=datetime.utcnow(),
+                seconds=result.seconds,
+            )
+        )
+    return result
+
+
+def import_file(
+    engine: Engine, path: str | Path, options: ImportOptions, *, progress: Progress | None = None
+) -> ImportResult:
+    reader = open_table(path, format=options.file_format)
+    return import_table(
+        engine, reader.info, reader.iter_chunks(options.chunk_rows), options, progress=progress
+    )
+
+
+def frame_chunks(frame: pl.DataFrame, chunk_rows: int = 50_000) -> Iterator[Chunk]:
+    """Feed an in-memory frame (the demo, an API caller) through the same pipeline as a file."""
+    strings = frame.with_columns(pl.all().cast(pl.String))
+    for start in range(0, strings.height, chunk_rows):
+        part = strings.slice(start, chunk_rows)
+        rows = np.arange(start + 2, start + 2 + part.height, dtype=np.int64)
+        yield Chunk(frame=part, row_numbers=rows, rejects=[])
+
+
+def import_frame(
+    engine: Engine, frame: pl.DataFrame, options: ImportOptions, *, name: str = "<frame>"
+) -> ImportResult:
+    info = TableInfo(
+        path=name, format="frame", compression=None, encoding=None, delimiter=None, columns=frame.columns
+    )
+    return import_table(engine, info, frame_chunks(frame, options.chunk_rows), options)
+
+
+def dry_run(
+    engine: Engine, path: str | Path, options: ImportOptions, *, max_problems: int = 20
+) -> DryRunReport:
+    """Everything an import would do except writing: mapping, preview, problems, counts."""
+    reader = open_table(path, format=options.file_format)
+    info = reader.info
+    with engine.connect() as conn:
+        src = _get_source(conn, options.source)
+        stored = dict(src.mapping or {}) if src else {}
+        scale = options.rating_scale or (src.rating_scale if src else 5)
+        units = unit_lookup(conn)
+    mapping = _resolve_mapping(info, stored, options)
+    plan = plan_fields(
+        info.columns,
+        mapping,
+        file=info.path,
+        rating_scale=scale,
+        date_format=options.date_format or stored.get("_date_format"),
+    )
+    report = DryRunReport(
+        file=info.path,
+        format=info.format,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        columns=list(info.columns),
+        mapping=mapping,
+        attributes=list(plan.attribute_columns),
+        preview=reader.preview(5).to_dicts(),
+    )
+    pipeline = _Pipeline(info, plan, units, redact=False)
+    seen: set[str] = set()
+    for chunk in reader.iter_chunks(options.chunk_rows):
+        good, rejects, _ = pipeline.run(chunk)
+        report.read += chunk.frame.height + len(chunk.rejects)
+        keys = good["dedup_key"].to_list()
+        fresh = [k for k in keys if k not in seen]
+        seen.update(keys)
+        report.duplicates_in_file += len(keys) - len(set(fresh))
+        report.valid += len(set(fresh))
+        report.rejected += len(rejects)
+        for r, c, why in zip(rejects.row_numbers, rejects.columns, rejects.reasons, strict=True):
+            if len(report.problems) < max_problems:
+                report.problems.append({"row": r, "column": c, "reason": why})
+    return report

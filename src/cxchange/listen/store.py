@@ -1,0 +1,138 @@
+"""Bulk writes of validated feedback: batched executemany on SQLite, COPY on PostgreSQL.
+
+Both skip rows whose (source, dedup key) is already stored and report how many were inserted,
+so duplicates are counted by the database itself, across chunks and across imports.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Protocol
+
+import polars as pl
+from sqlalchemy import Connection, column, insert, select, table, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cxchange.listen.models import Feedback, RejectedRow
+from cxchange.listen.validate import Rejects
+
+FEEDBACK_COLUMNS = (
+    "source_id",
+    "batch_id",
+    "external_id",
+    "dedup_key",
+    "content_hash",
+    "received_at",
+    "channel",
+    "customer_id",
+    "org_unit_id",
+    "attributes",
+    "nps",
+    "csat",
+    "ces",
+    "rating",
+    "rating_scale",
+    "text",
+    "customer_value",
+)
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"  # the text form SQLAlchemy's SQLite DateTime reads back
+
+
+class FeedbackWriter(Protocol):
+    def write(self, rows: pl.DataFrame) -> int: ...
+
+
+def _with_batch_columns(rows: pl.DataFrame, source_id: int, batch_id: int, rating_scale: int) -> pl.DataFrame:
+    return rows.with_columns(
+        pl.lit(source_id, dtype=pl.Int64).alias("source_id"),
+        pl.lit(batch_id, dtype=pl.Int64).alias("batch_id"),
+        pl.when(pl.col("rating").is_not_null())
+        .then(pl.lit(rating_scale, dtype=pl.Int16))
+        .otherwise(None)
+        .alias("rating_scale"),
+    ).select(FEEDBACK_COLUMNS)
+
+
+class SqliteFeedbackWriter:
+    """executemany on the raw sqlite3 cursor: SQLAlchemy's per-row bookkeeping would cost more than SQLite."""
+
+    def __init__(self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int) -> None:
+        self._conn = conn
+        self._ids = (source_id, batch_id, rating_scale)
+        stmt = sqlite.insert(Feedback.__table__).on_conflict_do_nothing(
+            index_elements=["source_id", "dedup_key"]
+        )
+        params = {c: None for c in FEEDBACK_COLUMNS}
+        self._sql = str(stmt.values(params).compile(dialect=sqlite.dialect()))
+        self._order = list(FEEDBACK_COLUMNS)
+
+    def write(self, rows: pl.DataFrame) -> int:
+        if rows.height == 0:
+            return 0
+        frame = _with_batch_columns(rows, *self._ids).with_columns(
+            pl.col("received_at").dt.strftime(_SQLITE_DATETIME)
+        )
+        cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self._sql, frame.iter_rows())
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+class PostgresFeedbackWriter:
+    """COPY into a temporary staging table, then INSERT … ON CONFLICT DO NOTHING into feedback."""
+
+    def __init__(self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int) -> None:
+        self._conn = conn
+        self._ids = (source_id, batch_id, rating_scale)
+        cols = ", ".join(FEEDBACK_COLUMNS)
+        conn.execute(
+            text(
+                f"CREATE TEMP TABLE IF NOT EXISTS feedback_stage ON COMMIT DROP AS "
+                f"SELECT {cols} FROM feedback WITH NO DATA"
+            )
+        )
+        self._copy_sql = f"COPY feedback_stage ({cols}) FROM STDIN (FORMAT csv)"
+        stage = table("feedback_stage", *[column(c) for c in FEEDBACK_COLUMNS])
+        stmt = (
+            postgresql.insert(Feedback.__table__)
+            .from_select(list(FEEDBACK_COLUMNS), select(*stage.c))
+            .on_conflict_do_nothing(index_elements=["source_id", "dedup_key"])
+        )
+        self._insert_sql = str(stmt.compile(dialect=postgresql.dialect()))
+
+    def write(self, rows: pl.DataFrame) -> int:
+        if rows.height == 0:
+            return 0
+        frame = _with_batch_columns(rows, *self._ids)
+        buf = io.BytesIO()
+        frame.write_csv(buf, include_header=False, null_value="", datetime_format="%Y-%m-%d %H:%M:%S.%6f")
+        raw = self._conn.connection.driver_connection
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            with cur.copy(self._copy_sql) as copy:
+                copy.write(buf.getvalue())
+            cur.execute(self._insert_sql)
+            inserted = cur.rowcount
+            cur.execute("TRUNCATE feedback_stage")
+        return int(inserted)
+
+
+def feedback_writer(conn: Connection, *, source_id: int, batch_id: int, rating_scale: int) -> FeedbackWriter:
+    writers = {"sqlite": SqliteFeedbackWriter, "postgresql": PostgresFeedbackWriter}
+    cls = writers[conn.dialect.name]
+    return cls(conn, source_id=source_id, batch_id=batch_id, rating_scale=rating_scale)
+
+
+def write_rejects(conn: Connection, batch_id: int, rejects: Rejects) -> None:
+    if not len(rejects):
+        return
+    conn.execute(
+        insert(RejectedRow.__table__),
+        [
+            {"batch_id": batch_id, "row_number": r, "column": c, "reason": why, "raw": raw}
+            for r, c, why, raw in zip(
+                rejects.row_numbers, rejects.columns, rejects.reasons, rejects.raws, strict=True
+            )
+        ],
+    )

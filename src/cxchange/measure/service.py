@@ -1,0 +1,284 @@
+"""Scores and comparisons over stored feedback.
+
+The database does the heavy part — one GROUP BY to (group keys, score value, count) — and the pure
+functions in `cxchange.measure.stats` turn each group's counts into a score with its interval.
+Week and quarter buckets and org roll-ups are derived from day/month and unit aggregates here, so
+the SQL stays the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from cxchange.core.errors import InputError
+from cxchange.listen.models import Feedback, Source
+from cxchange.listen.org import OrgTree, load_org_tree
+from cxchange.listen.query import apply_filters, parse_where
+from cxchange.measure.stats import METRICS, compare_from_counts, holm, score_from_counts
+
+TIME_KEYS = ("day", "week", "month", "quarter", "year")
+PLAIN_KEYS = ("source", "channel", "unit")
+
+
+@dataclass(frozen=True)
+class ScoreQuery:
+    metric: str = "nps"
+    by: Sequence[str] = ()
+    where: Sequence[str] = ()
+    since: date | None = None
+    until: date | None = None
+    ci: str | None = None
+    level: float = 0.95
+    min_n: int = 30
+
+
+@dataclass
+class GroupedCounts:
+    """(group keys…, value, count) rows for one metric."""
+
+    keys: list[str]
+    frame: pl.DataFrame
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_by(by: Sequence[str]) -> None:
+    for key in by:
+        if key in TIME_KEYS or key in PLAIN_KEYS:
+            continue
+        if key.startswith(("attr:", "org:")) and len(key) > 5:
+            continue
+        raise InputError(
+            f"unknown grouping {key!r}; use month, week, quarter, year, day, source, channel, unit, "
+            "org:LEVEL or attr:NAME"
+        )
+
+
+def _day_or_month(engine: Engine, by: Sequence[str]) -> tuple[str, ColumnElement[Any]] | None:
+    """SQL bucket for the finest time key asked: days for week/day, months otherwise."""
+    wanted = [k for k in by if k in TIME_KEYS]
+    if not wanted:
+        return None
+    fine = "day" if any(k in ("day", "week") for k in wanted) else "month"
+    col = Feedback.received_at
+    if engine.dialect.name == "postgresql":
+        fmt = "YYYY-MM-DD" if fine == "day" else "YYYY-MM"
+        return fine, func.to_char(col, fmt)
+    fmt = "%Y-%m-%d" if fine == "day" else "%Y-%m"
+    return fine, func.strftime(fmt, col)
+
+
+def grouped_counts(engine: Engine, q: ScoreQuery) -> GroupedCounts:
+    metric = q.metric.lower()
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {q.metric!r}; use one of {', '.join(METRICS)}")
+    _check_by(q.by)
+    score = getattr(Feedback, metric)
+    cols: list[ColumnElement[Any]] = []
+    names: list[str] = []
+    bucket = _day_or_month(engine, q.by)
+    if bucket:
+        cols.append(bucket[1].label("__time"))
+        names.append("__time")
+    needs_org = any(k.startswith("org:") or k == "unit" for k in q.by)
+    if needs_org:
+        cols.append(Feedback.org_unit_id.label("__unit"))
+        names.append("__unit")
+    for key in q.by:
+        if key == "source":
+            cols.append(Source.name.label("source"))
+            names.append("source")
+        elif key == "channel":
+            cols.append(Feedback.channel.label("channel"))
+            names.append("channel")
+        elif key.startswith("attr:"):
+            cols.append(Feedback.attributes[key[5:]].as_string().label(key))
+            names.append(key)
+    stmt = (
+        select(*cols, score.label("__value"), func.count().label("__count"))
+        .select_from(Feedback)
+        .where(score.is_not(None))
+    )
+    if "source" in q.by:
+        stmt = stmt.join(Source, Source.id == Feedback.source_id)
+    tree: OrgTree | None = None
+    filters = parse_where(q.where)
+    if needs_org or filters.units:
+        tree = load_org_tree(engine)
+    stmt = apply_filters(stmt, filters, since=q.since, until=q.until, tree=tree)
+    stmt = stmt.group_by(*cols, score)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    schema: dict[str, Any] = {n: pl.String for n in names}
+    if needs_org:
+        schema["__unit"] = pl.Int64
+    schema["__value"] = pl.Float64
+    schema["__count"] = pl.Int64
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    frame = _derive_keys(frame, q.by, bucket[0] if bucket else None, tree)
+    return GroupedCounts(keys=list(q.by), frame=frame)
+
+
+def _derive_keys(
+    frame: pl.DataFrame, by: Sequence[str], fine: str | None, tree: OrgTree | None
+) -> pl.DataFrame:
+    exprs = []
+    if fine:
+        t = pl.col("__time")
+        day = t.str.to_date("%Y-%m-%d", strict=False) if fine == "day" else None
+        for key in by:
+            if key == "day":
+                exprs.append(t.alias("day"))
+            elif key == "week":
+                assert day is not None
+                exprs.append(
+                    pl.format("{}-W{}", day.dt.iso_year(), day.dt.week().cast(pl.String).str.zfill(2)).alias(
+                        "week"
+                    )
+                )
+            elif key == "month":
+                exprs.append(t.str.slice(0, 7).alias("month"))
+            elif key == "quarter":
+                month = t.str.slice(5, 2).cast(pl.Int32)
+                exprs.append(pl.format("{}-Q{}", t.str.slice(0, 4), (month - 1) // 3 + 1).alias("quarter"))
+            elif key == "year":
+                exprs.append(t.str.slice(0, 4).alias("year"))
+    if tree is not None:
+        for key in by:
+            if key == "unit":
+                exprs.append(pl.col("__unit").replace_strict(tree.names, default=None).alias("unit"))
+            elif key.startswith("org:"):
+                ancestor = tree.ancestor_map(key[4:])
+                exprs.append(pl.col("__unit").replace_strict(ancestor, default=None).alias(key))
+    if exprs:
+        frame = frame.with_columns(exprs)
+    keys = list(by)
+    return (
+        frame.group_by([*keys, "__value"])
+        .agg(pl.col("__count").sum())
+        .sort([*keys, "__value"], nulls_last=True)
+    )
+
+
+def _stat_row(
+    metric: str, group: dict[str, Any], values: np.ndarray, counts: np.ndarray, q: ScoreQuery
+) -> dict:
+    rng = np.random.default_rng(0)
+    st = score_from_counts(metric, values, counts, ci=q.ci, level=q.level, rng=rng)
+    row: dict[str, Any] = {
+        "group": group,
+        "n": st.n,
+        "score": _round(st.score),
+        "ci_low": _round(st.ci_low),
+        "ci_high": _round(st.ci_high),
+        "small": st.n < q.min_n,
+    }
+    if metric == "nps":
+        row.update(promoters=st.promoters, passives=st.passives, detractors=st.detractors)
+    elif metric == "csat":
+        row["mean"] = _round(st.mean, 3)
+    return row
+
+
+def _round(x: float | None, digits: int = 2) -> float | None:
+    return None if x is None or np.isnan(x) else round(float(x), digits)
+
+
+def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
+    """One row per group: n, score, interval, small-sample flag (never hidden), NPS components."""
+    grouped = grouped_counts(engine, q)
+    metric = q.metric.lower()
+    out = []
+    if not grouped.keys:
+        f = grouped.frame
+        return (
+            [_stat_row(metric, {}, f["__value"].to_numpy(), f["__count"].to_numpy(), q)] if f.height else []
+        )
+    for key_vals, part in grouped.frame.group_by(grouped.keys, maintain_order=True):
+        group = dict(zip(grouped.keys, key_vals, strict=True))
+        out.append(_stat_row(metric, group, part["__value"].to_numpy(), part["__count"].to_numpy(), q))
+    return out
+
+
+def _previous_window(engine: Engine, q: ScoreQuery) -> tuple[date, date, date, date]:
+    """The compared period [since, until) and the window of equal length just before it."""
+    until = q.until
+    since = q.since
+    if until is None:
+        with engine.connect() as conn:
+            last = conn.execute(select(func.max(Feedback.received_at))).scalar()
+        if last is None:
+            raise InputError("no dated feedback to compare periods")
+        if isinstance(last, str):
+            last = datetime.fromisoformat(last)
+        until = last.date() + timedelta(days=1)
+    if since is None:
+        since = until - timedelta(days=90)
+    length = until - since
+    return since - length, since, since, until
+
+
+def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, Any]]:
+    """Each group against the rest (or against its own previous period), Holm-adjusted."""
+    metric = q.metric.lower()
+    if vs not in ("rest", "previous-period"):
+        raise InputError(f"unknown comparison {vs!r}; use rest or previous-period")
+    if not q.by:
+        raise InputError("compare needs at least one --by")
+    if vs == "rest":
+        frame = grouped_counts(engine, q).frame
+        total = frame.group_by("__value").agg(pl.col("__count").sum())
+        pairs = []
+        for key_vals, part in frame.group_by(list(q.by), maintain_order=True):
+            other = total.join(
+                part.select("__value", pl.col("__count").alias("__g")), on="__value", how="left"
+            )
+            other = other.with_columns((pl.col("__count") - pl.col("__g").fill_null(0)).alias("__rest"))
+            pairs.append((key_vals, part["__value"], part["__count"], other["__value"], other["__rest"]))
+    else:
+        p_since, p_until, c_since, c_until = _previous_window(engine, q)
+        cur = grouped_counts(engine, _replace(q, since=c_since, until=c_until)).frame
+        prev = grouped_counts(engine, _replace(q, since=p_since, until=p_until)).frame
+        pairs = []
+        for key_vals, part in cur.group_by(list(q.by), maintain_order=True):
+            cond = pl.all_horizontal([pl.col(k).eq_missing(v) for k, v in zip(q.by, key_vals, strict=True)])
+            before = prev.filter(cond)
+            pairs.append((key_vals, part["__value"], part["__count"], before["__value"], before["__count"]))
+    rows = []
+    for key_vals, va, ca, vb, cb in pairs:
+        d = compare_from_counts(
+            metric, va.to_numpy(), ca.to_numpy(), vb.to_numpy(), cb.to_numpy(), level=q.level
+        )
+        rows.append(
+            {
+                "group": dict(zip(q.by, key_vals, strict=True)),
+                "vs": vs,
+                "n": d.n_a,
+                "score": _round(d.score_a),
+                "n_other": d.n_b,
+                "score_other": _round(d.score_b),
+                "diff": _round(d.diff),
+                "ci_low": _round(d.ci_low),
+                "ci_high": _round(d.ci_high),
+                "p_value": _round(d.p_value, 6),
+                "small": d.n_a < q.min_n or d.n_b < q.min_n,
+            }
+        )
+    adjusted = holm([r["p_value"] if r["p_value"] is not None else float("nan") for r in rows])
+    for r, p in zip(rows, adjusted, strict=True):
+        r["p_adjusted"] = _round(float(p), 6)
+        r["significant"] = bool(r["p_adjusted"] is not None and r["p_adjusted"] < 1 - q.level)
+    return rows
+
+
+def _replace(q: ScoreQuery, **changes: Any) -> ScoreQuery:
+    from dataclasses import replace
+
+    return replace(q, **changes)

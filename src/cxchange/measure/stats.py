@@ -1,0 +1,405 @@
+"""Pure statistics for CX scores (NPS, CSAT, CES, ratings) computed from counts per score value.
+
+The database aggregates feedback to (group, score value, count) rows, so every function here takes a
+group as two arrays, ``values`` and ``counts``, rather than raw responses. Nothing here touches I/O:
+numpy/scipy in, frozen dataclasses out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+__all__ = [
+    "CI_METHODS",
+    "Difference",
+    "ScoreStat",
+    "compare_from_counts",
+    "csat_from_counts",
+    "holm",
+    "mean_from_counts",
+    "nps_from_counts",
+    "nps_variance",
+    "score_from_counts",
+]
+
+CI_METHODS = ("adjusted-wald", "wald", "bootstrap")
+METRICS = ("nps", "csat", "ces", "rating")
+_CSAT_CI = ("wilson", "bootstrap")
+_MEAN_CI = ("t", "bootstrap")
+
+
+@dataclass(frozen=True)
+class ScoreStat:
+    """One group's score with its confidence interval; ``None`` fields mean "not computable"."""
+
+    n: int
+    score: float | None  # None when n == 0
+    ci_low: float | None
+    ci_high: float | None
+    promoters: int | None = None  # NPS only
+    passives: int | None = None
+    detractors: int | None = None
+    mean: float | None = None  # CSAT: mean of the 1-5 answers; CES/rating: same as score
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Score of group a minus score of group b, with SE, CI and two-sided p-value (NaN if not computable)."""
+
+    diff: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n_a: int
+    n_b: int
+    score_a: float
+    score_b: float
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _z(level: float) -> float:
+    """Two-sided normal critical value; rejects levels outside (0, 1) so typos fail loudly."""
+    _check_level(level)
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _check_level(level: float) -> None:
+    if not (0.0 < level < 1.0):
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+
+
+def _check_n_boot(n_boot: int) -> None:
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot!r}")
+
+
+def _clip(x: float, lo: float, hi: float) -> float:
+    return float(min(max(x, lo), hi))
+
+
+def _arrays(values: ArrayLike, counts: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and coerce a (values, counts) pair; counts must be non-negative integers."""
+    v = np.asarray(values, dtype=float).ravel()
+    c_raw = np.asarray(counts).ravel()
+    if v.shape != c_raw.shape:
+        raise ValueError(f"values and counts must have the same length, got {v.size} and {c_raw.size}")
+    c = c_raw.astype(float)
+    if np.any(~np.isfinite(v)):
+        raise ValueError("values must be finite")
+    if np.any(~np.isfinite(c)) or np.any(c < 0) or np.any(c != np.round(c)):
+        raise ValueError("counts must be non-negative integers")
+    return v, c.astype(np.int64)
+
+
+def _check_range(metric: str, v: np.ndarray, c: np.ndarray, lo: int, hi: int) -> None:
+    """Values with a non-zero count must be integers on the metric's scale; bad data should not hide."""
+    used = v[c > 0]
+    if np.any((used < lo) | (used > hi) | (used != np.round(used))):
+        raise ValueError(f"{metric} values must be integers in {lo}..{hi}, got {sorted(set(used.tolist()))}")
+
+
+def _nps_counts(values: ArrayLike, counts: ArrayLike) -> tuple[int, int, int]:
+    """Split 0..10 answers into (promoters 9-10, passives 7-8, detractors 0-6)."""
+    v, c = _arrays(values, counts)
+    _check_range("nps", v, c, 0, 10)
+    return int(c[v >= 9].sum()), int(c[(v >= 7) & (v < 9)].sum()), int(c[v < 7].sum())
+
+
+def _csat_counts(values: ArrayLike, counts: ArrayLike) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Return (values, counts, satisfied, n) for a 1-5 CSAT scale; satisfied means 4 or 5."""
+    v, c = _arrays(values, counts)
+    _check_range("csat", v, c, 1, 5)
+    return v, c, int(c[v >= 4].sum()), int(c.sum())
+
+
+def _moments(v: np.ndarray, c: np.ndarray) -> tuple[int, float, float]:
+    """(n, mean, sample variance with ddof=1) from counts; variance is NaN when n < 2."""
+    n = int(c.sum())
+    if n == 0:
+        return 0, math.nan, math.nan
+    mean = float(np.dot(v, c) / n)
+    var = float(np.dot(c, (v - mean) ** 2) / (n - 1)) if n > 1 else math.nan
+    return n, mean, var
+
+
+def _percentile_ci(draws: np.ndarray, level: float) -> tuple[float, float]:
+    alpha = 1.0 - level
+    lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def _multinomial(rng: np.random.Generator | None, n: int, c: np.ndarray, n_boot: int) -> np.ndarray:
+    """Resample counts; a fixed default seed keeps reports reproducible run to run."""
+    gen = rng if rng is not None else np.random.default_rng(0)
+    return gen.multinomial(n, c / n, size=n_boot)
+
+
+# ------------------------------------------------------------------------------------------------- NPS
+
+
+def nps_variance(p_promoters: float, p_detractors: float) -> float:
+    """Per-respondent variance of the NPS indicator (+1/0/-1): p_P + p_D - (p_P - p_D)^2."""
+    return float(p_promoters + p_detractors - (p_promoters - p_detractors) ** 2)
+
+
+def nps_from_counts(
+    promoters: int,
+    passives: int,
+    detractors: int,
+    *,
+    ci: str = "adjusted-wald",
+    level: float = 0.95,
+    rng: np.random.Generator | None = None,
+    n_boot: int = 2000,
+) -> ScoreStat:
+    """NPS (-100..100) with a CI. Adjusted-Wald (Rocks 2016) is the default: it behaves at small n.
+
+    The score is always the plain NPS; only the adjusted-Wald interval is centred on the adjusted estimate.
+    """
+    if ci not in CI_METHODS:
+        raise ValueError(f"unknown NPS ci method {ci!r}; expected one of {CI_METHODS}")
+    z = _z(level)
+    _check_n_boot(n_boot)
+    if min(promoters, passives, detractors) < 0:
+        raise ValueError("promoter, passive and detractor counts must be non-negative")
+    n = promoters + passives + detractors
+    base = {"promoters": int(promoters), "passives": int(passives), "detractors": int(detractors)}
+    if n == 0:
+        return ScoreStat(n=0, score=None, ci_low=None, ci_high=None, **base)
+    score = 100.0 * (promoters - detractors) / n
+    if ci == "bootstrap":
+        draws = _multinomial(rng, n, np.array([promoters, passives, detractors], dtype=float), n_boot)
+        lo, hi = _percentile_ci(100.0 * (draws[:, 0] - draws[:, 2]) / n, level)
+    else:
+        if ci == "adjusted-wald":
+            p_p, p_d = (promoters + 0.75) / (n + 3), (detractors + 0.75) / (n + 3)
+            n_eff = n + 3
+        else:
+            p_p, p_d = promoters / n, detractors / n
+            n_eff = n
+        centre = 100.0 * (p_p - p_d)
+        half = z * 100.0 * math.sqrt(max(nps_variance(p_p, p_d), 0.0) / n_eff)
+        lo, hi = centre - half, centre + half
+    return ScoreStat(
+        n=n, score=score, ci_low=_clip(lo, -100.0, 100.0), ci_high=_clip(hi, -100.0, 100.0), **base
+    )
+
+
+# ------------------------------------------------------------------------------------------------ CSAT
+
+
+def _wilson(successes: int, n: int, z: float) -> tuple[float, float]:
+    """Wilson score interval for a proportion: sane near 0 and 1 where Wald collapses."""
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    lo = 0.0 if successes == 0 else _clip(centre - half, 0.0, 1.0)  # exact bounds, no rounding residue
+    hi = 1.0 if successes == n else _clip(centre + half, 0.0, 1.0)
+    return lo, hi
+
+
+def csat_from_counts(
+    values: ArrayLike,
+    counts: ArrayLike,
+    *,
+    ci: str = "wilson",
+    level: float = 0.95,
+    rng: np.random.Generator | None = None,
+    n_boot: int = 2000,
+) -> ScoreStat:
+    """CSAT = % satisfied (4-5 on 1-5) in 0..100 with a Wilson (or bootstrap) CI; ``mean`` = mean answer."""
+    if ci not in _CSAT_CI:
+        raise ValueError(f"unknown CSAT ci method {ci!r}; expected one of {_CSAT_CI}")
+    z = _z(level)
+    _check_n_boot(n_boot)
+    v, c, sat, n = _csat_counts(values, counts)
+    if n == 0:
+        return ScoreStat(n=0, score=None, ci_low=None, ci_high=None)
+    if ci == "wilson":
+        lo, hi = _wilson(sat, n, z)
+    else:
+        draws = _multinomial(rng, n, c.astype(float), n_boot)
+        lo, hi = _percentile_ci(draws[:, v >= 4].sum(axis=1) / n, level)
+    mean = float(np.dot(v, c) / n)
+    return ScoreStat(n=n, score=100.0 * sat / n, ci_low=100.0 * lo, ci_high=100.0 * hi, mean=mean)
+
+
+# ------------------------------------------------------------------------------------------ CES/rating
+
+
+def mean_from_counts(
+    values: ArrayLike,
+    counts: ArrayLike,
+    *,
+    ci: str = "t",
+    level: float = 0.95,
+    rng: np.random.Generator | None = None,
+    n_boot: int = 2000,
+) -> ScoreStat:
+    """Mean score (CES, ratings) with a Student t (or bootstrap) CI; with n == 1 the CI is None."""
+    if ci not in _MEAN_CI:
+        raise ValueError(f"unknown mean ci method {ci!r}; expected one of {_MEAN_CI}")
+    _check_level(level)
+    _check_n_boot(n_boot)
+    v, c = _arrays(values, counts)
+    n, mean, var = _moments(v, c)
+    if n == 0:
+        return ScoreStat(n=0, score=None, ci_low=None, ci_high=None)
+    if n == 1:
+        return ScoreStat(n=1, score=mean, ci_low=None, ci_high=None, mean=mean)
+    if ci == "t":
+        half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * math.sqrt(var / n)
+        lo, hi = mean - half, mean + half
+    else:
+        draws = _multinomial(rng, n, c.astype(float), n_boot)
+        lo, hi = _percentile_ci(draws @ v / n, level)
+    return ScoreStat(n=n, score=mean, ci_low=lo, ci_high=hi, mean=mean)
+
+
+# -------------------------------------------------------------------------------------------- dispatch
+
+
+def _resolve_ci(metric: str, ci: str | None) -> str:
+    """Map the CLI's adjusted-wald|wald|bootstrap vocabulary onto each metric's own methods."""
+    if metric == "nps":
+        allowed: tuple[str, ...] = CI_METHODS
+        default = "adjusted-wald"
+    elif metric == "csat":
+        allowed, default = (*CI_METHODS, *_CSAT_CI), "wilson"
+    else:
+        allowed, default = (*CI_METHODS, *_MEAN_CI), "t"
+    if ci is None:
+        return default
+    if ci not in allowed:
+        raise ValueError(f"unknown ci method {ci!r} for metric {metric!r}; expected one of {allowed}")
+    if metric != "nps" and ci in ("adjusted-wald", "wald"):
+        return default
+    return ci
+
+
+def _check_metric(metric: str) -> str:
+    m = metric.strip().lower()
+    if m not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    return m
+
+
+def score_from_counts(
+    metric: str,
+    values: ArrayLike,
+    counts: ArrayLike,
+    *,
+    ci: str | None = None,
+    level: float = 0.95,
+    rng: np.random.Generator | None = None,
+    n_boot: int = 2000,
+) -> ScoreStat:
+    """Score one group for ``metric`` (nps, csat, ces, rating); ``ci=None`` picks the metric's default."""
+    m = _check_metric(metric)
+    method = _resolve_ci(m, ci)
+    if m == "nps":
+        p, pas, d = _nps_counts(values, counts)
+        return nps_from_counts(p, pas, d, ci=method, level=level, rng=rng, n_boot=n_boot)
+    if m == "csat":
+        return csat_from_counts(values, counts, ci=method, level=level, rng=rng, n_boot=n_boot)
+    return mean_from_counts(values, counts, ci=method, level=level, rng=rng, n_boot=n_boot)
+
+
+# ---------------------------------------------------------------------------------------- comparisons
+
+
+def _normal_p(diff: float, se: float) -> float:
+    """Two-sided normal p-value; a zero SE means no sampling noise, so any non-zero gap is certain."""
+    if se == 0.0:
+        return 1.0 if diff == 0.0 else 0.0
+    return float(2.0 * stats.norm.sf(abs(diff) / se))
+
+
+def compare_from_counts(
+    metric: str,
+    values_a: ArrayLike,
+    counts_a: ArrayLike,
+    values_b: ArrayLike,
+    counts_b: ArrayLike,
+    *,
+    level: float = 0.95,
+) -> Difference:
+    """Score of a minus score of b, so a report can say whether two groups really differ.
+
+    - nps: Wald two-sample, SE = 100*sqrt(var_a/n_a + var_b/n_b), normal p-value.
+    - csat: difference of % satisfied; unpooled SE for the CI, pooled SE for the z-test p-value.
+    - ces/rating: Welch t-test on the means, CI with Welch-Satterthwaite df.
+    If either side has n < 2 the se, CI and p-value are NaN (never raises for small n).
+    """
+    m = _check_metric(metric)
+    z = _z(level)
+    nan = math.nan
+    if m == "nps":
+        pa, ma, da = _nps_counts(values_a, counts_a)
+        pb, mb, db = _nps_counts(values_b, counts_b)
+        na, nb = pa + ma + da, pb + mb + db
+        sa = 100.0 * (pa - da) / na if na else nan
+        sb = 100.0 * (pb - db) / nb if nb else nan
+        if na < 2 or nb < 2:
+            return Difference(sa - sb, nan, nan, nan, nan, na, nb, sa, sb)
+        var = nps_variance(pa / na, da / na) / na + nps_variance(pb / nb, db / nb) / nb
+        se = 100.0 * math.sqrt(max(var, 0.0))
+        diff = sa - sb
+        return Difference(diff, se, diff - z * se, diff + z * se, _normal_p(diff, se), na, nb, sa, sb)
+    if m == "csat":
+        _, _, ka, na = _csat_counts(values_a, counts_a)
+        _, _, kb, nb = _csat_counts(values_b, counts_b)
+        sa = 100.0 * ka / na if na else nan
+        sb = 100.0 * kb / nb if nb else nan
+        if na < 2 or nb < 2:
+            return Difference(sa - sb, nan, nan, nan, nan, na, nb, sa, sb)
+        qa, qb = ka / na, kb / nb
+        se = 100.0 * math.sqrt(qa * (1 - qa) / na + qb * (1 - qb) / nb)
+        pooled = (ka + kb) / (na + nb)
+        se_pooled = 100.0 * math.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
+        diff = sa - sb
+        p = _normal_p(diff, se_pooled)
+        return Difference(diff, se, diff - z * se, diff + z * se, p, na, nb, sa, sb)
+    na, sa, va = _moments(*_arrays(values_a, counts_a))
+    nb, sb, vb = _moments(*_arrays(values_b, counts_b))
+    if na < 2 or nb < 2:
+        return Difference(sa - sb, nan, nan, nan, nan, na, nb, sa, sb)
+    diff = sa - sb
+    wa, wb = va / na, vb / nb
+    se = math.sqrt(wa + wb)
+    if se == 0.0:
+        return Difference(diff, 0.0, diff, diff, 1.0 if diff == 0.0 else 0.0, na, nb, sa, sb)
+    df = (wa + wb) ** 2 / (wa**2 / (na - 1) + wb**2 / (nb - 1))
+    tcrit = float(stats.t.ppf(0.5 + level / 2, df))
+    p = float(2.0 * stats.t.sf(abs(diff) / se, df))
+    return Difference(diff, se, diff - tcrit * se, diff + tcrit * se, p, na, nb, sa, sb)
+
+
+# ------------------------------------------------------------------------------ multiple comparisons
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values: controls family-wise error when many groups are compared.
+
+    Monotone in the raw order, capped at 1; NaN entries pass through and do not count towards m.
+    """
+    p = np.asarray(p_values, dtype=float).ravel()
+    out = p.copy()
+    ok = np.flatnonzero(~np.isnan(p))
+    m = ok.size
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    scaled = (m - np.arange(m)) * p[order]
+    out[order] = np.minimum(np.maximum.accumulate(scaled), 1.0)
+    return out

@@ -1,0 +1,80 @@
+"""Every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL: a fresh database per test session (CXCHANGE_TEST_POSTGRES_URL points at the server;
+default postgresql://postgres@127.0.0.1:5432/test). Under CI=true an unreachable server fails the
+run; elsewhere its tests are skipped with a visible reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from cxchange.core.db import Base, get_engine, normalise_url
+from cxchange.core.migrate import forget_checked
+
+PG_URL = os.environ.get("CXCHANGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _admin_engine() -> Engine:
+    return create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()
+        message = f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: PostgreSQL is required)", pytrace=False)
+        pytest.skip(message)
+    name = f"cxchange_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is ours: hex only
+    url = make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        get_engine(url, upgrade=False).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A migrated, empty database URL: a new SQLite file, or the session's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cx.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    engine = get_engine(url)
+    _truncate_all(engine)
+    yield url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    forget_checked()
+    return get_engine(db_url)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path) -> Engine:  # type: ignore[no-untyped-def]
+    return get_engine(f"sqlite:///{tmp_path / 'cx.db'}")

@@ -1,0 +1,142 @@
+"""The import pipeline end to end, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, func, select
+
+from cxchange.core.errors import InputError
+from cxchange.listen.browse import list_batches, list_feedback, list_rejects
+from cxchange.listen.models import Feedback, ImportBatch, Source
+from cxchange.listen.service import ImportOptions, dry_run, frame_chunks, import_file, import_table
+
+SURVEY = """Response ID,Submitted At,How likely are you to recommend us to a friend?,Comment,Region
+r1,2025-01-02 10:00,10,"Great staff, call me on 020 7946 0958",North
+r2,2025-01-03 11:00,3,"Queue was endless; mail me at jo@example.com",South
+r3,2025-01-04 12:00,eleven,typo score,North
+r4,not a date,8,fine,South
+,,,,
+r5,2025-01-06 09:00,9,,North
+r6,2025-01-07 09:00,,,South
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "survey.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Feedback)).scalar() or 0)
+
+
+def test_import_counts_rejects_redaction_and_reimport(engine: Engine, tmp_path: Path) -> None:
+    path = _write(tmp_path, SURVEY)
+    first = import_file(engine, path, ImportOptions(source="nps"))
+    assert first.read == 7
+    assert first.read == first.imported + first.duplicates + first.rejected
+    assert (first.imported, first.rejected, first.redacted) == (3, 4, 2)
+    rejects = list_rejects(engine, first.batch_id)
+    assert [r["row"] for r in rejects] == [4, 5, 6, 8]
+    assert "eleven" in rejects[0]["reason"] and rejects[0]["column"].startswith("How likely")
+    assert "r3" in rejects[0]["raw"]
+    texts = {f["external_id"]: f["text"] for f in list_feedback(engine)}
+    assert "[PHONE]" in texts["r1"] and "[EMAIL]" in texts["r2"] and "example.com" not in texts["r2"]
+    assert list_feedback(engine, where=["Region=North"])[0]["attributes"]["Region"] == "North"
+
+    again = import_file(engine, path, ImportOptions(source="nps"))
+    assert (again.imported, again.duplicates, again.rejected) == (0, 3, 4)
+    assert _count(engine) == 3
+    assert [b["status"] for b in list_batches(engine)] == ["complete", "complete"]
+
+
+def test_content_hash_dedup_without_ids(engine: Engine, tmp_path: Path) -> None:
+    path = _write(tmp_path, "Comment,Score\nlovely,9\nlovely,9\nawful,2\n")
+    result = import_file(engine, path, ImportOptions(source="s", map_options=("nps=Score",)))
+    assert (result.imported, result.duplicates) == (2, 1)
+    assert import_file(engine, path, ImportOptions(source="s")).imported == 0
+
+
+def test_source_remembers_mapping(engine: Engine, tmp_path: Path) -> None:
+    path = _write(tmp_path, "ref,Q1,verbatim\na,9,good\nb,2,bad\n")
+    import_file(
+        engine, path, ImportOptions(source="odd", map_options=("nps=Q1", "text=verbatim", "external_id=ref"))
+    )
+    path2 = _write(tmp_path, "ref,Q1,verbatim\nc,10,great\n", "next.csv")
+    result = import_file(engine, path2, ImportOptions(source="odd"))
+    assert result.imported == 1
+    with engine.connect() as conn:
+        mapping = conn.execute(select(Source.mapping).where(Source.name == "odd")).scalar_one()
+    assert mapping["nps"] == "Q1"
+    assert list_feedback(engine, source="odd")[0]["nps"] == 10
+
+
+def test_no_redact_keeps_text(engine: Engine, tmp_path: Path) -> None:
+    path = _write(tmp_path, "Comment\nwrite to a@b.com\n")
+    result = import_file(engine, path, ImportOptions(source="s", redact=False))
+    assert result.redacted == 0
+    assert list_feedback(engine)[0]["text"] == "write to a@b.com"
+
+
+def test_batch_is_atomic_and_rerun_completes(engine: Engine) -> None:
+    frame = pl.DataFrame({"external_id": [str(i) for i in range(10)], "nps": ["9"] * 10})
+    info_chunks = list(frame_chunks(frame, chunk_rows=4))
+
+    def crashing():  # type: ignore[no-untyped-def]
+        yield info_chunks[0]
+        raise RuntimeError("killed")
+
+    from cxchange.listen.readers import TableInfo
+
+    info = TableInfo(
+        path="x", format="frame", compression=None, encoding=None, delimiter=None, columns=frame.columns
+    )
+    opts = ImportOptions(source="s", map_options=("external_id=external_id", "nps=nps"))
+    with pytest.raises(RuntimeError):
+        import_table(engine, info, crashing(), opts)
+    assert _count(engine) == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ImportBatch)).scalar() == 0
+    result = import_table(engine, info, iter(info_chunks), opts)
+    assert result.imported == 10 and _count(engine) == 10
+
+
+def test_bad_mapping_and_scale_errors(engine: Engine, tmp_path: Path) -> None:
+    path = _write(tmp_path, "Comment,Stars\n" + "".join(f"c{i},{7 + i % 4}\n" for i in range(10)))
+    with pytest.raises(InputError, match="does not exist"):
+        import_file(engine, path, ImportOptions(source="s", map_options=("nps=Nope",)))
+    with pytest.raises(InputError) as err:
+        import_file(engine, path, ImportOptions(source="s", map_options=("rating=Stars",)))
+    assert "row 2" in str(err.value) and "'Stars'" in str(err.value)
+    ok = import_file(engine, path, ImportOptions(source="s", map_options=("rating=Stars",), rating_scale=10))
+    assert ok.imported == 10
+    assert _count(engine) == 10  # the failed attempts left nothing behind
+
+
+def test_dry_run_writes_nothing(engine: Engine, tmp_path: Path) -> None:
+    report = dry_run(engine, _write(tmp_path, SURVEY), ImportOptions(source="nps"))
+    assert report.mapping["nps"].startswith("How likely") and report.mapping["text"] == "Comment"
+    assert report.read == 7 and report.valid == 3 and report.rejected == 4
+    assert report.problems[0]["row"] == 4
+    assert "Region" in report.attributes and len(report.preview) == 5
+    assert _count(engine) == 0
+
+
+def test_unknown_units_kept_as_attribute(engine: Engine, tmp_path: Path) -> None:
+    from cxchange.listen.org import import_org_rows
+
+    import_org_rows(
+        engine,
+        [{"code": "HQ", "name": "HQ", "parent": None}, {"code": "S1", "name": "Leeds", "parent": "HQ"}],
+        [],
+    )
+    path = _write(tmp_path, "Comment,Store\nok,S1\nok too,Leeds\nwho,S9\n")
+    import_file(engine, path, ImportOptions(source="s", map_options=("org_unit=Store",)))
+    rows = {f["text"]: f for f in list_feedback(engine)}
+    assert rows["ok"]["unit"] == "S1" and rows["ok too"]["unit"] == "S1"
+    assert rows["who"]["unit"] is None and rows["who"]["attributes"]["org_unit"] == "S9"

@@ -1,0 +1,128 @@
+"""Scores and comparisons over stored feedback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+
+from cxchange.core.errors import InputError
+from cxchange.listen.org import import_org_rows
+from cxchange.listen.service import ImportOptions, import_frame
+from cxchange.measure.service import ScoreQuery, compare, scores
+from cxchange.measure.stats import nps_from_counts
+
+UNITS = [
+    {"code": "HQ", "name": "Company", "parent": None, "level": "company"},
+    {"code": "R1", "name": "North", "parent": "HQ", "level": "region"},
+    {"code": "R2", "name": "South", "parent": "HQ", "level": "region"},
+    {"code": "S1", "name": "Leeds", "parent": "R1", "level": "store"},
+    {"code": "S2", "name": "York", "parent": "R1", "level": "store"},
+    {"code": "S3", "name": "Bath", "parent": "R2", "level": "store"},
+]
+
+
+def _load(engine: Engine) -> None:
+    import_org_rows(engine, [dict(u) for u in UNITS], [])
+    rows = []
+    # S1: Jan 10 promoters, 5 detractors; Feb 5 promoters, 5 passives. S2: Jan 2 detractors.
+    # S3: Jan 20 promoters.
+    spec = [
+        ("S1", "2025-01-15", 10, 10),
+        ("S1", "2025-01-16", 2, 5),
+        ("S1", "2025-02-10", 9, 5),
+        ("S1", "2025-02-11", 7, 5),
+        ("S2", "2025-01-20", 0, 2),
+        ("S3", "2025-01-05", 9, 20),
+    ]
+    i = 0
+    for unit, day, score, count in spec:
+        for _ in range(count):
+            i += 1
+            rows.append(
+                {
+                    "external_id": str(i),
+                    "received_at": day,
+                    "nps": str(score),
+                    "org_unit": unit,
+                    "segment": "A" if i % 2 else "B",
+                    "csat": str(1 + i % 5),
+                }
+            )
+    frame = pl.DataFrame(rows)
+    mapping = (
+        "external_id=external_id",
+        "received_at=received_at",
+        "nps=nps",
+        "org_unit=org_unit",
+        "csat=csat",
+    )
+    import_frame(engine, frame, ImportOptions(source="survey", map_options=mapping))
+
+
+def test_overall_and_by_month(engine: Engine) -> None:
+    _load(engine)
+    [overall] = scores(engine, ScoreQuery(metric="nps"))
+    expected = nps_from_counts(35, 5, 7)
+    assert overall["n"] == 47 and overall["score"] == round(expected.score, 2)
+    assert overall["ci_low"] == round(expected.ci_low, 2) and overall["promoters"] == 35
+    by_month = scores(engine, ScoreQuery(metric="nps", by=("month",), min_n=20))
+    assert [r["group"] for r in by_month] == [{"month": "2025-01"}, {"month": "2025-02"}]
+    jan, feb = by_month
+    assert (jan["n"], jan["promoters"], jan["detractors"]) == (37, 30, 7)
+    assert feb["n"] == 10 and feb["small"] is True and jan["small"] is False
+
+
+def test_org_rollup_includes_units_beneath(engine: Engine) -> None:
+    _load(engine)
+    rows = {r["group"]["org:region"]: r for r in scores(engine, ScoreQuery(metric="nps", by=("org:region",)))}
+    assert rows["North"]["n"] == 27 and rows["South"]["n"] == 20
+    assert rows["North"]["promoters"] == 15 and rows["North"]["detractors"] == 7
+    stores = scores(engine, ScoreQuery(metric="nps", by=("org:store",), where=("unit=R1",)))
+    assert {r["group"]["org:store"] for r in stores} == {"Leeds", "York"}
+
+
+def test_quarter_week_attr_and_filters(engine: Engine) -> None:
+    _load(engine)
+    q = scores(engine, ScoreQuery(metric="nps", by=("quarter", "attr:segment")))
+    assert {r["group"]["quarter"] for r in q} == {"2025-Q1"}
+    assert sum(r["n"] for r in q) == 47
+    weeks = scores(engine, ScoreQuery(metric="nps", by=("week",)))
+    assert weeks[0]["group"]["week"] == "2025-W01"
+    since = scores(engine, ScoreQuery(metric="nps", since=__import__("datetime").date(2025, 2, 1)))
+    assert since[0]["n"] == 10
+    csat = scores(engine, ScoreQuery(metric="csat"))[0]
+    assert 0 <= csat["ci_low"] <= csat["score"] <= csat["ci_high"] <= 100 and "mean" in csat
+
+
+def test_compare_vs_rest_is_holm_adjusted(engine: Engine) -> None:
+    _load(engine)
+    rows = compare(engine, ScoreQuery(metric="nps", by=("org:region",)), vs="rest")
+    north = next(r for r in rows if r["group"]["org:region"] == "North")
+    south = next(r for r in rows if r["group"]["org:region"] == "South")
+    assert north["diff"] == pytest.approx(-south["diff"])
+    assert north["n_other"] == 20 and north["p_adjusted"] >= north["p_value"]
+    assert south["significant"] is True  # 100 vs about 30
+
+
+def test_compare_previous_period(engine: Engine) -> None:
+    _load(engine)
+    from datetime import date
+
+    rows = compare(
+        engine,
+        ScoreQuery(metric="nps", by=("org:region",), since=date(2025, 2, 1), until=date(2025, 3, 1)),
+        vs="previous-period",
+    )
+    north = next(r for r in rows if r["group"]["org:region"] == "North")
+    assert north["n"] == 10 and north["n_other"] == 17
+
+
+def test_bad_query_errors(engine: Engine) -> None:
+    with pytest.raises(InputError, match="unknown grouping"):
+        scores(engine, ScoreQuery(by=("colour",)))
+    with pytest.raises(InputError, match="unknown metric"):
+        scores(engine, ScoreQuery(metric="happiness"))
+    _load(engine)
+    with pytest.raises(InputError, match="no org level"):
+        scores(engine, ScoreQuery(by=("org:country",)))

@@ -1,0 +1,359 @@
+"""Tests for cxchange.measure.stats: published figures, hand computations and hypothesis properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+
+from cxchange.measure.stats import (
+    CI_METHODS,
+    Difference,
+    ScoreStat,
+    compare_from_counts,
+    csat_from_counts,
+    holm,
+    mean_from_counts,
+    nps_from_counts,
+    nps_variance,
+    score_from_counts,
+)
+
+Z95 = 1.959963984540054
+NPS_VALUES = list(range(11))
+counts_st = st.integers(min_value=0, max_value=500)
+level_st = st.sampled_from([0.8, 0.9, 0.95, 0.99])
+
+
+def nps_counts_array(promoters: int, passives: int, detractors: int) -> list[int]:
+    """Put every detractor on 0, passive on 7 and promoter on 10."""
+    c = [0] * 11
+    c[0], c[7], c[10] = detractors, passives, promoters
+    return c
+
+
+# ------------------------------------------------------------------------------------------------- NPS
+
+
+def test_nps_variance_five_ninths() -> None:
+    # shares: promoters 1/2, passives 1/3, detractors 1/6
+    assert nps_variance(1 / 2, 1 / 6) == pytest.approx(5 / 9, abs=1e-12)
+
+
+def test_adjusted_wald_published_example() -> None:
+    res = nps_from_counts(150, 100, 50)
+    assert res.n == 300
+    assert res.score == pytest.approx(33.33, abs=0.01)
+    assert (res.promoters, res.passives, res.detractors) == (150, 100, 50)
+    assert res.ci_low == pytest.approx(24.61, abs=0.01)
+    assert res.ci_high == pytest.approx(41.40, abs=0.01)
+    # the interval is centred on the adjusted estimate (150.75 - 50.75) / 303
+    assert (res.ci_low + res.ci_high) / 2 == pytest.approx(33.00, abs=0.01)
+
+
+def test_wald_by_hand() -> None:
+    res = nps_from_counts(150, 100, 50, ci="wald")
+    var = 0.5 + 1 / 6 - (0.5 - 1 / 6) ** 2  # 5/9
+    half = Z95 * 100 * math.sqrt(var / 300)  # 8.4343...
+    assert res.score == pytest.approx(100 / 3)
+    assert res.ci_low == pytest.approx(100 / 3 - half, abs=1e-9)
+    assert res.ci_high == pytest.approx(100 / 3 + half, abs=1e-9)
+    assert res.ci_low == pytest.approx(24.90, abs=0.01)
+    assert res.ci_high == pytest.approx(41.77, abs=0.01)
+
+
+def test_nps_empty_and_tiny() -> None:
+    empty = nps_from_counts(0, 0, 0)
+    assert (empty.n, empty.score, empty.ci_low, empty.ci_high) == (0, None, None, None)
+    assert (empty.promoters, empty.passives, empty.detractors) == (0, 0, 0)
+    one = nps_from_counts(1, 0, 0)  # small n still gets an interval, centred on the adjusted 25
+    assert one.score == 100.0 and one.ci_low is not None and one.ci_high is not None
+    assert -100.0 <= one.ci_low < 25.0 < one.ci_high <= 100.0
+
+
+def test_nps_all_promoters_clipped() -> None:
+    res = nps_from_counts(20, 0, 0, ci="adjusted-wald")
+    assert res.ci_high is not None and res.ci_high <= 100.0
+    assert nps_from_counts(20, 0, 0, ci="wald").ci_low == 100.0
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, -0.5, 95])
+def test_level_must_be_open_unit_interval(level: float) -> None:
+    with pytest.raises(ValueError, match="level"):
+        nps_from_counts(1, 1, 1, level=level)
+    with pytest.raises(ValueError, match="level"):
+        csat_from_counts([5], [1], level=level)
+    with pytest.raises(ValueError, match="level"):
+        mean_from_counts([5], [1], level=level)
+
+
+def test_nps_unknown_ci() -> None:
+    with pytest.raises(ValueError, match="ci"):
+        nps_from_counts(1, 1, 1, ci="wilson")
+
+
+def test_nps_bootstrap_reasonable_and_reproducible() -> None:
+    a = nps_from_counts(150, 100, 50, ci="bootstrap")
+    b = nps_from_counts(150, 100, 50, ci="bootstrap")
+    assert a == b  # default rng is seeded
+    assert a.ci_low == pytest.approx(24.6, abs=1.5) and a.ci_high == pytest.approx(41.6, abs=1.5)
+
+
+# ------------------------------------------------------------------------------------------------ CSAT
+
+
+def wilson_reference(k: int, n: int, z: float) -> tuple[float, float]:
+    """Textbook Wilson formula written independently: (p + z²/2n ± z√(p(1-p)/n + z²/4n²)) / (1 + z²/n)."""
+    p = k / n
+    a = p + z**2 / (2 * n)
+    b = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    d = 1 + z**2 / n
+    return (a - b) / d, (a + b) / d
+
+
+def test_wilson_textbook_81_of_263() -> None:
+    res = csat_from_counts([1, 2, 3, 4, 5], [100, 50, 32, 41, 40])
+    assert res.n == 263 and res.score == pytest.approx(100 * 81 / 263)
+    lo, hi = wilson_reference(81, 263, Z95)
+    assert lo == pytest.approx(0.2553, abs=1e-4) and hi == pytest.approx(0.3662, abs=1e-4)
+    assert res.ci_low == pytest.approx(100 * lo, abs=1e-9)
+    assert res.ci_high == pytest.approx(100 * hi, abs=1e-9)
+    assert res.mean == pytest.approx((100 + 100 + 96 + 164 + 200) / 263)
+
+
+def test_csat_empty_and_bad_values() -> None:
+    assert csat_from_counts([1, 5], [0, 0]) == ScoreStat(n=0, score=None, ci_low=None, ci_high=None)
+    with pytest.raises(ValueError, match="csat"):
+        csat_from_counts([0, 6], [1, 1])
+    with pytest.raises(ValueError, match="same length"):
+        csat_from_counts([1, 2], [1])
+    with pytest.raises(ValueError, match="non-negative"):
+        csat_from_counts([1, 2], [1, -1])
+
+
+def test_csat_bootstrap_reproducible() -> None:
+    kwargs = {"ci": "bootstrap", "n_boot": 500}
+    a = csat_from_counts([1, 2, 3, 4, 5], [5, 5, 10, 20, 10], rng=np.random.default_rng(7), **kwargs)
+    b = csat_from_counts([1, 2, 3, 4, 5], [5, 5, 10, 20, 10], rng=np.random.default_rng(7), **kwargs)
+    assert a == b and a.ci_low is not None and a.ci_low <= 60.0 <= a.ci_high
+
+
+# ------------------------------------------------------------------------------------------ CES/rating
+
+
+def test_t_interval_matches_scipy_on_expanded_values() -> None:
+    values, counts = [1, 2, 3, 4, 5, 6, 7], [3, 0, 8, 12, 20, 9, 4]
+    raw = np.repeat(values, counts)
+    res = mean_from_counts(values, counts, level=0.9)
+    lo, hi = sps.t.interval(0.9, len(raw) - 1, loc=raw.mean(), scale=sps.sem(raw))
+    assert res.n == len(raw)
+    assert res.score == pytest.approx(raw.mean()) and res.mean == res.score
+    assert res.ci_low == pytest.approx(lo, rel=1e-12) and res.ci_high == pytest.approx(hi, rel=1e-12)
+
+
+def test_mean_small_n() -> None:
+    assert mean_from_counts([3], [0]).score is None
+    one = mean_from_counts([3, 4], [1, 0])
+    assert one.score == 3.0 and one.ci_low is None and one.ci_high is None
+
+
+# -------------------------------------------------------------------------------------------- dispatch
+
+
+def test_score_from_counts_dispatch() -> None:
+    counts = nps_counts_array(150, 100, 50)
+    assert score_from_counts("nps", NPS_VALUES, counts) == nps_from_counts(150, 100, 50)
+    assert score_from_counts("NPS", NPS_VALUES, counts, ci="wald") == nps_from_counts(150, 100, 50, ci="wald")
+    v, c = [1, 2, 3, 4, 5], [1, 2, 3, 4, 5]
+    wilson = csat_from_counts(v, c)
+    assert score_from_counts("csat", v, c) == wilson
+    assert score_from_counts("csat", v, c, ci="adjusted-wald") == wilson
+    assert score_from_counts("csat", v, c, ci="wald") == wilson
+    assert score_from_counts("csat", v, c, ci="bootstrap") == csat_from_counts(v, c, ci="bootstrap")
+    for metric in ("ces", "rating"):
+        assert score_from_counts(metric, v, c) == mean_from_counts(v, c)
+        assert score_from_counts(metric, v, c, ci="wald") == mean_from_counts(v, c)
+        assert score_from_counts(metric, v, c, ci="bootstrap") == mean_from_counts(v, c, ci="bootstrap")
+
+
+def test_score_from_counts_nps_buckets() -> None:
+    res = score_from_counts("nps", NPS_VALUES, [1] * 11)  # 0-6: 7, 7-8: 2, 9-10: 2
+    assert (res.promoters, res.passives, res.detractors) == (2, 2, 7)
+
+
+def test_score_from_counts_errors() -> None:
+    with pytest.raises(ValueError, match="unknown metric"):
+        score_from_counts("ltr", [1], [1])
+    with pytest.raises(ValueError, match="unknown ci"):
+        score_from_counts("nps", NPS_VALUES, [1] * 11, ci="wilson")
+    with pytest.raises(ValueError, match="unknown ci"):
+        score_from_counts("ces", [1], [1], ci="exact")
+    with pytest.raises(ValueError, match="nps values"):
+        score_from_counts("nps", [11], [1])
+    assert CI_METHODS == ("adjusted-wald", "wald", "bootstrap")
+
+
+# ---------------------------------------------------------------------------------------- comparisons
+
+
+def test_compare_nps_se_by_hand() -> None:
+    d = compare_from_counts(
+        "nps", NPS_VALUES, nps_counts_array(150, 100, 50), NPS_VALUES, nps_counts_array(60, 80, 60)
+    )
+    var_a = 0.5 + 1 / 6 - (1 / 3) ** 2
+    var_b = 0.3 + 0.3 - 0.0**2
+    se = 100 * math.sqrt(var_a / 300 + var_b / 200)
+    diff = 100 / 3 - 0.0
+    assert isinstance(d, Difference)
+    assert (d.n_a, d.n_b) == (300, 200)
+    assert d.score_a == pytest.approx(100 / 3) and d.score_b == pytest.approx(0.0)
+    assert d.diff == pytest.approx(diff)
+    assert d.se == pytest.approx(se, rel=1e-12)
+    assert d.ci_low == pytest.approx(diff - Z95 * se) and d.ci_high == pytest.approx(diff + Z95 * se)
+    assert d.p_value == pytest.approx(2 * (1 - sps.norm.cdf(diff / se)), rel=1e-9)
+
+
+def test_compare_csat_pooled_z_and_unpooled_ci() -> None:
+    v = [1, 2, 3, 4, 5]
+    d = compare_from_counts("csat", v, [10, 10, 20, 30, 30], v, [20, 20, 20, 20, 20])
+    pa, pb = 0.6, 0.4
+    se = 100 * math.sqrt(pa * (1 - pa) / 100 + pb * (1 - pb) / 100)
+    pool = 0.5
+    z = (pa - pb) / math.sqrt(pool * (1 - pool) * (2 / 100))
+    assert d.diff == pytest.approx(20.0)
+    assert d.se == pytest.approx(se)
+    assert d.ci_low == pytest.approx(20.0 - Z95 * se)
+    assert d.p_value == pytest.approx(2 * sps.norm.sf(z))
+
+
+def test_compare_welch_matches_scipy() -> None:
+    va, ca = [1, 2, 3, 4, 5, 6, 7], [1, 2, 5, 9, 6, 2, 1]
+    vb, cb = [1, 2, 3, 4, 5, 6, 7], [0, 1, 1, 4, 10, 12, 3]
+    a, b = np.repeat(va, ca), np.repeat(vb, cb)
+    d = compare_from_counts("ces", va, ca, vb, cb, level=0.9)
+    ref = sps.ttest_ind(a, b, equal_var=False)
+    assert d.diff == pytest.approx(a.mean() - b.mean())
+    assert d.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    lo, hi = ref.confidence_interval(confidence_level=0.9)
+    assert d.ci_low == pytest.approx(lo, rel=1e-9) and d.ci_high == pytest.approx(hi, rel=1e-9)
+
+
+@pytest.mark.parametrize("metric", ["nps", "csat", "ces", "rating"])
+def test_compare_small_n_gives_nan(metric: str) -> None:
+    v = [1, 2, 3, 4, 5]
+    d = compare_from_counts(metric, v, [0, 0, 0, 0, 1], v, [3, 3, 3, 3, 3])
+    assert d.n_a == 1 and d.n_b == 15
+    assert math.isnan(d.se) and math.isnan(d.ci_low) and math.isnan(d.ci_high) and math.isnan(d.p_value)
+    e = compare_from_counts(metric, v, [0] * 5, v, [0] * 5)
+    assert e.n_a == 0 and math.isnan(e.diff)
+
+
+def test_compare_unknown_metric() -> None:
+    with pytest.raises(ValueError, match="unknown metric"):
+        compare_from_counts("x", [1], [1], [1], [1])
+
+
+# ------------------------------------------------------------------------------------------------ holm
+
+
+def test_holm_worked_example() -> None:
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+
+
+def test_holm_nan_passthrough_and_cap() -> None:
+    out = holm([0.5, float("nan"), 0.4, 0.01])  # m = 3
+    assert math.isnan(out[1])
+    np.testing.assert_allclose(out[[0, 2, 3]], [0.8, 0.8, 0.03])
+    assert holm([0.9, 0.8]).tolist() == [1.0, 1.0]
+    assert holm([]).size == 0
+
+
+# ------------------------------------------------------------------------------------------ properties
+
+
+@given(counts_st, counts_st, counts_st, level_st, st.sampled_from(CI_METHODS))
+@settings(max_examples=150, deadline=None)
+def test_prop_nps_bounds(p: int, m: int, d: int, level: float, ci: str) -> None:
+    res = nps_from_counts(p, m, d, ci=ci, level=level, n_boot=50)
+    if p + m + d == 0:
+        assert res.score is None and res.ci_low is None and res.ci_high is None
+        return
+    assert res.score is not None and res.ci_low is not None and res.ci_high is not None
+    assert -100.0 <= res.ci_low <= res.ci_high <= 100.0
+    assert -100.0 <= res.score <= 100.0
+    if ci == "wald":
+        assert res.ci_low <= res.score <= res.ci_high
+
+
+@given(counts_st, counts_st, counts_st, level_st)
+@settings(max_examples=150, deadline=None)
+def test_prop_nps_swap_symmetry(p: int, m: int, d: int, level: float) -> None:
+    a = nps_from_counts(p, m, d, ci="wald", level=level)
+    b = nps_from_counts(d, m, p, ci="wald", level=level)
+    if p + m + d == 0:
+        assert a.score is None and b.score is None
+        return
+    assert b.score == pytest.approx(-a.score, abs=1e-9)
+    assert b.ci_low == pytest.approx(-a.ci_high, abs=1e-9)
+    assert b.ci_high == pytest.approx(-a.ci_low, abs=1e-9)
+
+
+@given(st.lists(counts_st, min_size=5, max_size=5), level_st)
+@settings(max_examples=150, deadline=None)
+def test_prop_csat_wilson_bounds(counts: list[int], level: float) -> None:
+    res = csat_from_counts([1, 2, 3, 4, 5], counts, level=level)
+    if sum(counts) == 0:
+        assert res.score is None
+        return
+    assert res.ci_low is not None and res.ci_high is not None and res.score is not None
+    assert 0.0 <= res.ci_low <= res.score <= res.ci_high <= 100.0
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1, allow_nan=False) | st.just(float("nan")), max_size=12))
+@settings(max_examples=150, deadline=None)
+def test_prop_holm(ps: list[float]) -> None:
+    raw = np.asarray(ps, dtype=float)
+    adj = holm(ps)
+    assert adj.shape == raw.shape
+    nan = np.isnan(raw)
+    assert np.array_equal(np.isnan(adj), nan)
+    assert np.all(adj[~nan] >= raw[~nan]) and np.all(adj[~nan] <= 1.0)
+    # monotone: a smaller raw p never gets a larger adjusted p
+    r, a = raw[~nan], adj[~nan]
+    order = np.argsort(r, kind="stable")
+    assert np.all(np.diff(a[order]) >= -1e-15)
+
+
+@given(
+    st.sampled_from(["nps", "csat", "ces", "rating"]),
+    st.lists(counts_st, min_size=5, max_size=5),
+    st.lists(counts_st, min_size=5, max_size=5),
+)
+@settings(max_examples=150, deadline=None)
+def test_prop_compare_antisymmetric(metric: str, ca: list[int], cb: list[int]) -> None:
+    v = [1, 2, 3, 4, 9] if metric == "nps" else [1, 2, 3, 4, 5]
+    ab = compare_from_counts(metric, v, ca, v, cb)
+    ba = compare_from_counts(metric, v, cb, v, ca)
+    if math.isnan(ab.diff):
+        assert math.isnan(ba.diff)
+    else:
+        assert ab.diff == -ba.diff
+    if not math.isnan(ab.se):
+        assert ab.se == pytest.approx(ba.se)
+        assert ab.p_value == pytest.approx(ba.p_value)
+        assert 0.0 <= ab.p_value <= 1.0
+
+
+@given(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 50), min_size=5, max_size=5))
+@settings(max_examples=30, deadline=None)
+def test_prop_bootstrap_reproducible(seed: int, counts: list[int]) -> None:
+    v = [1, 2, 3, 4, 5]
+    for metric in ("nps", "csat", "ces"):
+        vals = [0, 6, 7, 9, 10] if metric == "nps" else v
+        a = score_from_counts(metric, vals, counts, ci="bootstrap", rng=np.random.default_rng(seed))
+        b = score_from_counts(metric, vals, counts, ci="bootstrap", rng=np.random.default_rng(seed))
+        assert a == b

@@ -1,0 +1,37 @@
+"""The HTTP API: health, import upload, scores with the CLI's JSON."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from cxchange.api import create_app
+
+CSV = b"id,When,NPS,Comment,Region\n1,2025-03-01,9,Lovely <b>staff</b>,North\n2,2025-03-02,3,Slow,South\n"
+
+
+def test_health_import_scores_and_page(db_url: str) -> None:
+    client = TestClient(create_app(db_url))
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok"
+    resp = client.post(
+        "/api/imports", data={"source": "web"}, files={"file": ("export.csv", CSV, "text/csv")}
+    )
+    assert resp.status_code == 200, resp.text
+    batch = resp.json()
+    assert (batch["read"], batch["imported"], batch["source"]) == (2, 2, "web")
+    scores = client.get("/api/scores", params={"metric": "nps", "by": ["attr:Region"]}).json()
+    assert [s["group"]["attr:Region"] for s in scores] == ["North", "South"]
+    bad = client.get("/api/scores", params={"by": "colour"})
+    assert bad.status_code == 400 and "unknown grouping" in bad.json()["detail"]
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "&lt;b&gt;staff&lt;/b&gt;" in page.text and "<b>staff</b>" not in page.text
+    assert client.get("/docs").status_code == 200
+
+
+def test_upload_keeps_only_the_extension() -> None:
+    from cxchange.listen.api import _safe_suffix
+
+    assert _safe_suffix("../../etc/passwd.csv.gz") == ".csv.gz"
+    assert _safe_suffix("report.XLSX") == ".xlsx"
+    assert _safe_suffix("noext") == ".csv"

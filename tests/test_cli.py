@@ -1,0 +1,98 @@
+"""The CLI from outside: real processes, exit codes, stdout JSON, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "listen" / "fixtures"
+
+
+def cx(*args: str, db: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CXCHANGE_DATABASE_URL": db}
+    return subprocess.run(
+        [sys.executable, "-m", "cxchange", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
+    f = tmp_path / "s.csv"
+    f.write_text("id,When,NPS,Comment,Region\n1,2025-03-01,9,Lovely,North\n2,2025-03-02,x,Bad,South\n")
+    run = cx("import", str(f), "--source", "web", "--format", "json", db=db_url)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert set(out) == {
+        "batch_id",
+        "source",
+        "read",
+        "imported",
+        "duplicates",
+        "rejected",
+        "redacted",
+        "seconds",
+    }
+    assert (out["read"], out["imported"], out["rejected"]) == (2, 1, 1)
+    rejects = cx("rejects", str(out["batch_id"]), "--format", "csv", db=db_url)
+    assert rejects.returncode == 0 and "row,column,reason,raw" in rejects.stdout
+    batches = json.loads(cx("batches", "--format", "json", db=db_url).stdout)
+    assert batches[0]["imported"] == 1
+    feedback = json.loads(cx("feedback", "--where", "Region=North", "--format", "json", db=db_url).stdout)
+    assert feedback[0]["text"] == "Lovely"
+    scores = json.loads(
+        cx("scores", "--metric", "nps", "--by", "attr:Region", "--format", "json", db=db_url).stdout
+    )
+    assert scores == [
+        {
+            **scores[0],
+            "group": {"attr:Region": "North"},
+            "n": 1,
+            "score": 100.0,
+            "small": True,
+            "promoters": 1,
+            "passives": 0,
+            "detractors": 0,
+        }
+    ]
+
+
+def test_global_db_option_overrides_environment(tmp_path: Path) -> None:
+    target = tmp_path / "chosen.db"
+    run = cx("--db", f"sqlite:///{target}", "db", "upgrade", db=f"sqlite:///{tmp_path / 'other.db'}")
+    assert run.returncode == 0, run.stderr and target.exists()
+    run = cx("batches", "--db", f"sqlite:///{target}", "--format", "json", db="sqlite:////nonexistent/x.db")
+    assert run.returncode == 0 and json.loads(run.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["import", "missing.csv", "--source", "s"], "missing.csv"),
+        (["import", "{tmp}/data.xyz", "--source", "s"], "unknown format"),
+        (["import", "{tmp}/noscore.csv", "--source", "s"], "no feedback field"),
+        (["import", "{tmp}/noscore.csv", "--source", "s", "--map", "nps=Nope"], "'Nope'"),
+        (["import", "{tmp}/stars.csv", "--source", "s", "--map", "rating=Stars"], "row 2"),
+        (["scores", "--by", "colour"], "unknown grouping"),
+        (["rejects", "999"], "no import batch 999"),
+    ],
+)
+def test_bad_input_one_line_exit_1(args: list[str], needle: str, tmp_path: Path) -> None:
+    (tmp_path / "data.xyz").write_text("a,b\n1,2\n")
+    (tmp_path / "noscore.csv").write_text("Alpha,Beta\n1,2\n")
+    (tmp_path / "stars.csv").write_text("Stars\n" + "".join(f"{7 + i % 4}\n" for i in range(10)))
+    run = cx(
+        *[a.replace("{tmp}", str(tmp_path)) for a in args], db=f"sqlite:///{tmp_path / 'cx.db'}", cwd=tmp_path
+    )
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert needle in lines[0] and "Traceback" not in run.stderr
