@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(VENV)/bin/cxchange serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

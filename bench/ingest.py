@@ -75,7 +75,9 @@ def make_export(path: Path, rows: int, seed: int = 7) -> None:
             frame = pl.DataFrame(
                 {
                     "Response ID": [f"R{i:08d}" for i in ids.tolist()],
-                    "Submitted At": (np.datetime64("2024-11-01T00:00:00") + secs.astype("timedelta64[s]")),
+                    "Submitted At": (
+                        np.datetime64("2024-11-01T00:00:00") + secs.astype("timedelta64[s]")
+                    ).astype("datetime64[us]"),
                     "How likely are you to recommend us to a friend?": rng.choice(
                         11, n, p=[0.03, 0.02, 0.03, 0.04, 0.05, 0.07, 0.08, 0.14, 0.18, 0.18, 0.18]
                     ),

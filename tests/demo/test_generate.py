@@ -90,7 +90,10 @@ def test_small_and_empty() -> None:
 def test_row_counts_and_sources(company: DemoCompany) -> None:
     assert sum(s.frame.height for s in company.sources) == 20_000
     assert [(s.name, s.kind) for s in company.sources] == [
-        ("nps_survey", "survey"), ("support_tickets", "ticket"), ("public_reviews", "review")]
+        ("nps_survey", "survey"),
+        ("support_tickets", "ticket"),
+        ("public_reviews", "review"),
+    ]
     assert [s.frame.height for s in company.sources] == [10_000, 6_000, 4_000]
     for s in company.sources:
         assert s.frame["external_id"].n_unique() == s.frame.height
@@ -99,8 +102,11 @@ def test_row_counts_and_sources(company: DemoCompany) -> None:
 def test_columns_and_dtypes(company: DemoCompany) -> None:
     common = {"external_id", "received_at", "text", "org_unit", "channel", "region"}
     customer = {"customer_id", "customer_value", "segment", "product"}
-    expected = {"survey": common | customer | {"nps"}, "ticket": common | customer | {"csat", "ces"},
-                "review": common | {"rating"}}
+    expected = {
+        "survey": common | customer | {"nps"},
+        "ticket": common | customer | {"csat", "ces"},
+        "review": common | {"rating"},
+    }
     for s in company.sources:
         f = s.frame
         assert set(f.columns) == expected[s.kind]
@@ -158,9 +164,12 @@ def test_units_and_people(company: DemoCompany) -> None:
     for s in company.sources:
         assert set(s.frame["org_unit"]) <= set(stores["code"])
         # region attribute is the NAME of the store's region
-        joined = s.frame.select("org_unit", "region").unique().join(
-            stores.select(pl.col("code").alias("org_unit"), "parent"), on="org_unit").join(
-            regions.select(pl.col("code").alias("parent"), pl.col("name").alias("rname")), on="parent")
+        joined = (
+            s.frame.select("org_unit", "region")
+            .unique()
+            .join(stores.select(pl.col("code").alias("org_unit"), "parent"), on="org_unit")
+            .join(regions.select(pl.col("code").alias("parent"), pl.col("name").alias("rname")), on="parent")
+        )
         assert (joined["region"] == joined["rname"]).all()
 
 
@@ -227,10 +236,12 @@ def test_emerging_issue(company: DemoCompany) -> None:
     pattern = "(?i)" + "|".join(re.escape(k) for k in em["keywords"])
     texts = _texts(company).with_columns(hit=pl.col("text").str.contains(pattern))
     assert texts.filter(pl.col("received_at") < start)["hit"].sum() == 0
-    last_week = texts.filter(pl.col("received_at") >= datetime.combine(DEMO_END, datetime.min.time())
-                             - timedelta(days=6))
-    first_week = texts.filter((pl.col("received_at") >= start)
-                              & (pl.col("received_at") < start + timedelta(days=7)))
+    last_week = texts.filter(
+        pl.col("received_at") >= datetime.combine(DEMO_END, datetime.min.time()) - timedelta(days=6)
+    )
+    first_week = texts.filter(
+        (pl.col("received_at") >= start) & (pl.col("received_at") < start + timedelta(days=7))
+    )
     share_last = last_week["hit"].mean()
     assert 0.07 <= share_last <= 0.26, share_last
     assert first_week["hit"].mean() < share_last

@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from unittest import mock
@@ -24,8 +25,17 @@ from cxchange.listen.readers import FORMATS, Chunk, RawReject, TableReader, open
 FIXTURES = Path(__file__).parent / "fixtures"
 NPS = "How likely are you to recommend us to a friend?"
 SURVEY = ["Response ID", "Submitted At", NPS, "Comment", "Store", "Region"]
-ALL_FIXTURES = ["bom_semicolon.csv", "cp1252.csv", "quoted_newlines.csv", "ragged.csv", "survey.tsv",
-                "survey.xlsx", "survey.jsonl", "survey.parquet", "survey.csv.gz"]
+ALL_FIXTURES = [
+    "bom_semicolon.csv",
+    "cp1252.csv",
+    "quoted_newlines.csv",
+    "ragged.csv",
+    "survey.tsv",
+    "survey.xlsx",
+    "survey.jsonl",
+    "survey.parquet",
+    "survey.csv.gz",
+]
 
 
 def read_all(reader: TableReader, chunk_rows: int = 50_000) -> tuple[list[tuple], list[int], list[RawReject]]:
@@ -43,12 +53,6 @@ def read_all(reader: TableReader, chunk_rows: int = 50_000) -> tuple[list[tuple]
         numbers += chunk.row_numbers.tolist()
         rejects += chunk.rejects
     return rows, numbers, rejects
-
-
-def column(reader: TableReader, name: str) -> list[str | None]:
-    rows, _, _ = read_all(reader)
-    i = reader.info.columns.index(name)
-    return [row[i] for row in rows]
 
 
 # ------------------------------------------------------------------------------------- fixtures
@@ -82,8 +86,13 @@ def test_quoted_newlines_csv() -> None:
     rows, numbers, rejects = read_all(reader)
     assert numbers == [2, 3, 4, 5, 6] and rejects == []  # records, not physical lines
     comments = [row[3] for row in rows]
-    assert comments == ["Line one\nline two, with a comma", 'He said "never again"\r\nand left.', None,
-                        'Three\n\nparagraphs, "quoted", done', "plain"]
+    assert comments == [
+        "Line one\nline two, with a comma",
+        'He said "never again"\r\nand left.',
+        None,
+        'Three\n\nparagraphs, "quoted", done',
+        "plain",
+    ]
     assert rows[2][2] is None and rows[4] == ("Q5", "2024-04-03", "7", "plain", "Leeds", "North")
 
 
@@ -135,7 +144,8 @@ def test_survey_jsonl() -> None:
     assert rows[1] == ("J2", "7", None, None, '{"device": "ios"}', None, None)
     assert rows[2] == ("J4", "10", None, None, None, "app", "true")  # key first seen on line 6
     assert [r.row_number for r in rejects] == [4, 5, 7]
-    assert rejects[0].reason.startswith("invalid JSON: ") and rejects[0].raw.startswith('{"Response ID": "J3"')
+    assert rejects[0].reason.startswith("invalid JSON: ")
+    assert rejects[0].raw == '{"Response ID": "J3", "Score": 3, "Comment": "broken" '
     assert rejects[1] == RawReject(5, '["not", "an", "object"]', "not a JSON object: array")
     assert rejects[2] == RawReject(7, "{}", "empty row")
 
@@ -143,11 +153,28 @@ def test_survey_jsonl() -> None:
 def test_survey_parquet() -> None:
     reader = open_table(FIXTURES / "survey.parquet")
     assert reader.info.format == "parquet"
-    assert reader.info.columns == ["Response ID", "Submitted At", NPS, "Weight", "Comment", "Visited",
-                                   "Recontact", "Tags"]
+    assert reader.info.columns == [
+        "Response ID",
+        "Submitted At",
+        NPS,
+        "Weight",
+        "Comment",
+        "Visited",
+        "Recontact",
+        "Tags",
+    ]
     rows, numbers, rejects = read_all(reader)
     assert numbers == [2, 3, 5]
-    assert rows[0] == ("P1", "2024-03-01 09:15:00", "9", "1", "Brilliant ✨", "2024-02-28", "true", '["a", "b"]')
+    assert rows[0] == (
+        "P1",
+        "2024-03-01 09:15:00",
+        "9",
+        "1",
+        "Brilliant ✨",
+        "2024-02-28",
+        "true",
+        '["a", "b"]',
+    )
     assert rows[1] == ("P2", "2024-03-02 00:00:00", "7", "0.25", None, None, "false", "[]")
     assert rows[2] == ("P4", "2024-03-04 12:00:30.500", "10", "2", "ok", "2024-03-01", None, None)
     assert [(r.row_number, r.reason) for r in rejects] == [(4, "empty row")]
@@ -158,8 +185,10 @@ def test_survey_csv_gz() -> None:
     assert (reader.info.format, reader.info.compression, reader.info.columns) == ("csv", "gzip", SURVEY)
     rows, numbers, _ = read_all(reader)
     assert numbers == [2, 3]
-    assert rows == [("G1", "2024-06-01", "9", "Gzipped é", "Leeds", "North"),
-                    ("G2", "2024-06-02", "1", None, "York", "North")]
+    assert rows == [
+        ("G1", "2024-06-01", "9", "Gzipped é", "Leeds", "North"),
+        ("G2", "2024-06-02", "1", None, "York", "North"),
+    ]
 
 
 @pytest.mark.parametrize("name", ["survey.xlsx", "survey.parquet"])
@@ -172,6 +201,26 @@ def test_gzipped_binary_formats_use_a_temp_copy(name: str, tmp_path: Path) -> No
         assert temp != target and temp.exists()
         assert read_all(reader) == read_all(open_table(FIXTURES / name))
     assert not temp.exists()
+
+
+def test_xlsx_header_cleanup_and_wide_rows(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "wide.xlsx"
+    with xlsxwriter.Workbook(str(path)) as wb:
+        ws = wb.add_worksheet()
+        ws.write_row(0, 0, ["Score", "Score", None, " Comment "])
+        ws.write_row(1, 0, [1, 2.0, "x", "y", "beyond the header"])
+    reader = open_table(path)
+    assert reader.info.columns == ["Score", "Score_2", "column_3", "Comment", "column_5"]
+    assert read_all(reader) == ([("1", "2", "x", "y", "beyond the header")], [2], [])
+
+
+def test_parquet_without_pyarrow() -> None:
+    with mock.patch.dict(sys.modules, {"pyarrow": None, "pyarrow.parquet": None}):
+        reader = open_table(FIXTURES / "survey.parquet")
+        result = read_all(reader, chunk_rows=3)
+    assert result == read_all(open_table(FIXTURES / "survey.parquet"))
 
 
 # ------------------------------------------------------------------------------ chunks, preview
@@ -223,7 +272,9 @@ def test_unknown_extension(tmp_path: Path) -> None:
     path.write_text("a,b\n1,2\n")
     with pytest.raises(InputError) as err:
         open_table(path)
-    assert err.value.message == "unknown format '.xyz'; use one of csv, tsv, xlsx, jsonl, parquet or pass --format"
+    assert err.value.message == (
+        "unknown format '.xyz'; use one of csv, tsv, xlsx, jsonl, parquet or pass --format"
+    )
     assert err.value.file == str(path)
     assert open_table(path, format="csv").info.columns == ["a", "b"]  # format= overrides
     with pytest.raises(InputError, match="unknown format 'xls'"):
@@ -289,8 +340,15 @@ def test_late_non_utf8_bytes_fall_back_to_cp1252(tmp_path: Path, monkeypatch: py
     assert rows[-2:] == [("2", "café ’99"), ("3", "naïve")] and numbers[-1] == 23
 
 
+def test_stray_cp1252_byte_in_a_utf8_file(tmp_path: Path) -> None:
+    body = "id,comment\n1,Crème brûlée\n2,naïve café\n".encode() + "3,it’s\n".encode("cp1252")
+    reader = open_table(write(tmp_path, body))
+    assert reader.info.encoding == "utf-8"
+    assert read_all(reader)[0] == [("1", "Crème brûlée"), ("2", "naïve café"), ("3", "it’s")]
+
+
 def test_utf16_and_cr_only_line_ends(tmp_path: Path) -> None:
-    text = "Response ID\tComment\r\n1\tgrüß\r\n2\t\"two\r\nlines\"\r\n"
+    text = 'Response ID\tComment\r\n1\tgrüß\r\n2\t"two\r\nlines"\r\n'
     reader = open_table(write(tmp_path, codecs.BOM_UTF16_LE + text.encode("utf-16-le"), "unicode.txt"))
     assert (reader.info.encoding, reader.info.delimiter) == ("utf-16", "\t")
     assert read_all(reader)[0] == [("1", "grüß"), ("2", "two\r\nlines")]
@@ -307,10 +365,13 @@ def test_blank_rows_leading_lines_and_irregular_quotes(tmp_path: Path) -> None:
 
 
 def test_single_column_and_sniffer_fallback(tmp_path: Path) -> None:
-    reader = open_table(write(tmp_path, b"Comment\nno delimiter here\n\n\"\"\nlast one\n"))
+    reader = open_table(write(tmp_path, b'Comment\nno delimiter here\n\n""\nlast one\n'))
     assert (reader.info.delimiter, reader.info.columns) == (",", ["Comment"])
-    assert read_all(reader) == ([("no delimiter here",), ("last one",)], [2, 5],
-                                [RawReject(3, "", "empty row"), RawReject(4, '""', "empty row")])
+    assert read_all(reader) == (
+        [("no delimiter here",), ("last one",)],
+        [2, 5],
+        [RawReject(3, "", "empty row"), RawReject(4, '""', "empty row")],
+    )
     pipes = open_table(write(tmp_path, b"a|b|c\n1,5|x;y|z\n2|q|\n"))
     assert pipes.info.delimiter == "|" and read_all(pipes)[0] == [("1,5", "x;y", "z"), ("2", "q", None)]
 
@@ -322,9 +383,13 @@ def test_header_names_are_cleaned(tmp_path: Path) -> None:
 
 def test_blank_lines_across_chunk_boundaries(tmp_path: Path) -> None:
     data = b"a,b\n1,2\n\n\n3,4\n\n\n\n"
-    expected = ([("1", "2"), ("3", "4")], [2, 5], [RawReject(3, "", "empty row"), RawReject(4, "", "empty row")])
+    empty = [RawReject(3, "", "empty row"), RawReject(4, "", "empty row")]
     for chunk_rows in (1, 2, 3, 100):
-        assert read_all(open_table(write(tmp_path, data)), chunk_rows) == expected
+        assert read_all(open_table(write(tmp_path, data)), chunk_rows) == (
+            [("1", "2"), ("3", "4")],
+            [2, 5],
+            empty,
+        )
 
 
 def test_many_blocks(tmp_path: Path) -> None:
@@ -337,16 +402,31 @@ def test_many_blocks(tmp_path: Path) -> None:
     assert rows[-1] == ("29999", 'line\n29999, "q"', "2")
 
 
+def test_stray_quote_does_not_derail_blocks(tmp_path: Path) -> None:
+    # An unquoted 27" early on flips naive quote parity for the rest of the file; later multi-line
+    # quoted fields must still be split exactly as csv.reader splits them, across many blocks.
+    lines = [b"id,comment,score", b'1,my 27" screen,5'] + [
+        b'%d,"multi\nline, ""%d""",%d' % (i, i, i % 11) if i % 3 else b"%d,plain %d,%d" % (i, i, i % 11)
+        for i in range(2, 20_000)
+    ]
+    path = write(tmp_path, b"\n".join(lines) + b"\n")
+    want = list(csv.reader(io.StringIO(path.read_text(), newline="")))[1:]
+    rows, numbers, rejects = read_all(open_table(path), chunk_rows=500)  # 64 KB blocks
+    assert rejects == [] and numbers == list(range(2, 20_001))
+    assert rows == [tuple(r) for r in want] and rows[0] == ("1", 'my 27" screen', "5")
+
+
 # --------------------------------------------------------------------------------- properties
 
-HEADER_NAME = st.text(st.characters(categories=("L", "N")) | st.just(" "), min_size=1, max_size=8).map(str.strip)
-SPECIAL = st.sampled_from([*'ab ,;\t|"\'\n\r', "é", "€", "’", "ß", "\u2028", "😀"])
+HEADER_NAME = st.text(st.characters(categories=("L", "N")) | st.just(" "), max_size=8).map(str.strip)
+SPECIAL = st.sampled_from([*"ab ,;\t|\"'\n\r", "é", "€", "’", "ß", "\u2028", "😀"])
 CELL = st.text(SPECIAL | st.characters(codec="utf-8"), max_size=10)
 WS = " \t\r\n\f\v"
 
 
-def write_table(folder: str, header: list[str], rows: list[list[str]], delimiter: str, eol: str,
-                bom: bool) -> Path:
+def write_table(
+    folder: str, header: list[str], rows: list[list[str]], delimiter: str, eol: str, bom: bool
+) -> Path:
     # Python's csv only quotes \r and \n when both are in the line terminator: write with "\r\n", then swap.
     lines = []
     for row in [header, *rows]:
@@ -358,7 +438,8 @@ def write_table(folder: str, header: list[str], rows: list[list[str]], delimiter
     return path
 
 
-def expected(rows: list[list[str]], ncols: int) -> tuple[list[tuple], list[int], list[RawReject]]:
+def expected(rows: list[list[str]], ncols: int) -> tuple[list[tuple], list[int], list[tuple[int, str]]]:
+    """Good rows ("" as None), their numbers and (row number, reason) of the rejects."""
     good, numbers, rejects = [], [], []
     content_rows = [i for i, row in enumerate(rows) if row != []]
     for i, row in enumerate(rows):
@@ -382,8 +463,13 @@ def tables(draw: st.DrawFn, ragged: bool) -> tuple[list[str], list[list[str]]]:
 
 
 @settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tables(ragged=False), st.sampled_from(",;\t|"), st.sampled_from(["\r\n", "\n"]), st.booleans(),
-       st.integers(1, 4))
+@given(
+    tables(ragged=False),
+    st.sampled_from(",;\t|"),
+    st.sampled_from(["\r\n", "\n"]),
+    st.booleans(),
+    st.integers(1, 4),
+)
 def test_csv_round_trip(table: tuple, delimiter: str, eol: str, bom: bool, chunk_rows: int) -> None:
     header, rows = table
     with tempfile.TemporaryDirectory() as folder:
@@ -396,9 +482,12 @@ def test_csv_round_trip(table: tuple, delimiter: str, eol: str, bom: bool, chunk
 
 
 @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tables(ragged=True), st.sampled_from(",;\t|"), st.sampled_from(["\r\n", "\n", "\r"]), st.integers(1, 4))
-def test_ragged_rows_and_fast_path_matches_csv_reader(table: tuple, delimiter: str, eol: str,
-                                                      chunk_rows: int) -> None:
+@given(
+    tables(ragged=True), st.sampled_from(",;\t|"), st.sampled_from(["\r\n", "\n", "\r"]), st.integers(1, 4)
+)
+def test_ragged_rows_and_fast_path_matches_csv_reader(
+    table: tuple, delimiter: str, eol: str, chunk_rows: int
+) -> None:
     header, rows = table
     with tempfile.TemporaryDirectory() as folder:
         path = write_table(folder, header, rows, delimiter, eol, bom=False)
@@ -406,9 +495,9 @@ def test_ragged_rows_and_fast_path_matches_csv_reader(table: tuple, delimiter: s
         with mock.patch.object(readers, "_record_bounds", return_value=None):
             slow = read_all(open_table(path), chunk_rows)
     assert result == slow  # numpy/polars path == csv.reader path, raw text included
-    if eol != "\r":  # a lone CR inside a field is a line end for classic-Mac files
+    if eol != "\r":  # in CR-only files every CR, even a quoted one, is read as \n
         good, numbers, rejects = result
         assert (good, numbers, [(r.row_number, r.reason) for r in rejects]) == expected(rows, len(header))
         for reject in rejects:
-            assert next(csv.reader(io.StringIO(reject.raw, newline=""), delimiter=delimiter), []) == rows[
-                reject.row_number - 2]
+            fields = next(csv.reader(io.StringIO(reject.raw, newline=""), delimiter=delimiter), [])
+            assert fields == rows[reject.row_number - 2]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
 
 from cxchange.core.errors import InputError
 from cxchange.core.output import FORMATS
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: CXCHANGE_DATABASE_URL).")]
 FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]

@@ -62,8 +62,10 @@ N_EXECS = 2
 
 # (name, kind, share of rows, id prefix); text rate and latent offset per source in the same order.
 SOURCES: tuple[tuple[str, str, float, str], ...] = (
-    ("nps_survey", "survey", 0.5, "NPS"), ("support_tickets", "ticket", 0.3, "TCK"),
-    ("public_reviews", "review", 0.2, "REV"))
+    ("nps_survey", "survey", 0.5, "NPS"),
+    ("support_tickets", "ticket", 0.3, "TCK"),
+    ("public_reviews", "review", 0.2, "REV"),
+)
 TEXT_RATE = (0.65, 0.92, 1.0)
 SOURCE_OFFSET = (0.0, -0.8, -0.5)
 
@@ -73,8 +75,11 @@ STORE_EFFECT_SD = 0.25
 REGION_EFFECT = {"R-NORTH": 0.0, "R-SOUTH": 0.0, "R-EAST": 0.35, "R-WEST": -0.45}
 REGION_SHARE = {"R-NORTH": 0.28, "R-SOUTH": 0.28, "R-EAST": 0.25, "R-WEST": 0.19}
 # segment: (probability, latent effect, lognormal mu, sigma of annual spend in £)
-SEGMENTS = {"consumer": (0.65, 0.0, 6.3, 0.6), "small business": (0.25, -0.4, 7.7, 0.7),
-            "premium": (0.10, 0.5, 7.5, 0.5)}
+SEGMENTS = {
+    "consumer": (0.65, 0.0, 6.3, 0.6),
+    "small business": (0.25, -0.4, 7.7, 0.7),
+    "premium": (0.10, 0.5, 7.5, 0.5),
+}
 PRODUCTS = {"Mobile": 0.4, "Broadband": 0.3, "TV": 0.15, "Devices": 0.15}
 CHANNELS: tuple[dict[str, float], ...] = (
     {"store": 0.45, "web": 0.2, "app": 0.2, "phone": 0.15},
@@ -84,15 +89,24 @@ CHANNELS: tuple[dict[str, float], ...] = (
 # theme: (mention rate, negative share, latent effect if negative, if positive) — 0.1-point precision —
 # and the mention-rate multiplier per source (survey, ticket, review): tickets are about problems.
 THEMES: dict[str, tuple[float, float, float, float]] = {
-    "waiting_time": (0.20, 0.75, -3.0, 0.8), "staff_friendliness": (0.22, 0.30, -1.6, 1.8),
-    "product_quality": (0.15, 0.40, -1.8, 1.0), "price_value": (0.14, 0.55, -1.2, 0.7),
-    "delivery": (0.10, 0.55, -2.2, 0.9), "billing": (0.08, 0.75, -2.5, 0.5),
-    "app_website": (0.10, 0.50, -1.0, 0.6), "returns_refunds": (0.07, 0.60, -2.0, 0.8),
+    "waiting_time": (0.20, 0.75, -3.0, 0.8),
+    "staff_friendliness": (0.22, 0.30, -1.6, 1.8),
+    "product_quality": (0.15, 0.40, -1.8, 1.0),
+    "price_value": (0.14, 0.55, -1.2, 0.7),
+    "delivery": (0.10, 0.55, -2.2, 0.9),
+    "billing": (0.08, 0.75, -2.5, 0.5),
+    "app_website": (0.10, 0.50, -1.0, 0.6),
+    "returns_refunds": (0.07, 0.60, -2.0, 0.8),
 }
 THEME_SOURCE_MULT: dict[str, tuple[float, float, float]] = {
-    "waiting_time": (1.0, 1.3, 1.2), "staff_friendliness": (1.0, 0.6, 1.3),
-    "product_quality": (1.0, 1.2, 0.8), "price_value": (1.0, 0.5, 1.0), "delivery": (1.0, 2.0, 0.5),
-    "billing": (1.0, 2.5, 0.4), "app_website": (1.0, 1.2, 0.5), "returns_refunds": (1.0, 2.0, 0.8),
+    "waiting_time": (1.0, 1.3, 1.2),
+    "staff_friendliness": (1.0, 0.6, 1.3),
+    "product_quality": (1.0, 1.2, 0.8),
+    "price_value": (1.0, 0.5, 1.0),
+    "delivery": (1.0, 2.0, 0.5),
+    "billing": (1.0, 2.5, 0.4),
+    "app_website": (1.0, 1.2, 0.5),
+    "returns_refunds": (1.0, 2.0, 0.8),
 }
 SEASON_MONTHS, SEASON_SHIFT = (12,), -0.6
 VOLUME_GROWTH, WEEKEND_VOLUME = 0.25, 1.15
@@ -218,14 +232,24 @@ def _structure() -> _Structure:
     for ri in range(len(rcodes)):
         stores = sorted((j for j in range(len(scodes)) if sreg[j] == ri), key=lambda j: -store_prob[j])
         pick = next(
-            (p, j) for j in stores for p in people
+            (p, j)
+            for j in stores
+            for p in people
             if p["unit"] == scodes[j] and p["role"] == "agent" and first_count[p["name"].split(" ")[0]] == 1
         )
         p, j = pick
-        praised.append({**p, "first_name": p["name"].split(" ")[0], "unit_name": snames[j],
-                        "region": rcodes[ri], "store_idx": j})
-    return _Structure(units, people, rcodes, rnames, scodes, snames, np.array(sreg), store_prob,
-                      np.array(seff), praised)
+        praised.append(
+            {
+                **p,
+                "first_name": p["name"].split(" ")[0],
+                "unit_name": snames[j],
+                "region": rcodes[ri],
+                "store_idx": j,
+            }
+        )
+    return _Structure(
+        units, people, rcodes, rnames, scodes, snames, np.array(sreg), store_prob, np.array(seff), praised
+    )
 
 
 @cache
@@ -244,8 +268,9 @@ def _days() -> dict[str, np.ndarray]:
 
 
 # ---------------------------------------------------------------- closed-form truth (why: exact, seed-free)
-def _shift_dist(src: int = 0, wait_neg: float | None = None, exclude: str | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _shift_dist(
+    src: int = 0, wait_neg: float | None = None, exclude: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact distribution of the summed theme effects on a 0.1-point grid."""
     lo, probs = 0, np.array([1.0])
     for t, (rate, neg, en, ep) in THEMES.items():
@@ -329,16 +354,27 @@ def _build_truth() -> dict[str, Any]:
     for t, (rate, neg, en, ep) in THEMES.items():
         an, ap, tb = *_answer_effects(t), bank["themes"][t]
         themes[t] = {
-            "label": tb["label"], "keywords": list(tb["keywords"]), "mention_rate": rate,
-            "negative_share": neg, "effect_negative": en, "effect_positive": ep,
-            "answer_effect_negative": r3(an), "answer_effect_positive": r3(ap),
-            "mention_rate_by_source": {x[0]: r3(rate * m)
-                                       for x, m in zip(SOURCES, THEME_SOURCE_MULT[t], strict=True)},
-            "n_phrasings": {"negative": len(tb["negative"]), "positive": len(tb["positive"])}}
+            "label": tb["label"],
+            "keywords": list(tb["keywords"]),
+            "mention_rate": rate,
+            "negative_share": neg,
+            "effect_negative": en,
+            "effect_positive": ep,
+            "answer_effect_negative": r3(an),
+            "answer_effect_positive": r3(ap),
+            "mention_rate_by_source": {
+                x[0]: r3(rate * m) for x, m in zip(SOURCES, THEME_SOURCE_MULT[t], strict=True)
+            },
+            "n_phrasings": {"negative": len(tb["negative"]), "positive": len(tb["positive"])},
+        }
     pi, ci = s.region_codes.index(PILOT_UNIT), s.region_codes.index(CONTROL_UNIT)
     before, after = (DEMO_START, PILOT_START - timedelta(days=1)), (PILOT_START, DEMO_END)
-    nps = {"pilot_before": r3(_expected_nps(pi, *before)), "pilot_after": r3(_expected_nps(pi, *after)),
-           "control_before": r3(_expected_nps(ci, *before)), "control_after": r3(_expected_nps(ci, *after))}
+    nps = {
+        "pilot_before": r3(_expected_nps(pi, *before)),
+        "pilot_after": r3(_expected_nps(pi, *after)),
+        "control_before": r3(_expected_nps(ci, *before)),
+        "control_after": r3(_expected_nps(ci, *after)),
+    }
     by_region = {c: r3(_expected_nps(i, DEMO_START, DEMO_END)) for i, c in enumerate(s.region_codes)}
     rshare = {c: r3(s.store_prob[s.store_region == i].sum()) for i, c in enumerate(s.region_codes)}
     em_start, last7, em_bank = (EMERGING_START - DEMO_START).days, slice(N_DAYS - 7, N_DAYS), bank["emerging"]
@@ -347,68 +383,111 @@ def _build_truth() -> dict[str, Any]:
     for p in s.praised:
         sp = s.store_prob[p["store_idx"]]
         comments = [n * sp * tr for n, tr in zip(_split(20_000), TEXT_RATE, strict=True)]
-        named = sum(c * rate * m * (1 - neg) * PRAISE_PROB
-                    for c, m in zip(comments, THEME_SOURCE_MULT["staff_friendliness"], strict=True))
-        praised.append({k: p[k] for k in ("name", "first_name", "email", "unit", "unit_name", "region")}
-                       | {"share_of_unit_comments": r3(named / sum(comments)),
-                          "expected_count_per_20k_rows": r3(named)})
+        named = sum(
+            c * rate * m * (1 - neg) * PRAISE_PROB
+            for c, m in zip(comments, THEME_SOURCE_MULT["staff_friendliness"], strict=True)
+        )
+        praised.append(
+            {k: p[k] for k in ("name", "first_name", "email", "unit", "unit_name", "region")}
+            | {"share_of_unit_comments": r3(named / sum(comments)), "expected_count_per_20k_rows": r3(named)}
+        )
     stores = {i: [c for c, r in zip(s.store_codes, s.store_region, strict=True) if r == i] for i in (pi, ci)}
     span = N_DAYS - em_start
     return {
-        "company": {"name": bank["company"]["name"], "domain": bank["company"]["domain"],
-                    "structure_seed": STRUCTURE_SEED,
-                    "regions": dict(zip(s.region_codes, s.region_names, strict=True)),
-                    "n_stores": len(s.store_codes), "n_people": len(s.people), "region_volume_share": rshare},
+        "company": {
+            "name": bank["company"]["name"],
+            "domain": bank["company"]["domain"],
+            "structure_seed": STRUCTURE_SEED,
+            "regions": dict(zip(s.region_codes, s.region_names, strict=True)),
+            "n_stores": len(s.store_codes),
+            "n_people": len(s.people),
+            "region_volume_share": rshare,
+        },
         "period": {"start": DEMO_START.isoformat(), "end": DEMO_END.isoformat(), "days": N_DAYS},
-        "sources": {n: {"kind": k, "share": sh, "text_rate": TEXT_RATE[i], "latent_offset": SOURCE_OFFSET[i],
-                        "channels": CHANNELS[i]} for i, (n, k, sh, _) in enumerate(SOURCES)},
+        "sources": {
+            n: {
+                "kind": k,
+                "share": sh,
+                "text_rate": TEXT_RATE[i],
+                "latent_offset": SOURCE_OFFSET[i],
+                "channels": CHANNELS[i],
+            }
+            for i, (n, k, sh, _) in enumerate(SOURCES)
+        },
         "score_model": {
-            "base": BASE, "noise_sd": NOISE_SD, "store_effect_sd": STORE_EFFECT_SD,
+            "base": BASE,
+            "noise_sd": NOISE_SD,
+            "store_effect_sd": STORE_EFFECT_SD,
             "region_effects": REGION_EFFECT,
             "segment_effects": {k: v[1] for k, v in SEGMENTS.items()},
-            "segment_shares": {k: v[0] for k, v in SEGMENTS.items()}, "product_effects": "none",
-            "channel_effects": "none", "nps": "clip(round(latent), 0, 10)",
+            "segment_shares": {k: v[0] for k, v in SEGMENTS.items()},
+            "product_effects": "none",
+            "channel_effects": "none",
+            "nps": "clip(round(latent), 0, 10)",
             "csat": "clip(round(1 + 0.4*latent + N(0,0.35)), 1, 5)",
             "ces": "clip(round(0.8 + 0.62*latent + N(0,0.6)), 1, 7); 7 = very easy (higher is better)",
-            "rating": "clip(round(1 + 0.42*latent + N(0,0.45)), 1, 5)"},
+            "rating": "clip(round(1 + 0.42*latent + N(0,0.45)), 1, 5)",
+        },
         "themes": themes,
-        "theme_ranking": {"most_negative": sorted(THEMES, key=lambda t: THEMES[t][2]),
-                          "most_positive": sorted(THEMES, key=lambda t: -THEMES[t][3])},
+        "theme_ranking": {
+            "most_negative": sorted(THEMES, key=lambda t: THEMES[t][2]),
+            "most_positive": sorted(THEMES, key=lambda t: -THEMES[t][3]),
+        },
         "emerging": {
-            "theme": EMERGING_THEME, "label": em_bank[EMERGING_THEME]["label"],
+            "theme": EMERGING_THEME,
+            "label": em_bank[EMERGING_THEME]["label"],
             "start": EMERGING_START.isoformat(),
             "keywords": list(em_bank[EMERGING_THEME]["keywords"]),
-            "n_phrasings": len(em_bank[EMERGING_THEME]["phrases"]), "share_before": 0.0,
-            "share_on_start": r3(d["em"][em_start]), "share_on_end": EMERGING_FINAL_SHARE,
+            "n_phrasings": len(em_bank[EMERGING_THEME]["phrases"]),
+            "share_before": 0.0,
+            "share_on_start": r3(d["em"][em_start]),
+            "share_on_end": EMERGING_FINAL_SHARE,
             "schedule": f"linear: share(day k since start, k=0..{span - 1}) = "
-                        f"{EMERGING_FINAL_SHARE} * (k + 1) / {span}",
+            f"{EMERGING_FINAL_SHARE} * (k + 1) / {span}",
             "expected_share_final_week": r3(d["em"][last7] @ d["weight"][last7] / d["weight"][last7].sum()),
-            "effect": EMERGING_EFFECT, "sources": [x[0] for x in SOURCES]},
+            "effect": EMERGING_EFFECT,
+            "sources": [x[0] for x in SOURCES],
+        },
         "pilot": {
             "initiative": "Queue-busting: extra staff at peak hours and call-backs instead of hold queues",
-            "pilot_unit": PILOT_UNIT, "control_unit": CONTROL_UNIT, "pilot_region_name": s.region_names[pi],
-            "control_region_name": s.region_names[ci], "pilot_stores": stores[pi],
+            "pilot_unit": PILOT_UNIT,
+            "control_unit": CONTROL_UNIT,
+            "pilot_region_name": s.region_names[pi],
+            "control_region_name": s.region_names[ci],
+            "pilot_stores": stores[pi],
             "control_stores": stores[ci],
             "start": PILOT_START.isoformat(),
-            "mechanism": {"waiting_time_negative_share_before": THEMES["waiting_time"][1],
-                          "waiting_time_negative_share_after": PILOT_WAIT_NEG_SHARE,
-                          "latent_lift": PILOT_LIFT,
-                          "applies_to": "all sources, pilot stores, on/after start"},
+            "mechanism": {
+                "waiting_time_negative_share_before": THEMES["waiting_time"][1],
+                "waiting_time_negative_share_after": PILOT_WAIT_NEG_SHARE,
+                "latent_lift": PILOT_LIFT,
+                "applies_to": "all sources, pilot stores, on/after start",
+            },
             "expected_nps": nps,
             "expected_pilot_change": r3(nps["pilot_after"] - nps["pilot_before"]),
             "expected_control_change": r3(nps["control_after"] - nps["control_before"]),
-            "expected_did": r3(nps["pilot_after"] - nps["pilot_before"]
-                               - nps["control_after"] + nps["control_before"]),
-            "nps_scale": "-100..100 on survey rows; before = [period start, start), after = [start, end]"},
+            "expected_did": r3(
+                nps["pilot_after"] - nps["pilot_before"] - nps["control_after"] + nps["control_before"]
+            ),
+            "nps_scale": "-100..100 on survey rows; before = [period start, start), after = [start, end]",
+        },
         "praised_staff": praised,
-        "seasonality": {"latent_shift": SEASON_SHIFT, "months": list(SEASON_MONTHS),
-                        "volume_growth_over_period": VOLUME_GROWTH, "weekend_volume_factor": WEEKEND_VOLUME},
-        "nps": {"overall_expected": r3(sum(by_region[c] * rshare[c] for c in by_region)
-                                       / sum(rshare.values())),
-                "by_region_expected": by_region},
-        "pii": {"rate_of_texts": PII_RATE, "kinds": ["email", "phone", "card"],
-                "phone_formats": ["07700 900ddd", "+44 7700 900ddd", "0161 496 0ddd"],
-                "card": "16 digits starting 4, Luhn-valid, grouped by spaces, dashes or none"},
+        "seasonality": {
+            "latent_shift": SEASON_SHIFT,
+            "months": list(SEASON_MONTHS),
+            "volume_growth_over_period": VOLUME_GROWTH,
+            "weekend_volume_factor": WEEKEND_VOLUME,
+        },
+        "nps": {
+            "overall_expected": r3(sum(by_region[c] * rshare[c] for c in by_region) / sum(rshare.values())),
+            "by_region_expected": by_region,
+        },
+        "pii": {
+            "rate_of_texts": PII_RATE,
+            "kinds": ["email", "phone", "card"],
+            "phone_formats": ["07700 900ddd", "+44 7700 900ddd", "0161 496 0ddd"],
+            "card": "16 digits starting 4, Luhn-valid, grouped by spaces, dashes or none",
+        },
         "typos": {"comment_rate": TYPO_COMMENT_RATE, "word_rate": TYPO_WORD_RATE},
     }
 
@@ -432,13 +511,17 @@ class _Vals(dict):
         intens, items = bank["intensifiers"], bank["items"]
         self.draws = {
             "intens": lambda: r.choice(intens) if r.random() < 0.55 else "",
-            "minutes": lambda: str(5 * r.randint(3, 18)), "quick": lambda: str(r.randint(2, 5)),
-            "hours": lambda: str(r.randint(2, 4)), "days": lambda: str(r.randint(3, 21)),
-            "weeks": lambda: str(r.randint(2, 8)), "years": lambda: str(r.randint(2, 15)),
+            "minutes": lambda: str(5 * r.randint(3, 18)),
+            "quick": lambda: str(r.randint(2, 5)),
+            "hours": lambda: str(r.randint(2, 4)),
+            "days": lambda: str(r.randint(3, 21)),
+            "weeks": lambda: str(r.randint(2, 8)),
+            "years": lambda: str(r.randint(2, 15)),
             "times": lambda: str(r.randint(3, 6)),
             "nth": lambda: r.choice(["second", "third", "fourth", "fifth"]),
             "amount": lambda: str(r.choice([5, 8, 10, 12, 15, 20, 25, 30, 40, 45, 60, 75])),
-            "order": lambda: f"LK{r.randint(1_000_000, 9_999_999)}", "item": lambda: r.choice(items),
+            "order": lambda: f"LK{r.randint(1_000_000, 9_999_999)}",
+            "item": lambda: r.choice(items),
         }
 
     def __missing__(self, key: str) -> str:
@@ -455,20 +538,32 @@ class _Composer:
         self.con, self.openers, self.cl = b["connectors"], b["openers"], b["closers"]
         self.generic = {1: b["generic"]["positive"], -1: b["generic"]["negative"], 0: b["generic"]["neutral"]}
         self.closers = {1: self.cl["positive"], -1: self.cl["negative"], 0: self.cl["neutral"]}
-        self.rclosers = {1: self.cl["review_positive"] + self.cl["positive"],
-                         -1: self.cl["review_negative"] + self.cl["negative"], 0: self.cl["neutral"]}
+        self.rclosers = {
+            1: self.cl["review_positive"] + self.cl["positive"],
+            -1: self.cl["review_negative"] + self.cl["negative"],
+            0: self.cl["neutral"],
+        }
         self.emoji, self.filler, self.pii_b = b["emoji"], b["filler"], b["pii"]
         self.enders = [".", ".", ".", ".", "!", "!!", "...", ""]
 
     def fill(self, tmpl: str) -> str:
         return tmpl.format_map(self.vals) if "{" in tmpl else tmpl
 
-    def comment(self, kind: str, states: list[int], em: bool, name: str | None, store: str, senti: int,
-                pii: int) -> str:
+    def comment(
+        self, kind: str, states: list[int], em: bool, name: str | None, store: str, senti: int, pii: int
+    ) -> str:
         r, con = self.r, self.con
         self.vals["store"], self.vals["name"] = store, name or ""
-        parts = [(s, self.fill(r.choice(self.praise if (s > 0 and name and j == _STAFF)
-                                        else self.clauses[j][s > 0]))) for j, s in enumerate(states) if s]
+        parts = [
+            (
+                s,
+                self.fill(
+                    r.choice(self.praise if (s > 0 and name and j == _STAFF) else self.clauses[j][s > 0])
+                ),
+            )
+            for j, s in enumerate(states)
+            if s
+        ]
         if em:
             parts.append((-1, self.fill(r.choice(self.emerging))))
         if not parts:
@@ -480,8 +575,11 @@ class _Composer:
                 r.shuffle(parts)
             body, prev = parts[0][1], parts[0][0]
             for pol, clause in parts[1:]:
-                pool = con["addition"] if pol == prev else (
-                    con["contrast"] + (con["to_negative"] if pol < 0 else con["to_positive"]))
+                pool = (
+                    con["addition"]
+                    if pol == prev
+                    else (con["contrast"] + (con["to_negative"] if pol < 0 else con["to_positive"]))
+                )
                 conn = r.choice(pool)
                 body += conn + (_cap(clause) if conn.rstrip()[-1:] in ".!" else clause)
                 prev = pol
@@ -518,8 +616,13 @@ class _Composer:
         for i, w in enumerate(words):
             if len(w) >= 4 and w.isalpha() and w.islower() and r.random() < TYPO_WORD_RATE:
                 j, op = r.randrange(len(w) - 1), r.random()
-                words[i] = (w[:j] + w[j + 1] + w[j] + w[j + 2:] if op < 0.45
-                            else w[:j] + w[j + 1:] if op < 0.8 else w[:j] + w[j] + w[j:])
+                words[i] = (
+                    w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+                    if op < 0.45
+                    else w[:j] + w[j + 1 :]
+                    if op < 0.8
+                    else w[:j] + w[j] + w[j:]
+                )
         return " ".join(words)
 
     def pii(self, kind: int) -> str:
@@ -531,9 +634,10 @@ class _Composer:
         if kind == 2:
             k = r.randint(0, 999)
             return r.choice(b["phone"]).format(
-                phone=r.choice([f"07700 900{k:03d}", f"+44 7700 900{k:03d}", f"0161 496 0{k:03d}"]))
+                phone=r.choice([f"07700 900{k:03d}", f"+44 7700 900{k:03d}", f"0161 496 0{k:03d}"])
+            )
         card, sep = _luhn_card(r), r.choice([" ", "-", ""])
-        return r.choice(b["card"]).format(card=sep.join(card[i:i + 4] for i in range(0, 16, 4)))
+        return r.choice(b["card"]).format(card=sep.join(card[i : i + 4] for i in range(0, 16, 4)))
 
 
 # ---------------------------------------------------------------- generator
@@ -582,15 +686,18 @@ def generate(rows: int = 20_000, seed: int = 42) -> DemoCompany:
     csat = np.clip(np.rint(1 + 0.4 * latent + rng.normal(0, 0.35, rows)), 1, 5).astype(np.int64)
     ces = np.clip(np.rint(0.8 + 0.62 * latent + rng.normal(0, 0.6, rows)), 1, 7).astype(np.int64)
     rating = np.clip(np.rint(1 + 0.42 * latent + rng.normal(0, 0.45, rows)), 1, 5).astype(np.int64)
-    senti = np.select([src == 0, src == 1], [np.sign((nps >= 9).astype(int) - (nps <= 6)),
-                                            np.sign((csat >= 4).astype(int) - (csat <= 2))],
-                      np.sign((rating >= 4).astype(int) - (rating <= 2)))
+    senti = np.select(
+        [src == 0, src == 1],
+        [np.sign((nps >= 9).astype(int) - (nps <= 6)), np.sign((csat >= 4).astype(int) - (csat <= 2))],
+        np.sign((rating >= 4).astype(int) - (rating <= 2)),
+    )
     has_text = rng.random(rows) < np.array(TEXT_RATE)[src]
     praised_store = np.full(len(s.store_codes), -1)
     for k, p in enumerate(s.praised):
         praised_store[p["store_idx"]] = k
-    praise = np.where(has_text & (state[:, _STAFF] == 1) & (rng.random(rows) < PRAISE_PROB),
-                      praised_store[store], -1)
+    praise = np.where(
+        has_text & (state[:, _STAFF] == 1) & (rng.random(rows) < PRAISE_PROB), praised_store[store], -1
+    )
     pii = np.where(has_text & (rng.random(rows) < PII_RATE), rng.integers(1, 4, rows), 0)
     channel = np.zeros(rows, np.int64)  # index into all sources' channel names laid end to end
     for i, (a, b) in enumerate(itertools.pairwise(bounds)):
@@ -600,15 +707,26 @@ def generate(rows: int = 20_000, seed: int = 42) -> DemoCompany:
     texts: list[str | None] = [None] * rows
     idx = np.nonzero(has_text)[0]
     kinds, names = [k for _, k, _, _ in SOURCES], [p["first_name"] for p in s.praised]
-    for i, st, e, pr, sto, se, pi, sr in zip(idx.tolist(), state[idx].tolist(), em[idx].tolist(),
-                                            praise[idx].tolist(), store[idx].tolist(), senti[idx].tolist(),
-                                            pii[idx].tolist(), src[idx].tolist(), strict=True):
+    for i, st, e, pr, sto, se, pi, sr in zip(
+        idx.tolist(),
+        state[idx].tolist(),
+        em[idx].tolist(),
+        praise[idx].tolist(),
+        store[idx].tolist(),
+        senti[idx].tolist(),
+        pii[idx].tolist(),
+        src[idx].tolist(),
+        strict=True,
+    ):
         texts[i] = comp.comment(kinds[sr], st, e, names[pr] if pr >= 0 else None, s.store_names[sto], se, pi)
 
     cols = {
         "received_at": pl.Series(secs * 1_000_000 + _EPOCH_US).cast(pl.Datetime("us")),
         "text": pl.Series(texts, dtype=pl.String),
-        "nps": pl.Series(nps), "csat": pl.Series(csat), "ces": pl.Series(ces), "rating": pl.Series(rating),
+        "nps": pl.Series(nps),
+        "csat": pl.Series(csat),
+        "ces": pl.Series(ces),
+        "rating": pl.Series(rating),
         "customer_id": pl.Series(cust + 1).cast(pl.String).str.zfill(6),
         "org_unit": pl.Series(s.store_codes).gather(store),
         "channel": pl.Series([c for ch in CHANNELS for c in ch]).gather(channel),
@@ -619,18 +737,28 @@ def generate(rows: int = 20_000, seed: int = 42) -> DemoCompany:
     }
     full = pl.DataFrame(cols).with_columns(customer_id="C" + pl.col("customer_id"))
     cust_cols = ["customer_id", "org_unit", "channel", "customer_value", "region", "segment", "product"]
-    layout = {"survey": ["nps", *cust_cols], "ticket": ["csat", "ces", *cust_cols],
-              "review": ["rating", "org_unit", "channel", "region"]}  # public reviewers are anonymous
+    layout = {
+        "survey": ["nps", *cust_cols],
+        "ticket": ["csat", "ces", *cust_cols],
+        "review": ["rating", "org_unit", "channel", "region"],
+    }  # public reviewers are anonymous
     sources = []
     for (name, kind, _, prefix), (a, b) in zip(SOURCES, itertools.pairwise(bounds), strict=True):
-        frame = full.slice(int(a), int(b - a)).with_row_index("external_id", offset=1).with_columns(
-            external_id=pl.lit(f"{prefix}-") + pl.col("external_id").cast(pl.String).str.zfill(7))
+        frame = (
+            full.slice(int(a), int(b - a))
+            .with_row_index("external_id", offset=1)
+            .with_columns(
+                external_id=pl.lit(f"{prefix}-") + pl.col("external_id").cast(pl.String).str.zfill(7)
+            )
+        )
         frame = frame.select(["external_id", "received_at", "text", *layout[kind]])
         sources.append(DemoSource(name=name, kind=kind, frame=frame))
-    units = pl.DataFrame(s.units, schema={"code": pl.String, "name": pl.String, "parent": pl.String,
-                                          "level": pl.String})
-    people = pl.DataFrame(s.people, schema={"name": pl.String, "email": pl.String, "unit": pl.String,
-                                            "role": pl.String})
+    units = pl.DataFrame(
+        s.units, schema={"code": pl.String, "name": pl.String, "parent": pl.String, "level": pl.String}
+    )
+    people = pl.DataFrame(
+        s.people, schema={"name": pl.String, "email": pl.String, "unit": pl.String, "role": pl.String}
+    )
     return DemoCompany(units=units, people=people, sources=sources)
 
 

@@ -589,7 +589,11 @@ def suggest_mapping(columns: Sequence[str]) -> dict[str, str]:
 
 
 def parse_map_options(options: Sequence[str]) -> dict[str, str]:
-    """Parse ``field=column`` overrides (split on the first '='; the column may itself contain '=')."""
+    """Parse ``field=column`` overrides given by the user (``--map``), failing loudly on typos.
+
+    Splits on the first '=' (a column name may itself contain '='). The field is case/space-insensitive;
+    the column is kept verbatim because real headers can carry odd spacing.
+    """
     valid = ", ".join(FIELDS)
     mapping: dict[str, str] = {}
     for option in options:

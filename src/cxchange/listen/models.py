@@ -93,7 +93,8 @@ class Feedback(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(200))
     dedup_key: Mapped[str] = mapped_column(String(220))
-    content_hash: Mapped[str] = mapped_column(String(40))
+    # Only for rows without an external id: their dedup key is this digest of the raw row.
+    content_hash: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[datetime | None] = mapped_column(DateTime)
     channel: Mapped[str | None] = mapped_column(String(64))
     customer_id: Mapped[str | None] = mapped_column(String(200))

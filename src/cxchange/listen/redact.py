@@ -29,9 +29,9 @@ Residual limitations (deliberate trade-offs, pinned by tests where useful):
   * any Unicode decimal digits count, but the shapes that start with a literal 0 or 1 only know those
     digits in ASCII, Arabic-Indic, Persian, Devanagari, Bengali, Thai and fullwidth forms;
   * a card is 13-19 digits, not starting with 0, separated only by single spaces or dashes and passing
-    Luhn; inside a longer separated digit run the longest Luhn-valid sub-run of whole groups wins, which
-    can occasionally pick the wrong groups; about 1 in 10 random 13-19 digit IDs pass Luhn and are
-    redacted as cards (over-redaction is the safe side);
+    Luhn; inside a longer separated digit run the best Luhn-valid sub-run of whole groups wins (card-like
+    grouping, then length), which can occasionally pick the wrong groups; about 1 in 10 random 13-19
+    digit IDs pass Luhn and are redacted as cards (over-redaction is the safe side);
   * emails are ``local@domain.tld``; obfuscated forms (``john at example dot com``) are missed.
 """
 
@@ -124,34 +124,96 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _best_card_window(groups: list[str]) -> tuple[int, int] | None:
-    """Longest (then leftmost) run of whole groups that is a plausible card: 13-19 digits, Luhn-valid."""
-    best: tuple[int, int, int] | None = None  # (digit count, -start, end)
-    for start in range(len(groups)):
+def _card_shaped(lengths: list[int]) -> bool:
+    """Group lengths printed on real cards: one block, 4-4-4-4(-3) style, or Amex/Diners 4-6-5 / 4-6-4."""
+    if len(lengths) == 1 or lengths in ([4, 6, 5], [4, 6, 4]):
+        return True
+    return all(n == 4 for n in lengths[:-1]) and 1 <= lengths[-1] <= 4
+
+
+class _LuhnSums:
+    """Prefix sums that give the Luhn checksum of any slice of a digit string in O(1).
+
+    A digit is doubled when its distance from the slice's right end is odd, i.e. when its position parity
+    differs from that of the last digit, so keeping sums per position parity is enough.
+    """
+
+    def __init__(self, digits: str) -> None:
+        plain = [[0], [0]]  # plain[parity][i]: sum of digits at positions < i with that parity
+        doubled = [[0], [0]]
+        for position, char in enumerate(digits):
+            value = int(char)
+            twice = value * 2 - 9 if value > 4 else value * 2
+            parity = position % 2
+            plain[parity].append(plain[parity][-1] + value)
+            plain[1 - parity].append(plain[1 - parity][-1])
+            doubled[parity].append(doubled[parity][-1] + twice)
+            doubled[1 - parity].append(doubled[1 - parity][-1])
+        self.plain, self.doubled = plain, doubled
+
+    def valid(self, start: int, stop: int) -> bool:
+        """Whether digits[start:stop] passes Luhn (same answer as luhn_valid on that slice)."""
+        if stop <= start:
+            return False
+        same = (stop - 1) % 2
+        total = self.plain[same][stop] - self.plain[same][start]
+        total += self.doubled[1 - same][stop] - self.doubled[1 - same][start]
+        return total % 10 == 0
+
+
+def _best_card_window(groups: list[str], lo: int, hi: int) -> tuple[int, int] | None:
+    """Best run of whole groups in groups[lo:hi] that is a card: 13-19 digits, Luhn-valid.
+
+    Preference: card-shaped grouping, then more digits, then leftmost, so "12 4111 1111 1111 1111" gives
+    the card rather than a Luhn-valid accident that starts with the "12".
+    """
+    offsets = [0]  # digit offset of each group within the slice
+    for group in groups[lo:hi]:
+        offsets.append(offsets[-1] + len(group))
+    luhn = _LuhnSums("".join(groups[lo:hi]))
+    best: tuple[bool, int, int] | None = None  # (shaped, digit count, -start)
+    best_span: tuple[int, int] | None = None
+    for start in range(lo, hi):
         if int(groups[start][0]) == 0:
             continue  # no issued card number starts with 0; 00.. is an international phone prefix
-        count = 0
-        for end in range(start, len(groups)):
-            count += len(groups[end])
+        for end in range(start, hi):
+            count = offsets[end + 1 - lo] - offsets[start - lo]
             if count > 19:
                 break
-            better = best is None or (count, -start) > best[:2]
-            if count >= 13 and better and luhn_valid("".join(groups[start : end + 1])):
-                best = (count, -start, end)
-    return None if best is None else (-best[1], best[2])
+            if count < 13 or not luhn.valid(offsets[start - lo], offsets[end + 1 - lo]):
+                continue
+            key = (_card_shaped([len(g) for g in groups[start : end + 1]]), count, -start)
+            if best is None or key > best:
+                best, best_span = key, (start, end)
+    return best_span
+
+
+# Runs longer than this many groups (pasted tables, not cards) are searched in slices, which keeps the
+# work linear; a card straddling a slice boundary of such a run can be missed.
+_MAX_RUN_GROUPS = 64
 
 
 def _redact_run_cards(run: str) -> tuple[str, int]:
-    """Replace card numbers inside one digit run; recurse on the groups left of and right of a hit."""
+    """Replace card numbers inside one digit run (digit groups joined by single spaces/dashes)."""
     spans = [(m.start(), m.end()) for m in _GROUP.finditer(run)]
     groups = [run[a:b] for a, b in spans]
-    window = _best_card_window(groups)
-    if window is None:
+    hits: list[tuple[int, int]] = []
+    todo = [(lo, min(lo + _MAX_RUN_GROUPS, len(groups))) for lo in range(0, len(groups), _MAX_RUN_GROUPS)]
+    while todo:  # explicit stack, not recursion: a run may hold many cards
+        lo, hi = todo.pop()
+        window = _best_card_window(groups, lo, hi)
+        if window is not None:
+            hits.append(window)
+            todo += [(lo, window[0]), (window[1] + 1, hi)]
+    if not hits:
         return run, 0
-    first, last = window
-    left, n_left = _redact_run_cards(run[: spans[first][0]])
-    right, n_right = _redact_run_cards(run[spans[last][1] :])
-    return left + CARD_TOKEN + right, 1 + n_left + n_right
+    pieces: list[str] = []
+    last = 0
+    for first, final in sorted(hits):
+        pieces += [run[last : spans[first][0]], CARD_TOKEN]
+        last = spans[final][1]
+    pieces.append(run[last:])
+    return "".join(pieces), len(hits)
 
 
 def _redact_cards_in_text(text: str) -> tuple[str, int]:

@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from cxchange.core.errors import InputError
+from cxchange.core.prefetch import prefetch
 from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
 from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
 from cxchange.listen.readers import Chunk, RawReject, TableInfo, open_table
@@ -207,8 +208,9 @@ def import_table(
         result = ImportResult(batch_id=batch_id, source=options.source)
         writer = feedback_writer(conn, source_id=source_id, batch_id=batch_id, rating_scale=scale)
         pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact)
-        for chunk in chunks:
-            good, rejects, redacted = pipeline.run(chunk)
+        # Reading and validating the next chunk overlaps with writing this one (polars and
+        # sqlite3 both release the GIL); the queue of two keeps memory flat.
+        for chunk, (good, rejects, redacted) in prefetch(((c, pipeline.run(c)) for c in chunks), depth=2):
             inserted = writer.write(good)
             write_rejects(conn, batch_id, rejects)
             result.read += chunk.frame.height + len(chunk.rejects)

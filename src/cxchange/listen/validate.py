@@ -336,8 +336,13 @@ def _canonical(
         out = out.with_columns(pl.struct(attr_exprs).struct.json_encode().alias("attributes"))
     else:
         out = out.with_columns(pl.lit(None, dtype=pl.String).alias("attributes"))
-    hashes = content_hashes(df.select(sorted(columns)))
-    out = out.with_columns(pl.Series("content_hash", hashes, dtype=pl.String)).with_columns(
+    # Hash only rows without an external id: hashing is the one per-row Python step here.
+    no_id = out["external_id"].is_null()
+    hashes = pl.Series("content_hash", [None] * out.height, dtype=pl.String)
+    if no_id.any():
+        idx = no_id.arg_true()
+        hashes = hashes.scatter(idx, content_hashes(df.select(sorted(columns))[idx]))
+    out = out.with_columns(hashes).with_columns(
         pl.when(pl.col("external_id").is_not_null())
         .then(pl.lit("x:") + pl.col("external_id"))
         .otherwise(pl.lit("h:") + pl.col("content_hash"))

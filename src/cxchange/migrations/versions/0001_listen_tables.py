@@ -108,7 +108,7 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.Column("external_id", sa.String(length=200), nullable=True),
         sa.Column("dedup_key", sa.String(length=220), nullable=False),
-        sa.Column("content_hash", sa.String(length=40), nullable=False),
+        sa.Column("content_hash", sa.String(length=40), nullable=True),
         sa.Column("received_at", sa.DateTime(), nullable=True),
         sa.Column("channel", sa.String(length=64), nullable=True),
         sa.Column("customer_id", sa.String(length=200), nullable=True),
