@@ -157,8 +157,9 @@ def import_table(
     options: ImportOptions,
     *,
     progress: Progress | None = None,
+    expected_rows: int = 0,
 ) -> ImportResult:
-    """Import chunks from any reader as one atomic batch."""
+    """Import chunks from any reader as one atomic batch (`expected_rows`: a size hint, may be 0)."""
     started = time.perf_counter()
     info = reader_info
     if options.kind is not None and options.kind not in SOURCE_KINDS:
@@ -206,7 +207,9 @@ def import_table(
             )
         ).inserted_primary_key[0]
         result = ImportResult(batch_id=batch_id, source=options.source)
-        writer = feedback_writer(conn, source_id=source_id, batch_id=batch_id, rating_scale=scale)
+        writer = feedback_writer(
+            conn, source_id=source_id, batch_id=batch_id, rating_scale=scale, expected_rows=expected_rows
+        )
         pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact)
         # Reading and validating the next chunk overlaps with writing this one (polars and
         # sqlite3 both release the GIL); the queue of two keeps memory flat.
@@ -220,6 +223,7 @@ def import_table(
             result.redacted += redacted
             if progress:
                 progress(result.read)
+        writer.close()
         result.seconds = round(time.perf_counter() - started, 3)
         conn.execute(
             update(ImportBatch)
@@ -243,8 +247,20 @@ def import_file(
 ) -> ImportResult:
     reader = open_table(path, format=options.file_format)
     return import_table(
-        engine, reader.info, reader.iter_chunks(options.chunk_rows), options, progress=progress
+        engine,
+        reader.info,
+        reader.iter_chunks(options.chunk_rows),
+        options,
+        progress=progress,
+        expected_rows=estimate_rows(path),
     )
+
+
+def estimate_rows(path: str | Path) -> int:
+    """A rough row count from the file size (~120 bytes a row; gzip about 4x smaller): a hint only."""
+    p = Path(path)
+    size = p.stat().st_size if p.is_file() else 0
+    return size * (4 if p.suffix.lower() == ".gz" else 1) // 120
 
 
 def frame_chunks(frame: pl.DataFrame, chunk_rows: int = 50_000) -> Iterator[Chunk]:
@@ -262,7 +278,9 @@ def import_frame(
     info = TableInfo(
         path=name, format="frame", compression=None, encoding=None, delimiter=None, columns=frame.columns
     )
-    return import_table(engine, info, frame_chunks(frame, options.chunk_rows), options)
+    return import_table(
+        engine, info, frame_chunks(frame, options.chunk_rows), options, expected_rows=frame.height
+    )
 
 
 def dry_run(

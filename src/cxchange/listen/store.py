@@ -10,7 +10,7 @@ import io
 from typing import Protocol
 
 import polars as pl
-from sqlalchemy import Connection, column, insert, select, table, text
+from sqlalchemy import Connection, Index, column, func, insert, select, table, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cxchange.listen.models import Feedback, RejectedRow
@@ -38,8 +38,14 @@ FEEDBACK_COLUMNS = (
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"  # the text form SQLAlchemy's SQLite DateTime reads back
 
 
+BULK_ROWS = 100_000
+
+
 class FeedbackWriter(Protocol):
     def write(self, rows: pl.DataFrame) -> int: ...
+
+    def close(self) -> None:
+        """Called once, after the last write and before the batch commits."""
 
 
 def _with_batch_columns(rows: pl.DataFrame, source_id: int, batch_id: int, rating_scale: int) -> pl.DataFrame:
@@ -56,10 +62,26 @@ def _with_batch_columns(rows: pl.DataFrame, source_id: int, batch_id: int, ratin
 class SqliteFeedbackWriter:
     """executemany on the raw sqlite3 cursor: SQLAlchemy's per-row bookkeeping would cost more than SQLite."""
 
-    def __init__(self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int) -> None:
+    def __init__(
+        self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int, expected_rows: int = 0
+    ) -> None:
         self._conn = conn
         self._ids = (source_id, batch_id, rating_scale)
         self._sql: dict[tuple[str, ...], str] = {}
+        self._dropped: list[Index] = []
+        existing = conn.execute(select(func.max(Feedback.id))).scalar() or 0
+        # A large batch into a small table: random inserts into the secondary indexes cost more than
+        # building them again, sorted, at the end (inside the same transaction, so still atomic).
+        if expected_rows >= BULK_ROWS and expected_rows * 4 > existing:
+            for index in Feedback.__table__.indexes:
+                if not index.unique:
+                    index.drop(conn)
+                    self._dropped.append(index)
+
+    def close(self) -> None:
+        for index in self._dropped:
+            index.create(self._conn)
+        self._dropped = []
 
     def _insert_sql(self, columns: tuple[str, ...]) -> str:
         if columns not in self._sql:
@@ -81,7 +103,9 @@ class SqliteFeedbackWriter:
         frame = frame.select(columns)
         cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(self._insert_sql(columns), frame.iter_rows())
+            # Column lists zipped in C: about 3x cheaper than DataFrame.iter_rows for wide frames.
+            rows = zip(*(frame.get_column(c).to_list() for c in columns), strict=True)
+            cursor.executemany(self._insert_sql(columns), rows)
             return int(cursor.rowcount)
         finally:
             cursor.close()
@@ -90,7 +114,9 @@ class SqliteFeedbackWriter:
 class PostgresFeedbackWriter:
     """COPY into a temporary staging table, then INSERT … ON CONFLICT DO NOTHING into feedback."""
 
-    def __init__(self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int) -> None:
+    def __init__(
+        self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int, expected_rows: int = 0
+    ) -> None:
         self._conn = conn
         self._ids = (source_id, batch_id, rating_scale)
         cols = ", ".join(FEEDBACK_COLUMNS)
@@ -124,11 +150,21 @@ class PostgresFeedbackWriter:
             cur.execute("TRUNCATE feedback_stage")
         return int(inserted)
 
+    def close(self) -> None:
+        """COPY keeps PostgreSQL's index maintenance cheap enough; nothing to restore."""
 
-def feedback_writer(conn: Connection, *, source_id: int, batch_id: int, rating_scale: int) -> FeedbackWriter:
-    writers = {"sqlite": SqliteFeedbackWriter, "postgresql": PostgresFeedbackWriter}
+
+def feedback_writer(
+    conn: Connection, *, source_id: int, batch_id: int, rating_scale: int, expected_rows: int = 0
+) -> FeedbackWriter:
+    writers: dict[str, type[SqliteFeedbackWriter] | type[PostgresFeedbackWriter]] = {
+        "sqlite": SqliteFeedbackWriter,
+        "postgresql": PostgresFeedbackWriter,
+    }
     cls = writers[conn.dialect.name]
-    return cls(conn, source_id=source_id, batch_id=batch_id, rating_scale=rating_scale)
+    return cls(
+        conn, source_id=source_id, batch_id=batch_id, rating_scale=rating_scale, expected_rows=expected_rows
+    )
 
 
 def write_rejects(conn: Connection, batch_id: int, rejects: Rejects) -> None:
