@@ -140,3 +140,19 @@ def test_unknown_units_kept_as_attribute(engine: Engine, tmp_path: Path) -> None
     rows = {f["text"]: f for f in list_feedback(engine)}
     assert rows["ok"]["unit"] == "S1" and rows["ok too"]["unit"] == "S1"
     assert rows["who"]["unit"] is None and rows["who"]["attributes"]["org_unit"] == "S9"
+
+
+def test_large_batch_rebuilds_indexes(engine: Engine) -> None:
+    from sqlalchemy import inspect
+
+    from cxchange.listen.readers import TableInfo
+
+    frame = pl.DataFrame({"external_id": [str(i) for i in range(50)], "nps": ["7"] * 50})
+    info = TableInfo(
+        path="x", format="frame", compression=None, encoding=None, delimiter=None, columns=frame.columns
+    )
+    opts = ImportOptions(source="s", map_options=("external_id=external_id", "nps=nps"))
+    result = import_table(engine, info, frame_chunks(frame), opts, expected_rows=500_000)
+    assert result.imported == 50
+    names = {ix["name"] for ix in inspect(engine).get_indexes("feedback")}
+    assert {"ix_feedback_received_at", "ix_feedback_org_unit", "ix_feedback_batch_id"} <= names

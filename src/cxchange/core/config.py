@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     # round trip, small enough to keep memory flat.
     import_chunk_rows: int = 50_000
     min_n: int = 30
+    # Score SQLite feedback from a Parquet copy kept beside the database file (measure/columnar.py).
+    columnar: bool = True
 
 
 @lru_cache(maxsize=1)

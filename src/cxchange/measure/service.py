@@ -18,11 +18,13 @@ import polars as pl
 from sqlalchemy import Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.org import OrgTree, load_org_tree
-from cxchange.listen.query import apply_filters, parse_where
-from cxchange.measure.stats import METRICS, compare_from_counts, holm, score_from_counts
+from cxchange.listen.query import Filters, apply_filters, parse_where
+from cxchange.measure import columnar
+from cxchange.measure.stats import CI_METHODS, METRICS, compare_from_counts, holm, score_from_counts
 
 TIME_KEYS = ("day", "week", "month", "quarter", "year")
 PLAIN_KEYS = ("source", "channel", "unit")
@@ -61,46 +63,48 @@ def _check_by(by: Sequence[str]) -> None:
         )
 
 
-def _day_or_month(engine: Engine, by: Sequence[str]) -> tuple[str, ColumnElement[Any]] | None:
-    """SQL bucket for the finest time key asked: days for week/day, months otherwise."""
+def _time_grain(by: Sequence[str]) -> str | None:
+    """The finest time bucket to aggregate at: days for week/day, months otherwise."""
     wanted = [k for k in by if k in TIME_KEYS]
     if not wanted:
         return None
-    fine = "day" if any(k in ("day", "week") for k in wanted) else "month"
+    return "day" if any(k in ("day", "week") for k in wanted) else "month"
+
+
+def _sql_bucket(engine: Engine, grain: str) -> ColumnElement[Any]:
     col = Feedback.received_at
     if engine.dialect.name == "postgresql":
-        fmt = "YYYY-MM-DD" if fine == "day" else "YYYY-MM"
-        return fine, func.to_char(col, fmt)
-    fmt = "%Y-%m-%d" if fine == "day" else "%Y-%m"
-    return fine, func.strftime(fmt, col)
+        return func.to_char(col, "YYYY-MM-DD" if grain == "day" else "YYYY-MM")
+    return func.strftime("%Y-%m-%d" if grain == "day" else "%Y-%m", col)
 
 
-def grouped_counts(engine: Engine, q: ScoreQuery) -> GroupedCounts:
-    metric = q.metric.lower()
-    if metric not in METRICS:
-        raise InputError(f"unknown metric {q.metric!r}; use one of {', '.join(METRICS)}")
-    _check_by(q.by)
+def _needs_org(by: Sequence[str]) -> bool:
+    return any(k.startswith("org:") or k == "unit" for k in by)
+
+
+def _counts_sql(
+    engine: Engine, q: ScoreQuery, metric: str, grain: str | None, filters: Filters, tree: OrgTree | None
+) -> pl.DataFrame:
+    """(__time, __unit, source, channel, attr:…, __value, __count) by one SQL GROUP BY."""
     score = getattr(Feedback, metric)
     cols: list[ColumnElement[Any]] = []
-    names: list[str] = []
-    bucket = _day_or_month(engine, q.by)
-    if bucket:
-        cols.append(bucket[1].label("__time"))
-        names.append("__time")
-    needs_org = any(k.startswith("org:") or k == "unit" for k in q.by)
-    if needs_org:
+    schema: dict[str, Any] = {}
+    if grain:
+        cols.append(_sql_bucket(engine, grain).label("__time"))
+        schema["__time"] = pl.String
+    if _needs_org(q.by):
         cols.append(Feedback.org_unit_id.label("__unit"))
-        names.append("__unit")
+        schema["__unit"] = pl.Int64
     for key in q.by:
         if key == "source":
             cols.append(Source.name.label("source"))
-            names.append("source")
         elif key == "channel":
             cols.append(Feedback.channel.label("channel"))
-            names.append("channel")
         elif key.startswith("attr:"):
             cols.append(Feedback.attributes[key[5:]].as_string().label(key))
-            names.append(key)
+        else:
+            continue
+        schema[key] = pl.String
     stmt = (
         select(*cols, score.label("__value"), func.count().label("__count"))
         .select_from(Feedback)
@@ -108,22 +112,101 @@ def grouped_counts(engine: Engine, q: ScoreQuery) -> GroupedCounts:
     )
     if "source" in q.by:
         stmt = stmt.join(Source, Source.id == Feedback.source_id)
-    tree: OrgTree | None = None
-    filters = parse_where(q.where)
-    if needs_org or filters.units:
-        tree = load_org_tree(engine)
-    stmt = apply_filters(stmt, filters, since=q.since, until=q.until, tree=tree)
-    stmt = stmt.group_by(*cols, score)
+    stmt = apply_filters(stmt, filters, since=q.since, until=q.until, tree=tree).group_by(*cols, score)
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
-    schema: dict[str, Any] = {n: pl.String for n in names}
-    if needs_org:
-        schema["__unit"] = pl.Int64
     schema["__value"] = pl.Float64
     schema["__count"] = pl.Int64
-    frame = pl.DataFrame(rows, schema=schema, orient="row")
-    frame = _derive_keys(frame, q.by, bucket[0] if bucket else None, tree)
-    return GroupedCounts(keys=list(q.by), frame=frame)
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _columnar_filters(
+    q: ScoreQuery,
+    metric: str,
+    filters: Filters,
+    tree: OrgTree | None,
+    names: dict[int, str],
+    available: set[str],
+) -> list[pl.Expr]:
+    """The WHERE of `apply_filters`, as polars expressions over the Parquet copy."""
+    conds: list[pl.Expr] = [pl.col(metric).is_not_null()]
+    if q.since is not None:
+        conds.append(pl.col("received_at") >= datetime.combine(q.since, datetime.min.time()))
+    if q.until is not None:
+        conds.append(pl.col("received_at") < datetime.combine(q.until, datetime.min.time()))
+    if filters.sources:
+        conds.append(pl.col("source_id").is_in([i for i, n in names.items() if n in filters.sources]))
+    if filters.units:
+        assert tree is not None
+        ids: set[int] = set()
+        for code in filters.units:
+            ids |= tree.subtree_ids(code)
+        conds.append(pl.col("org_unit_id").is_in(sorted(ids)))
+    for name, values in filters.columns.items():
+        conds.append(pl.col(name).is_in(values))
+    for name, values in filters.attrs.items():
+        column = f"attr:{name}"
+        conds.append(pl.col(column).is_in(values) if column in available else pl.lit(False))
+    return conds
+
+
+def _counts_columnar(
+    lazy: pl.LazyFrame,
+    engine: Engine,
+    q: ScoreQuery,
+    metric: str,
+    grain: str | None,
+    filters: Filters,
+    tree: OrgTree | None,
+) -> pl.DataFrame:
+    """The same aggregate as `_counts_sql`, from the Parquet copy (see `cxchange.measure.columnar`)."""
+    names = columnar.source_names(engine)
+    available = set(lazy.collect_schema().names())
+    keys: list[pl.Expr] = []
+    if grain:
+        day = pl.col("__day")
+        keys.append((day if grain == "day" else day.dt.truncate("1mo")).alias("__time"))
+    if _needs_org(q.by):
+        keys.append(pl.col("org_unit_id").alias("__unit"))
+    for key in q.by:
+        if key == "source":
+            keys.append(pl.col("source_id").alias("source"))
+        elif key == "channel":
+            keys.append(pl.col("channel"))
+        elif key.startswith("attr:"):
+            keys.append(pl.col(key) if key in available else pl.lit(None, dtype=pl.String).alias(key))
+    out = (
+        lazy.filter(pl.all_horizontal(_columnar_filters(q, metric, filters, tree, names, available)))
+        .group_by([*keys, pl.col(metric).cast(pl.Float64).alias("__value")])
+        .agg(pl.len().cast(pl.Int64).alias("__count"))
+        .collect()
+    )
+    if grain:
+        out = out.with_columns(pl.col("__time").dt.strftime("%Y-%m-%d" if grain == "day" else "%Y-%m"))
+    if "source" in q.by:
+        out = out.with_columns(pl.col("source").replace_strict(names, default=None, return_dtype=pl.String))
+    return out
+
+
+def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> GroupedCounts:
+    """(group keys…, __value, __count) for a query. `path`: auto | sql | columnar (tests compare them)."""
+    metric = q.metric.lower()
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {q.metric!r}; use one of {', '.join(METRICS)}")
+    _check_by(q.by)
+    if q.ci is not None and q.ci not in CI_METHODS:
+        raise InputError(f"unknown --ci {q.ci!r}; use one of {', '.join(CI_METHODS)}")
+    grain = _time_grain(q.by)
+    filters = parse_where(q.where)
+    tree = load_org_tree(engine) if _needs_org(q.by) or filters.units else None
+    lazy = None
+    if path == "columnar" or (path == "auto" and get_settings().columnar):
+        lazy = columnar.scan(engine)
+    if lazy is not None:
+        frame = _counts_columnar(lazy, engine, q, metric, grain, filters, tree)
+    else:
+        frame = _counts_sql(engine, q, metric, grain, filters, tree)
+    return GroupedCounts(keys=list(q.by), frame=_derive_keys(frame, q.by, grain, tree))
 
 
 def _derive_keys(
