@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -145,11 +146,12 @@ from cxchange.core.db import get_engine
 from cxchange.measure.service import ScoreQuery, scores
 engine = get_engine(sys.argv[1])
 times = []
-for _ in range(3):
+for _ in range(4):
     t = time.perf_counter()
     rows = scores(engine, ScoreQuery(metric="nps", by=("month", "attr:Region")))
     times.append(time.perf_counter() - t)
-print(json.dumps({"query_seconds": min(times), "groups": len(rows)}))
+# The first call on SQLite also builds the columnar copy (once per import); the rest are warm.
+print(json.dumps({"query_seconds": min(times[1:]), "first_seconds": times[0], "groups": len(rows)}))
 """
 
 
@@ -220,6 +222,7 @@ def main() -> None:
         f"ratio scores cxchange / duckdb : {sc['query_seconds'] / duck['query_seconds']:.1f}x  "
         f"(target < 2 s and within 3x)"
     )
+    print(f"first scores call after import : {sc['first_seconds']:.2f} s (builds the columnar copy)")
 
     if not args.no_postgres and postgres_reachable(args.postgres):
         import psycopg
@@ -241,9 +244,7 @@ def main() -> None:
             with psycopg.connect(args.postgres, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if not args.keep:
-        for p in work.iterdir():
-            p.unlink()
-        work.rmdir()
+        shutil.rmtree(work)
 
 
 if __name__ == "__main__":

@@ -43,26 +43,34 @@ def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
     }
     assert (out["read"], out["imported"], out["rejected"]) == (2, 1, 1)
     rejects = cx("rejects", str(out["batch_id"]), "--format", "csv", db=db_url)
-    assert rejects.returncode == 0 and "row,column,reason,raw" in rejects.stdout
+    assert rejects.returncode == 0, rejects.stderr
+    assert (
+        rejects.stdout.splitlines()[0] == "id,When,NPS,Comment,Region,reject_row,reject_column,reject_reason"
+    )
+    assert rejects.stdout.splitlines()[1].startswith("2,2025-03-02,x,Bad,South,3,NPS,")
+    # fix the score and import the rejects file again: the reject_* columns are ignored
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(rejects.stdout.replace(",x,Bad", ",4,Bad"))
+    again = json.loads(cx("import", str(fixed), "--source", "web", "--format", "json", db=db_url).stdout)
+    assert (again["imported"], again["rejected"]) == (1, 0)
     batches = json.loads(cx("batches", "--format", "json", db=db_url).stdout)
-    assert batches[0]["imported"] == 1
+    assert [b["imported"] for b in batches] == [1, 1]
     feedback = json.loads(cx("feedback", "--where", "Region=North", "--format", "json", db=db_url).stdout)
-    assert feedback[0]["text"] == "Lovely"
+    assert [f["text"] for f in feedback] == ["Lovely"]
+    assert "reject_reason" not in json.dumps(cx("feedback", "--format", "json", db=db_url).stdout)
     scores = json.loads(
         cx("scores", "--metric", "nps", "--by", "attr:Region", "--format", "json", db=db_url).stdout
     )
-    assert scores == [
-        {
-            **scores[0],
-            "group": {"attr:Region": "North"},
-            "n": 1,
-            "score": 100.0,
-            "small": True,
-            "promoters": 1,
-            "passives": 0,
-            "detractors": 0,
-        }
-    ]
+    assert [s["group"] for s in scores] == [{"attr:Region": "North"}, {"attr:Region": "South"}]
+    north = scores[0]
+    assert (north["n"], north["score"], north["small"], north["promoters"], north["detractors"]) == (
+        1,
+        100.0,
+        True,
+        1,
+        0,
+    )
+    assert set(north) >= {"ci_low", "ci_high", "passives"}
 
 
 def test_global_db_option_overrides_environment(tmp_path: Path) -> None:

@@ -74,3 +74,17 @@ def test_no_copy_for_postgres_or_memory() -> None:
 
     assert columnar.cache_dir(create_engine("sqlite://")) is None
     assert columnar.cache_dir(create_engine("postgresql+psycopg://x@localhost/db")) is None
+
+
+def test_ids_are_not_reused_after_deleting_the_newest(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cxchange.core.db import get_engine
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'cx.db'}")
+    opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps"))
+    import_frame(engine, pl.DataFrame({"id": ["a", "b"], "nps": ["10", "10"]}), opts)
+    assert grouped_counts(engine, ScoreQuery(), path="columnar").frame["__value"].to_list() == [10.0]
+    with engine.begin() as conn:
+        conn.execute(delete(Feedback).where(Feedback.external_id == "b"))
+    import_frame(engine, pl.DataFrame({"id": ["c"], "nps": ["0"]}), opts)
+    frame = grouped_counts(engine, ScoreQuery(), path="columnar").frame.sort("__value")
+    assert frame["__value"].to_list() == [0.0, 10.0]

@@ -92,3 +92,32 @@ def list_feedback(
         }
         for f, src, unit in rows
     ]
+
+
+def rejects_for_reimport(engine: Engine, batch_id: int) -> tuple[list[str], list[list[str]]]:
+    """Rejected rows in the file's own columns, plus reject_row/column/reason, ready to fix.
+
+    A row whose fields no longer line up with the header (a ragged row) keeps its raw text in the
+    first column, to be split by hand.
+    """
+    import csv
+    import io
+
+    from cxchange.listen.service import REJECT_COLUMNS
+
+    with Session(engine) as session:
+        batch = session.get(ImportBatch, batch_id)
+        if batch is None:
+            raise NotFoundError(f"no import batch {batch_id}")
+        columns = list(batch.columns or ["raw"])
+        delimiter = batch.delimiter or ","
+    out = []
+    for r in list_rejects(engine, batch_id):
+        # Rows failed by validation were stored comma-separated; rows the reader refused keep the
+        # file's own delimiter (and JSON Lines keep the JSON text).
+        sep = "," if r["column"] is not None else delimiter
+        fields = next(csv.reader(io.StringIO(r["raw"]), delimiter=sep), [])
+        if len(fields) != len(columns):
+            fields = [r["raw"]] + [""] * (len(columns) - 1)
+        out.append([*fields, str(r["row"]), r["column"] or "", r["reason"]])
+    return [*columns, *REJECT_COLUMNS], out

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
-from cxchange.core.output import print_rows, to_json
+from cxchange.core.output import print_rows, to_json, write_csv
 
 org_app = typer.Typer(help="The organisation: units and people.", no_args_is_help=True)
 
@@ -121,13 +121,14 @@ def rejects_command(
     db: DbOption = None,
 ) -> None:
     """Rejected rows of a batch; the CSV can be fixed and imported again."""
-    from cxchange.listen.browse import list_rejects
+    from cxchange.listen.browse import list_rejects, rejects_for_reimport
 
-    print_rows(
-        list_rejects(engine_from(ctx, db), batch_id),
-        check_format(fmt),
-        title=f"rejected rows, batch {batch_id}",
-    )
+    engine = engine_from(ctx, db)
+    if check_format(fmt) == "csv":
+        header, rows = rejects_for_reimport(engine, batch_id)
+        write_csv([dict(zip(header, r, strict=True)) for r in rows], sys.stdout, header)
+        return
+    print_rows(list_rejects(engine, batch_id), fmt, title=f"rejected rows, batch {batch_id}")
 
 
 def feedback_command(

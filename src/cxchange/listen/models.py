@@ -74,6 +74,9 @@ class ImportBatch(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     rows_redacted: Mapped[int] = mapped_column(Integer, default=0)
     mapping: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    # The file's header and delimiter: rejected rows are exported in the file's own columns.
+    columns: Mapped[list[str] | None] = mapped_column(JsonDoc)
+    delimiter: Mapped[str | None] = mapped_column(String(4))
     started_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     seconds: Mapped[float | None] = mapped_column(Float)
@@ -86,6 +89,8 @@ class Feedback(Base):
         UniqueConstraint("source_id", "dedup_key", name="uq_feedback_source_dedup"),
         Index("ix_feedback_received_at", "received_at"),
         Index("ix_feedback_org_unit", "org_unit_id"),
+        # Ids are never reused after a deletion: the columnar copy (measure/columnar.py) relies on it.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -24,6 +24,8 @@ from cxchange.listen.store import feedback_writer, write_rejects
 from cxchange.listen.validate import FieldPlan, Rejects, check_scale, normalise_chunk, plan_fields
 
 Progress = Callable[[int], None]
+# Added to exported rejects so a fixed file says why each row failed; ignored when imported again.
+REJECT_COLUMNS = ("reject_row", "reject_column", "reject_reason")
 
 
 @dataclass
@@ -79,15 +81,21 @@ def _resolve_mapping(info: TableInfo, stored: Mapping[str, str], options: Import
         overrides = parse_map_options(options.map_options)
     except ValueError as exc:
         raise InputError(str(exc), file=info.path) from None
-    mapping = dict(suggest_mapping(info.columns))
+    columns = importable_columns(info)
+    mapping = dict(suggest_mapping(columns))
     for fld, col in stored.items():
-        if fld in FIELDS and col in info.columns:
+        if fld in FIELDS and col in columns:
             mapping = {f: c for f, c in mapping.items() if c != col}
             mapping[fld] = col
     for fld, col in overrides.items():
         mapping = {f: c for f, c in mapping.items() if c != col}
         mapping[fld] = col
     return mapping
+
+
+def importable_columns(info: TableInfo) -> list[str]:
+    """The file's columns less the reject_* ones that `cxchange rejects --format csv` adds."""
+    return [c for c in info.columns if c not in REJECT_COLUMNS]
 
 
 def unit_lookup(conn: Connection) -> dict[str, int]:
@@ -170,7 +178,7 @@ def import_table(
         scale = options.rating_scale or (src.rating_scale if src else None) or int(stored.get("_scale", 5))
         mapping = _resolve_mapping(info, stored, options)
         plan = plan_fields(
-            info.columns,
+            importable_columns(info),
             mapping,
             file=info.path,
             rating_scale=scale,
@@ -201,6 +209,8 @@ def import_table(
                 file_name=info.path,
                 sha256=_sha256(info.path),
                 format=info.format,
+                columns=list(info.columns),
+                delimiter=info.delimiter,
                 status="running",
                 mapping=remembered,
                 started_at=datetime.utcnow(),
@@ -296,7 +306,7 @@ def dry_run(
         units = unit_lookup(conn)
     mapping = _resolve_mapping(info, stored, options)
     plan = plan_fields(
-        info.columns,
+        importable_columns(info),
         mapping,
         file=info.path,
         rating_scale=scale,

@@ -59,6 +59,23 @@ def _with_batch_columns(rows: pl.DataFrame, source_id: int, batch_id: int, ratin
     ).select(FEEDBACK_COLUMNS)
 
 
+def drop_indexes_for_bulk(conn: Connection, expected_rows: int) -> list[Index]:
+    """A large batch into a small table: random inserts into the secondary indexes cost more than
+    building them again, sorted, at the end (inside the same transaction, so still atomic)."""
+    existing = conn.execute(select(func.max(Feedback.id))).scalar() or 0
+    if expected_rows < BULK_ROWS or expected_rows * 4 <= existing:
+        return []
+    dropped = [index for index in Feedback.__table__.indexes if not index.unique]
+    for index in dropped:
+        index.drop(conn)
+    return dropped
+
+
+def restore_indexes(conn: Connection, dropped: list[Index]) -> None:
+    for index in dropped:
+        index.create(conn)
+
+
 class SqliteFeedbackWriter:
     """executemany on the raw sqlite3 cursor: SQLAlchemy's per-row bookkeeping would cost more than SQLite."""
 
@@ -68,19 +85,10 @@ class SqliteFeedbackWriter:
         self._conn = conn
         self._ids = (source_id, batch_id, rating_scale)
         self._sql: dict[tuple[str, ...], str] = {}
-        self._dropped: list[Index] = []
-        existing = conn.execute(select(func.max(Feedback.id))).scalar() or 0
-        # A large batch into a small table: random inserts into the secondary indexes cost more than
-        # building them again, sorted, at the end (inside the same transaction, so still atomic).
-        if expected_rows >= BULK_ROWS and expected_rows * 4 > existing:
-            for index in Feedback.__table__.indexes:
-                if not index.unique:
-                    index.drop(conn)
-                    self._dropped.append(index)
+        self._dropped = drop_indexes_for_bulk(conn, expected_rows)
 
     def close(self) -> None:
-        for index in self._dropped:
-            index.create(self._conn)
+        restore_indexes(self._conn, self._dropped)
         self._dropped = []
 
     def _insert_sql(self, columns: tuple[str, ...]) -> str:
@@ -134,6 +142,7 @@ class PostgresFeedbackWriter:
             .on_conflict_do_nothing(index_elements=["source_id", "dedup_key"])
         )
         self._insert_sql = str(stmt.compile(dialect=postgresql.dialect()))
+        self._dropped = drop_indexes_for_bulk(conn, expected_rows)
 
     def write(self, rows: pl.DataFrame) -> int:
         if rows.height == 0:
@@ -151,7 +160,8 @@ class PostgresFeedbackWriter:
         return int(inserted)
 
     def close(self) -> None:
-        """COPY keeps PostgreSQL's index maintenance cheap enough; nothing to restore."""
+        restore_indexes(self._conn, self._dropped)
+        self._dropped = []
 
 
 def feedback_writer(
