@@ -152,6 +152,20 @@ class _Pipeline:
         return good, rejects, redacted
 
 
+def _plan(conn: Connection, info: TableInfo, options: ImportOptions) -> tuple[Any, FieldPlan]:
+    """The source as stored (or None) and the field plan: header, remembered mapping, then options."""
+    src = _get_source(conn, options.source)
+    stored = dict(src.mapping or {}) if src else {}
+    plan = plan_fields(
+        importable_columns(info),
+        _resolve_mapping(info, stored, options),
+        file=info.path,
+        rating_scale=options.rating_scale or (src.rating_scale if src else 5),
+        date_format=options.date_format or stored.get("_date_format"),
+    )
+    return src, plan
+
+
 def _get_source(conn: Connection, name: str) -> Any:
     """(id, mapping, rating_scale) of a source, or None for a new one."""
     stmt = select(Source.id, Source.mapping, Source.rating_scale).where(Source.name == name)
@@ -173,17 +187,8 @@ def import_table(
     if options.kind is not None and options.kind not in SOURCE_KINDS:
         raise InputError(f"unknown source kind {options.kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     with engine.begin() as conn:
-        src = _get_source(conn, options.source)
-        stored = dict(src.mapping or {}) if src else {}
-        scale = options.rating_scale or (src.rating_scale if src else None) or int(stored.get("_scale", 5))
-        mapping = _resolve_mapping(info, stored, options)
-        plan = plan_fields(
-            importable_columns(info),
-            mapping,
-            file=info.path,
-            rating_scale=scale,
-            date_format=options.date_format or stored.get("_date_format"),
-        )
+        src, plan = _plan(conn, info, options)
+        mapping, scale = dict(plan.mapping), plan.rating_scale
         remembered: dict[str, Any] = dict(mapping)
         if plan.date_format:
             remembered["_date_format"] = plan.date_format
@@ -300,18 +305,9 @@ def dry_run(
     reader = open_table(path, format=options.file_format)
     info = reader.info
     with engine.connect() as conn:
-        src = _get_source(conn, options.source)
-        stored = dict(src.mapping or {}) if src else {}
-        scale = options.rating_scale or (src.rating_scale if src else 5)
+        _, plan = _plan(conn, info, options)
         units = unit_lookup(conn)
-    mapping = _resolve_mapping(info, stored, options)
-    plan = plan_fields(
-        importable_columns(info),
-        mapping,
-        file=info.path,
-        rating_scale=scale,
-        date_format=options.date_format or stored.get("_date_format"),
-    )
+    mapping = dict(plan.mapping)
     report = DryRunReport(
         file=info.path,
         format=info.format,

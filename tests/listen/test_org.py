@@ -1,0 +1,61 @@
+"""Org units and people from CSV: upsert, tree, roll-up helpers, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from cxchange.core.errors import InputError
+from cxchange.listen.models import OrgUnit, Person
+from cxchange.listen.org import import_org, load_org_tree, org_as_nested
+
+UNITS = "code,name,parent\nHQ,Acme,\nR1,North,HQ\nS1,Leeds,R1\nS2,York,R1\n"
+PEOPLE = (
+    "name,email,unit,role\nAna Diaz,ana@acme.test,S1,store_manager\nBo Li,BO@acme.test,R1,regional_manager\n"
+)
+
+
+def _files(tmp_path: Path, units: str = UNITS, people: str = PEOPLE) -> tuple[Path, Path]:
+    u, p = tmp_path / "units.csv", tmp_path / "people.csv"
+    u.write_text(units)
+    p.write_text(people)
+    return u, p
+
+
+def test_import_twice_updates_and_never_duplicates(engine: Engine, tmp_path: Path) -> None:
+    units, people = _files(tmp_path)
+    assert import_org(engine, units, people) == {"units": 4, "people": 2}
+    units, people = _files(
+        tmp_path, UNITS.replace("York", "York Minster"), PEOPLE.replace("Bo Li", "Bo Li-Chen")
+    )
+    import_org(engine, units, people)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(OrgUnit)).scalar() == 4
+        assert conn.execute(select(func.count()).select_from(Person)).scalar() == 2
+        assert (
+            conn.execute(select(Person.name).where(Person.email == "bo@acme.test")).scalar() == "Bo Li-Chen"
+        )
+    tree = load_org_tree(engine)
+    assert tree.by_code("S2").name == "York Minster" and tree.by_code("S2").path == "HQ/R1/S2"
+    assert {tree.units[i].code for i in tree.subtree_ids("R1")} == {"R1", "S1", "S2"}
+    nested = org_as_nested(engine)
+    assert nested[0]["code"] == "HQ" and nested[0]["children"][0]["children"][0]["people"] == 1
+
+
+@pytest.mark.parametrize(
+    ("units", "people", "needle"),
+    [
+        ("code,name\nHQ,Acme\n", None, "missing column(s) parent"),
+        ("code,name,parent\nHQ,Acme,\nS1,Leeds,R9\n", None, "row 3, column 'parent'"),
+        ("code,name,parent\nA,a,B\nB,b,A\n", None, "cycle"),
+        (UNITS, "name,email,unit,role\nX,not-an-email,S1,agent\n", "column 'email'"),
+        (UNITS, "name,email,unit,role\nX,x@acme.test,S9,agent\n", "column 'unit'"),
+    ],
+)
+def test_bad_org_files(engine: Engine, tmp_path: Path, units: str, people: str | None, needle: str) -> None:
+    u, p = _files(tmp_path, units, people or "name,email,unit,role\n")
+    with pytest.raises(InputError) as err:
+        import_org(engine, u, p if people else None)
+    assert needle in str(err.value)
