@@ -88,3 +88,17 @@ def test_ids_are_not_reused_after_deleting_the_newest(tmp_path) -> None:  # type
     import_frame(engine, pl.DataFrame({"id": ["c"], "nps": ["0"]}), opts)
     frame = grouped_counts(engine, ScoreQuery(), path="columnar").frame.sort("__value")
     assert frame["__value"].to_list() == [0.0, 10.0]
+
+
+def test_in_place_update_rebuilds_the_copy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from cxchange.core.db import get_engine
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'cx.db'}")
+    opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps"))
+    import_frame(engine, pl.DataFrame({"id": ["a"], "nps": ["10"]}), opts)
+    assert grouped_counts(engine, ScoreQuery(), path="columnar").frame["__value"].to_list() == [10.0]
+    with engine.begin() as conn:
+        conn.execute(update(Feedback).values(nps=3))
+    assert grouped_counts(engine, ScoreQuery(), path="columnar").frame["__value"].to_list() == [3.0]

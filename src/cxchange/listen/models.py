@@ -124,3 +124,16 @@ class RejectedRow(Base):
     column: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
+
+
+class FeedbackChanges(Base):
+    """One row counting deletions and in-place updates of feedback (kept by triggers on SQLite).
+
+    Imports only add rows; anything else bumps this number, so a derived copy of feedback (the
+    columnar copy in measure/columnar.py) knows when it must be rebuilt without counting rows.
+    """
+
+    __tablename__ = "feedback_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    changes: Mapped[int] = mapped_column(BigId, default=0)
