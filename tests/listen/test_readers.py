@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cxchange.core.errors import InputError
-from cxchange.listen import readers
+from cxchange.listen import readers_csv
 from cxchange.listen.readers import FORMATS, Chunk, RawReject, TableReader, open_table
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -332,7 +332,7 @@ def write(tmp_path: Path, data: bytes, name: str = "t.csv") -> Path:
 
 
 def test_late_non_utf8_bytes_fall_back_to_cp1252(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "_SAMPLE_BYTES", 64)
+    monkeypatch.setattr(readers_csv, "_SAMPLE_BYTES", 64)
     body = b"id,comment\n" + b"1,plain ascii\n" * 20 + "2,café ’99\n".encode("cp1252") + "3,naïve\n".encode()
     reader = open_table(write(tmp_path, body))
     assert reader.info.encoding == "utf-8"
@@ -492,7 +492,7 @@ def test_ragged_rows_and_fast_path_matches_csv_reader(
     with tempfile.TemporaryDirectory() as folder:
         path = write_table(folder, header, rows, delimiter, eol, bom=False)
         result = read_all(open_table(path), chunk_rows)
-        with mock.patch.object(readers, "_record_bounds", return_value=None):
+        with mock.patch.object(readers_csv, "_record_bounds", return_value=None):
             slow = read_all(open_table(path), chunk_rows)
     assert result == slow  # numpy/polars path == csv.reader path, raw text included
     if eol != "\r":  # in CR-only files every CR, even a quoted one, is read as \n
