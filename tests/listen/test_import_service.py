@@ -156,3 +156,11 @@ def test_large_batch_rebuilds_indexes(engine: Engine) -> None:
     assert result.imported == 50
     names = {ix["name"] for ix in inspect(engine).get_indexes("feedback")}
     assert {"ix_feedback_received_at", "ix_feedback_org_unit", "ix_feedback_batch_id"} <= names
+
+
+def test_matched_units_add_no_attribute(engine: Engine, tmp_path: Path) -> None:
+    from cxchange.listen.org import import_org_rows
+
+    import_org_rows(engine, [{"code": "S1", "name": "Leeds", "parent": None}], [])
+    import_file(engine, _write(tmp_path, "Comment,Store\nok,S1\n"), ImportOptions(source="s"))
+    assert list_feedback(engine)[0]["attributes"] == {}

@@ -328,7 +328,8 @@ def _canonical(
     )
     # An org unit we do not know is kept as an attribute rather than lost.
     attr_exprs = [pl.col(c) for c in attrs]
-    if "org_unit" in m:
+    unmatched = out.filter(pl.col("org_unit_id").is_null() & pl.col("__unit_raw").is_not_null()).height
+    if "org_unit" in m and unmatched:
         attr_exprs.append(
             pl.when(pl.col("org_unit_id").is_null()).then(pl.col("__unit_raw")).alias("org_unit")
         )
