@@ -13,6 +13,11 @@ def test_health_import_scores_and_page(db_url: str) -> None:
     client = TestClient(create_app(db_url))
     health = client.get("/api/health").json()
     assert health["status"] == "ok"
+    dry = client.post(
+        "/api/imports", data={"source": "web", "dry_run": "true"}, files={"file": ("x.csv", CSV, "text/csv")}
+    ).json()
+    assert dry["valid"] == 2 and dry["mapping"]["nps"] == "NPS"
+    assert client.get("/api/batches").json() == []
     resp = client.post(
         "/api/imports", data={"source": "web"}, files={"file": ("export.csv", CSV, "text/csv")}
     )

@@ -104,3 +104,21 @@ def test_bad_input_one_line_exit_1(args: list[str], needle: str, tmp_path: Path)
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
     assert needle in lines[0] and "Traceback" not in run.stderr
+
+
+def test_dry_run_compare_and_org_json(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cx.db'}"
+    f = tmp_path / "s.csv"
+    f.write_text("id,NPS,Comment,Region\n" + "".join(f"{i},{i % 11},c{i},{'NS'[i % 2]}\n" for i in range(40)))
+    dry = json.loads(cx("import", str(f), "--source", "s", "--dry-run", "--format", "json", db=db).stdout)
+    assert dry["mapping"]["nps"] == "NPS" and dry["valid"] == 40 and dry["attributes"] == ["Region"]
+    assert json.loads(cx("batches", "--format", "json", db=db).stdout) == []  # a dry run writes nothing
+    assert cx("import", str(f), "--source", "s", db=db).returncode == 0
+    rows = json.loads(cx("compare", "--by", "attr:Region", "--format", "json", db=db).stdout)
+    assert {r["group"]["attr:Region"] for r in rows} == {"N", "S"}
+    assert all({"diff", "ci_low", "ci_high", "p_value", "p_adjusted"} <= set(r) for r in rows)
+    units = tmp_path / "u.csv"
+    units.write_text("code,name,parent\nHQ,Acme,\nR1,North,HQ\n")
+    assert cx("org", "import", str(units), db=db).returncode == 0
+    tree = json.loads(cx("org", "show", "--format", "json", db=db).stdout)
+    assert tree[0]["code"] == "HQ" and tree[0]["children"][0]["name"] == "North"

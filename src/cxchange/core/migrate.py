@@ -14,18 +14,17 @@ from sqlalchemy import Engine
 _checked: set[str] = set()
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("cxchange") / "migrations"))
-    cfg.attributes["engine"] = engine
+    if engine is not None:
+        cfg.attributes["engine"] = engine
     return cfg
 
 
 @lru_cache(maxsize=1)
 def head_revision() -> str | None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("cxchange") / "migrations"))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

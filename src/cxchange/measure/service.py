@@ -9,7 +9,7 @@ the SQL stays the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -48,7 +48,6 @@ class GroupedCounts:
 
     keys: list[str]
     frame: pl.DataFrame
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _check_by(by: Sequence[str]) -> None:
@@ -327,8 +326,8 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, A
             pairs.append((key_vals, part["__value"], part["__count"], other["__value"], other["__rest"]))
     else:
         p_since, p_until, c_since, c_until = _previous_window(engine, q)
-        cur = grouped_counts(engine, _replace(q, since=c_since, until=c_until)).frame
-        prev = grouped_counts(engine, _replace(q, since=p_since, until=p_until)).frame
+        cur = grouped_counts(engine, replace(q, since=c_since, until=c_until)).frame
+        prev = grouped_counts(engine, replace(q, since=p_since, until=p_until)).frame
         pairs = []
         for key_vals, part in cur.group_by(list(q.by), maintain_order=True):
             cond = pl.all_horizontal([pl.col(k).eq_missing(v) for k, v in zip(q.by, key_vals, strict=True)])
@@ -359,9 +358,3 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, A
         r["p_adjusted"] = _round(float(p), 6)
         r["significant"] = bool(r["p_adjusted"] is not None and r["p_adjusted"] < 1 - q.level)
     return rows
-
-
-def _replace(q: ScoreQuery, **changes: Any) -> ScoreQuery:
-    from dataclasses import replace
-
-    return replace(q, **changes)
