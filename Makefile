@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(EXTRAS)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench eval lint venv clean
+.PHONY: run test bench eval eval-venv lint venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,23 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py
+	$(PY) bench/analyze.py
+	@if [ -f bench/drivers.py ]; then $(PY) bench/drivers.py; fi
+
+# Evaluation runs in its own venv: the anchors (VADER, BERTopic, torch) are never cxchange dependencies.
+EVAL_VENV := .venv-eval
+EVAL_STAMP := $(EVAL_VENV)/.installed
+
+$(EVAL_STAMP): pyproject.toml eval/requirements.txt
+	$(PYTHON) -m venv $(EVAL_VENV)
+	$(EVAL_VENV)/bin/python -m pip install -q --upgrade pip
+	$(EVAL_VENV)/bin/python -m pip install -q -e '.[dev]' -r eval/requirements.txt
+	touch $(EVAL_STAMP)
+
+eval-venv: $(EVAL_STAMP)
+
+eval: $(EVAL_STAMP)
+	@for script in eval/[a-z]*.py; do echo "== $$script"; $(EVAL_VENV)/bin/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) $(EVAL_VENV) .pytest_cache .hypothesis .ruff_cache

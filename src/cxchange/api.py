@@ -10,8 +10,10 @@ from cxchange.core.errors import CxError, NotFoundError
 
 def create_app(database_url: str | None = None) -> FastAPI:
     from cxchange.core.deps import set_database_url
+    from cxchange.decide.api import router as decide_router
     from cxchange.listen.api import router as listen_router
     from cxchange.measure.api import router as measure_router
+    from cxchange.understand.api import router as understand_router
     from cxchange.web.routes import mount_web
 
     set_database_url(database_url)
@@ -32,5 +34,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     app.include_router(listen_router, prefix="/api")
     app.include_router(measure_router, prefix="/api")
+    app.include_router(understand_router, prefix="/api")
+    app.include_router(decide_router, prefix="/api")
     mount_web(app)
     return app

@@ -48,13 +48,19 @@ def db_upgrade(
 
 
 def _mount() -> None:
+    from cxchange.decide.cli import register as register_drivers
+    from cxchange.decide.cli_whatif import register as register_whatif
     from cxchange.demo.cli import register as register_demo
     from cxchange.listen.cli import register as register_listen
     from cxchange.measure.cli import register as register_measure
+    from cxchange.understand.cli import register as register_understand
     from cxchange.web.cli import register as register_web
 
     register_listen(app)
     register_measure(app)
+    register_understand(app)
+    register_drivers(app)
+    register_whatif(app)
     register_demo(app)
     register_web(app)
 

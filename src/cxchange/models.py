@@ -10,5 +10,26 @@ from cxchange.listen.models import (
     RejectedRow,
     Source,
 )
+from cxchange.understand.models import (
+    AnalysisRun,
+    FeedbackSentiment,
+    FeedbackTheme,
+    TaxonomyVersion,
+    Theme,
+)
 
-__all__ = ["Base", "Feedback", "FeedbackChanges", "ImportBatch", "OrgUnit", "Person", "RejectedRow", "Source"]
+__all__ = [
+    "AnalysisRun",
+    "Base",
+    "Feedback",
+    "FeedbackChanges",
+    "FeedbackSentiment",
+    "FeedbackTheme",
+    "ImportBatch",
+    "OrgUnit",
+    "Person",
+    "RejectedRow",
+    "Source",
+    "TaxonomyVersion",
+    "Theme",
+]

@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     min_n: int = 30
     # Score SQLite feedback from a Parquet copy kept beside the database file (measure/columnar.py).
     columnar: bool = True
+    # Dask scheduler address for `cxchange analyze` (empty: run in this process or a LocalCluster).
+    dask_scheduler: str | None = None
+    # Comments per analysis partition (one Dask task, one database write).
+    analyze_partition_rows: int = 5_000
 
 
 @lru_cache(maxsize=1)

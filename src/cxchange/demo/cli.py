@@ -15,6 +15,9 @@ def demo_command(
     rows: Annotated[int, typer.Option("--rows", help="Feedback rows in all sources.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same company).")] = 42,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if feedback exists.")] = False,
+    analyse: Annotated[
+        bool, typer.Option("--analyze/--no-analyze", help="Load the CX taxonomy and analyse comments.")
+    ] = True,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
@@ -26,7 +29,7 @@ def demo_command(
     if if_empty and not database_is_empty(engine):
         typer.echo("database already has feedback; demo not loaded", err=True)
         return
-    summary = create_demo(engine, rows=rows, seed=seed)
+    summary = create_demo(engine, rows=rows, seed=seed, analyse=analyse)
     if fmt == "json":
         typer.echo(to_json(summary))
         return

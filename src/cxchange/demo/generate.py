@@ -141,6 +141,10 @@ class DemoCompany:
     units: pl.DataFrame
     people: pl.DataFrame
     sources: list[DemoSource]
+    # Per row, what was planted: `source`, `external_id`, `text`, one column per theme in THEMES
+    # (-1 negative, 0 not mentioned, 1 positive), `app_login` (the emerging issue) and `latent` (the
+    # unrounded score). Evaluation and tests only.
+    planted: pl.DataFrame
 
 
 @dataclass(frozen=True)
@@ -753,13 +757,23 @@ def generate(rows: int = 20_000, seed: int = 42) -> DemoCompany:
         )
         frame = frame.select(["external_id", "received_at", "text", *layout[kind]])
         sources.append(DemoSource(name=name, kind=kind, frame=frame))
+    planted = pl.DataFrame(
+        {
+            "source": pl.Series([SOURCES[i][0] for i in range(len(SOURCES))]).gather(src),
+            "external_id": pl.concat([f["external_id"] for f in (x.frame for x in sources)]),
+            "text": cols["text"],
+            **{t: pl.Series(state[:, j]) for j, t in enumerate(THEMES)},
+            EMERGING_THEME: pl.Series(em),
+            "latent": pl.Series(latent),  # the 0–10 answer before rounding: counterfactuals for tests
+        }
+    )
     units = pl.DataFrame(
         s.units, schema={"code": pl.String, "name": pl.String, "parent": pl.String, "level": pl.String}
     )
     people = pl.DataFrame(
         s.people, schema={"name": pl.String, "email": pl.String, "unit": pl.String, "role": pl.String}
     )
-    return DemoCompany(units=units, people=people, sources=sources)
+    return DemoCompany(units=units, people=people, sources=sources, planted=planted)
 
 
 TRUTH: dict[str, Any] = _build_truth()

@@ -19,7 +19,9 @@ def database_is_empty(engine: Engine) -> bool:
         return not conn.execute(select(func.count()).select_from(Feedback)).scalar()
 
 
-def load_demo(engine: Engine, company: DemoCompany) -> dict[str, Any]:
+def load_demo(engine: Engine, company: DemoCompany, *, analyse: bool = True) -> dict[str, Any]:
+    """Org, people and feedback through the import pipeline; then, unless told not to, the shipped
+    CX taxonomy and an analysis run, so the app opens with themes and sentiment in place."""
     started = time.perf_counter()
     org = import_org_rows(engine, company.units.to_dicts(), company.people.to_dicts())
     batches = []
@@ -32,13 +34,23 @@ def load_demo(engine: Engine, company: DemoCompany) -> dict[str, Any]:
             name=f"demo:{src.name}",
         )
         batches.append(result.as_dict())
+    analysis = None
+    if analyse:
+        from cxchange.understand.analyze import analyze
+        from cxchange.understand.cli_taxonomy import builtin_taxonomy
+        from cxchange.understand.themes.taxonomy import import_yaml, taxonomy_version
+
+        if taxonomy_version(engine) == 0:
+            import_yaml(engine, builtin_taxonomy("cx_default"))
+        analysis = analyze(engine, backend="fast")
     return {
         "units": org["units"],
         "people": org["people"],
         "batches": batches,
+        "analysis": analysis,
         "seconds": round(time.perf_counter() - started, 2),
     }
 
 
-def create_demo(engine: Engine, rows: int = 20_000, seed: int = 42) -> dict[str, Any]:
-    return load_demo(engine, generate(rows=rows, seed=seed))
+def create_demo(engine: Engine, rows: int = 20_000, seed: int = 42, *, analyse: bool = True) -> dict[str, Any]:
+    return load_demo(engine, generate(rows=rows, seed=seed), analyse=analyse)

@@ -78,9 +78,13 @@ def feedback(
     where: Annotated[list[str] | None, Query()] = None,
     since: date | None = None,
     until: date | None = None,
-    limit: Annotated[int, Query(le=1000)] = 50,
-    offset: int = 0,
+    theme: str | None = None,
+    sentiment: str | None = None,
+    q: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
+    """Stored feedback, newest first (paginated); `q` is a search on the comment text."""
     from cxchange.listen.browse import list_feedback
 
     return list_feedback(
@@ -89,6 +93,9 @@ def feedback(
         where=tuple(where or ()),
         since=since,
         until=until,
+        theme=theme,
+        sentiment=sentiment,
+        q=q,
         limit=limit,
         offset=offset,
     )

@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from cxchange.core.errors import NotFoundError
+from cxchange.core.errors import InputError, NotFoundError
 from cxchange.listen.models import Feedback, ImportBatch, OrgUnit, RejectedRow, Source
 from cxchange.listen.org import load_org_tree
 from cxchange.listen.query import apply_filters, parse_where
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive", "unsupported", "empty")
 
 
 def list_batches(engine: Engine, *, limit: int = 100) -> list[dict[str, Any]]:
@@ -60,9 +62,19 @@ def list_feedback(
     where: Sequence[str] = (),
     since: date | None = None,
     until: date | None = None,
+    theme: str | None = None,
+    sentiment: str | None = None,
+    q: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
+    """Stored feedback, newest first, with each comment's sentiment and themes once analysed.
+
+    `theme` (name or id) and `sentiment` (negative | neutral | positive) filter on the analysis;
+    `q` keeps comments containing every word of it (case-insensitive).
+    """
+    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme, Theme
+
     filters = parse_where(where)
     if source:
         filters.sources.append(source)
@@ -73,9 +85,43 @@ def list_feedback(
     )
     tree = load_org_tree(engine) if filters.units else None
     stmt = apply_filters(stmt, filters, since=since, until=until, tree=tree)
+    if theme is not None:
+        from cxchange.understand.themes.taxonomy import find_theme
+
+        with Session(engine) as session:
+            theme_id = find_theme(session, theme).id
+        stmt = stmt.where(
+            Feedback.id.in_(select(FeedbackTheme.feedback_id).where(FeedbackTheme.theme_id == theme_id))
+        )
+    if sentiment is not None:
+        if sentiment not in SENTIMENT_LABELS:
+            raise InputError(f"--sentiment wants one of {', '.join(SENTIMENT_LABELS)}, got {sentiment!r}")
+        stmt = stmt.where(
+            Feedback.id.in_(select(FeedbackSentiment.feedback_id).where(FeedbackSentiment.label == sentiment))
+        )
+    for word in (q or "").split():
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Feedback.text.ilike(f"%{escaped}%", escape="\\"))
     stmt = stmt.order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(limit).offset(offset)
     with Session(engine) as session:
         rows = session.execute(stmt).all()
+        ids = [f.id for f, _, _ in rows]
+        senti = {
+            r.feedback_id: r
+            for r in session.execute(
+                select(FeedbackSentiment.feedback_id, FeedbackSentiment.score, FeedbackSentiment.label).where(
+                    FeedbackSentiment.feedback_id.in_(ids)
+                )
+            )
+        }
+        themes: dict[int, list[str]] = {}
+        for fid, name in session.execute(
+            select(FeedbackTheme.feedback_id, Theme.name)
+            .join(Theme, Theme.id == FeedbackTheme.theme_id)
+            .where(FeedbackTheme.feedback_id.in_(ids))
+            .order_by(FeedbackTheme.feedback_id, Theme.id)
+        ):
+            themes.setdefault(fid, []).append(name)
     return [
         {
             "id": f.id,
@@ -88,6 +134,9 @@ def list_feedback(
             "ces": f.ces,
             "rating": f.rating,
             "text": f.text,
+            "sentiment": senti[f.id].score if f.id in senti else None,
+            "sentiment_label": senti[f.id].label if f.id in senti else None,
+            "themes": themes.get(f.id, []),
             "attributes": f.attributes or {},
         }
         for f, src, unit in rows

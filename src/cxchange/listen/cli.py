@@ -137,11 +137,17 @@ def feedback_command(
     where: Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    theme: Annotated[str | None, typer.Option("--theme", help="Only comments about this theme.")] = None,
+    sentiment: Annotated[
+        str | None, typer.Option("--sentiment", help="negative, neutral or positive.")
+    ] = None,
+    q: Annotated[str | None, typer.Option("--q", "--search", help="Words the comment must contain.")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
+    offset: Annotated[int, typer.Option("--offset")] = 0,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """List stored feedback, newest first."""
+    """List stored feedback, newest first, with sentiment and themes once analysed."""
     from cxchange.listen.browse import list_feedback
 
     rows = list_feedback(
@@ -150,7 +156,11 @@ def feedback_command(
         where=tuple(where or ()),
         since=parse_date(since, "--since"),
         until=parse_date(until, "--until"),
+        theme=theme,
+        sentiment=sentiment,
+        q=q,
         limit=limit,
+        offset=offset,
     )
     print_rows(rows, check_format(fmt), title="feedback")
 

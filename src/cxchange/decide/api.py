@@ -1,0 +1,86 @@
+"""Decide endpoints: the same JSON as `cxchange drivers`, `simulate` and `opportunities`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from cxchange.core.deps import engine
+
+router = APIRouter(tags=["decide"])
+
+
+@router.get("/drivers")
+def drivers(
+    target: str = "nps",
+    source: Annotated[str, Query(alias="from")] = "themes",
+    method: str = "shapley",
+    where: Annotated[list[str] | None, Query()] = None,
+    since: date | None = None,
+    until: date | None = None,
+    boot: Annotated[int, Query(ge=0, le=2000)] = 200,
+    seed: int = 0,
+) -> dict[str, Any]:
+    from cxchange.decide.drivers import driver_table, frame_from_store
+
+    kind, _, names = source.partition(":")
+    if kind in ("themes", "theme-sentiment") and not names:
+        from cxchange.decide.data import theme_driver_frame
+
+        frame, chosen, performance, notes = theme_driver_frame(
+            engine(), target=target, kind=kind, where=tuple(where or ()), since=since, until=until
+        )
+        table = driver_table(
+            frame, target, chosen, method=method, n_boot=boot, seed=seed, performance=performance
+        )
+        return {**table, "notes": notes}
+    from cxchange.core.errors import InputError
+
+    if kind != "attrs" or not names:
+        raise InputError(f"unknown from={source!r}; use themes, theme-sentiment or attrs:A,B,C")
+    attrs = [a.strip() for a in names.split(",") if a.strip()]
+    frame = frame_from_store(
+        engine(), target=target, attrs=attrs, where=tuple(where or ()), since=since, until=until
+    )
+    return driver_table(frame, target, attrs, method=method, n_boot=boot, seed=seed)
+
+
+class SimulateRequest(BaseModel):
+    fix: list[str] = Field(default_factory=list, description="THEME or THEME=SHARE")
+    move: list[str] = Field(default_factory=list, description="e.g. detractors-to-passives=0.1")
+    where: list[str] = Field(default_factory=list)
+    since: date | None = None
+    until: date | None = None
+    draws: int = Field(default=1000, ge=10, le=20_000)
+    seed: int = 0
+
+
+@router.post("/simulate")
+def simulate(body: SimulateRequest) -> dict[str, Any]:
+    from cxchange.decide.service import Scope
+    from cxchange.decide.service import simulate as run
+
+    scope = Scope(where=tuple(body.where), since=body.since, until=body.until)
+    return run(engine(), body.fix, moves=body.move, scope=scope, draws=body.draws, seed=body.seed)
+
+
+@router.get("/opportunities")
+def opportunities(
+    share: Annotated[float, Query(ge=0, le=1)] = 0.5,
+    churn_rate: Annotated[float, Query(ge=0, le=1)] = 0.10,
+    weights: Annotated[list[str] | None, Query()] = None,
+    where: Annotated[list[str] | None, Query()] = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[dict[str, Any]]:
+    from cxchange.decide.service import Scope, parse_weights
+    from cxchange.decide.service import opportunities as rank
+
+    result = rank(
+        engine(), share=share, churn_rate=churn_rate, weights=parse_weights(weights or []),
+        scope=Scope(where=tuple(where or ()), since=since, until=until),
+    )  # fmt: skip
+    return [{k: v for k, v in r.items() if k != "theme_id"} for r in result["opportunities"]]

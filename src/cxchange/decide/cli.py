@@ -1,0 +1,186 @@
+"""Decide commands: drivers (key-driver analysis of a file or of stored feedback)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.errors import InputError
+from cxchange.core.output import neutralise_cell, print_rows, to_json
+
+TargetOption = Annotated[
+    str,
+    typer.Option(
+        "--target", help="A column of --file; with stored feedback nps, csat, ces, rating or attr:NAME."
+    ),
+]
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _write_csv(rows: list[dict[str, Any]]) -> None:
+    """Like `cxchange.core.output.write_csv`, except that a lone "+" or "-" (a direction) is no formula
+    and stays as it is; driver names still get the formula guard."""
+    columns = list(rows[0]) if rows else []
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([v if v in ("+", "-") else neutralise_cell(v) for v in (row.get(c) for c in columns)])
+
+
+def _table_rows(
+    table: dict[str, Any], level: float, quadrants: dict[str, str] | None
+) -> list[dict[str, Any]]:
+    """Rounded for reading; JSON and CSV keep every digit."""
+    rows = []
+    for d in table["drivers"]:
+        ci = "" if d["ci_low"] is None else f"{d['ci_low']:.4f}–{d['ci_high']:.4f}"
+        row = {
+            "driver": d["driver"],
+            "importance": f"{d['importance']:.4f}",
+            "share %": f"{d['share_pct']:.1f}",
+            f"{level:.0%} interval": ci,
+            "dir": d["direction"],
+            "performance": "" if d["performance"] is None else f"{d['performance']:.3g}",
+        }
+        if quadrants is not None:
+            row["quadrant"] = quadrants[d["driver"]]
+        rows.append(row)
+    return rows
+
+
+def _load(
+    ctx: typer.Context,
+    *,
+    file: Path | None,
+    target: str,
+    predictors: str | None,
+    from_: str | None,
+    where: list[str] | None,
+    since: str | None,
+    until: str | None,
+    db: str | None,
+) -> tuple[Any, list[str]]:
+    """The frame and its predictor columns, from --file or from the store (--from)."""
+    from cxchange.decide.drivers import frame_from_store, numeric_columns, read_table
+
+    if file is not None:
+        if from_ is not None:
+            raise InputError("use either --file or --from, not both")
+        if where or since or until:
+            raise InputError("--where, --since and --until filter stored feedback; filter the file instead")
+        frame = read_table(file)
+        chosen = _split(predictors) if predictors else numeric_columns(frame, exclude=(target,))
+        if not chosen and target in frame.columns:
+            raise InputError(f"{file}: no numeric columns besides {target!r} to use as predictors")
+        return frame, chosen
+    if from_ is None:
+        raise InputError("say where the data is: --file DATA.csv, or --from attrs:A,B,C for stored feedback")
+    if predictors:
+        raise InputError("--predictors is for --file; with stored feedback list them in --from attrs:A,B,C")
+    kind, _, names = from_.partition(":")
+    if kind in ("themes", "theme-sentiment") and not names:
+        from cxchange.decide.data import theme_driver_frame
+
+        frame, chosen, performance, notes = theme_driver_frame(
+            engine_from(ctx, db),
+            target=target,
+            kind=kind,
+            where=tuple(where or ()),
+            since=parse_date(since, "--since"),
+            until=parse_date(until, "--until"),
+        )
+        for note in notes:
+            typer.echo(note, err=True)
+        ctx.meta["performance"] = performance
+        return frame, chosen
+    if kind != "attrs" or not names:
+        raise InputError(f"unknown --from {from_!r}; use themes, theme-sentiment or attrs:A,B,C")
+    attrs = _split(names)
+    frame = frame_from_store(
+        engine_from(ctx, db),
+        target=target,
+        attrs=attrs,
+        where=tuple(where or ()),
+        since=parse_date(since, "--since"),
+        until=parse_date(until, "--until"),
+    )
+    return frame, attrs
+
+
+def drivers_command(
+    ctx: typer.Context,
+    target: TargetOption,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="CSV/TSV/XLSX/Parquet/JSONL table to analyse.")
+    ] = None,
+    predictors: Annotated[
+        str | None,
+        typer.Option("--predictors", help="A,B,C (default with --file: every other numeric column)."),
+    ] = None,
+    method: Annotated[str, typer.Option("--method", help="shapley or relative-weights.")] = "shapley",
+    show_quadrant: Annotated[
+        bool, typer.Option("--quadrant", help="Add the importance-performance quadrant of each driver.")
+    ] = False,
+    boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples for intervals (0: none).")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+    level: Annotated[float, typer.Option("--level", help="Confidence level of the intervals.")] = 0.95,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Stored feedback: themes (0/1 mention), theme-sentiment, or attrs:A,B,C."
+        ),
+    ] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Key drivers: each predictor's share of R² (Shapley / LMG or relative weights) with intervals."""
+    from cxchange.decide.drivers import driver_table, quadrant
+
+    check_format(fmt)
+    if not 0 < level < 1:
+        raise InputError(f"--level must be between 0 and 1, got {level}")
+    frame, chosen = _load(
+        ctx,
+        file=file,
+        target=target,
+        predictors=predictors,
+        from_=from_,
+        where=where,
+        since=since,
+        until=until,
+        db=db,
+    )
+    table = driver_table(
+        frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level,
+        performance=ctx.meta.get("performance"),
+    )  # fmt: skip
+    quadrants = {q["driver"]: q["quadrant"] for q in quadrant(table)} if show_quadrant else None
+    if quadrants is not None:
+        for d in table["drivers"]:
+            d["quadrant"] = quadrants[d["driver"]]
+    if fmt == "json":
+        typer.echo(to_json(table))
+        return
+    if fmt == "csv":
+        _write_csv(table["drivers"])
+        return
+    dropped = frame.height - table["n"]
+    title = f"key drivers of {target} ({method}): n = {table['n']}, R² = {table['r2']:.3f}"
+    print_rows(_table_rows(table, level, quadrants), "table", title=title)
+    if dropped:
+        typer.echo(f"{dropped} row(s) missing the target or a predictor were left out", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("drivers")(drivers_command)

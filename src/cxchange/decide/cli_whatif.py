@@ -1,0 +1,110 @@
+"""`cxchange simulate` and `cxchange opportunities`: what fixing a theme is worth."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.output import print_rows, to_json
+
+WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")]
+SinceOption = Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")]
+UntilOption = Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")]
+
+
+def _scope(where: list[str] | None, since: str | None, until: str | None, source: str | None = None):  # type: ignore[no-untyped-def]
+    from cxchange.decide.service import Scope
+
+    return Scope(
+        where=tuple(where or ()), source=source, since=parse_date(since, "--since"),
+        until=parse_date(until, "--until"),
+    )  # fmt: skip
+
+
+def simulate_command(
+    ctx: typer.Context,
+    fix: Annotated[
+        list[str] | None,
+        typer.Option("--fix", help="THEME[=SHARE]: fix it for SHARE (default 0.5) of complainers."),
+    ] = None,
+    move: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--move", help="detractors-to-passives=0.1, detractors-to-promoters=…, passives-to-promoters=…"
+        ),
+    ] = None,
+    where: WhereOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    draws: Annotated[int, typer.Option("--draws", help="Simulation draws (each a bootstrap).")] = 1000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Project NPS if a theme were fixed for a share of the customers who complain about it."""
+    from cxchange.decide.service import simulate
+
+    check_format(fmt, ("table", "json"))
+    result = simulate(
+        engine_from(ctx, db), fix or [], moves=move or [], scope=_scope(where, since, until),
+        draws=draws, seed=seed,
+    )  # fmt: skip
+    if fmt == "json":
+        typer.echo(to_json(result))
+        return
+    fixes = ", ".join(f"{f['theme']} for {f['share']:.0%}" for f in result["fixes"]) or "the levers"
+    typer.echo(
+        f"If we fixed {fixes} of the customers who complain about it, NPS would move from "
+        f"{result['baseline_nps']:.1f} to {result['projected_nps']:.1f} "
+        f"(95 % CI {result['ci_low']:.1f}–{result['ci_high']:.1f}); change {result['delta']:+.1f} "
+        f"({result['delta_ci_low']:+.1f} to {result['delta_ci_high']:+.1f}), "
+        f"{result['customers_affected']} of {result['n']} respondents affected."
+    )
+    typer.echo(f"\nMethod: {result['method']}")
+    typer.echo("Assumptions:\n" + "\n".join(f"  - {a}" for a in result["assumptions"]))
+
+
+def opportunities_command(
+    ctx: typer.Context,
+    share: Annotated[float, typer.Option("--share", help="Share of complainers fixed.")] = 0.5,
+    churn_rate: Annotated[
+        float,
+        typer.Option("--churn-rate", help="Share of at-risk detractors' value assumed lost (default 0.10)."),
+    ] = 0.10,
+    weights: Annotated[
+        list[str] | None,
+        typer.Option("--weights", help="nps_gain=1,revenue_at_risk=1,trend=0.5,customers=0"),
+    ] = None,
+    effort_power: Annotated[float, typer.Option("--effort-power", help="priority ÷ effort^P.")] = 1.0,
+    where: WhereOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    draws: Annotated[int, typer.Option("--draws")] = 500,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Themes ranked by what fixing them is worth; the formula is printed with the ranking."""
+    from cxchange.decide.service import opportunities, parse_weights
+
+    check_format(fmt)
+    result = opportunities(
+        engine_from(ctx, db), share=share, churn_rate=churn_rate, weights=parse_weights(weights or []),
+        effort_power=effort_power, scope=_scope(where, since, until), draws=draws,
+    )  # fmt: skip
+    rows = [{k: v for k, v in r.items() if k != "theme_id"} for r in result["opportunities"]]
+    if fmt == "json":
+        typer.echo(to_json(rows))
+        return
+    print_rows(rows, fmt, title="opportunities")
+    if fmt == "table":
+        typer.echo(result["formula"])
+        typer.echo(f"nps_gain: fixing {share:.0%} of complainers (see `cxchange simulate`); "
+                   f"revenue_at_risk: customer value of detractors who complain × churn rate {churn_rate:g}; "
+                   f"trend: {result['trend']}")  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate_command)
+    app.command("opportunities")(opportunities_command)

@@ -1,0 +1,322 @@
+"""Key-driver tables: which predictors move a target, how sure we are, and where to act first.
+
+`driver_table` turns a frame into the JSON the CLI, API and UI share::
+
+    {"target", "method", "n", "r2",
+     "drivers": [{"driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance"}]}
+
+* ``importance`` — the predictor's part of R²: its exact Shapley / LMG value (method ``shapley``; for
+  more than `EXACT_LIMIT` predictors a sampled estimate from 2,000 orders of entry), or its raw
+  Johnson relative weight (``relative-weights``). Either way the importances sum to ``r2``.
+* ``share_pct`` — importance as a percentage of R² (sums to 100).
+* ``ci_low`` / ``ci_high`` — percentile bootstrap interval of the importance (None with ``n_boot=0``).
+* ``direction`` — "+" or "-": the sign of the standardized multiple-regression coefficient.
+* ``performance`` — the predictor's mean over the rows used (the share of 1s for a 0/1 theme flag)
+  unless the caller passes its own (e.g. the share of positive mentions of a theme).
+
+Rows missing the target or any predictor are left out (listwise deletion); ``n`` counts the rows used.
+Predictors may be numeric, boolean, or text holding numbers or true/false/yes/no.
+
+`quadrant` places each driver in the importance–performance grid (Martilla & James, 1977), split at
+the medians of the drivers shown:
+
+==================  ==============  ===============  =========================================
+label               importance      performance      meaning
+==================  ==============  ===============  =========================================
+``fix first``       above median    below median     matters and is weak: act here first
+``keep up``         above median    at/above median  matters and is strong: protect it
+``monitor``         at/below        below median     weak but matters less: watch, low priority
+``maintain``        at/below        at/above median  strong, matters less: hold, do not over-invest
+==================  ==============  ===============  =========================================
+
+Performances must share a scale (all 1–5 ratings, all shares of mentions) for the split to mean much.
+
+The loaders at the end (`read_table`, `frame_from_store`) are the only functions here that touch files
+or the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import polars as pl
+
+from cxchange.core.errors import InputError
+from cxchange.decide.importance import (
+    EXACT_LIMIT,
+    METHODS,
+    Method,
+    bootstrap,
+    prepare,
+    r_squared,
+    relative_weights,
+    sampled_shapley,
+    shapley,
+    standardized_beta,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+DRIVER_KEYS = ("driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance")
+QUADRANTS = {
+    "fix first": "importance above the median, performance below it",
+    "keep up": "importance above the median, performance at or above it",
+    "monitor": "importance at or below the median, performance below it",
+    "maintain": "importance at or below the median, performance at or above it",
+}
+SAMPLED_ORDERS = 2000  # orders of entry for sampled Shapley (standard error ~1e-3 of R² at 25 predictors)
+STORE_TARGETS = ("nps", "csat", "ces", "rating")
+_TRUE = ("true", "yes", "y", "t")
+_FALSE = ("false", "no", "n", "f")
+
+
+# --------------------------------------------------------------------------------------------------
+# Columns to numbers
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def numeric_values(frame: pl.DataFrame, column: str) -> np.ndarray:
+    """A column as float64 with NaN for missing; text must hold numbers or true/false/yes/no."""
+    series = frame.get_column(column)
+    dtype = series.dtype
+    if dtype == pl.Boolean or dtype.is_numeric():
+        return series.cast(pl.Float64).to_numpy()
+    if dtype not in (pl.String, pl.Categorical, pl.Enum, pl.Null):
+        raise InputError(f"column {column!r} holds {dtype} values; drivers need numbers or 0/1 flags")
+    text = series.cast(pl.String).str.strip_chars()
+    lower = text.str.to_lowercase()
+    mapped = (
+        pl.select(
+            pl.when(lower.is_in(_TRUE))
+            .then(pl.lit("1"))
+            .when(lower.is_in(_FALSE))
+            .then(pl.lit("0"))
+            .when(text == "")
+            .then(None)
+            .otherwise(text)
+        )
+        .to_series()
+        .cast(pl.Float64, strict=False)
+    )
+    bad = mapped.is_null() & text.is_not_null() & (text != "")
+    if bad.any():
+        example = text[int(bad.arg_true()[0])]
+        raise InputError(
+            f"column {column!r} is not numeric (e.g. {example!r}; {int(bad.sum())} such value(s)); "
+            "drivers need numbers or 0/1 flags"
+        )
+    return mapped.to_numpy()
+
+
+def numeric_columns(frame: pl.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
+    """Columns whose type is numeric or boolean, in frame order (the default predictors)."""
+    return [
+        name
+        for name, dtype in frame.schema.items()
+        if name not in exclude and (dtype == pl.Boolean or dtype.is_numeric())
+    ]
+
+
+def _check_columns(frame: pl.DataFrame, target: str, predictors: Sequence[str]) -> None:
+    missing = [c for c in (target, *predictors) if c not in frame.columns]
+    if missing:
+        shown = _quoted(frame.columns[:30]) + (" …" if frame.width > 30 else "")
+        raise InputError(f"no column(s) {_quoted(missing)} in the data; columns are {shown}")
+    if not predictors:
+        raise InputError("no predictors: name at least one predictor column")
+    repeated = sorted({p for p in predictors if list(predictors).count(p) > 1})
+    if repeated:
+        raise InputError(f"predictor(s) listed twice: {_quoted(repeated)}")
+    if target in predictors:
+        raise InputError(f"the target {target!r} is also listed as a predictor")
+
+
+# --------------------------------------------------------------------------------------------------
+# The table
+
+
+def _num(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def driver_table(
+    frame: pl.DataFrame,
+    target: str,
+    predictors: list[str],
+    *,
+    method: str = "shapley",
+    n_boot: int = 200,
+    seed: int = 0,
+    performance: Mapping[str, float] | None = None,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Importance of each predictor for `target`, with bootstrap intervals, sorted by importance."""
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; use {' or '.join(METHODS)}")
+    if n_boot < 0:
+        raise InputError(f"the number of bootstrap resamples cannot be negative, got {n_boot}")
+    _check_columns(frame, target, predictors)
+    if performance is not None:
+        missing = [p for p in predictors if p not in performance]
+        if missing:
+            raise InputError(f"performance is missing for {_quoted(missing)}")
+    x = np.column_stack([numeric_values(frame, c) for c in predictors])
+    data = prepare(x, numeric_values(frame, target), names=predictors, target=target)
+    if method == "relative-weights":
+        importance = relative_weights(data).raw
+    elif data.p <= EXACT_LIMIT:
+        importance = shapley(data).lmg
+    else:
+        importance = sampled_shapley(data, n_perm=SAMPLED_ORDERS, seed=seed).values
+    r2 = float(r_squared(data.corr))
+    beta = standardized_beta(data.corr)
+    if n_boot:
+        ci = bootstrap(data, method=cast(Method, method), n_boot=n_boot, seed=seed, level=level)
+        low, high = ci.low, ci.high
+    else:
+        low = high = np.full(data.p, np.nan)
+    perf = [float(performance[p]) for p in predictors] if performance is not None else data.means
+    drivers = [
+        {
+            "driver": name,
+            "importance": float(importance[j]),
+            "share_pct": float(importance[j] / r2 * 100.0),
+            "ci_low": _num(low[j]),
+            "ci_high": _num(high[j]),
+            "direction": "-" if beta[j] < 0 else "+",
+            "performance": _num(perf[j]),
+        }
+        for j, name in enumerate(data.names)
+    ]
+    drivers.sort(key=lambda d: (-d["importance"], d["driver"]))
+    return {"target": target, "method": method, "n": data.n, "r2": r2, "drivers": drivers}
+
+
+def quadrant(table: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Importance–performance quadrant of each driver (labels and rule in `QUADRANTS`), table order."""
+    drivers = list(table["drivers"])
+    if not drivers:
+        return []
+    imp_median = float(np.median([d["importance"] for d in drivers]))
+    perfs = [d["performance"] for d in drivers if d["performance"] is not None]
+    perf_median = float(np.median(perfs)) if perfs else float("nan")
+    out = []
+    for d in drivers:
+        important = d["importance"] > imp_median
+        weak = d["performance"] is not None and d["performance"] < perf_median
+        label = ("fix first" if weak else "keep up") if important else ("monitor" if weak else "maintain")
+        out.append(
+            {
+                "driver": d["driver"],
+                "importance": d["importance"],
+                "share_pct": d["share_pct"],
+                "performance": d["performance"],
+                "quadrant": label,
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Loaders: a file, or feedback in the store
+
+_NULLS = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None"]
+
+
+def read_table(path: str | Path) -> pl.DataFrame:
+    """Any table polars reads, by extension: CSV (types inferred over the whole file), TSV, Excel,
+    Parquet, JSON Lines. Empty cells and NA / N/A / null are missing."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such file", file=str(p))
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt", ".tsv", ".tab"):
+            sep = "\t" if suffix in (".tsv", ".tab") else ","
+            # Quoted empty cells ("") stay text unless "" counts as null, which would turn a
+            # numeric column with a blank into a text column.
+            return pl.read_csv(p, separator=sep, infer_schema_length=None, null_values=_NULLS)
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            return pl.read_excel(p)
+        if suffix == ".parquet":
+            return pl.read_parquet(p)
+        if suffix in (".jsonl", ".ndjson", ".jsonlines"):
+            return pl.read_ndjson(p)
+        if suffix == ".json":
+            try:
+                return pl.read_ndjson(p)
+            except Exception:
+                return pl.read_json(p)
+    except InputError:
+        raise
+    except Exception as exc:  # polars / fastexcel parse errors: one line, not a traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise InputError(f"cannot read the table: {first}", file=str(p)) from None
+    raise InputError(
+        f"unknown format {suffix or '(no extension)'!r}; use .csv, .tsv, .xlsx, .parquet or .jsonl",
+        file=str(p),
+    )
+
+
+def parse_store_target(target: str) -> tuple[str, str | None]:
+    """('metric', None) for nps|csat|ces|rating, ('attr', NAME) for attr:NAME."""
+    if target in STORE_TARGETS:
+        return target, None
+    if target.startswith("attr:") and len(target) > 5:
+        return "attr", target[5:]
+    raise InputError(
+        f"unknown --target {target!r} for stored feedback; use {', '.join(STORE_TARGETS)} or attr:NAME"
+    )
+
+
+def frame_from_store(
+    engine: Engine,
+    *,
+    target: str,
+    attrs: Sequence[str],
+    where: Sequence[str] = (),
+    since: date | None = None,
+    until: date | None = None,
+) -> pl.DataFrame:
+    """One row per matching feedback: the target (column named as `target`) and each attribute.
+
+    Attributes are stored as JSON text; `driver_table` turns them into numbers (or says which is not).
+    """
+    from sqlalchemy import select
+
+    from cxchange.listen.models import Feedback
+    from cxchange.listen.org import load_org_tree
+    from cxchange.listen.query import apply_filters, parse_where
+
+    kind, name = parse_store_target(target)
+    attrs = [a.strip() for a in attrs if a.strip()]
+    if not attrs:
+        raise InputError("--from attrs: needs attribute names, e.g. --from attrs:speed,price,staff")
+    if target in attrs or name in attrs:
+        raise InputError(f"the target {target!r} is also listed as a predictor")
+    target_col = Feedback.attributes[name].as_string() if name else getattr(Feedback, kind)
+    cols = [target_col.label("__target"), *[Feedback.attributes[a].as_string().label(a) for a in attrs]]
+    filters = parse_where(where)
+    tree = load_org_tree(engine) if filters.units else None
+    stmt = apply_filters(
+        select(*cols).where(target_col.is_not(None)), filters, since=since, until=until, tree=tree
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    if not rows:
+        raise InputError(f"no stored feedback with a {target} value matches the filters")
+    schema: dict[str, Any] = {target: pl.Float64 if name is None else pl.String}
+    schema.update({a: pl.String for a in attrs})
+    frame = pl.DataFrame(rows, schema=schema, orient="row", strict=False)
+    absent = [a for a in attrs if frame.get_column(a).null_count() == frame.height]
+    if absent:
+        raise InputError(f"attribute(s) {_quoted(absent)} not present in the {frame.height} matching rows")
+    return frame

@@ -1,0 +1,250 @@
+"""The simulator and opportunity ranking over the store (pure maths in `simulate`, data in `data`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine
+
+from cxchange.core.errors import CxError, InputError
+from cxchange.decide.data import Respondents, load_respondents
+from cxchange.decide.simulate import METHOD, parse_levers, simulate_nps
+
+DEFAULT_SHARE = 0.5
+DEFAULT_CHURN = 0.10  # share of at-risk detractors assumed lost in a year unless the user says otherwise
+DEFAULT_EFFORT = 3
+DEFAULT_WEIGHTS = {"nps_gain": 1.0, "revenue_at_risk": 1.0, "trend": 0.5, "customers": 0.0}
+TREND_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Scope:
+    where: Sequence[str] = ()
+    source: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass
+class _Prepared:
+    respondents: Respondents
+    nps: pl.DataFrame  # rows with an NPS answer
+    strata: np.ndarray
+    strata_name: str
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_fixes(items: Sequence[str]) -> list[tuple[str, float]]:
+    out = []
+    for item in items:
+        name, sep, value = item.rpartition("=") if "=" in item else (item, "", "")
+        name = name.strip()
+        try:
+            share = float(value) if sep else DEFAULT_SHARE
+        except ValueError:
+            raise InputError(f"--fix wants THEME or THEME=SHARE (0..1), got {item!r}") from None
+        if not 0 <= share <= 1:
+            raise InputError(f"--fix share must be between 0 and 1, got {share}")
+        out.append((name, share))
+    return out
+
+
+def _prepare(engine: Engine, scope: Scope) -> _Prepared:
+    r = load_respondents(
+        engine,
+        where=scope.where,
+        source=scope.source,
+        since=scope.since,
+        until=scope.until,
+        attrs=["segment"],
+    )
+    if not r.analysed:
+        raise CxError("no analysed comments: run `cxchange analyze` first")
+    nps = r.frame.filter(pl.col("nps").is_not_null())
+    if nps.height == 0:
+        raise CxError("no NPS answers in scope: the simulator needs 0–10 scores")
+    has_segment = nps["attr:segment"].drop_nulls().n_unique() > 1
+    key = (
+        pl.col("source") + pl.lit("|") + pl.col("attr:segment").fill_null("?")
+        if has_segment
+        else pl.col("source")
+    )
+    strata = nps.select(key.alias("k"))["k"].to_numpy()
+    return _Prepared(r, nps, strata, "source and segment" if has_segment else "source")
+
+
+def simulate(
+    engine: Engine,
+    fixes: Sequence[str],
+    *,
+    moves: Sequence[str] = (),
+    scope: Scope = Scope(),
+    draws: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    parsed = parse_fixes(fixes)
+    try:
+        levers = parse_levers(moves)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if not parsed and not levers:
+        raise InputError("give at least one --fix THEME[=SHARE] or --move LEVER=SHARE")
+    p = _prepare(engine, scope)
+    ids = [p.respondents.theme_id(name) for name, _ in parsed]
+    affected = (
+        np.column_stack([p.nps[f"negative:{t}"].to_numpy().astype(bool) for t in ids])
+        if ids
+        else (np.zeros((p.nps.height, 0), dtype=bool))
+    )
+    res = simulate_nps(
+        p.nps["nps"].to_numpy(), p.strata, affected, [s for _, s in parsed], levers=levers,
+        draws=draws, seed=seed, level=level,
+    )  # fmt: skip
+    names = [p.respondents.themes[t] for t in ids]
+    fixed_text = ", ".join(
+        f"{n} for {s:.0%} of those who complain about it" for n, (_, s) in zip(names, parsed, strict=True)
+    )
+    assumptions = [
+        f"fixed: {fixed_text}" if parsed else "no theme fixed",
+        "a complaint is a mention whose clause has negative sentiment (score ≤ −0.05)",
+        f"comparable customers: same {p.strata_name}, complaining about none of the fixed themes",
+        "fixing a theme does not change what the customer says about other themes",
+        "only respondents with an NPS answer count; the mix of respondents stays as observed",
+        *[f"lever: {k} moves {v:.0%} of them" for k, v in levers.items()],
+    ]  # fmt: skip
+    return {
+        "baseline_nps": res.baseline_nps,
+        "projected_nps": res.projected_nps,
+        "delta": res.delta,
+        "ci_low": res.ci_low,
+        "ci_high": res.ci_high,
+        "delta_ci_low": res.delta_ci_low,
+        "delta_ci_high": res.delta_ci_high,
+        "customers_affected": res.customers_affected,
+        "n": res.n,
+        "fixes": [{"theme": n, "share": s} for n, (_, s) in zip(names, parsed, strict=True)],
+        "method": METHOD.format(strata=p.strata_name, draws=draws, level=level),
+        "assumptions": assumptions,
+    }
+
+
+def parse_weights(items: Sequence[str]) -> dict[str, float]:
+    weights = dict(DEFAULT_WEIGHTS)
+    for item in items:
+        for part in item.split(","):
+            name, _, value = part.partition("=")
+            if name.strip() not in DEFAULT_WEIGHTS:
+                raise InputError(f"unknown weight {name!r}; use {', '.join(DEFAULT_WEIGHTS)}")
+            try:
+                weights[name.strip()] = float(value)
+            except ValueError:
+                raise InputError(f"weight {name} wants a number, got {value!r}") from None
+    return weights
+
+
+def formula_text(weights: Mapping[str, float], effort_power: float) -> str:
+    terms = " + ".join(f"{w:g}·{k}/max({k})" for k, w in weights.items() if w)
+    return f"priority = ({terms}) / effort^{effort_power:g}   (effort 1–5, {DEFAULT_EFFORT} when not set)"
+
+
+def opportunities(
+    engine: Engine,
+    *,
+    share: float = DEFAULT_SHARE,
+    churn_rate: float = DEFAULT_CHURN,
+    weights: Mapping[str, float] | None = None,
+    effort_power: float = 1.0,
+    scope: Scope = Scope(),
+    draws: int = 500,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Every theme ranked by what fixing it is worth; the formula travels with the result."""
+    from cxchange.understand.themes.taxonomy import theme_rows
+
+    if not 0 <= churn_rate <= 1:
+        raise InputError("--churn-rate must be between 0 and 1")
+    weights = dict(weights or DEFAULT_WEIGHTS)
+    p = _prepare(engine, scope)
+    frame = p.respondents.frame
+    effort = {t["id"]: t["effort"] for t in theme_rows(engine)}
+    last = frame["received_at"].max()
+    rows: list[dict[str, Any]] = []
+    for tid, name in p.respondents.themes.items():
+        neg_col = f"negative:{tid}"
+        res = simulate_nps(
+            p.nps["nps"].to_numpy(), p.strata, p.nps[neg_col].to_numpy().astype(bool)[:, None], [share],
+            draws=draws, seed=seed,
+        )  # fmt: skip
+        complainers = frame.filter(pl.col(neg_col) == 1)
+        customers = _distinct_customers(complainers)
+        detractors = complainers.filter(
+            (pl.col("nps") <= 6) | (pl.col("csat") <= 2) | (pl.col("rating") <= 2)
+        )
+        value = _customer_value(detractors)
+        rows.append(
+            {
+                "theme": name,
+                "theme_id": tid,
+                "nps_gain": res.delta,
+                "ci_low": res.delta_ci_low,
+                "ci_high": res.delta_ci_high,
+                "customers": customers,
+                "trend": _trend(frame, neg_col, last),
+                "revenue_at_risk": round(value * churn_rate, 2),
+                "effort": effort.get(tid),
+            }
+        )
+    maxima = {
+        "nps_gain": max([max(r["nps_gain"], 0.0) for r in rows] + [0.0]),
+        "revenue_at_risk": max([r["revenue_at_risk"] for r in rows] + [0.0]),
+        "trend": max([max(r["trend"] or 0.0, 0.0) for r in rows] + [0.0]),
+        "customers": max([float(r["customers"]) for r in rows] + [0.0]),
+    }
+    for r in rows:
+        score = 0.0
+        for k, w in weights.items():
+            v = max(float(r[k] or 0.0), 0.0)
+            score += w * (v / maxima[k] if maxima[k] > 0 else 0.0)
+        r["priority"] = round(score / float(r["effort"] or DEFAULT_EFFORT) ** effort_power, 4)
+    rows.sort(key=lambda r: (-r["priority"], -r["nps_gain"], r["theme"]))
+    return {
+        "formula": formula_text(weights, effort_power),
+        "share": share,
+        "churn_rate": churn_rate,
+        "trend": f"change in the share of comments complaining about the theme, last {TREND_DAYS} days "
+        f"vs the {TREND_DAYS} before (points; positive = getting worse)",
+        "opportunities": rows,
+    }
+
+
+def _distinct_customers(frame: pl.DataFrame) -> int:
+    with_id = frame.filter(pl.col("customer_id").is_not_null())
+    return int(with_id["customer_id"].n_unique() + (frame.height - with_id.height))
+
+
+def _customer_value(frame: pl.DataFrame) -> float:
+    """Sum of customer_value over distinct customers (anonymous rows count once each)."""
+    with_id = frame.filter(pl.col("customer_id").is_not_null()).unique("customer_id", keep="first")
+    anon = frame.filter(pl.col("customer_id").is_null())
+    return float(
+        (with_id["customer_value"].fill_null(0).sum() or 0) + (anon["customer_value"].fill_null(0).sum() or 0)
+    )
+
+
+def _trend(frame: pl.DataFrame, neg_col: str, last: Any) -> float | None:
+    if last is None:
+        return None
+    cut = last - timedelta(days=TREND_DAYS)
+    start = cut - timedelta(days=TREND_DAYS)
+    analysed = frame.filter(pl.col("analysed"))
+    recent = analysed.filter(pl.col("received_at") > cut)
+    before = analysed.filter((pl.col("received_at") > start) & (pl.col("received_at") <= cut))
+    if recent.height == 0 or before.height == 0:
+        return None
+    return round(100.0 * (recent[neg_col].mean() - before[neg_col].mean()), 2)  # type: ignore[operator]

@@ -1,0 +1,62 @@
+"""Understand endpoints: the same JSON as `cxchange themes`, `emerging` and `sentiment`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from cxchange.core.deps import engine
+
+router = APIRouter(tags=["understand"])
+
+MAX_TEXTS = 10_000
+
+
+@router.get("/themes")
+def themes(
+    by: str | None = None,
+    source: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    where: Annotated[list[str] | None, Query()] = None,
+    boot: Annotated[int, Query(ge=0, le=20_000)] = 2000,
+) -> list[dict[str, Any]]:
+    from cxchange.understand.service import theme_stats
+
+    return theme_stats(
+        engine(), by=by, source=source, since=since, until=until, where=tuple(where or ()), n_boot=boot
+    )
+
+
+@router.get("/emerging")
+def emerging(
+    window: str = "7d",
+    baseline: str = "8w",
+    until: date | None = None,
+    source: str | None = None,
+    where: Annotated[list[str] | None, Query()] = None,
+    z: float = 3.0,
+    min_count: Annotated[int, Query(ge=1)] = 10,
+) -> list[dict[str, Any]]:
+    from cxchange.understand.service import emerging as find_emerging
+
+    return find_emerging(
+        engine(), window=window, baseline=baseline, until=until, source=source,
+        where=tuple(where or ()), z_min=z, min_count=min_count,
+    )  # fmt: skip
+
+
+@router.post("/sentiment")
+def sentiment(
+    texts: Annotated[list[str], Body(max_length=MAX_TEXTS)], backend: str | None = None
+) -> list[dict[str, Any]]:
+    """Score a list of texts: `[{"text", "score", "label"}]` in input order."""
+    from cxchange.understand.sentiment import get_backend
+
+    model = get_backend(backend)
+    return [
+        {"text": t, "score": s.score, "label": s.label}
+        for t, s in zip(texts, model.score(texts), strict=True)
+    ]

@@ -1,0 +1,176 @@
+"""Understand commands: analyze, themes (report, discover, taxonomy edits), emerging."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.output import print_rows, to_json
+
+themes_app = typer.Typer(
+    help="Themes: the report with impact on NPS (no sub-command), discovery and the taxonomy.",
+    invoke_without_command=True,
+)
+
+SourceOption = Annotated[str | None, typer.Option("--source", help="Only this feedback source.")]
+SinceOption = Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")]
+WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")]
+
+
+def analyze_command(
+    ctx: typer.Context,
+    source: SourceOption = None,
+    since: SinceOption = None,
+    where: WhereOption = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Sentiment back-end: fast or best.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Start a Dask LocalCluster of N.")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address (or CXCHANGE_DASK_SCHEDULER).")
+    ] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Sentiment and themes for every comment not analysed yet; re-match themes an edit touched."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from cxchange.understand.analyze import analyze
+
+    check_format(fmt, ("table", "json"))
+    engine = engine_from(ctx, db)
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        transient=True, disable=fmt == "json",
+    ) as bar:  # fmt: skip
+        task = bar.add_task("analysing", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = analyze(
+            engine, source=source, since=parse_date(since, "--since"), where=tuple(where or ()),
+            backend=backend, workers=workers, scheduler=scheduler, progress=progress,
+        )  # fmt: skip
+    print_rows([result], fmt, title="analysis")
+
+
+@themes_app.callback()
+def themes_report(
+    ctx: typer.Context,
+    by: Annotated[str | None, typer.Option("--by", help="attr:NAME, source or channel.")] = None,
+    source: SourceOption = None,
+    since: SinceOption = None,
+    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    where: WhereOption = None,
+    boot: Annotated[int, typer.Option("--boot", help="Bootstrap draws for the impact interval.")] = 2000,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Each theme: count, share, sentiment, NPS with and without it, and its impact (with 95 % CI)."""
+    if ctx.invoked_subcommand is not None:
+        if db:  # `themes --db URL list`: the sub-command reads the root's --db
+            root = ctx.find_root()
+            root.obj = {**(root.obj or {}), "db": db}
+        return
+    from cxchange.understand.service import theme_stats
+
+    check_format(fmt)
+    rows = theme_stats(
+        engine_from(ctx, db), by=by, source=source, since=parse_date(since, "--since"),
+        until=parse_date(until, "--until"), where=tuple(where or ()), n_boot=boot,
+    )  # fmt: skip
+    cols = None
+    if fmt == "table":
+        cols = [*(["group"] if by else []), "name", "parent", "count", "share", "sentiment",
+                "nps_with", "nps_without", "impact", "ci_low", "ci_high"]  # fmt: skip
+    print_rows(rows, fmt, title="themes (impact = NPS all − NPS without the theme)", columns=cols)
+
+
+@themes_app.command("discover")
+def themes_discover(
+    ctx: typer.Context,
+    source: SourceOption = None,
+    since: SinceOption = None,
+    where: WhereOption = None,
+    max_themes: Annotated[int, typer.Option("--max-themes", help="Top-level themes at most.")] = 12,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Propose themes from the comments: names, keywords, sizes, representative comments."""
+    from cxchange.understand.discovery import discover, save_discovery
+
+    check_format(fmt, ("table", "json"))
+    engine = engine_from(ctx, db)
+    result = discover(
+        engine, source=source, since=parse_date(since, "--since"), where=tuple(where or ()),
+        max_themes=max_themes, seed=seed,
+    )  # fmt: skip
+    if save:
+        result["saved"] = save_discovery(engine, result)
+    if fmt == "json":
+        typer.echo(to_json(result))
+        return
+    rows = [
+        {"theme": ("  " if t["parent"] else "") + t["name"], "size": t["size"],
+         "share": t["share"], "keywords": ", ".join(t["keywords"][:8]),
+         "example": (t["examples"][0] if t["examples"] else "")[:120]}
+        for t in _tree_order(result["themes"])
+    ]  # fmt: skip
+    print_rows(rows, "table", title=f"proposed themes ({result['comments']} comments)")
+    typer.echo(f"unassigned: {result['unassigned']} ({100 * result['unassigned_share']:.1f} %)")
+    if save:
+        typer.echo(f"saved to the taxonomy: {result['saved']}; run `cxchange analyze` to assign them")
+
+
+def _tree_order(themes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for t in themes:
+        if t["parent"] is None:
+            out.append(t)
+            out.extend(c for c in themes if c["parent"] == t["name"])
+    return out
+
+
+def emerging_command(
+    ctx: typer.Context,
+    window: Annotated[str, typer.Option("--window", help="Recent period: 7d, 2w…")] = "7d",
+    baseline: Annotated[str, typer.Option("--baseline", help="Period before it to compare with.")] = "8w",
+    until: Annotated[str | None, typer.Option("--until", help="End (exclusive); default: newest")] = None,
+    source: SourceOption = None,
+    where: WhereOption = None,
+    z: Annotated[float, typer.Option("--z", help="Standard deviations above the baseline to flag.")] = 3.0,
+    min_count: Annotated[int, typer.Option("--min-count", help="Recent mentions needed to flag.")] = 10,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Themes rising unusually fast, and new clusters of words in comments no theme covers."""
+    from cxchange.understand.service import emerging
+
+    check_format(fmt)
+    rows = emerging(
+        engine_from(ctx, db), window=window, baseline=baseline, until=parse_date(until, "--until"),
+        source=source, where=tuple(where or ()), z_min=z, min_count=min_count,
+    )  # fmt: skip
+    if fmt == "table":
+        rows = [{**r, "examples": " | ".join(e[:80] for e in r["examples"])} for r in rows]
+        print_rows(
+            rows, fmt, title="emerging", columns=["theme", "recent_count", "baseline_mean", "z", "examples"]
+        )
+        if not rows:
+            typer.echo("nothing unusual in the window")
+        return
+    print_rows(rows, fmt, title="emerging")
+
+
+def register(app: typer.Typer) -> None:
+    from cxchange.understand.cli_taxonomy import register_taxonomy
+
+    register_taxonomy(themes_app)
+    app.command("analyze")(analyze_command)
+    app.command("emerging")(emerging_command)
+    app.add_typer(themes_app, name="themes")

@@ -1,0 +1,298 @@
+"""Reports over analysed feedback: themes with their impact on NPS, and emerging issues.
+
+The database does the counting (GROUP BY theme × NPS category); the pure modules `impact` and
+`emerging` turn counts into numbers with intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, case, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from cxchange.core.errors import InputError
+from cxchange.core.migrate import ensure_schema
+from cxchange.listen.models import Feedback, Source
+from cxchange.listen.query import Filters, apply_filters, parse_where
+from cxchange.understand.emerging import Windows, new_phrases, theme_spikes
+from cxchange.understand.impact import NpsCells, theme_impact
+from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
+from cxchange.understand.sentiment.base import NEUTRAL_BAND
+from cxchange.understand.themes.taxonomy import theme_rows
+
+_EPOCH = date(1970, 1, 1)
+
+
+def _filters(engine: Engine, where: Sequence[str], source: str | None) -> tuple[Filters, Any]:
+    filters = parse_where(where)
+    if source:
+        filters.sources.append(source)
+    tree = None
+    if filters.units:
+        from cxchange.listen.org import load_org_tree
+
+        tree = load_org_tree(engine)
+    return filters, tree
+
+
+def _group_col(by: str | None) -> ColumnElement[Any] | None:
+    if by is None:
+        return None
+    if by.startswith("attr:") and len(by) > 5:
+        return Feedback.attributes[by[5:]].as_string()
+    if by == "source":
+        return select(Source.name).where(Source.id == Feedback.source_id).scalar_subquery()
+    if by == "channel":
+        return Feedback.channel
+    raise InputError(f"--by wants attr:NAME, source or channel, got {by!r}")
+
+
+def theme_stats(
+    engine: Engine,
+    *,
+    by: str | None = None,
+    where: Sequence[str] = (),
+    source: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """One row per theme (per group with `by`): count, share, sentiment, NPS with/without, impact."""
+    ensure_schema(engine)
+    filters, tree = _filters(engine, where, source)
+    group = _group_col(by)
+    gcols = [group.label("g")] if group is not None else []
+
+    def scoped(stmt: Any) -> Any:
+        return apply_filters(stmt, filters, since=since, until=until, tree=tree)
+
+    category = case((Feedback.nps >= 9, 1), (Feedback.nps <= 6, -1), else_=0).label("cat")
+    positive = case((FeedbackTheme.sentiment >= NEUTRAL_BAND, 1), else_=0)
+    with engine.connect() as conn:
+        analysed = {
+            r.g if gcols else None: r.n
+            for r in conn.execute(
+                scoped(
+                    select(*gcols, func.count().label("n"))
+                    .select_from(Feedback)
+                    .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
+                ).group_by(*[c for c in gcols])
+            )
+        }
+        per_theme = conn.execute(
+            scoped(
+                select(
+                    *gcols,
+                    FeedbackTheme.theme_id,
+                    func.count().label("n"),
+                    func.avg(FeedbackTheme.sentiment).label("sent"),
+                    func.sum(positive).label("pos"),
+                )
+                .select_from(Feedback)
+                .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+            ).group_by(*gcols, FeedbackTheme.theme_id)
+        ).all()
+        everyone_rows = conn.execute(
+            scoped(
+                select(*gcols, category, func.count().label("n")).where(Feedback.nps.is_not(None))
+            ).group_by(*gcols, category)
+        ).all()
+        theme_nps_rows = conn.execute(
+            scoped(
+                select(*gcols, FeedbackTheme.theme_id, category, func.count().label("n"))
+                .select_from(Feedback)
+                .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+                .where(Feedback.nps.is_not(None))
+            ).group_by(*gcols, FeedbackTheme.theme_id, category)
+        ).all()
+
+    def cells(rows: list[Any], key: tuple[Any, ...]) -> dict[tuple[Any, ...], list[int]]:
+        out: dict[tuple[Any, ...], list[int]] = {}
+        for r in rows:
+            k = tuple(getattr(r, name) for name in key)
+            c = out.setdefault(k, [0, 0, 0])
+            c[{1: 0, 0: 1, -1: 2}[int(r.cat)]] += int(r.n)
+        return out
+
+    g_key = ("g",) if gcols else ()
+    every = cells(everyone_rows, g_key)
+    with_theme = cells(theme_nps_rows, (*g_key, "theme_id"))
+    themes = {t["id"]: t for t in theme_rows(engine)}
+    out: list[dict[str, Any]] = []
+    for r in per_theme:
+        t = themes.get(r.theme_id)
+        if t is None:
+            continue
+        g = r.g if gcols else None
+        n_analysed = analysed.get(g, 0)
+        all_cells = NpsCells(*every.get((g,) if gcols else (), [0, 0, 0]))
+        mention_cells = NpsCells(*with_theme.get((*((g,) if gcols else ()), r.theme_id), [0, 0, 0]))
+        imp = theme_impact(mention_cells, all_cells, n_boot=n_boot, seed=seed)
+        row: dict[str, Any] = {}
+        if gcols:
+            row["group"] = g
+        row |= {
+            "id": t["id"],
+            "name": t["name"],
+            "parent": t["parent"],
+            "keywords": t["keywords"],
+            "count": int(r.n),
+            "share": round(int(r.n) / n_analysed, 4) if n_analysed else None,
+            "sentiment": None if r.sent is None else round(float(r.sent), 3),
+            "positive_share": round(int(r.pos or 0) / int(r.n), 4) if r.n else None,
+            "nps_n": mention_cells.n,
+            **{k: imp[k] for k in ("nps_with", "nps_without", "impact")},
+            "ci_low": imp["impact_ci_low"],
+            "ci_high": imp["impact_ci_high"],
+        }
+        out.append(row)
+    # Themes nobody mentions are still the user's: list them with zero counts.
+    seen = {r["id"] for r in out}
+    if not gcols:
+        for t in themes.values():
+            if t["id"] not in seen:
+                out.append(
+                    {"id": t["id"], "name": t["name"], "parent": t["parent"], "keywords": t["keywords"],
+                     "count": 0, "share": 0.0, "sentiment": None, "positive_share": None, "nps_n": 0,
+                     "nps_with": None, "nps_without": None, "impact": None, "ci_low": None, "ci_high": None}
+                )  # fmt: skip
+    out.sort(key=lambda r: (str(r.get("group") or ""), -r["count"], r["name"]))
+    return out
+
+
+def parse_span(text: str, option: str) -> int:
+    """'7d', '8w', '2m' (30-day months) or a plain number of days → days."""
+    s = text.strip().lower()
+    unit = {"d": 1, "w": 7, "m": 30}.get(s[-1:])
+    num = s[:-1] if unit else s
+    if not num.isdigit() or int(num) <= 0:
+        raise InputError(f"{option} wants a span like 7d, 8w or 2m, got {text!r}")
+    return int(num) * (unit or 1)
+
+
+def emerging(
+    engine: Engine,
+    *,
+    window: str = "7d",
+    baseline: str = "8w",
+    until: date | None = None,
+    where: Sequence[str] = (),
+    source: str | None = None,
+    z_min: float = 3.0,
+    min_count: int = 10,
+    examples: int = 3,
+) -> list[dict[str, Any]]:
+    """Themes spiking in the last `window` against `baseline`, then new phrase clusters, strongest first.
+
+    The window ends at `until` (exclusive) or, by default, at the newest analysed comment in scope,
+    so a store whose feedback stopped arriving a month ago still gets a meaningful answer.
+    """
+    ensure_schema(engine)
+    w, b = parse_span(window, "--window"), parse_span(baseline, "--baseline")
+    if b < w:
+        raise InputError("--baseline must be at least as long as --window")
+    filters, tree = _filters(engine, where, source)
+
+    def scoped(stmt: Any, since: date | None = None, upto: date | None = None) -> Any:
+        return apply_filters(stmt, filters, since=since, until=upto, tree=tree)
+
+    base_q = select(Feedback.id, Feedback.received_at).join(
+        FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id
+    )
+    with engine.connect() as conn:
+        if until is None:
+            last = conn.scalar(scoped(select(func.max(Feedback.received_at)).join(
+                FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)))  # fmt: skip
+            if last is None:
+                return []
+            last_day = last.date() if isinstance(last, datetime) else last
+        else:
+            last_day = until - timedelta(days=1)
+        k = b // w
+        start = last_day - timedelta(days=w * (k + 1) - 1)
+        rows = conn.execute(scoped(base_q, start, last_day + timedelta(days=1))).all()
+        if not rows:
+            return []
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        days = np.array([(r[1].date() - _EPOCH).days if r[1] else -(10**9) for r in rows], dtype=np.int64)
+        mrows = conn.execute(
+            scoped(
+                select(FeedbackTheme.feedback_id, FeedbackTheme.theme_id)
+                .join(Feedback, Feedback.id == FeedbackTheme.feedback_id)
+                .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id),
+                start,
+                last_day + timedelta(days=1),
+            )
+        ).all()
+    order = np.argsort(ids)
+    ids, days = ids[order], days[order]
+    m_fid = np.array([r[0] for r in mrows], dtype=np.int64)
+    m_tid = np.array([r[1] for r in mrows], dtype=np.int64)
+    m_idx = np.searchsorted(ids, m_fid)
+    wins = Windows(end=(last_day - _EPOCH).days, window=w, baseline_windows=k)
+    spikes = theme_spikes(days, m_idx, m_tid, wins, z_min=z_min, min_count=min_count)
+    names = {t["id"]: t["name"] for t in theme_rows(engine)}
+    recent_mask = wins.index(days) == 0
+    out: list[dict[str, Any]] = []
+    base_mask = wins.index(days) > 0
+    for s in spikes:
+        tid = int(s["theme_id"])
+        in_theme = set(m_fid[m_tid == tid].tolist())
+        recent_ids = [int(i) for i in ids[recent_mask][::-1] if int(i) in in_theme]
+        base_theme = [int(i) for i in ids[base_mask] if int(i) in in_theme]
+        terms, picked = _whats_new(engine, recent_ids, base_theme, examples)
+        out.append(
+            {"theme": names.get(tid, str(tid)), "kind": "spike", "theme_id": tid,
+             **{k2: s[k2] for k2 in ("recent_count", "baseline_mean", "z", "recent_share", "baseline_share")},
+             "terms": terms, "examples": picked}
+        )  # fmt: skip
+    # Recent comments no theme covers: a new theme forming?
+    themed = set(m_fid.tolist())
+    rec_free = [int(i) for i in ids[recent_mask] if int(i) not in themed]
+    # Against the baseline's unthemed comments too: unthemed text is its own kind (general praise…).
+    base_ids = [int(i) for i in ids[wins.index(days) > 0] if int(i) not in themed]
+    if len(rec_free) >= min_count:
+        texts = _text_map(engine, rec_free + base_ids)
+        rec_texts = [texts.get(i, "") for i in rec_free]
+        for p in new_phrases(rec_texts, [texts.get(i, "") for i in base_ids], min_count=min_count):
+            out.append(
+                {"theme": f"new: {p['name']}", "kind": "new", "theme_id": None,
+                 "recent_count": p["recent_count"], "baseline_mean": p["baseline_mean"], "z": p["z"],
+                 "terms": p["terms"], "examples": [rec_texts[i] for i in p["examples"]]}  # type: ignore[union-attr]
+            )  # fmt: skip
+    out.sort(key=lambda r: -float(r["z"]))
+    return out
+
+
+def _whats_new(
+    engine: Engine, recent_ids: list[int], base_ids: list[int], examples: int
+) -> tuple[list[str], list[str]]:
+    """Inside a spiking theme, the words that grew, and the recent comments that carry them."""
+    texts = _text_map(engine, recent_ids + base_ids)
+    recent = [texts.get(i, "") for i in recent_ids]
+    groups = new_phrases(recent, [texts.get(i, "") for i in base_ids], min_count=3, alpha=0.05)
+    if not groups:
+        return [], recent[:examples]
+    top = groups[0]
+    picked = [recent[i] for i in top["examples"]][:examples]  # type: ignore[union-attr]
+    return list(top["terms"])[:8], picked  # type: ignore[call-overload]
+
+
+def _text_map(engine: Engine, ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    with engine.connect() as conn:
+        for i in range(0, len(ids), 5000):
+            chunk = ids[i : i + 5000]
+            for fid, text in conn.execute(select(Feedback.id, Feedback.text).where(Feedback.id.in_(chunk))):
+                out[int(fid)] = text or ""
+    return out
+
+
+def _texts(engine: Engine, ids: list[int]) -> list[str]:
+    m = _text_map(engine, ids)
+    return [m[i] for i in ids if i in m]
