@@ -281,7 +281,7 @@ def test_cli_reads_other_formats(tmp_path: Path, mtcars: pl.DataFrame) -> None:
         (["--file", "{data}/swiss.csv", "--target", "Fertility", "--from", "attrs:a"], "either"),
         (["--file", "{data}/swiss.csv", "--target", "Fertility", "--where", "a=b"], "filter the file"),
         (["--file", "{tmp}/few.csv", "--target", "y"], "too few complete rows"),
-        (["--target", "nps", "--from", "themes"], "not yet available"),
+        (["--target", "nps", "--from", "themes"], "analyze"),
         (["--target", "nps", "--from", "colours:a"], "unknown --from"),
         (["--target", "nps"], "--file"),
         (["--target", "score", "--from", "attrs:a"], "unknown --target"),

@@ -105,6 +105,43 @@ def opportunities_command(
                    f"trend: {result['trend']}")  # fmt: skip
 
 
+def business_case_command(
+    ctx: typer.Context,
+    theme: Annotated[str, typer.Argument(help="The theme to make the case for.")],
+    share: Annotated[float, typer.Option("--share", help="Share of complainers fixed.")] = 0.5,
+    cost: Annotated[float | None, typer.Option("--cost", help="What fixing it costs.")] = None,
+    value_per_point: Annotated[
+        float | None, typer.Option("--value-per-point", help="Annual value of one NPS point.")
+    ] = None,
+    churn_rate: Annotated[float, typer.Option("--churn-rate")] = 0.10,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="case.md, case.html or case.pdf")
+    ] = "business_case.html",
+    where: WhereOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write a business case for fixing THEME: quotes, where it hits, effect, money, risks, initiative."""
+    from pathlib import Path
+
+    from cxchange.core.errors import InputError
+    from cxchange.decide.business_case import FORMATS, build_case, write_case
+
+    path = Path(output)
+    if path.suffix.lower() not in FORMATS:
+        raise InputError(f"--output must end in {', '.join(FORMATS)}, got {path.name!r}")
+    if not 0 <= share <= 1:
+        raise InputError("--share must be between 0 and 1")
+    case = build_case(
+        engine_from(ctx, db), theme, share=share, cost=cost, value_per_point=value_per_point,
+        churn_rate=churn_rate, scope=_scope(where, since, until),
+    )  # fmt: skip
+    write_case(case, path)
+    typer.echo(f"wrote {path}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate_command)
     app.command("opportunities")(opportunities_command)
+    app.command("business-case")(business_case_command)

@@ -14,7 +14,7 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from cxchange.core.migrate import ensure_schema
-from cxchange.listen.models import Feedback, Source
+from cxchange.listen.models import Feedback, OrgUnit, Source
 from cxchange.listen.query import apply_filters, parse_where
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 from cxchange.understand.sentiment.base import NEUTRAL_BAND
@@ -24,7 +24,7 @@ from cxchange.understand.themes.taxonomy import theme_rows
 @dataclass
 class Respondents:
     """`frame` columns: id, source, received_at, customer_id, customer_value, nps, csat, ces, rating,
-    attrs (struct-free: one `attr:NAME` column per requested attribute), and per theme
+    unit, text, one `attr:NAME` column per requested attribute, and per theme
     `mention:<id>` (0/1), `negative:<id>` (0/1), `sentiment:<id>` (clause sentiment or null)."""
 
     frame: pl.DataFrame
@@ -62,12 +62,14 @@ def load_respondents(
     cols = [
         Feedback.id, Source.name.label("source"), Feedback.received_at, Feedback.customer_id,
         Feedback.customer_value, Feedback.nps, Feedback.csat, Feedback.ces, Feedback.rating,
-        Feedback.attributes, FeedbackSentiment.feedback_id.label("analysed"),
+        Feedback.attributes, FeedbackSentiment.feedback_id.label("analysed"), OrgUnit.code.label("unit"),
+        Feedback.text,
     ]  # fmt: skip
     stmt = (
         select(*cols)
         .join(Source, Source.id == Feedback.source_id)
         .outerjoin(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
+        .outerjoin(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
     )
     stmt = apply_filters(stmt, filters, since=since, until=until, tree=tree)
     with engine.connect() as conn:
@@ -97,6 +99,8 @@ def load_respondents(
             "ces": pl.Series([r.ces for r in rows], dtype=pl.Float64),
             "rating": pl.Series([r.rating for r in rows], dtype=pl.Float64),
             "analysed": pl.Series([r.analysed is not None for r in rows], dtype=pl.Boolean),
+            "unit": pl.Series([r.unit for r in rows], dtype=pl.String),
+            "text": pl.Series([r.text for r in rows], dtype=pl.String),
             **{
                 f"attr:{a}": pl.Series(
                     [None if (r.attributes or {}).get(a) is None else str(r.attributes[a]) for r in rows],

@@ -114,11 +114,13 @@ def simulate_nps(
     alpha = (1 - level) / 2
     lo, hi = np.quantile(projected, [alpha, 1 - alpha])
     dlo, dhi = np.quantile(projected - boot_base, [alpha, 1 - alpha])
-    mean_proj = float(projected.mean())
+    # The change is paired within each draw (same resample before and after), so a share of 0 gives
+    # exactly 0 and the bootstrap's own noise does not leak into the point estimate.
+    delta = float((projected - boot_base).mean())
     return SimulationResult(
         baseline_nps=round(float(baseline), 2),
-        projected_nps=round(mean_proj, 2),
-        delta=round(mean_proj - float(baseline), 2),
+        projected_nps=round(float(baseline) + delta, 2),
+        delta=round(delta, 2),
         ci_low=round(float(lo), 2),
         ci_high=round(float(hi), 2),
         delta_ci_low=round(float(dlo), 2),
