@@ -9,6 +9,7 @@ from cxchange.core.errors import CxError, NotFoundError
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
+    from cxchange.change.api import router as change_router
     from cxchange.core.deps import set_database_url
     from cxchange.decide.api import router as decide_router
     from cxchange.listen.api import router as listen_router
@@ -36,5 +37,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(measure_router, prefix="/api")
     app.include_router(understand_router, prefix="/api")
     app.include_router(decide_router, prefix="/api")
+    app.include_router(change_router, prefix="/api")
     mount_web(app)
     return app

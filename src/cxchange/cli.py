@@ -48,6 +48,7 @@ def db_upgrade(
 
 
 def _mount() -> None:
+    from cxchange.change.cli import register as register_change
     from cxchange.decide.cli import register as register_drivers
     from cxchange.decide.cli_whatif import register as register_whatif
     from cxchange.demo.cli import register as register_demo
@@ -61,6 +62,7 @@ def _mount() -> None:
     register_understand(app)
     register_drivers(app)
     register_whatif(app)
+    register_change(app)
     register_demo(app)
     register_web(app)
 

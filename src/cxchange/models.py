@@ -1,5 +1,19 @@
 """Every stage's tables on the one Base, so Alembic sees the whole schema."""
 
+from cxchange.change.models import (  # noqa: F401  (registers the change tables on Base)
+    ChangeAgent,
+    Communication,
+    ImpactAssessment,
+    Initiative,
+    InitiativeStep,
+    InitiativeUnit,
+    RaciAssignment,
+    ReadinessResponse,
+    ResistanceItem,
+    SuccessMetric,
+    TrainingAttendance,
+    TrainingSession,
+)
 from cxchange.core.db import Base
 from cxchange.listen.models import (
     Feedback,

@@ -54,7 +54,9 @@ def test_themes_combine_without_double_counting() -> None:
 def test_levers_move_categories() -> None:
     scores, strata, affected = _data()
     base = simulate_nps(scores, strata, affected[:, :0], [], draws=300)
-    moved = simulate_nps(scores, strata, affected[:, :0], [], levers={"detractors-to-passives": 0.1}, draws=300)
+    moved = simulate_nps(
+        scores, strata, affected[:, :0], [], levers={"detractors-to-passives": 0.1}, draws=300
+    )
     cat = category_of(scores)
     assert abs((moved.projected_nps - base.projected_nps) - 100 * 0.1 * (cat == 2).mean()) < 0.3
     with pytest.raises(ValueError, match="unknown lever"):

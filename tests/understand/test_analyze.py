@@ -22,7 +22,9 @@ def _load(engine: Engine, rows: int = ROWS) -> None:
 def _assignments(engine: Engine) -> set[tuple[int, str]]:
     with engine.connect() as conn:
         rows = conn.execute(
-            select(FeedbackTheme.feedback_id, tx.Theme.name).join(tx.Theme, tx.Theme.id == FeedbackTheme.theme_id)
+            select(FeedbackTheme.feedback_id, tx.Theme.name).join(
+                tx.Theme, tx.Theme.id == FeedbackTheme.theme_id
+            )
         ).all()
     return {(int(f), n) for f, n in rows}
 

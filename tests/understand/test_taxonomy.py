@@ -68,7 +68,10 @@ def test_yaml_round_trip_and_replace(engine: Engine, tmp_path) -> None:  # type:
         ("- a", "expected a mapping"),
         ("themes:\n  - keywords: [a]", r"themes\[0\]\.name"),
         ("themes:\n  - name: A\n    keywords: nope", r"themes\[0\]\.keywords"),
-        ("themes:\n  - name: A\n    keywords: [a]\n    children:\n      - name: B", r"themes\[0\]\.children\[0\]"),
+        (
+            "themes:\n  - name: A\n    keywords: [a]\n    children:\n      - name: B",
+            r"themes\[0\]\.children\[0\]",
+        ),
         ("themes:\n  - name: A\n    keywords: [a]\n    effort: 9", "effort"),
     ],
 )

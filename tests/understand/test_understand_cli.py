@@ -32,11 +32,24 @@ def test_themes_report_json_keys(demo_db: str) -> None:
     run = cx("themes", "--format", "json", "--boot", "200", db=demo_db)
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.stdout)
-    keys = {"id", "name", "parent", "keywords", "count", "share", "sentiment", "nps_with", "nps_without", "impact"}
+    keys = {
+        "id",
+        "name",
+        "parent",
+        "keywords",
+        "count",
+        "share",
+        "sentiment",
+        "nps_with",
+        "nps_without",
+        "impact",
+    }
     assert keys <= set(rows[0])
     waiting = next(r for r in rows if r["name"] == "Waiting time")
     assert waiting["impact"] < 0 and waiting["ci_low"] <= waiting["impact"] <= waiting["ci_high"]
-    by = json.loads(cx("themes", "--by", "attr:segment", "--format", "json", "--boot", "50", db=demo_db).stdout)
+    by = json.loads(
+        cx("themes", "--by", "attr:segment", "--format", "json", "--boot", "50", db=demo_db).stdout
+    )
     assert {r["group"] for r in by} >= {"consumer", "premium"}
 
 

@@ -52,5 +52,7 @@ def load_demo(engine: Engine, company: DemoCompany, *, analyse: bool = True) -> 
     }
 
 
-def create_demo(engine: Engine, rows: int = 20_000, seed: int = 42, *, analyse: bool = True) -> dict[str, Any]:
+def create_demo(
+    engine: Engine, rows: int = 20_000, seed: int = 42, *, analyse: bool = True
+) -> dict[str, Any]:
     return load_demo(engine, generate(rows=rows, seed=seed), analyse=analyse)

@@ -45,7 +45,7 @@ def analyse_partition(
     with_sentiment: bool = True,
 ) -> PartitionResult:
     """Pure: comment sentiment (if asked) and theme mentions with the sentiment of their clause."""
-    from cxchange.understand.sentiment import get_backend, score_mentions
+    from cxchange.understand.sentiment import get_backend, score_mentions_batch
 
     model = get_backend(backend)
     out = PartitionResult()
@@ -53,15 +53,18 @@ def analyse_partition(
     if with_sentiment:
         for (fid, _), s in zip(rows, model.score(texts), strict=True):
             out.sentiments.append((fid, s.score, s.label, s.language))
+    found = []
     for fid, text in rows:
-        found = matcher.mentions(text)
+        mentions = matcher.mentions(text)
         if only_themes is not None:
-            found = [m for m in found if m.theme_id in only_themes]
-        if not found:
-            continue
-        scores = score_mentions(model, text, [(m.start, m.end) for m in found])
-        for m, sc in zip(found, scores, strict=True):
-            out.mentions.append((fid, m.theme_id, sc, m.keyword[:200]))
+            mentions = [m for m in mentions if m.theme_id in only_themes]
+        if mentions:
+            found.append((fid, text, mentions))
+    # Clauses are scored once per partition, in one batch (the same clause often recurs).
+    scores = score_mentions_batch(model, [(text, [(m.start, m.end) for m in ms]) for _, text, ms in found])
+    for (fid, _, ms), sc in zip(found, scores, strict=True):
+        for m, value in zip(ms, sc, strict=True):
+            out.mentions.append((fid, m.theme_id, value, m.keyword[:200]))
     return out
 
 

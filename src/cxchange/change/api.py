@@ -1,0 +1,393 @@
+"""Change endpoints: the same JSON as the `frameworks`, `initiative`, `raci`, `readiness`, `impact`,
+`comms`, `agents`, `training` and `resistance` commands. Mounted under /api."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, Field
+
+from cxchange.core.deps import engine
+
+router = APIRouter(tags=["change"])
+
+
+def _j(data: Any) -> Any:
+    return jsonable_encoder(data)
+
+
+# --- frameworks ----------------------------------------------------------------------------------
+
+
+@router.get("/frameworks")
+def frameworks_list() -> list[dict[str, Any]]:
+    from cxchange.change.frameworks import list_rows
+
+    return list_rows()
+
+
+@router.get("/frameworks/{name}")
+def frameworks_show(name: str) -> dict[str, Any]:
+    from cxchange.change.frameworks import get_framework
+
+    return get_framework(name, allow_file=False)  # no file paths over HTTP
+
+
+# --- initiatives ---------------------------------------------------------------------------------
+
+
+class InitiativeIn(BaseModel):
+    name: str
+    framework: str
+    sponsor: str
+    owner: str
+    units: list[str]
+    start: date
+    end: date | None = None
+    pilot_units: list[str] = Field(default_factory=list)
+    control_units: list[str] = Field(default_factory=list)
+    vision: str | None = None
+    theme: str | None = None
+
+
+class InitiativePatch(BaseModel):
+    name: str | None = None
+    vision: str | None = None
+    sponsor: str | None = None
+    owner: str | None = None
+    start: date | None = None
+    end: date | None = None
+    status: str | None = None
+    units: list[str] | None = None
+    pilot_units: list[str] | None = None
+    control_units: list[str] | None = None
+    theme: str | None = None
+
+
+@router.get("/initiatives")
+def initiatives_list(status: str | None = None) -> Any:
+    from cxchange.change.service import list_all
+
+    return _j(list_all(engine(), status=status))
+
+
+@router.post("/initiatives", status_code=201)
+def initiatives_create(body: InitiativeIn) -> Any:
+    from cxchange.change.service import create
+
+    return _j(create(engine(), **body.model_dump(), allow_file=False))
+
+
+@router.get("/initiatives/heatmap")
+def impact_heatmap(
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+    threshold: float | None = None,
+) -> Any:
+    from cxchange.change.impact import heatmap
+
+    return _j(heatmap(engine(), from_month=from_, to_month=to, threshold=threshold))
+
+
+@router.get("/initiatives/{initiative}")
+def initiatives_show(initiative: str) -> Any:
+    from cxchange.change.service import show
+
+    return _j(show(engine(), initiative))
+
+
+@router.patch("/initiatives/{initiative}")
+def initiatives_update(initiative: str, body: InitiativePatch) -> Any:
+    from cxchange.change.service import update
+
+    return _j(update(engine(), initiative, **body.model_dump(exclude_unset=True)))
+
+
+class StepIn(BaseModel):
+    status: str
+    note: str | None = None
+
+
+@router.post("/initiatives/{initiative}/steps/{step}")
+def initiatives_step(initiative: str, step: str, body: StepIn) -> Any:
+    from cxchange.change.service import set_step
+
+    return _j(set_step(engine(), initiative, step, body.status, body.note))
+
+
+@router.get("/initiatives/{initiative}/status")
+def initiatives_status(initiative: str) -> Any:
+    from cxchange.change.service import status
+
+    return _j(status(engine(), initiative))
+
+
+class MetricIn(BaseModel):
+    metric: str
+    target: str
+    by: date | None = None
+
+
+@router.get("/initiatives/{initiative}/metrics")
+def metrics_list(initiative: str) -> Any:
+    from cxchange.change.metrics import list_metrics
+
+    return _j(list_metrics(engine(), initiative))
+
+
+@router.post("/initiatives/{initiative}/metrics", status_code=201)
+def metrics_add(initiative: str, body: MetricIn) -> Any:
+    from cxchange.change.metrics import add_metric
+
+    return _j(add_metric(engine(), initiative, body.metric, body.target, body.by))
+
+
+@router.get("/initiatives/{initiative}/risk")
+def risk_get(initiative: str) -> Any:
+    from cxchange.change.service import get_risk
+
+    return _j(get_risk(engine(), initiative))
+
+
+@router.put("/initiatives/{initiative}/risk")
+def risk_set(initiative: str, factors: Annotated[dict[str, int], Body()]) -> Any:
+    from cxchange.change.service import set_risk
+
+    return _j(set_risk(engine(), initiative, factors))
+
+
+# --- RACI ----------------------------------------------------------------------------------------
+
+
+class RaciIn(BaseModel):
+    activity: str
+    person: str
+    letter: str
+
+
+@router.get("/initiatives/{initiative}/raci")
+def raci_show(initiative: str) -> Any:
+    from cxchange.change.raci import show
+
+    return _j(show(engine(), initiative))
+
+
+@router.post("/initiatives/{initiative}/raci")
+def raci_set(initiative: str, body: RaciIn) -> Any:
+    from cxchange.change.raci import set_cell
+
+    return _j(set_cell(engine(), initiative, body.activity, body.person, body.letter))
+
+
+@router.post("/initiatives/{initiative}/raci/import")
+def raci_import(initiative: str, csv: Annotated[str, Body(media_type="text/csv")]) -> Any:
+    from cxchange.change.raci import import_matrix
+
+    return _j(import_matrix(engine(), initiative, "<upload>", text=csv))
+
+
+@router.get("/initiatives/{initiative}/raci/check")
+def raci_check(initiative: str) -> Any:
+    from cxchange.change.raci import check
+
+    return _j(check(engine(), initiative))
+
+
+# --- readiness -----------------------------------------------------------------------------------
+
+
+@router.post("/initiatives/{initiative}/readiness", status_code=201)
+def readiness_import(
+    initiative: str, csv: Annotated[str, Body(media_type="text/csv")], assessed_on: date | None = None
+) -> Any:
+    from cxchange.change.readiness import import_file
+
+    return _j(import_file(engine(), initiative, "<upload>", assessed_on=assessed_on, text=csv))
+
+
+@router.get("/initiatives/{initiative}/readiness")
+def readiness_report(
+    initiative: str, by: str = "unit", min_n: Annotated[int, Query(ge=1)] = 5, assessment: int | None = None
+) -> Any:
+    from cxchange.change.readiness import report
+
+    return _j(report(engine(), initiative, by=by, min_n=min_n, assessment=assessment))
+
+
+@router.get("/initiatives/{initiative}/readiness/trend")
+def readiness_trend(initiative: str, unit: str | None = None) -> Any:
+    from cxchange.change.readiness import trend
+
+    return _j(trend(engine(), initiative, unit=unit))
+
+
+# --- impact --------------------------------------------------------------------------------------
+
+
+class ImpactIn(BaseModel):
+    processes: int | None = None
+    systems: int | None = None
+    tools: int | None = None
+    job_roles: int | None = None
+    critical_behaviours: int | None = None
+    mindset: int | None = None
+    reporting_structure: int | None = None
+    performance_reviews: int | None = None
+    compensation: int | None = None
+    location: int | None = None
+    note: str | None = None
+
+
+@router.get("/initiatives/{initiative}/impact")
+def impact_show(initiative: str) -> Any:
+    from cxchange.change.impact import show_impact
+
+    return _j(show_impact(engine(), initiative))
+
+
+@router.put("/initiatives/{initiative}/impact/{unit}")
+def impact_set(initiative: str, unit: str, body: ImpactIn) -> Any:
+    from cxchange.change.impact import set_impact
+
+    data = body.model_dump()
+    note = data.pop("note")
+    return _j(set_impact(engine(), initiative, unit, data, note))
+
+
+# --- comms, agents, training, resistance -----------------------------------------------------------
+
+
+class CommIn(BaseModel):
+    audience: str
+    channel: str
+    sender: str
+    date: dt.date
+    message: str
+
+
+@router.get("/initiatives/{initiative}/comms")
+def comms_list(initiative: str, overdue: bool = False) -> Any:
+    from cxchange.change.people import list_comms
+
+    rows = list_comms(engine(), initiative)
+    return _j([r for r in rows if r["overdue"]] if overdue else rows)
+
+
+@router.post("/initiatives/{initiative}/comms", status_code=201)
+def comms_add(initiative: str, body: CommIn) -> Any:
+    from cxchange.change.people import add_comm
+
+    return _j(
+        add_comm(
+            engine(),
+            initiative,
+            audience=body.audience,
+            channel=body.channel,
+            sender=body.sender,
+            when=body.date,
+            message=body.message,
+        )
+    )
+
+
+@router.post("/initiatives/{initiative}/comms/{comm}/sent")
+def comms_sent(initiative: str, comm: int) -> Any:
+    from cxchange.change.people import mark_sent
+
+    return _j(mark_sent(engine(), initiative, comm))
+
+
+class AgentIn(BaseModel):
+    person: str
+
+
+@router.get("/initiatives/{initiative}/agents")
+def agents_list(initiative: str, per: Annotated[int | None, Query(ge=1)] = None) -> Any:
+    from cxchange.change.people import coverage
+
+    return _j(coverage(engine(), initiative, per))
+
+
+@router.post("/initiatives/{initiative}/agents", status_code=201)
+def agents_add(initiative: str, body: AgentIn) -> Any:
+    from cxchange.change.people import add_agent
+
+    return _j(add_agent(engine(), initiative, body.person))
+
+
+@router.get("/initiatives/{initiative}/managers")
+def agents_managers(initiative: str) -> Any:
+    from cxchange.change.people import managers
+
+    return _j(managers(engine(), initiative))
+
+
+class TrainingIn(BaseModel):
+    title: str
+    unit: str
+    date: dt.date
+    role: str | None = None
+
+
+class AttendIn(BaseModel):
+    people: list[str]
+
+
+@router.get("/initiatives/{initiative}/training")
+def training_list(initiative: str) -> Any:
+    from cxchange.change.people import training_report
+
+    return _j(training_report(engine(), initiative))
+
+
+@router.post("/initiatives/{initiative}/training", status_code=201)
+def training_add(initiative: str, body: TrainingIn) -> Any:
+    from cxchange.change.people import add_training
+
+    return _j(
+        add_training(engine(), initiative, title=body.title, unit=body.unit, when=body.date, role=body.role)
+    )
+
+
+@router.post("/initiatives/{initiative}/training/{session}/attendance")
+def training_attend(initiative: str, session: int, body: AttendIn) -> Any:
+    from cxchange.change.people import attend
+
+    return _j(attend(engine(), initiative, session, body.people))
+
+
+class ResistanceIn(BaseModel):
+    unit: str
+    description: str
+    cause: str
+    owner: str
+
+
+class ResistancePatch(BaseModel):
+    status: str
+    resolution: str | None = None
+
+
+@router.get("/initiatives/{initiative}/resistance")
+def resistance_list(initiative: str, status: str | None = None) -> Any:
+    from cxchange.change.people import list_resistance
+
+    return _j(list_resistance(engine(), initiative, status=status))
+
+
+@router.post("/initiatives/{initiative}/resistance", status_code=201)
+def resistance_add(initiative: str, body: ResistanceIn) -> Any:
+    from cxchange.change.people import add_resistance
+
+    return _j(add_resistance(engine(), initiative, **body.model_dump()))
+
+
+@router.patch("/initiatives/{initiative}/resistance/{item}")
+def resistance_update(initiative: str, item: int, body: ResistancePatch) -> Any:
+    from cxchange.change.people import update_resistance
+
+    return _j(update_resistance(engine(), initiative, item, status=body.status, resolution=body.resolution))

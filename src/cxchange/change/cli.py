@@ -1,0 +1,352 @@
+"""Change commands: frameworks and initiative (with metric and risk) here; raci, readiness and impact
+in `cli_governance`; comms, agents, training and resistance in `cli_people`.
+
+Thin: parse, call `cxchange.change.*`, print (tables by default, `--format json` for programs).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from cxchange.change.cli_common import Id, TableJson, emit
+from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from
+from cxchange.core.errors import InputError
+from cxchange.core.output import print_rows, to_json
+
+frameworks_app = typer.Typer(
+    help="Change frameworks (Kotter, ADKAR, the CX playbook, your own).", no_args_is_help=True
+)
+initiative_app = typer.Typer(
+    help="Change initiatives: create, track steps, success measures, status.", no_args_is_help=True
+)
+metric_app = typer.Typer(help="Success measures tied to customer feedback.", no_args_is_help=True)
+
+# --- frameworks ------------------------------------------------------------------------------------
+
+
+@frameworks_app.command("list")
+def frameworks_list(fmt: FormatOption = "table") -> None:
+    """Shipped frameworks and those in CXCHANGE_FRAMEWORKS_DIR."""
+    from cxchange.change.frameworks import list_rows
+
+    check_format(fmt)
+    emit(list_rows(), fmt, "frameworks")
+
+
+@frameworks_app.command("show")
+def frameworks_show(
+    name: Annotated[str, typer.Argument(help="kotter, adkar, cx10, yours, or a YAML file")],
+    fmt: FormatOption = "table",
+) -> None:
+    """A framework's steps: purpose, checklist, artefacts, guidance."""
+    from cxchange.change.frameworks import get_framework
+
+    check_format(fmt, TableJson)
+    fw = get_framework(name)
+    if fmt == "json":
+        typer.echo(to_json(fw))
+        return
+    typer.echo(f"{fw['name']} ({fw['key']})\n{fw['description']}\n")
+    rows = [
+        {
+            "#": i,
+            "key": st["key"],
+            "title": st["title"],
+            "purpose": st["purpose"],
+            "checklist": "; ".join(st["checklist"]),
+            "artefacts": ", ".join(st["artefacts"]),
+            "guidance": st["guidance"],
+        }
+        for i, st in enumerate(fw["steps"], start=1)
+    ]
+    print_rows(rows, "table", title="steps")
+
+
+# --- initiatives ----------------------------------------------------------------------------------
+
+
+@initiative_app.command("create")
+def initiative_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="A short name, unique.")],
+    framework: Annotated[
+        str, typer.Option("--framework", help="kotter, adkar, cx10, a user one, or FILE.yaml")
+    ],
+    sponsor: Annotated[str, typer.Option("--sponsor", help="Sponsor's e-mail.")],
+    owner: Annotated[str, typer.Option("--owner", help="Owner's (change lead's) e-mail.")],
+    units: Annotated[str, typer.Option("--units", help="Unit codes in scope, comma-separated.")],
+    start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD")],
+    end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD")] = None,
+    pilot_units: Annotated[str | None, typer.Option("--pilot-units", help="Pilot unit codes.")] = None,
+    control_units: Annotated[str | None, typer.Option("--control-units", help="Control unit codes.")] = None,
+    vision: Annotated[str | None, typer.Option("--vision", help="The vision, in a sentence or two.")] = None,
+    theme: Annotated[str | None, typer.Option("--theme", help="The feedback theme that started it.")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Start an initiative on a framework, with sponsor, owner, units and (optionally) pilot/control."""
+    from cxchange.change.service import create
+
+    check_format(fmt, TableJson)
+    out = create(
+        engine_from(ctx, db),
+        name=name,
+        framework=framework,
+        sponsor=sponsor,
+        owner=owner,
+        units=units,
+        start=start,
+        end=end,
+        pilot_units=pilot_units,
+        control_units=control_units,
+        vision=vision,
+        theme=theme,
+    )
+    _show(out, fmt)
+
+
+def _show(out: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(to_json(out))
+        return
+    head = {k: v for k, v in out.items() if k not in ("steps", "metrics")}
+    emit(head, "table", f"initiative {out['id']}")
+    print_rows(
+        [{k: st[k] for k in ("position", "key", "title", "status", "note")} for st in out["steps"]],
+        "table",
+        title="steps",
+    )
+    if out["metrics"]:
+        print_rows(out["metrics"], "table", title="success measures")
+
+
+@initiative_app.command("list")
+def initiative_list(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="active, paused, done or cancelled")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Every initiative with its progress."""
+    from cxchange.change.service import list_all
+
+    check_format(fmt)
+    emit(list_all(engine_from(ctx, db), status=status), fmt, "initiatives")
+
+
+@initiative_app.command("show")
+def initiative_show(
+    ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None
+) -> None:
+    """An initiative: sponsor, owner, units, vision, steps, success measures."""
+    from cxchange.change.service import show
+
+    check_format(fmt, TableJson)
+    _show(show(engine_from(ctx, db), initiative), fmt)
+
+
+@initiative_app.command("update")
+def initiative_update(
+    ctx: typer.Context,
+    initiative: Id,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    vision: Annotated[str | None, typer.Option("--vision")] = None,
+    sponsor: Annotated[str | None, typer.Option("--sponsor")] = None,
+    owner: Annotated[str | None, typer.Option("--owner")] = None,
+    start: Annotated[str | None, typer.Option("--start")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD, or none")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="active, paused, done, cancelled")] = None,
+    units: Annotated[str | None, typer.Option("--units")] = None,
+    pilot_units: Annotated[str | None, typer.Option("--pilot-units")] = None,
+    control_units: Annotated[str | None, typer.Option("--control-units")] = None,
+    theme: Annotated[str | None, typer.Option("--theme")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Change any of an initiative's fields; unit lists are replaced."""
+    from cxchange.change.service import update
+
+    check_format(fmt, TableJson)
+    out = update(
+        engine_from(ctx, db),
+        initiative,
+        name=name,
+        vision=vision,
+        sponsor=sponsor,
+        owner=owner,
+        start=start,
+        end=end,
+        status=status,
+        units=units,
+        pilot_units=pilot_units,
+        control_units=control_units,
+        theme=theme,
+    )
+    _show(out, fmt)
+
+
+@initiative_app.command("step")
+def initiative_step(
+    ctx: typer.Context,
+    initiative: Id,
+    step: Annotated[str, typer.Argument(help="Step key (e.g. urgency) or number.")],
+    status: Annotated[str, typer.Option("--status", help="todo, doing or done")],
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Move a framework step: todo, doing, done."""
+    from cxchange.change.service import set_step
+
+    check_format(fmt, TableJson)
+    emit(set_step(engine_from(ctx, db), initiative, step, status, note), fmt, "step")
+
+
+def _fmt_value(v: dict[str, Any] | None) -> str:
+    if not v or v.get("value") is None:
+        return "–"
+    ci = "" if v.get("ci_low") is None else f" [{v['ci_low']:g}, {v['ci_high']:g}]"
+    return f"{v['value']:g}{ci} n={v['n']}"
+
+
+def _metric_rows(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for m in metrics:
+        for group in ("scope", "pilot", "control"):
+            g = m if group == "scope" else m.get(group)
+            if not g:
+                continue
+            tv = g["target_value"]
+            rows.append(
+                {
+                    "metric": m["metric"],
+                    "units": group,
+                    "baseline": _fmt_value(g["baseline"]),
+                    "now": _fmt_value(g["now"]),
+                    "target": f"{m['target']} → {tv:g}" if tv is not None else m["target"],
+                    "by": m["by"],
+                    "status": g["status"],
+                }
+            )
+    return rows
+
+
+@initiative_app.command("status")
+def initiative_status(
+    ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None
+) -> None:
+    """Steps done, success measures (baseline → now → target, pilot and control), RACI errors,
+    readiness, overdue comms, agent coverage and risk."""
+    from cxchange.change.service import status
+
+    check_format(fmt, TableJson)
+    out = status(engine_from(ctx, db), initiative)
+    if fmt == "json":
+        typer.echo(to_json(out))
+        return
+    cov = out["agents_coverage"]
+    rd = out["readiness"]
+    head = {
+        "initiative": f"{out['id']} {out['name']} ({out['framework']})",
+        "steps": f"{out['steps_done']}/{out['steps_total']} done"
+        + (f"; now: {out['current_step']['title']}" if out["current_step"] else ""),
+        "RACI": f"{out['raci_errors']} error(s), {out['raci_warnings']} warning(s)",
+        "readiness": "no assessment"
+        if not rd.get("assessment")
+        else f"assessment {rd['assessment']}, n={rd['n']}, top barrier: {rd.get('top_barrier')}",
+        "comms overdue": out["comms_overdue"],
+        "change agents": f"{cov['agents']} for {cov['employees']} employees; "
+        f"{cov['units_with_agent']}/{cov['units']} teams covered",
+        "training": "none"
+        if not out["training_completion"]["audience"]
+        else f"{out['training_completion']['completion']} % of {out['training_completion']['audience']}",
+        "resistance open": out["resistance_open"],
+        "risk": out["risk"]["level"],
+    }
+    emit(head, "table", "status")
+    if out["metrics"]:
+        print_rows(_metric_rows(out["metrics"]), "table", title="success measures")
+
+
+@metric_app.command("add")
+def metric_add(
+    ctx: typer.Context,
+    initiative: Id,
+    metric: Annotated[
+        str, typer.Option("--metric", help="nps, csat, ces, theme-share:THEME, theme-sentiment:THEME")
+    ],
+    target: Annotated[
+        str, typer.Option("--target", help="+5 / -3 (from the baseline) or >=40 / <=12 (a level)")
+    ],
+    by: Annotated[str | None, typer.Option("--by", help="YYYY-MM-DD to reach the target by")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Add (or retarget) a success measure; prints its baseline, current value and target."""
+    from cxchange.change.metrics import add_metric
+
+    check_format(fmt, TableJson)
+    out = add_metric(engine_from(ctx, db), initiative, metric, target, by)
+    if fmt == "json":
+        typer.echo(to_json(out))
+    else:
+        print_rows(_metric_rows([out]), "table", title="success measure")
+
+
+@metric_app.command("list")
+def metric_list(ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None) -> None:
+    """Every success measure: baseline → now → target, for scope, pilot and control units."""
+    from cxchange.change.metrics import list_metrics
+
+    check_format(fmt, TableJson)
+    out = list_metrics(engine_from(ctx, db), initiative)
+    if fmt == "json":
+        typer.echo(to_json(out))
+    else:
+        print_rows(_metric_rows(out), "table", title="success measures")
+
+
+@initiative_app.command("risk")
+def initiative_risk(
+    ctx: typer.Context,
+    initiative: Id,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="FACTOR=1..5, repeatable")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """The risk profile: size of change and organisational attributes, each factor 1 (low) to 5 (high)."""
+    from cxchange.change.service import get_risk, set_risk
+
+    check_format(fmt, TableJson)
+    engine = engine_from(ctx, db)
+    if set_:
+        factors = {}
+        for item in set_:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise InputError(f"--set wants FACTOR=SCORE, got {item!r}")
+            factors[key.strip()] = value.strip()
+        out = set_risk(engine, initiative, factors)
+    else:
+        out = get_risk(engine, initiative)
+    emit(out, fmt, "risk profile")
+
+
+initiative_app.add_typer(metric_app, name="metric")
+
+
+def register(app: typer.Typer) -> None:
+    from cxchange.change.cli_governance import impact_app, raci_app, readiness_app
+    from cxchange.change.cli_people import agents_app, comms_app, resistance_app, training_app
+
+    app.add_typer(frameworks_app, name="frameworks")
+    app.add_typer(initiative_app, name="initiative")
+    app.add_typer(raci_app, name="raci")
+    app.add_typer(readiness_app, name="readiness")
+    app.add_typer(impact_app, name="impact")
+    app.add_typer(comms_app, name="comms")
+    app.add_typer(agents_app, name="agents")
+    app.add_typer(training_app, name="training")
+    app.add_typer(resistance_app, name="resistance")

@@ -1,0 +1,153 @@
+"""Look-ups every change module shares: initiatives, people and units by what users type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from cxchange.change.models import Initiative, InitiativeUnit
+from cxchange.core.errors import InputError, NotFoundError
+from cxchange.listen.models import OrgUnit, Person
+from cxchange.listen.org import OrgTree, load_org_tree
+
+
+def get_initiative(session: Session, ref: int | str) -> Initiative:
+    """By id, or by exact (case-insensitive) name."""
+    ini: Initiative | None = None
+    if isinstance(ref, int) or str(ref).strip().isdigit():
+        ini = session.get(Initiative, int(ref))
+    else:
+        ini = session.scalars(
+            select(Initiative).where(func.lower(Initiative.name) == str(ref).strip().lower())
+        ).first()
+    if ini is None:
+        raise NotFoundError(f"no initiative {ref!r} (see `cxchange initiative list`)")
+    return ini
+
+
+def person_by_email(session: Session, email: str, what: str = "person") -> Person:
+    key = (email or "").strip().lower()
+    if not key:
+        raise InputError(f"{what}: an e-mail address is needed")
+    p = session.scalars(select(Person).where(func.lower(Person.email) == key)).first()
+    if p is None:
+        raise NotFoundError(f"{what}: no person with e-mail {email!r}")
+    return p
+
+
+def unit_by_code(session: Session, code: str, what: str = "unit") -> OrgUnit:
+    key = (code or "").strip()
+    if not key:
+        raise InputError(f"{what}: a unit code is needed")
+    u = session.scalars(select(OrgUnit).where(func.lower(OrgUnit.code) == key.lower())).first()
+    if u is None:
+        raise NotFoundError(f"{what}: no org unit with code {code!r}")
+    return u
+
+
+def split_codes(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else [v for x in value for v in str(x).split(",")]
+    return [v.strip() for v in items if v.strip()]
+
+
+def as_date(value: date | str | None, option: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(f"{option} wants a date like 2026-01-31, got {value!r}") from None
+
+
+def initiative_units(session: Session, initiative_id: int) -> dict[str, list[OrgUnit]]:
+    """role -> units (scope, pilot, control), each sorted by code."""
+    rows = session.execute(
+        select(InitiativeUnit.role, OrgUnit)
+        .join(OrgUnit, OrgUnit.id == InitiativeUnit.unit_id)
+        .where(InitiativeUnit.initiative_id == initiative_id)
+        .order_by(OrgUnit.code)
+    ).all()
+    out: dict[str, list[OrgUnit]] = {"scope": [], "pilot": [], "control": []}
+    for role, unit in rows:
+        out.setdefault(role, []).append(unit)
+    return out
+
+
+def covered_unit_ids(tree: OrgTree, codes: Iterable[str]) -> set[int]:
+    """Every unit in or beneath the given units."""
+    ids: set[int] = set()
+    for code in codes:
+        ids |= tree.subtree_ids(code)
+    return ids
+
+
+def ancestor_ids(tree: OrgTree, unit_ids: Iterable[int]) -> set[int]:
+    out: set[int] = set()
+    for uid in unit_ids:
+        u = tree.units.get(uid)
+        while u is not None and u.parent_id is not None:
+            out.add(u.parent_id)
+            u = tree.units.get(u.parent_id)
+    return out
+
+
+def org_tree(session: Session) -> OrgTree:
+    return load_org_tree(session.connection())
+
+
+def people_in_units(session: Session, unit_ids: Iterable[int]) -> list[Person]:
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return []
+    return list(session.scalars(select(Person).where(Person.unit_id.in_(ids)).order_by(Person.email)))
+
+
+def read_csv_rows(path: str, required: Iterable[str] = ()) -> tuple[list[str], list[dict[str, Any]]]:
+    """(header, rows) of a CSV file; each row carries its 1-based line number in `__row`."""
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return parse_csv_text(fh.read(), path, required)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=path) from None
+
+
+def parse_csv_text(
+    text: str, file: str, required: Iterable[str] = ()
+) -> tuple[list[str], list[dict[str, Any]]]:
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise InputError("the file is empty", file=file) from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)} (columns: {', '.join(header)})",
+            file=file,
+            row=1,
+            column=missing[0],
+        )
+    rows: list[dict[str, Any]] = []
+    for i, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) > len(header):
+            raise InputError(f"{len(values)} cells but the header has {len(header)}", file=file, row=i)
+        rec: dict[str, Any] = dict(zip(header, [v.strip() for v in values], strict=False))
+        rec["__row"] = i
+        rows.append(rec)
+    return header, rows
+
+
+def session_for(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)
