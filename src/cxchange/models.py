@@ -24,6 +24,14 @@ from cxchange.listen.models import (
     RejectedRow,
     Source,
 )
+from cxchange.sustain.models import (  # noqa: F401  (registers the sustain tables on Base)
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    Case,
+    CaseRule,
+    Recognition,
+)
 from cxchange.understand.models import (
     AnalysisRun,
     FeedbackSentiment,
