@@ -54,6 +54,7 @@ def _mount() -> None:
     from cxchange.demo.cli import register as register_demo
     from cxchange.listen.cli import register as register_listen
     from cxchange.measure.cli import register as register_measure
+    from cxchange.sustain.cli_outcomes import register_outcomes
     from cxchange.understand.cli import register as register_understand
     from cxchange.web.cli import register as register_web
 
@@ -63,6 +64,7 @@ def _mount() -> None:
     register_drivers(app)
     register_whatif(app)
     register_change(app)
+    register_outcomes(app)
     register_demo(app)
     register_web(app)
 

@@ -1,0 +1,397 @@
+"""Outcomes: did an initiative move what customers say?
+
+Windows are relative to the initiative's start: before = [start − BEFORE, start), after =
+[start, start + AFTER). Units mean the unit and everything beneath it; each answer's cluster is the
+unit it was given in (`feedback.org_unit_id`, a store in the demo).
+
+- With pilot and control units: difference-in-differences (pilot after − pilot before) − (control after
+  − control before) with a CR2 cluster-robust interval and p-value (t, G−1 df; see `sustain.did`), a
+  monthly series for both groups and a pre-period parallel-trends check.
+- Otherwise: after − before in the initiative's units (scope, else pilot), same inference; `did`,
+  `ci_low`, `ci_high`, `p_value` are null and the change sits under `change`.
+
+Per-respondent values: NPS +100 / 0 / −100 (promoter / passive / detractor), so the mean is the NPS;
+CSAT 100 when satisfied (4–5) else 0, so the mean is `cxchange scores`' % satisfied; CES and rating
+their answer; theme-share 100 when an analysed comment (one with a sentiment row) mentions the theme,
+else 0; theme-sentiment the mention's clause sentiment. Higher is better except theme-share of a theme
+whose mentions were negative on average before the start (fewer mentions of a problem is better).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, case, func, or_, select
+
+from cxchange.change.common import covered_unit_ids, get_initiative, initiative_units, org_tree, session_for
+from cxchange.change.models import Initiative, InitiativeUnit
+from cxchange.core.errors import InputError
+from cxchange.listen.models import Feedback
+from cxchange.sustain import did as stats
+from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
+
+SCORE_METRICS = ("nps", "csat", "ces", "rating")
+THEME_METRICS = ("theme-share", "theme-sentiment")
+DEFAULT_WINDOW = "90d"
+METHOD = (
+    "OLS on respondent values, CR2 cluster-robust SE clustered by unit (Bell-McCaffrey), "
+    "t with G-1 df; pre-trend: pilot-control difference of monthly slopes in the before window, "
+    f"fails when p < {stats.PRETREND_ALPHA}"
+)
+_SPAN = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$", re.IGNORECASE)
+
+
+def parse_span(text: str | int, option: str) -> int:
+    """'90d', '12w' or a number of days -> days."""
+    m = _SPAN.match(str(text))
+    if not m or int(m.group(1)) <= 0:
+        raise InputError(f"{option} wants a number of days like 90d or weeks like 12w, got {text!r}")
+    return int(m.group(1)) * (7 if m.group(2).lower() == "w" else 1)
+
+
+def parse_metric(metric: str) -> tuple[str, str | None]:
+    kind, _, theme = (metric or "").strip().partition(":")
+    kind = kind.strip().lower()
+    if kind in SCORE_METRICS and not theme:
+        return kind, None
+    if kind in THEME_METRICS and theme.strip():
+        return kind, theme.strip()
+    raise InputError(
+        f"--metric wants nps, csat, ces, rating, theme-share:THEME or theme-sentiment:THEME, got {metric!r}"
+    )
+
+
+def _day(d: date) -> datetime:
+    return datetime.combine(d, time.min)
+
+
+def _month_expr(engine: Engine) -> Any:
+    col = Feedback.received_at
+    if engine.dialect.name == "postgresql":
+        return func.to_char(col, "YYYY-MM")
+    return func.strftime("%Y-%m", col)
+
+
+def _rows(
+    engine: Engine,
+    kind: str,
+    theme_id: int | None,
+    unit_ids: Iterable[int],
+    lo: date,
+    start: date,
+    hi: date,
+) -> np.ndarray:
+    """(unit, month index relative to start, post, value, count) rows, as one float array."""
+    ids = sorted(set(unit_ids))
+    month = _month_expr(engine).label("month")
+    post = case((Feedback.received_at >= _day(start), 1), else_=0).label("post")
+    keys = [Feedback.org_unit_id, month, post]
+
+    def window(stmt: Any) -> Any:
+        return stmt.where(
+            Feedback.org_unit_id.in_(ids),
+            Feedback.received_at >= _day(lo),
+            Feedback.received_at < _day(hi),
+        )
+
+    out: list[tuple[Any, ...]] = []
+    with engine.connect() as conn:
+        if kind in SCORE_METRICS:
+            col = getattr(Feedback, kind)
+            stmt = window(select(*keys, col, func.count()).where(col.is_not(None))).group_by(*keys, col)
+            out = [tuple(r) for r in conn.execute(stmt)]
+        elif kind == "theme-sentiment":
+            s = FeedbackTheme.sentiment
+            stmt = window(
+                select(*keys, s, func.count())
+                .select_from(Feedback)
+                .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+                .where(FeedbackTheme.theme_id == theme_id, s.is_not(None))
+            ).group_by(*keys, s)
+            out = [tuple(r) for r in conn.execute(stmt)]
+        else:
+            analysed = window(
+                select(*keys, func.count())
+                .select_from(Feedback)
+                .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
+            ).group_by(*keys)
+            mentions = window(
+                select(*keys, func.count())
+                .select_from(Feedback)
+                .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
+                .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+                .where(FeedbackTheme.theme_id == theme_id)
+            ).group_by(*keys)
+            k = {tuple(r[:3]): int(r[3]) for r in conn.execute(mentions)}
+            for u, mo, p, n in conn.execute(analysed):
+                hit = k.get((u, mo, p), 0)
+                if hit:
+                    out.append((u, mo, p, 100.0, hit))
+                if n - hit:
+                    out.append((u, mo, p, 0.0, n - hit))
+    if not out:
+        return np.empty((0, 5))
+    base = start.year * 12 + start.month - 1
+    arr = np.array(
+        [(u, int(mo[:4]) * 12 + int(mo[5:7]) - 1 - base, p, float(v), c) for u, mo, p, v, c in out],
+        dtype=float,
+    )
+    if kind == "nps":
+        v = arr[:, 3]
+        arr[:, 3] = np.where(v >= 9, 100.0, np.where(v >= 7, 0.0, -100.0))
+    elif kind == "csat":
+        arr[:, 3] = np.where(arr[:, 3] >= 4, 100.0, 0.0)
+    return arr
+
+
+def _month_label(start: date, index: int) -> str:
+    m = start.year * 12 + start.month - 1 + index
+    return f"{m // 12:04d}-{m % 12 + 1:02d}"
+
+
+def _r(x: float | None, digits: int = 2) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), digits)
+
+
+def _higher_is_better(
+    engine: Engine, kind: str, theme_id: int | None, ids: set[int], lo: date, start: date
+) -> bool:
+    if kind != "theme-share":
+        return True
+    with engine.connect() as conn:
+        mean = conn.execute(
+            select(func.avg(FeedbackTheme.sentiment))
+            .select_from(Feedback)
+            .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+            .where(
+                FeedbackTheme.theme_id == theme_id,
+                Feedback.org_unit_id.in_(sorted(ids)),
+                Feedback.received_at >= _day(lo),
+                Feedback.received_at < _day(start),
+            )
+        ).scalar()
+    return mean is not None and float(mean) > 0
+
+
+def _overlapping(engine: Engine, ini_id: int, unit_ids: set[int], tree: Any, lo: date, hi: date) -> list[str]:
+    """Other initiatives touching the same units (in, beneath or above) while the windows run."""
+    with session_for(engine) as s:
+        rows = s.execute(
+            select(Initiative.id, Initiative.name, Initiative.start, Initiative.end, InitiativeUnit.unit_id)
+            .join(InitiativeUnit, InitiativeUnit.initiative_id == Initiative.id)
+            .where(
+                Initiative.id != ini_id,
+                Initiative.start < hi,
+                or_(Initiative.end.is_(None), Initiative.end >= lo),
+            )
+        ).all()
+    names: dict[int, str] = {}
+    for oid, name, _start, _end, uid in rows:
+        unit = tree.units.get(uid)
+        if unit is None:
+            continue
+        if tree.subtree_ids(unit.code) & unit_ids:  # theirs in, beneath or above ours
+            names[oid] = name
+    return [names[k] for k in sorted(names)]
+
+
+def _summary_row(cm: stats.CellMeans) -> dict[str, Any]:
+    return {
+        "before": _r(cm.before),
+        "after": _r(cm.after),
+        "n_before": cm.n_before,
+        "n_after": cm.n_after,
+        "units": cm.clusters,
+    }
+
+
+def outcomes(
+    engine: Engine,
+    initiative: int | str,
+    *,
+    metric: str = "nps",
+    before: str | int = DEFAULT_WINDOW,
+    after: str | int = DEFAULT_WINDOW,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Before/after, and difference-in-differences when pilot and control units are set."""
+    kind, theme = parse_metric(metric)
+    days_before, days_after = parse_span(before, "--before"), parse_span(after, "--after")
+    if not 0 < level < 1:
+        raise InputError(f"--level wants a number between 0 and 1, got {level}")
+    with session_for(engine) as s:
+        ini = get_initiative(s, initiative)
+        units = {role: [u.code for u in us] for role, us in initiative_units(s, ini.id).items()}
+        tree = org_tree(s)
+        theme_id, metric_name = None, kind
+        if theme is not None:
+            from cxchange.understand.themes.taxonomy import find_theme
+
+            t = find_theme(s, theme)
+            theme_id, metric_name = t.id, f"{kind}:{t.name}"
+        ini_id, ini_name, start = ini.id, ini.name, ini.start
+    if start is None:
+        raise InputError(
+            f"initiative {ini_name!r} has no start date; set one with `initiative update --start`"
+        )
+    pilot_codes, control_codes = units.get("pilot", []), units.get("control", [])
+    mode = "did" if pilot_codes and control_codes else "before-after"
+    scope_codes = units.get("scope") or pilot_codes
+    if mode == "before-after" and not scope_codes:
+        raise InputError(
+            f"initiative {ini_name!r} has no units; set them with `initiative update {ini_id} --units CODE,…`"
+        )
+    lo, hi = start - timedelta(days=days_before), start + timedelta(days=days_after)
+    if mode == "did":
+        pilot_ids, control_ids = covered_unit_ids(tree, pilot_codes), covered_unit_ids(tree, control_codes)
+        if pilot_ids & control_ids:
+            raise InputError("pilot and control units overlap (one lies beneath the other)")
+        all_ids = pilot_ids | control_ids
+    else:
+        pilot_ids, control_ids = covered_unit_ids(tree, scope_codes), set()
+        all_ids = pilot_ids
+    data = _rows(engine, kind, theme_id, all_ids, lo, start, hi)
+    unit, month, post, y, w = (data[:, i] for i in range(5))
+    post_b = post.astype(bool)
+    treated = np.isin(unit, sorted(pilot_ids))
+    window_text = (
+        f"{lo} to {start - timedelta(days=1)} (before) and {start} to {hi - timedelta(days=1)} (after)"
+    )
+
+    def require(mask: np.ndarray, what: str) -> None:
+        if not w[mask].sum():
+            raise InputError(f"no {metric_name} data for {what} in {window_text}")
+
+    higher = _higher_is_better(engine, kind, theme_id, pilot_ids, lo, start)
+    caveats: list[str] = []
+    result: dict[str, Any] = {
+        "initiative": {"id": ini_id, "name": ini_name, "start": start.isoformat()},
+        "metric": metric_name,
+        "mode": mode,
+        "window": {
+            "before": [lo.isoformat(), (start - timedelta(days=1)).isoformat()],
+            "after": [start.isoformat(), (hi - timedelta(days=1)).isoformat()],
+        },
+        "higher_is_better": higher,
+        "level": level,
+    }
+    if mode == "did":
+        for mask, what in (
+            (treated & ~post_b, "the pilot units before the start"),
+            (treated & post_b, "the pilot units after the start"),
+            (~treated & ~post_b, "the control units before the start"),
+            (~treated & post_b, "the control units after the start"),
+        ):
+            require(mask, what)
+        pc = stats.cell_means(y[treated], w[treated], unit[treated], post_b[treated])
+        cc = stats.cell_means(y[~treated], w[~treated], unit[~treated], post_b[~treated])
+        eff = stats.did(y, w, unit, treated, post_b, level=level)
+        pre = ~post_b
+        pt = stats.pretrend(y[pre], w[pre], unit[pre], treated[pre], month[pre], level=level)
+        series = [
+            {"month": _month_label(start, int(mo)), "group": g, "value": _r(v), "n": n}
+            for mo, g, v, n in stats.monthly_series(y, w, month, treated)
+        ]
+        n_units = {"pilot": pc.clusters, "control": cc.clusters}
+        cells = [pc.n_before, pc.n_after, cc.n_before, cc.n_after]
+        result.update(
+            pilot={**_summary_row(pc), "codes": pilot_codes},
+            control={**_summary_row(cc), "codes": control_codes},
+            did=_r(eff.estimate, 3),
+            ci_low=_r(eff.ci_low, 3),
+            ci_high=_r(eff.ci_high, 3),
+            p_value=_r(eff.p_value, 6),
+            se=_r(eff.se, 3),
+            df=eff.df,
+            pretrend_ok=pt.ok,
+            pretrend={
+                "slope_diff_per_month": _r(pt.slope_diff, 3),
+                "ci_low": _r(pt.ci_low, 3),
+                "ci_high": _r(pt.ci_high, 3),
+                "p_value": _r(pt.p_value, 6),
+                "months": pt.months,
+            },
+        )
+        if pt.ok is False:
+            caveats.append(
+                f"pre-trend check failed: before the start the pilot's monthly slope differed from the "
+                f"control's by {pt.slope_diff:+.2f} points a month (p = {pt.p_value:.3f}); the estimate may "
+                "carry a trend that is not the initiative"
+            )
+        elif pt.ok is None:
+            caveats.append(
+                "pre-trend not testable (fewer than 3 months or 2 units per group before the start)"
+            )
+    else:
+        require(~post_b, "the initiative's units before the start")
+        require(post_b, "the initiative's units after the start")
+        sc = stats.cell_means(y, w, unit, post_b)
+        eff = stats.before_after(y, w, unit, post_b, level=level)
+        series = [
+            {"month": _month_label(start, int(mo)), "group": g, "value": _r(v), "n": n}
+            for mo, g, v, n in stats.monthly_series(y, w, month)
+        ]
+        n_units = {"units": sc.clusters}
+        cells = [sc.n_before, sc.n_after]
+        result.update(
+            pilot=None,
+            control=None,
+            scope={**_summary_row(sc), "codes": scope_codes},
+            did=None,
+            ci_low=None,
+            ci_high=None,
+            p_value=None,
+            pretrend_ok=None,
+            change={
+                "estimate": _r(eff.estimate, 3),
+                "ci_low": _r(eff.ci_low, 3),
+                "ci_high": _r(eff.ci_high, 3),
+                "p_value": _r(eff.p_value, 6),
+                "se": _r(eff.se, 3),
+                "df": eff.df,
+            },
+        )
+        caveats.append(
+            "no control group: a before/after change also carries seasonality and everything else that "
+            "changed at the same time"
+        )
+    if min(cells) < stats.SMALL_N:
+        caveats.append(
+            f"small samples: {min(cells)} respondents in the smallest group-period (under {stats.SMALL_N})"
+        )
+    few = {k: v for k, v in n_units.items() if v < stats.FEW_CLUSTERS}
+    if few:
+        caveats.append(
+            "few units ("
+            + ", ".join(f"{k}: {v}" for k, v in few.items())
+            + "): the interval rests on very few clusters and may be unreliable"
+        )
+    if not np.isfinite(eff.se):
+        caveats.append("the interval cannot be computed (a single unit)")
+    others = _overlapping(engine, ini_id, all_ids, tree, lo, hi)
+    if others:
+        caveats.append("overlapping initiatives in the same units during the window: " + ", ".join(others))
+    verdict = stats.verdict(eff.ci_low, eff.ci_high, higher)
+    result.update(
+        verdict=verdict,
+        summary=_sentence(mode, metric_name, verdict, eff, level),
+        caveats=caveats,
+        overlapping=others,
+        method=METHOD,
+        series=series,
+    )
+    return result
+
+
+def _sentence(mode: str, metric: str, verdict: str, eff: stats.Effect, level: float) -> str:
+    what = "pilot vs control (difference-in-differences)" if mode == "did" else "after vs before"
+    if not np.isfinite(eff.ci_low):
+        return f"{verdict}: {metric} {what} {eff.estimate:+.2f}, no interval"
+    return (
+        f"{verdict}: {metric} {what} {eff.estimate:+.2f} points "
+        f"({round(level * 100)} % CI {eff.ci_low:+.2f} to {eff.ci_high:+.2f}, p = {eff.p_value:.4f})"
+    )

@@ -1,0 +1,206 @@
+"""Scorecards for incentives: per unit at an org level, for the latest complete month or quarter.
+
+Per unit: the score with its interval (`cxchange.measure.service.scores`), the change vs the previous
+calendar period with its interval (`cxchange.measure.stats.compare_from_counts` on the counts of
+`cxchange.measure.service.grouped_counts`), `target_met` — true only when the interval's lower bound
+reaches the target, false when its upper bound is below it, null ("not yet clear") otherwise — case
+handling from `cx_case` (cases opened in the period; open and overdue are their state now; resolved
+within SLA = resolved by the due date, as a % of the period's cases) and recognitions received in the
+period.
+
+The period: the latest month / quarter that is complete on `as_of` (default: the day of the newest
+feedback), i.e. whose last day is on or before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine, func, select
+
+from cxchange.core.errors import InputError
+from cxchange.listen.models import Feedback
+from cxchange.listen.org import load_org_tree
+from cxchange.measure.service import ScoreQuery, grouped_counts, scores
+from cxchange.measure.stats import compare_from_counts
+from cxchange.sustain.models import Case, Recognition
+
+PERIODS = ("month", "quarter")
+METRICS = ("nps", "csat", "ces", "rating")
+
+
+def _period_bounds(kind: str, d: date) -> tuple[date, date]:
+    """[start, end) of the month/quarter containing d."""
+    months = 1 if kind == "month" else 3
+    m0 = (d.month - 1) // months * months + 1
+    start = date(d.year, m0, 1)
+    m1 = m0 + months
+    end = date(d.year + (m1 - 1) // 12, (m1 - 1) % 12 + 1, 1)
+    return start, end
+
+
+def latest_complete(kind: str, as_of: date) -> tuple[date, date]:
+    start, end = _period_bounds(kind, as_of)
+    if end - timedelta(days=1) <= as_of:
+        return start, end
+    return _period_bounds(kind, start - timedelta(days=1))
+
+
+def _label(kind: str, start: date) -> str:
+    return f"{start:%Y-%m}" if kind == "month" else f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+
+
+def _r(x: float | None, digits: int = 2) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), digits)
+
+
+def _as_dt(x: Any) -> datetime | None:
+    if x is None or isinstance(x, datetime):
+        return x
+    return datetime.fromisoformat(str(x))
+
+
+def scorecard(
+    engine: Engine,
+    *,
+    period: str = "quarter",
+    by: str = "org:store",
+    metric: str = "nps",
+    target: float | None = None,
+    as_of: date | None = None,
+    level: float = 0.95,
+    min_n: int = 30,
+) -> list[dict[str, Any]]:
+    if period not in PERIODS:
+        raise InputError(f"--period wants month or quarter, got {period!r}")
+    if not by.startswith("org:") or len(by) <= 4:
+        raise InputError(f"--by wants org:LEVEL (e.g. org:region, org:store), got {by!r}")
+    metric = metric.lower()
+    if metric not in METRICS:
+        raise InputError(f"--metric wants one of {', '.join(METRICS)}, got {metric!r}")
+    if as_of is None:
+        with engine.connect() as conn:
+            last = _as_dt(conn.execute(select(func.max(Feedback.received_at))).scalar())
+        if last is None:
+            raise InputError("no dated feedback yet: nothing to score")
+        as_of = last.date()
+    start, end = latest_complete(period, as_of)
+    p_start, p_end = _period_bounds(period, start - timedelta(days=1))
+    q = ScoreQuery(metric=metric, by=(by,), since=start, until=end, level=level, min_n=min_n)
+    current = scores(engine, q)
+    if not current:
+        raise InputError(
+            f"no {metric} data in {_label(period, start)} ({start} to {end - timedelta(days=1)})"
+        )
+    cur_counts = grouped_counts(engine, q).frame
+    prev_counts = grouped_counts(engine, replace(q, since=p_start, until=p_end)).frame
+
+    tree = load_org_tree(engine)
+    ancestor = tree.ancestor_map(by[4:])
+    level_units = {
+        u.name: u for u in tree.units.values() if u.id in set(ancestor) and ancestor[u.id] == u.name
+    }
+    cases = _case_stats(engine, ancestor, start, end)
+    recs = _recognitions(engine, ancestor, start, end)
+
+    rows = []
+    for r in current:
+        name = r["group"][by]
+        if name is None:
+            continue
+        cur = cur_counts.filter(pl.col(by) == name)
+        prev = prev_counts.filter(pl.col(by) == name)
+        change = change_lo = change_hi = change_p = prev_score = None
+        if prev.height:
+            d = compare_from_counts(
+                metric,
+                cur["__value"].to_numpy(),
+                cur["__count"].to_numpy(),
+                prev["__value"].to_numpy(),
+                prev["__count"].to_numpy(),
+                level=level,
+            )
+            prev_score, change = _r(d.score_b), _r(d.diff)
+            change_lo, change_hi, change_p = _r(d.ci_low), _r(d.ci_high), _r(d.p_value, 6)
+        met: bool | None = None
+        if target is not None and r["ci_low"] is not None and r["ci_high"] is not None:
+            met = True if r["ci_low"] >= target else False if r["ci_high"] < target else None
+        unit = level_units.get(name)
+        c = cases.get(name, {})
+        rows.append(
+            {
+                "period": _label(period, start),
+                "unit": unit.code if unit else None,
+                "name": name,
+                "metric": metric,
+                "n": r["n"],
+                "score": r["score"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "small": r["small"],
+                "previous_period": _label(period, p_start),
+                "previous_score": prev_score,
+                "change": change,
+                "change_ci_low": change_lo,
+                "change_ci_high": change_hi,
+                "change_p_value": change_p,
+                "target": target,
+                "target_met": met,
+                "target_status": "no target"
+                if target is None
+                else {True: "met", False: "not met", None: "not yet clear"}[met],
+                "cases": c.get("cases", 0),
+                "cases_open": c.get("open", 0),
+                "cases_overdue": c.get("overdue", 0),
+                "resolved_within_sla_pct": c.get("within_sla_pct"),
+                "recognitions": recs.get(name, 0),
+            }
+        )
+    return sorted(rows, key=lambda x: (x["unit"] or "", x["name"]))
+
+
+def _case_stats(engine: Engine, ancestor: dict[int, str], start: date, end: date) -> dict[str, dict]:
+    lo, hi = datetime.combine(start, time.min), datetime.combine(end, time.min)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Case.unit_id, Case.status, Case.due_at, Case.resolved_at).where(
+                Case.opened_at >= lo, Case.opened_at < hi
+            )
+        ).all()
+    now = datetime.utcnow()
+    out: dict[str, dict[str, Any]] = {}
+    for unit_id, status, due, resolved in rows:
+        name = ancestor.get(unit_id) if unit_id is not None else None
+        if name is None:
+            continue
+        due, resolved = _as_dt(due), _as_dt(resolved)
+        s = out.setdefault(name, {"cases": 0, "open": 0, "overdue": 0, "on_time": 0})
+        s["cases"] += 1
+        if status != "resolved":
+            s["open"] += 1
+            s["overdue"] += int(due is not None and due < now)
+        elif resolved is not None and due is not None and resolved <= due:
+            s["on_time"] += 1
+    for s in out.values():
+        s["within_sla_pct"] = round(100.0 * s.pop("on_time") / s["cases"], 1) if s["cases"] else None
+    return out
+
+
+def _recognitions(engine: Engine, ancestor: dict[int, str], start: date, end: date) -> dict[str, int]:
+    lo, hi = datetime.combine(start, time.min), datetime.combine(end, time.min)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Recognition.unit_id, func.count())
+            .where(Recognition.received_at >= lo, Recognition.received_at < hi)
+            .group_by(Recognition.unit_id)
+        ).all()
+    out: dict[str, int] = {}
+    for unit_id, n in rows:
+        name = ancestor.get(unit_id) if unit_id is not None else None
+        if name is not None:
+            out[name] = out.get(name, 0) + int(n)
+    return out
