@@ -104,7 +104,7 @@ from cxchange.core.db import get_engine
 from cxchange.listen.service import ImportOptions, import_file
 engine = get_engine(sys.argv[2])
 t = time.perf_counter()
-r = import_file(engine, sys.argv[1], ImportOptions(source="bench", kind="survey"))
+r = import_file(engine, sys.argv[1], ImportOptions(source="bench", kind="survey", close_loop=False))
 s = time.perf_counter() - t
 print(json.dumps({"seconds": s, "imported": r.imported, "rejected": r.rejected, "redacted": r.redacted,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

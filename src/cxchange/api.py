@@ -14,6 +14,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     from cxchange.decide.api import router as decide_router
     from cxchange.listen.api import router as listen_router
     from cxchange.measure.api import router as measure_router
+    from cxchange.sustain.api_loop import router as loop_router
     from cxchange.sustain.api_outcomes import router as outcomes_router
     from cxchange.understand.api import router as understand_router
     from cxchange.web.routes import mount_web
@@ -40,5 +41,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(decide_router, prefix="/api")
     app.include_router(change_router, prefix="/api")
     app.include_router(outcomes_router, prefix="/api")
+    app.include_router(loop_router, prefix="/api")
     mount_web(app)
     return app

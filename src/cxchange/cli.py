@@ -54,17 +54,21 @@ def _mount() -> None:
     from cxchange.demo.cli import register as register_demo
     from cxchange.listen.cli import register as register_listen
     from cxchange.measure.cli import register as register_measure
+    from cxchange.sustain.cli_loop import register_loop
     from cxchange.sustain.cli_outcomes import register_outcomes
     from cxchange.understand.cli import register as register_understand
+    from cxchange.understand.cli_sentiment import register as register_sentiment
     from cxchange.web.cli import register as register_web
 
     register_listen(app)
     register_measure(app)
+    register_sentiment(app)
     register_understand(app)
     register_drivers(app)
     register_whatif(app)
     register_change(app)
     register_outcomes(app)
+    register_loop(app)
     register_demo(app)
     register_web(app)
 

@@ -17,10 +17,25 @@ class Settings(BaseSettings):
     min_n: int = 30
     # Score SQLite feedback from a Parquet copy kept beside the database file (measure/columnar.py).
     columnar: bool = True
+    # Sentiment back-end when none is named: "fast" (lexicon, no model) or "best" (shipped linear model).
+    sentiment_backend: str = "fast"
     # Dask scheduler address for `cxchange analyze` (empty: run in this process or a LocalCluster).
     dask_scheduler: str | None = None
     # Comments per analysis partition (one Dask task, one database write).
     analyze_partition_rows: int = 5_000
+    # Alert e-mail (sustain/delivery.py): the SMTP server, sender and optional log-in.
+    smtp_host: str | None = None  # empty: e-mail alerts stay pending with a clear last_error
+    smtp_port: int = 25
+    smtp_from: str = "cxchange@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False  # STARTTLS after connecting (port 587 servers)
+    smtp_timeout: float = 10.0  # seconds per connection attempt (SMTP and webhooks)
+    # Failed deliveries are retried after alert_retry_base_seconds * 2**(attempts-1), capped at
+    # alert_retry_max_seconds, until alert_retry_max_attempts; then the delivery is marked failed.
+    alert_retry_base_seconds: int = 60
+    alert_retry_max_seconds: int = 6 * 3600
+    alert_retry_max_attempts: int = 8
 
 
 @lru_cache(maxsize=1)

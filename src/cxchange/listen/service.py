@@ -73,6 +73,8 @@ class ImportOptions:
     redact: bool = True
     file_format: str | None = None
     chunk_rows: int = 50_000
+    # Close the loop after the batch commits: open cases, evaluate alert rules (sustain/hooks.py).
+    close_loop: bool = True
 
 
 def _resolve_mapping(info: TableInfo, stored: Mapping[str, str], options: ImportOptions) -> dict[str, str]:
@@ -254,6 +256,10 @@ def import_table(
                 seconds=result.seconds,
             )
         )
+    if options.close_loop and result.imported:
+        from cxchange.sustain.hooks import after_import
+
+        after_import(engine, result.batch_id)  # never raises; deliveries run in the background
     return result
 
 

@@ -77,6 +77,8 @@ class AlertRule(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     metric: Mapped[str] = mapped_column(String(64))  # nps | csat | ces | rating | theme-spike
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # theme-spike rules: only this theme (None: any theme the emerging detector flags).
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("theme.id", ondelete="CASCADE"))
     # kind: drop (value = points, window_days) | below (value) | spike (emerging detector)
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[float | None] = mapped_column(Float)

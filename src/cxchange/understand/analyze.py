@@ -175,6 +175,11 @@ def analyze(
         assert run is not None
         run.comments, run.rematched, run.status = n_new, n_old, "done"
         run.finished_at, run.seconds = datetime.utcnow(), seconds
+    loop: dict[str, Any] = {}
+    if n_new or n_old:
+        from cxchange.sustain.hooks import after_analyze
+
+        loop = after_analyze(engine, run_id)  # theme-negative cases, recognitions; never raises
     return {
         "run": run_id,
         "backend": backend_name,
@@ -186,6 +191,8 @@ def analyze(
         "executor": ex.name if ex is not None else "none",
         "seconds": round(seconds, 3),
         "per_second": round(n_new / seconds, 1) if seconds > 0 and n_new else None,
+        "cases_opened": loop.get("cases", 0),
+        "recognitions": loop.get("recognitions", 0),
     }
 
 

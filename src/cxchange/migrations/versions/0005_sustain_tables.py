@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-25 23:22:43.161537
+Create Date: 2026-11-25 23:28:10.999364
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("metric", sa.String(length=64), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=True),
+        sa.Column("theme_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("value", sa.Float(), nullable=True),
         sa.Column("window_days", sa.Integer(), nullable=False),
@@ -35,6 +36,7 @@ def upgrade() -> None:
         ),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["theme_id"], ["theme.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["unit_id"],
             ["org_unit.id"],

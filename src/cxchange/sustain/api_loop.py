@@ -1,0 +1,175 @@
+"""Closed-loop endpoints: cases, recognition and alerts, with the same JSON as the CLI. Mounted under /api."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from cxchange.core.deps import engine
+from cxchange.core.errors import InputError
+
+router = APIRouter(tags=["sustain"])
+
+
+def _j(data: Any) -> Any:
+    return jsonable_encoder(data)
+
+
+# --- cases ----------------------------------------------------------------------------------------
+
+
+class CaseRuleIn(BaseModel):
+    kind: str  # nps | csat | ces | rating | theme
+    max: float | None = None
+    theme: str | None = None
+    source: str | None = None
+    sla: str = "72h"
+    name: str | None = None
+
+
+class CasePatch(BaseModel):
+    status: str | None = None
+    note: str | None = None
+    root_cause: str | None = None
+    by: str | None = None
+
+
+class AssignIn(BaseModel):
+    email: str
+
+
+@router.get("/cases")
+def cases_list(
+    unit: str | None = None, status: str | None = None, overdue: bool = False, limit: int | None = 500
+) -> Any:
+    from cxchange.sustain.cases import list_cases
+
+    return _j(list_cases(engine(), unit=unit, status=status, overdue=overdue, limit=limit))
+
+
+@router.get("/cases/stats")
+def cases_stats(by: str | None = None) -> Any:
+    from cxchange.sustain.cases import stats
+
+    return _j(stats(engine(), by=by))
+
+
+@router.get("/cases/root-causes")
+def cases_root_causes() -> dict[str, int]:
+    from cxchange.sustain.cases import root_cause_counts
+
+    return root_cause_counts(engine())
+
+
+@router.get("/cases/rules")
+def case_rules() -> Any:
+    from cxchange.sustain.cases import list_rules
+
+    return _j(list_rules(engine()))
+
+
+@router.post("/cases/rules", status_code=201)
+def case_rule_add(body: CaseRuleIn) -> Any:
+    from cxchange.sustain.cases import add_rule
+
+    return _j(
+        add_rule(engine(), kind=body.kind, max_value=body.max, theme=body.theme, source=body.source,
+                 sla=body.sla, name=body.name)
+    )  # fmt: skip
+
+
+@router.get("/cases/you-said-we-did/{initiative}", response_model=None)
+def cases_you_said(initiative: str, format: str = "json") -> Any:
+    from cxchange.core.output import to_csv
+    from cxchange.sustain.cases import you_said_we_did
+
+    if format not in ("json", "csv"):
+        raise InputError(f"format wants json or csv, got {format!r}")
+    out = you_said_we_did(engine(), initiative)
+    if format == "csv":
+        cols = ["customer_id", "feedback_id", "date", "text", "unit"]
+        return PlainTextResponse(to_csv(out["rows"], cols), media_type="text/csv")
+    return _j(out)
+
+
+@router.get("/cases/{case_id}")
+def cases_show(case_id: int) -> Any:
+    from cxchange.sustain.cases import show_case
+
+    return _j(show_case(engine(), case_id))
+
+
+@router.patch("/cases/{case_id}")
+def cases_update(case_id: int, body: CasePatch) -> Any:
+    from cxchange.sustain.cases import update
+
+    return _j(
+        update(engine(), case_id, status=body.status, note=body.note, root_cause=body.root_cause, by=body.by)
+    )
+
+
+@router.post("/cases/{case_id}/assign")
+def cases_assign(case_id: int, body: AssignIn) -> Any:
+    from cxchange.sustain.cases import assign
+
+    return _j(assign(engine(), case_id, body.email))
+
+
+# --- recognition ----------------------------------------------------------------------------------
+
+
+@router.get("/recognition")
+def recognition(
+    unit: str | None = None, since: date | None = None, until: date | None = None, limit: int | None = 500
+) -> Any:
+    from cxchange.sustain.recognition import list_recognitions
+
+    return _j(list_recognitions(engine(), unit=unit, since=since, until=until, limit=limit))
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+
+class AlertRuleIn(BaseModel):
+    metric: str
+    unit: str | None = None
+    drop: float | None = None
+    below: float | None = None
+    window: str = "30d"
+    theme: str | None = None
+    email: list[str] = Field(default_factory=list)
+    webhook: list[str] = Field(default_factory=list)
+    name: str | None = None
+
+
+@router.get("/alerts")
+def alerts_list(limit: int | None = 200) -> Any:
+    from cxchange.sustain.alerts import list_alerts
+
+    return _j(list_alerts(engine(), limit=limit))
+
+
+@router.get("/alerts/rules")
+def alert_rules() -> Any:
+    from cxchange.sustain.alerts import list_rules
+
+    return _j(list_rules(engine()))
+
+
+@router.post("/alerts/rules", status_code=201)
+def alert_rule_add(body: AlertRuleIn) -> Any:
+    from cxchange.sustain.alerts import add_rule
+
+    return _j(add_rule(engine(), **body.model_dump()))
+
+
+@router.post("/alerts/check")
+def alerts_check() -> Any:
+    from cxchange.sustain.alerts import check
+
+    return _j(check(engine()))

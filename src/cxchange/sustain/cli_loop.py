@@ -1,0 +1,347 @@
+"""Closed-loop commands: `cases …`, `recognition`, `alerts …`. Thin: parse, call the service, print."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.output import print_rows, to_json
+
+cases_app = typer.Typer(help="Closed-loop follow-up of unhappy customers.", no_args_is_help=True)
+case_rule_app = typer.Typer(help="When feedback opens a case.", no_args_is_help=True)
+alerts_app = typer.Typer(
+    help="Alerts when a metric slips back (`cxchange alerts` lists fired alerts).",
+    invoke_without_command=True,
+)
+alert_rule_app = typer.Typer(help="Alert rules.", no_args_is_help=True)
+cases_app.add_typer(case_rule_app, name="rule")
+alerts_app.add_typer(alert_rule_app, name="rule")
+
+CASE_COLUMNS = [
+    "id",
+    "unit",
+    "assignee",
+    "status",
+    "overdue",
+    "due_at",
+    "rule",
+    "nps",
+    "csat",
+    "root_cause",
+    "text",
+]
+
+
+def _emit(data: Any, fmt: str, title: str | None = None, columns: list[str] | None = None) -> None:
+    if fmt == "json":
+        typer.echo(to_json(data))
+    elif isinstance(data, list):
+        print_rows([_cells(r) for r in data], fmt, title=title, columns=columns)
+    else:
+        print_rows([{"field": k, "value": _cell(v)} for k, v in data.items()], fmt, title=title)
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={x}" for k, x in v.items())
+    if isinstance(v, list):
+        return "; ".join(str(_cell(x)) for x in v)
+    return v
+
+
+def _cells(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if k == "group" else _cell(v)) for k, v in row.items()}
+
+
+# --- cases ----------------------------------------------------------------------------------------
+
+
+@case_rule_app.command("add")
+def case_rule_add(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Option("--kind", help="nps, csat, ces, rating or theme")],
+    max_value: Annotated[
+        float | None, typer.Option("--max", help="Open a case at or below this score.")
+    ] = None,
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="--kind theme: this theme mentioned negatively.")
+    ] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Only feedback from this source.")] = None,
+    sla: Annotated[str, typer.Option("--sla", help="Time to resolve: 72h, 3d, 1w.")] = "72h",
+    name: Annotated[str | None, typer.Option("--name", help="A name for the rule.")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Add a rule: a score at or below --max, or a theme mentioned negatively."""
+    from cxchange.sustain.cases import add_rule
+
+    check_format(fmt)
+    out = add_rule(
+        engine_from(ctx, db), kind=kind, max_value=max_value, theme=theme, source=source, sla=sla, name=name
+    )
+    _emit(out, fmt, "case rule")
+
+
+@case_rule_app.command("list")
+def case_rule_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+    """The case rules (the defaults, NPS 0–6 and CSAT 1–2, are created on first use)."""
+    from cxchange.sustain.cases import list_rules
+
+    check_format(fmt)
+    _emit(list_rules(engine_from(ctx, db)), fmt, "case rules")
+
+
+@cases_app.command("list")
+def cases_list(
+    ctx: typer.Context,
+    unit: Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only unresolved cases past their due date.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows.")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Cases, soonest due first."""
+    from cxchange.sustain.cases import list_cases
+
+    check_format(fmt)
+    rows = list_cases(engine_from(ctx, db), unit=unit, status=status, overdue=overdue, limit=limit)
+    _emit(rows, fmt, "cases", None if fmt == "json" else CASE_COLUMNS)
+
+
+@cases_app.command("show")
+def cases_show(ctx: typer.Context, case_id: int, fmt: FormatOption = "table", db: DbOption = None) -> None:
+    """One case with its history."""
+    from cxchange.sustain.cases import show_case
+
+    check_format(fmt)
+    _emit(show_case(engine_from(ctx, db), case_id), fmt, f"case {case_id}")
+
+
+@cases_app.command("assign")
+def cases_assign(
+    ctx: typer.Context, case_id: int, email: str, fmt: FormatOption = "table", db: DbOption = None
+) -> None:
+    """Give a case to someone else (by e-mail)."""
+    from cxchange.sustain.cases import assign
+
+    check_format(fmt)
+    _emit(assign(engine_from(ctx, db), case_id, email), fmt, f"case {case_id}")
+
+
+@cases_app.command("update")
+def cases_update(
+    ctx: typer.Context,
+    case_id: int,
+    status: Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="What was done or said.")] = None,
+    root_cause: Annotated[str | None, typer.Option("--root-cause", help="The theme that caused it.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who is updating (e-mail), for the history.")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Record contact, resolution, a note or the root cause (a theme)."""
+    from cxchange.sustain.cases import update
+
+    check_format(fmt)
+    out = update(engine_from(ctx, db), case_id, status=status, note=note, root_cause=root_cause, by=by)
+    _emit(out, fmt, f"case {case_id}")
+
+
+@cases_app.command("stats")
+def cases_stats(
+    ctx: typer.Context,
+    by: Annotated[str | None, typer.Option("--by", help="unit: one row per unit.")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Open, overdue, median hours to close, % resolved within SLA, root causes."""
+    from cxchange.sustain.cases import stats
+
+    check_format(fmt)
+    _emit(stats(engine_from(ctx, db), by=by), fmt, "cases")
+
+
+@cases_app.command("scan")
+def cases_scan(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+    """Apply the case rules to all stored feedback (imports and analyses do it for new feedback)."""
+    from sqlalchemy import select
+
+    from cxchange.listen.models import ImportBatch
+    from cxchange.sustain.cases import cases_for_analysis, cases_for_batch
+
+    check_format(fmt)
+    engine = engine_from(ctx, db)
+    with engine.connect() as conn:
+        batches = [b for (b,) in conn.execute(select(ImportBatch.id).order_by(ImportBatch.id))]
+    made, errors = 0, []
+    for b in batches:
+        r = cases_for_batch(engine, b)
+        made, errors = made + r["cases"], errors + r["errors"]
+    r = cases_for_analysis(engine, None)
+    _emit({"cases": made + r["cases"], "errors": errors + r["errors"]}, fmt, "scan")
+
+
+@cases_app.command("you-said-we-did")
+def cases_you_said(
+    ctx: typer.Context,
+    initiative: Annotated[str, typer.Argument(help="Initiative id or name (it must be done).")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or table.")] = "csv",
+    output: Annotated[str | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+    db: DbOption = None,
+) -> None:
+    """The customers whose feedback mentioned a finished initiative's theme, to tell them what changed."""
+    from cxchange.core.output import write_csv
+    from cxchange.sustain.cases import you_said_we_did
+
+    check_format(fmt)
+    out = you_said_we_did(engine_from(ctx, db), initiative)
+    cols = ["customer_id", "feedback_id", "date", "text", "unit"]
+    if fmt == "table" and output is None:
+        _emit(out["rows"], "table", f"you said, we did: {out['initiative']['name']}", cols)
+        return
+    fh = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        if fmt == "json":
+            fh.write(to_json(out) + "\n")
+        else:
+            write_csv(out["rows"], fh, cols)
+    finally:
+        if output:
+            fh.close()
+    if output:
+        typer.echo(f"{len(out['rows'])} rows ({out['customers']} customers) written to {output}", err=True)
+
+
+# --- recognition ----------------------------------------------------------------------------------
+
+
+def recognition_cmd(
+    ctx: typer.Context,
+    unit: Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows.")] = None,
+    scan: Annotated[
+        bool, typer.Option("--scan", help="First look for praise in all analysed comments.")
+    ] = False,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Staff that customers praise by name (matched only against people of the feedback's unit)."""
+    from cxchange.sustain.recognition import list_recognitions, record_recognitions
+
+    check_format(fmt)
+    engine = engine_from(ctx, db)
+    if scan:
+        found = record_recognitions(engine)
+        typer.echo(f"{found['recognitions']} new recognitions in {found['scanned']} comments", err=True)
+    rows = list_recognitions(
+        engine, unit=unit, since=parse_date(since, "--since"), until=parse_date(until, "--until"), limit=limit
+    )
+    cols = ["received_at", "person", "unit", "matched", "sentiment", "text"]
+    _emit(rows, fmt, "recognition", None if fmt == "json" else cols)
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+
+@alerts_app.callback()
+def alerts_list(
+    ctx: typer.Context,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many alerts.")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Fired alerts, newest first, with their deliveries."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cxchange.sustain.alerts import list_alerts
+
+    check_format(fmt)
+    rows = list_alerts(engine_from(ctx, db), limit=limit)
+    if fmt != "json":
+        rows = [
+            {**{k: r[k] for k in ("id", "fired_at", "rule", "message")}, "deliveries": _deliveries(r)}
+            for r in rows
+        ]
+    _emit(rows, fmt, "alerts")
+
+
+def _deliveries(alert: dict[str, Any]) -> str:
+    return ", ".join(f"{d['channel']}:{d['status']}({d['attempts']})" for d in alert["deliveries"])
+
+
+@alert_rule_app.command("add")
+def alert_rule_add(
+    ctx: typer.Context,
+    metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces, rating or theme-spike")],
+    unit: Annotated[str | None, typer.Option("--unit", help="Unit code (default: everything).")] = None,
+    drop: Annotated[
+        float | None, typer.Option("--drop", help="Fire on a significant fall of this size.")
+    ] = None,
+    below: Annotated[
+        float | None, typer.Option("--below", help="Fire when the interval is below this.")
+    ] = None,
+    window: Annotated[str, typer.Option("--window", help="Window length: 30d, 4w, 1m.")] = "30d",
+    theme: Annotated[str | None, typer.Option("--theme", help="theme-spike: only this theme.")] = None,
+    email: Annotated[
+        list[str] | None, typer.Option("--email", help="Send to this address (repeatable).")
+    ] = None,
+    webhook: Annotated[
+        list[str] | None, typer.Option("--webhook", help="POST JSON here (repeatable).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A name for the rule.")] = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Add an alert rule (--drop POINTS --window 30d, --below VALUE, or --metric theme-spike)."""
+    from cxchange.sustain.alerts import add_rule
+
+    check_format(fmt)
+    out = add_rule(
+        engine_from(ctx, db), metric=metric, unit=unit, drop=drop, below=below, window=window,
+        theme=theme, email=email, webhook=webhook, name=name,
+    )  # fmt: skip
+    _emit(out, fmt, "alert rule")
+
+
+@alert_rule_app.command("list")
+def alert_rule_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+    """The alert rules."""
+    from cxchange.sustain.alerts import list_rules
+
+    check_format(fmt)
+    _emit(list_rules(engine_from(ctx, db)), fmt, "alert rules")
+
+
+@alerts_app.command("check")
+def alerts_check(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+    """Evaluate every rule now, then send and retry the deliveries that are due."""
+    from cxchange.sustain.alerts import check
+
+    check_format(fmt)
+    out = check(engine_from(ctx, db))
+    if fmt == "json":
+        typer.echo(to_json(out))
+        return
+    d = out["deliveries"]
+    typer.echo(
+        f"{out['checked']} rules checked, {len(out['fired'])} alerts fired; deliveries: "
+        f"{d['sent']} sent, {d['retry']} to retry, {d['failed']} failed"
+    )
+    for a in out["fired"]:
+        typer.echo(f"  alert {a['id']}: {a['message']}")
+    for n in out["notes"]:
+        typer.echo(f"  note: {n}", err=True)
+
+
+def register_loop(app: typer.Typer) -> None:
+    app.add_typer(cases_app, name="cases")
+    app.command("recognition")(recognition_cmd)
+    app.add_typer(alerts_app, name="alerts")

@@ -1,0 +1,73 @@
+"""What the import and analysis pipelines call when they finish, so the loop closes by itself.
+
+- `after_import(engine, batch_id)`: opens cases for the batch's feedback (score rules), evaluates the
+  alert rules, and hands any new deliveries to a background daemon thread (`deliver="background"`,
+  the default), so the import never waits for SMTP or a webhook; deliveries that thread does not
+  finish stay pending and are sent (or retried) by the next `cxchange alerts check`.
+  `deliver="pending"` only queues them; `deliver="now"` sends them before returning (tests, scripts).
+- `after_analyze(engine, run_id)`: opens theme-negative cases for that run's mentions and records
+  recognitions of named staff in that run's comments.
+
+Both are idempotent and never raise: a failure is logged and returned under "errors".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
+
+
+def after_import(engine: Engine, batch_id: int | None, *, deliver: str = "background") -> dict[str, Any]:
+    from cxchange.sustain.alerts import evaluate
+    from cxchange.sustain.cases import cases_for_batch
+    from cxchange.sustain.delivery import deliver_due, deliver_in_background
+
+    out: dict[str, Any] = {"cases": 0, "alerts": 0, "errors": []}
+    if batch_id is None:
+        return out
+    try:
+        made = cases_for_batch(engine, batch_id)
+        out["cases"] = made["cases"]
+        out["errors"] += made["errors"]
+    except Exception as exc:
+        log.warning("cases after import of batch %s failed: %s", batch_id, exc)
+        out["errors"].append(f"cases: {exc}")
+    try:
+        ev = evaluate(engine)
+        out["alerts"] = len(ev["fired"])
+        out["errors"] += ev["notes"]
+        if ev["fired"]:
+            if deliver == "background":
+                deliver_in_background(engine)
+            elif deliver == "now":
+                out["deliveries"] = deliver_due(engine)
+    except Exception as exc:
+        log.warning("alerts after import of batch %s failed: %s", batch_id, exc)
+        out["errors"].append(f"alerts: {exc}")
+    return out
+
+
+def after_analyze(engine: Engine, run_id: int | None) -> dict[str, Any]:
+    from cxchange.sustain.cases import cases_for_analysis
+    from cxchange.sustain.recognition import record_recognitions
+
+    out: dict[str, Any] = {"cases": 0, "recognitions": 0, "errors": []}
+    if run_id is None:
+        return out
+    try:
+        made = cases_for_analysis(engine, run_id)
+        out["cases"] = made["cases"]
+        out["errors"] += made["errors"]
+    except Exception as exc:
+        log.warning("cases after analysis run %s failed: %s", run_id, exc)
+        out["errors"].append(f"cases: {exc}")
+    try:
+        out["recognitions"] = record_recognitions(engine, run_id=run_id)["recognitions"]
+    except Exception as exc:
+        log.warning("recognition after analysis run %s failed: %s", run_id, exc)
+        out["errors"].append(f"recognition: {exc}")
+    return out

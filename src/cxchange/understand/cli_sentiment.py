@@ -1,0 +1,96 @@
+"""`cxchange sentiment`: score texts given on the command line or a column of a file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxchange.core.cli_support import FormatOption, check_format
+from cxchange.core.errors import InputError
+from cxchange.core.output import print_rows
+
+# Column names taken without --column, in this order (compared case-insensitively).
+TEXT_COLUMNS = ("text", "comment", "comments", "review", "review text", "feedback", "verbatim", "message")
+_TABLE_TEXT = 80  # characters of each text shown in a table
+
+
+def read_column(path: Path, column: str | None) -> list[str]:
+    """The texts of one column, in file order (empty cells become ""); unreadable rows are skipped
+    with a warning on stderr, a missing column is an InputError naming the columns there are."""
+    from cxchange.listen.readers import open_table
+
+    with open_table(path) as reader:
+        columns = reader.info.columns
+        name = column if column is not None else _guess_column(columns)
+        if name is None or name not in columns:
+            what = f"no column {column!r}" if column is not None else "which column holds the text?"
+            raise InputError(f"{what} (columns: {', '.join(columns)}); pass --column", file=str(path))
+        texts: list[str] = []
+        skipped = []
+        for chunk in reader.iter_chunks():
+            texts.extend(v or "" for v in chunk.frame.get_column(name).to_list())
+            skipped.extend(chunk.rejects)
+    if skipped:
+        first = skipped[0]
+        typer.echo(
+            f"warning: {path}: skipped {len(skipped)} unreadable row(s); first: row {first.row_number}: "
+            f"{first.reason}",
+            err=True,
+        )
+    return texts
+
+
+def _guess_column(columns: list[str]) -> str | None:
+    if len(columns) == 1:
+        return columns[0]
+    lowered = {c.lower(): c for c in columns}
+    return next((lowered[c] for c in TEXT_COLUMNS if c in lowered), None)
+
+
+def sentiment_command(
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Texts to score.", show_default=False, metavar="TEXT")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="CSV/TSV/XLSX/JSONL/Parquet file (optionally .gz).")
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", help="Column of --file with the text (default: guessed).")
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="fast or best (default: CXCHANGE_SENTIMENT_BACKEND).")
+    ] = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Sentiment of each text: score in [-1, 1] (null when it cannot be scored) and label."""
+    from cxchange.understand.sentiment import get_backend
+
+    check_format(fmt)
+    if column is not None and file is None:
+        raise InputError("--column needs --file")
+    items = list(texts or [])
+    if file is not None:
+        items.extend(read_column(file, column))
+    if not items and file is None:
+        raise InputError("give texts to score, or --file with a text column")
+    model = get_backend(backend)
+    rows = []
+    for text, s in zip(items, model.score(items), strict=True):
+        score = None if s.score is None else round(s.score, 4)
+        rows.append({"text": text, "score": score, "label": s.label})
+    if fmt == "table":
+        shown = [
+            {**r, "text": r["text"] if len(r["text"]) <= _TABLE_TEXT else r["text"][: _TABLE_TEXT - 1] + "…"}
+            for r in rows
+        ]
+        print_rows(shown, "table", title=f"sentiment ({model.name})", columns=("text", "score", "label"))
+    else:
+        print_rows(rows, fmt, columns=("text", "score", "label"))
+    sys.stdout.flush()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sentiment")(sentiment_command)

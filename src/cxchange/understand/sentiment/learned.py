@@ -1,0 +1,201 @@
+"""The best back-end: a small linear model over word n-grams and the fast back-end's lexicon analysis.
+
+The model is a ridge regression of sentiment intensity in [-1, 1] trained by `train/sentiment.py`
+on public, labelled reviews and tweets, shipped as data/best_model.npz (about 0.5 MB: float16
+weights over 2^18 hashed features). Inference is numpy only; the artefact is loaded on first use,
+never at import.
+
+Features (`featurize`, shared with the training script so both compute the same thing):
+* hashed word unigrams and bigrams (crc32, so stable across processes), lower-cased, words after a
+  negation marked "!word" up to the next punctuation, each row L2-normalised;
+* dense lexicon features from `lexicon.py`: the compound score of the whole text and of its
+  sentences (mean, min, max, first, last), positive/negative sums, emphasis, length. The lexicon
+  carries general and customer-service knowledge the training reviews lack; the n-grams learn what
+  reviews say that the lexicon misses ("runs small", "returned it", mixed three-star reviews);
+* every feature also in a copy for its length class (short: tweets and one-line comments; long:
+  reviews), so what long reviews teach does not blur what short texts mean.
+After editing data/cx_lexicon.yaml, run train/sentiment.py again: the model keeps working, but it
+was fitted to the lexicon's old judgements.
+
+score = the prediction clipped to [-1, 1]. label = label_for(score, band) with the model's own
+neutral band (stored with it): the model is trained on star ratings mapped to -1, -0.5, 0, 0.5,
+1, so 0.25, half-way between "3 stars" and "2 or 4 stars", separates neutral from the rest. A
+mildly positive tweet (score 0.1) is therefore "neutral" for this back-end, while its score keeps
+the sign for anyone who wants VADER's +-0.05 rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cxchange.understand.sentiment.base import Sentiment, label_for
+from cxchange.understand.sentiment.lexicon import NEGATE, engine, prepare
+
+MODEL_PATH = Path(__file__).parent / "data" / "best_model.npz"
+HASH_BITS = 18
+_LEXICAL = (
+    "compound", "total", "positive", "negative", "hit_rate", "length", "emphasis", "sent_mean",
+    "sent_min", "sent_max", "sent_first", "sent_last", "sent_neg_share", "sent_pos_share",
+    "sentences", "question", "no_hits",
+)  # fmt: skip
+# Every lexical feature twice, weighted by the "short" gate g and by 1 - g (see _hashes' salt).
+DENSE = ("short", *_LEXICAL, *(f"short_{name}" for name in _LEXICAL))
+SHORT_TOKENS = 30.0  # the "short" gate: 1 for a tweet-length text, falling towards 0 for a long review
+_MIX, _SHORT_SALT, _LONG_SALT = 0x9E3779B1, 0x5BD1E995, 0x2545F491  # odd constants: a cheap second hash
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*|[!?]")
+_CLAUSE_END = re.compile(r"[.,;:!?()\"]|\bbut\b|\bhowever\b")
+_SENTENCES = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+
+
+def _negated(word: str) -> bool:
+    return word in NEGATE or word.endswith("n't")
+
+
+def _hashes(text: str, mask: int) -> set[int]:
+    """Bucket ids of the text's unigrams and bigrams; negation scope marked with "!"."""
+    out: set[int] = set()
+    crc = zlib.crc32
+    for clause in _CLAUSE_END.split(text.lower()):
+        prev = "<s>"
+        negating = False
+        for tok in _TOKEN.findall(clause):
+            word = "!" + tok if negating else tok
+            if _negated(tok):
+                negating = True
+            out.add(crc(word.encode()) & mask)
+            out.add(crc(f"{prev} {word}".encode()) & mask)
+            prev = word
+    return out
+
+
+def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Dense lexicon features (n x len(DENSE)) and the hashed n-grams as CSR (data, indices, indptr)."""
+    eng = engine()
+    mask = (1 << bits) - 1
+    dense = np.zeros((len(clean_texts), len(DENSE)), dtype=np.float64)
+    k = len(_LEXICAL)
+    indices: list[int] = []
+    indptr = [0]
+    data: list[float] = []
+    for r, text in enumerate(clean_texts):
+        whole = eng.analyse(text)
+        parts = [s.strip() for s in _SENTENCES.findall(text)]
+        parts = [s for s in parts if s]
+        sent = [eng.analyse(s).compound for s in parts] if len(parts) > 1 else [whole.compound]
+        short = 1.0 / (1.0 + (whole.tokens / SHORT_TOKENS) ** 2)
+        total = np.tanh(whole.total / 4.0)
+        positive, negative = min(whole.positive, 20.0) / 5.0, max(whole.negative, -20.0) / 5.0
+        lexical = (
+            whole.compound,
+            total,
+            positive,
+            negative,
+            whole.hits / max(whole.tokens, 1),
+            np.log1p(whole.tokens) / 5.0,
+            whole.emphasis,
+            sum(sent) / len(sent),
+            min(sent),
+            max(sent),
+            sent[0],
+            sent[-1],
+            sum(1 for s in sent if s <= -0.05) / len(sent),
+            sum(1 for s in sent if s >= 0.05) / len(sent),
+            np.log(len(sent)),
+            1.0 if "?" in text else 0.0,
+            1.0 if whole.hits == 0 else 0.0,
+        )
+        dense[r, 0] = short
+        dense[r, 1 : 1 + k] = lexical
+        dense[r, 1 + k :] = lexical
+        dense[r, 1 : 1 + k] *= 1.0 - short
+        dense[r, 1 + k :] *= short
+        buckets = _hashes(text, mask)
+        # Each n-gram twice: a shared weight and one for its length class (short: tweets, one-line
+        # comments; long: reviews), so what reviews teach does not blur what short texts mean
+        # (feature augmentation, Daume 2007, with length standing in for the unknown domain).
+        salt = _SHORT_SALT if whole.tokens <= SHORT_TOKENS else _LONG_SALT
+        buckets |= {((b * _MIX) ^ salt) & mask for b in buckets}
+        indices.extend(buckets)
+        data.extend([1.0 / np.sqrt(max(len(buckets), 1))] * len(buckets))
+        indptr.append(len(indices))
+    csr = (np.asarray(data), np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64))
+    return dense, csr
+
+
+class Model:
+    """The trained weights; `predict` is the whole inference."""
+
+    def __init__(self, path: Path = MODEL_PATH) -> None:
+        with np.load(path, allow_pickle=False) as z:
+            self.hashed = z["hashed"].astype(np.float64)  # (2^bits,)
+            self.dense = z["dense"].astype(np.float64)  # (len(DENSE),)
+            self.intercept = float(z["intercept"])
+            self.band = float(z["band"])  # |score| below this is neutral
+            self.bits = int(z["bits"])
+            names = tuple(str(n) for n in z["dense_names"])
+        if names != DENSE:
+            raise ValueError(f"{path}: model was trained with other features; run train/sentiment.py")
+
+    def predict(self, clean_texts: Sequence[str]) -> np.ndarray:
+        """Scores in [-1, 1], one per (cleaned, English) text."""
+        dense, (data, indices, indptr) = featurize(clean_texts, self.bits)
+        # Row-wise sums, not a matrix product: BLAS may sum in another order for another batch size,
+        # and a text must get the same score alone or in any batch.
+        y = (dense * self.dense).sum(axis=1) + self.intercept
+        if len(indices):
+            rows = np.repeat(np.arange(len(clean_texts)), np.diff(indptr))
+            y += np.bincount(rows, weights=self.hashed[indices] * data, minlength=len(clean_texts))
+        return np.clip(y, -1.0, 1.0)
+
+
+@functools.cache
+def model() -> Model:
+    return Model()
+
+
+class LearnedSentiment:
+    """The best back-end: more accurate than the lexicon on reviews, a little slower."""
+
+    name = "best"
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+
+    def _model(self) -> Model:
+        return model() if self._path is None else _model_at(self._path)
+
+    def score(self, texts: Sequence[str]) -> list[Sentiment]:
+        out: list[Sentiment | None] = []
+        todo: list[int] = []
+        clean: list[str] = []
+        languages: list[str] = []
+        for i, text in enumerate(texts):
+            prepared = prepare(text)
+            if isinstance(prepared, Sentiment):
+                out.append(prepared)
+            else:
+                out.append(None)
+                todo.append(i)
+                clean.append(prepared[0])
+                languages.append(prepared[1])
+        if todo:
+            m = self._model()
+            scores = m.predict(clean).tolist()
+            for i, score, language in zip(todo, scores, languages, strict=True):
+                out[i] = Sentiment(score, label_for(score, m.band), language)
+        return [s for s in out if s is not None]
+
+
+@functools.cache
+def _model_at(path: Path) -> Model:
+    return Model(path)
+
+
+__all__ = ["DENSE", "LearnedSentiment", "Model", "featurize"]

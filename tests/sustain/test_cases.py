@@ -1,0 +1,220 @@
+"""Closed-loop cases: rules, assignment up the org tree, idempotent hooks, working a case, stats,
+root causes and "you said, we did". Every test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, func, select, update
+
+from cxchange.core.errors import InputError, NotFoundError
+from cxchange.listen.org import import_org_rows
+from cxchange.listen.service import ImportOptions, import_frame
+from cxchange.sustain import cases, hooks
+from cxchange.sustain.models import Case
+
+UNITS = [
+    {"code": "HQ", "name": "HQ", "parent": None, "level": "company"},
+    {"code": "R1", "name": "North", "parent": "HQ", "level": "region"},
+    {"code": "S1", "name": "Ashby", "parent": "R1", "level": "store"},
+    {"code": "S2", "name": "Barton", "parent": "R1", "level": "store"},
+]
+PEOPLE = [
+    {"name": "Erin Exec", "email": "exec@x.test", "unit": "HQ", "role": "exec"},
+    {"name": "Rita Region", "email": "rm@x.test", "unit": "R1", "role": "regional_manager"},
+    {"name": "Sid Store", "email": "sm1@x.test", "unit": "S1", "role": "store manager"},
+    {"name": "Daniel Brown", "email": "dan@x.test", "unit": "S1", "role": "agent"},
+    {"name": "Priya Shah", "email": "priya@x.test", "unit": "S2", "role": "agent"},
+]
+
+
+def load(engine: Engine, rows: list[dict[str, Any]], source: str = "survey", close_loop: bool = False) -> int:
+    """Import rows; the hooks are called explicitly by the tests unless `close_loop`."""
+    frame = pl.DataFrame(rows)
+    maps = tuple(f"{c}={c}" for c in frame.columns)
+    options = ImportOptions(source=source, kind="survey", map_options=maps, close_loop=close_loop)
+    result = import_frame(engine, frame, options)
+    assert result.batch_id is not None
+    return result.batch_id
+
+
+def feedback_rows() -> list[dict[str, Any]]:
+    base = datetime(2026, 3, 1, 12)
+    specs = [  # (nps, unit, text)
+        (2, "S1", "The queue was endless and nobody helped"),
+        (9, "S1", "Daniel was brilliant"),
+        (6, "S2", "The queue was terrible, I gave up"),
+        (10, "S2", "Lovely shop"),
+        (0, "S1", "Billing error again"),
+        (8, "S2", "The queue was long but fine"),
+    ]
+    return [
+        {"external_id": f"E{i}", "received_at": base + timedelta(days=i), "nps": n, "org_unit": u,
+         "text": t, "customer_id": f"C{i % 4}"}
+        for i, (n, u, t) in enumerate(specs)
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def world(engine: Engine) -> Engine:
+    import_org_rows(engine, [dict(u) for u in UNITS], [dict(p) for p in PEOPLE])
+    return engine
+
+
+def test_after_import_opens_cases_assigned_up_the_tree_idempotently(world: Engine) -> None:
+    batch = load(world, feedback_rows())
+    out = hooks.after_import(world, batch, deliver="pending")
+    assert out["cases"] == 3 and out["errors"] == []
+    assert hooks.after_import(world, batch, deliver="pending")["cases"] == 0  # idempotent
+    rows = cases.list_cases(world)
+    by_unit = {r["unit"]: r["assignee"] for r in rows}
+    assert by_unit == {"S1": "sm1@x.test", "S2": "rm@x.test"}  # S2 has no manager: its region's
+    assert all(r["status"] == "open" and not r["overdue"] for r in rows)
+    assert {r["nps"] for r in rows} == {0, 2, 6}
+    assert len(cases.list_cases(world, unit="S1")) == 2
+    assert len(cases.list_cases(world, unit="R1")) == 3
+    with pytest.raises(NotFoundError):
+        cases.list_cases(world, unit="NOPE")
+    with pytest.raises(InputError, match="--status"):
+        cases.list_cases(world, status="closed")
+    assert hooks.after_import(world, None)["cases"] == 0
+
+
+def test_rules_source_filter_and_a_broken_rule_never_stop_the_import(world: Engine) -> None:
+    rules = cases.list_rules(world)
+    assert [r["kind"] for r in rules] == ["nps_max", "csat_max"]
+    assert rules[0]["condition"] == "nps <= 6"
+    assert cases.parse_sla("3d") == 72 and cases.parse_sla("48h") == 48 and cases.parse_sla("1w") == 168
+    with pytest.raises(InputError, match="--sla"):
+        cases.parse_sla("soon")
+    with pytest.raises(InputError, match="between 0 and 10"):
+        cases.add_rule(world, kind="nps", max_value=11)
+    with pytest.raises(InputError, match="needs --max"):
+        cases.add_rule(world, kind="csat")
+    with pytest.raises(InputError, match="--kind"):
+        cases.add_rule(world, kind="mood", max_value=1)
+    with pytest.raises(NotFoundError, match="no theme"):
+        cases.add_rule(world, kind="theme", theme="Nope")
+    r = cases.add_rule(world, kind="ces", max_value=2, sla="2d", name="hard work")
+    assert r["sla_hours"] == 48 and r["condition"] == "ces <= 2"
+    with pytest.raises(InputError, match="exists already"):
+        cases.add_rule(world, kind="ces", max_value=3, name="hard work")
+    happy = [dict(r, nps=9, rating=1) for r in feedback_rows()]
+    survey = load(world, happy)
+    reviews = load(world, [dict(r, external_id="R" + r["external_id"]) for r in happy], source="reviews")
+    cases.add_rule(world, kind="rating", max_value=2, source="reviews", name="low rating")
+    # a rule that cannot run (an unknown kind stored by hand) is reported; the others still work
+    with world.begin() as conn:
+        conn.execute(
+            cases.CaseRule.__table__.insert().values(
+                name="bad", kind="mood_max", value=1, sla_hours=1, active=True
+            )
+        )
+    out = hooks.after_import(world, survey, deliver="pending")
+    assert out["cases"] == 0 and any("bad" in e for e in out["errors"])
+    assert hooks.after_import(world, reviews, deliver="pending")["cases"] == 6
+    assert {r["rule"] for r in cases.list_cases(world)} == {"low rating"}
+
+
+def test_working_a_case_and_stats(world: Engine) -> None:
+    hooks.after_import(world, load(world, feedback_rows()), deliver="pending")
+    from cxchange.understand.themes.taxonomy import add_theme
+
+    add_theme(world, "Queues", keywords=["queue"])
+    first, second, third = (r["id"] for r in cases.list_cases(world))
+    out = cases.assign(world, first, "DAN@x.test")
+    assert out["assignee"] == "dan@x.test"
+    with pytest.raises(NotFoundError):
+        cases.assign(world, first, "ghost@x.test")
+    with pytest.raises(NotFoundError):
+        cases.update(world, 999_999, status="resolved")
+    with pytest.raises(InputError, match="nothing to update"):
+        cases.update(world, first)
+    out = cases.update(world, first, status="contacted", note="called back", by="dan@x.test")
+    assert out["status"] == "contacted" and out["contacted_at"] is not None
+    out = cases.update(world, first, status="resolved", root_cause="Queues")
+    assert out["status"] == "resolved" and out["root_cause"] == "Queues"
+    assert [n.get("status") for n in out["notes"] if "status" in n] == ["contacted", "resolved"]
+    cases.update(world, second, status="resolved", root_cause="queues")
+    # the third is overdue: move its due date into the past
+    with world.begin() as conn:
+        conn.execute(
+            update(Case).where(Case.id == third).values(due_at=datetime.utcnow() - timedelta(hours=1))
+        )
+    assert [r["id"] for r in cases.list_cases(world, overdue=True)] == [third]
+    overall = cases.stats(world)[0]
+    assert overall["cases"] == 3 and overall["open"] == 1 and overall["resolved"] == 2
+    assert overall["overdue"] == 1
+    assert overall["pct_within_sla"] == 100.0
+    assert overall["median_hours_to_close"] is not None and overall["median_hours_to_close"] < 1
+    assert overall["root_causes"] == {"Queues": 2}
+    per_unit = {r["group"]["unit"]: r for r in cases.stats(world, by="unit")}
+    assert set(per_unit) == {"S1", "S2"} and per_unit["S1"]["cases"] == 2
+    assert cases.root_cause_counts(world) == {"Queues": 2}
+    with pytest.raises(InputError):
+        cases.stats(world, by="region")
+    # reopening clears the resolution
+    assert cases.update(world, first, status="open")["resolved_at"] is None
+
+
+def test_theme_negative_cases_after_analysis(world: Engine) -> None:
+    from cxchange.understand.analyze import analyze
+    from cxchange.understand.themes.taxonomy import add_theme
+
+    add_theme(world, "Queues", keywords=["queue"])
+    cases.add_rule(world, kind="theme", theme="Queues", sla="1d")
+    rows = [dict(r, nps=9) for r in feedback_rows()]  # nobody is a detractor: only the theme rule
+    batch = load(world, rows)
+    assert hooks.after_import(world, batch, deliver="pending")["cases"] == 0
+    result = analyze(world, backend="fast")  # analyze calls hooks.after_analyze itself
+    run = result["run"]
+    texts = {r["text"] for r in cases.list_cases(world)}
+    # negative mentions only; "long but fine" is not a complaint about the queue
+    assert "The queue was endless and nobody helped" in texts
+    assert "The queue was terrible, I gave up" in texts
+    assert all("queue" in t.lower() for t in texts)
+    assert result["cases_opened"] == len(texts)
+    assert hooks.after_analyze(world, run)["cases"] == 0  # idempotent
+    assert hooks.after_analyze(world, None)["cases"] == 0
+
+
+def test_you_said_we_did(world: Engine) -> None:
+    from cxchange.change.service import create
+    from cxchange.change.service import update as update_initiative
+    from cxchange.understand.analyze import analyze
+    from cxchange.understand.themes.taxonomy import add_theme
+
+    add_theme(world, "Queues", keywords=["queue"])
+    load(world, feedback_rows())
+    analyze(world, backend="fast")
+    ini = create(
+        world, name="Queue busting", framework="kotter", sponsor="exec@x.test", owner="rm@x.test",
+        units="S1", start="2026-01-01", theme="Queues",
+    )  # fmt: skip
+    with pytest.raises(InputError, match="not done"):
+        cases.you_said_we_did(world, ini["id"])
+    update_initiative(world, ini["id"], status="done")
+    out = cases.you_said_we_did(world, "Queue busting")
+    assert [r["text"] for r in out["rows"]] == ["The queue was endless and nobody helped"]  # S1 only
+    assert out["rows"][0]["unit"] == "S1" and out["rows"][0]["customer_id"] == "C0"
+    assert out["customers"] == 1
+    update_initiative(world, ini["id"], units="R1")
+    out = cases.you_said_we_did(world, ini["id"])
+    assert len(out["rows"]) == 3  # the region covers both stores
+    with pytest.raises(NotFoundError):
+        cases.you_said_we_did(world, 424242)
+    with world.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Case)) == 0  # reading made no cases
+
+
+def test_an_import_opens_its_cases_by_itself(world: Engine) -> None:
+    from sqlalchemy import func, select
+
+    from cxchange.sustain.models import Case
+
+    load(world, feedback_rows(), close_loop=True)
+    with world.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Case)) == 3  # NPS 2, 6 and 0
