@@ -78,3 +78,16 @@ def engine(db_url: str) -> Engine:
 @pytest.fixture
 def sqlite_engine(tmp_path) -> Engine:  # type: ignore[no-untyped-def]
     return get_engine(f"sqlite:///{tmp_path / 'cx.db'}")
+
+
+@pytest.fixture(scope="session")
+def demo_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The default demo company (20,000 rows, seed 42), analysed with the shipped CX taxonomy.
+
+    Shared read-only by the tests that check planted truths (themes, emerging issue, simulator).
+    """
+    from cxchange.demo.load import create_demo
+
+    engine = get_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}")
+    create_demo(engine, rows=20_000, seed=42)
+    return engine

@@ -148,6 +148,11 @@ class _Engine:
         self.lexicon.update({str(k).lower(): float(v) for k, v in (cx.get("words") or {}).items()})
         extra = {str(k).lower(): float(v) for k, v in (cx.get("boosters") or {}).items()}
         self.boosters = {**BOOSTERS, **extra}
+        # Words that are sentiment words alone but intensify a sentiment word right after them:
+        # "pretty rude" is very rude, not half nice; "a pretty dress" stays positive.
+        self.context_boosters = {
+            str(k).lower(): float(v) for k, v in (cx.get("context_boosters") or {}).items()
+        }
         self.idiom_words = frozenset(
             w for key in (*SPECIAL_CASES, *self.boosters) if " " in key for w in key.split()
         )
@@ -251,7 +256,7 @@ class _Engine:
     # ------------------------------------------------------------------ the rules
 
     def valences(self, words: list[str]) -> list[float]:
-        lex, boosters = self.lexicon, self.boosters
+        lex, boosters, ctx = self.lexicon, self.boosters, self.context_boosters
         lows = list(map(str.lower, words))
         n = len(words)
         n_upper = sum(map(str.isupper, words))
@@ -265,6 +270,8 @@ class _Engine:
             lw = lows[i]
             if lw in boosters or (lw == "kind" and i + 1 < n and lows[i + 1] == "of"):
                 continue
+            if lw in ctx and i + 1 < n and lows[i + 1] in lex:
+                continue  # acts on the next word instead (see context_boosters)
             base = lex[lw]
             v = base
             if has_no:
@@ -281,8 +288,11 @@ class _Engine:
             for k in range(min(i, 3)):  # up to three preceding non-lexicon words modify it
                 prev = lows[i - k - 1]
                 if prev in lex:
-                    continue
-                s = boosters.get(prev)
+                    if k or prev not in ctx:
+                        continue
+                    s = ctx[prev]
+                else:
+                    s = boosters.get(prev)
                 if s:
                     if v < 0:
                         s = -s
