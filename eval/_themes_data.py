@@ -1,0 +1,94 @@
+"""Data sets for eval/themes.py: the texts both methods are fitted on, and the labels NMI is scored against.
+
+Why a helper: the evaluation script and ad-hoc tuning runs must read the same rows the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
+DEMO_THEMES = (
+    "waiting_time",
+    "staff_friendliness",
+    "product_quality",
+    "price_value",
+    "delivery",
+    "billing",
+    "app_website",
+    "returns_refunds",
+    "app_login",
+)
+
+
+@dataclass
+class Scoring:
+    """One way of scoring a clustering: reference labels, and the rows NMI is computed over."""
+
+    name: str
+    labels: np.ndarray
+    rows: np.ndarray  # bool mask over the fitted texts
+
+
+@dataclass
+class EvalSet:
+    name: str
+    texts: list[str]  # every text both methods are fitted on
+    role: str  # "tuning" (looked at while choosing settings) or "held-out" (only reported)
+    scorings: list[Scoring] = field(default_factory=list)
+
+
+def cfpb() -> EvalSet:
+    df = pl.read_csv(SHARED / "cfpb_narratives_product4.csv")
+    df = df.filter(pl.col("Consumer complaint narrative").is_not_null())
+    labels = df["Product"].to_numpy().astype(str)
+    all_rows = np.ones(len(labels), bool)
+    return EvalSet(
+        "cfpb",
+        df["Consumer complaint narrative"].to_list(),
+        "held-out",
+        [Scoring("Product (4 classes), all complaints", labels, all_rows)],
+    )
+
+
+def demo() -> EvalSet:
+    from cxchange.demo import generate
+
+    p = generate(20000, seed=42).planted.filter(pl.col("text").is_not_null())
+    marks = np.column_stack(
+        [(p[t] != 0).to_numpy() if t != "app_login" else p[t].to_numpy().astype(bool) for t in DEMO_THEMES]
+    )
+    first = np.array(DEMO_THEMES)[marks.argmax(1)]
+    n_marks = marks.sum(1)
+    return EvalSet(
+        "demo",
+        p["text"].to_list(),
+        "tuning",
+        [
+            Scoring("planted theme, comments with exactly one planted theme", first, n_marks == 1),
+            Scoring("first planted theme (column order), comments with at least one", first, n_marks >= 1),
+        ],
+    )
+
+
+def clothing() -> EvalSet:
+    df = pl.read_csv(SHARED / "womens_clothing_ecommerce_reviews.csv", infer_schema_length=0)
+    df = df.filter(pl.col("Review Text").is_not_null() & pl.col("Department Name").is_not_null())
+    all_rows = np.ones(df.height, bool)
+    return EvalSet(
+        "clothing",
+        df["Review Text"].to_list(),
+        "tuning",
+        [
+            Scoring(
+                "Department Name (6 classes), all reviews with text",
+                df["Department Name"].to_numpy(),
+                all_rows,
+            ),
+            Scoring("Class Name (20 classes), all reviews with text", df["Class Name"].to_numpy(), all_rows),
+        ],
+    )

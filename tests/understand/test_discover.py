@@ -1,0 +1,202 @@
+"""Theme discovery on the seeded demo company: planted themes come back, named, nested and counted."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cxchange.demo import generate
+from cxchange.understand.themes import DiscoveredTheme, Discovery, discover_themes
+
+PLANTED = (
+    "waiting_time",
+    "staff_friendliness",
+    "product_quality",
+    "price_value",
+    "delivery",
+    "billing",
+    "app_website",
+    "returns_refunds",
+)
+WORDS = ["queue", "staff", "rude", "refund", "great", "price", "the", "😀", "n/a", "<b>", "XXXX"]
+GENERIC_NAME = re.compile(r"^(topic|theme|cluster)[ _-]?\d+$", re.I)
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[pl.DataFrame, Discovery]:
+    planted = generate(8_000, seed=42).planted.filter(pl.col("text").is_not_null())
+    t0 = time.perf_counter()
+    found = discover_themes(planted["text"].to_list(), seed=0)
+    elapsed = time.perf_counter() - t0
+    print(f"\ndiscover_themes on {planted.height} demo comments: {elapsed:.2f} s, {len(found.themes)} themes")
+    return planted, found
+
+
+def _check_structure(found: Discovery, n: int, max_themes: int) -> None:
+    """Invariants every result must satisfy, whatever the input."""
+    assert isinstance(found.labels, np.ndarray) and found.labels.shape == (n,)
+    assert np.issubdtype(found.labels.dtype, np.integer)
+    k = len(found.themes)
+    assert ((found.labels >= -1) & (found.labels < k)).all()
+    assert found.unassigned == int((found.labels == -1).sum())
+    assert len(found.memberships) == n
+    for label, ms in zip(found.labels, found.memberships, strict=True):
+        assert all(0 <= m < k for m in ms)
+        assert (label == -1) == (not ms)
+        if ms:
+            assert ms[0] == label
+    roots = 0
+    for i, theme in enumerate(found.themes):
+        assert isinstance(theme, DiscoveredTheme)
+        if theme.parent is None:
+            roots += 1
+        else:
+            assert 0 <= theme.parent < k and theme.parent != i
+        seen, j = set(), i  # no cycles: walking up ends at a root
+        while found.themes[j].parent is not None:
+            assert j not in seen
+            seen.add(j)
+            j = found.themes[j].parent
+        members = np.flatnonzero(_under(found, i))
+        assert theme.size == len(members) > 0
+        assert set(theme.representatives) <= set(members.tolist())
+        assert theme.name.strip() and not GENERIC_NAME.match(theme.name)
+        assert theme.keywords
+    assert roots <= max_themes
+
+
+def _under(found: Discovery, i: int) -> np.ndarray:
+    """Texts labelled with theme i or any theme below it."""
+    below = {i}
+    grew = True
+    while grew:
+        grew = False
+        for j, t in enumerate(found.themes):
+            if t.parent in below and j not in below:
+                below.add(j)
+                grew = True
+    return np.isin(found.labels, list(below))
+
+
+def test_structure_and_coverage(demo: tuple[pl.DataFrame, Discovery]) -> None:
+    planted, found = demo
+    _check_structure(found, planted.height, 12)
+    assert found.unassigned / planted.height < 0.15
+    assert any(t.parent is not None for t in found.themes), "expected some nesting"
+    assert sum(len(ms) > 1 for ms in found.memberships) > 0.05 * planted.height, "multi-theme comments"
+
+
+def test_every_planted_theme_is_recovered(demo: tuple[pl.DataFrame, Discovery]) -> None:
+    """For each planted theme some discovered theme is mostly comments that mention it."""
+    planted, found = demo
+    for name in PLANTED:
+        mentions = (planted[name] != 0).to_numpy()
+        best = 0.0
+        for i in range(len(found.themes)):
+            members = _under(found, i)
+            if members.sum() >= 20:
+                best = max(best, float(mentions[members].mean()))
+        assert best >= 0.8, f"{name}: best purity {best:.2f}"
+
+
+def test_names_and_keywords_are_readable(demo: tuple[pl.DataFrame, Discovery]) -> None:
+    _, found = demo
+    words = {w for t in found.themes for k in t.keywords for w in k.split()}
+    assert {"queue", "staff", "delivery", "refund"} <= words
+    for t in found.themes:
+        assert re.search(r"[A-Za-z]{2}", t.name), t.name
+        assert t.name[0].isupper()
+        assert len(t.name) <= 40
+
+
+def test_representatives_are_typical(demo: tuple[pl.DataFrame, Discovery]) -> None:
+    planted, found = demo
+    texts = planted["text"].to_list()
+    for t in found.themes:
+        assert 1 <= len(t.representatives) <= 5
+        if t.parent is not None and t.size >= 50:  # a leaf: examples mention one of its keywords
+            hits = sum(any(k.split()[0] in texts[d].lower() for k in t.keywords) for d in t.representatives)
+            assert hits >= len(t.representatives) - 1, (t.name, [texts[d] for d in t.representatives])
+
+
+def test_deterministic_for_a_seed() -> None:
+    texts = generate(3_000, seed=3).planted["text"].drop_nulls().to_list()
+    a, b = discover_themes(texts, seed=5), discover_themes(texts, seed=5)
+    assert np.array_equal(a.labels, b.labels)
+    assert a.themes == b.themes
+    assert a.memberships == b.memberships
+
+
+def test_max_themes_is_respected() -> None:
+    texts = generate(3_000, seed=3).planted["text"].drop_nulls().to_list()
+    found = discover_themes(texts, max_themes=4)
+    _check_structure(found, len(texts), 4)
+
+
+def test_empty_input() -> None:
+    found = discover_themes([])
+    assert found.themes == [] and found.labels.shape == (0,) and found.unassigned == 0
+
+
+def test_junk_input_does_not_crash() -> None:
+    junk = [
+        "",
+        "   ",
+        "n/a",
+        "😀😀😀",
+        "<p>&nbsp;</p><br/>",
+        "12345 67890",
+        "!!!???",
+        "[EMAIL] [PHONE] XXXX XX/XX/XXXX",
+        "x",
+        "<div class='review'>The <b>delivery</b> was late &amp; the parcel was damaged</div>",
+        "word " * 20_000,  # 100 kB
+        "Ünïcödé çafé naïve résumé 日本語のレビュー",
+        None,
+    ]
+    found = discover_themes(junk)  # type: ignore[arg-type]
+    _check_structure(found, len(junk), 12)
+    assert (found.labels[:9] == -1).all()
+
+
+def test_long_and_html_texts_are_handled() -> None:
+    base = generate(2_000, seed=1).planted["text"].drop_nulls().to_list()
+    texts = [f"<p>{t}</p>" for t in base] + ["the queue " * 15_000, "refund <br> " * 9_000]
+    t0 = time.perf_counter()
+    found = discover_themes(texts)
+    assert time.perf_counter() - t0 < 10
+    _check_structure(found, len(texts), 12)
+    assert not any(k in ("p", "br", "nbsp") for t in found.themes for k in t.keywords)
+
+
+def test_placeholders_and_pii_are_not_keywords() -> None:
+    texts = [f"Refund still missing, mail jo{i}@example.com or [PHONE], card XXXX XXXX" for i in range(40)]
+    texts += [f"The queue was endless, ring [PHONE] case {i}" for i in range(40)]
+    found = discover_themes(texts)
+    words = {w for t in found.themes for k in t.keywords for w in k.split()}
+    assert not words & {"phone", "example", "com", "xxxx", "jo"}  # "email" and "card" are ordinary words
+    assert "refund" in words and "queue" in words
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=60),
+            st.lists(st.sampled_from(WORDS), max_size=8).map(" ".join),
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 6),
+    st.integers(0, 3),
+)
+def test_random_small_inputs_never_crash(texts: list[str], max_themes: int, seed: int) -> None:
+    found = discover_themes(texts, max_themes=max_themes, seed=seed)
+    assert len(found.labels) == len(texts)
+    _check_structure(found, len(texts), max_themes)
