@@ -30,7 +30,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/ingest.py
 	$(PY) bench/analyze.py
-	@if [ -f bench/drivers.py ]; then $(PY) bench/drivers.py; fi
+	$(PY) bench/drivers.py
 
 # Evaluation runs in its own venv: the anchors (VADER, BERTopic, torch) are never cxchange dependencies.
 EVAL_VENV := .venv-eval
