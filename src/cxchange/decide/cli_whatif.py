@@ -75,7 +75,7 @@ def opportunities_command(
     ] = 0.10,
     weights: Annotated[
         list[str] | None,
-        typer.Option("--weights", help="nps_gain=1,revenue_at_risk=1,trend=0.5,customers=0"),
+        typer.Option("--weights", help="nps_gain=1,revenue_at_risk=1,trend=0.5,customers=0,root_causes=0.5"),
     ] = None,
     effort_power: Annotated[float, typer.Option("--effort-power", help="priority ÷ effort^P.")] = 1.0,
     where: WhereOption = None,

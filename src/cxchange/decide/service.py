@@ -18,7 +18,10 @@ from cxchange.decide.simulate import METHOD, parse_levers, simulate_nps
 DEFAULT_SHARE = 0.5
 DEFAULT_CHURN = 0.10  # share of at-risk detractors assumed lost in a year unless the user says otherwise
 DEFAULT_EFFORT = 3
-DEFAULT_WEIGHTS = {"nps_gain": 1.0, "revenue_at_risk": 1.0, "trend": 0.5, "customers": 0.0}
+# root_causes: closed-loop cases whose root cause is the theme (sustain stage) count as evidence.
+DEFAULT_WEIGHTS = {
+    "nps_gain": 1.0, "revenue_at_risk": 1.0, "trend": 0.5, "customers": 0.0, "root_causes": 0.5,
+}  # fmt: skip
 TREND_DAYS = 90
 
 
@@ -172,7 +175,10 @@ def opportunities(
     weights = dict(weights or DEFAULT_WEIGHTS)
     p = _prepare(engine, scope)
     frame = p.respondents.frame
+    from cxchange.sustain.cases import root_cause_counts
+
     effort = {t["id"]: t["effort"] for t in theme_rows(engine)}
+    causes = root_cause_counts(engine)
     last = frame["received_at"].max()
     rows: list[dict[str, Any]] = []
     for tid, name in p.respondents.themes.items():
@@ -198,6 +204,7 @@ def opportunities(
                 "trend": _trend(frame, neg_col, last),
                 "revenue_at_risk": round(value * churn_rate, 2),
                 "effort": effort.get(tid),
+                "root_causes": int(causes.get(name, 0)),
             }
         )
     maxima = {
@@ -205,6 +212,7 @@ def opportunities(
         "revenue_at_risk": max([r["revenue_at_risk"] for r in rows] + [0.0]),
         "trend": max([max(r["trend"] or 0.0, 0.0) for r in rows] + [0.0]),
         "customers": max([float(r["customers"]) for r in rows] + [0.0]),
+        "root_causes": max([float(r["root_causes"]) for r in rows] + [0.0]),
     }
     for r in rows:
         score = 0.0

@@ -1,0 +1,25 @@
+"""Root causes recorded on closed-loop cases count as evidence when ranking opportunities."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from cxchange.decide.service import opportunities
+from cxchange.demo.generate import generate
+from cxchange.demo.load import load_demo
+from cxchange.sustain import cases
+
+
+def test_case_root_causes_feed_the_ranking(engine: Engine) -> None:
+    load_demo(engine, generate(rows=1_500, seed=11))  # imports (opening cases) and analyses
+    open_cases = cases.list_cases(engine)
+    assert open_cases, "detractors in the demo open cases on import"
+    for case in open_cases[:3]:
+        cases.update(engine, case["id"], status="resolved", root_cause="Billing", note="wrong tariff")
+    result = opportunities(engine, draws=100)
+    rows = {r["theme"]: r for r in result["opportunities"]}
+    assert rows["Billing"]["root_causes"] == 3
+    assert "root_causes" in result["formula"]
+    baseline = opportunities(engine, draws=100, weights={"nps_gain": 1.0})
+    billing_rank = [r["theme"] for r in result["opportunities"]].index("Billing")
+    assert billing_rank <= [r["theme"] for r in baseline["opportunities"]].index("Billing")
