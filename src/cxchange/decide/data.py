@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback, OrgUnit, Source
-from cxchange.listen.query import apply_filters, parse_where
+from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 from cxchange.understand.sentiment.base import NEUTRAL_BAND
 from cxchange.understand.themes.taxonomy import theme_rows
@@ -51,14 +51,7 @@ def load_respondents(
     attrs: Sequence[str] = (),
 ) -> Respondents:
     ensure_schema(engine)
-    filters = parse_where(where)
-    if source:
-        filters.sources.append(source)
-    tree = None
-    if filters.units:
-        from cxchange.listen.org import load_org_tree
-
-        tree = load_org_tree(engine)
+    filters, tree = scope_filters(engine, where, source)
     cols = [
         Feedback.id, Source.name.label("source"), Feedback.received_at, Feedback.customer_id,
         Feedback.customer_value, Feedback.nps, Feedback.csat, Feedback.ces, Feedback.rating,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Engine, Select, or_, select
 
 from cxchange.core.errors import InputError
 from cxchange.listen.models import Feedback, Source
@@ -47,6 +47,21 @@ def parse_where(items: Sequence[str]) -> Filters:
         else:
             f.attrs.setdefault(name.removeprefix("attr:"), []).append(value)
     return f
+
+
+def scope_filters(
+    engine: Engine, where: Sequence[str] = (), source: str | None = None
+) -> tuple[Filters, OrgTree | None]:
+    """`--where` items plus an optional `--source`, and the org tree when a unit filter needs it."""
+    filters = parse_where(where)
+    if source:
+        filters.sources.append(source)
+    tree = None
+    if filters.units:
+        from cxchange.listen.org import load_org_tree
+
+        tree = load_org_tree(engine)
+    return filters, tree
 
 
 def _day_start(d: date) -> datetime:

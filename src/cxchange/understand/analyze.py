@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from cxchange.core.executors import Executor, executor_for
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback
-from cxchange.listen.query import apply_filters, parse_where
+from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.understand.models import AnalysisRun, FeedbackSentiment, FeedbackTheme, Theme
 from cxchange.understand.themes.matcher import Matcher, ThemeSpec
 from cxchange.understand.themes.taxonomy import active_themes, current_version, mark_matched
@@ -125,14 +125,7 @@ def analyze(
         matcher = Matcher(_specs(themes))
         versions = {t.id: t.version for t in themes}
 
-    filters = parse_where(where)
-    if source:
-        filters.sources.append(source)
-    tree = None
-    if filters.units:
-        from cxchange.listen.org import load_org_tree
-
-        tree = load_org_tree(engine)
+    filters, tree = scope_filters(engine, where, source)
     analysed = select(FeedbackSentiment.feedback_id).where(FeedbackSentiment.feedback_id == Feedback.id)
     new_stmt = apply_filters(
         select(Feedback.id, Feedback.text).where(Feedback.text.is_not(None), ~analysed.exists()),

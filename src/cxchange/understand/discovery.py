@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback
-from cxchange.listen.query import apply_filters, parse_where
+from cxchange.listen.query import apply_filters, scope_filters
 
 # Discovery is a sample-based proposal: past this many comments, more text changes little but time.
 MAX_COMMENTS = 50_000
@@ -29,14 +29,7 @@ def discover(
     from cxchange.understand.themes.discover import discover_themes
 
     ensure_schema(engine)
-    filters = parse_where(where)
-    if source:
-        filters.sources.append(source)
-    tree = None
-    if filters.units:
-        from cxchange.listen.org import load_org_tree
-
-        tree = load_org_tree(engine)
+    filters, tree = scope_filters(engine, where, source)
     stmt = apply_filters(
         select(Feedback.id, Feedback.text).where(Feedback.text.is_not(None)), filters, since=since, tree=tree
     )

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from cxchange.core.errors import InputError
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback, Source
-from cxchange.listen.query import Filters, apply_filters, parse_where
+from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.understand.emerging import Windows, new_phrases, theme_spikes
 from cxchange.understand.impact import NpsCells, theme_impact
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
@@ -25,18 +25,6 @@ from cxchange.understand.sentiment.base import NEUTRAL_BAND
 from cxchange.understand.themes.taxonomy import theme_rows
 
 _EPOCH = date(1970, 1, 1)
-
-
-def _filters(engine: Engine, where: Sequence[str], source: str | None) -> tuple[Filters, Any]:
-    filters = parse_where(where)
-    if source:
-        filters.sources.append(source)
-    tree = None
-    if filters.units:
-        from cxchange.listen.org import load_org_tree
-
-        tree = load_org_tree(engine)
-    return filters, tree
 
 
 def _group_col(by: str | None) -> ColumnElement[Any] | None:
@@ -64,7 +52,7 @@ def theme_stats(
 ) -> list[dict[str, Any]]:
     """One row per theme (per group with `by`): count, share, sentiment, NPS with/without, impact."""
     ensure_schema(engine)
-    filters, tree = _filters(engine, where, source)
+    filters, tree = scope_filters(engine, where, source)
     group = _group_col(by)
     gcols = [group.label("g")] if group is not None else []
 
@@ -196,7 +184,7 @@ def emerging(
     w, b = parse_span(window, "--window"), parse_span(baseline, "--baseline")
     if b < w:
         raise InputError("--baseline must be at least as long as --window")
-    filters, tree = _filters(engine, where, source)
+    filters, tree = scope_filters(engine, where, source)
 
     def scoped(stmt: Any, since: date | None = None, upto: date | None = None) -> Any:
         return apply_filters(stmt, filters, since=since, until=upto, tree=tree)
