@@ -308,16 +308,9 @@ def discover_themes(
     keep = [i for i, t in enumerate(b.themes) if t["size"] > 0]  # drop empty themes, renumber the rest
     remap = np.full(len(b.themes) + 1, -1, np.int64)
     remap[keep] = np.arange(len(keep))
-    out = [
-        DiscoveredTheme(
-            t["name"],
-            t["keywords"],
-            None if t["parent"] is None else int(remap[t["parent"]]),
-            int(t["size"]),
-            t["representatives"],
-        )
-        for t in (b.themes[i] for i in keep)
-    ]
+    parents = [None if t["parent"] is None else int(remap[t["parent"]]) for t in b.themes]
+    keys = ("name", "keywords", "size", "representatives")
+    out = [DiscoveredTheme(parent=parents[i], **{k: b.themes[i][k] for k in keys}) for i in keep]
     labels = remap[b.labels]
     memberships = [[int(remap[m]) for m in ms if remap[m] >= 0] for ms in b.memberships]
     return Discovery(out, labels, int((labels == -1).sum()), memberships)
