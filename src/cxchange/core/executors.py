@@ -1,12 +1,13 @@
 """Where partitioned work runs: in this process, or on a Dask cluster. Chosen by config, not by type.
 
-Both run a pure function over a list of partitions and yield the results in partition order, so the
-caller (which owns the database) writes exactly the same rows whichever executor computed them.
+Both run a pure function over an iterable of partitions (read lazily) and yield the results in
+partition order, so the caller (which owns the database) writes exactly the same rows whichever
+executor computed them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
 from cxchange.core.errors import CxError
@@ -18,7 +19,7 @@ R = TypeVar("R")
 class Executor(Protocol):
     name: str
 
-    def map(self, fn: Callable[..., R], parts: Sequence[T], **shared: Any) -> Iterator[R]: ...
+    def map(self, fn: Callable[..., R], parts: Iterable[T], **shared: Any) -> Iterator[R]: ...
 
     def close(self) -> None: ...
 
@@ -26,7 +27,7 @@ class Executor(Protocol):
 class InProcessExecutor:
     name = "local"
 
-    def map(self, fn: Callable[..., R], parts: Sequence[T], **shared: Any) -> Iterator[R]:
+    def map(self, fn: Callable[..., R], parts: Iterable[T], **shared: Any) -> Iterator[R]:
         for part in parts:
             yield fn(part, **shared)
 
@@ -57,7 +58,7 @@ class DaskExecutor:
         except OSError as exc:
             raise CxError(f"cannot reach the Dask scheduler {address}: {exc}") from None
 
-    def map(self, fn: Callable[..., R], parts: Sequence[T], **shared: Any) -> Iterator[R]:
+    def map(self, fn: Callable[..., R], parts: Iterable[T], **shared: Any) -> Iterator[R]:
         # Shared arguments (the matcher) are scattered once, not pickled into every task.
         scattered = {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
         # A bounded window keeps memory flat on big stores while every worker stays busy.

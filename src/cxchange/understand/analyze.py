@@ -207,27 +207,11 @@ def _zip_parts(
             yield p
 
     results = ex.map(
-        analyse_partition, _LazySeq(feed()), matcher=matcher, backend=backend,
+        analyse_partition, feed(), matcher=matcher, backend=backend,
         only_themes=only, with_sentiment=with_sentiment,
     )  # fmt: skip
     for result in results:
         yield held.pop(0), result
-
-
-class _LazySeq:
-    """An iterator dressed as a Sequence for Executor.map (which only iterates it)."""
-
-    def __init__(self, it: Iterator[Any]) -> None:
-        self._it = it
-
-    def __iter__(self) -> Iterator[Any]:
-        return self._it
-
-    def __len__(self) -> int:  # pragma: no cover - not used by the executors
-        raise TypeError("length unknown")
-
-    def __getitem__(self, i: int) -> Any:  # pragma: no cover
-        raise TypeError("not indexable")
 
 
 def _write(
