@@ -78,6 +78,7 @@ def test_business_case_in_three_formats(demo_engine: Engine, tmp_path: Path) -> 
         assert out.stat().st_size > 1000
     md = (tmp_path / "case.md").read_text()
     assert "Payback" in md and "Assumptions and risks" in md and "> " in md
+    assert "initiative create" in md and "--sponsor" in md and "--start" in md  # a command that can run
     html = (tmp_path / "case.html").read_text()
     assert "<svg" in html and "<script" not in html
     assert (tmp_path / "case.pdf").read_bytes()[:4] == b"%PDF"

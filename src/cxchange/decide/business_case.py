@@ -141,8 +141,10 @@ def build_case(
                 f"nps: +{max(sim['delta'], 0):.1f} points in pilot units vs control",
             ],
             "command": (
-                f'cxchange initiative create --name "Fix {name.lower()}" --framework cx10 '
-                f'--theme "{name}"' + (f" --pilot-units {','.join(pilot)}" if pilot else "")
+                # Sponsor, owner, units and start are the sponsor's decisions: placeholders to fill in.
+                f'cxchange initiative create --name "Fix {name.lower()}" --framework cx10 --theme "{name}" '
+                f"--sponsor SPONSOR_EMAIL --owner OWNER_EMAIL --units {','.join(pilot) or 'UNIT_CODES'} "
+                f"--start YYYY-MM-DD" + (f" --pilot-units {','.join(pilot)}" if pilot else "")
             ),
         },
     }
