@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(EXTRAS)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench eval eval-venv lint venv clean
+.PHONY: run test browser bench eval eval-venv lint venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ run: $(STAMP)
 	$(VENV)/bin/cxchange demo --if-empty
 	$(VENV)/bin/cxchange serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+# Browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from cxchange.api import create_app
+from cxchange.auth.testing import signed_in_client
 
 CSV = b"id,When,NPS,Comment,Region\n1,2025-03-01,9,Lovely <b>staff</b>,North\n2,2025-03-02,3,Slow,South\n"
 
 
 def test_health_import_scores_and_page(db_url: str) -> None:
-    client = TestClient(create_app(db_url))
+    assert TestClient(create_app(db_url)).get("/api/scores").status_code == 401
+    client = signed_in_client(db_url)
     health = client.get("/api/health").json()
     assert health["status"] == "ok"
     dry = client.post(

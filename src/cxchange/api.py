@@ -1,14 +1,27 @@
-"""FastAPI app factory: mounts each stage's router; OpenAPI at /docs."""
+"""FastAPI app factory: mounts each stage's router under /api (signed-in only) and the web pages."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from typing import Any
 
-from cxchange.core.errors import CxError, NotFoundError
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from cxchange.core.errors import AuthError, CxError, ForbiddenError, NotFoundError
+
+
+def _status(exc: CxError) -> int:
+    if isinstance(exc, AuthError):
+        return 401
+    if isinstance(exc, ForbiddenError):
+        return 403
+    if isinstance(exc, NotFoundError):
+        return 404
+    return 400
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
+    from cxchange.auth.web import api_guard
     from cxchange.change.api import router as change_router
     from cxchange.core.deps import set_database_url
     from cxchange.decide.api import router as decide_router
@@ -17,15 +30,31 @@ def create_app(database_url: str | None = None) -> FastAPI:
     from cxchange.sustain.api_loop import router as loop_router
     from cxchange.sustain.api_outcomes import router as outcomes_router
     from cxchange.understand.api import router as understand_router
+    from cxchange.web.audit import audit_writes
     from cxchange.web.routes import mount_web
 
     set_database_url(database_url)
-    app = FastAPI(title="cxchange", version="0.1.0", description="Customer feedback to lasting change.")
+    app = FastAPI(
+        title="cxchange",
+        version="0.1.0",
+        description="Customer feedback to lasting change. Every /api route but /api/health needs "
+        "`Authorization: Bearer TOKEN` (`cxchange token create EMAIL`) or a signed-in session.",
+    )
 
     @app.exception_handler(CxError)
-    async def _cx_error(_request: Request, exc: CxError) -> JSONResponse:
-        status = 404 if isinstance(exc, NotFoundError) else 400
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+    async def _cx_error(request: Request, exc: CxError) -> Response:
+        status = _status(exc)
+        if request.url.path.startswith("/api") or request.url.path.startswith("/docs"):
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+        if status == 401:
+            from urllib.parse import quote
+
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        from cxchange.web.common import render_error
+
+        return render_error(request, status, str(exc))
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str | None]:
@@ -35,12 +64,17 @@ def create_app(database_url: str | None = None) -> FastAPI:
         eng = engine()
         return {"status": "ok", "database": eng.dialect.name, "revision": current_revision(eng)}
 
-    app.include_router(listen_router, prefix="/api")
-    app.include_router(measure_router, prefix="/api")
-    app.include_router(understand_router, prefix="/api")
-    app.include_router(decide_router, prefix="/api")
-    app.include_router(change_router, prefix="/api")
-    app.include_router(outcomes_router, prefix="/api")
-    app.include_router(loop_router, prefix="/api")
+    guarded: dict[str, Any] = {"prefix": "/api", "dependencies": [Depends(api_guard)]}
+    for router in (
+        listen_router,
+        measure_router,
+        understand_router,
+        decide_router,
+        change_router,
+        outcomes_router,
+        loop_router,
+    ):
+        app.include_router(router, **guarded)
     mount_web(app)
+    app.middleware("http")(audit_writes)
     return app

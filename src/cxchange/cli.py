@@ -48,6 +48,7 @@ def db_upgrade(
 
 
 def _mount() -> None:
+    from cxchange.auth.cli import register as register_auth
     from cxchange.change.cli import register as register_change
     from cxchange.decide.cli import register as register_drivers
     from cxchange.decide.cli_whatif import register as register_whatif
@@ -70,15 +71,58 @@ def _mount() -> None:
     register_outcomes(app)
     register_loop(app)
     register_demo(app)
+    register_auth(app)
     register_web(app)
 
 
 _mount()
 
 
+# Commands whose success is written to the audit log (user and token commands audit themselves).
+AUDITED = {
+    "import": "import",
+    "org": "import.org",
+    "themes": "taxonomy",
+    "initiative": "initiative",
+    "raci": "initiative.raci",
+    "readiness": "initiative.readiness",
+    "impact": "initiative.impact",
+    "comms": "initiative.comms",
+    "agents": "initiative.agents",
+    "training": "initiative.training",
+    "resistance": "initiative.resistance",
+}
+READ_ONLY_SUBCOMMANDS = frozenset({"list", "show", "export", "status", "check", "report", "trend", "heatmap"})
+
+
+def _audit_cli(argv: list[str]) -> None:
+    """Record a successful changing command with the OS user who ran it (best effort, never fatal)."""
+    db = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--db"), None)
+    db = db or next((a.split("=", 1)[1] for a in argv if a.startswith("--db=")), None)
+    words = [a for a in argv if not a.startswith("-") and a != db]
+    if not words or words[0] not in AUDITED or "--help" in argv or "--dry-run" in argv:
+        return
+    if len(words) > 1 and words[1] in READ_ONLY_SUBCOMMANDS:
+        return
+    try:
+        import getpass
+
+        from cxchange.auth.service import audit
+        from cxchange.core.db import get_engine
+
+        audit(get_engine(db), f"cli:{getpass.getuser()}", AUDITED[words[0]], " ".join(words[1:3]) or None,
+              argv=argv[:12])  # fmt: skip
+    except Exception:  # the command succeeded: an audit hiccup must not turn it into a failure
+        pass
+
+
 def main() -> None:
     try:
         app()
+    except SystemExit as done:
+        if done.code in (0, None):
+            _audit_cli(sys.argv[1:])
+        raise
     except CxError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -1,5 +1,12 @@
 """Every stage's tables on the one Base, so Alembic sees the whole schema."""
 
+from cxchange.auth.models import (  # noqa: F401  (registers the sign-in tables on Base)
+    ApiToken,
+    AppSecret,
+    AuditEntry,
+    User,
+    UserUnit,
+)
 from cxchange.change.models import (  # noqa: F401  (registers the change tables on Base)
     ChangeAgent,
     Communication,

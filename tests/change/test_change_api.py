@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.errors import CxError, NotFoundError
 
 
@@ -21,6 +23,7 @@ def client(demo: Engine) -> TestClient:
 
     set_database_url(demo.url.render_as_string(hide_password=False))
     app = FastAPI()
+    app.dependency_overrides[current_scope] = lambda: UserScope.everything("test")
 
     @app.exception_handler(CxError)
     async def _cx_error(_request: Request, exc: CxError) -> JSONResponse:

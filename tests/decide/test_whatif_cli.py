@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 
@@ -87,9 +86,9 @@ def test_business_case_in_three_formats(demo_engine: Engine, tmp_path: Path) -> 
 
 
 def test_decide_api_returns_the_cli_json(demo_engine: Engine) -> None:
-    from cxchange.api import create_app
+    from cxchange.auth.testing import signed_in_client
 
-    client = TestClient(create_app(_url(demo_engine)))
+    client = signed_in_client(_url(demo_engine), demo_engine)
     drivers = client.get("/api/drivers", params={"target": "nps", "from": "theme-sentiment", "boot": 50})
     assert drivers.status_code == 200, drivers.text
     body = drivers.json()

@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.errors import CxError, NotFoundError
 from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
@@ -170,6 +172,7 @@ def test_api(world: Engine) -> None:
 
     set_database_url(world.url.render_as_string(hide_password=False))
     app = FastAPI()
+    app.dependency_overrides[current_scope] = lambda: UserScope.everything("test")
 
     @app.exception_handler(CxError)
     async def _cx(_r: Request, exc: CxError) -> JSONResponse:

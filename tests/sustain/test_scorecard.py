@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select, update
 from typer.testing import CliRunner
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.listen.models import Feedback, OrgUnit, Person
 from cxchange.measure.service import ScoreQuery, scores
@@ -207,6 +209,7 @@ def test_cli_csv_json_api_and_bad_input_on_both_databases(tiny: Engine) -> None:
     set_database_url(url)
     try:
         app = FastAPI()
+        app.dependency_overrides[current_scope] = lambda: UserScope.everything("test")
 
         @app.exception_handler(CxError)
         async def _cx_error(_request: Request, exc: CxError) -> JSONResponse:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from cxchange.api import create_app
+from cxchange.auth.testing import signed_in_client
 
 
 def _client(engine: Engine) -> TestClient:
-    return TestClient(create_app(engine.url.render_as_string(hide_password=False)))
+    return signed_in_client(engine.url.render_as_string(hide_password=False), engine)
 
 
 def test_themes_emerging_feedback_and_sentiment(demo_engine: Engine) -> None:

@@ -7,10 +7,12 @@ import datetime as dt
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 
 router = APIRouter(tags=["change"])
@@ -24,14 +26,14 @@ def _j(data: Any) -> Any:
 
 
 @router.get("/frameworks")
-def frameworks_list() -> list[dict[str, Any]]:
+def frameworks_list(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
     from cxchange.change.frameworks import list_rows
 
     return list_rows()
 
 
 @router.get("/frameworks/{name}")
-def frameworks_show(name: str) -> dict[str, Any]:
+def frameworks_show(name: str, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
     from cxchange.change.frameworks import get_framework
 
     return get_framework(name, allow_file=False)  # no file paths over HTTP
@@ -69,7 +71,7 @@ class InitiativePatch(BaseModel):
 
 
 @router.get("/initiatives")
-def initiatives_list(status: str | None = None) -> Any:
+def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status: str | None = None) -> Any:
     from cxchange.change.service import list_all
 
     return _j(list_all(engine(), status=status))
@@ -94,7 +96,7 @@ def impact_heatmap(
 
 
 @router.get("/initiatives/{initiative}")
-def initiatives_show(initiative: str) -> Any:
+def initiatives_show(initiative: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     from cxchange.change.service import show
 
     return _j(show(engine(), initiative))
@@ -211,18 +213,30 @@ def readiness_import(
 
 @router.get("/initiatives/{initiative}/readiness")
 def readiness_report(
-    initiative: str, by: str = "unit", min_n: Annotated[int, Query(ge=1)] = 5, assessment: int | None = None
+    initiative: str,
+    scope: Annotated[UserScope, Depends(current_scope)],
+    by: str = "unit",
+    min_n: Annotated[int, Query(ge=1)] = 5,
+    assessment: int | None = None,
 ) -> Any:
     from cxchange.change.readiness import report
 
-    return _j(report(engine(), initiative, by=by, min_n=min_n, assessment=assessment))
+    rows = report(engine(), initiative, by=by, min_n=min_n, assessment=assessment)
+    return _j(scope.filter_rows(rows, engine(), key="group"))
 
 
 @router.get("/initiatives/{initiative}/readiness/trend")
-def readiness_trend(initiative: str, unit: str | None = None) -> Any:
+def readiness_trend(
+    initiative: str, scope: Annotated[UserScope, Depends(current_scope)], unit: str | None = None
+) -> Any:
     from cxchange.change.readiness import trend
 
-    return _j(trend(engine(), initiative, unit=unit))
+    units = scope.units(engine(), unit)
+    if units is not None and len(units) > 1:
+        from cxchange.core.errors import InputError
+
+        raise InputError("name one of your units: unit=CODE")
+    return _j(trend(engine(), initiative, unit=units[0] if units else None))
 
 
 # --- impact --------------------------------------------------------------------------------------

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     alert_retry_base_seconds: int = 60
     alert_retry_max_seconds: int = 6 * 3600
     alert_retry_max_attempts: int = 8
+    # Sign-in (auth/): the session-signing key (empty: one generated and kept in the database), the
+    # first admin created by `cxchange serve` on a database without users, and session lifetime.
+    secret_key: str | None = None
+    admin_email: str = "admin@cxchange.local"
+    admin_password: str | None = None  # empty: a one-time password is generated and printed once
+    session_hours: int = 12
+    login_max_failures: int = 5  # per client address and e-mail, within login_window_seconds
+    login_window_seconds: int = 300
 
 
 @lru_cache(maxsize=1)

@@ -38,3 +38,11 @@ class InputError(CxError):
 
 class NotFoundError(CxError):
     """A named thing (batch, source, unit) does not exist."""
+
+
+class AuthError(CxError):
+    """No valid credentials (HTTP 401)."""
+
+
+class ForbiddenError(CxError):
+    """Signed in, but this role or unit scope does not allow it (HTTP 403)."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 
 router = APIRouter(tags=["decide"])
@@ -15,6 +17,7 @@ router = APIRouter(tags=["decide"])
 
 @router.get("/drivers")
 def drivers(
+    scope: Annotated[UserScope, Depends(current_scope)],
     target: str = "nps",
     source: Annotated[str, Query(alias="from")] = "themes",
     method: str = "shapley",
@@ -26,6 +29,7 @@ def drivers(
 ) -> dict[str, Any]:
     from cxchange.decide.drivers import driver_table, frame_from_store
 
+    where = list(scope.where(engine(), where))
     kind, _, names = source.partition(":")
     if kind in ("themes", "theme-sentiment") and not names:
         from cxchange.decide.data import theme_driver_frame
@@ -59,16 +63,17 @@ class SimulateRequest(BaseModel):
 
 
 @router.post("/simulate")
-def simulate(body: SimulateRequest) -> dict[str, Any]:
+def simulate(body: SimulateRequest, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
     from cxchange.decide.service import Scope
     from cxchange.decide.service import simulate as run
 
-    scope = Scope(where=tuple(body.where), since=body.since, until=body.until)
-    return run(engine(), body.fix, moves=body.move, scope=scope, draws=body.draws, seed=body.seed)
+    data_scope = Scope(where=scope.where(engine(), body.where), since=body.since, until=body.until)
+    return run(engine(), body.fix, moves=body.move, scope=data_scope, draws=body.draws, seed=body.seed)
 
 
 @router.get("/opportunities")
 def opportunities(
+    scope: Annotated[UserScope, Depends(current_scope)],
     share: Annotated[float, Query(ge=0, le=1)] = 0.5,
     churn_rate: Annotated[float, Query(ge=0, le=1)] = 0.10,
     weights: Annotated[list[str] | None, Query()] = None,
@@ -81,6 +86,6 @@ def opportunities(
 
     result = rank(
         engine(), share=share, churn_rate=churn_rate, weights=parse_weights(weights or []),
-        scope=Scope(where=tuple(where or ()), since=since, until=until),
+        scope=Scope(where=scope.where(engine(), where), since=since, until=until),
     )  # fmt: skip
     return [{k: v for k, v in r.items() if k != "theme_id"} for r in result["opportunities"]]

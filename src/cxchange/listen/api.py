@@ -8,9 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 
 router = APIRouter(tags=["listen"])
@@ -74,6 +76,7 @@ def rejects(batch_id: int) -> list[dict[str, Any]]:
 
 @router.get("/feedback")
 def feedback(
+    scope: Annotated[UserScope, Depends(current_scope)],
     source: str | None = None,
     where: Annotated[list[str] | None, Query()] = None,
     since: date | None = None,
@@ -90,7 +93,7 @@ def feedback(
     return list_feedback(
         engine(),
         source=source,
-        where=tuple(where or ()),
+        where=scope.where(engine(), where),
         since=since,
         until=until,
         theme=theme,
@@ -102,7 +105,18 @@ def feedback(
 
 
 @router.get("/org")
-def org() -> list[dict[str, Any]]:
+def org(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
     from cxchange.listen.org import org_as_nested
 
-    return org_as_nested(engine())
+    nested = org_as_nested(engine())
+    if not scope.scoped:
+        return nested
+    # A scoped user sees the subtrees of their own units.
+    mine, stack = [], list(nested)
+    while stack:
+        node = stack.pop(0)
+        if node["code"] in (scope.unit_codes or ()):
+            mine.append(node)
+        else:
+            stack.extend(node.get("children", []))
+    return mine

@@ -45,6 +45,13 @@ class OrgTree:
         prefix = root.path + "/"
         return {u.id for u in self.units.values() if u.id == root.id or u.path.startswith(prefix)}
 
+    def subtree_ids_of(self, codes: str | Iterable[str]) -> set[int]:
+        """The union of `subtree_ids` over one code or several."""
+        out: set[int] = set()
+        for code in [codes] if isinstance(codes, str) else codes:
+            out |= self.subtree_ids(code)
+        return out
+
     def ancestor_map(self, level: str) -> dict[int, str]:
         """unit id -> name of its ancestor (or itself) at `level`: a level name, or a depth number."""
         if level.isdigit():

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 from cxchange.measure.service import ScoreQuery, compare, scores
 
@@ -37,6 +39,7 @@ def _query(
 
 @router.get("/scores")
 def get_scores(
+    scope: Annotated[UserScope, Depends(current_scope)],
     metric: str = "nps",
     by: Annotated[list[str] | None, Query()] = None,
     where: Annotated[list[str] | None, Query()] = None,
@@ -46,11 +49,14 @@ def get_scores(
     level: float = 0.95,
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
-    return scores(engine(), _query(metric, by, where, since, until, ci, level, min_n))
+    return scores(
+        engine(), _query(metric, by, list(scope.where(engine(), where)), since, until, ci, level, min_n)
+    )
 
 
 @router.get("/compare")
 def get_compare(
+    scope: Annotated[UserScope, Depends(current_scope)],
     metric: str = "nps",
     by: Annotated[list[str] | None, Query()] = None,
     vs: str = "rest",
@@ -60,4 +66,5 @@ def get_compare(
     level: float = 0.95,
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
+    where = list(scope.where(engine(), where))
     return compare(engine(), _query(metric, by, where, since, until, None, level, min_n), vs=vs)

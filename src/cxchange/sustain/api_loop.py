@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
 
@@ -45,18 +47,25 @@ class AssignIn(BaseModel):
 
 @router.get("/cases")
 def cases_list(
-    unit: str | None = None, status: str | None = None, overdue: bool = False, limit: int | None = 500
+    scope: Annotated[UserScope, Depends(current_scope)],
+    unit: str | None = None,
+    status: str | None = None,
+    overdue: bool = False,
+    limit: int | None = 500,
 ) -> Any:
     from cxchange.sustain.cases import list_cases
 
-    return _j(list_cases(engine(), unit=unit, status=status, overdue=overdue, limit=limit))
+    units = scope.units(engine(), unit)
+    return _j(list_cases(engine(), unit=units, status=status, overdue=overdue, limit=limit))
 
 
 @router.get("/cases/stats")
-def cases_stats(by: str | None = None) -> Any:
+def cases_stats(
+    scope: Annotated[UserScope, Depends(current_scope)], by: str | None = None, unit: str | None = None
+) -> Any:
     from cxchange.sustain.cases import stats
 
-    return _j(stats(engine(), by=by))
+    return _j(stats(engine(), by=by, unit=scope.units(engine(), unit)))
 
 
 @router.get("/cases/root-causes")
@@ -97,26 +106,36 @@ def cases_you_said(initiative: str, format: str = "json") -> Any:
     return _j(out)
 
 
-@router.get("/cases/{case_id}")
-def cases_show(case_id: int) -> Any:
+def _case_in_scope(scope: UserScope, case_id: int) -> dict[str, Any]:
+    from cxchange.core.errors import ForbiddenError
     from cxchange.sustain.cases import show_case
 
-    return _j(show_case(engine(), case_id))
+    case = show_case(engine(), case_id)
+    if scope.scoped and (case["unit"] is None or not scope.filter_rows([case], engine())):
+        raise ForbiddenError(f"case {case_id} belongs to a unit outside yours")
+    return case
+
+
+@router.get("/cases/{case_id}")
+def cases_show(case_id: int, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+    return _j(_case_in_scope(scope, case_id))
 
 
 @router.patch("/cases/{case_id}")
-def cases_update(case_id: int, body: CasePatch) -> Any:
+def cases_update(case_id: int, body: CasePatch, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     from cxchange.sustain.cases import update
 
+    _case_in_scope(scope, case_id)
     return _j(
         update(engine(), case_id, status=body.status, note=body.note, root_cause=body.root_cause, by=body.by)
     )
 
 
 @router.post("/cases/{case_id}/assign")
-def cases_assign(case_id: int, body: AssignIn) -> Any:
+def cases_assign(case_id: int, body: AssignIn, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     from cxchange.sustain.cases import assign
 
+    _case_in_scope(scope, case_id)
     return _j(assign(engine(), case_id, body.email))
 
 
@@ -125,11 +144,16 @@ def cases_assign(case_id: int, body: AssignIn) -> Any:
 
 @router.get("/recognition")
 def recognition(
-    unit: str | None = None, since: date | None = None, until: date | None = None, limit: int | None = 500
+    scope: Annotated[UserScope, Depends(current_scope)],
+    unit: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int | None = 500,
 ) -> Any:
     from cxchange.sustain.recognition import list_recognitions
 
-    return _j(list_recognitions(engine(), unit=unit, since=since, until=until, limit=limit))
+    units = scope.units(engine(), unit)
+    return _j(list_recognitions(engine(), unit=units, since=since, until=until, limit=limit))
 
 
 # --- alerts ---------------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ Mounted under /api."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 
 router = APIRouter(tags=["sustain"])
@@ -29,6 +31,7 @@ def outcomes_get(
 
 @router.get("/scorecards")
 def scorecards_get(
+    scope: Annotated[UserScope, Depends(current_scope)],
     period: str = "quarter",
     by: str = "org:store",
     metric: str = "nps",
@@ -42,4 +45,5 @@ def scorecards_get(
     rows = scorecard(
         engine(), period=period, by=by, metric=metric, target=target, as_of=as_of, level=level, min_n=min_n
     )
-    return jsonable_encoder(rows)
+    # A scoped user gets the rows of their own units (and those beneath) only.
+    return jsonable_encoder(scope.filter_rows(rows, engine(), key="unit"))

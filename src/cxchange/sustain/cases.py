@@ -15,7 +15,7 @@ import logging
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -284,7 +284,7 @@ def _as_dt(v: Any) -> datetime | None:
 def list_cases(
     engine: Engine,
     *,
-    unit: str | None = None,
+    unit: str | Sequence[str] | None = None,
     status: str | None = None,
     overdue: bool = False,
     limit: int | None = None,
@@ -302,7 +302,7 @@ def list_cases(
         .order_by(Case.due_at, Case.id)
     )
     if unit:
-        stmt = stmt.where(Case.unit_id.in_(sorted(tree.subtree_ids(unit))))
+        stmt = stmt.where(Case.unit_id.in_(sorted(tree.subtree_ids_of(unit))))
     if status:
         stmt = stmt.where(Case.status == status)
     if overdue:
@@ -435,10 +435,15 @@ def _stats(cases: list[tuple[Any, ...]], names: dict[int, str], now: datetime) -
     }
 
 
-def stats(engine: Engine, *, by: str | None = None) -> list[dict[str, Any]]:
-    """Open, overdue, median time to close, % closed within SLA and root causes; overall or per unit."""
+def stats(
+    engine: Engine, *, by: str | None = None, unit: str | Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Open, overdue, median time to close, % closed within SLA and root causes; overall or per unit.
+
+    `unit` (one code or several) limits the cases to those units and everything beneath them."""
     if by not in (None, "unit"):
         raise InputError(f"--by wants unit, got {by!r}")
+    keep = load_org_tree(engine).subtree_ids_of(unit) if unit else None
     now = datetime.utcnow()
     with engine.connect() as conn:
         cases = conn.execute(
@@ -453,6 +458,8 @@ def stats(engine: Engine, *, by: str | None = None) -> list[dict[str, Any]]:
         ).all()
         names = dict(conn.execute(select(Theme.id, Theme.name)).all())
         codes = dict(conn.execute(select(OrgUnit.id, OrgUnit.code)).all())
+    if keep is not None:
+        cases = [c for c in cases if c[0] in keep]
     if by is None:
         return [{"group": {}, **_stats(list(cases), names, now)}]
     groups: dict[Any, list[tuple[Any, ...]]] = defaultdict(list)

@@ -342,11 +342,12 @@ def record_recognitions(
 def list_recognitions(
     engine: Engine,
     *,
-    unit: str | None = None,
+    unit: str | Sequence[str] | None = None,
     since: date | None = None,
     until: date | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
+    """Recognitions, newest first; `unit` is one code or several (each with everything beneath)."""
     tree = load_org_tree(engine)
     stmt = (
         select(Recognition, Person.name, Person.email, Feedback.text)
@@ -355,7 +356,7 @@ def list_recognitions(
         .order_by(Recognition.received_at.desc(), Recognition.id.desc())
     )
     if unit:
-        stmt = stmt.where(Recognition.unit_id.in_(sorted(tree.subtree_ids(unit))))
+        stmt = stmt.where(Recognition.unit_id.in_(sorted(tree.subtree_ids_of(unit))))
     if since:
         stmt = stmt.where(Recognition.received_at >= datetime.combine(since, time.min))
     if until:

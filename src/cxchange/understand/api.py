@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 
 router = APIRouter(tags=["understand"])
@@ -16,6 +18,7 @@ MAX_TEXTS = 10_000
 
 @router.get("/themes")
 def themes(
+    scope: Annotated[UserScope, Depends(current_scope)],
     by: str | None = None,
     source: str | None = None,
     since: date | None = None,
@@ -26,12 +29,19 @@ def themes(
     from cxchange.understand.service import theme_stats
 
     return theme_stats(
-        engine(), by=by, source=source, since=since, until=until, where=tuple(where or ()), n_boot=boot
+        engine(),
+        by=by,
+        source=source,
+        since=since,
+        until=until,
+        where=scope.where(engine(), where),
+        n_boot=boot,
     )
 
 
 @router.get("/emerging")
 def emerging(
+    scope: Annotated[UserScope, Depends(current_scope)],
     window: str = "7d",
     baseline: str = "8w",
     until: date | None = None,
@@ -44,13 +54,15 @@ def emerging(
 
     return find_emerging(
         engine(), window=window, baseline=baseline, until=until, source=source,
-        where=tuple(where or ()), z_min=z, min_count=min_count,
+        where=scope.where(engine(), where), z_min=z, min_count=min_count,
     )  # fmt: skip
 
 
 @router.post("/sentiment")
 def sentiment(
-    texts: Annotated[list[str], Body(max_length=MAX_TEXTS)], backend: str | None = None
+    scope: Annotated[UserScope, Depends(current_scope)],
+    texts: Annotated[list[str], Body(max_length=MAX_TEXTS)],
+    backend: str | None = None,
 ) -> list[dict[str, Any]]:
     """Score a list of texts: `[{"text", "score", "label"}]` in input order."""
     from cxchange.understand.sentiment import get_backend

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cxchange.core.cli_support import DbOption, engine_from
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def serve_command(
@@ -21,10 +24,28 @@ def serve_command(
     from cxchange.api import create_app
 
     engine = engine_from(ctx, db)  # upgrades the schema before the first request
+    _first_admin(engine)
     typer.echo(
         f"cxchange on http://{host}:{port}  (database: {engine.url.render_as_string(hide_password=True)})"
     )
     uvicorn.run(create_app(engine.url.render_as_string(hide_password=False)), host=host, port=port)
+
+
+def _first_admin(engine: Engine) -> None:
+    """A database without users gets an admin: CXCHANGE_ADMIN_PASSWORD, or a one-time password shown once."""
+    import secrets
+
+    from cxchange.auth.service import add_user, count_users
+    from cxchange.core.config import get_settings
+
+    if count_users(engine):
+        return
+    settings = get_settings()
+    password = settings.admin_password or secrets.token_urlsafe(12)
+    add_user(engine, settings.admin_email, "admin", password=password, actor="serve")
+    typer.echo(f"created the first admin: {settings.admin_email}")
+    if not settings.admin_password:
+        typer.echo(f"one-time password (shown once; change it with `cxchange user passwd`): {password}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,107 @@
+"""What a signed-in user may see: every unit, or only their units and everything beneath them.
+
+Routes and pages that read unit-level data take a `UserScope` and pass their filters through it; a scoped
+user asking for a unit outside their subtree gets ForbiddenError (HTTP 403), never an empty answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from cxchange.auth.roles import get_role
+from cxchange.core.errors import ForbiddenError
+
+_UNIT_FIELDS = ("unit", "org_unit", "org")
+
+
+@dataclass(frozen=True)
+class UserScope:
+    email: str
+    role: str
+    user_id: int | None = None
+    unit_codes: tuple[str, ...] | None = None  # None: every unit
+    _paths: tuple[str, ...] = field(default=(), repr=False)  # materialised paths of unit_codes
+
+    @classmethod
+    def for_user(cls, engine: Engine, user: dict[str, Any]) -> UserScope:
+        units = tuple(user.get("units") or ())
+        if user["role"] == "admin" or not units:
+            return cls(email=user["email"], role=user["role"], user_id=user.get("id"))
+        from cxchange.listen.org import load_org_tree
+
+        tree = load_org_tree(engine)
+        paths = tuple(tree.by_code(code).path for code in units)
+        return cls(user["email"], user["role"], user.get("id"), units, paths)
+
+    @classmethod
+    def everything(cls, actor: str = "cli") -> UserScope:
+        return cls(email=actor, role="admin")
+
+    @property
+    def scoped(self) -> bool:
+        return self.unit_codes is not None
+
+    def can(self, permission: str) -> bool:
+        return get_role(self.role).can(permission)
+
+    def require(self, permission: str) -> None:
+        if not self.can(permission):
+            raise ForbiddenError(f"the {self.role} role may not do this ({permission})")
+
+    def contains_path(self, path: str | None) -> bool:
+        if not self.scoped:
+            return True
+        if path is None:
+            return False  # feedback with no unit belongs to nobody's subtree
+        return any(path == p or path.startswith(p + "/") for p in self._paths)
+
+    def check_unit(self, engine: Engine, code: str) -> None:
+        if not self.scoped:
+            return
+        from cxchange.listen.org import load_org_tree
+
+        if not self.contains_path(load_org_tree(engine).by_code(code).path):
+            raise ForbiddenError(f"unit {code} is outside your units ({', '.join(self.unit_codes or ())})")
+
+    def allows_unit_id(self, engine: Engine, unit_id: int | None) -> bool:
+        if not self.scoped:
+            return True
+        if unit_id is None:
+            return False
+        from cxchange.listen.org import load_org_tree
+
+        unit = load_org_tree(engine).units.get(unit_id)
+        return unit is not None and self.contains_path(unit.path)
+
+    def units(self, engine: Engine, requested: str | None) -> list[str] | None:
+        """For a one-unit parameter: the requested unit (checked), or the user's units, or None (all)."""
+        if requested:
+            self.check_unit(engine, requested)
+            return [requested]
+        return list(self.unit_codes) if self.scoped else None
+
+    def where(self, engine: Engine, items: Iterable[str] | None) -> tuple[str, ...]:
+        """`--where` items limited to the scope: requested units are checked, else the user's are added."""
+        items = tuple(items or ())
+        if not self.scoped:
+            return items
+        requested = [v for k, _, v in (i.partition("=") for i in items) if k.strip().lower() in _UNIT_FIELDS]
+        for code in requested:
+            self.check_unit(engine, code)
+        if requested:
+            return items
+        return items + tuple(f"unit={c}" for c in self.unit_codes or ())
+
+    def filter_rows(self, rows: Sequence[dict[str, Any]], engine: Engine, key: str = "unit") -> list[dict]:
+        """Keep rows whose unit code (row[key]) is inside the scope."""
+        if not self.scoped:
+            return list(rows)
+        from cxchange.listen.org import load_org_tree
+
+        tree = load_org_tree(engine)
+        paths = {u.code: u.path for u in tree.units.values()}
+        return [r for r in rows if self.contains_path(paths.get(r.get(key)))]

@@ -1,0 +1,46 @@
+"""For tests and scripts: an HTTP client for the app that is signed in with a fresh API token."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+
+def token_for(
+    engine: Engine, role: str = "admin", units: Sequence[str] = (), email: str | None = None
+) -> str:
+    """A new user with `role` (and `units`) and an API token for them."""
+    from cxchange.auth.service import add_user, create_token
+
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@test.local"
+    add_user(engine, email, role, units=units, password=None, actor="test")
+    return create_token(engine, email, name="test")
+
+
+def signed_in_client(
+    app_or_url: Any, engine: Engine | None = None, role: str = "admin", units: Sequence[str] = ()
+) -> TestClient:
+    """A TestClient sending `Authorization: Bearer …` for a new user of `role`."""
+    from fastapi.testclient import TestClient
+
+    from cxchange.api import create_app
+    from cxchange.core.db import get_engine
+
+    if isinstance(app_or_url, str):
+        engine = engine or get_engine(app_or_url)
+        app = create_app(app_or_url)
+    else:
+        app = app_or_url
+    if engine is None:
+        from cxchange.core.deps import engine as app_engine
+
+        engine = app_engine()
+    client = TestClient(app)
+    client.headers["Authorization"] = f"Bearer {token_for(engine, role, units)}"
+    return client

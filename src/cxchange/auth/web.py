@@ -1,0 +1,187 @@
+"""Sign-in for the HTTP app: who is calling (Bearer token or session cookie), CSRF, login rate limit.
+
+Sessions are a signed cookie (itsdangerous) holding the user id, a CSRF token and a fingerprint of the
+password hash: no server-side session store, and changing the password ends every older session.
+Requests authenticated by cookie must also prove the CSRF token on anything that changes data
+(form field `csrf_token` or header `X-CSRF-Token`); Bearer-token requests carry no ambient credential.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+from fastapi import Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from cxchange.auth import service
+from cxchange.auth.roles import permission_for_write
+from cxchange.auth.scope import UserScope
+from cxchange.core.config import get_settings
+from cxchange.core.deps import engine
+from cxchange.core.errors import AuthError, ForbiddenError
+
+SESSION_COOKIE = "cx_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OPEN_API_PATHS = frozenset({"/api/health"})
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(service.secret_key(engine()), salt="cxchange-session")
+
+
+def make_session(user: dict[str, Any]) -> tuple[str, str]:
+    """(cookie value, csrf token) for a freshly signed-in user."""
+    csrf = secrets.token_urlsafe(24)
+    return _serializer().dumps({"uid": user["id"], "csrf": csrf, "fp": user["fingerprint"]}), csrf
+
+
+def set_session_cookie(response: Any, request: Request, value: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=get_settings().session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def _session(request: Request) -> dict[str, Any] | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _serializer().loads(raw, max_age=get_settings().session_hours * 3600)
+    except BadSignature:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _resolve(request: Request) -> tuple[dict[str, Any] | None, str | None]:
+    """(user, csrf token of the session or None for token auth); cached on the request."""
+    if hasattr(request.state, "auth"):
+        return request.state.auth  # type: ignore[no-any-return]
+    found: tuple[dict[str, Any] | None, str | None] = (None, None)
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = service.user_for_token(engine(), header[7:].strip())
+        found = (user, None)
+    else:
+        data = _session(request)
+        if data:
+            user = service.load_user(engine(), int(data.get("uid", 0)))
+            if user and hmac.compare_digest(str(data.get("fp", "")), user["fingerprint"]):
+                found = (user, str(data.get("csrf", "")))
+    request.state.auth = found
+    return found
+
+
+def optional_user(request: Request) -> dict[str, Any] | None:
+    return _resolve(request)[0]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, for templates (empty when not signed in by cookie)."""
+    return _resolve(request)[1] or ""
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse a cookie-authenticated change without the session's CSRF token."""
+    if request.method in SAFE_METHODS:
+        return
+    user, expected = _resolve(request)
+    if user is None or expected is None:
+        return  # token auth (no ambient credential) or unauthenticated (refused elsewhere)
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            sent = str((await request.form()).get("csrf_token") or "")
+    if not sent or not hmac.compare_digest(sent, expected):
+        raise ForbiddenError("missing or wrong CSRF token: reload the page and try again")
+
+
+def current_scope(request: Request) -> UserScope:
+    """The caller's scope; raises AuthError (401 / redirect to sign-in) when nobody is signed in."""
+    if hasattr(request.state, "cx_scope"):
+        return request.state.cx_scope  # type: ignore[no-any-return]
+    user = optional_user(request)
+    if user is None:
+        raise AuthError("sign in, or send Authorization: Bearer TOKEN (`cxchange token create EMAIL`)")
+    scope = UserScope.for_user(engine(), user)
+    request.state.cx_scope = scope
+    return scope
+
+
+def _route_takes_scope(request: Request) -> bool:
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return False
+    stack = list(dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        if dep.call is current_scope:
+            return True
+        stack.extend(dep.dependencies)
+    return False
+
+
+async def api_guard(request: Request) -> None:
+    """Every /api route but /api/health: signed in, allowed to write, CSRF-checked, scope-aware.
+
+    A user limited to some units may only call routes that take a UserScope (and so filter by it):
+    routes that don't are refused for them rather than trusted to be harmless.
+    """
+    if request.url.path in OPEN_API_PATHS:
+        return
+    scope = current_scope(request)
+    if request.method not in SAFE_METHODS:
+        scope.require(permission_for_write(request.method, request.scope.get("route").path_format))  # type: ignore[union-attr]
+        await verify_csrf(request)
+    if scope.scoped and not _route_takes_scope(request):
+        raise ForbiddenError("not available to a user limited to some units")
+
+
+class LoginLimiter:
+    """Failed sign-ins per (client, e-mail) and per client, in a sliding window (in process memory)."""
+
+    def __init__(self) -> None:
+        self._fails: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _keys(self, client: str, email: str) -> tuple[str, str]:
+        return (f"{client}|{email.lower()}", f"{client}|*")
+
+    def blocked(self, client: str, email: str) -> bool:
+        s = get_settings()
+        now = time.monotonic()
+        with self._lock:
+            for key, limit in zip(
+                self._keys(client, email), (s.login_max_failures, s.login_max_failures * 4), strict=True
+            ):
+                q = self._fails[key]
+                while q and now - q[0] > s.login_window_seconds:
+                    q.popleft()
+                if len(q) >= limit:
+                    return True
+        return False
+
+    def failed(self, client: str, email: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in self._keys(client, email):
+                self._fails[key].append(now)
+
+    def succeeded(self, client: str, email: str) -> None:
+        with self._lock:
+            self._fails.pop(self._keys(client, email)[0], None)
+
+
+login_limiter = LoginLimiter()

@@ -1,0 +1,76 @@
+"""What every page shares: templates with the signed-in user, CSRF token and navigation; error pages."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+# (path, label, permission needed to see the link)
+NAV = (
+    ("/", "Overview", "read"),
+    ("/feedback", "Feedback", "read"),
+    ("/import", "Import", "import"),
+    ("/themes", "Themes", "read"),
+    ("/decide", "Decide", "read"),
+    ("/initiatives", "Initiatives", "read"),
+    ("/sustain", "Sustain", "read"),
+)
+
+
+def _tojson_script(value: Any) -> Markup:
+    """JSON safe to place inside <script>: '<', '>' and '&' escaped so text cannot close the tag."""
+    text = json.dumps(value, default=str)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+@lru_cache(maxsize=1)
+def templates() -> Jinja2Templates:
+    # Jinja2Templates autoescapes .html templates: feedback text is always rendered as text.
+    t = Jinja2Templates(directory=str(resources.files("cxchange.web") / "templates"))
+    t.env.filters["script_json"] = _tojson_script
+    return t
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    from cxchange.auth.web import csrf_token, optional_user
+
+    user = optional_user(request)
+    scope = getattr(request.state, "cx_scope", None)
+    nav = []
+    if user is not None:
+        from cxchange.auth.roles import get_role
+
+        role = get_role(user["role"])
+        nav = [(path, label) for path, label, perm in NAV if role.can(perm)]
+    return {
+        "user": user,
+        "user_scope": scope,
+        "csrf_token": csrf_token(request),
+        "nav": nav,
+        "path": request.url.path,
+    }
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    ctx = {**page_context(request), **(context or {})}
+    return templates().TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def render_error(request: Request, status: int, message: str) -> HTMLResponse:
+    titles = {400: "That did not work", 403: "Not for your role or units", 404: "Not found"}
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": titles.get(status, "Error"), "message": message},
+        status_code=status,
+    )
