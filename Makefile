@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/ingest.py
 	$(PY) bench/analyze.py
 	$(PY) bench/drivers.py
+	$(PY) bench/web.py
 
 # Evaluation runs in its own venv: the anchors (VADER, BERTopic, torch) are never cxchange dependencies.
 EVAL_VENV := .venv-eval

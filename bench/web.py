@@ -1,0 +1,217 @@
+"""Web benchmark: overview and explorer pages under concurrent load with 1,000,000 feedback rows in
+SQLite, and the executive report's generation time. Same run, same machine.
+
+    python bench/web.py [--rows 1000000] [--db bench/out/web1m.db] [--connections 8] [--seconds 20]
+
+Load comes from wrk (Debian's package, a separate process on loopback; installed by this script with
+apt when missing and run as root) for a bounded time per URL; without wrk, a bounded number of
+requests from an asyncio httpx client. Anchor: /api/health through the same server and sign-in stack
+(the floor any page pays). Targets (issue: web app): pages p95 < 300 ms; report < 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('JSON {"p50_ms":%.1f,"p95_ms":%.1f,"p99_ms":%.1f,"requests":%d,"errors":%d}\\n',
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.requests, e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def _cx(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cxchange", *args], capture_output=True, text=True, check=True
+    )
+
+
+def ensure_db(path: Path, rows: int) -> str:
+    url = f"sqlite:///{path}"
+    marker = path.with_suffix(".rows")
+    if not path.exists() or not marker.exists() or marker.read_text() != str(rows):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(path.name + "*"):
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+        t = time.perf_counter()
+        _cx("demo", "--rows", str(rows), "--db", url)
+        print(f"built {rows:,}-row analysed demo in {time.perf_counter() - t:.0f} s", flush=True)
+        marker.write_text(str(rows))
+    return url
+
+
+def tokens(url: str) -> dict[str, str]:
+    from cxchange.auth.service import add_user, create_token, list_users
+    from cxchange.core.db import get_engine
+
+    engine = get_engine(url)
+    known = {u["email"] for u in list_users(engine)}
+    out = {}
+    people = (("bench-admin@bench.local", "admin", ()), ("bench-north@bench.local", "manager", ("R-NORTH",)))
+    for email, role, units in people:
+        if email not in known:
+            add_user(engine, email, role, units=units, actor="bench")
+        out[role] = create_token(engine, email, name="bench")
+    return out
+
+
+def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(Path(tempfile.gettempdir()) / "cxchange-bench-web.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cxchange", "serve", "--port", str(port), "--db", url], stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/api/health", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("server did not start; see " + log.name)
+
+
+def have_wrk() -> bool:
+    if shutil.which("wrk"):
+        return True
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], capture_output=True, env=env)
+    return bool(shutil.which("wrk"))
+
+
+def load_wrk(url: str, token: str, connections: int, seconds: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", f.name,
+         "-H", f"Authorization: Bearer {token}", url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = next(x for x in out.stdout.splitlines() if x.startswith("JSON "))
+    return json.loads(line[5:])
+
+
+async def _load_httpx(url: str, token: str, connections: int, count: int) -> dict[str, float]:
+    times: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        queue = iter(range(count))
+
+        async def worker() -> None:
+            nonlocal errors
+            for _ in queue:
+                t = time.perf_counter()
+                r = await client.get(url)
+                times.append((time.perf_counter() - t) * 1000)
+                errors += r.status_code >= 400
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    q = statistics.quantiles(times, n=100)
+    return {"p50_ms": q[49], "p95_ms": q[94], "p99_ms": q[98], "requests": len(times), "errors": errors}
+
+
+def _next_link(html: str) -> str | None:
+    import re
+
+    tag = re.search(r'<a\b[^>]*\brel="next"[^>]*>', html)
+    href = re.search(r'href="([^"]+)"', tag.group(0)) if tag else None
+    return href.group(1).replace("&amp;", "&") if href else None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--db", type=Path, default=HERE / "out" / "web1m.db")
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--seconds", type=int, default=20, help="per URL with wrk")
+    ap.add_argument("--requests", type=int, default=400, help="per URL without wrk")
+    args = ap.parse_args()
+
+    url = ensure_db(args.db, args.rows)
+    tok = tokens(url)
+    proc, base = start_server(url)
+    wrk = have_wrk()
+    pages = [
+        ("anchor /api/health", "/api/health", "admin"),
+        ("overview", "/", "admin"),
+        ("overview (manager R-NORTH)", "/", "manager"),
+        ("explorer", "/feedback", "admin"),
+        ("explorer negative + theme", "/feedback?sentiment=negative&theme=waiting_time", "admin"),
+        ("explorer search", "/feedback?q=refund", "admin"),
+        ("explorer (manager R-NORTH)", "/feedback", "manager"),
+        ("explorer page 50 (older)", None, "admin"),
+    ]
+    results: dict[str, object] = {"rows": args.rows, "load_tool": "wrk" if wrk else "httpx-asyncio",
+                                  "connections": args.connections}  # fmt: skip
+    try:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {tok['admin']}"}, timeout=120
+        ) as c:
+            older = "/feedback"
+            for _ in range(50):  # follow the "older" (rel=next) links: deep pages must stay fast too
+                link = _next_link(c.get(older).text)
+                if link is None:
+                    break
+                older = link
+            pages[-1] = ("explorer page 50 (older)", older, "admin")
+        for name, path, who in pages:
+            if path is None:
+                continue
+            with httpx.Client(headers={"Authorization": f"Bearer {tok[who]}"}, timeout=120) as c:
+                t = time.perf_counter()
+                status = c.get(base + path).status_code  # warm (first hit builds caches)
+                first = (time.perf_counter() - t) * 1000
+            if wrk:
+                stats = load_wrk(base + path, tok[who], args.connections, args.seconds)
+            else:
+                stats = asyncio.run(_load_httpx(base + path, tok[who], args.connections, args.requests))
+            stats.update(first_ms=round(first, 1), status=status, path=path)
+            results[name] = stats
+            print(f"{name:32s} p50 {stats['p50_ms']:7.1f} ms  p95 {stats['p95_ms']:7.1f} ms  "
+                  f"p99 {stats['p99_ms']:7.1f} ms  n={stats['requests']}  errors={stats['errors']}  "
+                  f"(first {first:.0f} ms)", flush=True)  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in ("html", "pdf"):
+            t = time.perf_counter()
+            try:
+                _cx("report", "--output", str(Path(tmp) / f"report.{fmt}"), "--db", url)
+                took = time.perf_counter() - t
+                results[f"report_{fmt}_s"] = round(took, 2)
+                print(f"report .{fmt}: {took:.1f} s", flush=True)
+            except subprocess.CalledProcessError as exc:
+                results[f"report_{fmt}_error"] = exc.stderr.strip()[-300:]
+                print(f"report .{fmt} failed: {exc.stderr.strip()[-300:]}", flush=True)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "web.json").write_text(json.dumps(results, indent=2))
+    print(f"wrote {out / 'web.json'}")
+
+
+if __name__ == "__main__":
+    main()
