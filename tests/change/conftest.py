@@ -30,7 +30,7 @@ def sqlite_demo_template(tmp_path_factory: pytest.TempPathFactory, demo_company:
 
     path = tmp_path_factory.mktemp("demo") / "template.db"
     engine = get_engine(f"sqlite:///{path}")
-    load_demo(engine, demo_company, analyse=False)
+    load_demo(engine, demo_company, analyse=False, initiative=False)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -50,7 +50,7 @@ def demo(engine: Engine, request: pytest.FixtureRequest, demo_company: Any) -> E
             Path(f"{target}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(template, target)
         return engine
-    load_demo(engine, demo_company, analyse=False)
+    load_demo(engine, demo_company, analyse=False, initiative=False)
     return engine
 
 

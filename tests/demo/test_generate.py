@@ -264,7 +264,8 @@ def test_pilot_did_large_other_seed(big: DemoCompany) -> None:
     assert abs(st["did"] - p["expected_did"]) <= 6
     assert abs(st["control_change"]) <= 4
     assert abs(st["pilot_before"] - p["expected_nps"]["pilot_before"]) <= 3
-    assert 8 <= p["expected_did"] <= 16
+    # large enough to be found at the default 20k rows (tests/sustain/test_outcomes.py), still plausible
+    assert 15 <= p["expected_did"] <= 25
 
 
 def test_pilot_truth_structure(company: DemoCompany) -> None:

@@ -5,6 +5,7 @@ demo runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, select
 from typer.testing import CliRunner
 
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
 from cxchange.change.models import InitiativeUnit
 from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.demo import TRUTH
@@ -65,8 +68,19 @@ def _create(engine: Engine, name: str = "Queue-busting", **units: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def demo20k(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return _demo(tmp_path_factory, 20_000)
+def demo20k(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """A copy of the session's default demo (20,000 rows, seed 42, analysed; the shared one stays
+    read-only) with the planted pilot as the initiative "Queue-busting"."""
+    from cxchange.core.db import get_engine
+
+    path = tmp_path_factory.mktemp("demo20k") / "cx.db"
+    src, dst = sqlite3.connect(str(demo_engine.url.database)), sqlite3.connect(str(path))
+    src.backup(dst)
+    src.close()
+    dst.close()
+    engine = get_engine(f"sqlite:///{path}")
+    _create(engine)
+    return engine
 
 
 @pytest.fixture(scope="module")
@@ -75,21 +89,26 @@ def demo80k(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 def test_planted_effect_is_inside_the_interval_on_the_demo(demo20k: Engine) -> None:
-    ini = _create(demo20k)
-    out = outcomes(demo20k, ini, metric="nps", before="549d", after="181d")  # the demo's whole periods
+    """The issue's contract on the default demo: the planted DiD lies in the interval and the verdict is
+    "improved". Not a lucky seed: the planted effect (TRUTH, ≈ +20 NPS points) is sized so that the
+    DiD over the whole periods (SE ≈ 4.8 points with ~2,800 NPS answers per region) is found improved
+    with the truth inside the interval on ~94 % of seeds (seeds 1–10 and 42: all of them)."""
+    out = outcomes(demo20k, "Queue-busting", metric="nps", before="549d", after="181d")  # whole periods
     assert set(out) >= CONTRACT
     assert set(out["pilot"]) >= {"before", "after", "n_before", "n_after"}
     assert out["pilot"]["units"] == out["control"]["units"] == 10
-    assert out["ci_low"] < PILOT["expected_did"] < out["ci_high"]
+    assert out["window"]["before"][0] == TRUTH["period"]["start"]
+    assert out["window"]["after"][1] == TRUTH["period"]["end"]
+    assert out["ci_low"] <= PILOT["expected_did"] <= out["ci_high"]
     assert out["did"] == pytest.approx(
         (out["pilot"]["after"] - out["pilot"]["before"])
         - (out["control"]["after"] - out["control"]["before"]),
         abs=0.02,
     )
+    assert out["verdict"] == "improved"
+    assert out["ci_low"] > 0 and out["p_value"] < 0.05 and out["df"] == 19
+    assert out["summary"].startswith("improved")
     assert out["pretrend_ok"] is True
-    # 20k rows hold ~2,900 NPS answers per region: a 12-point DiD is not certain to be significant there
-    # (this seed draws +6.8); never "worse".
-    assert out["verdict"] in ("improved", "no evidence of change")
     months = {r["month"] for r in out["series"]}
     assert "2025-11" in months and "2026-10" in months
     assert {r["group"] for r in out["series"]} == {"pilot", "control"}
@@ -163,6 +182,7 @@ def client(small: Engine) -> Iterator[TestClient]:
 
     set_database_url(small.url.render_as_string(hide_password=False))
     app = FastAPI()
+    app.dependency_overrides[current_scope] = lambda: UserScope.everything("test")
 
     @app.exception_handler(CxError)
     async def _cx_error(_request: Request, exc: CxError) -> JSONResponse:

@@ -23,9 +23,12 @@ Planted truths (all also in ``TRUTH`` as JSON-able data):
    does not exist before DEMO_END − 20 days; its share of feedback then rises linearly to 18 % on DEMO_END
    (≈15 % over the final week); each mention moves the latent by −2.0.
 3. Pilot (``TRUTH["pilot"]``): from DEMO_END − 180 days R-NORTH (queue-busting pilot) has its
-   waiting_time negative share cut from 0.75 to 0.45 and its latent raised by PILOT_LIFT; R-SOUTH has the
+   waiting_time negative share cut from 0.75 to 0.30 and its latent raised by PILOT_LIFT; R-SOUTH has the
    same baseline and is the control. Expected NPS before/after for both and the difference-in-differences
-   (≈ +12 points) are computed in closed form from the model.
+   (≈ +20 points) are computed in closed form from the model. Why this size: at the default 20,000 rows
+   each region has only ~2,800 NPS answers (~750 after the start), so respondent noise alone puts the
+   DiD's standard error near 4.8 points over the whole periods; +20 is found "improved" (CR2, 20 store
+   clusters) on ~98 % of seeds, a +12 effect on only ~60 %.
 4. Praised staff (``TRUTH["praised_staff"]``): four agents, one per region, named ("Priya at Kettlewick
    was brilliant") in 60 % of the positive staff_friendliness mentions of their own store's comments.
 5. Seasonality (``TRUTH["seasonality"]``): latent −0.6 in December; volume grows 25 % over the two
@@ -116,8 +119,8 @@ EMERGING_FINAL_SHARE = 0.18
 EMERGING_EFFECT = -2.0
 PILOT_UNIT, CONTROL_UNIT = "R-NORTH", "R-SOUTH"
 PILOT_START: date = DEMO_END - timedelta(days=180)
-PILOT_WAIT_NEG_SHARE = 0.45
-PILOT_LIFT = 0.21
+PILOT_WAIT_NEG_SHARE = 0.30
+PILOT_LIFT = 0.40
 PRAISE_PROB, PII_RATE, EMOJI_RATE, FILLER_RATE = 0.6, 0.01, 0.07, 0.08
 TYPO_COMMENT_RATE, TYPO_WORD_RATE = 0.10, 0.06
 _HOUR_W = np.array([0, 0, 0, 0, 0, 0, 1, 2, 5, 8, 9, 9, 10, 10, 9, 9, 9, 8, 8, 7, 6, 4, 2, 1], float)

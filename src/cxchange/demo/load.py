@@ -19,9 +19,12 @@ def database_is_empty(engine: Engine) -> bool:
         return not conn.execute(select(func.count()).select_from(Feedback)).scalar()
 
 
-def load_demo(engine: Engine, company: DemoCompany, *, analyse: bool = True) -> dict[str, Any]:
+def load_demo(
+    engine: Engine, company: DemoCompany, *, analyse: bool = True, initiative: bool = True
+) -> dict[str, Any]:
     """Org, people and feedback through the import pipeline; then, unless told not to, the shipped
-    CX taxonomy and an analysis run, so the app opens with themes and sentiment in place."""
+    CX taxonomy and an analysis run, so the app opens with themes and sentiment in place, and the
+    planted pilot as an initiative."""
     started = time.perf_counter()
     org = import_org_rows(engine, company.units.to_dicts(), company.people.to_dicts())
     batches = []
@@ -43,13 +46,52 @@ def load_demo(engine: Engine, company: DemoCompany, *, analyse: bool = True) -> 
         if taxonomy_version(engine) == 0:
             import_yaml(engine, builtin_taxonomy("cx_default"))
         analysis = analyze(engine, backend="fast")
+    initiative_id = _pilot_initiative(engine, company) if initiative else None
     return {
         "units": org["units"],
         "people": org["people"],
         "batches": batches,
         "analysis": analysis,
+        "initiative": initiative_id,
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+DEMO_INITIATIVE = "Queue-busting pilot"
+
+
+def _pilot_initiative(engine: Engine, company: DemoCompany) -> int | None:
+    """The planted pilot as an initiative (pilot and control units, start date), so the change and
+    sustain pages open on a real story: its outcome should come out "improved"."""
+    from cxchange.change.service import create
+
+    from cxchange.demo.generate import TRUTH
+
+    pilot = TRUTH["pilot"]
+    people = company.people
+    sponsor = people.filter(people["role"] == "exec")["email"][0]
+    owner = people.filter(people["unit"] == pilot["pilot_unit"])["email"][0]
+    done = create(
+        engine,
+        name=DEMO_INITIATIVE,
+        framework="kotter",
+        sponsor=sponsor,
+        owner=owner,
+        units=[pilot["pilot_unit"], pilot["control_unit"]],
+        pilot_units=pilot["pilot_unit"],
+        control_units=pilot["control_unit"],
+        start=pilot["start"],
+        vision="Nobody waits more than five minutes: queue-busting staff at peak hours in the North.",
+        theme="Waiting time" if analyse_ready(engine) else None,
+        allow_file=False,
+    )
+    return int(done["id"])
+
+
+def analyse_ready(engine: Engine) -> bool:
+    from cxchange.understand.themes.taxonomy import taxonomy_version
+
+    return taxonomy_version(engine) > 0
 
 
 def create_demo(
