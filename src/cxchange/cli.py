@@ -59,6 +59,7 @@ def _mount() -> None:
     from cxchange.sustain.cli_outcomes import register_outcomes
     from cxchange.understand.cli import register as register_understand
     from cxchange.understand.cli_sentiment import register as register_sentiment
+    from cxchange.report.cli import register as register_report
     from cxchange.web.cli import register as register_web
 
     register_listen(app)
@@ -71,6 +72,7 @@ def _mount() -> None:
     register_outcomes(app)
     register_loop(app)
     register_demo(app)
+    register_report(app)
     register_auth(app)
     register_web(app)
 

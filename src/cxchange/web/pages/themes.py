@@ -1,7 +1,242 @@
-"""themes pages (to be built)."""
+"""Themes: the taxonomy tree with mentions, share, sentiment and impact on NPS (with interval), a theme's
+detail with example comments, and the taxonomy edits (rename, merge, add keywords, re-analyse).
+
+Numbers come from `understand.service.theme_stats`, filtered through the user's scope (a manager sees
+the mentions in their units only); edits call the taxonomy service and need the taxonomy permission.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+from sqlalchemy import Engine, func, select
+
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.core.deps import engine
+from cxchange.core.errors import InputError, NotFoundError
+from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
+
+# Re-analysis from the page runs in the request when the database is small enough (the 20k demo
+# takes a few seconds); beyond this many comments the page says to run `cxchange analyze` instead.
+MAX_INLINE_ANALYSIS = 200_000
+EXAMPLES_PER_SIDE = 3
+_analysis_lock = threading.Lock()
+
+DONE = {
+    "renamed": "Theme renamed.",
+    "merged": "Themes merged: the mentions moved to this theme.",
+    "keywords": "Keywords added. Comments are matched to them on the next re-analysis.",
+    "analysed": "Re-analysis done: stale themes are matched again.",
+}
+
+
+def _min_n() -> int:
+    from cxchange.core.config import get_settings
+
+    return get_settings().min_n
+
+
+def _stats(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
+    from cxchange.understand.service import theme_stats
+
+    return theme_stats(eng, where=scope.where(eng, ()), n_boot=2000)
+
+
+def _tree(stats: list[dict[str, Any]], rows: list[dict[str, Any]], min_n: int) -> list[dict[str, Any]]:
+    """Stats in tree order (parents by mentions, each followed by its children), with depth and flags."""
+    meta = {r["id"]: r for r in rows}
+    by_parent: dict[int | None, list[dict[str, Any]]] = {}
+    for s in stats:
+        m = meta.get(s["id"])
+        if m is None:
+            continue
+        row = {
+            **s,
+            "path": m["path"],
+            "parent_id": m["parent_id"],
+            "up_to_date": m["up_to_date"],
+            "small": (s["nps_n"] or 0) < min_n,
+        }
+        parent = m["parent_id"] if m["parent_id"] in meta else None
+        by_parent.setdefault(parent, []).append(row)
+    out: list[dict[str, Any]] = []
+
+    def walk(parent: int | None, depth: int, seen: set[int]) -> None:
+        for r in sorted(by_parent.get(parent, []), key=lambda r: (-r["count"], r["name"].lower())):
+            if r["id"] in seen:
+                continue
+            out.append({**r, "depth": depth, "has_children": bool(by_parent.get(r["id"]))})
+            walk(r["id"], depth + 1, seen | {r["id"]})
+
+    walk(None, 0, set())
+    return out
+
+
+def _analysed_count(eng: Engine) -> int:
+    from cxchange.understand.models import FeedbackSentiment
+
+    with eng.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(FeedbackSentiment)) or 0)
+
+
+@router.get("/themes")
+def themes_page(
+    request: Request, scope: Annotated[UserScope, Depends(current_scope)], done: str | None = None
+) -> Any:
+    from cxchange.understand.themes.taxonomy import theme_rows
+
+    scope.require("read")
+    eng = engine()
+    rows = theme_rows(eng)
+    min_n = _min_n()
+    tree = _tree(_stats(eng, scope), rows, min_n)
+    chart = [
+        {"name": r["path"], "impact": r["impact"], "low": r["ci_low"], "high": r["ci_high"], "n": r["nps_n"],
+         "small": r["small"]}
+        for r in tree
+        if r["impact"] is not None
+    ]  # fmt: skip
+    context = {
+        "tree": tree,
+        "chart": chart,
+        "min_n": min_n,
+        "stale": [r for r in rows if not r["up_to_date"]],
+        "can_edit": scope.can("taxonomy"),
+        "inline_ok": _analysed_count(eng) <= MAX_INLINE_ANALYSIS,
+        "done": DONE.get(done or ""),
+    }
+    return render(request, "themes.html", context)
+
+
+def _examples(eng: Engine, theme_id: int, where: tuple[str, ...], positive: bool) -> list[dict[str, Any]]:
+    """A few comments mentioning the theme in the user's scope: the most clearly positive or negative
+    clauses about it (ties: the most recent)."""
+    from cxchange.listen.models import Feedback, OrgUnit
+    from cxchange.listen.query import apply_filters, scope_filters
+    from cxchange.understand.models import FeedbackTheme
+    from cxchange.understand.sentiment.base import NEUTRAL_BAND
+
+    filters, tree = scope_filters(eng, where)
+    polarity = (
+        FeedbackTheme.sentiment >= NEUTRAL_BAND if positive else FeedbackTheme.sentiment <= -NEUTRAL_BAND
+    )
+    order = FeedbackTheme.sentiment.desc() if positive else FeedbackTheme.sentiment.asc()
+    stmt = (
+        select(
+            Feedback.id, Feedback.text, Feedback.received_at, Feedback.nps, OrgUnit.code,
+            FeedbackTheme.sentiment, FeedbackTheme.matched,
+        )
+        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+        .outerjoin(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
+        .where(FeedbackTheme.theme_id == theme_id, polarity, Feedback.text.is_not(None))
+    )  # fmt: skip
+    stmt = apply_filters(stmt, filters, tree=tree)
+    stmt = stmt.order_by(order, Feedback.received_at.desc(), Feedback.id.desc()).limit(EXAMPLES_PER_SIDE)
+    with eng.connect() as conn:
+        return [
+            {"id": r[0], "text": r[1], "received_at": r[2], "nps": r[3], "unit": r[4], "sentiment": r[5],
+             "matched": r[6]}
+            for r in conn.execute(stmt)
+        ]  # fmt: skip
+
+
+@router.get("/themes/{theme_id}")
+def theme_page(
+    request: Request,
+    theme_id: int,
+    scope: Annotated[UserScope, Depends(current_scope)],
+    done: str | None = None,
+) -> Any:
+    from cxchange.understand.themes.taxonomy import theme_rows
+
+    scope.require("read")
+    eng = engine()
+    rows = theme_rows(eng)
+    theme = next((r for r in rows if r["id"] == theme_id), None)
+    if theme is None:
+        raise NotFoundError(f"no theme with id {theme_id} (it may have been merged or deleted)")
+    where = scope.where(eng, ())
+    min_n = _min_n()
+    tree = _tree(_stats(eng, scope), rows, min_n)
+    stats = next((r for r in tree if r["id"] == theme_id), None)
+    context = {
+        "theme": theme,
+        "stats": stats,
+        "min_n": min_n,
+        "children": [r for r in tree if r["parent_id"] == theme_id],
+        "parent": next((r for r in rows if r["id"] == theme["parent_id"]), None),
+        "negative": _examples(eng, theme_id, where, positive=False),
+        "positive": _examples(eng, theme_id, where, positive=True),
+        "targets": sorted((r for r in rows if r["id"] != theme_id), key=lambda r: r["path"].lower()),
+        "can_edit": scope.can("taxonomy"),
+        "stale": [r for r in rows if not r["up_to_date"]],
+        "inline_ok": _analysed_count(eng) <= MAX_INLINE_ANALYSIS,
+        "done": DONE.get(done or ""),
+    }
+    return render(request, "themes_detail.html", context)
+
+
+@router.post("/themes/{theme_id}/rename", dependencies=[Depends(verify_csrf)])
+def rename(
+    theme_id: int, scope: Annotated[UserScope, Depends(current_scope)], name: Annotated[str, Form()]
+) -> Any:
+    from cxchange.understand.themes.taxonomy import rename_theme
+
+    scope.require("taxonomy")
+    rename_theme(engine(), str(theme_id), name)
+    return RedirectResponse(f"/themes/{theme_id}?done=renamed", status_code=303)
+
+
+@router.post("/themes/{theme_id}/merge", dependencies=[Depends(verify_csrf)])
+def merge(
+    theme_id: int, scope: Annotated[UserScope, Depends(current_scope)], into: Annotated[int, Form()]
+) -> Any:
+    from cxchange.understand.themes.taxonomy import merge_themes
+
+    scope.require("taxonomy")
+    result = merge_themes(engine(), [str(theme_id)], str(into))
+    return RedirectResponse(f"/themes/{result['id']}?done=merged", status_code=303)
+
+
+@router.post("/themes/{theme_id}/keywords", dependencies=[Depends(verify_csrf)])
+def keywords(
+    theme_id: int, scope: Annotated[UserScope, Depends(current_scope)], keywords: Annotated[str, Form()]
+) -> Any:
+    from cxchange.understand.themes.taxonomy import add_terms
+
+    scope.require("taxonomy")
+    terms = [t.strip() for t in keywords.replace("\n", ",").split(",") if t.strip()]
+    if not terms:
+        raise InputError("give one or more keywords, separated by commas")
+    if any(len(t) > 200 for t in terms):
+        raise InputError("a keyword is longer than 200 characters")
+    add_terms(engine(), str(theme_id), keywords=terms)
+    return RedirectResponse(f"/themes/{theme_id}?done=keywords", status_code=303)
+
+
+@router.post("/themes/analyze", dependencies=[Depends(verify_csrf)])
+async def reanalyse(
+    scope: Annotated[UserScope, Depends(current_scope)], back: Annotated[str, Form()] = ""
+) -> Any:
+    """Run the incremental analysis (`cxchange analyze`): stale themes re-matched, new comments analysed."""
+    from cxchange.understand.analyze import analyze
+
+    scope.require("taxonomy")
+    eng = engine()
+    if await run_in_threadpool(_analysed_count, eng) > MAX_INLINE_ANALYSIS:
+        raise InputError("this database is too large to re-analyse from the page: run `cxchange analyze`")
+    if not _analysis_lock.acquire(blocking=False):
+        raise InputError("a re-analysis is already running: wait a moment and reload")
+    try:
+        await run_in_threadpool(analyze, eng)
+    finally:
+        _analysis_lock.release()
+    target = f"/themes/{int(back)}" if back.isdigit() else "/themes"
+    return RedirectResponse(f"{target}?done=analysed", status_code=303)

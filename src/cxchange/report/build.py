@@ -1,0 +1,726 @@
+"""The executive report's data: one dict, gathered from the stage services.
+
+Scores with intervals and a monthly trend (`measure.service.grouped_counts`, one SQL GROUP BY per
+metric; every figure then comes from those counts through `measure.stats`), movement by org unit,
+theme changes against the previous period and themes by impact (`understand.service.theme_stats`),
+key drivers (theme sentiment -> NPS, `decide.drivers.driver_table`), emerging issues
+(`understand.service.emerging`), initiatives and their measured outcomes (`sustain.outcomes`) and
+recognitions (`sustain.recognition`). Nothing loads feedback rows one by one except the drivers'
+(id, NPS, theme sentiment) triples for the period, which the importance analysis needs.
+
+`--unit CODE` becomes the services' `unit=CODE` filter: the unit and everything beneath it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine, func, select
+
+from cxchange.core.errors import CxError, InputError
+from cxchange.listen.models import Feedback
+from cxchange.listen.org import OrgTree, Unit, load_org_tree
+from cxchange.listen.query import apply_filters, scope_filters
+from cxchange.measure.service import ScoreQuery, grouped_counts
+from cxchange.measure.stats import compare_from_counts, score_from_counts
+
+METRICS: dict[str, dict[str, str]] = {
+    "nps": {"label": "NPS", "unit": "", "scale": "−100 to 100: % promoters (9–10) − % detractors (0–6)"},
+    "csat": {"label": "CSAT", "unit": " %", "scale": "% satisfied (4 or 5 of 5)"},
+    "ces": {"label": "CES", "unit": "", "scale": "mean effort score, 1–7 (7 = very easy)"},
+}
+LEVEL = 0.95
+MIN_N = 30
+TOP_THEMES = 8
+TOP_DRIVERS = 8
+DRIVER_MIN_MENTIONS = 20
+DRIVER_BOOT = 100
+DRIVER_MAX_ROWS = 100_000
+MAX_OUTCOMES = 10  # outcome analyses per report (each scans the initiative's units over its windows)
+EMERGING_WINDOW, EMERGING_BASELINE = "7d", "8w"
+MAX_QUOTE = 280
+
+_QUARTER = re.compile(r"^(\d{4})-?q([1-4])$", re.IGNORECASE)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+# --------------------------------------------------------------------------------------------- period
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str  # month | quarter | year
+    start: date
+    end: date  # exclusive
+
+    @property
+    def label(self) -> str:
+        if self.kind == "month":
+            return f"{self.start:%Y-%m}"
+        if self.kind == "quarter":
+            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        return str(self.start.year)
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+    def previous(self) -> Period:
+        return period_containing(self.kind, self.start - timedelta(days=1))
+
+    def months(self) -> list[str]:
+        return _months(self.start, self.end)
+
+
+def _add_months(d: date, n: int) -> date:
+    m = d.year * 12 + d.month - 1 + n
+    return date(m // 12, m % 12 + 1, 1)
+
+
+def _months(start: date, end: date) -> list[str]:
+    out, d = [], date(start.year, start.month, 1)
+    while d < end:
+        out.append(f"{d:%Y-%m}")
+        d = _add_months(d, 1)
+    return out
+
+
+def period_containing(kind: str, d: date) -> Period:
+    if kind == "year":
+        return Period("year", date(d.year, 1, 1), date(d.year + 1, 1, 1))
+    size = 1 if kind == "month" else 3
+    start = date(d.year, (d.month - 1) // size * size + 1, 1)
+    return Period(kind, start, _add_months(start, size))
+
+
+def parse_period(text: str) -> Period:
+    """2026-Q3 (also 2026Q3), 2026-09 (a month) or 2026 (a year)."""
+    s = (text or "").strip()
+    bad = InputError(f"--period wants a quarter (2026-Q3), a month (2026-09) or a year (2026), got {text!r}")
+    if m := _QUARTER.match(s):
+        year, q = int(m.group(1)), int(m.group(2))
+        if year < 1900:
+            raise bad
+        return period_containing("quarter", date(year, 3 * q - 2, 1))
+    if m := _MONTH.match(s):
+        year, month = int(m.group(1)), int(m.group(2))
+        if not 1 <= month <= 12 or year < 1900:
+            raise bad
+        return period_containing("month", date(year, month, 1))
+    if m := _YEAR.match(s):
+        if int(m.group(1)) < 1900:
+            raise bad
+        return period_containing("year", date(int(m.group(1)), 1, 1))
+    raise bad
+
+
+def _as_date(x: Any) -> date | None:
+    if x is None:
+        return None
+    if isinstance(x, datetime):
+        return x.date()
+    if isinstance(x, date):
+        return x
+    return datetime.fromisoformat(str(x)).date()
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _Scope:
+    engine: Engine
+    where: tuple[str, ...]
+    tree: OrgTree
+    unit: Unit | None
+
+    def count(self, since: date | None = None, until: date | None = None, *, analysed: bool = False) -> int:
+        from cxchange.understand.models import FeedbackSentiment
+
+        filters, tree = scope_filters(self.engine, self.where)
+        stmt = select(func.count()).select_from(Feedback)
+        if analysed:
+            stmt = stmt.join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
+        stmt = apply_filters(stmt, filters, since=since, until=until, tree=tree)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar() or 0)
+
+    def last_day(self) -> date | None:
+        filters, tree = scope_filters(self.engine, self.where)
+        stmt = apply_filters(select(func.max(Feedback.received_at)), filters, tree=tree)
+        with self.engine.connect() as conn:
+            return _as_date(conn.execute(stmt).scalar())
+
+
+def _r(x: float | None, digits: int = 2) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else round(float(x), digits)
+
+
+def _quote(text: str | None) -> str:
+    t = " ".join((text or "").split())
+    return t if len(t) <= MAX_QUOTE else t[: MAX_QUOTE - 1].rstrip() + "…"
+
+
+def _stat(metric: str, part: pl.DataFrame) -> dict[str, Any]:
+    if part.height:
+        agg = part.group_by("__value").agg(pl.col("__count").sum()).sort("__value")
+        values, counts = agg["__value"].to_numpy(), agg["__count"].to_numpy()
+    else:
+        values, counts = np.array([], dtype=float), np.array([], dtype=np.int64)
+    st = score_from_counts(metric, values, counts, level=LEVEL, rng=np.random.default_rng(0))
+    return {
+        "n": int(st.n),
+        "score": _r(st.score),
+        "ci_low": _r(st.ci_low),
+        "ci_high": _r(st.ci_high),
+        "small": st.n < MIN_N,
+    }
+
+
+def _change(metric: str, cur: pl.DataFrame, prev: pl.DataFrame) -> dict[str, Any] | None:
+    if not cur.height or not prev.height:
+        return None
+    a = cur.group_by("__value").agg(pl.col("__count").sum())
+    b = prev.group_by("__value").agg(pl.col("__count").sum())
+    d = compare_from_counts(
+        metric,
+        a["__value"].to_numpy(),
+        a["__count"].to_numpy(),
+        b["__value"].to_numpy(),
+        b["__count"].to_numpy(),
+        level=LEVEL,
+    )
+    lo, hi = _r(d.ci_low), _r(d.ci_high)
+    significant = lo is not None and hi is not None and (lo > 0 or hi < 0)
+    return {
+        "diff": _r(d.diff),
+        "ci_low": lo,
+        "ci_high": hi,
+        "p_value": _r(d.p_value, 6),
+        "significant": significant,
+        "direction": ("up" if d.diff > 0 else "down") if significant else "flat",
+    }
+
+
+# --------------------------------------------------------------------------------------------- sections
+
+
+def _scores(s: _Scope, period: Period, prev: Period) -> list[dict[str, Any]]:
+    """Per metric with data in the period: score, interval, change vs the previous period, monthly trend."""
+    window_start = min(prev.start, _add_months(period.start, -(12 - len(period.months()))))
+    months = _months(window_start, period.end)
+    in_period, in_prev = set(period.months()), set(prev.months())
+    out = []
+    for metric, meta in METRICS.items():
+        q = ScoreQuery(metric=metric, by=("month",), where=s.where, since=window_start, until=period.end)
+        frame = grouped_counts(s.engine, q).frame
+        cur = frame.filter(pl.col("month").is_in(sorted(in_period)))
+        if not cur.height:
+            continue
+        before = frame.filter(pl.col("month").is_in(sorted(in_prev)))
+        trend = []
+        for month in months:
+            st = _stat(metric, frame.filter(pl.col("month") == month))
+            trend.append({"month": month, **st, "in_period": month in in_period})
+        out.append(
+            {
+                "metric": metric,
+                **meta,
+                **_stat(metric, cur),
+                "previous": _stat(metric, before) if before.height else None,
+                "change": _change(metric, cur, before),
+                "trend": trend,
+            }
+        )
+    return out
+
+
+def _child_units(s: _Scope) -> list[Unit]:
+    if s.unit is not None:
+        return s.tree.children(s.unit.id)
+    roots = s.tree.children(None)
+    return s.tree.children(roots[0].id) if len(roots) == 1 else roots
+
+
+def _by_unit(s: _Scope, period: Period, prev: Period, metric: str) -> dict[str, Any] | None:
+    """The headline metric one level below the scope: which units moved."""
+    children = _child_units(s)
+    if not children:
+        return None
+    level = children[0].level or str(children[0].depth)
+    key = f"org:{level}"
+    q = ScoreQuery(metric=metric, by=("month", key), where=s.where, since=prev.start, until=period.end)
+    frame = grouped_counts(s.engine, q).frame
+    cur_m, prev_m = period.months(), prev.months()
+    rows = []
+    for u in children:
+        part = frame.filter(pl.col(key) == u.name)
+        cur, before = part.filter(pl.col("month").is_in(cur_m)), part.filter(pl.col("month").is_in(prev_m))
+        if not cur.height:
+            continue
+        rows.append(
+            {
+                "code": u.code,
+                "name": u.name,
+                **_stat(metric, cur),
+                "previous": _stat(metric, before)["score"] if before.height else None,
+                "change": _change(metric, cur, before),
+            }
+        )
+    rows.sort(key=lambda r: (r["change"] is None, -((r["change"] or {}).get("diff") or 0.0), r["code"]))
+    return {"metric": metric, "label": METRICS[metric]["label"], "level": level, "rows": rows}
+
+
+def _share_change(k1: int, n1: int, k0: int, n0: int) -> tuple[float | None, float | None, float | None]:
+    """Difference of two proportions in percentage points with a Wald interval."""
+    if not n1 or not n0:
+        return None, None, None
+    p1, p0 = k1 / n1, k0 / n0
+    diff = 100.0 * (p1 - p0)
+    se = 100.0 * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    z = 1.959963984540054
+    return _r(diff), _r(diff - z * se), _r(diff + z * se)
+
+
+def _theme_counts(s: _Scope, period: Period) -> dict[int, dict[str, Any]]:
+    """Mentions and mean clause sentiment per theme: all the previous period needs (one GROUP BY,
+    where `theme_stats` runs four)."""
+    from cxchange.understand.models import FeedbackTheme
+
+    filters, tree = scope_filters(s.engine, s.where)
+    stmt = apply_filters(
+        select(FeedbackTheme.theme_id, func.count(), func.avg(FeedbackTheme.sentiment))
+        .select_from(Feedback)
+        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id),
+        filters,
+        since=period.start,
+        until=period.end,
+        tree=tree,
+    ).group_by(FeedbackTheme.theme_id)
+    with s.engine.connect() as conn:
+        return {
+            int(tid): {"count": int(n), "sentiment": None if sent is None else round(float(sent), 3)}
+            for tid, n, sent in conn.execute(stmt)
+        }
+
+
+def _themes(s: _Scope, period: Period, prev: Period) -> dict[str, Any]:
+    from cxchange.understand.service import theme_stats
+
+    cur = theme_stats(s.engine, where=s.where, since=period.start, until=period.end, n_boot=1000)
+    before = _theme_counts(s, prev)
+    n_cur = s.count(period.start, period.end, analysed=True)
+    n_prev = s.count(prev.start, prev.end, analysed=True)
+    rows = []
+    for t in cur:
+        p = before.get(t["id"], {})
+        k0 = int(p.get("count") or 0)
+        if not t["count"] and not k0:
+            continue
+        diff, lo, hi = _share_change(int(t["count"]), n_cur, k0, n_prev)
+        sent0 = p.get("sentiment")
+        rows.append(
+            {
+                "id": t["id"],
+                "name": t["name"],
+                "parent": t["parent"],
+                "count": int(t["count"]),
+                "share": _r(100.0 * t["count"] / n_cur, 1) if n_cur else None,
+                "previous_count": k0,
+                "previous_share": _r(100.0 * k0 / n_prev, 1) if n_prev else None,
+                "share_change": diff,
+                "share_change_ci_low": lo,
+                "share_change_ci_high": hi,
+                "significant": lo is not None and hi is not None and (lo > 0 or hi < 0),
+                "sentiment": t["sentiment"],
+                "previous_sentiment": sent0,
+                "sentiment_change": _r(t["sentiment"] - sent0, 3)
+                if t["sentiment"] is not None and sent0 is not None
+                else None,
+                "positive_share": t["positive_share"],
+                "nps_with": t["nps_with"],
+                "nps_without": t["nps_without"],
+                "impact": t["impact"],
+                "impact_ci_low": t["ci_low"],
+                "impact_ci_high": t["ci_high"],
+            }
+        )
+    changes = sorted(
+        (r for r in rows if r["share_change"] is not None),
+        key=lambda r: (not r["significant"], -abs(r["share_change"]), r["name"]),
+    )[:TOP_THEMES]
+    by_impact = sorted(
+        (r for r in rows if r["impact"] is not None and r["count"] >= MIN_N),
+        key=lambda r: (r["impact"], r["name"]),
+    )
+    drags = [r for r in by_impact if r["impact"] < 0][:5]
+    lifts = [r for r in reversed(by_impact) if r["impact"] > 0][:3]
+    return {
+        "analysed": n_cur,
+        "previous_analysed": n_prev,
+        "all": rows,
+        "changes": changes,
+        "drags": drags,
+        "lifts": lifts,
+    }
+
+
+def _drivers(s: _Scope, period: Period, analysed: int) -> dict[str, Any]:
+    """Which themes' sentiment explains NPS in the period (Shapley shares of R², bootstrap intervals).
+
+    Loads (id, NPS) of analysed comments and their (id, theme, sentiment) mentions — three numbers a
+    row — not whole respondents; above `DRIVER_MAX_ROWS` analysed comments, a systematic sample by id
+    (every k-th), which leaves shares of R² practically unchanged and bounds the time."""
+    from cxchange.decide.drivers import driver_table, quadrant
+    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
+    from cxchange.understand.sentiment.base import NEUTRAL_BAND
+    from cxchange.understand.themes.taxonomy import theme_rows
+
+    filters, tree = scope_filters(s.engine, s.where)
+    scoped = {"since": period.start, "until": period.end, "tree": tree}
+    base = (
+        select(Feedback.id, Feedback.nps)
+        .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
+        .where(Feedback.nps.is_not(None))
+    )
+    ment = (
+        select(FeedbackTheme.feedback_id, FeedbackTheme.theme_id, FeedbackTheme.sentiment)
+        .join(Feedback, Feedback.id == FeedbackTheme.feedback_id)
+        .where(Feedback.nps.is_not(None))
+    )
+    step = max(1, math.ceil(analysed / DRIVER_MAX_ROWS))
+    if step > 1:
+        base, ment = base.where(Feedback.id % step == 0), ment.where(Feedback.id % step == 0)
+    with s.engine.connect() as conn:
+        rows = conn.execute(apply_filters(base, filters, **scoped)).all()
+        mentions = conn.execute(apply_filters(ment, filters, **scoped)).all()
+    note = "theme sentiment (0 when not mentioned) as predictors of NPS on analysed comments"
+    if step > 1:
+        note += f" (a systematic sample: every {step}th comment)"
+    if len(rows) < 50 or not mentions:
+        return {"drivers": [], "n": len(rows), "r2": None, "note": "too few analysed comments with NPS"}
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    y = np.array([r[1] for r in rows], dtype=float)
+    order = np.argsort(ids)
+    ids, y = ids[order], y[order]
+    m_fid = np.array([m[0] for m in mentions], dtype=np.int64)
+    m_tid = np.array([m[1] for m in mentions], dtype=np.int64)
+    m_sent = np.array([0.0 if m[2] is None else float(m[2]) for m in mentions])
+    pos = np.searchsorted(ids, m_fid).clip(0, len(ids) - 1)
+    keep = ids[pos] == m_fid
+    pos, m_tid, m_sent = pos[keep], m_tid[keep], m_sent[keep]
+    names = {t["id"]: t["name"] for t in theme_rows(s.engine)}
+    cols: dict[str, np.ndarray] = {}
+    performance: dict[str, float] = {}
+    for tid, name in names.items():
+        sel = m_tid == tid
+        if sel.sum() < DRIVER_MIN_MENTIONS:
+            continue
+        col = np.zeros(len(ids))
+        col[pos[sel]] = m_sent[sel]
+        cols[name] = col
+        performance[name] = round(float((m_sent[sel] >= NEUTRAL_BAND).mean()), 4)
+    if len(cols) < 2:
+        return {"drivers": [], "n": len(rows), "r2": None, "note": "too few themes mentioned"}
+    frame = pl.DataFrame({"nps": y, **cols})
+    try:
+        table = driver_table(
+            frame, "nps", list(cols), n_boot=DRIVER_BOOT, performance=performance, level=LEVEL
+        )
+    except CxError as exc:
+        return {"drivers": [], "n": len(rows), "r2": None, "note": f"not computable: {exc}"}
+    quads = {q["driver"]: q["quadrant"] for q in quadrant(table)}
+    drivers = [
+        {
+            "driver": d["driver"],
+            "share_pct": _r(d["share_pct"], 1),
+            "importance": _r(d["importance"], 4),
+            "ci_low": _r(d["ci_low"], 4),
+            "ci_high": _r(d["ci_high"], 4),
+            "direction": d["direction"],
+            "performance": _r(100.0 * d["performance"], 1) if d["performance"] is not None else None,
+            "quadrant": quads.get(d["driver"]),
+        }
+        for d in table["drivers"][:TOP_DRIVERS]
+    ]
+    return {"drivers": drivers, "n": int(table["n"]), "r2": _r(table["r2"], 3), "note": note}
+
+
+def _emerging(s: _Scope, period: Period) -> dict[str, Any]:
+    from cxchange.understand.service import emerging
+
+    found = emerging(
+        s.engine, window=EMERGING_WINDOW, baseline=EMERGING_BASELINE, until=period.end, where=s.where
+    )
+    items = [
+        {
+            "theme": e["theme"],
+            "kind": e["kind"],
+            "recent_count": int(e["recent_count"]),
+            "baseline_mean": _r(e["baseline_mean"], 1),
+            "z": _r(e["z"], 1),
+            "terms": [str(t) for t in (e.get("terms") or [])][:6],
+            "examples": [_quote(x) for x in (e.get("examples") or [])][:2],
+        }
+        for e in found[:5]
+    ]
+    window_start = period.end - timedelta(days=7)
+    return {
+        "items": items,
+        "window": f"{window_start} to {period.last_day}",
+        "baseline": f"the {EMERGING_BASELINE.removesuffix('w')} weeks before",
+    }
+
+
+def _initiatives(s: _Scope, period: Period) -> list[dict[str, Any]]:
+    from cxchange.change.service import list_all, show
+    from cxchange.sustain.outcomes import outcomes
+
+    covered = s.tree.subtree_ids(s.unit.code) if s.unit is not None else None
+    out = []
+    budget = MAX_OUTCOMES
+    # newest first: when the budget runs out, the older initiatives go unmeasured (and say so)
+    items = sorted(list_all(s.engine), key=lambda i: (str(i["start"] or ""), i["id"]), reverse=True)
+    for item in items:
+        start, end = _as_date(item["start"]), _as_date(item["end"])
+        if start is None or start >= period.end or (end is not None and end < period.start):
+            continue
+        ini = show(s.engine, item["id"])
+        codes = [*ini["units"], *ini["pilot_units"], *ini["control_units"]]
+        if covered is not None and not any(
+            s.tree.subtree_ids(c) & covered for c in codes if _known(s.tree, c)
+        ):
+            continue
+        # NPS, then the first success metric the owner declared, else the initiative's theme share
+        metrics = ["nps", *(m["metric"] for m in ini["metrics"])]
+        if ini["theme"]:
+            metrics.append(f"theme-share:{ini['theme']}")
+        metrics = list(dict.fromkeys(metrics))[:2]
+        after = min((period.end - start).days, 365)
+        before = min(max(after, 90), 365)
+        results = []
+        for metric in metrics:
+            if budget <= 0:
+                results.append(
+                    {
+                        "metric": metric,
+                        "error": f"not measured in this report; run `cxchange outcomes {ini['id']}`",
+                    }
+                )
+                continue
+            budget -= 1
+            try:
+                o = outcomes(s.engine, ini["id"], metric=metric, before=f"{before}d", after=f"{after}d")
+            except CxError as exc:
+                results.append({"metric": metric, "error": f"not measurable: {exc}"})
+                continue
+            eff = (
+                {
+                    "estimate": o["did"],
+                    "ci_low": o["ci_low"],
+                    "ci_high": o["ci_high"],
+                    "p_value": o["p_value"],
+                }
+                if o["mode"] == "did"
+                else {k: o["change"][k] for k in ("estimate", "ci_low", "ci_high", "p_value")}
+            )
+            groups = (
+                {"pilot": o["pilot"], "control": o["control"]}
+                if o["mode"] == "did"
+                else {"units": o["scope"]}
+            )
+            results.append(
+                {
+                    "metric": o["metric"],
+                    "mode": o["mode"],
+                    "verdict": o["verdict"],
+                    "summary": o["summary"],
+                    **eff,
+                    "groups": {
+                        g: {k: v.get(k) for k in ("before", "after", "n_before", "n_after", "units")}
+                        for g, v in groups.items()
+                    },
+                    "pretrend_ok": o["pretrend_ok"],
+                    "caveats": list(o["caveats"]),
+                    "window": o["window"],
+                    "series": o["series"],
+                }
+            )
+        out.append(
+            {
+                "id": ini["id"],
+                "name": ini["name"],
+                "status": ini["status"],
+                "theme": ini["theme"],
+                "start": start.isoformat(),
+                "end": end.isoformat() if end else None,
+                "units": ini["units"],
+                "pilot_units": ini["pilot_units"],
+                "control_units": ini["control_units"],
+                "has_control": bool(ini["pilot_units"] and ini["control_units"]),
+                "owner": (ini["owner"] or {}).get("name"),
+                "outcomes": results,
+            }
+        )
+    return out
+
+
+def _known(tree: OrgTree, code: str) -> bool:
+    return any(u.code.lower() == code.lower() for u in tree.units.values())
+
+
+def _recognitions(s: _Scope, period: Period) -> dict[str, Any]:
+    from cxchange.sustain.recognition import list_recognitions
+
+    recs = list_recognitions(
+        s.engine, unit=s.unit.code if s.unit else None, since=period.start, until=period.end
+    )
+    people: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for r in recs:
+        key = (r["person"], r["unit"])
+        p = people.setdefault(key, {"person": r["person"], "unit": r["unit"], "count": 0, "quote": None})
+        p["count"] += 1
+        if p["quote"] is None and r["text"]:
+            p["quote"] = _quote(r["text"])
+    names = {u.code: u.name for u in s.tree.units.values()}
+    top = sorted(people.values(), key=lambda p: (-p["count"], p["person"] or ""))[:10]
+    for p in top:
+        p["unit_name"] = names.get(p["unit"]) if p["unit"] else None
+    return {"total": len(recs), "people": len(people), "top": top}
+
+
+def _highlights(data: dict[str, Any]) -> list[str]:
+    out = []
+    prev = data["period"]["previous"]
+    for sc in data["scores"]:
+        line = (
+            f"{sc['label']} {sc['score']:.1f}{sc['unit']} "
+            f"(95 % CI {sc['ci_low']:.1f} to {sc['ci_high']:.1f}, n = {sc['n']:,})"
+            if sc["score"] is not None and sc["ci_low"] is not None
+            else f"{sc['label']}: n = {sc['n']:,}"
+        )
+        ch = sc["change"]
+        if ch is not None and ch["diff"] is not None:
+            if ch["significant"]:
+                line += f": {ch['direction']} {abs(ch['diff']):.1f} vs {prev}, a real change"
+            else:
+                line += f": {ch['diff']:+.1f} vs {prev}, within the noise"
+        out.append(line)
+    moved = [t for t in data["themes"]["changes"] if t["significant"]][:2]
+    for t in moved:
+        out.append(
+            f"{t['name']}: mentioned in {t['share']:.1f} % of analysed comments, "
+            f"{'up' if t['share_change'] > 0 else 'down'} {abs(t['share_change']):.1f} points vs {prev}"
+        )
+    if data["themes"]["drags"]:
+        t = data["themes"]["drags"][0]
+        out.append(f"Biggest drag on NPS: {t['name']} (costs {abs(t['impact']):.1f} NPS points)")
+    if data["drivers"]["drivers"]:
+        d = data["drivers"]["drivers"][0]
+        out.append(f"Key driver of NPS: {d['driver']} ({d['share_pct']:.0f} % of the explained variance)")
+    em = data["emerging"]["items"]
+    if em:
+        out.append(
+            f"Emerging: {em[0]['theme']} "
+            f"({em[0]['recent_count']} comments in the last week, z = {em[0]['z']})"
+        )
+    for ini in data["initiatives"]:
+        first = next((o for o in ini["outcomes"] if "verdict" in o), None)
+        if first is not None:
+            out.append(f"Initiative {ini['name']}: {first['summary']}")
+    rec = data["recognitions"]
+    if rec["total"]:
+        out.append(f"{rec['total']} recognitions of {rec['people']} people by name in customer comments")
+    return out
+
+
+# --------------------------------------------------------------------------------------------- entry
+
+
+def resolve_scope(engine: Engine, unit: str | None) -> tuple[OrgTree, Unit | None]:
+    tree = load_org_tree(engine)
+    if unit is None or not unit.strip():
+        return tree, None
+    return tree, tree.by_code(unit.strip())  # NotFoundError: "no org unit with code 'X'"
+
+
+def default_period(engine: Engine, where: Sequence[str] = ()) -> Period:
+    """The latest complete quarter that has data, else the latest quarter with data."""
+    from cxchange.sustain.scorecard import latest_complete
+
+    s = _Scope(engine, tuple(where), load_org_tree(engine), None)
+    last = s.last_day()
+    if last is None:
+        raise InputError("no dated feedback in scope: nothing to report")
+    start, end = latest_complete("quarter", last)
+    complete = Period("quarter", start, end)
+    if s.count(complete.start, complete.end):
+        return complete
+    return period_containing("quarter", last)
+
+
+def build_report(engine: Engine, period: str | None = None, unit: str | None = None) -> dict[str, Any]:
+    """Everything the executive report shows, as plain JSON-friendly values."""
+    from cxchange.core.migrate import ensure_schema
+
+    ensure_schema(engine)
+    tree, u = resolve_scope(engine, unit)
+    where = (f"unit={u.code}",) if u is not None else ()
+    p = parse_period(period) if period is not None else default_period(engine, where)
+    s = _Scope(engine, where, tree, u)
+    n = s.count(p.start, p.end)
+    scope_name = f"{u.name} ({u.code})" if u is not None else "the whole organisation"
+    if not n:
+        raise InputError(f"no feedback in {p.label} ({p.start} to {p.last_day}) for {scope_name}")
+    prev = p.previous()
+    scores = _scores(s, p, prev)
+    headline = scores[0]["metric"] if scores else None
+    themes = _themes(s, p, prev)
+    data: dict[str, Any] = {
+        "title": "Customer experience: executive report",
+        "generated": datetime.now().replace(microsecond=0).isoformat(sep=" "),
+        "period": {
+            "kind": p.kind,
+            "label": p.label,
+            "start": p.start.isoformat(),
+            "end": p.last_day.isoformat(),
+            "previous": prev.label,
+            "previous_start": prev.start.isoformat(),
+            "previous_end": prev.last_day.isoformat(),
+        },
+        "unit": {"code": u.code, "name": u.name, "level": u.level} if u is not None else None,
+        "scope_name": scope_name,
+        "feedback": n,
+        "level": LEVEL,
+        "min_n": MIN_N,
+        "scores": scores,
+        "by_unit": _by_unit(s, p, prev, headline) if headline else None,
+        "themes": themes,
+        "drivers": _drivers(s, p, themes["analysed"]),
+        "emerging": _emerging(s, p),
+        "initiatives": _initiatives(s, p),
+        "recognitions": _recognitions(s, p),
+        "notes": [
+            "Intervals are 95 % confidence intervals; a change is called real only when its interval "
+            "excludes zero. Scores on fewer than 30 answers are marked small.",
+            "Theme impact = NPS of everyone − NPS of those who do not mention the theme (bootstrap "
+            "interval); negative means the theme costs NPS points.",
+            "Key drivers: Shapley shares of R² of theme sentiment (0 when not mentioned) on NPS, "
+            f"{DRIVER_BOOT} bootstrap resamples; performance = % of the theme's mentions that are positive.",
+            f"Emerging issues: the last {EMERGING_WINDOW.removesuffix('d')} days of the period against "
+            f"the {EMERGING_BASELINE.removesuffix('w')} weeks before (robust z ≥ 3).",
+            "Initiative outcomes are measured over the initiative's own units (pilot vs control with "
+            "difference-in-differences where both are set), from its start to the end of the period "
+            "(at most 365 days), against an equally long window before the start (at least 90 days).",
+        ],
+    }
+    data["highlights"] = _highlights(data)
+    return data

@@ -1,0 +1,52 @@
+"""`cxchange report`: the executive report as a standalone HTML page or a PDF.
+
+Thin: check the output suffix, gather with `cxchange.report.build`, render with
+`cxchange.report.render`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxchange.core.cli_support import DbOption, engine_from
+
+
+def report_command(
+    ctx: typer.Context,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="report.html or report.pdf: the format follows the suffix.")
+    ],
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="2026-Q3 (quarter), 2026-09 (month) or 2026 (year); default: the latest complete "
+            "quarter with data.",
+        ),
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="Org unit code: that unit and everything beneath it.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Executive summary: scores with intervals and trend, what moved and why, emerging issues,
+    initiatives and their measured outcomes, recognitions."""
+    from cxchange.report.build import build_report
+    from cxchange.report.render import check_output, write_report
+
+    check_output(output)  # before the work: a bad suffix fails fast
+    began = time.perf_counter()
+    data = build_report(engine_from(ctx, db), period=period, unit=unit)
+    write_report(data, output)
+    typer.echo(
+        f"wrote {output} ({data['period']['label']}, {data['scope_name']}, "
+        f"{data['feedback']:,} pieces of feedback) in {time.perf_counter() - began:.1f} s"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_command)

@@ -1,0 +1,42 @@
+"""The executive report as a download (the same document as `cxchange report`), scoped to the user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
+from cxchange.core.deps import engine
+from cxchange.core.errors import InputError
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/report")
+async def report_download(
+    scope: Annotated[UserScope, Depends(current_scope)],
+    format: str = "pdf",
+    period: str | None = None,
+    unit: str | None = None,
+) -> Any:
+    from cxchange.report.render import report_response
+
+    units = scope.units(engine(), unit or None)
+    if units is not None and len(units) > 1:
+        raise InputError(f"choose one of your units: /report?unit={units[0]}")
+    chosen = units[0] if units else None
+    content, media_type, name = await run_in_threadpool(report_response, engine(), period, chosen, format)
+    disposition = "inline" if media_type.startswith("text/html") else "attachment"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}"',
+            # The HTML report is self-contained: forbid it from loading or running anything.
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        },
+    )
