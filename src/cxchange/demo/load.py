@@ -64,7 +64,6 @@ def _pilot_initiative(engine: Engine, company: DemoCompany) -> int | None:
     """The planted pilot as an initiative (pilot and control units, start date), so the change and
     sustain pages open on a real story: its outcome should come out "improved"."""
     from cxchange.change.service import create
-
     from cxchange.demo.generate import TRUTH
 
     pilot = TRUTH["pilot"]
