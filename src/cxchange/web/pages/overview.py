@@ -1,45 +1,202 @@
-"""Overview: scores with intervals, by month and region, latest feedback and imports."""
+"""Overview: NPS/CSAT trend with its interval, scores down the org tree, themes by impact, emerging
+issues, cases and initiatives — all for the unit in view (`/?unit=CODE`), limited to the user's units."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
+from cxchange.core.errors import CxError
+from cxchange.listen.org import OrgTree, Unit, load_org_tree
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
 
+MONTHS = 24
+TOP_THEMES = 6
+TOP_EMERGING = 5
+INITIATIVES = 8
 
-@router.get("/")
-def overview(request: Request, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.listen.browse import list_batches, list_feedback
+
+def _min_n() -> int:
+    from cxchange.core.config import get_settings
+
+    return get_settings().min_n
+
+
+def _start(tree: OrgTree, scope: UserScope, unit: str | None, eng: Engine) -> tuple[Unit | None, list[Unit]]:
+    """(unit in view, the units listed beneath it). `unit` is checked against the scope (403)."""
+    if unit:
+        scope.check_unit(eng, unit)
+        current = tree.by_code(unit)
+        return current, tree.children(current.id)
+    if scope.scoped:
+        mine = [tree.by_code(c) for c in scope.unit_codes or ()]
+        if len(mine) == 1:
+            return mine[0], tree.children(mine[0].id)
+        return None, sorted(mine, key=lambda u: u.code)
+    roots = tree.children(None)
+    if len(roots) == 1:  # one company at the top: start at its regions
+        return roots[0], tree.children(roots[0].id)
+    return None, roots
+
+
+def _breadcrumbs(tree: OrgTree, scope: UserScope, current: Unit | None) -> list[dict[str, Any]]:
+    trail: list[Unit] = []
+    u = current
+    while u is not None:
+        trail.append(u)
+        u = tree.units.get(u.parent_id) if u.parent_id is not None else None
+    return [{"code": x.code, "name": x.name, "link": scope.contains_path(x.path)} for x in reversed(trail)]
+
+
+def _unit_scores(
+    eng: Engine, where: tuple[str, ...], current: Unit | None, rows: list[Unit], tree: OrgTree
+) -> list[dict[str, Any]]:
+    """NPS for each listed unit (its whole subtree). One grouped query when the units share a level."""
     from cxchange.measure.service import ScoreQuery, scores
 
+    if not rows:
+        return []
+    min_n = _min_n()
+    levels = {u.level for u in rows}
+    names = [u.name for u in rows]
+    found: dict[str, dict[str, Any]] = {}
+    level = next(iter(levels)) if len(levels) == 1 else None
+    if level and current is not None and len(set(names)) == len(names):
+        key = f"org:{level}"
+        for s in scores(eng, ScoreQuery(metric="nps", by=(key,), where=where, min_n=min_n)):
+            by_name = {u.name: u for u in rows}
+            unit = by_name.get(s["group"][key])
+            if unit is not None:
+                found[unit.code] = s
+    else:
+        for u in rows:
+            got = scores(eng, ScoreQuery(metric="nps", where=(*where, f"unit={u.code}"), min_n=min_n))
+            if got:
+                found[u.code] = got[0]
+    out = []
+    for u in rows:
+        s = found.get(u.code)
+        out.append(
+            {
+                "code": u.code,
+                "name": u.name,
+                "level": u.level,
+                "has_children": bool(tree.children(u.id)),
+                "n": s["n"] if s else 0,
+                "score": s["score"] if s else None,
+                "ci_low": s["ci_low"] if s else None,
+                "ci_high": s["ci_high"] if s else None,
+                "small": s["small"] if s else True,
+            }
+        )
+    return out
+
+
+def _trend(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
+    from cxchange.measure.service import ScoreQuery, scores
+
+    out: dict[str, Any] = {}
+    for metric in ("nps", "csat"):
+        rows = scores(eng, ScoreQuery(metric=metric, by=("month",), where=where, min_n=_min_n()))
+        rows = [r for r in rows if r["group"].get("month")][-MONTHS:]
+        if rows:
+            out[metric] = rows
+    return out
+
+
+def _initiatives(eng: Engine, tree: OrgTree, scope: UserScope) -> list[dict[str, Any]]:
+    """Initiatives touching the user's units (for a manager: one on their units, above or beneath)."""
+    from cxchange.change.service import list_all, show
+
+    rows = list_all(eng)
+    if scope.scoped:
+        paths = {u.code: u.path for u in tree.units.values()}
+        mine = [tree.by_code(c).path for c in scope.unit_codes or ()]
+
+        def touches(codes: str) -> bool:
+            for code in filter(None, (codes or "").split(",")):
+                p = paths.get(code)
+                if p and (scope.contains_path(p) or any(m.startswith(p + "/") for m in mine)):
+                    return True
+            return False
+
+        rows = [r for r in rows if touches(r["units"])]
+    active = sorted(rows, key=lambda r: (r["status"] != "active", -r["id"]))[:INITIATIVES]
+    out = []
+    for r in active:
+        steps = show(eng, r["id"])["steps"]
+        step = next((st for st in steps if st["status"] != "done"), None)
+        out.append({**r, "current_step": step["title"] if step else "all steps done"})
+    return out
+
+
+def _safe(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """A panel whose data is missing (no analysis yet, no org level…) shows empty, not an error page."""
+    try:
+        return fn(*args, **kwargs)
+    except CxError:
+        return None
+
+
+@router.get("/")
+def overview(
+    request: Request,
+    scope: Annotated[UserScope, Depends(current_scope)],
+    unit: Annotated[str | None, Query(max_length=64)] = None,
+) -> Any:
+    from cxchange.listen.browse import list_feedback
+    from cxchange.measure.service import ScoreQuery, scores
+    from cxchange.sustain.cases import stats as case_stats
+    from cxchange.understand.service import emerging, theme_stats
+
     eng = engine()
-    where = scope.where(eng, ())
-    overall = scores(eng, ScoreQuery(metric="nps", where=where))
-    by_month = scores(eng, ScoreQuery(metric="nps", by=("month",), where=where))[-12:]
-    regions = _safe_scores(eng, ScoreQuery(metric="nps", by=("org:region",), where=where))
+    tree = load_org_tree(eng)
+    unit = (unit or "").strip() or None
+    current, listed = _start(tree, scope, unit, eng)
+    # Everything on the page is for the unit in view, inside the user's scope.
+    # (An admin's default view is the whole company, feedback without a unit included.)
+    narrowed = current is not None and (unit is not None or scope.scoped)
+    where = scope.where(eng, (f"unit={current.code}",) if narrowed and current is not None else ())
+    min_n = _min_n()
+    overall = {
+        m: (scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n)) or [None])[0] for m in ("nps", "csat")
+    }
+    trend = _trend(eng, where)
+    themes = _safe(theme_stats, eng, where=where, n_boot=1000) or []
+    themes = sorted(
+        (t for t in themes if t["impact"] is not None), key=lambda t: abs(t["impact"]), reverse=True
+    )[:TOP_THEMES]
+    case_units = [current.code] if narrowed and current is not None else scope.units(eng, None)
+    cases = (_safe(case_stats, eng, unit=case_units) or [{}])[0]
     context = {
-        "overall": overall[0] if overall else None,
-        "by_month": by_month,
-        "regions": regions,
-        "batches": list_batches(eng, limit=5) if scope.can("import") else [],
-        "recent": list_feedback(eng, limit=10, where=where),
+        "current": current,
+        "crumbs": _breadcrumbs(tree, scope, current),
+        "units": _unit_scores(eng, where, current, listed, tree),
+        "overall": overall,
+        "trend": trend,
+        "chart": {
+            m: {
+                "name": "NPS" if m == "nps" else "CSAT %",
+                "x": [r["group"]["month"] for r in rows],
+                "y": [r["score"] for r in rows],
+                "low": [r["ci_low"] for r in rows],
+                "high": [r["ci_high"] for r in rows],
+                "n": [r["n"] for r in rows],
+            }
+            for m, rows in trend.items()
+        },
+        "themes": themes,
+        "emerging": (_safe(emerging, eng, where=where) or [])[:TOP_EMERGING],
+        "cases": cases,
+        "initiatives": _safe(_initiatives, eng, tree, scope) or [],
+        "recent": list_feedback(eng, limit=5, where=where),
+        "min_n": min_n,
     }
     return render(request, "overview.html", context)
-
-
-def _safe_scores(eng: Any, query: Any) -> list[dict[str, Any]]:
-    """Org levels are the user's own: a company without a 'region' level simply has no such table."""
-    from cxchange.core.errors import CxError
-    from cxchange.measure.service import scores
-
-    try:
-        return scores(eng, query)
-    except CxError:
-        return []
