@@ -15,6 +15,7 @@ _KINDS = {
     "cases": "case",
     "alerts": "alert",
     "users": "user",
+    "sustain": "case",
 }
 
 

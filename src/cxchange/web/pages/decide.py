@@ -1,7 +1,191 @@
-"""decide pages (to be built)."""
+"""Decide: key drivers with intervals, the importance–performance quadrant, the NPS simulator and the
+opportunity ranking, with a business case and an initiative one click away from each opportunity.
+
+Everything is computed by the decide services the CLI and the /api routes use (driver_table over
+theme_driver_frame, opportunities, build_case, the measure scores); the page only keeps the slow
+part (bootstrap intervals, per-theme simulations) per data version and scope, so a reload of an
+unchanged store costs a few counting queries.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import Engine
+
+from cxchange.auth.scope import UserScope
+from cxchange.auth.web import current_scope
+from cxchange.core.deps import engine
+from cxchange.core.errors import AuthError, CxError, ForbiddenError, InputError
+from cxchange.web.cache import cached
+from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
+
+MIN_N = 30  # groups below this are shown greyed ("small sample")
+BOOT = 200  # bootstrap resamples for the driver intervals
+OPPORTUNITY_SHARE = 0.5  # share of complainers fixed in the ranking (the API's default)
+SIMULATOR_DRAWS = 300  # draws per slider move: a stable interval, fast enough to follow the slider
+FORMATS = {"html": ".html", "md": ".md", "pdf": ".pdf"}
+MEDIA = {
+    "html": "text/html; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "pdf": "application/pdf",
+}
+
+
+def _compute(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
+    """Drivers, baseline NPS and opportunities for one scope, by the services the API uses."""
+    from cxchange.decide.data import theme_driver_frame
+    from cxchange.decide.drivers import driver_table
+    from cxchange.decide.service import Scope, opportunities
+    from cxchange.measure.service import ScoreQuery, scores
+
+    out: dict[str, Any] = {"drivers": None, "drivers_error": None, "notes": []}
+    try:
+        frame, chosen, performance, notes = theme_driver_frame(eng, target="nps", where=where)
+        out["drivers"] = driver_table(frame, "nps", chosen, n_boot=BOOT, performance=performance)
+        out["notes"] = notes
+    except (AuthError, ForbiddenError):
+        raise
+    except CxError as exc:
+        out["drivers_error"] = str(exc)
+    baseline = scores(eng, ScoreQuery(metric="nps", where=where))
+    out["baseline"] = baseline[0] if baseline else None
+    out["opportunities"], out["opportunities_error"] = None, None
+    try:
+        out["opportunities"] = opportunities(eng, share=OPPORTUNITY_SHARE, scope=Scope(where=where))
+    except (AuthError, ForbiddenError):
+        raise
+    except CxError as exc:
+        out["opportunities_error"] = str(exc)
+    return out
+
+
+def decide_data(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
+    """`_compute`, remembered per scope and data version (web/cache.py); root causes recorded on
+    cases since then show within the cache's time to live."""
+    return cached("decide", eng, where, lambda: _compute(eng, where))
+
+
+def _unit_choices(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
+    """Units the user may look at, in tree order."""
+    from cxchange.listen.org import load_org_tree
+
+    units = sorted(load_org_tree(eng).units.values(), key=lambda u: u.path)
+    return [{"code": u.code, "name": u.name, "depth": u.depth} for u in units if scope.contains_path(u.path)]
+
+
+def _where(eng: Engine, scope: UserScope, unit: str | None) -> tuple[str, ...]:
+    """The scope's filter (a unit outside a manager's subtree raises ForbiddenError: 403)."""
+    if unit:
+        from cxchange.listen.org import load_org_tree
+
+        load_org_tree(eng).by_code(unit)  # unknown unit: NotFoundError (404)
+    return scope.where(eng, [f"unit={unit}"] if unit else [])
+
+
+@router.get("/decide")
+def decide_page(
+    request: Request,
+    scope: Annotated[UserScope, Depends(current_scope)],
+    unit: Annotated[str | None, Query(max_length=100)] = None,
+) -> Any:
+    scope.require("read")
+    eng = engine()
+    unit = (unit or "").strip() or None
+    where = _where(eng, scope, unit)
+    data = decide_data(eng, where)
+    opps = (data["opportunities"] or {}).get("opportunities", [])
+    rows = []
+    for rank, o in enumerate(opps, start=1):
+        rows.append(
+            {
+                **{k: v for k, v in o.items() if k != "theme_id"},
+                "rank": rank,
+                "small": o["customers"] < MIN_N,
+                "initiative_url": "/initiatives/new?"
+                + urlencode({"theme": o["theme"], "name": f"Fix {o['theme'].lower()}"}),
+            }
+        )
+    drivers = data["drivers"]
+    # simulator sliders in opportunity order: the themes most worth fixing first
+    themes = [o["theme"] for o in opps] or [d["driver"] for d in (drivers or {}).get("drivers", [])]
+    context = {
+        "unit": unit,
+        "units": _unit_choices(eng, scope),
+        "scoped": scope.scoped,
+        "drivers": drivers,
+        "drivers_error": data["drivers_error"],
+        "notes": data["notes"],
+        "baseline": data["baseline"],
+        "opportunities": data["opportunities"],
+        "opportunities_error": data["opportunities_error"],
+        "rows": rows,
+        "themes": themes,
+        "min_n": MIN_N,
+        "boot": BOOT,
+        "draws": SIMULATOR_DRAWS,
+        "can_start": scope.can("initiatives"),
+        "chart_data": {
+            "drivers": (drivers or {}).get("drivers", []),
+            "n": (drivers or {}).get("n"),
+            "r2": (drivers or {}).get("r2"),
+        },
+        "sim_config": {
+            "where": list(where) if unit else [],
+            "draws": SIMULATOR_DRAWS,
+            "baseline": data["baseline"],
+        },
+    }
+    return render(request, "decide.html", context)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "theme"
+
+
+@router.get("/decide/business-case")
+def business_case(
+    scope: Annotated[UserScope, Depends(current_scope)],
+    theme: Annotated[str, Query(min_length=1, max_length=200)],
+    format: Annotated[str, Query(alias="format")] = "html",
+    unit: Annotated[str | None, Query(max_length=100)] = None,
+    share: Annotated[float, Query(ge=0, le=1)] = OPPORTUNITY_SHARE,
+    cost: Annotated[float | None, Query(ge=0)] = None,
+    value_per_point: Annotated[float | None, Query(ge=0)] = None,
+) -> Response:
+    """The `cxchange business-case` document for one theme, in the user's scope, as a download."""
+    from cxchange.decide.business_case import build_case
+    from cxchange.decide.business_case import render as render_case
+    from cxchange.decide.service import Scope
+
+    scope.require("read")
+    fmt = format.lower().strip()
+    if fmt not in FORMATS:
+        raise InputError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    eng = engine()
+    where = _where(eng, scope, (unit or "").strip() or None)
+    case = build_case(
+        eng, theme, share=share, cost=cost, value_per_point=value_per_point, scope=Scope(where=where)
+    )
+    if fmt == "pdf":
+        try:
+            from weasyprint import HTML
+        except (ImportError, OSError) as exc:
+            raise CxError(f"PDF needs WeasyPrint (pip install 'cxchange[reports]'): {exc}") from None
+        body: bytes = HTML(string=render_case(case, ".html")).write_pdf() or b""
+    else:
+        body = render_case(case, FORMATS[fmt]).encode("utf-8")
+    filename = f"business-case-{_slug(case['theme'])}{FORMATS[fmt]}"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "X-Content-Type-Options": "nosniff",
+        # The HTML document is self-contained (inline CSS and SVG): it may run nothing and load nothing.
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    }
+    return Response(body, media_type=MEDIA[fmt], headers=headers)

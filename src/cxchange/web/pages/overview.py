@@ -13,6 +13,7 @@ from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError
 from cxchange.listen.org import OrgTree, Unit, load_org_tree
+from cxchange.web.cache import cached
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -152,9 +153,6 @@ def overview(
     unit: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
     from cxchange.listen.browse import list_feedback
-    from cxchange.measure.service import ScoreQuery, scores
-    from cxchange.sustain.cases import stats as case_stats
-    from cxchange.understand.service import emerging, theme_stats
 
     eng = engine()
     tree = load_org_tree(eng)
@@ -165,6 +163,38 @@ def overview(
     narrowed = current is not None and (unit is not None or scope.scoped)
     where = scope.where(eng, (f"unit={current.code}",) if narrowed and current is not None else ())
     min_n = _min_n()
+    case_units = [current.code] if narrowed and current is not None else scope.units(eng, None)
+
+    def compute() -> dict[str, Any]:
+        return _aggregates(eng, scope, tree, where, current, listed, case_units, min_n)
+
+    key = (where, current.code if current else None, tuple(u.code for u in listed), tuple(case_units or ()),
+           scope.unit_codes)  # fmt: skip
+    context = {
+        **cached("overview", eng, key, compute),
+        "current": current,
+        "crumbs": _breadcrumbs(tree, scope, current),
+        "recent": list_feedback(eng, limit=5, where=where),
+        "min_n": min_n,
+    }
+    return render(request, "overview.html", context)
+
+
+def _aggregates(
+    eng: Engine,
+    scope: UserScope,
+    tree: OrgTree,
+    where: tuple[str, ...],
+    current: Unit | None,
+    listed: list[Unit],
+    case_units: list[str] | None,
+    min_n: int,
+) -> dict[str, Any]:
+    """The expensive part of the page (every row aggregated): cached per data version."""
+    from cxchange.measure.service import ScoreQuery, scores
+    from cxchange.sustain.cases import stats as case_stats
+    from cxchange.understand.service import emerging, theme_stats
+
     overall = {
         m: (scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n)) or [None])[0] for m in ("nps", "csat")
     }
@@ -173,11 +203,8 @@ def overview(
     themes = sorted(
         (t for t in themes if t["impact"] is not None), key=lambda t: abs(t["impact"]), reverse=True
     )[:TOP_THEMES]
-    case_units = [current.code] if narrowed and current is not None else scope.units(eng, None)
     cases = (_safe(case_stats, eng, unit=case_units) or [{}])[0]
-    context = {
-        "current": current,
-        "crumbs": _breadcrumbs(tree, scope, current),
+    return {
         "units": _unit_scores(eng, where, current, listed, tree),
         "overall": overall,
         "trend": trend,
@@ -196,7 +223,4 @@ def overview(
         "emerging": (_safe(emerging, eng, where=where) or [])[:TOP_EMERGING],
         "cases": cases,
         "initiatives": _safe(_initiatives, eng, tree, scope) or [],
-        "recent": list_feedback(eng, limit=5, where=where),
-        "min_n": min_n,
     }
-    return render(request, "overview.html", context)
