@@ -22,9 +22,11 @@ def outcomes_command(
         typer.Option("--metric", help="nps, csat, ces, rating, theme-share:THEME or theme-sentiment:THEME."),
     ] = "nps",
     before: Annotated[
-        str, typer.Option("--before", help="Window before the start, e.g. 90d or 12w.")
+        str, typer.Option("--before", help="Window before the start, e.g. 90d, 12w or all.")
     ] = "90d",
-    after: Annotated[str, typer.Option("--after", help="Window from the start, e.g. 90d or 12w.")] = "90d",
+    after: Annotated[
+        str, typer.Option("--after", help="Window from the start, e.g. 90d, 12w or all.")
+    ] = "90d",
     level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
     fmt: FormatOption = "table",
     db: DbOption = None,

@@ -53,6 +53,22 @@ def parse_span(text: str | int, option: str) -> int:
     return int(m.group(1)) * (7 if m.group(2).lower() == "w" else 1)
 
 
+def parse_window(text: str | int, option: str) -> int | None:
+    """A span in days, or None for "all" (as far as the data go on that side of the start)."""
+    return None if str(text).strip().lower() == "all" else parse_span(text, option)
+
+
+def _data_dates(engine: Engine) -> tuple[date, date] | None:
+    """First and last feedback dates (both ends of an indexed column: cheap)."""
+    with engine.connect() as conn:
+        first, last = conn.execute(
+            select(func.min(Feedback.received_at), func.max(Feedback.received_at))
+        ).one()
+    if first is None or last is None:
+        return None
+    return first.date(), last.date()
+
+
 def parse_metric(metric: str) -> tuple[str, str | None]:
     kind, _, theme = (metric or "").strip().partition(":")
     kind = kind.strip().lower()
@@ -220,7 +236,7 @@ def outcomes(
 ) -> dict[str, Any]:
     """Before/after, and difference-in-differences when pilot and control units are set."""
     kind, theme = parse_metric(metric)
-    days_before, days_after = parse_span(before, "--before"), parse_span(after, "--after")
+    days_before, days_after = parse_window(before, "--before"), parse_window(after, "--after")
     if not 0 < level < 1:
         raise InputError(f"--level wants a number between 0 and 1, got {level}")
     with session_for(engine) as s:
@@ -245,6 +261,11 @@ def outcomes(
         raise InputError(
             f"initiative {ini_name!r} has no units; set them with `initiative update {ini_id} --units CODE,…`"
         )
+    if days_before is None or days_after is None:
+        span = _data_dates(engine)
+        first, last = span if span else (start, start)
+        days_before = days_before or max(1, (start - first).days)
+        days_after = days_after or max(1, (last - start).days + 1)
     lo, hi = start - timedelta(days=days_before), start + timedelta(days=days_after)
     if mode == "did":
         pilot_ids, control_ids = covered_unit_ids(tree, pilot_codes), covered_unit_ids(tree, control_codes)

@@ -292,7 +292,7 @@ def _page_context(eng: Engine, scope: UserScope, initiative: int) -> dict[str, A
         from cxchange.sustain.outcomes import outcomes
 
         try:
-            outcome = outcomes(eng, ini_id, after="180d")
+            outcome = outcomes(eng, ini_id, before="all", after="all")
         except InputError as exc:
             outcome_error = str(exc)
     steps = detail["steps"]

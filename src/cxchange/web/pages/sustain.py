@@ -63,8 +63,8 @@ def sustain_page(
     scope: Scope,
     initiative: int | None = None,
     metric: str = "nps",
-    before: str = "90d",
-    after: str = "180d",
+    before: str = "all",
+    after: str = "all",
     period: str = "quarter",
     by: str = "org:store",
     target: str = "",
@@ -125,7 +125,12 @@ def sustain_page(
         "metrics": metrics,
         "before": before,
         "after": after,
-        "windows": sorted({"30d", "60d", "90d", "180d", "365d", before, after}, key=lambda w: (len(w), w)),
+        "windows": [
+            "all",
+            *sorted(
+                {"30d", "60d", "90d", "180d", "365d", before, after} - {"all"}, key=lambda w: (len(w), w)
+            ),
+        ],
         "cards": cards,
         "card_error": card_error,
         "period": period,
