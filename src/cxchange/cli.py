@@ -55,11 +55,11 @@ def _mount() -> None:
     from cxchange.demo.cli import register as register_demo
     from cxchange.listen.cli import register as register_listen
     from cxchange.measure.cli import register as register_measure
+    from cxchange.report.cli import register as register_report
     from cxchange.sustain.cli_loop import register_loop
     from cxchange.sustain.cli_outcomes import register_outcomes
     from cxchange.understand.cli import register as register_understand
     from cxchange.understand.cli_sentiment import register as register_sentiment
-    from cxchange.report.cli import register as register_report
     from cxchange.web.cli import register as register_web
 
     register_listen(app)

@@ -61,7 +61,7 @@ async def create_import(
 
 
 @router.get("/batches")
-def batches(limit: int = 100) -> list[dict[str, Any]]:
+def batches(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict[str, Any]]:
     from cxchange.listen.browse import list_batches
 
     return list_batches(engine(), limit=limit)

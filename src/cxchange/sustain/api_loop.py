@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
@@ -51,7 +51,7 @@ def cases_list(
     unit: str | None = None,
     status: str | None = None,
     overdue: bool = False,
-    limit: int | None = 500,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = 500,
 ) -> Any:
     from cxchange.sustain.cases import list_cases
 
@@ -148,7 +148,7 @@ def recognition(
     unit: str | None = None,
     since: date | None = None,
     until: date | None = None,
-    limit: int | None = 500,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = 500,
 ) -> Any:
     from cxchange.sustain.recognition import list_recognitions
 
@@ -172,7 +172,7 @@ class AlertRuleIn(BaseModel):
 
 
 @router.get("/alerts")
-def alerts_list(limit: int | None = 200) -> Any:
+def alerts_list(limit: Annotated[int | None, Query(ge=1, le=100_000)] = 200) -> Any:
     from cxchange.sustain.alerts import list_alerts
 
     return _j(list_alerts(engine(), limit=limit))

@@ -49,11 +49,13 @@ OVERALL_NAME, OTHER_NAME = "Overall experience", "Other topics"
 MAX_CHARS = 20_000  # a comment's subject is clear from its first pages; bounds the time on 100 kB texts
 SUBJECT_LIFT = 1.0  # added to a text's subject noun (its TF-IDF row has unit length)
 NOUN_SHARE = 0.4  # a word is a noun when at least this share of its uses follow a determiner
-FINE_PER_SQRT = 1 / 3  # first NMF: about sqrt(n)/3 topics, between max_themes and 4x that
-RESIDUAL_FIT, RESIDUAL_ROUNDS = 0.15, 2  # texts fitting no topic this well get topics of their own
+FINE_PER_SQRT = 1 / 2  # first NMF: sqrt(n / mean terms per text)/2 topics, between max_themes and 4x that
+RESIDUAL_FIT, RESIDUAL_ROUNDS = 0.15, 2  # short texts fitting no topic this well get topics of their own
+SHORT_TERMS = 10  # a text with at most this many content terms (words and phrases) is short
 ASSIGN_MIN = 0.05  # smallest weight (unit-norm text on unit-norm topic) that counts as being about it
 SECONDARY = 0.5  # another theme counts for a text at this share of its best theme's weight
 GROUP_SIM = 0.15  # fine topics whose comments are this similar nest under one parent
+ATTACH_SIM = 0.02  # past max_themes, a small group joins its most similar big one when at least this similar
 VARIANT_SHARE = 0.15  # another written form of a keyword is listed at this share of its uses
 
 
@@ -259,7 +261,8 @@ def discover_themes(
     """Discover up to ``max_themes`` top-level themes, with sub-themes, in ``texts``.
 
     ``min_share``: the smallest theme as a share of the texts (never fewer than 3 texts).
-    ``fine_topics``: NMF topics before grouping (default about sqrt(n)/3, between max_themes and 4x that).
+    ``fine_topics``: NMF topics before grouping (default about sqrt(n / mean terms per text) / 2, between
+    max_themes and 4x that).
     """
     n = len(texts)
     if n == 0:
@@ -289,7 +292,12 @@ def discover_themes(
     b = _Build([], np.full(n, -1, np.int64), np.zeros(n), [[] for _ in range(n)])
     # Keep a top-level slot for "Overall experience" when enough texts could end up there.
     k_top = max(1, max_themes - int(has_generic.sum() >= min_size))
-    k_fine = fine_topics or min(max(k_top, round(np.sqrt(n) * FINE_PER_SQRT)), 4 * k_top)
+    # Short comments word one subject many ways and need many fine topics; long texts carry enough words
+    # each to be placed well by a few, and more topics would only split subjects by side remarks.
+    n_terms = np.diff(content_x.indptr)[has_content]
+    per_text = float(n_terms.mean()) if len(n_terms) else 1.0
+    k_auto = round(np.sqrt(int(has_content.sum()) / max(per_text, 1.0)) * FINE_PER_SQRT)
+    k_fine = fine_topics or min(max(k_top, k_auto), 4 * k_top)
     k_fine = min(k_fine, int(has_content.sum()), content_x.shape[1])
     if k_fine >= 1:
         tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(content_x).tocsr()
@@ -302,7 +310,7 @@ def discover_themes(
     # Overall experience: texts with verdict words only, plus texts whose content fits no theme.
     idx = np.flatnonzero((b.labels == -1) & has_generic)
     if len(idx) >= min_size and sum(t["parent"] is None for t in b.themes) < max_themes:
-        _overall_theme(b, generic_x, generic_vocab, idx, seed, min_size, n_keywords)
+        _overall_theme(b, generic_x, generic_vocab, idx, has_content[idx], seed, min_size, n_keywords)
 
     _describe(b, tokens, fold, n_representatives)
     keep = [i for i, t in enumerate(b.themes) if t["size"] > 0]  # drop empty themes, renumber the rest
@@ -350,13 +358,16 @@ def _topics(x: sparse.csr_matrix, k: int, seed: int, min_size: int) -> tuple[np.
     """Fine topics that cover the corpus: NMF, then NMF rounds on the texts it explains poorly.
 
     Why: one NMF spends its topics on the commonest wordings; rarer ways of saying something ("got a
-    good discount") would otherwise fit no topic.
+    good discount") would otherwise fit no topic. Only short texts get these extra topics: a long text
+    that no topic explains well mixes several subjects, and topics carved from such mixtures split the
+    corpus by side remarks rather than by what texts are about.
     """
-    has_terms = np.diff(x.indptr) > 0
+    n_terms = np.diff(x.indptr)
+    has_terms = n_terms > 0
     _, h = _nmf(x, k, seed)
     w = _weights(x, h)
     for _ in range(RESIDUAL_ROUNDS):
-        weak = np.flatnonzero(has_terms & (w.max(1) < RESIDUAL_FIT))
+        weak = np.flatnonzero(has_terms & (n_terms <= SHORT_TERMS) & (w.max(1) < RESIDUAL_FIT))
         k_more = min(round(np.sqrt(len(weak)) / 3), k // 2)
         if len(weak) < 2 * min_size or k_more < 1:
             break
@@ -428,9 +439,20 @@ def _content_themes(
     best, top = w.argmax(1), w.max(1)
     ok = top >= ASSIGN_MIN
     sizes = np.bincount(best[ok], minlength=h.shape[0]).astype(float)
-    groups = _group_topics(base, best, ok, h.shape[0])
+    groups, sim = _group_topics(base, best, ok, h.shape[0])
     by_size = np.argsort(-np.bincount(groups, weights=sizes), kind="stable")
-    # More groups than top-level slots: the smallest nest under one "Other topics" parent.
+    if len(by_size) > k_top:
+        # More groups than top-level slots: a small group nests under the big group its comments are most
+        # like (mean similarity of their topics); only groups like none of them go to "Other topics".
+        big = by_size[: k_top - 1]
+        for g in by_size[k_top - 1 :]:
+            mine = groups == g
+            like = np.array([sim[np.ix_(mine, groups == c)].mean() for c in big])
+            if like.max() >= ATTACH_SIM:
+                groups[mine] = big[int(like.argmax())]
+        grown = np.bincount(groups, weights=sizes, minlength=len(by_size))
+        rest = [g for g in by_size[k_top - 1 :] if (groups == g).any()]
+        by_size = np.array([*big[np.argsort(-grown[big], kind="stable")], *rest], np.int64)
     cut = len(by_size) if len(by_size) <= k_top else k_top - 1
     leaf = np.zeros(h.shape[0], np.int64)
 
@@ -467,15 +489,18 @@ def _content_themes(
         b.memberships[idx[rows[r]]].append(int(leaf[cols[r]]))
 
 
-def _group_topics(x: sparse.csr_matrix, best: np.ndarray, ok: np.ndarray, k: int) -> np.ndarray:
-    """Group id per fine topic: average-linkage clustering of what the topics' comments say.
+def _group_topics(
+    x: sparse.csr_matrix, best: np.ndarray, ok: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group id per fine topic: average-linkage clustering of what the topics' comments say; and the
+    topics' similarity matrix.
 
     Similarity = cosine of the comments' mean TF-IDF minus the corpus mean (words every comment uses do not
     make everything similar). Why comments, not the NMF term vectors: NMF makes topics nearly orthogonal,
     while the comments behind "queue" and "till open" still share words (both mention the queue).
     """
     if k == 1:
-        return np.zeros(1, np.int64)
+        return np.zeros(1, np.int64), np.ones((1, 1))
     rows = np.flatnonzero(ok)
     onehot = sparse.csr_matrix((np.ones(len(rows)), (best[rows], rows)), shape=(k, x.shape[0]))
     counts = np.maximum(np.asarray(onehot.sum(1)).ravel(), 1.0)
@@ -485,7 +510,7 @@ def _group_topics(x: sparse.csr_matrix, best: np.ndarray, ok: np.ndarray, k: int
     sim = centroid @ centroid.T
     np.fill_diagonal(sim, 1.0)
     tree = linkage(squareform(np.clip(1.0 - sim, 0.0, 1.0), checks=False), method="average")
-    return fcluster(tree, t=1.0 - GROUP_SIM, criterion="distance").astype(np.int64) - 1
+    return fcluster(tree, t=1.0 - GROUP_SIM, criterion="distance").astype(np.int64) - 1, sim
 
 
 def _overall_theme(
@@ -493,11 +518,16 @@ def _overall_theme(
     x: sparse.csr_matrix,
     vocab: np.ndarray,
     idx: np.ndarray,
+    off_topic: np.ndarray,
     seed: int,
     min_size: int,
     n_keywords: int,
 ) -> None:
-    """One theme for verdict-only comments, split (e.g. praise vs complaint) when that split is clean."""
+    """One theme for verdict-only comments, split (e.g. praise vs complaint) when that split is clean.
+
+    ``off_topic`` marks texts that have content words no theme explains: they belong here, but pure
+    verdicts ("All good.") make the better examples.
+    """
     sub = TfidfTransformer(sublinear_tf=True).fit_transform(x[idx]).tocsr()
     weight = np.asarray(sub.sum(0)).ravel()
     tid = b.add(
@@ -506,7 +536,7 @@ def _overall_theme(
         OVERALL_NAME,
     )
     b.labels[idx] = tid
-    b.strength[idx] = np.asarray(sub.max(1).todense()).ravel()
+    b.strength[idx] = np.asarray(sub.max(1).todense()).ravel() * np.where(off_topic, 0.5, 1.0)
     for d in idx:
         b.memberships[d].append(tid)
     min_child = max(min_size, round(0.1 * len(idx)))
@@ -528,6 +558,7 @@ def _overall_theme(
             ids.append(b.add([t for t, _ in scored], tid, name_term=_name_term(scored, set())))
         child = np.array(ids)[best]
         b.labels[idx] = child
+        b.strength[idx] *= clarity  # a part's examples are the comments that clearly lean its way
         for d, c in zip(idx, child, strict=True):
             b.memberships[d][-1] = int(c)
         return
