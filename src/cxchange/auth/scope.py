@@ -77,6 +77,22 @@ class UserScope:
         unit = load_org_tree(engine).units.get(unit_id)
         return unit is not None and self.contains_path(unit.path)
 
+    def touches(self, engine: Engine, codes: Iterable[str]) -> bool:
+        """Some unit in `codes` lies in the scope, or one of the scope's units lies beneath one of them
+        (an initiative over a whole region concerns the manager of a store in it)."""
+        if not self.scoped:
+            return True
+        from cxchange.listen.org import load_org_tree
+
+        paths = {u.code: u.path for u in load_org_tree(engine).units.values()}
+        for code in codes:
+            path = paths.get(code)
+            if path is None:
+                continue
+            if self.contains_path(path) or any(p.startswith(path + "/") for p in self._paths):
+                return True
+        return False
+
     def units(self, engine: Engine, requested: str | None) -> list[str] | None:
         """For a one-unit parameter: the requested unit (checked), or the user's units, or None (all)."""
         if requested:
@@ -89,7 +105,9 @@ class UserScope:
         items = tuple(items or ())
         if not self.scoped:
             return items
-        requested = [v for k, _, v in (i.partition("=") for i in items) if k.strip().lower() in _UNIT_FIELDS]
+        # Exactly as listen.query.parse_where reads a field (stripped, case kept): "UNIT=x" is an attribute
+        # filter there, so it must not count as a unit request here (that would drop the user's units).
+        requested = [v for k, _, v in (i.partition("=") for i in items) if k.strip() in _UNIT_FIELDS]
         for code in requested:
             self.check_unit(engine, code)
         if requested:

@@ -133,17 +133,26 @@ def _route_takes_scope(request: Request) -> bool:
     return False
 
 
+def _app_path(request: Request) -> str:
+    """The request path inside the app (without a proxy's root_path), e.g. /api/imports."""
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 async def api_guard(request: Request) -> None:
     """Every /api route but /api/health: signed in, allowed to write, CSRF-checked, scope-aware.
 
     A user limited to some units may only call routes that take a UserScope (and so filter by it):
     routes that don't are refused for them rather than trusted to be harmless.
     """
-    if request.url.path in OPEN_API_PATHS:
+    if _app_path(request) in OPEN_API_PATHS:
         return
     scope = current_scope(request)
     if request.method not in SAFE_METHODS:
-        scope.require(permission_for_write(request.method, request.scope.get("route").path_format))  # type: ignore[union-attr]
+        # The request's own path, not the matched route's path_format: since FastAPI's lazily included
+        # routers, scope["route"] is the router's original route, whose path lacks the "/api" prefix
+        # (so every rule in roles.yaml missed and each write needed admin).
+        scope.require(permission_for_write(request.method, _app_path(request)))
         await verify_csrf(request)
     if scope.scoped and not _route_takes_scope(request):
         raise ForbiddenError("not available to a user limited to some units")

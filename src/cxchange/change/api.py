@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
-from cxchange.core.deps import engine
+from cxchange.core.deps import DbId, engine
 
 router = APIRouter(tags=["change"])
 
@@ -72,9 +72,16 @@ class InitiativePatch(BaseModel):
 
 @router.get("/initiatives")
 def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status: str | None = None) -> Any:
-    from cxchange.change.service import list_all
+    from cxchange.change.service import list_all, show
 
-    return _j(list_all(engine(), status=status))
+    rows = list_all(engine(), status=status)
+    if scope.scoped:  # a manager sees the initiatives that concern their units
+        rows = [r for r in rows if scope.touches(engine(), _unit_codes(show(engine(), r["id"])))]
+    return _j(rows)
+
+
+def _unit_codes(detail: dict[str, Any]) -> list[str]:
+    return [*detail["units"], *detail["pilot_units"], *detail["control_units"]]
 
 
 @router.post("/initiatives", status_code=201)
@@ -98,8 +105,12 @@ def impact_heatmap(
 @router.get("/initiatives/{initiative}")
 def initiatives_show(initiative: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     from cxchange.change.service import show
+    from cxchange.core.errors import ForbiddenError
 
-    return _j(show(engine(), initiative))
+    detail = show(engine(), initiative)
+    if not scope.touches(engine(), _unit_codes(detail)):
+        raise ForbiddenError(f"initiative {detail['id']} concerns none of your units")
+    return _j(detail)
 
 
 @router.patch("/initiatives/{initiative}")
@@ -309,7 +320,7 @@ def comms_add(initiative: str, body: CommIn) -> Any:
 
 
 @router.post("/initiatives/{initiative}/comms/{comm}/sent")
-def comms_sent(initiative: str, comm: int) -> Any:
+def comms_sent(initiative: str, comm: DbId) -> Any:
     from cxchange.change.people import mark_sent
 
     return _j(mark_sent(engine(), initiative, comm))
@@ -368,7 +379,7 @@ def training_add(initiative: str, body: TrainingIn) -> Any:
 
 
 @router.post("/initiatives/{initiative}/training/{session}/attendance")
-def training_attend(initiative: str, session: int, body: AttendIn) -> Any:
+def training_attend(initiative: str, session: DbId, body: AttendIn) -> Any:
     from cxchange.change.people import attend
 
     return _j(attend(engine(), initiative, session, body.people))
@@ -401,7 +412,7 @@ def resistance_add(initiative: str, body: ResistanceIn) -> Any:
 
 
 @router.patch("/initiatives/{initiative}/resistance/{item}")
-def resistance_update(initiative: str, item: int, body: ResistancePatch) -> Any:
+def resistance_update(initiative: str, item: DbId, body: ResistancePatch) -> Any:
     from cxchange.change.people import update_resistance
 
     return _j(update_resistance(engine(), initiative, item, status=body.status, resolution=body.resolution))

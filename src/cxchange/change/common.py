@@ -18,7 +18,7 @@ from cxchange.listen.org import OrgTree, load_org_tree
 def get_initiative(session: Session, ref: int | str) -> Initiative:
     """By id, or by exact (case-insensitive) name."""
     ini: Initiative | None = None
-    if isinstance(ref, int) or str(ref).strip().isdigit():
+    if isinstance(ref, int) or (str(ref).strip().isascii() and str(ref).strip().isdigit()):
         ini = session.get(Initiative, int(ref))
     else:
         ini = session.scalars(
@@ -124,7 +124,14 @@ def parse_csv_text(
     import csv
     import io
 
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _parse_rows(reader, file, required)
+    except csv.Error as exc:
+        raise InputError(f"not valid CSV: {exc}", file=file, row=reader.line_num or 1) from None
+
+
+def _parse_rows(reader: Any, file: str, required: Iterable[str]) -> tuple[list[str], list[dict[str, Any]]]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
 from sqlalchemy import Engine
+
+# A row id in a URL: bounded to what a 64-bit integer column holds, so a huge number is a 422, not a 500.
+DbId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 _database_url: str | None = None
 

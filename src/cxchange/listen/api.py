@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
-from cxchange.core.deps import engine
+from cxchange.core.deps import DbId, engine
 
 router = APIRouter(tags=["listen"])
 _SUFFIX = re.compile(r"(\.[A-Za-z0-9]{1,8}){1,2}$")
@@ -68,7 +68,7 @@ def batches(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict[st
 
 
 @router.get("/batches/{batch_id}/rejects")
-def rejects(batch_id: int) -> list[dict[str, Any]]:
+def rejects(batch_id: DbId) -> list[dict[str, Any]]:
     from cxchange.listen.browse import list_rejects
 
     return list_rejects(engine(), batch_id)

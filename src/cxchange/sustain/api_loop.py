@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
-from cxchange.core.deps import engine
+from cxchange.core.deps import DbId, engine
 from cxchange.core.errors import InputError
 
 router = APIRouter(tags=["sustain"])
@@ -117,12 +117,12 @@ def _case_in_scope(scope: UserScope, case_id: int) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}")
-def cases_show(case_id: int, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def cases_show(case_id: DbId, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     return _j(_case_in_scope(scope, case_id))
 
 
 @router.patch("/cases/{case_id}")
-def cases_update(case_id: int, body: CasePatch, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def cases_update(case_id: DbId, body: CasePatch, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     from cxchange.sustain.cases import update
 
     _case_in_scope(scope, case_id)
@@ -132,7 +132,7 @@ def cases_update(case_id: int, body: CasePatch, scope: Annotated[UserScope, Depe
 
 
 @router.post("/cases/{case_id}/assign")
-def cases_assign(case_id: int, body: AssignIn, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def cases_assign(case_id: DbId, body: AssignIn, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     from cxchange.sustain.cases import assign
 
     _case_in_scope(scope, case_id)

@@ -47,15 +47,7 @@ def _all_codes(detail: dict[str, Any]) -> list[str]:
 
 
 def _touches(scope: UserScope, eng: Engine, codes: list[str]) -> bool:
-    """A unit of the initiative lies in the user's units, or one of the user's units lies beneath it."""
-    if not scope.scoped:
-        return True
-    if scope.filter_rows([{"unit": c} for c in codes], eng):
-        return True
-    tree = _tree(eng)
-    paths = {u.code: u.path for u in tree.units.values()}
-    mine = [paths.get(c, "") for c in scope.unit_codes or ()]
-    return any(p.startswith(paths[c] + "/") for c in codes if c in paths for p in mine)
+    return scope.touches(eng, codes)
 
 
 def _all_inside(scope: UserScope, eng: Engine, codes: list[str]) -> bool:
