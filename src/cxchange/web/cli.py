@@ -16,19 +16,34 @@ def serve_command(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, help="Server processes (e.g. one per core); each keeps its own caches."
+        ),
+    ] = 1,
     db: DbOption = None,
 ) -> None:
     """Serve the web UI and the HTTP API (OpenAPI at /docs)."""
+    import os
+
     import uvicorn
 
     from cxchange.api import create_app
 
     engine = engine_from(ctx, db)  # upgrades the schema before the first request
     _first_admin(engine)
+    url = engine.url.render_as_string(hide_password=False)
     typer.echo(
-        f"cxchange on http://{host}:{port}  (database: {engine.url.render_as_string(hide_password=True)})"
+        f"cxchange on http://{host}:{port}  (database: {engine.url.render_as_string(hide_password=True)}, "
+        f"{workers} worker{'s' if workers > 1 else ''})"
     )
-    uvicorn.run(create_app(engine.url.render_as_string(hide_password=False)), host=host, port=port)
+    if workers == 1:
+        uvicorn.run(create_app(url), host=host, port=port)
+        return
+    # Several processes: uvicorn imports the factory in each; the database comes from the environment.
+    os.environ["CXCHANGE_DATABASE_URL"] = url
+    uvicorn.run("cxchange.api:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 def _first_admin(engine: Engine) -> None:

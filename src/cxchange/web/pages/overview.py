@@ -152,7 +152,7 @@ def overview(
     scope: Annotated[UserScope, Depends(current_scope)],
     unit: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
-    from cxchange.listen.browse import list_feedback
+    from cxchange.listen import explore
 
     eng = engine()
     tree = load_org_tree(eng)
@@ -174,7 +174,8 @@ def overview(
         **cached("overview", eng, key, compute),
         "current": current,
         "crumbs": _breadcrumbs(tree, scope, current),
-        "recent": list_feedback(eng, limit=5, where=where),
+        # The explorer's plan (walks the date index): a unit filter stays fast at a million rows.
+        "recent": explore.page(eng, explore.FeedbackFilter(where=where), limit=5, many=True).rows,
         "min_n": min_n,
     }
     return render(request, "overview.html", context)
