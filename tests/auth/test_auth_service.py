@@ -192,8 +192,9 @@ def test_password_change_ends_existing_sessions(db_url: str, org: Engine) -> Non
     service.add_user(org, "dave@x.test", "viewer", password=PASSWORD)
     login_limiter._fails.clear()
     with TestClient(create_app(db_url)) as client:
-        form = {"email": "dave@x.test", "password": PASSWORD}
-        signed = client.post("/login", data=form, follow_redirects=False)
+        from cxchange.auth.testing import login
+
+        signed = login(client, "dave@x.test", PASSWORD)
         assert signed.status_code == 303 and client.cookies.get(SESSION_COOKIE)
         assert client.get("/api/org").status_code == 200
         service.set_password(org, "dave@x.test", "a-brand-new-password")

@@ -67,9 +67,9 @@ def site(db_url: str, engine: Engine) -> Iterator[Site]:
 
 def _login(app_client: TestClient, email: str = "person@test.local", password: str = PASSWORD,
            next: str = "/") -> Any:  # fmt: skip
-    return app_client.post(
-        "/login", data={"email": email, "password": password, "next": next}, follow_redirects=False
-    )
+    from cxchange.auth.testing import login
+
+    return login(app_client, email, password, next)
 
 
 def _bare(site: Site) -> TestClient:

@@ -43,12 +43,17 @@ def test_api_needs_a_token_except_health(live_server: str, api: Any) -> None:
 
 
 def test_login_is_rate_limited(live_server: str) -> None:
+    from cxchange.auth.testing import login
+
     with httpx.Client(base_url=live_server) as c:
-        codes = [
-            c.post("/login", data={"email": "viewer@test.local", "password": "wrong-wrong-1"}).status_code
-            for _ in range(7)
-        ]
+        codes = [login(c, "viewer@test.local", "wrong-wrong-1").status_code for _ in range(7)]
         assert codes[:5] == [401] * 5 and codes[-1] == 429
         # even the right password waits out the window
-        ok = c.post("/login", data={"email": "viewer@test.local", "password": PASSWORD})
-        assert ok.status_code == 429
+        assert login(c, "viewer@test.local", PASSWORD).status_code == 429
+
+
+def test_sign_in_form_needs_its_csrf_token(live_server: str) -> None:
+    """Login CSRF: a form posted from another site (no token, or no matching cookie) is refused."""
+    with httpx.Client(base_url=live_server) as c:
+        forged = c.post("/login", data={"email": "lead@test.local", "password": PASSWORD})
+        assert forged.status_code == 403 and "cx_session" not in forged.cookies

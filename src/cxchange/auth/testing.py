@@ -44,3 +44,14 @@ def signed_in_client(
     client = TestClient(app)
     client.headers["Authorization"] = f"Bearer {token_for(engine, role, units)}"
     return client
+
+
+def login(client: Any, email: str, password: str, next: str = "/") -> Any:
+    """Sign in through the form as a browser does: fetch it (for its CSRF token), then post it."""
+    import re
+
+    page = client.get("/login", params={"next": next}).text
+    page = page[page.find('action="/login"') :]  # the sign-in form, not the header's sign-out form
+    token = re.search(r'name="csrf_token" value="([^"]*)"', page)
+    form = {"email": email, "password": password, "next": next, "csrf_token": token.group(1) if token else ""}
+    return client.post("/login", data=form, follow_redirects=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -22,9 +24,24 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+LOGIN_CSRF_COOKIE = "cx_login_csrf"
+
+
+def _login_page(request: Request, context: dict[str, Any], status_code: int = 200) -> Any:
+    """The sign-in form with a fresh CSRF token, also set as a cookie (double submit): a third-party
+    site cannot sign a visitor in to an account of its choosing."""
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", {**context, "login_csrf": token}, status_code=status_code)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+        secure=request.url.scheme == "https", path="/login",
+    )  # fmt: skip
+    return response
+
+
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> Any:
-    return render(request, "login.html", {"next": _safe_next(next), "email": None, "error": None})
+    return _login_page(request, {"next": _safe_next(next), "email": None, "error": None})
 
 
 @router.post("/login")
@@ -33,24 +50,30 @@ async def login(
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Any:
     from cxchange.auth.service import audit, authenticate
 
     client = request.client.host if request.client else "?"
     target = _safe_next(next)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
+        ctx = {"next": target, "email": email, "error": "The sign-in form expired: please try again."}
+        return _login_page(request, ctx, status_code=403)
     if login_limiter.blocked(client, email):
         ctx = {"next": target, "email": email, "error": "Too many failed sign-ins: wait a few minutes."}
-        return render(request, "login.html", ctx, status_code=429)
+        return _login_page(request, ctx, status_code=429)
     user = await run_in_threadpool(authenticate, engine(), email, password)
     if user is None:
         login_limiter.failed(client, email)
         await run_in_threadpool(audit, engine(), email[:320], "user.login_failed", client)
         ctx = {"next": target, "email": email, "error": "Wrong e-mail or password."}
-        return render(request, "login.html", ctx, status_code=401)
+        return _login_page(request, ctx, status_code=401)
     login_limiter.succeeded(client, email)
     cookie, _csrf = make_session(user)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, cookie)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
