@@ -24,6 +24,7 @@ from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
 from cxchange.core.output import neutralise_cell
 from cxchange.listen import explore
+from cxchange.web.cache import cached
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -138,7 +139,8 @@ def feedback_page(request: Request, scope: Annotated[UserScope, Depends(current_
     f, form = parse_filters(request, eng, scope)
     older = _text(request, "older", 80)
     newer = _text(request, "newer", 80)
-    n, exact = explore.count(eng, f)
+    # Paging through one filter re-shows its count: count once per filter and data version.
+    n, exact = cached("explore-count", eng, f, lambda: explore.count(eng, f))
     many = explore.is_many(n, exact)
     if n == 0:
         result = explore.Page()
