@@ -31,6 +31,7 @@ from cxchange.listen.models import (
     RejectedRow,
     Source,
 )
+from cxchange.listen.search import SearchIndexState  # noqa: F401  (the search index's bookkeeping)
 from cxchange.sustain.models import (  # noqa: F401  (registers the sustain tables on Base)
     Alert,
     AlertDelivery,

@@ -21,6 +21,7 @@ from cxchange.core.errors import InputError
 from cxchange.listen.browse import SENTIMENT_LABELS
 from cxchange.listen.models import Feedback, OrgUnit, Source
 from cxchange.listen.query import apply_filters, scope_filters
+from cxchange.listen.search import search_condition
 
 COUNT_CAP = 10_000
 NPS_RANGE = (0, 10)
@@ -133,9 +134,11 @@ def filtered(engine: Engine, stmt: Select[Any], f: FeedbackFilter, *, walk_time:
         stmt = stmt.where(Feedback.nps >= f.nps_min)
     if f.nps_max is not None:
         stmt = stmt.where(Feedback.nps <= f.nps_max)
-    for word in (f.q or "").split():
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Feedback.text.ilike(f"%{escaped}%", escape="\\"))
+    # q: on SQLite every word as a word prefix, from the full-text index (listen/search.py);
+    # on PostgreSQL (and for a q without letters or digits) every word as a substring (ILIKE).
+    searched = search_condition(engine, f.q, walk_time=walk_time)
+    if searched is not None:
+        stmt = stmt.where(searched)
     return stmt
 
 

@@ -1,0 +1,257 @@
+"""Word search over feedback: the FTS5 index on SQLite (caught up, never triggered), ILIKE elsewhere."""
+
+from __future__ import annotations
+
+import random
+import re
+import sqlite3
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, func, select, text, update
+
+from cxchange.listen import explore, search
+from cxchange.listen.models import Feedback
+from cxchange.listen.service import ImportOptions, import_file
+
+# --- the MATCH expression: user text is never FTS5 syntax ------------------------------------------
+
+VOCAB = ("queue", "queues", "wait", "waited", "near", "and", "or", "not", "text", "refund", "e", "mail", "x1")
+SYNTAX = (
+    '"',
+    "'",
+    "*",
+    "^",
+    "(",
+    ")",
+    ":",
+    "-",
+    "+",
+    "{",
+    "}",
+    ",",
+    ".",
+    "NEAR",
+    "AND",
+    "OR",
+    "NOT",
+    "text:",
+)
+
+
+def _corpus() -> list[str]:
+    rng = random.Random(7)
+    seps = (" ", ", ", "-", ". ", "; ", '"', "(", ")", "*", ":")
+    rows = []
+    for _ in range(300):
+        words = [rng.choice(VOCAB) for _ in range(rng.randint(1, 8))]
+        rows.append("".join(w + rng.choice(seps) for w in words).strip())
+    return [*rows, "queues were long, waited", "NEAR(queue wait)", 'text: "refund" OR NOT e-mail']
+
+
+CORPUS = _corpus()
+_db: sqlite3.Connection | None = None
+
+
+def _fts() -> sqlite3.Connection:
+    """CORPUS in a feedback table with the migration's index over it (built once)."""
+    global _db
+    if _db is None:
+        _db = sqlite3.connect(":memory:")
+        _db.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY, text TEXT)")
+        _db.execute(search.FTS_DDL)
+        _db.executemany("INSERT INTO feedback VALUES (?, ?)", list(enumerate(CORPUS, start=1)))
+        _db.execute("INSERT INTO feedback_fts(feedback_fts) VALUES('rebuild')")
+    return _db
+
+
+def _fts_ids(expr: str) -> set[int]:
+    return {
+        r[0] for r in _fts().execute("SELECT rowid FROM feedback_fts WHERE feedback_fts MATCH ?", (expr,))
+    }
+
+
+def _tokens(s: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", s.lower())  # ASCII: what unicode61 keeps, case-folded
+
+
+def _reference(q: str) -> set[int]:
+    """Rows where every word of q (its letters and digits, in order) starts a run of words."""
+    wanted = [t for t in (_tokens(w) for w in q.split()) if t]
+    out = set()
+    for i, row in enumerate(CORPUS, start=1):
+        toks = _tokens(row)
+
+        def has(sub: list[str], toks: list[str] = toks) -> bool:
+            k = len(sub)
+            return any(
+                toks[j : j + k - 1] == sub[:-1] and toks[j + k - 1].startswith(sub[-1])
+                for j in range(len(toks) - k + 1)
+            )
+
+        if all(has(sub) for sub in wanted):
+            out.add(i)
+    return out
+
+
+_piece = st.one_of(
+    st.sampled_from(VOCAB).flatmap(lambda w: st.integers(1, len(w)).map(lambda n: w[:n])),
+    st.sampled_from(VOCAB).map(str.upper),
+    st.sampled_from(SYNTAX),
+)
+_word = st.lists(_piece, min_size=1, max_size=4).map("".join)
+_query = st.lists(_word, min_size=1, max_size=4).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_query)
+def test_match_expression_is_words_as_prefixes_never_syntax(q: str) -> None:
+    expr = search.match_expression(q)
+    if expr is None:  # no letter or digit anywhere: the caller searches with LIKE
+        assert not _tokens(q)
+        return
+    assert _fts_ids(expr) == _reference(q)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_any_text_makes_a_valid_expression(q: str) -> None:
+    expr = search.match_expression(q)
+    if expr is not None:
+        _fts_ids(expr)  # never an FTS5 syntax error, whatever the user typed
+
+
+def test_match_expression_examples() -> None:
+    assert search.match_expression("queue wait") == '"queue"* "wait"*'
+    assert search.match_expression('say "hi"') == '"say"* """hi"""*'
+    assert search.match_expression("-- ' %") is None
+    assert search.match_expression("   ") is None
+    assert _fts_ids(search.match_expression("queue wait") or "") >= {len(CORPUS) - 2}
+    near = _fts_ids(search.match_expression("NEAR(queue wait)") or "")  # the words "near queue", "wait"
+    assert len(CORPUS) - 1 in near and near == _reference("NEAR(queue wait)")
+    assert len(CORPUS) in _fts_ids(search.match_expression("text:") or "")
+
+
+# --- through the explorer ------------------------------------------------------------------------
+
+ROWS = [
+    "Queues were long, waited an hour",
+    "Refund took ages",
+    "the café was lovely",
+    "e-mail never came",
+    "' OR 1=1 -- and 100% sure_thing",
+    "",
+]
+
+
+def _import(engine: Engine, tmp_path: Path, texts: list[str], start: int = 0, name: str = "a.csv") -> None:
+    lines = ["id,When,NPS,Comment"]
+    for i, t in enumerate(texts, start=start):
+        lines.append(f'{i},2026-02-{i % 28 + 1:02d} 10:00:00,5,"{t}"')
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    import_file(engine, path, ImportOptions(source="s"))
+
+
+def _found(engine: Engine, q: str) -> list[str]:
+    f = explore.FeedbackFilter(q=q)
+    n, exact = explore.count(engine, f)
+    rows = explore.page(engine, f, many=explore.is_many(n, exact)).rows
+    assert len(rows) == n
+    return sorted(r["text"] for r in rows)
+
+
+def test_search_words_on_both_databases(engine: Engine, tmp_path: Path) -> None:
+    _import(engine, tmp_path, ROWS)
+    assert _found(engine, "queue wait") == [ROWS[0]]
+    assert _found(engine, "REFUND") == [ROWS[1]]
+    assert _found(engine, "mail") == [ROWS[3]]
+    assert _found(engine, "nothing-like-this") == []
+    # SQL and FTS syntax are literal; a q without letters or digits is a substring search.
+    for q in (
+        "' OR 1=1 --",
+        '"; DROP TABLE feedback; --',
+        "NEAR(refund took)",
+        "text:refund",
+        "refund*",
+        "^refund",
+    ):
+        _found(engine, q)
+    assert _found(engine, "100%") == [ROWS[4]]
+    assert _found(engine, "%") == [ROWS[4]]
+    assert _found(engine, "_") == [ROWS[4]]
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Feedback)) == len(ROWS)
+
+
+def test_word_prefix_and_accents_on_sqlite(sqlite_engine: Engine, tmp_path: Path) -> None:
+    _import(sqlite_engine, tmp_path, ROWS)
+    assert _found(sqlite_engine, "cafe") == [ROWS[2]]  # remove_diacritics
+    assert _found(sqlite_engine, "ueue") == []  # a word prefix, not any substring
+    assert _found(sqlite_engine, "e-mail") == [ROWS[3]]
+
+
+def _state(engine: Engine) -> search.IndexState:
+    with engine.connect() as conn:
+        return search.read_state(conn)
+
+
+def test_index_catches_up_and_never_misses_rows(sqlite_engine: Engine, tmp_path: Path) -> None:
+    _import(sqlite_engine, tmp_path, ROWS)
+    assert _state(sqlite_engine).behind  # imports do not touch the index
+    assert _found(sqlite_engine, "refund") == [ROWS[1]]  # the first search caught it up
+    assert _state(sqlite_engine).current
+    _import(sqlite_engine, tmp_path, ["another refund please", "queue"], start=100, name="b.csv")
+    # Another request is catching up (or a writer holds the lock): the new rows are still found.
+    with search._syncing:
+        assert _state(sqlite_engine).behind
+        assert _found(sqlite_engine, "refund") == [ROWS[1], "another refund please"]
+        assert _state(sqlite_engine).behind
+    assert search.sync_search_index(sqlite_engine) == {"indexed": 2, "rebuilt": False, "skipped": False}
+    assert search.sync_search_index(sqlite_engine) == {"indexed": 0, "rebuilt": False, "skipped": False}
+    assert _found(sqlite_engine, "refund") == [ROWS[1], "another refund please"]
+    with sqlite_engine.connect() as conn:  # nothing indexed twice
+        n = conn.execute(text("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH 'refund'")).scalar()
+    assert n == 2
+
+
+def test_edits_and_deletions_rebuild_the_index(sqlite_engine: Engine, tmp_path: Path) -> None:
+    _import(sqlite_engine, tmp_path, ROWS)
+    search.sync_search_index(sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        conn.execute(update(Feedback).where(Feedback.text == ROWS[1]).values(text="credit note took ages"))
+    assert _state(sqlite_engine).stale
+    with search._syncing:  # not rebuilt yet: LIKE over everything, never the old words
+        assert _found(sqlite_engine, "refund") == []
+        assert _found(sqlite_engine, "credit") == ["credit note took ages"]
+    assert _found(sqlite_engine, "refund") == []  # this search rebuilt the index
+    assert _state(sqlite_engine).current
+    assert _found(sqlite_engine, "credit note") == ["credit note took ages"]
+    with sqlite_engine.begin() as conn:
+        conn.execute(Feedback.__table__.delete().where(Feedback.text == "credit note took ages"))
+    assert search.sync_search_index(sqlite_engine)["rebuilt"]
+    assert _found(sqlite_engine, "credit") == []
+
+
+def test_search_never_waits_for_a_writer(sqlite_engine: Engine, tmp_path: Path) -> None:
+    _import(sqlite_engine, tmp_path, ROWS)
+    writer = sqlite3.connect(str(sqlite_engine.url.database), timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # an import in progress holds the write lock
+        assert search.sync_search_index(sqlite_engine, wait=False)["skipped"]
+        assert _found(sqlite_engine, "queue") == [ROWS[0]]  # found with LIKE meanwhile
+        assert _state(sqlite_engine).behind
+    finally:
+        writer.rollback()
+        writer.close()
+    with sqlite_engine.connect() as conn:  # the connection went back to the pool with its timeout
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    assert search.sync_search_index(sqlite_engine)["indexed"] == len(ROWS) - 1  # the empty comment
+
+
+def test_postgresql_has_no_index(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        assert search.has_index(engine)
+        return
+    assert search.sync_search_index(engine) == {"indexed": 0, "rebuilt": False, "skipped": False}
