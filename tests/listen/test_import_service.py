@@ -11,7 +11,14 @@ from sqlalchemy import Engine, func, select
 from cxchange.core.errors import InputError
 from cxchange.listen.browse import list_batches, list_feedback, list_rejects
 from cxchange.listen.models import Feedback, ImportBatch, Source
-from cxchange.listen.service import ImportOptions, dry_run, frame_chunks, import_file, import_table
+from cxchange.listen.service import (
+    ImportOptions,
+    dry_run,
+    frame_chunks,
+    import_file,
+    import_frame,
+    import_table,
+)
 
 SURVEY = """Response ID,Submitted At,How likely are you to recommend us to a friend?,Comment,Region
 r1,2025-01-02 10:00,10,"Great staff, call me on 020 7946 0958",North
@@ -164,3 +171,41 @@ def test_matched_units_add_no_attribute(engine: Engine, tmp_path: Path) -> None:
     import_org_rows(engine, [{"code": "S1", "name": "Leeds", "parent": None}], [])
     import_file(engine, _write(tmp_path, "Comment,Store\nok,S1\n"), ImportOptions(source="s"))
     assert list_feedback(engine)[0]["attributes"] == {}
+
+
+def test_batch_records_file_sha256(engine: Engine, tmp_path: Path) -> None:
+    import hashlib
+
+    path = _write(tmp_path, SURVEY)
+    result = import_file(engine, path, ImportOptions(source="nps"))
+    with engine.connect() as conn:
+        stored = conn.execute(select(ImportBatch.sha256).where(ImportBatch.id == result.batch_id)).scalar()
+    assert stored == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_multi_row_inserts_keep_first_of_duplicates_and_file_order(engine: Engine) -> None:
+    # 257 rows: several multi-row INSERT statements plus a remainder written one row at a time, with
+    # duplicates inside one statement, across statements and across chunks; every other rating empty.
+    ids = [str(i % 200) for i in range(257)]
+    ids[5] = ids[4]  # a duplicate inside the first statement
+    frame = pl.DataFrame(
+        {
+            "external_id": ids,
+            "text": [f"row {i}" for i in range(257)],
+            "rating": [str(1 + i % 5) if i % 2 else None for i in range(257)],
+        }
+    )
+    opts = ImportOptions(source="s", map_options=("external_id=external_id", "text=text", "rating=rating"))
+    result = import_frame(engine, frame, ImportOptions(**{**opts.__dict__, "chunk_rows": 130}))
+    assert (result.imported, result.duplicates) == (200, 57)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Feedback.external_id, Feedback.text, Feedback.rating, Feedback.rating_scale).order_by(
+                Feedback.id
+            )
+        ).all()
+    # The first of each id wins, in file order: id "5" first appears on row 205.
+    assert [r.text for r in rows] == [f"row {i}" for i in range(200) if i != 5] + ["row 205"]
+    assert all((r.rating is None) == (r.rating_scale is None) for r in rows)
+    assert {r.rating_scale for r in rows if r.rating is not None} == {5}
+    assert rows[1].rating == 2.0 and rows[0].rating is None

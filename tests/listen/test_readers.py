@@ -501,3 +501,31 @@ def test_ragged_rows_and_fast_path_matches_csv_reader(
         for reject in rejects:
             fields = next(csv.reader(io.StringIO(reject.raw, newline=""), delimiter=delimiter), [])
             assert fields == rows[reject.row_number - 2]
+
+
+def test_blank_rows_decided_by_first_bytes_or_exact_check(tmp_path: Path) -> None:
+    # The fast CSV path only runs the exact blank check on records whose first byte (or the byte after
+    # an opening quote) is whitespace, a quote or the delimiter; every other record has content.
+    lines = [
+        "a,b,c",
+        "x,,",  # content first
+        " , ,\t",  # blank: whitespace and delimiters
+        '" ", ,',  # blank: quoted whitespace
+        '"",,""',  # blank: empty quoted cells
+        ",,z",  # delimiter first, content later
+        ' ,"y",',  # whitespace first, quoted content later
+        '"""",,',  # a lone escaped quote is content
+        '"q",,',  # quoted content first
+        "\u00a0,,",  # a non-ASCII space is content (only ASCII whitespace is blank)
+    ]
+    path = tmp_path / "blanks.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows, numbers, rejects = read_all(open_table(path))
+    assert numbers == [2, 6, 7, 8, 9, 10]
+    assert rows[0] == ("x", None, None)
+    assert rows[3] == ('"', None, None)
+    assert [(r.row_number, r.reason) for r in rejects] == [
+        (3, "empty row"),
+        (4, "empty row"),
+        (5, "empty row"),
+    ]

@@ -23,6 +23,7 @@ from cxchange.listen.readers import (  # package-internal helpers shared by the 
     _MAX_RECORD,
     _SAMPLE_BYTES,
     _SNIFF_CHARS,
+    _WS,
     Chunk,
     RawReject,
     TableInfo,
@@ -137,7 +138,10 @@ class CsvReader(TableReader):
         if frame.height != len(idx):
             return None
         frame = _nullify_empty(frame)
-        blank = _blank_mask(frame)
+        blank = np.zeros(frame.height, dtype=bool)
+        maybe = np.flatnonzero(_maybe_blank(seg, starts[idx], ends[idx], ord(self.info.delimiter or ",")))
+        if len(maybe):  # the exact (polars) check, only on records whose first bytes do not decide
+            blank[maybe] = _blank_mask(frame[maybe])
         if blank.any():
             rejects += [self._reject(seg[starts[i] : ends[i]], nums[i]) for i in idx[blank]]
             rejects.sort(key=lambda r: r.row_number)
@@ -170,6 +174,19 @@ class CsvReader(TableReader):
         except csv.Error as exc:
             raise InputError(f"cannot parse CSV: {exc}", file=self.info.path, row=first + count) from exc
         return _nullify_empty(_frame(self.info.columns, rows)), np.array(nums, dtype=np.int64), rejects, count
+
+
+def _maybe_blank(seg: bytes, starts: np.ndarray, ends: np.ndarray, d: int) -> np.ndarray:
+    """False for records that surely have a non-blank cell: the first byte, or the byte after an opening
+    quote, is not whitespace, a quote or the delimiter. True for the few that need the exact check."""
+    a = np.frombuffer(seg, dtype=np.uint8)
+    blankish = np.zeros(256, dtype=bool)
+    blankish[[d, 34, *_WS.encode()]] = True
+    first = a[starts]
+    maybe = blankish[first]
+    quoted = np.flatnonzero(maybe & (first == 34) & (starts + 1 < ends))
+    maybe[quoted] = blankish[a[starts[quoted] + 1]]
+    return maybe
 
 
 def _detect_encoding(raw: bytes, complete: bool) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -131,6 +132,29 @@ def _sha256(path: str) -> str | None:
     return h.hexdigest()
 
 
+class _Digest:
+    """The file's SHA-256, computed in a background thread while the import reads the file (hashlib
+    releases the GIL), instead of one more full read before the first row is written."""
+
+    def __init__(self, path: str) -> None:
+        self._value: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), name="cxchange-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: str) -> None:
+        try:
+            self._value = _sha256(path)
+        except BaseException as exc:  # re-raised in result(), in the importing thread
+            self._error = exc
+
+    def result(self) -> str | None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class _Pipeline:
     """Per-chunk work shared by a real import and a dry run."""
 
@@ -188,6 +212,7 @@ def import_table(
     info = reader_info
     if options.kind is not None and options.kind not in SOURCE_KINDS:
         raise InputError(f"unknown source kind {options.kind!r}; use one of {', '.join(SOURCE_KINDS)}")
+    digest = _Digest(info.path)
     with engine.begin() as conn:
         src, plan = _plan(conn, info, options)
         mapping, scale = dict(plan.mapping), plan.rating_scale
@@ -214,7 +239,7 @@ def import_table(
             insert(ImportBatch).values(
                 source_id=source_id,
                 file_name=info.path,
-                sha256=_sha256(info.path),
+                sha256=None,  # set with the counts at the end, in the same transaction
                 format=info.format,
                 columns=list(info.columns),
                 delimiter=info.delimiter,
@@ -228,14 +253,20 @@ def import_table(
             conn, source_id=source_id, batch_id=batch_id, rating_scale=scale, expected_rows=expected_rows
         )
         pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact)
-        # Reading and validating the next chunk overlaps with writing this one (polars and
+
+        def staged() -> Iterator[tuple[Chunk, Any, int, Rejects, int]]:
+            for chunk in chunks:
+                good, rejects, redacted = pipeline.run(chunk)
+                yield chunk, writer.prepare(good), good.height, rejects, redacted
+
+        # Reading, validating and preparing the next chunk overlaps with writing this one (polars and
         # sqlite3 both release the GIL); the queue of two keeps memory flat.
-        for chunk, (good, rejects, redacted) in prefetch(((c, pipeline.run(c)) for c in chunks), depth=2):
-            inserted = writer.write(good)
+        for chunk, prepared, valid, rejects, redacted in prefetch(staged(), depth=2):
+            inserted = writer.write(prepared)
             write_rejects(conn, batch_id, rejects)
             result.read += chunk.frame.height + len(chunk.rejects)
             result.imported += inserted
-            result.duplicates += good.height - inserted
+            result.duplicates += valid - inserted
             result.rejected += len(rejects)
             result.redacted += redacted
             if progress:
@@ -247,6 +278,7 @@ def import_table(
             .where(ImportBatch.id == batch_id)
             .values(
                 status="complete",
+                sha256=digest.result(),
                 rows_read=result.read,
                 rows_imported=result.imported,
                 rows_duplicate=result.duplicates,

@@ -7,11 +7,12 @@ so duplicates are counted by the database itself, across chunks and across impor
 from __future__ import annotations
 
 import io
-from typing import Protocol
+import itertools
+from typing import Any, NamedTuple, Protocol
 
 import polars as pl
 from sqlalchemy import Connection, Index, column, func, insert, select, table, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from cxchange.listen.models import Feedback, RejectedRow
 from cxchange.listen.validate import Rejects
@@ -42,7 +43,12 @@ BULK_ROWS = 100_000
 
 
 class FeedbackWriter(Protocol):
-    def write(self, rows: pl.DataFrame) -> int: ...
+    def prepare(self, rows: pl.DataFrame) -> Any:
+        """The CPU work on a chunk of validated rows, without the database: the importer runs it in its
+        read-ahead thread, so it overlaps with writing the previous chunk. Its result goes to `write`."""
+
+    def write(self, prepared: Any) -> int:
+        """Insert a prepared chunk; returns how many rows were new (the rest are duplicates)."""
 
     def close(self) -> None:
         """Called once, after the last write and before the batch commits."""
@@ -59,13 +65,16 @@ def _with_batch_columns(rows: pl.DataFrame, source_id: int, batch_id: int, ratin
     ).select(FEEDBACK_COLUMNS)
 
 
-def drop_indexes_for_bulk(conn: Connection, expected_rows: int) -> list[Index]:
+def drop_indexes_for_bulk(
+    conn: Connection, expected_rows: int, *, keep: frozenset[str] = frozenset()
+) -> list[Index]:
     """A large batch into a small table: random inserts into the secondary indexes cost more than
-    building them again, sorted, at the end (inside the same transaction, so still atomic)."""
+    building them again, sorted, at the end (inside the same transaction, so still atomic).
+    Indexes named in `keep` are left alone."""
     existing = conn.execute(select(func.max(Feedback.id))).scalar() or 0
     if expected_rows < BULK_ROWS or expected_rows * 4 <= existing:
         return []
-    dropped = [index for index in Feedback.__table__.indexes if not index.unique]
+    dropped = [index for index in Feedback.__table__.indexes if not index.unique and index.name not in keep]
     for index in dropped:
         index.drop(conn)
     return dropped
@@ -76,45 +85,85 @@ def restore_indexes(conn: Connection, dropped: list[Index]) -> None:
         index.create(conn)
 
 
+# Rows per INSERT statement on SQLite: one multi-row VALUES statement per this many rows costs about
+# half as much as one statement a row (less per-row work in the sqlite3 module and in the VDBE).
+_SQLITE_ROWS_PER_INSERT = 100
+_SQLITE_MAX_PARAMS = 999  # the lowest SQLITE_MAX_VARIABLE_NUMBER any supported SQLite has
+# Indexes whose keys arrive in order during an import: the batch id is the newest batch's, and an
+# org unit id is one of the organisation's units, so new entries go to the end of one run per unit.
+# Only an index on randomly ordered keys (received_at) is worth dropping and rebuilding.
+_SQLITE_APPEND_INDEXES = frozenset({"ix_feedback_batch_id", "ix_feedback_org_unit"})
+# Everything but the source and batch ids, which go into the statement as literals.
+_SQLITE_BOUND_COLUMNS = tuple(c for c in FEEDBACK_COLUMNS if c not in ("source_id", "batch_id"))
+
+
+class _SqliteChunk(NamedTuple):
+    columns: tuple[str, ...]  # the feedback columns bound for this chunk (all but the all-null ones)
+    frame: pl.DataFrame  # those columns, as the values to bind
+
+
 class SqliteFeedbackWriter:
-    """executemany on the raw sqlite3 cursor: SQLAlchemy's per-row bookkeeping would cost more than SQLite."""
+    """executemany on the raw sqlite3 cursor: SQLAlchemy's per-row bookkeeping would cost more than SQLite.
+
+    The source and batch ids are the same for every row, so they are written into the statement as
+    integer literals instead of being bound again for each row.
+    """
 
     def __init__(
         self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int, expected_rows: int = 0
     ) -> None:
         self._conn = conn
-        self._ids = (source_id, batch_id, rating_scale)
-        self._sql: dict[tuple[str, ...], str] = {}
-        self._dropped = drop_indexes_for_bulk(conn, expected_rows)
+        self._ids = (int(source_id), int(batch_id))
+        self._rating_scale = rating_scale
+        self._sql: dict[tuple[tuple[str, ...], int], str] = {}
+        self._dropped = drop_indexes_for_bulk(conn, expected_rows, keep=_SQLITE_APPEND_INDEXES)
 
     def close(self) -> None:
         restore_indexes(self._conn, self._dropped)
         self._dropped = []
 
-    def _insert_sql(self, columns: tuple[str, ...]) -> str:
-        if columns not in self._sql:
-            stmt = sqlite.insert(Feedback.__table__).on_conflict_do_nothing(
-                index_elements=["source_id", "dedup_key"]
+    def _insert_sql(self, columns: tuple[str, ...], rows: int) -> str:
+        key = (columns, rows)
+        if key not in self._sql:
+            names = ", ".join(f'"{c}"' for c in ("source_id", "batch_id", *columns))
+            one = "(" + ", ".join([str(self._ids[0]), str(self._ids[1]), *(["?"] * len(columns))]) + ")"
+            self._sql[key] = (
+                f"INSERT INTO feedback ({names}) VALUES {', '.join([one] * rows)} "
+                "ON CONFLICT (source_id, dedup_key) DO NOTHING"
             )
-            compiled = stmt.values({c: None for c in columns}).compile(dialect=sqlite.dialect())
-            self._sql[columns] = str(compiled)
-        return self._sql[columns]
+        return self._sql[key]
 
-    def write(self, rows: pl.DataFrame) -> int:
-        if rows.height == 0:
-            return 0
-        frame = _with_batch_columns(rows, *self._ids).with_columns(
-            pl.col("received_at").dt.strftime(_SQLITE_DATETIME)
+    def prepare(self, rows: pl.DataFrame) -> _SqliteChunk:
+        frame = rows.with_columns(
+            pl.when(pl.col("rating").is_not_null())
+            .then(pl.lit(self._rating_scale, dtype=pl.Int16))
+            .otherwise(None)
+            .alias("rating_scale"),
+            pl.col("received_at").dt.strftime(_SQLITE_DATETIME),
         )
         # Binding is most of the cost: leave out the columns that are empty in this chunk.
-        columns = tuple(c for c in FEEDBACK_COLUMNS if frame[c].null_count() < frame.height)
-        frame = frame.select(columns)
+        columns = tuple(c for c in _SQLITE_BOUND_COLUMNS if frame[c].null_count() < frame.height)
+        return _SqliteChunk(columns, frame.select(columns))
+
+    def write(self, prepared: _SqliteChunk) -> int:
+        columns, frame = prepared
+        if frame.height == 0:
+            return 0
+        per_statement = max(1, min(_SQLITE_ROWS_PER_INSERT, _SQLITE_MAX_PARAMS // max(len(columns), 1)))
+        whole = frame.height - frame.height % per_statement
         cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        inserted = 0
         try:
-            # Column lists zipped in C: about 3x cheaper than DataFrame.iter_rows for wide frames.
-            rows = zip(*(frame.get_column(c).to_list() for c in columns), strict=True)
-            cursor.executemany(self._insert_sql(columns), rows)
-            return int(cursor.rowcount)
+            for part, size in ((frame.slice(0, whole), per_statement), (frame.slice(whole), 1)):
+                if not part.height:
+                    continue
+                # Column lists zipped in C (about 3x cheaper than DataFrame.iter_rows for wide frames),
+                # flattened and regrouped into one parameter tuple per statement, in file order.
+                values = zip(*(part.get_column(c).to_list() for c in columns), strict=True)
+                params = zip(*[itertools.chain.from_iterable(values)] * (size * len(columns)), strict=False)
+                cursor.executemany(self._insert_sql(columns, size), params)
+                inserted += int(cursor.rowcount)
+            return inserted
         finally:
             cursor.close()
 
@@ -144,16 +193,21 @@ class PostgresFeedbackWriter:
         self._insert_sql = str(stmt.compile(dialect=postgresql.dialect()))
         self._dropped = drop_indexes_for_bulk(conn, expected_rows)
 
-    def write(self, rows: pl.DataFrame) -> int:
+    def prepare(self, rows: pl.DataFrame) -> bytes:
         if rows.height == 0:
-            return 0
+            return b""
         frame = _with_batch_columns(rows, *self._ids)
         buf = io.BytesIO()
         frame.write_csv(buf, include_header=False, null_value="", datetime_format="%Y-%m-%d %H:%M:%S.%6f")
+        return buf.getvalue()
+
+    def write(self, prepared: bytes) -> int:
+        if not prepared:
+            return 0
         raw = self._conn.connection.driver_connection
         with raw.cursor() as cur:  # type: ignore[union-attr]
             with cur.copy(self._copy_sql) as copy:
-                copy.write(buf.getvalue())
+                copy.write(prepared)
             cur.execute(self._insert_sql)
             inserted = cur.rowcount
             cur.execute("TRUNCATE feedback_stage")

@@ -159,9 +159,9 @@ def detect_date_format(values: pl.Series) -> str | None:
 
 def _parse_dates(values: pl.Series, fmt: str) -> pl.Series:
     if "%z" in fmt:
-        parsed = values.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
+        parsed = values.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC", cache=False)
         return parsed.dt.replace_time_zone(None)
-    return values.str.to_datetime(fmt, strict=False, time_unit="us")
+    return values.str.to_datetime(fmt, strict=False, time_unit="us", cache=False)
 
 
 def check_scale(frame: pl.DataFrame, plan: FieldPlan, *, file: str, row_numbers: np.ndarray) -> None:
@@ -245,23 +245,30 @@ def normalise_chunk(
     content = [pl.col(m[f]).str.strip_chars().fill_null("") != "" for f in CONTENT_FIELDS if f in m]
     no_content = ~pl.any_horizontal(content)
 
-    # First failing check names the row's reason; rows with no content at all come last.
-    reason_expr: pl.Expr = pl.when(no_content).then(pl.lit("no feedback: text and every score are empty"))
-    column_expr: pl.Expr = pl.when(no_content).then(pl.lit(None, dtype=pl.String))
-    for col, bad, reason in reversed(checks):
-        reason_expr = pl.when(bad).then(reason).otherwise(reason_expr)
-        column_expr = pl.when(bad).then(pl.lit(col)).otherwise(column_expr)
-    df = df.with_columns(reason_expr.alias("__reason"), column_expr.alias("__column"))
+    # One boolean column per check; the reasons are only formatted for the (few) rows that fail.
+    flags = [bad.fill_null(False).alias(f"__bad{i}") for i, (_, bad, _) in enumerate(checks)]
+    df = df.with_columns(*flags, no_content.fill_null(False).alias("__empty"))
+    failed = pl.any_horizontal(*(pl.col(f"__bad{i}") for i in range(len(checks))), pl.col("__empty"))
+    df = df.with_columns(failed.alias("__failed"))
 
     rejects = Rejects()
-    bad_rows = df.filter(pl.col("__reason").is_not_null())
+    bad_rows = df.filter(pl.col("__failed"))
     if bad_rows.height:
+        # First failing check names the row's reason; rows with no content at all come last.
+        reason_expr: pl.Expr = pl.when(pl.col("__empty")).then(
+            pl.lit("no feedback: text and every score are empty")
+        )
+        column_expr: pl.Expr = pl.when(pl.col("__empty")).then(pl.lit(None, dtype=pl.String))
+        for i, (col, _, reason) in reversed(list(enumerate(checks))):
+            reason_expr = pl.when(pl.col(f"__bad{i}")).then(reason).otherwise(reason_expr)
+            column_expr = pl.when(pl.col(f"__bad{i}")).then(pl.lit(col)).otherwise(column_expr)
+        bad_rows = bad_rows.with_columns(reason_expr.alias("__reason"), column_expr.alias("__column"))
         raw_text = _raw_rows(bad_rows.select(frame.columns))
         rejects.row_numbers = bad_rows["__row"].to_list()
         rejects.columns = bad_rows["__column"].to_list()
         rejects.reasons = bad_rows["__reason"].to_list()
         rejects.raws = raw_text
-    good = df.filter(pl.col("__reason").is_null())
+    good = df.filter(~pl.col("__failed"))
     return _canonical(good, frame.columns, plan, unit_lookup or {}), rejects
 
 
@@ -269,10 +276,10 @@ def _parse_dates_expr(raw: pl.Expr, fmt: str | None) -> pl.Expr:
     if fmt is None:
         return pl.lit(None, dtype=pl.Datetime("us"))
     if "%z" in fmt:
-        return raw.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(
-            None
-        )
-    return raw.str.to_datetime(fmt, strict=False, time_unit="us")
+        parsed = raw.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC", cache=False)
+        return parsed.dt.replace_time_zone(None)
+    # cache=False: export timestamps are nearly all distinct, so the cache of unique values only costs.
+    return raw.str.to_datetime(fmt, strict=False, time_unit="us", cache=False)
 
 
 def _raw_rows(frame: pl.DataFrame) -> list[str]:
