@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,6 +24,8 @@ from cxchange.listen.readers import Chunk, RawReject, TableInfo, open_table
 from cxchange.listen.redact import redact_texts
 from cxchange.listen.store import feedback_writer, write_rejects
 from cxchange.listen.validate import FieldPlan, Rejects, check_scale, normalise_chunk, plan_fields
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 # Added to exported rejects so a fixed file says why each row failed; ignored when imported again.
@@ -288,11 +291,25 @@ def import_table(
                 seconds=result.seconds,
             )
         )
+    if result.imported:
+        _catch_up_search_index(engine)
     if options.close_loop and result.imported:
         from cxchange.sustain.hooks import after_import
 
         after_import(engine, result.batch_id)  # never raises; deliveries run in the background
     return result
+
+
+def _catch_up_search_index(engine: Engine) -> None:
+    """Index the batch's comments for the explorer's search now (~25 ms per 10,000 rows; nothing on
+    PostgreSQL), so the first search after a big import does not pay for it. The batch is committed:
+    a failure here only means the first search catches up instead."""
+    from cxchange.listen.search import sync_search_index
+
+    try:
+        sync_search_index(engine)
+    except Exception as exc:  # the search path catches up by itself
+        log.warning("search index catch-up after import failed: %s", exc)
 
 
 def import_file(

@@ -66,13 +66,15 @@ def _with_batch_columns(rows: pl.DataFrame, source_id: int, batch_id: int, ratin
 
 
 def drop_indexes_for_bulk(
-    conn: Connection, expected_rows: int, *, keep: frozenset[str] = frozenset()
+    conn: Connection, expected_rows: int, *, keep: frozenset[str] = frozenset(), only_if_empty: bool = False
 ) -> list[Index]:
     """A large batch into a small table: random inserts into the secondary indexes cost more than
     building them again, sorted, at the end (inside the same transaction, so still atomic).
-    Indexes named in `keep` are left alone."""
+    Indexes named in `keep` are left alone. `only_if_empty`: on PostgreSQL DROP INDEX locks the whole
+    table until commit, blocking every reader for the length of the import, so only a first load
+    (nobody has anything to read yet) is worth it."""
     existing = conn.execute(select(func.max(Feedback.id))).scalar() or 0
-    if expected_rows < BULK_ROWS or expected_rows * 4 <= existing:
+    if expected_rows < BULK_ROWS or expected_rows * 4 <= existing or (only_if_empty and existing):
         return []
     dropped = [index for index in Feedback.__table__.indexes if not index.unique and index.name not in keep]
     for index in dropped:
@@ -191,7 +193,7 @@ class PostgresFeedbackWriter:
             .on_conflict_do_nothing(index_elements=["source_id", "dedup_key"])
         )
         self._insert_sql = str(stmt.compile(dialect=postgresql.dialect()))
-        self._dropped = drop_indexes_for_bulk(conn, expected_rows)
+        self._dropped = drop_indexes_for_bulk(conn, expected_rows, only_if_empty=True)
 
     def prepare(self, rows: pl.DataFrame) -> bytes:
         if rows.height == 0:
