@@ -31,6 +31,8 @@ USERS = {
     "analyst": ("analyst@test.local", "analyst", ()),
     "lead": ("lead@test.local", "change-lead", ()),
     "viewer": ("viewer@test.local", "viewer", ()),
+    # Only for the sign-in rate-limit test: failures lock this address out of the live server for minutes.
+    "limited": ("limited@test.local", "viewer", ()),
 }
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 

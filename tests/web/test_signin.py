@@ -46,10 +46,11 @@ def test_login_is_rate_limited(live_server: str) -> None:
     from cxchange.auth.testing import login
 
     with httpx.Client(base_url=live_server) as c:
-        codes = [login(c, "viewer@test.local", "wrong-wrong-1").status_code for _ in range(7)]
+        who = USERS["limited"][0]
+        codes = [login(c, who, "wrong-wrong-1").status_code for _ in range(7)]
         assert codes[:5] == [401] * 5 and codes[-1] == 429
         # even the right password waits out the window
-        assert login(c, "viewer@test.local", PASSWORD).status_code == 429
+        assert login(c, who, PASSWORD).status_code == 429
 
 
 def test_sign_in_form_needs_its_csrf_token(live_server: str) -> None:
