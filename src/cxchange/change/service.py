@@ -319,7 +319,7 @@ def set_step(
         steps = _steps(s, ini.id)
         ref = str(step).strip()
         found = next((st for st in steps if st.key.lower() == ref.lower()), None)
-        if found is None and ref.isdigit():
+        if found is None and (ref.isascii() and ref.isdigit()):
             found = next((st for st in steps if st.position == int(ref)), None)
         if found is None:
             raise NotFoundError(

@@ -66,7 +66,7 @@ class Cursor:
     def decode(cls, text: str) -> Cursor:
         at, sep, ident = text.rpartition("~")
         try:
-            if not sep or not ident.isdigit():
+            if not sep or not (ident.isascii() and ident.isdigit()):
                 raise ValueError(text)
             return cls(None if at == "-" else datetime.fromisoformat(at), int(ident))
         except ValueError as exc:

@@ -54,7 +54,7 @@ class OrgTree:
 
     def ancestor_map(self, level: str) -> dict[int, str]:
         """unit id -> name of its ancestor (or itself) at `level`: a level name, or a depth number."""
-        if level.isdigit():
+        if level.isascii() and level.isdigit():
             match = {u.id for u in self.units.values() if u.depth == int(level)}
         else:
             match = {u.id for u in self.units.values() if (u.level or "").lower() == level.lower()}

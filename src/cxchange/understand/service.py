@@ -158,7 +158,7 @@ def parse_span(text: str, option: str) -> int:
     s = text.strip().lower()
     unit = {"d": 1, "w": 7, "m": 30}.get(s[-1:])
     num = s[:-1] if unit else s
-    if not num.isdigit() or int(num) <= 0:
+    if not (num.isascii() and num.isdigit()) or int(num) <= 0:
         raise InputError(f"{option} wants a span like 7d, 8w or 2m, got {text!r}")
     return int(num) * (unit or 1)
 

@@ -58,7 +58,7 @@ def active_themes(session: Session) -> list[Theme]:
 def find_theme(session: Session, ref: str | int) -> Theme:
     """A theme by id or by name (case-insensitive; "Parent > Child" paths work too)."""
     themes = active_themes(session)
-    if isinstance(ref, int) or str(ref).isdigit():
+    if isinstance(ref, int) or (str(ref).isascii() and str(ref).isdigit()):
         for t in themes:
             if t.id == int(ref):
                 return t

@@ -55,7 +55,7 @@ def _int(request: Request, key: str) -> int | None:
     value = _text(request, key, 3)
     if value is None:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise InputError(f"{key} wants a whole number from 0 to 10, got {value!r}")
     return int(value)
 

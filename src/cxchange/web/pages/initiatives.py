@@ -397,7 +397,11 @@ async def raci_save(request: Request, scope: Scope, initiative: int) -> Any:
 
 
 def _indexed(form: Any, prefix: str) -> list[str]:
-    return [k[len(prefix) :] for k in form if k.startswith(prefix) and k[len(prefix) :].isdigit()]
+    return [
+        k[len(prefix) :]
+        for k in form
+        if k.startswith(prefix) and (k[len(prefix) :].isascii() and k[len(prefix) :].isdigit())
+    ]
 
 
 @router.post("/initiatives/{initiative}/raci/cell", dependencies=WRITE)
@@ -448,7 +452,7 @@ async def impact_save(request: Request, scope: Scope, initiative: int) -> Any:
         for a in IMPACT_ASPECTS:
             raw = _f(form, a)
             if raw:
-                if not raw.isdigit():
+                if not (raw.isascii() and raw.isdigit()):
                     raise InputError(f"{a.replace('_', ' ')} wants a whole number 0 to 5, got {raw!r}")
                 values[a] = int(raw)
         set_impact(eng, initiative, _f(form, "unit"), values, _f(form, "note") or None)

@@ -238,5 +238,5 @@ async def reanalyse(
         await run_in_threadpool(analyze, eng)
     finally:
         _analysis_lock.release()
-    target = f"/themes/{int(back)}" if back.isdigit() else "/themes"
+    target = f"/themes/{int(back)}" if (back.isascii() and back.isdigit()) else "/themes"
     return RedirectResponse(f"{target}?done=analysed", status_code=303)
