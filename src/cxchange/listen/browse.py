@@ -26,23 +26,47 @@ def list_batches(engine: Engine, *, limit: int = 100) -> list[dict[str, Any]]:
     )
     with Session(engine) as session:
         rows = session.execute(stmt).all()
-    return [
-        {
-            "batch_id": b.id,
-            "source": name,
-            "file": b.file_name,
-            "format": b.format,
-            "status": b.status,
-            "read": b.rows_read,
-            "imported": b.rows_imported,
-            "duplicates": b.rows_duplicate,
-            "rejected": b.rows_rejected,
-            "redacted": b.rows_redacted,
-            "started_at": b.started_at,
-            "seconds": b.seconds,
-        }
-        for b, name in rows
-    ]
+    return [batch_as_dict(b, name) for b, name in rows]
+
+
+def batch_as_dict(b: ImportBatch, source: str) -> dict[str, Any]:
+    return {
+        "batch_id": b.id,
+        "source": source,
+        "file": b.file_name,
+        "format": b.format,
+        "status": b.status,
+        "read": b.rows_read,
+        "imported": b.rows_imported,
+        "duplicates": b.rows_duplicate,
+        "rejected": b.rows_rejected,
+        "redacted": b.rows_redacted,
+        "started_at": b.started_at,
+        "seconds": b.seconds,
+    }
+
+
+def analysis_of(session: Session, ids: list[int]) -> tuple[dict[int, Any], dict[int, list[str]]]:
+    """Sentiment rows and theme names of these feedback ids (what `analyze` stored for them)."""
+    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme, Theme
+
+    senti = {
+        r.feedback_id: r
+        for r in session.execute(
+            select(FeedbackSentiment.feedback_id, FeedbackSentiment.score, FeedbackSentiment.label).where(
+                FeedbackSentiment.feedback_id.in_(ids)
+            )
+        )
+    }
+    themes: dict[int, list[str]] = {}
+    for fid, name in session.execute(
+        select(FeedbackTheme.feedback_id, Theme.name)
+        .join(Theme, Theme.id == FeedbackTheme.theme_id)
+        .where(FeedbackTheme.feedback_id.in_(ids))
+        .order_by(FeedbackTheme.feedback_id, Theme.id)
+    ):
+        themes.setdefault(fid, []).append(name)
+    return senti, themes
 
 
 def list_rejects(engine: Engine, batch_id: int) -> list[dict[str, Any]]:
@@ -73,7 +97,7 @@ def list_feedback(
     `theme` (name or id) and `sentiment` (negative | neutral | positive) filter on the analysis;
     `q` keeps comments containing every word of it (case-insensitive).
     """
-    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme, Theme
+    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 
     filters = parse_where(where)
     if source:
@@ -105,23 +129,7 @@ def list_feedback(
     stmt = stmt.order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(limit).offset(offset)
     with Session(engine) as session:
         rows = session.execute(stmt).all()
-        ids = [f.id for f, _, _ in rows]
-        senti = {
-            r.feedback_id: r
-            for r in session.execute(
-                select(FeedbackSentiment.feedback_id, FeedbackSentiment.score, FeedbackSentiment.label).where(
-                    FeedbackSentiment.feedback_id.in_(ids)
-                )
-            )
-        }
-        themes: dict[int, list[str]] = {}
-        for fid, name in session.execute(
-            select(FeedbackTheme.feedback_id, Theme.name)
-            .join(Theme, Theme.id == FeedbackTheme.theme_id)
-            .where(FeedbackTheme.feedback_id.in_(ids))
-            .order_by(FeedbackTheme.feedback_id, Theme.id)
-        ):
-            themes.setdefault(fid, []).append(name)
+        senti, themes = analysis_of(session, [f.id for f, _, _ in rows])
     return [
         {
             "id": f.id,

@@ -275,25 +275,9 @@ def page(
 
 
 def _rows(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme, Theme
+    from cxchange.listen.browse import analysis_of
 
-    ids = [r.id for r in rows]
-    senti = {
-        r.feedback_id: r
-        for r in session.execute(
-            select(FeedbackSentiment.feedback_id, FeedbackSentiment.score, FeedbackSentiment.label).where(
-                FeedbackSentiment.feedback_id.in_(ids)
-            )
-        )
-    }
-    themes: dict[int, list[str]] = {}
-    for fid, name in session.execute(
-        select(FeedbackTheme.feedback_id, Theme.name)
-        .join(Theme, Theme.id == FeedbackTheme.theme_id)
-        .where(FeedbackTheme.feedback_id.in_(ids))
-        .order_by(FeedbackTheme.feedback_id, Theme.id)
-    ):
-        themes.setdefault(fid, []).append(name)
+    senti, themes = analysis_of(session, [r.id for r in rows])
     out = []
     for r in rows:
         row = dict(r._mapping)

@@ -27,6 +27,7 @@ from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, ForbiddenError, InputError, NotFoundError
+from cxchange.listen.browse import batch_as_dict
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -304,18 +305,8 @@ def _batch(eng: Any, batch_id: int) -> dict[str, Any]:
             raise NotFoundError(f"no import batch {batch_id}")
         src = session.get(Source, b.source_id)
         return {
-            "batch_id": b.id,
-            "source": src.name if src else "?",
-            "file": Path(b.file_name or "").name,
-            "format": b.format,
-            "status": b.status,
-            "read": b.rows_read,
-            "imported": b.rows_imported,
-            "duplicates": b.rows_duplicate,
-            "rejected": b.rows_rejected,
-            "redacted": b.rows_redacted,
-            "started_at": b.started_at,
-            "seconds": b.seconds,
+            **batch_as_dict(b, src.name if src else "?"),
+            "file": Path(b.file_name or "").name,  # the server's temp path is nobody's business
             "mapping": {k: v for k, v in (b.mapping or {}).items() if not k.startswith("_")},
         }
 
