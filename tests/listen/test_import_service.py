@@ -184,28 +184,29 @@ def test_batch_records_file_sha256(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_multi_row_inserts_keep_first_of_duplicates_and_file_order(engine: Engine) -> None:
-    # 257 rows: several multi-row INSERT statements plus a remainder written one row at a time, with
-    # duplicates inside one statement, across statements and across chunks; every other rating empty.
-    ids = [str(i % 200) for i in range(257)]
+    # 1,029 rows in chunks of 900: multi-row INSERT statements (400 rows each on SQLite) plus a remainder
+    # written one row at a time, with duplicates inside one statement, across statements and across
+    # chunks; every other rating empty.
+    ids = [str(i % 800) for i in range(1029)]
     ids[5] = ids[4]  # a duplicate inside the first statement
     frame = pl.DataFrame(
         {
             "external_id": ids,
-            "text": [f"row {i}" for i in range(257)],
-            "rating": [str(1 + i % 5) if i % 2 else None for i in range(257)],
+            "text": [f"row {i}" for i in range(1029)],
+            "rating": [str(1 + i % 5) if i % 2 else None for i in range(1029)],
         }
     )
     opts = ImportOptions(source="s", map_options=("external_id=external_id", "text=text", "rating=rating"))
-    result = import_frame(engine, frame, ImportOptions(**{**opts.__dict__, "chunk_rows": 130}))
-    assert (result.imported, result.duplicates) == (200, 57)
+    result = import_frame(engine, frame, ImportOptions(**{**opts.__dict__, "chunk_rows": 900}))
+    assert (result.imported, result.duplicates) == (800, 229)
     with engine.connect() as conn:
         rows = conn.execute(
             select(Feedback.external_id, Feedback.text, Feedback.rating, Feedback.rating_scale).order_by(
                 Feedback.id
             )
         ).all()
-    # The first of each id wins, in file order: id "5" first appears on row 205.
-    assert [r.text for r in rows] == [f"row {i}" for i in range(200) if i != 5] + ["row 205"]
+    # The first of each id wins, in file order: id "5" first appears on row 805.
+    assert [r.text for r in rows] == [f"row {i}" for i in range(800) if i != 5] + ["row 805"]
     assert all((r.rating is None) == (r.rating_scale is None) for r in rows)
     assert {r.rating_scale for r in rows if r.rating is not None} == {5}
     assert rows[1].rating == 2.0 and rows[0].rating is None

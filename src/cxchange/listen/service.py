@@ -22,7 +22,7 @@ from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
 from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
 from cxchange.listen.readers import Chunk, RawReject, TableInfo, open_table
 from cxchange.listen.redact import redact_texts
-from cxchange.listen.store import feedback_writer, write_rejects
+from cxchange.listen.store import feedback_writer, sqlite_checkpoint, sqlite_import_session, write_rejects
 from cxchange.listen.validate import FieldPlan, Rejects, check_scale, normalise_chunk, plan_fields
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,25 @@ class _Digest:
         return self._value
 
 
+class _Background:
+    """`fn(*args)` in a thread; `wait()` joins it. For work after the commit: a failure is logged, since
+    the batch is already stored (a WAL checkpoint that fails now is simply done by a later commit)."""
+
+    def __init__(self, fn: Callable[..., object], *args: object) -> None:
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), name="cxchange-after")
+        self._thread.start()
+
+    @staticmethod
+    def _run(fn: Callable[..., object], *args: object) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            log.warning("%s after import failed: %s", getattr(fn, "__name__", fn), exc)
+
+    def wait(self) -> None:
+        self._thread.join()
+
+
 class _Pipeline:
     """Per-chunk work shared by a real import and a dry run."""
 
@@ -216,87 +235,109 @@ def import_table(
     if options.kind is not None and options.kind not in SOURCE_KINDS:
         raise InputError(f"unknown source kind {options.kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     digest = _Digest(info.path)
-    with engine.begin() as conn:
-        src, plan = _plan(conn, info, options)
-        mapping, scale = dict(plan.mapping), plan.rating_scale
-        remembered: dict[str, Any] = dict(mapping)
-        if plan.date_format:
-            remembered["_date_format"] = plan.date_format
-        if src is None:
-            source_id = conn.execute(
-                insert(Source).values(
-                    name=options.source,
-                    kind=options.kind or "survey",
-                    mapping=remembered,
-                    rating_scale=scale,
-                    created_at=datetime.utcnow(),
-                )
-            ).inserted_primary_key[0]
-        else:
-            source_id = src.id
-            values: dict[str, Any] = {"mapping": remembered, "rating_scale": scale}
-            if options.kind:
-                values["kind"] = options.kind
-            conn.execute(update(Source).where(Source.id == source_id).values(**values))
-        batch_id = conn.execute(
-            insert(ImportBatch).values(
-                source_id=source_id,
-                file_name=info.path,
-                sha256=None,  # set with the counts at the end, in the same transaction
-                format=info.format,
-                columns=list(info.columns),
-                delimiter=info.delimiter,
-                status="running",
-                mapping=remembered,
-                started_at=datetime.utcnow(),
-            )
-        ).inserted_primary_key[0]
-        result = ImportResult(batch_id=batch_id, source=options.source)
-        writer = feedback_writer(
-            conn, source_id=source_id, batch_id=batch_id, rating_scale=scale, expected_rows=expected_rows
-        )
-        pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact)
-
-        def staged() -> Iterator[tuple[Chunk, Any, int, Rejects, int]]:
-            for chunk in chunks:
-                good, rejects, redacted = pipeline.run(chunk)
-                yield chunk, writer.prepare(good), good.height, rejects, redacted
-
-        # Reading, validating and preparing the next chunk overlaps with writing this one (polars and
-        # sqlite3 both release the GIL); the queue of two keeps memory flat.
-        for chunk, prepared, valid, rejects, redacted in prefetch(staged(), depth=2):
-            inserted = writer.write(prepared)
-            write_rejects(conn, batch_id, rejects)
-            result.read += chunk.frame.height + len(chunk.rejects)
-            result.imported += inserted
-            result.duplicates += valid - inserted
-            result.rejected += len(rejects)
-            result.redacted += redacted
-            if progress:
-                progress(result.read)
-        writer.close()
-        result.seconds = round(time.perf_counter() - started, 3)
-        conn.execute(
-            update(ImportBatch)
-            .where(ImportBatch.id == batch_id)
-            .values(
-                status="complete",
-                sha256=digest.result(),
-                rows_read=result.read,
-                rows_imported=result.imported,
-                rows_duplicate=result.duplicates,
-                rows_rejected=result.rejected,
-                rows_redacted=result.redacted,
-                finished_at=datetime.utcnow(),
-                seconds=result.seconds,
-            )
-        )
-    if result.imported:
-        _catch_up_search_index(engine)
+    with engine.connect() as conn, sqlite_import_session(conn) as checkpoint_after, conn.begin():
+        result = _import_batch(conn, info, chunks, options, digest, started, progress, expected_rows)
+    # The batch is committed. On SQLite its pages are still only in the WAL: copy them into the database
+    # file in the background while the search index catches up here (disk beside CPU).
+    checkpoint = _Background(sqlite_checkpoint, engine) if checkpoint_after else None
+    try:
+        if result.imported:
+            _catch_up_search_index(engine)
+    finally:
+        if checkpoint is not None:
+            checkpoint.wait()
     if options.close_loop and result.imported:
         from cxchange.sustain.hooks import after_import
 
         after_import(engine, result.batch_id)  # never raises; deliveries run in the background
+    return result
+
+
+def _import_batch(
+    conn: Connection,
+    info: TableInfo,
+    chunks: Iterator[Chunk],
+    options: ImportOptions,
+    digest: _Digest,
+    started: float,
+    progress: Progress | None,
+    expected_rows: int,
+) -> ImportResult:
+    """The body of one batch's transaction: source, batch row, every chunk, the counts."""
+    src, plan = _plan(conn, info, options)
+    mapping, scale = dict(plan.mapping), plan.rating_scale
+    remembered: dict[str, Any] = dict(mapping)
+    if plan.date_format:
+        remembered["_date_format"] = plan.date_format
+    if src is None:
+        source_id = conn.execute(
+            insert(Source).values(
+                name=options.source,
+                kind=options.kind or "survey",
+                mapping=remembered,
+                rating_scale=scale,
+                created_at=datetime.utcnow(),
+            )
+        ).inserted_primary_key[0]
+    else:
+        source_id = src.id
+        values: dict[str, Any] = {"mapping": remembered, "rating_scale": scale}
+        if options.kind:
+            values["kind"] = options.kind
+        conn.execute(update(Source).where(Source.id == source_id).values(**values))
+    batch_id = conn.execute(
+        insert(ImportBatch).values(
+            source_id=source_id,
+            file_name=info.path,
+            sha256=None,  # set with the counts at the end, in the same transaction
+            format=info.format,
+            columns=list(info.columns),
+            delimiter=info.delimiter,
+            status="running",
+            mapping=remembered,
+            started_at=datetime.utcnow(),
+        )
+    ).inserted_primary_key[0]
+    result = ImportResult(batch_id=batch_id, source=options.source)
+    writer = feedback_writer(
+        conn, source_id=source_id, batch_id=batch_id, rating_scale=scale, expected_rows=expected_rows
+    )
+    pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact)
+
+    def staged() -> Iterator[tuple[Chunk, Any, int, Rejects, int]]:
+        for chunk in chunks:
+            good, rejects, redacted = pipeline.run(chunk)
+            yield chunk, writer.prepare(good), good.height, rejects, redacted
+
+    # Reading, validating and preparing the next chunk overlaps with writing this one (polars and
+    # sqlite3 both release the GIL); the queue of two keeps memory flat.
+    for chunk, prepared, valid, rejects, redacted in prefetch(staged(), depth=2):
+        inserted = writer.write(prepared)
+        write_rejects(conn, batch_id, rejects)
+        result.read += chunk.frame.height + len(chunk.rejects)
+        result.imported += inserted
+        result.duplicates += valid - inserted
+        result.rejected += len(rejects)
+        result.redacted += redacted
+        if progress:
+            progress(result.read)
+    writer.close()
+    result.seconds = round(time.perf_counter() - started, 3)
+    conn.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch_id)
+        .values(
+            status="complete",
+            sha256=digest.result(),
+            rows_read=result.read,
+            rows_imported=result.imported,
+            rows_duplicate=result.duplicates,
+            rows_rejected=result.rejected,
+            rows_redacted=result.redacted,
+            finished_at=datetime.utcnow(),
+            seconds=result.seconds,
+        )
+    )
     return result
 
 
