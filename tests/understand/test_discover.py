@@ -14,9 +14,10 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.metrics import normalized_mutual_info_score as nmi
 
 from cxchange.demo import generate
-from cxchange.understand.themes import DiscoveredTheme, Discovery, discover_themes
+from cxchange.understand.themes import DiscoveredTheme, Discovery, discover_themes, embedders
 from cxchange.understand.themes.embedders import Embedder, get_embedder
 
 PLANTED = (
@@ -232,8 +233,14 @@ def test_default_back_end_does_not_import_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_embedder_by_name() -> None:
+def test_embedder_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert get_embedder("tfidf") is None
+    monkeypatch.setattr(embedders, "embeddings_available", lambda: False)
+    assert embedders.resolve("auto") == "tfidf" and get_embedder(" AUTO ") is None
+    monkeypatch.setattr(embedders, "embeddings_available", lambda: True)
+    assert embedders.resolve("auto") == "minilm" and embedders.resolve("TfIdf") == "tfidf"
+    with pytest.raises(ValueError, match="unknown embedder"):
+        embedders.resolve("word2vec")
     fake = _HashEmbedder()
     assert get_embedder(fake) is fake and isinstance(fake, Embedder)
     with pytest.raises(ValueError, match="unknown embedder"):
@@ -260,6 +267,36 @@ def test_embedding_back_end_structure_and_determinism() -> None:
     assert a.unassigned / len(texts) < 0.05
     assert any(t.parent is None and t.name == "Overall experience" for t in a.themes)
     _check_structure(discover_themes(texts, max_themes=4, embedder=fake), len(texts), 4)
+
+
+class _CountingEmbedder(_HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return super().embed(texts)
+
+
+def test_embedding_back_end_embeds_a_sample_and_places_the_rest() -> None:
+    planted = generate(6_000, seed=4).planted.filter(pl.col("text").is_not_null())
+    texts = planted["text"].to_list()
+    sampled, whole = _CountingEmbedder(), _CountingEmbedder()
+    a = discover_themes(texts, seed=2, embedder=sampled, embed_share=0.1)
+    b = discover_themes(texts, seed=2, embedder=whole, embed_share=1.0)
+    assert whole.texts > 0.7 * len(texts)  # every text with content words
+    assert 0 < sampled.texts < 0.7 * whole.texts
+    _check_structure(a, len(texts), 12)
+    assert a.unassigned / len(texts) < 0.05  # placed by their words, not left out
+    # Same seed, same sample, same themes.
+    c = discover_themes(texts, seed=2, embedder=_CountingEmbedder(), embed_share=0.1)
+    assert np.array_equal(a.labels, c.labels) and a.themes == c.themes
+    # Placing most texts by their words recovers the planted themes about as well as embedding them all.
+    mentions = np.stack([planted[name].cast(pl.Int8).fill_null(0).to_numpy() != 0 for name in PLANTED], 1)
+    one = mentions.sum(1) == 1
+    truth = mentions.argmax(1)[one]
+    assert nmi(truth, a.labels[one]) >= 0.8 * nmi(truth, b.labels[one]) > 0.05
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -91,6 +91,13 @@ def test_discover_and_emerging_json(demo_db: str) -> None:
     out = json.loads(run.stdout)
     assert out["themes"] and out["unassigned_share"] < 0.15
     assert all(not t["name"].lower().startswith("topic") for t in out["themes"])
+    # The default "auto" reports the back-end it used.
+    from cxchange.understand.themes.embedders import embeddings_available
+
+    assert out["embedder"] == ("minilm" if embeddings_available() else "tfidf")
+    run = cx("themes", "discover", "--embedder", "word2vec", db=demo_db)
+    assert run.returncode == 1 and "--embedder" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
     run = cx("emerging", "--format", "json", db=demo_db)
     assert run.returncode == 0, run.stderr
     for r in json.loads(run.stdout):

