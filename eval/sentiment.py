@@ -25,8 +25,8 @@ cross-fitted: for each fold k in 1-4 a model is trained with train/sentiment.py'
 every row of the three sets except fold k and predicts fold k, so no reported prediction comes from
 a model that saw its row. "best, other sets only" trains on the two other sets alone, to show what
 the model does on a kind of text it has never seen. The shipped model (trained on everything) is
-only used on the airline smoke set, on the unseen Skytrax reviews and for speed. Unscorable texts (empty, not English) count as
-score 0 / neutral and are counted in the output.
+only used on the airline smoke set, on the unseen Skytrax reviews and for speed. Unscorable texts
+(empty, not English) count as score 0 / neutral and are counted in the output.
 
 Prints tables and writes eval/results/sentiment.json.
 """

@@ -34,7 +34,13 @@ def build_case(
     draws: int = 1000,
 ) -> dict[str, Any]:
     r = load_respondents(
-        engine, where=scope.where, source=scope.source, since=scope.since, until=scope.until, attrs=["region"]
+        engine,
+        where=scope.where,
+        source=scope.source,
+        since=scope.since,
+        until=scope.until,
+        attrs=["region"],
+        text=True,  # the complaints quoted in the case
     )
     if not r.analysed:
         raise CxError("no analysed comments: run `cxchange analyze` first")

@@ -24,7 +24,7 @@ from cxchange.understand.themes.taxonomy import theme_rows
 @dataclass
 class Respondents:
     """`frame` columns: id, source, received_at, customer_id, customer_value, nps, csat, ces, rating,
-    unit, text, one `attr:NAME` column per requested attribute, and per theme
+    unit, text (null unless `text=True`), one `attr:NAME` column per requested attribute, and per theme
     `mention:<id>` (0/1), `negative:<id>` (0/1), `sentiment:<id>` (clause sentiment or null)."""
 
     frame: pl.DataFrame
@@ -49,15 +49,22 @@ def load_respondents(
     since: date | None = None,
     until: date | None = None,
     attrs: Sequence[str] = (),
+    text: bool = False,
 ) -> Respondents:
+    """``text``: also load the comments (column `text`, else all null). Attributes are decoded only when
+    ``attrs`` asks for some: at a million rows, decoding every row's JSON and fetching every comment
+    were most of this function's time."""
     ensure_schema(engine)
     filters, tree = scope_filters(engine, where, source)
     cols = [
         Feedback.id, Source.name.label("source"), Feedback.received_at, Feedback.customer_id,
         Feedback.customer_value, Feedback.nps, Feedback.csat, Feedback.ces, Feedback.rating,
-        Feedback.attributes, FeedbackSentiment.feedback_id.label("analysed"), OrgUnit.code.label("unit"),
-        Feedback.text,
+        FeedbackSentiment.feedback_id.label("analysed"), OrgUnit.code.label("unit"),
     ]  # fmt: skip
+    if attrs:
+        cols.append(Feedback.attributes)
+    if text:
+        cols.append(Feedback.text)
     stmt = (
         select(*cols)
         .join(Source, Source.id == Feedback.source_id)
@@ -93,7 +100,7 @@ def load_respondents(
             "rating": pl.Series([r.rating for r in rows], dtype=pl.Float64),
             "analysed": pl.Series([r.analysed is not None for r in rows], dtype=pl.Boolean),
             "unit": pl.Series([r.unit for r in rows], dtype=pl.String),
-            "text": pl.Series([r.text for r in rows], dtype=pl.String),
+            "text": pl.Series([r.text for r in rows] if text else [None] * len(rows), dtype=pl.String),
             **{
                 f"attr:{a}": pl.Series(
                     [None if (r.attributes or {}).get(a) is None else str(r.attributes[a]) for r in rows],
