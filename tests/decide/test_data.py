@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from sqlalchemy import Engine
 
-from cxchange.decide.data import load_respondents
+from cxchange.decide.data import Respondents, load_respondents
 
 
 def test_comments_and_attributes_load_only_when_asked(demo_engine: Engine) -> None:
@@ -21,3 +22,31 @@ def test_comments_and_attributes_load_only_when_asked(demo_engine: Engine) -> No
     assert lean.frame.select(same).equals(full.frame.select(same))
     assert lean.themes == full.themes and lean.analysed and full.analysed
     assert full.frame.filter(pl.col("attr:segment").is_null()).height < full.frame.height
+
+
+def test_drivers_and_opportunities_reuse_loaded_respondents(
+    demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cxchange.decide import data, service
+    from cxchange.decide.service import Scope, opportunities
+
+    where = ("attr:region=North",)
+    loaded = load_respondents(demo_engine, where=where, attrs=["segment"])
+    own = data.theme_driver_frame(demo_engine, target="nps", where=where)
+    own_opp = opportunities(demo_engine, scope=Scope(where=where), draws=50)
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("loaded again")
+
+    monkeypatch.setattr(data, "load_respondents", refuse)
+    monkeypatch.setattr(service, "load_respondents", refuse)
+    shared = data.theme_driver_frame(demo_engine, target="nps", where=where, respondents=loaded)
+    assert shared[0].equals(own[0]) and shared[1:] == own[1:]
+    shared_opp = opportunities(demo_engine, scope=Scope(where=where), draws=50, respondents=loaded)
+    assert shared_opp == own_opp
+    # Respondents without the column a call needs are not trusted: it loads its own.
+    lean = Respondents(loaded.frame.drop("attr:segment"), loaded.themes, loaded.analysed)
+    with pytest.raises(AssertionError, match="loaded again"):
+        data.theme_driver_frame(demo_engine, target="attr:segment", where=where, respondents=lean)
+    with pytest.raises(AssertionError, match="loaded again"):
+        opportunities(demo_engine, scope=Scope(where=where), draws=50, respondents=lean)

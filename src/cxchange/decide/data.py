@@ -150,8 +150,12 @@ def theme_driver_frame(
     where: Sequence[str] = (),
     since: date | None = None,
     until: date | None = None,
+    respondents: Respondents | None = None,
 ) -> tuple[pl.DataFrame, list[str], dict[str, float], list[str]]:
     """Analysed comments with a target value: one predictor column per theme.
+
+    ``respondents``: already loaded for this same scope (a page showing opportunities too loads them
+    once); loaded here when not given or when they lack the target's attribute column.
 
     `themes`: 1 if the comment mentions the theme, else 0. `theme-sentiment`: the sentiment of the
     mentioning clause, 0 when the theme is not mentioned. Performance of a theme is the share of its
@@ -162,7 +166,9 @@ def theme_driver_frame(
     if kind not in THEME_PREDICTORS:
         raise InputError(f"unknown theme predictors {kind!r}; use {', '.join(THEME_PREDICTORS)}")
     attr = target[5:] if target.startswith("attr:") else None
-    r = load_respondents(engine, where=where, since=since, until=until, attrs=[attr] if attr else [])
+    r = respondents
+    if r is None or (attr and f"attr:{attr}" not in r.frame.columns):
+        r = load_respondents(engine, where=where, since=since, until=until, attrs=[attr] if attr else [])
     if not r.analysed:
         from cxchange.core.errors import CxError
 

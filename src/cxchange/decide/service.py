@@ -57,15 +57,19 @@ def parse_fixes(items: Sequence[str]) -> list[tuple[str, float]]:
     return out
 
 
-def _prepare(engine: Engine, scope: Scope) -> _Prepared:
-    r = load_respondents(
-        engine,
-        where=scope.where,
-        source=scope.source,
-        since=scope.since,
-        until=scope.until,
-        attrs=["segment"],
-    )
+def _prepare(engine: Engine, scope: Scope, respondents: Respondents | None = None) -> _Prepared:
+    """``respondents``: already loaded for this same scope with ``attrs=["segment"]`` (a page that also
+    shows drivers loads them once); else they are loaded here."""
+    r = respondents
+    if r is None or "attr:segment" not in r.frame.columns:
+        r = load_respondents(
+            engine,
+            where=scope.where,
+            source=scope.source,
+            since=scope.since,
+            until=scope.until,
+            attrs=["segment"],
+        )
     if not r.analysed:
         raise CxError("no analysed comments: run `cxchange analyze` first")
     nps = r.frame.filter(pl.col("nps").is_not_null())
@@ -166,14 +170,16 @@ def opportunities(
     scope: Scope = Scope(),
     draws: int = 500,
     seed: int = 0,
+    respondents: Respondents | None = None,
 ) -> dict[str, Any]:
-    """Every theme ranked by what fixing it is worth; the formula travels with the result."""
+    """Every theme ranked by what fixing it is worth; the formula travels with the result.
+    ``respondents``: see `_prepare`."""
     from cxchange.understand.themes.taxonomy import theme_rows
 
     if not 0 <= churn_rate <= 1:
         raise InputError("--churn-rate must be between 0 and 1")
     weights = dict(weights or DEFAULT_WEIGHTS)
-    p = _prepare(engine, scope)
+    p = _prepare(engine, scope, respondents)
     frame = p.respondents.frame
     from cxchange.sustain.cases import root_cause_counts
 

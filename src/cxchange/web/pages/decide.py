@@ -40,14 +40,23 @@ MEDIA = {
 
 def _compute(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
     """Drivers, baseline NPS and opportunities for one scope, by the services the API uses."""
-    from cxchange.decide.data import theme_driver_frame
+    from cxchange.decide.data import load_respondents, theme_driver_frame
     from cxchange.decide.drivers import driver_table
     from cxchange.decide.service import Scope, opportunities
     from cxchange.measure.service import ScoreQuery, scores
 
     out: dict[str, Any] = {"drivers": None, "drivers_error": None, "notes": []}
+    # One load of the respondents for both the drivers and the opportunities (most of the page's time).
     try:
-        frame, chosen, performance, notes = theme_driver_frame(eng, target="nps", where=where)
+        respondents = load_respondents(eng, where=where, attrs=["segment"])
+    except (AuthError, ForbiddenError):
+        raise
+    except CxError:  # each section below then loads on its own and reports its own error
+        respondents = None
+    try:
+        frame, chosen, performance, notes = theme_driver_frame(
+            eng, target="nps", where=where, respondents=respondents
+        )
         out["drivers"] = driver_table(frame, "nps", chosen, n_boot=BOOT, performance=performance)
         out["notes"] = notes
     except (AuthError, ForbiddenError):
@@ -58,7 +67,9 @@ def _compute(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
     out["baseline"] = baseline[0] if baseline else None
     out["opportunities"], out["opportunities_error"] = None, None
     try:
-        out["opportunities"] = opportunities(eng, share=OPPORTUNITY_SHARE, scope=Scope(where=where))
+        out["opportunities"] = opportunities(
+            eng, share=OPPORTUNITY_SHARE, scope=Scope(where=where), respondents=respondents
+        )
     except (AuthError, ForbiddenError):
         raise
     except CxError as exc:
