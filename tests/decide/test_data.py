@@ -43,7 +43,10 @@ def test_drivers_and_opportunities_reuse_loaded_respondents(
     shared = data.theme_driver_frame(demo_engine, target="nps", where=where, respondents=loaded)
     assert shared[0].equals(own[0]) and shared[1:] == own[1:]
     shared_opp = opportunities(demo_engine, scope=Scope(where=where), draws=50, respondents=loaded)
-    assert shared_opp == own_opp
+    # Same ranking and figures (money sums may differ in the last cent: polars sums in parallel).
+    assert [o["theme"] for o in shared_opp["opportunities"]] == [o["theme"] for o in own_opp["opportunities"]]
+    for mine, theirs in zip(shared_opp["opportunities"], own_opp["opportunities"], strict=True):
+        assert mine == pytest.approx(theirs, abs=0.02)
     # Respondents without the column a call needs are not trusted: it loads its own.
     lean = Respondents(loaded.frame.drop("attr:segment"), loaded.themes, loaded.analysed)
     with pytest.raises(AssertionError, match="loaded again"):
