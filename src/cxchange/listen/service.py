@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -26,6 +26,7 @@ from cxchange.listen.store import feedback_writer, sqlite_checkpoint, sqlite_imp
 from cxchange.listen.validate import FieldPlan, Rejects, check_scale, normalise_chunk, plan_fields
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Progress = Callable[[int], None]
 # Added to exported rejects so a fixed file says why each row failed; ignored when imported again.
@@ -135,46 +136,15 @@ def _sha256(path: str) -> str | None:
     return h.hexdigest()
 
 
-class _Digest:
-    """The file's SHA-256, computed in a background thread while the import reads the file (hashlib
-    releases the GIL), instead of one more full read before the first row is written."""
-
-    def __init__(self, path: str) -> None:
-        self._value: str | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(path,), name="cxchange-sha256", daemon=True)
-        self._thread.start()
-
-    def _run(self, path: str) -> None:
-        try:
-            self._value = _sha256(path)
-        except BaseException as exc:  # re-raised in result(), in the importing thread
-            self._error = exc
-
-    def result(self) -> str | None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
-class _Background:
-    """`fn(*args)` in a thread; `wait()` joins it. For work after the commit: a failure is logged, since
-    the batch is already stored (a WAL checkpoint that fails now is simply done by a later commit)."""
-
-    def __init__(self, fn: Callable[..., object], *args: object) -> None:
-        self._thread = threading.Thread(target=self._run, args=(fn, *args), name="cxchange-after")
-        self._thread.start()
-
-    @staticmethod
-    def _run(fn: Callable[..., object], *args: object) -> None:
-        try:
-            fn(*args)
-        except Exception as exc:
-            log.warning("%s after import failed: %s", getattr(fn, "__name__", fn), exc)
-
-    def wait(self) -> None:
-        self._thread.join()
+def _in_background(fn: Callable[..., T], *args: object, name: str) -> Future[T]:
+    """``fn(*args)`` in a thread of its own; ``result()`` waits for it and re-raises its error there.
+    Used for the file's SHA-256 while the import reads the file (hashlib releases the GIL), and for the
+    WAL checkpoint while the search index catches up (disk beside CPU)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends when fn returns
 
 
 class _Pipeline:
@@ -234,18 +204,23 @@ def import_table(
     info = reader_info
     if options.kind is not None and options.kind not in SOURCE_KINDS:
         raise InputError(f"unknown source kind {options.kind!r}; use one of {', '.join(SOURCE_KINDS)}")
-    digest = _Digest(info.path)
+    digest = _in_background(_sha256, info.path, name="cxchange-sha256")
     with engine.connect() as conn, sqlite_import_session(conn) as checkpoint_after, conn.begin():
         result = _import_batch(conn, info, chunks, options, digest, started, progress, expected_rows)
     # The batch is committed. On SQLite its pages are still only in the WAL: copy them into the database
     # file in the background while the search index catches up here (disk beside CPU).
-    checkpoint = _Background(sqlite_checkpoint, engine) if checkpoint_after else None
+    checkpoint = (
+        _in_background(sqlite_checkpoint, engine, name="cxchange-checkpoint") if checkpoint_after else None
+    )
     try:
         if result.imported:
             _catch_up_search_index(engine)
     finally:
         if checkpoint is not None:
-            checkpoint.wait()
+            try:
+                checkpoint.result()
+            except Exception as exc:  # the batch is committed; a later commit checkpoints instead
+                log.warning("WAL checkpoint after import failed: %s", exc)
     if options.close_loop and result.imported:
         from cxchange.sustain.hooks import after_import
 
@@ -258,7 +233,7 @@ def _import_batch(
     info: TableInfo,
     chunks: Iterator[Chunk],
     options: ImportOptions,
-    digest: _Digest,
+    digest: Future[str | None],
     started: float,
     progress: Progress | None,
     expected_rows: int,
