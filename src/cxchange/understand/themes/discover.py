@@ -44,7 +44,14 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer,
 from sklearn.preprocessing import normalize
 
 from cxchange.understand.themes.embedders import Embedder, get_embedder
-from cxchange.understand.themes.sampled import SAMPLE_SHARE, embed_sampled, propagate_labels
+from cxchange.understand.themes.sampled import (
+    SAMPLE_SHARE,
+    choose_sample,
+    embed_sampled,
+    embed_unit,
+    propagate_labels,
+    text_features,
+)
 
 __all__ = ["GENERIC_WORDS", "STOP_WORDS", "DiscoveredTheme", "Discovery", "discover_themes"]
 
@@ -562,13 +569,16 @@ def _embedding_themes(
     """
     if len(rows) == 0:
         return
-    e, sample = embed_sampled(embedder, texts, counts[rows], seed=seed, share=embed_share)
     k = _embedding_k(len(rows), k_top)
-    if len(sample) == len(rows):
+    sample = choose_sample(texts, seed=seed, share=embed_share)
+    if len(sample) == len(rows):  # a small corpus: every text embedded
+        e = embed_unit(embedder, texts)
         best, cent = _kmeans(e, k, seed)
     else:  # clusters come from the real embeddings only; the other texts are placed by their words
+        features = text_features(counts[rows])
+        e = embed_sampled(embedder, texts, features, sample)
         in_sample, cent = _kmeans(e[sample], k, seed)
-        best = propagate_labels(counts[rows], sample, in_sample)
+        best = propagate_labels(features, sample, in_sample)
     for _ in range(3):  # clusters under min_size: their texts go to the nearest kept centroid
         sizes = np.bincount(best, minlength=len(cent))
         keep = sizes >= min_size

@@ -32,8 +32,10 @@ __all__ = [
     "SAMPLE_SHARE",
     "choose_sample",
     "embed_sampled",
+    "embed_unit",
     "propagate_labels",
     "sample_size",
+    "text_features",
     "token_estimate",
 ]
 
@@ -92,68 +94,54 @@ def choose_sample(
     return np.sort(idx)
 
 
+def text_features(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Unit-length TF-IDF rows of term ``counts``: what places the texts that were not embedded."""
+    return normalize(TfidfTransformer(sublinear_tf=True).fit_transform(counts)).tocsr()
+
+
+def embed_unit(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """``embedder``'s vectors for ``texts``, checked (one row per text) and scaled to unit length."""
+    e = np.asarray(embedder.embed(list(texts)), dtype=np.float64)
+    if e.ndim != 2 or e.shape[0] != len(texts):
+        raise ValueError(f"embedder returned shape {e.shape} for {len(texts)} texts")
+    return normalize(np.nan_to_num(e))
+
+
 def embed_sampled(
     embedder: Embedder,
     texts: Sequence[str],
-    counts: sparse.csr_matrix,
+    features: sparse.csr_matrix,
+    sample: np.ndarray,
     *,
-    seed: int = 0,
-    share: float = SAMPLE_SHARE,
-    minimum: int = SAMPLE_MIN,
-    maximum: int = SAMPLE_MAX,
-    min_tokens: float = SAMPLE_MIN_TOKENS,
-    alpha: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Unit-length embeddings for all ``texts`` (rows of ``counts``, their term counts); and the indices of
-    the texts that were really embedded (all of them when the corpus is small)."""
-    alpha = RIDGE_ALPHA if alpha is None else alpha
-    n = len(texts)
-    if counts.shape[0] != n:
-        raise ValueError(f"{counts.shape[0]} count rows for {n} texts")
-    idx = choose_sample(
-        texts, seed=seed, share=share, minimum=minimum, maximum=maximum, min_tokens=min_tokens
-    )
-    if len(idx) >= n:
-        return _unit(embedder.embed(list(texts)), n), np.arange(n)
-    sampled = _unit(embedder.embed([texts[i] for i in idx]), len(idx))
-    x = _tfidf(counts)
-    xs = x[idx]
+    alpha: float = RIDGE_ALPHA,
+) -> np.ndarray:
+    """Unit-length vectors for all ``texts``: the ``sample`` embedded, every other text predicted from its
+    ``features`` row (`text_features`) by kernel ridge regression on the sample's embeddings."""
+    if features.shape[0] != len(texts):
+        raise ValueError(f"{features.shape[0]} feature rows for {len(texts)} texts")
+    sampled = embed_unit(embedder, [texts[i] for i in sample])
+    xs = features[sample]
     gram = (xs @ xs.T).toarray()
     gram[np.diag_indices_from(gram)] += alpha
     coef = np.linalg.solve(gram, sampled)
-    out = np.asarray(x @ (xs.T @ coef))  # this order: a (terms x dims) map, never an (n x sample) matrix
-    out[idx] = sampled
+    out = np.asarray(features @ (xs.T @ coef))  # this order: a (terms x dims) map, never (n x sample)
+    out[sample] = sampled
     # A text sharing no word with the sample predicts zero: give it the sample's mean direction instead.
     empty = np.linalg.norm(out, axis=1) < 1e-12
     if empty.any():
         out[empty] = sampled.mean(axis=0)
-    return normalize(out), idx
+    return normalize(out)
 
 
 def propagate_labels(
-    counts: sparse.csr_matrix, sample: np.ndarray, sample_labels: np.ndarray, *, c: float = CLASSIFIER_C
+    features: sparse.csr_matrix, sample: np.ndarray, sample_labels: np.ndarray, *, c: float = CLASSIFIER_C
 ) -> np.ndarray:
-    """A label for every row of ``counts``: the sampled rows keep ``sample_labels``, the others get the
-    prediction of a linear SVM trained on the sample (TF-IDF of the same counts)."""
+    """A label for every row of ``features``: the sampled rows keep ``sample_labels``, the others get the
+    prediction of a linear SVM trained on the sample."""
     sample_labels = np.asarray(sample_labels, dtype=np.int64)
-    out = np.empty(counts.shape[0], dtype=np.int64)
-    classes = np.unique(sample_labels)
-    if len(classes) < 2:  # one cluster: nothing to learn
-        out[:] = classes[0] if len(classes) else 0
-    else:
-        x = _tfidf(counts)
-        model = LinearSVC(C=c, random_state=0).fit(x[sample], sample_labels)
-        out[:] = model.predict(x)
+    if len(np.unique(sample_labels)) < 2:  # one cluster: nothing to learn
+        return np.full(features.shape[0], sample_labels[0] if len(sample_labels) else 0, dtype=np.int64)
+    out = LinearSVC(C=c, random_state=0).fit(features[sample], sample_labels).predict(features)
+    out = np.asarray(out, dtype=np.int64)
     out[sample] = sample_labels
     return out
-
-
-def _tfidf(counts: sparse.csr_matrix) -> sparse.csr_matrix:
-    return normalize(TfidfTransformer(sublinear_tf=True).fit_transform(counts)).tocsr()
-
-
-def _unit(e: np.ndarray, rows: int) -> np.ndarray:
-    e = np.asarray(e, dtype=np.float64)
-    if e.ndim != 2 or e.shape[0] != rows:
-        raise ValueError(f"embedder returned shape {e.shape} for {rows} texts")
-    return normalize(np.nan_to_num(e))
