@@ -53,3 +53,25 @@ def test_drivers_and_opportunities_reuse_loaded_respondents(
         data.theme_driver_frame(demo_engine, target="attr:segment", where=where, respondents=lean)
     with pytest.raises(AssertionError, match="loaded again"):
         opportunities(demo_engine, scope=Scope(where=where), draws=50, respondents=lean)
+
+
+def test_nothing_analysed_is_one_clear_error_everywhere(sqlite_engine: Engine) -> None:
+    from cxchange.core.errors import CxError
+    from cxchange.decide.business_case import build_case
+    from cxchange.decide.service import Scope, opportunities, respondents_in, simulate
+    from cxchange.listen.service import ImportOptions, import_frame
+
+    frame = pl.DataFrame({"id": ["a", "b"], "nps": ["9", "3"], "comment": ["queue long", "lovely staff"]})
+    opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps", "text=comment"))
+    import_frame(sqlite_engine, frame, opts)
+    unanalysed = load_respondents(sqlite_engine, attrs=["segment"])
+    assert unanalysed.frame.height == 2 and not unanalysed.analysed
+    for call in (
+        lambda: respondents_in(sqlite_engine, Scope(), attrs=[]),
+        lambda: opportunities(sqlite_engine),
+        lambda: opportunities(sqlite_engine, respondents=unanalysed),
+        lambda: simulate(sqlite_engine, ["Waiting time"]),
+        lambda: build_case(sqlite_engine, "Waiting time"),
+    ):
+        with pytest.raises(CxError, match="cxchange analyze"):
+            call()

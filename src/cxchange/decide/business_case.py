@@ -15,8 +15,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from cxchange.core.errors import CxError, InputError
-from cxchange.decide.data import load_respondents
-from cxchange.decide.service import DEFAULT_CHURN, Scope, simulate
+from cxchange.decide.service import DEFAULT_CHURN, Scope, respondents_in, simulate
 
 FORMATS = (".md", ".html", ".pdf")
 QUOTES = 5
@@ -33,17 +32,7 @@ def build_case(
     scope: Scope = Scope(),
     draws: int = 1000,
 ) -> dict[str, Any]:
-    r = load_respondents(
-        engine,
-        where=scope.where,
-        source=scope.source,
-        since=scope.since,
-        until=scope.until,
-        attrs=["region"],
-        text=True,  # the complaints quoted in the case
-    )
-    if not r.analysed:
-        raise CxError("no analysed comments: run `cxchange analyze` first")
+    r = respondents_in(engine, scope, attrs=["region"], text=True)  # text: the complaints quoted
     tid = r.theme_id(theme)
     name = r.themes[tid]
     f = r.frame.filter(pl.col("analysed"))

@@ -57,21 +57,28 @@ def parse_fixes(items: Sequence[str]) -> list[tuple[str, float]]:
     return out
 
 
+def respondents_in(engine: Engine, scope: Scope, *, attrs: Sequence[str], text: bool = False) -> Respondents:
+    """The respondents in ``scope`` (see `load_respondents`); an error when no comment is analysed yet."""
+    r = load_respondents(
+        engine, where=scope.where, source=scope.source, since=scope.since, until=scope.until,
+        attrs=attrs, text=text,
+    )  # fmt: skip
+    return _analysed(r)
+
+
+def _analysed(r: Respondents) -> Respondents:
+    if not r.analysed:
+        raise CxError("no analysed comments: run `cxchange analyze` first")
+    return r
+
+
 def _prepare(engine: Engine, scope: Scope, respondents: Respondents | None = None) -> _Prepared:
     """``respondents``: already loaded for this same scope with ``attrs=["segment"]`` (a page that also
     shows drivers loads them once); else they are loaded here."""
-    r = respondents
-    if r is None or "attr:segment" not in r.frame.columns:
-        r = load_respondents(
-            engine,
-            where=scope.where,
-            source=scope.source,
-            since=scope.since,
-            until=scope.until,
-            attrs=["segment"],
-        )
-    if not r.analysed:
-        raise CxError("no analysed comments: run `cxchange analyze` first")
+    if respondents is not None and "attr:segment" in respondents.frame.columns:
+        r = _analysed(respondents)
+    else:
+        r = respondents_in(engine, scope, attrs=["segment"])
     nps = r.frame.filter(pl.col("nps").is_not_null())
     if nps.height == 0:
         raise CxError("no NPS answers in scope: the simulator needs 0–10 scores")
