@@ -149,6 +149,7 @@ print(json.dumps({"seconds": s, "imported": n, "query_seconds": min(times), "gro
 RUN_FLOOR = """
 import json, os, sys, threading, time
 from cxchange.core.db import get_engine
+from cxchange.listen.search import sync_search_index
 from cxchange.listen.store import FEEDBACK_COLUMNS, sqlite_checkpoint, sqlite_import_session
 cols = ", ".join(c for c in FEEDBACK_COLUMNS if c not in ("source_id", "batch_id"))
 stage, dst = sys.argv[2] + ".stage", sys.argv[2]
@@ -179,9 +180,7 @@ with engine.connect() as conn, sqlite_import_session(conn):
     t = time.perf_counter()
     checkpoint = threading.Thread(target=sqlite_checkpoint, args=(engine,))
     checkpoint.start()
-    con.execute("BEGIN IMMEDIATE")
-    con.execute("INSERT INTO feedback_fts(rowid, text) SELECT id, text FROM feedback WHERE text IS NOT NULL")
-    con.execute("COMMIT")
+    sync_search_index(engine)  # the importer's own catch-up
     checkpoint.join()
     fts = time.perf_counter() - t
     con.execute("DETACH st")
