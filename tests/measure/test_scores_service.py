@@ -80,6 +80,9 @@ def test_org_rollup_includes_units_beneath(engine: Engine) -> None:
     assert rows["North"]["promoters"] == 15 and rows["North"]["detractors"] == 7
     stores = scores(engine, ScoreQuery(metric="nps", by=("org:store",), where=("unit=R1",)))
     assert {r["group"]["org:store"] for r in stores} == {"Leeds", "York"}
+    # A depth (the company is 0) groups like the level name at that depth: the error message offers it.
+    by_depth = {r["group"]["org:1"]: r["n"] for r in scores(engine, ScoreQuery(metric="nps", by=("org:1",)))}
+    assert by_depth == {"North": 27, "South": 20}
 
 
 def test_quarter_week_attr_and_filters(engine: Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,8 +37,20 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+# The module that imports every stage's tables. Loaded by name, not imported here: core sits below the
+# stages, yet any session may flush a row whose foreign key points into another stage's table (an
+# initiative's theme), and SQLAlchemy resolves those only when every table is on Base.
+MODEL_REGISTRY = "cxchange.models"
+
+
+def register_models() -> None:
+    """Put every stage's tables on Base, whatever this process imported so far (idempotent)."""
+    importlib.import_module(MODEL_REGISTRY)
+
+
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
+    register_models()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

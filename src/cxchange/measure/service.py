@@ -54,7 +54,8 @@ def _check_by(by: Sequence[str]) -> None:
     for key in by:
         if key in TIME_KEYS or key in PLAIN_KEYS:
             continue
-        if key.startswith(("attr:", "org:")) and len(key) > 5:
+        prefix = key.split(":", 1)[0] + ":"
+        if prefix in ("attr:", "org:") and len(key) > len(prefix):  # org:2 (a depth) is a whole key
             continue
         raise InputError(
             f"unknown grouping {key!r}; use month, week, quarter, year, day, source, channel, unit, "
