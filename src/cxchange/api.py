@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from cxchange.core.errors import AuthError, CxError, ForbiddenError, NotFoundError
@@ -34,7 +35,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     from cxchange.web.routes import mount_web
 
     set_database_url(database_url)
-    app = FastAPI(
+    # FastAPI's own /docs loads Swagger UI from a CDN: blank on an offline machine. FastAPIOffline serves the
+    # same pages with the assets shipped in its package.
+    app = FastAPIOffline(
         title="cxchange",
         version="0.1.0",
         description="Customer feedback to lasting change. Every /api route but /api/health needs "
