@@ -8,11 +8,14 @@ from sqlalchemy import Engine
 
 import cxchange.models  # noqa: F401  (registers every table on Base)
 from cxchange.core.db import Base
-from cxchange.listen.search import FTS_TABLES
+from cxchange.listen.search import FTS_TABLES, PG_SEARCH_INDEX
 
 
 def _include_name(name: str | None, type_: str, _parents: object) -> bool:
-    """Leave out the SQLite full-text index (a virtual table and its shadow tables): no models."""
+    """Leave out the full-text indexes (SQLite's virtual table and its shadow tables, PostgreSQL's
+    expression index): no models describe them."""
+    if type_ == "index":
+        return name != PG_SEARCH_INDEX
     return not (type_ == "table" and name in FTS_TABLES)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, ForbiddenError, NotFoundError
-from cxchange.listen.browse import list_feedback
+from cxchange.listen.explore import list_feedback
 from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError
-from cxchange.listen.browse import list_batches, list_feedback, list_rejects
+from cxchange.listen.browse import list_batches, list_rejects
+from cxchange.listen.explore import list_feedback
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.listen.service import (
     ImportOptions,

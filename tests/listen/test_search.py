@@ -194,6 +194,10 @@ def test_search_words_on_both_databases(engine: Engine, tmp_path: Path) -> None:
         "^refund",
     ):
         _found(engine, q)
+    # The same words give the same rows on both: word prefixes, not substrings; "e-mail" as a phrase.
+    assert _found(engine, "ueue") == []
+    assert _found(engine, "e-mail") == [ROWS[3]]
+    assert _found(engine, "Queue waited") == [ROWS[0]]
     assert _found(engine, "100%") == [ROWS[4]]
     assert _found(engine, "%") == [ROWS[4]]
     assert _found(engine, "_") == [ROWS[4]]
@@ -204,8 +208,35 @@ def test_search_words_on_both_databases(engine: Engine, tmp_path: Path) -> None:
 def test_word_prefix_and_accents_on_sqlite(sqlite_engine: Engine, tmp_path: Path) -> None:
     _import(sqlite_engine, tmp_path, ROWS)
     assert _found(sqlite_engine, "cafe") == [ROWS[2]]  # remove_diacritics
-    assert _found(sqlite_engine, "ueue") == []  # a word prefix, not any substring
-    assert _found(sqlite_engine, "e-mail") == [ROWS[3]]
+
+
+def test_cli_api_and_explorer_search_alike(engine: Engine, tmp_path: Path) -> None:
+    """The CLI and the API list through explore.list_feedback: the same rows as the explorer's pages."""
+    _import(engine, tmp_path, ROWS)
+    for q in ("queue", "mail", "ueue", "100%", "refund took"):
+        listed = sorted(r["text"] for r in explore.list_feedback(engine, q=q, limit=100))
+        assert listed == _found(engine, q), q
+
+
+def test_tsquery_expression() -> None:
+    assert search.tsquery_expression("Refund took") == "(refund:*) & (took:*)"
+    assert search.tsquery_expression("e-mail") == "(e <-> mail:*)"
+    assert search.tsquery_expression("' OR 1=1 -- :* & !x") == "(or:*) & (1 <-> 1:*) & (x:*)"
+    assert search.tsquery_expression("-- %") is None
+
+
+def test_postgres_search_uses_its_index(postgres_url: str, tmp_path: Path) -> None:
+    from cxchange.core.db import get_engine
+
+    engine = get_engine(postgres_url)
+    _import(engine, tmp_path, ROWS, name="pg.csv")
+    cond = search.search_condition(engine, "refund")
+    assert cond is not None
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: ask whether it *can* use it
+        sql = select(Feedback.id).where(cond).compile(engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN {sql}")))
+    assert "ix_feedback_text_search" in plan, plan
 
 
 def _state(engine: Engine) -> search.IndexState:

@@ -88,7 +88,7 @@ def feedback(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """Stored feedback, newest first (paginated); `q` is a search on the comment text."""
-    from cxchange.listen.browse import list_feedback
+    from cxchange.listen.explore import list_feedback
 
     return list_feedback(
         engine(),

@@ -1,18 +1,16 @@
-"""Read-side of the listen stage: batches, rejected rows, stored feedback."""
+"""Read-side of the listen stage: batches, rejected rows, a comment's stored analysis.
+
+Listing and searching feedback itself is explore.py's: one read path for CLI, API and web."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.models import Feedback, ImportBatch, OrgUnit, RejectedRow, Source
-from cxchange.listen.org import load_org_tree
-from cxchange.listen.query import apply_filters, parse_where
+from cxchange.core.errors import NotFoundError
+from cxchange.listen.models import ImportBatch, RejectedRow, Source
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive", "unsupported", "empty")
 
@@ -77,78 +75,6 @@ def list_rejects(engine: Engine, batch_id: int) -> list[dict[str, Any]]:
             select(RejectedRow).where(RejectedRow.batch_id == batch_id).order_by(RejectedRow.row_number)
         ).scalars()
         return [{"row": r.row_number, "column": r.column, "reason": r.reason, "raw": r.raw} for r in rows]
-
-
-def list_feedback(
-    engine: Engine,
-    *,
-    source: str | None = None,
-    where: Sequence[str] = (),
-    since: date | None = None,
-    until: date | None = None,
-    theme: str | None = None,
-    sentiment: str | None = None,
-    q: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[dict[str, Any]]:
-    """Stored feedback, newest first, with each comment's sentiment and themes once analysed.
-
-    `theme` (name or id) and `sentiment` (negative | neutral | positive) filter on the analysis;
-    `q` keeps comments containing every word of it (case-insensitive).
-    """
-    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
-
-    filters = parse_where(where)
-    if source:
-        filters.sources.append(source)
-    stmt = (
-        select(Feedback, Source.name, OrgUnit.code)
-        .join(Source, Source.id == Feedback.source_id)
-        .outerjoin(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
-    )
-    tree = load_org_tree(engine) if filters.units else None
-    stmt = apply_filters(stmt, filters, since=since, until=until, tree=tree)
-    if theme is not None:
-        from cxchange.understand.themes.taxonomy import find_theme
-
-        with Session(engine) as session:
-            theme_id = find_theme(session, theme).id
-        stmt = stmt.where(
-            Feedback.id.in_(select(FeedbackTheme.feedback_id).where(FeedbackTheme.theme_id == theme_id))
-        )
-    if sentiment is not None:
-        if sentiment not in SENTIMENT_LABELS:
-            raise InputError(f"--sentiment wants one of {', '.join(SENTIMENT_LABELS)}, got {sentiment!r}")
-        stmt = stmt.where(
-            Feedback.id.in_(select(FeedbackSentiment.feedback_id).where(FeedbackSentiment.label == sentiment))
-        )
-    for word in (q or "").split():
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Feedback.text.ilike(f"%{escaped}%", escape="\\"))
-    stmt = stmt.order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(limit).offset(offset)
-    with Session(engine) as session:
-        rows = session.execute(stmt).all()
-        senti, themes = analysis_of(session, [f.id for f, _, _ in rows])
-    return [
-        {
-            "id": f.id,
-            "source": src,
-            "external_id": f.external_id,
-            "received_at": f.received_at,
-            "unit": unit,
-            "nps": f.nps,
-            "csat": f.csat,
-            "ces": f.ces,
-            "rating": f.rating,
-            "text": f.text,
-            "sentiment": senti[f.id].score if f.id in senti else None,
-            "sentiment_label": senti[f.id].label if f.id in senti else None,
-            "themes": themes.get(f.id, []),
-            "attributes": f.attributes or {},
-        }
-        for f, src, unit in rows
-    ]
 
 
 def rejects_for_reimport(engine: Engine, batch_id: int) -> tuple[list[str], list[list[str]]]:

@@ -148,7 +148,7 @@ def feedback_command(
     db: DbOption = None,
 ) -> None:
     """List stored feedback, newest first, with sentiment and themes once analysed."""
-    from cxchange.listen.browse import list_feedback
+    from cxchange.listen.explore import list_feedback
 
     rows = list_feedback(
         engine_from(ctx, db),

@@ -1,7 +1,9 @@
-"""Read-only queries for browsing stored feedback at any size: keyset pages, capped counts, streaming.
+"""The one read path for stored feedback: filters, word search, pages, counts and exports.
 
-`list_feedback` (browse.py) pages with OFFSET, which gets slower the deeper one goes into a million
-rows. Here pages are cut on the sort key itself — (received_at, id), newest first, undated rows after
+CLI (`cxchange feedback`), API (`/api/feedback`), the web explorer and exports all filter through
+`filtered`, so the same filter and the same words give the same rows everywhere. `list_feedback` pages
+with OFFSET (what a command line or an API client asks for); the explorer's pages are cut on the sort
+key itself — (received_at, id), newest first, undated rows after
 every dated one — so "older" and "newer" cost the same on page 1 and page 20,000. Counting stops at a
 cap (an exact number when few rows match, "more than CAP" otherwise), and exports walk the same
 keyset in chunks so memory stays flat.
@@ -272,6 +274,34 @@ def page(
         older=_cursor(rows[-1]) if rows and more_older else None,
         newer=_cursor(rows[0]) if rows and more_newer else None,
     )
+
+
+def list_feedback(
+    engine: Engine,
+    *,
+    source: str | None = None,
+    where: Sequence[str] = (),
+    since: date | None = None,
+    until: date | None = None,
+    theme: str | None = None,
+    sentiment: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Matching feedback, newest first (undated rows last), `limit` rows from `offset`, with each
+    comment's sentiment and themes once analysed. `q`: every word as a word prefix (see search.py)."""
+    if limit < 1 or offset < 0:
+        raise InputError("limit must be at least 1 and offset at least 0")
+    f = FeedbackFilter(
+        where=tuple(where), source=source, since=since, until=until, theme=theme, sentiment=sentiment, q=q
+    )
+    stmt = _base(engine, f, many=None).order_by(
+        Feedback.received_at.desc().nulls_last(), Feedback.id.desc()
+    )
+    with Session(engine) as session:
+        rows = session.execute(stmt.limit(limit).offset(offset)).all()
+        return _rows(session, rows)
 
 
 def _rows(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:

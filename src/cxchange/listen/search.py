@@ -12,7 +12,14 @@ imports are bulk inserts and a per-row trigger would slow them — so it is caug
 
 `search_condition` answers "every word of q appears as a word prefix" and never misses rows: rows
 newer than the index are tested with LIKE, and an index out of date after edits or deletions is not
-used at all (LIKE over everything) until it is rebuilt. PostgreSQL has no index here and keeps ILIKE.
+used at all (LIKE over everything) until it is rebuilt.
+
+PostgreSQL answers the same question from its own full-text search: `to_tsvector('simple', text)`
+(no stemming, like unicode61) matched against a tsquery of every word as a prefix (`word:*`, words
+split the way FTS5 splits them joined by `<->`), from a GIN index (migration 0013) that PostgreSQL
+keeps current itself. One difference remains: PostgreSQL's 'simple' configuration keeps accents
+("cafe" does not find "café"), where FTS5 removes them. A q with no letter or digit is a substring
+search (LIKE) on both.
 """
 
 from __future__ import annotations
@@ -79,8 +86,29 @@ class IndexState:
         return not (self.stale or self.behind)
 
 
+# The indexed expression of migration 0013, written as SQL text so the query repeats it exactly (a bound
+# 'simple' would be a parameter, and the planner matches index expressions only against constants).
+PG_SEARCH_INDEX = "ix_feedback_text_search"  # an expression index: no model describes it
+TSVECTOR_SQL = "to_tsvector('simple'::regconfig, coalesce(feedback.text, ''))"
+_TOKEN = re.compile(r"[^\W_]+")  # runs of letters or digits: the tokens unicode61 makes of a word
+
+
 def has_index(engine: Engine) -> bool:
+    """SQLite's FTS5 index is ours to catch up; PostgreSQL keeps its GIN index current itself."""
     return engine.dialect.name == "sqlite"
+
+
+def tsquery_expression(q: str | None) -> str | None:
+    """A to_tsquery text requiring every word of `q` as a word prefix, or None when `q` has no word
+    characters. Each word is split into tokens as FTS5 splits it ("e-mail" → e, mail) and they must
+    follow each other (`<->`), the last as a prefix, as FTS5's `"e mail"*` reads. Tokens hold only
+    letters and digits, so nothing in `q` is ever read as tsquery syntax."""
+    words = []
+    for word in (q or "").split():
+        tokens = [t.lower() for t in _TOKEN.findall(word)]
+        if tokens:
+            words.append(" <-> ".join([*tokens[:-1], tokens[-1] + ":*"]))
+    return " & ".join(f"({w})" for w in words) or None
 
 
 def match_expression(q: str | None) -> str | None:
@@ -213,6 +241,11 @@ def search_condition(engine: Engine, q: str | None, *, walk_time: bool = False) 
     """
     if not (q or "").split():
         return None
+    if engine.dialect.name == "postgresql":
+        tsq = tsquery_expression(q)
+        if tsq is None:
+            return like_condition(q)
+        return text(f"{TSVECTOR_SQL} @@ to_tsquery('simple'::regconfig, :tsq)").bindparams(tsq=tsq)
     expr = match_expression(q) if has_index(engine) else None
     if expr is None:
         return like_condition(q)
