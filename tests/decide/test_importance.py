@@ -310,3 +310,17 @@ def test_too_many_predictors_for_exact_and_bad_arguments() -> None:
         bootstrap(x[:, :3], y, n_boot=0)
     with pytest.raises(InputError, match="method"):
         bootstrap(x[:, :3], y, method="ridge")  # type: ignore[arg-type]
+
+
+def test_redundant_columns_names_rolled_up_and_constant_ones() -> None:
+    from cxchange.decide.importance import redundant_columns
+
+    rng = np.random.default_rng(3)
+    a = (rng.random(200) < 0.3).astype(float)
+    b = ((rng.random(200) < 0.3) & (a == 0)).astype(float)  # never together with a
+    parent = a + b  # a parent theme mentioned exactly when one of its children is
+    same = a.copy()
+    ones = np.ones(200)
+    found = dict(redundant_columns(np.column_stack([a, b, parent, same, ones]), ["a", "b", "p", "s", "k"]))
+    assert found == {"k": [], "p": ["a", "b"], "s": ["a"]}
+    assert redundant_columns(np.column_stack([a, b]), ["a", "b"]) == []

@@ -194,4 +194,27 @@ def theme_driver_frame(
             out[name] = sent.fill_null(0.0)
         mentioned = sent.filter(mentions == 1)
         performance[name] = round(float((mentioned.fill_null(0.0) >= NEUTRAL_BAND).mean() or 0.0), 4)
+    for name, others in _redundant_themes(rows, r.themes, out, target):
+        del out[name]
+        performance.pop(name, None)
+        why = f"the same comments as {', '.join(others)} together" if others else "mentioned in every comment"
+        notes.append(f"{name}: {why}, left out (it would only repeat them)")
     return pl.DataFrame(out), [n for n in out if n != target], performance, notes
+
+
+def _redundant_themes(
+    rows: pl.DataFrame, themes: dict[int, str], out: dict[str, pl.Series], target: str
+) -> list[tuple[str, list[str]]]:
+    """Themes whose column is an exact combination of others' (a parent theme whose comments are all
+    its children's, a theme mentioned in every comment): regression cannot separate them. The most
+    specific themes (fewest mentions; newest first on ties) are kept, the rolled-up ones dropped."""
+    from cxchange.decide.importance import redundant_columns
+
+    by_name = {name: tid for tid, name in themes.items()}
+    names = sorted(
+        (n for n in out if n != target), key=lambda n: (int(rows[f"mention:{by_name[n]}"].sum()), -by_name[n])
+    )
+    if not names:
+        return []
+    matrix = pl.DataFrame({n: out[n] for n in names}).to_numpy().astype(float)
+    return redundant_columns(matrix, names)

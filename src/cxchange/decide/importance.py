@@ -179,6 +179,18 @@ def _collinear_groups(rxx: np.ndarray, names: tuple[str, ...]) -> list[tuple[str
     return found
 
 
+def redundant_columns(x: np.ndarray, names: list[str] | tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """(column, the earlier columns it is an exact linear combination of) for each redundant column of
+    `x`, in column order: put the columns to keep first. Constant columns count as degenerate."""
+    constant = [j for j in range(x.shape[1]) if x[:, j].min() == x[:, j].max()]
+    varying = [j for j in range(x.shape[1]) if j not in constant]
+    found = [(names[j], []) for j in constant]
+    if len(varying) > 1:
+        corr = _correlation(x[:, varying])
+        found += _collinear_groups(corr, tuple(names[j] for j in varying))
+    return found
+
+
 def prepare(
     x: ArrayLike,
     y: ArrayLike,
