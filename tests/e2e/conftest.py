@@ -48,7 +48,8 @@ class Result:
         try:
             return json.loads(self.out)
         except json.JSONDecodeError as exc:
-            raise AssertionError(f"`cxchange {' '.join(self.args)}` printed no JSON: {self.out[:500]!r}") from exc
+            command = " ".join(self.args)
+            raise AssertionError(f"`cxchange {command}` printed no JSON: {self.out[:500]!r}") from exc
 
 
 @dataclass
@@ -69,7 +70,10 @@ class Cx:
         )  # fmt: skip
         result = Result(args, proc.returncode, proc.stdout, proc.stderr)
         self.log.append(result)
-        shown = f"`cxchange {' '.join(args)}` exit {proc.returncode}\nstdout: {proc.stdout[-1500:]}\nstderr: {proc.stderr[-1500:]}"
+        shown = (
+            f"`cxchange {' '.join(args)}` exit {proc.returncode}\n"
+            f"stdout: {proc.stdout[-1500:]}\nstderr: {proc.stderr[-1500:]}"
+        )
         assert "Traceback" not in proc.stdout + proc.stderr, shown
         if ok:
             assert proc.returncode == 0, shown

@@ -91,8 +91,8 @@ def make_feedback(path: Path, today: date, rows: int = 1200, seed: int = 11) -> 
             nps = _nps_for(kind, rng, 0.3 if after else 0.0)
             csat = max(1, min(5, round(nps / 2.2) + rng.choice([0, 0, 1, -1])))
             region = "North" if store.startswith("N") else "South"
-            out.writerow([f"R{i:05d}", f"{day.isoformat()} {rng.randrange(8, 20):02d}:{rng.randrange(60):02d}",
-                          store, region, nps, csat, f"C{rng.randrange(400):04d}", comment])  # fmt: skip
+            at = f"{day.isoformat()} {rng.randrange(8, 20):02d}:{rng.randrange(60):02d}"
+            out.writerow([f"R{i:05d}", at, store, region, nps, csat, f"C{rng.randrange(400):04d}", comment])
 
 
 def write_world(folder: Path, today: date) -> dict[str, Path]:
@@ -120,7 +120,7 @@ def write_world(folder: Path, today: date) -> dict[str, Path]:
         w.writerow(["unit", "awareness", "desire", "knowledge", "ability", "reinforcement"])
         for unit in ("N1", "N2", "S1", "S2"):
             for _ in range(6):
-                w.writerow([unit, rng.randint(3, 5), rng.randint(1, 4), rng.randint(3, 5), rng.randint(2, 5), 4])
+                w.writerow([unit, *(rng.randint(lo, hi) for lo, hi in ((3, 5), (1, 4), (3, 5), (2, 5))), 4])
     with files["raci"].open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["activity", "ada@acme.test", "ben@acme.test", "priya@acme.test"])
@@ -131,7 +131,8 @@ def write_world(folder: Path, today: date) -> dict[str, Path]:
         w = csv.writer(fh)
         w.writerow(["id", "date", "comment"])
         for i in range(30):
-            w.writerow([f"c{i}", (today - timedelta(days=40 + i)).isoformat(), rng.choice(NEGATIVE + NEUTRAL)])
+            day = (today - timedelta(days=40 + i)).isoformat()
+            w.writerow([f"c{i}", day, rng.choice(NEGATIVE + NEUTRAL)])
     with files["scores_only"].open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "date", "nps"])
