@@ -5,6 +5,7 @@ PAGE_MODULES = (
     "overview",
     "explorer",
     "imports",
+    "themes_discover",  # before "themes": /themes/discover is not a theme id
     "themes",
     "decide",
     "initiatives",

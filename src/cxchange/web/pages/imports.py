@@ -324,8 +324,15 @@ def batch_page(request: Request, batch_id: int, scope: Annotated[UserScope, Depe
         "rejects": rejects[:MAX_REJECTS_SHOWN],
         "total_rejects": len(rejects),
         "shown": MAX_REJECTS_SHOWN,
+        "backlog": _backlog(eng),
     }
     return render(request, "import_batch.html", context)
+
+
+def _backlog(eng: Any) -> dict[str, Any]:
+    from cxchange.understand.proposals import backlog
+
+    return backlog(eng)
 
 
 @router.get("/import/batches/{batch_id}/rejects.csv")

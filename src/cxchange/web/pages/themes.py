@@ -111,8 +111,15 @@ def themes_page(
         "can_edit": scope.can("taxonomy"),
         "inline_ok": _analysed_count(eng) <= MAX_INLINE_ANALYSIS,
         "done": DONE.get(done or ""),
+        "not_analysed": _not_analysed(eng),
     }
     return render(request, "themes.html", context)
+
+
+def _not_analysed(eng: Engine) -> int:
+    from cxchange.understand.proposals import backlog
+
+    return int(backlog(eng)["not_analysed"])
 
 
 def _examples(eng: Engine, theme_id: int, where: tuple[str, ...], positive: bool) -> list[dict[str, Any]]:
