@@ -61,6 +61,7 @@ def discover_page(
         "sources": source_names(eng),
         "backlog": backlog(eng),
         "done": DONE.get(done or ""),
+        "started": done == "started",  # the run may not have begun yet: follow it anyway
         "proposal": None,
     }
     return render(request, "themes_discover.html", context)

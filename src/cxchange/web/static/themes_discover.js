@@ -9,6 +9,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const bar = document.getElementById("analysis-bar");
   const state = document.getElementById("analysis-state");
   const set = (id, v) => { const el = document.getElementById(id); if (el) el.textContent = String(v); };
+  let waits = 0;  // just started: the run may not be recorded yet, so "not running" is not yet "done"
   const tick = async () => {
     try {
       const r = await fetch(box.dataset.progressUrl, { headers: { Accept: "application/json" } });
@@ -16,7 +17,8 @@ document.addEventListener("DOMContentLoaded", () => {
       const p = await r.json();
       bar.max = Math.max(p.comments, 1); bar.value = p.analysed;
       set("n-analysed", p.analysed); set("n-comments", p.comments); set("n-not-analysed", p.not_analysed);
-      if (p.running) { state.textContent = "Analysing… " + p.analysed + " of " + p.comments; setTimeout(tick, 1500); }
+      const starting = !p.running && p.not_analysed > 0 && waits++ < 10;
+      if (p.running || starting) { state.textContent = "Analysing… " + p.analysed + " of " + p.comments; setTimeout(tick, 1500); }
       else { state.textContent = "Analysis finished."; box.querySelector("button").disabled = false; }
     } catch (e) { state.textContent = "Could not read the progress (" + e.message + "): reload the page."; }
   };
