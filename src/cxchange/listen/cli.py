@@ -89,13 +89,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
         print_rows(summary["warnings_by_reason"], title=title)
     if summary["unknown_units"]:
         shown = len(summary["unknown_units"])
-        more = f", the {shown} most frequent shown" if shown < summary["unknown_unit_values"] else ""
-        title = (
-            f"org_unit values that name no known unit: {summary['unknown_unit_values']:,} values in "
-            f"{summary['unknown_unit_rows']:,} rows{more} (kept without a unit, the value in the "
-            "attribute org_unit)"
+        more = f"; the {shown} most frequent:" if shown < summary["unknown_unit_values"] else ":"
+        values, rows = summary["unknown_unit_values"], summary["unknown_unit_rows"]
+        typer.echo(
+            f"{values:,} org_unit value(s) in {rows:,} row(s) name no known unit; the rows are kept "
+            f"without a unit, the value in the attribute org_unit{more}"
         )
-        print_rows(summary["unknown_units"], title=title)
+        print_rows(summary["unknown_units"], title="unknown org units")
     for scale in summary["mixed_scales"]:
         others = ", ".join(
             f"{o['values']:,} fit {o['scale']} (first at row {o['first_row']})" for o in scale["other_scales"]

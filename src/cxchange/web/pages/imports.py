@@ -308,6 +308,7 @@ def _batch(eng: Any, batch_id: int) -> dict[str, Any]:
             **batch_as_dict(b, src.name if src else "?"),
             "file": Path(b.file_name or "").name,  # the server's temp path is nobody's business
             "mapping": {k: v for k, v in (b.mapping or {}).items() if not k.startswith("_")},
+            "summary": b.summary,
         }
 
 
