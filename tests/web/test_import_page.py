@@ -133,3 +133,27 @@ def test_viewer_and_manager_may_not_import(live_server: str, api: Any, manager_p
     response = manager_page.goto("/import")
     assert response.status == 403
     assert "Import" not in manager_page.inner_text("header nav")
+
+
+def test_mixed_scales_are_refused_until_allowed(live_server: str, api: Any) -> None:
+    tag = uuid.uuid4().hex[:8]
+    lines = ["ref,Stars,Comment"] + [
+        f"{tag}-{i},{1 + i % 5 if i < 90 else 6 + i % 5},c{i}" for i in range(100)
+    ]
+    with api(live_server, "admin") as admin:
+        made = admin.post(
+            "/import/upload",
+            data={"source": f"mixed-{tag}", "kind": "review"},
+            files={"file": ("mixed.csv", ("\n".join(lines) + "\n").encode(), "text/csv")},
+        )
+        assert made.status_code == 303
+        token_url = made.headers["location"]
+        refused = admin.get(token_url).text
+        assert "mixes rating scales" in refused and "90 values fit 1-5, 10 fit 1-10" in refused
+        form = {"map_rating": "Stars", "map_text": "Comment", "map_external_id": "ref", "action": "import"}
+        assert admin.post(token_url, data=form).headers["location"] == token_url  # still refused
+        done = admin.post(token_url, data={**form, "allow_mixed_scales": "on"})
+        assert done.status_code == 303 and "/import/batches/" in done.headers["location"]
+        batch = admin.get(done.headers["location"]).text
+        assert 'id="n-imported">100<' in batch and 'id="n-warnings">10<' in batch
+        assert "those values are left empty, never rescaled" in batch

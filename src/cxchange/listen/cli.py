@@ -19,7 +19,12 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="CSV/TSV/XLSX/JSONL/Parquet export, optionally .gz.")],
     source: Annotated[str, typer.Option("--source", help="Name of the feedback source.")],
     kind: Annotated[
-        str | None, typer.Option("--kind", help="survey|ticket|review|social|complaint|employee")
+        str | None,
+        typer.Option(
+            "--kind",
+            help="survey|ticket|review|social|complaint|employee; complaint and ticket rows are kept "
+            "without text or score when other fields (product, issue...) say what they are about.",
+        ),
     ] = None,
     map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, repeatable.")] = None,
     rating_scale: Annotated[int | None, typer.Option("--rating-scale", help="5 or 10.")] = None,
@@ -44,7 +49,8 @@ def import_command(
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """Import a feedback export. Rejected rows are kept with their reason (see `cxchange rejects`)."""
+    """Import a feedback export. Rejected rows are kept with their reason (`cxchange rejects BATCH`), rows
+    stored with a warning (a bad score left empty, the comment kept) too (`--warnings`)."""
     from cxchange.listen.service import ImportOptions, import_file
     from cxchange.listen.service import dry_run as run_dry
 
