@@ -56,3 +56,20 @@ def test_upload_keeps_only_the_extension() -> None:
     assert _safe_suffix("../../etc/passwd.csv.gz") == ".csv.gz"
     assert _safe_suffix("report.XLSX") == ".xlsx"
     assert _safe_suffix("noext") == ".csv"
+
+
+def test_import_reports_warnings_and_lists_them(db_url: str) -> None:
+    client = signed_in_client(db_url)
+    csv = CSV + b"3,2025-03-03,15,Far too keen,South\n"
+    dry = client.post(
+        "/api/imports", data={"source": "web", "dry_run": "true"}, files={"file": ("x.csv", csv, "text/csv")}
+    ).json()
+    assert (dry["valid"], dry["warnings"], dry["rejected"]) == (3, 1, 0)
+    batch = client.post(
+        "/api/imports", data={"source": "web"}, files={"file": ("x.csv", csv, "text/csv")}
+    ).json()
+    assert (batch["imported"], batch["warnings"]) == (3, 1)
+    assert batch["warnings_by_reason"][0]["reason"].startswith("nps: not a whole number from 0 to 10")
+    warned = client.get(f"/api/batches/{batch['batch_id']}/warnings").json()
+    assert [(w["row"], w["column"]) for w in warned] == [(4, "NPS")]
+    assert client.get(f"/api/batches/{batch['batch_id']}/rejects").json() == []

@@ -27,7 +27,10 @@ def cx(*args: str, db: str, cwd: Path | None = None) -> subprocess.CompletedProc
 
 def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
     f = tmp_path / "s.csv"
-    f.write_text("id,When,NPS,Comment,Region\n1,2025-03-01,9,Lovely,North\n2,2025-03-02,x,Bad,South\n")
+    f.write_text(
+        "id,When,NPS,Comment,Region\n1,2025-03-01,9,Lovely,North\n2,2025-03-02,x,,South\n"
+        "3,2025-03-03,12,Too keen,South\n"
+    )
     run = cx("import", str(f), "--source", "web", "--format", "json", db=db_url)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
@@ -40,21 +43,34 @@ def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
         "rejected",
         "redacted",
         "seconds",
+        "warnings",
+        "kept_without_text_or_score",
+        "rejects_by_reason",
+        "warnings_by_reason",
+        "unknown_units",
+        "unknown_unit_values",
+        "unknown_unit_rows",
+        "mixed_scales",
     }
-    assert (out["read"], out["imported"], out["rejected"]) == (2, 1, 1)
+    # Row 3's NPS of 12 is left empty and its comment kept (a warning); row 2 has nothing else: rejected.
+    assert (out["read"], out["imported"], out["rejected"], out["warnings"]) == (3, 2, 1, 1)
+    warned = cx("rejects", str(out["batch_id"]), "--warnings", "--format", "json", db=db_url)
+    assert [(w["row"], w["column"]) for w in json.loads(warned.stdout)] == [(4, "NPS")]
     rejects = cx("rejects", str(out["batch_id"]), "--format", "csv", db=db_url)
     assert rejects.returncode == 0, rejects.stderr
     assert (
         rejects.stdout.splitlines()[0] == "id,When,NPS,Comment,Region,reject_row,reject_column,reject_reason"
     )
-    assert rejects.stdout.splitlines()[1].startswith("2,2025-03-02,x,Bad,South,3,NPS,")
+    assert rejects.stdout.splitlines()[1:] == [
+        "2,2025-03-02,x,,South,3,NPS,nps: 'x' is not a whole number from 0 to 10"
+    ]
     # fix the score and import the rejects file again: the reject_* columns are ignored
     fixed = tmp_path / "fixed.csv"
-    fixed.write_text(rejects.stdout.replace(",x,Bad", ",4,Bad"))
+    fixed.write_text(rejects.stdout.replace(",x,,", ",4,,"))
     again = json.loads(cx("import", str(fixed), "--source", "web", "--format", "json", db=db_url).stdout)
     assert (again["imported"], again["rejected"]) == (1, 0)
     batches = json.loads(cx("batches", "--format", "json", db=db_url).stdout)
-    assert [b["imported"] for b in batches] == [1, 1]
+    assert [(b["imported"], b["warnings"]) for b in batches] == [(1, 0), (2, 1)]
     feedback = json.loads(cx("feedback", "--where", "Region=North", "--format", "json", db=db_url).stdout)
     assert [f["text"] for f in feedback] == ["Lovely"]
     assert "reject_reason" not in json.dumps(cx("feedback", "--format", "json", db=db_url).stdout)

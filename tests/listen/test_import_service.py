@@ -48,18 +48,34 @@ def test_import_counts_rejects_redaction_and_reimport(engine: Engine, tmp_path: 
     first = import_file(engine, path, ImportOptions(source="nps"))
     assert first.read == 7
     assert first.read == first.imported + first.duplicates + first.rejected
-    assert (first.imported, first.rejected, first.redacted) == (3, 4, 2)
+    # r3's score "eleven" is unreadable but its comment is kept, without the score, with a warning.
+    assert (first.imported, first.rejected, first.warnings, first.redacted) == (4, 3, 1, 2)
     rejects = list_rejects(engine, first.batch_id)
-    assert [r["row"] for r in rejects] == [4, 5, 6, 8]
-    assert "eleven" in rejects[0]["reason"] and rejects[0]["column"].startswith("How likely")
-    assert "r3" in rejects[0]["raw"]
+    assert [r["row"] for r in rejects] == [5, 6, 8]
+    assert "not a date" in rejects[0]["reason"] and "r4" in rejects[0]["raw"]
+    warned = list_rejects(engine, first.batch_id, kind="warning")
+    assert [w["row"] for w in warned] == [4] and "r3" in warned[0]["raw"]
+    assert "eleven" in warned[0]["reason"] and warned[0]["column"].startswith("How likely")
+    assert first.rejects_by_reason == [
+        {"reason": "received_at: not a date", "rows": 1, "example_row": 5},
+        {"reason": "empty row", "rows": 1, "example_row": 6},
+        {"reason": "no feedback: text and every score are empty", "rows": 1, "example_row": 8},
+    ]
+    assert first.warnings_by_reason == [
+        {
+            "reason": "nps: not a whole number from 0 to 10 (row kept without the score)",
+            "rows": 1,
+            "example_row": 4,
+        }
+    ]
     texts = {f["external_id"]: f["text"] for f in list_feedback(engine)}
+    assert texts["r3"] == "typo score"
     assert "[PHONE]" in texts["r1"] and "[EMAIL]" in texts["r2"] and "example.com" not in texts["r2"]
     assert list_feedback(engine, where=["Region=North"])[0]["attributes"]["Region"] == "North"
 
     again = import_file(engine, path, ImportOptions(source="nps"))
-    assert (again.imported, again.duplicates, again.rejected) == (0, 3, 4)
-    assert _count(engine) == 3
+    assert (again.imported, again.duplicates, again.rejected, again.warnings) == (0, 4, 3, 1)
+    assert _count(engine) == 4
     assert [b["status"] for b in list_batches(engine)] == ["complete", "complete"]
 
 
@@ -129,8 +145,8 @@ def test_bad_mapping_and_scale_errors(engine: Engine, tmp_path: Path) -> None:
 def test_dry_run_writes_nothing(engine: Engine, tmp_path: Path) -> None:
     report = dry_run(engine, _write(tmp_path, SURVEY), ImportOptions(source="nps"))
     assert report.mapping["nps"].startswith("How likely") and report.mapping["text"] == "Comment"
-    assert report.read == 7 and report.valid == 3 and report.rejected == 4
-    assert report.problems[0]["row"] == 4
+    assert report.read == 7 and report.valid == 4 and report.rejected == 3 and report.warnings == 1
+    assert report.problems[0]["row"] == 5
     assert "Region" in report.attributes and len(report.preview) == 5
     assert _count(engine) == 0
 

@@ -35,25 +35,71 @@ def test_scores_dates_and_reasons() -> None:
         {"external_id": "id", "received_at": "when", "nps": "score", "text": "comment"},
         file="f.csv",
     )
-    good, rejects = normalise_chunk(df, np.arange(2, 8), plan)
-    assert good["external_id"].to_list() == ["a", "f"]
-    assert good["nps"].to_list() == [9, 3]
-    assert good["received_at"][1] is None  # a missing date is allowed; an unreadable one is not
+    good, rejects, warnings, _, _ = normalise_chunk(df, np.arange(2, 8), plan)
+    assert good["external_id"].to_list() == ["a", "b", "f"]
+    assert good["nps"].to_list() == [9, None, 3]  # b's score is unreadable: kept for its comment
+    assert good["received_at"][2] is None  # a missing date is allowed; an unreadable one is not
     by_row = dict(zip(rejects.row_numbers, rejects.reasons, strict=True))
-    assert set(by_row) == {3, 4, 5, 6}
-    assert "eleven" in by_row[3] and "0 to 10" in by_row[3]
+    assert set(by_row) == {4, 5, 6}
     assert "yesterday" in by_row[4]
-    assert "10.5" in by_row[5]
+    assert "10.5" in by_row[5] and "0 to 10" in by_row[5]  # a bad score and nothing else: rejected
     assert by_row[6].startswith("no feedback")
-    assert dict(zip(rejects.row_numbers, rejects.columns, strict=True))[3] == "score"
-    assert rejects.raws[0].startswith("b,2025-01-03,eleven")
+    assert dict(zip(rejects.row_numbers, rejects.columns, strict=True))[5] == "score"
+    assert rejects.raws[0].startswith("c,yesterday,7")
+    assert rejects.keys == ["received_at: not a date", "nps: not a whole number from 0 to 10", by_row[6]]
+    assert warnings.row_numbers == [3] and warnings.columns == ["score"]
+    assert "eleven" in warnings.reasons[0] and "kept without it" in warnings.reasons[0]
+    assert warnings.raws[0].startswith("b,2025-01-03,eleven")
     assert good["attributes"].to_list()[0] == '{"region":"N"}'
+
+
+def test_bad_score_is_dropped_when_another_score_is_left() -> None:
+    df = _frame(nps=["12", "12", "7"], csat=["4", None, "9"])
+    plan = plan_fields(df.columns, {"nps": "nps", "csat": "csat"}, file="f")
+    good, rejects, warnings, _, _ = normalise_chunk(df, np.arange(2, 5), plan)
+    assert good["nps"].to_list() == [None, 7] and good["csat"].to_list() == [4, None]
+    assert warnings.row_numbers == [2, 4] and warnings.columns == ["nps", "csat"]
+    assert rejects.row_numbers == [3] and rejects.keys == ["nps: not a whole number from 0 to 10"]
+
+
+def test_structured_rows_kept_for_complaints_only() -> None:
+    df = _frame(
+        narrative=[None, None, "billing is wrong", None],
+        product=["Mortgage", None, "Card", None],
+        issue=["Late fee", "Fraud", None, None],
+    )
+    complaint = plan_fields(df.columns, {"text": "narrative"}, file="f", kind="complaint")
+    good, rejects, _, _, structured = normalise_chunk(df, np.arange(2, 6), complaint)
+    assert good.height == 3 and structured == 2
+    assert rejects.row_numbers == [5] and rejects.reasons[0].startswith("no feedback")
+    survey = plan_fields(df.columns, {"text": "narrative"}, file="f", kind="survey")
+    good, rejects, _, _, structured = normalise_chunk(df, np.arange(2, 6), survey)
+    assert good.height == 1 and structured == 0 and rejects.row_numbers == [2, 3, 5]
+    # A complaint export without any narrative column at all is still an import of complaints.
+    plan_fields(["product", "issue"], {}, file="f", kind="ticket")
+    with pytest.raises(InputError, match="no feedback field"):
+        plan_fields(["product", "issue"], {}, file="f", kind="review")
+
+
+def test_unknown_units_counted_and_kept_only_where_unknown() -> None:
+    df = _frame(t=["a", "b", "c", "d", "e"], store=["S1", "S9", "s9", None, "Nowhere"], region=list("NSNSN"))
+    plan = plan_fields(df.columns, {"text": "t", "org_unit": "store"}, file="f")
+    good, _, _, unknown, _ = normalise_chunk(df, np.arange(2, 7), plan, unit_lookup={"S1": 1})
+    assert good["org_unit_id"].to_list() == [1, None, None, None, None]
+    assert good["attributes"].to_list() == [
+        '{"region":"N"}',
+        '{"region":"S","org_unit":"S9"}',
+        '{"region":"N","org_unit":"s9"}',
+        '{"region":"S"}',
+        '{"region":"N","org_unit":"Nowhere"}',
+    ]
+    assert dict(unknown.iter_rows()) == {"S9": 1, "s9": 1, "Nowhere": 1}
 
 
 def test_dedup_key_prefers_external_id() -> None:
     df = _frame(id=["x1", None], t=["hello", "hello"])
     plan = plan_fields(df.columns, {"external_id": "id", "text": "t"}, file="f")
-    good, _ = normalise_chunk(df, np.array([2, 3]), plan)
+    good, *_ = normalise_chunk(df, np.array([2, 3]), plan)
     keys = good["dedup_key"].to_list()
     assert keys[0] == "x:x1" and keys[1].startswith("h:")
 
@@ -97,7 +143,7 @@ def test_detect_date_format(values: list[str], expected: str) -> None:
 def test_timezones_become_utc() -> None:
     df = _frame(t=["x"], when=["2024-03-16T01:00:00+01:00"])
     plan = plan_fields(df.columns, {"text": "t", "received_at": "when"}, file="f")
-    good, _ = normalise_chunk(df, np.array([2]), plan)
+    good, *_ = normalise_chunk(df, np.array([2]), plan)
     assert str(good["received_at"][0]) == "2024-03-16 00:00:00"
 
 

@@ -11,13 +11,14 @@ from .conftest import screenshot, sign_in
 
 
 def _bad_csv(tmp_path: Path) -> tuple[Path, str]:
-    """Six rows, two bad (an NPS of 11, a date that is no date); dates before the demo's, no unit."""
+    """Six rows: an NPS of 11 (kept for its comment, without the score, with a warning), a date that is
+    no date (rejected); dates before the demo's, no unit."""
     tag = uuid.uuid4().hex[:8]
     rows = [
         ["response_id", "date", "score", "comment"],
         [f"{tag}-1", "2024-01-03", "9", "Great staff, <b>quick</b> service"],
-        [f"{tag}-2", "2024-01-04", "11", "=1+2 far too keen"],
-        [f"{tag}-3", "not a date", "3", "Queue was long"],
+        [f"{tag}-2", "2024-01-04", "11", "Far too keen"],
+        [f"{tag}-3", "not a date", "3", "=1+2 queue was long"],
         [f"{tag}-4", "2024-01-05", "7", "<script>window.pwned=1</script> fine"],
         [f"{tag}-5", "2024-01-06", "2", "Rude cashier"],
         [f"{tag}-6", "2024-01-07", "10", "Lovely shop"],
@@ -47,10 +48,12 @@ def test_analyst_checks_mapping_imports_and_downloads_rejects(
     page.click("button[value=check]")
     page.wait_for_load_state()
     assert page.inner_text("#dry-read") == "6"
-    assert page.inner_text("#dry-rejected") == "2"
+    assert page.inner_text("#dry-rejected") == "1"
+    assert page.inner_text("#dry-warnings") == "1"
     problems = page.inner_text("table.problems")
-    assert "11" in problems and "nps" in problems
     assert "not a date" in problems and "received_at" in problems
+    assert "received_at: not a date" in page.inner_text("#rejects-by-reason")
+    assert "nps: not a whole number from 0 to 10" in page.inner_text("#warnings-by-reason")
     preview = page.inner_text("table.preview")
     assert "<script>window.pwned=1</script>" in preview  # shown as text, never run
     assert page.evaluate("window.pwned") is None
@@ -59,10 +62,12 @@ def test_analyst_checks_mapping_imports_and_downloads_rejects(
     page.click("button[value=import]")
     page.wait_for_url("**/import/batches/*")
     assert page.inner_text("#n-read") == "6"
-    assert page.inner_text("#n-imported") == "4"
-    assert page.inner_text("#n-rejected") == "2"
+    assert page.inner_text("#n-imported") == "5"
+    assert page.inner_text("#n-rejected") == "1"
+    assert page.inner_text("#n-warnings") == "1"
     rejects = page.inner_text("table.problems")
-    assert "not a date" in rejects and "0 to 10" in rejects
+    assert "not a date" in rejects
+    assert "0 to 10" in page.inner_text("#warnings-by-reason")
     screenshot(page, "import-done")
 
     with page.expect_download() as info:
@@ -78,8 +83,9 @@ def test_analyst_checks_mapping_imports_and_downloads_rejects(
         "reject_reason",
     ]
     by_id = {r[0]: r for r in rows[1:]}
-    assert set(by_id) == {f"{tag}-2", f"{tag}-3"}
-    assert by_id[f"{tag}-2"][3] == "'=1+2 far too keen"  # a formula is neutralised for spreadsheets
+    assert set(by_id) == {f"{tag}-3"}
+    assert by_id[f"{tag}-3"][2] == "3"
+    assert by_id[f"{tag}-3"][3] == "'=1+2 queue was long"  # a formula is neutralised for spreadsheets
     assert by_id[f"{tag}-3"][5] == "date"
 
     # The upload is gone once imported, and the batch is listed with a link to its rejects.
@@ -127,3 +133,27 @@ def test_viewer_and_manager_may_not_import(live_server: str, api: Any, manager_p
     response = manager_page.goto("/import")
     assert response.status == 403
     assert "Import" not in manager_page.inner_text("header nav")
+
+
+def test_mixed_scales_are_refused_until_allowed(live_server: str, api: Any) -> None:
+    tag = uuid.uuid4().hex[:8]
+    lines = ["ref,Stars,Comment"] + [
+        f"{tag}-{i},{1 + i % 5 if i < 90 else 6 + i % 5},c{i}" for i in range(100)
+    ]
+    with api(live_server, "admin") as admin:
+        made = admin.post(
+            "/import/upload",
+            data={"source": f"mixed-{tag}", "kind": "review"},
+            files={"file": ("mixed.csv", ("\n".join(lines) + "\n").encode(), "text/csv")},
+        )
+        assert made.status_code == 303
+        token_url = made.headers["location"]
+        refused = admin.get(token_url).text
+        assert "mixes rating scales" in refused and "90 values fit 1-5, 10 fit 1-10" in refused
+        form = {"map_rating": "Stars", "map_text": "Comment", "map_external_id": "ref", "action": "import"}
+        assert admin.post(token_url, data=form).headers["location"] == token_url  # still refused
+        done = admin.post(token_url, data={**form, "allow_mixed_scales": "on"})
+        assert done.status_code == 303 and "/import/batches/" in done.headers["location"]
+        batch = admin.get(done.headers["location"]).text
+        assert 'id="n-imported">100<' in batch and 'id="n-warnings">10<' in batch
+        assert "those values are left empty, never rescaled" in batch

@@ -42,7 +42,8 @@ def _csv_upload() -> bytes:
     w.writerow(["id", "When", "NPS", "Comment", "Region"])
     for i, text in reversed(list(enumerate(TEXTS, start=1))):  # the hostile ones newest (on the overview)
         w.writerow([i, f"2026-03-{20 - i:02d}", i % 11, text, "=cmd|' /C calc'!A0" if i == 1 else "North"])
-    w.writerow([99, "2026-03-01", "not-a-score", "=1+2 rejected", "North"])  # a reject, for rejects.csv
+    # A reject, for rejects.csv: a bad score and no comment (a comment would keep the row, scoreless).
+    w.writerow([99, "2026-03-01", "not-a-score", "", "=1+2 rejected"])
     return buf.getvalue().encode()
 
 

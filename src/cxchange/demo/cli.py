@@ -34,7 +34,8 @@ def demo_command(
         typer.echo(to_json(summary))
         return
     typer.echo(f"demo company: {summary['units']} units, {summary['people']} people, {summary['seconds']} s")
-    print_rows(summary["batches"], title="demo batches")
+    counts = [{k: v for k, v in b.items() if not isinstance(v, list)} for b in summary["batches"]]
+    print_rows(counts, title="demo batches")
 
 
 def register(app: typer.Typer) -> None:

@@ -33,6 +33,7 @@ async def create_import(
     map: Annotated[list[str] | None, Form()] = None,
     rating_scale: Annotated[int | None, Form()] = None,
     date_format: Annotated[str | None, Form()] = None,
+    allow_mixed_scales: Annotated[bool, Form()] = False,
     redact: Annotated[bool, Form()] = True,
     dry_run: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
@@ -46,6 +47,7 @@ async def create_import(
         map_options=tuple(map or ()),
         rating_scale=rating_scale,
         date_format=date_format,
+        allow_mixed_scales=allow_mixed_scales,
         redact=redact,
     )
     with tempfile.TemporaryDirectory(prefix="cxchange-upload-") as tmp:
@@ -72,6 +74,15 @@ def rejects(batch_id: DbId) -> list[dict[str, Any]]:
     from cxchange.listen.browse import list_rejects
 
     return list_rejects(engine(), batch_id)
+
+
+@router.get("/batches/{batch_id}/warnings")
+def warnings(batch_id: DbId) -> list[dict[str, Any]]:
+    """Rows stored with a note (e.g. a bad score left empty, the comment kept)."""
+    from cxchange.listen.browse import list_rejects
+    from cxchange.listen.models import WARNING
+
+    return list_rejects(engine(), batch_id, kind=WARNING)
 
 
 @router.get("/feedback")

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cxchange.core.errors import NotFoundError
-from cxchange.listen.models import ImportBatch, RejectedRow, Source
+from cxchange.listen.models import REJECT, ImportBatch, RejectedRow, Source
 
 SENTIMENT_LABELS = ("negative", "neutral", "positive", "unsupported", "empty")
 
@@ -38,6 +38,7 @@ def batch_as_dict(b: ImportBatch, source: str) -> dict[str, Any]:
         "imported": b.rows_imported,
         "duplicates": b.rows_duplicate,
         "rejected": b.rows_rejected,
+        "warnings": b.rows_warned,
         "redacted": b.rows_redacted,
         "started_at": b.started_at,
         "seconds": b.seconds,
@@ -67,18 +68,23 @@ def analysis_of(session: Session, ids: list[int]) -> tuple[dict[int, Any], dict[
     return senti, themes
 
 
-def list_rejects(engine: Engine, batch_id: int) -> list[dict[str, Any]]:
+def list_rejects(engine: Engine, batch_id: int, *, kind: str = REJECT) -> list[dict[str, Any]]:
+    """Rows of a batch that were rejected, or (kind "warning") stored with a note, in file order."""
     with Session(engine) as session:
         if session.get(ImportBatch, batch_id) is None:
             raise NotFoundError(f"no import batch {batch_id}")
         rows = session.execute(
-            select(RejectedRow).where(RejectedRow.batch_id == batch_id).order_by(RejectedRow.row_number)
+            select(RejectedRow)
+            .where(RejectedRow.batch_id == batch_id, RejectedRow.kind == kind)
+            .order_by(RejectedRow.row_number)
         ).scalars()
         return [{"row": r.row_number, "column": r.column, "reason": r.reason, "raw": r.raw} for r in rows]
 
 
-def rejects_for_reimport(engine: Engine, batch_id: int) -> tuple[list[str], list[list[str]]]:
-    """Rejected rows in the file's own columns, plus reject_row/column/reason, ready to fix.
+def rejects_for_reimport(
+    engine: Engine, batch_id: int, *, kind: str = REJECT
+) -> tuple[list[str], list[list[str]]]:
+    """Rejected rows (or warned ones) in the file's own columns, plus reject_row/column/reason, ready to fix.
 
     A row whose fields no longer line up with the header (a ragged row) keeps its raw text in the
     first column, to be split by hand.
@@ -95,7 +101,7 @@ def rejects_for_reimport(engine: Engine, batch_id: int) -> tuple[list[str], list
         columns = list(batch.columns or ["raw"])
         delimiter = batch.delimiter or ","
     out = []
-    for r in list_rejects(engine, batch_id):
+    for r in list_rejects(engine, batch_id, kind=kind):
         # Rows failed by validation were stored comma-separated; rows the reader refused keep the
         # file's own delimiter (and JSON Lines keep the JSON text).
         sep = "," if r["column"] is not None else delimiter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,10 +19,23 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="CSV/TSV/XLSX/JSONL/Parquet export, optionally .gz.")],
     source: Annotated[str, typer.Option("--source", help="Name of the feedback source.")],
     kind: Annotated[
-        str | None, typer.Option("--kind", help="survey|ticket|review|social|complaint|employee")
+        str | None,
+        typer.Option(
+            "--kind",
+            help="survey|ticket|review|social|complaint|employee; complaint and ticket rows are kept "
+            "without text or score when other fields (product, issue...) say what they are about.",
+        ),
     ] = None,
     map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, repeatable.")] = None,
     rating_scale: Annotated[int | None, typer.Option("--rating-scale", help="5 or 10.")] = None,
+    allow_mixed_scales: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mixed-scales",
+            help="Import a score column that mixes rating scales: values off the scale are left empty "
+            "(row kept, with a warning), never rescaled.",
+        ),
+    ] = False,
     date_format: Annotated[str | None, typer.Option("--date-format", help="e.g. %d/%m/%Y")] = None,
     file_format: Annotated[
         str | None, typer.Option("--file-format", help="Override format detection.")
@@ -36,7 +49,8 @@ def import_command(
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """Import a feedback export. Rejected rows are kept with their reason (see `cxchange rejects`)."""
+    """Import a feedback export. Rejected rows are kept with their reason (`cxchange rejects BATCH`), rows
+    stored with a warning (a bad score left empty, the comment kept) too (`--warnings`)."""
     from cxchange.listen.service import ImportOptions, import_file
     from cxchange.listen.service import dry_run as run_dry
 
@@ -48,6 +62,7 @@ def import_command(
         map_options=tuple(map_ or ()),
         rating_scale=rating_scale,
         date_format=date_format,
+        allow_mixed_scales=allow_mixed_scales,
         redact=not no_redact,
         file_format=file_format,
     )
@@ -62,8 +77,44 @@ def import_command(
         result = import_file(engine, file, options, progress=tick)
     if fmt == "json":
         typer.echo(to_json(result.as_dict()))
-    else:
-        print_rows([result.as_dict()], "table", title=f"import of {file}")
+        return
+    counts = {k: v for k, v in result.as_dict().items() if not isinstance(v, list)}
+    print_rows([counts], "table", title=f"import of {file}")
+    _print_summary(result.as_dict())
+    if result.rejected or result.warnings:
+        flags = " / --warnings" if result.warnings else ""
+        typer.echo(f"rows, one by one: cxchange rejects {result.batch_id}{flags}")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    """What was not stored as it was, by reason: the same lines for a dry run and an import."""
+    if summary["rejects_by_reason"]:
+        print_rows(summary["rejects_by_reason"], title=f"rejected rows by reason ({summary['rejected']:,})")
+    if summary["warnings_by_reason"]:
+        title = f"rows kept with a warning, by reason ({summary['warnings']:,})"
+        print_rows(summary["warnings_by_reason"], title=title)
+    if summary["unknown_units"]:
+        shown = len(summary["unknown_units"])
+        more = f"; the {shown} most frequent:" if shown < summary["unknown_unit_values"] else ":"
+        values, rows = summary["unknown_unit_values"], summary["unknown_unit_rows"]
+        typer.echo(
+            f"{values:,} org_unit value(s) in {rows:,} row(s) name no known unit; the rows are kept "
+            f"without a unit, the value in the attribute org_unit{more}"
+        )
+        print_rows(summary["unknown_units"], title="unknown org units")
+    for scale in summary["mixed_scales"]:
+        others = ", ".join(
+            f"{o['values']:,} fit {o['scale']} (first at row {o['first_row']})" for o in scale["other_scales"]
+        )
+        typer.echo(
+            f"{scale['field']} ({scale['column']!r}): {scale['in_scale']:,} values fit {scale['scale']}, "
+            f"{others}; those values are left empty, never rescaled"
+        )
+    if summary["kept_without_text_or_score"]:
+        typer.echo(
+            f"{summary['kept_without_text_or_score']:,} rows have no text or score and are kept as "
+            "feedback for their other fields (complaint and ticket sources)"
+        )
 
 
 def _print_dry_run(report) -> None:  # type: ignore[no-untyped-def]
@@ -74,11 +125,14 @@ def _print_dry_run(report) -> None:  # type: ignore[no-untyped-def]
     if report.preview:
         print_rows(report.preview, title="first rows")
     typer.echo(
-        f"read {report.read}, valid {report.valid}, duplicates in file {report.duplicates_in_file}, "
-        f"rejected {report.rejected}"
+        f"read {report.read}, valid {report.valid} (with a warning {report.warnings}), duplicates in file "
+        f"{report.duplicates_in_file}, rejected {report.rejected}"
     )
     if report.problems:
-        print_rows(report.problems, title="problems")
+        shown = len(report.problems)
+        more = f"first {shown} of {report.rejected:,}" if shown < report.rejected else f"all {shown}"
+        print_rows(report.problems, title=f"rejected rows ({more})")
+    _print_summary(report.as_dict())
 
 
 class _progress:
@@ -117,16 +171,30 @@ def batches_command(ctx: typer.Context, fmt: FormatOption = "table", db: DbOptio
 def rejects_command(
     ctx: typer.Context,
     batch_id: Annotated[int, typer.Argument(help="Batch id (see `cxchange batches`).")],
+    warnings: Annotated[
+        bool,
+        typer.Option(
+            "--warnings", help="The rows stored with a warning (e.g. a bad score left empty) instead."
+        ),
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help="csv, json or table.")] = "table",
     db: DbOption = None,
 ) -> None:
-    """Rejected rows of a batch; the CSV can be fixed and imported again."""
+    """Rejected rows of a batch, the CSV ready to fix and import again; --warnings: rows kept with a note."""
     from cxchange.listen.browse import list_rejects, rejects_for_reimport
+    from cxchange.listen.models import REJECT, WARNING
 
     engine = engine_from(ctx, db)
     if check_format(fmt) == "csv":
-        header, rows = rejects_for_reimport(engine, batch_id)
+        header, rows = rejects_for_reimport(engine, batch_id, kind=WARNING if warnings else REJECT)
         write_csv([dict(zip(header, r, strict=True)) for r in rows], sys.stdout, header)
+        return
+    if warnings:
+        print_rows(
+            list_rejects(engine, batch_id, kind=WARNING),
+            fmt,
+            title=f"rows kept with a warning, batch {batch_id}",
+        )
         return
     print_rows(list_rejects(engine, batch_id), fmt, title=f"rejected rows, batch {batch_id}")
 

@@ -72,6 +72,8 @@ class ImportBatch(Base):
     rows_imported: Mapped[int] = mapped_column(Integer, default=0)
     rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # Rows stored, but not as they were (a bad score left empty): listed by `cxchange rejects --warnings`.
+    rows_warned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rows_redacted: Mapped[int] = mapped_column(Integer, default=0)
     mapping: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     # The file's header and delimiter: rejected rows are exported in the file's own columns.
@@ -80,6 +82,8 @@ class ImportBatch(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     seconds: Mapped[float | None] = mapped_column(Float)
+    # Rejects and warnings by reason, unknown org units, scale evidence (listen/summary.py).
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
 
 
 class Feedback(Base):
@@ -115,11 +119,18 @@ class Feedback(Base):
     customer_value: Mapped[float | None] = mapped_column(Float)
 
 
+REJECT, WARNING = "reject", "warning"
+
+
 class RejectedRow(Base):
+    """A row not stored (kind "reject"), or stored with a note (kind "warning": e.g. a bad score left
+    empty while its comment is kept), with the reason and the row as it was in the file."""
+
     __tablename__ = "rejected_row"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8), default=REJECT, server_default=REJECT)
     row_number: Mapped[int] = mapped_column(Integer)
     column: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +24,7 @@ from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
 from cxchange.listen.readers import Chunk, RawReject, TableInfo, open_table
 from cxchange.listen.redact import redact_texts
 from cxchange.listen.store import feedback_writer, sqlite_checkpoint, sqlite_import_session, write_rejects
+from cxchange.listen.summary import ImportSummary
 from cxchange.listen.validate import FieldPlan, Rejects, check_scale, normalise_chunk, plan_fields
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,15 @@ class ImportResult:
     rejected: int = 0
     redacted: int = 0
     seconds: float = 0.0
+    # Rows kept but not as they were (a bad score left empty), and the summary (summary.py) keys.
+    warnings: int = 0
+    kept_without_text_or_score: int = 0
+    rejects_by_reason: list[dict[str, Any]] = field(default_factory=list)
+    warnings_by_reason: list[dict[str, Any]] = field(default_factory=list)
+    unknown_units: list[dict[str, Any]] = field(default_factory=list)
+    unknown_unit_values: int = 0
+    unknown_unit_rows: int = 0
+    mixed_scales: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +73,16 @@ class DryRunReport:
     valid: int = 0
     duplicates_in_file: int = 0
     rejected: int = 0
+    # The first rejects, row by row; the summary below counts all of them (and the warnings) by reason.
     problems: list[dict[str, Any]] = field(default_factory=list)
+    warnings: int = 0
+    kept_without_text_or_score: int = 0
+    rejects_by_reason: list[dict[str, Any]] = field(default_factory=list)
+    warnings_by_reason: list[dict[str, Any]] = field(default_factory=list)
+    unknown_units: list[dict[str, Any]] = field(default_factory=list)
+    unknown_unit_values: int = 0
+    unknown_unit_rows: int = 0
+    mixed_scales: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +95,8 @@ class ImportOptions:
     map_options: Sequence[str] = ()
     rating_scale: int | None = None
     date_format: str | None = None
+    # Import a score column that mixes rating scales, leaving the out-of-scale values empty (scales.py).
+    allow_mixed_scales: bool = False
     redact: bool = True
     file_format: str | None = None
     chunk_rows: int = 50_000
@@ -121,7 +143,8 @@ def unit_lookup(conn: Connection) -> dict[str, int]:
 def _raw_rejects(raws: Sequence[RawReject]) -> Rejects:
     out = Rejects()
     for r in raws:
-        out.add(r.row_number, None, r.reason, r.raw)
+        # Grouped without the position of a JSON syntax error, so one bad export is one line.
+        out.add(r.row_number, None, r.reason, r.raw, key=re.sub(r" at column \d+$", "", r.reason))
     return out
 
 
@@ -153,21 +176,27 @@ class _Pipeline:
     def __init__(self, info: TableInfo, plan: FieldPlan, units: Mapping[str, int], redact: bool) -> None:
         self.info, self.plan, self.units, self.redact = info, plan, units, redact
         self.first = True
+        self.summary = ImportSummary(plan, file=info.path)
 
-    def run(self, chunk: Chunk) -> tuple[pl.DataFrame, Rejects, int]:
+    def run(self, chunk: Chunk) -> tuple[pl.DataFrame, Rejects, Rejects, int]:
+        """(rows to store, rejects, warnings, rows redacted) of one chunk."""
         if self.first and chunk.frame.height:
             check_scale(chunk.frame, self.plan, file=self.info.path, row_numbers=chunk.row_numbers)
             self.first = False
+        if chunk.frame.height:
+            self.summary.add_scales(chunk.frame, chunk.row_numbers)
         rejects = _raw_rejects(chunk.rejects)
-        good, bad = normalise_chunk(chunk.frame, chunk.row_numbers, self.plan, unit_lookup=self.units)
-        rejects.extend(bad)
+        checked = normalise_chunk(chunk.frame, chunk.row_numbers, self.plan, unit_lookup=self.units)
+        rejects.extend(checked.rejects)
         rejects.sort()
+        self.summary.add(checked, rejects)
+        good = checked.good
         redacted = 0
         if self.redact and "text" in self.plan.mapping and good.height:
             result = redact_texts(good["text"])
             good = good.with_columns(result.text.alias("text"))
             redacted = result.redacted_rows
-        return good, rejects, redacted
+        return good, rejects, checked.warnings, redacted
 
 
 def _plan(conn: Connection, info: TableInfo, options: ImportOptions) -> tuple[Any, FieldPlan]:
@@ -180,13 +209,15 @@ def _plan(conn: Connection, info: TableInfo, options: ImportOptions) -> tuple[An
         file=info.path,
         rating_scale=options.rating_scale or (src.rating_scale if src else 5),
         date_format=options.date_format or stored.get("_date_format"),
+        kind=options.kind or (src.kind if src else "survey"),
+        allow_mixed_scales=options.allow_mixed_scales,
     )
     return src, plan
 
 
 def _get_source(conn: Connection, name: str) -> Any:
-    """(id, mapping, rating_scale) of a source, or None for a new one."""
-    stmt = select(Source.id, Source.mapping, Source.rating_scale).where(Source.name == name)
+    """(id, mapping, rating_scale, kind) of a source, or None for a new one."""
+    stmt = select(Source.id, Source.mapping, Source.rating_scale, Source.kind).where(Source.name == name)
     return conn.execute(stmt).first()
 
 
@@ -279,24 +310,29 @@ def _import_batch(
     )
     pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact)
 
-    def staged() -> Iterator[tuple[Chunk, Any, int, Rejects, int]]:
+    def staged() -> Iterator[tuple[Chunk, Any, int, Rejects, Rejects, int]]:
         for chunk in chunks:
-            good, rejects, redacted = pipeline.run(chunk)
-            yield chunk, writer.prepare(good), good.height, rejects, redacted
+            good, rejects, warnings, redacted = pipeline.run(chunk)
+            yield chunk, writer.prepare(good), good.height, rejects, warnings, redacted
 
     # Reading, validating and preparing the next chunk overlaps with writing this one (polars and
     # sqlite3 both release the GIL); the queue of two keeps memory flat.
-    for chunk, prepared, valid, rejects, redacted in prefetch(staged(), depth=2):
+    for chunk, prepared, valid, rejects, warnings, redacted in prefetch(staged(), depth=2):
         inserted = writer.write(prepared)
         write_rejects(conn, batch_id, rejects)
+        write_rejects(conn, batch_id, warnings, kind="warning")
         result.read += chunk.frame.height + len(chunk.rejects)
         result.imported += inserted
         result.duplicates += valid - inserted
         result.rejected += len(rejects)
+        result.warnings += len(warnings)
         result.redacted += redacted
         if progress:
             progress(result.read)
     writer.close()
+    summary = pipeline.summary.as_dict()
+    for key, value in summary.items():
+        setattr(result, key, value)
     result.seconds = round(time.perf_counter() - started, 3)
     conn.execute(
         update(ImportBatch)
@@ -308,7 +344,9 @@ def _import_batch(
             rows_imported=result.imported,
             rows_duplicate=result.duplicates,
             rows_rejected=result.rejected,
+            rows_warned=result.warnings,
             rows_redacted=result.redacted,
+            summary=summary,
             finished_at=datetime.utcnow(),
             seconds=result.seconds,
         )
@@ -372,7 +410,8 @@ def import_frame(
 def dry_run(
     engine: Engine, path: str | Path, options: ImportOptions, *, max_problems: int = 20
 ) -> DryRunReport:
-    """Everything an import would do except writing: mapping, preview, problems, counts."""
+    """Everything an import would do except writing: mapping, preview, problems, counts, and the
+    summary by reason (every reject and warning counted, not only the first `max_problems`)."""
     reader = open_table(path, format=options.file_format)
     info = reader.info
     with engine.connect() as conn:
@@ -392,8 +431,9 @@ def dry_run(
     pipeline = _Pipeline(info, plan, units, redact=False)
     seen: set[str] = set()
     for chunk in reader.iter_chunks(options.chunk_rows):
-        good, rejects, _ = pipeline.run(chunk)
+        good, rejects, warnings, _ = pipeline.run(chunk)
         report.read += chunk.frame.height + len(chunk.rejects)
+        report.warnings += len(warnings)
         keys = good["dedup_key"].to_list()
         fresh = [k for k in keys if k not in seen]
         seen.update(keys)
@@ -403,4 +443,6 @@ def dry_run(
         for r, c, why in zip(rejects.row_numbers, rejects.columns, rejects.reasons, strict=True):
             if len(report.problems) < max_problems:
                 report.problems.append({"row": r, "column": c, "reason": why})
+    for key, value in pipeline.summary.as_dict().items():
+        setattr(report, key, value)
     return report

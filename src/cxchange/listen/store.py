@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, Index, column, func, insert, select, table, text
 from sqlalchemy.dialects import postgresql
 
-from cxchange.listen.models import Feedback, RejectedRow
+from cxchange.listen.models import REJECT, Feedback, RejectedRow
 from cxchange.listen.validate import Rejects
 
 FEEDBACK_COLUMNS = (
@@ -285,13 +285,14 @@ def feedback_writer(
     )
 
 
-def write_rejects(conn: Connection, batch_id: int, rejects: Rejects) -> None:
+def write_rejects(conn: Connection, batch_id: int, rejects: Rejects, *, kind: str = REJECT) -> None:
+    """Rejected rows, or (kind "warning") rows stored with a note, each with its reason and raw row."""
     if not len(rejects):
         return
     conn.execute(
         insert(RejectedRow.__table__),
         [
-            {"batch_id": batch_id, "row_number": r, "column": c, "reason": why, "raw": raw}
+            {"batch_id": batch_id, "kind": kind, "row_number": r, "column": c, "reason": why, "raw": raw}
             for r, c, why, raw in zip(
                 rejects.row_numbers, rejects.columns, rejects.reasons, rejects.raws, strict=True
             )

@@ -2,6 +2,10 @@
 
 Everything here is a polars column expression: a million rows are validated without a Python
 loop per row. The only per-row Python is the content hash (hashlib), about a microsecond a row.
+
+Nothing of value is thrown away: a bad score on a row that still says something (a comment, another
+score, or, for complaint and ticket sources, its categorised fields) only loses that score, with a
+warning; a row is rejected when nothing usable would be left.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -16,7 +21,13 @@ import polars as pl
 from cxchange.core.errors import InputError
 
 SCORE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
-CONTENT_FIELDS = ("text", "nps", "csat", "ces", "rating")
+SCORE_FIELDS = ("nps", "csat", "ces", "rating")
+CONTENT_FIELDS = ("text", *SCORE_FIELDS)
+# Sources whose records are the signal even without a comment or score: a complaint filed under a
+# product and an issue, a ticket with a category. Surveys, reviews and the rest need text or a score.
+STRUCTURED_KINDS = frozenset({"complaint", "ticket"})
+NO_FEEDBACK = "no feedback: text and every score are empty"
+NO_FEEDBACK_STRUCTURED = "no feedback: text, every score and every other column are empty"
 OUTPUT_COLUMNS = (
     "row_number",
     "external_id",
@@ -74,26 +85,43 @@ class FieldPlan:
     rating_scale: int = 5
     date_format: str | None = None
     attribute_columns: Sequence[str] = ()
+    # A row with no text or score but some other field (product, issue...) is kept (STRUCTURED_KINDS).
+    keep_structured: bool = False
+    # Import a column that mixes rating scales, leaving the out-of-scale values empty (scales.py).
+    allow_mixed_scales: bool = False
+
+    def score_ranges(self) -> dict[str, tuple[int, int]]:
+        """(low, high) of every mapped score field, the rating on the source's scale."""
+        ranges = {**SCORE_RANGES, "rating": (1, self.rating_scale)}
+        return {f: ranges[f] for f in SCORE_FIELDS if f in self.mapping}
 
 
 @dataclass
 class Rejects:
+    """Rows rejected (or, used for warnings, kept with a note): where, why, and the raw row.
+
+    `keys` is the reason without the row's own value ("nps: not a whole number from 0 to 10"), so
+    the summary can group thousands of rejects into a few lines."""
+
     row_numbers: list[int] = field(default_factory=list)
     columns: list[str | None] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
 
-    def add(self, row_number: int, column: str | None, reason: str, raw: str) -> None:
+    def add(self, row_number: int, column: str | None, reason: str, raw: str, key: str | None = None) -> None:
         self.row_numbers.append(row_number)
         self.columns.append(column)
         self.reasons.append(reason)
         self.raws.append(raw)
+        self.keys.append(key or reason)
 
     def extend(self, other: Rejects) -> None:
         self.row_numbers += other.row_numbers
         self.columns += other.columns
         self.reasons += other.reasons
         self.raws += other.raws
+        self.keys += other.keys
 
     def __len__(self) -> int:
         return len(self.row_numbers)
@@ -105,6 +133,17 @@ class Rejects:
         self.columns = [self.columns[i] for i in order]
         self.reasons = [self.reasons[i] for i in order]
         self.raws = [self.raws[i] for i in order]
+        self.keys = [self.keys[i] for i in order]
+
+
+class Normalised(NamedTuple):
+    """One validated chunk: what is stored, what is not, and what the summary must say about it."""
+
+    good: pl.DataFrame  # canonical rows (OUTPUT_COLUMNS)
+    rejects: Rejects
+    warnings: Rejects  # rows kept, but not as they were (a bad score left empty)
+    unknown_units: pl.DataFrame  # value, rows: org_unit values that name no known unit
+    structured_only: int  # rows kept with no text or score (STRUCTURED_KINDS)
 
 
 def plan_fields(
@@ -114,6 +153,8 @@ def plan_fields(
     file: str,
     rating_scale: int = 5,
     date_format: str | None = None,
+    kind: str | None = None,
+    allow_mixed_scales: bool = False,
 ) -> FieldPlan:
     """Check a mapping against a header; the errors name the file and the column."""
     for fld, col in mapping.items():
@@ -124,7 +165,10 @@ def plan_fields(
                 row=1,
                 column=col,
             )
-    if not any(f in mapping for f in CONTENT_FIELDS):
+    used = set(mapping.values())
+    attribute_columns = [c for c in columns if c not in used]
+    keep_structured = kind in STRUCTURED_KINDS
+    if not any(f in mapping for f in CONTENT_FIELDS) and not (keep_structured and attribute_columns):
         raise InputError(
             "no feedback field mapped: map at least one of text, nps, csat, ces, rating with --map "
             f"FIELD=COLUMN (columns: {', '.join(columns)})",
@@ -133,12 +177,13 @@ def plan_fields(
         )
     if rating_scale not in (5, 10):
         raise InputError(f"rating scale must be 5 or 10, not {rating_scale}", file=file)
-    used = set(mapping.values())
     return FieldPlan(
         mapping=dict(mapping),
         rating_scale=rating_scale,
         date_format=date_format,
-        attribute_columns=[c for c in columns if c not in used],
+        attribute_columns=attribute_columns,
+        keep_structured=keep_structured,
+        allow_mixed_scales=allow_mixed_scales,
     )
 
 
@@ -189,7 +234,16 @@ def check_scale(frame: pl.DataFrame, plan: FieldPlan, *, file: str, row_numbers:
             )
 
 
-def _score_expr(col: str, fld: str, low: float, high: float, *, whole: bool) -> tuple[pl.Expr, pl.Expr]:
+class _Check(NamedTuple):
+    """One validation: the column it reads, whether a row fails it, why (per row), why (grouped)."""
+
+    column: str
+    bad: pl.Expr
+    reason: pl.Expr
+    key: str
+
+
+def _score_check(col: str, fld: str, low: float, high: float, *, whole: bool) -> _Check:
     raw = pl.col(col).str.strip_chars()
     num = raw.cast(pl.Float64, strict=False)
     bad = raw.is_not_null() & (
@@ -197,7 +251,39 @@ def _score_expr(col: str, fld: str, low: float, high: float, *, whole: bool) -> 
     )
     kind = "a whole number" if whole else "a number"
     reason = pl.format(f"{fld}: '{{}}' is not {kind} from {low:g} to {high:g}", raw)
-    return bad, reason
+    return _Check(col, bad, reason, f"{fld}: not {kind} from {low:g} to {high:g}")
+
+
+def _present(col: str) -> pl.Expr:
+    return pl.col(col).str.strip_chars().fill_null("") != ""
+
+
+def _any(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    return pl.any_horizontal(exprs) if exprs else pl.lit(False)
+
+
+def _first_failing(
+    checks: Sequence[tuple[str, _Check]], last: pl.Expr, last_column: pl.Expr
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Reason, column and grouping key of the first of `checks` (flag column, check) a row fails."""
+    reason, column, key = last, last_column, pl.lit(None, dtype=pl.String)
+    for flag, check in reversed(checks):
+        hit = pl.col(flag)
+        reason = pl.when(hit).then(check.reason).otherwise(reason)
+        column = pl.when(hit).then(pl.lit(check.column)).otherwise(column)
+        key = pl.when(hit).then(pl.lit(check.key)).otherwise(key)
+    return reason, column, key
+
+
+def _noted(rows: pl.DataFrame, columns: Sequence[str]) -> Rejects:
+    out = Rejects()
+    if rows.height:
+        out.row_numbers = rows["__row"].to_list()
+        out.columns = rows["__column"].to_list()
+        out.reasons = rows["__reason"].to_list()
+        out.raws = _raw_rows(rows.select(columns))
+        out.keys = rows["__key"].to_list()
+    return out
 
 
 def normalise_chunk(
@@ -206,70 +292,82 @@ def normalise_chunk(
     plan: FieldPlan,
     *,
     unit_lookup: Mapping[str, int] | None = None,
-) -> tuple[pl.DataFrame, Rejects]:
-    """Validate and convert one chunk. Returns canonical rows (OUTPUT_COLUMNS) and the rejects."""
+) -> Normalised:
+    """Validate and convert one chunk: canonical rows (OUTPUT_COLUMNS), rejects, warnings, and the
+    unknown org units and structured-only rows the import summary reports."""
     m = plan.mapping
     df = frame.with_columns(pl.Series("__row", row_numbers, dtype=pl.Int64))
-    checks: list[tuple[str, pl.Expr, pl.Expr]] = []  # (column, bad?, reason)
-    for fld, (low, high) in SCORE_RANGES.items():
-        if fld in m:
-            bad, reason = _score_expr(m[fld], fld, low, high, whole=True)
-            checks.append((m[fld], bad, reason))
-    if "rating" in m:
-        bad, reason = _score_expr(m["rating"], "rating", 1, plan.rating_scale, whole=False)
-        checks.append((m["rating"], bad, reason))
-    date_fmt = None
+    scores = {
+        fld: _score_check(m[fld], fld, low, high, whole=fld != "rating")
+        for fld, (low, high) in plan.score_ranges().items()
+    }
+    hard: list[_Check] = []  # a row failing one of these is rejected, whatever else it holds
     if "received_at" in m:
         date_fmt = plan.date_format or detect_date_format(df[m["received_at"]])
         raw = pl.col(m["received_at"]).str.strip_chars()
-        parsed = _parse_dates_expr(raw, date_fmt)
-        df = df.with_columns(parsed.alias("__received_at"))
-        checks.append(
-            (
-                m["received_at"],
-                raw.is_not_null() & pl.col("__received_at").is_null(),
-                pl.format("received_at: cannot read '{}' as a date", raw),
-            )
-        )
+        df = df.with_columns(_parse_dates_expr(raw, date_fmt).alias("__received_at"))
+        bad = raw.is_not_null() & pl.col("__received_at").is_null()
+        reason = pl.format("received_at: cannot read '{}' as a date", raw)
+        hard.append(_Check(m["received_at"], bad, reason, "received_at: not a date"))
     if "customer_value" in m:
         raw = pl.col(m["customer_value"]).str.strip_chars()
         cleaned = raw.str.replace_all(r"[\s$€£¥,]", "").cast(pl.Float64, strict=False)
         df = df.with_columns(cleaned.alias("__customer_value"))
-        checks.append(
-            (
-                m["customer_value"],
-                raw.is_not_null() & pl.col("__customer_value").is_null(),
-                pl.format("customer_value: '{}' is not a number", raw),
-            )
-        )
-    content = [pl.col(m[f]).str.strip_chars().fill_null("") != "" for f in CONTENT_FIELDS if f in m]
-    no_content = ~pl.any_horizontal(content)
+        bad = raw.is_not_null() & pl.col("__customer_value").is_null()
+        reason = pl.format("customer_value: '{}' is not a number", raw)
+        hard.append(_Check(m["customer_value"], bad, reason, "customer_value: not a number"))
 
     # One boolean column per check; the reasons are only formatted for the (few) rows that fail.
-    flags = [bad.fill_null(False).alias(f"__bad{i}") for i, (_, bad, _) in enumerate(checks)]
-    df = df.with_columns(*flags, no_content.fill_null(False).alias("__empty"))
-    failed = pl.any_horizontal(*(pl.col(f"__bad{i}") for i in range(len(checks))), pl.col("__empty"))
-    df = df.with_columns(failed.alias("__failed"))
-
-    rejects = Rejects()
+    hard_flags = {f"__bad{i}": c for i, c in enumerate(hard)}
+    score_flags = {f"__bad_{fld}": c for fld, c in scores.items()}
+    df = df.with_columns(
+        *(c.bad.fill_null(False).alias(flag) for flag, c in (hard_flags | score_flags).items())
+    )
+    score_bad = _any([pl.col(flag) for flag in score_flags])
+    has_text = _present(m["text"]) if "text" in m else pl.lit(False)
+    good_score = _any([_present(c.column) & ~pl.col(flag) for flag, c in score_flags.items()])
+    structured = (
+        _any([_present(c) for c in plan.attribute_columns]) if plan.keep_structured else pl.lit(False)
+    )
+    had_content = has_text | _any([_present(c.column) for c in scores.values()]) | structured
+    left = has_text | good_score | structured  # what the row still holds once bad scores are dropped
+    df = df.with_columns(
+        (~had_content).alias("__empty"),
+        (_any([pl.col(flag) for flag in hard_flags]) | ~had_content | (score_bad & ~left)).alias("__failed"),
+        (~has_text & ~good_score & structured).alias("__structured_only"),
+    )
+    columns = frame.columns
     bad_rows = df.filter(pl.col("__failed"))
+    rejects = Rejects()
     if bad_rows.height:
-        # First failing check names the row's reason; rows with no content at all come last.
-        reason_expr: pl.Expr = pl.when(pl.col("__empty")).then(
-            pl.lit("no feedback: text and every score are empty")
+        # A hard check names the row's reason first, then a score, then "no feedback" when it had none.
+        empty = NO_FEEDBACK_STRUCTURED if plan.keep_structured else NO_FEEDBACK
+        reason, column, key = _first_failing(
+            [*hard_flags.items(), *score_flags.items()],
+            pl.when(pl.col("__empty")).then(pl.lit(empty)),
+            pl.lit(None, dtype=pl.String),
         )
-        column_expr: pl.Expr = pl.when(pl.col("__empty")).then(pl.lit(None, dtype=pl.String))
-        for i, (col, _, reason) in reversed(list(enumerate(checks))):
-            reason_expr = pl.when(pl.col(f"__bad{i}")).then(reason).otherwise(reason_expr)
-            column_expr = pl.when(pl.col(f"__bad{i}")).then(pl.lit(col)).otherwise(column_expr)
-        bad_rows = bad_rows.with_columns(reason_expr.alias("__reason"), column_expr.alias("__column"))
-        raw_text = _raw_rows(bad_rows.select(frame.columns))
-        rejects.row_numbers = bad_rows["__row"].to_list()
-        rejects.columns = bad_rows["__column"].to_list()
-        rejects.reasons = bad_rows["__reason"].to_list()
-        rejects.raws = raw_text
+        bad_rows = bad_rows.with_columns(
+            reason.alias("__reason"), column.alias("__column"), key.fill_null(reason).alias("__key")
+        )
+        rejects = _noted(bad_rows, columns)
     good = df.filter(~pl.col("__failed"))
-    return _canonical(good, frame.columns, plan, unit_lookup or {}), rejects
+    warned = good.filter(score_bad)
+    warnings = Rejects()
+    if warned.height:
+        reason, column, key = _first_failing(
+            list(score_flags.items()), pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.String)
+        )
+        warned = warned.with_columns(
+            pl.concat_str([reason, pl.lit("; the row is kept without it")]).alias("__reason"),
+            column.alias("__column"),
+            pl.concat_str([key, pl.lit(" (row kept without the score)")]).alias("__key"),
+        )
+        warnings = _noted(warned, columns)
+    dropped = {fld: flag for fld, flag in zip(scores, score_flags, strict=True)}
+    canonical, unknown_units = _canonical(good, columns, plan, unit_lookup or {}, dropped)
+    structured_only = int(good["__structured_only"].sum())
+    return Normalised(canonical, rejects, warnings, unknown_units, structured_only)
 
 
 def _parse_dates_expr(raw: pl.Expr, fmt: str | None) -> pl.Expr:
@@ -297,8 +395,14 @@ def _raw_rows(frame: pl.DataFrame) -> list[str]:
 
 
 def _canonical(
-    df: pl.DataFrame, columns: Sequence[str], plan: FieldPlan, unit_lookup: Mapping[str, int]
-) -> pl.DataFrame:
+    df: pl.DataFrame,
+    columns: Sequence[str],
+    plan: FieldPlan,
+    unit_lookup: Mapping[str, int],
+    dropped: Mapping[str, str],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Canonical rows, and the org_unit values (with their row counts) that name no known unit.
+    `dropped`: score field -> flag column of the rows whose value for it is left empty (a warning)."""
     m = plan.mapping
 
     def text_col(fld: str) -> pl.Expr:
@@ -309,7 +413,8 @@ def _canonical(
     def score_col(fld: str, dtype: pl.DataType) -> pl.Expr:
         if fld not in m:
             return pl.lit(None, dtype=dtype)
-        return pl.col(m[fld]).str.strip_chars().cast(pl.Float64, strict=False).cast(dtype)
+        value = pl.col(m[fld]).str.strip_chars().cast(pl.Float64, strict=False).cast(dtype)
+        return pl.when(pl.col(dropped[fld])).then(None).otherwise(value) if fld in dropped else value
 
     attrs = list(plan.attribute_columns)
     unit_raw = text_col("org_unit")
@@ -333,17 +438,23 @@ def _canonical(
             "customer_value"
         ),
     )
-    # An org unit we do not know is kept as an attribute rather than lost.
-    attr_exprs = [pl.col(c) for c in attrs]
-    unmatched = out.filter(pl.col("org_unit_id").is_null() & pl.col("__unit_raw").is_not_null()).height
-    if "org_unit" in m and unmatched:
-        attr_exprs.append(
-            pl.when(pl.col("org_unit_id").is_null()).then(pl.col("__unit_raw")).alias("org_unit")
+    unknown = pl.col("org_unit_id").is_null() & pl.col("__unit_raw").is_not_null()
+    unknown_units = (
+        out.filter(unknown).group_by("__unit_raw").len().rename({"__unit_raw": "value", "len": "rows"})
+    )
+    attributes = pl.struct(*attrs).struct.json_encode() if attrs else pl.lit(None, dtype=pl.String)
+    if unknown_units.height:
+        # An org unit we do not know is kept, with its value as written, as the attribute "org_unit"
+        # on that row only (rows with a known unit, or none, get no such key rather than a null).
+        key = "org_unit" if "org_unit" not in attrs else f"{m['org_unit']} (unknown unit)"
+        unit_json = pl.struct(pl.col("__unit_raw").alias(key)).struct.json_encode()
+        with_unit = (
+            pl.concat_str([attributes.str.strip_suffix("}"), pl.lit(","), unit_json.str.strip_prefix("{")])
+            if attrs
+            else unit_json
         )
-    if attr_exprs:
-        out = out.with_columns(pl.struct(attr_exprs).struct.json_encode().alias("attributes"))
-    else:
-        out = out.with_columns(pl.lit(None, dtype=pl.String).alias("attributes"))
+        attributes = pl.when(unknown).then(with_unit).otherwise(attributes)
+    out = out.with_columns(attributes.alias("attributes"))
     # Hash only rows without an external id: hashing is the one per-row Python step here.
     no_id = out["external_id"].is_null()
     hashes = pl.Series("content_hash", [None] * out.height, dtype=pl.String)
@@ -357,7 +468,7 @@ def _canonical(
         .alias("dedup_key"),
         pl.col("__row").alias("row_number"),
     )
-    return out.select(OUTPUT_COLUMNS)
+    return out.select(OUTPUT_COLUMNS), unknown_units
 
 
 def content_hashes(frame: pl.DataFrame) -> list[str]:

@@ -111,6 +111,7 @@ def _options(meta: dict[str, Any]) -> Any:
         map_options=tuple(f"{f}={c}" for f, c in (meta.get("mapping") or {}).items() if c),
         rating_scale=meta.get("rating_scale"),
         date_format=meta.get("date_format") or None,
+        allow_mixed_scales=bool(meta.get("allow_mixed_scales")),
     )
 
 
@@ -273,6 +274,7 @@ async def choose(request: Request, token: str, scope: Annotated[UserScope, Depen
         if col:
             taken[col] = fld
     meta["mapping"] = chosen
+    meta["allow_mixed_scales"] = form.get("allow_mixed_scales") == "on"
     (d / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     if form.get("action") != "import":
         return RedirectResponse(f"/import/uploads/{token}", status_code=303)
@@ -308,6 +310,7 @@ def _batch(eng: Any, batch_id: int) -> dict[str, Any]:
             **batch_as_dict(b, src.name if src else "?"),
             "file": Path(b.file_name or "").name,  # the server's temp path is nobody's business
             "mapping": {k: v for k, v in (b.mapping or {}).items() if not k.startswith("_")},
+            "summary": b.summary,
         }
 
 
