@@ -70,7 +70,7 @@ def sustain_page(
     target: str = "",
 ) -> Any:
     from cxchange.sustain.alerts import list_alerts
-    from cxchange.sustain.cases import stats
+    from cxchange.sustain.case_stats import stats
     from cxchange.sustain.outcomes import outcomes
     from cxchange.sustain.recognition import list_recognitions
     from cxchange.sustain.scorecard import scorecard
