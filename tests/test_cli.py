@@ -40,7 +40,11 @@ def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
         "rejected",
         "redacted",
         "seconds",
+        "cases_opened",
+        "alerts_evaluated",
+        "alerts_raised",
     }
+    assert (out["cases_opened"], out["alerts_evaluated"], out["alerts_raised"]) == (0, 0, 0)  # 2025: history
     assert (out["read"], out["imported"], out["rejected"]) == (2, 1, 1)
     rejects = cx("rejects", str(out["batch_id"]), "--format", "csv", db=db_url)
     assert rejects.returncode == 0, rejects.stderr
@@ -90,6 +94,8 @@ def test_global_db_option_overrides_environment(tmp_path: Path) -> None:
         (["import", "{tmp}/noscore.csv", "--source", "s", "--map", "nps=Nope"], "'Nope'"),
         (["import", "{tmp}/stars.csv", "--source", "s", "--map", "rating=Stars"], "row 2"),
         (["scores", "--by", "colour"], "unknown grouping"),
+        (["scores", "--metric", "csat"], "no csat answers in scope (all feedback)"),
+        (["compare", "--by", "unit"], "no nps answers in scope (all feedback)"),
         (["rejects", "999"], "no import batch 999"),
     ],
 )

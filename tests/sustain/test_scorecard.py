@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
-from cxchange.core.errors import CxError, InputError, NotFoundError
+from cxchange.core.errors import CxError, InputError, NoDataError, NotFoundError
 from cxchange.listen.models import Feedback, OrgUnit, Person
 from cxchange.measure.service import ScoreQuery, scores
 from cxchange.sustain.models import Case, Recognition
@@ -225,6 +225,9 @@ def test_cli_csv_json_api_and_bad_input_on_both_databases(tiny: Engine) -> None:
         assert got.status_code == 200 and got.json() == as_json
         bad = client.get("/api/scorecards", params={"by": "region"})
         assert bad.status_code == 400 and "org:LEVEL" in bad.json()["detail"]
+        empty = client.get("/api/scorecards", params={"as_of": "2020-01-15"})
+        assert empty.status_code == 404
+        assert empty.json()["detail"].startswith("no nps answers in scope (2019-Q4")
     finally:
         set_database_url(None)
 
@@ -232,8 +235,10 @@ def test_cli_csv_json_api_and_bad_input_on_both_databases(tiny: Engine) -> None:
         scorecard(tiny, period="year")
     with pytest.raises(InputError, match="no org level"):
         scorecard(tiny, by="org:galaxy")
-    with pytest.raises(InputError, match="no nps data"):
+    with pytest.raises(NoDataError, match="no nps answers in scope"):
         scorecard(tiny, as_of=date(2020, 1, 15))
+    res = run(_app(), ["--db", url, "scorecard", "--as-of", "2020-01-15"])
+    assert res.exit_code == 1 and isinstance(res.exception, NoDataError) and res.stdout == ""
     res = run(_app(), ["--db", url, "scorecard", "--metric", "loyalty"])
     assert res.exit_code == 1 and isinstance(res.exception, InputError)
 

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from cxchange.core.errors import InputError
+from cxchange.core.errors import InputError, NoDataError
 from cxchange.listen.models import Feedback
 from cxchange.listen.org import load_org_tree
 from cxchange.measure.service import ScoreQuery, grouped_counts, scores
@@ -88,15 +88,15 @@ def scorecard(
         with engine.connect() as conn:
             last = _as_dt(conn.execute(select(func.max(Feedback.received_at))).scalar())
         if last is None:
-            raise InputError("no dated feedback yet: nothing to score")
+            raise NoDataError("no dated feedback yet: nothing to score")
         as_of = last.date()
     start, end = latest_complete(period, as_of)
     p_start, p_end = _period_bounds(period, start - timedelta(days=1))
     q = ScoreQuery(metric=metric, by=(by,), since=start, until=end, level=level, min_n=min_n)
     current = scores(engine, q)
     if not current:
-        raise InputError(
-            f"no {metric} data in {_label(period, start)} ({start} to {end - timedelta(days=1)})"
+        raise NoDataError(
+            f"no {metric} answers in scope ({_label(period, start)}: {start} to {end - timedelta(days=1)})"
         )
     cur_counts = grouped_counts(engine, q).frame
     prev_counts = grouped_counts(engine, replace(q, since=p_start, until=p_end)).frame
