@@ -104,6 +104,9 @@ def test_cases_recognition_and_alerts_commands(cli: Callable[..., Result]) -> No
     assert bad.exit_code != 0 and "--within" in str(bad.exception)
     bad = cli("cases", "rule", "add", "--kind", "nps", "--max", "12")
     assert bad.exit_code != 0 and "between 0 and 10" in str(bad.exception)
+    none_yet = cli("cases", "list", "--status", "resolved")
+    assert none_yet.exit_code == 0 and none_yet.stdout.startswith("no cases matching the filters: rules open")
+    assert js(cli("cases", "list", "--status", "resolved", "--format", "json")) == []
     listed = js(cli("cases", "list", "--format", "json"))
     assert sorted((c["unit"], c["nps"]) for c in listed) == [("S1", 2), ("S2", 5)]
     s1 = next(c for c in listed if c["unit"] == "S1")

@@ -116,6 +116,13 @@ def cases_list(
 
     check_format(fmt)
     rows = list_cases(engine_from(ctx, db), unit=unit, status=status, overdue=overdue, limit=limit)
+    if not rows and fmt == "table":  # an empty queue is an answer; say what it means
+        typer.echo(
+            "no cases" + (" matching the filters" if unit or status or overdue else "")
+            + ": rules open cases only for feedback received within their window (`cxchange cases rule "
+            "list`); older feedback is history"
+        )  # fmt: skip
+        return
     _emit(rows, fmt, "cases", None if fmt == "json" else CASE_COLUMNS)
 
 
