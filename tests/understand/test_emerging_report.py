@@ -82,3 +82,19 @@ def test_the_command_prints_the_windows_even_when_nothing_is_unusual(engine: Eng
     as_json = json.loads(run(app, ["emerging", "--format", "json"]).stdout)
     assert as_json["window"]["comments"] == 42 and as_json["themes_tested"] == 2
     assert [i["theme"] for i in as_json["items"]] == ["Login"]
+
+
+def test_the_api_gives_the_same_report_and_404_before_any_analysis(engine: Engine) -> None:
+    from cxchange.auth.testing import signed_in_client
+    from cxchange.core.deps import set_database_url
+
+    try:
+        client = signed_in_client(engine.url.render_as_string(hide_password=False), engine)
+        before = client.get("/api/emerging")
+        assert before.status_code == 404 and "cxchange analyze" in before.json()["detail"]
+        _load(engine, spike=True)
+        got = client.get("/api/emerging").json()
+        assert got["window"] == {"since": "2026-06-24", "until": "2026-07-01", "comments": 42}
+        assert got["themes_tested"] == 2 and [i["theme"] for i in got["items"]] == ["Login"]
+    finally:
+        set_database_url(None)

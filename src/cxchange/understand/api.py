@@ -39,7 +39,10 @@ def themes(
     )
 
 
-@router.get("/emerging")
+@router.get(
+    "/emerging",
+    responses={404: {"description": "No analysed comments in scope: `detail` says so and what to run."}},
+)
 def emerging(
     scope: Annotated[UserScope, Depends(current_scope)],
     window: str = "7d",
