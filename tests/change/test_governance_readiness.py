@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from cxchange.core.errors import InputError, NotFoundError
 
 
@@ -146,7 +148,7 @@ def test_readiness_import_report_merge_and_trend(
 
 
 def test_a_tie_for_the_top_barrier_is_reported_as_a_tie(
-    cli: Any, people: dict[str, Any], tmp_path: Path
+    cli: Any, people: dict[str, Any], tmp_path: Path, engine: Engine
 ) -> None:
     """Five respondents, each stuck at a different element: no element is the top barrier, so every
     report lists all five as a tie (the first stays in top_barrier for existing readers)."""
@@ -169,6 +171,18 @@ def test_a_tie_for_the_top_barrier_is_reported_as_a_tie(
     assert "top barrier: tie: awareness, desire" in " ".join(cli("initiative", "status", ini).stdout.split())
     [t] = json.loads(cli("readiness", "trend", ini, "--format", "json").stdout)
     assert t["tie"] is True and t["top_barriers"] == all_five
+    from cxchange.auth.testing import signed_in_client
+    from cxchange.core.deps import set_database_url
+
+    try:  # the initiative page's readiness table says it too
+        page = signed_in_client(engine.url.render_as_string(hide_password=False), engine).get(
+            f"/initiatives/{ini}"
+        )
+        assert page.status_code == 200
+        assert "tie: awareness, desire, knowledge, ability, reinforcement</strong>" in page.text
+        assert page.text.count('<td class="top">') == 5
+    finally:
+        set_database_url(None)
 
     _write_readiness(f, [(s1, "", s) for s in stuck[:2]] * 2 + [(s1, "", stuck[4])])  # A 2, D 2, R 1
     assert cli("readiness", "import", ini, str(f), "--date", "2026-07-01").exit_code == 0
