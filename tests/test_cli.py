@@ -51,7 +51,11 @@ def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
         "unknown_unit_values",
         "unknown_unit_rows",
         "mixed_scales",
+        "cases_opened",
+        "alerts_evaluated",
+        "alerts_raised",
     }
+    assert (out["cases_opened"], out["alerts_evaluated"], out["alerts_raised"]) == (0, 0, 0)  # 2025: history
     # Row 3's NPS of 12 is left empty and its comment kept (a warning); row 2 has nothing else: rejected.
     assert (out["read"], out["imported"], out["rejected"], out["warnings"]) == (3, 2, 1, 1)
     warned = cx("rejects", str(out["batch_id"]), "--warnings", "--format", "json", db=db_url)
@@ -106,6 +110,8 @@ def test_global_db_option_overrides_environment(tmp_path: Path) -> None:
         (["import", "{tmp}/noscore.csv", "--source", "s", "--map", "nps=Nope"], "'Nope'"),
         (["import", "{tmp}/stars.csv", "--source", "s", "--map", "rating=Stars"], "row 2"),
         (["scores", "--by", "colour"], "unknown grouping"),
+        (["scores", "--metric", "csat"], "no csat answers in scope (all feedback)"),
+        (["compare", "--by", "unit"], "no nps answers in scope (all feedback)"),
         (["rejects", "999"], "no import batch 999"),
     ],
 )

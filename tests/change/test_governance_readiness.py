@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from cxchange.core.errors import InputError, NotFoundError
 
 
@@ -143,3 +145,51 @@ def test_readiness_import_report_merge_and_trend(
     res = cli("readiness", "import", ini, str(f))
     assert isinstance(res.exception, InputError) and "reinforcement" in str(res.exception)
     assert count("readiness_response") == before
+
+
+def test_a_tie_for_the_top_barrier_is_reported_as_a_tie(
+    cli: Any, people: dict[str, Any], tmp_path: Path, engine: Engine
+) -> None:
+    """Five respondents, each stuck at a different element: no element is the top barrier, so every
+    report lists all five as a tie (the first stays in top_barrier for existing readers)."""
+    ini = _ini(cli, people)
+    s1 = people["north_stores"][0]
+    stuck = [(3, 5, 5, 5, 5), (5, 3, 5, 5, 5), (5, 5, 3, 5, 5), (5, 5, 5, 3, 5), (5, 5, 5, 5, 3)]
+    f = tmp_path / "adkar.csv"
+    _write_readiness(f, [(s1, "", s) for s in stuck])
+    assert cli("readiness", "import", ini, str(f), "--date", "2026-06-01").exit_code == 0
+    all_five = ["awareness", "desire", "knowledge", "ability", "reinforcement"]
+    [g] = json.loads(cli("readiness", "report", ini, "--format", "json").stdout)
+    assert (g["top_barrier"], g["top_barriers"], g["tie"]) == ("awareness", all_five, True)
+    from cxchange.change.frameworks import adkar_actions
+
+    assert all(set(adkar_actions(None, e)) <= set(g["actions"]) for e in all_five)  # what to do, for each
+    table = cli("readiness", "report", ini).stdout
+    assert "tie: awareness, desire, knowledge, ability, reinforcement" in " ".join(table.split())
+    status = json.loads(cli("initiative", "status", ini, "--format", "json").stdout)["readiness"]
+    assert status["top_barriers"] == all_five and status["tie"] is True
+    assert "top barrier: tie: awareness, desire" in " ".join(cli("initiative", "status", ini).stdout.split())
+    [t] = json.loads(cli("readiness", "trend", ini, "--format", "json").stdout)
+    assert t["tie"] is True and t["top_barriers"] == all_five
+    from cxchange.auth.testing import signed_in_client
+    from cxchange.core.deps import set_database_url
+
+    try:  # the initiative page's readiness table says it too
+        page = signed_in_client(engine.url.render_as_string(hide_password=False), engine).get(
+            f"/initiatives/{ini}"
+        )
+        assert page.status_code == 200
+        assert "tie: awareness, desire, knowledge, ability, reinforcement</strong>" in page.text
+        assert page.text.count('<td class="top">') == 5
+    finally:
+        set_database_url(None)
+
+    _write_readiness(f, [(s1, "", s) for s in stuck[:2]] * 2 + [(s1, "", stuck[4])])  # A 2, D 2, R 1
+    assert cli("readiness", "import", ini, str(f), "--date", "2026-07-01").exit_code == 0
+    [g] = json.loads(cli("readiness", "report", ini, "--format", "json").stdout)
+    assert (g["top_barriers"], g["tie"]) == (["awareness", "desire"], True)
+    _write_readiness(f, [(s1, "", stuck[1])] * 3 + [(s1, "", stuck[0])] * 2)
+    assert cli("readiness", "import", ini, str(f), "--date", "2026-08-01").exit_code == 0
+    [g] = json.loads(cli("readiness", "report", ini, "--format", "json").stdout)
+    assert (g["top_barrier"], g["top_barriers"], g["tie"]) == ("desire", ["desire"], False)
+    assert "tie" not in " ".join(cli("readiness", "report", ini).stdout.split())

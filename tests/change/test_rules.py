@@ -15,7 +15,14 @@ from cxchange.change.metrics import is_met, parse_target, target_value, wilson
 from cxchange.change.models import ADKAR
 from cxchange.change.people import needed_agents
 from cxchange.change.raci import Cell, check_raci, parse_letter
-from cxchange.change.readiness import aggregate, barrier_point, merge_small_groups, summarise
+from cxchange.change.readiness import (
+    aggregate,
+    barrier_label,
+    barrier_point,
+    merge_small_groups,
+    summarise,
+    top_barriers,
+)
 from cxchange.change.service import risk_profile
 from cxchange.core.errors import InputError
 
@@ -50,10 +57,26 @@ def test_summary_shares_add_up_and_top_barrier_is_most_common(rows: list[tuple[i
     assert abs(sum(shares.values()) - 1) < 0.01
     assert all(1 <= m <= 5 for m in means.values())
     barriers = [barrier_point(r) for r in rows]
+    tops = top_barriers(rows)
     if all(b is None for b in barriers):
-        assert top == "none"
+        assert top == "none" and tops == ["none"]
     else:
-        assert barriers.count(top) == max(barriers.count(e) for e in ADKAR)
+        most = max(barriers.count(e) for e in ADKAR)
+        assert barriers.count(top) == most and top == tops[0]
+        assert tops == [e for e in ADKAR if barriers.count(e) == most]  # every tied element, in order
+
+
+def test_top_barriers_ties() -> None:
+    assert top_barriers([]) == []
+    assert top_barriers([(5, 5, 5, 5, 5)]) == ["none"]
+    assert top_barriers([(5, 3, 5, 5, 5), (2, 5, 5, 5, 5), (5, 5, 5, 5, 1)]) == [
+        "awareness", "desire", "reinforcement"
+    ]  # fmt: skip
+    assert top_barriers([(5, 3, 5, 5, 5), (5, 2, 5, 5, 5), (1, 5, 5, 5, 5)]) == ["desire"]
+    assert barrier_label({"top_barrier": "desire", "top_barriers": ["desire"]}) == "desire"
+    assert barrier_label({"top_barrier": "awareness", "top_barriers": ["awareness", "ability"]}) == (
+        "tie: awareness, ability"
+    )
 
 
 # --- small groups merge up the org tree ------------------------------------------------------------

@@ -6,14 +6,18 @@ from sqlalchemy import Engine
 
 from cxchange.decide.service import opportunities
 from cxchange.demo.generate import generate
-from cxchange.demo.load import load_demo
+from cxchange.demo.load import demo_clock, load_demo
 from cxchange.sustain import cases
 
 
 def test_case_root_causes_feed_the_ranking(engine: Engine) -> None:
-    load_demo(engine, generate(rows=1_500, seed=11))  # imports (opening cases) and analyses
+    loaded = load_demo(engine, generate(rows=1_500, seed=11))  # imports (opening cases) and analyses
+    assert sum(b["cases_opened"] for b in loaded["batches"]) > 0, "the demo's last two weeks open cases"
+    # a rule reaching back over the whole history, so there are cases enough to give root causes to
+    cases.add_rule(engine, kind="nps", max_value=6, within="730d", name="every detractor")
+    cases.cases_for_batch(engine, loaded["batches"][0]["batch_id"], now=demo_clock())
     open_cases = cases.list_cases(engine)
-    assert open_cases, "detractors in the demo open cases on import"
+    assert len(open_cases) >= 3
     for case in open_cases[:3]:
         cases.update(engine, case["id"], status="resolved", root_cause="Billing", note="wrong tariff")
     result = opportunities(engine, draws=100)

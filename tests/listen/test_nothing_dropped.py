@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from cxchange.cli import app
 from cxchange.core.errors import InputError
-from cxchange.listen.browse import list_batches, list_feedback, list_rejects
+from cxchange.listen.browse import list_batches, list_rejects
+from cxchange.listen.explore import list_feedback
 from cxchange.listen.models import ImportBatch
 from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, dry_run, import_file

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
 from sqlalchemy import Engine
 
-from cxchange.core.errors import InputError
+from cxchange.core.errors import InputError, NoDataError
 from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
-from cxchange.measure.service import ScoreQuery, compare, scores
+from cxchange.measure.service import ScoreQuery, compare, scores, scores_in_scope
 from cxchange.measure.stats import nps_from_counts
 
 UNITS = [
@@ -129,3 +131,39 @@ def test_bad_query_errors(engine: Engine) -> None:
     _load(engine)
     with pytest.raises(InputError, match="no org level"):
         scores(engine, ScoreQuery(by=("org:country",)))
+
+
+def test_a_metric_with_no_answers_in_scope_says_so(engine: Engine) -> None:
+    """No CES in the data, or filters that match nothing: a NoDataError naming the metric and the
+    filters (the CLI's one line and exit 1, the API's 404), never an empty table."""
+    _load(engine)
+    assert scores(engine, ScoreQuery(metric="ces")) == []  # the service itself stays quiet for pages
+    with pytest.raises(NoDataError, match=r"^no ces answers in scope \(all feedback\)$"):
+        scores_in_scope(engine, ScoreQuery(metric="ces", by=("month",)))
+    scoped = ScoreQuery(metric="nps", where=("unit=S3",), since=date(2025, 2, 1), until=date(2025, 3, 1))
+    why = r"no nps answers in scope \(unit=S3, since 2025-02-01, before 2025-03-01\)"
+    with pytest.raises(NoDataError, match=why):
+        scores_in_scope(engine, scoped)
+    assert scores_in_scope(engine, ScoreQuery(metric="csat"))[0]["n"] == 47
+    with pytest.raises(NoDataError, match="no ces answers"):
+        compare(engine, ScoreQuery(metric="ces", by=("unit",)))
+    last_90_days = r"\(since 2024-11-14, before 2025-02-12\)"  # up to the newest answer, 11 February
+    with pytest.raises(NoDataError, match="no ces answers in scope " + last_90_days):
+        compare(engine, ScoreQuery(metric="ces", by=("unit",)), vs="previous-period")
+
+
+def test_api_scores_answers_404_with_the_reason(engine: Engine) -> None:
+    from cxchange.auth.testing import signed_in_client
+    from cxchange.core.deps import set_database_url
+
+    _load(engine)
+    try:
+        client = signed_in_client(engine.url.render_as_string(hide_password=False), engine)
+        empty = client.get("/api/scores", params={"metric": "ces"})
+        assert empty.status_code == 404
+        assert empty.json() == {"detail": "no ces answers in scope (all feedback)"}
+        assert client.get("/api/compare", params={"metric": "ces", "by": "unit"}).status_code == 404
+        assert client.get("/api/scores", params={"metric": "csat"}).json()[0]["n"] == 47
+        assert client.get("/api/scores", params={"metric": "mood"}).status_code == 400
+    finally:
+        set_database_url(None)

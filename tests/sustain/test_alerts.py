@@ -31,6 +31,7 @@ UNITS = [
     {"code": "S3", "name": "Empty", "parent": "HQ", "level": "store"},
 ]
 END = datetime(2026, 6, 30, 12)
+NOW = datetime(2026, 7, 1, 9)  # the clock alert rules are judged at: the data is recent on it
 
 
 def nps_rows() -> list[dict[str, Any]]:
@@ -179,7 +180,7 @@ def test_rules_fire_only_on_meaningful_change_once(world: Engine) -> None:
     r = alerts.add_rule(world, metric="nps", unit="s1", drop=5, window="30d", email="cx@x.test")
     assert r["unit"] == "S1" and r["channels"] == "email:cx@x.test" and r["window_days"] == 30
     assert [x["id"] for x in alerts.list_rules(world)] == [r["id"]]
-    alerts.evaluate(world)  # no feedback yet: a note, nothing fired, nothing raised
+    alerts.evaluate(world, now=NOW)  # no feedback yet: a note, nothing fired, nothing raised
     load(world, nps_rows())
     with world.begin() as conn:
         conn.execute(AlertRule.__table__.delete())
@@ -190,7 +191,7 @@ def test_rules_fire_only_on_meaningful_change_once(world: Engine) -> None:
     alerts.add_rule(world, metric="nps", unit="S1", below=-80, window="30d", name="S1 below -80")
     alerts.add_rule(world, metric="csat", unit="S1", below=50, window="30d", name="S1 csat")  # no data
     alerts.add_rule(world, metric="nps", unit="S3", drop=5, window="30d", name="S3 drop")  # no feedback
-    out = alerts.evaluate(world)
+    out = alerts.evaluate(world, now=NOW)
     assert out["checked"] == 7
     assert sorted(a["rule"] for a in out["fired"]) == ["S1 below 0", "S1 drop"]
     assert any(n.startswith("S1 csat: no csat data") for n in out["notes"])
@@ -201,8 +202,25 @@ def test_rules_fire_only_on_meaningful_change_once(world: Engine) -> None:
     assert d["before"] > 50 and d["after"] < -10 and d["p_value"] < 0.05 and d["window_end"] == "2026-07-01"
     assert "fell" in fired["S1 drop"]["message"]
     assert fired["S1 below 0"]["detail"]["ci_high"] < 0
-    assert alerts.evaluate(world)["fired"] == []  # the same window does not fire twice
-    assert alerts.evaluate(world, rule_ids=[drop["id"]])["checked"] == 1
+    assert alerts.evaluate(world, now=NOW)["fired"] == []  # the same window does not fire twice
+    assert alerts.evaluate(world, rule_ids=[drop["id"]], now=NOW)["checked"] == 1
+
+
+def test_history_is_not_judged(world: Engine) -> None:
+    """The same data as above, judged three months after it ends: every rule is skipped with a note
+    saying why, and nothing fires (an import of last year's history raises no alerts)."""
+    load(world, nps_rows())
+    alerts.add_rule(world, metric="nps", unit="S1", drop=20, window="30d", name="S1 drop")
+    alerts.add_rule(world, metric="nps", below=0, window="90d", name="all below 0")
+    later = alerts.evaluate(world, now=NOW + timedelta(days=90))
+    assert later["checked"] == 2 and later["evaluated"] == 0 and later["fired"] == []
+    assert [n.split(":")[0] for n in later["notes"]] == ["S1 drop", "all below 0"]
+    assert "history is not judged" in later["notes"][0] and "2026-06-30" in later["notes"][0]
+    # 80 days on, the 90-day rule still has the data in its window: it is judged, the 30-day one is not
+    sooner = alerts.evaluate(world, now=NOW + timedelta(days=80))
+    assert sooner["evaluated"] == 1 and [n.split(":")[0] for n in sooner["notes"]] == ["S1 drop"]
+    on_time = alerts.evaluate(world, now=NOW)
+    assert on_time["evaluated"] == 2 and "S1 drop" in [a["rule"] for a in on_time["fired"]]
 
 
 def test_theme_spike_rule(world: Engine) -> None:
@@ -226,10 +244,10 @@ def test_theme_spike_rule(world: Engine) -> None:
         alerts.add_rule(world, metric="theme-spike", drop=3)
     alerts.add_rule(world, metric="theme-spike", unit="S1", theme="Login", window="7d", name="login spike")
     alerts.add_rule(world, metric="theme-spike", unit="S1", theme="Prices", window="7d", name="price spike")
-    out = alerts.evaluate(world)
+    out = alerts.evaluate(world, now=NOW)
     assert [a["rule"] for a in out["fired"]] == ["login spike"], out
     assert "Login is spiking in S1" in out["fired"][0]["message"]
-    assert alerts.evaluate(world)["fired"] == []
+    assert alerts.evaluate(world, now=NOW)["fired"] == []
 
 
 # --- delivery -----------------------------------------------------------------------------------------
@@ -243,8 +261,9 @@ def test_email_and_webhook_delivery(
     monkeypatch.setenv("CXCHANGE_SMTP_FROM", "alerts@x.test")
     alerts.add_rule(world, metric="nps", unit="S1", drop=20, email="cx@x.test", webhook=webhook_server.url)
     batch = load(world, nps_rows())
-    out = hooks.after_import(world, batch, deliver="now")
-    assert out["alerts"] == 1 and out["deliveries"] == {"sent": 2, "retry": 0, "failed": 0}
+    out = hooks.after_import(world, batch, deliver="now", now=NOW)
+    assert out["alerts_raised"] == 1 and out["alerts_evaluated"] == 1
+    assert out["deliveries"] == {"sent": 2, "retry": 0, "failed": 0}
     assert len(smtp_server.messages) == 1
     msg = smtp_server.messages[0]
     assert "To: cx@x.test" in msg and "From: alerts@x.test" in msg and "fell" in msg
@@ -267,8 +286,9 @@ def test_failures_are_recorded_and_retried_with_backoff(
     webhook_server.status = 500
     alerts.add_rule(world, metric="nps", unit="S1", drop=20, email="cx@x.test", webhook=webhook_server.url)
     batch = load(world, nps_rows())
-    out = hooks.after_import(world, batch, deliver="now")  # never raises into the import
-    assert out["alerts"] == 1 and out["deliveries"] == {"sent": 0, "retry": 2, "failed": 0}
+    out = hooks.after_import(world, batch, deliver="now", now=NOW)  # never raises into the import
+    assert out["alerts_raised"] == 1 and out["alerts_evaluated"] == 1
+    assert out["deliveries"] == {"sent": 0, "retry": 2, "failed": 0}
     email, hook = deliveries(world)
     assert email.status == "pending" and email.attempts == 1 and "SMTP 127.0.0.1" in (email.last_error or "")
     assert hook.status == "pending" and "HTTP 500" in (hook.last_error or "")
@@ -305,8 +325,8 @@ def test_unconfigured_smtp_and_backoff() -> None:
 def test_background_delivery_does_not_block_the_import(world: Engine, webhook_server: Any) -> None:
     alerts.add_rule(world, metric="nps", unit="S1", drop=20, webhook=webhook_server.url)
     batch = load(world, nps_rows())
-    out = hooks.after_import(world, batch)  # default: a daemon thread delivers
-    assert out["alerts"] == 1 and "deliveries" not in out
+    out = hooks.after_import(world, batch, now=NOW)  # default: a daemon thread delivers
+    assert out["alerts_raised"] == 1 and out["alerts_evaluated"] == 1 and "deliveries" not in out
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and deliveries(world)[0].status != "sent":
         time.sleep(0.05)

@@ -3,6 +3,7 @@ root causes and "you said, we did". Every test runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, func, select, update
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
-from cxchange.sustain import cases, hooks
+from cxchange.sustain import case_stats, cases, hooks
 from cxchange.sustain.models import Case
 
 UNITS = [
@@ -41,8 +42,10 @@ def load(engine: Engine, rows: list[dict[str, Any]], source: str = "survey", clo
     return result.batch_id
 
 
-def feedback_rows() -> list[dict[str, Any]]:
-    base = datetime(2026, 3, 1, 12)
+NOW = datetime(2026, 3, 10, 9)  # the clock the hooks judge "recent" by: feedback_rows is recent on it
+
+
+def feedback_rows(base: datetime = datetime(2026, 3, 1, 12)) -> list[dict[str, Any]]:
     specs = [  # (nps, unit, text)
         (2, "S1", "The queue was endless and nobody helped"),
         (9, "S1", "Daniel was brilliant"),
@@ -66,13 +69,15 @@ def world(engine: Engine) -> Engine:
 
 def test_after_import_opens_cases_assigned_up_the_tree_idempotently(world: Engine) -> None:
     batch = load(world, feedback_rows())
-    out = hooks.after_import(world, batch, deliver="pending")
-    assert out["cases"] == 3 and out["errors"] == []
-    assert hooks.after_import(world, batch, deliver="pending")["cases"] == 0  # idempotent
+    out = hooks.after_import(world, batch, deliver="pending", now=NOW)
+    assert out["cases_opened"] == 3 and out["errors"] == []
+    assert hooks.after_import(world, batch, deliver="pending", now=NOW)["cases_opened"] == 0  # idempotent
     rows = cases.list_cases(world)
     by_unit = {r["unit"]: r["assignee"] for r in rows}
     assert by_unit == {"S1": "sm1@x.test", "S2": "rm@x.test"}  # S2 has no manager: its region's
-    assert all(r["status"] == "open" and not r["overdue"] for r in rows)
+    # opened on the hooks' clock, so due 72 hours after it (and overdue on today's)
+    assert all(r["status"] == "open" and r["due_at"] == NOW + timedelta(hours=72) for r in rows)
+    assert all(r["overdue"] for r in rows)
     assert {r["nps"] for r in rows} == {0, 2, 6}
     assert len(cases.list_cases(world, unit="S1")) == 2
     assert len(cases.list_cases(world, unit="R1")) == 3
@@ -80,7 +85,7 @@ def test_after_import_opens_cases_assigned_up_the_tree_idempotently(world: Engin
         cases.list_cases(world, unit="NOPE")
     with pytest.raises(InputError, match="--status"):
         cases.list_cases(world, status="closed")
-    assert hooks.after_import(world, None)["cases"] == 0
+    assert hooks.after_import(world, None, now=NOW)["cases_opened"] == 0
 
 
 def test_rules_source_filter_and_a_broken_rule_never_stop_the_import(world: Engine) -> None:
@@ -113,14 +118,16 @@ def test_rules_source_filter_and_a_broken_rule_never_stop_the_import(world: Engi
                 name="bad", kind="mood_max", value=1, sla_hours=1, active=True
             )
         )
-    out = hooks.after_import(world, survey, deliver="pending")
-    assert out["cases"] == 0 and any("bad" in e for e in out["errors"])
-    assert hooks.after_import(world, reviews, deliver="pending")["cases"] == 6
+    out = hooks.after_import(world, survey, deliver="pending", now=NOW)
+    assert out["cases_opened"] == 0 and any("bad" in e for e in out["errors"])
+    assert hooks.after_import(world, reviews, deliver="pending", now=NOW)["cases_opened"] == 6
     assert {r["rule"] for r in cases.list_cases(world)} == {"low rating"}
 
 
 def test_working_a_case_and_stats(world: Engine) -> None:
-    hooks.after_import(world, load(world, feedback_rows()), deliver="pending")
+    # last week's feedback on the real clock: cases are worked (and resolved within SLA) today
+    recent = feedback_rows(base=datetime.utcnow() - timedelta(days=7))
+    assert hooks.after_import(world, load(world, recent), deliver="pending")["cases_opened"] == 3
     from cxchange.understand.themes.taxonomy import add_theme
 
     add_theme(world, "Queues", keywords=["queue"])
@@ -145,17 +152,17 @@ def test_working_a_case_and_stats(world: Engine) -> None:
             update(Case).where(Case.id == third).values(due_at=datetime.utcnow() - timedelta(hours=1))
         )
     assert [r["id"] for r in cases.list_cases(world, overdue=True)] == [third]
-    overall = cases.stats(world)[0]
+    overall = case_stats.stats(world)[0]
     assert overall["cases"] == 3 and overall["open"] == 1 and overall["resolved"] == 2
     assert overall["overdue"] == 1
     assert overall["pct_within_sla"] == 100.0
     assert overall["median_hours_to_close"] is not None and overall["median_hours_to_close"] < 1
     assert overall["root_causes"] == {"Queues": 2}
-    per_unit = {r["group"]["unit"]: r for r in cases.stats(world, by="unit")}
+    per_unit = {r["group"]["unit"]: r for r in case_stats.stats(world, by="unit")}
     assert set(per_unit) == {"S1", "S2"} and per_unit["S1"]["cases"] == 2
     assert cases.root_cause_counts(world) == {"Queues": 2}
     with pytest.raises(InputError):
-        cases.stats(world, by="region")
+        case_stats.stats(world, by="region")
     # reopening clears the resolution
     assert cases.update(world, first, status="open")["resolved_at"] is None
 
@@ -167,18 +174,22 @@ def test_theme_negative_cases_after_analysis(world: Engine) -> None:
     add_theme(world, "Queues", keywords=["queue"])
     cases.add_rule(world, kind="theme", theme="Queues", sla="1d")
     rows = [dict(r, nps=9) for r in feedback_rows()]  # nobody is a detractor: only the theme rule
+    yesterday = datetime.utcnow() - timedelta(days=1)  # recent on the real clock analyze judges by
+    rows.append(dict(rows[0], external_id="NEW", received_at=yesterday, text="The queue was awful today"))
     batch = load(world, rows)
-    assert hooks.after_import(world, batch, deliver="pending")["cases"] == 0
-    result = analyze(world, backend="fast")  # analyze calls hooks.after_analyze itself
+    assert hooks.after_import(world, batch, deliver="pending", now=NOW)["cases_opened"] == 0
+    result = analyze(world, backend="fast")  # analyze calls hooks.after_analyze itself, at the real time
+    assert result["cases_opened"] == 1  # only yesterday's comment: March is history today
+    assert [r["text"] for r in cases.list_cases(world)] == ["The queue was awful today"]
     run = result["run"]
+    assert hooks.after_analyze(world, run, now=NOW)["cases_opened"] == 2  # on March's clock
     texts = {r["text"] for r in cases.list_cases(world)}
     # negative mentions only; "long but fine" is not a complaint about the queue
     assert "The queue was endless and nobody helped" in texts
     assert "The queue was terrible, I gave up" in texts
-    assert all("queue" in t.lower() for t in texts)
-    assert result["cases_opened"] == len(texts)
-    assert hooks.after_analyze(world, run)["cases"] == 0  # idempotent
-    assert hooks.after_analyze(world, None)["cases"] == 0
+    assert all("queue" in t.lower() for t in texts) and len(texts) == 3
+    assert hooks.after_analyze(world, run, now=NOW)["cases_opened"] == 0  # idempotent
+    assert hooks.after_analyze(world, None, now=NOW)["cases_opened"] == 0
 
 
 def test_you_said_we_did(world: Engine) -> None:
@@ -210,11 +221,46 @@ def test_you_said_we_did(world: Engine) -> None:
         assert conn.scalar(select(func.count()).select_from(Case)) == 0  # reading made no cases
 
 
-def test_an_import_opens_its_cases_by_itself(world: Engine) -> None:
-    from sqlalchemy import func, select
-
-    from cxchange.sustain.models import Case
-
-    load(world, feedback_rows(), close_loop=True)
+def test_an_import_opens_cases_for_recent_feedback_and_says_so(world: Engine) -> None:
+    """Through the import itself (the real clock): last week's detractors open cases, a backfill of
+    last year's opens none, and the import's result counts both."""
+    week_ago = datetime.utcnow() - timedelta(days=7)
+    recent = import_rows(world, feedback_rows(base=week_ago))
+    assert (recent.cases_opened, recent.alerts_evaluated, recent.alerts_raised) == (3, 0, 0)  # NPS 2, 6, 0
+    last_year = feedback_rows(base=week_ago - timedelta(days=365))
+    history = [dict(r, external_id="H" + r["external_id"]) for r in last_year]
+    assert import_rows(world, history).cases_opened == 0
+    assert import_rows(world, history).as_dict()["cases_opened"] == 0  # a re-import: all duplicates
     with world.connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(Case)) == 3  # NPS 2, 6 and 0
+        assert conn.scalar(select(func.count()).select_from(Case)) == 3
+
+
+def test_the_window_is_per_rule_and_undated_feedback_counts_from_its_import(world: Engine) -> None:
+    rows = feedback_rows()  # 1 to 6 March; NOW is 10 March
+    old = cases.add_rule(world, kind="nps", max_value=6, name="slow survey", within="30d")
+    assert old["within_days"] == 30 and cases.list_rules(world)[0]["within_days"] == 14
+    with pytest.raises(InputError, match="--within"):
+        cases.add_rule(world, kind="nps", max_value=6, within="soon")
+    batch = load(world, rows)
+    # on 17 March the 14-day default rule reaches back to 3 March (NPS 6 and 0); the 30-day rule,
+    # second in line, takes 1 March's NPS 2
+    out = hooks.after_import(world, batch, deliver="pending", now=NOW + timedelta(days=7))
+    assert out["cases_opened"] == 3
+    by_rule = Counter(r["rule"] for r in cases.list_cases(world))
+    assert by_rule == {"NPS detractor (0-6)": 2, "slow survey": 1}
+    undated = [dict(r, external_id="U" + r["external_id"]) for r in rows]
+    frame = pl.DataFrame(undated).drop("received_at")
+    maps = tuple(f"{c}={c}" for c in frame.columns)
+    options = ImportOptions(source="survey", kind="survey", map_options=maps, close_loop=False)
+    res = import_frame(world, frame, options)
+    assert res.batch_id is not None and res.imported == 6
+    # imported just now: history a year on, recent on the real clock
+    next_year = datetime.utcnow() + timedelta(days=365)
+    assert hooks.after_import(world, res.batch_id, deliver="pending", now=next_year)["cases_opened"] == 0
+    assert hooks.after_import(world, res.batch_id, deliver="pending")["cases_opened"] == 3
+
+
+def import_rows(engine: Engine, rows: list[dict[str, Any]]) -> Any:
+    frame = pl.DataFrame(rows)
+    maps = tuple(f"{c}={c}" for c in frame.columns)
+    return import_frame(engine, frame, ImportOptions(source="survey", kind="survey", map_options=maps))

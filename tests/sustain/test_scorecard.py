@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
-from cxchange.core.errors import CxError, InputError, NotFoundError
+from cxchange.core.errors import CxError, InputError, NoDataError, NotFoundError
 from cxchange.listen.models import Feedback, OrgUnit, Person
 from cxchange.measure.service import ScoreQuery, scores
 from cxchange.sustain.models import Case, Recognition
@@ -104,13 +104,17 @@ def test_cases_and_recognitions_roll_up_to_the_unit(demo: Engine) -> None:
     with demo.begin() as conn:
         store = conn.execute(select(OrgUnit.id).where(OrgUnit.code == "S-NOR-01")).scalar_one()
         person = conn.execute(select(Person.id).where(Person.unit_id == store)).scalars().first()
-        fb = (
-            conn.execute(
-                select(Feedback.id).where(Feedback.org_unit_id == store).order_by(Feedback.id).limit(5)
+
+        def received(lo: datetime, hi: datetime, n: int) -> list[int]:
+            stmt = select(Feedback.id).where(
+                Feedback.org_unit_id == store, Feedback.received_at >= lo, Feedback.received_at < hi
             )
-            .scalars()
-            .all()
-        )
+            return list(conn.execute(stmt.order_by(Feedback.id).limit(n)).scalars())
+
+        # A case counts in the period its feedback was received in, whenever it was opened: three for
+        # Q3 feedback (one opened in October), one opened in Q3 for October feedback (counted in Q4).
+        fb = [*received(datetime(2026, 8, 1), datetime(2026, 9, 1), 3), *received(
+            datetime(2026, 10, 1), datetime(2026, 10, 15), 2)]  # fmt: skip
         opened = datetime(2026, 8, 10, 9)
         due = opened + timedelta(hours=72)
 
@@ -132,10 +136,8 @@ def test_cases_and_recognitions_roll_up_to_the_unit(demo: Engine) -> None:
             [
                 case(fb[0], "open", opened, due),
                 case(fb[1], "resolved", opened, due, opened + timedelta(hours=5)),
-                case(fb[2], "resolved", opened, due, due + timedelta(days=2)),
-                case(
-                    fb[3], "open", datetime(2026, 10, 5), datetime(2026, 10, 8)
-                ),  # next quarter: not counted
+                case(fb[2], "resolved", datetime(2026, 10, 2), datetime(2026, 10, 5), datetime(2026, 10, 7)),
+                case(fb[3], "open", datetime(2026, 9, 30), datetime(2026, 10, 3)),  # Q4 feedback
             ],
         )
         conn.execute(
@@ -223,6 +225,9 @@ def test_cli_csv_json_api_and_bad_input_on_both_databases(tiny: Engine) -> None:
         assert got.status_code == 200 and got.json() == as_json
         bad = client.get("/api/scorecards", params={"by": "region"})
         assert bad.status_code == 400 and "org:LEVEL" in bad.json()["detail"]
+        empty = client.get("/api/scorecards", params={"as_of": "2020-01-15"})
+        assert empty.status_code == 404
+        assert empty.json()["detail"].startswith("no nps answers in scope (2019-Q4")
     finally:
         set_database_url(None)
 
@@ -230,7 +235,34 @@ def test_cli_csv_json_api_and_bad_input_on_both_databases(tiny: Engine) -> None:
         scorecard(tiny, period="year")
     with pytest.raises(InputError, match="no org level"):
         scorecard(tiny, by="org:galaxy")
-    with pytest.raises(InputError, match="no nps data"):
+    with pytest.raises(NoDataError, match="no nps answers in scope"):
         scorecard(tiny, as_of=date(2020, 1, 15))
+    res = run(_app(), ["--db", url, "scorecard", "--as-of", "2020-01-15"])
+    assert res.exit_code == 1 and isinstance(res.exception, NoDataError) and res.stdout == ""
     res = run(_app(), ["--db", url, "scorecard", "--metric", "loyalty"])
     assert res.exit_code == 1 and isinstance(res.exception, InputError)
+
+
+def test_scorecard_and_overview_count_the_same_cases(tiny: Engine) -> None:
+    """The demo's loop opened cases for its last two weeks (October's feedback) on the demo's clock,
+    1 November. The October scorecard and the overview of each region show the same cases (the
+    scorecard once counted cases *opened* in the period: 0 / 0 everywhere)."""
+    import re
+
+    from cxchange.auth.testing import signed_in_client
+    from cxchange.sustain.case_stats import stats as case_stats
+
+    url = tiny.url.render_as_string(hide_password=False)
+    card = {r["unit"]: r for r in scorecard(tiny, period="month", by="org:region", min_n=1)}
+    assert card and {r["period"] for r in card.values()} == {"2026-10"}
+    assert sum(r["cases"] for r in card.values()) == case_stats(tiny)[0]["cases"] > 0
+    client = signed_in_client(url, tiny)
+    for code, row in card.items():
+        page = client.get("/", params={"unit": code})
+        assert page.status_code == 200, page.text
+        shown = re.search(r'id="cases-open">(\d+)</p>.*?(\d+) in all', page.text, re.S)
+        if row["cases"] == 0:
+            assert shown is None or shown.group(2) == "0"
+            continue
+        assert shown is not None, code
+        assert (int(shown.group(1)), int(shown.group(2))) == (row["cases_open"], row["cases"]), code

@@ -29,7 +29,9 @@ def test_themes_emerging_feedback_and_sentiment(demo_engine: Engine) -> None:
         "impact",
     }
     assert keys <= set(themes.json()[0])
-    emerging = client.get("/api/emerging").json()
+    report = client.get("/api/emerging").json()
+    assert {"window", "baseline", "themes_tested", "items"} <= set(report)
+    emerging = report["items"]
     assert emerging and {"theme", "recent_count", "baseline_mean", "z", "examples"} <= set(emerging[0])
     page = client.get(
         "/api/feedback", params={"theme": "Waiting time", "sentiment": "negative", "q": "queue"}

@@ -100,7 +100,11 @@ def test_discover_and_emerging_json(demo_db: str) -> None:
     assert len(run.stderr.strip().splitlines()) == 1
     run = cx("emerging", "--format", "json", db=demo_db)
     assert run.returncode == 0, run.stderr
-    for r in json.loads(run.stdout):
+    report = json.loads(run.stdout)
+    assert (report["window"]["since"], report["window"]["until"]) == ("2026-10-25", "2026-11-01")
+    assert report["baseline"]["since"] == "2026-08-30" and report["baseline"]["windows"] == 8
+    assert report["window"]["comments"] > 0 and report["themes_tested"] > 10
+    for r in report["items"]:
         assert {"theme", "recent_count", "baseline_mean", "z", "examples"} <= set(r)
     run = cx("emerging", "--window", "x", db=demo_db)
     assert run.returncode == 1 and "--window" in run.stderr

@@ -239,6 +239,7 @@ def initiative_status(
 ) -> None:
     """Steps done, success measures (baseline → now → target, pilot and control), RACI errors,
     readiness, overdue comms, agent coverage and risk."""
+    from cxchange.change.readiness import barrier_label
     from cxchange.change.service import status
 
     check_format(fmt, TableJson)
@@ -255,7 +256,7 @@ def initiative_status(
         "RACI": f"{out['raci_errors']} error(s), {out['raci_warnings']} warning(s)",
         "readiness": "no assessment"
         if not rd.get("assessment")
-        else f"assessment {rd['assessment']}, n={rd['n']}, top barrier: {rd.get('top_barrier')}",
+        else f"assessment {rd['assessment']}, n={rd['n']}, top barrier: {barrier_label(rd)}",
         "comms overdue": out["comms_overdue"],
         "change agents": f"{cov['agents']} for {cov['employees']} employees; "
         f"{cov['units_with_agent']}/{cov['units']} teams covered",

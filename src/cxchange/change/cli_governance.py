@@ -106,7 +106,7 @@ def readiness_report(
 ) -> None:
     """Per group: n, mean per element, barrier-point shares, the top barrier and suggested actions."""
     from cxchange.change.models import ADKAR
-    from cxchange.change.readiness import report
+    from cxchange.change.readiness import barrier_label, report
 
     check_format(fmt, TableJson)
     rows = report(engine_from(ctx, db), initiative, by=by, min_n=min_n, assessment=assessment)
@@ -118,11 +118,11 @@ def readiness_report(
         row: dict[str, Any] = {"group": r["group"], "n": r["n"]}
         for e in ADKAR:
             row[e] = "" if r["means"][e] is None else f"{r['means'][e]:.2f}"
-        row["top barrier"] = r["top_barrier"] or ("(n too small)" if r["suppressed"] else "")
+        row["top barrier"] = barrier_label(r) or ("(n too small)" if r["suppressed"] else "")
         share = r["barrier_shares"].get(r["top_barrier"]) if r["top_barrier"] else None
         row["share"] = "" if share is None else f"{share:.0%}"
         row["merged"] = ", ".join(r["merged"])
-        row["first action"] = r["actions"][0] if r["actions"] else ""
+        row["first action"] = r["actions"][0] if r["actions"] else ""  # of the first, when tied
         table.append(row)
     print_rows(table, "table", title="ADKAR readiness")
 
@@ -137,7 +137,7 @@ def readiness_trend(
 ) -> None:
     """Repeated assessments: mean per element and the change since the previous one."""
     from cxchange.change.models import ADKAR
-    from cxchange.change.readiness import trend
+    from cxchange.change.readiness import barrier_label, trend
 
     check_format(fmt, TableJson)
     rows = trend(engine_from(ctx, db), initiative, unit=unit)
@@ -150,7 +150,7 @@ def readiness_trend(
         for e in ADKAR:
             m, d = r["means"][e], r["change"][e]
             row[e] = "" if m is None else f"{m:.2f}" + ("" if d is None else f" ({d:+.2f})")
-        row["top barrier"] = r["top_barrier"] or ("(n too small)" if r["suppressed"] else "")
+        row["top barrier"] = barrier_label(r) or ("(n too small)" if r["suppressed"] else "")
         table.append(row)
     print_rows(table, "table", title="readiness trend (change since the previous assessment)")
 

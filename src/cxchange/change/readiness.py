@@ -4,6 +4,11 @@ A respondent's barrier point is the first element, in A-D-K-A-R order, scored 3 
 rule: change is sequential, so the first gap blocks the rest, whatever comes later). Groups with
 fewer than `min_n` respondents are merged into their parent unit (repeatedly, up the org tree), so no
 individual's answers can be read off a report.
+
+A group's top barrier is the element most of its respondents are stuck at. When several elements
+share that count the group has no single top barrier: every report says so (`top_barriers` lists
+them in A-D-K-A-R order and `tie` is true; `top_barrier`, the first of them, stays for existing
+readers), the tables say "tie: awareness, desire", and the suggested actions cover each of them.
 """
 
 from __future__ import annotations
@@ -42,6 +47,27 @@ def barrier_point(scores: Sequence[int], threshold: int = BARRIER_AT_OR_BELOW) -
     return None
 
 
+def top_barriers(scores: Sequence[Sequence[int]]) -> list[str]:
+    """Every element that is the barrier point of the most respondents, in A-D-K-A-R order (more than
+    one: a tie); ["none"] when nobody has a barrier; [] for no respondents."""
+    barriers = Counter(barrier_point(s) for s in scores)
+    real = {e: barriers[e] for e in ADKAR if barriers.get(e)}
+    if not real:
+        return ["none"] if scores else []
+    most = max(real.values())
+    return [e for e in ADKAR if real.get(e) == most]
+
+
+def barrier_label(row: Mapping[str, Any]) -> str | None:
+    """The top barrier as the tables show it: "desire", or "tie: awareness, desire"."""
+    tops = row.get("top_barriers") or []
+    return f"tie: {', '.join(tops)}" if len(tops) > 1 else row.get("top_barrier")
+
+
+def _ties(tops: list[str]) -> dict[str, Any]:
+    return {"top_barriers": tops, "tie": len(tops) > 1}
+
+
 @dataclass
 class GroupStats:
     group: int
@@ -51,6 +77,7 @@ class GroupStats:
     top_barrier: str | None
     merged: list[int] = field(default_factory=list)
     suppressed: bool = False
+    top_barriers: list[str] = field(default_factory=list)  # more than one: a tie
 
 
 def merge_small_groups(
@@ -94,16 +121,15 @@ def merge_small_groups(
 def summarise(
     scores: Sequence[Sequence[int]],
 ) -> tuple[dict[str, float | None], dict[str, float | None], str | None]:
-    """(means per element, share of respondents per barrier incl. "none", most common barrier)."""
+    """(means per element, share of respondents per barrier incl. "none", most common barrier: the
+    first in A-D-K-A-R order when several tie; `top_barriers` lists them all)."""
     n = len(scores)
     if n == 0:
         return {e: None for e in ADKAR}, {e: None for e in (*ADKAR, "none")}, None
     means = {e: round(sum(s[i] for s in scores) / n, 2) for i, e in enumerate(ADKAR)}
     barriers = Counter(barrier_point(s) or "none" for s in scores)
     shares = {e: round(barriers.get(e, 0) / n, 3) for e in (*ADKAR, "none")}
-    real = [(barriers[e], -i, e) for i, e in enumerate(ADKAR) if barriers.get(e)]
-    top = max(real)[2] if real else "none"
-    return means, shares, top
+    return means, shares, top_barriers(scores)[0]
 
 
 def aggregate(
@@ -127,10 +153,12 @@ def aggregate(
     out = []
     for g, rows in final.items():
         means, shares, top = summarise(rows)
+        tops = top_barriers(rows)
         suppressed = len(rows) < min_n
         if suppressed:
             means, shares, top = {e: None for e in ADKAR}, {e: None for e in (*ADKAR, "none")}, None
-        out.append(GroupStats(g, len(rows), means, shares, top, sorted(merged.get(g, [])), suppressed))
+            tops = []
+        out.append(GroupStats(g, len(rows), means, shares, top, sorted(merged.get(g, [])), suppressed, tops))
     return out
 
 
@@ -303,7 +331,8 @@ def report(
                 "means": g.means,
                 "barrier_shares": g.barrier_shares,
                 "top_barrier": g.top_barrier,
-                "actions": adkar_actions(doc, g.top_barrier),
+                **_ties(g.top_barriers),
+                "actions": [a for e in g.top_barriers or [None] for a in adkar_actions(doc, e)],
                 "merged": [tree.units[m].code for m in g.merged],
                 "suppressed": g.suppressed,
                 "assessment": number,
@@ -320,8 +349,10 @@ def overall(engine: Engine, initiative_id: int, min_n: int = MIN_N) -> dict[str,
     if not rows:
         return {"assessment": None, "n": 0}
     means, shares, top = summarise([_scores(r) for r in rows])
+    tops = top_barriers([_scores(r) for r in rows])
     if len(rows) < min_n:
         means, shares, top = {e: None for e in ADKAR}, {e: None for e in (*ADKAR, "none")}, None
+        tops = []
     return {
         "assessment": number,
         "date": when,
@@ -329,6 +360,7 @@ def overall(engine: Engine, initiative_id: int, min_n: int = MIN_N) -> dict[str,
         "means": means,
         "barrier_shares": shares,
         "top_barrier": top,
+        **_ties(tops),
     }
 
 
@@ -351,9 +383,11 @@ def trend(
     prev: dict[str, float | None] | None = None
     for number, rs in sorted(by_assessment.items()):
         means, shares, top = summarise([_scores(r) for r in rs])
+        tops = top_barriers([_scores(r) for r in rs])
         suppressed = len(rs) < min_n
         if suppressed:
             means, shares, top = {e: None for e in ADKAR}, {e: None for e in (*ADKAR, "none")}, None
+            tops = []
         change = {
             e: (
                 round(means[e] - prev[e], 2)
@@ -371,6 +405,7 @@ def trend(
                 "change": change,
                 "barrier_shares": shares,
                 "top_barrier": top,
+                **_ties(tops),
                 "suppressed": suppressed,
             }
         )

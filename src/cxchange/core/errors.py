@@ -46,3 +46,8 @@ class AuthError(CxError):
 
 class ForbiddenError(CxError):
     """Signed in, but this role or unit scope does not allow it (HTTP 403)."""
+
+
+class NoDataError(NotFoundError):
+    """A valid question that nothing in scope answers (a metric without answers under the filters):
+    one line and exit 1 on the CLI, HTTP 404 with the reason from the API, never an empty table."""

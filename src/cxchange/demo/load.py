@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -24,7 +26,10 @@ def load_demo(
 ) -> dict[str, Any]:
     """Org, people and feedback through the import pipeline; then, unless told not to, the shipped
     CX taxonomy and an analysis run, so the app opens with themes and sentiment in place, and the
-    planted pilot as an initiative."""
+    planted pilot as an initiative. The loop is closed as of the morning after the demo's last day
+    (`demo_clock`): its last two weeks open cases, whatever today's date."""
+    from cxchange.sustain.hooks import after_import
+
     started = time.perf_counter()
     org = import_org_rows(engine, company.units.to_dicts(), company.people.to_dicts())
     batches = []
@@ -33,9 +38,13 @@ def load_demo(
         result = import_frame(
             engine,
             src.frame,
-            ImportOptions(source=src.name, kind=src.kind, map_options=mapping),
+            ImportOptions(source=src.name, kind=src.kind, map_options=mapping, close_loop=False),
             name=f"demo:{src.name}",
         )
+        if result.imported:
+            loop = after_import(engine, result.batch_id, now=demo_clock())
+            result.cases_opened = loop["cases_opened"]
+            result.alerts_evaluated, result.alerts_raised = loop["alerts_evaluated"], loop["alerts_raised"]
         batches.append(result.as_dict())
     analysis = None
     if analyse:
@@ -55,6 +64,14 @@ def load_demo(
         "initiative": initiative_id,
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def demo_clock() -> datetime:
+    """'Now' for the demo company: 09:00 the day after its last feedback (the data ends on a fixed
+    date, so a clock that moved on with today would find only history and open no cases)."""
+    from cxchange.demo.generate import DEMO_END
+
+    return datetime.combine(DEMO_END + timedelta(days=1), clock_time(9))
 
 
 DEMO_INITIATIVE = "Queue-busting pilot"

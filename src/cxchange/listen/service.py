@@ -54,6 +54,10 @@ class ImportResult:
     unknown_unit_values: int = 0
     unknown_unit_rows: int = 0
     mixed_scales: list[dict[str, Any]] = field(default_factory=list)
+    # What closing the loop did after the batch committed (sustain.hooks.after_import).
+    cases_opened: int = 0
+    alerts_evaluated: int = 0
+    alerts_raised: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -255,7 +259,9 @@ def import_table(
     if options.close_loop and result.imported:
         from cxchange.sustain.hooks import after_import
 
-        after_import(engine, result.batch_id)  # never raises; deliveries run in the background
+        loop = after_import(engine, result.batch_id)  # never raises; deliveries run in the background
+        result.cases_opened = loop["cases_opened"]
+        result.alerts_evaluated, result.alerts_raised = loop["alerts_evaluated"], loop["alerts_raised"]
     return result
 
 

@@ -1,4 +1,9 @@
-"""Measure endpoints: the same parameters and JSON as `cxchange scores` / `cxchange compare`."""
+"""Measure endpoints: the same parameters and JSON as `cxchange scores` / `cxchange compare`.
+
+No answers in scope (e.g. `metric=csat` on data without CSAT, or filters that match nothing) is
+HTTP 404 with `{"detail": "no csat answers in scope (…filters…)"}`, as the CLI's one line and exit 1:
+an empty list would read as "zero customers said anything" on a dashboard. A 400 stays for a bad
+query (unknown metric, grouping or filter)."""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from fastapi import APIRouter, Depends, Query
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
-from cxchange.measure.service import ScoreQuery, compare, scores
+from cxchange.measure.service import ScoreQuery, compare, scores_in_scope
 
 router = APIRouter(tags=["measure"])
+NO_DATA = {404: {"description": "No answers in scope: `detail` names the metric and the filters."}}
 
 
 def _query(
@@ -37,7 +43,7 @@ def _query(
     )
 
 
-@router.get("/scores")
+@router.get("/scores", responses=NO_DATA)
 def get_scores(
     scope: Annotated[UserScope, Depends(current_scope)],
     metric: str = "nps",
@@ -49,12 +55,13 @@ def get_scores(
     level: float = 0.95,
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
-    return scores(
+    """Scores per group with intervals; 404 with the reason when no answers are in scope."""
+    return scores_in_scope(
         engine(), _query(metric, by, list(scope.where(engine(), where)), since, until, ci, level, min_n)
     )
 
 
-@router.get("/compare")
+@router.get("/compare", responses=NO_DATA)
 def get_compare(
     scope: Annotated[UserScope, Depends(current_scope)],
     metric: str = "nps",

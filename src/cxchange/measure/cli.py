@@ -49,10 +49,11 @@ def scores_command(
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """NPS / CSAT / CES / rating by group, with confidence intervals; small groups flagged, not hidden."""
-    from cxchange.measure.service import scores
+    """NPS / CSAT / CES / rating by group, with confidence intervals; small groups flagged, not hidden.
+    No answers in scope: one line on stderr, exit 1."""
+    from cxchange.measure.service import scores_in_scope
 
-    rows = scores(engine_from(ctx, db), _query(metric, by, where, since, until, ci, level, min_n))
+    rows = scores_in_scope(engine_from(ctx, db), _query(metric, by, where, since, until, ci, level, min_n))
     print_rows(rows, check_format(fmt), title=f"{metric} scores", dim_when="small")
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.config import get_settings
-from cxchange.core.errors import InputError
+from cxchange.core.errors import InputError, NoDataError
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.org import OrgTree, load_org_tree
 from cxchange.listen.query import Filters, apply_filters, parse_where
@@ -290,6 +290,29 @@ def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
     return out
 
 
+def scope_text(q: ScoreQuery) -> str:
+    """A query's filters in words ("unit=S1, since 2025-01-01, before 2025-04-01"), for messages."""
+    parts = [*q.where]
+    if q.since is not None:
+        parts.append(f"since {q.since}")
+    if q.until is not None:
+        parts.append(f"before {q.until}")
+    return ", ".join(parts) or "all feedback"
+
+
+def no_answers(q: ScoreQuery) -> NoDataError:
+    return NoDataError(f"no {q.metric.lower()} answers in scope ({scope_text(q)})")
+
+
+def scores_in_scope(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
+    """`scores` for a user (CLI, API): no answers in scope is a NoDataError naming the filters, never
+    an empty table. (Pages and services that show "no data" themselves call `scores`.)"""
+    rows = scores(engine, q)
+    if not rows:
+        raise no_answers(q)
+    return rows
+
+
 def _previous_window(engine: Engine, q: ScoreQuery) -> tuple[date, date, date, date]:
     """The compared period [since, until) and the window of equal length just before it."""
     until = q.until
@@ -309,7 +332,8 @@ def _previous_window(engine: Engine, q: ScoreQuery) -> tuple[date, date, date, d
 
 
 def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, Any]]:
-    """Each group against the rest (or against its own previous period), Holm-adjusted."""
+    """Each group against the rest (or against its own previous period), Holm-adjusted. No answers in
+    scope (in the compared period) is a NoDataError."""
     metric = q.metric.lower()
     if vs not in ("rest", "previous-period"):
         raise InputError(f"unknown comparison {vs!r}; use rest or previous-period")
@@ -317,6 +341,8 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, A
         raise InputError("compare needs at least one --by")
     if vs == "rest":
         frame = grouped_counts(engine, q).frame
+        if frame.is_empty():
+            raise no_answers(q)
         total = frame.group_by("__value").agg(pl.col("__count").sum())
         pairs = []
         for key_vals, part in frame.group_by(list(q.by), maintain_order=True):
@@ -328,6 +354,8 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, A
     else:
         p_since, p_until, c_since, c_until = _previous_window(engine, q)
         cur = grouped_counts(engine, replace(q, since=c_since, until=c_until)).frame
+        if cur.is_empty():
+            raise no_answers(replace(q, since=c_since, until=c_until))
         prev = grouped_counts(engine, replace(q, since=p_since, until=p_until)).frame
         pairs = []
         for key_vals, part in cur.group_by(list(q.by), maintain_order=True):

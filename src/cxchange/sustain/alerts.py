@@ -12,6 +12,10 @@ rule is skipped with a note. Windows end at the day after the newest feedback in
 so a unit whose feedback stopped arriving is judged on its last data. The fingerprint (rule,
 condition, window end) makes the same finding fire once. A rule that cannot be evaluated (no data
 in a window, a unit or theme that was deleted) is reported in `notes`, never raised.
+
+History is not judged: a rule whose scope has no feedback received within its window before `now`
+(a parameter: tests set the clock) is skipped with a note, so importing two years of history fires
+nothing about last year. `evaluate` counts the rules it judged (`evaluated`) apart from the skipped.
 """
 
 from __future__ import annotations
@@ -259,8 +263,7 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _fire(engine: Engine, rule: AlertRule, finding: dict[str, Any]) -> dict[str, Any] | None:
-    now = datetime.utcnow()
+def _fire(engine: Engine, rule: AlertRule, finding: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     with Session(engine) as s, s.begin():
         exists = s.scalars(
             select(Alert.id).where(Alert.rule_id == rule.id, Alert.fingerprint == finding["fingerprint"])
@@ -284,18 +287,24 @@ def _fire(engine: Engine, rule: AlertRule, finding: dict[str, Any]) -> dict[str,
         return {"id": alert.id, "rule": rule.name, "message": alert.message}
 
 
-def evaluate(engine: Engine, *, rule_ids: list[int] | None = None) -> dict[str, Any]:
-    """Evaluate active rules now: {"checked", "fired": [...], "notes": [...]} (never raises per rule)."""
+def evaluate(
+    engine: Engine, *, rule_ids: list[int] | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Evaluate active rules at `now` (default: the current UTC time): {"checked": rules looked at,
+    "evaluated": rules judged, "fired": [...], "notes": [why each skipped rule was]} (never raises
+    per rule)."""
+    now = now or datetime.utcnow()
     with Session(engine, expire_on_commit=False) as s:
         stmt = select(AlertRule).where(AlertRule.active.is_(True)).order_by(AlertRule.id)
         if rule_ids:
             stmt = stmt.where(AlertRule.id.in_(rule_ids))
         rules = list(s.scalars(stmt))
     if not rules:
-        return {"checked": 0, "fired": [], "notes": []}
+        return {"checked": 0, "evaluated": 0, "fired": [], "notes": []}
     tree = load_org_tree(engine)
     fired: list[dict[str, Any]] = []
     notes: list[str] = []
+    evaluated = 0
     for rule in rules:
         try:
             unit = tree.units[rule.unit_id].code if rule.unit_id in tree.units else None
@@ -304,27 +313,33 @@ def evaluate(engine: Engine, *, rule_ids: list[int] | None = None) -> dict[str, 
             end = _window_end(engine, tree.subtree_ids(unit) if unit else None)
             if end is None:
                 raise InputError(f"no feedback in {unit or 'any unit'}")
+            if end <= now.date() - timedelta(days=rule.window_days):
+                raise InputError(
+                    f"no feedback in {unit or 'any unit'} within the {rule.window_days}-day window before "
+                    f"{now.date()} (the newest is from {end - timedelta(days=1)}): history is not judged"
+                )
             if rule.kind == "spike":
                 findings = _evaluate_spike(engine, rule, unit, end)
             else:
                 one = _evaluate_score(engine, rule, unit, end)
                 findings = [one] if one else []
+            evaluated += 1
             for f in findings:
-                made = _fire(engine, rule, f)
+                made = _fire(engine, rule, f, now)
                 if made:
                     fired.append(made)
         except Exception as exc:  # one rule's trouble never stops the others, nor an import
             log.warning("alert rule %s not evaluated: %s", rule.name, exc)
             notes.append(f"{rule.name}: {exc}")
-    return {"checked": len(rules), "fired": fired, "notes": notes}
+    return {"checked": len(rules), "evaluated": evaluated, "fired": fired, "notes": notes}
 
 
-def check(engine: Engine) -> dict[str, Any]:
+def check(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:
     """`cxchange alerts check`: evaluate every rule, then send (or retry) the deliveries that are due."""
     from cxchange.sustain.delivery import deliver_due
 
-    out = evaluate(engine)
-    out["deliveries"] = deliver_due(engine)
+    out = evaluate(engine, now=now)
+    out["deliveries"] = deliver_due(engine, now=now)
     return out
 
 

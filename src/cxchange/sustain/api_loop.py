@@ -31,6 +31,7 @@ class CaseRuleIn(BaseModel):
     theme: str | None = None
     source: str | None = None
     sla: str = "72h"
+    within: str = "14d"  # only feedback received this recently opens a case
     name: str | None = None
 
 
@@ -61,11 +62,16 @@ def cases_list(
 
 @router.get("/cases/stats")
 def cases_stats(
-    scope: Annotated[UserScope, Depends(current_scope)], by: str | None = None, unit: str | None = None
+    scope: Annotated[UserScope, Depends(current_scope)],
+    by: str | None = None,
+    unit: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
 ) -> Any:
-    from cxchange.sustain.cases import stats
+    """Case counts (overall, by unit or by org:LEVEL) for feedback received in [since, until)."""
+    from cxchange.sustain.case_stats import stats
 
-    return _j(stats(engine(), by=by, unit=scope.units(engine(), unit)))
+    return _j(stats(engine(), by=by, unit=scope.units(engine(), unit), since=since, until=until))
 
 
 @router.get("/cases/root-causes")
@@ -88,7 +94,7 @@ def case_rule_add(body: CaseRuleIn) -> Any:
 
     return _j(
         add_rule(engine(), kind=body.kind, max_value=body.max, theme=body.theme, source=body.source,
-                 sla=body.sla, name=body.name)
+                 sla=body.sla, within=body.within, name=body.name)
     )  # fmt: skip
 
 

@@ -29,7 +29,10 @@ def outcomes_get(
     return jsonable_encoder(outcomes(engine(), id, metric=metric, before=before, after=after, level=level))
 
 
-@router.get("/scorecards")
+@router.get(
+    "/scorecards",
+    responses={404: {"description": "No answers of the metric in the period: `detail` names it."}},
+)
 def scorecards_get(
     scope: Annotated[UserScope, Depends(current_scope)],
     period: str = "quarter",

@@ -3,6 +3,10 @@
 - Rules: a score at or below a value (NPS 0–6, CSAT 1–2 by default, created on first use when there
   are none) or a theme mentioned negatively (clause sentiment ≤ −0.05), optionally for one source,
   each with an SLA. The first matching rule (lowest id) opens the case; one case per feedback.
+- Recent feedback only: a rule acts on feedback received within its window (`within_days`, 14 by
+  default), measured back from `now` (a parameter, so tests and the demo set the clock). Importing
+  two years of history opens cases for its last two weeks, not for every old detractor. Feedback
+  without a date counts as received when its batch was imported.
 - Assignment: the person in the feedback's unit whose role is a manager role; none there, the
   nearest unit above that has one.
 - Root causes recorded on cases count as evidence for opportunities (`root_cause_counts`).
@@ -13,17 +17,15 @@ from __future__ import annotations
 
 import logging
 import re
-import statistics
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.models import Feedback, OrgUnit, Person, Source
+from cxchange.listen.models import Feedback, ImportBatch, Person, Source
 from cxchange.listen.org import OrgTree, load_org_tree
 from cxchange.sustain.models import CASE_STATUSES, Case, CaseRule
 from cxchange.understand.models import FeedbackTheme, Theme
@@ -34,6 +36,7 @@ NEGATIVE_MENTION = -0.05  # a theme mention at or below this clause sentiment is
 # Roles that own the follow-up of their unit's feedback (compared lower-case, "_"/"-" as spaces).
 MANAGER_ROLES = ("store manager", "regional manager", "exec", "manager", "head", "director")
 SCORE_KINDS = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 10)}
+DEFAULT_WITHIN_DAYS = 14
 DEFAULT_RULES = (
     ("NPS detractor (0-6)", "nps_max", 6.0, 72),
     ("CSAT dissatisfied (1-2)", "csat_max", 2.0, 48),
@@ -59,7 +62,7 @@ def ensure_default_rules(engine: Engine) -> None:
         if s.scalar(select(func.count()).select_from(CaseRule)):
             return
         for name, kind, value, sla in DEFAULT_RULES:
-            s.add(CaseRule(name=name, kind=kind, value=value, sla_hours=sla))
+            s.add(CaseRule(name=name, kind=kind, value=value, sla_hours=sla, within_days=DEFAULT_WITHIN_DAYS))
 
 
 def _rule_row(r: CaseRule, themes: dict[int, str], sources: dict[int, str]) -> dict[str, Any]:
@@ -74,6 +77,7 @@ def _rule_row(r: CaseRule, themes: dict[int, str], sources: dict[int, str]) -> d
         "condition": condition,
         "source": sources.get(r.source_id) if r.source_id else None,
         "sla_hours": r.sla_hours,
+        "within_days": r.within_days,
         "active": r.active,
     }
 
@@ -95,15 +99,19 @@ def add_rule(
     theme: str | None = None,
     source: str | None = None,
     sla: str | int | None = None,
+    within: str | int | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:
+    """A new rule; `within` ('14d', '4w', '1m' or days) is how recent feedback must be to open a case."""
+    from cxchange.understand.service import parse_span
     from cxchange.understand.themes.taxonomy import find_theme
 
     kind = (kind or "").strip().lower()
     hours = parse_sla(sla)
+    days = DEFAULT_WITHIN_DAYS if within is None else parse_span(str(within), "--within")
     ensure_default_rules(engine)
     with Session(engine) as s, s.begin():
-        rule = CaseRule(sla_hours=hours, active=True)
+        rule = CaseRule(sla_hours=hours, within_days=days, active=True)
         if kind == "theme":
             if not theme:
                 raise InputError("--kind theme needs --theme THEME")
@@ -191,10 +199,21 @@ def _has_case() -> Any:
     return select(Case.id).where(Case.feedback_id == Feedback.id).exists()
 
 
-def _open_for(engine: Engine, rule_hits: Iterable[tuple[CaseRule, list[tuple[int, int | None]]]]) -> int:
+def _received_within(rule: CaseRule, now: datetime) -> Any:
+    """Feedback received in the rule's window (undated feedback: when its batch was imported).
+    The statement must join ImportBatch."""
+    since = now - timedelta(days=rule.within_days)
+    return or_(
+        Feedback.received_at >= since,
+        and_(Feedback.received_at.is_(None), ImportBatch.started_at >= since),
+    )
+
+
+def _open_for(
+    engine: Engine, rule_hits: Iterable[tuple[CaseRule, list[tuple[int, int | None]]]], now: datetime
+) -> int:
     tree = load_org_tree(engine)
     managers = manager_map(engine, tree)
-    now = datetime.utcnow()
     rows: list[dict[str, Any]] = []
     taken: set[int] = set()
     for rule, hits in rule_hits:
@@ -225,15 +244,25 @@ def _active_rules(engine: Engine, theme: bool) -> list[CaseRule]:
         return list(s.scalars(select(CaseRule).where(CaseRule.active.is_(True), kinds).order_by(CaseRule.id)))
 
 
-def cases_for_batch(engine: Engine, batch_id: int) -> dict[str, Any]:
-    """Open cases for a batch's feedback that meets a score rule. Idempotent; one bad rule is skipped."""
+def cases_for_batch(engine: Engine, batch_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+    """Open cases for a batch's recent feedback that meets a score rule (see the module's doc on the
+    window). Idempotent; one bad rule is skipped."""
+    now = now or datetime.utcnow()
     hits: list[tuple[CaseRule, list[tuple[int, int | None]]]] = []
     errors: list[str] = []
     for rule in _active_rules(engine, theme=False):
         try:
             col = getattr(Feedback, rule.kind.removesuffix("_max"))
-            stmt = select(Feedback.id, Feedback.org_unit_id).where(
-                Feedback.batch_id == batch_id, col.is_not(None), col <= rule.value, ~_has_case()
+            stmt = (
+                select(Feedback.id, Feedback.org_unit_id)
+                .join(ImportBatch, ImportBatch.id == Feedback.batch_id)
+                .where(
+                    Feedback.batch_id == batch_id,
+                    col.is_not(None),
+                    col <= rule.value,
+                    _received_within(rule, now),
+                    ~_has_case(),
+                )
             )
             if rule.source_id is not None:
                 stmt = stmt.where(Feedback.source_id == rule.source_id)
@@ -242,11 +271,15 @@ def cases_for_batch(engine: Engine, batch_id: int) -> dict[str, Any]:
         except Exception as exc:  # a broken rule must not stop the others (or the import)
             log.warning("case rule %s skipped: %s", rule.name, exc)
             errors.append(f"{rule.name}: {exc}")
-    return {"cases": _open_for(engine, hits), "errors": errors}
+    return {"cases": _open_for(engine, hits, now), "errors": errors}
 
 
-def cases_for_analysis(engine: Engine, run_id: int | None = None) -> dict[str, Any]:
-    """Open cases for negative mentions of a rule's theme (of one analysis run, or all). Idempotent."""
+def cases_for_analysis(
+    engine: Engine, run_id: int | None = None, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Open cases for recent negative mentions of a rule's theme (of one analysis run, or all).
+    Idempotent."""
+    now = now or datetime.utcnow()
     hits: list[tuple[CaseRule, list[tuple[int, int | None]]]] = []
     errors: list[str] = []
     for rule in _active_rules(engine, theme=True):
@@ -254,9 +287,11 @@ def cases_for_analysis(engine: Engine, run_id: int | None = None) -> dict[str, A
             stmt = (
                 select(Feedback.id, Feedback.org_unit_id)
                 .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+                .join(ImportBatch, ImportBatch.id == Feedback.batch_id)
                 .where(
                     FeedbackTheme.theme_id == rule.theme_id,
                     FeedbackTheme.sentiment <= NEGATIVE_MENTION,
+                    _received_within(rule, now),
                     ~_has_case(),
                 )
             )
@@ -269,7 +304,7 @@ def cases_for_analysis(engine: Engine, run_id: int | None = None) -> dict[str, A
         except Exception as exc:
             log.warning("case rule %s skipped: %s", rule.name, exc)
             errors.append(f"{rule.name}: {exc}")
-    return {"cases": _open_for(engine, hits), "errors": errors}
+    return {"cases": _open_for(engine, hits, now), "errors": errors}
 
 
 # --- reading and working cases --------------------------------------------------------------------
@@ -415,58 +450,6 @@ def update(
 
 
 # --- statistics -----------------------------------------------------------------------------------
-
-
-def _stats(cases: list[tuple[Any, ...]], names: dict[int, str], now: datetime) -> dict[str, Any]:
-    open_ = [c for c in cases if c[1] != "resolved"]
-    resolved = [c for c in cases if c[1] == "resolved" and c[4] is not None]
-    hours = [(_as_dt(c[4]) - _as_dt(c[2])).total_seconds() / 3600 for c in resolved]  # type: ignore[operator]
-    within = [c for c in resolved if _as_dt(c[4]) <= _as_dt(c[3])]  # type: ignore[operator]
-    roots = Counter(names.get(c[5], str(c[5])) for c in cases if c[5] is not None)
-    return {
-        "cases": len(cases),
-        "open": sum(c[1] == "open" for c in cases),
-        "contacted": sum(c[1] == "contacted" for c in cases),
-        "resolved": len(resolved),
-        "overdue": sum(_as_dt(c[3]) < now for c in open_),  # type: ignore[operator]
-        "median_hours_to_close": round(statistics.median(hours), 1) if hours else None,
-        "pct_within_sla": round(100.0 * len(within) / len(resolved), 1) if resolved else None,
-        "root_causes": dict(roots.most_common()),
-    }
-
-
-def stats(
-    engine: Engine, *, by: str | None = None, unit: str | Sequence[str] | None = None
-) -> list[dict[str, Any]]:
-    """Open, overdue, median time to close, % closed within SLA and root causes; overall or per unit.
-
-    `unit` (one code or several) limits the cases to those units and everything beneath them."""
-    if by not in (None, "unit"):
-        raise InputError(f"--by wants unit, got {by!r}")
-    keep = load_org_tree(engine).subtree_ids_of(unit) if unit else None
-    now = datetime.utcnow()
-    with engine.connect() as conn:
-        cases = conn.execute(
-            select(
-                Case.unit_id,
-                Case.status,
-                Case.opened_at,
-                Case.due_at,
-                Case.resolved_at,
-                Case.root_cause_theme_id,
-            )
-        ).all()
-        names = dict(conn.execute(select(Theme.id, Theme.name)).all())
-        codes = dict(conn.execute(select(OrgUnit.id, OrgUnit.code)).all())
-    if keep is not None:
-        cases = [c for c in cases if c[0] in keep]
-    if by is None:
-        return [{"group": {}, **_stats(list(cases), names, now)}]
-    groups: dict[Any, list[tuple[Any, ...]]] = defaultdict(list)
-    for c in cases:
-        groups[c[0]].append(tuple(c))
-    rows = [{"group": {"unit": codes.get(uid)}, **_stats(g, names, now)} for uid, g in groups.items()]
-    return sorted(rows, key=lambda r: str(r["group"]["unit"]))
 
 
 def root_cause_counts(engine: Engine) -> dict[str, int]:

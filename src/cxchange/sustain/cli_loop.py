@@ -71,17 +71,22 @@ def case_rule_add(
     ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Only feedback from this source.")] = None,
     sla: Annotated[str, typer.Option("--sla", help="Time to resolve: 72h, 3d, 1w.")] = "72h",
+    within: Annotated[
+        str,
+        typer.Option("--within", help="Only feedback received this recently opens a case: 14d, 4w, 1m."),
+    ] = "14d",
     name: Annotated[str | None, typer.Option("--name", help="A name for the rule.")] = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """Add a rule: a score at or below --max, or a theme mentioned negatively."""
+    """Add a rule: a score at or below --max, or a theme mentioned negatively (recent feedback only)."""
     from cxchange.sustain.cases import add_rule
 
     check_format(fmt)
     out = add_rule(
-        engine_from(ctx, db), kind=kind, max_value=max_value, theme=theme, source=source, sla=sla, name=name
-    )
+        engine_from(ctx, db), kind=kind, max_value=max_value, theme=theme, source=source, sla=sla,
+        within=within, name=name,
+    )  # fmt: skip
     _emit(out, fmt, "case rule")
 
 
@@ -111,6 +116,13 @@ def cases_list(
 
     check_format(fmt)
     rows = list_cases(engine_from(ctx, db), unit=unit, status=status, overdue=overdue, limit=limit)
+    if not rows and fmt == "table":  # an empty queue is an answer; say what it means
+        typer.echo(
+            "no cases" + (" matching the filters" if unit or status or overdue else "")
+            + ": rules open cases only for feedback received within their window (`cxchange cases rule "
+            "list`); older feedback is history"
+        )  # fmt: skip
+        return
     _emit(rows, fmt, "cases", None if fmt == "json" else CASE_COLUMNS)
 
 
@@ -156,20 +168,30 @@ def cases_update(
 @cases_app.command("stats")
 def cases_stats(
     ctx: typer.Context,
-    by: Annotated[str | None, typer.Option("--by", help="unit: one row per unit.")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="unit (one row per unit) or org:LEVEL (e.g. org:region).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Cases of feedback received from YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="… and before YYYY-MM-DD.")] = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """Open, overdue, median hours to close, % resolved within SLA, root causes."""
-    from cxchange.sustain.cases import stats
+    """Open, overdue, median hours to close, % resolved within SLA, root causes (the scorecard's count)."""
+    from cxchange.sustain.case_stats import stats
 
     check_format(fmt)
-    _emit(stats(engine_from(ctx, db), by=by), fmt, "cases")
+    out = stats(
+        engine_from(ctx, db), by=by, since=parse_date(since, "--since"), until=parse_date(until, "--until")
+    )
+    _emit(out, fmt, "cases")
 
 
 @cases_app.command("scan")
 def cases_scan(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
-    """Apply the case rules to all stored feedback (imports and analyses do it for new feedback)."""
+    """Apply the case rules to all stored feedback received within each rule's window (imports and
+    analyses do it for new feedback)."""
     from sqlalchemy import select
 
     from cxchange.listen.models import ImportBatch
@@ -332,7 +354,8 @@ def alerts_check(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption =
         return
     d = out["deliveries"]
     typer.echo(
-        f"{out['checked']} rules checked, {len(out['fired'])} alerts fired; deliveries: "
+        f"{out['checked']} rules checked ({out['evaluated']} evaluated, {out['checked'] - out['evaluated']} "
+        f"skipped), {len(out['fired'])} alerts fired; deliveries: "
         f"{d['sent']} sent, {d['retry']} to retry, {d['failed']} failed"
     )
     for a in out["fired"]:

@@ -1,19 +1,24 @@
 """What the import and analysis pipelines call when they finish, so the loop closes by itself.
 
-- `after_import(engine, batch_id)`: opens cases for the batch's feedback (score rules), evaluates the
-  alert rules, and hands any new deliveries to a background daemon thread (`deliver="background"`,
-  the default), so the import never waits for SMTP or a webhook; deliveries that thread does not
-  finish stay pending and are sent (or retried) by the next `cxchange alerts check`.
-  `deliver="pending"` only queues them; `deliver="now"` sends them before returning (tests, scripts).
-- `after_analyze(engine, run_id)`: opens theme-negative cases for that run's mentions and records
-  recognitions of named staff in that run's comments.
+- `after_import(engine, batch_id)`: opens cases for the batch's recent feedback (score rules; only
+  feedback received within each rule's window, so a backfill of history opens none), evaluates the
+  alert rules (each judges only its own recent window), and hands any new deliveries to a background
+  daemon thread (`deliver="background"`, the default), so the import never waits for SMTP or a
+  webhook; deliveries that thread does not finish stay pending and are sent (or retried) by the next
+  `cxchange alerts check`. `deliver="pending"` only queues them; `deliver="now"` sends them before
+  returning (tests, scripts).
+- `after_analyze(engine, run_id)`: opens theme-negative cases for that run's recent mentions and
+  records recognitions of named staff in that run's comments.
 
-Both are idempotent and never raise: a failure is logged and returned under "errors".
+`now` is the clock both judge "recent" by (default: the current UTC time). Both return the counts
+the import and analysis results report (`cases_opened`, `alerts_evaluated`, `alerts_raised`), are
+idempotent and never raise: a failure is logged and returned under "errors".
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -21,24 +26,26 @@ from sqlalchemy import Engine
 log = logging.getLogger(__name__)
 
 
-def after_import(engine: Engine, batch_id: int | None, *, deliver: str = "background") -> dict[str, Any]:
+def after_import(
+    engine: Engine, batch_id: int | None, *, deliver: str = "background", now: datetime | None = None
+) -> dict[str, Any]:
     from cxchange.sustain.alerts import evaluate
     from cxchange.sustain.cases import cases_for_batch
     from cxchange.sustain.delivery import deliver_due, deliver_in_background
 
-    out: dict[str, Any] = {"cases": 0, "alerts": 0, "errors": []}
+    out: dict[str, Any] = {"cases_opened": 0, "alerts_evaluated": 0, "alerts_raised": 0, "errors": []}
     if batch_id is None:
         return out
     try:
-        made = cases_for_batch(engine, batch_id)
-        out["cases"] = made["cases"]
+        made = cases_for_batch(engine, batch_id, now=now)
+        out["cases_opened"] = made["cases"]
         out["errors"] += made["errors"]
     except Exception as exc:
         log.warning("cases after import of batch %s failed: %s", batch_id, exc)
         out["errors"].append(f"cases: {exc}")
     try:
-        ev = evaluate(engine)
-        out["alerts"] = len(ev["fired"])
+        ev = evaluate(engine, now=now)
+        out["alerts_evaluated"], out["alerts_raised"] = ev["evaluated"], len(ev["fired"])
         out["errors"] += ev["notes"]
         if ev["fired"]:
             if deliver == "background":
@@ -51,16 +58,16 @@ def after_import(engine: Engine, batch_id: int | None, *, deliver: str = "backgr
     return out
 
 
-def after_analyze(engine: Engine, run_id: int | None) -> dict[str, Any]:
+def after_analyze(engine: Engine, run_id: int | None, *, now: datetime | None = None) -> dict[str, Any]:
     from cxchange.sustain.cases import cases_for_analysis
     from cxchange.sustain.recognition import record_recognitions
 
-    out: dict[str, Any] = {"cases": 0, "recognitions": 0, "errors": []}
+    out: dict[str, Any] = {"cases_opened": 0, "recognitions": 0, "errors": []}
     if run_id is None:
         return out
     try:
-        made = cases_for_analysis(engine, run_id)
-        out["cases"] = made["cases"]
+        made = cases_for_analysis(engine, run_id, now=now)
+        out["cases_opened"] = made["cases"]
         out["errors"] += made["errors"]
     except Exception as exc:
         log.warning("cases after analysis run %s failed: %s", run_id, exc)

@@ -15,7 +15,8 @@ CASE_STATUSES = ("open", "contacted", "resolved")
 
 
 class CaseRule(Base):
-    """When feedback opens a case: a score condition or a theme mentioned negatively, with an SLA."""
+    """When feedback opens a case: a score condition or a theme mentioned negatively, with an SLA,
+    for feedback received within the rule's window."""
 
     __tablename__ = "case_rule"
 
@@ -27,6 +28,8 @@ class CaseRule(Base):
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("theme.id", ondelete="CASCADE"))
     source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id"))  # None: every source
     sla_hours: Mapped[int] = mapped_column(Integer, default=72)
+    # Only feedback received in the last `within_days` days opens a case: a backfill is history.
+    within_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
 

@@ -4,7 +4,8 @@ Per unit: the score with its interval (`cxchange.measure.service.scores`), the c
 calendar period with its interval (`cxchange.measure.stats.compare_from_counts` on the counts of
 `cxchange.measure.service.grouped_counts`), `target_met` — true only when the interval's lower bound
 reaches the target, false when its upper bound is below it, null ("not yet clear") otherwise — case
-handling from `cx_case` (cases opened in the period; open and overdue are their state now; resolved
+handling from `cxchange.sustain.case_stats.stats` (the same count as the overview and `cases stats`:
+cases whose feedback was received in the period; open and overdue are their state now; resolved
 within SLA = resolved by the due date, as a % of the period's cases) and recognitions received in the
 period.
 
@@ -22,12 +23,13 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from cxchange.core.errors import InputError
+from cxchange.core.errors import InputError, NoDataError
 from cxchange.listen.models import Feedback
 from cxchange.listen.org import load_org_tree
 from cxchange.measure.service import ScoreQuery, grouped_counts, scores
 from cxchange.measure.stats import compare_from_counts
-from cxchange.sustain.models import Case, Recognition
+from cxchange.sustain.case_stats import stats as case_stats
+from cxchange.sustain.models import Recognition
 
 PERIODS = ("month", "quarter")
 METRICS = ("nps", "csat", "ces", "rating")
@@ -86,15 +88,15 @@ def scorecard(
         with engine.connect() as conn:
             last = _as_dt(conn.execute(select(func.max(Feedback.received_at))).scalar())
         if last is None:
-            raise InputError("no dated feedback yet: nothing to score")
+            raise NoDataError("no dated feedback yet: nothing to score")
         as_of = last.date()
     start, end = latest_complete(period, as_of)
     p_start, p_end = _period_bounds(period, start - timedelta(days=1))
     q = ScoreQuery(metric=metric, by=(by,), since=start, until=end, level=level, min_n=min_n)
     current = scores(engine, q)
     if not current:
-        raise InputError(
-            f"no {metric} data in {_label(period, start)} ({start} to {end - timedelta(days=1)})"
+        raise NoDataError(
+            f"no {metric} answers in scope ({_label(period, start)}: {start} to {end - timedelta(days=1)})"
         )
     cur_counts = grouped_counts(engine, q).frame
     prev_counts = grouped_counts(engine, replace(q, since=p_start, until=p_end)).frame
@@ -104,7 +106,7 @@ def scorecard(
     level_units = {
         u.name: u for u in tree.units.values() if u.id in set(ancestor) and ancestor[u.id] == u.name
     }
-    cases = _case_stats(engine, ancestor, start, end)
+    cases = {r["group"][by]: r for r in case_stats(engine, by=by, since=start, until=end)}
     recs = _recognitions(engine, ancestor, start, end)
 
     rows = []
@@ -154,40 +156,15 @@ def scorecard(
                 if target is None
                 else {True: "met", False: "not met", None: "not yet clear"}[met],
                 "cases": c.get("cases", 0),
-                "cases_open": c.get("open", 0),
+                "cases_open": c.get("open", 0) + c.get("contacted", 0),  # not yet resolved
                 "cases_overdue": c.get("overdue", 0),
-                "resolved_within_sla_pct": c.get("within_sla_pct"),
+                "resolved_within_sla_pct": (
+                    round(100.0 * c["resolved_within_sla"] / c["cases"], 1) if c.get("cases") else None
+                ),
                 "recognitions": recs.get(name, 0),
             }
         )
     return sorted(rows, key=lambda x: (x["unit"] or "", x["name"]))
-
-
-def _case_stats(engine: Engine, ancestor: dict[int, str], start: date, end: date) -> dict[str, dict]:
-    lo, hi = datetime.combine(start, time.min), datetime.combine(end, time.min)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(Case.unit_id, Case.status, Case.due_at, Case.resolved_at).where(
-                Case.opened_at >= lo, Case.opened_at < hi
-            )
-        ).all()
-    now = datetime.utcnow()
-    out: dict[str, dict[str, Any]] = {}
-    for unit_id, status, due, resolved in rows:
-        name = ancestor.get(unit_id) if unit_id is not None else None
-        if name is None:
-            continue
-        due, resolved = _as_dt(due), _as_dt(resolved)
-        s = out.setdefault(name, {"cases": 0, "open": 0, "overdue": 0, "on_time": 0})
-        s["cases"] += 1
-        if status != "resolved":
-            s["open"] += 1
-            s["overdue"] += int(due is not None and due < now)
-        elif resolved is not None and due is not None and resolved <= due:
-            s["on_time"] += 1
-    for s in out.values():
-        s["within_sla_pct"] = round(100.0 * s.pop("on_time") / s["cases"], 1) if s["cases"] else None
-    return out
 
 
 def _recognitions(engine: Engine, ancestor: dict[int, str], start: date, end: date) -> dict[str, int]:

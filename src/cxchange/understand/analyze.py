@@ -184,7 +184,7 @@ def analyze(
         "executor": ex.name if ex is not None else "none",
         "seconds": round(seconds, 3),
         "per_second": round(n_new / seconds, 1) if seconds > 0 and n_new else None,
-        "cases_opened": loop.get("cases", 0),
+        "cases_opened": loop.get("cases_opened", 0),
         "recognitions": loop.get("recognitions", 0),
     }
 

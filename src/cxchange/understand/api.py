@@ -39,7 +39,10 @@ def themes(
     )
 
 
-@router.get("/emerging")
+@router.get(
+    "/emerging",
+    responses={404: {"description": "No analysed comments in scope: `detail` says so and what to run."}},
+)
 def emerging(
     scope: Annotated[UserScope, Depends(current_scope)],
     window: str = "7d",
@@ -49,10 +52,12 @@ def emerging(
     where: Annotated[list[str] | None, Query()] = None,
     z: float = 3.0,
     min_count: Annotated[int, Query(ge=1)] = 10,
-) -> list[dict[str, Any]]:
-    from cxchange.understand.service import emerging as find_emerging
+) -> dict[str, Any]:
+    """As `cxchange emerging --format json`: the findings under "items", with the window and baseline
+    compared (dates, comments) and the number of themes tested; 404 when nothing is analysed in scope."""
+    from cxchange.understand.service import emerging_report
 
-    return find_emerging(
+    return emerging_report(
         engine(), window=window, baseline=baseline, until=until, source=source,
         where=scope.where(engine(), where), z_min=z, min_count=min_count,
     )  # fmt: skip

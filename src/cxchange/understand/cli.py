@@ -158,22 +158,26 @@ def emerging_command(
     db: DbOption = None,
 ) -> None:
     """Themes rising unusually fast, and new clusters of words in comments no theme covers."""
-    from cxchange.understand.service import emerging
+    from cxchange.understand.service import emerging_report, emerging_summary
 
     check_format(fmt)
-    rows = emerging(
+    report = emerging_report(
         engine_from(ctx, db), window=window, baseline=baseline, until=parse_date(until, "--until"),
         source=source, where=tuple(where or ()), z_min=z, min_count=min_count,
     )  # fmt: skip
+    if fmt == "json":  # the findings under "items", with the windows compared
+        typer.echo(to_json(report))
+        return
+    rows = report["items"]
     if fmt == "table":
         rows = [{**r, "examples": " | ".join(e[:80] for e in r["examples"])} for r in rows]
-        print_rows(
-            rows, fmt, title="emerging", columns=["theme", "recent_count", "baseline_mean", "z", "examples"]
-        )
-        if not rows:
-            typer.echo("nothing unusual in the window")
+        cols = ["theme", "recent_count", "baseline_mean", "z", "examples"]
+        if rows:
+            print_rows(rows, fmt, title="emerging", columns=cols)
+        typer.echo(emerging_summary(report))
         return
     print_rows(rows, fmt, title="emerging")
+    typer.echo(emerging_summary(report), err=True)  # CSV stays rows only; what was compared goes aside
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import Engine, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from cxchange.core.errors import InputError
+from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
@@ -175,10 +175,37 @@ def emerging(
     min_count: int = 10,
     examples: int = 3,
 ) -> list[dict[str, Any]]:
-    """Themes spiking in the last `window` against `baseline`, then new phrase clusters, strongest first.
+    """The findings of `emerging_report` (a list, strongest first); [] when nothing is analysed in
+    scope. For pages, reports and alert rules, which say "nothing unusual" themselves."""
+    try:
+        return emerging_report(
+            engine, window=window, baseline=baseline, until=until, where=where, source=source,
+            z_min=z_min, min_count=min_count, examples=examples,
+        )["items"]  # fmt: skip
+    except NoDataError:
+        return []
+
+
+def emerging_report(
+    engine: Engine,
+    *,
+    window: str = "7d",
+    baseline: str = "8w",
+    until: date | None = None,
+    where: Sequence[str] = (),
+    source: str | None = None,
+    z_min: float = 3.0,
+    min_count: int = 10,
+    examples: int = 3,
+) -> dict[str, Any]:
+    """Themes spiking in the last `window` against `baseline`, then new phrase clusters, strongest first,
+    with what was compared: {"window": {"since", "until" (exclusive), "comments"}, "baseline": {"since",
+    "until", "comments", "windows"}, "themes_tested", "unthemed_comments", "items": [...]}, so "nothing
+    unusual" always says over which days and how many comments.
 
     The window ends at `until` (exclusive) or, by default, at the newest analysed comment in scope,
-    so a store whose feedback stopped arriving a month ago still gets a meaningful answer.
+    so a store whose feedback stopped arriving a month ago still gets a meaningful answer. No analysed
+    comment in scope at all is a NoDataError.
     """
     ensure_schema(engine)
     w, b = parse_span(window, "--window"), parse_span(baseline, "--baseline")
@@ -197,15 +224,27 @@ def emerging(
             last = conn.scalar(scoped(select(func.max(Feedback.received_at)).join(
                 FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)))  # fmt: skip
             if last is None:
-                return []
+                raise NoDataError(
+                    "no analysed comments in scope"
+                    + (f" ({', '.join(where)})" if where else "")
+                    + ": import feedback with comments, then run `cxchange analyze`"
+                )
             last_day = last.date() if isinstance(last, datetime) else last
         else:
             last_day = until - timedelta(days=1)
         k = b // w
         start = last_day - timedelta(days=w * (k + 1) - 1)
         rows = conn.execute(scoped(base_q, start, last_day + timedelta(days=1))).all()
+        recent_start = last_day - timedelta(days=w - 1)
+        summary: dict[str, Any] = {
+            "window": {"since": recent_start, "until": last_day + timedelta(days=1), "comments": 0},
+            "baseline": {"since": start, "until": recent_start, "comments": 0, "windows": k},
+            "themes_tested": 0,
+            "unthemed_comments": 0,
+            "items": [],
+        }
         if not rows:
-            return []
+            return summary
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         days = np.array([(r[1].date() - _EPOCH).days if r[1] else -(10**9) for r in rows], dtype=np.int64)
         mrows = conn.execute(
@@ -228,6 +267,9 @@ def emerging(
     recent_mask = wins.index(days) == 0
     out: list[dict[str, Any]] = []
     base_mask = wins.index(days) > 0
+    summary["window"]["comments"] = int(recent_mask.sum())
+    summary["baseline"]["comments"] = int(base_mask.sum())
+    summary["themes_tested"] = int(np.unique(m_tid).size)
     for s in spikes:
         tid = int(s["theme_id"])
         in_theme = set(m_fid[m_tid == tid].tolist())
@@ -242,6 +284,7 @@ def emerging(
     # Recent comments no theme covers: a new theme forming?
     themed = set(m_fid.tolist())
     rec_free = [int(i) for i in ids[recent_mask] if int(i) not in themed]
+    summary["unthemed_comments"] = len(rec_free)
     # Against the baseline's unthemed comments too: unthemed text is its own kind (general praise…).
     base_ids = [int(i) for i in ids[wins.index(days) > 0] if int(i) not in themed]
     if len(rec_free) >= min_count:
@@ -254,7 +297,22 @@ def emerging(
                  "terms": p["terms"], "examples": [rec_texts[i] for i in p["examples"]]}  # type: ignore[union-attr]
             )  # fmt: skip
     out.sort(key=lambda r: -float(r["z"]))
-    return out
+    summary["items"] = out
+    return summary
+
+
+def emerging_summary(report: dict[str, Any]) -> str:
+    """One line on what `emerging_report` compared: the windows' dates and comments, themes tested."""
+    w, b = report["window"], report["baseline"]
+    last = w["until"] - timedelta(days=1)
+    found = len(report["items"])
+    head = f"{found} emerging" if found else "nothing unusual"
+    return (
+        f"{head}: {w['since']} to {last} ({w['comments']:,} analysed comments) against "
+        f"{b['since']} to {b['until'] - timedelta(days=1)} ({b['comments']:,} comments, {b['windows']} "
+        f"windows); {report['themes_tested']} themes tested, {report['unthemed_comments']:,} recent "
+        "comments without a theme checked for new phrases"
+    )
 
 
 def _whats_new(

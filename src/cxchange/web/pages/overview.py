@@ -193,7 +193,7 @@ def _aggregates(
 ) -> dict[str, Any]:
     """The expensive part of the page (every row aggregated): cached per data version."""
     from cxchange.measure.service import ScoreQuery, scores
-    from cxchange.sustain.cases import stats as case_stats
+    from cxchange.sustain.case_stats import stats as case_stats
     from cxchange.understand.service import emerging, theme_stats
 
     overall = {

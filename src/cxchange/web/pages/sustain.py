@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
 from cxchange.core.deps import engine
-from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
+from cxchange.core.errors import ForbiddenError, InputError, NoDataError, NotFoundError
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -70,7 +70,7 @@ def sustain_page(
     target: str = "",
 ) -> Any:
     from cxchange.sustain.alerts import list_alerts
-    from cxchange.sustain.cases import stats
+    from cxchange.sustain.case_stats import stats
     from cxchange.sustain.outcomes import outcomes
     from cxchange.sustain.recognition import list_recognitions
     from cxchange.sustain.scorecard import scorecard
@@ -112,7 +112,7 @@ def sustain_page(
             cards = scope.filter_rows(
                 scorecard(eng, period=period, by=by, target=target_value), eng, key="unit"
             )
-        except InputError as exc:
+        except (InputError, NoDataError) as exc:  # no answers in the period: said on the page
             card_error = str(exc)
 
     units = scope.units(eng, None)
@@ -172,7 +172,8 @@ def cases_queue(
     page: Annotated[int, Query(ge=1)] = 1,
     updated: int | None = None,
 ) -> Any:
-    from cxchange.sustain.cases import list_cases, stats
+    from cxchange.sustain.case_stats import stats
+    from cxchange.sustain.cases import list_cases
 
     eng = engine()
     if status not in QUEUE_STATUSES:
