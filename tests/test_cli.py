@@ -40,6 +40,7 @@ def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
         "rejected",
         "redacted",
         "seconds",
+        "timings",
     }
     assert (out["read"], out["imported"], out["rejected"]) == (2, 1, 1)
     rejects = cx("rejects", str(out["batch_id"]), "--format", "csv", db=db_url)

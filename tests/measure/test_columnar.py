@@ -10,9 +10,9 @@ from sqlalchemy import Engine, delete
 
 from cxchange.demo.generate import generate
 from cxchange.demo.load import load_demo
+from cxchange.listen import columnar
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_frame
-from cxchange.measure import columnar
 from cxchange.measure.service import ScoreQuery, grouped_counts
 
 QUERIES = [

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.cli_support import (
+    DbOption,
+    FormatOption,
+    check_format,
+    engine_from,
+    parse_date,
+    process_started,
+)
 from cxchange.core.output import print_rows, to_json, write_csv
 
 org_app = typer.Typer(help="The organisation: units and people.", no_args_is_help=True)
@@ -59,11 +66,14 @@ def import_command(
             _print_dry_run(report)
         return
     with _progress() as tick:
-        result = import_file(engine, file, options, progress=tick)
+        # From the process start: `seconds` is the whole command as the user waits for it.
+        result = import_file(engine, file, options, progress=tick, started=process_started())
     if fmt == "json":
         typer.echo(to_json(result.as_dict()))
     else:
-        print_rows([result.as_dict()], "table", title=f"import of {file}")
+        row = {k: v for k, v in result.as_dict().items() if k != "timings"}
+        print_rows([row], "table", title=f"import of {file}")
+        typer.echo("seconds by step: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
 
 
 def _print_dry_run(report) -> None:  # type: ignore[no-untyped-def]

@@ -80,6 +80,8 @@ class ImportBatch(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     seconds: Mapped[float | None] = mapped_column(Float)
+    # Where the time went: read, validate, write, … and the post-commit steps (listen/service.py).
+    timings: Mapped[dict[str, float] | None] = mapped_column(JsonDoc)
 
 
 class Feedback(Base):
