@@ -129,6 +129,7 @@ RUN_DUCKDB = """
 import json, sys, time
 import duckdb
 con = duckdb.connect(sys.argv[2])
+con.execute("SET enable_progress_bar = false")
 con.execute("CREATE TABLE feedback AS SELECT * FROM read_csv(?)", [sys.argv[1]])
 print(json.dumps({"imported": con.execute("SELECT count(*) FROM feedback").fetchone()[0]}))
 """
@@ -231,7 +232,8 @@ def timed(argv: list[str], env: dict[str, str] | None = None, *, parse: bool = T
         stdout, stderr = out.read().decode(), err.read().decode()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:4])} … failed ({proc.returncode}):\n{stderr[-3000:]}")
-    parsed = json.loads(stdout) if parse else None
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    parsed = json.loads(lines[-1]) if parse and lines else None  # the last line: its answer
     return {"wall_seconds": wall, "rss_mb": usage.ru_maxrss / 1024, "json": parsed}
 
 
