@@ -211,3 +211,15 @@ def test_after_a_deletion_a_reader_answers_from_sql_without_rebuilding(tmp_path,
     monkeypatch.setattr(columnar, "_refresh_in_background", lambda *args: rebuilt.append(args))
     frame = grouped_counts(engine, BY_REGION).frame
     assert frame["__value"].to_list() == [0.0] and rebuilt
+
+
+def test_many_small_imports_are_merged_into_one_part(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = _engine(tmp_path)
+    monkeypatch.setattr(columnar, "MAX_PARTS", 3)
+    for i in range(4):
+        import_frame(engine, pl.DataFrame({"id": [f"r{i}"], "nps": [str(i)], "region": ["N"]}), OPTS)
+    directory = columnar.cache_dir(engine)
+    assert directory is not None
+    assert len(list(directory.glob("part-*.parquet"))) == 1
+    frame = grouped_counts(engine, BY_REGION, path="columnar").frame
+    assert sorted(frame["__value"].to_list()) == [0.0, 1.0, 2.0, 3.0]

@@ -78,6 +78,8 @@ _SCHEMA: dict[str, Any] = {
 _FETCH_ROWS = 200_000
 # A reader appends at most this many new ids itself (~0.1 s); beyond it, copy + SQL for the rest.
 INLINE_ROWS = 20_000
+# More parts than this (many small imports) are merged into one by the import that adds the last.
+MAX_PARTS = 64
 # How long a reader waits for an import that has committed to publish its staged parts (milliseconds
 # of work), and for the copy's lock, before answering without them.
 WAIT_SECONDS = 0.5
@@ -226,6 +228,21 @@ def _extend_from_db(engine: Engine, directory: Path, state: dict[str, Any], up_t
         _write_state(directory, state)
     state["max_id"] = max(state["max_id"], up_to_id)  # ids above the last row read were deleted ones
     _write_state(directory, state)
+
+
+def _compact(directory: Path, state: dict[str, Any]) -> None:
+    """Merge every part into one (under the lock): scanning thousands of small files costs more than
+    the rows in them."""
+    old = list(state["parts"])
+    merged = pl.concat([pl.scan_parquet(directory / p) for p in old], how="diagonal_relaxed").collect()
+    state["parts"] = []
+    name = _part_name(state)
+    merged.write_parquet(directory / (name + ".tmp"))
+    os.replace(directory / (name + ".tmp"), directory / name)
+    state["parts"] = [name]
+    _write_state(directory, state)
+    for part in old:  # only now: a reader may still be scanning them
+        (directory / part).unlink(missing_ok=True)
 
 
 def _stale(state: dict[str, Any], max_id: int, changes: int) -> bool:
@@ -418,6 +435,8 @@ class CopyStager:
                     _write_state(self._directory, state)
                 if state["max_id"] < max_id:  # another batch committed since
                     _extend_from_db(engine, self._directory, state, max_id)
+                if len(state["parts"]) > MAX_PARTS:
+                    _compact(self._directory, state)
         finally:
             self.discard()
 
