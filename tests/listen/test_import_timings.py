@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from cxchange.core.cli_support import process_started
 from cxchange.core.config import get_settings
 from cxchange.listen import service
+from cxchange.listen.browse import list_batches
 from cxchange.listen.models import ImportBatch
 from cxchange.listen.readers import TableInfo
 from cxchange.listen.service import ImportOptions, frame_chunks, import_frame, import_table
@@ -48,6 +49,8 @@ def test_seconds_include_the_post_commit_steps_and_are_stored(engine: Engine, mo
             select(ImportBatch.seconds, ImportBatch.timings).where(ImportBatch.id == result.batch_id)
         ).one()
     assert stored.seconds == result.seconds and stored.timings == result.timings
+    listed = list_batches(engine)[0]
+    assert (listed["seconds"], listed["timings"]) == (result.seconds, result.timings)
 
 
 def test_seconds_count_from_when_the_command_started(sqlite_engine: Engine) -> None:
