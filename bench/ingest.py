@@ -247,7 +247,7 @@ def count_cases(db: Path) -> int | None:
 
     con = sqlite3.connect(db)
     try:
-        return int(con.execute('SELECT count(*) FROM "case"').fetchone()[0])
+        return int(con.execute('SELECT count(*) FROM cx_case').fetchone()[0])
     except sqlite3.Error:
         return None
     finally:
