@@ -223,3 +223,38 @@ def test_many_small_imports_are_merged_into_one_part(tmp_path, monkeypatch) -> N
     assert len(list(directory.glob("part-*.parquet"))) == 1
     frame = grouped_counts(engine, BY_REGION, path="columnar").frame
     assert sorted(frame["__value"].to_list()) == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_reader_between_commit_and_publication_gets_every_row(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    engine = _engine(tmp_path)
+    import_frame(engine, pl.DataFrame({"id": ["a", "b"], "nps": ["10", "0"], "region": ["N", "S"]}), OPTS)
+    publish = columnar.CopyStager.publish
+    committed, go_on = threading.Event(), threading.Event()
+
+    def late_publish(self, engine):  # type: ignore[no-untyped-def]
+        committed.set()  # the batch is committed, its parts still staged
+        go_on.wait(20)
+        publish(self, engine)
+
+    read_back = []
+    monkeypatch.setattr(columnar.CopyStager, "publish", late_publish)
+    monkeypatch.setattr(columnar, "INLINE_ROWS", 1)  # the batch counts as a big one
+    monkeypatch.setattr(columnar, "_refresh_in_background", lambda *args: read_back.append(args))
+    big = pl.DataFrame({"id": [f"r{i}" for i in range(40)], "nps": ["9"] * 40, "region": ["N"] * 40})
+    importer = threading.Thread(target=import_frame, args=(engine, big, OPTS))
+    importer.start()
+    try:
+        assert committed.wait(20)
+        t = time.perf_counter()
+        frame = grouped_counts(engine, BY_REGION).frame  # waits a moment, then copy + SQL for the batch
+        assert time.perf_counter() - t < 1.0
+        assert int(frame["__count"].sum()) == 42
+        assert not read_back  # the import publishes these rows: nobody reads them back meanwhile
+    finally:
+        go_on.set()
+        importer.join(30)
+    snap = columnar.snapshot(engine)
+    assert snap is not None and not snap.behind and snap.max_id == 42

@@ -319,8 +319,27 @@ class Snapshot:
         return pl.concat([pl.scan_parquet(p) for p in self.parts], how="diagonal_relaxed")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _staging_dirs(directory: Path) -> list[Path]:
-    return [p for p in directory.glob("staging-*") if p.is_dir()] if directory.is_dir() else []
+    """Staging folders of imports still running (about to publish); those of imports that died are
+    removed (their batch rolled back, or committed and left to the next catch-up)."""
+    live = []
+    for path in directory.glob("staging-*") if directory.is_dir() else []:
+        pid = path.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_dir():
+            live.append(path)
+    return live
 
 
 def snapshot(engine: Engine, *, inline: bool = False) -> Snapshot | None:
@@ -345,7 +364,8 @@ def snapshot(engine: Engine, *, inline: bool = False) -> Snapshot | None:
             _refresh_in_background(engine, directory)
             return Snapshot(usable=False, db_max_id=max_id)
         # Behind: an import that has just committed publishes within milliseconds.
-        if not _staging_dirs(directory) or time.monotonic() >= deadline:
+        importing = bool(_staging_dirs(directory))
+        if not importing or time.monotonic() >= deadline:
             break
         time.sleep(0.02)
     if max_id - state["max_id"] <= INLINE_ROWS:
@@ -354,7 +374,8 @@ def snapshot(engine: Engine, *, inline: bool = False) -> Snapshot | None:
                 state = _bring_up_to_date(engine, directory)
                 if not _stale(state, max_id, changes):
                     return Snapshot([directory / p for p in state["parts"]], state["max_id"], state["max_id"])
-    _refresh_in_background(engine, directory)
+    if not importing:  # else the import publishes these rows itself: reading them back would be waste
+        _refresh_in_background(engine, directory)
     return Snapshot(parts, state["max_id"], max_id)
 
 

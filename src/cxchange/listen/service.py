@@ -26,7 +26,6 @@ from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
 from cxchange.listen.readers import Chunk, RawReject, TableInfo, open_table
 from cxchange.listen.redact import redact_texts
 from cxchange.listen.store import (
-    FeedbackWriter,
     feedback_writer,
     sqlite_checkpoint,
     sqlite_import_session,
@@ -257,11 +256,19 @@ def import_table(
     if options.kind is not None and options.kind not in SOURCE_KINDS:
         raise InputError(f"unknown source kind {options.kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     digest = _in_background(_sha256, info.path, name="cxchange-sha256")
-    with engine.connect() as conn, sqlite_import_session(conn) as checkpoint_after:
-        with conn.begin():
-            result, stage = _import_batch(conn, info, chunks, options, digest, clock, progress, expected_rows)
-            committing = time.perf_counter()
-        clock.seconds["commit"] = time.perf_counter() - committing
+    stages: list[columnar.CopyStager] = []
+    try:
+        with engine.connect() as conn, sqlite_import_session(conn) as checkpoint_after:
+            with conn.begin():
+                result = _import_batch(
+                    conn, info, chunks, options, digest, clock, progress, expected_rows, stages
+                )
+                committing = time.perf_counter()
+            clock.seconds["commit"] = time.perf_counter() - committing
+    except BaseException:  # rolled back: its staged copy goes too
+        for stage in stages:
+            stage.discard()
+        raise
     post_commit = time.perf_counter()
     # The batch is committed. On SQLite its pages are still only in the WAL: copy them into the database
     # file in the background while the columnar copy and the search index catch up here (disk beside CPU).
@@ -269,7 +276,7 @@ def import_table(
         _in_background(sqlite_checkpoint, engine, name="cxchange-checkpoint") if checkpoint_after else None
     )
     try:
-        if stage is not None:
+        for stage in stages:
             with clock.step("columnar"):
                 _publish_columnar(engine, stage)
         if result.imported:
@@ -321,9 +328,10 @@ def _import_batch(
     clock: StepClock,
     progress: Progress | None,
     expected_rows: int,
-) -> tuple[ImportResult, columnar.CopyStager | None]:
-    """The body of one batch's transaction: source, batch row, every chunk, the counts; and the batch's
-    rows staged for the columnar copy, to publish after the commit."""
+    stages: list[columnar.CopyStager],
+) -> ImportResult:
+    """The body of one batch's transaction: source, batch row, every chunk, the counts. The batch's rows
+    staged for the columnar copy go on `stages`, to publish after the commit (or discard)."""
     started = time.perf_counter()
     src, plan = _plan(conn, info, options)
     mapping, scale = dict(plan.mapping), plan.rating_scale
@@ -365,12 +373,38 @@ def _import_batch(
     )
     pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact, clock)
     stage = columnar.stager(conn, conn.engine, batch_id, source_id)
-    try:
-        _write_chunks(conn, batch_id, chunks, pipeline, writer, stage, result, clock, progress)
-    except BaseException:
+    if stage is not None:
+        stages.append(stage)
+
+    def staged() -> Iterator[tuple[Chunk, pl.DataFrame, Any, int, Rejects, int]]:
+        for chunk in _timed(chunks, clock, "read"):
+            with clock.step("validate"):
+                good, rejects, redacted = pipeline.run(chunk)
+            with clock.step("prepare"):
+                prepared = writer.prepare(good)
+            yield chunk, good, prepared, good.height, rejects, redacted
+
+    # Reading, validating and preparing the next chunk overlaps with writing this one (polars and
+    # sqlite3 both release the GIL); the queue of two keeps memory flat.
+    for chunk, good, prepared, valid, rejects, redacted in prefetch(staged(), depth=2):
+        with clock.step("write"):
+            inserted = writer.write(prepared)
+            write_rejects(conn, batch_id, rejects)
         if stage is not None:
-            stage.discard()
-        raise
+            with clock.step("columnar_stage"):
+                stage.add(good, inserted)
+        result.read += chunk.frame.height + len(chunk.rejects)
+        result.imported += inserted
+        result.duplicates += valid - inserted
+        result.rejected += len(rejects)
+        result.redacted += redacted
+        if progress:
+            progress(result.read)
+    with clock.step("indexes"):
+        writer.close()
+    if stage is not None:
+        with clock.step("columnar_stage"):
+            stage.finish()
     # Seconds inside the transaction; import_table replaces them with the whole command's.
     result.seconds = round(time.perf_counter() - started, 3)
     conn.execute(
@@ -388,54 +422,18 @@ def _import_batch(
             seconds=result.seconds,
         )
     )
-    return result, stage
+    return result
 
 
-def _write_chunks(
-    conn: Connection,
-    batch_id: int,
-    chunks: Iterator[Chunk],
-    pipeline: _Pipeline,
-    writer: FeedbackWriter,
-    stage: columnar.CopyStager | None,
-    result: ImportResult,
-    clock: StepClock,
-    progress: Progress | None,
-) -> None:
-    def staged() -> Iterator[tuple[Chunk, pl.DataFrame, Any, Rejects, int]]:
-        source = iter(chunks)
-        while True:
-            with clock.step("read"):
-                chunk = next(source, None)
-            if chunk is None:
-                return
-            with clock.step("validate"):
-                good, rejects, redacted = pipeline.run(chunk)
-            with clock.step("prepare"):
-                prepared = writer.prepare(good)
-            yield chunk, good, prepared, rejects, redacted
-
-    # Reading, validating and preparing the next chunk overlaps with writing this one (polars and
-    # sqlite3 both release the GIL); the queue of two keeps memory flat.
-    for chunk, good, prepared, rejects, redacted in prefetch(staged(), depth=2):
-        with clock.step("write"):
-            inserted = writer.write(prepared)
-            write_rejects(conn, batch_id, rejects)
-        if stage is not None:
-            with clock.step("columnar_stage"):
-                stage.add(good, inserted)
-        result.read += chunk.frame.height + len(chunk.rejects)
-        result.imported += inserted
-        result.duplicates += good.height - inserted
-        result.rejected += len(rejects)
-        result.redacted += redacted
-        if progress:
-            progress(result.read)
-    with clock.step("indexes"):
-        writer.close()
-    if stage is not None:
-        with clock.step("columnar_stage"):
-            stage.finish()
+def _timed(items: Iterator[T], clock: StepClock, step: str) -> Iterator[T]:
+    """`items`, with the time spent producing each one added to `step`."""
+    source = iter(items)
+    while True:
+        with clock.step(step):
+            item = next(source, None)
+        if item is None:
+            return
+        yield item
 
 
 def _catch_up_search_index(engine: Engine) -> None:

@@ -26,6 +26,7 @@ def _student_t() -> Any:
 
     return special
 
+
 __all__ = [
     "CI_METHODS",
     "Difference",
