@@ -54,6 +54,7 @@ def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
         "cases_opened",
         "alerts_evaluated",
         "alerts_raised",
+        "timings",
     }
     assert (out["cases_opened"], out["alerts_evaluated"], out["alerts_raised"]) == (0, 0, 0)  # 2025: history
     # Row 3's NPS of 12 is left empty and its comment kept (a warning); row 2 has nothing else: rejected.

@@ -6,8 +6,11 @@ line on stderr and exit code 1, never a traceback.
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
-from typing import Annotated
+import threading
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -118,16 +121,33 @@ def _audit_cli(argv: list[str]) -> None:
         pass
 
 
+def _exit_now(code: int) -> NoReturn:
+    """End the process as a normal exit would (threads still working are waited for, atexit handlers run)
+    but without the interpreter's teardown: freeing every module and object of a command that has
+    already printed its answer took 0.2-2 s of the user's wait on a busy machine, for nothing."""
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]  # what finalisation does first: join threads
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say
+        pass
+    except AttributeError:  # another Python: the ordinary exit
+        sys.exit(code)
+    os._exit(code)
+
+
 def main() -> None:
     try:
         app()
     except SystemExit as done:
         if done.code in (0, None):
             _audit_cli(sys.argv[1:])
+            _exit_now(0)
         raise
     except CxError as exc:
         typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        _exit_now(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, delete
 
 from cxchange.demo.generate import generate
 from cxchange.demo.load import load_demo
+from cxchange.listen import columnar
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_frame
-from cxchange.measure import columnar
 from cxchange.measure.service import ScoreQuery, grouped_counts
 
 QUERIES = [
@@ -102,3 +102,160 @@ def test_in_place_update_rebuilds_the_copy(tmp_path) -> None:  # type: ignore[no
     with engine.begin() as conn:
         conn.execute(update(Feedback).values(nps=3))
     assert grouped_counts(engine, ScoreQuery(), path="columnar").frame["__value"].to_list() == [3.0]
+
+
+def _engine(tmp_path):  # type: ignore[no-untyped-def]
+    from cxchange.core.db import get_engine
+
+    return get_engine(f"sqlite:///{tmp_path / 'cx.db'}")
+
+
+OPTS = ImportOptions(source="s", map_options=("external_id=id", "nps=nps"))
+BY_REGION = ScoreQuery(metric="nps", by=("attr:region",))
+
+
+def test_an_import_leaves_the_copy_current(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = _engine(tmp_path)
+    import_frame(engine, pl.DataFrame({"id": ["a", "b"], "nps": ["10", "0"], "region": ["N", "S"]}), OPTS)
+    # a second batch with a duplicate of a stored row and one inside the batch: ids are not contiguous
+    again = pl.DataFrame(
+        {"id": ["b", "c", "c", "d"], "nps": ["0", "9", "9", "7"], "region": ["S", "N", "N", None]}
+    )
+    import_frame(engine, again, OPTS)
+
+    def no_read_back(*args: object) -> None:
+        raise AssertionError("the first query read feedback back from the database")
+
+    monkeypatch.setattr(columnar, "_fetch_part", no_read_back)
+    snap = columnar.snapshot(engine)
+    assert snap is not None and snap.usable and not snap.behind
+    first = grouped_counts(engine, BY_REGION).frame
+    assert _sorted(first).equals(_sorted(grouped_counts(engine, BY_REGION, path="sql").frame))
+    assert int(first["__count"].sum()) == 4
+    assert not list(columnar.cache_dir(engine).glob("staging-*"))  # type: ignore[union-attr]
+
+
+def test_a_reader_during_an_import_is_not_held_up(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    from cxchange.listen.readers import TableInfo
+    from cxchange.listen.service import frame_chunks, import_table
+
+    engine = _engine(tmp_path)
+    import_frame(engine, pl.DataFrame({"id": ["a", "b"], "nps": ["10", "0"], "region": ["N", "S"]}), OPTS)
+    big = pl.DataFrame({"id": [f"r{i}" for i in range(40)], "nps": ["9"] * 40, "region": ["N"] * 40})
+    writing, release = threading.Event(), threading.Event()
+
+    def slow_chunks():  # type: ignore[no-untyped-def]
+        for n, chunk in enumerate(frame_chunks(big, 10)):
+            if n == 2:  # half the batch written, its transaction open
+                writing.set()
+                release.wait(20)
+            yield chunk
+
+    info = TableInfo(path="<f>", format="frame", compression=None, encoding=None, delimiter=None,
+                     columns=big.columns)  # fmt: skip
+    importer = threading.Thread(target=import_table, args=(engine, info, slow_chunks(), OPTS))
+    importer.start()
+    try:
+        assert writing.wait(20)
+        t = time.perf_counter()
+        during = grouped_counts(engine, BY_REGION).frame
+        assert time.perf_counter() - t < 1.0
+        assert int(during["__count"].sum()) == 2  # the batch is not committed yet
+    finally:
+        release.set()
+        importer.join(30)
+    t = time.perf_counter()
+    after = grouped_counts(engine, BY_REGION).frame
+    assert time.perf_counter() - t < 1.0
+    assert int(after["__count"].sum()) == 42
+
+
+def test_a_copy_far_behind_is_extended_in_the_background(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    engine = _engine(tmp_path)
+    import_frame(engine, pl.DataFrame({"id": ["a", "b"], "nps": ["10", "0"], "region": ["N", "S"]}), OPTS)
+    monkeypatch.setattr(columnar, "stager", lambda *args: None)  # rows stored without the copy following
+    import_frame(
+        engine, pl.DataFrame({"id": ["c", "d", "e"], "nps": ["9", "9", "3"], "region": ["N", "W", "S"]}), OPTS
+    )
+    monkeypatch.setattr(columnar, "INLINE_ROWS", 1)  # "far behind"
+    catch_up = columnar._bring_up_to_date
+
+    def slow_catch_up(*args):  # type: ignore[no-untyped-def]
+        time.sleep(1.5)  # as long as extending a copy by a million rows
+        return catch_up(*args)
+
+    monkeypatch.setattr(columnar, "_bring_up_to_date", slow_catch_up)
+    for query in (BY_REGION, ScoreQuery(metric="nps", by=("month", "source", "channel", "unit"))):
+        t = time.perf_counter()
+        frame = grouped_counts(engine, query).frame  # the copy's 2 rows + SQL over the 3 newer ones
+        assert time.perf_counter() - t < 1.0
+        assert _sorted(frame).equals(_sorted(grouped_counts(engine, query, path="sql").frame))
+    directory = columnar.cache_dir(engine)
+    assert directory is not None
+    deadline = time.monotonic() + 20
+    while columnar._read_state(directory)["max_id"] < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert columnar._read_state(directory)["max_id"] == 5
+
+
+def test_after_a_deletion_a_reader_answers_from_sql_without_rebuilding(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = _engine(tmp_path)
+    import_frame(engine, pl.DataFrame({"id": ["a", "b"], "nps": ["10", "0"], "region": ["N", "S"]}), OPTS)
+    with engine.begin() as conn:
+        conn.execute(delete(Feedback).where(Feedback.external_id == "a"))
+    rebuilt = []
+    monkeypatch.setattr(columnar, "_refresh_in_background", lambda *args: rebuilt.append(args))
+    frame = grouped_counts(engine, BY_REGION).frame
+    assert frame["__value"].to_list() == [0.0] and rebuilt
+
+
+def test_many_small_imports_are_merged_into_one_part(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = _engine(tmp_path)
+    monkeypatch.setattr(columnar, "MAX_PARTS", 3)
+    for i in range(4):
+        import_frame(engine, pl.DataFrame({"id": [f"r{i}"], "nps": [str(i)], "region": ["N"]}), OPTS)
+    directory = columnar.cache_dir(engine)
+    assert directory is not None
+    assert len(list(directory.glob("part-*.parquet"))) == 1
+    frame = grouped_counts(engine, BY_REGION, path="columnar").frame
+    assert sorted(frame["__value"].to_list()) == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_reader_between_commit_and_publication_gets_every_row(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    engine = _engine(tmp_path)
+    import_frame(engine, pl.DataFrame({"id": ["a", "b"], "nps": ["10", "0"], "region": ["N", "S"]}), OPTS)
+    publish = columnar.CopyStager.publish
+    committed, go_on = threading.Event(), threading.Event()
+
+    def late_publish(self, engine):  # type: ignore[no-untyped-def]
+        committed.set()  # the batch is committed, its parts still staged
+        go_on.wait(20)
+        publish(self, engine)
+
+    read_back = []
+    monkeypatch.setattr(columnar.CopyStager, "publish", late_publish)
+    monkeypatch.setattr(columnar, "INLINE_ROWS", 1)  # the batch counts as a big one
+    monkeypatch.setattr(columnar, "_refresh_in_background", lambda *args: read_back.append(args))
+    big = pl.DataFrame({"id": [f"r{i}" for i in range(40)], "nps": ["9"] * 40, "region": ["N"] * 40})
+    importer = threading.Thread(target=import_frame, args=(engine, big, OPTS))
+    importer.start()
+    try:
+        assert committed.wait(20)
+        t = time.perf_counter()
+        frame = grouped_counts(engine, BY_REGION).frame  # waits a moment, then copy + SQL for the batch
+        assert time.perf_counter() - t < 1.0
+        assert int(frame["__count"].sum()) == 42
+        assert not read_back  # the import publishes these rows: nobody reads them back meanwhile
+    finally:
+        go_on.set()
+        importer.join(30)
+    snap = columnar.snapshot(engine)
+    assert snap is not None and not snap.behind and snap.max_id == 42

@@ -42,6 +42,7 @@ def batch_as_dict(b: ImportBatch, source: str) -> dict[str, Any]:
         "redacted": b.rows_redacted,
         "started_at": b.started_at,
         "seconds": b.seconds,
+        "timings": b.timings,  # where the seconds went (listen/service.py)
     }
 
 

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.cli_support import (
+    DbOption,
+    FormatOption,
+    check_format,
+    engine_from,
+    parse_date,
+    process_started,
+)
 from cxchange.core.output import print_rows, to_json, write_csv
 
 org_app = typer.Typer(help="The organisation: units and people.", no_args_is_help=True)
@@ -74,12 +81,14 @@ def import_command(
             _print_dry_run(report)
         return
     with _progress() as tick:
-        result = import_file(engine, file, options, progress=tick)
+        # From the process start: `seconds` is the whole command as the user waits for it.
+        result = import_file(engine, file, options, progress=tick, started=process_started())
     if fmt == "json":
         typer.echo(to_json(result.as_dict()))
         return
-    counts = {k: v for k, v in result.as_dict().items() if not isinstance(v, list)}
+    counts = {k: v for k, v in result.as_dict().items() if not isinstance(v, list | dict)}
     print_rows([counts], "table", title=f"import of {file}")
+    typer.echo("seconds by step: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     _print_summary(result.as_dict())
     if result.rejected or result.warnings:
         flags = " / --warnings" if result.warnings else ""
@@ -165,7 +174,10 @@ def batches_command(ctx: typer.Context, fmt: FormatOption = "table", db: DbOptio
     """List import batches with their counts and status."""
     from cxchange.listen.browse import list_batches
 
-    print_rows(list_batches(engine_from(ctx, db)), check_format(fmt), title="import batches")
+    rows = list_batches(engine_from(ctx, db))
+    # The per-step timings are for JSON/CSV readers; a table keeps to the counts.
+    columns = [c for c in rows[0] if c != "timings"] if rows and fmt == "table" else None
+    print_rows(rows, check_format(fmt), title="import batches", columns=columns)
 
 
 def rejects_command(

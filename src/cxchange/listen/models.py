@@ -84,6 +84,8 @@ class ImportBatch(Base):
     seconds: Mapped[float | None] = mapped_column(Float)
     # Rejects and warnings by reason, unknown org units, scale evidence (listen/summary.py).
     summary: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    # Where the time went: read, validate, write, … and the post-commit steps (listen/service.py).
+    timings: Mapped[dict[str, float] | None] = mapped_column(JsonDoc)
 
 
 class Feedback(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -17,8 +18,10 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError
 from cxchange.core.prefetch import prefetch
+from cxchange.listen import columnar
 from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
 from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
 from cxchange.listen.readers import Chunk, RawReject, TableInfo, open_table
@@ -44,6 +47,8 @@ class ImportResult:
     duplicates: int = 0
     rejected: int = 0
     redacted: int = 0
+    # The whole command's time as the user waits for it (from `started`, see import_table), post-commit
+    # work included; `timings` says where it went.
     seconds: float = 0.0
     # Rows kept but not as they were (a bad score left empty), and the summary (summary.py) keys.
     warnings: int = 0
@@ -58,9 +63,29 @@ class ImportResult:
     cases_opened: int = 0
     alerts_evaluated: int = 0
     alerts_raised: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class StepClock:
+    """Seconds per named step, summed over chunks. Reading, validating and preparing run in the
+    read-ahead thread beside writing, so those steps overlap and add up to more than the total."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.seconds.items()}
 
 
 @dataclass
@@ -103,9 +128,15 @@ class ImportOptions:
     allow_mixed_scales: bool = False
     redact: bool = True
     file_format: str | None = None
-    chunk_rows: int = 50_000
+    chunk_rows: int | None = None  # rows per chunk; None: CXCHANGE_IMPORT_CHUNK_ROWS
     # Close the loop after the batch commits: open cases, evaluate alert rules (sustain/hooks.py).
     close_loop: bool = True
+
+    def rows_per_chunk(self) -> int:
+        rows = self.chunk_rows or get_settings().import_chunk_rows
+        if rows < 1:
+            raise InputError(f"import chunk rows must be at least 1, got {rows}")
+        return rows
 
 
 def _resolve_mapping(info: TableInfo, stored: Mapping[str, str], options: ImportOptions) -> dict[str, str]:
@@ -177,8 +208,16 @@ def _in_background(fn: Callable[..., T], *args: object, name: str) -> Future[T]:
 class _Pipeline:
     """Per-chunk work shared by a real import and a dry run."""
 
-    def __init__(self, info: TableInfo, plan: FieldPlan, units: Mapping[str, int], redact: bool) -> None:
+    def __init__(
+        self,
+        info: TableInfo,
+        plan: FieldPlan,
+        units: Mapping[str, int],
+        redact: bool,
+        clock: StepClock | None = None,
+    ) -> None:
         self.info, self.plan, self.units, self.redact = info, plan, units, redact
+        self.clock = clock or StepClock()
         self.first = True
         self.summary = ImportSummary(plan, file=info.path)
 
@@ -197,7 +236,8 @@ class _Pipeline:
         good = checked.good
         redacted = 0
         if self.redact and "text" in self.plan.mapping and good.height:
-            result = redact_texts(good["text"])
+            with self.clock.step("redact"):
+                result = redact_texts(good["text"])
             good = good.with_columns(result.text.alias("text"))
             redacted = result.redacted_rows
         return good, rejects, checked.warnings, redacted
@@ -233,36 +273,82 @@ def import_table(
     *,
     progress: Progress | None = None,
     expected_rows: int = 0,
+    started: float | None = None,
 ) -> ImportResult:
-    """Import chunks from any reader as one atomic batch (`expected_rows`: a size hint, may be 0)."""
-    started = time.perf_counter()
+    """Import chunks from any reader as one atomic batch (`expected_rows`: a size hint, may be 0).
+
+    `started`: when the user's command began, on the `time.perf_counter` clock (the CLI passes its
+    process start), so `seconds` is the time the user waited; default: now."""
+    started = time.perf_counter() if started is None else started
+    clock = StepClock()
+    clock.seconds["startup"] = time.perf_counter() - started  # interpreter, imports, schema check
     info = reader_info
     if options.kind is not None and options.kind not in SOURCE_KINDS:
         raise InputError(f"unknown source kind {options.kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     digest = _in_background(_sha256, info.path, name="cxchange-sha256")
-    with engine.connect() as conn, sqlite_import_session(conn) as checkpoint_after, conn.begin():
-        result = _import_batch(conn, info, chunks, options, digest, started, progress, expected_rows)
+    stages: list[columnar.CopyStager] = []
+    try:
+        with engine.connect() as conn, sqlite_import_session(conn) as checkpoint_after:
+            with conn.begin():
+                result = _import_batch(
+                    conn, info, chunks, options, digest, clock, progress, expected_rows, stages
+                )
+                committing = time.perf_counter()
+            clock.seconds["commit"] = time.perf_counter() - committing
+    except BaseException:  # rolled back: its staged copy goes too
+        for stage in stages:
+            stage.discard()
+        raise
+    post_commit = time.perf_counter()
     # The batch is committed. On SQLite its pages are still only in the WAL: copy them into the database
-    # file in the background while the search index catches up here (disk beside CPU).
+    # file in the background while the columnar copy and the search index catch up here (disk beside CPU).
     checkpoint = (
         _in_background(sqlite_checkpoint, engine, name="cxchange-checkpoint") if checkpoint_after else None
     )
     try:
+        for stage in stages:
+            with clock.step("columnar"):
+                _publish_columnar(engine, stage)
         if result.imported:
-            _catch_up_search_index(engine)
+            with clock.step("search_index"):
+                _catch_up_search_index(engine)
     finally:
         if checkpoint is not None:
-            try:
-                checkpoint.result()
-            except Exception as exc:  # the batch is committed; a later commit checkpoints instead
-                log.warning("WAL checkpoint after import failed: %s", exc)
+            with clock.step("checkpoint"):  # only the wait beyond the steps above
+                try:
+                    checkpoint.result()
+                except Exception as exc:  # the batch is committed; a later commit checkpoints instead
+                    log.warning("WAL checkpoint after import failed: %s", exc)
     if options.close_loop and result.imported:
         from cxchange.sustain.hooks import after_import
 
-        loop = after_import(engine, result.batch_id)  # never raises; deliveries run in the background
+        with clock.step("close_loop"):
+            loop = after_import(engine, result.batch_id)  # never raises; deliveries run in the background
         result.cases_opened = loop["cases_opened"]
         result.alerts_evaluated, result.alerts_raised = loop["alerts_evaluated"], loop["alerts_raised"]
+    clock.seconds["post_commit"] = time.perf_counter() - post_commit
+    result.seconds = round(time.perf_counter() - started, 3)
+    result.timings = {**clock.rounded(), "total": result.seconds}
+    _record_timings(engine, result)
     return result
+
+
+def _publish_columnar(engine: Engine, stage: columnar.CopyStager) -> None:
+    """Add the batch's staged Parquet parts to the columnar copy, so the first `scores` after the import
+    finds it current. The batch is committed: a failure only leaves the copy to catch up later."""
+    try:
+        stage.publish(engine)
+    except Exception as exc:
+        log.warning("columnar copy after import failed: %s", exc)
+
+
+def _record_timings(engine: Engine, result: ImportResult) -> None:
+    """The final seconds and timings on the batch (the in-transaction values lacked the post-commit part)."""
+    if result.batch_id is None:
+        return
+    values = {"seconds": result.seconds, "timings": result.timings}
+    with engine.begin() as conn:
+        conn.execute(update(ImportBatch).where(ImportBatch.id == result.batch_id).values(**values))
 
 
 def _import_batch(
@@ -271,11 +357,14 @@ def _import_batch(
     chunks: Iterator[Chunk],
     options: ImportOptions,
     digest: Future[str | None],
-    started: float,
+    clock: StepClock,
     progress: Progress | None,
     expected_rows: int,
+    stages: list[columnar.CopyStager],
 ) -> ImportResult:
-    """The body of one batch's transaction: source, batch row, every chunk, the counts."""
+    """The body of one batch's transaction: source, batch row, every chunk, the counts. The batch's rows
+    staged for the columnar copy go on `stages`, to publish after the commit (or discard)."""
+    started = time.perf_counter()
     src, plan = _plan(conn, info, options)
     mapping, scale = dict(plan.mapping), plan.rating_scale
     remembered: dict[str, Any] = dict(mapping)
@@ -314,19 +403,29 @@ def _import_batch(
     writer = feedback_writer(
         conn, source_id=source_id, batch_id=batch_id, rating_scale=scale, expected_rows=expected_rows
     )
-    pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact)
+    pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact, clock)
+    stage = columnar.stager(conn, conn.engine, batch_id, source_id)
+    if stage is not None:
+        stages.append(stage)
 
-    def staged() -> Iterator[tuple[Chunk, Any, int, Rejects, Rejects, int]]:
-        for chunk in chunks:
-            good, rejects, warnings, redacted = pipeline.run(chunk)
-            yield chunk, writer.prepare(good), good.height, rejects, warnings, redacted
+    def staged() -> Iterator[tuple[Chunk, pl.DataFrame, Any, int, Rejects, Rejects, int]]:
+        for chunk in _timed(chunks, clock, "read"):
+            with clock.step("validate"):
+                good, rejects, warnings, redacted = pipeline.run(chunk)
+            with clock.step("prepare"):
+                prepared = writer.prepare(good)
+            yield chunk, good, prepared, good.height, rejects, warnings, redacted
 
     # Reading, validating and preparing the next chunk overlaps with writing this one (polars and
     # sqlite3 both release the GIL); the queue of two keeps memory flat.
-    for chunk, prepared, valid, rejects, warnings, redacted in prefetch(staged(), depth=2):
-        inserted = writer.write(prepared)
-        write_rejects(conn, batch_id, rejects)
-        write_rejects(conn, batch_id, warnings, kind="warning")
+    for chunk, good, prepared, valid, rejects, warnings, redacted in prefetch(staged(), depth=2):
+        with clock.step("write"):
+            inserted = writer.write(prepared)
+            write_rejects(conn, batch_id, rejects)
+            write_rejects(conn, batch_id, warnings, kind="warning")
+        if stage is not None:
+            with clock.step("columnar_stage"):
+                stage.add(good, inserted)
         result.read += chunk.frame.height + len(chunk.rejects)
         result.imported += inserted
         result.duplicates += valid - inserted
@@ -335,10 +434,15 @@ def _import_batch(
         result.redacted += redacted
         if progress:
             progress(result.read)
-    writer.close()
+    with clock.step("indexes"):
+        writer.close()
+    if stage is not None:
+        with clock.step("columnar_stage"):
+            stage.finish()
     summary = pipeline.summary.as_dict()
     for key, value in summary.items():
         setattr(result, key, value)
+    # Seconds inside the transaction; import_table replaces them with the whole command's.
     result.seconds = round(time.perf_counter() - started, 3)
     conn.execute(
         update(ImportBatch)
@@ -360,6 +464,17 @@ def _import_batch(
     return result
 
 
+def _timed(items: Iterator[T], clock: StepClock, step: str) -> Iterator[T]:
+    """`items`, with the time spent producing each one added to `step`."""
+    source = iter(items)
+    while True:
+        with clock.step(step):
+            item = next(source, None)
+        if item is None:
+            return
+        yield item
+
+
 def _catch_up_search_index(engine: Engine) -> None:
     """Index the batch's comments for the explorer's search now (~25 ms per 10,000 rows; nothing on
     PostgreSQL), so the first search after a big import does not pay for it. The batch is committed:
@@ -373,16 +488,23 @@ def _catch_up_search_index(engine: Engine) -> None:
 
 
 def import_file(
-    engine: Engine, path: str | Path, options: ImportOptions, *, progress: Progress | None = None
+    engine: Engine,
+    path: str | Path,
+    options: ImportOptions,
+    *,
+    progress: Progress | None = None,
+    started: float | None = None,
 ) -> ImportResult:
+    started = time.perf_counter() if started is None else started
     reader = open_table(path, format=options.file_format)
     return import_table(
         engine,
         reader.info,
-        reader.iter_chunks(options.chunk_rows),
+        reader.iter_chunks(options.rows_per_chunk()),
         options,
         progress=progress,
         expected_rows=estimate_rows(path),
+        started=started,
     )
 
 
@@ -409,7 +531,7 @@ def import_frame(
         path=name, format="frame", compression=None, encoding=None, delimiter=None, columns=frame.columns
     )
     return import_table(
-        engine, info, frame_chunks(frame, options.chunk_rows), options, expected_rows=frame.height
+        engine, info, frame_chunks(frame, options.rows_per_chunk()), options, expected_rows=frame.height
     )
 
 
@@ -436,7 +558,7 @@ def dry_run(
     )
     pipeline = _Pipeline(info, plan, units, redact=False)
     seen: set[str] = set()
-    for chunk in reader.iter_chunks(options.chunk_rows):
+    for chunk in reader.iter_chunks(options.rows_per_chunk()):
         good, rejects, warnings, _ = pipeline.run(chunk)
         report.read += chunk.frame.height + len(chunk.rejects)
         report.warnings += len(warnings)

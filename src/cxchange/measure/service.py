@@ -20,10 +20,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NoDataError
+from cxchange.listen import columnar
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.org import OrgTree, load_org_tree
 from cxchange.listen.query import Filters, apply_filters, parse_where
-from cxchange.measure import columnar
 from cxchange.measure.stats import CI_METHODS, METRICS, compare_from_counts, holm, score_from_counts
 
 TIME_KEYS = ("day", "week", "month", "quarter", "year")
@@ -83,9 +83,16 @@ def _needs_org(by: Sequence[str]) -> bool:
 
 
 def _counts_sql(
-    engine: Engine, q: ScoreQuery, metric: str, grain: str | None, filters: Filters, tree: OrgTree | None
+    engine: Engine,
+    q: ScoreQuery,
+    metric: str,
+    grain: str | None,
+    filters: Filters,
+    tree: OrgTree | None,
+    ids: tuple[int, int] | None = None,
 ) -> pl.DataFrame:
-    """(__time, __unit, source, channel, attr:…, __value, __count) by one SQL GROUP BY."""
+    """(__time, __unit, source, channel, attr:…, __value, __count) by one SQL GROUP BY; `ids`: only
+    the rows with lo < id <= hi (those not yet in the columnar copy)."""
     score = getattr(Feedback, metric)
     cols: list[ColumnElement[Any]] = []
     schema: dict[str, Any] = {}
@@ -112,6 +119,8 @@ def _counts_sql(
     )
     if "source" in q.by:
         stmt = stmt.join(Source, Source.id == Feedback.source_id)
+    if ids is not None:
+        stmt = stmt.where(Feedback.id > ids[0], Feedback.id <= ids[1])
     stmt = apply_filters(stmt, filters, since=q.since, until=q.until, tree=tree).group_by(*cols, score)
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -199,14 +208,39 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
     grain = _time_grain(q.by)
     filters = parse_where(q.where)
     tree = load_org_tree(engine) if _needs_org(q.by) or filters.units else None
-    lazy = None
+    frame = None
     if path == "columnar" or (path == "auto" and get_settings().columnar):
-        lazy = columnar.scan(engine)
-    if lazy is not None:
-        frame = _counts_columnar(lazy, engine, q, metric, grain, filters, tree)
-    else:
+        frame = _counts_from_copy(engine, q, metric, grain, filters, tree, inline=path == "columnar")
+    if frame is None:
         frame = _counts_sql(engine, q, metric, grain, filters, tree)
     return GroupedCounts(keys=list(q.by), frame=_derive_keys(frame, q.by, grain, tree))
+
+
+def _counts_from_copy(
+    engine: Engine,
+    q: ScoreQuery,
+    metric: str,
+    grain: str | None,
+    filters: Filters,
+    tree: OrgTree | None,
+    *,
+    inline: bool,
+) -> pl.DataFrame | None:
+    """The aggregate from the columnar copy, plus SQL over the rows not yet in it; None: use SQL alone
+    (no copy here, or it is being rebuilt after deletions). `inline`: bring the copy up to date first."""
+    snap = columnar.snapshot(engine, inline=inline)
+    if snap is None or not snap.usable:
+        return None
+    try:
+        frame = _counts_columnar(snap.scan(), engine, q, metric, grain, filters, tree)
+    except (FileNotFoundError, pl.exceptions.ComputeError):  # parts replaced by a rebuild meanwhile
+        return None
+    if not snap.behind:
+        return frame
+    tail = _counts_sql(engine, q, metric, grain, filters, tree, ids=(snap.max_id, snap.db_max_id))
+    merged = pl.concat([frame, tail.select(frame.columns)], how="vertical_relaxed")
+    keys = [c for c in frame.columns if c != "__count"]
+    return merged.group_by(keys).agg(pl.col("__count").sum())
 
 
 def _derive_keys(

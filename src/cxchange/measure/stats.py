@@ -10,12 +10,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-# scipy.special, not scipy.stats: the same distributions for a fraction of the import time (CLI start-up).
-from scipy import special
+_NORMAL = NormalDist()
+
+
+def _student_t() -> Any:
+    """scipy.special, imported on first use: only t intervals need it, and it costs a `scores`
+    command ~0.4 s of start-up (the normal distribution comes from the standard library)."""
+    from scipy import special
+
+    return special
+
 
 __all__ = [
     "CI_METHODS",
@@ -71,7 +81,7 @@ class Difference:
 def _z(level: float) -> float:
     """Two-sided normal critical value; rejects levels outside (0, 1) so typos fail loudly."""
     _check_level(level)
-    return float(special.ndtri(0.5 + level / 2))
+    return _NORMAL.inv_cdf(0.5 + level / 2)
 
 
 def _check_level(level: float) -> None:
@@ -260,7 +270,7 @@ def mean_from_counts(
     if n == 1:
         return ScoreStat(n=1, score=mean, ci_low=None, ci_high=None, mean=mean)
     if ci == "t":
-        half = float(special.stdtrit(n - 1, 0.5 + level / 2)) * math.sqrt(var / n)
+        half = float(_student_t().stdtrit(n - 1, 0.5 + level / 2)) * math.sqrt(var / n)
         lo, hi = mean - half, mean + half
     else:
         draws = _multinomial(rng, n, c.astype(float), n_boot)
@@ -324,7 +334,7 @@ def _normal_p(diff: float, se: float) -> float:
     """Two-sided normal p-value; a zero SE means no sampling noise, so any non-zero gap is certain."""
     if se == 0.0:
         return 1.0 if diff == 0.0 else 0.0
-    return float(2.0 * special.ndtr(-abs(diff) / se))
+    return 2.0 * _NORMAL.cdf(-abs(diff) / se)
 
 
 def compare_from_counts(
@@ -382,6 +392,7 @@ def compare_from_counts(
     if se == 0.0:
         return Difference(diff, 0.0, diff, diff, 1.0 if diff == 0.0 else 0.0, na, nb, sa, sb)
     df = (wa + wb) ** 2 / (wa**2 / (na - 1) + wb**2 / (nb - 1))
+    special = _student_t()
     tcrit = float(special.stdtrit(df, 0.5 + level / 2))
     p = float(2.0 * special.stdtr(df, -abs(diff) / se))
     return Difference(diff, se, diff - tcrit * se, diff + tcrit * se, p, na, nb, sa, sb)
