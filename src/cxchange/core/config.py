@@ -15,7 +15,7 @@ class Settings(BaseSettings):
     # round trip, small enough to keep memory flat.
     import_chunk_rows: int = 50_000
     min_n: int = 30
-    # Score SQLite feedback from a Parquet copy kept beside the database file (measure/columnar.py).
+    # Score SQLite feedback from a Parquet copy kept beside the database file (listen/columnar.py).
     columnar: bool = True
     # Sentiment back-end when none is named: "fast" (lexicon, no model) or "best" (shipped linear model).
     sentiment_backend: str = "fast"

@@ -95,7 +95,7 @@ class Feedback(Base):
         UniqueConstraint("source_id", "dedup_key", name="uq_feedback_source_dedup"),
         Index("ix_feedback_received_at", "received_at"),
         Index("ix_feedback_org_unit", "org_unit_id"),
-        # Ids are never reused after a deletion: the columnar copy (measure/columnar.py) relies on it.
+        # Ids are never reused after a deletion: the columnar copy (listen/columnar.py) relies on it.
         {"sqlite_autoincrement": True},
     )
 
@@ -143,7 +143,7 @@ class FeedbackChanges(Base):
     """One row counting deletions and in-place updates of feedback (kept by triggers on SQLite).
 
     Imports only add rows; anything else bumps this number, so a derived copy of feedback (the
-    columnar copy in measure/columnar.py) knows when it must be rebuilt without counting rows.
+    columnar copy in listen/columnar.py) knows when it must be rebuilt without counting rows.
     """
 
     __tablename__ = "feedback_changes"

@@ -168,7 +168,7 @@ def _counts_columnar(
     filters: Filters,
     tree: OrgTree | None,
 ) -> pl.DataFrame:
-    """The same aggregate as `_counts_sql`, from the Parquet copy (see `cxchange.measure.columnar`)."""
+    """The same aggregate as `_counts_sql`, from the Parquet copy (see `cxchange.listen.columnar`)."""
     names = columnar.source_names(engine)
     available = set(lazy.collect_schema().names())
     keys: list[pl.Expr] = []
