@@ -142,6 +142,7 @@ ROWS = [
     "e-mail never came",
     "' OR 1=1 -- and 100% sure_thing",
     "",
+    "<script>alert(1)</script> see www.example.org/help",
 ]
 
 
@@ -199,6 +200,8 @@ def test_search_words_on_both_databases(engine: Engine, tmp_path: Path) -> None:
     assert _found(engine, "e-mail") == [ROWS[3]]
     assert _found(engine, "Queue waited") == [ROWS[0]]
     assert _found(engine, "100%") == [ROWS[4]]
+    assert _found(engine, "script alert") == [ROWS[6]]  # not an HTML tag to drop: words, as FTS5 reads them
+    assert _found(engine, "example help") == [ROWS[6]]  # an address is words too
     assert _found(engine, "%") == [ROWS[4]]
     assert _found(engine, "_") == [ROWS[4]]
     with engine.connect() as conn:

@@ -89,7 +89,12 @@ class IndexState:
 # The indexed expression of migration 0013, written as SQL text so the query repeats it exactly (a bound
 # 'simple' would be a parameter, and the planner matches index expressions only against constants).
 PG_SEARCH_INDEX = "ix_feedback_text_search"  # an expression index: no model describes it
-TSVECTOR_SQL = "to_tsvector('simple'::regconfig, coalesce(feedback.text, ''))"
+# Every run of characters that are not letters or digits becomes a space first, so PostgreSQL's parser
+# sees the words FTS5's unicode61 sees: it would otherwise drop "<script>" as an HTML tag and keep
+# "a@b.com" or a URL as one token that no word of a search matches.
+TSVECTOR_SQL = (
+    "to_tsvector('simple'::regconfig, regexp_replace(coalesce(feedback.text, ''), '[^[:alnum:]]+', ' ', 'g'))"
+)
 _TOKEN = re.compile(r"[^\W_]+")  # runs of letters or digits: the tokens unicode61 makes of a word
 
 

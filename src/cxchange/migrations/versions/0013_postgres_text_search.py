@@ -23,7 +23,8 @@ depends_on = None
 # Fixed DDL (the expression of cxchange.listen.search.TSVECTOR_SQL; copied so the migration never changes).
 _INDEX = (
     "CREATE INDEX IF NOT EXISTS ix_feedback_text_search ON feedback "
-    "USING gin (to_tsvector('simple'::regconfig, coalesce(text, '')))"
+    "USING gin (to_tsvector('simple'::regconfig, "
+    "regexp_replace(coalesce(text, ''), '[^[:alnum:]]+', ' ', 'g')))"
 )
 
 
