@@ -225,6 +225,10 @@ def import_table(
         from cxchange.sustain.hooks import after_import
 
         after_import(engine, result.batch_id)  # never raises; deliveries run in the background
+    if result.imported:
+        from cxchange.decide.overview import refresh_after_write
+
+        refresh_after_write(engine)  # the decide page's figures for the new data version; never raises
     return result
 
 
