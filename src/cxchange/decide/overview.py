@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from cxchange.core.errors import AuthError, CxError, ForbiddenError
 from cxchange.core.migrate import ensure_schema
 from cxchange.decide.models import DecideSnapshot
+from cxchange.decide.service import Scope, opportunity_figures, rank_opportunities
 from cxchange.understand.data_version import data_version
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,6 @@ def compute_figures(eng: Engine, where: Sequence[str]) -> dict[str, Any]:
     The result is plain JSON (as stored), so a stored and a fresh result are the same."""
     from cxchange.decide.data import load_respondents, theme_driver_frame
     from cxchange.decide.drivers import driver_table
-    from cxchange.decide.service import Scope, opportunity_figures
     from cxchange.measure.service import ScoreQuery, scores
 
     where = tuple(where)
@@ -146,8 +146,6 @@ def figures(eng: Engine, where: Sequence[str]) -> dict[str, Any]:
 def decide_overview(eng: Engine, where: Sequence[str]) -> dict[str, Any]:
     """What the decide page shows for one scope: `figures` with the opportunities ranked now
     (current efforts and root causes), under "opportunities"."""
-    from cxchange.decide.service import rank_opportunities
-
     out = dict(figures(eng, where))
     measured = out.pop("figures")
     out["opportunities"] = rank_opportunities(eng, measured) if measured is not None else None
