@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/analyze.py
 	$(PY) bench/drivers.py
 	$(PY) bench/web.py
+	$(PY) bench/decide.py
 
 # Evaluation runs in its own venv: the anchors (VADER, BERTopic, torch) are never cxchange dependencies.
 EVAL_VENV := .venv-eval

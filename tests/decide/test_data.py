@@ -75,3 +75,30 @@ def test_nothing_analysed_is_one_clear_error_everywhere(sqlite_engine: Engine) -
     ):
         with pytest.raises(CxError, match="cxchange analyze"):
             call()
+
+
+def test_dates_and_attributes_read_as_stored(engine: Engine) -> None:
+    """Timestamps (text on SQLite, datetimes on PostgreSQL) and attributes (pulled out of the JSON by
+    the database) come back as they were imported, on both databases."""
+    from datetime import datetime
+
+    from cxchange.listen.service import ImportOptions, import_frame
+
+    frame = pl.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "nps": ["9", "3", "7"],
+            "date": ["2025-01-05 10:30:15", "2025-02-01 00:00:00", "2025-03-09 23:59:59"],
+            "segment": ["retail", "small business", None],
+            "comment": ["quick", "slow queue", "fine"],
+        }
+    )
+    mapping = ("external_id=id", "nps=nps", "received_at=date", "text=comment")
+    import_frame(engine, frame, ImportOptions(source="s", map_options=mapping))
+    loaded = load_respondents(engine, attrs=["segment", "missing"]).frame.sort("id")
+    assert loaded.schema["received_at"] == pl.Datetime("us")
+    assert loaded["received_at"].to_list() == [
+        datetime(2025, 1, 5, 10, 30, 15), datetime(2025, 2, 1), datetime(2025, 3, 9, 23, 59, 59)
+    ]  # fmt: skip
+    assert loaded["attr:segment"].to_list() == ["retail", "small business", None]
+    assert loaded["attr:missing"].null_count() == 3 and loaded["nps"].to_list() == [9.0, 3.0, 7.0]

@@ -251,6 +251,32 @@ def test_bootstrap_beyond_the_exact_limit_uses_sampled_orders() -> None:
     assert np.abs(sampled.low - exact.low).max() < 0.02
 
 
+def _flags_and_scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Survey-like data: four 0/1 theme flags and a 0–10 score, so rows repeat a lot."""
+    rng = np.random.default_rng(seed)
+    x = (rng.random((n, 4)) < [0.3, 0.2, 0.1, 0.05]).astype(float)
+    y = np.clip(np.round(8 - 3 * x[:, 0] - 1.5 * x[:, 1] + x[:, 2] + rng.normal(0, 2, n)), 0, 10)
+    return x, y
+
+
+def test_bootstrap_of_repeated_rows_resamples_distinct_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxchange.decide import importance
+
+    x, y = _flags_and_scores(4000, 3)
+    grouped = bootstrap(x, y, n_boot=400, seed=1)
+    # Drawn over distinct rows (sorted), so the row order does not matter; the row-by-row draw differs.
+    order = np.random.default_rng(9).permutation(len(y))
+    np.testing.assert_array_equal(bootstrap(x[order], y[order], n_boot=400, seed=1).low, grouped.low)
+    monkeypatch.setattr(importance, "GROUPED_SHARE", 0.0)  # force the row-by-row resampling
+    rowwise = bootstrap(x, y, n_boot=400, seed=1)
+    assert not np.array_equal(bootstrap(x[order], y[order], n_boot=400, seed=1).low, rowwise.low)
+    # The same distribution: intervals agree to within Monte Carlo error (a quarter of their width).
+    width = rowwise.high - rowwise.low
+    assert (np.abs(grouped.low - rowwise.low) < 0.25 * width).all()
+    assert (np.abs(grouped.high - rowwise.high) < 0.25 * width).all()
+    assert grouped.samples.mean(axis=0) == pytest.approx(rowwise.samples.mean(axis=0), rel=0.05)
+
+
 # ------------------------------------------------------------------------------------------------
 # Errors and missing values
 

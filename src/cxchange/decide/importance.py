@@ -10,7 +10,8 @@
 * **Johnson's relative weights** (raw weights summing to R², rescaled %, signs as R's ``rwa`` with
   ``applysigns = TRUE``: the sign of the coefficient on the orthogonalised predictors).
 * **Percentile bootstrap intervals** for any of these (seeded; all replicates' correlation matrices
-  from one product of resample counts, then every replicate's importances in one batched pass).
+  from one product of resample counts, then every replicate's importances in one batched pass; rows
+  that repeat are resampled as distinct rows with multiplicities, the same distribution).
 
 Missing values (NaN) are handled by **listwise deletion**: a row missing the target or any predictor
 is dropped, and `Prepared.n_dropped` says how many were. Constant predictors, perfectly collinear
@@ -27,6 +28,7 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
+import polars as pl
 from numpy.typing import ArrayLike
 
 from cxchange.core.errors import InputError
@@ -38,6 +40,10 @@ Method = Literal["shapley", "relative-weights"]
 _COLLINEAR_TOL = 1e-10
 # Bound on the float64 working set of one batched pass (bootstrap replicates are processed in chunks).
 _BATCH_BYTES = 64 << 20
+# The bootstrap resamples distinct rows with their multiplicities (same distribution) when there are at
+# least this many rows and the distinct ones are at most this share of them.
+MIN_ROWS_TO_GROUP = 1000
+GROUPED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -484,13 +490,15 @@ def relative_weights(
 # Bootstrap
 
 
-def _replicate_cross(centred: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def _replicate_cross(centred: np.ndarray, counts: np.ndarray, total: int | None = None) -> np.ndarray:
     """Σ c_i z_i z_iᵀ - (Σ c_i z_i)(Σ c_i z_i)ᵀ / n for each row of resample counts c: (B, n) → (B, q, q).
+    ``total``: n, the rows each resample draws, when ``centred`` holds distinct rows (default: its length).
 
     Resampling as multiplicities turns all replicates into one matrix product, counts (B x n) times the
     rows' pairwise products (n x q(q+1)/2 + q), built a block of rows at a time: measured 2.6x faster
     than gathering each resample's rows and multiplying them, and no resample is ever materialised.
     """
+    drawn = total
     n, q = centred.shape
     upper = np.triu_indices(q)
     m = upper[0].size
@@ -508,26 +516,46 @@ def _replicate_cross(centred: np.ndarray, counts: np.ndarray) -> np.ndarray:
     out[:, upper[0], upper[1]] = acc[:, :m]
     out[:, upper[1], upper[0]] = acc[:, :m]
     total = acc[:, m:]
-    out -= total[:, :, None] * total[:, None, :] / n
+    out -= total[:, :, None] * total[:, None, :] / (n if drawn is None else drawn)
     return out
 
 
+def _distinct_rows(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows (sorted, so the result does not depend on row order) and how often each occurs."""
+    names = [f"c{j}" for j in range(centred.shape[1])]
+    grouped = pl.DataFrame(centred, schema=names).group_by(names).len().sort(names)
+    return grouped.select(names).to_numpy(), grouped["len"].to_numpy()
+
+
 def _replicate_corrs(data: Prepared, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Correlation matrices of `n_boot` resamples of the rows (B, q, q) and which are usable (B,)."""
+    """Correlation matrices of `n_boot` resamples of the rows (B, q, q) and which are usable (B,).
+
+    Rows that repeat (0/1 theme flags and a 0–10 score: a million respondents fall into a few thousand
+    distinct rows) are resampled as a multinomial draw over the distinct rows, weighted by how often
+    each occurs: the same distribution as drawing n rows with replacement, at a cost that grows with
+    the distinct rows, not with n."""
     centred = np.column_stack([data.x, data.y])
     centred -= centred.mean(axis=0)  # centring first keeps the one-pass formula accurate
     n, q = centred.shape
     full_ss = (centred**2).sum(axis=0)
     out = np.empty((n_boot, q, q))
-    # Counts as uint16 (a row drawn 65,536 times in one resample is beyond any real chance), a chunk of
-    # replicates at a time so the counts stay within the batch budget.
-    per_chunk = max(1, _BATCH_BYTES // (2 * n))
-    for first in range(0, n_boot, per_chunk):
-        last = min(n_boot, first + per_chunk)
-        counts = np.empty((last - first, n), dtype=np.uint16)
-        for b in range(last - first):
-            counts[b] = np.bincount(rng.integers(0, n, size=n), minlength=n)
-        out[first:last] = _replicate_cross(centred, counts)
+    distinct, weight = _distinct_rows(centred) if n >= MIN_ROWS_TO_GROUP else (centred, None)
+    if weight is not None and distinct.shape[0] <= n * GROUPED_SHARE:
+        per_chunk = max(1, _BATCH_BYTES // (8 * distinct.shape[0]))
+        for first in range(0, n_boot, per_chunk):
+            last = min(n_boot, first + per_chunk)
+            counts = rng.multinomial(n, weight / n, size=last - first)
+            out[first:last] = _replicate_cross(distinct, counts, total=n)
+    else:
+        # Counts as uint16 (a row drawn 65,536 times in one resample is beyond any real chance), a chunk
+        # of replicates at a time so the counts stay within the batch budget.
+        per_chunk = max(1, _BATCH_BYTES // (2 * n))
+        for first in range(0, n_boot, per_chunk):
+            last = min(n_boot, first + per_chunk)
+            counts = np.empty((last - first, n), dtype=np.uint16)
+            for b in range(last - first):
+                counts[b] = np.bincount(rng.integers(0, n, size=n), minlength=n)
+            out[first:last] = _replicate_cross(centred, counts)
     ss = np.diagonal(out, axis1=1, axis2=2).copy()
     # A column constant in a resample has ~0 spread (rounding leaves ~1e-16 of the full one).
     ok = (ss > 1e-10 * full_ss).all(axis=1)

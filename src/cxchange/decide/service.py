@@ -88,7 +88,9 @@ def _prepare(engine: Engine, scope: Scope, respondents: Respondents | None = Non
         if has_segment
         else pl.col("source")
     )
-    strata = nps.select(key.alias("k"))["k"].to_numpy()
+    # Dense ranks of the labels: the same strata in the same order as the labels themselves, but the
+    # simulator's grouping then sorts integers, not a million strings once per theme.
+    strata = nps.select(key.rank("dense").alias("k"))["k"].to_numpy()
     return _Prepared(r, nps, strata, "source and segment" if has_segment else "source")
 
 
@@ -181,25 +183,43 @@ def opportunities(
 ) -> dict[str, Any]:
     """Every theme ranked by what fixing it is worth; the formula travels with the result.
     ``respondents``: see `_prepare`."""
-    from cxchange.understand.themes.taxonomy import theme_rows
+    measured = opportunity_figures(
+        engine, share=share, churn_rate=churn_rate, scope=scope, draws=draws, seed=seed,
+        respondents=respondents,
+    )  # fmt: skip
+    return rank_opportunities(engine, measured, weights=weights, effort_power=effort_power)
 
+
+def opportunity_figures(
+    engine: Engine,
+    *,
+    share: float = DEFAULT_SHARE,
+    churn_rate: float = DEFAULT_CHURN,
+    scope: Scope = Scope(),
+    draws: int = 500,
+    seed: int = 0,
+    respondents: Respondents | None = None,
+) -> dict[str, Any]:
+    """The slow half of `opportunities`, which depends on the feedback and its analysis only: each
+    theme's simulated NPS gain, complaining customers, trend and revenue at risk (unranked).
+
+    Split from the ranking so a result kept per data version (decide/overview.py) is ranked again with
+    the current root causes and efforts, which change without the feedback changing."""
     if not 0 <= churn_rate <= 1:
         raise InputError("--churn-rate must be between 0 and 1")
-    weights = dict(weights or DEFAULT_WEIGHTS)
     p = _prepare(engine, scope, respondents)
-    frame = p.respondents.frame
-    from cxchange.sustain.cases import root_cause_counts
-
-    effort = {t["id"]: t["effort"] for t in theme_rows(engine)}
-    causes = root_cause_counts(engine)
+    # Only the columns read below: every filter of the full frame (3 columns a theme) copied them all.
+    frame = p.respondents.frame.select(
+        "received_at", "analysed", "customer_id", "customer_value", "nps", "csat", "rating",
+        *[f"negative:{tid}" for tid in p.respondents.themes],
+    )  # fmt: skip
     last = frame["received_at"].max()
+    scores = p.nps["nps"].to_numpy()
     rows: list[dict[str, Any]] = []
     for tid, name in p.respondents.themes.items():
         neg_col = f"negative:{tid}"
-        res = simulate_nps(
-            p.nps["nps"].to_numpy(), p.strata, p.nps[neg_col].to_numpy().astype(bool)[:, None], [share],
-            draws=draws, seed=seed,
-        )  # fmt: skip
+        affected = p.nps[neg_col].to_numpy().astype(bool)[:, None]
+        res = simulate_nps(scores, p.strata, affected, [share], draws=draws, seed=seed)
         complainers = frame.filter(pl.col(neg_col) == 1)
         customers = _distinct_customers(complainers)
         detractors = complainers.filter(
@@ -216,10 +236,29 @@ def opportunities(
                 "customers": customers,
                 "trend": _trend(frame, neg_col, last),
                 "revenue_at_risk": round(value * churn_rate, 2),
-                "effort": effort.get(tid),
-                "root_causes": int(causes.get(name, 0)),
             }
         )
+    return {"share": share, "churn_rate": churn_rate, "rows": rows}
+
+
+def rank_opportunities(
+    engine: Engine,
+    measured: Mapping[str, Any],
+    *,
+    weights: Mapping[str, float] | None = None,
+    effort_power: float = 1.0,
+) -> dict[str, Any]:
+    """`opportunity_figures` with each theme's current effort and root causes, scored and sorted."""
+    from cxchange.sustain.cases import root_cause_counts
+    from cxchange.understand.themes.taxonomy import theme_rows
+
+    weights = dict(weights or DEFAULT_WEIGHTS)
+    effort = {t["id"]: t["effort"] for t in theme_rows(engine)}
+    causes = root_cause_counts(engine)
+    rows = [
+        {**r, "effort": effort.get(r["theme_id"]), "root_causes": int(causes.get(r["theme"], 0))}
+        for r in measured["rows"]
+    ]
     maxima = {
         "nps_gain": max([max(r["nps_gain"], 0.0) for r in rows] + [0.0]),
         "revenue_at_risk": max([r["revenue_at_risk"] for r in rows] + [0.0]),
@@ -236,8 +275,8 @@ def opportunities(
     rows.sort(key=lambda r: (-r["priority"], -r["nps_gain"], r["theme"]))
     return {
         "formula": formula_text(weights, effort_power),
-        "share": share,
-        "churn_rate": churn_rate,
+        "share": measured["share"],
+        "churn_rate": measured["churn_rate"],
         "trend": f"change in the share of comments complaining about the theme, last {TREND_DAYS} days "
         f"vs the {TREND_DAYS} before (points; positive = getting worse)",
         "opportunities": rows,

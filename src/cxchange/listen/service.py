@@ -326,6 +326,11 @@ def import_table(
             loop = after_import(engine, result.batch_id)  # never raises; deliveries run in the background
         result.cases_opened = loop["cases_opened"]
         result.alerts_evaluated, result.alerts_raised = loop["alerts_evaluated"], loop["alerts_raised"]
+    if result.imported:
+        from cxchange.decide.overview import refresh_after_write
+
+        with clock.step("decide"):
+            refresh_after_write(engine)  # the decide page's figures for the new data version; never raises
     clock.seconds["post_commit"] = time.perf_counter() - post_commit
     result.seconds = round(time.perf_counter() - started, 3)
     result.timings = {**clock.rounded(), "total": result.seconds}

@@ -173,6 +173,11 @@ def analyze(
         from cxchange.sustain.hooks import after_analyze
 
         loop = after_analyze(engine, run_id)  # theme-negative cases, recognitions; never raises
+    from cxchange.decide.overview import refresh_after_write
+
+    # The decide page's figures for this data version (a look-up when they are stored already, so
+    # `analyze` with nothing new also fills them in for a database that has none); never raises.
+    refresh_after_write(engine)
     return {
         "run": run_id,
         "backend": backend_name,

@@ -15,7 +15,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
+
+from cxchange.understand.data_version import data_version
 
 T = TypeVar("T")
 
@@ -26,22 +28,7 @@ _entries: OrderedDict[tuple[Hashable, ...], tuple[float, Any]] = OrderedDict()
 _lock = threading.Lock()
 _computing: dict[tuple[Hashable, ...], threading.Lock] = {}
 
-
-def data_version(eng: Engine) -> tuple[Any, ...]:
-    """Numbers that change when feedback, analyses, the taxonomy, themes or the org tree change."""
-    from cxchange.listen.models import FeedbackChanges, ImportBatch, OrgUnit
-    from cxchange.understand.models import AnalysisRun, TaxonomyVersion, Theme
-
-    queries = (
-        select(func.max(ImportBatch.id)),
-        select(func.max(FeedbackChanges.changes)),
-        select(func.max(AnalysisRun.id), func.max(AnalysisRun.finished_at)),
-        select(func.max(TaxonomyVersion.id)),
-        select(func.count(OrgUnit.id), func.max(OrgUnit.id)),
-        select(func.count(Theme.id), func.sum(Theme.effort), func.max(Theme.id)),
-    )
-    with eng.connect() as conn:
-        return tuple(tuple(conn.execute(q).one()) for q in queries)
+__all__ = ["cached", "clear", "data_version"]
 
 
 def cached(

@@ -1,7 +1,7 @@
 """feedback search on PostgreSQL: a GIN index over the comment's tsvector
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06 12:00:00
 
 SQLite searches comments through FTS5 (0007); PostgreSQL searched with ILIKE, so the CLI, the API and
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -2,9 +2,9 @@
 opportunity ranking, with a business case and an initiative one click away from each opportunity.
 
 Everything is computed by the decide services the CLI and the /api routes use (driver_table over
-theme_driver_frame, opportunities, build_case, the measure scores); the page only keeps the slow
-part (bootstrap intervals, per-theme simulations) per data version and scope, so a reload of an
-unchanged store costs a few counting queries.
+theme_driver_frame, opportunities, build_case, the measure scores). The slow part (bootstrap
+intervals, per-theme simulations) is stored per data version and scope (decide/overview.py: the import
+or analysis that changes the data computes it), so the first load reads one row.
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ from sqlalchemy import Engine
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
-from cxchange.core.errors import AuthError, CxError, ForbiddenError, InputError
+from cxchange.core.errors import CxError, InputError
+from cxchange.decide.overview import BOOT, OPPORTUNITY_SHARE
 from cxchange.web.cache import cached
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
 
 MIN_N = 30  # groups below this are shown greyed ("small sample")
-BOOT = 200  # bootstrap resamples for the driver intervals
-OPPORTUNITY_SHARE = 0.5  # share of complainers fixed in the ranking (the API's default)
 SIMULATOR_DRAWS = 300  # draws per slider move: a stable interval, fast enough to follow the slider
 FORMATS = {"html": ".html", "md": ".md", "pdf": ".pdf"}
 MEDIA = {
@@ -38,49 +37,12 @@ MEDIA = {
 }
 
 
-def _compute(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
-    """Drivers, baseline NPS and opportunities for one scope, by the services the API uses."""
-    from cxchange.decide.data import load_respondents, theme_driver_frame
-    from cxchange.decide.drivers import driver_table
-    from cxchange.decide.service import Scope, opportunities
-    from cxchange.measure.service import ScoreQuery, scores
-
-    out: dict[str, Any] = {"drivers": None, "drivers_error": None, "notes": []}
-    # One load of the respondents for both the drivers and the opportunities (most of the page's time).
-    try:
-        respondents = load_respondents(eng, where=where, attrs=["segment"])
-    except (AuthError, ForbiddenError):
-        raise
-    except CxError:  # each section below then loads on its own and reports its own error
-        respondents = None
-    try:
-        frame, chosen, performance, notes = theme_driver_frame(
-            eng, target="nps", where=where, respondents=respondents
-        )
-        out["drivers"] = driver_table(frame, "nps", chosen, n_boot=BOOT, performance=performance)
-        out["notes"] = notes
-    except (AuthError, ForbiddenError):
-        raise
-    except CxError as exc:
-        out["drivers_error"] = str(exc)
-    baseline = scores(eng, ScoreQuery(metric="nps", where=where))
-    out["baseline"] = baseline[0] if baseline else None
-    out["opportunities"], out["opportunities_error"] = None, None
-    try:
-        out["opportunities"] = opportunities(
-            eng, share=OPPORTUNITY_SHARE, scope=Scope(where=where), respondents=respondents
-        )
-    except (AuthError, ForbiddenError):
-        raise
-    except CxError as exc:
-        out["opportunities_error"] = str(exc)
-    return out
-
-
 def decide_data(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
-    """`_compute`, remembered per scope and data version (web/cache.py); root causes recorded on
-    cases since then show within the cache's time to live."""
-    return cached("decide", eng, where, lambda: _compute(eng, where))
+    """The decide figures (stored per data version, decide/overview.py), remembered here per scope for
+    the cache's time to live; root causes recorded on cases since then show within it."""
+    from cxchange.decide.overview import decide_overview
+
+    return cached("decide", eng, where, lambda: decide_overview(eng, where))
 
 
 def _unit_choices(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
