@@ -46,3 +46,15 @@ class AuthError(CxError):
 
 class ForbiddenError(CxError):
     """Signed in, but this role or unit scope does not allow it (HTTP 403)."""
+
+
+class RateLimitError(CxError):
+    """Too many attempts or expensive requests (HTTP 429): `retry_after` seconds until the next one."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        self.retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(f"{message}: try again in {self.retry_after} s")
+
+
+class BusyError(CxError):
+    """The server is already running as many analyses as it allows (HTTP 503, retry shortly)."""

@@ -17,6 +17,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from cxchange.core.errors import InputError
+from cxchange.core.names import check_name
 from cxchange.core.prefetch import prefetch
 from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
 from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
@@ -80,6 +81,9 @@ class ImportOptions:
     chunk_rows: int = 50_000
     # Close the loop after the batch commits: open cases, evaluate alert rules (sustain/hooks.py).
     close_loop: bool = True
+
+    def __post_init__(self) -> None:
+        check_name(self.source, "source name")  # a NUL cannot be stored; ESC and bidi codes mislead
 
 
 def _resolve_mapping(info: TableInfo, stored: Mapping[str, str], options: ImportOptions) -> dict[str, str]:
