@@ -12,8 +12,6 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from starlette.exceptions import HTTPException
-
 from cxchange.core.config import get_settings
 
 Scope = MutableMapping[str, Any]
@@ -43,13 +41,6 @@ DOCS_CSP = (
     "frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
-
-
-class BodyTooLarge(HTTPException):
-    """Raised from `receive` once a body passes its limit; FastAPI passes HTTPExceptions through."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(status_code=413, detail=message)
 
 
 def body_limit(path: str) -> tuple[int, str]:
@@ -94,28 +85,36 @@ class BodyLimitMiddleware:
             await _send_error(send, 413, message if declared.isdigit() else "bad Content-Length")
             return
         received = 0
-        started = False
+        started = refused = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            # Past the limit: answer 413 at once and tell the app the client went away, so whatever was
+            # reading (JSON, the multipart parser spooling to disk) stops. Raising here instead would reach
+            # FastAPI wrapped in an exception group by the middleware in between, and become a 400.
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             msg = await receive()
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(message)
+                if received > limit and not started:
+                    refused = True
+                    await _send_error(send, 413, message)
+                    return {"type": "http.disconnect"}
             return msg
 
         async def watching_send(msg: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 went out; what the app answers to the "disconnect" is dropped
             started = started or msg["type"] == "http.response.start"
             await send(msg)
 
         try:
             await self.app(scope, counting_receive, watching_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await _send_error(send, 413, message)
+        except Exception:
+            if not refused:
+                raise  # the app's error, not ours: its own handling (500) applies
 
 
 class SecurityHeadersMiddleware:
