@@ -169,3 +169,12 @@ def test_trusted_proxy_separates_clients(
     owner = TestClient(client.app, client=("127.0.0.1", 40001))
     owner.headers["X-Forwarded-For"] = "192.0.2.44"
     assert login(owner, "eve@x.test", PASSWORD).status_code == 303
+
+
+def test_control_characters_in_the_sign_in_e_mail_are_refused(db_url: str, engine: Engine) -> None:
+    """A NUL cannot be stored by PostgreSQL: the failure count and the audit entry would answer 500."""
+    from cxchange.auth.testing import login
+
+    client = _app(db_url, engine)
+    assert login(client, "eve\x00@x.test", "wrong-password-1").status_code == 400
+    assert login(client, "eve@x.test", PASSWORD).status_code == 303

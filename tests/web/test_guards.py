@@ -66,6 +66,8 @@ def test_oversized_upload_is_refused_while_streaming_and_nothing_is_stored(
     body = CSV + b"3,2026-03-03,7," + b"x" * (2 * 1024 * 1024) + b",North\n"
     response = admin.post("/api/imports", files={"file": ("big.csv", body, "text/csv")}, data={"source": "s"})
     assert response.status_code == 413 and "CXCHANGE_MAX_UPLOAD_MB" in response.json()["detail"]
+    page = admin.post("/import/upload", files={"file": ("big.csv", body, "text/csv")}, data={"source": "s"})
+    assert page.status_code == 413  # the web page's upload too, before its CSRF check reads the form
     assert list_batches(engine) == []
     # under the upload limit (but over the JSON one) an upload goes through
     ok = admin.post("/api/imports", files={"file": ("ok.csv", CSV + b"#" * 100_000, "text/csv")},
@@ -141,3 +143,20 @@ def test_control_characters_in_names_are_refused(admin: TestClient, name: str) -
     feedback = admin.get("/api/feedback", params={"where": f"attr:{name}=1"})
     assert feedback.status_code == 400, feedback.text
     assert admin.get("/api/health").status_code == 200
+
+
+def test_analyses_beyond_the_process_share_answer_503(
+    admin: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from cxchange.auth import web
+
+    busy = threading.BoundedSemaphore(1)
+    busy.acquire()  # another analysis holds the only slot
+    monkeypatch.setattr(web, "_running", busy)
+    response = admin.post("/api/simulate", json={"fix": ["Nothing"]})
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    busy.release()
+    assert admin.post("/api/simulate", json={"fix": ["Nothing"]}).status_code != 503
+    assert busy.acquire(blocking=False)  # the slot was given back after the request

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from cxchange.auth.web import (
     verify_csrf,
 )
 from cxchange.core.deps import engine
+from cxchange.core.names import control_character
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -68,12 +70,15 @@ async def login(
     if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
         ctx = {"next": target, "email": email, "error": "The sign-in form expired: please try again."}
         return _login_page(request, ctx, status_code=403)
+    if control_character(email) or len(email) > 320:  # never stored, counted or audited (NUL: a 500)
+        ctx = {"next": target, "email": None, "error": "That is not an e-mail address."}
+        return _login_page(request, ctx, status_code=400)
     wait = await run_in_threadpool(throttle.sign_in_wait, engine(), client, email)
     if wait > 0:
-        minutes = f"{wait / 60:.0f} minutes" if wait >= 90 else f"{wait:.0f} seconds"
+        minutes = f"{math.ceil(wait / 60)} minutes" if wait >= 90 else f"{math.ceil(wait)} seconds"
         ctx = {"next": target, "email": email, "error": f"Too many failed sign-ins: wait {minutes}."}
         response = _login_page(request, ctx, status_code=429)
-        response.headers["Retry-After"] = str(max(1, round(wait)))
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
     user = await run_in_threadpool(authenticate, engine(), email, password)
     if user is None:
