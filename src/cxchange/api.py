@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
 
@@ -71,6 +73,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
         response = render_error(request, status, str(exc))
         response.headers.update(_retry_headers(exc))
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's default echoes each bad input back: a 5,000-item list came back whole in the 422.
+        errors = [{k: v for k, v in e.items() if k not in ("input", "url")} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str | None]:
