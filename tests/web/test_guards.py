@@ -161,3 +161,12 @@ def test_analyses_beyond_the_process_share_answer_503(
     busy.release()
     assert admin.post("/api/simulate", json={"fix": ["Nothing"]}).status_code != 503
     assert busy.acquire(blocking=False)  # the slot was given back after the request
+
+
+def test_a_control_character_in_a_column_name_is_a_400(admin: TestClient) -> None:
+    """The column becomes an attribute name: a NUL in it answered 500 on PostgreSQL."""
+    csv = b"id,When,NPS,Comment,Reg\x00ion\n1,2026-03-01,9,ok,North\n"
+    response = admin.post("/api/imports", files={"file": ("a.csv", csv, "text/csv")}, data={"source": "s"})
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert "column 5" in detail and "a.csv" in detail and "/tmp" not in detail

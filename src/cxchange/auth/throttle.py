@@ -212,4 +212,4 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
                 return str(ipaddress.ip_address(hop))
             except ValueError:
                 return peer  # junk in the header: fall back to the proxy rather than trust it
-    return hops[0] if hops else peer
+    return hops[0] if hops else peer  # every hop a trusted proxy: the first one is the client

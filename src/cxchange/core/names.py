@@ -43,3 +43,9 @@ def check_name(
             file=file, row=row, column=column,
         )  # fmt: skip
     return value
+
+
+def check_column_names(columns: list[str], file: str) -> None:
+    """Header names become attribute names: each must be printable (a NUL was a 500 on PostgreSQL)."""
+    for i, name in enumerate(columns, start=1):
+        check_name(name, f"the name of column {i}", file=file)

@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from cxchange.core.errors import InputError
-from cxchange.core.names import check_name
+from cxchange.core.names import check_column_names, check_name
 from cxchange.core.prefetch import prefetch
 from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
 from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
@@ -176,6 +176,7 @@ class _Pipeline:
 
 def _plan(conn: Connection, info: TableInfo, options: ImportOptions) -> tuple[Any, FieldPlan]:
     """The source as stored (or None) and the field plan: header, remembered mapping, then options."""
+    check_column_names(info.columns, info.path)  # hardening: names become attribute keys
     src = _get_source(conn, options.source)
     stored = dict(src.mapping or {}) if src else {}
     plan = plan_fields(
