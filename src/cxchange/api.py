@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
 
-from cxchange.core.errors import AuthError, CxError, ForbiddenError, NotFoundError
+from cxchange.core.errors import AuthError, BusyError, CxError, ForbiddenError, NotFoundError, RateLimitError
 
 
 def _status(exc: CxError) -> int:
@@ -18,7 +20,17 @@ def _status(exc: CxError) -> int:
         return 403
     if isinstance(exc, NotFoundError):
         return 404
+    if isinstance(exc, RateLimitError):
+        return 429
+    if isinstance(exc, BusyError):
+        return 503
     return 400
+
+
+def _retry_headers(exc: CxError) -> dict[str, str]:
+    if isinstance(exc, RateLimitError):
+        return {"Retry-After": str(exc.retry_after)}
+    return {"Retry-After": "5"} if isinstance(exc, BusyError) else {}
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -32,6 +44,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     from cxchange.sustain.api_outcomes import router as outcomes_router
     from cxchange.understand.api import router as understand_router
     from cxchange.web.audit import audit_writes
+    from cxchange.web.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
     from cxchange.web.routes import mount_web
 
     set_database_url(database_url)
@@ -48,7 +61,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     async def _cx_error(request: Request, exc: CxError) -> Response:
         status = _status(exc)
         if request.url.path.startswith("/api") or request.url.path.startswith("/docs"):
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else _retry_headers(exc)
             return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
         if status == 401:
             from urllib.parse import quote
@@ -57,7 +70,15 @@ def create_app(database_url: str | None = None) -> FastAPI:
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         from cxchange.web.common import render_error
 
-        return render_error(request, status, str(exc))
+        response = render_error(request, status, str(exc))
+        response.headers.update(_retry_headers(exc))
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's default echoes each bad input back: a 5,000-item list came back whole in the 422.
+        errors = [{k: v for k, v in e.items() if k not in ("input", "url")} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str | None]:
@@ -80,4 +101,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
         app.include_router(router, **guarded)
     mount_web(app)
     app.middleware("http")(audit_writes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware)  # added last: outermost, so it sees the body first
     return app

@@ -187,10 +187,9 @@ def test_password_change_ends_existing_sessions(db_url: str, org: Engine) -> Non
     from fastapi.testclient import TestClient
 
     from cxchange.api import create_app
-    from cxchange.auth.web import SESSION_COOKIE, login_limiter
+    from cxchange.auth.web import SESSION_COOKIE
 
     service.add_user(org, "dave@x.test", "viewer", password=PASSWORD)
-    login_limiter._fails.clear()
     with TestClient(create_app(db_url)) as client:
         from cxchange.auth.testing import login
 

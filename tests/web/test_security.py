@@ -51,7 +51,6 @@ def _csv_upload() -> bytes:
 def site(db_url: str, engine: Engine) -> Iterator[Site]:
     from cxchange.api import create_app
     from cxchange.auth.service import add_user
-    from cxchange.auth.web import login_limiter
 
     app = create_app(db_url)
     admin = signed_in_client(app, engine, role="admin")
@@ -61,9 +60,7 @@ def site(db_url: str, engine: Engine) -> Iterator[Site]:
     assert made.status_code == 200, made.text
     assert made.json()["imported"] == len(TEXTS) and made.json()["rejected"] == 1
     add_user(engine, "person@test.local", "analyst", password=PASSWORD, actor="test")
-    login_limiter._fails.clear()
     yield Site(db_url, engine, admin, len(TEXTS))
-    login_limiter._fails.clear()
 
 
 def _login(app_client: TestClient, email: str = "person@test.local", password: str = PASSWORD,

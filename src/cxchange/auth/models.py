@@ -67,3 +67,28 @@ class AppSecret(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class SignInSession(Base):
+    """A signed-in browser: the cookie names it, so sign-out and a password change end it on the server."""
+
+    __tablename__ = "app_session"
+
+    # SHA-256 of the session id in the cookie: a leaked database does not leak working sessions.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class RateEvent(Base):
+    """One counted event (a failed sign-in, an expensive request) in a named bucket; kept in the database
+    so every server process shares the count."""
+
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_event_bucket_at", "bucket", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(400))  # e.g. "login-fail-acct:ann@x.com", "api:simulate:7"
+    at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)

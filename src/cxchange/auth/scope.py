@@ -13,8 +13,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from cxchange.auth.roles import get_role
-from cxchange.core.errors import ForbiddenError
+from cxchange.core.errors import ForbiddenError, InputError
+from cxchange.core.names import check_name
 
+# --where filters in one request: each becomes a condition of the query.
+MAX_WHERE = 20
 _UNIT_FIELDS = ("unit", "org_unit", "org")
 
 
@@ -102,7 +105,9 @@ class UserScope:
 
     def where(self, engine: Engine, items: Iterable[str] | None) -> tuple[str, ...]:
         """`--where` items limited to the scope: requested units are checked, else the user's are added."""
-        items = tuple(items or ())
+        items = tuple(dict.fromkeys(check_name(i, "filter") for i in items or ()))  # twice: the same filter
+        if len(items) > MAX_WHERE:
+            raise InputError(f"at most {MAX_WHERE} --where filters at once, got {len(items)}")
         if not self.scoped:
             return items
         # Exactly as listen.query.parse_where reads a field (stripped, case kept): "UNIT=x" is an attribute

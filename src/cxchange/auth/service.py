@@ -6,12 +6,12 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
 
-from cxchange.auth.models import ApiToken, AppSecret, AuditEntry, User, UserUnit
+from cxchange.auth.models import ApiToken, AppSecret, AuditEntry, SignInSession, User, UserUnit
 from cxchange.auth.passwords import hash_password, needs_rehash, verify_password
 from cxchange.auth.roles import get_role
 from cxchange.core.errors import InputError, NotFoundError
@@ -109,6 +109,9 @@ def set_password(engine: Engine, email: str, password: str, *, actor: str = "cli
         ).rowcount
         if not done:
             raise NotFoundError(f"no user {email!r}")
+        # Every session of the user ends: whoever knew the old password is signed out everywhere.
+        uid = select(User.id).where(User.email == email.strip().lower()).scalar_subquery()
+        conn.execute(delete(SignInSession).where(SignInSession.user_id == uid))
         _audit(conn, actor, "user.passwd", email.strip().lower(), {})
 
 
@@ -141,6 +144,35 @@ def load_user(engine: Engine, user_id: int) -> dict[str, Any] | None:
         if user is None:
             return None
         return {**_user_dict(conn, user), "fingerprint": _fingerprint(user.password_hash)}
+
+
+def start_session(engine: Engine, user_id: int, hours: int) -> str:
+    """A new server-side session for the user; returns its id (only its hash is stored)."""
+    sid = secrets.token_urlsafe(32)
+    now = datetime.utcnow()
+    with engine.begin() as conn:
+        conn.execute(delete(SignInSession).where(SignInSession.expires_at < now))
+        conn.execute(
+            SignInSession.__table__.insert().values(
+                id=_token_hash(sid), user_id=user_id, created_at=now, expires_at=now + timedelta(hours=hours)
+            )
+        )
+    return sid
+
+
+def session_user_id(engine: Engine, sid: str) -> int | None:
+    """The user of a live session, or None when it ended (signed out, password changed) or expired."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(SignInSession.user_id).where(
+                SignInSession.id == _token_hash(sid), SignInSession.expires_at > datetime.utcnow()
+            )
+        ).scalar()
+
+
+def end_session(engine: Engine, sid: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(SignInSession).where(SignInSession.id == _token_hash(sid)))
 
 
 def _token_hash(token: str) -> str:

@@ -1,8 +1,9 @@
 """Sign-in for the HTTP app: who is calling (Bearer token or session cookie), CSRF, login rate limit.
 
-Sessions are a signed cookie (itsdangerous) holding the user id, a CSRF token and a fingerprint of the
-password hash: no server-side session store, and changing the password ends every older session.
-Requests authenticated by cookie must also prove the CSRF token on anything that changes data
+Sessions are a signed cookie (itsdangerous) naming a server-side session (table app_session) and holding
+a CSRF token and a fingerprint of the password hash: signing out or changing the password ends the
+session on the server, so an old cookie no longer answers. Requests authenticated by cookie must also
+prove the CSRF token on anything that changes data
 (form field `csrf_token` or header `X-CSRF-Token`); Bearer-token requests carry no ambient credential.
 """
 
@@ -11,11 +12,11 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
-import time
-from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from cxchange.auth import service
@@ -23,7 +24,7 @@ from cxchange.auth.roles import permission_for_write
 from cxchange.auth.scope import UserScope
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
-from cxchange.core.errors import AuthError, ForbiddenError
+from cxchange.core.errors import AuthError, BusyError, ForbiddenError, RateLimitError
 
 SESSION_COOKIE = "cx_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -35,9 +36,26 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def make_session(user: dict[str, Any]) -> tuple[str, str]:
-    """(cookie value, csrf token) for a freshly signed-in user."""
+    """(cookie value, csrf token) for a freshly signed-in user, with a new server-side session."""
     csrf = secrets.token_urlsafe(24)
-    return _serializer().dumps({"uid": user["id"], "csrf": csrf, "fp": user["fingerprint"]}), csrf
+    sid = service.start_session(engine(), user["id"], get_settings().session_hours)
+    data = {"uid": user["id"], "sid": sid, "csrf": csrf, "fp": user["fingerprint"]}
+    return _serializer().dumps(data), csrf
+
+
+def end_session(request: Request) -> None:
+    """Sign-out: the session named by the request's cookie ends on the server."""
+    data = _session(request)
+    if data and data.get("sid"):
+        service.end_session(engine(), str(data["sid"]))
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: X-Forwarded-For counts only when the direct peer is a trusted proxy."""
+    from cxchange.auth.throttle import client_address as resolve
+
+    peer = request.client.host if request.client else None
+    return resolve(peer, request.headers.get("x-forwarded-for"), get_settings().trusted_proxies)
 
 
 def set_session_cookie(response: Any, request: Request, value: str) -> None:
@@ -74,7 +92,9 @@ def _resolve(request: Request) -> tuple[dict[str, Any] | None, str | None]:
         found = (user, None)
     else:
         data = _session(request)
-        if data:
+        # A cookie without a live server-side session (signed out, password changed) signs nobody in.
+        live = data and data.get("sid") and service.session_user_id(engine(), str(data["sid"]))
+        if data and live is not None and live == data.get("uid"):
             user = service.load_user(engine(), int(data.get("uid", 0)))
             if user and hmac.compare_digest(str(data.get("fp", "")), user["fingerprint"]):
                 found = (user, str(data.get("csrf", "")))
@@ -158,39 +178,30 @@ async def api_guard(request: Request) -> None:
         raise ForbiddenError("not available to a user limited to some units")
 
 
-class LoginLimiter:
-    """Failed sign-ins per (client, e-mail) and per client, in a sliding window (in process memory)."""
-
-    def __init__(self) -> None:
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _keys(self, client: str, email: str) -> tuple[str, str]:
-        return (f"{client}|{email.lower()}", f"{client}|*")
-
-    def blocked(self, client: str, email: str) -> bool:
-        s = get_settings()
-        now = time.monotonic()
-        with self._lock:
-            for key, limit in zip(
-                self._keys(client, email), (s.login_max_failures, s.login_max_failures * 4), strict=True
-            ):
-                q = self._fails[key]
-                while q and now - q[0] > s.login_window_seconds:
-                    q.popleft()
-                if len(q) >= limit:
-                    return True
-        return False
-
-    def failed(self, client: str, email: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in self._keys(client, email):
-                self._fails[key].append(now)
-
-    def succeeded(self, client: str, email: str) -> None:
-        with self._lock:
-            self._fails.pop(self._keys(client, email)[0], None)
+_running = threading.BoundedSemaphore(max(1, get_settings().analysis_concurrency))
 
 
-login_limiter = LoginLimiter()
+def rate_limited(kind: str) -> Callable[[Request], AsyncIterator[None]]:
+    """A dependency for expensive analyses: counts `kind` requests per user per minute in the database
+    (shared by every worker) and answers 429 with Retry-After over the limit; and runs at most
+    CXCHANGE_ANALYSIS_CONCURRENCY analyses at once per process, answering 503 rather than piling up
+    work (and memory) until the process dies."""
+
+    async def check(request: Request) -> AsyncIterator[None]:
+        from cxchange.auth.throttle import request_wait
+
+        user = optional_user(request)
+        if user is not None:  # nobody signed in: refused by the route's own scope dependency
+            settings = get_settings()
+            limit = settings.simulate_per_minute if kind == "simulate" else settings.analysis_per_minute
+            wait = await run_in_threadpool(request_wait, engine(), kind, int(user["id"]), limit)
+            if wait > 0:
+                raise RateLimitError(f"more than {limit} {kind} requests a minute", wait)
+        if not _running.acquire(blocking=False):
+            raise BusyError("the server is busy with other analyses: try again in a few seconds")
+        try:
+            yield
+        finally:
+            _running.release()
+
+    return check

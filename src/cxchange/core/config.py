@@ -44,6 +44,25 @@ class Settings(BaseSettings):
     session_hours: int = 12
     login_max_failures: int = 5  # per client address and e-mail, within login_window_seconds
     login_window_seconds: int = 300
+    # After login_max_failures failures of one account (from any address), each further attempt waits
+    # login_delay_seconds * 2**(extra failures), at most login_max_delay_seconds: a stranger slows a
+    # guesser down but cannot lock the owner out for long (and never at an address they signed in from).
+    login_delay_seconds: int = 2
+    login_max_delay_seconds: int = 900
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); empty: the
+    # header is ignored and the client is the direct peer.
+    trusted_proxies: str = ""
+    # Request bodies: JSON and forms, and file uploads (imports, RACI and readiness CSVs); counted while
+    # they arrive, refused with 413 before anything is stored.
+    max_body_kb: int = 1024
+    max_upload_mb: int = 200
+    # Expensive analyses: calls per user per minute, counted in the database so every `serve --workers N`
+    # process shares the count. The decide page's sliders call simulate as they move, hence its own limit;
+    # the others are drivers, the report, theme analysis and sentiment scoring.
+    simulate_per_minute: int = 120
+    analysis_per_minute: int = 20
+    # Analyses running at once in one server process; more answer 503 (retry) instead of exhausting memory.
+    analysis_concurrency: int = 4
 
 
 @lru_cache(maxsize=1)

@@ -51,3 +51,15 @@ class ForbiddenError(CxError):
 class NoDataError(NotFoundError):
     """A valid question that nothing in scope answers (a metric without answers under the filters):
     one line and exit 1 on the CLI, HTTP 404 with the reason from the API, never an empty table."""
+
+
+class RateLimitError(CxError):
+    """Too many attempts or expensive requests (HTTP 429): `retry_after` seconds until the next one."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        self.retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(f"{message}: try again in {self.retry_after} s")
+
+
+class BusyError(CxError):
+    """The server is already running as many analyses as it allows (HTTP 503, retry shortly)."""

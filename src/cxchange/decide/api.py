@@ -6,22 +6,25 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
-from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.scope import MAX_WHERE, UserScope
+from cxchange.auth.web import current_scope, rate_limited
 from cxchange.core.deps import engine
+from cxchange.decide.service import MAX_FIXES
 
 router = APIRouter(tags=["decide"])
+# One list item: a theme name with its share, a lever, a filter; long enough for any real one.
+Item = Annotated[str, StringConstraints(max_length=300)]
 
 
-@router.get("/drivers")
+@router.get("/drivers", dependencies=[Depends(rate_limited("drivers"))])
 def drivers(
     scope: Annotated[UserScope, Depends(current_scope)],
     target: str = "nps",
     source: Annotated[str, Query(alias="from")] = "themes",
     method: str = "shapley",
-    where: Annotated[list[str] | None, Query()] = None,
+    where: Annotated[list[Item] | None, Query(max_length=MAX_WHERE)] = None,
     since: date | None = None,
     until: date | None = None,
     boot: Annotated[int, Query(ge=0, le=2000)] = 200,
@@ -53,16 +56,21 @@ def drivers(
 
 
 class SimulateRequest(BaseModel):
-    fix: list[str] = Field(default_factory=list, description="THEME or THEME=SHARE")
-    move: list[str] = Field(default_factory=list, description="e.g. detractors-to-passives=0.1")
-    where: list[str] = Field(default_factory=list)
+    fix: list[Item] = Field(
+        default_factory=list, max_length=MAX_FIXES,
+        description=f"THEME or THEME=SHARE, at most {MAX_FIXES}; a theme named twice is fixed once",
+    )  # fmt: skip
+    move: list[Item] = Field(
+        default_factory=list, max_length=10, description="e.g. detractors-to-passives=0.1"
+    )
+    where: list[Item] = Field(default_factory=list, max_length=MAX_WHERE)
     since: date | None = None
     until: date | None = None
     draws: int = Field(default=1000, ge=10, le=20_000)
     seed: int = 0
 
 
-@router.post("/simulate")
+@router.post("/simulate", dependencies=[Depends(rate_limited("simulate"))])
 def simulate(body: SimulateRequest, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
     from cxchange.decide.service import Scope
     from cxchange.decide.service import simulate as run
@@ -76,8 +84,8 @@ def opportunities(
     scope: Annotated[UserScope, Depends(current_scope)],
     share: Annotated[float, Query(ge=0, le=1)] = 0.5,
     churn_rate: Annotated[float, Query(ge=0, le=1)] = 0.10,
-    weights: Annotated[list[str] | None, Query()] = None,
-    where: Annotated[list[str] | None, Query()] = None,
+    weights: Annotated[list[Item] | None, Query(max_length=100)] = None,
+    where: Annotated[list[Item] | None, Query(max_length=MAX_WHERE)] = None,
     since: date | None = None,
     until: date | None = None,
 ) -> list[dict[str, Any]]:

@@ -42,8 +42,14 @@ class _Prepared:
     notes: list[str] = field(default_factory=list)
 
 
+# Themes fixed in one simulation: more is no plan, and each one costs a column of work per draw.
+MAX_FIXES = 50
+
+
 def parse_fixes(items: Sequence[str]) -> list[tuple[str, float]]:
-    out = []
+    """(theme, share) per distinct theme: a theme named twice is fixed once (twice with different shares
+    is an error, not a guess); at most MAX_FIXES themes."""
+    out: dict[str, tuple[str, float]] = {}
     for item in items:
         name, sep, value = item.rpartition("=") if "=" in item else (item, "", "")
         name = name.strip()
@@ -53,8 +59,13 @@ def parse_fixes(items: Sequence[str]) -> list[tuple[str, float]]:
             raise InputError(f"--fix wants THEME or THEME=SHARE (0..1), got {item!r}") from None
         if not 0 <= share <= 1:
             raise InputError(f"--fix share must be between 0 and 1, got {share}")
-        out.append((name, share))
-    return out
+        key = name.casefold()
+        if key in out and out[key][1] != share:
+            raise InputError(f"--fix names {name!r} twice with different shares ({out[key][1]} and {share})")
+        out[key] = (name, share)
+    if len(out) > MAX_FIXES:
+        raise InputError(f"--fix names {len(out)} themes; at most {MAX_FIXES} at once")
+    return list(out.values())
 
 
 def respondents_in(engine: Engine, scope: Scope, *, attrs: Sequence[str], text: bool = False) -> Respondents:
@@ -112,7 +123,14 @@ def simulate(
     if not parsed and not levers:
         raise InputError("give at least one --fix THEME[=SHARE] or --move LEVER=SHARE")
     p = _prepare(engine, scope)
-    ids = [p.respondents.theme_id(name) for name, _ in parsed]
+    # A theme named by name and by id is still one theme: fixing it twice would compound the effect.
+    by_id: dict[int, tuple[str, float]] = {}
+    for name, share in parsed:
+        tid = p.respondents.theme_id(name)
+        if tid in by_id and by_id[tid][1] != share:
+            raise InputError(f"--fix names theme {name!r} twice with different shares")
+        by_id.setdefault(tid, (name, share))
+    ids, parsed = list(by_id), list(by_id.values())
     affected = (
         np.column_stack([p.nps[f"negative:{t}"].to_numpy().astype(bool) for t in ids])
         if ids

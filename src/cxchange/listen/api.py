@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import DbId, engine
+from cxchange.core.errors import CxError
 
 router = APIRouter(tags=["listen"])
 _SUFFIX = re.compile(r"(\.[A-Za-z0-9]{1,8}){1,2}$")
@@ -55,10 +56,16 @@ async def create_import(
         with path.open("wb") as out:
             while block := await file.read(1 << 20):
                 out.write(block)
-        if dry_run:
-            report = await run_in_threadpool(run_dry, engine(), path, options)
-            return report.as_dict()
-        result = await run_in_threadpool(import_file, engine(), path, options)
+        try:
+            if dry_run:
+                report = await run_in_threadpool(run_dry, engine(), path, options)
+                return report.as_dict()
+            result = await run_in_threadpool(import_file, engine(), path, options)
+        except CxError as exc:
+            # Errors name the file: the user's name for it, never the server's temporary path.
+            shown = "".join(c for c in Path(file.filename or "upload").name if c.isprintable())[:120]
+            exc.args = (str(exc).replace(str(path), shown or "upload").replace(tmp, "upload"),)
+            raise
     return result.as_dict()
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from cxchange.core.errors import InputError, NotFoundError
+from cxchange.core.names import check_name
 from cxchange.listen.models import OrgUnit, Person
 from cxchange.listen.readers import open_table
 
@@ -116,6 +117,7 @@ def _upsert_units(conn: Connection, rows: list[dict[str, Any]], file: str) -> in
         code = (r.get("code") or "").strip()
         if not code:
             raise InputError("unit code is empty", file=file, row=r["__row"], column="code")
+        check_name(code, "unit code", file=file, row=r["__row"], column="code")  # hardening: no NUL/ESC
         if code in codes_in_file:
             raise InputError(f"unit code {code!r} appears twice", file=file, row=r["__row"], column="code")
         codes_in_file.add(code)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError
+from cxchange.core.names import check_column_names, check_name
 from cxchange.core.prefetch import prefetch
 from cxchange.listen import columnar
 from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
@@ -138,6 +139,9 @@ class ImportOptions:
             raise InputError(f"import chunk rows must be at least 1, got {rows}")
         return rows
 
+    def __post_init__(self) -> None:
+        check_name(self.source, "source name")  # a NUL cannot be stored; ESC and bidi codes mislead
+
 
 def _resolve_mapping(info: TableInfo, stored: Mapping[str, str], options: ImportOptions) -> dict[str, str]:
     """Suggested from the header, then what the source remembers, then --map: later wins."""
@@ -245,6 +249,7 @@ class _Pipeline:
 
 def _plan(conn: Connection, info: TableInfo, options: ImportOptions) -> tuple[Any, FieldPlan]:
     """The source as stored (or None) and the field plan: header, remembered mapping, then options."""
+    check_column_names(info.columns, info.path)  # hardening: names become attribute keys
     src = _get_source(conn, options.source)
     stored = dict(src.mapping or {}) if src else {}
     plan = plan_fields(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import current_scope, rate_limited
 from cxchange.core.deps import engine
 
 router = APIRouter(tags=["understand"])
@@ -63,7 +63,7 @@ def emerging(
     )  # fmt: skip
 
 
-@router.post("/sentiment")
+@router.post("/sentiment", dependencies=[Depends(rate_limited("sentiment"))])
 def sentiment(
     scope: Annotated[UserScope, Depends(current_scope)],
     texts: Annotated[list[str], Body(max_length=MAX_TEXTS)],

@@ -67,7 +67,10 @@ def render(
 
 
 def render_error(request: Request, status: int, message: str) -> HTMLResponse:
-    titles = {400: "That did not work", 403: "Not for your role or units", 404: "Not found"}
+    titles = {
+        400: "That did not work", 403: "Not for your role or units", 404: "Not found",
+        429: "Too many requests", 503: "Busy",
+    }  # fmt: skip
     return render(
         request,
         "error.html",

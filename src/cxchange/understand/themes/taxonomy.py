@@ -17,6 +17,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cxchange.core.errors import CxError, InputError, NotFoundError
+from cxchange.core.names import check_name
 from cxchange.understand.models import FeedbackTheme, TaxonomyVersion, Theme
 
 MAX_NAME = 200
@@ -43,7 +44,7 @@ def _clean_terms(terms: Iterable[str]) -> list[str]:
 
 
 def _check_name(name: str) -> str:
-    name = " ".join(name.split())
+    name = " ".join(check_name(name, "theme name").split())
     if not name:
         raise InputError("a theme needs a name")
     if len(name) > MAX_NAME:

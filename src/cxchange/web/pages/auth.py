@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from typing import Annotated, Any
 
@@ -10,8 +11,17 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
-from cxchange.auth.web import SESSION_COOKIE, login_limiter, make_session, set_session_cookie, verify_csrf
+from cxchange.auth import throttle
+from cxchange.auth.web import (
+    SESSION_COOKIE,
+    client_address,
+    end_session,
+    make_session,
+    set_session_cookie,
+    verify_csrf,
+)
 from cxchange.core.deps import engine
+from cxchange.core.names import control_character
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -54,23 +64,30 @@ async def login(
 ) -> Any:
     from cxchange.auth.service import audit, authenticate
 
-    client = request.client.host if request.client else "?"
+    client = client_address(request)
     target = _safe_next(next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
         ctx = {"next": target, "email": email, "error": "The sign-in form expired: please try again."}
         return _login_page(request, ctx, status_code=403)
-    if login_limiter.blocked(client, email):
-        ctx = {"next": target, "email": email, "error": "Too many failed sign-ins: wait a few minutes."}
-        return _login_page(request, ctx, status_code=429)
+    if control_character(email) or len(email) > 320:  # never stored, counted or audited (NUL: a 500)
+        ctx = {"next": target, "email": None, "error": "That is not an e-mail address."}
+        return _login_page(request, ctx, status_code=400)
+    wait = await run_in_threadpool(throttle.sign_in_wait, engine(), client, email)
+    if wait > 0:
+        minutes = f"{math.ceil(wait / 60)} minutes" if wait >= 90 else f"{math.ceil(wait)} seconds"
+        ctx = {"next": target, "email": email, "error": f"Too many failed sign-ins: wait {minutes}."}
+        response = _login_page(request, ctx, status_code=429)
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     user = await run_in_threadpool(authenticate, engine(), email, password)
     if user is None:
-        login_limiter.failed(client, email)
+        await run_in_threadpool(throttle.sign_in_failed, engine(), client, email)
         await run_in_threadpool(audit, engine(), email[:320], "user.login_failed", client)
         ctx = {"next": target, "email": email, "error": "Wrong e-mail or password."}
         return _login_page(request, ctx, status_code=401)
-    login_limiter.succeeded(client, email)
-    cookie, _csrf = make_session(user)
+    await run_in_threadpool(throttle.sign_in_succeeded, engine(), client, email)
+    cookie, _csrf = await run_in_threadpool(make_session, user)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, cookie)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -78,7 +95,8 @@ async def login(
 
 
 @router.post("/logout", dependencies=[Depends(verify_csrf)])
-def logout() -> Any:
+def logout(request: Request) -> Any:
+    end_session(request)  # the old cookie, if kept or stolen, no longer signs anyone in
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -25,6 +25,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, ForbiddenError, InputError, NotFoundError
 from cxchange.listen.browse import batch_as_dict
@@ -33,7 +34,6 @@ from cxchange.web.common import render
 router = APIRouter(include_in_schema=False)
 
 UPLOAD_TTL = 2 * 3600  # seconds an upload waits for step 2
-MAX_UPLOAD = 512 * 1024 * 1024  # bytes
 ACCEPT = ".csv,.tsv,.txt,.xlsx,.jsonl,.ndjson,.json,.parquet,.gz"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 _SUFFIX = re.compile(r"(\.[A-Za-z0-9]{1,8}){1,2}$")
@@ -170,13 +170,13 @@ async def upload(
     d = root / token
     d.mkdir(mode=0o700)
     name = _safe_name(file.filename)
-    size = 0
+    size, max_mb = 0, get_settings().max_upload_mb
     try:
         with (d / name).open("wb") as out:
             while block := await file.read(1 << 20):
                 size += len(block)
-                if size > MAX_UPLOAD:
-                    raise InputError(f"the file is larger than {MAX_UPLOAD // (1 << 20)} MB: use the CLI")
+                if size > max_mb * (1 << 20):  # also refused by web.guards while it arrives
+                    raise InputError(f"the file is larger than {max_mb} MB: use the CLI")
                 out.write(block)
         if size == 0:
             raise InputError("the file is empty")

@@ -9,14 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import current_scope, rate_limited
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/report")
+@router.get("/report", dependencies=[Depends(rate_limited("report"))])
 async def report_download(
     scope: Annotated[UserScope, Depends(current_scope)],
     format: str = "pdf",
