@@ -247,10 +247,10 @@ def test_bad_input_is_one_clear_message(tiny: Engine) -> None:
     with pytest.raises(NotFoundError):
         outcomes(small, ini, metric="theme-share:Billing")  # no taxonomy loaded
     update(small, ini, start="2019-01-01")  # years before the first feedback
-    with pytest.raises(InputError, match="on or before the first feedback .*no before period"):
+    with pytest.raises(InputError, match=r"on or before the first feedback .*no before period"):
         outcomes(small, ini)
     update(small, ini, start=PILOT["start"], pilot_units="S-NOR-01", control_units="R-NORTH")
-    with pytest.raises(InputError, match="pilot and control units overlap .*S-NOR-01"):
+    with pytest.raises(InputError, match=r"pilot and control units overlap .*S-NOR-01"):
         outcomes(small, ini)
     update(small, ini, pilot_units="", control_units="R-SOUTH")
     with pytest.raises(InputError, match="has control units but no pilot units"):
