@@ -137,3 +137,25 @@ def test_plan_gives_the_minimum_detectable_effect(demo: Engine) -> None:
     assert stores["placebo_start"] < "2026-05-04" and stores["window"]["after"][1] < "2026-05-04"
     text = _cli(demo, "outcomes", "plan", DEMO_INITIATIVE, "--cluster", "store", "--before", "180d")
     assert f"{stores['mde']:.1f} nps points" in text
+
+
+def test_api_stores_settings_as_the_signed_in_user(demo: Engine) -> None:
+    from cxchange.api import create_app
+    from cxchange.auth.service import list_audit
+    from cxchange.auth.testing import signed_in_client
+
+    url = demo.url.render_as_string(hide_password=False)
+    app = create_app(url)
+    admin = signed_in_client(app, demo, role="admin")
+    ini_id = outcomes(demo, DEMO_INITIATIVE, before="30d", after="30d")["initiative"]["id"]
+    res = admin.put(f"/api/outcomes/{ini_id}/settings", json={"after": "100d"})
+    assert res.status_code == 200, res.text
+    assert res.json()["after"] == "100d" and res.json()["changed"]["after"]["to"] == "100d"
+    entry = list_audit(demo, action="initiative.outcomes")[0]
+    assert entry["actor"].startswith("admin") or "@" in entry["actor"]
+    assert entry["detail"]["after"] == {"from": None, "to": "100d"}
+    bad = admin.put(f"/api/outcomes/{ini_id}/settings", json={"before": "soon"})
+    assert bad.status_code == 400 and "--before wants" in bad.text
+    manager = signed_in_client(app, demo, role="manager", units=["R-NORTH"])
+    assert manager.put(f"/api/outcomes/{ini_id}/settings", json={"after": "90d"}).status_code == 403
+    set_settings(demo, DEMO_INITIATIVE, after="default")
