@@ -153,3 +153,15 @@ def test_did_docstring_says_what_the_code_does() -> None:
     default = inspect.signature(did.cluster_ols).parameters["kind"].default
     assert default == "CR2"
     assert "CR2 by default" in (did.__doc__ or "")
+
+
+def test_no_common_month_is_compared_before_against_after_as_wholes() -> None:
+    # the pilot answered in odd months, the control in even ones: month effects absorb the comparison
+    cells = _cells(12, "stores", 4, 4, effect=10.0)
+    odd = (cells.month % 2 != 0) == cells.treated
+    apart = cells.subset(odd)
+    with pytest.raises(ValueError, match="no month with answers from both"):
+        panel.assess(apart)
+    coarse = panel.assess(apart.coarsened())
+    assert coarse.effect.assignments == 70 and np.isfinite(coarse.effect.estimate)
+    assert panel.crv1(apart.coarsened(), (apart.treated & apart.post).astype(float)).se[0] > 0

@@ -93,7 +93,10 @@ def plan(
     )
     check_clusters(cluster_of, names, pilot_ids, level_name)
     cells = panel.make_cells(unit, month, post_b, y, w, cluster_of, pilot_ids & with_data)
-    a = panel.assess(cells, level=level, cluster_word=plural)
+    try:
+        a = panel.assess(cells, level=level, cluster_word=plural)
+    except ValueError as exc:  # a design the data cannot identify: say what is missing
+        raise InputError(f"{ini_name!r}: {exc}") from None
     r = a.effect
     alpha = 1 - level
     out: dict[str, Any] = {

@@ -364,7 +364,20 @@ def outcomes(
         )
         check_clusters(cluster_of, cluster_names, pilot_ids, level_name)
         cells = panel.make_cells(unit, month, post_b, y, w, cluster_of, pilot_ids & with_data)
-        a = panel.assess(cells, level=level, higher_is_better=higher, cluster_word=level_plural)
+        try:
+            a = panel.assess(cells, level=level, higher_is_better=higher, cluster_word=level_plural)
+        except ValueError:
+            # No month with answers from both groups: compare before with after as whole periods
+            # instead of month by month, and say so.
+            cells = cells.coarsened()
+            try:
+                a = panel.assess(cells, level=level, higher_is_better=higher, cluster_word=level_plural)
+            except ValueError as exc:  # a design the data cannot identify: say what is missing
+                raise InputError(f"{ini_name!r}: {exc}") from None
+            caveats.append(
+                "pilot and control never answered in the same month, so the periods are before and after "
+                "as wholes, not months: common monthly shocks are not removed"
+            )
         eff, pt = a.effect, a.pretrend
         fit = panel.crv1(cells, (cells.treated & cells.post).astype(float), level=level)
         series = [

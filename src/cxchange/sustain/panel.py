@@ -34,7 +34,7 @@ Nothing here touches the database: arrays in, dataclasses out.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 import numpy as np
@@ -45,6 +45,10 @@ DRAWS = 999  # random assignments (plus the observed one) beyond that
 SEED = 20261206  # fixed: the same data give the same p-value on every surface
 PRETREND_ALPHA = 0.10  # a liberal pre-trend test: failing to notice a trend is the costly error
 MIN_PRE_MONTHS = 3
+ABSORBED = (
+    "pilot and control have no month with answers from both, before and after the start, so there is "
+    "nothing to compare (the month effects absorb the pilot)"
+)
 
 IMPROVED, WORSE, NO_EVIDENCE, CANNOT_TELL = (
     "improved",
@@ -85,14 +89,23 @@ class Cells:
     treated: np.ndarray  # bool: the cell's unit is a pilot unit
     y: np.ndarray
     n: np.ndarray
+    # Periods are before / after only (not months): when pilot and control never answered in the same
+    # month, month effects would absorb the comparison.
+    coarse: bool = False
 
     @property
     def period(self) -> np.ndarray:
         """Month, split at the start (the start's month has a before and an after period)."""
+        if self.coarse:
+            return self.post.astype(int)
         return self.month * 2 + self.post.astype(int)
 
     def subset(self, mask: np.ndarray) -> Cells:
-        return Cells(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
+        arrays = (getattr(self, f)[mask] for f in self.__dataclass_fields__ if f != "coarse")
+        return Cells(*arrays, coarse=self.coarse)
+
+    def coarsened(self) -> Cells:
+        return replace(self, coarse=True)
 
 
 @dataclass(frozen=True)
@@ -199,7 +212,7 @@ def twfe(cells: Cells, d: ArrayLike | None = None) -> float:
     ry = _residualize(q, cells.y * sw)
     denom = float(rd @ rd)
     if denom <= 1e-12:
-        raise ValueError("the pilot indicator is absorbed by the fixed effects")
+        raise ValueError(ABSORBED)
     return float(rd @ ry) / denom
 
 
@@ -250,7 +263,7 @@ def randomization(
     denom = (r * r).sum(axis=0)
     usable = denom > 1e-12
     if not usable[0]:
-        raise ValueError("the pilot indicator is absorbed by the fixed effects")
+        raise ValueError(ABSORBED)
     r, denom = r[:, usable], denom[usable]
     a = (r.T @ ry) / denom  # the estimate under each assignment
     c = (r.T @ r[:, 0]) / denom  # the observed indicator's coefficient under each assignment
