@@ -113,6 +113,9 @@ def test_settings_are_stored_audited_and_used_by_every_surface(demo: Engine) -> 
 def test_cli_set_and_bad_settings(demo: Engine) -> None:
     out = _cli(demo, "outcomes", "set", DEMO_INITIATIVE, "--after", "12w")
     assert "after 12w" in out and "changed" in out
+    from cxchange.auth.service import list_audit
+
+    assert list_audit(demo, action="initiative.outcomes")[0]["actor"].startswith("cli:")
     assert "unchanged" in _cli(demo, "outcomes", "set", DEMO_INITIATIVE, "--after", "12w")
     with pytest.raises(InputError, match="--before wants"):
         set_settings(demo, DEMO_INITIATIVE, before="a while")

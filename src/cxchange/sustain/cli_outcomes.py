@@ -143,7 +143,16 @@ def set_command(
     from cxchange.sustain.outcome_design import set_settings
 
     check_format(fmt, ("table", "json"))
-    out = set_settings(engine_from(ctx, db), initiative, before=before, after=after, cluster=cluster)
+    import getpass
+
+    out = set_settings(
+        engine_from(ctx, db),
+        initiative,
+        before=before,
+        after=after,
+        cluster=cluster,
+        actor=f"cli:{getpass.getuser()}",  # as the CLI's other audited changes
+    )
     if fmt == "json":
         typer.echo(to_json(out))
         return
