@@ -67,6 +67,12 @@ class Initiative(Base):
     # Risk profile: {"size": {factor: 1..5}, "organisation": {factor: 1..5}}.
     risk: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
+    # How its outcome is measured, set once so every surface shows the same verdict (None: the
+    # defaults of `cxchange.sustain.outcome_design`): windows as typed ("365d", "12w", "all") and the
+    # org level at which pilot and control were chosen (None: the level of the pilot/control units).
+    outcome_before: Mapped[str | None] = mapped_column(String(16))
+    outcome_after: Mapped[str | None] = mapped_column(String(16))
+    outcome_cluster: Mapped[str | None] = mapped_column(String(64))
 
 
 class InitiativeStep(Base):

@@ -504,8 +504,6 @@ def _initiatives(s: _Scope, period: Period) -> list[dict[str, Any]]:
         if ini["theme"]:
             metrics.append(f"theme-share:{ini['theme']}")
         metrics = list(dict.fromkeys(metrics))[:2]
-        after = min((period.end - start).days, 365)
-        before = min(max(after, 90), 365)
         results = []
         for metric in metrics:
             if budget <= 0:
@@ -518,7 +516,8 @@ def _initiatives(s: _Scope, period: Period) -> list[dict[str, Any]]:
                 continue
             budget -= 1
             try:
-                o = outcomes(s.engine, ini["id"], metric=metric, before=f"{before}d", after=f"{after}d")
+                # the windows stored on the initiative: the same verdict as the CLI, API and pages
+                o = outcomes(s.engine, ini["id"], metric=metric)
             except CxError as exc:
                 results.append({"metric": metric, "error": f"not measurable: {exc}"})
                 continue
@@ -542,6 +541,8 @@ def _initiatives(s: _Scope, period: Period) -> list[dict[str, Any]]:
                     "metric": o["metric"],
                     "mode": o["mode"],
                     "verdict": o["verdict"],
+                    "verdict_reason": o["verdict_reason"],
+                    "verdict_fix": o["verdict_fix"],
                     "summary": o["summary"],
                     **eff,
                     "groups": {

@@ -1,12 +1,12 @@
-"""Outcome and scorecard endpoints: the JSON of `cxchange outcomes` and `cxchange scorecard`.
-Mounted under /api."""
+"""Outcome and scorecard endpoints: the JSON of `cxchange outcomes`, `outcomes set`, `outcomes plan` and
+`cxchange scorecard`. Mounted under /api."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.encoders import jsonable_encoder
 
 from cxchange.auth.scope import UserScope
@@ -20,13 +20,49 @@ router = APIRouter(tags=["sustain"])
 def outcomes_get(
     id: str,
     metric: str = "nps",
-    before: str = "90d",
-    after: str = "90d",
+    before: str | None = None,
+    after: str | None = None,
+    cluster: str | None = None,
     level: float = Query(0.95, gt=0, lt=1),
 ) -> dict[str, Any]:
+    """Windows and cluster level default to the ones stored on the initiative."""
     from cxchange.sustain.outcomes import outcomes
 
-    return jsonable_encoder(outcomes(engine(), id, metric=metric, before=before, after=after, level=level))
+    return jsonable_encoder(
+        outcomes(engine(), id, metric=metric, before=before, after=after, cluster=cluster, level=level)
+    )
+
+
+@router.get("/outcomes/{id}/plan")
+def outcomes_plan(
+    id: str,
+    metric: str = "nps",
+    before: str | None = None,
+    after: str | None = None,
+    cluster: str | None = None,
+    level: float = Query(0.95, gt=0, lt=1),
+) -> dict[str, Any]:
+    from cxchange.sustain.outcome_plan import plan
+
+    return jsonable_encoder(
+        plan(engine(), id, metric=metric, before=before, after=after, cluster=cluster, level=level)
+    )
+
+
+@router.put("/outcomes/{id}/settings")
+def outcomes_settings(
+    id: str,
+    scope: Annotated[UserScope, Depends(current_scope)],
+    before: Annotated[str | None, Body()] = None,
+    after: Annotated[str | None, Body()] = None,
+    cluster: Annotated[str | None, Body()] = None,
+) -> dict[str, Any]:
+    """Store windows and cluster level ("default" clears one); audited with who changed what."""
+    from cxchange.sustain.outcome_design import set_settings
+
+    return jsonable_encoder(
+        set_settings(engine(), id, before=before, after=after, cluster=cluster, actor=scope.email)
+    )
 
 
 @router.get(

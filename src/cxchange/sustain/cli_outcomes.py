@@ -1,6 +1,7 @@
-"""Sustain commands: `outcomes` (did an initiative work?) and `scorecard` (per unit, for incentives).
+"""Sustain commands: `outcomes ID` (did an initiative work?), `outcomes set ID` (store how it is
+measured), `outcomes plan ID` (minimum detectable effect before launch) and `scorecard` (per unit).
 
-Thin: parse, call `cxchange.sustain.outcomes` / `cxchange.sustain.scorecard`, print.
+Thin: parse, call `cxchange.sustain.outcomes` / `outcome_design` / `outcome_plan` / `scorecard`, print.
 """
 
 from __future__ import annotations
@@ -8,10 +9,45 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
 from cxchange.core.output import print_rows, to_json, write_csv
+
+
+class _ShowByDefault(TyperGroup):
+    """`outcomes ID …` means `outcomes show ID …`; `outcomes set|plan ID …` are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+outcomes_app = typer.Typer(
+    cls=_ShowByDefault,
+    help="Did an initiative work? `outcomes ID`, `outcomes set ID --before 365d`, `outcomes plan ID`.",
+    no_args_is_help=True,
+)
+
+WindowBefore = Annotated[
+    str | None,
+    typer.Option("--before", help="Window before the start, e.g. 365d, 12w or all (default: stored)."),
+]
+WindowAfter = Annotated[
+    str | None,
+    typer.Option("--after", help="Window from the start, e.g. 90d, 12w or all (default: stored)."),
+]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Org level at which pilot and control were chosen, e.g. region or store "
+        "(default: stored, else the level of the pilot/control units).",
+    ),
+]
 
 
 def outcomes_command(
@@ -21,21 +57,27 @@ def outcomes_command(
         str,
         typer.Option("--metric", help="nps, csat, ces, rating, theme-share:THEME or theme-sentiment:THEME."),
     ] = "nps",
-    before: Annotated[
-        str, typer.Option("--before", help="Window before the start, e.g. 90d, 12w or all.")
-    ] = "90d",
-    after: Annotated[
-        str, typer.Option("--after", help="Window from the start, e.g. 90d, 12w or all.")
-    ] = "90d",
+    before: WindowBefore = None,
+    after: WindowAfter = None,
+    cluster: ClusterOption = None,
     level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
-    """Before/after, and difference-in-differences with pilot and control units; a plain verdict."""
+    """Pilot vs control (two-way fixed effects, randomization inference at the level pilot and control
+    were chosen), else before/after; one plain verdict. Windows and level default to the stored ones."""
     from cxchange.sustain.outcomes import outcomes
 
     check_format(fmt, ("table", "json"))
-    out = outcomes(engine_from(ctx, db), initiative, metric=metric, before=before, after=after, level=level)
+    out = outcomes(
+        engine_from(ctx, db),
+        initiative,
+        metric=metric,
+        before=before,
+        after=after,
+        cluster=cluster,
+        level=level,
+    )
     if fmt == "json":
         typer.echo(to_json(out))
         return
@@ -55,13 +97,21 @@ def outcomes_command(
         title="before / after",
     )
     typer.echo(out["summary"])
+    if out["verdict_fix"]:
+        typer.echo(f"what would fix it: {out['verdict_fix']}")
     if out["mode"] == "did":
-        pt = out["pretrend"]
-        state = {True: "ok", False: "FAILED", None: "not testable"}[out["pretrend_ok"]]
+        pt, inf = out["pretrend"], out["inference"]
         typer.echo(
-            f"pre-trend check: {state} (slope difference {pt['slope_diff_per_month']} a month, "
+            f"inference: {inf['clusters']['pilot']} pilot vs {inf['clusters']['control']} control "
+            f"{inf['cluster_level']} clusters, {inf['assignments']} assignments "
+            f"({'all' if inf['exact'] else 'drawn'}), smallest possible p {inf['min_p']}"
+        )
+        typer.echo(
+            f"pre-trend check: {pt['status']} (slope difference {pt['slope_diff_per_month']} a month, "
             f"p = {pt['p_value']})"
         )
+        if out["event_study"]:
+            print_rows(out["event_study"], "table", title="event study (pilot − control, month −1 = 0)")
     for c in out["caveats"]:
         typer.echo(f"caveat: {c}")
     by_month: dict[str, dict[str, object]] = {}
@@ -70,7 +120,87 @@ def outcomes_command(
         row[r["group"]] = r["value"]
         row[f"{r['group']}_n"] = r["n"]
     print_rows(list(by_month.values()), "table", title="by month")
+    settings = out["settings"]
+    typer.echo(
+        f"windows: before {settings['before']}, after {settings['after']}; cluster level "
+        f"{settings['cluster'] or 'of the pilot/control units'} "
+        f"({'stored' if settings['stored'] else 'defaults'}"
+        f"{', overridden: ' + ', '.join(settings['overridden']) if settings['overridden'] else ''})"
+    )
     typer.echo(f"method: {out['method']}")
+
+
+def set_command(
+    ctx: typer.Context,
+    initiative: Annotated[str, typer.Argument(help="Initiative id or name.")],
+    before: WindowBefore = None,
+    after: WindowAfter = None,
+    cluster: ClusterOption = None,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Store how the initiative's outcome is measured ("default" clears a setting); audited."""
+    from cxchange.sustain.outcome_design import set_settings
+
+    check_format(fmt, ("table", "json"))
+    import getpass
+
+    out = set_settings(
+        engine_from(ctx, db),
+        initiative,
+        before=before,
+        after=after,
+        cluster=cluster,
+        actor=f"cli:{getpass.getuser()}",  # as the CLI's other audited changes
+    )
+    if fmt == "json":
+        typer.echo(to_json(out))
+        return
+    changed = ", ".join(
+        f"{k} {v['from'] or 'default'} -> {v['to'] or 'default'}" for k, v in out["changed"].items()
+    )
+    typer.echo(
+        f"{out['initiative']['name']}: before {out['before']}, after {out['after']}, cluster "
+        f"{out['cluster'] or 'level of the pilot/control units'}"
+        + (f" (changed: {changed})" if changed else " (unchanged)")
+    )
+
+
+def plan_command(
+    ctx: typer.Context,
+    initiative: Annotated[str, typer.Argument(help="Initiative id or name.")],
+    metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")] = "nps",
+    before: WindowBefore = None,
+    after: WindowAfter = None,
+    cluster: ClusterOption = None,
+    level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
+    fmt: FormatOption = "table",
+    db: DbOption = None,
+) -> None:
+    """Minimum detectable effect of the pilot/control design, from past data (placebo start)."""
+    from cxchange.sustain.outcome_plan import plan
+
+    check_format(fmt, ("table", "json"))
+    out = plan(
+        engine_from(ctx, db),
+        initiative,
+        metric=metric,
+        before=before,
+        after=after,
+        cluster=cluster,
+        level=level,
+    )
+    if fmt == "json":
+        typer.echo(to_json(out))
+        return
+    typer.echo(out["summary"])
+    if out["reason"]:
+        typer.echo(f"why: {out['reason']}")
+    typer.echo(
+        f"placebo start {out['placebo_start']}; {out['clusters']['pilot']} pilot vs "
+        f"{out['clusters']['control']} control {out['cluster_level']} clusters; {out['assignments']} "
+        f"assignments; spread under no effect {out['null_sd']}; pre-trend floor {out['mde_pretrend']}"
+    )
 
 
 def scorecard_command(
@@ -109,6 +239,11 @@ def scorecard_command(
     print_rows(rows, fmt, title=f"{metric} scorecard, {rows[0]['period'] if rows else ''}", dim_when="small")
 
 
+outcomes_app.command("show")(outcomes_command)
+outcomes_app.command("set")(set_command)
+outcomes_app.command("plan")(plan_command)
+
+
 def register_outcomes(app: typer.Typer) -> None:
-    app.command("outcomes")(outcomes_command)
+    app.add_typer(outcomes_app, name="outcomes")
     app.command("scorecard")(scorecard_command)

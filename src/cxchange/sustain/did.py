@@ -1,21 +1,22 @@
-"""Pure statistics for outcome measurement: before/after and difference-in-differences with
-cluster-robust inference, a pre-period parallel-trends check, a monthly series and a plain verdict.
+"""Pure statistics for before/after outcomes (no control group) on respondent rows: cluster-robust
+inference, cell means and a monthly series. Pilot vs control lives in `sustain.panel` (two-way fixed
+effects, randomization inference at the level of assignment); `did` and `pretrend` here are the older
+respondent-level versions, kept for comparison.
 
-Method (documented, and what the placebo test checks): ordinary least squares on the respondent-level
-values, weighted by frequency (the database hands us (value, count) rows, so a weight w means "w
-respondents gave this value"), with **cluster-robust standard errors (CR1)** clustered by unit (the
-store each answer belongs to):
+Method: ordinary least squares on the respondent-level values, weighted by frequency (the database hands
+us (value, count) rows, so a weight w means "w respondents gave this value"), with **cluster-robust
+standard errors, CR2 by default** (Bell & McCaffrey 2002; `cluster_ols(kind="CR1")` gives the Stata /
+`sandwich` CR1 instead) clustered by unit (the store each answer belongs to):
 
-    V = c · (X'WX)⁻¹ [Σ_g s_g s_g'] (X'WX)⁻¹,  s_g = Σ_{i∈g} w_i x_i u_i,
-    c = G/(G−1) · (N−1)/(N−K)       (the Stata / `sandwich` small-sample correction)
+    CR1: V = c · (X'WX)⁻¹ [Σ_g s_g s_g'] (X'WX)⁻¹,  s_g = Σ_{i∈g} w_i x_i u_i,
+         c = G/(G−1) · (N−1)/(N−K)
+    CR2: the same sandwich with each cluster's residuals u_g replaced by (I − H_gg)^(−1/2) u_g, c = 1
 
 and a Student t with G−1 degrees of freedom for intervals and p-values (G = number of clusters).
 
-- Difference-in-differences: y = a + b·pilot + c·after + d·pilot·after; d is exactly
-  (pilot after − pilot before) − (control after − control before) of the four cell means.
 - Before/after (no control group): y = a + c·after; c = after − before.
-- Parallel trends: pre-period only, y = a + b·pilot + s·month + t·pilot·month; t (the difference of
-  monthly slopes) is tested, and the check fails when p < 0.05.
+- Difference-in-differences: y = a + b·pilot + c·after + d·pilot·after.
+- Parallel trends: pre-period only, y = a + b·pilot + s·month + t·pilot·month; t is tested.
 
 Nothing here touches the database: arrays in, dataclasses out.
 """

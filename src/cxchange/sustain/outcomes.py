@@ -4,9 +4,12 @@ Windows are relative to the initiative's start: before = [start − BEFORE, star
 [start, start + AFTER). Units mean the unit and everything beneath it; each answer's cluster is the
 unit it was given in (`feedback.org_unit_id`, a store in the demo).
 
-- With pilot and control units: difference-in-differences (pilot after − pilot before) − (control after
-  − control before) with a CR2 cluster-robust interval and p-value (t, G−1 df; see `sustain.did`), a
-  monthly series for both groups and a pre-period parallel-trends check.
+- With pilot and control units: two-way fixed effects on unit-by-month cells (the difference-in-
+  differences with unit and month effects), randomization inference over assignments of whole clusters
+  at the level pilot and control were chosen (see `sustain.panel`), a pre-trend check with power, a
+  sensitivity bound, an event study (CRV1, as pyfixest) and a monthly series for both groups. Designs that
+  cannot support a conclusion (2 vs 2 regions, one pilot store) say "cannot tell with this design".
+- Windows and cluster level: stored on the initiative (`outcome_design`), so every surface agrees.
 - Otherwise: after − before in the initiative's units (scope, else pilot), same inference; `did`,
   `ci_low`, `ci_high`, `p_value` are null and the change sits under `change`.
 
@@ -32,15 +35,24 @@ from cxchange.change.models import Initiative, InitiativeUnit
 from cxchange.core.errors import InputError
 from cxchange.listen.models import Feedback
 from cxchange.sustain import did as stats
+from cxchange.sustain import panel
+from cxchange.sustain.outcome_design import check_clusters, cluster_map, stored_settings
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 
 SCORE_METRICS = ("nps", "csat", "ces", "rating")
 THEME_METRICS = ("theme-share", "theme-sentiment")
-DEFAULT_WINDOW = "90d"
 METHOD = (
-    "OLS on respondent values, CR2 cluster-robust SE clustered by unit (Bell-McCaffrey), "
-    "t with G-1 df; pre-trend: pilot-control difference of monthly slopes in the before window, "
-    f"fails when p < {stats.PRETREND_ALPHA}"
+    "two-way fixed effects (unit and month) on unit-by-month cells weighted by respondents; p-value and "
+    "interval by randomization inference over the assignments of whole clusters at the level pilot and "
+    "control were chosen (exact when at most "
+    f"{panel.MAX_ENUMERATED} assignments, else {panel.DRAWS} drawn with a fixed seed); se and event study: "
+    "CRV1 at that level (as pyfixest), t with G-1 df; pre-trend: pilot-minus-control monthly slope before "
+    "the start, same inference, fails "
+    f"when p < {panel.PRETREND_ALPHA} in the estimate's direction or cannot tell apart a trend that alone "
+    "would produce the estimate"
+)
+METHOD_BEFORE_AFTER = (
+    "OLS on respondent values, CR2 cluster-robust SE clustered by unit (Bell-McCaffrey), t with G-1 df"
 )
 _SPAN = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$", re.IGNORECASE)
 
@@ -225,20 +237,36 @@ def _summary_row(cm: stats.CellMeans) -> dict[str, Any]:
     }
 
 
+def _window_days(engine: Engine, before: str, after: str, start: date) -> tuple[int, int]:
+    days_before, days_after = parse_window(before, "--before"), parse_window(after, "--after")
+    if days_before is None or days_after is None:
+        span = _data_dates(engine)
+        first, last = span if span else (start, start)
+        days_before = days_before or max(1, (start - first).days)
+        days_after = days_after or max(1, (last - start).days + 1)
+    return days_before, days_after
+
+
 def outcomes(
     engine: Engine,
     initiative: int | str,
     *,
     metric: str = "nps",
-    before: str | int = DEFAULT_WINDOW,
-    after: str | int = DEFAULT_WINDOW,
+    before: str | int | None = None,
+    after: str | int | None = None,
+    cluster: str | None = None,
     level: float = 0.95,
 ) -> dict[str, Any]:
-    """Before/after, and difference-in-differences when pilot and control units are set."""
+    """Pilot vs control (two-way fixed effects, randomization inference at the assignment level) when
+    pilot and control units are set, else before/after. Windows and cluster level: as given, else as
+    stored on the initiative (`cxchange outcomes set`), else the defaults."""
     kind, theme = parse_metric(metric)
-    days_before, days_after = parse_window(before, "--before"), parse_window(after, "--after")
     if not 0 < level < 1:
         raise InputError(f"--level wants a number between 0 and 1, got {level}")
+    settings = stored_settings(engine, initiative)
+    before_text = str(before) if before is not None else settings["before"]
+    after_text = str(after) if after is not None else settings["after"]
+    cluster_level = cluster if cluster is not None else settings["cluster"]
     with session_for(engine) as s:
         ini = get_initiative(s, initiative)
         units = {role: [u.code for u in us] for role, us in initiative_units(s, ini.id).items()}
@@ -255,22 +283,35 @@ def outcomes(
             f"initiative {ini_name!r} has no start date; set one with `initiative update --start`"
         )
     pilot_codes, control_codes = units.get("pilot", []), units.get("control", [])
+    if control_codes and not pilot_codes:
+        raise InputError(
+            f"initiative {ini_name!r} has control units but no pilot units; set them with "
+            f"`initiative update {ini_id} --pilot CODE,…`"
+        )
     mode = "did" if pilot_codes and control_codes else "before-after"
     scope_codes = units.get("scope") or pilot_codes
     if mode == "before-after" and not scope_codes:
         raise InputError(
             f"initiative {ini_name!r} has no units; set them with `initiative update {ini_id} --units CODE,…`"
         )
-    if days_before is None or days_after is None:
-        span = _data_dates(engine)
-        first, last = span if span else (start, start)
-        days_before = days_before or max(1, (start - first).days)
-        days_after = days_after or max(1, (last - start).days + 1)
+    span = _data_dates(engine)
+    if span is None:
+        raise InputError("there is no feedback yet; import some with `cxchange import`")
+    if start <= span[0]:
+        raise InputError(
+            f"initiative {ini_name!r} starts {start}, on or before the first feedback ({span[0]}): there "
+            "is no before period to compare with"
+        )
+    days_before, days_after = _window_days(engine, before_text, after_text, start)
     lo, hi = start - timedelta(days=days_before), start + timedelta(days=days_after)
     if mode == "did":
         pilot_ids, control_ids = covered_unit_ids(tree, pilot_codes), covered_unit_ids(tree, control_codes)
-        if pilot_ids & control_ids:
-            raise InputError("pilot and control units overlap (one lies beneath the other)")
+        shared = pilot_ids & control_ids
+        if shared:
+            names = sorted(tree.units[u].code for u in shared)
+            raise InputError(
+                f"pilot and control units overlap (one lies beneath the other): {', '.join(names[:5])}"
+            )
         all_ids = pilot_ids | control_ids
     else:
         pilot_ids, control_ids = covered_unit_ids(tree, scope_codes), set()
@@ -297,6 +338,13 @@ def outcomes(
             "before": [lo.isoformat(), (start - timedelta(days=1)).isoformat()],
             "after": [start.isoformat(), (hi - timedelta(days=1)).isoformat()],
         },
+        "settings": {
+            "before": before_text,
+            "after": after_text,
+            "cluster": cluster_level,
+            "stored": settings["stored"],
+            "overridden": [k for k, v in (("before", before), ("after", after), ("cluster", cluster)) if v],
+        },
         "higher_is_better": higher,
         "level": level,
     }
@@ -310,15 +358,34 @@ def outcomes(
             require(mask, what)
         pc = stats.cell_means(y[treated], w[treated], unit[treated], post_b[treated])
         cc = stats.cell_means(y[~treated], w[~treated], unit[~treated], post_b[~treated])
-        eff = stats.did(y, w, unit, treated, post_b, level=level)
-        pre = ~post_b
-        pt = stats.pretrend(y[pre], w[pre], unit[pre], treated[pre], month[pre], level=level)
+        with_data = {int(u) for u in np.unique(unit)}
+        cluster_of, cluster_names, level_name, level_plural = cluster_map(
+            tree, pilot_codes, control_codes, with_data, cluster_level
+        )
+        check_clusters(cluster_of, cluster_names, pilot_ids, level_name)
+        cells = panel.make_cells(unit, month, post_b, y, w, cluster_of, pilot_ids & with_data)
+        try:
+            a = panel.assess(cells, level=level, higher_is_better=higher, cluster_word=level_plural)
+        except ValueError:
+            # No month with answers from both groups: compare before with after as whole periods
+            # instead of month by month, and say so.
+            cells = cells.coarsened()
+            try:
+                a = panel.assess(cells, level=level, higher_is_better=higher, cluster_word=level_plural)
+            except ValueError as exc:  # a design the data cannot identify: say what is missing
+                raise InputError(f"{ini_name!r}: {exc}") from None
+            caveats.append(
+                "pilot and control never answered in the same month, so the periods are before and after "
+                "as wholes, not months: common monthly shocks are not removed"
+            )
+        eff, pt = a.effect, a.pretrend
+        fit = panel.crv1(cells, (cells.treated & cells.post).astype(float), level=level)
         series = [
             {"month": _month_label(start, int(mo)), "group": g, "value": _r(v), "n": n}
             for mo, g, v, n in stats.monthly_series(y, w, month, treated)
         ]
         n_units = {"pilot": pc.clusters, "control": cc.clusters}
-        cells = [pc.n_before, pc.n_after, cc.n_before, cc.n_after]
+        n_cells = [pc.n_before, pc.n_after, cc.n_before, cc.n_after]
         result.update(
             pilot={**_summary_row(pc), "codes": pilot_codes},
             control={**_summary_row(cc), "codes": control_codes},
@@ -326,38 +393,61 @@ def outcomes(
             ci_low=_r(eff.ci_low, 3),
             ci_high=_r(eff.ci_high, 3),
             p_value=_r(eff.p_value, 6),
-            se=_r(eff.se, 3),
-            df=eff.df,
-            pretrend_ok=pt.ok,
+            se=_r(float(fit.se[0]), 3),
+            df=fit.df,
+            inference={
+                "method": "randomization over assignments of whole clusters",
+                "cluster_level": level_name,
+                "clusters": a.clusters,
+                "assignments": eff.assignments,
+                "exact": eff.exact,
+                "min_p": _r(eff.min_p, 6),
+                "null_sd": _r(eff.null_sd, 3),
+            },
+            pretrend_ok=pt.status == "ok",
             pretrend={
+                "status": pt.status,
                 "slope_diff_per_month": _r(pt.slope_diff, 3),
                 "ci_low": _r(pt.ci_low, 3),
                 "ci_high": _r(pt.ci_high, 3),
                 "p_value": _r(pt.p_value, 6),
                 "months": pt.months,
+                "reason": pt.reason,
             },
+            sensitivity={
+                "lever_months": _r(a.lever_months, 3),
+                "breakdown_slope_per_month": _r(a.breakdown_slope, 3),
+            },
+            event_study=[
+                {
+                    "month": _month_label(start, e.month),
+                    "relative_month": e.month,
+                    "estimate": _r(e.estimate, 3),
+                    "ci_low": _r(e.ci_low, 3),
+                    "ci_high": _r(e.ci_high, 3),
+                }
+                for e in panel.event_study(cells, level=level)
+            ],
         )
-        if pt.ok is False:
+        if pt.status != "ok" and pt.reason:
+            caveats.append(f"pre-trend check {pt.status}: {pt.reason}")
+        if a.breakdown_slope is not None:
             caveats.append(
-                f"pre-trend check failed: before the start the pilot's monthly slope differed from the "
-                f"control's by {pt.slope_diff:+.2f} points a month (p = {pt.p_value:.3f}); the estimate may "
-                "carry a trend that is not the initiative"
+                f"sensitivity: a pilot-minus-control trend of {a.breakdown_slope:.2f} points a month, "
+                f"carried {a.lever_months:.1f} months from before to after, would bring the interval to zero"
             )
-        elif pt.ok is None:
-            caveats.append(
-                "pre-trend not testable (fewer than 3 months or 2 units per group before the start)"
-            )
+        verdict, reason, fix = a.verdict, a.reason, a.fix
     else:
         require(~post_b, "the initiative's units before the start")
         require(post_b, "the initiative's units after the start")
         sc = stats.cell_means(y, w, unit, post_b)
-        eff = stats.before_after(y, w, unit, post_b, level=level)
+        ba = stats.before_after(y, w, unit, post_b, level=level)
         series = [
             {"month": _month_label(start, int(mo)), "group": g, "value": _r(v), "n": n}
             for mo, g, v, n in stats.monthly_series(y, w, month)
         ]
         n_units = {"units": sc.clusters}
-        cells = [sc.n_before, sc.n_after]
+        n_cells = [sc.n_before, sc.n_after]
         result.update(
             pilot=None,
             control=None,
@@ -368,51 +458,64 @@ def outcomes(
             p_value=None,
             pretrend_ok=None,
             change={
-                "estimate": _r(eff.estimate, 3),
-                "ci_low": _r(eff.ci_low, 3),
-                "ci_high": _r(eff.ci_high, 3),
-                "p_value": _r(eff.p_value, 6),
-                "se": _r(eff.se, 3),
-                "df": eff.df,
+                "estimate": _r(ba.estimate, 3),
+                "ci_low": _r(ba.ci_low, 3),
+                "ci_high": _r(ba.ci_high, 3),
+                "p_value": _r(ba.p_value, 6),
+                "se": _r(ba.se, 3),
+                "df": ba.df,
             },
         )
         caveats.append(
             "no control group: a before/after change also carries seasonality and everything else that "
             "changed at the same time"
         )
-    if min(cells) < stats.SMALL_N:
+        if not np.isfinite(ba.se):
+            caveats.append("the interval cannot be computed (a single unit)")
+        verdict, reason, fix = stats.verdict(ba.ci_low, ba.ci_high, higher), None, None
+    if min(n_cells) < stats.SMALL_N:
         caveats.append(
-            f"small samples: {min(cells)} respondents in the smallest group-period (under {stats.SMALL_N})"
+            f"small samples: {min(n_cells)} respondents in the smallest group-period (under {stats.SMALL_N})"
         )
-    few = {k: v for k, v in n_units.items() if v < stats.FEW_CLUSTERS}
-    if few:
-        caveats.append(
-            "few units ("
-            + ", ".join(f"{k}: {v}" for k, v in few.items())
-            + "): the interval rests on very few clusters and may be unreliable"
-        )
-    if not np.isfinite(eff.se):
-        caveats.append("the interval cannot be computed (a single unit)")
     others = _overlapping(engine, ini_id, all_ids, tree, lo, hi)
     if others:
         caveats.append("overlapping initiatives in the same units during the window: " + ", ".join(others))
-    verdict = stats.verdict(eff.ci_low, eff.ci_high, higher)
+    est = result["did"] if mode == "did" else result["change"]["estimate"]
+    interval = (
+        (result["ci_low"], result["ci_high"])
+        if mode == "did"
+        else (result["change"]["ci_low"], result["change"]["ci_high"])
+    )
+    p_value = result["p_value"] if mode == "did" else result["change"]["p_value"]
     result.update(
         verdict=verdict,
-        summary=_sentence(mode, metric_name, verdict, eff, level),
+        verdict_reason=reason,
+        verdict_fix=fix,
+        summary=_sentence(mode, metric_name, verdict, est, interval, p_value, level, reason),
         caveats=caveats,
+        units=n_units,
         overlapping=others,
-        method=METHOD,
+        method=METHOD if mode == "did" else METHOD_BEFORE_AFTER,
         series=series,
     )
     return result
 
 
-def _sentence(mode: str, metric: str, verdict: str, eff: stats.Effect, level: float) -> str:
+def _sentence(
+    mode: str,
+    metric: str,
+    verdict: str,
+    est: float | None,
+    interval: tuple[float | None, float | None],
+    p_value: float | None,
+    level: float,
+    reason: str | None,
+) -> str:
     what = "pilot vs control (difference-in-differences)" if mode == "did" else "after vs before"
-    if not np.isfinite(eff.ci_low):
-        return f"{verdict}: {metric} {what} {eff.estimate:+.2f}, no interval"
-    return (
-        f"{verdict}: {metric} {what} {eff.estimate:+.2f} points "
-        f"({round(level * 100)} % CI {eff.ci_low:+.2f} to {eff.ci_high:+.2f}, p = {eff.p_value:.4f})"
-    )
+    head = f"{verdict}: {metric} {what} {est:+.2f} points" if est is not None else f"{verdict}: {metric}"
+    lo, hi = interval
+    if lo is None or hi is None:
+        text = f"{head}, no interval" + (f" (p = {p_value:.4f})" if p_value is not None else "")
+    else:
+        text = f"{head} ({round(level * 100)} % CI {lo:+.2f} to {hi:+.2f}, p = {p_value:.4f})"
+    return f"{text}; {reason}" if reason else text

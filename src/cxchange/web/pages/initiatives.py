@@ -284,7 +284,7 @@ def _page_context(eng: Engine, scope: UserScope, initiative: int) -> dict[str, A
         from cxchange.sustain.outcomes import outcomes
 
         try:
-            outcome = outcomes(eng, ini_id, before="all", after="all")
+            outcome = outcomes(eng, ini_id)  # the stored windows: the same verdict as everywhere
         except InputError as exc:
             outcome_error = str(exc)
     steps = detail["steps"]

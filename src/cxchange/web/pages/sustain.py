@@ -63,8 +63,8 @@ def sustain_page(
     scope: Scope,
     initiative: int | None = None,
     metric: str = "nps",
-    before: str = "all",
-    after: str = "all",
+    before: str = "",
+    after: str = "",
     period: str = "quarter",
     by: str = "org:store",
     target: str = "",
@@ -90,7 +90,8 @@ def sustain_page(
     outcome = outcome_error = None
     if chosen is not None:
         try:
-            outcome = outcomes(eng, chosen["id"], metric=metric, before=before, after=after)
+            # empty: the windows stored on the initiative, as on every other surface
+            outcome = outcomes(eng, chosen["id"], metric=metric, before=before or None, after=after or None)
         except (InputError, NotFoundError) as exc:
             outcome_error = str(exc)
     metrics = ["nps", "csat", "ces"]
@@ -126,9 +127,10 @@ def sustain_page(
         "before": before,
         "after": after,
         "windows": [
+            "",
             "all",
             *sorted(
-                {"30d", "60d", "90d", "180d", "365d", before, after} - {"all"}, key=lambda w: (len(w), w)
+                {"30d", "60d", "90d", "180d", "365d", before, after} - {"all", ""}, key=lambda w: (len(w), w)
             ),
         ],
         "cards": cards,

@@ -1,0 +1,137 @@
+"""How an initiative's outcome is measured: the stored windows and the level at which pilot and control
+were chosen (set once, changed with an audit entry), and which assignment cluster each unit belongs to.
+
+Defaults (when nothing is stored): a year before the start (twelve months to check parallel trends with
+some power), 90 days after, and clusters at the level of the pilot and control units as listed (whole
+regions piloted -> clustered by region).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from cxchange.change.common import get_initiative, session_for
+from cxchange.core.errors import InputError
+from cxchange.listen.org import OrgTree
+
+DEFAULT_BEFORE = "365d"
+DEFAULT_AFTER = "90d"
+
+
+def stored_settings(engine: Engine, initiative: int | str) -> dict[str, Any]:
+    """{before, after, cluster} as used (stored values, else the defaults) and which were stored."""
+    with session_for(engine) as s:
+        ini = get_initiative(s, initiative)
+        stored = {"before": ini.outcome_before, "after": ini.outcome_after, "cluster": ini.outcome_cluster}
+    return {
+        "before": stored["before"] or DEFAULT_BEFORE,
+        "after": stored["after"] or DEFAULT_AFTER,
+        "cluster": stored["cluster"],  # None: the level of the pilot/control units
+        "stored": [k for k, v in stored.items() if v],
+    }
+
+
+def set_settings(
+    engine: Engine,
+    initiative: int | str,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+    cluster: str | None = None,
+    actor: str = "cli",
+) -> dict[str, Any]:
+    """Store windows and/or the cluster level; "default" clears one. Every change is audited."""
+    from cxchange.auth.service import audit
+    from cxchange.sustain.outcomes import parse_window
+
+    if before is None and after is None and cluster is None:
+        raise InputError("outcomes set needs --before, --after or --cluster")
+    new: dict[str, str | None] = {}
+    for key, value, option in (("before", before, "--before"), ("after", after, "--after")):
+        if value is not None:
+            text = value.strip().lower()
+            if text != "default":
+                parse_window(text, option)  # validates
+            new[key] = None if text == "default" else text
+    with session_for(engine) as s, s.begin():
+        ini = get_initiative(s, initiative)
+        if cluster is not None:
+            text = cluster.strip()
+            if not text:
+                raise InputError("--cluster wants an org level such as region or store, or default")
+            if text.lower() != "default":
+                from cxchange.change.common import org_tree
+
+                org_tree(s).ancestor_map(text)  # raises naming the known levels
+            new["cluster"] = None if text.lower() == "default" else text
+        old = {"before": ini.outcome_before, "after": ini.outcome_after, "cluster": ini.outcome_cluster}
+        changed = {k: {"from": old[k], "to": v} for k, v in new.items() if old[k] != v}
+        ini.outcome_before = new.get("before", ini.outcome_before)
+        ini.outcome_after = new.get("after", ini.outcome_after)
+        ini.outcome_cluster = new.get("cluster", ini.outcome_cluster)
+        ini_id, ini_name = ini.id, ini.name
+    if changed:
+        audit(engine, actor, "initiative.outcomes", f"{ini_id} {ini_name}", **changed)
+    return {
+        "initiative": {"id": ini_id, "name": ini_name},
+        "changed": changed,
+        **stored_settings(engine, ini_id),
+    }
+
+
+def _plural(level: str) -> str:
+    return level if level.endswith("s") else f"{level}s"
+
+
+def cluster_map(
+    tree: OrgTree,
+    pilot_codes: list[str],
+    control_codes: list[str],
+    unit_ids: set[int],
+    level: str | None,
+) -> tuple[dict[int, int], dict[int, str], str, str]:
+    """unit id -> cluster number for every unit with data, cluster number -> name, the level's name and
+    its plural for sentences. Default: each listed pilot/control unit is one cluster."""
+    if level is None:
+        listed = [tree.by_code(c) for c in [*pilot_codes, *control_codes]]
+        names: dict[int, str] = {}
+        for u in listed:
+            for uid in tree.subtree_ids(u.code):
+                names[uid] = u.code
+        levels = {u.level for u in listed}
+        level_name = levels.pop() if len(levels) == 1 and None not in levels else "unit"
+    else:
+        ancestors = tree.ancestor_map(level)
+        missing = sorted(tree.units[u].code for u in unit_ids if u not in ancestors)
+        if missing:
+            raise InputError(
+                f"cluster level {level!r}: units {', '.join(missing[:5])} lie above that level; choose a "
+                "higher level with `cxchange outcomes set ID --cluster LEVEL`"
+            )
+        names = {u: ancestors[u] for u in unit_ids}
+        level_name = level
+    order = {name: i for i, name in enumerate(sorted({names[u] for u in unit_ids}))}
+    return (
+        {u: order[names[u]] for u in unit_ids},
+        {i: name for name, i in order.items()},
+        level_name,
+        _plural(level_name),
+    )
+
+
+def check_clusters(
+    cluster_of: dict[int, int], cluster_names: dict[int, str], pilot_ids: set[int], level_name: str
+) -> None:
+    """Randomization over clusters needs each cluster wholly pilot or wholly control."""
+    role: dict[int, set[bool]] = {}
+    for uid, c in cluster_of.items():
+        role.setdefault(c, set()).add(uid in pilot_ids)
+    mixed = sorted(cluster_names[c] for c, r in role.items() if len(r) > 1)
+    if mixed:
+        raise InputError(
+            f"{level_name} {', '.join(mixed)} holds both pilot and control units, so pilot and control "
+            f"were not chosen by {level_name}; set the level they were chosen at with "
+            "`cxchange outcomes set ID --cluster LEVEL`"
+        )

@@ -1,0 +1,164 @@
+"""One verdict everywhere: the windows and cluster level stored on an initiative (audited) drive the CLI,
+the API, the initiative page, the Sustain page and the executive report alike; `outcomes plan` gives
+the minimum detectable effect of the design. On a copy of the session's demo (SQLite)."""
+
+from __future__ import annotations
+
+import html
+import json
+import sqlite3
+
+import pytest
+import typer
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from cxchange.core.errors import InputError
+from cxchange.demo.load import DEMO_INITIATIVE
+from cxchange.sustain.outcome_design import set_settings, stored_settings
+from cxchange.sustain.outcome_plan import plan
+from cxchange.sustain.outcomes import outcomes
+
+
+@pytest.fixture(scope="module")
+def demo(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    from cxchange.core.db import get_engine
+
+    path = tmp_path_factory.mktemp("settings") / "cx.db"
+    src, dst = sqlite3.connect(str(demo_engine.url.database)), sqlite3.connect(str(path))
+    src.backup(dst)
+    src.close()
+    dst.close()
+    return get_engine(f"sqlite:///{path}")
+
+
+def _app() -> typer.Typer:
+    from cxchange.sustain.cli_outcomes import register_outcomes
+
+    app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+
+    @app.callback()
+    def _root(ctx: typer.Context, db: str | None = typer.Option(None, "--db")) -> None:
+        ctx.obj = {"db": db}
+
+    register_outcomes(app)
+    return app
+
+
+def _cli(engine: Engine, *args: str) -> str:
+    url = engine.url.render_as_string(hide_password=False)
+    res = CliRunner(env={"COLUMNS": "250"}).invoke(_app(), ["--db", url, *args])
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_the_demo_pilot_of_one_region_against_another_cannot_tell(demo: Engine) -> None:
+    """The demo pilots R-NORTH against R-SOUTH: one region against one, two possible assignments."""
+    out = outcomes(demo, DEMO_INITIATIVE)
+    assert out["verdict"] == "cannot tell with this design"
+    assert out["inference"]["cluster_level"] == "region" and out["inference"]["assignments"] == 2
+    assert "smallest possible p-value is 1.00" in out["verdict_reason"]
+    assert "pilot and" in out["verdict_fix"] and "regions" in out["verdict_fix"]
+    assert out["ci_low"] is None and out["summary"].startswith("cannot tell with this design")
+    assert out["did"] > 0  # the planted effect is there; the design just cannot tell it from chance
+
+
+def test_settings_are_stored_audited_and_used_by_every_surface(demo: Engine) -> None:
+    from cxchange.api import create_app
+    from cxchange.auth.service import list_audit
+    from cxchange.auth.testing import signed_in_client
+    from cxchange.report.build import build_report
+
+    assert stored_settings(demo, DEMO_INITIATIVE)["stored"] == []
+    changed = set_settings(demo, DEMO_INITIATIVE, before="180d", after="120d", cluster="store", actor="lead")
+    assert changed["changed"]["cluster"] == {"from": None, "to": "store"}
+    entry = next(a for a in list_audit(demo, action="initiative.outcomes"))
+    assert entry["actor"] == "lead" and entry["detail"]["before"] == {"from": None, "to": "180d"}
+
+    ours = outcomes(demo, DEMO_INITIATIVE)
+    assert ours["settings"]["stored"] == ["before", "after", "cluster"]
+    assert ours["window"]["before"][0] == "2025-11-05"  # 180 days before 2026-05-04
+    assert ours["inference"]["cluster_level"] == "store" and ours["inference"]["clusters"] == {
+        "pilot": 10,
+        "control": 10,
+    }
+    ini_id = ours["initiative"]["id"]
+    cli = json.loads(_cli(demo, "outcomes", str(ini_id), "--format", "json"))
+    assert cli == json.loads(json.dumps(ours))
+
+    url = demo.url.render_as_string(hide_password=False)
+    client = signed_in_client(create_app(url), demo, role="admin")
+    assert client.get(f"/api/outcomes/{ini_id}").json() == cli
+    summary = html.escape(ours["summary"])
+    for page in (f"/initiatives/{ini_id}", f"/sustain?initiative={ini_id}"):
+        res = client.get(page)
+        assert res.status_code == 200 and summary in res.text, page
+    report = build_report(demo)
+    mine = next(i for i in report["initiatives"] if i["id"] == ini_id)
+    nps = next(o for o in mine["outcomes"] if o["metric"] == "nps")
+    assert (nps["summary"], nps["estimate"], nps["ci_low"], nps["verdict"]) == (
+        ours["summary"],
+        ours["did"],
+        ours["ci_low"],
+        ours["verdict"],
+    )
+    # an explicit window is an explicit override, and says so
+    other = outcomes(demo, DEMO_INITIATIVE, before="365d")
+    assert other["settings"]["overridden"] == ["before"]
+
+    cleared = set_settings(demo, DEMO_INITIATIVE, before="default", after="default", cluster="default")
+    assert cleared["stored"] == [] and cleared["before"] == "365d"
+
+
+def test_cli_set_and_bad_settings(demo: Engine) -> None:
+    out = _cli(demo, "outcomes", "set", DEMO_INITIATIVE, "--after", "12w")
+    assert "after 12w" in out and "changed" in out
+    from cxchange.auth.service import list_audit
+
+    assert list_audit(demo, action="initiative.outcomes")[0]["actor"].startswith("cli:")
+    assert "unchanged" in _cli(demo, "outcomes", "set", DEMO_INITIATIVE, "--after", "12w")
+    with pytest.raises(InputError, match="--before wants"):
+        set_settings(demo, DEMO_INITIATIVE, before="a while")
+    with pytest.raises(InputError, match="no org level 'district'"):
+        set_settings(demo, DEMO_INITIATIVE, cluster="district")
+    with pytest.raises(InputError, match="needs --before, --after or --cluster"):
+        set_settings(demo, DEMO_INITIATIVE)
+    # pilot and control stores share their regions' level only if chosen by region: a company-level
+    # cluster holds both, so it cannot be the level they were chosen at
+    with pytest.raises(InputError, match="holds both pilot and control"):
+        outcomes(demo, DEMO_INITIATIVE, cluster="company")
+    set_settings(demo, DEMO_INITIATIVE, after="default")
+
+
+def test_plan_gives_the_minimum_detectable_effect(demo: Engine) -> None:
+    regions = plan(demo, DEMO_INITIATIVE)
+    assert regions["mde"] is None and "regions" in regions["fix"]
+    assert regions["summary"].startswith("cannot tell with this design")
+    stores = plan(demo, DEMO_INITIATIVE, cluster="store", before="180d")
+    assert stores["clusters"] == {"pilot": 10, "control": 10}
+    assert stores["mde"] is not None and stores["mde"] >= stores["mde_test"] > 0
+    assert stores["placebo_start"] < "2026-05-04" and stores["window"]["after"][1] < "2026-05-04"
+    text = _cli(demo, "outcomes", "plan", DEMO_INITIATIVE, "--cluster", "store", "--before", "180d")
+    assert f"{stores['mde']:.1f} nps points" in text
+
+
+def test_api_stores_settings_as_the_signed_in_user(demo: Engine) -> None:
+    from cxchange.api import create_app
+    from cxchange.auth.service import list_audit
+    from cxchange.auth.testing import signed_in_client
+
+    url = demo.url.render_as_string(hide_password=False)
+    app = create_app(url)
+    admin = signed_in_client(app, demo, role="admin")
+    ini_id = outcomes(demo, DEMO_INITIATIVE, before="30d", after="30d")["initiative"]["id"]
+    res = admin.put(f"/api/outcomes/{ini_id}/settings", json={"after": "100d"})
+    assert res.status_code == 200, res.text
+    assert res.json()["after"] == "100d" and res.json()["changed"]["after"]["to"] == "100d"
+    entry = list_audit(demo, action="initiative.outcomes")[0]
+    assert entry["actor"].startswith("admin") or "@" in entry["actor"]
+    assert entry["detail"]["after"] == {"from": None, "to": "100d"}
+    bad = admin.put(f"/api/outcomes/{ini_id}/settings", json={"before": "soon"})
+    assert bad.status_code == 400 and "--before wants" in bad.text
+    manager = signed_in_client(app, demo, role="manager", units=["R-NORTH"])
+    assert manager.put(f"/api/outcomes/{ini_id}/settings", json={"after": "90d"}).status_code == 403
+    set_settings(demo, DEMO_INITIATIVE, after="default")
