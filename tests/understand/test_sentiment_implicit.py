@@ -112,3 +112,11 @@ def test_unscorable_texts_are_reported_not_neutral() -> None:
         assert (empty.score, empty.label) == (None, "empty")
         assert emoji_only.score is not None and emoji_only.label == "positive"
         assert french.score is None and french.label == "unsupported"
+
+
+@pytest.mark.parametrize("name", ["fast", "best"])
+def test_invisible_characters_alone_are_empty_and_do_not_split_words(name: str) -> None:
+    backend = get_backend(name)
+    [invisible, hidden] = backend.score(["\u200b\u200e\ufeff ", "the agent was ru\u200bde and useless"])
+    assert (invisible.score, invisible.label) == (None, "empty")
+    assert hidden.label == "negative"
