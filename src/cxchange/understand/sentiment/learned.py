@@ -1,48 +1,61 @@
-"""The best back-end: a small linear model over word n-grams and the fast back-end's lexicon analysis.
+"""The best back-end: a small linear classifier over word n-grams and the fast back-end's lexicon analysis.
 
-The model is a ridge regression of sentiment intensity in [-1, 1] trained by `train/sentiment.py`
-on public, labelled reviews and tweets, shipped as data/best_model.npz (about 0.5 MB: float16
-weights over 2^18 hashed features). Inference is numpy only; the artefact is loaded on first use,
-never at import.
+The model is a logistic regression (negative / neutral / positive, one-vs-rest with the three
+probabilities normalised) trained by
+`train/sentiment.py` on eight public, labelled domains (hotels, restaurants, an app's store
+reviews, Amazon products, smart-speaker and clothing reviews, tweets, Amazon sentences), every
+domain weighing the same, shipped as data/best_model.npz (float16 weights over 2^18 hashed
+features, about 1.5 MB). Inference is numpy only; the artefact is loaded on first use, never at
+import; a missing or unreadable file is a ModelError naming it, never a silent "neutral".
 
 Features (`featurize`, shared with the training script so both compute the same thing):
 * hashed word unigrams and bigrams (crc32, so stable across processes), lower-cased, words after a
   negation marked "!word" up to the next punctuation, each row L2-normalised;
 * dense lexicon features from `lexicon.py`: the compound score of the whole text and of its
-  sentences (mean, min, max, first, last), positive/negative sums, emphasis, length. The lexicon
-  carries general and customer-service knowledge the training reviews lack; the n-grams learn what
-  reviews say that the lexicon misses ("runs small", "returned it", mixed three-star reviews);
+  sentences (mean, min, max, first, last, and mean and min of the body between the first and the
+  last sentence, so a complaint wrapped in a polite opening and closing reads as the complaint),
+  positive/negative sums, emphasis, length. The lexicon carries general and customer-service
+  knowledge ("never explained", "keeps logging me out") that star-rated reviews rarely teach;
 * every feature also in a copy for its length class (short: tweets and one-line comments; long:
   reviews), so what long reviews teach does not blur what short texts mean.
 After editing data/cx_lexicon.yaml, run train/sentiment.py again: the model keeps working, but it
 was fitted to the lexicon's old judgements.
 
-score = the prediction clipped to [-1, 1]. label = label_for(score, band) with the model's own
-neutral band (stored with it): the model is trained on star ratings mapped to -1, -0.5, 0, 0.5,
-1, so 0.25, half-way between "3 stars" and "2 or 4 stars", separates neutral from the rest. A
-mildly positive tweet (score 0.1) is therefore "neutral" for this back-end, while its score keeps
-the sign for anyone who wants VADER's +-0.05 rule.
+score = P(positive) - P(negative), in [-1, 1]. label: negative when score <= the model's lower
+threshold, positive when >= its upper one, else neutral; one pair for texts of at most 30 words
+(where neutral means "no feeling": a question, a request) and one for longer ones (where it means a
+mixed review), stored with the model and chosen on scores of domains the scoring model had not been
+trained on.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from cxchange.understand.sentiment.base import Sentiment, label_for
+from cxchange.core.errors import CxError
+from cxchange.understand.sentiment.base import Sentiment
 from cxchange.understand.sentiment.lexicon import NEGATE, engine, prepare
 
 MODEL_PATH = Path(__file__).parent / "data" / "best_model.npz"
+REINSTALL = (
+    "reinstall cxchange (pip install --force-reinstall cxchange) or, in a checkout, run train/sentiment.py"
+)
+
+
+class ModelError(CxError):
+    """The shipped model file is missing or unreadable: never a silent fallback to neutral."""
 HASH_BITS = 18
 _LEXICAL = (
     "compound", "total", "positive", "negative", "hit_rate", "length", "emphasis", "sent_mean",
     "sent_min", "sent_max", "sent_first", "sent_last", "sent_neg_share", "sent_pos_share",
-    "sentences", "question", "no_hits",
+    "sentences", "question", "no_hits", "body_mean", "body_min",
 )  # fmt: skip
 # Every lexical feature twice, weighted by the "short" gate g and by 1 - g (see _hashes' salt).
 DENSE = ("short", *_LEXICAL, *(f"short_{name}" for name in _LEXICAL))
@@ -75,6 +88,14 @@ def _hashes(text: str, mask: int) -> set[int]:
     return out
 
 
+def _sentence_scores(text: str) -> list[float]:
+    """The lexicon's compound score of each sentence, in order; [] for a one-sentence text."""
+    eng = engine()
+    parts = [s.strip() for s in _SENTENCES.findall(text)]
+    parts = [s for s in parts if s]
+    return [eng.compound(s) for s in parts] if len(parts) > 1 else []
+
+
 def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """Dense lexicon features (n x len(DENSE)) and the hashed n-grams as CSR (data, indices, indptr)."""
     eng = engine()
@@ -86,9 +107,9 @@ def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.nda
     data: list[float] = []
     for r, text in enumerate(clean_texts):
         whole = eng.analyse(text)
-        parts = [s.strip() for s in _SENTENCES.findall(text)]
-        parts = [s for s in parts if s]
-        sent = [eng.analyse(s).compound for s in parts] if len(parts) > 1 else [whole.compound]
+        sent = _sentence_scores(text) or [whole.compound]
+        # A letter or long review: what lies between the polite opening and closing is the message.
+        body = sent[1:-1] if len(sent) >= 3 else sent
         short = 1.0 / (1.0 + (whole.tokens / SHORT_TOKENS) ** 2)
         total = np.tanh(whole.total / 4.0)
         positive, negative = min(whole.positive, 20.0) / 5.0, max(whole.negative, -20.0) / 5.0
@@ -110,6 +131,8 @@ def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.nda
             np.log(len(sent)),
             1.0 if "?" in text else 0.0,
             1.0 if whole.hits == 0 else 0.0,
+            sum(body) / len(body),
+            min(body),
         )
         dense[r, 0] = short
         dense[r, 1 : 1 + k] = lexical
@@ -133,26 +156,47 @@ class Model:
     """The trained weights; `predict` is the whole inference."""
 
     def __init__(self, path: Path = MODEL_PATH) -> None:
-        with np.load(path, allow_pickle=False) as z:
-            self.hashed = z["hashed"].astype(np.float64)  # (2^bits,)
-            self.dense = z["dense"].astype(np.float64)  # (len(DENSE),)
-            self.intercept = float(z["intercept"])
-            self.band = float(z["band"])  # |score| below this is neutral
-            self.bits = int(z["bits"])
-            names = tuple(str(n) for n in z["dense_names"])
-        if names != DENSE:
-            raise ValueError(f"{path}: model was trained with other features; run train/sentiment.py")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                self.hashed = z["hashed"].astype(np.float64)  # (3, 2^bits): negative, neutral, positive
+                self.dense = z["dense"].astype(np.float64)  # (3, len(DENSE))
+                self.intercept = z["intercept"].astype(np.float64)  # (3,)
+                thresholds = z["thresholds"].astype(np.float64)  # rows: long texts, short texts
+                self.bits = int(z["bits"])
+                names = tuple(str(n) for n in z["dense_names"])
+        except FileNotFoundError:
+            raise ModelError(f"{path}: the best back-end's model file is missing; {REINSTALL}") from None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
+            why = f"the best back-end's model file is unreadable ({e})"
+            raise ModelError(f"{path}: {why}; {REINSTALL}") from None
+        shapes = (self.hashed.shape, self.dense.shape, thresholds.shape)
+        if names != DENSE or shapes != ((3, 1 << self.bits), (3, len(DENSE)), (2, 2)):
+            raise ModelError(f"{path}: model was trained with other features; run train/sentiment.py")
+        # (lower, upper) for long and for short texts: score <= lower negative, >= upper positive.
+        self.thresholds = [(float(lo), float(up)) for lo, up in thresholds]
 
-    def predict(self, clean_texts: Sequence[str]) -> np.ndarray:
-        """Scores in [-1, 1], one per (cleaned, English) text."""
+    def predict(self, clean_texts: Sequence[str]) -> list[tuple[float, str]]:
+        """(score, label) per (cleaned, English) text; score = P(positive) - P(negative) in [-1, 1]."""
         dense, (data, indices, indptr) = featurize(clean_texts, self.bits)
         # Row-wise sums, not a matrix product: BLAS may sum in another order for another batch size,
         # and a text must get the same score alone or in any batch.
-        y = (dense * self.dense).sum(axis=1) + self.intercept
-        if len(indices):
-            rows = np.repeat(np.arange(len(clean_texts)), np.diff(indptr))
-            y += np.bincount(rows, weights=self.hashed[indices] * data, minlength=len(clean_texts))
-        return np.clip(y, -1.0, 1.0)
+        logits = np.empty((len(clean_texts), 3))
+        rows = np.repeat(np.arange(len(clean_texts)), np.diff(indptr))
+        for k in range(3):
+            logits[:, k] = (dense * self.dense[k]).sum(axis=1) + self.intercept[k]
+            if len(indices):
+                logits[:, k] += np.bincount(
+                    rows, weights=self.hashed[k][indices] * data, minlength=len(clean_texts)
+                )
+        p = 1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))  # one-vs-rest: normalised sigmoids
+        p /= p.sum(axis=1, keepdims=True)
+        scores = np.clip(p[:, 2] - p[:, 0], -1.0, 1.0).tolist()
+        short = (dense[:, 0] >= 0.5).tolist()  # the "short" gate: at most SHORT_TOKENS words
+        return [(score, self.label(score, s)) for score, s in zip(scores, short, strict=True)]
+
+    def label(self, score: float, short: bool) -> str:
+        lower, upper = self.thresholds[1 if short else 0]
+        return "positive" if score >= upper else "negative" if score <= lower else "neutral"
 
 
 @functools.cache
@@ -187,9 +231,8 @@ class LearnedSentiment:
                 languages.append(prepared[1])
         if todo:
             m = self._model()
-            scores = m.predict(clean).tolist()
-            for i, score, language in zip(todo, scores, languages, strict=True):
-                out[i] = Sentiment(score, label_for(score, m.band), language)
+            for i, (score, label), language in zip(todo, m.predict(clean), languages, strict=True):
+                out[i] = Sentiment(score, label, language)
         return [s for s in out if s is not None]
 
 
@@ -198,4 +241,4 @@ def _model_at(path: Path) -> Model:
     return Model(path)
 
 
-__all__ = ["DENSE", "LearnedSentiment", "Model", "featurize"]
+__all__ = ["DENSE", "LearnedSentiment", "Model", "ModelError", "featurize"]

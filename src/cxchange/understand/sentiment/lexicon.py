@@ -86,6 +86,9 @@ _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[a-zA-Z/!][^<>]{0,1
 _ELONGATED = re.compile(r"([a-z])\1{2,}", re.I)
 _SENTENCE_END = re.compile(r"[.!?]+[\s\"')\]]")
 _QUOTES = {0x2018: "'", 0x2019: "'", 0x201B: "'", 0x2032: "'", 0x201C: '"', 0x201D: '"', 0x00A0: " "}
+# Zero-width spaces, direction marks, word joiners, BOM, soft hyphen: a text of only these is empty,
+# and "ru\u200bde" is "rude". The zero-width joiner stays: emoji sequences need it (see _MODIFIERS).
+_INVISIBLE = dict.fromkeys([0x00AD, 0x200B, 0x200C, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0xFEFF])
 # Emoji modifiers (skin tone, variation selector, zero-width joiner) carry no sentiment.
 _MODIFIERS = {0xFE0F: "", 0xFE0E: "", 0x200D: " ", **dict.fromkeys(range(0x1F3FB, 0x1F400), "")}
 
@@ -104,7 +107,10 @@ class Analysis:
 
 
 def clean_text(text: str) -> str:
-    """Tags out, entities decoded, curly quotes straightened, cut to MAX_CHARS at a sentence end."""
+    """Invisible format characters and tags out, entities decoded, curly quotes straightened, cut to
+    MAX_CHARS at a sentence end."""
+    if not text.isascii():
+        text = text.translate(_INVISIBLE)
     if "<" in text:
         text = _TAG.sub(" ", text)
     if "&" in text:
