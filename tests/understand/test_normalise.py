@@ -67,3 +67,11 @@ def test_theme_names_never_a_handle_or_brand() -> None:
     for brand in ("united", "southwest", "americanair", "message", "form"):
         assert brand not in names, names
     assert found.noise is not None and "united" in found.noise.brands
+
+
+def test_capitalised_nouns_of_other_languages_are_not_brands() -> None:
+    german = [f"Die Lieferung kam {i} Tage zu spät und das Paket war beschädigt." for i in range(20)]
+    english = [f"I wrote to Acme about order {i}, the box was damaged." for i in range(20)]
+    brands = corpus_noise(german + english).brands
+    assert "acme" in brands
+    assert not {"lieferung", "tage", "paket"} & brands

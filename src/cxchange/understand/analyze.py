@@ -9,7 +9,8 @@ so the stored result is the same whichever executor ran. Two kinds of work per r
 
 Themes saved from discovery are scored by their matcher (themes/relevance.py) and get a comment only
 above its calibrated threshold; curated themes match by keyword rules. Every assignment stores its
-relevance; a theme's mention also counts for its ancestors (with the same relevance).
+relevance. A keyword mention also counts for the theme's ancestors; a matcher scores its own themes
+only (a discovered parent groups sub-themes, it is not one more theme on each comment).
 """
 
 from __future__ import annotations
@@ -60,19 +61,14 @@ class PartitionResult:
     mentions: list[tuple[int, int, float | None, str, float]] = field(default_factory=list)
 
 
-def _model_mentions(
-    scorer: ModelScorer, texts: list[str], ancestors: dict[int, tuple[int, ...]]
-) -> list[list[tuple[Mention, float]]]:
-    """Per text, (mention, relevance) for each theme its matcher gives it, plus their ancestors."""
+def _model_mentions(scorer: ModelScorer, texts: list[str]) -> list[list[tuple[Mention, float]]]:
+    """Per text, (mention, relevance) for each theme its matcher gives it. Only those themes: a
+    discovered parent groups its sub-themes and is not one more theme on the comment."""
     out: list[list[tuple[Mention, float]]] = [[] for _ in texts]
     for i, picked in enumerate(scorer.model.assign(texts, groups=scorer.theme_ids)):
-        seen: set[int] = set()
         for tid, relevance, term in picked:
             start, end = scorer.model.span(texts[i], term)
-            for t in (tid, *ancestors.get(tid, ())):
-                if t not in seen:
-                    seen.add(t)
-                    out[i].append((Mention(t, start, end, term), relevance))
+            out[i].append((Mention(tid, start, end, term), relevance))
     return out
 
 
@@ -102,9 +98,7 @@ def analyse_partition(
         idx = [i for i, (_, _, src) in enumerate(rows) if scorer.source_id in (None, src)]
         if not idx:
             continue
-        for i, found in zip(
-            idx, _model_mentions(scorer, [texts[i] for i in idx], matcher.ancestors), strict=True
-        ):
+        for i, found in zip(idx, _model_mentions(scorer, [texts[i] for i in idx]), strict=True):
             for m, relevance in found:  # an example-phrase rule and the matcher: the more relevant wins
                 if m.theme_id not in per_text[i] or per_text[i][m.theme_id][1] < relevance:
                     per_text[i][m.theme_id] = (m, relevance)

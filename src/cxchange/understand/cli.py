@@ -116,11 +116,10 @@ def themes_discover(
         str,
         typer.Option(
             "--embedder",
-            help="auto (default: minilm when the embeddings extra is installed, else tfidf), tfidf (fast, "
-            "no extra packages) or minilm (sentence embeddings of a sample: themes closer to what "
-            "people mean; needs the embeddings extra).",
+            help="tfidf (default: fast, no extra packages), minilm (sentence embeddings of a sample; "
+            "needs the embeddings extra; much slower) or auto (minilm when installed, else tfidf).",
         ),
-    ] = "auto",
+    ] = "tfidf",
     save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,

@@ -28,6 +28,7 @@ __all__ = ["Noise", "corpus_noise", "normalise"]
 MAX_CHARS = 20_000  # a comment's subject is clear from its first pages; bounds the time on 100 kB texts
 PROPER_SHARE = 0.9  # a word is a name when capitalised in at least this share of its mid-sentence uses
 PROPER_MIN = 5  # ... and seen mid-sentence at least this often
+TITLE_CASE_SHARE = 0.2  # a text with more capitalised mid-sentence words than this is not English prose
 BOILERPLATE_SHARE = 0.02  # a sentence repeated in this share of the texts (at least 5) is boilerplate
 BOILERPLATE_WORDS = 5  # ... when it has at least this many words (short ones are real verdicts: "Love it!")
 
@@ -108,24 +109,31 @@ def corpus_noise(texts: Sequence[str | None]) -> Noise:
         keys.discard("")
         if len(keys) > 1:
             sentences.update(k for k in keys if k.count(" ") + 1 >= BOILERPLATE_WORDS)
-        last_end = -1  # -1: the next word starts the text
-        for m in _WORD.finditer(t):
-            w, gap = m.group(), t[max(last_end, 0) : m.start()]
-            initial = last_end < 0 or any(c in _STARTS for c in gap)
-            last_end = m.end()
-            if initial:  # "Great dress." says nothing about names: every sentence starts capitalised
-                continue
-            low = w.lower()
-            mid[low] += 1
-            if w[:1].isupper() and not w.isupper():
-                upper[low] += 1
+        words = _mid_sentence_words(t)
+        capital = [w for w in words if w[:1].isupper() and not w.isupper()]
+        # Where many words are capitalised (German nouns, Title Case), capitals do not mark names.
+        if len(capital) > TITLE_CASE_SHARE * len(words):
+            continue
+        mid.update(w.lower() for w in words)
+        upper.update(w.lower() for w in capital)
     brands = {h for h, c in handles.items() if c >= 2 or len(handles) <= 20}
-    for h in list(brands):  # "@SouthwestAir" also names "southwest" when the text says it plainly
+    for h in list(brands):  # "@virgin_atlantic" is written "virginatlantic" too
         brands.add(h.replace("_", ""))
     brands |= {w for w, c in upper.items() if c >= PROPER_MIN and c >= PROPER_SHARE * mid[w]}
     cut = max(5, BOILERPLATE_SHARE * n)
     boiler = {s for s, c in sentences.items() if c >= cut}
     return Noise(frozenset(b for b in brands if len(b) > 1), frozenset(boiler))
+
+
+def _mid_sentence_words(t: str) -> list[str]:
+    """Words not at the start of a sentence (there every word is capitalised)."""
+    out, last_end = [], -1  # -1: the next word starts the text
+    for m in _WORD.finditer(t):
+        gap = t[max(last_end, 0) : m.start()]
+        if last_end >= 0 and not any(c in _STARTS for c in gap):
+            out.append(m.group())
+        last_end = m.end()
+    return out
 
 
 def normalise(text: str | None, noise: Noise | None = None) -> str:

@@ -4,9 +4,10 @@ Why: keywords saved from discovery are the words a cluster uses most, and most o
 "called", "flight") occur in most comments, so re-matching them tags nearly everything with nearly
 everything. Discovery already knows which words *separate* its themes; this keeps that knowledge.
 
-The model: multinomial logistic regression on the same TF-IDF terms discovery used (same cleaning,
-tokens, inflection folding and key phrases), trained on discovery's labels (its most specific theme per
-comment). Relevance of a theme for a comment = the model's probability for it. Thresholds are calibrated
+The model: logistic regression (one against the rest per theme, liblinear: 30x faster here than the
+multinomial lbfgs fit and as accurate) on the same TF-IDF terms discovery used (same cleaning, tokens,
+inflection folding and key phrases), trained on discovery's labels (its most specific theme per
+comment). Relevance of a theme for a comment = its probability, the themes' sigmoids scaled to sum to 1. Thresholds are calibrated
 on the training comments when the model is made:
 
 * a comment gets its best theme when that probability reaches ``min_relevance`` (the 2nd percentile of
@@ -39,7 +40,7 @@ from cxchange.understand.themes.normalise import Noise, normalise
 __all__ = ["FORMAT", "ModelFileError", "ThemeModel", "fit_model", "model_digest"]
 
 FORMAT = 1  # bumped when the stored layout or the featurisation changes
-LR_C = 10.0  # inverse regularisation (chosen on the demo and clothing sets only)
+LR_C = 1.0  # inverse regularisation (chosen on the demo and clothing sets only: 0.3 / 1 / 3 / 10 tried)
 SECONDARY_SHARE = 0.5
 MAX_THEMES = 3  # most themes one comment gets from one model
 PRIMARY_QUANTILE, SECONDARY_QUANTILE, COVERAGE_QUANTILE = 0.02, 0.25, 0.01
@@ -103,9 +104,8 @@ class ThemeModel:
         if len(self.classes) == 1:
             return np.ones((x.shape[0], 1))
         z = np.asarray(x @ self.coef.T) + self.intercept
-        z -= z.max(1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(1, keepdims=True)
+        sig = 1.0 / (1.0 + np.exp(-z))
+        return sig / np.maximum(sig.sum(1, keepdims=True), 1e-300)
 
     def assign(
         self, texts: Sequence[str | None], groups: Sequence[int | None] | None = None
@@ -232,7 +232,6 @@ def fit_model(
     """A model that places comments like discovery did: trained on ``term_lists`` (discovery's terms per
     text) and ``labels`` (its most specific theme per text, -1 = none). None when nothing was labelled."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-    from sklearn.linear_model import LogisticRegression
 
     labels = np.asarray(labels, np.int64)
     rows = np.flatnonzero(labels >= 0)
@@ -252,13 +251,7 @@ def fit_model(
         coef, intercept = np.zeros((1, len(vocab))), np.zeros(1)
     else:
         x = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
-        lr = LogisticRegression(C=LR_C, max_iter=300).fit(x, y)
-        coef, intercept = lr.coef_, lr.intercept_
-        if len(classes) == 2:  # sklearn keeps one row for two classes: make it two, for softmax
-            coef, intercept = (
-                np.vstack([-coef / 2, coef / 2]),
-                np.array([-intercept[0] / 2, intercept[0] / 2]),
-            )
+        coef, intercept = _fit_rest(x, y, classes)
     model = ThemeModel(classes, vocab, idf, coef, intercept, dict(fold), noise)
     # Calibrate on probabilities the model gives comments it was not trained on (3-fold, seeded):
     # in-sample probabilities are near 1 and would set thresholds no new comment reaches.
@@ -272,7 +265,6 @@ def fit_model(
 
 def _held_out_best(x: sparse.csr_matrix, y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Each comment's best probability from a model fitted without it (stratified 3-fold, seeded)."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     counts = np.bincount(np.searchsorted(classes, y))
@@ -281,6 +273,25 @@ def _held_out_best(x: sparse.csr_matrix, y: np.ndarray, classes: np.ndarray) -> 
         return np.full(len(y), 1.0 / len(classes))
     best = np.zeros(len(y))
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
-        lr = LogisticRegression(C=LR_C, max_iter=300).fit(x[train], y[train])
-        best[test] = lr.predict_proba(x[test]).max(1)
+        coef, intercept = _fit_rest(x[train], y[train], classes)
+        z = np.asarray(x[test] @ coef.T) + intercept
+        sig = 1.0 / (1.0 + np.exp(-z))
+        best[test] = (sig / np.maximum(sig.sum(1, keepdims=True), 1e-300)).max(1)
     return best
+
+
+def _fit_rest(x: sparse.csr_matrix, y: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, a logistic regression of it against the rest: (coef rows, intercepts) in ``classes``
+    order (a class absent from ``y`` gets a row that never wins)."""
+    from sklearn.linear_model import LogisticRegression
+
+    coef = np.zeros((len(classes), x.shape[1]))
+    intercept = np.full(len(classes), -30.0)
+    for i, c in enumerate(classes):
+        target = (y == c).astype(np.int64)
+        if 0 < target.sum() < len(target):
+            lr = LogisticRegression(C=LR_C, solver="liblinear").fit(x, target)
+            coef[i], intercept[i] = lr.coef_[0], lr.intercept_[0]
+        elif target.sum() == len(target):
+            intercept[i] = 30.0
+    return coef, intercept
