@@ -7,7 +7,8 @@ everything. Discovery already knows which words *separate* its themes; this keep
 The model: logistic regression (one against the rest per theme, liblinear: 30x faster here than the
 multinomial lbfgs fit and as accurate) on the same TF-IDF terms discovery used (same cleaning, tokens,
 inflection folding and key phrases), trained on discovery's labels (its most specific theme per
-comment). Relevance of a theme for a comment = its probability, the themes' sigmoids scaled to sum to 1. Thresholds are calibrated
+comment). Relevance of a theme for a comment = its probability: the themes' sigmoids, scaled to
+sum to 1. Thresholds are calibrated
 on the training comments when the model is made:
 
 * a comment gets its best theme when that probability reaches ``min_relevance`` (the 2nd percentile of
