@@ -59,6 +59,9 @@ def test_saved_themes_keep_their_matcher_and_comments_carry_few_relevant_themes(
     # Before issue 15 the saved keywords were re-matched as rules: most themes on most comments.
     n_themes = len(result["themes"])
     assert statistics.mean(counts) < 0.4 * n_themes
+    # A discovered parent groups its sub-themes: its keywords are no rules, it is no extra theme.
+    parents = {t["parent"] for t in result["themes"] if t["parent"]}
+    assert parents and not parents & {n for r in analysed for n in r["themes"]}
 
 
 def test_export_import_keeps_the_matcher_and_gives_the_same_themes(engine: Engine, tmp_path: Path) -> None:

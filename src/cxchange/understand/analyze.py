@@ -178,6 +178,12 @@ def analyze(
         loaded = load_matchers(session)
         active = {t.id for t in themes}
         scored = {t for m in loaded for t in m.theme_ids if t in active}
+        by_id = {t.id: t for t in themes}
+        for tid in list(scored):  # a discovered parent groups matcher themes: its keywords are no rules
+            p = by_id[tid].parent_id
+            while p in by_id and by_id[p].origin == "discovered" and p not in scored:
+                scored.add(p)
+                p = by_id[p].parent_id
         matcher = Matcher(_specs(themes, scored))
         sources = {name: sid for sid, name in session.execute(select(Source.id, Source.name))}
         scorers = Scorers(
