@@ -7,7 +7,7 @@ polars, so drivers, the simulator and opportunity ranking all read the same fram
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -29,15 +29,20 @@ class Respondents:
     `mention:<id>` (0/1), `negative:<id>` (0/1), `sentiment:<id>` (clause sentiment or null)."""
 
     frame: pl.DataFrame
-    themes: dict[int, str]  # id -> name
+    themes: dict[int, str]  # id -> name, themes some comment in scope is assigned (above its threshold)
     analysed: bool  # any comment analysed at all?
+    unmentioned: dict[int, str] = field(default_factory=dict)  # the taxonomy's other themes
 
     def theme_id(self, name: str) -> int:
         key = name.strip().lower()
         for tid, n in self.themes.items():
             if n.lower() == key or str(tid) == key:
                 return tid
-        from cxchange.core.errors import NotFoundError
+        from cxchange.core.errors import InputError, NotFoundError
+
+        for tid, n in self.unmentioned.items():
+            if n.lower() == key or str(tid) == key:
+                raise InputError(f"theme {n!r}: no analysed comment in scope is about it")
 
         raise NotFoundError(f"no theme named {name!r} (see `cxchange themes list`)")
 
@@ -91,7 +96,11 @@ def load_respondents(
                 tree=tree,
             )
         ).all()
-    themes = {t["id"]: t["name"] for t in theme_rows(engine)}
+    # Only themes some comment in scope carries (assignments are stored above their relevance threshold):
+    # a theme nobody here mentions is no driver and no opportunity.
+    every = {t["id"]: t["name"] for t in theme_rows(engine)}
+    present = {x[1] for x in mentions}
+    themes = {tid: name for tid, name in every.items() if tid in present}
 
     def column(name: str) -> list[Any]:
         i = position[name]  # by position: looking a row's value up by name costs several times more
@@ -139,8 +148,9 @@ def load_respondents(
             if kind != "sentiment":
                 frame = frame.with_columns(pl.col(col).fill_null(0).cast(dtype))
     return Respondents(
-        frame=frame, themes=themes, analysed=bool(base["analysed"].any()) if base.height else False
-    )
+        frame=frame, themes=themes, analysed=bool(base["analysed"].any()) if base.height else False,
+        unmentioned={tid: name for tid, name in every.items() if tid not in present},
+    )  # fmt: skip
 
 
 def _datetimes(values: list[Any]) -> pl.Series:
@@ -193,7 +203,7 @@ def theme_driver_frame(
         raise InputError(f"no analysed comment with a {target} value matches the filters")
     out: dict[str, pl.Series] = {target: rows[tcol]}
     performance: dict[str, float] = {}
-    notes: list[str] = []
+    notes = [f"{name}: not mentioned in scope, left out" for name in r.unmentioned.values()]
     for tid, name in r.themes.items():
         mentions = rows[f"mention:{tid}"]
         if mentions.sum() == 0:

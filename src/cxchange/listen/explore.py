@@ -312,10 +312,13 @@ def _rows(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
     for r in rows:
         row = dict(r._mapping)
         s = senti.get(r.id)
+        ranked = themes.get(r.id, [])
         row.update(
             sentiment=s.score if s else None,
             sentiment_label=s.label if s else None,
-            themes=themes.get(r.id, []),
+            themes=[name for name, _ in ranked],  # most relevant first
+            primary_theme=ranked[0][0] if ranked else None,
+            theme_relevance=[{"theme": n, "relevance": rel} for n, rel in ranked],
             attributes=r.attributes or {},
         )
         out.append(row)

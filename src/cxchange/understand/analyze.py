@@ -6,6 +6,11 @@ so the stored result is the same whichever executor ran. Two kinds of work per r
 
 1. comments never analysed (in the requested scope): sentiment, then every theme;
 2. comments analysed before whose themes an edit made stale: re-match only those themes.
+
+Themes saved from discovery are scored by their matcher (themes/relevance.py) and get a comment only
+above its calibrated threshold; curated themes match by keyword rules. Every assignment stores its
+relevance. A keyword mention also counts for the theme's ancestors; a matcher scores its own themes
+only (a discovered parent groups sub-themes, it is not one more theme on each comment).
 """
 
 from __future__ import annotations
@@ -21,66 +26,114 @@ from sqlalchemy.orm import Session
 
 from cxchange.core.executors import Executor, executor_for
 from cxchange.core.migrate import ensure_schema
-from cxchange.listen.models import Feedback
+from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.understand.models import AnalysisRun, FeedbackSentiment, FeedbackTheme, Theme
-from cxchange.understand.themes.matcher import Matcher, ThemeSpec
-from cxchange.understand.themes.taxonomy import active_themes, current_version, mark_matched
+from cxchange.understand.themes.matcher import Matcher, Mention, ThemeSpec, rule_relevance
+from cxchange.understand.themes.matchers import load_matchers
+from cxchange.understand.themes.relevance import ThemeModel
+from cxchange.understand.themes.taxonomy import NO_TAXONOMY, active_themes, current_version, mark_matched
 
 Progress = Callable[[int, int], None]  # (done, total)
+Row = tuple[int, str, int]  # feedback id, text, source id
+
+
+@dataclass
+class ModelScorer:
+    """One stored matcher as `analyse_partition` uses it (picklable: shipped to Dask workers)."""
+
+    model: ThemeModel
+    theme_ids: list[int | None]  # per model row
+    source_id: int | None  # only this source's comments (None: every source)
+
+
+@dataclass
+class Scorers:
+    """The matchers of one run in one object (Dask scatters a bare tuple element by element)."""
+
+    items: tuple[ModelScorer, ...] = ()
 
 
 @dataclass
 class PartitionResult:
     sentiments: list[tuple[int, float | None, str, str | None]] = field(default_factory=list)
-    mentions: list[tuple[int, int, float | None, str]] = field(default_factory=list)
+    # feedback id, theme id, clause sentiment, what matched, relevance
+    mentions: list[tuple[int, int, float | None, str, float]] = field(default_factory=list)
+
+
+def _model_mentions(scorer: ModelScorer, texts: list[str]) -> list[list[tuple[Mention, float]]]:
+    """Per text, (mention, relevance) for each theme its matcher gives it. Only those themes: a
+    discovered parent groups its sub-themes and is not one more theme on the comment."""
+    out: list[list[tuple[Mention, float]]] = [[] for _ in texts]
+    for i, picked in enumerate(scorer.model.assign(texts, groups=scorer.theme_ids)):
+        for tid, relevance, term in picked:
+            start, end = scorer.model.span(texts[i], term)
+            out[i].append((Mention(tid, start, end, term), relevance))
+    return out
 
 
 def analyse_partition(
-    rows: list[tuple[int, str]],
+    rows: list[Row],
     *,
     matcher: Matcher,
     backend: str,
+    scorers: Scorers | None = None,
     only_themes: frozenset[int] | None = None,
     with_sentiment: bool = True,
 ) -> PartitionResult:
-    """Pure: comment sentiment (if asked) and theme mentions with the sentiment of their clause."""
+    """Pure: comment sentiment (if asked) and theme mentions with the sentiment of their clause and
+    their relevance. ``matcher``: keyword rules; ``scorers``: matchers of discovered themes."""
     from cxchange.understand.sentiment import get_backend, score_mentions_batch
 
     model = get_backend(backend)
     out = PartitionResult()
-    texts = [t for _, t in rows]
+    texts = [t for _, t, _ in rows]
     if with_sentiment:
-        for (fid, _), s in zip(rows, model.score(texts), strict=True):
+        for (fid, _, _), s in zip(rows, model.score(texts), strict=True):
             out.sentiments.append((fid, s.score, s.label, s.language))
-    found = []
-    for fid, text in rows:
-        mentions = matcher.mentions(text)
-        if only_themes is not None:
-            mentions = [m for m in mentions if m.theme_id in only_themes]
-        if mentions:
-            found.append((fid, text, mentions))
+    per_text: list[dict[int, tuple[Mention, float]]] = [
+        {m.theme_id: (m, rule_relevance(m.hits)) for m in matcher.mentions(t)} for t in texts
+    ]
+    for scorer in scorers.items if scorers else ():
+        idx = [i for i, (_, _, src) in enumerate(rows) if scorer.source_id in (None, src)]
+        if not idx:
+            continue
+        for i, found in zip(idx, _model_mentions(scorer, [texts[i] for i in idx]), strict=True):
+            for m, relevance in found:  # an example-phrase rule and the matcher: the more relevant wins
+                if m.theme_id not in per_text[i] or per_text[i][m.theme_id][1] < relevance:
+                    per_text[i][m.theme_id] = (m, relevance)
+    found_rows = []
+    for (fid, text, _), themes in zip(rows, per_text, strict=True):
+        ms = [v for k, v in sorted(themes.items()) if only_themes is None or k in only_themes]
+        if ms:
+            found_rows.append((fid, text, ms))
     # Clauses are scored once per partition, in one batch (the same clause often recurs).
-    scores = score_mentions_batch(model, [(text, [(m.start, m.end) for m in ms]) for _, text, ms in found])
-    for (fid, _, ms), sc in zip(found, scores, strict=True):
-        for m, value in zip(ms, sc, strict=True):
-            out.mentions.append((fid, m.theme_id, value, m.keyword[:200]))
+    scores = score_mentions_batch(
+        model, [(text, [(m.start, m.end) for m, _ in ms]) for _, text, ms in found_rows]
+    )
+    for (fid, _, ms), sc in zip(found_rows, scores, strict=True):
+        for (m, relevance), value in zip(ms, sc, strict=True):
+            out.mentions.append((fid, m.theme_id, value, m.keyword[:200], relevance))
     return out
 
 
-def _specs(themes: list[Theme]) -> list[ThemeSpec]:
+def _specs(themes: list[Theme], scored: set[int]) -> list[ThemeSpec]:
+    """Keyword rules; a theme a matcher scores keeps only its example phrases as rules (its keywords
+    describe it: as rules they match most comments)."""
     return [
-        ThemeSpec(t.id, t.name, tuple(t.keywords or ()), tuple(t.examples or ()), t.parent_id) for t in themes
-    ]
+        ThemeSpec(t.id, t.name, () if t.id in scored else tuple(t.keywords or ()), tuple(t.examples or ()),
+                  t.parent_id)
+        for t in themes
+    ]  # fmt: skip
 
 
-def _partitions(engine: Engine, stmt: Any, size: int) -> Iterator[list[tuple[int, str]]]:
+def _partitions(engine: Engine, stmt: Any, size: int) -> Iterator[list[Row]]:
     """Keyset pagination by feedback id: stable while rows are being written."""
     last = 0
     while True:
         with engine.connect() as conn:
             rows = [
-                (int(r[0]), r[1] or "")
+                (int(r[0]), r[1] or "", int(r[2]))
                 for r in conn.execute(stmt.where(Feedback.id > last).order_by(Feedback.id).limit(size))
             ]
         if not rows:
@@ -122,16 +175,38 @@ def analyze(
         session.add(run)
         session.flush()
         run_id = run.id
-        matcher = Matcher(_specs(themes))
+        loaded = load_matchers(session)
+        active = {t.id for t in themes}
+        scored = {t for m in loaded for t in m.theme_ids if t in active}
+        by_id = {t.id: t for t in themes}
+        for tid in list(scored):  # a discovered parent groups matcher themes: its keywords are no rules
+            p = by_id[tid].parent_id
+            while p in by_id and by_id[p].origin == "discovered" and p not in scored:
+                scored.add(p)
+                p = by_id[p].parent_id
+        matcher = Matcher(_specs(themes, scored))
+        sources = {name: sid for sid, name in session.execute(select(Source.id, Source.name))}
+        scorers = Scorers(
+            tuple(
+                ModelScorer(
+                    m.model,
+                    [t if t in active else None for t in m.theme_ids],
+                    (sources.get(m.source, -1) if m.source else None),  # -1: its source is gone
+                )
+                for m in loaded
+            )
+        )
         versions = {t.id: t.version for t in themes}
 
     filters, tree = scope_filters(engine, where, source)
     analysed = select(FeedbackSentiment.feedback_id).where(FeedbackSentiment.feedback_id == Feedback.id)
     new_stmt = apply_filters(
-        select(Feedback.id, Feedback.text).where(Feedback.text.is_not(None), ~analysed.exists()),
+        select(Feedback.id, Feedback.text, Feedback.source_id).where(
+            Feedback.text.is_not(None), ~analysed.exists()
+        ),
         filters, since=since, tree=tree,
     )  # fmt: skip
-    old_stmt = select(Feedback.id, Feedback.text).join(
+    old_stmt = select(Feedback.id, Feedback.text, Feedback.source_id).join(
         FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id
     )
     with engine.connect() as conn:
@@ -146,14 +221,14 @@ def analyze(
     try:
         if dirty and n_old:
             parts = _partitions(engine, old_stmt, size)
-            for part_rows, result in _zip_parts(ex, parts, matcher, backend_name, dirty, False):
+            for part_rows, result in _zip_parts(ex, parts, matcher, scorers, backend_name, dirty, False):
                 _write(engine, run_id, version, part_rows, result, replace_themes=dirty)
                 done += len(part_rows)
                 if progress:
                     progress(done, total)
         if n_new:
             parts = _partitions(engine, new_stmt, size)
-            for part_rows, result in _zip_parts(ex, parts, matcher, backend_name, None, True):
+            for part_rows, result in _zip_parts(ex, parts, matcher, scorers, backend_name, None, True):
                 _write(engine, run_id, version, part_rows, result, replace_themes=None, backend=backend_name)
                 done += len(part_rows)
                 if progress:
@@ -191,28 +266,30 @@ def analyze(
         "per_second": round(n_new / seconds, 1) if seconds > 0 and n_new else None,
         "cases_opened": loop.get("cases_opened", 0),
         "recognitions": loop.get("recognitions", 0),
+        **({"warning": "sentiment only: " + NO_TAXONOMY} if not versions else {}),
     }
 
 
 def _zip_parts(
     ex: Executor | None,
-    parts: Iterator[list[tuple[int, str]]],
+    parts: Iterator[list[Row]],
     matcher: Matcher,
+    scorers: Scorers,
     backend: str,
     only: frozenset[int] | None,
     with_sentiment: bool,
-) -> Iterator[tuple[list[tuple[int, str]], PartitionResult]]:
+) -> Iterator[tuple[list[Row], PartitionResult]]:
     assert ex is not None
     # Partitions are read lazily in the order the executor consumes them; keep them for the write.
-    held: list[list[tuple[int, str]]] = []
+    held: list[list[Row]] = []
 
-    def feed() -> Iterator[list[tuple[int, str]]]:
+    def feed() -> Iterator[list[Row]]:
         for p in parts:
             held.append(p)
             yield p
 
     results = ex.map(
-        analyse_partition, feed(), matcher=matcher, backend=backend,
+        analyse_partition, feed(), matcher=matcher, scorers=scorers, backend=backend,
         only_themes=only, with_sentiment=with_sentiment,
     )  # fmt: skip
     for result in results:
@@ -223,14 +300,14 @@ def _write(
     engine: Engine,
     run_id: int,
     version: int,
-    rows: list[tuple[int, str]],
+    rows: list[Row],
     result: PartitionResult,
     *,
     replace_themes: frozenset[int] | None,
     backend: str = "",
 ) -> None:
     """One transaction per partition: a crash leaves whole partitions, and `analyze` resumes."""
-    ids = [fid for fid, _ in rows]
+    ids = [fid for fid, _, _ in rows]
     with engine.begin() as conn:
         if replace_themes:
             conn.execute(
@@ -257,7 +334,8 @@ def _write(
                         matched=kw,
                         taxonomy_version=version,
                         run_id=run_id,
+                        relevance=rel,
                     )
-                    for f, t, s, kw in result.mentions
+                    for f, t, s, kw, rel in result.mentions
                 ],
             )

@@ -55,6 +55,8 @@ def analyze_command(
             backend=backend, workers=workers, scheduler=scheduler, progress=progress,
         )  # fmt: skip
     print_rows([result], fmt, title="analysis")
+    if result.get("warning"):
+        typer.echo(result["warning"], err=True)
 
 
 @themes_app.callback()
@@ -82,11 +84,24 @@ def themes_report(
         engine_from(ctx, db), by=by, source=source, since=parse_date(since, "--since"),
         until=parse_date(until, "--until"), where=tuple(where or ()), n_boot=boot,
     )  # fmt: skip
+    if not rows:  # a fresh database: say why it is empty and what to do (the smoke test wants exit 0)
+        from cxchange.understand.themes.taxonomy import NO_TAXONOMY
+
+        typer.echo(NO_TAXONOMY, err=True)
     cols = None
     if fmt == "table":
         cols = [*(["group"] if by else []), "name", "parent", "count", "share", "sentiment",
                 "nps_with", "nps_without", "impact", "ci_low", "ci_high"]  # fmt: skip
     print_rows(rows, fmt, title="themes (impact = NPS all − NPS without the theme)", columns=cols)
+    if fmt == "table":
+        for r in rows:
+            if r.get("too_broad"):
+                typer.echo(
+                    f"too broad: {r['name']!r} keyword(s) {', '.join(r['too_broad'])} alone tag "
+                    f"{100 * (r['share'] or 0):.0f} % of the comments; make them more specific "
+                    "(`cxchange themes split` / `themes keywords`)",
+                    err=True,
+                )
 
 
 @themes_app.command("discover")
@@ -101,17 +116,16 @@ def themes_discover(
         str,
         typer.Option(
             "--embedder",
-            help="auto (default: minilm when the embeddings extra is installed, else tfidf), tfidf (fast, "
-            "no extra packages) or minilm (sentence embeddings of a sample: themes closer to what "
-            "people mean; needs the embeddings extra).",
+            help="tfidf (default: fast, no extra packages), minilm (sentence embeddings of a sample; "
+            "needs the embeddings extra; much slower) or auto (minilm when installed, else tfidf).",
         ),
-    ] = "auto",
+    ] = "tfidf",
     save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """Propose themes from the comments: names, keywords, sizes, representative comments."""
-    from cxchange.understand.discovery import discover, save_discovery
+    from cxchange.understand.discovery import TOO_BROAD, discover, save_discovery
 
     check_format(fmt, ("table", "json"))
     engine = engine_from(ctx, db)
@@ -121,6 +135,7 @@ def themes_discover(
     )  # fmt: skip
     if save:
         result["saved"] = save_discovery(engine, result)
+    result.pop("model", None)  # the fitted matcher: stored by --save, not printable
     if fmt == "json":
         typer.echo(to_json(result))
         return
@@ -132,6 +147,14 @@ def themes_discover(
     ]  # fmt: skip
     print_rows(rows, "table", title=f"proposed themes ({result['comments']} comments)")
     typer.echo(f"unassigned: {result['unassigned']} ({100 * result['unassigned_share']:.1f} %)")
+    broad = sorted({k for t in result["themes"] for k in t["too_broad"]})
+    if broad:
+        typer.echo(
+            f"too broad as keyword rules (each in over {100 * TOO_BROAD:.0f} % of the comments): "
+            f"{', '.join(broad)}; saved themes are assigned by their matcher instead"
+        )
+    if result["brands_removed"]:
+        typer.echo(f"left out as names of who was addressed: {', '.join(result['brands_removed'][:20])}")
     if save:
         typer.echo(f"saved to the taxonomy: {result['saved']}; run `cxchange analyze` to assign them")
 

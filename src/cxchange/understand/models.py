@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxchange.core.db import Base
@@ -42,6 +53,25 @@ class Theme(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     matched_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class ThemeMatcher(Base):
+    """A discovered theme set's own matcher (understand/themes/relevance.py), saved with the taxonomy
+    version that created it. Row ``i`` of the model scores theme ``theme_ids[i]`` (None: deleted);
+    several rows may point to one theme after a merge (their relevances add up)."""
+
+    __tablename__ = "theme_matcher"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    taxonomy_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
+    kind: Mapped[str] = mapped_column(String(32), default="tfidf-logreg")
+    format: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)  # {"source": name or None}
+    theme_ids: Mapped[list[int | None]] = mapped_column(JsonDoc, default=list)
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of payload
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class AnalysisRun(Base):
@@ -86,5 +116,8 @@ class FeedbackTheme(Base):
     # Sentiment of the clause that mentions the theme, not of the whole comment.
     sentiment: Mapped[float | None] = mapped_column(Float)
     matched: Mapped[str | None] = mapped_column(String(200))  # the keyword that matched, for explanation
+    # How much the comment is about the theme, 0..1: a matcher's probability, or for keyword rules
+    # 1 - 0.5^hits. A comment's themes read most relevant first; the first is its primary theme.
+    relevance: Mapped[float | None] = mapped_column(Float)
     taxonomy_version: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_run.id"), index=True)

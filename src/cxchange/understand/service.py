@@ -90,6 +90,14 @@ def theme_stats(
                 select(*gcols, category, func.count().label("n")).where(Feedback.nps.is_not(None))
             ).group_by(*gcols, category)
         ).all()
+        # Which keyword matched, per theme: a rule that alone tags a large share of the store is too broad.
+        keyword_rows = conn.execute(
+            scoped(
+                select(*gcols, FeedbackTheme.theme_id, FeedbackTheme.matched, func.count().label("n"))
+                .select_from(Feedback)
+                .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+            ).group_by(*gcols, FeedbackTheme.theme_id, FeedbackTheme.matched)
+        ).all()
         theme_nps_rows = conn.execute(
             scoped(
                 select(*gcols, FeedbackTheme.theme_id, category, func.count().label("n"))
@@ -111,6 +119,7 @@ def theme_stats(
     every = cells(everyone_rows, g_key)
     with_theme = cells(theme_nps_rows, (*g_key, "theme_id"))
     themes = {t["id"]: t for t in theme_rows(engine)}
+    broad = _too_broad(engine, keyword_rows, analysed, themes, bool(gcols))
     out: list[dict[str, Any]] = []
     for r in per_theme:
         t = themes.get(r.theme_id)
@@ -137,6 +146,7 @@ def theme_stats(
             **{k: imp[k] for k in ("nps_with", "nps_without", "impact")},
             "ci_low": imp["impact_ci_low"],
             "ci_high": imp["impact_ci_high"],
+            "too_broad": broad.get((g, r.theme_id), []),
         }
         out.append(row)
     # Themes nobody mentions are still the user's: list them with zero counts.
@@ -147,9 +157,34 @@ def theme_stats(
                 out.append(
                     {"id": t["id"], "name": t["name"], "parent": t["parent"], "keywords": t["keywords"],
                      "count": 0, "share": 0.0, "sentiment": None, "positive_share": None, "nps_n": 0,
-                     "nps_with": None, "nps_without": None, "impact": None, "ci_low": None, "ci_high": None}
+                     "nps_with": None, "nps_without": None, "impact": None, "ci_low": None, "ci_high": None,
+                     "too_broad": []}
                 )  # fmt: skip
     out.sort(key=lambda r: (str(r.get("group") or ""), -r["count"], r["name"]))
+    return out
+
+
+def _too_broad(
+    engine: Engine, rows: list[Any], analysed: dict[Any, int], themes: dict[int, Any], grouped: bool
+) -> dict[tuple[Any, int], list[str]]:
+    """Per (group, theme): its keywords that, as rules, alone tagged at least TOO_BROAD of the analysed
+    comments (themes scored by a discovery matcher are not keyword rules and never listed)."""
+    from sqlalchemy.orm import Session
+
+    from cxchange.understand.discovery import TOO_BROAD
+    from cxchange.understand.themes.matchers import matched_theme_ids
+
+    with Session(engine) as session:
+        scored = matched_theme_ids(session)
+    out: dict[tuple[Any, int], list[str]] = {}
+    for r in rows:
+        g = r.g if grouped else None
+        n = analysed.get(g, 0)
+        if r.theme_id in scored or r.theme_id not in themes or not r.matched or not n:
+            continue
+        kws = {k.lower() for k in themes[r.theme_id]["keywords"]}
+        if r.matched.lower() in kws and r.n >= TOO_BROAD * n:
+            out.setdefault((g, r.theme_id), []).append(r.matched)
     return out
 
 

@@ -1,7 +1,7 @@
 """import warnings and summary: rejected_row.kind, import_batch.rows_warned and import_batch.summary
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 12:00:00
 
 A row with a bad score but a comment is now stored without the score and noted as a warning: the
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

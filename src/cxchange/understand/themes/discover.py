@@ -24,7 +24,6 @@ How it works:
 
 from __future__ import annotations
 
-import html
 import itertools
 import re
 import warnings
@@ -44,6 +43,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer,
 from sklearn.preprocessing import normalize
 
 from cxchange.understand.themes.embedders import Embedder, get_embedder
+from cxchange.understand.themes.normalise import Noise, corpus_noise, normalise
 from cxchange.understand.themes.sampled import (
     SAMPLE_SHARE,
     choose_sample,
@@ -56,7 +56,6 @@ from cxchange.understand.themes.sampled import (
 __all__ = ["GENERIC_WORDS", "STOP_WORDS", "DiscoveredTheme", "Discovery", "discover_themes"]
 
 OVERALL_NAME, OTHER_NAME = "Overall experience", "Other topics"
-MAX_CHARS = 20_000  # a comment's subject is clear from its first pages; bounds the time on 100 kB texts
 SUBJECT_LIFT = 1.0  # added to a text's subject noun (its TF-IDF row has unit length)
 NOUN_SHARE = 0.4  # a word is a noun when at least this share of its uses follow a determiner
 FINE_PER_SQRT = 1 / 2  # first NMF: sqrt(n / mean terms per text)/2 topics, between max_themes and 4x that
@@ -115,11 +114,6 @@ GENERIC_WORDS: frozenset[str] = _words(
     """
 )
 
-_TAG = re.compile(r"<[^>]{0,300}>")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
-_EMAIL = re.compile(r"\S+@\S+")
-# Redaction placeholders: cxchange's own ([EMAIL], [PHONE], [CARD]), CFPB's XXXX and XX/XX/XXXX, {name}.
-_PLACEHOLDER = re.compile(r"\[[A-Z_ ]{2,20}\]|\bX{2,}\b|\{[^{}\s]{1,30}\}", re.I)
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[.!?;:,()\[\]\"/|\n\-–—]+")
 
 
@@ -143,6 +137,10 @@ class Discovery:
     unassigned: int
     # Per text, every theme it is about (most specific level), its label first; [] when unassigned.
     memberships: list[list[int]] = field(default_factory=list)
+    # With ``with_model``: what places new comments as discovery did (relevance.ThemeModel; its
+    # ``classes`` index ``themes``); None when not asked for or nothing was assigned.
+    model: Any = None
+    noise: Noise | None = None  # what normalisation stripped (brands, boilerplate)
 
     def top_level(self) -> np.ndarray:
         """Labels mapped to their top-level ancestor (-1 stays -1)."""
@@ -161,6 +159,7 @@ class _Build:
     labels: np.ndarray
     strength: np.ndarray  # how clearly a text belongs to its label, to pick representatives
     memberships: list[list[int]]
+    nouns: frozenset[str] = frozenset()  # folded words this corpus uses as nouns: what a name may be
 
     def add(self, terms: list[str], parent: int | None, name: str | None = None, name_term: str = "") -> int:
         self.themes.append({"terms": terms, "parent": parent, "name": name, "name_term": name_term})
@@ -168,18 +167,6 @@ class _Build:
 
 
 # ---------------------------------------------------------------------------------------------- text
-def _clean(text: str | None) -> str:
-    if not text or not isinstance(text, str):
-        return ""
-    t = text[:MAX_CHARS]
-    if "<" in t or "&" in t:
-        t = _TAG.sub(" ", html.unescape(t))
-    t = _URL.sub(" ", t)
-    if "@" in t:
-        t = _EMAIL.sub(" ", t)
-    return _PLACEHOLDER.sub(" ", t)
-
-
 def _tokenise(text: str) -> tuple[list[str | None], list[int]]:
     """Lower-case words with stop words and punctuation as None (phrase breaks), and the positions of
     words at most two words after a determiner ("this dress", "the long queue"): candidate nouns."""
@@ -238,8 +225,8 @@ def _fold_map(counts: Counter[str]) -> dict[str, str]:
 
 def _subjects(
     tokens: list[list[str | None]], heads: list[list[int]], fold: dict[str, str]
-) -> list[str | None]:
-    """Per text, its first noun after a determiner (folded), or None."""
+) -> tuple[list[str | None], frozenset[str]]:
+    """Per text, its first noun after a determiner (folded), or None; and the corpus's nouns."""
     after: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for toks, hs in zip(tokens, heads, strict=True):
@@ -247,7 +234,8 @@ def _subjects(
         after.update(fold.get(toks[i], toks[i]) for i in hs)  # type: ignore[arg-type]
     nouns = {w for w, c in after.items() if c >= NOUN_SHARE * total[w] and total[w] >= 5} - GENERIC_WORDS
     folded = ((fold.get(toks[i], toks[i]) for i in hs) for toks, hs in zip(tokens, heads, strict=True))
-    return [next((w for w in ws if w in nouns), None) for ws in folded]  # type: ignore[misc]
+    first = [next((w for w in ws if w in nouns), None) for ws in folded]  # type: ignore[misc]
+    return first, frozenset(nouns)
 
 
 def _terms(tokens: list[str | None], fold: dict[str, str]) -> list[str]:
@@ -274,6 +262,7 @@ def discover_themes(
     n_representatives: int = 5,
     embedder: str | Embedder = "tfidf",
     embed_share: float = SAMPLE_SHARE,
+    with_model: bool = False,
 ) -> Discovery:
     """Discover up to ``max_themes`` top-level themes, with sub-themes, in ``texts``.
 
@@ -286,6 +275,7 @@ def discover_themes(
     ``embed_share``: with an embedder, the share of texts really embedded (a seeded sample, at least a
     few hundred): clusters are found among them and the other texts are placed from their words
     (``sampled.py``). 1.0 embeds every text.
+    ``with_model``: also fit the model that assigns these themes to new comments (``relevance.py``).
     """
     n = len(texts)
     dense = get_embedder(embedder)  # None: the TF-IDF + NMF path; checked before any work
@@ -294,17 +284,19 @@ def discover_themes(
     max_themes = max(1, int(max_themes))
     min_size = max(3, round(min_share * n))
 
-    cleaned = [_clean(t) for t in texts]
+    noise = corpus_noise(texts)
+    cleaned = [normalise(t, noise) for t in texts]
     parsed = [_tokenise(t) for t in cleaned]
     tokens, heads = [p[0] for p in parsed], [p[1] for p in parsed]
     fold = _fold_map(Counter(w for toks in tokens for w in toks if w is not None))
-    subjects = _subjects(tokens, heads, fold)
+    subjects, nouns = _subjects(tokens, heads, fold)
     # A term must be used by a few texts (more in big corpora: a rare word cannot make a theme).
     vec = CountVectorizer(
         analyzer=lambda d: d, min_df=max(2, n // 5000) if n >= 20 else 1, max_df=0.7 if n >= 50 else 1.0
     )
     try:
-        counts_x = vec.fit_transform([_terms(toks, fold) for toks in tokens]).tocsr()
+        term_lists = [_terms(toks, fold) for toks in tokens]
+        counts_x = vec.fit_transform(term_lists).tocsr()
     except ValueError:  # no term at all (empty, filler or emoji only)
         return Discovery([], np.full(n, -1, np.int64), n, [[] for _ in range(n)])
     vocab = vec.get_feature_names_out()
@@ -314,7 +306,7 @@ def discover_themes(
     has_content = np.diff(content_x.indptr) > 0
     has_generic = np.diff(generic_x.indptr) > 0
 
-    b = _Build([], np.full(n, -1, np.int64), np.zeros(n), [[] for _ in range(n)])
+    b = _Build([], np.full(n, -1, np.int64), np.zeros(n), [[] for _ in range(n)], nouns)
     # Keep a top-level slot for "Overall experience" when enough texts could end up there.
     k_top = max(1, max_themes - int(has_generic.sum() >= min_size))
     # Short comments word one subject many ways and need many fine topics; long texts carry enough words
@@ -350,7 +342,12 @@ def discover_themes(
     out = [DiscoveredTheme(parent=parents[i], **{k: b.themes[i][k] for k in keys}) for i in keep]
     labels = remap[b.labels]
     memberships = [[int(remap[m]) for m in ms if remap[m] >= 0] for ms in b.memberships]
-    return Discovery(out, labels, int((labels == -1).sum()), memberships)
+    model = None
+    if with_model:
+        from cxchange.understand.themes.relevance import fit_model
+
+        model = fit_model(term_lists, labels, fold=fold, noise=noise)
+    return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise)
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -434,9 +431,15 @@ def _top_terms(h_row: np.ndarray, h_all: np.ndarray, vocab: np.ndarray, n: int) 
     return out
 
 
-def _name_term(scored: list[tuple[str, float]], avoid: set[str]) -> str:
-    """A theme's name: its leading term, or a key phrase nearly as strong (``took money`` over ``ask``)."""
+def _name_term(scored: list[tuple[str, float]], avoid: set[str], nouns: frozenset[str] = frozenset()) -> str:
+    """A theme's name: its leading term, or a key phrase nearly as strong (``took money`` over ``ask``).
+
+    With ``nouns``, a name says what the comments are about: a noun ("refund") or a phrase ending in
+    one ("late refund"), never a lone verb or adjective ("called", "hard") when a noun is on the list.
+    """
     options = [(t, v) for t, v in scored if not set(t.split(" ")) & avoid] or scored
+    if nouns:
+        options = [o for o in options if o[0].split(" ")[-1] in nouns] or options
     if not options:
         return ""
     first, weight = options[0]
@@ -487,7 +490,7 @@ def _content_themes(
 
     def add(h_row: np.ndarray, parent: int | None, avoid: set[str]) -> int:
         scored = _top_terms(h_row, h, vocab, n_keywords)
-        return b.add([t for t, _ in scored], parent, name_term=_name_term(scored, avoid))
+        return b.add([t for t, _ in scored], parent, name_term=_name_term(scored, avoid, b.nouns))
 
     def add_group(g: int, parent: int | None) -> None:
         members = np.flatnonzero(groups == g)
@@ -619,7 +622,7 @@ def _embedding_themes(
 
     def add(h_row: np.ndarray, h_all: np.ndarray, parent: int | None, avoid: set[str]) -> int:
         scored = _top_terms(h_row, h_all, vocab, n_keywords)
-        return b.add([t for t, _ in scored], parent, name_term=_name_term(scored, avoid))
+        return b.add([t for t, _ in scored], parent, name_term=_name_term(scored, avoid, b.nouns))
 
     for g in by_size:
         members = np.flatnonzero(groups == g)
@@ -708,7 +711,7 @@ def _overall_theme(
         ids = []
         for c in range(k):
             scored = _top_terms(full[c], full, vocab, n_keywords)
-            ids.append(b.add([t for t, _ in scored], tid, name_term=_name_term(scored, set())))
+            ids.append(b.add([t for t, _ in scored], tid, name_term=_name_term(scored, set(), b.nouns)))
         child = np.array(ids)[best]
         b.labels[idx] = child
         b.strength[idx] *= clarity  # a part's examples are the comments that clearly lean its way

@@ -36,6 +36,12 @@ class Mention:
     start: int
     end: int
     keyword: str
+    hits: int = 1  # how many times the theme's terms occur in the text
+
+
+def rule_relevance(hits: int) -> float:
+    """Relevance of a keyword-rule theme: 0.5 for one mention, 0.75 for two, ... (more says more)."""
+    return round(1.0 - 0.5 ** max(hits, 1), 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,25 +93,34 @@ class Matcher:
             self.first.setdefault(form, []).append(entry)
 
     def mentions(self, text: str | None) -> list[Mention]:
-        """Every theme mention in `text`; one Mention per theme (its first matching span)."""
+        """Every theme mention in `text`; one Mention per theme (its first matching span, and how many
+        times its terms occur)."""
         if not text:
             return []
         tokens = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
         seen: dict[int, Mention] = {}
+        hits: dict[int, int] = {}
         for i, (word, start, end) in enumerate(tokens):
-            hits: list[tuple[_Term, int]] = []
+            found: list[tuple[_Term, int]] = []
             for term in self.first.get(word, ()):
                 last = _follow(tokens, i, term)
                 if last is not None:
-                    hits.append((term, last))
+                    found.append((term, last))
             for pre, term in self.prefixes:
                 if word.startswith(pre):
-                    hits.append((term, end))
-            for term, stop in hits:
+                    found.append((term, end))
+            here: set[int] = set()  # one hit per theme and position, however many of its terms match
+            for term, stop in found:
                 for tid in (term.theme_id, *self.ancestors.get(term.theme_id, ())):
                     if tid not in seen:
                         seen[tid] = Mention(tid, start, stop, term.term)
-        return sorted(seen.values(), key=lambda x: (x.start, x.theme_id))
+                    here.add(tid)
+            for tid in here:
+                hits[tid] = hits.get(tid, 0) + 1
+        return sorted(
+            (Mention(m.theme_id, m.start, m.end, m.keyword, hits[m.theme_id]) for m in seen.values()),
+            key=lambda x: (x.start, x.theme_id),
+        )
 
     def match_many(self, texts: Iterable[str | None]) -> list[list[Mention]]:
         return [self.mentions(t) for t in texts]

@@ -21,6 +21,10 @@ from cxchange.core.names import check_name
 from cxchange.understand.models import FeedbackTheme, TaxonomyVersion, Theme
 
 MAX_NAME = 200
+NO_TAXONOMY = (
+    "no themes yet: load the built-in taxonomy (`cxchange themes import --builtin cx_default`) "
+    "or discover one from your comments (`cxchange themes discover --save`), then `cxchange analyze`"
+)
 
 
 def current_version(session: Session) -> int:
@@ -195,7 +199,12 @@ def merge_themes(engine: Engine, refs: Sequence[str], into: str) -> dict[str, An
         if any(s.id == target.id for s in sources):
             raise InputError("cannot merge a theme into itself")
         v = _bump(session, "merge", f"{[s.name for s in sources]} -> {target.name}")
+        from cxchange.understand.themes.matchers import repoint
+
+        # Matcher rows of the merged themes now count for the target: its relevance is their sum, so
+        # moving assignments is not enough; the target re-matches.
         up_to_date = target.matched_version == target.version
+        up_to_date = not repoint(session, {s.id for s in sources}, target.id) and up_to_date
         for s in sources:
             target.keywords = _clean_terms([*target.keywords, *s.keywords])
             target.examples = _clean_terms([*target.examples, *s.examples])
@@ -256,6 +265,9 @@ def delete_theme(engine: Engine, ref: str) -> dict[str, Any]:
         session.execute(update(Theme).where(Theme.parent_id == theme.id).values(parent_id=theme.parent_id))
         session.execute(delete(FeedbackTheme).where(FeedbackTheme.theme_id == theme.id))
         theme.active = False
+        from cxchange.understand.themes.matchers import repoint
+
+        repoint(session, {theme.id}, None)  # its matcher rows score nothing now; other themes keep theirs
         if theme.parent_id is not None:
             _dirty(session, theme.parent_id, v)
         return {"id": theme.id, "name": theme.name, "deleted": True, "taxonomy_version": v}
@@ -264,7 +276,12 @@ def delete_theme(engine: Engine, ref: str) -> dict[str, Any]:
 # --- YAML -----------------------------------------------------------------------------------------
 
 
-def export_yaml(engine: Engine) -> str:
+def export_yaml(engine: Engine, path: Path | None = None) -> str:
+    """The taxonomy as YAML. Discovered themes' matchers go to sidecar files beside ``path`` (named in
+    the YAML's ``matchers`` list with their sha256), so without ``path`` a taxonomy with matchers is an
+    error rather than an export that would lose them."""
+    from cxchange.understand.themes.matchers import export_matchers, has_matchers
+
     rows = theme_rows(engine)
     children: dict[int | None, list[dict[str, Any]]] = {}
     for r in rows:
@@ -283,8 +300,21 @@ def export_yaml(engine: Engine) -> str:
             out["children"] = kids
         return out
 
-    doc = {"taxonomy_version": taxonomy_version(engine), "themes": [node(r) for r in children.get(None, [])]}
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    doc: dict[str, Any] = {
+        "taxonomy_version": taxonomy_version(engine),
+        "themes": [node(r) for r in children.get(None, [])],
+    }
+    if has_matchers(engine):
+        if path is None:
+            raise InputError(
+                "discovered themes carry matcher models that YAML on stdout cannot hold: "
+                "use `cxchange themes export --out FILE.yaml` (writes FILE.matchers.npz beside it)"
+            )
+        doc["matchers"] = export_matchers(engine, Path(path), {r["id"]: r["name"] for r in rows})
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
 
 
 def _parse_nodes(nodes: Any, where: str, file: str) -> list[dict[str, Any]]:
@@ -308,7 +338,8 @@ def _parse_nodes(nodes: Any, where: str, file: str) -> list[dict[str, Any]]:
     return out
 
 
-def load_yaml(text: str, file: str = "<taxonomy>") -> list[dict[str, Any]]:
+def load_yaml_doc(text: str, file: str = "<taxonomy>") -> dict[str, Any]:
+    """The parsed document: ``themes`` (checked nodes) and ``matchers`` (as written, or [])."""
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -317,7 +348,11 @@ def load_yaml(text: str, file: str = "<taxonomy>") -> list[dict[str, Any]]:
         raise InputError(f"{file}:{at} not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(doc, dict) or "themes" not in doc:
         raise InputError(f"{file}: expected a mapping with a 'themes' list")
-    return _parse_nodes(doc["themes"], "themes", file)
+    return {"themes": _parse_nodes(doc["themes"], "themes", file), "matchers": doc.get("matchers") or []}
+
+
+def load_yaml(text: str, file: str = "<taxonomy>") -> list[dict[str, Any]]:
+    return load_yaml_doc(text, file)["themes"]
 
 
 def import_yaml(
@@ -329,7 +364,35 @@ def import_yaml(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return import_nodes(engine, load_yaml(text, str(path)), replace=replace, origin=origin)
+    doc = load_yaml_doc(text, str(path))
+    if not doc["matchers"]:
+        return import_nodes(engine, doc["themes"], replace=replace, origin=origin)
+    from cxchange.understand.themes.matchers import read_sidecars, save_matcher
+
+    sidecars = read_sidecars(doc["matchers"], str(path))  # every file checked before anything changes
+    names = set()
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for n in items:
+            names.add(" ".join(n["name"].split()).lower())
+            walk(n["children"])
+
+    walk(doc["themes"])
+    for _, _, entry in sidecars:
+        unknown = [t for t in entry["themes"] if t is not None and str(t).lower() not in names]
+        if unknown:
+            raise InputError(f"{path}: matcher {entry['file']} scores themes not in the file: {unknown[:3]}")
+    result = import_nodes(engine, doc["themes"], replace=replace, origin=origin)
+    with Session(engine) as session, session.begin():
+        by_name = {t.name.lower(): t for t in active_themes(session)}
+        v = current_version(session)
+        for model, _, entry in sidecars:
+            ids = [None if t is None else by_name[str(t).lower()].id for t in entry["themes"]]
+            save_matcher(session, model, ids, version=v, scope={"source": entry.get("source")})
+            for tid in ids:
+                if tid is not None:
+                    _dirty(session, tid, v)
+    return {**result, "matchers": len(sidecars)}
 
 
 def import_nodes(
@@ -375,6 +438,9 @@ def import_nodes(
                     session.execute(delete(FeedbackTheme).where(FeedbackTheme.theme_id == t.id))
                     t.active = False
                     counts["deleted"] += 1
+                    from cxchange.understand.themes.matchers import repoint
+
+                    repoint(session, {t.id}, None)
         _check_acyclic(session)
     return {**counts, "taxonomy_version": v}
 

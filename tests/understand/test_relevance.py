@@ -1,0 +1,93 @@
+"""A discovered theme set's own matcher: relevance, thresholds, determinism and storage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cxchange.understand.themes.discover import discover_themes
+from cxchange.understand.themes.relevance import FORMAT, ModelFileError, ThemeModel
+
+SUBJECTS = {
+    "delivery": ["the parcel arrived late", "courier lost my parcel", "delivery took two weeks"],
+    "refund": ["still waiting for my refund", "refund never arrived", "they refused a refund"],
+    "staff": ["the staff were rude", "staff member was unhelpful", "rude staff at the desk"],
+}
+
+
+def _corpus(n: int = 240, seed: int = 1) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    keys = sorted(SUBJECTS)
+    for i in range(n):
+        k = keys[i % 3]
+        phrase = SUBJECTS[k][int(rng.integers(3))]
+        texts.append(f"{phrase}, account number {int(rng.integers(1000))} and the order was placed online")
+        labels.append(k)
+    return texts, labels
+
+
+def _found() -> tuple[object, list[str], list[str]]:
+    texts, labels = _corpus()
+    found = discover_themes(texts, max_themes=3, seed=0, with_model=True)
+    assert found.model is not None
+    return found, texts, labels
+
+
+def _model() -> tuple[ThemeModel, list[str], list[str]]:
+    found, texts, labels = _found()
+    return found.model, texts, labels  # type: ignore[attr-defined]
+
+
+def test_primary_theme_follows_discovery_and_generic_words_do_not_tag() -> None:
+    found, texts, labels = _found()
+    model: ThemeModel = found.model  # type: ignore[attr-defined]
+    picked = model.assign(texts, groups=[int(c) for c in model.classes])  # rows -> discovery's themes
+    primary = [p[0][0] if p else -1 for p in picked]
+    # The comments get the theme discovery gave them, and each theme holds one planted subject only
+    # (the words every comment shares, "account", "order", "online", do not decide).
+    assert np.mean(np.array(primary) == found.labels) >= 0.95  # type: ignore[attr-defined]
+    for theme in set(primary):
+        assert len({lab for lab, p in zip(labels, primary, strict=True) if p == theme}) == 1
+    assert np.median([len(p) for p in picked]) <= 3
+    for p in picked:  # most relevant first, relevances in 0..1
+        rel = [r for _, r, _ in p]
+        assert rel == sorted(rel, reverse=True) and all(0 < r <= 1 for r in rel)
+    # The shared words alone ("account", "order", "online") are not enough for a theme.
+    assert (
+        model.assign(["account order online"])[0] == []
+        or model.assign(["account order online"])[0][0][1] < 0.9
+    )
+
+
+def test_unknown_words_get_no_theme_and_scoring_is_deterministic() -> None:
+    model, texts, _ = _model()
+    assert model.assign(["", "😀", "zzz qqq"]) == [[], [], []]
+    assert model.assign(texts[:20]) == model.assign(texts[:20])
+
+
+def test_merged_rows_add_up_and_deleted_rows_drop() -> None:
+    model, texts, _ = _model()
+    rows = list(range(len(model.classes)))
+    merged = model.assign(texts, groups=[0 if r < 2 else r for r in rows])
+    assert all(p and p[0][1] <= 1.0 for p in merged)
+    dropped = model.assign(texts, groups=[None if r == 0 else r for r in rows])
+    assert all(t != 0 for p in dropped for t, _, _ in p)
+    with pytest.raises(ValueError):
+        model.assign(texts, groups=[0])
+
+
+def test_round_trip_and_format_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxchange.understand.themes import relevance
+
+    model, texts, _ = _model()
+    back = ThemeModel.from_bytes(model.to_bytes())
+    assert back.assign(texts) == model.assign(texts)
+    assert back.min_relevance == model.min_relevance
+    with pytest.raises(ModelFileError):
+        ThemeModel.from_bytes(b"not a model")
+    monkeypatch.setattr(relevance, "FORMAT", FORMAT + 1)
+    newer = model.to_bytes()
+    monkeypatch.setattr(relevance, "FORMAT", FORMAT)
+    with pytest.raises(ModelFileError, match="format"):
+        ThemeModel.from_bytes(newer)
