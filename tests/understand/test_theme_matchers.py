@@ -13,7 +13,7 @@ from cxchange.core.db import get_engine
 from cxchange.core.errors import CxError, InputError
 from cxchange.demo.generate import generate
 from cxchange.demo.load import load_demo
-from cxchange.listen.browse import list_feedback
+from cxchange.listen.explore import list_feedback
 from cxchange.understand.analyze import analyze
 from cxchange.understand.discovery import discover, save_discovery
 from cxchange.understand.models import FeedbackTheme, ThemeMatcher
