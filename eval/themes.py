@@ -222,7 +222,7 @@ def table(results: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="demo,clothing,cfpb,banking77")
+    parser.add_argument("--sets", default="banking77,cfpb")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--skip-bertopic", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
