@@ -7,9 +7,11 @@ run; elsewhere its tests are skipped with a visible reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -26,8 +28,10 @@ def _admin_engine() -> Engine:
     return create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextlib.contextmanager
+def throwaway_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database named `prefix` + random hex, dropped afterwards. Skips the test
+    when the server is unreachable, except under CI=true, where that fails the run."""
     admin = _admin_engine()
     try:
         with admin.connect() as conn:
@@ -38,9 +42,9 @@ def postgres_url() -> Iterator[str]:
         if IN_CI:
             pytest.fail(message + " (CI=true: PostgreSQL is required)", pytrace=False)
         pytest.skip(message)
-    name = f"cxchange_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is ours: hex only
+        conn.execute(text(f'CREATE DATABASE "{name}"'))  # name is ours: a fixed prefix and hex
     url = make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
@@ -49,6 +53,18 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with throwaway_postgres_database("cxchange_test_") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Any:
+    """`throwaway_postgres_database` for tests that need a database of their own (tests/e2e)."""
+    return throwaway_postgres_database
 
 
 def _truncate_all(engine: Engine) -> None:

@@ -12,20 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from cxchange.core.db import normalise_url
-
-PG_URL = os.environ.get("CXCHANGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def cxchange_executable() -> str:
@@ -88,35 +80,14 @@ class Cx:
         return self.run(*args, "--format", "json").json()
 
 
-def _admin_engine():  # type: ignore[no-untyped-def]
-    return create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database nobody has touched: a new SQLite file, or a new PostgreSQL database dropped after."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    admin = _admin_engine()
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        message = f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: PostgreSQL is required)", pytrace=False)
-        pytest.skip(message)
-    name = f"cxchange_e2e_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))  # hex only: ours
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with request.getfixturevalue("postgres_databases")("cxchange_e2e_") as url:
+        yield url
 
 
 @pytest.fixture
