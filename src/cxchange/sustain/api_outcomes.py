@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,37 +17,30 @@ from cxchange.core.deps import engine
 router = APIRouter(tags=["sustain"])
 
 
+@dataclass
+class OutcomeQuery:
+    """The query string both outcome reads take; windows and cluster level default to the initiative's."""
+
+    metric: str = "nps"
+    before: str | None = None
+    after: str | None = None
+    cluster: str | None = None
+    level: float = Query(0.95, gt=0, lt=1)
+
+
 @router.get("/outcomes/{id}")
-def outcomes_get(
-    id: str,
-    metric: str = "nps",
-    before: str | None = None,
-    after: str | None = None,
-    cluster: str | None = None,
-    level: float = Query(0.95, gt=0, lt=1),
-) -> dict[str, Any]:
+def outcomes_get(id: str, q: Annotated[OutcomeQuery, Depends()]) -> dict[str, Any]:
     """Windows and cluster level default to the ones stored on the initiative."""
     from cxchange.sustain.outcomes import outcomes
 
-    return jsonable_encoder(
-        outcomes(engine(), id, metric=metric, before=before, after=after, cluster=cluster, level=level)
-    )
+    return jsonable_encoder(outcomes(engine(), id, **asdict(q)))
 
 
 @router.get("/outcomes/{id}/plan")
-def outcomes_plan(
-    id: str,
-    metric: str = "nps",
-    before: str | None = None,
-    after: str | None = None,
-    cluster: str | None = None,
-    level: float = Query(0.95, gt=0, lt=1),
-) -> dict[str, Any]:
+def outcomes_plan(id: str, q: Annotated[OutcomeQuery, Depends()]) -> dict[str, Any]:
     from cxchange.sustain.outcome_plan import plan
 
-    return jsonable_encoder(
-        plan(engine(), id, metric=metric, before=before, after=after, cluster=cluster, level=level)
-    )
+    return jsonable_encoder(plan(engine(), id, **asdict(q)))
 
 
 @router.put("/outcomes/{id}/settings")

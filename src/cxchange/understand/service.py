@@ -198,25 +198,11 @@ def parse_span(text: str, option: str) -> int:
     return int(num) * (unit or 1)
 
 
-def emerging(
-    engine: Engine,
-    *,
-    window: str = "7d",
-    baseline: str = "8w",
-    until: date | None = None,
-    where: Sequence[str] = (),
-    source: str | None = None,
-    z_min: float = 3.0,
-    min_count: int = 10,
-    examples: int = 3,
-) -> list[dict[str, Any]]:
-    """The findings of `emerging_report` (a list, strongest first); [] when nothing is analysed in
-    scope. For pages, reports and alert rules, which say "nothing unusual" themselves."""
+def emerging(engine: Engine, **options: Any) -> list[dict[str, Any]]:
+    """The findings of `emerging_report` (same options; a list, strongest first); [] when nothing is
+    analysed in scope. For pages, reports and alert rules, which say "nothing unusual" themselves."""
     try:
-        return emerging_report(
-            engine, window=window, baseline=baseline, until=until, where=where, source=source,
-            z_min=z_min, min_count=min_count, examples=examples,
-        )["items"]  # fmt: skip
+        return list(emerging_report(engine, **options)["items"])
     except NoDataError:
         return []
 
