@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -65,6 +71,48 @@ def postgres_url() -> Iterator[str]:
 def postgres_databases() -> Any:
     """`throwaway_postgres_database` for tests that need a database of their own (tests/e2e)."""
     return throwaway_postgres_database
+
+
+@contextlib.contextmanager
+def served(
+    args: list[str], log_path: Path, env: dict[str, str] | None = None, timeout: float = 90
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`cxchange serve ARGS` in a subprocess on a free port: yields (base URL, process) once /api/health
+    answers, then stops it. Its output goes to `log_path` (a failed start shows it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cxchange", "serve", "--port", str(port), *args],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start:\n{log_path.read_text()}", pytrace=False)
+            time.sleep(0.2)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def cxchange_server() -> Any:
+    """`served` for tests that start the server themselves (web pages, faults, e2e)."""
+    return served
 
 
 def _truncate_all(engine: Engine) -> None:

@@ -9,17 +9,14 @@ and never print a traceback (see `Cx.run`).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import Cx, cxchange_executable
+from .conftest import Cx
 from .world import initiative_start, write_world
 
 SURVEY_MAP = (
@@ -113,31 +110,10 @@ def _sustain(cx: Cx, iid: int, work: Path) -> None:
     assert report.stat().st_size > 1000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve_and_api(cx: Cx, iid: int) -> None:
-    port = _free_port()
-    env = {**os.environ, "CXCHANGE_DATABASE_URL": cx.url, "CXCHANGE_ADMIN_PASSWORD": "e2e-admin-passphrase"}
-    server = subprocess.Popen(
-        [cxchange_executable(), "serve", "--port", str(port)], env=env, cwd=cx.workdir,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, f"serve exited: {server.stdout.read() if server.stdout else ''}"
-            assert time.monotonic() < deadline, "serve did not answer /api/health within 60 s"
-            time.sleep(0.3)
+def _serve_and_api(cx: Cx, iid: int, cxchange_server: Any) -> None:
+    env = {"CXCHANGE_DATABASE_URL": cx.url, "CXCHANGE_ADMIN_PASSWORD": "e2e-admin-passphrase"}
+    log = cx.workdir / "serve.log"
+    with cxchange_server([], log, env, timeout=60) as (base, _):
         token = cx.run("token", "create", "admin@cxchange.local").out.strip().split()[-1]
         api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
         assert api.get("/api/scores", params={"metric": "nps", "by": "month"}).status_code == 200
@@ -146,18 +122,11 @@ def _serve_and_api(cx: Cx, iid: int) -> None:
         assert api.get(f"/api/outcomes/{iid}").status_code == 200
         assert api.get("/docs").status_code == 200
         assert httpx.get(f"{base}/api/scores", timeout=10).status_code == 401  # no token, no data
-    finally:
-        server.terminate()
-        try:
-            out, _ = server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            out, _ = server.communicate()
-    assert "Traceback" not in (out or ""), out
+    assert "Traceback" not in log.read_text(), log.read_text()
 
 
 @pytest.mark.slow
-def test_the_whole_loop_as_a_user_runs_it(cx: Cx) -> None:
+def test_the_whole_loop_as_a_user_runs_it(cx: Cx, cxchange_server: Any) -> None:
     today = date.today()
     files = write_world(cx.workdir, today)
     _listen_and_measure(cx, files)
@@ -165,7 +134,7 @@ def test_the_whole_loop_as_a_user_runs_it(cx: Cx) -> None:
     _decide(cx, cx.workdir)
     iid = _change(cx, files, initiative_start(today))
     _sustain(cx, iid, cx.workdir)
-    _serve_and_api(cx, iid)
+    _serve_and_api(cx, iid, cxchange_server)
 
 
 def test_a_fresh_database_answers_every_question_clearly(cx: Cx) -> None:

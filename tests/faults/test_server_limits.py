@@ -5,13 +5,10 @@ counted in the database."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,12 +17,6 @@ PASSWORD = "correct-horse-battery"
 # Growth allowed over the whole test, per server process: the 30 MB body that once grew a worker to
 # 23 GB must not even be read; 5,000 repeated themes once added 400 MB.
 RSS_GROWTH_MB = 150
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rss_mb(pid: int) -> float:
@@ -48,7 +39,9 @@ def _server_pids(root: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, cxchange_server: Any
+) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
     from cxchange.auth.service import add_user, create_token
     from cxchange.core.db import get_engine
     from cxchange.demo.load import create_demo
@@ -60,34 +53,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
     add_user(engine, "viewer@faults.test", "viewer", password=PASSWORD, actor="test")
     token = create_token(engine, "viewer@faults.test")
     engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "CXCHANGE_DATABASE_URL": url, "CXCHANGE_SIMULATE_PER_MINUTE": "12",
-           "CXCHANGE_MAX_UPLOAD_MB": "5"}  # fmt: skip
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cxchange", "serve", "--port", str(port), "--workers", "2", "--db", url],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{(folder / 'server.log').read_text()}", pytrace=False)
-            time.sleep(0.3)
+    env = {"CXCHANGE_DATABASE_URL": url, "CXCHANGE_SIMULATE_PER_MINUTE": "12", "CXCHANGE_MAX_UPLOAD_MB": "5"}
+    with cxchange_server(["--workers", "2", "--db", url], folder / "server.log", env) as (base, proc):
         yield base, token, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _alive(base: str) -> None:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,12 +34,6 @@ USERS = {
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def web_db(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A copy of the analysed demo (tests here may write to it) with one user per role."""
@@ -62,37 +53,11 @@ def web_db(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str
 
 
 @pytest.fixture(scope="session")
-def live_server(web_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(web_db: str, tmp_path_factory: pytest.TempPathFactory, cxchange_server: Any) -> Iterator[str]:
     """`cxchange serve` in a subprocess; yields its base URL once /api/health answers."""
-    port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    env = {**os.environ, "CXCHANGE_DATABASE_URL": web_db}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cxchange", "serve", "--port", str(port), "--db", web_db],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{log.read_text()}", pytrace=False)
-            time.sleep(0.2)
+    with cxchange_server(["--db", web_db], log, {"CXCHANGE_DATABASE_URL": web_db}, timeout=60) as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _ensure_chromium() -> None:
