@@ -30,29 +30,12 @@ def drivers(
     boot: Annotated[int, Query(ge=0, le=2000)] = 200,
     seed: int = 0,
 ) -> dict[str, Any]:
-    from cxchange.decide.drivers import driver_table, frame_from_store
+    from cxchange.decide.key_drivers import stored_drivers
 
-    where = list(scope.where(engine(), where))
-    kind, _, names = source.partition(":")
-    if kind in ("themes", "theme-sentiment") and not names:
-        from cxchange.decide.data import theme_driver_frame
-
-        frame, chosen, performance, notes = theme_driver_frame(
-            engine(), target=target, kind=kind, where=tuple(where or ()), since=since, until=until
-        )
-        table = driver_table(
-            frame, target, chosen, method=method, n_boot=boot, seed=seed, performance=performance
-        )
-        return {**table, "notes": notes}
-    from cxchange.core.errors import InputError
-
-    if kind != "attrs" or not names:
-        raise InputError(f"unknown from={source!r}; use themes, theme-sentiment or attrs:A,B,C")
-    attrs = [a.strip() for a in names.split(",") if a.strip()]
-    frame = frame_from_store(
-        engine(), target=target, attrs=attrs, where=tuple(where or ()), since=since, until=until
-    )
-    return driver_table(frame, target, attrs, method=method, n_boot=boot, seed=seed)
+    return stored_drivers(
+        engine(), target=target, source=source, where=tuple(scope.where(engine(), where)),
+        since=since, until=until, method=method, boot=boot, seed=seed,
+    )  # fmt: skip
 
 
 class SimulateRequest(BaseModel):

@@ -56,63 +56,15 @@ def _table_rows(
     return rows
 
 
-def _load(
-    ctx: typer.Context,
-    *,
-    file: Path | None,
-    target: str,
-    predictors: str | None,
-    from_: str | None,
-    where: list[str] | None,
-    since: str | None,
-    until: str | None,
-    db: str | None,
-) -> tuple[Any, list[str]]:
-    """The frame and its predictor columns, from --file or from the store (--from)."""
-    from cxchange.decide.drivers import frame_from_store, numeric_columns, read_table
+def _load_file(file: Path, target: str, predictors: str | None) -> tuple[Any, list[str]]:
+    """The frame and its predictor columns from --file (stored feedback goes through stored_drivers)."""
+    from cxchange.decide.drivers import numeric_columns, read_table
 
-    if file is not None:
-        if from_ is not None:
-            raise InputError("use either --file or --from, not both")
-        if where or since or until:
-            raise InputError("--where, --since and --until filter stored feedback; filter the file instead")
-        frame = read_table(file)
-        chosen = _split(predictors) if predictors else numeric_columns(frame, exclude=(target,))
-        if not chosen and target in frame.columns:
-            raise InputError(f"{file}: no numeric columns besides {target!r} to use as predictors")
-        return frame, chosen
-    if from_ is None:
-        raise InputError("say where the data is: --file DATA.csv, or --from attrs:A,B,C for stored feedback")
-    if predictors:
-        raise InputError("--predictors is for --file; with stored feedback list them in --from attrs:A,B,C")
-    kind, _, names = from_.partition(":")
-    if kind in ("themes", "theme-sentiment") and not names:
-        from cxchange.decide.data import theme_driver_frame
-
-        frame, chosen, performance, notes = theme_driver_frame(
-            engine_from(ctx, db),
-            target=target,
-            kind=kind,
-            where=tuple(where or ()),
-            since=parse_date(since, "--since"),
-            until=parse_date(until, "--until"),
-        )
-        for note in notes:
-            typer.echo(note, err=True)
-        ctx.meta["performance"] = performance
-        return frame, chosen
-    if kind != "attrs" or not names:
-        raise InputError(f"unknown --from {from_!r}; use themes, theme-sentiment or attrs:A,B,C")
-    attrs = _split(names)
-    frame = frame_from_store(
-        engine_from(ctx, db),
-        target=target,
-        attrs=attrs,
-        where=tuple(where or ()),
-        since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"),
-    )
-    return frame, attrs
+    frame = read_table(file)
+    chosen = _split(predictors) if predictors else numeric_columns(frame, exclude=(target,))
+    if not chosen and target in frame.columns:
+        raise InputError(f"{file}: no numeric columns besides {target!r} to use as predictors")
+    return frame, chosen
 
 
 def drivers_command(
@@ -150,21 +102,34 @@ def drivers_command(
     check_format(fmt)
     if not 0 < level < 1:
         raise InputError(f"--level must be between 0 and 1, got {level}")
-    frame, chosen = _load(
-        ctx,
-        file=file,
-        target=target,
-        predictors=predictors,
-        from_=from_,
-        where=where,
-        since=since,
-        until=until,
-        db=db,
-    )
-    table = driver_table(
-        frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level,
-        performance=ctx.meta.get("performance"),
-    )  # fmt: skip
+    if file is not None:
+        if from_ is not None:
+            raise InputError("use either --file or --from, not both")
+        if where or since or until:
+            raise InputError("--where, --since and --until filter stored feedback; filter the file instead")
+        frame, chosen = _load_file(file, target, predictors)
+        table = driver_table(frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level)
+        dropped = frame.height - table["n"]
+        notes = [f"{dropped} row(s) missing the target or a predictor were left out"] if dropped else []
+    else:
+        from cxchange.decide.key_drivers import stored_drivers
+
+        if from_ is None:
+            raise InputError(
+                "say where the data is: --file DATA.csv, or --from attrs:A,B,C for stored feedback"
+            )
+        if predictors:
+            raise InputError(
+                "--predictors is for --file; with stored feedback list them in --from attrs:A,B,C"
+            )
+        table = stored_drivers(
+            engine_from(ctx, db), target=target, source=from_, where=tuple(where or ()),
+            since=parse_date(since, "--since"), until=parse_date(until, "--until"),
+            method=method, boot=boot, seed=seed, level=level,
+        )  # fmt: skip
+        notes = table.pop("notes")
+    for note in notes:
+        typer.echo(note, err=True)
     quadrants = {q["driver"]: q["quadrant"] for q in quadrant(table)} if show_quadrant else None
     if quadrants is not None:
         for d in table["drivers"]:
@@ -175,11 +140,8 @@ def drivers_command(
     if fmt == "csv":
         _write_csv(table["drivers"])
         return
-    dropped = frame.height - table["n"]
     title = f"key drivers of {target} ({method}): n = {table['n']}, R² = {table['r2']:.3f}"
     print_rows(_table_rows(table, level, quadrants), "table", title=title)
-    if dropped:
-        typer.echo(f"{dropped} row(s) missing the target or a predictor were left out", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,54 @@
+"""Key drivers of stored feedback: the one path from `--from themes|theme-sentiment|attrs:A,B` to the
+driver table, shared by `cxchange drivers`, `GET /api/drivers` and the Python API, so they agree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+
+from cxchange.core.errors import InputError
+from cxchange.decide.drivers import driver_table, frame_from_store
+
+
+def stored_drivers(
+    engine: Engine,
+    *,
+    target: str = "nps",
+    source: str = "themes",
+    where: Sequence[str] = (),
+    since: date | None = None,
+    until: date | None = None,
+    method: str = "shapley",
+    boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """The driver table of `target` over stored feedback, with `notes` on what was left out and why.
+
+    `source` is `themes` (0/1 mention of each present theme), `theme-sentiment`, or `attrs:A,B,C`
+    (attributes stored with each answer)."""
+    if not 0 < level < 1:
+        raise InputError(f"--level must be between 0 and 1, got {level}")
+    kind, _, names = source.partition(":")
+    if kind in ("themes", "theme-sentiment") and not names:
+        from cxchange.decide.data import theme_driver_frame
+
+        frame, chosen, performance, notes = theme_driver_frame(
+            engine, target=target, kind=kind, where=tuple(where), since=since, until=until
+        )
+        table = driver_table(
+            frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level,
+            performance=performance,
+        )  # fmt: skip
+        return {**table, "notes": list(notes)}
+    if kind != "attrs" or not names:
+        raise InputError(f"unknown --from {source!r}; use themes, theme-sentiment or attrs:A,B,C")
+    attrs = [a.strip() for a in names.split(",") if a.strip()]
+    frame = frame_from_store(engine, target=target, attrs=attrs, where=tuple(where), since=since, until=until)
+    table = driver_table(frame, target, attrs, method=method, n_boot=boot, seed=seed, level=level)
+    dropped = frame.height - table["n"]
+    notes = [f"{dropped} row(s) missing the target or a predictor were left out"] if dropped else []
+    return {**table, "notes": notes}

@@ -1,0 +1,177 @@
+"""cxchange as a Python library: the same services the CLI, the API and the web pages call, with the
+CLI's options as keyword arguments and its JSON as plain dicts and lists.
+
+    import cxchange
+
+    db = cxchange.connect("sqlite:///cx.db")          # creates or upgrades the schema
+    cxchange.import_file(db, "survey.csv", source="Survey", map={"org_unit": "Store"})
+    cxchange.scores(db, metric="nps", by=["month", "org:1"])
+    cxchange.analyze(db)
+    cxchange.drivers(db, target="nps", source="themes")
+    cxchange.simulate(db, fix=["Waiting time=0.5"])
+    cxchange.outcomes(db, "Queue pilot")
+
+Errors are `cxchange.CxError` (its message is the line the CLI would print), never a traceback of
+an internal. Nothing here adds behaviour: each function is the CLI command without its printing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+Filters = Sequence[str] | Mapping[str, str]
+
+
+def _where(where: Filters | None) -> tuple[str, ...]:
+    """`["unit=R-NORTH"]` or `{"unit": "R-NORTH"}`: both are the CLI's `--where FIELD=VALUE`."""
+    if where is None:
+        return ()
+    if isinstance(where, Mapping):
+        return tuple(f"{field}={value}" for field, value in where.items())
+    return tuple(where)
+
+
+def connect(url: str | None = None) -> Engine:
+    """The database at `url` (default: CXCHANGE_DATABASE_URL, else ./cxchange.db), schema up to date."""
+    from cxchange.core.db import get_engine
+
+    return get_engine(url)
+
+
+def import_file(
+    db: Engine,
+    path: str | Path,
+    *,
+    source: str,
+    kind: str | None = None,
+    map: Mapping[str, str] | None = None,  # the CLI's --map
+    rating_scale: int | None = None,
+    date_format: str | None = None,
+    allow_mixed_scales: bool = False,
+    redact: bool = True,
+    file_format: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """`cxchange import`: the import's JSON report (or the dry run's with `dry_run=True`)."""
+    from cxchange.listen.service import ImportOptions
+    from cxchange.listen.service import dry_run as run_dry
+    from cxchange.listen.service import import_file as run_import
+
+    options = ImportOptions(
+        source=source,
+        kind=kind,
+        map_options=tuple(f"{field}={column}" for field, column in (map or {}).items()),
+        rating_scale=rating_scale,
+        date_format=date_format,
+        allow_mixed_scales=allow_mixed_scales,
+        redact=redact,
+        file_format=file_format,
+    )
+    if dry_run:
+        return run_dry(db, path, options).as_dict()
+    return run_import(db, path, options).as_dict()
+
+
+def scores(
+    db: Engine,
+    *,
+    metric: str = "nps",
+    by: Sequence[str] = (),
+    where: Filters | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    ci: str | None = None,
+    level: float = 0.95,
+    min_n: int = 30,
+) -> list[dict[str, Any]]:
+    """`cxchange scores`: one row per group with the score, its interval and n."""
+    from cxchange.measure.service import ScoreQuery, scores_in_scope
+
+    query = ScoreQuery(
+        metric=metric, by=tuple(by), where=_where(where), since=since, until=until, ci=ci, level=level,
+        min_n=min_n,
+    )  # fmt: skip
+    return scores_in_scope(db, query)
+
+
+def analyze(
+    db: Engine,
+    *,
+    source: str | None = None,
+    since: date | None = None,
+    where: Filters | None = None,
+    backend: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> dict[str, Any]:
+    """`cxchange analyze`: sentiment and themes for every comment not analysed yet."""
+    from cxchange.understand.analyze import analyze as run_analyze
+
+    return run_analyze(
+        db, source=source, since=since, where=_where(where), backend=backend, workers=workers,
+        scheduler=scheduler,
+    )  # fmt: skip
+
+
+def drivers(
+    db: Engine,
+    *,
+    target: str = "nps",
+    source: str = "themes",
+    where: Filters | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    method: str = "shapley",
+    boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """`cxchange drivers --from SOURCE`: each driver's share of R² with intervals, and notes."""
+    from cxchange.decide.key_drivers import stored_drivers
+
+    return stored_drivers(
+        db, target=target, source=source, where=_where(where), since=since, until=until, method=method,
+        boot=boot, seed=seed, level=level,
+    )  # fmt: skip
+
+
+def simulate(
+    db: Engine,
+    *,
+    fix: Sequence[str] = (),
+    move: Sequence[str] = (),
+    where: Filters | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    draws: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """`cxchange simulate`: projected NPS if themes were fixed (`"THEME=SHARE"`) or levers moved."""
+    from cxchange.decide.service import Scope
+    from cxchange.decide.service import simulate as run_simulate
+
+    scope = Scope(where=_where(where), since=since, until=until)
+    return run_simulate(db, list(fix), moves=list(move), scope=scope, draws=draws, seed=seed)
+
+
+def outcomes(
+    db: Engine,
+    initiative: int | str,
+    *,
+    metric: str = "nps",
+    before: str | None = None,
+    after: str | None = None,
+    cluster: str | None = None,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """`cxchange outcomes`: pilot vs control (or before/after) and the one verdict the app shows."""
+    from cxchange.sustain.outcomes import outcomes as run_outcomes
+
+    return run_outcomes(
+        db, initiative, metric=metric, before=before, after=after, cluster=cluster, level=level
+    )
