@@ -170,10 +170,10 @@ def get_framework(ref: str, *, allow_file: bool = True) -> dict[str, Any]:
         fw["origin"] = "file"
         return fw
     frameworks = all_frameworks()
-    fw = frameworks.get(ref.lower()) or frameworks.get(ref)
-    if fw is None:
+    found = frameworks.get(ref.lower()) or frameworks.get(ref)
+    if found is None:
         raise NotFoundError(f"no framework {ref!r}; known: {', '.join(sorted(frameworks))} (or a YAML file)")
-    return fw
+    return found
 
 
 def list_rows() -> list[dict[str, Any]]:

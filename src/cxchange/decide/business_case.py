@@ -72,7 +72,7 @@ def build_case(
         .sort("month")
         .tail(12)
     )
-    where_hits = []
+    where_hits: list[dict[str, Any]] = []
     for key in ("attr:region", "unit"):
         if key in f.columns and f[key].drop_nulls().len():
             g = (
@@ -92,7 +92,7 @@ def build_case(
         .head(QUOTES)["text"]
         .to_list()
     )
-    units = next((w["rows"] for w in where_hits if w["by"] == "unit"), [])
+    units: list[dict[str, Any]] = next((w["rows"] for w in where_hits if w["by"] == "unit"), [])
     pilot = [u["group"] for u in units[:2]]
     analysed = f.height
     return {

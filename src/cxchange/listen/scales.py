@@ -11,7 +11,8 @@ the out-of-scale values are then left empty, each with a warning, and the rest a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,8 +40,8 @@ class FieldTally:
     column: str
     scale: str
     in_scale: int = 0
-    other: dict[str, int] = field(default_factory=dict)  # scale label -> values
-    first_row: dict[str, int] = field(default_factory=dict)  # scale label -> first row number
+    other: dict[str, int] = dataclasses.field(default_factory=dict)  # scale label -> values
+    first_row: dict[str, int] = dataclasses.field(default_factory=dict)  # scale label -> first row number
 
     @property
     def off_scale(self) -> int:

@@ -105,8 +105,8 @@ class ThemeModel:
         if len(self.classes) == 1:
             return np.ones((x.shape[0], 1))
         z = np.asarray(x @ self.coef.T) + self.intercept
-        sig = 1.0 / (1.0 + np.exp(-z))
-        return sig / np.maximum(sig.sum(1, keepdims=True), 1e-300)
+        sig: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+        return np.asarray(sig / np.maximum(sig.sum(1, keepdims=True), 1e-300))
 
     def assign(
         self, texts: Sequence[str | None], groups: Sequence[int | None] | None = None
@@ -238,7 +238,7 @@ def fit_model(
     rows = np.flatnonzero(labels >= 0)
     if len(rows) == 0:
         return None
-    docs = [term_lists[i] for i in rows]
+    docs = [term_lists[int(i)] for i in rows]
     vec = CountVectorizer(analyzer=lambda d: d, min_df=2 if len(rows) >= 20 else 1)
     try:
         counts = vec.fit_transform(docs).tocsr()
