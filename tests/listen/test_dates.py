@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError
 from cxchange.listen import dates
+from cxchange.listen.models import Feedback
 from cxchange.listen.readers import open_table
+from cxchange.listen.service import ImportOptions, import_file
 from cxchange.listen.validate import normalise_chunk, plan_fields
 
 # (how the column is written, the precision it keeps, its day/month order or None)
@@ -208,3 +213,38 @@ def test_offsets_keep_utc_instants() -> None:
     assert dates.read(pl.Series("d", [local]), reading, rows=np.array([2]), file="f")[0] == datetime(
         2026, 6, 1, 12
     )
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_xlsx_date_cells_and_parquet_datetimes_are_sampled_whole(tmp_path: Path) -> None:
+    sample = open_table(FIXTURES / "survey.xlsx").sample_column("Submitted At")
+    assert sample.whole and sample.rows is not None and 4 in sample.rows.tolist()
+    reading = dates.decide_sample(sample, file="survey.xlsx")
+    got = dates.read(sample.values, reading, rows=sample.rows, file="survey.xlsx").to_list()
+    assert got[0] == datetime(2024, 3, 1, 9, 15) and got[1] == datetime(2024, 3, 2)
+    path = tmp_path / "p.parquet"
+    when = [datetime(2026, 1, 31, 10, 0, 0, 123456), None]
+    pl.DataFrame({"id": ["a", "b"], "when": when}).write_parquet(path)
+    sample = open_table(path).sample_column("when")
+    assert sample.whole and sample.rows.tolist() == [2, 3]  # type: ignore[union-attr]
+    reading = dates.decide_sample(sample, file="p.parquet")
+    assert dates.read(sample.values, reading, rows=sample.rows, file="p").to_list() == when  # type: ignore[arg-type]
+
+
+def test_a_contradiction_the_sample_missed_stops_the_import_and_stores_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A gzipped file is sampled from its head; its tail, day-first, is caught chunk by chunk."""
+    head = [f"h{i},01/{13 + i % 15}/2026,8" for i in range(30_000)]  # month-first only
+    tail = [f"t{i},{13 + i % 15}/02/2026,8" for i in range(30_000)]  # day-first only
+    path = tmp_path / "both.csv.gz"
+    with gzip.open(path, "wt") as out:
+        out.write("id,date,nps\n" + "\n".join(head + tail) + "\n")
+    with pytest.raises(InputError) as err:
+        import_file(engine, path, ImportOptions(source="s", chunk_rows=10_000))
+    message = str(err.value)
+    assert "both ways" in message and "'date'" in message and "row 30002" in message
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Feedback)).scalar() == 0
