@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -99,6 +100,9 @@ def test_a_column_gets_one_reading_and_round_trips(
         return
     assert not reading.ambiguous
     assert reading.order == (order if depends else reading.order)
+    # the same column in another order of rows (a sample drawn elsewhere) gets the same reading
+    again = dates.decide(column.reverse(), column="d", file="f.csv", whole_column=True)
+    assert (again.order, again.ambiguous) == (reading.order, reading.ambiguous)
     assert reading.offsets == any(z in fmt for z in ("Z", *OFFSETS))
     # Chunk by chunk, as an import reads it: the same reading everywhere, and the generated times back.
     parts = [
@@ -112,14 +116,16 @@ def test_a_column_gets_one_reading_and_round_trips(
 @settings(max_examples=60, deadline=None)
 @given(st.lists(moments, min_size=2, max_size=40), st.data())
 def test_a_column_written_both_ways_is_refused(when: list[datetime], data: st.DataObject) -> None:
-    day_first = datetime(2026, 3, 25)  # 25/03 can only be day-first, 03/25 only month-first
+    # 25/03 can only be day-first, 03/25 only month-first, wherever they are in the column
     values = [t.strftime("%d/%m/%Y") for t in when] + ["25/03/2026", "03/25/2026"]
     values = data.draw(st.permutations(values))
     with pytest.raises(InputError, match="written both ways") as err:
         dates.decide(pl.Series("d", values), column="d", file="f.csv", rows=np.arange(2, 2 + len(values)))
-    assert "f.csv" in str(err.value) and "'d'" in str(err.value)
-    assert day_first  # the example rows are named in the message
-    assert "row " in str(err.value)
+    message = str(err.value)
+    assert "f.csv" in message and "'d'" in message
+    assert re.search(
+        r"'\d\d/\d\d/\d{4}' \(row \d+\) can only be day-first, '03/25/2026' \(row \d+\)", message
+    )
 
 
 ISO_EXAMPLES = {
@@ -248,3 +254,16 @@ def test_a_contradiction_the_sample_missed_stops_the_import_and_stores_nothing(
     assert "both ways" in message and "'date'" in message and "row 30002" in message
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Feedback)).scalar() == 0
+
+
+def test_a_large_jsonl_is_sampled_across_the_file(tmp_path: Path) -> None:
+    n = 60_000
+    days = np.sort(np.random.default_rng(2).integers(0, 365, n))
+    when = pl.Series((np.datetime64("2025-01-01") + days.astype("timedelta64[D]")).astype("datetime64[us]"))
+    path = tmp_path / "d.jsonl"
+    frame = pl.DataFrame({"id": range(n), "at": when.dt.to_string("%d.%m.%Y %H:%M"), "text": ["y" * 40] * n})
+    frame.write_ndjson(path)
+    assert path.stat().st_size > 4 << 20
+    sample = open_table(path).sample_column("at")
+    assert not sample.whole and sample.values.len() > 10_000
+    assert dates.decide_sample(sample, file="d.jsonl").order == dates.DAY_FIRST
