@@ -267,3 +267,20 @@ def test_a_large_jsonl_is_sampled_across_the_file(tmp_path: Path) -> None:
     sample = open_table(path).sample_column("at")
     assert not sample.whole and sample.values.len() > 10_000
     assert dates.decide_sample(sample, file="d.jsonl").order == dates.DAY_FIRST
+
+
+def test_a_large_csv_written_both_ways_is_refused_with_real_row_numbers(tmp_path: Path) -> None:
+    """The windows see both orders but not their rows: the reader finds them, on this error only."""
+    n = 35_000
+    first = [f"a{i},01/{13 + i % 15}/2026,{'z' * 60}" for i in range(n)]  # month-first only
+    second = [f"b{i},{13 + i % 15}/02/2026,{'z' * 60}" for i in range(n)]  # day-first only
+    path = tmp_path / "both.csv"
+    path.write_text("id,date,text\n" + "\n".join(first + second) + "\n")
+    assert path.stat().st_size > 4 << 20
+    reader = open_table(path)
+    with pytest.raises(dates.WrittenBothWays) as err, dates.rows_located(reader.find_rows):
+        dates.decide_sample(reader.sample_column("date"), file=str(path))
+    message = str(err.value)
+    day, row = re.search(r"'(\d\d)/02/2026' \(row (\d+)\) can only be day-first", message).groups()  # type: ignore[union-attr]
+    assert int(row) == 35_002 + int(day) - 13  # the first row holding that value
+    assert "'01/13/2026' (row 2) only month-first" in message

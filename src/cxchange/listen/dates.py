@@ -19,7 +19,8 @@ Everything per row is a polars expression (chrono's parser); Python only loops o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -189,7 +190,7 @@ def _cover(masks: dict[str, np.ndarray], allowed: tuple[str, ...], todo: np.ndar
     return chosen
 
 
-def _where(values: np.ndarray, rows: np.ndarray | None, i: int) -> str:
+def _where(values: np.ndarray, rows: np.ndarray | None, i: int) -> str:  # for a message
     at = f"row {int(rows[i])}" if rows is not None else "a sampled row"
     return f"{values[i]!r} ({at})"
 
@@ -226,12 +227,9 @@ def decide(
     day_only, month_only, both = day & ~month, month & ~day, day & month
     if day_only.any() and month_only.any():
         d, m = int(np.argmax(day_only)), int(np.argmax(month_only))
-        raise InputError(
-            f"dates are written both ways: {_where(values_np, row_numbers, d)} can only be day-first, "
-            f"{_where(values_np, row_numbers, m)} only month-first; fix the file or split it",
-            file=file,
-            column=column,
-        )
+        at = (lambda i: int(row_numbers[i])) if row_numbers is not None else (lambda i: None)
+        examples = [(str(values_np[d]), at(d), DAY_FIRST), (str(values_np[m]), at(m), MONTH_FIRST)]
+        raise WrittenBothWays(examples, file=file, column=column)
     evidence_order = DAY_FIRST if day_only.any() else MONTH_FIRST if month_only.any() else None
     only = day_only if evidence_order == DAY_FIRST else month_only
     example = int(np.argmax(only)) if evidence_order else None
@@ -380,13 +378,40 @@ def _check_other_order(
     )
     if mine.any():
         j = int(mine.arg_true()[0])
-        good = f"{raw[j]!r} (row {int(rows[j])})"
+        good: tuple[str, int | None, str] = (str(raw[j]), int(rows[j]), reading.order or DAY_FIRST)
     else:
-        at = f"row {reading.example_row}" if reading.example_row is not None else "a sampled row"
-        good = f"{reading.example_value!r} ({at})" if reading.example_value else "the rest of the column"
-    raise InputError(
-        f"dates are written both ways: {good} can only be {reading.order}, {bad_value!r} (row {bad_row}) "
-        f"only {other}; fix the file or split it",
-        file=file,
-        column=reading.column,
-    )
+        good = (reading.example_value or "", reading.example_row, reading.order or DAY_FIRST)
+    raise WrittenBothWays([good, (str(bad_value), bad_row, other)], file=file, column=reading.column)
+
+
+class WrittenBothWays(InputError):
+    """Values only day-first reads and values only month-first reads, in one column: (value, row or
+    None when a windowed sample does not know it, order) of each."""
+
+    def __init__(self, examples: list[tuple[str, int | None, str]], *, file: str, column: str) -> None:
+        self.examples = examples
+        (v1, r1, o1), (v2, r2, o2) = examples
+
+        def at(row: int | None) -> str:
+            return f"row {row}" if row is not None else "a sampled row"
+
+        message = (
+            f"dates are written both ways: {v1!r} ({at(r1)}) can only be {o1}, {v2!r} ({at(r2)}) only {o2}; "
+            "fix the file or split it"
+        )
+        super().__init__(message, file=file, column=column)
+
+
+@contextlib.contextmanager
+def rows_located(find_rows: Callable[[str, list[str]], dict[str, int]]) -> Iterator[None]:
+    """Name the rows of a WrittenBothWays found in a windowed sample: `find_rows(column, values)` (the
+    reader's) reads the file until it has seen each value. Only on this error, so no pass otherwise."""
+    try:
+        yield
+    except WrittenBothWays as exc:
+        missing = [v for v, row, _ in exc.examples if row is None]
+        if not missing or exc.column is None:
+            raise
+        found = find_rows(exc.column, missing)
+        examples = [(v, row if row is not None else found.get(v), o) for v, row, o in exc.examples]
+        raise WrittenBothWays(examples, file=exc.file or "", column=exc.column) from None

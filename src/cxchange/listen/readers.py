@@ -210,6 +210,20 @@ class TableReader:
             return ColumnSample(pl.Series(column, [], dtype=pl.String), np.zeros(0, dtype=np.int64), True)
         return ColumnSample(pl.concat(values), np.concatenate(nums), whole)
 
+    def find_rows(self, column: str, values: list[str]) -> dict[str, int]:
+        """The first row holding each of `values` in `column` (stripped), reading only as far as needed."""
+        found: dict[str, int] = {}
+        with contextlib.closing(self.iter_chunks()) as chunks:
+            for chunk in chunks:
+                cells = chunk.frame[column].str.strip_chars()
+                for value in values:
+                    hit = (cells == value).fill_null(False)
+                    if value not in found and hit.any():
+                        found[value] = int(chunk.row_numbers[int(hit.arg_true()[0])])
+                if len(found) == len(values):
+                    break
+        return found
+
     def close(self) -> None:
         """Remove the decompressed temp copy, if any (also happens when the reader is collected)."""
         if hasattr(self, "_cleanup"):

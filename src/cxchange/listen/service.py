@@ -530,16 +530,17 @@ def import_file(
 ) -> ImportResult:
     started = time.perf_counter() if started is None else started
     reader = open_table(path, format=options.file_format)
-    return import_table(
-        engine,
-        reader.info,
-        reader.iter_chunks(options.rows_per_chunk()),
-        options,
-        progress=progress,
-        expected_rows=estimate_rows(path),
-        started=started,
-        sampler=reader.sample_column,
-    )
+    with dates.rows_located(reader.find_rows):  # a file written both ways: name its rows
+        return import_table(
+            engine,
+            reader.info,
+            reader.iter_chunks(options.rows_per_chunk()),
+            options,
+            progress=progress,
+            expected_rows=estimate_rows(path),
+            started=started,
+            sampler=reader.sample_column,
+        )
 
 
 def estimate_rows(path: str | Path) -> int:
@@ -582,7 +583,7 @@ def dry_run(
     summary by reason (every reject and warning counted, not only the first `max_problems`)."""
     reader = open_table(path, format=options.file_format)
     info = reader.info
-    with engine.connect() as conn:
+    with engine.connect() as conn, dates.rows_located(reader.find_rows):
         _, plan = _plan(conn, info, options, reader.sample_column)
         units = unit_lookup(conn)
     mapping = dict(plan.mapping)
