@@ -194,6 +194,12 @@ def test_normalise_chunk_without_a_plan_reading_decides_from_the_frame() -> None
     good, rejects, *_ = normalise_chunk(frame, np.array([2, 3, 4]), plan)
     assert len(rejects) == 0
     assert good["received_at"].to_list()[:2] == [datetime(2025, 12, 31), datetime(2026, 1, 2)]
+    ambiguous = frame.with_columns(pl.Series("when", ["01/02/2026", "03/04/2026", None]))
+    with pytest.raises(InputError, match="--date-format"):
+        normalise_chunk(ambiguous, np.array([2, 3, 4]), plan, file="api")
+    given = plan_fields(frame.columns, {"text": "t", "received_at": "when"}, file="f", date_format="%d/%m/%Y")
+    good, *_ = normalise_chunk(ambiguous, np.array([2, 3, 4]), given, file="api")
+    assert good["received_at"][0] == datetime(2026, 2, 1)
 
 
 def test_a_large_csv_is_sampled_across_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from cxchange.core.errors import InputError
-from cxchange.listen.dates import DateReading
+from cxchange.listen.dates import DateReading, refuse_ambiguous
 from cxchange.listen.dates import decide as decide_dates
 from cxchange.listen.dates import read as read_dates
 
@@ -259,14 +259,17 @@ def normalise_chunk(
     }
     hard: list[_Check] = []  # a row failing one of these is rejected, whatever else it holds
     if "received_at" in m:
-        reading = plan.dates or decide_dates(
-            frame[m["received_at"]],
-            column=m["received_at"],
-            file=file,
-            rows=row_numbers,
-            whole_column=True,
-            date_format=plan.date_format,
-        )
+        reading = plan.dates
+        if reading is None:  # the frame is the whole column: decide here, and never guess
+            reading = decide_dates(
+                frame[m["received_at"]],
+                column=m["received_at"],
+                file=file,
+                rows=row_numbers,
+                whole_column=True,
+                date_format=plan.date_format,
+            )
+            refuse_ambiguous(reading, file=file)
         when = read_dates(frame[m["received_at"]], reading, rows=row_numbers, file=file)
         df = df.with_columns(when.alias("__received_at"))
         raw = pl.col(m["received_at"]).str.strip_chars()
