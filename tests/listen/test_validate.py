@@ -12,7 +12,6 @@ from cxchange.core.errors import InputError
 from cxchange.listen.validate import (
     check_scale,
     content_hashes,
-    detect_date_format,
     normalise_chunk,
     plan_fields,
 )
@@ -124,20 +123,6 @@ def test_wrong_scale_is_fatal_with_row_and_column() -> None:
         file="r.csv",
         row_numbers=np.arange(2, 8),
     )
-
-
-@pytest.mark.parametrize(
-    ("values", "expected"),
-    [
-        (["2024-03-15", "2024-12-01"], "%Y-%m-%d"),
-        (["2024-03-15T10:11:12Z", "2024-03-16T00:00:00+01:00"], "%Y-%m-%dT%H:%M:%S%.f%z"),
-        (["15/03/2024", "01/12/2024"], "%d/%m/%Y"),
-        (["03/15/2024", "12/01/2024"], "%m/%d/%Y"),
-        (["15.03.2024 10:30", "16.03.2024 11:00"], "%d.%m.%Y %H:%M"),
-    ],
-)
-def test_detect_date_format(values: list[str], expected: str) -> None:
-    assert detect_date_format(pl.Series(values)) == expected
 
 
 def test_timezones_become_utc() -> None:

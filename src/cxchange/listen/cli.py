@@ -43,7 +43,14 @@ def import_command(
             "(row kept, with a warning), never rescaled.",
         ),
     ] = False,
-    date_format: Annotated[str | None, typer.Option("--date-format", help="e.g. %d/%m/%Y")] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="How received_at is written, e.g. %m/%d/%Y; needed when every date could be day- or "
+            "month-first, and remembered for the source.",
+        ),
+    ] = None,
     file_format: Annotated[
         str | None, typer.Option("--file-format", help="Override format detection.")
     ] = None,
@@ -119,6 +126,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"{scale['field']} ({scale['column']!r}): {scale['in_scale']:,} values fit {scale['scale']}, "
             f"{others}; those values are left empty, never rescaled"
         )
+    for note in (summary.get("dates") or {}).get("notes", []):
+        typer.echo(note)
     if summary["kept_without_text_or_score"]:
         typer.echo(
             f"{summary['kept_without_text_or_score']:,} rows have no text or score and are kept as "

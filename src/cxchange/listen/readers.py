@@ -35,7 +35,7 @@ import shutil
 import tempfile
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -90,6 +90,16 @@ class Chunk:
     frame: pl.DataFrame  # one pl.String column per header column
     row_numbers: np.ndarray  # int64, the row number of each frame row
     rejects: list[RawReject]
+
+
+@dataclass
+class ColumnSample:
+    """One column's values for a decision made before the import (the dates' reading): the whole column
+    or a sample spread across the file (see ``TableReader.sample_column``)."""
+
+    values: pl.Series  # strings
+    rows: np.ndarray | None  # the row number of each value; None when not known (a CSV's byte windows)
+    whole: bool  # the whole column, not a sample
 
 
 @dataclass
@@ -182,6 +192,38 @@ class TableReader:
                     break
         return pl.concat(frames).head(n) if frames else _frame(self.info.columns, [])
 
+    def sample_column(self, column: str, rows: int = 20_000) -> ColumnSample:
+        """The column's values, as many as `rows` from across the file where the format allows; this
+        default reads the first `rows` records (whole=True if that is all of them)."""
+        values: list[pl.Series] = []
+        nums: list[np.ndarray] = []
+        taken, whole = 0, True
+        with contextlib.closing(self.iter_chunks(min(rows, 50_000))) as chunks:
+            for chunk in chunks:
+                if taken >= rows:
+                    whole = False
+                    break
+                values.append(chunk.frame[column])
+                nums.append(chunk.row_numbers)
+                taken += chunk.frame.height
+        if not values:
+            return ColumnSample(pl.Series(column, [], dtype=pl.String), np.zeros(0, dtype=np.int64), True)
+        return ColumnSample(pl.concat(values), np.concatenate(nums), whole)
+
+    def find_rows(self, column: str, values: list[str]) -> dict[str, int]:
+        """The first row holding each of `values` in `column` (stripped), reading only as far as needed."""
+        found: dict[str, int] = {}
+        with contextlib.closing(self.iter_chunks()) as chunks:
+            for chunk in chunks:
+                cells = chunk.frame[column].str.strip_chars()
+                for value in values:
+                    hit = (cells == value).fill_null(False)
+                    if value not in found and hit.any():
+                        found[value] = int(chunk.row_numbers[int(hit.arg_true()[0])])
+                if len(found) == len(values):
+                    break
+        return found
+
     def close(self) -> None:
         """Remove the decompressed temp copy, if any (also happens when the reader is collected)."""
         if hasattr(self, "_cleanup"):
@@ -209,6 +251,34 @@ class TableReader:
                     f"rename it or pass --format {kind}",
                     file=self.info.path,
                 )
+
+
+# A sample spread across a large file: this many windows of this many bytes, evenly spaced (the first at
+# the start), so a file sorted by date shows its last months too. Smaller files are read whole.
+SAMPLE_WINDOWS = 48
+SAMPLE_WINDOW_BYTES = 48 << 10
+SAMPLE_WHOLE_BELOW = 4 << 20
+
+
+def _byte_windows(path: Path, size: int) -> Iterator[bytes]:
+    """The complete lines of each sample window (from the first line end to the last one)."""
+    with open(path, "rb") as f:
+        for k in range(SAMPLE_WINDOWS):
+            f.seek((size - SAMPLE_WINDOW_BYTES) * k // (SAMPLE_WINDOWS - 1))
+            block = f.read(SAMPLE_WINDOW_BYTES)
+            start, end = block.find(b"\n") + 1, block.rfind(b"\n")
+            if 0 < start <= end:
+                yield block[start:end]
+
+
+def first_chunk_sampler(chunks: Iterator[Chunk]) -> tuple[Iterator[Chunk], Callable[[str], ColumnSample]]:
+    """For input that only streams (no file to sample): the chunks unchanged, and a sampler that
+    answers from the first chunk."""
+    source = iter(chunks)
+    first = next(source, None)
+    if first is None:
+        return iter(()), lambda column: ColumnSample(pl.Series(column, [], dtype=pl.String), None, True)
+    return itertools.chain([first], source), lambda c: ColumnSample(first.frame[c], first.row_numbers, False)
 
 
 def _unlink(path: str) -> None:

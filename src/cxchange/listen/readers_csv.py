@@ -24,11 +24,15 @@ from cxchange.listen.readers import (  # package-internal helpers shared by the 
     _SAMPLE_BYTES,
     _SNIFF_CHARS,
     _WS,
+    SAMPLE_WHOLE_BELOW,
+    SAMPLE_WINDOWS,
     Chunk,
+    ColumnSample,
     RawReject,
     TableInfo,
     TableReader,
     _blank_mask,
+    _byte_windows,
     _clean_header,
     _frame,
     _is_blank,
@@ -72,6 +76,26 @@ class CsvReader(TableReader):
         self.info.encoding, self.info.delimiter = encoding, delimiter
         self.info.columns = _clean_header(header)
         self._schema = dict.fromkeys(self.info.columns, pl.String)
+
+    def sample_column(self, column: str, rows: int = 20_000) -> ColumnSample:
+        """A large file: the column's values from windows spread across it (no row numbers); records that
+        do not have the header's width (a window starting inside a quoted field) are skipped. Gzipped,
+        small or unusually encoded files: the reader's own rows (the first `rows`, or all of a small file)."""
+        size = self._path.stat().st_size
+        plain = self.info.encoding in ("utf-8", "utf-8-sig", "cp1252") and not self._cr_only
+        if self.info.compression or not plain or size <= SAMPLE_WHOLE_BELOW:
+            return super().sample_column(column, rows if size > SAMPLE_WHOLE_BELOW else 1 << 62)
+        idx, width = self.info.columns.index(column), len(self.info.columns)
+        encoding = "utf-8" if self.info.encoding == "utf-8-sig" else self.info.encoding or "utf-8"
+        per_window = max(rows // SAMPLE_WINDOWS, 1)
+        values: list[str | None] = []
+        for block in _byte_windows(self._path, size):
+            text = io.StringIO(block.decode(encoding, _ERRORS), newline="")
+            records = csv.reader(text, delimiter=self.info.delimiter or ",")
+            for record in itertools.islice(records, per_window):
+                if len(record) == width:
+                    values.append(record[idx] or None)
+        return ColumnSample(pl.Series(column, values, dtype=pl.String), None, False)
 
     def _chunks(self, chunk_rows: int) -> Iterator[Chunk]:
         block = min(max(chunk_rows * 128, 1 << 16), _MAX_BLOCK)

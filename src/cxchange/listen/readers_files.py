@@ -14,10 +14,14 @@ import polars as pl
 from cxchange.core.errors import InputError
 from cxchange.listen.readers import (  # package-internal helpers shared by the format readers
     _ERRORS,
+    SAMPLE_WHOLE_BELOW,
+    SAMPLE_WINDOWS,
     Chunk,
+    ColumnSample,
     RawReject,
     TableReader,
     _blank_mask,
+    _byte_windows,
     _clean_header,
     _drop_blank,
     _nullify_empty,
@@ -59,6 +63,23 @@ class JsonlReader(TableReader):
             for n, line in enumerate(text, 1):
                 if line.strip():
                     yield n, line.rstrip("\r\n")
+
+    def sample_column(self, column: str, rows: int = 20_000) -> ColumnSample:
+        """A large file: the column's values from windows of lines spread across it (no row numbers)."""
+        size = self._path.stat().st_size
+        if self.info.compression or size <= SAMPLE_WHOLE_BELOW:
+            return super().sample_column(column, rows if size > SAMPLE_WHOLE_BELOW else 1 << 62)
+        key = self._keys[self.info.columns.index(column)]
+        values: list[str | None] = []
+        for block in _byte_windows(self._path, size):
+            for line in block.decode("utf-8", _ERRORS).splitlines()[: max(rows // SAMPLE_WINDOWS, 1)]:
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(obj, dict):
+                    values.append(_value_str(obj.get(key)))
+        return ColumnSample(pl.Series(column, values, dtype=pl.String), None, False)
 
     def _chunks(self, chunk_rows: int) -> Iterator[Chunk]:
         objs: list[dict[str, Any]] = []
@@ -115,6 +136,7 @@ class XlsxReader(TableReader):
         with open(self._file, "rb") as f:
             if not f.read(4).startswith(b"PK\x03\x04"):
                 raise InputError("not an xlsx workbook (old .xls? save it as .xlsx or CSV)", file=str(path))
+        self._sheet: pl.DataFrame | None = None
         head = self._read(n_rows=1)
         if not head.height:
             raise InputError("the first sheet is empty", file=str(path))
@@ -139,13 +161,25 @@ class XlsxReader(TableReader):
         except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as exc:
             raise InputError(f"cannot read xlsx file: {exc}", file=self.info.path) from exc
 
+    def _data(self) -> pl.DataFrame:
+        """The sheet below its header, parsed once (a date sample and the import share it)."""
+        if self._sheet is None:
+            sheet = self._read()
+            data = sheet.slice(1)
+            data.columns = _clean_header(list(sheet.row(0))) if sheet.height else self.info.columns
+            # calamine writes date cells as "YYYY-MM-DD HH:MM:SS"; a date at midnight is just the date
+            midnight = r"^(\d{4}-\d\d-\d\d) 00:00:00$"
+            self._sheet = _nullify_empty(data).with_columns(pl.all().str.replace(midnight, "${1}"))
+        return self._sheet
+
+    def sample_column(self, column: str, rows: int = 20_000) -> ColumnSample:
+        """The whole column: the sheet is parsed whole anyway."""
+        data = self._data()
+        return ColumnSample(data[column], np.arange(2, 2 + data.height, dtype=np.int64), True)
+
     def _chunks(self, chunk_rows: int) -> Iterator[Chunk]:
-        sheet = self._read()
-        data = sheet.slice(1)
-        data.columns = _clean_header(list(sheet.row(0))) if sheet.height else self.info.columns
-        # calamine writes date cells as "YYYY-MM-DD HH:MM:SS"; a date at midnight is just the date
-        midnight = r"^(\d{4}-\d\d-\d\d) 00:00:00$"
-        data = _nullify_empty(data).with_columns(pl.all().str.replace(midnight, "${1}"))
+        data = self._data()
+        self._sheet = None  # the chunks hold it from here; a second pass parses again
         frame, nums, rejects = _drop_blank(data, np.arange(2, 2 + data.height, dtype=np.int64))
         yield from _slices(frame, nums, rejects, 2, 2 + data.height, chunk_rows)
 
@@ -178,6 +212,15 @@ class ParquetReader(TableReader):
             return
         for batch in pq.ParquetFile(self._file).iter_batches(batch_size=size):
             yield [pl.Series(pl.from_arrow(column)) for column in batch.columns]
+
+    def sample_column(self, column: str, rows: int = 20_000) -> ColumnSample:
+        """The whole column: Parquet reads one column alone."""
+        try:
+            series = pl.read_parquet(self._file, columns=[self.info.columns.index(column)]).to_series()
+        except pl.exceptions.PolarsError as exc:
+            raise InputError(f"cannot read parquet file: {exc}", file=self.info.path) from exc
+        values = _nullify_empty(pl.DataFrame([_series_str(series).alias(column)]))[column]
+        return ColumnSample(values, np.arange(2, 2 + values.len(), dtype=np.int64), True)
 
     def _chunks(self, chunk_rows: int) -> Iterator[Chunk]:
         row = 2

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,10 +22,10 @@ from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError
 from cxchange.core.names import check_column_names, check_name
 from cxchange.core.prefetch import prefetch
-from cxchange.listen import columnar
+from cxchange.listen import columnar, dates
 from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
 from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
-from cxchange.listen.readers import Chunk, RawReject, TableInfo, open_table
+from cxchange.listen.readers import Chunk, ColumnSample, RawReject, TableInfo, first_chunk_sampler, open_table
 from cxchange.listen.redact import redact_texts
 from cxchange.listen.store import feedback_writer, sqlite_checkpoint, sqlite_import_session, write_rejects
 from cxchange.listen.summary import ImportSummary
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Progress = Callable[[int], None]
+# A column's values for the decisions made before any chunk (the dates' reading): TableReader.sample_column.
+Sampler = Callable[[str], ColumnSample]
 # Added to exported rejects so a fixed file says why each row failed; ignored when imported again.
 REJECT_COLUMNS = ("reject_row", "reject_column", "reject_reason")
 
@@ -60,6 +62,7 @@ class ImportResult:
     unknown_unit_values: int = 0
     unknown_unit_rows: int = 0
     mixed_scales: list[dict[str, Any]] = field(default_factory=list)
+    dates: dict[str, Any] | None = None  # how received_at was read, and notes (dates.DateReading)
     # What closing the loop did after the batch committed (sustain.hooks.after_import).
     cases_opened: int = 0
     alerts_evaluated: int = 0
@@ -113,6 +116,7 @@ class DryRunReport:
     unknown_unit_values: int = 0
     unknown_unit_rows: int = 0
     mixed_scales: list[dict[str, Any]] = field(default_factory=list)
+    dates: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -233,7 +237,9 @@ class _Pipeline:
         if chunk.frame.height:
             self.summary.add_scales(chunk.frame, chunk.row_numbers)
         rejects = _raw_rejects(chunk.rejects)
-        checked = normalise_chunk(chunk.frame, chunk.row_numbers, self.plan, unit_lookup=self.units)
+        checked = normalise_chunk(
+            chunk.frame, chunk.row_numbers, self.plan, unit_lookup=self.units, file=self.info.path
+        )
         rejects.extend(checked.rejects)
         rejects.sort()
         self.summary.add(checked, rejects)
@@ -247,8 +253,11 @@ class _Pipeline:
         return good, rejects, checked.warnings, redacted
 
 
-def _plan(conn: Connection, info: TableInfo, options: ImportOptions) -> tuple[Any, FieldPlan]:
-    """The source as stored (or None) and the field plan: header, remembered mapping, then options."""
+def _plan(
+    conn: Connection, info: TableInfo, options: ImportOptions, sampler: Sampler | None
+) -> tuple[Any, FieldPlan]:
+    """The source as stored (or None) and the field plan: header, remembered mapping, then options; the
+    dates' reading decided from `sampler`'s values of the whole column, before any chunk."""
     check_column_names(info.columns, info.path)  # hardening: names become attribute keys
     src = _get_source(conn, options.source)
     stored = dict(src.mapping or {}) if src else {}
@@ -261,6 +270,13 @@ def _plan(conn: Connection, info: TableInfo, options: ImportOptions) -> tuple[An
         kind=options.kind or (src.kind if src else "survey"),
         allow_mixed_scales=options.allow_mixed_scales,
     )
+    column = plan.mapping.get("received_at")
+    if column is not None and sampler is not None:
+        origin = "given" if options.date_format else "stored"
+        reading = dates.decide_sample(
+            sampler(column), file=info.path, date_format=plan.date_format, origin=origin
+        )
+        plan = replace(plan, dates=reading)
     return src, plan
 
 
@@ -279,8 +295,10 @@ def import_table(
     progress: Progress | None = None,
     expected_rows: int = 0,
     started: float | None = None,
+    sampler: Sampler | None = None,
 ) -> ImportResult:
     """Import chunks from any reader as one atomic batch (`expected_rows`: a size hint, may be 0).
+    `sampler`: a column's values from across the input (default: the first chunk's).
 
     `started`: when the user's command began, on the `time.perf_counter` clock (the CLI passes its
     process start), so `seconds` is the time the user waited; default: now."""
@@ -290,13 +308,15 @@ def import_table(
     info = reader_info
     if options.kind is not None and options.kind not in SOURCE_KINDS:
         raise InputError(f"unknown source kind {options.kind!r}; use one of {', '.join(SOURCE_KINDS)}")
+    if sampler is None:  # only the first chunk to decide from; later chunks still check against it
+        chunks, sampler = first_chunk_sampler(chunks)
     digest = _in_background(_sha256, info.path, name="cxchange-sha256")
     stages: list[columnar.CopyStager] = []
     try:
         with engine.connect() as conn, sqlite_import_session(conn) as checkpoint_after:
             with conn.begin():
                 result = _import_batch(
-                    conn, info, chunks, options, digest, clock, progress, expected_rows, stages
+                    conn, info, chunks, options, digest, clock, progress, expected_rows, stages, sampler
                 )
                 committing = time.perf_counter()
             clock.seconds["commit"] = time.perf_counter() - committing
@@ -371,14 +391,17 @@ def _import_batch(
     progress: Progress | None,
     expected_rows: int,
     stages: list[columnar.CopyStager],
+    sampler: Sampler | None,
 ) -> ImportResult:
     """The body of one batch's transaction: source, batch row, every chunk, the counts. The batch's rows
     staged for the columnar copy go on `stages`, to publish after the commit (or discard)."""
     started = time.perf_counter()
-    src, plan = _plan(conn, info, options)
+    src, plan = _plan(conn, info, options, sampler)
+    if plan.dates is not None:
+        dates.refuse_ambiguous(plan.dates, file=info.path)  # before anything is written
     mapping, scale = dict(plan.mapping), plan.rating_scale
     remembered: dict[str, Any] = dict(mapping)
-    if plan.date_format:
+    if plan.date_format and (plan.dates is None or plan.dates.origin != "detected"):
         remembered["_date_format"] = plan.date_format
     if src is None:
         source_id = conn.execute(
@@ -507,15 +530,17 @@ def import_file(
 ) -> ImportResult:
     started = time.perf_counter() if started is None else started
     reader = open_table(path, format=options.file_format)
-    return import_table(
-        engine,
-        reader.info,
-        reader.iter_chunks(options.rows_per_chunk()),
-        options,
-        progress=progress,
-        expected_rows=estimate_rows(path),
-        started=started,
-    )
+    with dates.rows_located(reader.find_rows):  # a file written both ways: name its rows
+        return import_table(
+            engine,
+            reader.info,
+            reader.iter_chunks(options.rows_per_chunk()),
+            options,
+            progress=progress,
+            expected_rows=estimate_rows(path),
+            started=started,
+            sampler=reader.sample_column,
+        )
 
 
 def estimate_rows(path: str | Path) -> int:
@@ -540,8 +565,16 @@ def import_frame(
     info = TableInfo(
         path=name, format="frame", compression=None, encoding=None, delimiter=None, columns=frame.columns
     )
+    # The whole column, or 50,000 values spread across a larger frame (every chunk is still checked).
+    step = max(frame.height // 50_000, 1)
+    rows = np.arange(2, 2 + frame.height, dtype=np.int64)[::step]
     return import_table(
-        engine, info, frame_chunks(frame, options.rows_per_chunk()), options, expected_rows=frame.height
+        engine,
+        info,
+        frame_chunks(frame, options.rows_per_chunk()),
+        options,
+        expected_rows=frame.height,
+        sampler=lambda column: ColumnSample(frame[column].cast(pl.String)[::step], rows, step == 1),
     )
 
 
@@ -552,8 +585,8 @@ def dry_run(
     summary by reason (every reject and warning counted, not only the first `max_problems`)."""
     reader = open_table(path, format=options.file_format)
     info = reader.info
-    with engine.connect() as conn:
-        _, plan = _plan(conn, info, options)
+    with engine.connect() as conn, dates.rows_located(reader.find_rows):
+        _, plan = _plan(conn, info, options, reader.sample_column)
         units = unit_lookup(conn)
     mapping = dict(plan.mapping)
     report = DryRunReport(

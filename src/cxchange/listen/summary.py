@@ -41,6 +41,7 @@ class ImportSummary:
 
     def __init__(self, plan: FieldPlan, *, file: str) -> None:
         self.file = file
+        self.plan = plan
         self.rejects = _ByReason()
         self.warnings = _ByReason()
         self.unknown_units: Counter[str] = Counter()
@@ -70,4 +71,10 @@ class ImportSummary:
             "unknown_unit_rows": sum(self.unknown_units.values()),
             "kept_without_text_or_score": self.structured_only,
             "mixed_scales": self.scales.report(),
+            "dates": self._dates(),
         }
+
+    def _dates(self) -> dict[str, Any] | None:
+        """How received_at was read and why, with the notes for the user (ambiguity, UTC offsets)."""
+        reading = self.plan.dates
+        return None if reading is None else {**reading.as_dict(), "notes": reading.notes()}

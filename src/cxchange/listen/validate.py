@@ -19,6 +19,9 @@ import numpy as np
 import polars as pl
 
 from cxchange.core.errors import InputError
+from cxchange.listen.dates import DateReading, refuse_ambiguous
+from cxchange.listen.dates import decide as decide_dates
+from cxchange.listen.dates import read as read_dates
 
 SCORE_RANGES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 SCORE_FIELDS = ("nps", "csat", "ces", "rating")
@@ -46,36 +49,6 @@ OUTPUT_COLUMNS = (
     "customer_value",
 )
 
-# Tried in order on a sample of the column; the one that parses most values wins. %z before the
-# naive forms so that offsets are honoured (everything is stored as naive UTC).
-DATE_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.f%z",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f%z",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S%z",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y",
-    "%d-%m-%Y",
-    "%d %b %Y",
-    "%d %B %Y",
-    "%b %d, %Y",
-    "%B %d, %Y",
-)
-
 
 @dataclass(frozen=True)
 class FieldPlan:
@@ -89,6 +62,9 @@ class FieldPlan:
     keep_structured: bool = False
     # Import a column that mixes rating scales, leaving the out-of-scale values empty (scales.py).
     allow_mixed_scales: bool = False
+    # How received_at is read, decided once for the whole column before the import (dates.py); None:
+    # each frame given to normalise_chunk decides from itself (a caller holding the whole column).
+    dates: DateReading | None = None
 
     def score_ranges(self) -> dict[str, tuple[int, int]]:
         """(low, high) of every mapped score field, the rating on the source's scale."""
@@ -187,28 +163,6 @@ def plan_fields(
     )
 
 
-def detect_date_format(values: pl.Series) -> str | None:
-    """The format that parses the most of a sample (ties: the earlier, i.e. ISO and day-first)."""
-    sample = values.drop_nulls().str.strip_chars().head(500)
-    if sample.len() == 0:
-        return None
-    best, best_ok = None, 0
-    for fmt in DATE_FORMATS:
-        ok = _parse_dates(sample, fmt).is_not_null().sum()
-        if ok > best_ok:
-            best, best_ok = fmt, ok
-        if ok == sample.len():
-            break
-    return best
-
-
-def _parse_dates(values: pl.Series, fmt: str) -> pl.Series:
-    if "%z" in fmt:
-        parsed = values.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC", cache=False)
-        return parsed.dt.replace_time_zone(None)
-    return values.str.to_datetime(fmt, strict=False, time_unit="us", cache=False)
-
-
 def check_scale(frame: pl.DataFrame, plan: FieldPlan, *, file: str, row_numbers: np.ndarray) -> None:
     """A column that is mostly out of range is a wrong mapping or scale, not a batch of bad rows."""
     ranges = dict(SCORE_RANGES)
@@ -292,9 +246,11 @@ def normalise_chunk(
     plan: FieldPlan,
     *,
     unit_lookup: Mapping[str, int] | None = None,
+    file: str = "<frame>",
 ) -> Normalised:
     """Validate and convert one chunk: canonical rows (OUTPUT_COLUMNS), rejects, warnings, and the
-    unknown org units and structured-only rows the import summary reports."""
+    unknown org units and structured-only rows the import summary reports. InputError (naming `file`)
+    when the dates of the chunk contradict the column's reading (dates.read)."""
     m = plan.mapping
     df = frame.with_columns(pl.Series("__row", row_numbers, dtype=pl.Int64))
     scores = {
@@ -303,9 +259,20 @@ def normalise_chunk(
     }
     hard: list[_Check] = []  # a row failing one of these is rejected, whatever else it holds
     if "received_at" in m:
-        date_fmt = plan.date_format or detect_date_format(df[m["received_at"]])
+        reading = plan.dates
+        if reading is None:  # the frame is the whole column: decide here, and never guess
+            reading = decide_dates(
+                frame[m["received_at"]],
+                column=m["received_at"],
+                file=file,
+                rows=row_numbers,
+                whole_column=True,
+                date_format=plan.date_format,
+            )
+            refuse_ambiguous(reading, file=file)
+        when = read_dates(frame[m["received_at"]], reading, rows=row_numbers, file=file)
+        df = df.with_columns(when.alias("__received_at"))
         raw = pl.col(m["received_at"]).str.strip_chars()
-        df = df.with_columns(_parse_dates_expr(raw, date_fmt).alias("__received_at"))
         bad = raw.is_not_null() & pl.col("__received_at").is_null()
         reason = pl.format("received_at: cannot read '{}' as a date", raw)
         hard.append(_Check(m["received_at"], bad, reason, "received_at: not a date"))
@@ -368,16 +335,6 @@ def normalise_chunk(
     canonical, unknown_units = _canonical(good, columns, plan, unit_lookup or {}, dropped)
     structured_only = int(good["__structured_only"].sum())
     return Normalised(canonical, rejects, warnings, unknown_units, structured_only)
-
-
-def _parse_dates_expr(raw: pl.Expr, fmt: str | None) -> pl.Expr:
-    if fmt is None:
-        return pl.lit(None, dtype=pl.Datetime("us"))
-    if "%z" in fmt:
-        parsed = raw.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC", cache=False)
-        return parsed.dt.replace_time_zone(None)
-    # cache=False: export timestamps are nearly all distinct, so the cache of unique values only costs.
-    return raw.str.to_datetime(fmt, strict=False, time_unit="us", cache=False)
 
 
 def _raw_rows(frame: pl.DataFrame) -> list[str]:
