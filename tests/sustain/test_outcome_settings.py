@@ -121,7 +121,7 @@ def test_cli_set_and_bad_settings(demo: Engine) -> None:
         set_settings(demo, DEMO_INITIATIVE, before="a while")
     with pytest.raises(InputError, match="no org level 'district'"):
         set_settings(demo, DEMO_INITIATIVE, cluster="district")
-    with pytest.raises(InputError, match="needs --before, --after or --cluster"):
+    with pytest.raises(InputError, match="needs --before, --after, --cluster or --start-for"):
         set_settings(demo, DEMO_INITIATIVE)
     # pilot and control stores share their regions' level only if chosen by region: a company-level
     # cluster holds both, so it cannot be the level they were chosen at
