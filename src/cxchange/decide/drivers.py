@@ -181,9 +181,10 @@ def driver_table(
     if n_boot:
         # Answers of one store are not independent: resample stores when the frame says which.
         clusters = None
-        if "unit" in frame.columns:
+        store = next((c for c in ("__store", "unit") if c in frame.columns and c not in predictors), None)
+        if store is not None:
             complete = ~np.isnan(numeric_values(frame, target)) & ~np.isnan(x).any(axis=1)
-            clusters = frame["unit"].fill_null("").to_numpy()[complete]
+            clusters = frame[store].cast(pl.String).fill_null("").to_numpy()[complete]
         ci = bootstrap(
             data, method=cast(Method, method), n_boot=n_boot, seed=seed, level=level, clusters=clusters
         )
