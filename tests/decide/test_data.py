@@ -102,3 +102,11 @@ def test_dates_and_attributes_read_as_stored(engine: Engine) -> None:
     ]  # fmt: skip
     assert loaded["attr:segment"].to_list() == ["retail", "small business", None]
     assert loaded["attr:missing"].null_count() == 3 and loaded["nps"].to_list() == [9.0, 3.0, 7.0]
+
+
+def test_theme_driver_frame_names_each_rows_store_for_the_bootstrap(demo_engine: Engine) -> None:
+    from cxchange.decide import data
+
+    frame, predictors, _perf, _notes = data.theme_driver_frame(demo_engine, target="nps")
+    assert data.STORE_COLUMN in frame.columns and data.STORE_COLUMN not in predictors
+    assert frame[data.STORE_COLUMN].n_unique() >= 10  # enough stores: drivers resample stores

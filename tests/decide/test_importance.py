@@ -350,3 +350,29 @@ def test_redundant_columns_names_rolled_up_and_constant_ones() -> None:
     found = dict(redundant_columns(np.column_stack([a, b, parent, same, ones]), ["a", "b", "p", "s", "k"]))
     assert found == {"k": [], "p": ["a", "b"], "s": ["a"]}
     assert redundant_columns(np.column_stack([a, b]), ["a", "b"]) == []
+
+
+def test_store_bootstrap_widens_with_store_effects_and_matches_without() -> None:
+    """Stores whose driver matters more or less (a store-level shock in the slope) make resampling
+    stores widen the interval; with identical stores it matches resampling rows."""
+    from cxchange.decide.importance import bootstrap as boot
+
+    def world(slope_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(3)
+        stores, per = 40, 120
+        store = np.repeat(np.arange(stores), per)
+        x = rng.random((stores * per, 2)) < 0.3
+        slope = 2.0 + rng.normal(0.0, slope_sd, stores)[store]
+        y = 7.0 - slope * x[:, 0] - 1.0 * x[:, 1] + rng.normal(0.0, 2.0, stores * per)
+        return x.astype(float), y, store
+
+    def width(slope_sd: float, clustered: bool) -> float:
+        x, y, store = world(slope_sd)
+        ci = boot(x, y, n_boot=400, seed=2, clusters=store if clustered else None)
+        return float(ci.high[0] - ci.low[0])
+
+    assert width(0.0, True) == pytest.approx(width(0.0, False), rel=0.2)
+    assert width(1.5, True) > 1.5 * width(1.5, False)
+    x, y, store = world(0.0)
+    with pytest.raises(InputError, match="one cluster label per complete row"):
+        boot(x, y, n_boot=10, clusters=store[:-1])

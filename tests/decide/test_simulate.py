@@ -78,3 +78,40 @@ def test_any_input_gives_an_ordered_interval(scores: list[int], share: float, se
     )
     assert -100 <= res.ci_low <= res.ci_high <= 100
     assert res.n == n
+
+
+def _store_world(store_sd: float, stores: int = 40, per_store: int = 150) -> tuple[np.ndarray, ...]:
+    """Scores, one stratum, who complains about the theme, and the store of each respondent; `store_sd`
+    spreads stores' NPS and how often they complain (a store-level shock)."""
+    rng = np.random.default_rng(9)
+    scores, affected, store = [], [], []
+    for k in range(stores):
+        shift = rng.normal(0.0, store_sd)
+        complains = rng.random(per_store) < np.clip(0.25 + shift / 150.0, 0.02, 0.7)
+        p = np.clip(0.45 + shift / 200.0 - 0.25 * complains, 0.02, 0.7)
+        u = rng.random(per_store)
+        scores.append(np.where(u < p, 10, np.where(u < p + 0.3, 8, 3)))
+        affected.append(complains)
+        store.append(np.full(per_store, k))
+    return (
+        np.concatenate(scores),
+        np.zeros(stores * per_store, int),
+        np.concatenate(affected),
+        np.concatenate(store),
+    )
+
+
+def test_store_bootstrap_widens_with_a_store_shock_and_matches_without() -> None:
+    def width(store_sd: float, clustered: bool) -> tuple[float, str]:
+        scores, strata, affected, store = _store_world(store_sd)
+        r = simulate_nps(scores, strata, affected, [0.5], draws=2000, seed=1,
+                         clusters=store if clustered else None)  # fmt: skip
+        return r.ci_high - r.ci_low, r.resampled
+
+    (calm_store, by), (calm_resp, by_resp) = width(0.0, True), width(0.0, False)
+    assert (by, by_resp) == ("stores", "respondents")
+    assert calm_store == pytest.approx(calm_resp, rel=0.15)
+    assert width(25.0, True)[0] > 1.5 * width(25.0, False)[0]
+    scores, strata, affected, store = _store_world(0.0, stores=5)
+    few = simulate_nps(scores, strata, affected, [0.5], draws=200, clusters=store)
+    assert few.resampled == "respondents"  # too few stores to resample

@@ -185,7 +185,8 @@ def test_rules_fire_only_on_meaningful_change_once(world: Engine) -> None:
     with world.begin() as conn:
         conn.execute(AlertRule.__table__.delete())
     drop = alerts.add_rule(world, metric="nps", unit="S1", drop=20, window="30d", name="S1 drop")
-    alerts.add_rule(world, metric="nps", unit="S1", drop=150, window="30d", name="S1 huge drop")
+    # a CUSUM grows only while the fall exceeds half the drop it is tuned to (80 < 170 / 2)
+    alerts.add_rule(world, metric="nps", unit="S1", drop=170, window="30d", name="S1 huge drop")
     alerts.add_rule(world, metric="nps", unit="S2", drop=5, window="30d", name="S2 drop")  # n too small
     alerts.add_rule(world, metric="nps", unit="S1", below=0, window="30d", name="S1 below 0")
     alerts.add_rule(world, metric="nps", unit="S1", below=-80, window="30d", name="S1 below -80")

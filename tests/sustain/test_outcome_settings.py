@@ -121,7 +121,7 @@ def test_cli_set_and_bad_settings(demo: Engine) -> None:
         set_settings(demo, DEMO_INITIATIVE, before="a while")
     with pytest.raises(InputError, match="no org level 'district'"):
         set_settings(demo, DEMO_INITIATIVE, cluster="district")
-    with pytest.raises(InputError, match="needs --before, --after or --cluster"):
+    with pytest.raises(InputError, match="needs --before, --after, --cluster or --start-for"):
         set_settings(demo, DEMO_INITIATIVE)
     # pilot and control stores share their regions' level only if chosen by region: a company-level
     # cluster holds both, so it cannot be the level they were chosen at
@@ -159,6 +159,8 @@ def test_api_stores_settings_as_the_signed_in_user(demo: Engine) -> None:
     assert entry["detail"]["after"] == {"from": None, "to": "100d"}
     bad = admin.put(f"/api/outcomes/{ini_id}/settings", json={"before": "soon"})
     assert bad.status_code == 400 and "--before wants" in bad.text
+    control = admin.put(f"/api/outcomes/{ini_id}/settings", json={"start_for": ["R-SOUTH=2026-01-01"]})
+    assert control.status_code == 400 and "not a pilot unit" in control.text
     manager = signed_in_client(app, demo, role="manager", units=["R-NORTH"])
     assert manager.put(f"/api/outcomes/{ini_id}/settings", json={"after": "90d"}).status_code == 403
     set_settings(demo, DEMO_INITIATIVE, after="default")

@@ -97,6 +97,7 @@ class InitiativeUnit(Base):
     )
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)  # scope | pilot | control
+    start: Mapped[date | None] = mapped_column(Date)  # a pilot unit's own start (staggered rollout)
 
 
 class SuccessMetric(Base):

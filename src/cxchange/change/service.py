@@ -88,14 +88,15 @@ def _person_ref(p: Person | None) -> dict[str, Any] | None:
 
 
 def _set_units(s: Any, ini_id: int, role: str, codes: list[str]) -> None:
-    s.execute(
-        delete(InitiativeUnit).where(InitiativeUnit.initiative_id == ini_id, InitiativeUnit.role == role)
-    )
+    mine = (InitiativeUnit.initiative_id == ini_id, InitiativeUnit.role == role)
+    # A pilot unit that stays keeps its own start (`outcomes set --start-for`).
+    starts = dict(s.execute(select(InitiativeUnit.unit_id, InitiativeUnit.start).where(*mine)).all())
+    s.execute(delete(InitiativeUnit).where(*mine))
     seen: set[int] = set()
     for code in codes:
         u = unit_by_code(s, code, f"--{'units' if role == 'scope' else role + '-units'}")
         if u.id not in seen:
-            s.add(InitiativeUnit(initiative_id=ini_id, unit_id=u.id, role=role))
+            s.add(InitiativeUnit(initiative_id=ini_id, unit_id=u.id, role=role, start=starts.get(u.id)))
             seen.add(u.id)
 
 

@@ -164,6 +164,9 @@ def _datetimes(values: list[Any]) -> pl.Series:
 THEME_PREDICTORS = ("themes", "theme-sentiment")
 
 
+STORE_COLUMN = "__store"  # the store of each row in a theme driver frame
+
+
 def theme_driver_frame(
     engine: Engine,
     *,
@@ -221,7 +224,10 @@ def theme_driver_frame(
         performance.pop(name, None)
         why = f"the same comments as {', '.join(others)} together" if others else "mentioned in every comment"
         notes.append(f"{name}: {why}, left out (it would only repeat them)")
-    return pl.DataFrame(out), [n for n in out if n != target], performance, notes
+    predictors = [n for n in out if n != target]
+    # Each row's store, for the drivers' bootstrap to resample whole stores (not a predictor).
+    out[STORE_COLUMN] = rows["unit"]
+    return pl.DataFrame(out), predictors, performance, notes
 
 
 def _redundant_themes(

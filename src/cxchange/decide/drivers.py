@@ -179,7 +179,15 @@ def driver_table(
     r2 = float(r_squared(data.corr))
     beta = standardized_beta(data.corr)
     if n_boot:
-        ci = bootstrap(data, method=cast(Method, method), n_boot=n_boot, seed=seed, level=level)
+        # Answers of one store are not independent: resample stores when the frame says which.
+        clusters = None
+        store = next((c for c in ("__store", "unit") if c in frame.columns and c not in predictors), None)
+        if store is not None:
+            complete = ~np.isnan(numeric_values(frame, target)) & ~np.isnan(x).any(axis=1)
+            clusters = frame[store].cast(pl.String).fill_null("").to_numpy()[complete]
+        ci = bootstrap(
+            data, method=cast(Method, method), n_boot=n_boot, seed=seed, level=level, clusters=clusters
+        )
         low, high = ci.low, ci.high
     else:
         low = high = np.full(data.p, np.nan)

@@ -516,7 +516,8 @@ def _replicate_cross(centred: np.ndarray, counts: np.ndarray, total: int | None 
     out[:, upper[0], upper[1]] = acc[:, :m]
     out[:, upper[1], upper[0]] = acc[:, :m]
     total = acc[:, m:]
-    out -= total[:, :, None] * total[:, None, :] / (n if drawn is None else drawn)
+    size = np.asarray(n if drawn is None else drawn, dtype=float).reshape(-1, 1, 1)  # one, or one a replicate
+    out -= total[:, :, None] * total[:, None, :] / size
     return out
 
 
@@ -527,7 +528,9 @@ def _distinct_rows(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return grouped.select(names).to_numpy(), grouped["len"].to_numpy()
 
 
-def _replicate_corrs(data: Prepared, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _replicate_corrs(
+    data: Prepared, n_boot: int, rng: np.random.Generator, clusters: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Correlation matrices of `n_boot` resamples of the rows (B, q, q) and which are usable (B,).
 
     Rows that repeat (0/1 theme flags and a 0–10 score: a million respondents fall into a few thousand
@@ -540,7 +543,19 @@ def _replicate_corrs(data: Prepared, n_boot: int, rng: np.random.Generator) -> t
     full_ss = (centred**2).sum(axis=0)
     out = np.empty((n_boot, q, q))
     distinct, weight = _distinct_rows(centred) if n >= MIN_ROWS_TO_GROUP else (centred, None)
-    if weight is not None and distinct.shape[0] <= n * GROUPED_SHARE:
+    if clusters is not None:
+        # Whole stores resampled: each row weighs as often as its store is drawn (stores' answers are
+        # not independent); the resample's size varies with the stores drawn.
+        _, k = np.unique(clusters, return_inverse=True)
+        k = k.ravel()
+        n_k = int(k.max()) + 1
+        per_chunk = max(1, _BATCH_BYTES // (8 * n))
+        for first in range(0, n_boot, per_chunk):
+            last = min(n_boot, first + per_chunk)
+            taken = rng.multinomial(n_k, np.full(n_k, 1.0 / n_k), size=last - first)
+            counts = taken[:, k]
+            out[first:last] = _replicate_cross(centred, counts, total=counts.sum(axis=1))
+    elif weight is not None and distinct.shape[0] <= n * GROUPED_SHARE:
         per_chunk = max(1, _BATCH_BYTES // (8 * distinct.shape[0]))
         for first in range(0, n_boot, per_chunk):
             last = min(n_boot, first + per_chunk)
@@ -601,6 +616,9 @@ def importance_from_corr(
     return out
 
 
+MIN_CLUSTERS = 10  # fewer stores than this: a store bootstrap is itself unreliable
+
+
 def bootstrap(
     x: ArrayLike | Prepared,
     y: ArrayLike | None = None,
@@ -613,8 +631,11 @@ def bootstrap(
     level: float = 0.95,
     n_perm: int = 200,
     exact_limit: int = EXACT_LIMIT,
+    clusters: np.ndarray | None = None,
 ) -> BootstrapCI:
-    """Percentile bootstrap intervals of each predictor's importance (rows resampled with replacement).
+    """Percentile bootstrap intervals of each predictor's importance (rows resampled with replacement;
+    whole clusters, e.g. stores, when `clusters` labels each complete row and there are at least
+    `MIN_CLUSTERS` of them).
 
     For more than `exact_limit` predictors each replicate uses sampled Shapley with the same `n_perm`
     orders of entry (common random numbers, so replicates differ by the data, not by the orders).
@@ -630,7 +651,13 @@ def bootstrap(
     rows_seed, orders_seed = np.random.SeedSequence(seed).spawn(2)
     sampled = method == "shapley" and data.p > exact_limit
     perms = _permutations(data.p, n_perm, np.random.default_rng(orders_seed)) if sampled else None
-    corrs, ok = _replicate_corrs(data, n_boot, np.random.default_rng(rows_seed))
+    if clusters is not None:
+        clusters = np.asarray(clusters)
+        if clusters.shape[0] != data.n:
+            raise InputError(f"one cluster label per complete row: {clusters.shape[0]} labels, {data.n} rows")
+        if np.unique(clusters).size < MIN_CLUSTERS:
+            clusters = None
+    corrs, ok = _replicate_corrs(data, n_boot, np.random.default_rng(rows_seed), clusters)
     samples = np.full((n_boot, data.p), np.nan)
     low = high = np.full(data.p, np.nan)
     if ok.any():

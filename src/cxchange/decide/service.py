@@ -105,6 +105,14 @@ def _prepare(engine: Engine, scope: Scope, respondents: Respondents | None = Non
     return _Prepared(r, nps, strata, "source and segment" if has_segment else "source")
 
 
+def _stores(nps: pl.DataFrame) -> np.ndarray | None:
+    """Each respondent's store as an int (answers without a store form one group), for the bootstrap
+    to resample whole stores; None when the frame has no store column."""
+    if "unit" not in nps.columns:
+        return None
+    return nps.select(pl.col("unit").fill_null("").rank("dense").alias("k"))["k"].to_numpy()
+
+
 def simulate(
     engine: Engine,
     fixes: Sequence[str],
@@ -138,7 +146,7 @@ def simulate(
     )
     res = simulate_nps(
         p.nps["nps"].to_numpy(), p.strata, affected, [s for _, s in parsed], levers=levers,
-        draws=draws, seed=seed, level=level,
+        draws=draws, seed=seed, level=level, clusters=_stores(p.nps),
     )  # fmt: skip
     names = [p.respondents.themes[t] for t in ids]
     fixed_text = ", ".join(
@@ -163,7 +171,7 @@ def simulate(
         "customers_affected": res.customers_affected,
         "n": res.n,
         "fixes": [{"theme": n, "share": s} for n, (_, s) in zip(names, parsed, strict=True)],
-        "method": METHOD.format(strata=p.strata_name, draws=draws, level=level),
+        "method": METHOD.format(strata=p.strata_name, draws=draws, level=level, resampled=res.resampled),
         "assumptions": assumptions,
     }
 
@@ -233,11 +241,12 @@ def opportunity_figures(
     )  # fmt: skip
     last = frame["received_at"].max()
     scores = p.nps["nps"].to_numpy()
+    stores = _stores(p.nps)
     rows: list[dict[str, Any]] = []
     for tid, name in p.respondents.themes.items():
         neg_col = f"negative:{tid}"
         affected = p.nps[neg_col].to_numpy().astype(bool)[:, None]
-        res = simulate_nps(scores, p.strata, affected, [share], draws=draws, seed=seed)
+        res = simulate_nps(scores, p.strata, affected, [share], draws=draws, seed=seed, clusters=stores)
         complainers = frame.filter(pl.col(neg_col) == 1)
         customers = _distinct_customers(complainers)
         detractors = complainers.filter(

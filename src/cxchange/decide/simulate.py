@@ -8,7 +8,9 @@ Method (printed with every result):
 * A fixed respondent takes a score drawn from *comparable* respondents — same stratum (segment or
   source) — who complain about none of the fixed themes.
 * Every draw also resamples respondents (bootstrap), so the interval carries both the sampling error
-  of the survey and the randomness of who is fixed.
+  of the survey and the randomness of who is fixed. When the respondents' stores are given and there
+  are at least `MIN_CLUSTERS`, whole stores are resampled instead: answers of one store are not
+  independent, and a store-level difference would otherwise make the interval too narrow.
 
 Only NPS categories matter, so everything runs on counts: a bootstrap of respondents is a
 multinomial draw over (stratum × fix probability × category) cells, "who is fixed" is a binomial
@@ -34,7 +36,7 @@ METHOD = (
     "Respondents who mention a fixed theme negatively are fixed with probability "
     "1 − Π(1 − share) over the fixed themes they mention (each respondent at most once); a fixed "
     "respondent takes the score of a random comparable respondent (same {strata}) who mentions none "
-    "of the fixed themes negatively. {draws} draws, each also resampling respondents (bootstrap); "
+    "of the fixed themes negatively. {draws} draws, each also resampling {resampled} (bootstrap); "
     "the interval is the {level:.0%} percentile interval of the projected NPS."
 )
 
@@ -56,6 +58,24 @@ class SimulationResult:
     delta_ci_high: float
     customers_affected: int
     n: int
+    resampled: str = "respondents"  # or "stores": what the bootstrap drew
+
+
+MIN_CLUSTERS = 10  # fewer stores than this: a store bootstrap is itself unreliable
+
+
+def cluster_bootstrap(
+    rng: np.random.Generator, cluster: np.ndarray, cell: np.ndarray, n_cells: int, draws: int
+) -> np.ndarray:
+    """Cell counts of `draws` resamples of whole clusters (as many as there are, with replacement):
+    a multinomial draw of how often each cluster is taken, times the cluster-by-cell counts."""
+    _, k = np.unique(cluster, return_inverse=True)
+    k = k.ravel()
+    n_k = int(k.max()) + 1
+    by_cluster = np.zeros((n_k, n_cells), dtype=np.int64)
+    np.add.at(by_cluster, (k, cell), 1)
+    taken = rng.multinomial(n_k, np.full(n_k, 1.0 / n_k), size=draws)
+    return taken @ by_cluster
 
 
 def simulate_nps(
@@ -68,8 +88,10 @@ def simulate_nps(
     draws: int = 1000,
     level: float = 0.95,
     seed: int = 0,
+    clusters: np.ndarray | None = None,
 ) -> SimulationResult:
-    """`scores` 0–10 per respondent, `strata` an int label each, `affected` bool (n × k fixed themes)."""
+    """`scores` 0–10 per respondent, `strata` an int label each, `affected` bool (n × k fixed themes);
+    `clusters`: each respondent's store (or customer), resampled whole when there are enough."""
     scores = np.asarray(scores)
     n = scores.size
     if n == 0:
@@ -89,7 +111,15 @@ def simulate_nps(
     cell = ((stratum * n_p + p_index) * 2 + is_aff) * 3 + cat
     counts = np.bincount(cell, minlength=n_s * n_p * 2 * 3).astype(np.int64)
     rng = np.random.default_rng(seed)
-    boot = rng.multinomial(n, counts / n, size=draws).reshape(draws, n_s, n_p, 2, 3)
+    n_cells = n_s * n_p * 2 * 3
+    resampled = "respondents"
+    if clusters is not None and np.unique(np.asarray(clusters)).size >= MIN_CLUSTERS:
+        boot = cluster_bootstrap(rng, np.asarray(clusters), cell, n_cells, draws)
+        resampled = "stores"
+    else:
+        boot = rng.multinomial(n, counts / n, size=draws)
+    size = boot.sum(axis=1).astype(float)  # respondents in each draw (varies with whole stores)
+    boot = boot.reshape(draws, n_s, n_p, 2, 3)
     fixed = rng.binomial(boot[:, :, :, 1, :], p_values[None, None, :, None])  # affected only
     kept = boot.sum(axis=(2, 3)) - fixed.sum(axis=2)  # draws × strata × cat
     fixed_per_stratum = fixed.sum(axis=(2, 3))  # draws × strata
@@ -107,10 +137,10 @@ def simulate_nps(
         moved = rng.binomial(by_cat[:, src].astype(np.int64), min(max(share, 0.0), 1.0))
         by_cat[:, src] -= moved
         by_cat[:, dst] += moved
-    projected = 100.0 * (by_cat[:, 0] - by_cat[:, 2]) / n
+    projected = 100.0 * (by_cat[:, 0] - by_cat[:, 2]) / size
     base_cat = np.bincount(cat, minlength=3)
     baseline = 100.0 * (base_cat[0] - base_cat[2]) / n
-    boot_base = 100.0 * (boot[..., 0].sum(axis=(1, 2, 3)) - boot[..., 2].sum(axis=(1, 2, 3))) / n
+    boot_base = 100.0 * (boot[..., 0].sum(axis=(1, 2, 3)) - boot[..., 2].sum(axis=(1, 2, 3))) / size
     alpha = (1 - level) / 2
     lo, hi = np.quantile(projected, [alpha, 1 - alpha])
     dlo, dhi = np.quantile(projected - boot_base, [alpha, 1 - alpha])
@@ -127,6 +157,7 @@ def simulate_nps(
         delta_ci_high=round(float(dhi), 2),
         customers_affected=int(is_aff.sum()),
         n=n,
+        resampled=resampled,
     )
 
 

@@ -1,11 +1,17 @@
 """Alerts, so gains don't slip back: rules on a unit's score or on theme spikes, fired only when the
 change is statistically meaningful, each firing delivered by e-mail and/or webhook.
 
-- drop: the last `window` against the window before it (`measure.stats.compare_from_counts`); fires
-  when the score fell by at least POINTS and the fall is significant (two-sided p < 0.05).
+- drop: a CUSUM over the last `window`'s days against the year before it (`sustain.sequential`), tuned
+  to catch a fall of POINTS fastest; its p-value is the chance of so high a CUSUM within a quarter
+  without any change. Rules are judged after every import, so a fixed-level test per look would fire on
+  noise over and over; the CUSUM's false alerts per quarter are measured in `eval/alerts.py`. A rule
+  that fired does not fire again within its window (the same episode).
 - below: the last window's score interval lies wholly below VALUE (upper bound < VALUE).
 - theme-spike: the emerging-issue detector (`understand.service.emerging`) flags the theme (or any
   theme) in the unit's last window.
+
+Drop and below rules judged at one look are thresholded together by Benjamini–Hochberg at 5 %, so many
+rules do not multiply false alerts; theme spikes keep their own detector's threshold.
 
 Either window holding fewer than `min_n` answers (CXCHANGE_MIN_N, 30) is too small to judge: the
 rule is skipped with a note. Windows end at the day after the newest feedback in the rule's scope,
@@ -25,6 +31,7 @@ import math
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -126,7 +133,7 @@ def _rule_row(s: Session, r: AlertRule) -> dict[str, Any]:
     unit = s.get(OrgUnit, r.unit_id) if r.unit_id else None
     theme = s.get(Theme, r.theme_id) if r.theme_id else None
     if r.kind == "drop":
-        condition = f"drop >= {r.value:g} points, significant (p < {ALPHA})"
+        condition = f"CUSUM for a drop of {r.value:g} points, p < {ALPHA} per quarter (BH across rules)"
     elif r.kind == "below":
         condition = f"upper 95% bound < {r.value:g}"
     else:
@@ -164,6 +171,37 @@ def _window_end(engine: Engine, unit_ids: set[int] | None) -> date | None:
     return last.date() + timedelta(days=1)
 
 
+BASELINE_DAYS = 365
+
+
+def _one_answer_scores(metric: str, values: np.ndarray) -> np.ndarray:
+    """The score each answer contributes to the metric's mean (NPS ±100 / 0, CSAT 100 / 0)."""
+    if metric == "nps":
+        return np.where(values >= 9, 100.0, np.where(values <= 6, -100.0, 0.0))
+    if metric == "csat":
+        return np.where(values >= 4, 100.0, 0.0)
+    return values.astype(float)
+
+
+def _daily(engine: Engine, metric: str, unit: str | None, since: date, until: date) -> dict[str, np.ndarray]:
+    """Per-day sum, sum of squares and count of one-answer scores over [since, until)."""
+    from cxchange.measure.service import ScoreQuery, grouped_counts
+
+    q = ScoreQuery(
+        metric=metric, by=("day",), where=(f"unit={unit}",) if unit else (), since=since, until=until
+    )
+    frame = grouped_counts(engine, q, path="sql").frame
+    days = (until - since).days
+    out = {k: np.zeros(days) for k in ("sum", "sumsq", "n")}
+    if frame.height:
+        idx = np.array([(date.fromisoformat(d) - since).days for d in frame["day"].to_list()])
+        x = _one_answer_scores(metric, frame["__value"].to_numpy())
+        c = frame["__count"].to_numpy().astype(float)
+        for key, v in (("sum", x * c), ("sumsq", x * x * c), ("n", c)):
+            np.add.at(out[key], idx, v)
+    return out
+
+
 def _counts(engine: Engine, metric: str, unit: str | None, since: date, until: date) -> tuple[list, list]:
     from cxchange.measure.service import ScoreQuery, grouped_counts
 
@@ -178,7 +216,7 @@ def _r(x: float | None, d: int = 2) -> float | None:
 
 def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date) -> dict[str, Any] | None:
     """The finding (message, detail, fingerprint) when the rule's condition holds, else None."""
-    from cxchange.measure.stats import compare_from_counts, score_from_counts
+    from cxchange.measure.stats import score_from_counts
 
     w = timedelta(days=rule.window_days)
     cur = _counts(engine, rule.metric, unit, end - w, end)
@@ -189,11 +227,15 @@ def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date
     if sum(cur[1]) < min_n:
         raise InputError(f"too few {rule.metric} answers in {where} ({sum(cur[1])} < {min_n}) to judge")
     if rule.kind == "below":
+        from cxchange.sustain.sequential import below_p_value
+
         st = score_from_counts(rule.metric, *cur)
-        if st.ci_high is None or rule.value is None or not st.ci_high < rule.value:
+        if st.ci_high is None or st.score is None or rule.value is None or not st.ci_high < rule.value:
             return None
+        se = (st.ci_high - st.score) / 1.959964  # the upper half-width of the 95 % interval
         return {
             "fingerprint": f"below:{end.isoformat()}",
+            "p_value": below_p_value(st.score, se, rule.value),
             "message": f"{rule.metric.upper()} in {where} is {st.score:.1f} (95% CI {st.ci_low:.1f} to "
             f"{st.ci_high:.1f}), below {rule.value:g}, over the {rule.window_days} days to "
             f"{end - timedelta(days=1)}",
@@ -201,26 +243,32 @@ def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date
                        "ci_high": _r(st.ci_high), "n": st.n, "threshold": rule.value,
                        "window_start": end - w, "window_end": end},
         }  # fmt: skip
-    prev = _counts(engine, rule.metric, unit, end - 2 * w, end - w)
-    if not prev[0]:
-        raise InputError(f"no {rule.metric} data in {where} for the window before {end - w}")
-    if sum(prev[1]) < min_n:
+    from cxchange.sustain.sequential import drop_check
+
+    base = _daily(engine, rule.metric, unit, end - w - timedelta(days=BASELINE_DAYS), end - w)
+    n_base = int(base["n"].sum())
+    if n_base == 0:
+        raise InputError(f"no {rule.metric} data in {where} in the year before {end - w}")
+    if n_base < min_n:
         raise InputError(
-            f"too few {rule.metric} answers in {where} before {end - w} ({sum(prev[1])} < {min_n}) to judge"
+            f"too few {rule.metric} answers in {where} before {end - w} ({n_base} < {min_n}) to judge"
         )
-    d = compare_from_counts(rule.metric, cur[0], cur[1], prev[0], prev[1])
-    fell = -d.diff
-    if math.isnan(d.p_value) or rule.value is None or not (fell >= rule.value and d.p_value < ALPHA):
+    days = _daily(engine, rule.metric, unit, end - w, end)
+    assert rule.value is not None
+    chk = drop_check(base["sum"].sum(), base["sumsq"].sum(), n_base, days["sum"], days["n"], rule.value)
+    if chk.since is None or chk.fall is None:
         return None
+    since = end - w + timedelta(days=chk.since)
     return {
         "fingerprint": f"drop:{end.isoformat()}",
-        "message": f"{rule.metric.upper()} in {where} fell {fell:.1f} points "
-        f"({d.score_b:.1f} → {d.score_a:.1f}, 95% CI of the change {d.ci_low:.1f} to {d.ci_high:.1f}, "
-        f"p = {d.p_value:.3g}) over {rule.window_days} days",
-        "detail": {"metric": rule.metric, "unit": unit, "before": _r(d.score_b), "after": _r(d.score_a),
-                   "change": _r(d.diff), "ci_low": _r(d.ci_low), "ci_high": _r(d.ci_high),
-                   "p_value": _r(d.p_value, 5), "n_before": d.n_b, "n_after": d.n_a, "threshold": rule.value,
-                   "window_start": end - w, "window_end": end},
+        "p_value": chk.p_value,
+        "message": f"{rule.metric.upper()} in {where} fell {chk.fall:.1f} points since {since} "
+        f"({chk.baseline:.1f} in the year before → {chk.recent:.1f}, {chk.n_recent} answers; CUSUM "
+        f"{chk.statistic:.2f}, p = {chk.p_value:.3g} of so high a CUSUM within a quarter by chance)",
+        "detail": {"metric": rule.metric, "unit": unit, "before": _r(chk.baseline), "after": _r(chk.recent),
+                   "change": _r(-chk.fall), "since": since, "cusum": _r(chk.statistic, 3),
+                   "p_value": _r(chk.p_value, 5), "n_before": chk.n_baseline, "n_after": chk.n_recent,
+                   "threshold": rule.value, "window_start": end - w, "window_end": end},
     }  # fmt: skip
 
 
@@ -261,6 +309,16 @@ def _plain(v: Any) -> Any:
     if isinstance(v, float) and math.isnan(v):
         return None
     return v
+
+
+def _fired_within(engine: Engine, rule: AlertRule, end: date) -> bool:
+    """The drop rule already fired for a window ending within its window before `end`: same episode."""
+    with Session(engine) as s:
+        prints = s.scalars(
+            select(Alert.fingerprint).where(Alert.rule_id == rule.id, Alert.fingerprint.like("drop:%"))
+        ).all()
+    ends = [date.fromisoformat(p.split(":", 1)[1]) for p in prints]
+    return any(end - timedelta(days=rule.window_days) < e <= end for e in ends)
 
 
 def _fire(engine: Engine, rule: AlertRule, finding: dict[str, Any], now: datetime) -> dict[str, Any] | None:
@@ -305,6 +363,7 @@ def evaluate(
     fired: list[dict[str, Any]] = []
     notes: list[str] = []
     evaluated = 0
+    scored: list[tuple[AlertRule, dict[str, Any]]] = []  # drop / below findings, thresholded together
     for rule in rules:
         try:
             unit = tree.units[rule.unit_id].code if rule.unit_id in tree.units else None
@@ -322,7 +381,9 @@ def evaluate(
                 findings = _evaluate_spike(engine, rule, unit, end)
             else:
                 one = _evaluate_score(engine, rule, unit, end)
-                findings = [one] if one else []
+                findings = []
+                if one and not (rule.kind == "drop" and _fired_within(engine, rule, end)):
+                    scored.append((rule, one))
             evaluated += 1
             for f in findings:
                 made = _fire(engine, rule, f, now)
@@ -331,6 +392,13 @@ def evaluate(
         except Exception as exc:  # one rule's trouble never stops the others, nor an import
             log.warning("alert rule %s not evaluated: %s", rule.name, exc)
             notes.append(f"{rule.name}: {exc}")
+    from cxchange.sustain.sequential import discoveries
+
+    for (rule, finding), keep in zip(scored, discoveries([f["p_value"] for _r, f in scored]), strict=True):
+        if keep:
+            made = _fire(engine, rule, {k: v for k, v in finding.items() if k != "p_value"}, now)
+            if made:
+                fired.append(made)
     return {"checked": len(rules), "evaluated": evaluated, "fired": fired, "notes": notes}
 
 

@@ -50,12 +50,16 @@ def outcomes_settings(
     before: Annotated[str | None, Body()] = None,
     after: Annotated[str | None, Body()] = None,
     cluster: Annotated[str | None, Body()] = None,
+    start_for: Annotated[list[str] | None, Body()] = None,
 ) -> dict[str, Any]:
-    """Store windows and cluster level ("default" clears one); audited with who changed what."""
+    """Store windows, cluster level and pilot units' own starts (["UNIT=YYYY-MM-DD", …]; "default"
+    clears one); audited with who changed what."""
     from cxchange.sustain.outcome_design import set_settings
 
     return jsonable_encoder(
-        set_settings(engine(), id, before=before, after=after, cluster=cluster, actor=scope.email)
+        set_settings(
+            engine(), id, before=before, after=after, cluster=cluster, start_for=start_for, actor=scope.email
+        )
     )
 
 

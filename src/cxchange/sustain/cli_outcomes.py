@@ -136,6 +136,13 @@ def set_command(
     before: WindowBefore = None,
     after: WindowAfter = None,
     cluster: ClusterOption = None,
+    start_for: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--start-for",
+            help="UNIT=YYYY-MM-DD: a pilot unit's own start (staggered; repeatable; UNIT=default clears).",
+        ),
+    ] = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
@@ -151,6 +158,7 @@ def set_command(
         before=before,
         after=after,
         cluster=cluster,
+        start_for=start_for,
         actor=f"cli:{getpass.getuser()}",  # as the CLI's other audited changes
     )
     if fmt == "json":
@@ -162,6 +170,7 @@ def set_command(
     typer.echo(
         f"{out['initiative']['name']}: before {out['before']}, after {out['after']}, cluster "
         f"{out['cluster'] or 'level of the pilot/control units'}"
+        + (f", own starts {', '.join(f'{k}={v}' for k, v in out['starts'].items())}" if out["starts"] else "")
         + (f" (changed: {changed})" if changed else " (unchanged)")
     )
 

@@ -8,6 +8,7 @@ regions piloted -> clustered by region).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,17 +21,86 @@ DEFAULT_BEFORE = "365d"
 DEFAULT_AFTER = "90d"
 
 
+def unit_starts(session: Any, initiative_id: int) -> dict[str, date]:
+    """Pilot unit code -> its own start (staggered rollouts); units without one start with the initiative."""
+    from sqlalchemy import select
+
+    from cxchange.change.models import InitiativeUnit
+    from cxchange.listen.models import OrgUnit
+
+    rows = session.execute(
+        select(OrgUnit.code, InitiativeUnit.start)
+        .join(OrgUnit, OrgUnit.id == InitiativeUnit.unit_id)
+        .where(
+            InitiativeUnit.initiative_id == initiative_id,
+            InitiativeUnit.role == "pilot",
+            InitiativeUnit.start.is_not(None),
+        )
+    ).all()
+    return {code: start for code, start in rows}
+
+
 def stored_settings(engine: Engine, initiative: int | str) -> dict[str, Any]:
-    """{before, after, cluster} as used (stored values, else the defaults) and which were stored."""
+    """{before, after, cluster, starts} as used (stored values, else the defaults) and which were stored."""
     with session_for(engine) as s:
         ini = get_initiative(s, initiative)
         stored = {"before": ini.outcome_before, "after": ini.outcome_after, "cluster": ini.outcome_cluster}
+        starts = unit_starts(s, ini.id)
     return {
         "before": stored["before"] or DEFAULT_BEFORE,
         "after": stored["after"] or DEFAULT_AFTER,
         "cluster": stored["cluster"],  # None: the level of the pilot/control units
-        "stored": [k for k, v in stored.items() if v],
+        "starts": {code: d.isoformat() for code, d in sorted(starts.items())},
+        "stored": [k for k, v in (*stored.items(), ("starts", starts)) if v],
     }
+
+
+def _set_starts(session: Any, ini: Any, start_for: list[str]) -> dict[str, dict[str, str | None]]:
+    """Apply UNIT=YYYY-MM-DD (or UNIT=default) to the initiative's pilot units; the changes made."""
+    from sqlalchemy import select
+
+    from cxchange.change.models import InitiativeUnit
+    from cxchange.listen.models import OrgUnit
+
+    pilots = {
+        code.lower(): (code, row)
+        for code, row in session.execute(
+            select(OrgUnit.code, InitiativeUnit)
+            .join(OrgUnit, OrgUnit.id == InitiativeUnit.unit_id)
+            .where(InitiativeUnit.initiative_id == ini.id, InitiativeUnit.role == "pilot")
+        ).all()
+    }
+    changed: dict[str, dict[str, str | None]] = {}
+    for item in start_for:
+        code, sep, when = item.partition("=")
+        code, when = code.strip(), when.strip()
+        if not sep or not code or not when:
+            raise InputError(f"--start-for wants UNIT=YYYY-MM-DD (or UNIT=default), got {item!r}")
+        if code.lower() not in pilots:
+            known = ", ".join(sorted(c for c, _r in pilots.values())) or "none"
+            raise InputError(
+                f"--start-for: {code!r} is not a pilot unit of the initiative (pilot units: {known})"
+            )
+        if when.lower() == "default":
+            new = None
+        else:
+            try:
+                new = date.fromisoformat(when)
+            except ValueError:
+                raise InputError(f"--start-for {code}: {when!r} is not a date (YYYY-MM-DD)") from None
+            if ini.start is not None and new < ini.start:
+                raise InputError(
+                    f"--start-for {code}: {new} is before the initiative's start {ini.start}; the initiative "
+                    "starts with its first wave (change it with `initiative update --start`)"
+                )
+        name, row = pilots[code.lower()]
+        if row.start != new:
+            changed[f"start:{name}"] = {
+                "from": row.start.isoformat() if row.start else None,
+                "to": new.isoformat() if new else None,
+            }
+            row.start = new
+    return changed
 
 
 def set_settings(
@@ -40,14 +110,16 @@ def set_settings(
     before: str | None = None,
     after: str | None = None,
     cluster: str | None = None,
+    start_for: list[str] | None = None,
     actor: str = "cli",
 ) -> dict[str, Any]:
-    """Store windows and/or the cluster level; "default" clears one. Every change is audited."""
+    """Store windows, the cluster level and/or pilot units' own starts; "default" clears one. Every
+    change is audited."""
     from cxchange.auth.service import audit
     from cxchange.sustain.outcomes import parse_window
 
-    if before is None and after is None and cluster is None:
-        raise InputError("outcomes set needs --before, --after or --cluster")
+    if before is None and after is None and cluster is None and not start_for:
+        raise InputError("outcomes set needs --before, --after, --cluster or --start-for")
     new: dict[str, str | None] = {}
     for key, value, option in (("before", before, "--before"), ("after", after, "--after")):
         if value is not None:
@@ -67,7 +139,9 @@ def set_settings(
                 org_tree(s).ancestor_map(text)  # raises naming the known levels
             new["cluster"] = None if text.lower() == "default" else text
         old = {"before": ini.outcome_before, "after": ini.outcome_after, "cluster": ini.outcome_cluster}
-        changed = {k: {"from": old[k], "to": v} for k, v in new.items() if old[k] != v}
+        changed: dict[str, Any] = {k: {"from": old[k], "to": v} for k, v in new.items() if old[k] != v}
+        if start_for:
+            changed.update(_set_starts(s, ini, start_for))
         ini.outcome_before = new.get("before", ini.outcome_before)
         ini.outcome_after = new.get("after", ini.outcome_after)
         ini.outcome_cluster = new.get("cluster", ini.outcome_cluster)

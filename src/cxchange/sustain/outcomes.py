@@ -36,7 +36,9 @@ from cxchange.core.errors import InputError
 from cxchange.listen.models import Feedback
 from cxchange.sustain import did as stats
 from cxchange.sustain import panel
-from cxchange.sustain.outcome_design import check_clusters, cluster_map, stored_settings
+from cxchange.sustain.outcome_design import check_clusters, cluster_map, stored_settings, unit_starts
+from cxchange.sustain.outcome_staggered import METHOD as METHOD_STAGGERED
+from cxchange.sustain.outcome_staggered import assess_staggered
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 
 SCORE_METRICS = ("nps", "csat", "ces", "rating")
@@ -270,6 +272,7 @@ def outcomes(
     with session_for(engine) as s:
         ini = get_initiative(s, initiative)
         units = {role: [u.code for u in us] for role, us in initiative_units(s, ini.id).items()}
+        starts = unit_starts(s, ini.id)
         tree = org_tree(s)
         theme_id, metric_name = None, kind
         if theme is not None:
@@ -303,7 +306,8 @@ def outcomes(
             "is no before period to compare with"
         )
     days_before, days_after = _window_days(engine, before_text, after_text, start)
-    lo, hi = start - timedelta(days=days_before), start + timedelta(days=days_after)
+    last = max([start, *starts.values()]) if mode == "did" else start
+    lo, hi = start - timedelta(days=days_before), last + timedelta(days=days_after)
     if mode == "did":
         pilot_ids, control_ids = covered_unit_ids(tree, pilot_codes), covered_unit_ids(tree, control_codes)
         shared = pilot_ids & control_ids
@@ -356,30 +360,37 @@ def outcomes(
             (~treated & post_b, "the control units after the start"),
         ):
             require(mask, what)
-        pc = stats.cell_means(y[treated], w[treated], unit[treated], post_b[treated])
-        cc = stats.cell_means(y[~treated], w[~treated], unit[~treated], post_b[~treated])
-        with_data = {int(u) for u in np.unique(unit)}
-        cluster_of, cluster_names, level_name, level_plural = cluster_map(
-            tree, pilot_codes, control_codes, with_data, cluster_level
-        )
-        check_clusters(cluster_of, cluster_names, pilot_ids, level_name)
-        cells = panel.make_cells(unit, month, post_b, y, w, cluster_of, pilot_ids & with_data)
-        try:
-            a = panel.assess(cells, level=level, higher_is_better=higher, cluster_word=level_plural)
-        except ValueError:
-            # No month with answers from both groups: compare before with after as whole periods
-            # instead of month by month, and say so.
-            cells = cells.coarsened()
-            try:
-                a = panel.assess(cells, level=level, higher_is_better=higher, cluster_word=level_plural)
-            except ValueError as exc:  # a design the data cannot identify: say what is missing
-                raise InputError(f"{ini_name!r}: {exc}") from None
-            caveats.append(
-                "pilot and control never answered in the same month, so the periods are before and after "
-                "as wholes, not months: common monthly shocks are not removed"
+        if starts:  # a staggered rollout: each pilot unit from its own start
+            a, extra = assess_staggered(
+                tree=tree, pilot_codes=pilot_codes, control_codes=control_codes, pilot_ids=pilot_ids,
+                starts=starts, first=start, data=data, cluster_level=cluster_level, level=level,
+                higher=higher, name=ini_name,
+            )  # fmt: skip
+            su, _sm, sy, sw = extra["rows"]
+            st = np.isin(su, sorted(pilot_ids))
+            pc = stats.cell_means(sy[st], sw[st], su[st], extra["post"][st])
+            cc = stats.cell_means(sy[~st], sw[~st], su[~st], extra["post"][~st])
+            level_name, se, df, events = extra["cluster_level"], None, None, []
+            inference_method = "randomization over arrangements of the starts across clusters"
+        else:
+            pc = stats.cell_means(y[treated], w[treated], unit[treated], post_b[treated])
+            cc = stats.cell_means(y[~treated], w[~treated], unit[~treated], post_b[~treated])
+            a, cells, level_name = _assess_cells(
+                tree,
+                pilot_codes,
+                control_codes,
+                pilot_ids,
+                cluster_level,
+                data,
+                level,
+                higher,
+                ini_name,
+                caveats,
             )
+            fit = panel.crv1(cells, (cells.treated & cells.post).astype(float), level=level)
+            se, df, events = _r(float(fit.se[0]), 3), fit.df, panel.event_study(cells, level=level)
+            inference_method = "randomization over assignments of whole clusters"
         eff, pt = a.effect, a.pretrend
-        fit = panel.crv1(cells, (cells.treated & cells.post).astype(float), level=level)
         series = [
             {"month": _month_label(start, int(mo)), "group": g, "value": _r(v), "n": n}
             for mo, g, v, n in stats.monthly_series(y, w, month, treated)
@@ -393,16 +404,17 @@ def outcomes(
             ci_low=_r(eff.ci_low, 3),
             ci_high=_r(eff.ci_high, 3),
             p_value=_r(eff.p_value, 6),
-            se=_r(float(fit.se[0]), 3),
-            df=fit.df,
+            se=se,
+            df=df,
             inference={
-                "method": "randomization over assignments of whole clusters",
+                "method": inference_method,
                 "cluster_level": level_name,
                 "clusters": a.clusters,
                 "assignments": eff.assignments,
                 "exact": eff.exact,
                 "min_p": _r(eff.min_p, 6),
                 "null_sd": _r(eff.null_sd, 3),
+                **({"waves": extra["waves"]} if starts else {}),
             },
             pretrend_ok=pt.status == "ok",
             pretrend={
@@ -426,7 +438,7 @@ def outcomes(
                     "ci_low": _r(e.ci_low, 3),
                     "ci_high": _r(e.ci_high, 3),
                 }
-                for e in panel.event_study(cells, level=level)
+                for e in events
             ],
         )
         if pt.status != "ok" and pt.reason:
@@ -495,10 +507,46 @@ def outcomes(
         caveats=caveats,
         units=n_units,
         overlapping=others,
-        method=METHOD if mode == "did" else METHOD_BEFORE_AFTER,
+        method=(METHOD_STAGGERED if starts else METHOD) if mode == "did" else METHOD_BEFORE_AFTER,
         series=series,
     )
     return result
+
+
+def _assess_cells(
+    tree: Any,
+    pilot_codes: list[str],
+    control_codes: list[str],
+    pilot_ids: set[int],
+    cluster_level: str | None,
+    data: np.ndarray,
+    level: float,
+    higher: bool,
+    name: str,
+    caveats: list[str],
+) -> tuple[panel.Assessment, panel.Cells, str]:
+    """The single-start assessment on unit-by-month cells (coarsened to before/after as wholes when
+    pilot and control never answered in the same month, with a caveat)."""
+    unit, month, post, y, w = (data[:, i] for i in range(5))
+    with_data = {int(u) for u in np.unique(unit)}
+    cluster_of, cluster_names, level_name, level_plural = cluster_map(
+        tree, pilot_codes, control_codes, with_data, cluster_level
+    )
+    check_clusters(cluster_of, cluster_names, pilot_ids, level_name)
+    cells = panel.make_cells(unit, month, post.astype(bool), y, w, cluster_of, pilot_ids & with_data)
+    try:
+        a = panel.assess(cells, level=level, higher_is_better=higher, cluster_word=level_plural)
+    except ValueError:
+        cells = cells.coarsened()
+        try:
+            a = panel.assess(cells, level=level, higher_is_better=higher, cluster_word=level_plural)
+        except ValueError as exc:  # a design the data cannot identify: say what is missing
+            raise InputError(f"{name!r}: {exc}") from None
+        caveats.append(
+            "pilot and control never answered in the same month, so the periods are before and after "
+            "as wholes, not months: common monthly shocks are not removed"
+        )
+    return a, cells, level_name
 
 
 def _sentence(

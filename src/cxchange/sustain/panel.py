@@ -71,8 +71,11 @@ __all__ = [
     "assess",
     "assignments",
     "crv1",
+    "decide",
     "event_study",
+    "infer",
     "make_cells",
+    "pretrend",
     "randomization",
     "twfe",
 ]
@@ -267,6 +270,13 @@ def randomization(
     r, denom = r[:, usable], denom[usable]
     a = (r.T @ ry) / denom  # the estimate under each assignment
     c = (r.T @ r[:, 0]) / denom  # the observed indicator's coefficient under each assignment
+    return infer(a, c, _min_p(rows[usable], exact), exact, level=level)
+
+
+def infer(a: np.ndarray, c: np.ndarray, min_p: float, exact: bool, *, level: float = 0.95) -> Randomization:
+    """p-value and interval from the estimates `a` under each assignment (observed first) of a linear
+    estimator, and `c`, what each assignment's estimator makes of the observed treatment indicator:
+    under a constant effect tau0 the estimate under assignment k is a_k − tau0·c_k."""
     est = float(a[0])
     alpha = 1.0 - level
     tol = 1e-9 * max(1.0, float(np.abs(a).max()))
@@ -275,7 +285,6 @@ def randomization(
         return float(np.mean(np.abs(a - tau0 * c) >= abs(est - tau0) - tol))
 
     spread = float(np.std(a[1:])) if a.size > 1 else 0.0
-    min_p = _min_p(rows[usable], exact)
     lo = hi = None
     if min_p <= alpha and spread > 0:
         lo, hi = _bound(p_at, est, -spread, alpha), _bound(p_at, est, spread, alpha)
@@ -390,9 +399,26 @@ def assess(
     g1 = int(np.unique(cells.cluster[cells.treated]).size)
     g0 = int(np.unique(cells.cluster[~cells.treated]).size)
     eff = randomization(cells, "after", level=level)
-    alpha = 1.0 - level
     lever = _lever(cells)
     pt = _pretrend(cells, eff.estimate / lever if lever else math.inf, level)
+    return decide(eff, pt, lever, g1, g0, level=level, higher_is_better=higher_is_better,
+                  cluster_word=cluster_word)  # fmt: skip
+
+
+def decide(
+    eff: Randomization,
+    pt: Pretrend,
+    lever: float,
+    g1: int,
+    g0: int,
+    *,
+    level: float = 0.95,
+    higher_is_better: bool = True,
+    cluster_word: str = "units",
+) -> Assessment:
+    """One verdict from the effect's randomization inference and the pre-trend check (shared by the
+    single-start and the staggered estimators, so both withhold for the same reasons)."""
+    alpha = 1.0 - level
     breakdown = None
     if eff.ci_low is not None and eff.ci_high is not None and (eff.ci_low > 0 or eff.ci_high < 0):
         breakdown = min(abs(eff.ci_low), abs(eff.ci_high)) / lever
@@ -482,3 +508,8 @@ def event_study(cells: Cells, *, level: float = 0.95, reference: int = -1) -> li
         for j, m in enumerate(months)
     ]
     return sorted([*out, EventTime(reference, 0.0, 0.0, 0.0)], key=lambda e: e.month)
+
+
+def pretrend(cells: Cells, explain_slope: float) -> Pretrend:
+    """The pre-trend check on before-only cells (for estimators that build their own before window)."""
+    return _pretrend(cells, explain_slope, 0.95)

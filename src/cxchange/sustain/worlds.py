@@ -8,11 +8,16 @@ from a multinomial around its latent NPS, so cells carry real sampling noise, no
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cxchange.sustain.panel import Cells, make_cells
+
+if TYPE_CHECKING:
+    from cxchange.sustain.staggered import Rollout
 
 
 @dataclass(frozen=True)
@@ -83,3 +88,64 @@ def generate(
         {s for s in stores if is_pilot[s]},
     )
     return cells, [f"R{region_of[s]}" for s in stores]
+
+
+@dataclass(frozen=True)
+class Waves:
+    """A staggered rollout in generated worlds: pilot stores split evenly over waves starting at
+    `starts` (months after the first start); the effect of a wave is `effects[i]` from its start plus
+    `growth` points for every month since (dynamic effects make a single TWFE coefficient biased)."""
+
+    starts: tuple[int, ...] = (0, 2, 4)
+    effects: tuple[float, ...] = (0.0, 0.0, 0.0)
+    growth: float = 0.0
+
+
+def generate_staggered(
+    world: World, waves: Waves, rng: np.random.Generator, *, pilot_count: int, control_count: int
+) -> tuple[Rollout, float]:
+    """Store-level staggered worlds: `world.months_before` months before the first start and
+    `world.months_after` after the last. Returns the rollout cells and the planted effect averaged
+    over the treated cells with their respondents' weights (the estimand of the imputation ATT)."""
+    from cxchange.sustain.staggered import NEVER, Rollout
+
+    n_stores = world.regions * world.stores_per_region
+    region_of = np.repeat(np.arange(world.regions), world.stores_per_region)
+    chosen = [int(s) for s in rng.permutation(n_stores)[: pilot_count + control_count]]
+    wave_of = {s: i % len(waves.starts) for i, s in enumerate(chosen[:pilot_count])}
+    base = rng.normal(30.0, world.store_sd, n_stores)
+    months = np.arange(-world.months_before, max(waves.starts) + world.months_after)
+    region_shock = rng.normal(0.0, world.region_month_sd, (world.regions, months.size))
+    unit, month, y, n, planted = [], [], [], [], []
+    for s in chosen:
+        for j, m in enumerate(months):
+            latent = base[s] + region_shock[region_of[s], j] + rng.normal(0.0, world.store_month_sd)
+            effect = 0.0
+            if s in wave_of:
+                w = wave_of[s]
+                latent += world.pretrend * (m + 0.5)
+                since = m - waves.starts[w]
+                if since >= 0:
+                    effect = waves.effects[w] + waves.growth * since
+            count = int(rng.poisson(world.answers_per_month))
+            if count == 0:
+                continue
+            p, _pa, d = _answers(rng, latent + effect, count)
+            unit.append(s)
+            month.append(int(m))
+            y.append(100.0 * (p - d) / count)
+            n.append(count)
+            planted.append(effect if s in wave_of and m >= waves.starts[wave_of[s]] else math.nan)
+    code = {s: i for i, s in enumerate(chosen)}
+    start = np.array([waves.starts[wave_of[s]] if s in wave_of else NEVER for s in chosen], dtype=np.int64)
+    rollout = Rollout(
+        unit=np.array(unit),
+        cluster=np.array([code[s] for s in unit]),
+        month=np.array(month),
+        y=np.array(y, dtype=float),
+        n=np.array(n, dtype=float),
+        start=start,
+    )
+    eff, cnt = np.array(planted), np.array(n, dtype=float)
+    treated = ~np.isnan(eff)
+    return rollout, float(np.average(eff[treated], weights=cnt[treated]))

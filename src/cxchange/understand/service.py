@@ -85,10 +85,12 @@ def theme_stats(
                 .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
             ).group_by(*gcols, FeedbackTheme.theme_id)
         ).all()
+        # Per store too: the impact interval resamples stores, whose answers are not independent.
+        store = Feedback.org_unit_id.label("store")
         everyone_rows = conn.execute(
             scoped(
-                select(*gcols, category, func.count().label("n")).where(Feedback.nps.is_not(None))
-            ).group_by(*gcols, category)
+                select(*gcols, store, category, func.count().label("n")).where(Feedback.nps.is_not(None))
+            ).group_by(*gcols, store, category)
         ).all()
         # Which keyword matched, per theme: a rule that alone tags a large share of the store is too broad.
         keyword_rows = conn.execute(
@@ -100,11 +102,11 @@ def theme_stats(
         ).all()
         theme_nps_rows = conn.execute(
             scoped(
-                select(*gcols, FeedbackTheme.theme_id, category, func.count().label("n"))
+                select(*gcols, store, FeedbackTheme.theme_id, category, func.count().label("n"))
                 .select_from(Feedback)
                 .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
                 .where(Feedback.nps.is_not(None))
-            ).group_by(*gcols, FeedbackTheme.theme_id, category)
+            ).group_by(*gcols, store, FeedbackTheme.theme_id, category)
         ).all()
 
     def cells(rows: list[Any], key: tuple[Any, ...]) -> dict[tuple[Any, ...], list[int]]:
@@ -118,6 +120,18 @@ def theme_stats(
     g_key = ("g",) if gcols else ()
     every = cells(everyone_rows, g_key)
     with_theme = cells(theme_nps_rows, (*g_key, "theme_id"))
+    every_store = cells(everyone_rows, (*g_key, "store"))
+    theme_store = cells(theme_nps_rows, (*g_key, "theme_id", "store"))
+
+    def by_store(g_part: tuple[Any, ...], theme_id: int) -> np.ndarray:
+        """(mentioning P, Pa, D, everyone P, Pa, D) per store of the group."""
+        rows = [
+            [*theme_store.get((*g_part, theme_id, k[-1]), [0, 0, 0]), *c]
+            for k, c in every_store.items()
+            if k[:-1] == g_part
+        ]
+        return np.array(rows, dtype=float).reshape(-1, 6)
+
     themes = {t["id"]: t for t in theme_rows(engine)}
     broad = _too_broad(engine, keyword_rows, analysed, themes, bool(gcols))
     out: list[dict[str, Any]] = []
@@ -129,7 +143,10 @@ def theme_stats(
         n_analysed = analysed.get(g, 0)
         all_cells = NpsCells(*every.get((g,) if gcols else (), [0, 0, 0]))
         mention_cells = NpsCells(*with_theme.get((*((g,) if gcols else ()), r.theme_id), [0, 0, 0]))
-        imp = theme_impact(mention_cells, all_cells, n_boot=n_boot, seed=seed)
+        g_part = (g,) if gcols else ()
+        imp = theme_impact(
+            mention_cells, all_cells, n_boot=n_boot, seed=seed, by_store=by_store(g_part, r.theme_id)
+        )
         row: dict[str, Any] = {}
         if gcols:
             row["group"] = g
