@@ -50,37 +50,59 @@ def db_upgrade(
     typer.echo(f"database at revision {current_revision(engine)}")
 
 
-def _mount() -> None:
-    from cxchange.auth.cli import register as register_auth
-    from cxchange.change.cli import register as register_change
-    from cxchange.decide.cli import register as register_drivers
-    from cxchange.decide.cli_whatif import register as register_whatif
-    from cxchange.demo.cli import register as register_demo
-    from cxchange.listen.cli import register as register_listen
-    from cxchange.measure.cli import register as register_measure
-    from cxchange.report.cli import register as register_report
-    from cxchange.sustain.cli_loop import register_loop
-    from cxchange.sustain.cli_outcomes import register_outcomes
-    from cxchange.understand.cli import register as register_understand
-    from cxchange.understand.cli_sentiment import register as register_sentiment
-    from cxchange.web.cli import register as register_web
-
-    register_listen(app)
-    register_measure(app)
-    register_sentiment(app)
-    register_understand(app)
-    register_drivers(app)
-    register_whatif(app)
-    register_change(app)
-    register_outcomes(app)
-    register_loop(app)
-    register_demo(app)
-    register_report(app)
-    register_auth(app)
-    register_web(app)
+# Which module registers which top-level commands. A run of one command builds only its stage's
+# commands: Typer turns every registered function's signature into Click parameters before running
+# anything, a tenth of a second or more of every command's start for 90 commands nobody asked for.
+# tests/test_cli_mount.py checks this table against what each function really registers.
+REGISTRARS: dict[str, tuple[str, ...]] = {
+    "cxchange.listen.cli:register": ("import", "batches", "rejects", "feedback", "org"),
+    "cxchange.measure.cli:register": ("scores", "compare"),
+    "cxchange.understand.cli_sentiment:register": ("sentiment",),
+    "cxchange.understand.cli:register": ("analyze", "emerging", "themes"),
+    "cxchange.decide.cli:register": ("drivers",),
+    "cxchange.decide.cli_whatif:register": ("simulate", "opportunities", "business-case"),
+    "cxchange.change.cli:register": (
+        "frameworks", "initiative", "raci", "readiness", "impact", "comms", "agents", "training",
+        "resistance",
+    ),
+    "cxchange.sustain.cli_outcomes:register_outcomes": ("scorecard", "outcomes"),
+    "cxchange.sustain.cli_loop:register_loop": ("recognition", "cases", "alerts"),
+    "cxchange.demo.cli:register": ("demo",),
+    "cxchange.report.cli:register": ("report",),
+    "cxchange.auth.cli:register": ("audit", "user", "token"),
+    "cxchange.web.cli:register": ("serve",),
+}
 
 
-_mount()
+def command_word(argv: list[str]) -> str | None:
+    """The command a command line runs (`scores` in `cxchange --db X scores --by month`), if any."""
+    words = iter(argv)
+    for word in words:
+        if word == "--db":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _mount(command: str | None = None) -> None:
+    """Register the stage commands: only the registrar of `command` when one holds it, else all (help,
+    an unknown command's error and the tests see every command)."""
+    import importlib
+
+    chosen = [t for t, names in REGISTRARS.items() if command in names] or list(REGISTRARS)
+    for target in chosen:
+        module, _, function = target.partition(":")
+        getattr(importlib.import_module(module), function)(app)
+
+
+def _run_as_command() -> bool:
+    """True when this process is the `cxchange` command (or `python -m cxchange`), not a test or a
+    program that imports the app."""
+    return os.path.basename(sys.argv[0]) in ("cxchange", "__main__.py") if sys.argv else False
+
+
+_mount(command_word(sys.argv[1:]) if _run_as_command() else None)
 
 
 # Commands whose success is written to the audit log (user and token commands audit themselves).
