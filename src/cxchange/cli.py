@@ -53,6 +53,7 @@ def db_upgrade(
 def _mount() -> None:
     from cxchange.auth.cli import register as register_auth
     from cxchange.change.cli import register as register_change
+    from cxchange.core.cli_doctor import register as register_doctor
     from cxchange.decide.cli import register as register_drivers
     from cxchange.decide.cli_whatif import register as register_whatif
     from cxchange.demo.cli import register as register_demo
@@ -78,6 +79,7 @@ def _mount() -> None:
     register_report(app)
     register_auth(app)
     register_web(app)
+    register_doctor(app)
 
 
 _mount()

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from cxchange.core.events import ANALYSIS_FINISHED, complete, record
 from cxchange.core.executors import Executor, executor_for
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback, Source
@@ -243,16 +244,12 @@ def analyze(
         assert run is not None
         run.comments, run.rematched, run.status = n_new, n_old, "done"
         run.finished_at, run.seconds = datetime.utcnow(), seconds
-    loop: dict[str, Any] = {}
-    if n_new or n_old:
-        from cxchange.sustain.hooks import after_analyze
-
-        loop = after_analyze(engine, run_id)  # theme-negative cases, recognitions; never raises
-    from cxchange.decide.overview import refresh_after_write
-
-    # The decide page's figures for this data version (a look-up when they are stored already, so
-    # `analyze` with nothing new also fills them in for a database that has none); never raises.
-    refresh_after_write(engine)
+        # Recorded with the run, done after the commit (core/events.py): theme-negative cases and
+        # recognitions when the run changed anything, and the decide page's figures for this data
+        # version (a look-up when stored, so a run with nothing new fills in a database that has none).
+        payload = {"run_id": run_id, "changed": bool(n_new or n_old)}
+        work_id = record(session.connection(), ANALYSIS_FINISHED, payload)
+    loop = complete(engine, work_id).results.get("close_loop", {})  # never raises; failures stay pending
     return {
         "run": run_id,
         "backend": backend_name,
