@@ -195,7 +195,7 @@ def test_a_replaced_database_file_never_answers_from_the_old_copy(tmp_path: Path
     write_feedback(high, rows=50, nps=10)
     url_a, url_b = f"sqlite:///{a}", f"sqlite:///{b}"
     ok(url_a, "import", str(low), "--source", "survey", *MAP)
-    assert ok(url_a, "scores")[0]["value"] == -100.0  # the copy beside a.db is built and used
+    assert ok(url_a, "scores")[0]["score"] == -100.0  # the copy beside a.db is built and used
     assert Path(f"{a}.columns/state.json").exists()
     ok(url_b, "import", str(high), "--source", "survey", *MAP)  # same highest id (50), other scores
     for suffix in ("-wal", "-shm"):
@@ -203,5 +203,5 @@ def test_a_replaced_database_file_never_answers_from_the_old_copy(tmp_path: Path
         if Path(f"{b}{suffix}").exists():
             os.replace(f"{b}{suffix}", f"{a}{suffix}")
     os.replace(b, a)  # the file is replaced (a restore, a copy from another machine)
-    assert ok(url_a, "scores")[0]["value"] == 100.0
-    assert ok(url_a, "scores", env={"CXCHANGE_COLUMNAR": "0"})[0]["value"] == 100.0
+    assert ok(url_a, "scores")[0]["score"] == 100.0
+    assert ok(url_a, "scores", env={"CXCHANGE_COLUMNAR": "0"})[0]["score"] == 100.0
