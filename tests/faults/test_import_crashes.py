@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -157,31 +158,57 @@ def test_doctor_reports_and_finishes_work_left_after_the_commit(url: str, tmp_pa
     assert ok(url, "doctor") == {"pending": 0, "finished": [], "still_pending": []}
 
 
-def test_two_imports_creating_the_same_new_source_both_succeed(url: str, tmp_path: Path) -> None:
+def _wait_until_writing(url: str, timeout: float = 60) -> None:
+    """Until some process holds a write transaction open: SQLite's write lock is taken, or PostgreSQL
+    shows a session idle inside a transaction."""
+    engine = create_engine(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if url.startswith("sqlite"):
+                    raw = conn.connection.driver_connection
+                    try:
+                        raw.execute("PRAGMA busy_timeout=0")
+                        raw.execute("BEGIN IMMEDIATE")
+                        raw.execute("ROLLBACK")
+                    except Exception:  # locked: the import is writing
+                        return
+                else:
+                    sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    if conn.execute(text(sql + " AND state = 'idle in transaction'")).scalar():
+                        return
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    raise AssertionError("the first import never began writing")
+
+
+def test_imports_creating_the_same_new_source_at_once_all_succeed(url: str, tmp_path: Path) -> None:
     files = []
-    for name, offset in (("a.csv", 0), ("b.csv", 1)):
-        path = tmp_path / name
-        write_feedback(path, rows=400)
-        if offset:  # different rows, same new source
-            path.write_text(path.read_text().replace(",visit ", ",second visit ").replace("\nr", "\nb"))
+    for n in range(3):
+        path = tmp_path / f"part{n}.csv"
+        write_feedback(path, rows=5_000)
+        path.write_text(path.read_text().replace("\nr", f"\nf{n}-"))  # different rows, same new source
         files.append(path)
     ok(url, "batches")  # the schema exists before the race (two first-time upgrades are another matter)
     env = {**os.environ, "CXCHANGE_DATABASE_URL": url, "NO_COLOR": "1"}
-    procs = [
-        subprocess.Popen(
-            [_cxchange(), "import", str(f), "--source", "new-one", *MAP, "--format", "json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for f in files
-    ]
+    procs = []
+    for n, path in enumerate(files):
+        # The first holds its transaction open (the new source inserted, not committed) for 15 s (the
+        # machine may start a process slowly); the others start once it is writing, so they look the
+        # source up meanwhile: with a plain INSERT they failed with UNIQUE constraint failed: source.name.
+        pause = {"CXCHANGE_FAULT_AT": "write:pause:15"} if n == 0 else {}
+        args = [_cxchange(), "import", str(path), "--source", "new-one", *MAP, "--format", "json"]
+        procs.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                      env={**env, **pause}))  # fmt: skip
+        if n == 0:
+            _wait_until_writing(url)
     outs = [p.communicate(timeout=300) for p in procs]
     for proc, (out, err) in zip(procs, outs, strict=True):
         assert proc.returncode == 0 and "Traceback" not in err, err[-1500:]
-        assert json.loads(out)["imported"] == 400
-    assert counts(url)["feedback"] == 800
+        assert json.loads(out)["imported"] == 5_000
+    assert counts(url)["feedback"] == 15_000
     engine = create_engine(url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM source")).scalars().all() == ["new-one"]
