@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from cxchange.core.models import PendingWork
 
@@ -35,6 +35,8 @@ ANALYSIS_FINISHED = "analysis finished"  # payload: {"run_id", "changed"}
 SUBSCRIBER_REGISTRY = "cxchange.subscribers"
 # A claim by a process on another host (or one whose liveness cannot be seen) lapses after this long.
 CLAIM_LEASE = timedelta(minutes=15)
+# Done work is kept this long (what ran after which import, for `cxchange doctor` and a curious admin).
+KEEP_DONE = timedelta(days=30)
 # Work that failed this many times is left to `cxchange doctor` instead of every command retrying it.
 MAX_AUTO_ATTEMPTS = 3
 
@@ -117,6 +119,8 @@ def complete(engine: Engine, work_id: int) -> WorkDone:
         values["last_error"] = "; ".join(out.errors)[:2000]
     with engine.begin() as conn:
         conn.execute(update(PendingWork).where(PendingWork.id == work_id).values(**values))
+        # One row an import or analysis: the old done ones go (an indexed range), so the table stays small.
+        conn.execute(delete(PendingWork).where(PendingWork.done_at < datetime.utcnow() - KEEP_DONE))
     return out
 
 
