@@ -104,7 +104,13 @@ def complete(engine: Engine, work_id: int) -> WorkDone:
             select(PendingWork.event, PendingWork.payload).where(PendingWork.id == work_id)
         ).one()
     out = WorkDone(work_id, row.event)
-    for name, handler in subscribers(row.event):
+    try:
+        handlers = subscribers(row.event)
+    except Exception as exc:  # a broken registry: nothing runs, the work stays pending
+        log.warning("subscribers of %r not loaded: %s", row.event, exc)
+        out.errors.append(f"subscribers: {exc}")
+        handlers = []
+    for name, handler in handlers:
         started = time.perf_counter()
         try:
             out.results[name] = dict(handler(engine, row.payload) or {})
