@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 BATCH_IMPORTED = "batch imported"  # payload: {"batch_id", "close_loop", "now"?}
 ANALYSIS_FINISHED = "analysis finished"  # payload: {"run_id", "changed"}
 SUBSCRIBER_REGISTRY = "cxchange.subscribers"
-# A claim by a process on another host (or one whose liveness cannot be seen) lapses after this long.
+# A claim by a process on another host (whose liveness cannot be seen) lapses after this long.
 CLAIM_LEASE = timedelta(minutes=15)
 # Done work is kept this long (what ran after which import, for `cxchange doctor` and a curious admin).
 KEEP_DONE = timedelta(days=30)
@@ -141,13 +141,14 @@ def _alive(pid: int) -> bool:
 
 
 def _claimable(claimed_by: str | None, claimed_at: datetime | None, now: datetime) -> bool:
-    """Unclaimed, claimed by a process of this host that is gone, or claimed too long ago."""
-    if claimed_by is None or claimed_at is None or claimed_at < now - CLAIM_LEASE:
+    """Unclaimed, claimed by a process of this host that is gone (a live one may be in a long analysis),
+    or claimed by another host too long ago."""
+    if claimed_by is None or claimed_at is None:
         return True
     host, _, pid = claimed_by.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
         return int(pid) != os.getpid() and not _alive(int(pid))
-    return False
+    return claimed_at < now - CLAIM_LEASE
 
 
 def pending(engine: Engine) -> list[dict[str, Any]]:
