@@ -15,13 +15,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from cxchange.core.events import ANALYSIS_FINISHED, BATCH_IMPORTED, subscribe
+from cxchange.decide.overview import refresh_after_write
 from cxchange.listen.after_commit import columnar_copy, search_index
 from cxchange.sustain.hooks import on_analysis_finished, on_batch_imported
 
 
 def _decide_figures(engine: Engine, _payload: Mapping[str, Any]) -> dict[str, Any]:
-    from cxchange.decide.overview import refresh_after_write
-
     return refresh_after_write(engine)  # never raises: a failure leaves the first reader to compute
 
 

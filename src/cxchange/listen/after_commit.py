@@ -10,18 +10,16 @@ from typing import Any
 from sqlalchemy import Engine
 
 from cxchange.core.faults import fault_point
+from cxchange.listen.columnar import catch_up
+from cxchange.listen.search import sync_search_index
 
 
 def columnar_copy(engine: Engine, _payload: Mapping[str, Any]) -> dict[str, Any]:
-    from cxchange.listen.columnar import catch_up
-
     return catch_up(engine)
 
 
 def search_index(engine: Engine, _payload: Mapping[str, Any]) -> dict[str, Any]:
     """Index the new comments for the explorer's search now (~25 ms per 10,000 rows; nothing on
     PostgreSQL), so the first search after a big import does not pay for it."""
-    from cxchange.listen.search import sync_search_index
-
     fault_point("search_index")  # test-only (core/faults.py)
     return sync_search_index(engine)
