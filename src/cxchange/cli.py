@@ -71,6 +71,7 @@ REGISTRARS: dict[str, tuple[str, ...]] = {
     "cxchange.report.cli:register": ("report",),
     "cxchange.auth.cli:register": ("audit", "user", "token"),
     "cxchange.web.cli:register": ("serve",),
+    "cxchange.core.cli_doctor:register": ("doctor",),
 }
 
 

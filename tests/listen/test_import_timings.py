@@ -7,13 +7,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine, select
 
+from cxchange.core import events
 from cxchange.core.cli_support import process_started
 from cxchange.core.config import get_settings
-from cxchange.listen import service
 from cxchange.listen.browse import list_batches
 from cxchange.listen.models import ImportBatch
 from cxchange.listen.readers import TableInfo
@@ -31,13 +32,15 @@ def _frame(n: int = 6) -> pl.DataFrame:
 
 def test_seconds_include_the_post_commit_steps_and_are_stored(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     slow = 0.4
-    catch_up = service._catch_up_search_index
+    events.subscribers(events.BATCH_IMPORTED)  # the registry loaded, so its entry can be swapped
+    subscribed = events._subscribers[events.BATCH_IMPORTED]
+    catch_up = subscribed["search_index"]
 
-    def slow_catch_up(e: Engine) -> None:  # a post-commit step that takes a while
+    def slow_catch_up(e: Engine, payload: Any) -> Any:  # a post-commit step that takes a while
         time.sleep(slow)
-        catch_up(e)
+        return catch_up(e, payload)
 
-    monkeypatch.setattr(service, "_catch_up_search_index", slow_catch_up)
+    monkeypatch.setitem(subscribed, "search_index", slow_catch_up)
     result = import_frame(engine, _frame(), OPTS)
     t = result.timings
     assert t["search_index"] >= slow and t["post_commit"] >= t["search_index"]

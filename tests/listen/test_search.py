@@ -161,7 +161,10 @@ def _import(
     if sync:
         import_file(engine, path, ImportOptions(source="s"))
         return
-    with mock.patch("cxchange.listen.service._catch_up_search_index"):
+    from cxchange.core import events
+
+    events.subscribers(events.BATCH_IMPORTED)  # the registry loaded, so its entry can be swapped
+    with mock.patch.dict(events._subscribers[events.BATCH_IMPORTED], {"search_index": lambda e, p: {}}):
         import_file(engine, path, ImportOptions(source="s"))
 
 

@@ -63,10 +63,14 @@ def _engine_for(url: str) -> Engine:
 
 
 def get_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
-    """The engine for `url` (default: settings), with the schema upgraded to the newest migration."""
+    """The engine for `url` (default: settings), with the schema upgraded to the newest migration and
+    any after-commit work a crashed process left undone finished (once per process)."""
     engine = _engine_for(normalise_url(url or get_settings().database_url))
     if upgrade:
         from cxchange.core.migrate import ensure_schema
 
         ensure_schema(engine)
+        from cxchange.core.events import resume_once
+
+        resume_once(engine)  # work a crashed command left undone after its commit (core/events.py)
     return engine

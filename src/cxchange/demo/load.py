@@ -28,8 +28,6 @@ def load_demo(
     CX taxonomy and an analysis run, so the app opens with themes and sentiment in place, and the
     planted pilot as an initiative. The loop is closed as of the morning after the demo's last day
     (`demo_clock`): its last two weeks open cases, whatever today's date."""
-    from cxchange.sustain.hooks import after_import
-
     started = time.perf_counter()
     org = import_org_rows(engine, company.units.to_dicts(), company.people.to_dicts())
     batches = []
@@ -38,13 +36,9 @@ def load_demo(
         result = import_frame(
             engine,
             src.frame,
-            ImportOptions(source=src.name, kind=src.kind, map_options=mapping, close_loop=False),
+            ImportOptions(source=src.name, kind=src.kind, map_options=mapping, loop_now=demo_clock()),
             name=f"demo:{src.name}",
         )
-        if result.imported:
-            loop = after_import(engine, result.batch_id, now=demo_clock())
-            result.cases_opened = loop["cases_opened"]
-            result.alerts_evaluated, result.alerts_raised = loop["alerts_evaluated"], loop["alerts_raised"]
         batches.append(result.as_dict())
     analysis = None
     if analyse:

@@ -13,11 +13,16 @@
 `now` is the clock both judge "recent" by (default: the current UTC time). Both return the counts
 the import and analysis results report (`cases_opened`, `alerts_evaluated`, `alerts_raised`), are
 idempotent and never raise: a failure is logged and returned under "errors".
+
+`on_batch_imported` and `on_analysis_finished` are the same work as stage-event subscribers
+(core/events.py, registered in cxchange/subscribers.py): a step that fails as a whole raises there, so
+the pending work stays undone and is retried instead of being lost.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +32,12 @@ log = logging.getLogger(__name__)
 
 
 def after_import(
-    engine: Engine, batch_id: int | None, *, deliver: str = "background", now: datetime | None = None
+    engine: Engine,
+    batch_id: int | None,
+    *,
+    deliver: str = "background",
+    now: datetime | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     from cxchange.sustain.alerts import evaluate
     from cxchange.sustain.cases import cases_for_batch
@@ -41,6 +51,8 @@ def after_import(
         out["cases_opened"] = made["cases"]
         out["errors"] += made["errors"]
     except Exception as exc:
+        if strict:
+            raise
         log.warning("cases after import of batch %s failed: %s", batch_id, exc)
         out["errors"].append(f"cases: {exc}")
     try:
@@ -53,12 +65,16 @@ def after_import(
             elif deliver == "now":
                 out["deliveries"] = deliver_due(engine)
     except Exception as exc:
+        if strict:
+            raise
         log.warning("alerts after import of batch %s failed: %s", batch_id, exc)
         out["errors"].append(f"alerts: {exc}")
     return out
 
 
-def after_analyze(engine: Engine, run_id: int | None, *, now: datetime | None = None) -> dict[str, Any]:
+def after_analyze(
+    engine: Engine, run_id: int | None, *, now: datetime | None = None, strict: bool = False
+) -> dict[str, Any]:
     from cxchange.sustain.cases import cases_for_analysis
     from cxchange.sustain.recognition import record_recognitions
 
@@ -70,11 +86,33 @@ def after_analyze(engine: Engine, run_id: int | None, *, now: datetime | None = 
         out["cases_opened"] = made["cases"]
         out["errors"] += made["errors"]
     except Exception as exc:
+        if strict:
+            raise
         log.warning("cases after analysis run %s failed: %s", run_id, exc)
         out["errors"].append(f"cases: {exc}")
     try:
         out["recognitions"] = record_recognitions(engine, run_id=run_id)["recognitions"]
     except Exception as exc:
+        if strict:
+            raise
         log.warning("recognition after analysis run %s failed: %s", run_id, exc)
         out["errors"].append(f"recognition: {exc}")
     return out
+
+
+def _clock(payload: Mapping[str, Any]) -> datetime | None:
+    """The payload's "now" (the demo's fixed clock), else None: the current time."""
+    return datetime.fromisoformat(payload["now"]) if payload.get("now") else None
+
+
+def on_batch_imported(engine: Engine, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Subscriber of "batch imported": cases and alerts for the batch, unless the import said not to."""
+    if not payload.get("close_loop", True):
+        return {"cases_opened": 0, "alerts_evaluated": 0, "alerts_raised": 0, "errors": []}
+    return after_import(engine, payload["batch_id"], now=_clock(payload), strict=True)
+
+
+def on_analysis_finished(engine: Engine, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Subscriber of "analysis finished": theme cases and recognitions of the run's mentions (a few
+    queries that find nothing for a run that analysed nothing)."""
+    return after_analyze(engine, payload["run_id"], now=_clock(payload), strict=True)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from cxchange.core.events import ANALYSIS_FINISHED, complete, record
 from cxchange.core.executors import Executor, executor_for
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback, Source
@@ -175,6 +176,10 @@ def analyze(
         session.add(run)
         session.flush()
         run_id = run.id
+        # What the run triggers (core/events.py: theme-negative cases and recognitions of its mentions,
+        # the decide page's figures), recorded with the run and done when it ends, however it ends: a run
+        # killed midway leaves its written partitions' work to the next command.
+        work_id = record(session.connection(), ANALYSIS_FINISHED, {"run_id": run_id})
         loaded = load_matchers(session)
         active = {t.id for t in themes}
         scored = {t for m in loaded for t in m.theme_ids if t in active}
@@ -198,61 +203,60 @@ def analyze(
         )
         versions = {t.id: t.version for t in themes}
 
-    filters, tree = scope_filters(engine, where, source)
-    analysed = select(FeedbackSentiment.feedback_id).where(FeedbackSentiment.feedback_id == Feedback.id)
-    new_stmt = apply_filters(
-        select(Feedback.id, Feedback.text, Feedback.source_id).where(
-            Feedback.text.is_not(None), ~analysed.exists()
-        ),
-        filters, since=since, tree=tree,
-    )  # fmt: skip
-    old_stmt = select(Feedback.id, Feedback.text, Feedback.source_id).join(
-        FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id
-    )
-    with engine.connect() as conn:
-        n_new = conn.scalar(select(func.count()).select_from(new_stmt.subquery())) or 0
-        n_old = (conn.scalar(select(func.count()).select_from(old_stmt.subquery())) or 0) if dirty else 0
-    total, done = n_new + n_old, 0
-    if progress:
-        progress(0, total)
-
-    own_executor = executor is None
-    ex = executor or (executor_for(workers=workers, scheduler=scheduler) if total else None)
     try:
-        if dirty and n_old:
-            parts = _partitions(engine, old_stmt, size)
-            for part_rows, result in _zip_parts(ex, parts, matcher, scorers, backend_name, dirty, False):
-                _write(engine, run_id, version, part_rows, result, replace_themes=dirty)
-                done += len(part_rows)
-                if progress:
-                    progress(done, total)
-        if n_new:
-            parts = _partitions(engine, new_stmt, size)
-            for part_rows, result in _zip_parts(ex, parts, matcher, scorers, backend_name, None, True):
-                _write(engine, run_id, version, part_rows, result, replace_themes=None, backend=backend_name)
-                done += len(part_rows)
-                if progress:
-                    progress(done, total)
-    finally:
-        if own_executor and ex is not None:
-            ex.close()
-    mark_matched(engine, versions)
-    seconds = time.perf_counter() - started
-    with Session(engine) as session, session.begin():
-        run = session.get(AnalysisRun, run_id)
-        assert run is not None
-        run.comments, run.rematched, run.status = n_new, n_old, "done"
-        run.finished_at, run.seconds = datetime.utcnow(), seconds
-    loop: dict[str, Any] = {}
-    if n_new or n_old:
-        from cxchange.sustain.hooks import after_analyze
+        filters, tree = scope_filters(engine, where, source)
+        analysed = select(FeedbackSentiment.feedback_id).where(FeedbackSentiment.feedback_id == Feedback.id)
+        new_stmt = apply_filters(
+            select(Feedback.id, Feedback.text, Feedback.source_id).where(
+                Feedback.text.is_not(None), ~analysed.exists()
+            ),
+            filters, since=since, tree=tree,
+        )  # fmt: skip
+        old_stmt = select(Feedback.id, Feedback.text, Feedback.source_id).join(
+            FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id
+        )
+        with engine.connect() as conn:
+            n_new = conn.scalar(select(func.count()).select_from(new_stmt.subquery())) or 0
+            n_old = (conn.scalar(select(func.count()).select_from(old_stmt.subquery())) or 0) if dirty else 0
+        total, done = n_new + n_old, 0
+        if progress:
+            progress(0, total)
 
-        loop = after_analyze(engine, run_id)  # theme-negative cases, recognitions; never raises
-    from cxchange.decide.overview import refresh_after_write
-
-    # The decide page's figures for this data version (a look-up when they are stored already, so
-    # `analyze` with nothing new also fills them in for a database that has none); never raises.
-    refresh_after_write(engine)
+        own_executor = executor is None
+        ex = executor or (executor_for(workers=workers, scheduler=scheduler) if total else None)
+        try:
+            if dirty and n_old:
+                parts = _partitions(engine, old_stmt, size)
+                for part_rows, result in _zip_parts(ex, parts, matcher, scorers, backend_name, dirty, False):
+                    _write(engine, run_id, version, part_rows, result, replace_themes=dirty)
+                    done += len(part_rows)
+                    if progress:
+                        progress(done, total)
+            if n_new:
+                parts = _partitions(engine, new_stmt, size)
+                for part_rows, result in _zip_parts(ex, parts, matcher, scorers, backend_name, None, True):
+                    _write(
+                        engine, run_id, version, part_rows, result, replace_themes=None, backend=backend_name
+                    )
+                    done += len(part_rows)
+                    if progress:
+                        progress(done, total)
+        finally:
+            if own_executor and ex is not None:
+                ex.close()
+        mark_matched(engine, versions)
+        seconds = time.perf_counter() - started
+        with Session(engine) as session, session.begin():
+            run = session.get(AnalysisRun, run_id)
+            assert run is not None
+            run.comments, run.rematched, run.status = n_new, n_old, "done"
+            run.finished_at, run.seconds = datetime.utcnow(), seconds
+    except BaseException:
+        complete(engine, work_id)  # the partitions written are committed: their cases still open
+        raise
+    # The decide figures too (a look-up when stored, so a run with nothing new fills in a database that
+    # has none). Never raises: what fails stays pending.
+    loop = complete(engine, work_id).results.get("close_loop", {})
     return {
         "run": run_id,
         "backend": backend_name,
