@@ -14,7 +14,6 @@ recognitions (`sustain.recognition`). Nothing loads feedback rows one by one exc
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,12 +23,22 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, func, select
 
+from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, InputError
 from cxchange.listen.models import Feedback
 from cxchange.listen.org import OrgTree, Unit, load_org_tree
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.measure.service import ScoreQuery, grouped_counts
 from cxchange.measure.stats import compare_from_counts, score_from_counts
+from cxchange.report.initiatives import initiatives_section
+from cxchange.report.period import (
+    Period,
+    add_months,
+    as_date,
+    months_between,
+    parse_period,
+    period_containing,
+)
 
 METRICS: dict[str, dict[str, str]] = {
     "nps": {"label": "NPS", "unit": "", "scale": "−100 to 100: % promoters (9–10) − % detractors (0–6)"},
@@ -43,94 +52,8 @@ TOP_DRIVERS = 8
 DRIVER_MIN_MENTIONS = 20
 DRIVER_BOOT = 100
 DRIVER_MAX_ROWS = 100_000
-MAX_OUTCOMES = 10  # outcome analyses per report (each scans the initiative's units over its windows)
 EMERGING_WINDOW, EMERGING_BASELINE = "7d", "8w"
 MAX_QUOTE = 280
-
-_QUARTER = re.compile(r"^(\d{4})-?q([1-4])$", re.IGNORECASE)
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_YEAR = re.compile(r"^(\d{4})$")
-
-
-# --------------------------------------------------------------------------------------------- period
-
-
-@dataclass(frozen=True)
-class Period:
-    kind: str  # month | quarter | year
-    start: date
-    end: date  # exclusive
-
-    @property
-    def label(self) -> str:
-        if self.kind == "month":
-            return f"{self.start:%Y-%m}"
-        if self.kind == "quarter":
-            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
-        return str(self.start.year)
-
-    @property
-    def last_day(self) -> date:
-        return self.end - timedelta(days=1)
-
-    def previous(self) -> Period:
-        return period_containing(self.kind, self.start - timedelta(days=1))
-
-    def months(self) -> list[str]:
-        return _months(self.start, self.end)
-
-
-def _add_months(d: date, n: int) -> date:
-    m = d.year * 12 + d.month - 1 + n
-    return date(m // 12, m % 12 + 1, 1)
-
-
-def _months(start: date, end: date) -> list[str]:
-    out, d = [], date(start.year, start.month, 1)
-    while d < end:
-        out.append(f"{d:%Y-%m}")
-        d = _add_months(d, 1)
-    return out
-
-
-def period_containing(kind: str, d: date) -> Period:
-    if kind == "year":
-        return Period("year", date(d.year, 1, 1), date(d.year + 1, 1, 1))
-    size = 1 if kind == "month" else 3
-    start = date(d.year, (d.month - 1) // size * size + 1, 1)
-    return Period(kind, start, _add_months(start, size))
-
-
-def parse_period(text: str) -> Period:
-    """2026-Q3 (also 2026Q3), 2026-09 (a month) or 2026 (a year)."""
-    s = (text or "").strip()
-    bad = InputError(f"--period wants a quarter (2026-Q3), a month (2026-09) or a year (2026), got {text!r}")
-    if m := _QUARTER.match(s):
-        year, q = int(m.group(1)), int(m.group(2))
-        if year < 1900:
-            raise bad
-        return period_containing("quarter", date(year, 3 * q - 2, 1))
-    if m := _MONTH.match(s):
-        year, month = int(m.group(1)), int(m.group(2))
-        if not 1 <= month <= 12 or year < 1900:
-            raise bad
-        return period_containing("month", date(year, month, 1))
-    if m := _YEAR.match(s):
-        if int(m.group(1)) < 1900:
-            raise bad
-        return period_containing("year", date(int(m.group(1)), 1, 1))
-    raise bad
-
-
-def _as_date(x: Any) -> date | None:
-    if x is None:
-        return None
-    if isinstance(x, datetime):
-        return x.date()
-    if isinstance(x, date):
-        return x
-    return datetime.fromisoformat(str(x)).date()
-
 
 # --------------------------------------------------------------------------------------------- helpers
 
@@ -157,7 +80,7 @@ class _Scope:
         filters, tree = scope_filters(self.engine, self.where)
         stmt = apply_filters(select(func.max(Feedback.received_at)), filters, tree=tree)
         with self.engine.connect() as conn:
-            return _as_date(conn.execute(stmt).scalar())
+            return as_date(conn.execute(stmt).scalar())
 
 
 def _r(x: float | None, digits: int = 2) -> float | None:
@@ -215,8 +138,8 @@ def _change(metric: str, cur: pl.DataFrame, prev: pl.DataFrame) -> dict[str, Any
 
 def _scores(s: _Scope, period: Period, prev: Period) -> list[dict[str, Any]]:
     """Per metric with data in the period: score, interval, change vs the previous period, monthly trend."""
-    window_start = min(prev.start, _add_months(period.start, -(12 - len(period.months()))))
-    months = _months(window_start, period.end)
+    window_start = min(prev.start, add_months(period.start, -(12 - len(period.months()))))
+    months = months_between(window_start, period.end)
     in_period, in_prev = set(period.months()), set(prev.months())
     out = []
     for metric, meta in METRICS.items():
@@ -480,104 +403,6 @@ def _emerging(s: _Scope, period: Period) -> dict[str, Any]:
     }
 
 
-def _initiatives(s: _Scope, period: Period) -> list[dict[str, Any]]:
-    from cxchange.change.service import list_all, show
-    from cxchange.sustain.outcomes import outcomes
-
-    covered = s.tree.subtree_ids(s.unit.code) if s.unit is not None else None
-    out = []
-    budget = MAX_OUTCOMES
-    # newest first: when the budget runs out, the older initiatives go unmeasured (and say so)
-    items = sorted(list_all(s.engine), key=lambda i: (str(i["start"] or ""), i["id"]), reverse=True)
-    for item in items:
-        start, end = _as_date(item["start"]), _as_date(item["end"])
-        if start is None or start >= period.end or (end is not None and end < period.start):
-            continue
-        ini = show(s.engine, item["id"])
-        codes = [*ini["units"], *ini["pilot_units"], *ini["control_units"]]
-        if covered is not None and not any(
-            s.tree.subtree_ids(c) & covered for c in codes if _known(s.tree, c)
-        ):
-            continue
-        # NPS, then the first success metric the owner declared, else the initiative's theme share
-        metrics = ["nps", *(m["metric"] for m in ini["metrics"])]
-        if ini["theme"]:
-            metrics.append(f"theme-share:{ini['theme']}")
-        metrics = list(dict.fromkeys(metrics))[:2]
-        results = []
-        for metric in metrics:
-            if budget <= 0:
-                results.append(
-                    {
-                        "metric": metric,
-                        "error": f"not measured in this report; run `cxchange outcomes {ini['id']}`",
-                    }
-                )
-                continue
-            budget -= 1
-            try:
-                # the windows stored on the initiative: the same verdict as the CLI, API and pages
-                o = outcomes(s.engine, ini["id"], metric=metric)
-            except CxError as exc:
-                results.append({"metric": metric, "error": f"not measurable: {exc}"})
-                continue
-            eff = (
-                {
-                    "estimate": o["did"],
-                    "ci_low": o["ci_low"],
-                    "ci_high": o["ci_high"],
-                    "p_value": o["p_value"],
-                }
-                if o["mode"] == "did"
-                else {k: o["change"][k] for k in ("estimate", "ci_low", "ci_high", "p_value")}
-            )
-            groups = (
-                {"pilot": o["pilot"], "control": o["control"]}
-                if o["mode"] == "did"
-                else {"units": o["scope"]}
-            )
-            results.append(
-                {
-                    "metric": o["metric"],
-                    "mode": o["mode"],
-                    "verdict": o["verdict"],
-                    "verdict_reason": o["verdict_reason"],
-                    "verdict_fix": o["verdict_fix"],
-                    "summary": o["summary"],
-                    **eff,
-                    "groups": {
-                        g: {k: v.get(k) for k in ("before", "after", "n_before", "n_after", "units")}
-                        for g, v in groups.items()
-                    },
-                    "pretrend_ok": o["pretrend_ok"],
-                    "caveats": list(o["caveats"]),
-                    "window": o["window"],
-                    "series": o["series"],
-                }
-            )
-        out.append(
-            {
-                "id": ini["id"],
-                "name": ini["name"],
-                "status": ini["status"],
-                "theme": ini["theme"],
-                "start": start.isoformat(),
-                "end": end.isoformat() if end else None,
-                "units": ini["units"],
-                "pilot_units": ini["pilot_units"],
-                "control_units": ini["control_units"],
-                "has_control": bool(ini["pilot_units"] and ini["control_units"]),
-                "owner": (ini["owner"] or {}).get("name"),
-                "outcomes": results,
-            }
-        )
-    return out
-
-
-def _known(tree: OrgTree, code: str) -> bool:
-    return any(u.code.lower() == code.lower() for u in tree.units.values())
-
-
 def _recognitions(s: _Scope, period: Period) -> dict[str, Any]:
     from cxchange.sustain.recognition import list_recognitions
 
@@ -668,12 +493,16 @@ def default_period(engine: Engine, where: Sequence[str] = ()) -> Period:
     return period_containing("quarter", last)
 
 
-def build_report(engine: Engine, period: str | None = None, unit: str | None = None) -> dict[str, Any]:
-    """Everything the executive report shows, as plain JSON-friendly values."""
+def build_report(
+    engine: Engine, period: str | None = None, unit: str | None = None, scope: UserScope | None = None
+) -> dict[str, Any]:
+    """Everything the executive report shows, as plain JSON-friendly values, as `scope`'s user may see it
+    (default: everything): only their units, and no initiative comparison reaching beyond them."""
     from cxchange.core.migrate import ensure_schema
 
     ensure_schema(engine)
-    tree, u = resolve_scope(engine, unit)
+    user = scope or UserScope.everything()
+    tree, u = resolve_scope(engine, user.one_unit(engine, unit))
     where = (f"unit={u.code}",) if u is not None else ()
     p = parse_period(period) if period is not None else default_period(engine, where)
     s = _Scope(engine, where, tree, u)
@@ -707,7 +536,7 @@ def build_report(engine: Engine, period: str | None = None, unit: str | None = N
         "themes": themes,
         "drivers": _drivers(s, p, themes["analysed"]),
         "emerging": _emerging(s, p),
-        "initiatives": _initiatives(s, p),
+        "initiatives": initiatives_section(engine, user, tree, u, p),
         "recognitions": _recognitions(s, p),
         "notes": [
             "Intervals are 95 % confidence intervals; a change is called real only when its interval "
