@@ -289,7 +289,8 @@ def test_a_managers_report_holds_only_their_units(with_initiative: Engine, tmp_p
     note = comparison_note(show(with_initiative, list_all(with_initiative)[0]["id"]))
     assert ini["outcomes"] == [] and ini["withheld"] == note and "R-SOUTH" in note
     html = render_html(mine)
-    assert note in html.replace("&#39;", "'") and "difference-in-differences" not in html
+    assert note in html.replace("&#39;", "'") and "<td>control</td>" not in html
+    assert "<td>control</td>" in render_html(north)
     # the admin's report of the same unit still shows the comparison: the rule is the reader's
     assert north["initiatives"][0]["withheld"] is None and north["initiatives"][0]["outcomes"]
     with pytest.raises(ForbiddenError):

@@ -85,7 +85,8 @@ def make_world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) ->
     shared_ini = create(engine, name="North and South", framework="adkar", sponsor=person, owner=person,
                         units=["R-NORTH", "R-SOUTH"], start="2026-01-01")  # fmt: skip
     pilot_ini = create(engine, name="North pilot", framework="adkar", sponsor=person, owner=person,
-                       pilot_units=["R-NORTH"], control_units=["R-SOUTH"], start="2025-10-01")  # fmt: skip
+                       units=["R-NORTH"], pilot_units=["R-NORTH"], control_units=["R-SOUTH"],
+                       start="2025-10-01")  # fmt: skip
     app = create_app(url)
     admin = signed_in_client(app, engine, role="admin")
     manager = signed_in_client(app, engine, role="manager", units=[NORTH])

@@ -311,6 +311,19 @@ def cases_for_analysis(
 # --- reading and working cases --------------------------------------------------------------------
 
 
+def scan_all(engine: Engine) -> dict[str, Any]:
+    """Apply the case rules to every stored batch and analysis (`cxchange cases scan`): imports and
+    analyses do it for new feedback; this catches up after rules change."""
+    with engine.connect() as conn:
+        batches = list(conn.scalars(select(ImportBatch.id).order_by(ImportBatch.id)))
+    made, errors = 0, []
+    for b in batches:
+        r = cases_for_batch(engine, b)
+        made, errors = made + r["cases"], errors + r["errors"]
+    r = cases_for_analysis(engine, None)
+    return {"cases": made + r["cases"], "errors": errors + r["errors"]}
+
+
 def _as_dt(v: Any) -> datetime | None:
     if v is None or isinstance(v, datetime):
         return v

@@ -164,6 +164,40 @@ def theme_stats(
     return out
 
 
+def analysed_count(engine: Engine) -> int:
+    """How many comments have a stored analysis."""
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(FeedbackSentiment)) or 0)
+
+
+def theme_examples(
+    engine: Engine, theme_id: int, where: Sequence[str] = (), *, positive: bool, limit: int = 3
+) -> list[dict[str, Any]]:
+    """A few comments mentioning the theme within `where` (the caller's scope): the most clearly positive
+    or negative clauses about it (ties: the most recent)."""
+    from cxchange.listen.models import OrgUnit
+
+    filters, tree = scope_filters(engine, tuple(where))
+    polarity = (
+        FeedbackTheme.sentiment >= NEUTRAL_BAND if positive else FeedbackTheme.sentiment <= -NEUTRAL_BAND
+    )
+    order = FeedbackTheme.sentiment.desc() if positive else FeedbackTheme.sentiment.asc()
+    stmt = (
+        select(
+            Feedback.id, Feedback.text, Feedback.received_at, Feedback.nps, OrgUnit.code,
+            FeedbackTheme.sentiment, FeedbackTheme.matched,
+        )
+        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+        .outerjoin(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
+        .where(FeedbackTheme.theme_id == theme_id, polarity, Feedback.text.is_not(None))
+    )  # fmt: skip
+    stmt = apply_filters(stmt, filters, tree=tree)
+    stmt = stmt.order_by(order, Feedback.received_at.desc(), Feedback.id.desc()).limit(limit)
+    keys = ("id", "text", "received_at", "nps", "unit", "sentiment", "matched")
+    with engine.connect() as conn:
+        return [dict(zip(keys, r, strict=True)) for r in conn.execute(stmt)]
+
+
 def _too_broad(
     engine: Engine, rows: list[Any], analysed: dict[Any, int], themes: dict[int, Any], grouped: bool
 ) -> dict[tuple[Any, int], list[str]]:

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
@@ -44,17 +44,11 @@ def _tree(eng: Engine) -> Any:
 
 def _form_lists(eng: Engine) -> dict[str, Any]:
     """What the forms offer: people, units, themes, frameworks (for datalists and selects)."""
-    from sqlalchemy.orm import Session
-
+    from cxchange.change.common import people_choices
     from cxchange.change.frameworks import list_rows
-    from cxchange.listen.models import Person
     from cxchange.understand.themes.taxonomy import theme_rows
 
-    with Session(eng) as s:
-        people = [
-            {"email": e, "name": n, "role": r}
-            for e, n, r in s.execute(select(Person.email, Person.name, Person.role).order_by(Person.email))
-        ]
+    people = people_choices(eng)
     tree = _tree(eng)
     units = [
         {"code": u.code, "name": u.name, "level": u.level or "", "depth": u.depth}
