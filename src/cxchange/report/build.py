@@ -296,70 +296,39 @@ def _themes(s: _Scope, period: Period, prev: Period) -> dict[str, Any]:
     }
 
 
-def _drivers(s: _Scope, period: Period, analysed: int) -> dict[str, Any]:
-    """Which themes' sentiment explains NPS in the period (Shapley shares of R², bootstrap intervals).
-
-    Loads (id, NPS) of analysed comments and their (id, theme, sentiment) mentions — three numbers a
-    row — not whole respondents; above `DRIVER_MAX_ROWS` analysed comments, a systematic sample by id
-    (every k-th), which leaves shares of R² practically unchanged and bounds the time."""
+def _drivers(s: _Scope, period: Period) -> dict[str, Any]:
+    """Which themes' sentiment explains NPS in the period (Shapley shares of R², bootstrap intervals):
+    the frame `decide.data.theme_driver_frame` builds for the Decide page, the CLI and the API
+    (`from=theme-sentiment`); above `DRIVER_MAX_ROWS` comments, a systematic sample (every k-th row),
+    which leaves shares of R² practically unchanged and bounds the bootstrap's time."""
+    from cxchange.decide.data import load_respondents, theme_driver_frame
     from cxchange.decide.drivers import driver_table, quadrant
-    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
-    from cxchange.understand.sentiment.base import NEUTRAL_BAND
-    from cxchange.understand.themes.taxonomy import theme_rows
 
-    filters, tree = scope_filters(s.engine, s.where)
-    scoped = {"since": period.start, "until": period.end, "tree": tree}
-    base = (
-        select(Feedback.id, Feedback.nps)
-        .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
-        .where(Feedback.nps.is_not(None))
-    )
-    ment = (
-        select(FeedbackTheme.feedback_id, FeedbackTheme.theme_id, FeedbackTheme.sentiment)
-        .join(Feedback, Feedback.id == FeedbackTheme.feedback_id)
-        .where(Feedback.nps.is_not(None))
-    )
-    step = max(1, math.ceil(analysed / DRIVER_MAX_ROWS))
-    if step > 1:
-        base, ment = base.where(Feedback.id % step == 0), ment.where(Feedback.id % step == 0)
-    with s.engine.connect() as conn:
-        rows = conn.execute(apply_filters(base, filters, **scoped)).all()
-        mentions = conn.execute(apply_filters(ment, filters, **scoped)).all()
-    note = "theme sentiment (0 when not mentioned) as predictors of NPS on analysed comments"
-    if step > 1:
-        note += f" (a systematic sample: every {step}th comment)"
-    if len(rows) < 50 or not mentions:
-        return {"drivers": [], "n": len(rows), "r2": None, "note": "too few analysed comments with NPS"}
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    y = np.array([r[1] for r in rows], dtype=float)
-    order = np.argsort(ids)
-    ids, y = ids[order], y[order]
-    m_fid = np.array([m[0] for m in mentions], dtype=np.int64)
-    m_tid = np.array([m[1] for m in mentions], dtype=np.int64)
-    m_sent = np.array([0.0 if m[2] is None else float(m[2]) for m in mentions])
-    pos = np.searchsorted(ids, m_fid).clip(0, len(ids) - 1)
-    keep = ids[pos] == m_fid
-    pos, m_tid, m_sent = pos[keep], m_tid[keep], m_sent[keep]
-    names = {t["id"]: t["name"] for t in theme_rows(s.engine)}
-    cols: dict[str, np.ndarray] = {}
-    performance: dict[str, float] = {}
-    for tid, name in names.items():
-        sel = m_tid == tid
-        if sel.sum() < DRIVER_MIN_MENTIONS:
-            continue
-        col = np.zeros(len(ids))
-        col[pos[sel]] = m_sent[sel]
-        cols[name] = col
-        performance[name] = round(float((m_sent[sel] >= NEUTRAL_BAND).mean()), 4)
-    if len(cols) < 2:
-        return {"drivers": [], "n": len(rows), "r2": None, "note": "too few themes mentioned"}
-    frame = pl.DataFrame({"nps": y, **cols})
     try:
-        table = driver_table(
-            frame, "nps", list(cols), n_boot=DRIVER_BOOT, performance=performance, level=LEVEL
+        r = load_respondents(s.engine, where=s.where, since=period.start, until=period.end)
+        frame, chosen, performance, _ = theme_driver_frame(
+            s.engine, target="nps", kind="theme-sentiment", respondents=r
         )
     except CxError as exc:
-        return {"drivers": [], "n": len(rows), "r2": None, "note": f"not computable: {exc}"}
+        return {"drivers": [], "n": 0, "r2": None, "note": f"not computable: {exc}"}
+    # the same rows as the frame's (analysed, with NPS), for counting each theme's mentions
+    rows = r.frame.filter(pl.col("analysed") & pl.col("nps").is_not_null())
+    note = "theme sentiment (0 when not mentioned) as predictors of NPS on analysed comments"
+    step = max(1, math.ceil(frame.height / DRIVER_MAX_ROWS))
+    if step > 1:
+        frame, rows = frame.gather_every(step), rows.gather_every(step)
+        note += f" (a systematic sample: every {step}th comment)"
+    # a theme mentioned by a handful of comments gets an interval as wide as the scale: left out
+    mentions = {name: int(rows[f"mention:{tid}"].sum()) for tid, name in r.themes.items()}
+    chosen = [c for c in chosen if mentions.get(c, 0) >= DRIVER_MIN_MENTIONS]
+    if frame.height < 50:
+        return {"drivers": [], "n": frame.height, "r2": None, "note": "too few analysed comments with NPS"}
+    if len(chosen) < 2:
+        return {"drivers": [], "n": frame.height, "r2": None, "note": "too few themes mentioned"}
+    try:
+        table = driver_table(frame, "nps", chosen, n_boot=DRIVER_BOOT, performance=performance, level=LEVEL)
+    except CxError as exc:
+        return {"drivers": [], "n": frame.height, "r2": None, "note": f"not computable: {exc}"}
     quads = {q["driver"]: q["quadrant"] for q in quadrant(table)}
     drivers = [
         {
@@ -534,7 +503,7 @@ def build_report(
         "scores": scores,
         "by_unit": _by_unit(s, p, prev, headline) if headline else None,
         "themes": themes,
-        "drivers": _drivers(s, p, themes["analysed"]),
+        "drivers": _drivers(s, p),
         "emerging": _emerging(s, p),
         "initiatives": initiatives_section(engine, user, tree, u, p),
         "recognitions": _recognitions(s, p),
