@@ -33,6 +33,7 @@ class World:
     south_initiative: int  # R-SOUTH only
     shared_initiative: int  # R-NORTH and R-SOUTH
     pilot_initiative: int  # pilot R-NORTH against control R-SOUTH
+    north_initiative: int  # two stores of R-NORTH against each other
     codes: set[str]  # every unit
     clients: dict[str, TestClient] = field(default_factory=dict)
 
@@ -87,6 +88,9 @@ def make_world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) ->
     pilot_ini = create(engine, name="North pilot", framework="adkar", sponsor=person, owner=person,
                        units=["R-NORTH"], pilot_units=["R-NORTH"], control_units=["R-SOUTH"],
                        start="2025-10-01")  # fmt: skip
+    north_ini = create(engine, name="North stores", framework="adkar", sponsor=person, owner=person,
+                       units=["S-NOR-01", "S-NOR-02"], pilot_units=["S-NOR-01"], control_units=["S-NOR-02"],
+                       start="2026-05-01")  # fmt: skip
     app = create_app(url)
     admin = signed_in_client(app, engine, role="admin")
     manager = signed_in_client(app, engine, role="manager", units=[NORTH])
@@ -111,7 +115,7 @@ def make_world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) ->
     north_case = next(cid for cid, uid in cases if code_of.get(uid) in north)
     south_case = next(cid for cid, uid in cases if str(code_of.get(uid, "")).startswith(("S-SOU", "R-SOUTH")))
     yield World(url, engine, app, admin, manager, north, north_case, south_case, south_ini["id"],
-                shared_ini["id"], pilot_ini["id"], set(code_of.values()))  # fmt: skip
+                shared_ini["id"], pilot_ini["id"], north_ini["id"], set(code_of.values()))  # fmt: skip
 
 
 def use_database(w: World) -> None:

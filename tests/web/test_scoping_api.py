@@ -19,6 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.web.scoping_world import NORTH, World, api_routes, make_world, use_database
 
+from cxchange.auth.testing import signed_in_client
+
 
 @pytest.fixture(scope="module")
 def world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
@@ -262,6 +264,28 @@ def _recognition(w: World) -> None:
     assert mine and {r["unit"] for r in mine} <= w.north
     assert len(mine) < len(everyone)
     forbidden(w.manager.get("/api/recognition", params={"unit": "R-SOUTH"}))
+
+
+@checks("GET", "/api/outcomes/{id}")
+def _outcome(w: World) -> None:  # the initiative page's rule: every compared unit must be theirs
+    assert ok(w.manager.get(f"/api/outcomes/{w.north_initiative}"))["mode"] == "did"
+    for other in (w.shared_initiative, w.pilot_initiative, w.south_initiative):
+        forbidden(w.manager.get(f"/api/outcomes/{other}"))
+    assert "compare units beyond yours" in w.manager.get(f"/api/outcomes/{w.pilot_initiative}").text
+
+
+@checks("GET", "/api/outcomes/{id}/plan")
+def _outcome_plan(w: World) -> None:
+    ok(w.manager.get(f"/api/outcomes/{w.north_initiative}/plan"))
+    forbidden(w.manager.get(f"/api/outcomes/{w.pilot_initiative}/plan"))
+
+
+@checks("PUT", "/api/outcomes/{id}/settings")
+def _outcome_settings(w: World) -> None:  # a change lead limited to R-NORTH changes only theirs
+    lead = signed_in_client(w.app, w.engine, role="change-lead", units=[NORTH])
+    forbidden(lead.put(f"/api/outcomes/{w.pilot_initiative}/settings", json={"cluster": "default"}))
+    ok(lead.put(f"/api/outcomes/{w.north_initiative}/settings", json={"cluster": "default"}))
+    forbidden(w.manager.put(f"/api/outcomes/{w.north_initiative}/settings", json={"cluster": "default"}))
 
 
 # --- the tests --------------------------------------------------------------------------------------

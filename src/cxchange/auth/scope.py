@@ -131,12 +131,12 @@ class UserScope:
             return [requested]
         return list(self.unit_codes) if self.scoped else None
 
-    def one_unit(self, engine: Engine, requested: str | None, option: str = "--unit") -> str | None:
+    def one_unit(self, engine: Engine, requested: str | None, option: str = "unit") -> str | None:
         """For what covers one unit (the report): the requested unit (checked), the user's only unit, or
         None (everything, unscoped users only); a user of several units must choose one."""
         units = self.units(engine, requested or None)
         if units is not None and len(units) > 1:
-            raise InputError(f"choose one of your units with {option} ({', '.join(units)})")
+            raise InputError(f"this covers one unit: choose one of yours as {option} ({', '.join(units)})")
         return units[0] if units else None
 
     def where(self, engine: Engine, items: Iterable[str] | None) -> tuple[str, ...]:

@@ -239,7 +239,7 @@ def readiness_trend(
     from cxchange.change.service import initiative_for
 
     initiative_for(engine(), scope, initiative)
-    return _j(trend(engine(), initiative, unit=scope.one_unit(engine(), unit, "unit=CODE")))
+    return _j(trend(engine(), initiative, unit=scope.one_unit(engine(), unit)))
 
 
 # --- impact --------------------------------------------------------------------------------------
