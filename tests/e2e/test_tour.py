@@ -108,6 +108,16 @@ def _sustain(cx: Cx, iid: int, work: Path) -> None:
     report = work / "report.html"
     cx.run("report", "--output", str(report))
     assert report.stat().st_size > 1000
+    # North's manager: North only, and the pilot-vs-control (South) comparison withheld with a note
+    cx.run("user", "add", "priya@acme.test", "--role", "manager", "--unit", "N")
+    north = work / "north.html"
+    said = cx.run("report", "--as", "priya@acme.test", "--output", str(north))
+    assert "North (N)" in said.out, said.out
+    text = north.read_text(encoding="utf-8").replace("&#39;", "'")
+    assert "compare units beyond yours (N, S)" in text and "<td>control</td>" not in text
+    assert "<td>control</td>" in report.read_text(encoding="utf-8")
+    refused = cx.run("report", "--as", "priya@acme.test", "--unit", "S", "-o", str(work / "s.html"), ok=False)
+    assert "outside your units" in refused.err and not (work / "s.html").exists()
 
 
 def _serve_and_api(cx: Cx, iid: int, cxchange_server: Any) -> None:
