@@ -62,6 +62,14 @@ def api_routes(app: FastAPI) -> list[tuple[str, str]]:
     return sorted(set(out))
 
 
+def copy_of_demo(demo_engine: Engine, dest: Path) -> str:
+    """A writable copy of the shared analysed demo at `dest`; its URL."""
+    with demo_engine.connect() as conn:  # fold the WAL into the file before copying it
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(Path(str(demo_engine.url.database)), dest)
+    return f"sqlite:///{dest}"
+
+
 def make_world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """For a module-scoped `world` fixture (`yield from make_world(...)`)."""
     from cxchange.api import create_app
@@ -70,12 +78,7 @@ def make_world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) ->
     from cxchange.listen.models import OrgUnit, Person
     from cxchange.sustain.models import Case
 
-    src = Path(str(demo_engine.url.database))
-    with demo_engine.connect() as conn:  # fold the WAL into the file before copying it
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    dest = tmp_path_factory.mktemp("scoping") / "demo.db"
-    shutil.copy(src, dest)
-    url = f"sqlite:///{dest}"
+    url = copy_of_demo(demo_engine, tmp_path_factory.mktemp("scoping") / "demo.db")
     engine = get_engine(url)
     with engine.connect() as conn:
         person = conn.execute(select(Person.email).order_by(Person.id)).scalars().first()

@@ -11,25 +11,16 @@ beneath): see `scoping_world`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
-from tests.web.scoping_world import NORTH, World, api_routes, make_world, use_database
+from tests.web.scoping_world import NORTH, World, api_routes
 
 from cxchange.auth.testing import signed_in_client
 
-
-@pytest.fixture(scope="module")
-def world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from make_world(demo_engine, tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _this_database(world: World) -> None:
-    use_database(world)
+pytestmark = pytest.mark.usefixtures("world_database")
 
 
 def ok(response: Any) -> Any:

@@ -9,14 +9,12 @@ pages that name one thing (an initiative, a case, a unit) refuse another region'
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
-from tests.web.scoping_world import NORTH, World, make_world, use_database
+from tests.web.scoping_world import NORTH, World
 
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import route_takes_scope
 
 # What a page cannot do without (its form fills it in).
 REQUIRED = {"/decide/business-case": {"theme": "Waiting time"}}
@@ -24,14 +22,7 @@ REQUIRED = {"/decide/business-case": {"theme": "Waiting time"}}
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/vendor/plotly.min.js")}
 
 
-@pytest.fixture(scope="module")
-def world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from make_world(demo_engine, tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _this_database(world: World) -> None:
-    use_database(world)
+pytestmark = pytest.mark.usefixtures("world_database")
 
 
 def _page_routes(world: World) -> list[tuple[str, str, Any]]:
@@ -55,17 +46,6 @@ def _page_routes(world: World) -> list[tuple[str, str, Any]]:
     return sorted(out, key=lambda r: (r[1], r[0]))
 
 
-def _takes_scope(route: Any) -> bool:
-    dependant = getattr(route, "dependant", None)
-    stack = list(dependant.dependencies) if dependant is not None else []
-    while stack:
-        dep = stack.pop()
-        if dep.call is current_scope:
-            return True
-        stack.extend(dep.dependencies)
-    return False
-
-
 def _foreign_stores(w: World) -> set[str]:
     """Store codes of the other regions: no page shown to the manager may name one."""
     return {c for c in w.codes - w.north if c.startswith("S-")}
@@ -80,7 +60,7 @@ def test_every_page_is_public_by_design_or_takes_the_scope(world: World) -> None
     assert len(routes) > 30  # the enumeration itself works
     paths = {(m, p) for m, p, _ in routes}
     assert paths >= PUBLIC, f"public pages that no longer exist: {PUBLIC - paths}"
-    unscoped = [f"{m} {p}" for m, p, r in routes if (m, p) not in PUBLIC and not _takes_scope(r)]
+    unscoped = [f"{m} {p}" for m, p, r in routes if (m, p) not in PUBLIC and not route_takes_scope(r)]
     assert not unscoped, "pages that neither take the user's scope nor are public by design:\n" + "\n".join(
         unscoped
     )
