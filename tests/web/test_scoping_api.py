@@ -190,6 +190,7 @@ def _readiness(w: World) -> None:
     mine = ok(w.manager.get(path))
     assert mine and {r["group"] for r in mine} <= w.north
     assert {r["group"] for r in everyone} - w.north  # the admin does see the south
+    forbidden(w.manager.get(f"/api/initiatives/{w.south_initiative}/readiness"))
 
 
 @checks("GET", "/api/initiatives/{initiative}/readiness/trend")
@@ -199,6 +200,7 @@ def _readiness_trend(w: World) -> None:
     ok(w.manager.get(path, params={"unit": "S-NOR-01"}))
     forbidden(w.manager.get(path, params={"unit": "S-SOU-01"}))
     forbidden(w.manager.get(path, params={"unit": "HQ"}))
+    forbidden(w.manager.get(f"/api/initiatives/{w.south_initiative}/readiness/trend"))
 
 
 @checks("GET", "/api/scorecards")

@@ -104,6 +104,7 @@ def test_another_units_things_are_refused_by_id(world: World) -> None:
     # their own are there
     assert _status(world, f"/sustain/cases/{world.north_case}") == 200
     assert _status(world, f"/initiatives/{world.shared_initiative}") == 200
+    assert _status(world, "/sustain", initiative=world.north_initiative) == 200  # all its units are theirs
 
 
 def test_writes_to_another_units_things_are_refused(world: World) -> None:
