@@ -1,14 +1,14 @@
-"""The executive report's data: one dict, gathered from the stage services.
+"""The executive report's data: one dict, gathered from the stage services (no SQL of its own).
 
 Scores with intervals and a monthly trend (`measure.service.grouped_counts`, one SQL GROUP BY per
 metric; every figure then comes from those counts through `measure.stats`), movement by org unit,
-theme changes against the previous period and themes by impact (`understand.service.theme_stats`),
-key drivers (theme sentiment -> NPS, `decide.drivers.driver_table`), emerging issues
-(`understand.service.emerging`), initiatives and their measured outcomes (`sustain.outcomes`) and
-recognitions (`sustain.recognition`). Nothing loads feedback rows one by one except the drivers'
-(id, NPS, theme sentiment) triples for the period, which the importance analysis needs.
+theme changes against the previous period and themes by impact (`understand.service.theme_stats` and
+`theme_counts`), key drivers (`decide.data.theme_driver_frame` -> `decide.drivers.driver_table`, as
+on the Decide page), emerging issues (`understand.service.emerging`), counts (`listen.explore`),
+initiatives and their measured outcomes (`report.initiatives`) and recognitions (`sustain.recognition`).
 
-`--unit CODE` becomes the services' `unit=CODE` filter: the unit and everything beneath it.
+`--unit CODE` becomes the services' `unit=CODE` filter: the unit and everything beneath it. The reader's
+`UserScope` decides which unit that may be and which initiative comparisons are shown.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, InputError
-from cxchange.listen.models import Feedback
+from cxchange.listen import explore
 from cxchange.listen.org import OrgTree, Unit, load_org_tree
-from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.measure.service import ScoreQuery, grouped_counts
 from cxchange.measure.stats import compare_from_counts, score_from_counts
 from cxchange.report.initiatives import initiatives_section
@@ -66,21 +65,14 @@ class _Scope:
     unit: Unit | None
 
     def count(self, since: date | None = None, until: date | None = None, *, analysed: bool = False) -> int:
-        from cxchange.understand.models import FeedbackSentiment
-
-        filters, tree = scope_filters(self.engine, self.where)
-        stmt = select(func.count()).select_from(Feedback)
         if analysed:
-            stmt = stmt.join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
-        stmt = apply_filters(stmt, filters, since=since, until=until, tree=tree)
-        with self.engine.connect() as conn:
-            return int(conn.execute(stmt).scalar() or 0)
+            from cxchange.understand.service import analysed_count
+
+            return analysed_count(self.engine, self.where, since, until)
+        return explore.total(self.engine, explore.FeedbackFilter(where=self.where, since=since, until=until))
 
     def last_day(self) -> date | None:
-        filters, tree = scope_filters(self.engine, self.where)
-        stmt = apply_filters(select(func.max(Feedback.received_at)), filters, tree=tree)
-        with self.engine.connect() as conn:
-            return as_date(conn.execute(stmt).scalar())
+        return as_date(explore.latest(self.engine, explore.FeedbackFilter(where=self.where)))
 
 
 def _r(x: float | None, digits: int = 2) -> float | None:
@@ -213,33 +205,11 @@ def _share_change(k1: int, n1: int, k0: int, n0: int) -> tuple[float | None, flo
     return _r(diff), _r(diff - z * se), _r(diff + z * se)
 
 
-def _theme_counts(s: _Scope, period: Period) -> dict[int, dict[str, Any]]:
-    """Mentions and mean clause sentiment per theme: all the previous period needs (one GROUP BY,
-    where `theme_stats` runs four)."""
-    from cxchange.understand.models import FeedbackTheme
-
-    filters, tree = scope_filters(s.engine, s.where)
-    stmt = apply_filters(
-        select(FeedbackTheme.theme_id, func.count(), func.avg(FeedbackTheme.sentiment))
-        .select_from(Feedback)
-        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id),
-        filters,
-        since=period.start,
-        until=period.end,
-        tree=tree,
-    ).group_by(FeedbackTheme.theme_id)
-    with s.engine.connect() as conn:
-        return {
-            int(tid): {"count": int(n), "sentiment": None if sent is None else round(float(sent), 3)}
-            for tid, n, sent in conn.execute(stmt)
-        }
-
-
 def _themes(s: _Scope, period: Period, prev: Period) -> dict[str, Any]:
-    from cxchange.understand.service import theme_stats
+    from cxchange.understand.service import theme_counts, theme_stats
 
     cur = theme_stats(s.engine, where=s.where, since=period.start, until=period.end, n_boot=1000)
-    before = _theme_counts(s, prev)
+    before = theme_counts(s.engine, s.where, prev.start, prev.end)  # shares and sentiment suffice
     n_cur = s.count(period.start, period.end, analysed=True)
     n_prev = s.count(prev.start, prev.end, analysed=True)
     rows = []

@@ -164,10 +164,40 @@ def theme_stats(
     return out
 
 
-def analysed_count(engine: Engine) -> int:
-    """How many comments have a stored analysis."""
+def analysed_count(
+    engine: Engine, where: Sequence[str] = (), since: date | None = None, until: date | None = None
+) -> int:
+    """How many comments (within `where` and the dates, `until` exclusive) have a stored analysis."""
+    stmt = select(func.count()).select_from(FeedbackSentiment)
+    if where or since or until:
+        filters, tree = scope_filters(engine, tuple(where))
+        stmt = apply_filters(
+            select(func.count())
+            .select_from(Feedback)
+            .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id),
+            filters, since=since, until=until, tree=tree,
+        )  # fmt: skip
     with engine.connect() as conn:
-        return int(conn.scalar(select(func.count()).select_from(FeedbackSentiment)) or 0)
+        return int(conn.scalar(stmt) or 0)
+
+
+def theme_counts(
+    engine: Engine, where: Sequence[str] = (), since: date | None = None, until: date | None = None
+) -> dict[int, dict[str, Any]]:
+    """theme id -> mentions and mean clause sentiment (3 decimals): one GROUP BY, for a comparison period
+    that needs no more (`theme_stats` adds impact and intervals with four)."""
+    filters, tree = scope_filters(engine, tuple(where))
+    stmt = apply_filters(
+        select(FeedbackTheme.theme_id, func.count(), func.avg(FeedbackTheme.sentiment))
+        .select_from(Feedback)
+        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id),
+        filters, since=since, until=until, tree=tree,
+    ).group_by(FeedbackTheme.theme_id)  # fmt: skip
+    with engine.connect() as conn:
+        return {
+            int(tid): {"count": int(n), "sentiment": None if sent is None else round(float(sent), 3)}
+            for tid, n, sent in conn.execute(stmt)
+        }
 
 
 def theme_examples(
