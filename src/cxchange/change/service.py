@@ -431,13 +431,24 @@ def visible_initiatives(
 ) -> list[dict[str, Any]]:
     """`show()` of every initiative the user may see: for a user limited to some units, those whose scope,
     pilot or control units touch theirs (above or beneath them)."""
-    paths = scope.unit_paths(engine) if scope.scoped else None
-    out = []
-    for row in list_all(engine, status=status):
-        detail = show(engine, row["id"])
-        if scope.touches(engine, unit_codes(detail), paths):
-            out.append(detail)
-    return out
+    stmt = select(Initiative.id).order_by(Initiative.id)
+    if status:
+        stmt = stmt.where(Initiative.status == status)
+    with engine.connect() as conn:
+        ids = list(conn.scalars(stmt))
+        if scope.scoped:  # decide on the unit codes (one query) before loading any initiative in full
+            from cxchange.listen.models import OrgUnit
+
+            codes: dict[int, list[str]] = {}
+            for ini_id, code in conn.execute(
+                select(InitiativeUnit.initiative_id, OrgUnit.code).join(
+                    OrgUnit, OrgUnit.id == InitiativeUnit.unit_id
+                )
+            ):
+                codes.setdefault(ini_id, []).append(code)
+            paths = scope.unit_paths(engine)
+            ids = [i for i in ids if scope.touches(engine, codes.get(i, []), paths)]
+    return [show(engine, i) for i in ids]
 
 
 def initiative_for(engine: Engine, scope: UserScope, initiative: int | str) -> dict[str, Any]:
