@@ -215,3 +215,26 @@ def test_scoped_where_never_yields_rows_outside(org: Engine, units: set[str], wh
     assert {r["unit"] for r in rows} <= allowed
     if not where:  # nothing asked: exactly the user's subtree (and no unit-less rows)
         assert len(rows) == len(allowed) * ROWS_PER_UNIT
+
+
+def test_covers_touches_and_allows_code(org: Engine) -> None:
+    """The initiative rule: `touches` (seen at all) is wider than `covers` (its comparison shown)."""
+    scope = scope_of(org, "R1")
+    assert scope.allows_code(org, "S2") and not scope.allows_code(org, "S3")
+    assert not scope.allows_code(org, None) and UserScope.everything().allows_code(org, None)
+    assert scope.covers(org, ["R1", "S1"]) and scope.covers(org, [])
+    assert not scope.covers(org, ["S1", "S3"]) and not scope.covers(org, ["HQ"])
+    assert scope.touches(org, ["S1", "S3"]) and scope.touches(org, ["HQ"])  # HQ lies above R1
+    assert not scope.touches(org, ["R2", "S3"])
+    assert scope_of(org, "S1").touches(org, ["R1"]) and not scope_of(org, "S1").covers(org, ["R1"])
+
+
+def test_one_unit(org: Engine) -> None:
+    assert UserScope.everything().one_unit(org, None) is None
+    assert UserScope.everything().one_unit(org, "R2") == "R2"
+    assert scope_of(org, "R1").one_unit(org, None) == "R1"
+    assert scope_of(org, "R1").one_unit(org, "S1") == "S1"
+    with pytest.raises(ForbiddenError):
+        scope_of(org, "R1").one_unit(org, "S3")
+    with pytest.raises(CxError, match="choose one of yours"):
+        scope_of(org, "S1", "S3").one_unit(org, None)

@@ -125,6 +125,20 @@ def _serve_and_api(cx: Cx, iid: int, cxchange_server: Any) -> None:
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
+def _managers_report(cx: Cx, work: Path) -> None:
+    """After serving (the first user added makes the server skip creating its admin)."""
+    # North's manager: North only, and the pilot-vs-control (South) comparison withheld with a note
+    cx.run("user", "add", "priya@acme.test", "--role", "manager", "--unit", "N")
+    north = work / "north.html"
+    said = cx.run("report", "--as", "priya@acme.test", "--output", str(north))
+    assert "North (N)" in said.out, said.out
+    text = north.read_text(encoding="utf-8").replace("&#39;", "'")
+    assert "compare units beyond yours (N, S)" in text and "<td>control</td>" not in text
+    assert "<td>control</td>" in (work / "report.html").read_text(encoding="utf-8")  # the admin's
+    refused = cx.run("report", "--as", "priya@acme.test", "--unit", "S", "-o", str(work / "s.html"), ok=False)
+    assert "outside your units" in refused.err and not (work / "s.html").exists()
+
+
 @pytest.mark.slow
 def test_the_whole_loop_as_a_user_runs_it(cx: Cx, cxchange_server: Any) -> None:
     today = date.today()
@@ -135,6 +149,7 @@ def test_the_whole_loop_as_a_user_runs_it(cx: Cx, cxchange_server: Any) -> None:
     iid = _change(cx, files, initiative_start(today))
     _sustain(cx, iid, cx.workdir)
     _serve_and_api(cx, iid, cxchange_server)
+    _managers_report(cx, cx.workdir)
 
 
 def test_a_fresh_database_answers_every_question_clearly(cx: Cx) -> None:

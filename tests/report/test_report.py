@@ -266,3 +266,46 @@ def test_initiative_outcomes_are_difference_in_differences(with_initiative: Engi
     assert len(build_report(with_initiative, "2026-Q3", "S-NOR-01")["initiatives"]) == 1
     # an initiative that starts after the period is not in it
     assert build_report(with_initiative, "2026-Q1")["initiatives"] == []
+
+
+def test_a_managers_report_holds_only_their_units(with_initiative: Engine, tmp_path: Path) -> None:
+    """The R-NORTH manager's report: R-NORTH's numbers only, and the pilot's comparison with the control
+    region withheld with the initiative page's note, in the data, the HTML and `cxchange report --as`."""
+    from cxchange.auth.scope import UserScope
+    from cxchange.auth.service import add_user
+    from cxchange.change.service import comparison_note, list_all, show
+    from cxchange.core.errors import ForbiddenError
+
+    add_user(
+        with_initiative, "north-report@test.local", "manager", units=["R-NORTH"], password=None, actor="test"
+    )
+    scope = UserScope.for_email(with_initiative, "north-report@test.local")
+    mine = build_report(with_initiative, "2026-Q3", scope=scope)
+    north = build_report(with_initiative, "2026-Q3", "R-NORTH")
+    assert mine["unit"]["code"] == "R-NORTH" and mine["feedback"] == north["feedback"]
+    assert mine["scores"] == north["scores"] and mine["themes"]["all"] == north["themes"]["all"]
+    assert {r["code"] for r in mine["by_unit"]["rows"]} <= {u.code for u in _north_units(with_initiative)}
+    (ini,) = mine["initiatives"]
+    note = comparison_note(show(with_initiative, list_all(with_initiative)[0]["id"]))
+    assert ini["outcomes"] == [] and ini["withheld"] == note and "R-SOUTH" in note
+    html = render_html(mine)
+    assert note in html.replace("&#39;", "'") and "<td>control</td>" not in html
+    assert "<td>control</td>" in render_html(north)
+    # the admin's report of the same unit still shows the comparison: the rule is the reader's
+    assert north["initiatives"][0]["withheld"] is None and north["initiatives"][0]["outcomes"]
+    with pytest.raises(ForbiddenError):
+        build_report(with_initiative, "2026-Q3", "R-SOUTH", scope=scope)
+
+    url = with_initiative.url.render_as_string(hide_password=False)
+    out = tmp_path / "north.html"
+    args = ["--db", url, "report", "--period", "2026-Q3", "--as", "north-report@test.local", "-o", str(out)]
+    res = CliRunner().invoke(_app(), args)
+    assert res.exit_code == 0, res.output
+    assert "North (R-NORTH)" in res.output and note in out.read_text(encoding="utf-8").replace("&#39;", "'")
+
+
+def _north_units(engine: Engine) -> list[Any]:
+    from cxchange.listen.org import load_org_tree
+
+    tree = load_org_tree(engine)
+    return [tree.units[i] for i in tree.subtree_ids("R-NORTH")]

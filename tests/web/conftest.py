@@ -37,15 +37,12 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 @pytest.fixture(scope="session")
 def web_db(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A copy of the analysed demo (tests here may write to it) with one user per role."""
+    from tests.web.scoping_world import copy_of_demo
+
     from cxchange.auth.service import add_user
     from cxchange.core.db import get_engine
 
-    src = Path(str(demo_engine.url.database))
-    with demo_engine.connect() as conn:  # fold the WAL into the file before copying it
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    dest = tmp_path_factory.mktemp("web") / "web.db"
-    shutil.copy(src, dest)
-    url = f"sqlite:///{dest}"
+    url = copy_of_demo(demo_engine, tmp_path_factory.mktemp("web") / "web.db")
     engine = get_engine(url)
     for email, role, units in USERS.values():
         add_user(engine, email, role, units=units, password=PASSWORD, actor="test")
@@ -144,3 +141,19 @@ def api(web_db: str) -> Any:
         return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
     return client
+
+
+@pytest.fixture(scope="module")
+def world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The scoping tests' demo copy (see `scoping_world`), one per test module."""
+    from tests.web.scoping_world import make_world
+
+    yield from make_world(demo_engine, tmp_path_factory)
+
+
+@pytest.fixture
+def world_database(world: Any) -> None:
+    """The app's database is process-wide: other test modules may have pointed it elsewhere."""
+    from tests.web.scoping_world import use_database
+
+    use_database(world)

@@ -5,123 +5,22 @@ R-NORTH's data, or a 403 when another region is asked for), or it must refuse a 
 route that is neither fails `test_every_api_route_is_checked_or_refused`, so a route cannot leak silently.
 
 Runs on a copy of the analysed demo company (regions R-NORTH, R-SOUTH, R-EAST, R-WEST with stores
-beneath), with one initiative in R-SOUTH only and one across R-NORTH and R-SOUTH.
+beneath): see `scoping_world`.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from tests.web.scoping_world import NORTH, World, api_routes
 
 from cxchange.auth.testing import signed_in_client
 
-NORTH = "R-NORTH"
-
-
-@dataclass
-class World:
-    url: str
-    engine: Engine
-    app: FastAPI
-    admin: TestClient
-    manager: TestClient
-    north: set[str]  # R-NORTH and every unit beneath it
-    north_case: int
-    south_case: int
-    south_initiative: int  # R-SOUTH only
-    shared_initiative: int  # R-NORTH and R-SOUTH
-    clients: dict[str, TestClient] = field(default_factory=dict)
-
-    def client(self, role: str) -> TestClient:
-        if role not in self.clients:
-            self.clients[role] = signed_in_client(self.app, self.engine, role=role)
-        return self.clients[role]
-
-
-def _api_routes(app: FastAPI) -> list[tuple[str, str]]:
-    """(METHOD, path template) of every /api route, included routers flattened."""
-    try:
-        from fastapi.routing import iter_route_contexts
-
-        contexts: Any = list(iter_route_contexts(app.routes))
-    except ImportError:  # FastAPI before lazily included routers: app.routes is already flat
-        contexts = list(app.routes)
-    out = []
-    for route in contexts:
-        path = getattr(route, "path", None) or ""
-        if not path.startswith("/api"):
-            continue
-        for method in sorted(getattr(route, "methods", None) or ()):
-            if method not in ("HEAD", "OPTIONS"):
-                out.append((method, path))
-    return sorted(set(out))
-
-
-@pytest.fixture(scope="module")
-def world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from cxchange.api import create_app
-    from cxchange.change.service import create
-    from cxchange.core.db import get_engine
-    from cxchange.listen.models import OrgUnit, Person
-    from cxchange.sustain.models import Case
-
-    src = Path(str(demo_engine.url.database))
-    with demo_engine.connect() as conn:  # fold the WAL into the file before copying it
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    dest = tmp_path_factory.mktemp("scoping") / "demo.db"
-    shutil.copy(src, dest)
-    url = f"sqlite:///{dest}"
-    engine = get_engine(url)
-    with engine.connect() as conn:
-        person = conn.execute(select(Person.email).order_by(Person.id)).scalars().first()
-        code_of = dict(conn.execute(select(OrgUnit.id, OrgUnit.code)).all())
-        cases = conn.execute(select(Case.id, Case.unit_id).order_by(Case.id)).all()
-    south_ini = create(engine, name="South only", framework="adkar", sponsor=person, owner=person,
-                       units=["R-SOUTH"], start="2026-01-01")  # fmt: skip
-    shared_ini = create(engine, name="North and South", framework="adkar", sponsor=person, owner=person,
-                        units=["R-NORTH", "R-SOUTH"], start="2026-01-01")  # fmt: skip
-    app = create_app(url)
-    admin = signed_in_client(app, engine, role="admin")
-    manager = signed_in_client(app, engine, role="manager", units=[NORTH])
-    org = admin.get("/api/org").json()
-    north_node = next(r for r in org[0]["children"] if r["code"] == NORTH)
-    north: set[str] = set()
-    stack = [north_node]
-    while stack:
-        node = stack.pop()
-        north.add(node["code"])
-        stack.extend(node["children"])
-    readiness = "unit,awareness,desire,knowledge,ability,reinforcement\n" + "".join(
-        f"{code},4,3,2,2,1\n" for code in sorted(code_of.values()) if code.startswith(("S-NOR", "S-SOU"))
-        for _ in range(5)
-    )  # fmt: skip
-    made = admin.post(
-        f"/api/initiatives/{shared_ini['id']}/readiness",
-        content=readiness,
-        headers={"Content-Type": "text/csv"},
-    )
-    assert made.status_code == 201, made.text
-    north_case = next(cid for cid, uid in cases if code_of.get(uid) in north)
-    south_case = next(cid for cid, uid in cases if str(code_of.get(uid, "")).startswith(("S-SOU", "R-SOUTH")))
-    yield World(url, engine, app, admin, manager, north, north_case, south_case, south_ini["id"],
-                shared_ini["id"])  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _this_database(world: World) -> None:
-    """The app's database is process-wide: other test modules may have pointed it elsewhere."""
-    from cxchange.core.deps import set_database_url
-
-    set_database_url(world.url)
+pytestmark = pytest.mark.usefixtures("world_database")
 
 
 def ok(response: Any) -> Any:
@@ -291,6 +190,7 @@ def _readiness(w: World) -> None:
     mine = ok(w.manager.get(path))
     assert mine and {r["group"] for r in mine} <= w.north
     assert {r["group"] for r in everyone} - w.north  # the admin does see the south
+    forbidden(w.manager.get(f"/api/initiatives/{w.south_initiative}/readiness"))
 
 
 @checks("GET", "/api/initiatives/{initiative}/readiness/trend")
@@ -300,6 +200,7 @@ def _readiness_trend(w: World) -> None:
     ok(w.manager.get(path, params={"unit": "S-NOR-01"}))
     forbidden(w.manager.get(path, params={"unit": "S-SOU-01"}))
     forbidden(w.manager.get(path, params={"unit": "HQ"}))
+    forbidden(w.manager.get(f"/api/initiatives/{w.south_initiative}/readiness/trend"))
 
 
 @checks("GET", "/api/scorecards")
@@ -358,12 +259,34 @@ def _recognition(w: World) -> None:
     forbidden(w.manager.get("/api/recognition", params={"unit": "R-SOUTH"}))
 
 
+@checks("GET", "/api/outcomes/{id}")
+def _outcome(w: World) -> None:  # the initiative page's rule: every compared unit must be theirs
+    assert ok(w.manager.get(f"/api/outcomes/{w.north_initiative}"))["mode"] == "did"
+    for other in (w.shared_initiative, w.pilot_initiative, w.south_initiative):
+        forbidden(w.manager.get(f"/api/outcomes/{other}"))
+    assert "compare units beyond yours" in w.manager.get(f"/api/outcomes/{w.pilot_initiative}").text
+
+
+@checks("GET", "/api/outcomes/{id}/plan")
+def _outcome_plan(w: World) -> None:
+    ok(w.manager.get(f"/api/outcomes/{w.north_initiative}/plan"))
+    forbidden(w.manager.get(f"/api/outcomes/{w.pilot_initiative}/plan"))
+
+
+@checks("PUT", "/api/outcomes/{id}/settings")
+def _outcome_settings(w: World) -> None:  # a change lead limited to R-NORTH changes only theirs
+    lead = signed_in_client(w.app, w.engine, role="change-lead", units=[NORTH])
+    forbidden(lead.put(f"/api/outcomes/{w.pilot_initiative}/settings", json={"cluster": "default"}))
+    ok(lead.put(f"/api/outcomes/{w.north_initiative}/settings", json={"cluster": "default"}))
+    forbidden(w.manager.put(f"/api/outcomes/{w.north_initiative}/settings", json={"cluster": "default"}))
+
+
 # --- the tests --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("route", sorted(CHECKED), ids=lambda r: f"{r[0]} {r[1]}")
 def test_scoped_route_answers_with_the_managers_units_only(world: World, route: tuple[str, str]) -> None:
-    assert route in _api_routes(world.app), f"{route} is checked here but no longer exists"
+    assert route in api_routes(world.app), f"{route} is checked here but no longer exists"
     CHECKED[route](world)
 
 
@@ -385,7 +308,7 @@ def _sample_path(w: World, path: str) -> str:
 
 def test_every_api_route_is_checked_or_refused(world: World) -> None:
     """A route not in CHECKED must answer a manager with 403: new routes are closed, not leaky."""
-    routes = _api_routes(world.app)
+    routes = api_routes(world.app)
     assert len(routes) > 50  # the enumeration itself works
     leaks = []
     for method, path in routes:

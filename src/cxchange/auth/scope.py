@@ -6,7 +6,7 @@ user asking for a unit outside their subtree gets ForbiddenError (HTTP 403), nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,13 @@ class UserScope:
         tree = load_org_tree(engine)
         paths = tuple(tree.by_code(code).path for code in units)
         return cls(user["email"], user["role"], user.get("id"), units, paths)
+
+    @classmethod
+    def for_email(cls, engine: Engine, email: str) -> UserScope:
+        """The scope of a stored user, for a command run on their behalf (`cxchange report --as EMAIL`)."""
+        from cxchange.auth.service import get_user
+
+        return cls.for_user(engine, get_user(engine, email))
 
     @classmethod
     def everything(cls, actor: str = "cli") -> UserScope:
@@ -80,14 +87,35 @@ class UserScope:
         unit = load_org_tree(engine).units.get(unit_id)
         return unit is not None and self.contains_path(unit.path)
 
-    def touches(self, engine: Engine, codes: Iterable[str]) -> bool:
+    def unit_paths(self, engine: Engine) -> dict[str, str]:
+        """code -> materialised path of every unit: load once, pass to the checks below for many items."""
+        from cxchange.listen.org import load_org_tree
+
+        return {u.code: u.path for u in load_org_tree(engine).units.values()}
+
+    def allows_code(self, engine: Engine, code: str | None, paths: Mapping[str, str] | None = None) -> bool:
+        """The unit `code` lies in the scope (no unit: only for an unscoped user)."""
+        if not self.scoped:
+            return True
+        if code is None:
+            return False
+        paths = self.unit_paths(engine) if paths is None else paths
+        return self.contains_path(paths.get(code))
+
+    def covers(self, engine: Engine, codes: Iterable[str], paths: Mapping[str, str] | None = None) -> bool:
+        """Every unit in `codes` lies in the scope: what compares these units (an initiative's success
+        measures, pilot against control) may be shown in full."""
+        if not self.scoped:
+            return True
+        paths = self.unit_paths(engine) if paths is None else paths
+        return all(self.contains_path(paths.get(c)) for c in codes)
+
+    def touches(self, engine: Engine, codes: Iterable[str], paths: Mapping[str, str] | None = None) -> bool:
         """Some unit in `codes` lies in the scope, or one of the scope's units lies beneath one of them
         (an initiative over a whole region concerns the manager of a store in it)."""
         if not self.scoped:
             return True
-        from cxchange.listen.org import load_org_tree
-
-        paths = {u.code: u.path for u in load_org_tree(engine).units.values()}
+        paths = self.unit_paths(engine) if paths is None else paths
         for code in codes:
             path = paths.get(code)
             if path is None:
@@ -102,6 +130,14 @@ class UserScope:
             self.check_unit(engine, requested)
             return [requested]
         return list(self.unit_codes) if self.scoped else None
+
+    def one_unit(self, engine: Engine, requested: str | None, option: str = "unit") -> str | None:
+        """For what covers one unit (the report): the requested unit (checked), the user's only unit, or
+        None (everything, unscoped users only); a user of several units must choose one."""
+        units = self.units(engine, requested or None)
+        if units is not None and len(units) > 1:
+            raise InputError(f"this covers one unit: choose one of yours as {option} ({', '.join(units)})")
+        return units[0] if units else None
 
     def where(self, engine: Engine, items: Iterable[str] | None) -> tuple[str, ...]:
         """`--where` items limited to the scope: requested units are checked, else the user's are added."""
@@ -123,8 +159,5 @@ class UserScope:
         """Keep rows whose unit code (row[key]) is inside the scope."""
         if not self.scoped:
             return list(rows)
-        from cxchange.listen.org import load_org_tree
-
-        tree = load_org_tree(engine)
-        paths = {u.code: u.path for u in tree.units.values()}
+        paths = self.unit_paths(engine)
         return [r for r in rows if self.contains_path(paths.get(r.get(key)))]

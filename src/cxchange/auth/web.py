@@ -140,7 +140,11 @@ def current_scope(request: Request) -> UserScope:
 
 
 def _route_takes_scope(request: Request) -> bool:
-    route = request.scope.get("route")
+    return route_takes_scope(request.scope.get("route"))
+
+
+def route_takes_scope(route: Any) -> bool:
+    """The route depends (directly or through its dependencies) on `current_scope`, so it filters by it."""
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return False

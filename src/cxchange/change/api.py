@@ -72,16 +72,13 @@ class InitiativePatch(BaseModel):
 
 @router.get("/initiatives")
 def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status: str | None = None) -> Any:
-    from cxchange.change.service import list_all, show
+    from cxchange.change.service import list_all, visible_initiatives
 
     rows = list_all(engine(), status=status)
     if scope.scoped:  # a manager sees the initiatives that concern their units
-        rows = [r for r in rows if scope.touches(engine(), _unit_codes(show(engine(), r["id"])))]
+        visible = {d["id"] for d in visible_initiatives(engine(), scope, status=status)}
+        rows = [r for r in rows if r["id"] in visible]
     return _j(rows)
-
-
-def _unit_codes(detail: dict[str, Any]) -> list[str]:
-    return [*detail["units"], *detail["pilot_units"], *detail["control_units"]]
 
 
 @router.post("/initiatives", status_code=201)
@@ -104,13 +101,9 @@ def impact_heatmap(
 
 @router.get("/initiatives/{initiative}")
 def initiatives_show(initiative: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.change.service import show
-    from cxchange.core.errors import ForbiddenError
+    from cxchange.change.service import initiative_for
 
-    detail = show(engine(), initiative)
-    if not scope.touches(engine(), _unit_codes(detail)):
-        raise ForbiddenError(f"initiative {detail['id']} concerns none of your units")
-    return _j(detail)
+    return _j(initiative_for(engine(), scope, initiative))
 
 
 @router.patch("/initiatives/{initiative}")
@@ -231,7 +224,9 @@ def readiness_report(
     assessment: int | None = None,
 ) -> Any:
     from cxchange.change.readiness import report
+    from cxchange.change.service import initiative_for
 
+    initiative_for(engine(), scope, initiative)  # another unit's initiative: 403, not an empty list
     rows = report(engine(), initiative, by=by, min_n=min_n, assessment=assessment)
     return _j(scope.filter_rows(rows, engine(), key="group"))
 
@@ -241,13 +236,10 @@ def readiness_trend(
     initiative: str, scope: Annotated[UserScope, Depends(current_scope)], unit: str | None = None
 ) -> Any:
     from cxchange.change.readiness import trend
+    from cxchange.change.service import initiative_for
 
-    units = scope.units(engine(), unit)
-    if units is not None and len(units) > 1:
-        from cxchange.core.errors import InputError
-
-        raise InputError("name one of your units: unit=CODE")
-    return _j(trend(engine(), initiative, unit=units[0] if units else None))
+    initiative_for(engine(), scope, initiative)
+    return _j(trend(engine(), initiative, unit=scope.one_unit(engine(), unit)))
 
 
 # --- impact --------------------------------------------------------------------------------------

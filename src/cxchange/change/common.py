@@ -39,6 +39,13 @@ def person_by_email(session: Session, email: str, what: str = "person") -> Perso
     return p
 
 
+def people_choices(engine: Engine) -> list[dict[str, Any]]:
+    """Everyone who can be named on an initiative (sponsor, owner, RACI), by email."""
+    stmt = select(Person.email, Person.name, Person.role).order_by(Person.email)
+    with engine.connect() as conn:
+        return [{"email": e, "name": n, "role": r} for e, n, r in conn.execute(stmt)]
+
+
 def unit_by_code(session: Session, code: str, what: str = "unit") -> OrgUnit:
     key = (code or "").strip()
     if not key:

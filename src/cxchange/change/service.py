@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
 
+from cxchange.auth.scope import UserScope
 from cxchange.change.common import (
     as_date,
     get_initiative,
@@ -32,7 +33,7 @@ from cxchange.change.models import (
     InitiativeUnit,
     SuccessMetric,
 )
-from cxchange.core.errors import InputError, NotFoundError
+from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
 from cxchange.listen.models import Person
 
 INITIATIVE_STATUSES = ("active", "paused", "done", "cancelled")
@@ -411,3 +412,59 @@ def status(engine: Engine, initiative: int | str) -> dict[str, Any]:
         "risk": risk_profile(risk),
         "as_of": date.today(),
     }
+
+
+# --- who may see which initiative: the one rule for CLI, API, pages and the report ----------------------
+
+# Shown where an initiative's comparisons are withheld from a user limited to some units.
+COMPARISON_HIDDEN = (
+    "The success measures and the outcome compare units beyond yours ({units}), so they are not shown here."
+)
+
+
+def unit_codes(detail: dict[str, Any]) -> list[str]:
+    """Every unit an initiative names: its scope, pilot and control units (each once)."""
+    return list(dict.fromkeys([*detail["units"], *detail["pilot_units"], *detail["control_units"]]))
+
+
+def visible_initiatives(
+    engine: Engine, scope: UserScope, *, status: str | None = None
+) -> list[dict[str, Any]]:
+    """`show()` of every initiative the user may see: for a user limited to some units, those whose scope,
+    pilot or control units touch theirs (above or beneath them)."""
+    stmt = select(Initiative.id).order_by(Initiative.id)
+    if status:
+        stmt = stmt.where(Initiative.status == status)
+    with engine.connect() as conn:
+        ids = list(conn.scalars(stmt))
+        if scope.scoped:  # decide on the unit codes (one query) before loading any initiative in full
+            from cxchange.listen.models import OrgUnit
+
+            codes: dict[int, list[str]] = {}
+            for ini_id, code in conn.execute(
+                select(InitiativeUnit.initiative_id, OrgUnit.code).join(
+                    OrgUnit, OrgUnit.id == InitiativeUnit.unit_id
+                )
+            ):
+                codes.setdefault(ini_id, []).append(code)
+            paths = scope.unit_paths(engine)
+            ids = [i for i in ids if scope.touches(engine, codes.get(i, []), paths)]
+    return [show(engine, i) for i in ids]
+
+
+def initiative_for(engine: Engine, scope: UserScope, initiative: int | str) -> dict[str, Any]:
+    """`show()` of one initiative, or ForbiddenError (403) when it concerns none of the user's units."""
+    detail = show(engine, initiative)
+    if not scope.touches(engine, unit_codes(detail)):
+        raise ForbiddenError(f"initiative {detail['id']} concerns none of your units")
+    return detail
+
+
+def comparison_visible(engine: Engine, scope: UserScope, detail: dict[str, Any]) -> bool:
+    """The initiative's success measures and outcome (pilot against control) may be shown: every unit
+    they compare lies in the scope."""
+    return scope.covers(engine, unit_codes(detail))
+
+
+def comparison_note(detail: dict[str, Any]) -> str:
+    return COMPARISON_HIDDEN.format(units=", ".join(unit_codes(detail)))

@@ -27,6 +27,20 @@ def list_batches(engine: Engine, *, limit: int = 100) -> list[dict[str, Any]]:
     return [batch_as_dict(b, name) for b, name in rows]
 
 
+def batch_detail(engine: Engine, batch_id: int) -> dict[str, Any]:
+    """One batch with its mapping (internal keys left out) and import summary; NotFoundError when none."""
+    with Session(engine) as session:
+        b = session.get(ImportBatch, batch_id)
+        if b is None:
+            raise NotFoundError(f"no import batch {batch_id}")
+        src = session.get(Source, b.source_id)
+        return {
+            **batch_as_dict(b, src.name if src else "?"),
+            "mapping": {k: v for k, v in (b.mapping or {}).items() if not k.startswith("_")},
+            "summary": b.summary,
+        }
+
+
 def batch_as_dict(b: ImportBatch, source: str) -> dict[str, Any]:
     return {
         "batch_id": b.id,

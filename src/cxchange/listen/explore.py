@@ -169,6 +169,19 @@ def count(engine: Engine, f: FeedbackFilter, cap: int = COUNT_CAP) -> tuple[int,
     return (n, True) if n <= cap else (cap, False)
 
 
+def total(engine: Engine, f: FeedbackFilter) -> int:
+    """The exact number of matching rows (no cap: for reports, not for pages)."""
+    with engine.connect() as conn:
+        return int(conn.scalar(filtered(engine, select(func.count()).select_from(Feedback), f)) or 0)
+
+
+def latest(engine: Engine, f: FeedbackFilter) -> datetime | None:
+    """When the newest matching row was received (None: no dated row matches)."""
+    with engine.connect() as conn:
+        value = conn.scalar(filtered(engine, select(func.max(Feedback.received_at)), f))
+    return value if value is None or isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
 def is_many(n: int, exact: bool, cap: int = COUNT_CAP) -> bool:
     """From `count`'s answer: do more than `cap` rows match (pass it to `page` as `many`)?"""
     return not exact or n > cap

@@ -1,20 +1,19 @@
-"""The executive report's data: one dict, gathered from the stage services.
+"""The executive report's data: one dict, gathered from the stage services (no SQL of its own).
 
 Scores with intervals and a monthly trend (`measure.service.grouped_counts`, one SQL GROUP BY per
 metric; every figure then comes from those counts through `measure.stats`), movement by org unit,
-theme changes against the previous period and themes by impact (`understand.service.theme_stats`),
-key drivers (theme sentiment -> NPS, `decide.drivers.driver_table`), emerging issues
-(`understand.service.emerging`), initiatives and their measured outcomes (`sustain.outcomes`) and
-recognitions (`sustain.recognition`). Nothing loads feedback rows one by one except the drivers'
-(id, NPS, theme sentiment) triples for the period, which the importance analysis needs.
+theme changes against the previous period and themes by impact (`understand.service.theme_stats` and
+`theme_counts`), key drivers (`decide.data.theme_driver_frame` -> `decide.drivers.driver_table`, as
+on the Decide page), emerging issues (`understand.service.emerging`), counts (`listen.explore`),
+initiatives and their measured outcomes (`report.initiatives`) and recognitions (`sustain.recognition`).
 
-`--unit CODE` becomes the services' `unit=CODE` filter: the unit and everything beneath it.
+`--unit CODE` becomes the services' `unit=CODE` filter: the unit and everything beneath it. The reader's
+`UserScope` decides which unit that may be and which initiative comparisons are shown.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,14 +21,23 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
+from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, InputError
-from cxchange.listen.models import Feedback
+from cxchange.listen import explore
 from cxchange.listen.org import OrgTree, Unit, load_org_tree
-from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.measure.service import ScoreQuery, grouped_counts
 from cxchange.measure.stats import compare_from_counts, score_from_counts
+from cxchange.report.initiatives import initiatives_section
+from cxchange.report.period import (
+    Period,
+    add_months,
+    as_date,
+    months_between,
+    parse_period,
+    period_containing,
+)
 
 METRICS: dict[str, dict[str, str]] = {
     "nps": {"label": "NPS", "unit": "", "scale": "−100 to 100: % promoters (9–10) − % detractors (0–6)"},
@@ -43,94 +51,8 @@ TOP_DRIVERS = 8
 DRIVER_MIN_MENTIONS = 20
 DRIVER_BOOT = 100
 DRIVER_MAX_ROWS = 100_000
-MAX_OUTCOMES = 10  # outcome analyses per report (each scans the initiative's units over its windows)
 EMERGING_WINDOW, EMERGING_BASELINE = "7d", "8w"
 MAX_QUOTE = 280
-
-_QUARTER = re.compile(r"^(\d{4})-?q([1-4])$", re.IGNORECASE)
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_YEAR = re.compile(r"^(\d{4})$")
-
-
-# --------------------------------------------------------------------------------------------- period
-
-
-@dataclass(frozen=True)
-class Period:
-    kind: str  # month | quarter | year
-    start: date
-    end: date  # exclusive
-
-    @property
-    def label(self) -> str:
-        if self.kind == "month":
-            return f"{self.start:%Y-%m}"
-        if self.kind == "quarter":
-            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
-        return str(self.start.year)
-
-    @property
-    def last_day(self) -> date:
-        return self.end - timedelta(days=1)
-
-    def previous(self) -> Period:
-        return period_containing(self.kind, self.start - timedelta(days=1))
-
-    def months(self) -> list[str]:
-        return _months(self.start, self.end)
-
-
-def _add_months(d: date, n: int) -> date:
-    m = d.year * 12 + d.month - 1 + n
-    return date(m // 12, m % 12 + 1, 1)
-
-
-def _months(start: date, end: date) -> list[str]:
-    out, d = [], date(start.year, start.month, 1)
-    while d < end:
-        out.append(f"{d:%Y-%m}")
-        d = _add_months(d, 1)
-    return out
-
-
-def period_containing(kind: str, d: date) -> Period:
-    if kind == "year":
-        return Period("year", date(d.year, 1, 1), date(d.year + 1, 1, 1))
-    size = 1 if kind == "month" else 3
-    start = date(d.year, (d.month - 1) // size * size + 1, 1)
-    return Period(kind, start, _add_months(start, size))
-
-
-def parse_period(text: str) -> Period:
-    """2026-Q3 (also 2026Q3), 2026-09 (a month) or 2026 (a year)."""
-    s = (text or "").strip()
-    bad = InputError(f"--period wants a quarter (2026-Q3), a month (2026-09) or a year (2026), got {text!r}")
-    if m := _QUARTER.match(s):
-        year, q = int(m.group(1)), int(m.group(2))
-        if year < 1900:
-            raise bad
-        return period_containing("quarter", date(year, 3 * q - 2, 1))
-    if m := _MONTH.match(s):
-        year, month = int(m.group(1)), int(m.group(2))
-        if not 1 <= month <= 12 or year < 1900:
-            raise bad
-        return period_containing("month", date(year, month, 1))
-    if m := _YEAR.match(s):
-        if int(m.group(1)) < 1900:
-            raise bad
-        return period_containing("year", date(int(m.group(1)), 1, 1))
-    raise bad
-
-
-def _as_date(x: Any) -> date | None:
-    if x is None:
-        return None
-    if isinstance(x, datetime):
-        return x.date()
-    if isinstance(x, date):
-        return x
-    return datetime.fromisoformat(str(x)).date()
-
 
 # --------------------------------------------------------------------------------------------- helpers
 
@@ -143,21 +65,14 @@ class _Scope:
     unit: Unit | None
 
     def count(self, since: date | None = None, until: date | None = None, *, analysed: bool = False) -> int:
-        from cxchange.understand.models import FeedbackSentiment
-
-        filters, tree = scope_filters(self.engine, self.where)
-        stmt = select(func.count()).select_from(Feedback)
         if analysed:
-            stmt = stmt.join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
-        stmt = apply_filters(stmt, filters, since=since, until=until, tree=tree)
-        with self.engine.connect() as conn:
-            return int(conn.execute(stmt).scalar() or 0)
+            from cxchange.understand.service import analysed_count
+
+            return analysed_count(self.engine, self.where, since, until)
+        return explore.total(self.engine, explore.FeedbackFilter(where=self.where, since=since, until=until))
 
     def last_day(self) -> date | None:
-        filters, tree = scope_filters(self.engine, self.where)
-        stmt = apply_filters(select(func.max(Feedback.received_at)), filters, tree=tree)
-        with self.engine.connect() as conn:
-            return _as_date(conn.execute(stmt).scalar())
+        return as_date(explore.latest(self.engine, explore.FeedbackFilter(where=self.where)))
 
 
 def _r(x: float | None, digits: int = 2) -> float | None:
@@ -215,8 +130,8 @@ def _change(metric: str, cur: pl.DataFrame, prev: pl.DataFrame) -> dict[str, Any
 
 def _scores(s: _Scope, period: Period, prev: Period) -> list[dict[str, Any]]:
     """Per metric with data in the period: score, interval, change vs the previous period, monthly trend."""
-    window_start = min(prev.start, _add_months(period.start, -(12 - len(period.months()))))
-    months = _months(window_start, period.end)
+    window_start = min(prev.start, add_months(period.start, -(12 - len(period.months()))))
+    months = months_between(window_start, period.end)
     in_period, in_prev = set(period.months()), set(prev.months())
     out = []
     for metric, meta in METRICS.items():
@@ -290,33 +205,11 @@ def _share_change(k1: int, n1: int, k0: int, n0: int) -> tuple[float | None, flo
     return _r(diff), _r(diff - z * se), _r(diff + z * se)
 
 
-def _theme_counts(s: _Scope, period: Period) -> dict[int, dict[str, Any]]:
-    """Mentions and mean clause sentiment per theme: all the previous period needs (one GROUP BY,
-    where `theme_stats` runs four)."""
-    from cxchange.understand.models import FeedbackTheme
-
-    filters, tree = scope_filters(s.engine, s.where)
-    stmt = apply_filters(
-        select(FeedbackTheme.theme_id, func.count(), func.avg(FeedbackTheme.sentiment))
-        .select_from(Feedback)
-        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id),
-        filters,
-        since=period.start,
-        until=period.end,
-        tree=tree,
-    ).group_by(FeedbackTheme.theme_id)
-    with s.engine.connect() as conn:
-        return {
-            int(tid): {"count": int(n), "sentiment": None if sent is None else round(float(sent), 3)}
-            for tid, n, sent in conn.execute(stmt)
-        }
-
-
 def _themes(s: _Scope, period: Period, prev: Period) -> dict[str, Any]:
-    from cxchange.understand.service import theme_stats
+    from cxchange.understand.service import theme_counts, theme_stats
 
     cur = theme_stats(s.engine, where=s.where, since=period.start, until=period.end, n_boot=1000)
-    before = _theme_counts(s, prev)
+    before = theme_counts(s.engine, s.where, prev.start, prev.end)  # shares and sentiment suffice
     n_cur = s.count(period.start, period.end, analysed=True)
     n_prev = s.count(prev.start, prev.end, analysed=True)
     rows = []
@@ -373,70 +266,39 @@ def _themes(s: _Scope, period: Period, prev: Period) -> dict[str, Any]:
     }
 
 
-def _drivers(s: _Scope, period: Period, analysed: int) -> dict[str, Any]:
-    """Which themes' sentiment explains NPS in the period (Shapley shares of R², bootstrap intervals).
-
-    Loads (id, NPS) of analysed comments and their (id, theme, sentiment) mentions — three numbers a
-    row — not whole respondents; above `DRIVER_MAX_ROWS` analysed comments, a systematic sample by id
-    (every k-th), which leaves shares of R² practically unchanged and bounds the time."""
+def _drivers(s: _Scope, period: Period) -> dict[str, Any]:
+    """Which themes' sentiment explains NPS in the period (Shapley shares of R², bootstrap intervals):
+    the frame `decide.data.theme_driver_frame` builds for the Decide page, the CLI and the API
+    (`from=theme-sentiment`); above `DRIVER_MAX_ROWS` comments, a systematic sample (every k-th row),
+    which leaves shares of R² practically unchanged and bounds the bootstrap's time."""
+    from cxchange.decide.data import load_respondents, theme_driver_frame
     from cxchange.decide.drivers import driver_table, quadrant
-    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
-    from cxchange.understand.sentiment.base import NEUTRAL_BAND
-    from cxchange.understand.themes.taxonomy import theme_rows
 
-    filters, tree = scope_filters(s.engine, s.where)
-    scoped = {"since": period.start, "until": period.end, "tree": tree}
-    base = (
-        select(Feedback.id, Feedback.nps)
-        .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
-        .where(Feedback.nps.is_not(None))
-    )
-    ment = (
-        select(FeedbackTheme.feedback_id, FeedbackTheme.theme_id, FeedbackTheme.sentiment)
-        .join(Feedback, Feedback.id == FeedbackTheme.feedback_id)
-        .where(Feedback.nps.is_not(None))
-    )
-    step = max(1, math.ceil(analysed / DRIVER_MAX_ROWS))
-    if step > 1:
-        base, ment = base.where(Feedback.id % step == 0), ment.where(Feedback.id % step == 0)
-    with s.engine.connect() as conn:
-        rows = conn.execute(apply_filters(base, filters, **scoped)).all()
-        mentions = conn.execute(apply_filters(ment, filters, **scoped)).all()
-    note = "theme sentiment (0 when not mentioned) as predictors of NPS on analysed comments"
-    if step > 1:
-        note += f" (a systematic sample: every {step}th comment)"
-    if len(rows) < 50 or not mentions:
-        return {"drivers": [], "n": len(rows), "r2": None, "note": "too few analysed comments with NPS"}
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    y = np.array([r[1] for r in rows], dtype=float)
-    order = np.argsort(ids)
-    ids, y = ids[order], y[order]
-    m_fid = np.array([m[0] for m in mentions], dtype=np.int64)
-    m_tid = np.array([m[1] for m in mentions], dtype=np.int64)
-    m_sent = np.array([0.0 if m[2] is None else float(m[2]) for m in mentions])
-    pos = np.searchsorted(ids, m_fid).clip(0, len(ids) - 1)
-    keep = ids[pos] == m_fid
-    pos, m_tid, m_sent = pos[keep], m_tid[keep], m_sent[keep]
-    names = {t["id"]: t["name"] for t in theme_rows(s.engine)}
-    cols: dict[str, np.ndarray] = {}
-    performance: dict[str, float] = {}
-    for tid, name in names.items():
-        sel = m_tid == tid
-        if sel.sum() < DRIVER_MIN_MENTIONS:
-            continue
-        col = np.zeros(len(ids))
-        col[pos[sel]] = m_sent[sel]
-        cols[name] = col
-        performance[name] = round(float((m_sent[sel] >= NEUTRAL_BAND).mean()), 4)
-    if len(cols) < 2:
-        return {"drivers": [], "n": len(rows), "r2": None, "note": "too few themes mentioned"}
-    frame = pl.DataFrame({"nps": y, **cols})
     try:
-        table = driver_table(
-            frame, "nps", list(cols), n_boot=DRIVER_BOOT, performance=performance, level=LEVEL
+        r = load_respondents(s.engine, where=s.where, since=period.start, until=period.end)
+        frame, chosen, performance, _ = theme_driver_frame(
+            s.engine, target="nps", kind="theme-sentiment", respondents=r
         )
     except CxError as exc:
-        return {"drivers": [], "n": len(rows), "r2": None, "note": f"not computable: {exc}"}
+        return {"drivers": [], "n": 0, "r2": None, "note": f"not computable: {exc}"}
+    # the same rows as the frame's (analysed, with NPS), for counting each theme's mentions
+    rows = r.frame.filter(pl.col("analysed") & pl.col("nps").is_not_null())
+    note = "theme sentiment (0 when not mentioned) as predictors of NPS on analysed comments"
+    step = max(1, math.ceil(frame.height / DRIVER_MAX_ROWS))
+    if step > 1:
+        frame, rows = frame.gather_every(step), rows.gather_every(step)
+        note += f" (a systematic sample: every {step}th comment)"
+    # a theme mentioned by a handful of comments gets an interval as wide as the scale: left out
+    mentions = {name: int(rows[f"mention:{tid}"].sum()) for tid, name in r.themes.items()}
+    chosen = [c for c in chosen if mentions.get(c, 0) >= DRIVER_MIN_MENTIONS]
+    if frame.height < 50:
+        return {"drivers": [], "n": frame.height, "r2": None, "note": "too few analysed comments with NPS"}
+    if len(chosen) < 2:
+        return {"drivers": [], "n": frame.height, "r2": None, "note": "too few themes mentioned"}
+    try:
+        table = driver_table(frame, "nps", chosen, n_boot=DRIVER_BOOT, performance=performance, level=LEVEL)
+    except CxError as exc:
+        return {"drivers": [], "n": frame.height, "r2": None, "note": f"not computable: {exc}"}
     quads = {q["driver"]: q["quadrant"] for q in quadrant(table)}
     drivers = [
         {
@@ -478,104 +340,6 @@ def _emerging(s: _Scope, period: Period) -> dict[str, Any]:
         "window": f"{window_start} to {period.last_day}",
         "baseline": f"the {EMERGING_BASELINE.removesuffix('w')} weeks before",
     }
-
-
-def _initiatives(s: _Scope, period: Period) -> list[dict[str, Any]]:
-    from cxchange.change.service import list_all, show
-    from cxchange.sustain.outcomes import outcomes
-
-    covered = s.tree.subtree_ids(s.unit.code) if s.unit is not None else None
-    out = []
-    budget = MAX_OUTCOMES
-    # newest first: when the budget runs out, the older initiatives go unmeasured (and say so)
-    items = sorted(list_all(s.engine), key=lambda i: (str(i["start"] or ""), i["id"]), reverse=True)
-    for item in items:
-        start, end = _as_date(item["start"]), _as_date(item["end"])
-        if start is None or start >= period.end or (end is not None and end < period.start):
-            continue
-        ini = show(s.engine, item["id"])
-        codes = [*ini["units"], *ini["pilot_units"], *ini["control_units"]]
-        if covered is not None and not any(
-            s.tree.subtree_ids(c) & covered for c in codes if _known(s.tree, c)
-        ):
-            continue
-        # NPS, then the first success metric the owner declared, else the initiative's theme share
-        metrics = ["nps", *(m["metric"] for m in ini["metrics"])]
-        if ini["theme"]:
-            metrics.append(f"theme-share:{ini['theme']}")
-        metrics = list(dict.fromkeys(metrics))[:2]
-        results = []
-        for metric in metrics:
-            if budget <= 0:
-                results.append(
-                    {
-                        "metric": metric,
-                        "error": f"not measured in this report; run `cxchange outcomes {ini['id']}`",
-                    }
-                )
-                continue
-            budget -= 1
-            try:
-                # the windows stored on the initiative: the same verdict as the CLI, API and pages
-                o = outcomes(s.engine, ini["id"], metric=metric)
-            except CxError as exc:
-                results.append({"metric": metric, "error": f"not measurable: {exc}"})
-                continue
-            eff = (
-                {
-                    "estimate": o["did"],
-                    "ci_low": o["ci_low"],
-                    "ci_high": o["ci_high"],
-                    "p_value": o["p_value"],
-                }
-                if o["mode"] == "did"
-                else {k: o["change"][k] for k in ("estimate", "ci_low", "ci_high", "p_value")}
-            )
-            groups = (
-                {"pilot": o["pilot"], "control": o["control"]}
-                if o["mode"] == "did"
-                else {"units": o["scope"]}
-            )
-            results.append(
-                {
-                    "metric": o["metric"],
-                    "mode": o["mode"],
-                    "verdict": o["verdict"],
-                    "verdict_reason": o["verdict_reason"],
-                    "verdict_fix": o["verdict_fix"],
-                    "summary": o["summary"],
-                    **eff,
-                    "groups": {
-                        g: {k: v.get(k) for k in ("before", "after", "n_before", "n_after", "units")}
-                        for g, v in groups.items()
-                    },
-                    "pretrend_ok": o["pretrend_ok"],
-                    "caveats": list(o["caveats"]),
-                    "window": o["window"],
-                    "series": o["series"],
-                }
-            )
-        out.append(
-            {
-                "id": ini["id"],
-                "name": ini["name"],
-                "status": ini["status"],
-                "theme": ini["theme"],
-                "start": start.isoformat(),
-                "end": end.isoformat() if end else None,
-                "units": ini["units"],
-                "pilot_units": ini["pilot_units"],
-                "control_units": ini["control_units"],
-                "has_control": bool(ini["pilot_units"] and ini["control_units"]),
-                "owner": (ini["owner"] or {}).get("name"),
-                "outcomes": results,
-            }
-        )
-    return out
-
-
-def _known(tree: OrgTree, code: str) -> bool:
-    return any(u.code.lower() == code.lower() for u in tree.units.values())
 
 
 def _recognitions(s: _Scope, period: Period) -> dict[str, Any]:
@@ -668,12 +432,16 @@ def default_period(engine: Engine, where: Sequence[str] = ()) -> Period:
     return period_containing("quarter", last)
 
 
-def build_report(engine: Engine, period: str | None = None, unit: str | None = None) -> dict[str, Any]:
-    """Everything the executive report shows, as plain JSON-friendly values."""
+def build_report(
+    engine: Engine, period: str | None = None, unit: str | None = None, scope: UserScope | None = None
+) -> dict[str, Any]:
+    """Everything the executive report shows, as plain JSON-friendly values, as `scope`'s user may see it
+    (default: everything): only their units, and no initiative comparison reaching beyond them."""
     from cxchange.core.migrate import ensure_schema
 
     ensure_schema(engine)
-    tree, u = resolve_scope(engine, unit)
+    user = scope or UserScope.everything()
+    tree, u = resolve_scope(engine, user.one_unit(engine, unit))
     where = (f"unit={u.code}",) if u is not None else ()
     p = parse_period(period) if period is not None else default_period(engine, where)
     s = _Scope(engine, where, tree, u)
@@ -705,9 +473,9 @@ def build_report(engine: Engine, period: str | None = None, unit: str | None = N
         "scores": scores,
         "by_unit": _by_unit(s, p, prev, headline) if headline else None,
         "themes": themes,
-        "drivers": _drivers(s, p, themes["analysed"]),
+        "drivers": _drivers(s, p),
         "emerging": _emerging(s, p),
-        "initiatives": _initiatives(s, p),
+        "initiatives": initiatives_section(engine, user, tree, u, p),
         "recognitions": _recognitions(s, p),
         "notes": [
             "Intervals are 95 % confidence intervals; a change is called real only when its interval "

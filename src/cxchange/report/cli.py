@@ -31,16 +31,26 @@ def report_command(
     unit: Annotated[
         str | None, typer.Option("--unit", help="Org unit code: that unit and everything beneath it.")
     ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Email of a user: the report holds only what they may see (a manager: their units).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Executive summary: scores with intervals and trend, what moved and why, emerging issues,
     initiatives and their measured outcomes, recognitions."""
+    from cxchange.auth.scope import UserScope
     from cxchange.report.build import build_report
     from cxchange.report.render import check_output, write_report
 
     check_output(output)  # before the work: a bad suffix fails fast
     began = time.perf_counter()
-    data = build_report(engine_from(ctx, db), period=period, unit=unit)
+    eng = engine_from(ctx, db)
+    scope = UserScope.for_email(eng, as_user) if as_user else None
+    data = build_report(eng, period=period, unit=unit, scope=scope)
     write_report(data, output)
     typer.echo(
         f"wrote {output} ({data['period']['label']}, {data['scope_name']}, "

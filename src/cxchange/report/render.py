@@ -12,6 +12,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy import Engine
 
+from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, InputError
 
 FORMATS = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf"}
@@ -161,15 +162,20 @@ def write_report(data: dict[str, Any], path: str | Path) -> Path:
 
 
 def report_response(
-    engine: Engine, period: str | None = None, unit: str | None = None, fmt: str = "html"
+    engine: Engine,
+    period: str | None = None,
+    unit: str | None = None,
+    fmt: str = "html",
+    scope: UserScope | None = None,
 ) -> tuple[bytes, str, str]:
-    """For a web route: (content, media type, suggested file name). `fmt`: html or pdf."""
+    """For a web route: (content, media type, suggested file name) as `scope`'s user may see it.
+    `fmt`: html or pdf."""
     from cxchange.report.build import build_report
 
     suffix = "." + (fmt or "").lower().lstrip(".")
     if suffix not in FORMATS:
         raise InputError(f"format must be html or pdf, got {fmt!r}")
-    data = build_report(engine, period=period, unit=unit)
+    data = build_report(engine, period=period, unit=unit, scope=scope)
     name = f"cx-report-{data['period']['label']}" + (f"-{data['unit']['code']}" if data["unit"] else "")
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) + suffix
     if suffix == ".pdf":

@@ -112,26 +112,18 @@ def cases_you_said(initiative: str, format: str = "json") -> Any:
     return _j(out)
 
 
-def _case_in_scope(scope: UserScope, case_id: int) -> dict[str, Any]:
-    from cxchange.core.errors import ForbiddenError
-    from cxchange.sustain.cases import show_case
-
-    case = show_case(engine(), case_id)
-    if scope.scoped and (case["unit"] is None or not scope.filter_rows([case], engine())):
-        raise ForbiddenError(f"case {case_id} belongs to a unit outside yours")
-    return case
-
-
 @router.get("/cases/{case_id}")
 def cases_show(case_id: DbId, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    return _j(_case_in_scope(scope, case_id))
+    from cxchange.sustain.cases import case_for
+
+    return _j(case_for(engine(), scope, case_id))
 
 
 @router.patch("/cases/{case_id}")
 def cases_update(case_id: DbId, body: CasePatch, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.sustain.cases import update
+    from cxchange.sustain.cases import case_for, update
 
-    _case_in_scope(scope, case_id)
+    case_for(engine(), scope, case_id)
     return _j(
         update(engine(), case_id, status=body.status, note=body.note, root_cause=body.root_cause, by=body.by)
     )
@@ -139,9 +131,9 @@ def cases_update(case_id: DbId, body: CasePatch, scope: Annotated[UserScope, Dep
 
 @router.post("/cases/{case_id}/assign")
 def cases_assign(case_id: DbId, body: AssignIn, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.sustain.cases import assign
+    from cxchange.sustain.cases import assign, case_for
 
-    _case_in_scope(scope, case_id)
+    case_for(engine(), scope, case_id)
     return _j(assign(engine(), case_id, body.email))
 
 

@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
+from cxchange.core.errors import ForbiddenError
 
 router = APIRouter(tags=["sustain"])
 
@@ -28,18 +29,34 @@ class OutcomeQuery:
     level: float = Query(0.95, gt=0, lt=1)
 
 
+def _comparable(scope: UserScope, initiative: str) -> None:
+    """The initiative page's rule: a user limited to some units sees an outcome only when every unit it
+    compares is theirs (403 with the page's note otherwise)."""
+    from cxchange.change.service import comparison_note, comparison_visible, initiative_for
+
+    detail = initiative_for(engine(), scope, initiative)
+    if not comparison_visible(engine(), scope, detail):
+        raise ForbiddenError(comparison_note(detail))
+
+
 @router.get("/outcomes/{id}")
-def outcomes_get(id: str, q: Annotated[OutcomeQuery, Depends()]) -> dict[str, Any]:
+def outcomes_get(
+    id: str, q: Annotated[OutcomeQuery, Depends()], scope: Annotated[UserScope, Depends(current_scope)]
+) -> dict[str, Any]:
     """Windows and cluster level default to the ones stored on the initiative."""
     from cxchange.sustain.outcomes import outcomes
 
+    _comparable(scope, id)
     return jsonable_encoder(outcomes(engine(), id, **asdict(q)))
 
 
 @router.get("/outcomes/{id}/plan")
-def outcomes_plan(id: str, q: Annotated[OutcomeQuery, Depends()]) -> dict[str, Any]:
+def outcomes_plan(
+    id: str, q: Annotated[OutcomeQuery, Depends()], scope: Annotated[UserScope, Depends(current_scope)]
+) -> dict[str, Any]:
     from cxchange.sustain.outcome_plan import plan
 
+    _comparable(scope, id)
     return jsonable_encoder(plan(engine(), id, **asdict(q)))
 
 
@@ -56,6 +73,7 @@ def outcomes_settings(
     clears one); audited with who changed what."""
     from cxchange.sustain.outcome_design import set_settings
 
+    _comparable(scope, id)
     return jsonable_encoder(
         set_settings(
             engine(), id, before=before, after=after, cluster=cluster, start_for=start_for, actor=scope.email

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from cxchange.core.errors import InputError, NotFoundError
+from cxchange.auth.scope import UserScope
+from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
 from cxchange.listen.models import Feedback, ImportBatch, Person, Source
 from cxchange.listen.org import OrgTree, load_org_tree
 from cxchange.sustain.models import CASE_STATUSES, Case, CaseRule
@@ -310,6 +311,19 @@ def cases_for_analysis(
 # --- reading and working cases --------------------------------------------------------------------
 
 
+def scan_all(engine: Engine) -> dict[str, Any]:
+    """Apply the case rules to every stored batch and analysis (`cxchange cases scan`): imports and
+    analyses do it for new feedback; this catches up after rules change."""
+    with engine.connect() as conn:
+        batches = list(conn.scalars(select(ImportBatch.id).order_by(ImportBatch.id)))
+    made, errors = 0, []
+    for b in batches:
+        r = cases_for_batch(engine, b)
+        made, errors = made + r["cases"], errors + r["errors"]
+    r = cases_for_analysis(engine, None)
+    return {"cases": made + r["cases"], "errors": errors + r["errors"]}
+
+
 def _as_dt(v: Any) -> datetime | None:
     if v is None or isinstance(v, datetime):
         return v
@@ -388,6 +402,14 @@ def show_case(engine: Engine, case_id: int) -> dict[str, Any]:
         out = _case_row(*row, tree, datetime.utcnow())
         out.update(contacted_at=row[0].contacted_at, resolved_at=row[0].resolved_at, notes=row[0].notes or [])
         return out
+
+
+def case_for(engine: Engine, scope: UserScope, case_id: int) -> dict[str, Any]:
+    """`show_case`, or ForbiddenError (403) when the case's unit lies outside the user's units."""
+    case = show_case(engine, case_id)
+    if not scope.allows_code(engine, case["unit"]):
+        raise ForbiddenError(f"case {case_id} belongs to a unit outside yours")
+    return case
 
 
 def _get_case(s: Session, case_id: int) -> Case:

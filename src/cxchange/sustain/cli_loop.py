@@ -192,21 +192,10 @@ def cases_stats(
 def cases_scan(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
     """Apply the case rules to all stored feedback received within each rule's window (imports and
     analyses do it for new feedback)."""
-    from sqlalchemy import select
-
-    from cxchange.listen.models import ImportBatch
-    from cxchange.sustain.cases import cases_for_analysis, cases_for_batch
+    from cxchange.sustain.cases import scan_all
 
     check_format(fmt)
-    engine = engine_from(ctx, db)
-    with engine.connect() as conn:
-        batches = [b for (b,) in conn.execute(select(ImportBatch.id).order_by(ImportBatch.id))]
-    made, errors = 0, []
-    for b in batches:
-        r = cases_for_batch(engine, b)
-        made, errors = made + r["cases"], errors + r["errors"]
-    r = cases_for_analysis(engine, None)
-    _emit({"cases": made + r["cases"], "errors": errors + r["errors"]}, fmt, "scan")
+    _emit(scan_all(engine_from(ctx, db)), fmt, "scan")
 
 
 @cases_app.command("you-said-we-did")

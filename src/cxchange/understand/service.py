@@ -181,6 +181,70 @@ def theme_stats(
     return out
 
 
+def analysed_count(
+    engine: Engine, where: Sequence[str] = (), since: date | None = None, until: date | None = None
+) -> int:
+    """How many comments (within `where` and the dates, `until` exclusive) have a stored analysis."""
+    stmt = select(func.count()).select_from(FeedbackSentiment)
+    if where or since or until:
+        filters, tree = scope_filters(engine, tuple(where))
+        stmt = apply_filters(
+            select(func.count())
+            .select_from(Feedback)
+            .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id),
+            filters, since=since, until=until, tree=tree,
+        )  # fmt: skip
+    with engine.connect() as conn:
+        return int(conn.scalar(stmt) or 0)
+
+
+def theme_counts(
+    engine: Engine, where: Sequence[str] = (), since: date | None = None, until: date | None = None
+) -> dict[int, dict[str, Any]]:
+    """theme id -> mentions and mean clause sentiment (3 decimals): one GROUP BY, for a comparison period
+    that needs no more (`theme_stats` adds impact and intervals with four)."""
+    filters, tree = scope_filters(engine, tuple(where))
+    stmt = apply_filters(
+        select(FeedbackTheme.theme_id, func.count(), func.avg(FeedbackTheme.sentiment))
+        .select_from(Feedback)
+        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id),
+        filters, since=since, until=until, tree=tree,
+    ).group_by(FeedbackTheme.theme_id)  # fmt: skip
+    with engine.connect() as conn:
+        return {
+            int(tid): {"count": int(n), "sentiment": None if sent is None else round(float(sent), 3)}
+            for tid, n, sent in conn.execute(stmt)
+        }
+
+
+def theme_examples(
+    engine: Engine, theme_id: int, where: Sequence[str] = (), *, positive: bool, limit: int = 3
+) -> list[dict[str, Any]]:
+    """A few comments mentioning the theme within `where` (the caller's scope): the most clearly positive
+    or negative clauses about it (ties: the most recent)."""
+    from cxchange.listen.models import OrgUnit
+
+    filters, tree = scope_filters(engine, tuple(where))
+    polarity = (
+        FeedbackTheme.sentiment >= NEUTRAL_BAND if positive else FeedbackTheme.sentiment <= -NEUTRAL_BAND
+    )
+    order = FeedbackTheme.sentiment.desc() if positive else FeedbackTheme.sentiment.asc()
+    stmt = (
+        select(
+            Feedback.id, Feedback.text, Feedback.received_at, Feedback.nps, OrgUnit.code,
+            FeedbackTheme.sentiment, FeedbackTheme.matched,
+        )
+        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+        .outerjoin(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
+        .where(FeedbackTheme.theme_id == theme_id, polarity, Feedback.text.is_not(None))
+    )  # fmt: skip
+    stmt = apply_filters(stmt, filters, tree=tree)
+    stmt = stmt.order_by(order, Feedback.received_at.desc(), Feedback.id.desc()).limit(limit)
+    keys = ("id", "text", "received_at", "nps", "unit", "sentiment", "matched")
+    with engine.connect() as conn:
+        return [dict(zip(keys, r, strict=True)) for r in conn.execute(stmt)]
+
+
 def _too_broad(
     engine: Engine, rows: list[Any], analysed: dict[Any, int], themes: dict[int, Any], grouped: bool
 ) -> dict[tuple[Any, int], list[str]]:

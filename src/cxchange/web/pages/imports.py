@@ -28,7 +28,6 @@ from cxchange.auth.web import current_scope, verify_csrf
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, ForbiddenError, InputError, NotFoundError
-from cxchange.listen.browse import batch_as_dict
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -137,13 +136,9 @@ def import_home(request: Request, scope: Annotated[UserScope, Depends(current_sc
 
 
 def _source_names(eng: Any) -> list[str]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
+    from cxchange.listen.explore import source_names
 
-    from cxchange.listen.models import Source
-
-    with Session(eng) as session:
-        return list(session.scalars(select(Source.name).order_by(Source.name)))
+    return source_names(eng)
 
 
 @router.post("/import/upload", dependencies=[Depends(verify_csrf)])
@@ -297,21 +292,10 @@ def discard(token: str, scope: Annotated[UserScope, Depends(current_scope)]) -> 
 
 
 def _batch(eng: Any, batch_id: int) -> dict[str, Any]:
-    from sqlalchemy.orm import Session
+    from cxchange.listen.browse import batch_detail
 
-    from cxchange.listen.models import ImportBatch, Source
-
-    with Session(eng) as session:
-        b = session.get(ImportBatch, batch_id)
-        if b is None:
-            raise NotFoundError(f"no import batch {batch_id}")
-        src = session.get(Source, b.source_id)
-        return {
-            **batch_as_dict(b, src.name if src else "?"),
-            "file": Path(b.file_name or "").name,  # the server's temp path is nobody's business
-            "mapping": {k: v for k, v in (b.mapping or {}).items() if not k.startswith("_")},
-            "summary": b.summary,
-        }
+    detail = batch_detail(eng, batch_id)
+    return {**detail, "file": Path(detail["file"] or "").name}  # the server's temp path is nobody's business
 
 
 @router.get("/import/batches/{batch_id}")

@@ -17,12 +17,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
 from cxchange.core.deps import engine
-from cxchange.core.errors import CxError, ForbiddenError, InputError, NotFoundError
+from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -42,31 +42,13 @@ def _tree(eng: Engine) -> Any:
     return load_org_tree(eng)
 
 
-def _all_codes(detail: dict[str, Any]) -> list[str]:
-    return [*detail["units"], *detail["pilot_units"], *detail["control_units"]]
-
-
-def _touches(scope: UserScope, eng: Engine, codes: list[str]) -> bool:
-    return scope.touches(eng, codes)
-
-
-def _all_inside(scope: UserScope, eng: Engine, codes: list[str]) -> bool:
-    return not scope.scoped or len(scope.filter_rows([{"unit": c} for c in codes], eng)) == len(codes)
-
-
 def _form_lists(eng: Engine) -> dict[str, Any]:
     """What the forms offer: people, units, themes, frameworks (for datalists and selects)."""
-    from sqlalchemy.orm import Session
-
+    from cxchange.change.common import people_choices
     from cxchange.change.frameworks import list_rows
-    from cxchange.listen.models import Person
     from cxchange.understand.themes.taxonomy import theme_rows
 
-    with Session(eng) as s:
-        people = [
-            {"email": e, "name": n, "role": r}
-            for e, n, r in s.execute(select(Person.email, Person.name, Person.role).order_by(Person.email))
-        ]
+    people = people_choices(eng)
     tree = _tree(eng)
     units = [
         {"code": u.code, "name": u.name, "level": u.level or "", "depth": u.depth}
@@ -81,12 +63,9 @@ def _form_lists(eng: Engine) -> dict[str, Any]:
 
 
 def _load(eng: Engine, scope: UserScope, initiative: int) -> dict[str, Any]:
-    from cxchange.change.service import show
+    from cxchange.change.service import initiative_for
 
-    detail = show(eng, initiative)
-    if not _touches(scope, eng, _all_codes(detail)):
-        raise ForbiddenError(f"initiative {initiative} does not touch your units")
-    return detail
+    return initiative_for(eng, scope, initiative)
 
 
 def _back(initiative: int, anchor: str) -> RedirectResponse:
@@ -105,15 +84,16 @@ def _split(value: str | list[str] | None) -> list[str]:
 
 @router.get("/initiatives")
 def initiatives_list(request: Request, scope: Scope, status: str | None = None) -> Any:
-    from cxchange.change.service import INITIATIVE_STATUSES, list_all, show
+    from cxchange.change.service import INITIATIVE_STATUSES, list_all, visible_initiatives
 
     eng = engine()
     if status and status not in INITIATIVE_STATUSES:
         raise InputError(f"status wants one of {', '.join(INITIATIVE_STATUSES)}, got {status!r}")
     rows = []
+    details = {d["id"]: d for d in visible_initiatives(eng, scope, status=status or None)}
     for r in list_all(eng, status=status or None):
-        detail = show(eng, r["id"])
-        if not _touches(scope, eng, _all_codes(detail)):
+        detail = details.get(r["id"])
+        if detail is None:
             continue
         current = next((st for st in detail["steps"] if st["status"] != "done"), None)
         rows.append({**r, "framework_name": detail["framework_name"], "current": current, "detail": detail})
@@ -271,12 +251,11 @@ def _page_context(eng: Engine, scope: UserScope, initiative: int) -> dict[str, A
     from cxchange.change import impact, people, readiness
     from cxchange.change.metrics import evaluate
     from cxchange.change.models import ADKAR, IMPACT_ASPECTS, RESISTANCE_CAUSES
-    from cxchange.change.service import get_risk
+    from cxchange.change.service import comparison_note, comparison_visible, get_risk
 
     detail = _load(eng, scope, initiative)
     ini_id = detail["id"]
-    codes = _all_codes(detail)
-    wide_ok = _all_inside(scope, eng, codes)
+    wide_ok = comparison_visible(eng, scope, detail)
     metrics: list[dict[str, Any]] = []
     outcome = outcome_error = None
     if wide_ok:
@@ -295,6 +274,7 @@ def _page_context(eng: Engine, scope: UserScope, initiative: int) -> dict[str, A
         "current_step": current,
         "can_edit": scope.can("initiatives"),
         "wide_ok": wide_ok,
+        "wide_note": comparison_note(detail),
         "raci": _raci_view(eng, ini_id),
         "raci_choices": RACI_CHOICES,
         "metrics": metrics,

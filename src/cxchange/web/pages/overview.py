@@ -112,28 +112,16 @@ def _trend(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _initiatives(eng: Engine, tree: OrgTree, scope: UserScope) -> list[dict[str, Any]]:
-    """Initiatives touching the user's units (for a manager: one on their units, above or beneath)."""
-    from cxchange.change.service import list_all, show
+def _initiatives(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
+    """Initiatives concerning the user's units (scope, pilot or control units, above or beneath theirs)."""
+    from cxchange.change.service import list_all, visible_initiatives
 
-    rows = list_all(eng)
-    if scope.scoped:
-        paths = {u.code: u.path for u in tree.units.values()}
-        mine = [tree.by_code(c).path for c in scope.unit_codes or ()]
-
-        def touches(codes: str) -> bool:
-            for code in filter(None, (codes or "").split(",")):
-                p = paths.get(code)
-                if p and (scope.contains_path(p) or any(m.startswith(p + "/") for m in mine)):
-                    return True
-            return False
-
-        rows = [r for r in rows if touches(r["units"])]
+    details = {d["id"]: d for d in visible_initiatives(eng, scope)}
+    rows = [r for r in list_all(eng) if r["id"] in details]
     active = sorted(rows, key=lambda r: (r["status"] != "active", -r["id"]))[:INITIATIVES]
     out = []
     for r in active:
-        steps = show(eng, r["id"])["steps"]
-        step = next((st for st in steps if st["status"] != "done"), None)
+        step = next((st for st in details[r["id"]]["steps"] if st["status"] != "done"), None)
         out.append({**r, "current_step": step["title"] if step else "all steps done"})
     return out
 
@@ -223,5 +211,5 @@ def _aggregates(
         "themes": themes,
         "emerging": (_safe(emerging, eng, where=where) or [])[:TOP_EMERGING],
         "cases": cases,
-        "initiatives": _safe(_initiatives, eng, tree, scope) or [],
+        "initiatives": _safe(_initiatives, eng, scope) or [],
     }

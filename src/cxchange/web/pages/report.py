@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, rate_limited
 from cxchange.core.deps import engine
-from cxchange.core.errors import InputError
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,11 +24,9 @@ async def report_download(
 ) -> Any:
     from cxchange.report.render import report_response
 
-    units = scope.units(engine(), unit or None)
-    if units is not None and len(units) > 1:
-        raise InputError(f"choose one of your units: /report?unit={units[0]}")
-    chosen = units[0] if units else None
-    content, media_type, name = await run_in_threadpool(report_response, engine(), period, chosen, format)
+    content, media_type, name = await run_in_threadpool(
+        report_response, engine(), period, unit or None, format, scope
+    )
     disposition = "inline" if media_type.startswith("text/html") else "attachment"
     return Response(
         content,

@@ -19,6 +19,7 @@ from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
 from cxchange.core.deps import engine
 from cxchange.core.errors import ForbiddenError, InputError, NoDataError, NotFoundError
+from cxchange.sustain.cases import case_for
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,18 +35,10 @@ def _tree(eng: Engine) -> Any:
 
 
 def _visible_initiatives(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
-    """Initiatives with their units; for a scoped user only those whose units all lie in their units
-    (an outcome compares every unit of the initiative)."""
-    from cxchange.change.service import list_all, show
+    """The initiatives whose outcome the user may see (an outcome compares every unit of the initiative)."""
+    from cxchange.change.service import comparison_visible, visible_initiatives
 
-    out = []
-    for r in list_all(eng):
-        d = show(eng, r["id"])
-        codes = [*d["units"], *d["pilot_units"], *d["control_units"]]
-        if scope.scoped and len(scope.filter_rows([{"unit": c} for c in codes], eng)) != len(codes):
-            continue
-        out.append(d)
-    return out
+    return [d for d in visible_initiatives(eng, scope) if comparison_visible(eng, scope, d)]
 
 
 def _levels(eng: Engine) -> list[str]:
@@ -81,9 +74,9 @@ def sustain_page(
     if initiative is not None:
         chosen = next((d for d in inis if d["id"] == initiative), None)
         if chosen is None:
-            from cxchange.change.service import show
+            from cxchange.change.service import initiative_for
 
-            show(eng, initiative)  # 404 when it does not exist at all
+            initiative_for(eng, scope, initiative)  # 404 when it does not exist, 403 when not theirs
             raise ForbiddenError(f"initiative {initiative} compares units outside yours")
     elif inis:
         chosen = next((d for d in inis if d["pilot_units"] and d["control_units"]), inis[0])
@@ -147,15 +140,6 @@ def sustain_page(
 
 
 # --- cases ----------------------------------------------------------------------------------------
-
-
-def _case_for(scope: UserScope, eng: Engine, case_id: int) -> dict[str, Any]:
-    from cxchange.sustain.cases import show_case
-
-    case = show_case(eng, case_id)
-    if scope.scoped and (case["unit"] is None or not scope.filter_rows([case], eng)):
-        raise ForbiddenError(f"case {case_id} belongs to a unit outside yours")
-    return case
 
 
 def _theme_names(eng: Engine) -> list[str]:
@@ -222,7 +206,7 @@ def cases_queue(
 @router.get("/sustain/cases/{case_id}")
 def case_page(request: Request, scope: Scope, case_id: int, saved: bool = False) -> Any:
     eng = engine()
-    case = _case_for(scope, eng, case_id)
+    case = case_for(eng, scope, case_id)
     ctx = {
         "case": case,
         "saved": saved,
@@ -249,7 +233,7 @@ async def case_update(request: Request, scope: Scope, case_id: int) -> Any:
 
     scope.require("cases")
     eng = engine()
-    case = await run_in_threadpool(_case_for, scope, eng, case_id)
+    case = await run_in_threadpool(case_for, eng, scope, case_id)
     form = await request.form()
 
     def field(name: str) -> str | None:

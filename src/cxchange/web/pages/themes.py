@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
@@ -80,10 +80,9 @@ def _tree(stats: list[dict[str, Any]], rows: list[dict[str, Any]], min_n: int) -
 
 
 def _analysed_count(eng: Engine) -> int:
-    from cxchange.understand.models import FeedbackSentiment
+    from cxchange.understand.service import analysed_count
 
-    with eng.connect() as conn:
-        return int(conn.scalar(select(func.count()).select_from(FeedbackSentiment)) or 0)
+    return analysed_count(eng)
 
 
 @router.get("/themes")
@@ -123,35 +122,9 @@ def _not_analysed(eng: Engine) -> int:
 
 
 def _examples(eng: Engine, theme_id: int, where: tuple[str, ...], positive: bool) -> list[dict[str, Any]]:
-    """A few comments mentioning the theme in the user's scope: the most clearly positive or negative
-    clauses about it (ties: the most recent)."""
-    from cxchange.listen.models import Feedback, OrgUnit
-    from cxchange.listen.query import apply_filters, scope_filters
-    from cxchange.understand.models import FeedbackTheme
-    from cxchange.understand.sentiment.base import NEUTRAL_BAND
+    from cxchange.understand.service import theme_examples
 
-    filters, tree = scope_filters(eng, where)
-    polarity = (
-        FeedbackTheme.sentiment >= NEUTRAL_BAND if positive else FeedbackTheme.sentiment <= -NEUTRAL_BAND
-    )
-    order = FeedbackTheme.sentiment.desc() if positive else FeedbackTheme.sentiment.asc()
-    stmt = (
-        select(
-            Feedback.id, Feedback.text, Feedback.received_at, Feedback.nps, OrgUnit.code,
-            FeedbackTheme.sentiment, FeedbackTheme.matched,
-        )
-        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
-        .outerjoin(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
-        .where(FeedbackTheme.theme_id == theme_id, polarity, Feedback.text.is_not(None))
-    )  # fmt: skip
-    stmt = apply_filters(stmt, filters, tree=tree)
-    stmt = stmt.order_by(order, Feedback.received_at.desc(), Feedback.id.desc()).limit(EXAMPLES_PER_SIDE)
-    with eng.connect() as conn:
-        return [
-            {"id": r[0], "text": r[1], "received_at": r[2], "nps": r[3], "unit": r[4], "sentiment": r[5],
-             "matched": r[6]}
-            for r in conn.execute(stmt)
-        ]  # fmt: skip
+    return theme_examples(eng, theme_id, where, positive=positive, limit=EXAMPLES_PER_SIDE)
 
 
 @router.get("/themes/{theme_id}")
