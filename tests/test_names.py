@@ -27,8 +27,8 @@ def test_printable_names_pass_unchanged(name: str) -> None:
 
 
 def test_theme_and_unit_names_are_checked_where_they_are_made(engine: Engine) -> None:
-    from cxchange.listen.org import import_org_rows
     from cxchange.listen.service import ImportOptions
+    from cxchange.org.tree import import_org_rows
     from cxchange.understand.themes.taxonomy import add_theme
 
     with pytest.raises(InputError, match="theme name"):

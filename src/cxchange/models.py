@@ -24,16 +24,9 @@ from cxchange.change.models import (  # noqa: F401  (registers the change tables
 from cxchange.core.db import Base
 from cxchange.core.models import PendingWork, StoreIdentity  # noqa: F401  (identity, after-commit work)
 from cxchange.decide.models import DecideSnapshot  # noqa: F401  (the decide page's stored figures)
-from cxchange.listen.models import (
-    Feedback,
-    FeedbackChanges,
-    ImportBatch,
-    OrgUnit,
-    Person,
-    RejectedRow,
-    Source,
-)
+from cxchange.listen.models import Feedback, FeedbackChanges, ImportBatch, RejectedRow, Source
 from cxchange.listen.search import SearchIndexState  # noqa: F401  (the search index's bookkeeping)
+from cxchange.org.models import OrgUnit, Person
 from cxchange.sustain.models import (  # noqa: F401  (registers the sustain tables on Base)
     Alert,
     AlertDelivery,

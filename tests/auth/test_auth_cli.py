@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from cxchange.auth import service
 from cxchange.cli import app
-from cxchange.listen.org import import_org_rows
+from cxchange.org.tree import import_org_rows
 
 PASSWORD = "correct-horse-battery"
 UNITS = [

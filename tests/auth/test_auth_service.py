@@ -14,7 +14,7 @@ from cxchange.auth.models import ApiToken, User
 from cxchange.auth.passwords import hash_password, needs_rehash, verify_password
 from cxchange.auth.roles import get_role, permission_for_write, roles
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.org import import_org_rows
+from cxchange.org.tree import import_org_rows
 
 PASSWORD = "correct-horse-battery"
 UNITS = [

@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, ForbiddenError, NotFoundError
 from cxchange.listen.explore import list_feedback
-from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
+from cxchange.org.tree import import_org_rows
 
 UNITS = [
     {"code": "HQ", "name": "HQ", "parent": None, "level": "company"},
@@ -153,7 +153,7 @@ def test_filter_rows_keeps_the_subtree_only(org: Engine) -> None:
 
 
 def test_allows_unit_id(org: Engine) -> None:
-    from cxchange.listen.org import load_org_tree
+    from cxchange.org.tree import load_org_tree
 
     ids = {u.code: u.id for u in load_org_tree(org).units.values()}
     scope = scope_of(org, "R1")

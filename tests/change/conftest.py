@@ -12,7 +12,7 @@ import typer
 from sqlalchemy import Engine, select, text
 from typer.testing import CliRunner, Result
 
-from cxchange.listen.models import OrgUnit, Person
+from cxchange.org.models import OrgUnit, Person
 
 
 @pytest.fixture(scope="session")

@@ -72,7 +72,8 @@ def test_who_sees_which_initiative(demo: Engine, people: dict[str, Any]) -> None
 def test_case_for(demo: Engine) -> None:
     from sqlalchemy import select
 
-    from cxchange.listen.models import Feedback, ImportBatch, OrgUnit
+    from cxchange.listen.models import Feedback, ImportBatch
+    from cxchange.org.models import OrgUnit
     from cxchange.sustain.cases import add_rule, case_for, cases_for_batch
     from cxchange.sustain.models import Case
 

@@ -152,7 +152,7 @@ def test_dry_run_writes_nothing(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_unknown_units_kept_as_attribute(engine: Engine, tmp_path: Path) -> None:
-    from cxchange.listen.org import import_org_rows
+    from cxchange.org.tree import import_org_rows
 
     import_org_rows(
         engine,
@@ -183,7 +183,7 @@ def test_large_batch_rebuilds_indexes(engine: Engine) -> None:
 
 
 def test_matched_units_add_no_attribute(engine: Engine, tmp_path: Path) -> None:
-    from cxchange.listen.org import import_org_rows
+    from cxchange.org.tree import import_org_rows
 
     import_org_rows(engine, [{"code": "S1", "name": "Leeds", "parent": None}], [])
     import_file(engine, _write(tmp_path, "Comment,Store\nok,S1\n"), ImportOptions(source="s"))

@@ -15,8 +15,8 @@ from cxchange.core.errors import InputError
 from cxchange.listen.browse import list_batches, list_rejects
 from cxchange.listen.explore import list_feedback
 from cxchange.listen.models import ImportBatch
-from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, dry_run, import_file
+from cxchange.org.tree import import_org_rows
 
 UNITS = [{"code": "HQ", "name": "HQ", "parent": None}, {"code": "S1", "name": "Leeds", "parent": "HQ"}]
 

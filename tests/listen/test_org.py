@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError
-from cxchange.listen.models import OrgUnit, Person
-from cxchange.listen.org import import_org, load_org_tree, org_as_nested
+from cxchange.listen.org import import_org
+from cxchange.org.models import OrgUnit, Person
+from cxchange.org.tree import load_org_tree, org_as_nested
 
 UNITS = "code,name,parent\nHQ,Acme,\nR1,North,HQ\nS1,Leeds,R1\nS2,York,R1\n"
 PEOPLE = (

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine
 
 from cxchange.core.errors import InputError, NoDataError
-from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
 from cxchange.measure.service import ScoreQuery, compare, scores, scores_in_scope
 from cxchange.measure.stats import nps_from_counts
+from cxchange.org.tree import import_org_rows
 
 UNITS = [
     {"code": "HQ", "name": "Company", "parent": None, "level": "company"},

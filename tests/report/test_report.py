@@ -225,7 +225,7 @@ def with_initiative(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactor
     from cxchange.change.service import create, list_all
     from cxchange.core.db import get_engine
     from cxchange.demo import TRUTH
-    from cxchange.listen.models import Person
+    from cxchange.org.models import Person
 
     path = tmp_path_factory.mktemp("report") / "cx.db"
     src = sqlite3.connect(str(demo_engine.url.database))
@@ -305,7 +305,7 @@ def test_a_managers_report_holds_only_their_units(with_initiative: Engine, tmp_p
 
 
 def _north_units(engine: Engine) -> list[Any]:
-    from cxchange.listen.org import load_org_tree
+    from cxchange.org.tree import load_org_tree
 
     tree = load_org_tree(engine)
     return [tree.units[i] for i in tree.subtree_ids("R-NORTH")]

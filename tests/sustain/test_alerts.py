@@ -18,8 +18,8 @@ from sqlalchemy import Engine, select
 
 from cxchange.core.config import Settings
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
+from cxchange.org.tree import import_org_rows
 from cxchange.sustain import alerts, hooks
 from cxchange.sustain.delivery import backoff, deliver_due
 from cxchange.sustain.models import AlertDelivery, AlertRule

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
+from cxchange.org.tree import import_org_rows
 from cxchange.sustain import case_stats, cases, hooks
 from cxchange.sustain.models import Case
 

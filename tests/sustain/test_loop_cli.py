@@ -19,8 +19,8 @@ from typer.testing import CliRunner, Result
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.errors import CxError, NotFoundError
-from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
+from cxchange.org.tree import import_org_rows
 from cxchange.sustain import hooks
 
 UNITS = [

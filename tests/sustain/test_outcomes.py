@@ -22,7 +22,7 @@ from cxchange.auth.web import current_scope
 from cxchange.change.models import InitiativeUnit
 from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.demo import TRUTH
-from cxchange.listen.models import Person
+from cxchange.org.models import Person
 from cxchange.sustain.outcomes import outcomes
 
 PILOT = TRUTH["pilot"]

@@ -11,9 +11,10 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, select
 
-from cxchange.listen.models import Feedback, OrgUnit
-from cxchange.listen.org import import_org_rows
+from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_frame
+from cxchange.org.models import OrgUnit
+from cxchange.org.tree import import_org_rows
 from cxchange.sustain import hooks
 from cxchange.sustain.recognition import (
     NameIndex,

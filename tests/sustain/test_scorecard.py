@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.errors import CxError, InputError, NoDataError, NotFoundError
-from cxchange.listen.models import Feedback, OrgUnit, Person
+from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, scores
+from cxchange.org.models import OrgUnit, Person
 from cxchange.sustain.models import Case, Recognition
 from cxchange.sustain.scorecard import latest_complete, scorecard
 

@@ -75,7 +75,7 @@ def make_world(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) ->
     from cxchange.api import create_app
     from cxchange.change.service import create
     from cxchange.core.db import get_engine
-    from cxchange.listen.models import OrgUnit, Person
+    from cxchange.org.models import OrgUnit, Person
     from cxchange.sustain.models import Case
 
     url = copy_of_demo(demo_engine, tmp_path_factory.mktemp("scoping") / "demo.db")

@@ -18,7 +18,7 @@ PILOT_NAME = "Queue-busting pilot (web)"
 
 def _people(web_db: str) -> list[str]:
     from cxchange.core.db import get_engine
-    from cxchange.listen.models import Person
+    from cxchange.org.models import Person
 
     with get_engine(web_db).connect() as conn:
         return list(conn.execute(select(Person.email).order_by(Person.email).limit(3)).scalars())

@@ -32,8 +32,8 @@ def _small_site(tmp: Path) -> tuple[Any, str, str]:
     from cxchange.api import create_app
     from cxchange.auth.testing import token_for
     from cxchange.core.db import get_engine
-    from cxchange.listen.org import import_org_rows
     from cxchange.listen.service import ImportOptions, import_frame
+    from cxchange.org.tree import import_org_rows
 
     url = f"sqlite:///{tmp / 'fuzz.db'}"
     engine = get_engine(url)

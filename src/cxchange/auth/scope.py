@@ -34,7 +34,7 @@ class UserScope:
         units = tuple(user.get("units") or ())
         if user["role"] == "admin" or not units:
             return cls(email=user["email"], role=user["role"], user_id=user.get("id"))
-        from cxchange.listen.org import load_org_tree
+        from cxchange.org.tree import load_org_tree
 
         tree = load_org_tree(engine)
         paths = tuple(tree.by_code(code).path for code in units)
@@ -72,7 +72,7 @@ class UserScope:
     def check_unit(self, engine: Engine, code: str) -> None:
         if not self.scoped:
             return
-        from cxchange.listen.org import load_org_tree
+        from cxchange.org.tree import load_org_tree
 
         if not self.contains_path(load_org_tree(engine).by_code(code).path):
             raise ForbiddenError(f"unit {code} is outside your units ({', '.join(self.unit_codes or ())})")
@@ -82,14 +82,14 @@ class UserScope:
             return True
         if unit_id is None:
             return False
-        from cxchange.listen.org import load_org_tree
+        from cxchange.org.tree import load_org_tree
 
         unit = load_org_tree(engine).units.get(unit_id)
         return unit is not None and self.contains_path(unit.path)
 
     def unit_paths(self, engine: Engine) -> dict[str, str]:
         """code -> materialised path of every unit: load once, pass to the checks below for many items."""
-        from cxchange.listen.org import load_org_tree
+        from cxchange.org.tree import load_org_tree
 
         return {u.code: u.path for u in load_org_tree(engine).units.values()}
 

@@ -15,7 +15,7 @@ from cxchange.auth.models import ApiToken, AppSecret, AuditEntry, SignInSession,
 from cxchange.auth.passwords import hash_password, needs_rehash, verify_password
 from cxchange.auth.roles import get_role
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.models import OrgUnit
+from cxchange.org.models import OrgUnit
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 TOKEN_PREFIX = "cxt_"

@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from cxchange.change.models import Initiative, InitiativeUnit
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.models import OrgUnit, Person
-from cxchange.listen.org import OrgTree, load_org_tree
+from cxchange.org.models import OrgUnit, Person
 
 
 def get_initiative(session: Session, ref: int | str) -> Initiative:
@@ -29,31 +28,11 @@ def get_initiative(session: Session, ref: int | str) -> Initiative:
     return ini
 
 
-def person_by_email(session: Session, email: str, what: str = "person") -> Person:
-    key = (email or "").strip().lower()
-    if not key:
-        raise InputError(f"{what}: an e-mail address is needed")
-    p = session.scalars(select(Person).where(func.lower(Person.email) == key)).first()
-    if p is None:
-        raise NotFoundError(f"{what}: no person with e-mail {email!r}")
-    return p
-
-
 def people_choices(engine: Engine) -> list[dict[str, Any]]:
     """Everyone who can be named on an initiative (sponsor, owner, RACI), by email."""
     stmt = select(Person.email, Person.name, Person.role).order_by(Person.email)
     with engine.connect() as conn:
         return [{"email": e, "name": n, "role": r} for e, n, r in conn.execute(stmt)]
-
-
-def unit_by_code(session: Session, code: str, what: str = "unit") -> OrgUnit:
-    key = (code or "").strip()
-    if not key:
-        raise InputError(f"{what}: a unit code is needed")
-    u = session.scalars(select(OrgUnit).where(func.lower(OrgUnit.code) == key.lower())).first()
-    if u is None:
-        raise NotFoundError(f"{what}: no org unit with code {code!r}")
-    return u
 
 
 def split_codes(value: str | Iterable[str] | None) -> list[str]:
@@ -84,35 +63,6 @@ def initiative_units(session: Session, initiative_id: int) -> dict[str, list[Org
     for role, unit in rows:
         out.setdefault(role, []).append(unit)
     return out
-
-
-def covered_unit_ids(tree: OrgTree, codes: Iterable[str]) -> set[int]:
-    """Every unit in or beneath the given units."""
-    ids: set[int] = set()
-    for code in codes:
-        ids |= tree.subtree_ids(code)
-    return ids
-
-
-def ancestor_ids(tree: OrgTree, unit_ids: Iterable[int]) -> set[int]:
-    out: set[int] = set()
-    for uid in unit_ids:
-        u = tree.units.get(uid)
-        while u is not None and u.parent_id is not None:
-            out.add(u.parent_id)
-            u = tree.units.get(u.parent_id)
-    return out
-
-
-def org_tree(session: Session) -> OrgTree:
-    return load_org_tree(session.connection())
-
-
-def people_in_units(session: Session, unit_ids: Iterable[int]) -> list[Person]:
-    ids = sorted(set(unit_ids))
-    if not ids:
-        return []
-    return list(session.scalars(select(Person).where(Person.unit_id.in_(ids)).order_by(Person.email)))
 
 
 def read_csv_rows(path: str, required: Iterable[str] = ()) -> tuple[list[str], list[dict[str, Any]]]:

@@ -19,9 +19,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from cxchange.change.common import get_initiative, org_tree, session_for, unit_by_code
+from cxchange.change.common import get_initiative, session_for
 from cxchange.change.models import IMPACT_ASPECTS, ImpactAssessment, Initiative
 from cxchange.core.errors import InputError
+from cxchange.org.tree import org_tree, unit_by_code
 
 THRESHOLD_ENV = "CXCHANGE_SATURATION_THRESHOLD"
 DEFAULT_THRESHOLD = 6.0

@@ -19,10 +19,11 @@ from typing import Any
 from scipy import special
 from sqlalchemy import Engine, func, select
 
-from cxchange.change.common import as_date, get_initiative, initiative_units, org_tree, session_for
+from cxchange.change.common import as_date, get_initiative, initiative_units, session_for
 from cxchange.change.models import SuccessMetric
 from cxchange.core.errors import InputError
 from cxchange.listen.models import Feedback
+from cxchange.org.tree import org_tree
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 
 BASELINE_DAYS = 365

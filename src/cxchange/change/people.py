@@ -16,17 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from cxchange.change.common import (
-    as_date,
-    covered_unit_ids,
-    get_initiative,
-    initiative_units,
-    org_tree,
-    people_in_units,
-    person_by_email,
-    session_for,
-    unit_by_code,
-)
+from cxchange.change.common import as_date, get_initiative, initiative_units, session_for
 from cxchange.change.frameworks import adkar_actions
 from cxchange.change.models import (
     RESISTANCE_CAUSES,
@@ -40,7 +30,8 @@ from cxchange.change.models import (
     TrainingSession,
 )
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.models import OrgUnit, Person
+from cxchange.org.models import OrgUnit, Person
+from cxchange.org.tree import covered_unit_ids, org_tree, people_in_units, person_by_email, unit_by_code
 
 AGENT_RATIO_ENV = "CXCHANGE_AGENT_RATIO"
 DEFAULT_AGENT_RATIO = 15

@@ -21,19 +21,16 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 
 from cxchange.change.common import (
-    ancestor_ids,
-    covered_unit_ids,
     get_initiative,
     initiative_units,
-    org_tree,
     parse_csv_text,
-    person_by_email,
     read_csv_rows,
     session_for,
 )
 from cxchange.change.models import Initiative, RaciAssignment
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.models import Person
+from cxchange.org.models import Person
+from cxchange.org.tree import ancestor_ids, covered_unit_ids, org_tree, person_by_email
 
 MANY_R = 3
 MANY_C = 4

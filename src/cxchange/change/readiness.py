@@ -21,19 +21,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from cxchange.change.common import (
-    as_date,
-    get_initiative,
-    org_tree,
-    parse_csv_text,
-    person_by_email,
-    read_csv_rows,
-    session_for,
-    unit_by_code,
-)
+from cxchange.change.common import as_date, get_initiative, parse_csv_text, read_csv_rows, session_for
 from cxchange.change.frameworks import adkar_actions
 from cxchange.change.models import ADKAR, ReadinessResponse
 from cxchange.core.errors import InputError, NotFoundError
+from cxchange.org.tree import org_tree, person_by_email, unit_by_code
 
 BARRIER_AT_OR_BELOW = 3
 MIN_N = 5
@@ -248,7 +240,8 @@ def import_file(
 
 def _outside_units(s: Any, initiative_id: int, unit_ids: set[int]) -> list[str]:
     """Respondents' units that are not in or beneath the initiative's units (worth a second look)."""
-    from cxchange.change.common import covered_unit_ids, initiative_units
+    from cxchange.change.common import initiative_units
+    from cxchange.org.tree import covered_unit_ids
 
     tree = org_tree(s)
     codes = [u.code for us in initiative_units(s, initiative_id).values() for u in us]

@@ -16,15 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, select
 
 from cxchange.auth.scope import UserScope
-from cxchange.change.common import (
-    as_date,
-    get_initiative,
-    initiative_units,
-    person_by_email,
-    session_for,
-    split_codes,
-    unit_by_code,
-)
+from cxchange.change.common import as_date, get_initiative, initiative_units, session_for, split_codes
 from cxchange.change.frameworks import get_framework
 from cxchange.change.models import (
     STEP_STATUSES,
@@ -34,7 +26,8 @@ from cxchange.change.models import (
     SuccessMetric,
 )
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
-from cxchange.listen.models import Person
+from cxchange.org.models import Person
+from cxchange.org.tree import person_by_email, unit_by_code
 
 INITIATIVE_STATUSES = ("active", "paused", "done", "cancelled")
 SIZE_FACTORS = (
@@ -438,7 +431,7 @@ def visible_initiatives(
     with engine.connect() as conn:
         ids = list(conn.scalars(stmt))
         if scope.scoped:  # decide on the unit codes (one query) before loading any initiative in full
-            from cxchange.listen.models import OrgUnit
+            from cxchange.org.models import OrgUnit
 
             codes: dict[int, list[str]] = {}
             for ini_id, code in conn.execute(

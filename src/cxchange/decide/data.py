@@ -15,8 +15,9 @@ import polars as pl
 from sqlalchemy import Engine, String, select, type_coerce
 
 from cxchange.core.migrate import ensure_schema
-from cxchange.listen.models import Feedback, OrgUnit, Source
+from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
+from cxchange.org.models import OrgUnit
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 from cxchange.understand.sentiment.base import NEUTRAL_BAND
 from cxchange.understand.themes.taxonomy import theme_rows

@@ -301,8 +301,8 @@ def frame_from_store(
     from sqlalchemy import select
 
     from cxchange.listen.models import Feedback
-    from cxchange.listen.org import load_org_tree
     from cxchange.listen.query import apply_filters, parse_where
+    from cxchange.org.tree import load_org_tree
 
     kind, name = parse_store_target(target)
     attrs = [a.strip() for a in attrs if a.strip()]

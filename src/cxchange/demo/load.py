@@ -12,8 +12,8 @@ from sqlalchemy import Engine, func, select
 from cxchange.demo.generate import DemoCompany, generate
 from cxchange.listen.mapping import FIELDS
 from cxchange.listen.models import Feedback
-from cxchange.listen.org import import_org_rows
 from cxchange.listen.service import ImportOptions, import_frame
+from cxchange.org.tree import import_org_rows
 
 
 def database_is_empty(engine: Engine) -> bool:

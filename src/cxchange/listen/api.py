@@ -124,7 +124,7 @@ def feedback(
 
 @router.get("/org")
 def org(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
-    from cxchange.listen.org import org_as_nested
+    from cxchange.org.tree import org_as_nested
 
     nested = org_as_nested(engine())
     if not scope.scoped:

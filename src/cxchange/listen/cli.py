@@ -272,7 +272,7 @@ def org_import(
 @org_app.command("show")
 def org_show(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
     """Print the org tree."""
-    from cxchange.listen.org import org_as_nested
+    from cxchange.org.tree import org_as_nested
 
     check_format(fmt, ("table", "json"))
     tree = org_as_nested(engine_from(ctx, db))

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from cxchange.core.errors import InputError
 from cxchange.listen.browse import SENTIMENT_LABELS
-from cxchange.listen.models import Feedback, OrgUnit, Source
+from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.listen.search import search_condition
+from cxchange.org.models import OrgUnit
 
 COUNT_CAP = 10_000
 NPS_RANGE = (0, 10)

@@ -13,7 +13,7 @@ from cxchange.core.errors import InputError
 from cxchange.listen.models import Feedback, Source
 
 if TYPE_CHECKING:
-    from cxchange.listen.org import OrgTree
+    from cxchange.org.tree import OrgTree
 
 COLUMN_FIELDS = ("channel", "customer_id", "language", "external_id")
 
@@ -58,7 +58,7 @@ def scope_filters(
         filters.sources.append(source)
     tree = None
     if filters.units:
-        from cxchange.listen.org import load_org_tree
+        from cxchange.org.tree import load_org_tree
 
         tree = load_org_tree(engine)
     return filters, tree

@@ -27,12 +27,13 @@ from cxchange.core.names import check_column_names, check_name
 from cxchange.core.prefetch import prefetch
 from cxchange.listen import columnar, dates
 from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
-from cxchange.listen.models import SOURCE_KINDS, ImportBatch, OrgUnit, Source
+from cxchange.listen.models import SOURCE_KINDS, ImportBatch, Source
 from cxchange.listen.readers import Chunk, ColumnSample, RawReject, TableInfo, first_chunk_sampler, open_table
 from cxchange.listen.redact import redact_texts
 from cxchange.listen.store import feedback_writer, sqlite_checkpoint, sqlite_import_session, write_rejects
 from cxchange.listen.summary import ImportSummary
 from cxchange.listen.validate import FieldPlan, Rejects, check_scale, normalise_chunk, plan_fields
+from cxchange.org.models import OrgUnit
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

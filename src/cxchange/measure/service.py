@@ -22,9 +22,9 @@ from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.listen import columnar
 from cxchange.listen.models import Feedback, Source
-from cxchange.listen.org import OrgTree, load_org_tree
 from cxchange.listen.query import Filters, apply_filters, parse_where
 from cxchange.measure.stats import CI_METHODS, METRICS, compare_from_counts, holm, score_from_counts
+from cxchange.org.tree import OrgTree, load_org_tree
 
 TIME_KEYS = ("day", "week", "month", "quarter", "year")
 PLAIN_KEYS = ("source", "channel", "unit")

@@ -26,9 +26,9 @@ from sqlalchemy import Engine
 from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, InputError
 from cxchange.listen import explore
-from cxchange.listen.org import OrgTree, Unit, load_org_tree
 from cxchange.measure.service import ScoreQuery, grouped_counts
 from cxchange.measure.stats import compare_from_counts, score_from_counts
+from cxchange.org.tree import OrgTree, Unit, load_org_tree
 from cxchange.report.initiatives import initiatives_section
 from cxchange.report.period import (
     Period,

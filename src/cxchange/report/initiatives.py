@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from cxchange.auth.scope import UserScope
 from cxchange.change.service import comparison_note, comparison_visible, unit_codes, visible_initiatives
 from cxchange.core.errors import CxError
-from cxchange.listen.org import OrgTree, Unit
+from cxchange.org.tree import OrgTree, Unit
 from cxchange.report.period import Period, as_date
 
 MAX_OUTCOMES = 10  # outcome analyses per report (each scans the initiative's units over its windows)

@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session
 
 from cxchange.core.config import Settings
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.models import Feedback, OrgUnit
-from cxchange.listen.org import load_org_tree
+from cxchange.listen.models import Feedback
+from cxchange.org.models import OrgUnit
+from cxchange.org.tree import load_org_tree
 from cxchange.sustain.models import Alert, AlertDelivery, AlertRule
 from cxchange.understand.models import Theme
 

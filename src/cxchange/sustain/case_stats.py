@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from cxchange.core.errors import InputError
-from cxchange.listen.models import Feedback, OrgUnit
-from cxchange.listen.org import load_org_tree
+from cxchange.listen.models import Feedback
+from cxchange.org.models import OrgUnit
+from cxchange.org.tree import load_org_tree
 from cxchange.sustain.models import Case
 from cxchange.understand.models import Theme
 

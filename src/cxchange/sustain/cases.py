@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from cxchange.auth.scope import UserScope
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
-from cxchange.listen.models import Feedback, ImportBatch, Person, Source
-from cxchange.listen.org import OrgTree, load_org_tree
+from cxchange.listen.models import Feedback, ImportBatch, Source
+from cxchange.org.models import Person
+from cxchange.org.tree import OrgTree, load_org_tree
 from cxchange.sustain.models import CASE_STATUSES, Case, CaseRule
 from cxchange.understand.models import FeedbackTheme, Theme
 
@@ -494,7 +495,8 @@ CLOSED_INITIATIVE = ("done",)
 
 def you_said_we_did(engine: Engine, initiative: int | str) -> dict[str, Any]:
     """Customers whose feedback mentioned a finished initiative's theme in its units, to tell them."""
-    from cxchange.change.common import covered_unit_ids, get_initiative, initiative_units
+    from cxchange.change.common import get_initiative, initiative_units
+    from cxchange.org.tree import covered_unit_ids
 
     with Session(engine) as s:
         ini = get_initiative(s, initiative)

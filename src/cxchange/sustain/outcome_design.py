@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from cxchange.change.common import get_initiative, session_for
 from cxchange.core.errors import InputError
-from cxchange.listen.org import OrgTree
+from cxchange.org.tree import OrgTree
 
 DEFAULT_BEFORE = "365d"
 DEFAULT_AFTER = "90d"
@@ -26,7 +26,7 @@ def unit_starts(session: Any, initiative_id: int) -> dict[str, date]:
     from sqlalchemy import select
 
     from cxchange.change.models import InitiativeUnit
-    from cxchange.listen.models import OrgUnit
+    from cxchange.org.models import OrgUnit
 
     rows = session.execute(
         select(OrgUnit.code, InitiativeUnit.start)
@@ -60,7 +60,7 @@ def _set_starts(session: Any, ini: Any, start_for: list[str]) -> dict[str, dict[
     from sqlalchemy import select
 
     from cxchange.change.models import InitiativeUnit
-    from cxchange.listen.models import OrgUnit
+    from cxchange.org.models import OrgUnit
 
     pilots = {
         code.lower(): (code, row)
@@ -134,7 +134,7 @@ def set_settings(
             if not text:
                 raise InputError("--cluster wants an org level such as region or store, or default")
             if text.lower() != "default":
-                from cxchange.change.common import org_tree
+                from cxchange.org.tree import org_tree
 
                 org_tree(s).ancestor_map(text)  # raises naming the known levels
             new["cluster"] = None if text.lower() == "default" else text

@@ -19,8 +19,9 @@ import numpy as np
 from scipy import stats as sps
 from sqlalchemy import Engine
 
-from cxchange.change.common import covered_unit_ids, get_initiative, initiative_units, org_tree, session_for
+from cxchange.change.common import get_initiative, initiative_units, session_for
 from cxchange.core.errors import InputError
+from cxchange.org.tree import covered_unit_ids, org_tree
 from cxchange.sustain import panel
 from cxchange.sustain.outcome_design import check_clusters, cluster_map, stored_settings
 from cxchange.sustain.outcomes import _data_dates, _rows, _window_days, parse_metric

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from cxchange.core.errors import InputError
-from cxchange.listen.org import OrgTree
+from cxchange.org.tree import OrgTree
 from cxchange.sustain import panel, staggered
 from cxchange.sustain.outcome_design import check_clusters, cluster_map
 

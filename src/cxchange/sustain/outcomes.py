@@ -30,10 +30,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, case, func, or_, select
 
-from cxchange.change.common import covered_unit_ids, get_initiative, initiative_units, org_tree, session_for
+from cxchange.change.common import get_initiative, initiative_units, session_for
 from cxchange.change.models import Initiative, InitiativeUnit
 from cxchange.core.errors import InputError
 from cxchange.listen.models import Feedback
+from cxchange.org.tree import covered_unit_ids, org_tree
 from cxchange.sustain import did as stats
 from cxchange.sustain import panel
 from cxchange.sustain.outcome_design import check_clusters, cluster_map, stored_settings, unit_starts

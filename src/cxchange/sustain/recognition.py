@@ -29,8 +29,9 @@ import yaml
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from cxchange.listen.models import Feedback, Person
-from cxchange.listen.org import load_org_tree
+from cxchange.listen.models import Feedback
+from cxchange.org.models import Person
+from cxchange.org.tree import load_org_tree
 from cxchange.sustain.models import Recognition
 from cxchange.understand.models import FeedbackSentiment
 

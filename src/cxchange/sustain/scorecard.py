@@ -25,9 +25,9 @@ from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.listen.models import Feedback
-from cxchange.listen.org import load_org_tree
 from cxchange.measure.service import ScoreQuery, grouped_counts, scores
 from cxchange.measure.stats import compare_from_counts
+from cxchange.org.tree import load_org_tree
 from cxchange.sustain.case_stats import stats as case_stats
 from cxchange.sustain.models import Recognition
 

@@ -15,7 +15,8 @@ from sqlalchemy import Engine, func, select
 
 def data_version(eng: Engine) -> tuple[Any, ...]:
     """Numbers that change when feedback, analyses, the taxonomy, themes or the org tree change."""
-    from cxchange.listen.models import FeedbackChanges, ImportBatch, OrgUnit
+    from cxchange.listen.models import FeedbackChanges, ImportBatch
+    from cxchange.org.models import OrgUnit
     from cxchange.understand.models import AnalysisRun, TaxonomyVersion, Theme
 
     queries = (

@@ -222,7 +222,7 @@ def theme_examples(
 ) -> list[dict[str, Any]]:
     """A few comments mentioning the theme within `where` (the caller's scope): the most clearly positive
     or negative clauses about it (ties: the most recent)."""
-    from cxchange.listen.models import OrgUnit
+    from cxchange.org.models import OrgUnit
 
     filters, tree = scope_filters(engine, tuple(where))
     polarity = (

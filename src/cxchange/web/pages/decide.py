@@ -47,7 +47,7 @@ def decide_data(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
 
 def _unit_choices(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
     """Units the user may look at, in tree order."""
-    from cxchange.listen.org import load_org_tree
+    from cxchange.org.tree import load_org_tree
 
     units = sorted(load_org_tree(eng).units.values(), key=lambda u: u.path)
     return [{"code": u.code, "name": u.name, "depth": u.depth} for u in units if scope.contains_path(u.path)]
@@ -56,7 +56,7 @@ def _unit_choices(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
 def _where(eng: Engine, scope: UserScope, unit: str | None) -> tuple[str, ...]:
     """The scope's filter (a unit outside a manager's subtree raises ForbiddenError: 403)."""
     if unit:
-        from cxchange.listen.org import load_org_tree
+        from cxchange.org.tree import load_org_tree
 
         load_org_tree(eng).by_code(unit)  # unknown unit: NotFoundError (404)
     return scope.where(eng, [f"unit={unit}"] if unit else [])

@@ -120,7 +120,7 @@ def _query(form: dict[str, Any], **extra: str) -> str:
 
 
 def _units_for(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
-    from cxchange.listen.org import load_org_tree
+    from cxchange.org.tree import load_org_tree
 
     tree = load_org_tree(eng)
     units = sorted(tree.units.values(), key=lambda u: u.path)

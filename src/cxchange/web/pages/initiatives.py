@@ -37,7 +37,7 @@ FORM_ERRORS = (InputError, NotFoundError)
 
 
 def _tree(eng: Engine) -> Any:
-    from cxchange.listen.org import load_org_tree
+    from cxchange.org.tree import load_org_tree
 
     return load_org_tree(eng)
 

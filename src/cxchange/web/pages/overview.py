@@ -12,7 +12,7 @@ from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError
-from cxchange.listen.org import OrgTree, Unit, load_org_tree
+from cxchange.org.tree import OrgTree, Unit, load_org_tree
 from cxchange.web.cache import cached
 from cxchange.web.common import render
 

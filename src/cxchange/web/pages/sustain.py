@@ -29,7 +29,7 @@ QUEUE_STATUSES = ("unresolved", "open", "contacted", "resolved", "all")
 
 
 def _tree(eng: Engine) -> Any:
-    from cxchange.listen.org import load_org_tree
+    from cxchange.org.tree import load_org_tree
 
     return load_org_tree(eng)
 
