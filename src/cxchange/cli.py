@@ -57,6 +57,7 @@ def _mount() -> None:
     from cxchange.decide.cli_whatif import register as register_whatif
     from cxchange.demo.cli import register as register_demo
     from cxchange.listen.cli import register as register_listen
+    from cxchange.listen.surveys.cli import register as register_surveys
     from cxchange.measure.cli import register as register_measure
     from cxchange.report.cli import register as register_report
     from cxchange.sustain.cli_loop import register_loop
@@ -66,6 +67,7 @@ def _mount() -> None:
     from cxchange.web.cli import register as register_web
 
     register_listen(app)
+    register_surveys(app)
     register_measure(app)
     register_sentiment(app)
     register_understand(app)
@@ -86,6 +88,8 @@ _mount()
 # Commands whose success is written to the audit log (user and token commands audit themselves).
 AUDITED = {
     "import": "import",
+    "survey": "survey",
+    "ingest": "ingest",
     "org": "import.org",
     "themes": "taxonomy",
     "initiative": "initiative",
