@@ -19,7 +19,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import yaml
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import Engine, func, insert, select, update
@@ -27,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxchange.core.config import get_settings
-from cxchange.core.errors import CxError, ForbiddenError, InputError, NotFoundError, RateLimitError
+from cxchange.core.errors import BusyError, CxError, ForbiddenError, InputError, NotFoundError, RateLimitError
 from cxchange.core.names import check_name
 from cxchange.listen.models import Feedback, OrgUnit, Source
 from cxchange.listen.surveys.models import CLOSED, OPEN, PulseAnswer, Survey, SurveyLink
@@ -38,6 +37,7 @@ FORM_FIELDS = frozenset({"score", "comment", "form_token", "website", *ADKAR})
 HONEYPOT = "website"  # hidden from people (CSS and aria-hidden); a bot that fills it is refused
 FORM_MAX_AGE = 24 * 3600  # seconds a loaded form may be sent
 COMMENT_MAX = 5_000
+STORE_TIMEOUT = 60.0  # seconds an answer waits for its commit
 
 
 class SurveyClosed(CxError):
@@ -377,17 +377,32 @@ def _whole(value: str | None, name: str, low: int, high: int) -> int:
 
 def _rate_limit(engine: Engine, client: str, link_id: int) -> None:
     """Every post counts (a refused one too) per client address and per link, in the shared rate_event
-    table, so `serve --workers N` allows no more than one process would."""
-    from cxchange.auth.throttle import counted, record, window_wait
+    table of auth/throttle.py (one transaction: both events, both counts), so `serve --workers N`
+    allows no more than one process would."""
+    from cxchange.auth.models import RateEvent
+    from cxchange.auth.throttle import Counted, purge_expired, window_wait
 
     s = get_settings()
     now = datetime.utcnow()
-    for bucket, limit in (
-        (f"survey-addr:{client}", s.survey_posts_per_address),
-        (f"survey-link:{link_id}", s.survey_posts_per_link),
-    ):
-        record(engine, bucket, timedelta(seconds=60), now=now)
-        wait = window_wait(counted(engine, bucket, now - timedelta(seconds=60)), limit + 1, 60, now)
+    since, keep = now - timedelta(seconds=60), now + timedelta(seconds=60)
+    limits = {
+        f"survey-addr:{client}"[:400]: s.survey_posts_per_address,
+        f"survey-link:{link_id}": s.survey_posts_per_link,
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(RateEvent), [{"bucket": b, "at": now, "expires_at": keep} for b in limits])
+        counts = {
+            b: conn.execute(
+                select(func.count(), func.min(RateEvent.at), func.max(RateEvent.at)).where(
+                    RateEvent.bucket == b, RateEvent.at > since
+                )
+            ).one()
+            for b in limits
+        }
+    purge_expired(engine, now)
+    for bucket, limit in limits.items():
+        n, first, last = counts[bucket]
+        wait = window_wait(Counted(int(n or 0), first, last), limit + 1, 60, now)
         if wait > 0:
             raise RateLimitError(f"too many answers: at most {limit} a minute", max(1, int(wait) + 1))
 
@@ -446,12 +461,20 @@ def submit(
 
 
 def _store_feedback(
-    engine: Engine, survey: Survey, nonce: str, unit_code: str | None, received: datetime,
-    scores: dict[str, str], comment: str, *, check_replay: bool,
-) -> None:  # fmt: skip
-    """One answer as a one-row import of the survey's source: the file import's validation, redaction,
-    de-duplication (on the nonce) and after-commit work (cases, alerts, columnar copy, search index)."""
-    from cxchange.listen.service import ImportOptions, import_frame
+    engine: Engine,
+    survey: Survey,
+    nonce: str,
+    unit_code: str | None,
+    received: datetime,
+    scores: dict[str, str],
+    comment: str,
+    *,
+    check_replay: bool,
+) -> None:
+    """One answer as a row of an import of the survey's source (writer.py groups answers arriving
+    together): the file import's validation, redaction, de-duplication on the nonce and after-commit
+    work (cases, alerts, columnar copy, search index). Returns once the answer is committed."""
+    from cxchange.listen.surveys.writer import DATE_FORMAT, DuplicateInBatch, writer_for
 
     if check_replay:  # refused before an import batch is opened for it
         with engine.connect() as conn:
@@ -464,21 +487,14 @@ def _store_feedback(
             raise Replayed("this form was already sent")
     row: dict[str, str | None] = {
         "external_id": nonce,
-        "received_at": received.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        "received_at": received.strftime(DATE_FORMAT.replace("%.f", ".%f")),
+        "text": comment or None,
+        "org_unit": unit_code,
         **scores,
     }
-    if comment:
-        row["text"] = comment
-    if unit_code:
-        row["org_unit"] = unit_code
-    frame = pl.DataFrame({k: [v] for k, v in row.items()}, schema={k: pl.String for k in row})
-    options = ImportOptions(
-        source=f"survey:{survey.name}", map_options=tuple(f"{k}={k}" for k in row),
-        date_format="%Y-%m-%dT%H:%M:%S%.f", close_loop=True,
-    )  # fmt: skip
-    result = import_frame(engine, frame, options, name=f"survey:{survey.id}")
-    if result.duplicates and check_replay:
-        raise Replayed("this form was already sent")
-    if result.rejected:
-        reasons = [r["reason"] for r in result.rejects_by_reason] or ["the answer was not accepted"]
-        raise InputError(str(reasons[0]))
+    try:
+        writer_for(engine).put(f"survey:{survey.name}", row).result(timeout=STORE_TIMEOUT)
+    except DuplicateInBatch:
+        raise Replayed("this form was already sent") from None
+    except TimeoutError:
+        raise BusyError("the answer could not be stored in time: please send it again") from None

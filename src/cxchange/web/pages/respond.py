@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cxchange.core.deps import engine
-from cxchange.core.errors import CxError, ForbiddenError, NotFoundError, RateLimitError
+from cxchange.core.errors import BusyError, CxError, ForbiddenError, NotFoundError, RateLimitError
 from cxchange.web.common import templates
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +37,7 @@ def _status(exc: CxError) -> int:
     from cxchange.listen.surveys.service import Replayed, SurveyClosed
 
     for cls, status in ((SurveyClosed, 410), (Replayed, 409), (NotFoundError, 404),
-                        (ForbiddenError, 403), (RateLimitError, 429)):  # fmt: skip
+                        (ForbiddenError, 403), (RateLimitError, 429), (BusyError, 503)):  # fmt: skip
         if isinstance(exc, cls):
             return status
     return 400
