@@ -39,55 +39,65 @@ class TooManyItems(InputError):
     """More than MAX_ITEMS in one request (the API answers 413)."""
 
 
+_NESTED = (dict, list)
+_RESERVED = ITEM_KEYS | {"org_unit"}
+
+
 def _cell(value: Any) -> str | None:
-    """Every column reaches the validator as text, as a file's would; nested values as JSON."""
+    """An attribute value as the text a file would hold; nested values as JSON."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dict | list):
+    if isinstance(value, _NESTED):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
 
 
+def _refusal(item: Any) -> str | None:
+    """Why an item cannot become a row at all (its values are the validator's business), or None."""
+    if not isinstance(item, dict):
+        return "an item must be a JSON object"
+    unknown = item.keys() - ITEM_KEYS
+    if unknown:
+        return f"unknown key(s): {', '.join(sorted(map(str, unknown)))}"
+    nested = [k for k, v in item.items() if k != "attributes" and isinstance(v, _NESTED)]
+    if nested:
+        return f"{', '.join(sorted(nested))}: a single value is expected, not a list or object"
+    attrs = item.get("attributes")
+    if attrs is not None and not isinstance(attrs, dict):
+        return "attributes must be a JSON object"
+    clash = [k for k in attrs or () if k in _RESERVED or k.startswith("__")]
+    if clash:
+        return f"attribute name(s) reserved for fields: {', '.join(sorted(clash))}"
+    return None
+
+
 def items_frame(items: Sequence[Any]) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """(a string frame of the acceptable items with their position in `__index`, the items refused for
-    their shape: not an object, an unknown key, attributes that are not an object or reuse a field's name)."""
-    rows: list[dict[str, str | None]] = []
+    their shape: not an object, an unknown key, a nested value, attributes that reuse a field's name).
+    Column by column: polars turns each field's values into text, as they would be read from a file."""
+    good: list[dict[str, Any]] = []
+    index: list[int] = []
     refused: list[dict[str, Any]] = []
-    attribute_keys: dict[str, None] = {}
     for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            refused.append({"index": i, "reason": "an item must be a JSON object"})
-            continue
-        unknown = sorted(set(item) - ITEM_KEYS)
-        if unknown:
-            refused.append({"index": i, "reason": f"unknown key(s): {', '.join(map(str, unknown))}"})
-            continue
-        attrs = item.get("attributes") or {}
-        if not isinstance(attrs, dict):
-            refused.append({"index": i, "reason": "attributes must be a JSON object"})
-            continue
-        clash = sorted(k for k in attrs if k in ITEM_KEYS or k.startswith("__") or k == "org_unit")
-        if clash:
-            refused.append(
-                {"index": i, "reason": f"attribute name(s) reserved for fields: {', '.join(clash)}"}
-            )
-            continue
-        row = {f: _cell(item.get(f)) for f in ITEM_FIELDS}
-        when = row["received_at"]
-        if when and when.endswith(("Z", "z")):  # RFC 3339's UTC "Z", which the file formats spell +00:00
-            row["received_at"] = when[:-1] + "+00:00"
-        for k, v in attrs.items():
-            attribute_keys[k] = None
-            row[k] = _cell(v)
-        row["__index"] = str(i)
-        rows.append(row)
-    columns = [*ITEM_FIELDS, *attribute_keys, "__index"]
-    frame = pl.DataFrame(
-        {c: [r.get(c) for r in rows] for c in columns}, schema={c: pl.String for c in columns}
-    )
-    return frame, refused
+        why = _refusal(item)
+        if why:
+            refused.append({"index": i, "reason": why})
+        else:
+            good.append(item)
+            index.append(i)
+    columns = {
+        f: pl.Series(f, [it.get(f) for it in good], dtype=pl.String, strict=False) for f in ITEM_FIELDS
+    }
+    # RFC 3339's UTC "Z", which the date formats of files spell +00:00.
+    columns["received_at"] = columns["received_at"].str.replace(r"[Zz]$", "+00:00")
+    attribute_keys = dict.fromkeys(k for it in good for k in it.get("attributes") or ())
+    for k in attribute_keys:
+        values = [_cell((it.get("attributes") or {}).get(k)) for it in good]
+        columns[k] = pl.Series(k, values, dtype=pl.String)
+    columns["__index"] = pl.Series("__index", index, dtype=pl.Int64)
+    return pl.DataFrame(list(columns.values())), refused
 
 
 def ingest_items(engine: Engine, source: str, items: Any, *, kind: str | None = None) -> dict[str, Any]:
@@ -106,7 +116,7 @@ def ingest_items(engine: Engine, source: str, items: Any, *, kind: str | None = 
     out: dict[str, Any] = {"imported": 0, "duplicates": 0, "rejected": refused, "batch_id": None}
     if frame.height == 0:
         return out
-    index = frame["__index"].cast(pl.Int64).to_list()  # the frame's row n is file row n + 2
+    index = frame["__index"].to_list()  # the frame's row n is file row n + 2
     attributes = [c for c in frame.columns if c not in ITEM_FIELDS and c != "__index"]
     # Empty columns are left out, as a file without them: a mapped, all-empty date column would not parse.
     keep = [c for c in (*ITEM_FIELDS, *attributes) if frame[c].null_count() < frame.height]
