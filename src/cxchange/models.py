@@ -33,7 +33,14 @@ from cxchange.listen.models import (
     Source,
 )
 from cxchange.listen.search import SearchIndexState  # noqa: F401  (the search index's bookkeeping)
-from cxchange.listen.surveys.models import IngestMapping, PulseAnswer, Survey, SurveyLink  # noqa: F401
+from cxchange.listen.surveys.models import (  # noqa: F401  (surveys, links, pulses, invitations)
+    IngestMapping,
+    PulseAnswer,
+    Survey,
+    SurveyInvitation,
+    SurveyLink,
+    SurveyOptOut,
+)
 from cxchange.sustain.models import (  # noqa: F401  (registers the sustain tables on Base)
     Alert,
     AlertDelivery,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, SmallInteger, String, Text
+from sqlalchemy import DateTime, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxchange.core.db import Base
@@ -60,6 +60,35 @@ class PulseAnswer(Base):
     knowledge: Mapped[int] = mapped_column(SmallInteger)
     ability: Mapped[int] = mapped_column(SmallInteger)
     reinforcement: Mapped[int] = mapped_column(SmallInteger)
+
+
+class SurveyInvitation(Base):
+    """A one-time link e-mailed to one person: one answer, a reminder after `remind_after_days`."""
+
+    __tablename__ = "survey_invitation"
+    __table_args__ = (UniqueConstraint("survey_id", "email", name="uq_invitation_email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # Carried onto the answer's feedback row, so closed-loop cases reach the customer ("you said, we did").
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    remind_after_days: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SurveyOptOut(Base):
+    """An address that followed an unsubscribe link: no later survey invites it."""
+
+    __tablename__ = "survey_optout"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class IngestMapping(Base):

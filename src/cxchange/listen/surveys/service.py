@@ -120,14 +120,22 @@ def link_url(engine: Engine, link_id: int) -> str:
     return f"{get_settings().public_url.rstrip('/')}/s/{link_token(engine, link_id)}"
 
 
-def _link_id(engine: Engine, token: str) -> int:
+def _target_key(engine: Engine, token: str) -> tuple[str, int]:
+    """("l", link id) for a public link, ("i", invitation id) for an e-mailed one-time link."""
     try:
         value = URLSafeSerializer(_secret(engine), salt="cxchange-survey-link").loads(token)
     except BadSignature:
         raise NotFoundError("no such survey link") from None
-    if not isinstance(value, int):
-        raise NotFoundError("no such survey link")
-    return value
+    if isinstance(value, int):
+        return "l", value
+    if isinstance(value, list) and len(value) == 2 and value[0] == "i" and isinstance(value[1], int):
+        return "i", value[1]
+    raise NotFoundError("no such survey link")
+
+
+def invitation_url(engine: Engine, invitation_id: int) -> str:
+    token = URLSafeSerializer(_secret(engine), salt="cxchange-survey-link").dumps(["i", invitation_id])
+    return f"{get_settings().public_url.rstrip('/')}/s/{token}"
 
 
 def _form_serializer(engine: Engine) -> URLSafeTimedSerializer:
@@ -337,29 +345,63 @@ class Form:
     strings: dict[str, str]
 
 
-def _open_link(engine: Engine, token: str) -> tuple[Survey, int, int | None, str | None]:
-    link_id = _link_id(engine, token)
+@dataclass(frozen=True)
+class Target:
+    """What a token opens: the survey, and the link or invitation with its unit (and customer)."""
+
+    survey: Survey
+    key: str  # "l:ID" (a public link) or "i:ID" (an invitation)
+    unit_id: int | None
+    unit_code: str | None
+    customer_id: str | None = None
+    invitation_id: int | None = None
+
+
+def _open_link(engine: Engine, token: str) -> Target:
+    from cxchange.listen.surveys.models import SurveyInvitation
+
+    kind, ident = _target_key(engine, token)
+    owner = SurveyLink if kind == "l" else SurveyInvitation
+    extra = SurveyInvitation.customer_id if kind == "i" else SurveyLink.id
     with Session(engine, expire_on_commit=False) as conn:
         row = conn.execute(
-            select(Survey, SurveyLink.unit_id, OrgUnit.code)
-            .join(SurveyLink, SurveyLink.survey_id == Survey.id)
-            .outerjoin(OrgUnit, OrgUnit.id == SurveyLink.unit_id)
-            .where(SurveyLink.id == link_id)
+            select(Survey, owner.unit_id, OrgUnit.code, extra)
+            .join(owner, owner.survey_id == Survey.id)
+            .outerjoin(OrgUnit, OrgUnit.id == owner.unit_id)
+            .where(owner.id == ident)
         ).first()
     if row is None:
         raise NotFoundError("no such survey link")
-    survey, unit_id, code = row
+    survey, unit_id, code, more = row
     if survey.status != OPEN:
         raise SurveyClosed("this survey is closed")
-    return survey, link_id, unit_id, code
+    if kind == "i":
+        return Target(survey, f"i:{ident}", unit_id, code, more, ident)
+    return Target(survey, f"l:{ident}", unit_id, code)
+
+
+def _answered(engine: Engine, target: Target, nonce: str) -> bool:
+    """Whether an answer with this nonce is stored already (a replayed form or invitation)."""
+    with engine.connect() as conn:
+        if target.survey.kind == "adkar":
+            stmt = select(PulseAnswer.id).where(PulseAnswer.nonce == nonce)
+        else:
+            stmt = select(Feedback.id).where(
+                Feedback.source_id == target.survey.source_id, Feedback.dedup_key == f"x:{nonce}"
+            )
+        return conn.execute(stmt).first() is not None
 
 
 def open_form(engine: Engine, token: str) -> Form:
-    """What the respondent's page shows, with a fresh signed form token (link id and a one-time nonce)."""
-    survey, link_id, _unit_id, code = _open_link(engine, token)
-    form_token = _form_serializer(engine).dumps({"l": link_id, "n": secrets.token_urlsafe(18)})
-    return Form(survey.id, survey.kind, survey.name, survey.language, survey.definition, code, form_token,
-                strings(survey.language))  # fmt: skip
+    """What the respondent's page shows, with a fresh signed form token naming the link (or invitation)
+    and a nonce: one-time per page load, or the invitation's own (one answer per invitation)."""
+    t = _open_link(engine, token)
+    nonce = f"inv-{t.invitation_id}" if t.invitation_id else secrets.token_urlsafe(18)
+    if t.invitation_id and _answered(engine, t, nonce):
+        raise Replayed("this invitation has been answered already: thank you")
+    form_token = _form_serializer(engine).dumps({"k": t.key, "n": nonce})
+    s = t.survey
+    return Form(s.id, s.kind, s.name, s.language, s.definition, t.unit_code, form_token, strings(s.language))
 
 
 def _whole(value: str | None, name: str, low: int, high: int) -> int:
@@ -375,7 +417,7 @@ def _whole(value: str | None, name: str, low: int, high: int) -> int:
     return number
 
 
-def _rate_limit(engine: Engine, client: str, link_id: int) -> None:
+def _rate_limit(engine: Engine, client: str, link_key: str) -> None:
     """Every post counts (a refused one too) per client address and per link, in the shared rate_event
     table of auth/throttle.py (one transaction: both events, both counts), so `serve --workers N`
     allows no more than one process would."""
@@ -387,7 +429,7 @@ def _rate_limit(engine: Engine, client: str, link_id: int) -> None:
     since, keep = now - timedelta(seconds=60), now + timedelta(seconds=60)
     limits = {
         f"survey-addr:{client}"[:400]: s.survey_posts_per_address,
-        f"survey-link:{link_id}": s.survey_posts_per_link,
+        f"survey-link:{link_key}": s.survey_posts_per_link,
     }
     with engine.begin() as conn:
         conn.execute(insert(RateEvent), [{"bucket": b, "at": now, "expires_at": keep} for b in limits])
@@ -411,8 +453,9 @@ def submit(
     engine: Engine, token: str, form: Mapping[str, str], *, client: str, now: datetime | None = None
 ) -> dict[str, Any]:
     """Check and store one posted answer; raises (and stores nothing) on anything wrong."""
-    survey, link_id, unit_id, code = _open_link(engine, token)
-    _rate_limit(engine, client, link_id)
+    t = _open_link(engine, token)
+    survey = t.survey
+    _rate_limit(engine, client, t.key)
     unknown = sorted(set(form) - FORM_FIELDS)
     if unknown:
         raise InputError(f"unexpected field(s): {', '.join(k[:40] for k in unknown[:5])}")
@@ -424,7 +467,7 @@ def submit(
         raise ForbiddenError("the form has expired: reload the page and answer again") from None
     except BadSignature:
         raise ForbiddenError("the form token is missing or not valid: reload the page") from None
-    if not isinstance(sealed, dict) or sealed.get("l") != link_id or not isinstance(sealed.get("n"), str):
+    if not isinstance(sealed, dict) or sealed.get("k") != t.key or not isinstance(sealed.get("n"), str):
         raise ForbiddenError("the form token does not belong to this link: reload the page")
     nonce = sealed["n"]
     scale = survey.definition["scale"]
@@ -432,68 +475,57 @@ def submit(
     if len(comment) > COMMENT_MAX:
         raise InputError(f"comment: at most {COMMENT_MAX} characters")
     received = now or datetime.utcnow()
+    if _answered(engine, t, nonce):  # refused before anything is written
+        raise Replayed("this form was already sent")
     if survey.kind == "adkar":
         scores = {e: _whole(form.get(e), e, int(scale["min"]), int(scale["max"])) for e in ADKAR}
         try:
             with engine.begin() as conn:
-                conn.execute(
-                    insert(PulseAnswer).values(
-                        survey_id=survey.id, nonce=nonce, unit_id=unit_id, received_at=received, **scores
-                    )
-                )
+                values = {
+                    "survey_id": survey.id,
+                    "nonce": nonce,
+                    "unit_id": t.unit_id,
+                    "received_at": received,
+                }
+                conn.execute(insert(PulseAnswer).values(**values, **scores))
         except IntegrityError:
             raise Replayed("this form was already sent") from None
         if comment:
-            _store_feedback(engine, survey, nonce, code, received, {}, comment, check_replay=False)
-        return {"survey": survey.id, "stored": True}
-    score = _whole(form.get("score"), "score", int(scale["min"]), int(scale["max"]))
-    _store_feedback(
-        engine,
-        survey,
-        nonce,
-        code,
-        received,
-        {survey.definition["field"]: str(score)},
-        comment,
-        check_replay=True,
-    )
+            _store_feedback(engine, t, nonce, received, {"text": comment})
+    else:
+        score = _whole(form.get("score"), "score", int(scale["min"]), int(scale["max"]))
+        _store_feedback(
+            engine, t, nonce, received, {survey.definition["field"]: str(score), "text": comment or None}
+        )
+    if t.invitation_id is not None:
+        from cxchange.listen.surveys.models import SurveyInvitation
+
+        with engine.begin() as conn:
+            conn.execute(
+                update(SurveyInvitation)
+                .where(SurveyInvitation.id == t.invitation_id)
+                .values(answered_at=received)
+            )
     return {"survey": survey.id, "stored": True}
 
 
 def _store_feedback(
-    engine: Engine,
-    survey: Survey,
-    nonce: str,
-    unit_code: str | None,
-    received: datetime,
-    scores: dict[str, str],
-    comment: str,
-    *,
-    check_replay: bool,
+    engine: Engine, t: Target, nonce: str, received: datetime, values: dict[str, str | None]
 ) -> None:
     """One answer as a row of an import of the survey's source (writer.py groups answers arriving
     together): the file import's validation, redaction, de-duplication on the nonce and after-commit
     work (cases, alerts, columnar copy, search index). Returns once the answer is committed."""
     from cxchange.listen.surveys.writer import DATE_FORMAT, DuplicateInBatch, writer_for
 
-    if check_replay:  # refused before an import batch is opened for it
-        with engine.connect() as conn:
-            seen = conn.execute(
-                select(Feedback.id).where(
-                    Feedback.source_id == survey.source_id, Feedback.dedup_key == f"x:{nonce}"
-                )
-            ).first()
-        if seen:
-            raise Replayed("this form was already sent")
     row: dict[str, str | None] = {
         "external_id": nonce,
         "received_at": received.strftime(DATE_FORMAT.replace("%.f", ".%f")),
-        "text": comment or None,
-        "org_unit": unit_code,
-        **scores,
+        "org_unit": t.unit_code,
+        "customer_id": t.customer_id,
+        **values,
     }
     try:
-        writer_for(engine).put(f"survey:{survey.name}", row).result(timeout=STORE_TIMEOUT)
+        writer_for(engine).put(f"survey:{t.survey.name}", row).result(timeout=STORE_TIMEOUT)
     except DuplicateInBatch:
         raise Replayed("this form was already sent") from None
     except TimeoutError:

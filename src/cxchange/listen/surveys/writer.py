@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 MAX_ROWS = 1_000  # answers per import at most
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%.f"
 # The frame's columns are named after the fields they fill.
-COLUMNS = ("external_id", "received_at", "nps", "csat", "ces", "text", "org_unit")
+COLUMNS = ("external_id", "received_at", "nps", "csat", "ces", "text", "org_unit", "customer_id")
 
 
 class DuplicateInBatch(InputError):

@@ -68,6 +68,31 @@ def upgrade() -> None:
     )  # fmt: skip
     op.create_index("ix_pulse_answer_survey_id", "pulse_answer", ["survey_id"])
     op.create_table(
+        "survey_invitation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("unit_id", sa.Integer(), nullable=True),
+        sa.Column("customer_id", sa.String(length=200), nullable=True),
+        sa.Column("remind_after_days", sa.Integer(), nullable=True),
+        sa.Column("sent_at", sa.DateTime(), nullable=True),
+        sa.Column("reminded_at", sa.DateTime(), nullable=True),
+        sa.Column("answered_at", sa.DateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["survey_id"], ["survey.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["unit_id"], ["org_unit.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("survey_id", "email", name="uq_invitation_email"),
+    )
+    op.create_index("ix_survey_invitation_survey_id", "survey_invitation", ["survey_id"])
+    op.create_table(
+        "survey_optout",
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("email"),
+    )
+    op.create_table(
         "ingest_mapping",
         sa.Column("source_id", sa.Integer(), nullable=False),
         sa.Column("mapping", _JSON, nullable=False),
@@ -80,6 +105,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("ingest_mapping")
+    op.drop_table("survey_optout")
+    op.drop_index("ix_survey_invitation_survey_id", table_name="survey_invitation")
+    op.drop_table("survey_invitation")
     op.drop_index("ix_pulse_answer_survey_id", table_name="pulse_answer")
     op.drop_table("pulse_answer")
     op.drop_index("ix_survey_link_survey_id", table_name="survey_link")
