@@ -106,6 +106,36 @@ def close(ctx: typer.Context, survey: Annotated[str, typer.Argument(help="Id or 
     _emit(close_survey(engine_from(ctx, db), survey), fmt)
 
 
+@survey_app.command("invite")
+def invite_cmd(
+    ctx: typer.Context,
+    survey: Annotated[str, typer.Argument(help="Id or name.")],
+    file: Annotated[Path, typer.Option("--file", help="CSV: email, unit[, customer_id, name].")],
+    remind_after: Annotated[int | None, typer.Option("--remind-after", help="Days before one reminder.")] = 3,
+    fmt: FormatOption = "json",
+    db: DbOption = None,
+) -> None:
+    """E-mail each contact a one-time link (SMTP: CXCHANGE_SMTP_*; links: CXCHANGE_PUBLIC_URL)."""
+    from cxchange.listen.surveys.invitations import invite
+
+    check_format(fmt)
+    _emit(invite(engine_from(ctx, db), survey, file, remind_after_days=remind_after), fmt)
+
+
+@survey_app.command("remind")
+def remind_cmd(
+    ctx: typer.Context,
+    survey: Annotated[str, typer.Argument(help="Id or name.")],
+    fmt: FormatOption = "json",
+    db: DbOption = None,
+) -> None:
+    """Send the reminders that are due (run it daily, e.g. from cron)."""
+    from cxchange.listen.surveys.invitations import remind
+
+    check_format(fmt)
+    _emit(remind(engine_from(ctx, db), survey), fmt)
+
+
 @ingest_app.command("map")
 def ingest_map(
     ctx: typer.Context,

@@ -106,14 +106,14 @@ def strings(language: str = "en") -> dict[str, str]:
 # --- tokens ---------------------------------------------------------------------------------------
 
 
-def _secret(engine: Engine) -> str:
+def signing_secret(engine: Engine) -> str:
     from cxchange.auth.service import secret_key
 
     return secret_key(engine, "surveys")
 
 
 def link_token(engine: Engine, link_id: int) -> str:
-    return URLSafeSerializer(_secret(engine), salt="cxchange-survey-link").dumps(link_id)
+    return URLSafeSerializer(signing_secret(engine), salt="cxchange-survey-link").dumps(link_id)
 
 
 def link_url(engine: Engine, link_id: int) -> str:
@@ -123,7 +123,7 @@ def link_url(engine: Engine, link_id: int) -> str:
 def _target_key(engine: Engine, token: str) -> tuple[str, int]:
     """("l", link id) for a public link, ("i", invitation id) for an e-mailed one-time link."""
     try:
-        value = URLSafeSerializer(_secret(engine), salt="cxchange-survey-link").loads(token)
+        value = URLSafeSerializer(signing_secret(engine), salt="cxchange-survey-link").loads(token)
     except BadSignature:
         raise NotFoundError("no such survey link") from None
     if isinstance(value, int):
@@ -134,12 +134,12 @@ def _target_key(engine: Engine, token: str) -> tuple[str, int]:
 
 
 def invitation_url(engine: Engine, invitation_id: int) -> str:
-    token = URLSafeSerializer(_secret(engine), salt="cxchange-survey-link").dumps(["i", invitation_id])
+    token = URLSafeSerializer(signing_secret(engine), salt="cxchange-survey-link").dumps(["i", invitation_id])
     return f"{get_settings().public_url.rstrip('/')}/s/{token}"
 
 
 def _form_serializer(engine: Engine) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(_secret(engine), salt="cxchange-survey-form")
+    return URLSafeTimedSerializer(signing_secret(engine), salt="cxchange-survey-form")
 
 
 # --- create, list, show, close ------------------------------------------------------------------
@@ -213,7 +213,7 @@ def create_survey(
     return {"id": survey_id, "name": name, "kind": kind, "links": links}
 
 
-def _survey(conn: Any, ref: int | str) -> Any:
+def find_survey(conn: Any, ref: int | str) -> Any:
     col = Survey.id if isinstance(ref, int) or str(ref).isdigit() else Survey.name
     value = int(ref) if col is Survey.id else ref
     row = conn.execute(select(Survey).where(col == value)).first()
@@ -279,14 +279,14 @@ def list_surveys(engine: Engine) -> list[dict[str, Any]]:
 
 
 def show_survey(engine: Engine, ref: int | str) -> dict[str, Any]:
-    _secret(engine)  # made (if new) before the read below, never inside it
+    signing_secret(engine)  # made (if new) before the read below, never inside it
     with Session(engine) as conn:
-        return _as_dict(engine, conn, _survey(conn, ref), detail=True)
+        return _as_dict(engine, conn, find_survey(conn, ref), detail=True)
 
 
 def close_survey(engine: Engine, ref: int | str) -> dict[str, Any]:
     with Session(engine, expire_on_commit=False) as conn, conn.begin():
-        s = _survey(conn, ref)
+        s = find_survey(conn, ref)
         if s.status != CLOSED:
             conn.execute(
                 update(Survey).where(Survey.id == s.id).values(status=CLOSED, closed_at=datetime.utcnow())

@@ -48,12 +48,39 @@ def _failure(request: Request, exc: CxError) -> HTMLResponse:
 
     s = strings("en")
     status = _status(exc)
-    titles = {404: ("unknown_title", s["unknown_body"]), 410: ("closed_title", s["closed_body"])}
+    titles = {404: ("unknown_title", s["unknown_body"]), 410: ("closed_title", s["closed_body"]),
+              409: ("answered_title", str(exc))}  # fmt: skip
     key, body = titles.get(status, ("error_title", str(exc)))
     response = _message(request, s, key, body, status)
     if isinstance(exc, RateLimitError):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@router.get("/s/unsubscribe/{token}")
+def unsubscribe_page(request: Request, token: str) -> Response:
+    """A button, not a GET that unsubscribes: mail scanners follow links by themselves."""
+    from cxchange.listen.surveys.invitations import check_unsubscribe
+    from cxchange.listen.surveys.service import strings
+
+    s = strings("en")
+    try:
+        check_unsubscribe(engine(), token)
+    except CxError as exc:
+        return _failure(request, exc)
+    return _page(request, "respond_unsubscribe.html", {"s": s, "token": token, "done": False})
+
+
+@router.post("/s/unsubscribe/{token}")
+def unsubscribe_post(request: Request, token: str) -> Response:
+    from cxchange.listen.surveys.invitations import unsubscribe
+    from cxchange.listen.surveys.service import strings
+
+    try:
+        unsubscribe(engine(), token)
+    except CxError as exc:
+        return _failure(request, exc)
+    return _page(request, "respond_unsubscribe.html", {"s": strings("en"), "token": token, "done": True})
 
 
 @router.get("/s/{token}")
