@@ -93,3 +93,16 @@ def test_a_webhook_payload_through_the_stored_mapping(client: TestClient, counte
     bad = client.put("/api/ingest/zendesk/mapping", json={"fields": {"nonsense": "/x"}})
     assert bad.status_code == 400
     assert counter("feedback") == 2
+
+
+def test_what_the_database_cannot_hold_is_rejected_by_index(client: TestClient, counter: Any) -> None:
+    items = [
+        {"external_id": "a", "text": "a\u0000b"},
+        {"external_id": "b", "text": "x", "attributes": {"k": "v\u0000"}},
+        {"external_id": "c" * 201, "text": "x"},
+        {"external_id": "d", "text": "fine", "nps": 9.0},
+    ]
+    out = client.post("/api/feedback", json={"source": "s", "items": items}).json()
+    assert [r["index"] for r in out["rejected"]] == [0, 1, 2] and out["imported"] == 1
+    assert client.put("/api/ingest/s/mapping", json={"fields": {"text": "/a\u0000"}}).status_code == 400
+    assert counter("feedback", "WHERE nps = 9") == 1

@@ -116,3 +116,10 @@ def test_rate_limit_per_address(
         codes.append(public.post(path, data=form, follow_redirects=False).status_code)
     assert codes == [303, 303, 303, 429, 429]
     assert counter("feedback") == 3
+
+
+def test_a_nul_in_a_comment_is_refused(client: TestClient, public: TestClient, counter: Any) -> None:
+    path = _path(_create(client)["links"][0]["url"])
+    form = {**_load(public, path), "score": "7", "comment": "bad\u0000"}
+    assert public.post(path, data=form, follow_redirects=False).status_code == 400
+    assert counter("feedback") == 0

@@ -40,6 +40,7 @@ class TooManyItems(InputError):
 
 
 _NESTED = (dict, list)
+ID_MAX = 200
 _RESERVED = ITEM_KEYS | {"org_unit"}
 
 
@@ -70,6 +71,13 @@ def _refusal(item: Any) -> str | None:
     clash = [k for k in attrs or () if k in _RESERVED or k.startswith("__")]
     if clash:
         return f"attribute name(s) reserved for fields: {', '.join(sorted(clash))}"
+    # What the database cannot hold: a NUL (PostgreSQL refuses it in text and JSON), over-long ids.
+    for key, value in (*item.items(), *((f"attributes.{k}", v) for k, v in (attrs or {}).items())):
+        if key != "attributes" and "\x00" in (_cell(value) or "").replace("\\u0000", "\x00"):
+            return f"{key}: a NUL character cannot be stored"
+    for key in ("external_id", "customer_id"):
+        if len(str(item.get(key) or "")) > ID_MAX:
+            return f"{key}: longer than {ID_MAX} characters"
     return None
 
 
@@ -173,6 +181,8 @@ def check_mapping(mapping: Any) -> dict[str, Any]:
     items = mapping.get("items")
     if items is not None and (not isinstance(items, str) or not items.startswith("/")):
         raise InputError('mapping: "items" must be a path starting with "/"')
+    if items is not None:
+        check_name(items, "mapping items path")
     for key, path in mapping["fields"].items():
         if key not in ITEM_KEYS and not key.startswith("attributes."):
             raise InputError(
@@ -180,6 +190,8 @@ def check_mapping(mapping: Any) -> dict[str, Any]:
             )
         if not isinstance(path, str) or not (path == "" or path.startswith("/")):
             raise InputError(f"mapping: the path of {key!r} must start with '/'")
+        check_name(key, "mapping field")
+        check_name(path, f"mapping path of {key!r}")
     return {"items": items, "fields": dict(mapping["fields"])}
 
 

@@ -10,6 +10,7 @@ its five scores in pulse_answer, with only the link's unit, and its comment as e
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ FORM_FIELDS = frozenset({"score", "comment", "form_token", "website", *ADKAR})
 HONEYPOT = "website"  # hidden from people (CSS and aria-hidden); a bot that fills it is refused
 FORM_MAX_AGE = 24 * 3600  # seconds a loaded form may be sent
 COMMENT_MAX = 5_000
+NAME_MAX = 150  # the source is "survey:NAME", at most 200 characters
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 STORE_TIMEOUT = 60.0  # seconds an answer waits for its commit
 
 
@@ -96,6 +99,7 @@ def load_definition(kind: str, path: str | Path | None = None) -> dict[str, Any]
 def strings(language: str = "en") -> dict[str, str]:
     """The respondent page's catalogue for `language` (English for a language without one)."""
     folder = resources.files("cxchange.listen.surveys") / "strings"
+    language = language if LANGUAGE.match(language) else "en"  # never a path
     english = yaml.safe_load((folder / "en.yaml").read_text("utf-8"))
     own = folder / f"{language}.yaml"
     if language != "en" and own.is_file():
@@ -160,9 +164,14 @@ def create_survey(
 ) -> dict[str, Any]:
     """A survey with one public link per unit (one link when no units are given)."""
     check_name(name, "survey name")
-    if not name.strip():
-        raise InputError("--name: a survey needs a name")
+    if not name.strip() or len(name) > NAME_MAX:
+        raise InputError(f"--name: a survey needs a name of 1 to {NAME_MAX} characters")
+    if not LANGUAGE.match(language):
+        raise InputError(f"--language: {language[:20]!r} is not a language code such as en or pt-BR")
     definition = load_definition(kind, definition_file)
+    for option, text in (("--question", question), ("--comment-prompt", comment_prompt)):
+        if text:
+            check_name(text, option)
     if question:
         definition["question"] = question
     if comment_prompt:
@@ -474,6 +483,8 @@ def submit(
     comment = (form.get("comment") or "").strip()
     if len(comment) > COMMENT_MAX:
         raise InputError(f"comment: at most {COMMENT_MAX} characters")
+    if "\x00" in comment:  # PostgreSQL cannot store it
+        raise InputError("comment: a NUL character cannot be stored")
     received = now or datetime.utcnow()
     if _answered(engine, t, nonce):  # refused before anything is written
         raise Replayed("this form was already sent")
