@@ -426,45 +426,58 @@ def _whole(value: str | None, name: str, low: int, high: int) -> int:
     return number
 
 
-def _rate_limit(engine: Engine, client: str, link_key: str) -> None:
-    """Every post counts (a refused one too) per client address and per link, in the shared rate_event
-    table of auth/throttle.py (one transaction: both events, both counts), so `serve --workers N`
-    allows no more than one process would."""
+def _rate_check(engine: Engine, client: str, link_key: str) -> list[str]:
+    """429 when the last minute already holds the limit of answers from this address or into this link;
+    else the rate_event buckets (auth/throttle.py's shared table, so `serve --workers N` allows no more
+    than one process would) this post must be counted in. Only reads: the events are written with the
+    answer (in the answer writer's group transaction), so posts never queue for SQLite's write lock."""
     from cxchange.auth.models import RateEvent
-    from cxchange.auth.throttle import Counted, purge_expired, window_wait
+    from cxchange.auth.throttle import Counted, window_wait
 
     s = get_settings()
     now = datetime.utcnow()
-    since, keep = now - timedelta(seconds=60), now + timedelta(seconds=60)
     limits = {
         f"survey-addr:{client}"[:400]: s.survey_posts_per_address,
         f"survey-link:{link_key}": s.survey_posts_per_link,
     }
-    with engine.begin() as conn:
-        conn.execute(insert(RateEvent), [{"bucket": b, "at": now, "expires_at": keep} for b in limits])
-        counts = {
-            b: conn.execute(
+    with engine.connect() as conn:
+        for bucket, limit in limits.items():
+            n, first, last = conn.execute(
                 select(func.count(), func.min(RateEvent.at), func.max(RateEvent.at)).where(
-                    RateEvent.bucket == b, RateEvent.at > since
+                    RateEvent.bucket == bucket, RateEvent.at > now - timedelta(seconds=60)
                 )
             ).one()
-            for b in limits
-        }
+            wait = window_wait(Counted(int(n or 0), first, last), limit, 60, now)
+            if wait > 0:
+                raise RateLimitError(f"too many answers: at most {limit} a minute", max(1, int(wait) + 1))
+    return list(limits)
+
+
+def rate_events(buckets: Sequence[str], now: datetime) -> list[dict[str, Any]]:
+    return [{"bucket": b, "at": now, "expires_at": now + timedelta(seconds=60)} for b in buckets]
+
+
+def _count_refused(engine: Engine, buckets: Sequence[str]) -> None:
+    """A refused post counts too (a bot hammering a link with junk is limited like one answering)."""
+    from cxchange.auth.models import RateEvent
+    from cxchange.auth.throttle import purge_expired
+
+    now = datetime.utcnow()
+    with engine.begin() as conn:
+        conn.execute(insert(RateEvent), rate_events(buckets, now))
     purge_expired(engine, now)
-    for bucket, limit in limits.items():
-        n, first, last = counts[bucket]
-        wait = window_wait(Counted(int(n or 0), first, last), limit + 1, 60, now)
-        if wait > 0:
-            raise RateLimitError(f"too many answers: at most {limit} a minute", max(1, int(wait) + 1))
 
 
-def submit(
-    engine: Engine, token: str, form: Mapping[str, str], *, client: str, now: datetime | None = None
-) -> dict[str, Any]:
-    """Check and store one posted answer; raises (and stores nothing) on anything wrong."""
-    t = _open_link(engine, token)
-    survey = t.survey
-    _rate_limit(engine, client, t.key)
+@dataclass(frozen=True)
+class _Answer:
+    nonce: str
+    received: datetime
+    scores: dict[str, int]
+    comment: str
+
+
+def _checked(engine: Engine, t: Target, form: Mapping[str, str], now: datetime | None) -> _Answer:
+    """The posted form, checked: fields, honeypot, the signed form token, scores, comment, replay."""
     unknown = sorted(set(form) - FORM_FIELDS)
     if unknown:
         raise InputError(f"unexpected field(s): {', '.join(k[:40] for k in unknown[:5])}")
@@ -478,36 +491,53 @@ def submit(
         raise ForbiddenError("the form token is missing or not valid: reload the page") from None
     if not isinstance(sealed, dict) or sealed.get("k") != t.key or not isinstance(sealed.get("n"), str):
         raise ForbiddenError("the form token does not belong to this link: reload the page")
-    nonce = sealed["n"]
-    scale = survey.definition["scale"]
+    scale = t.survey.definition["scale"]
+    low, high = int(scale["min"]), int(scale["max"])
+    if t.survey.kind == "adkar":
+        scores = {e: _whole(form.get(e), e, low, high) for e in ADKAR}
+    else:
+        scores = {t.survey.definition["field"]: _whole(form.get("score"), "score", low, high)}
     comment = (form.get("comment") or "").strip()
     if len(comment) > COMMENT_MAX:
         raise InputError(f"comment: at most {COMMENT_MAX} characters")
     if "\x00" in comment:  # PostgreSQL cannot store it
         raise InputError("comment: a NUL character cannot be stored")
-    received = now or datetime.utcnow()
-    if _answered(engine, t, nonce):  # refused before anything is written
+    if _answered(engine, t, sealed["n"]):  # refused before anything is written
         raise Replayed("this form was already sent")
-    if survey.kind == "adkar":
-        scores = {e: _whole(form.get(e), e, int(scale["min"]), int(scale["max"])) for e in ADKAR}
+    return _Answer(sealed["n"], now or datetime.utcnow(), scores, comment)
+
+
+def submit(
+    engine: Engine, token: str, form: Mapping[str, str], *, client: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """Check and store one posted answer; raises (and stores nothing) on anything wrong."""
+    from cxchange.auth.models import RateEvent
+
+    t = _open_link(engine, token)
+    buckets = _rate_check(engine, client, t.key)
+    try:
+        a = _checked(engine, t, form, now)
+    except CxError:
+        _count_refused(engine, buckets)
+        raise
+    if t.survey.kind == "adkar":
         try:
             with engine.begin() as conn:
                 values = {
-                    "survey_id": survey.id,
-                    "nonce": nonce,
+                    "survey_id": t.survey.id,
+                    "nonce": a.nonce,
                     "unit_id": t.unit_id,
-                    "received_at": received,
+                    "received_at": a.received,
                 }
-                conn.execute(insert(PulseAnswer).values(**values, **scores))
+                conn.execute(insert(PulseAnswer).values(**values, **a.scores))
+                conn.execute(insert(RateEvent), rate_events(buckets, a.received))
         except IntegrityError:
             raise Replayed("this form was already sent") from None
-        if comment:
-            _store_feedback(engine, t, nonce, received, {"text": comment})
+        if a.comment:
+            _store_feedback(engine, t, a.nonce, a.received, {"text": a.comment}, [])
     else:
-        score = _whole(form.get("score"), "score", int(scale["min"]), int(scale["max"]))
-        _store_feedback(
-            engine, t, nonce, received, {survey.definition["field"]: str(score), "text": comment or None}
-        )
+        values = {k: str(v) for k, v in a.scores.items()}
+        _store_feedback(engine, t, a.nonce, a.received, {**values, "text": a.comment or None}, buckets)
     if t.invitation_id is not None:
         from cxchange.listen.surveys.models import SurveyInvitation
 
@@ -515,13 +545,18 @@ def submit(
             conn.execute(
                 update(SurveyInvitation)
                 .where(SurveyInvitation.id == t.invitation_id)
-                .values(answered_at=received)
+                .values(answered_at=a.received)
             )
-    return {"survey": survey.id, "stored": True}
+    return {"survey": t.survey.id, "stored": True}
 
 
 def _store_feedback(
-    engine: Engine, t: Target, nonce: str, received: datetime, values: dict[str, str | None]
+    engine: Engine,
+    t: Target,
+    nonce: str,
+    received: datetime,
+    values: dict[str, str | None],
+    buckets: list[str],
 ) -> None:
     """One answer as a row of an import of the survey's source (writer.py groups answers arriving
     together): the file import's validation, redaction, de-duplication on the nonce and after-commit
@@ -536,7 +571,8 @@ def _store_feedback(
         **values,
     }
     try:
-        writer_for(engine).put(f"survey:{t.survey.name}", row).result(timeout=STORE_TIMEOUT)
+        pending = writer_for(engine).put(f"survey:{t.survey.name}", row, rate_events(buckets, received))
+        pending.result(timeout=STORE_TIMEOUT)
     except DuplicateInBatch:
         raise Replayed("this form was already sent") from None
     except TimeoutError:

@@ -15,9 +15,11 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from cxchange.core.errors import InputError
 
@@ -36,6 +38,7 @@ class DuplicateInBatch(InputError):
 class _Pending:
     source: str
     row: dict[str, str | None]
+    events: list[dict[str, Any]]  # rate_event rows counting this post (service._rate_check)
     future: Future[None] = field(default_factory=Future)
 
 
@@ -46,8 +49,8 @@ class AnswerWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def put(self, source: str, row: dict[str, str | None]) -> Future[None]:
-        pending = _Pending(source, row)
+    def put(self, source: str, row: dict[str, str | None], events: list[dict[str, Any]]) -> Future[None]:
+        pending = _Pending(source, row, events)
         self._queue.put(pending)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -63,6 +66,7 @@ class AnswerWriter:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            self._count(group)
             by_source: dict[str, list[_Pending]] = {}
             for p in group:
                 by_source.setdefault(p.source, []).append(p)
@@ -74,6 +78,21 @@ class AnswerWriter:
                     for p in items:
                         if not p.future.done():
                             p.future.set_exception(exc)
+
+    def _count(self, group: list[_Pending]) -> None:
+        """The group's rate-limit events in one transaction (best effort: the answers come first)."""
+        from cxchange.auth.models import RateEvent
+        from cxchange.auth.throttle import purge_expired
+
+        events = [e for p in group for e in p.events]
+        if not events:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(RateEvent), events)
+            purge_expired(self.engine, datetime.utcnow())
+        except Exception as exc:
+            log.warning("counting %d survey posts for the rate limit failed: %s", len(group), exc)
 
     def _write(self, source: str, items: list[_Pending]) -> None:
         from cxchange.listen.models import RejectedRow
