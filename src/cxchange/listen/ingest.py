@@ -72,11 +72,15 @@ def _refusal(item: Any) -> str | None:
     if clash:
         return f"attribute name(s) reserved for fields: {', '.join(sorted(clash))}"
     # What the database cannot hold: a NUL (PostgreSQL refuses it in text and JSON), over-long ids.
-    for key, value in (*item.items(), *((f"attributes.{k}", v) for k, v in (attrs or {}).items())):
-        if key != "attributes" and "\x00" in (_cell(value) or "").replace("\\u0000", "\x00"):
+    for key, value in item.items():
+        if isinstance(value, str) and "\x00" in value:
             return f"{key}: a NUL character cannot be stored"
+    for key, value in (attrs or {}).items():
+        if "\x00" in (_cell(value) or "").replace("\\u0000", "\x00"):
+            return f"attributes.{key}: a NUL character cannot be stored"
     for key in ("external_id", "customer_id"):
-        if len(str(item.get(key) or "")) > ID_MAX:
+        value = item.get(key)
+        if value is not None and len(str(value)) > ID_MAX:
             return f"{key}: longer than {ID_MAX} characters"
     return None
 
