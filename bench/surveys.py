@@ -1,7 +1,7 @@
 """Surveys benchmark (issue 21): the respondent page, survey answers under load, a kill -9 mid-load, and
 streaming ingest. Same run, same machine, SQLite, `cxchange serve --workers 2`.
 
-    python bench/surveys.py [--seconds 60] [--procs 2] [--threads 8] [--kill-seconds 30] [--batches 8]
+    python bench/surveys.py [--seconds 60] [--procs 2] [--threads 24] [--kill-seconds 30] [--batches 8]
 
 Load: neither wrk nor locust is installed here (checked at run time and recorded), and an answer needs
 the form's own one-time token, so the load comes from Python: `--procs` processes of `--threads`
@@ -205,7 +205,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--kill-seconds", type=float, default=30)
     ap.add_argument("--procs", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=24)
     ap.add_argument("--page-requests", type=int, default=300)
     ap.add_argument("--batches", type=int, default=8)
     args = ap.parse_args()
