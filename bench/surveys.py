@@ -86,6 +86,20 @@ def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
 
 
+def server_cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
+    """User + system CPU seconds of the server and its workers so far (from /proc, Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == proc.pid or int(stat.parent.name) == proc.pid:  # field 5: process group
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def kill_server(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # the server and both workers, as a crash would
@@ -246,9 +260,19 @@ def main() -> None:
         print("page", results["page"], flush=True)
 
         # 2. Answers under load for --seconds.
+        cpu, load_before = server_cpu_seconds(proc), os.getloadavg()[0]
         run = load(base, paths, args.seconds, args.procs, args.threads)
         time.sleep(1)
+        cpu = server_cpu_seconds(proc) - cpu
         results["answers"] = summary("answers", run, args.seconds, db, "survey:bench", set())
+        acked = results["answers"]["answers_acknowledged"]
+        # CPU the server spent per answer (its GET and POST), and what two otherwise idle cores allow.
+        results["answers"]["server_cpu_ms_per_answer"] = round(1000 * cpu / max(acked, 1), 1)
+        results["answers"]["answers_per_s_two_idle_cores_estimate"] = round(2 * acked / max(cpu, 1e-9), 1)
+        results["answers"]["load_average_before_after"] = [
+            round(load_before, 2),
+            round(os.getloadavg()[0], 2),
+        ]
         print("answers", results["answers"], flush=True)
 
         # 3. The same load with a kill -9 of the server halfway, then a restart on the same port.

@@ -110,10 +110,17 @@ def strings(language: str = "en") -> dict[str, str]:
 # --- tokens ---------------------------------------------------------------------------------------
 
 
-def signing_secret(engine: Engine) -> str:
-    from cxchange.auth.service import secret_key
+_secrets: dict[str, str] = {}
 
-    return secret_key(engine, "surveys")
+
+def signing_secret(engine: Engine) -> str:
+    """The database's signing key for survey tokens, read once per process (it never changes once made)."""
+    key = engine.url.render_as_string(hide_password=False)
+    if key not in _secrets:
+        from cxchange.auth.service import secret_key
+
+        _secrets[key] = secret_key(engine, "surveys")
+    return _secrets[key]
 
 
 def link_token(engine: Engine, link_id: int) -> str:
@@ -358,7 +365,7 @@ class Form:
 class Target:
     """What a token opens: the survey, and the link or invitation with its unit (and customer)."""
 
-    survey: Survey
+    survey: Any  # the survey's row (id, name, kind, source_id, language, definition, status, ...)
     key: str  # "l:ID" (a public link) or "i:ID" (an invitation)
     unit_id: int | None
     unit_code: str | None
@@ -372,21 +379,28 @@ def _open_link(engine: Engine, token: str) -> Target:
     kind, ident = _target_key(engine, token)
     owner = SurveyLink if kind == "l" else SurveyInvitation
     extra = SurveyInvitation.customer_id if kind == "i" else SurveyLink.id
-    with Session(engine, expire_on_commit=False) as conn:
-        row = conn.execute(
-            select(Survey, owner.unit_id, OrgUnit.code, extra)
-            .join(owner, owner.survey_id == Survey.id)
-            .outerjoin(OrgUnit, OrgUnit.id == owner.unit_id)
-            .where(owner.id == ident)
-        ).first()
+    # Core, not the ORM: this runs twice for every answer (the page, then the post).
+    stmt = (
+        select(
+            *Survey.__table__.c,
+            owner.unit_id.label("unit_id"),
+            OrgUnit.code.label("unit_code"),
+            extra.label("extra"),
+        )
+        .select_from(Survey)
+        .join(owner, owner.survey_id == Survey.id)
+        .outerjoin(OrgUnit, OrgUnit.id == owner.unit_id)
+        .where(owner.id == ident)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(stmt).first()
     if row is None:
         raise NotFoundError("no such survey link")
-    survey, unit_id, code, more = row
-    if survey.status != OPEN:
+    if row.status != OPEN:
         raise SurveyClosed("this survey is closed")
     if kind == "i":
-        return Target(survey, f"i:{ident}", unit_id, code, more, ident)
-    return Target(survey, f"l:{ident}", unit_id, code)
+        return Target(row, f"i:{ident}", row.unit_id, row.unit_code, row.extra, ident)
+    return Target(row, f"l:{ident}", row.unit_id, row.unit_code)
 
 
 def _answered(engine: Engine, target: Target, nonce: str) -> bool:
@@ -440,16 +454,17 @@ def _rate_check(engine: Engine, client: str, link_key: str) -> list[str]:
         f"survey-addr:{client}"[:400]: s.survey_posts_per_address,
         f"survey-link:{link_key}": s.survey_posts_per_link,
     }
+    stmt = (
+        select(RateEvent.bucket, func.count(), func.min(RateEvent.at), func.max(RateEvent.at))
+        .where(RateEvent.bucket.in_(list(limits)), RateEvent.at > now - timedelta(seconds=60))
+        .group_by(RateEvent.bucket)
+    )
     with engine.connect() as conn:
-        for bucket, limit in limits.items():
-            n, first, last = conn.execute(
-                select(func.count(), func.min(RateEvent.at), func.max(RateEvent.at)).where(
-                    RateEvent.bucket == bucket, RateEvent.at > now - timedelta(seconds=60)
-                )
-            ).one()
-            wait = window_wait(Counted(int(n or 0), first, last), limit, 60, now)
-            if wait > 0:
-                raise RateLimitError(f"too many answers: at most {limit} a minute", max(1, int(wait) + 1))
+        counts = {r[0]: Counted(int(r[1] or 0), r[2], r[3]) for r in conn.execute(stmt).all()}
+    for bucket, limit in limits.items():
+        wait = window_wait(counts.get(bucket, Counted(0, None, None)), limit, 60, now)
+        if wait > 0:
+            raise RateLimitError(f"too many answers: at most {limit} a minute", max(1, int(wait) + 1))
     return list(limits)
 
 
