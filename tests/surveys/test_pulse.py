@@ -63,8 +63,8 @@ def test_pulse_answers_feed_readiness_with_small_units_merged(
     assert set(by_group) == {"N1", "CO"}
     assert by_group["CO"]["merged"] == ["N2"] and by_group["CO"]["suppressed"] and by_group["CO"]["n"] == 1
     assert by_group["CO"]["means"]["awareness"] is None and by_group["CO"]["top_barrier"] is None
-    # The comment is employee feedback of the survey's source; the scores are stored without a person.
-    assert counter("feedback") == 1
+    # The comment is employee feedback of the survey's source, without the unit; scores without a person.
+    assert counter("feedback") == 1 and counter("feedback", "WHERE org_unit_id IS NULL") == 1
 
 
 def test_pulse_needs_an_initiative_and_a_known_one(client: TestClient) -> None:

@@ -139,12 +139,14 @@ def ingest_items(engine: Engine, source: str, items: Any, *, kind: str | None = 
         close_loop=True,
     )
     result = import_frame(engine, frame.select(keep), options, name=f"api:{source}")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(RejectedRow.row_number, RejectedRow.reason)
-            .where(RejectedRow.batch_id == result.batch_id, RejectedRow.kind == "reject")
-            .order_by(RejectedRow.row_number)
-        ).all()
+    rows: list[Any] = []
+    if result.rejected:  # the reasons, row by row, as `cxchange rejects` shows them
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(RejectedRow.row_number, RejectedRow.reason)
+                .where(RejectedRow.batch_id == result.batch_id, RejectedRow.kind == "reject")
+                .order_by(RejectedRow.row_number)
+            ).all()
     rejected = refused + [{"index": index[r.row_number - 2], "reason": r.reason} for r in rows]
     out.update(
         imported=result.imported,

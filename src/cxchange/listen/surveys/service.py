@@ -549,7 +549,10 @@ def submit(
         except IntegrityError:
             raise Replayed("this form was already sent") from None
         if a.comment:
-            _store_feedback(engine, t, a.nonce, a.received, {"text": a.comment}, [])
+            # Without the unit: in a small team a comment with its unit can name its author, and no
+            # output may show one employee's answer (its scores are only ever read in groups of 5+).
+            anonymous = Target(t.survey, t.key, None, None)
+            _store_feedback(engine, anonymous, a.nonce, a.received, {"text": a.comment}, [])
     else:
         values = {k: str(v) for k, v in a.scores.items()}
         _store_feedback(engine, t, a.nonce, a.received, {**values, "text": a.comment or None}, buckets)

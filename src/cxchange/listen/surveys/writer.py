@@ -117,14 +117,13 @@ class AnswerWriter:
             close_loop=True,
         )
         result = import_frame(self.engine, frame, options, name=source)
-        with self.engine.connect() as conn:
-            rejected = dict(
-                conn.execute(
-                    select(RejectedRow.row_number, RejectedRow.reason).where(
-                        RejectedRow.batch_id == result.batch_id, RejectedRow.kind == "reject"
-                    )
-                ).all()
+        rejected: dict[int, str] = {}
+        if result.rejected:  # answers are checked before they get here: a reject is the exception
+            stmt = select(RejectedRow.row_number, RejectedRow.reason).where(
+                RejectedRow.batch_id == result.batch_id, RejectedRow.kind == "reject"
             )
+            with self.engine.connect() as conn:
+                rejected = {int(n): str(why) for n, why in conn.execute(stmt).all()}
         for i, p in enumerate(rows):
             reason = rejected.get(i + 2)  # a frame's row i is import row i + 2, as in a file
             if reason:
