@@ -85,7 +85,7 @@ def unsubscribe_post(request: Request, token: str) -> Response:
 
 @router.get("/s/{token}")
 async def form(request: Request, token: str) -> Response:
-    from cxchange.listen.surveys.service import open_form
+    from cxchange.listen.surveys.answers import open_form
 
     try:
         f = await run_in_threadpool(open_form, engine(), token)
@@ -97,7 +97,7 @@ async def form(request: Request, token: str) -> Response:
 @router.post("/s/{token}")
 async def answer(request: Request, token: str) -> Response:
     from cxchange.auth.web import client_address
-    from cxchange.listen.surveys.service import submit
+    from cxchange.listen.surveys.answers import submit
 
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return _failure(request, CxError("send the form as application/x-www-form-urlencoded"))
