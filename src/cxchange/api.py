@@ -39,6 +39,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     from cxchange.core.deps import set_database_url
     from cxchange.decide.api import router as decide_router
     from cxchange.listen.api import router as listen_router
+    from cxchange.listen.api_ingest import router as ingest_router
+    from cxchange.listen.surveys.api import router as surveys_router
     from cxchange.measure.api import router as measure_router
     from cxchange.sustain.api_loop import router as loop_router
     from cxchange.sustain.api_outcomes import router as outcomes_router
@@ -91,6 +93,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     guarded: dict[str, Any] = {"prefix": "/api", "dependencies": [Depends(api_guard)]}
     for router in (
         listen_router,
+        ingest_router,
+        surveys_router,
         measure_router,
         understand_router,
         decide_router,

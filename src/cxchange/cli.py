@@ -56,6 +56,7 @@ def db_upgrade(
 # tests/test_cli_mount.py checks this table against what each function really registers.
 REGISTRARS: dict[str, tuple[str, ...]] = {
     "cxchange.listen.cli:register": ("import", "batches", "rejects", "feedback", "org"),
+    "cxchange.listen.surveys.cli:register": ("survey", "ingest"),
     "cxchange.measure.cli:register": ("scores", "compare"),
     "cxchange.understand.cli_sentiment:register": ("sentiment",),
     "cxchange.understand.cli:register": ("analyze", "emerging", "themes"),
@@ -109,6 +110,8 @@ _mount(command_word(sys.argv[1:]) if _run_as_command() else None)
 # Commands whose success is written to the audit log (user and token commands audit themselves).
 AUDITED = {
     "import": "import",
+    "survey": "survey",
+    "ingest": "ingest",
     "org": "import.org",
     "themes": "taxonomy",
     "initiative": "initiative",

@@ -26,6 +26,14 @@ from cxchange.core.models import PendingWork, StoreIdentity  # noqa: F401  (iden
 from cxchange.decide.models import DecideSnapshot  # noqa: F401  (the decide page's stored figures)
 from cxchange.listen.models import Feedback, FeedbackChanges, ImportBatch, RejectedRow, Source
 from cxchange.listen.search import SearchIndexState  # noqa: F401  (the search index's bookkeeping)
+from cxchange.listen.surveys.models import (  # noqa: F401  (surveys, links, pulses, invitations)
+    IngestMapping,
+    PulseAnswer,
+    Survey,
+    SurveyInvitation,
+    SurveyLink,
+    SurveyOptOut,
+)
 from cxchange.org.models import OrgUnit, Person
 from cxchange.sustain.models import (  # noqa: F401  (registers the sustain tables on Base)
     Alert,

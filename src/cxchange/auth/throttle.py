@@ -40,7 +40,7 @@ def record(engine: Engine, bucket: str, keep: timedelta, *, now: datetime | None
     now = now or datetime.utcnow()
     with engine.begin() as conn:
         conn.execute(RateEvent.__table__.insert().values(bucket=bucket[:400], at=now, expires_at=now + keep))
-    _purge(engine, now)
+    purge_expired(engine, now)
 
 
 def counted(engine: Engine, bucket: str, since: datetime) -> Counted:
@@ -57,7 +57,7 @@ def forget(engine: Engine, bucket: str) -> None:
         conn.execute(delete(RateEvent).where(RateEvent.bucket == bucket[:400]))
 
 
-def _purge(engine: Engine, now: datetime) -> None:
+def purge_expired(engine: Engine, now: datetime) -> None:
     """Drop expired events, at most once a minute per process (the table stays small)."""
     global _last_purge
     if time.monotonic() - _last_purge < _PURGE_EVERY_SECONDS:

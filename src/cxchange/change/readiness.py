@@ -188,14 +188,7 @@ def import_file(
     when = as_date(assessed_on, "--date") or date.today()
     with session_for(engine) as s, s.begin():
         ini = get_initiative(s, initiative)
-        number = (
-            s.scalar(
-                select(func.max(ReadinessResponse.assessment)).where(
-                    ReadinessResponse.initiative_id == ini.id
-                )
-            )
-            or 0
-        ) + 1
+        number = _latest(s, ini.id) + 1
         units: dict[str, int] = {}
         people: dict[str, int] = {}
         new = []
@@ -249,14 +242,58 @@ def _outside_units(s: Any, initiative_id: int, unit_ids: set[int]) -> list[str]:
     return sorted(tree.units[u].code for u in unit_ids if u not in inside)
 
 
+@dataclass(frozen=True)
+class PulseRow:
+    """One answer to an ADKAR pulse survey (listen/surveys), read like a ReadinessResponse: no person."""
+
+    unit_id: int
+    assessed_on: date
+    awareness: int
+    desire: int
+    knowledge: int
+    ability: int
+    reinforcement: int
+
+
+def _latest(s: Any, initiative_id: int, *, answered: bool = False) -> int:
+    """The highest assessment number of the initiative, from files or pulse surveys (0: none yet);
+    `answered`: only pulses with an answer (a pulse just sent out does not hide the last assessment)."""
+    from cxchange.listen.surveys.service import pulse_assessments
+
+    q = select(func.max(ReadinessResponse.assessment)).where(ReadinessResponse.initiative_id == initiative_id)
+    return max([s.scalar(q) or 0, *pulse_assessments(s.get_bind(), initiative_id, answered=answered)])
+
+
+def reserve_pulse_assessment(engine: Engine, initiative: int | str) -> tuple[int, int]:
+    """(initiative id, the assessment number a new ADKAR pulse survey's answers will form)."""
+    with session_for(engine) as s:
+        ini = get_initiative(s, initiative)
+        return ini.id, _latest(s, ini.id) + 1
+
+
+def _pulse_rows(engine: Engine, initiative_id: int, assessment: int) -> list[PulseRow]:
+    from cxchange.listen.surveys.service import pulse_scores
+
+    return [
+        PulseRow(unit, when.date(), *scores)
+        for unit, scores, when in pulse_scores(engine, initiative_id, assessment)
+        if unit is not None
+    ]
+
+
 def _responses(
     s: Any, initiative_id: int, assessment: int | None
 ) -> tuple[int | None, date | None, list[Any]]:
-    q = select(func.max(ReadinessResponse.assessment)).where(ReadinessResponse.initiative_id == initiative_id)
-    latest = s.scalar(q)
+    from cxchange.listen.surveys.service import pulse_assessments
+
+    latest = _latest(s, initiative_id, answered=True) or None
     if latest is None:
         return None, None, []
     number = latest if assessment is None else assessment
+    if number in pulse_assessments(s.get_bind(), initiative_id):
+        # A pulse survey's answers, dated by the first one (the pulse is one assessment).
+        pulse = sorted(_pulse_rows(s.get_bind(), initiative_id, number), key=lambda r: r.assessed_on)
+        return number, (pulse[0].assessed_on if pulse else None), pulse
     rows = list(
         s.scalars(
             select(ReadinessResponse).where(
@@ -271,6 +308,25 @@ def _responses(
 
 def _scores(r: ReadinessResponse) -> tuple[int, ...]:
     return tuple(getattr(r, e) for e in ADKAR)
+
+
+def _pulse_numbers(engine: Engine, initiative_id: int) -> list[int]:
+    from cxchange.listen.surveys.service import pulse_assessments
+
+    return pulse_assessments(engine, initiative_id, answered=True)
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    assessment: int
+    row: PulseRow
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def _numbered(row: PulseRow, number: int) -> Any:
+    return _Numbered(number, row)
 
 
 def report(
@@ -368,8 +424,15 @@ def trend(
         if unit:
             tree = org_tree(s)
             stmt = stmt.where(ReadinessResponse.unit_id.in_(sorted(tree.subtree_ids(unit))))
-        rows = list(s.scalars(stmt.order_by(ReadinessResponse.assessment)))
-    by_assessment: dict[int, list[ReadinessResponse]] = {}
+        rows: list[Any] = list(s.scalars(stmt.order_by(ReadinessResponse.assessment)))
+        wanted = tree.subtree_ids(unit) if unit else None
+        for number in _pulse_numbers(engine, ini.id):
+            rows += [
+                _numbered(r, number)
+                for r in _pulse_rows(engine, ini.id, number)
+                if wanted is None or r.unit_id in wanted
+            ]
+    by_assessment: dict[int, list[Any]] = {}
     for r in rows:
         by_assessment.setdefault(r.assessment, []).append(r)
     out: list[dict[str, Any]] = []

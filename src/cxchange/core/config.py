@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     analysis_per_minute: int = 20
     # Analyses running at once in one server process; more answer 503 (retry) instead of exhausting memory.
     analysis_concurrency: int = 4
+    # Surveys (listen/surveys): the address public links start with (empty: links are paths, /s/TOKEN),
+    # and answers allowed per minute from one client address and into one link (429 beyond).
+    public_url: str = ""
+    survey_posts_per_address: int = 20
+    survey_posts_per_link: int = 600
 
 
 @lru_cache(maxsize=1)

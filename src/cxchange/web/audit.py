@@ -16,6 +16,9 @@ _KINDS = {
     "alerts": "alert",
     "users": "user",
     "sustain": "case",
+    "feedback": "import",  # streaming ingest (POST /api/feedback); respondents' answers (/s/) are not audited
+    "ingest": "import",
+    "surveys": "survey",
 }
 
 

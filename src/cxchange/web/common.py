@@ -20,6 +20,7 @@ NAV = (
     ("/themes", "Themes", "read"),
     ("/decide", "Decide", "read"),
     ("/initiatives", "Initiatives", "read"),
+    ("/surveys", "Surveys", "read"),
     ("/sustain", "Sustain", "read"),
 )
 

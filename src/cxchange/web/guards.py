@@ -23,8 +23,11 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Routes that take a file (imports, RACI and readiness CSVs): the upload limit; everything else (JSON,
 # forms) the small one.
 UPLOAD_PATHS = re.compile(
-    r"^/(api/imports|import/upload|(api/)?initiatives/[^/]+/(readiness|raci/import))/?$"
+    r"^/(api/imports|api/feedback|api/ingest/[^/]+|import/upload|(api/)?initiatives/[^/]+/(readiness|raci/import))/?$"
 )
+# The public survey form (/s/TOKEN): one score and a comment; anything bigger is not an answer.
+SURVEY_PATHS = re.compile(r"^/s/[^/]+/?$")
+SURVEY_BODY_KB = 64
 
 # No inline script anywhere (the pages' JSON sits in <script type="application/json">, which is data);
 # inline style stays allowed because Plotly sets styles on the elements it draws.
@@ -46,6 +49,8 @@ DOCS_PATHS = ("/docs", "/redoc")
 def body_limit(path: str) -> tuple[int, str]:
     """(bytes allowed, the setting that changes it) for a request to `path`."""
     s = get_settings()
+    if SURVEY_PATHS.match(path):
+        return SURVEY_BODY_KB * 1024, f"{SURVEY_BODY_KB} kB (a survey answer)"
     if UPLOAD_PATHS.match(path):
         return s.max_upload_mb * 1024 * 1024, f"{s.max_upload_mb} MB (CXCHANGE_MAX_UPLOAD_MB)"
     return s.max_body_kb * 1024, f"{s.max_body_kb} kB (CXCHANGE_MAX_BODY_KB)"

@@ -1,4 +1,5 @@
-"""One module per page group; each defines `router`. All pages need a signed-in user (AuthError redirects)."""
+"""One module per page group; each defines `router`. All pages need a signed-in user (AuthError redirects),
+but the public survey form of `respond`."""
 
 PAGE_MODULES = (
     "auth",
@@ -11,4 +12,6 @@ PAGE_MODULES = (
     "initiatives",
     "sustain",
     "report",
+    "respond",  # the public survey form (/s/TOKEN): no sign-in
+    "surveys",
 )

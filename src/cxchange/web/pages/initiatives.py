@@ -203,6 +203,13 @@ def _raci_view(eng: Engine, initiative: int) -> dict[str, Any]:
     }
 
 
+def _pulses(eng: Any, ini_id: int) -> list[dict[str, Any]]:
+    """The initiative's ADKAR pulse surveys (their answers are readiness assessments: counts only)."""
+    from cxchange.listen.surveys.service import pulses
+
+    return pulses(eng, ini_id)
+
+
 def _readiness_view(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add a 95 % Wilson interval to each barrier share (n respondents per group)."""
     from cxchange.change.metrics import wilson
@@ -282,6 +289,7 @@ def _page_context(eng: Engine, scope: UserScope, initiative: int) -> dict[str, A
         "outcome_error": outcome_error,
         "readiness": _readiness_view(scope.filter_rows(readiness.report(eng, ini_id), eng, key="group")),
         "adkar": ADKAR,
+        "pulses": _pulses(eng, ini_id),
         "heatmap": _heatmap_view(scope.filter_rows(impact.heatmap(eng), eng, key="unit")),
         "impact": scope.filter_rows(impact.show_impact(eng, ini_id), eng, key="unit"),
         "aspects": IMPACT_ASPECTS,

@@ -1,0 +1,68 @@
+"""Survey endpoints for signed-in users (the public form is in web/pages/respond.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from cxchange.core.deps import engine
+
+router = APIRouter(tags=["surveys"])
+
+
+class SurveyIn(BaseModel):
+    name: str
+    kind: str
+    question: str | None = None
+    comment_prompt: str | None = None
+    units: Annotated[list[str], Field(max_length=10_000)] = []
+    initiative: int | str | None = None
+    language: str = "en"
+
+
+def create(body: SurveyIn) -> dict[str, Any]:
+    """The one create path of the API and the Surveys page (an adkar pulse reserves its assessment)."""
+    from cxchange.listen.surveys.service import create_survey
+
+    initiative_id = assessment = None
+    if body.initiative not in (None, ""):
+        from cxchange.change.readiness import reserve_pulse_assessment
+
+        if body.kind != "adkar":
+            from cxchange.core.errors import InputError
+
+            raise InputError("initiative is for kind adkar (an employee pulse on a change)")
+        initiative_id, assessment = reserve_pulse_assessment(engine(), body.initiative)  # type: ignore[arg-type]
+    return create_survey(
+        engine(), name=body.name, kind=body.kind, question=body.question, comment_prompt=body.comment_prompt,
+        units=body.units, initiative_id=initiative_id, assessment=assessment, language=body.language,
+    )  # fmt: skip
+
+
+@router.post("/surveys", status_code=201)
+async def post_survey(body: SurveyIn) -> dict[str, Any]:
+    return await run_in_threadpool(create, body)
+
+
+@router.get("/surveys")
+def get_surveys() -> list[dict[str, Any]]:
+    from cxchange.listen.surveys.service import list_surveys
+
+    return list_surveys(engine())
+
+
+@router.get("/surveys/{survey}")
+def get_survey(survey: str) -> dict[str, Any]:
+    from cxchange.listen.surveys.service import show_survey
+
+    return show_survey(engine(), survey)
+
+
+@router.post("/surveys/{survey}/close")
+def post_close(survey: str) -> dict[str, Any]:
+    from cxchange.listen.surveys.service import close_survey
+
+    return close_survey(engine(), survey)

@@ -1,0 +1,76 @@
+"""An ADKAR pulse for an initiative feeds `readiness report`: per unit only where enough answered."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+ADKAR = ("awareness", "desire", "knowledge", "ability", "reinforcement")
+
+
+def _initiative(engine: Engine) -> int:
+    from cxchange.change.service import create
+
+    ada = "ada@acme.test"
+    out = create(
+        engine,
+        name="Queue busting",
+        framework="adkar",
+        sponsor=ada,
+        owner=ada,
+        units=["N"],
+        start="2026-01-01",
+    )
+    return int(out["id"])
+
+
+def _answer(public: TestClient, path: str, scores: tuple[int, ...], comment: str = "") -> int:
+    page = public.get(path).text
+    token = re.search(r'name="form_token" value="([^"]+)"', page)
+    assert token
+    form = {
+        "form_token": token.group(1),
+        "website": "",
+        "comment": comment,
+        **dict(zip(ADKAR, map(str, scores), strict=True)),
+    }
+    return public.post(path, data=form, follow_redirects=False).status_code
+
+
+def test_pulse_answers_feed_readiness_with_small_units_merged(
+    client: TestClient, public: TestClient, org_engine: Engine, counter: Any
+) -> None:
+    from cxchange.change.readiness import report
+
+    ini = _initiative(org_engine)
+    out = client.post("/api/surveys", json={"name": "Pulse 1", "kind": "adkar", "units": ["N1", "N2"],
+                                            "initiative": ini}).json()  # fmt: skip
+    n1, n2 = (link["url"][link["url"].index("/s/") :] for link in out["links"])
+    page = public.get(n1).text
+    assert page.count("<fieldset") == 5
+    for _ in range(5):
+        assert _answer(public, n1, (4, 2, 4, 4, 4)) == 303
+    assert _answer(public, n2, (2, 4, 4, 4, 4), comment="need more training") == 303
+    assert _answer(public, n2, (4, 4, 4, 4, 6)) == 400  # out of range: nothing stored
+    assert counter("pulse_answer") == 6
+    rows = report(org_engine, ini)
+    by_group = {r["group"]: r for r in rows}
+    assert by_group["N1"]["n"] == 5 and by_group["N1"]["top_barrier"] == "desire"
+    # York's one answer is merged upwards (still under 5 at the top: its n only, nothing else shown).
+    assert set(by_group) == {"N1", "CO"}
+    assert by_group["CO"]["merged"] == ["N2"] and by_group["CO"]["suppressed"] and by_group["CO"]["n"] == 1
+    assert by_group["CO"]["means"]["awareness"] is None and by_group["CO"]["top_barrier"] is None
+    # The comment is employee feedback of the survey's source, without the unit; scores without a person.
+    assert counter("feedback") == 1 and counter("feedback", "WHERE org_unit_id IS NULL") == 1
+
+
+def test_pulse_needs_an_initiative_and_a_known_one(client: TestClient) -> None:
+    assert (
+        client.post("/api/surveys", json={"name": "P", "kind": "adkar", "units": ["N1"]}).status_code == 400
+    )
+    assert client.post("/api/surveys", json={"name": "P", "kind": "adkar", "units": ["N1"],
+                                             "initiative": 999}).status_code == 404  # fmt: skip
+    assert client.post("/api/surveys", json={"name": "P", "kind": "nps", "initiative": 1}).status_code == 400
