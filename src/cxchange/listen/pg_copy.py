@@ -1,0 +1,123 @@
+"""Bulk writes of validated feedback on PostgreSQL: COPY into a staging table, one set-based INSERT.
+
+Validation, de-duplication keys and redaction happen in polars before anything reaches the server
+(listen/validate.py, listen/redact.py), exactly as for SQLite; the server only stores. Each chunk is
+COPied (CSV, written by polars) into a temporary staging table, which costs about what `psql \\copy`
+costs; when the last chunk is in, one `INSERT … SELECT … ON CONFLICT (source_id, dedup_key) DO NOTHING`
+moves the rows into feedback, inside the batch's transaction, so the batch is all or nothing.
+
+Duplicates inside the file: the staging table is temporary (local buffers: never a synchronised or a
+parallel scan), so the INSERT reads it in COPY order and the first row of a key wins, as on SQLite.
+
+The search index (migration 0013) is an expression index over feedback.text that PostgreSQL maintains
+on insert. For a first load into an empty table the secondary indexes, that one included, are
+dropped and built again, sorted, after the insert (still inside the transaction). Afterwards the
+planner's statistics are brought up to date by the import (ANALYZE) when the batch changed the table
+noticeably, so the first query after an import is planned on the real table, not an empty one.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, column, select, table, text
+from sqlalchemy.dialects import postgresql
+
+from cxchange.listen.models import Feedback
+from cxchange.listen.store import FEEDBACK_COLUMNS, drop_indexes_for_bulk, restore_indexes
+
+STAGE = "feedback_stage"
+# Fixed DDL of migration 0013's search index (an expression index: no model describes it). The
+# expression must stay exactly cxchange.listen.search.TSVECTOR_SQL's, or searches cannot use it.
+SEARCH_INDEX = "ix_feedback_text_search"
+_SEARCH_INDEX_DDL = (
+    f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON feedback "
+    "USING gin (to_tsvector('simple'::regconfig, "
+    "regexp_replace(coalesce(text, ''), '[^[:alnum:]]+', ' ', 'g')))"
+)
+# Memory for building the indexes again after a first load (per server process, this transaction only).
+_BUILD_MEMORY = "256MB"
+# ANALYZE when a batch adds at least this share of the rows the planner believed the table had.
+_ANALYZE_SHARE = 0.1
+
+
+class PostgresFeedbackWriter:
+    """COPY every chunk into one staging table; `close` moves them into feedback in one statement."""
+
+    def __init__(
+        self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int, expected_rows: int = 0
+    ) -> None:
+        self._conn = conn
+        self._ids = (source_id, batch_id, rating_scale)
+        cols = ", ".join(FEEDBACK_COLUMNS)
+        create = f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ON COMMIT DROP AS SELECT {cols} FROM feedback"
+        conn.execute(text(create + " WITH NO DATA"))
+        conn.execute(text(f"TRUNCATE {STAGE}"))  # a stage left by an earlier batch on this connection
+        self._copy_sql = f"COPY {STAGE} ({cols}) FROM STDIN (FORMAT csv)"
+        stage = table(STAGE, *[column(c) for c in FEEDBACK_COLUMNS])
+        stmt = (
+            postgresql.insert(Feedback.__table__)
+            .from_select(list(FEEDBACK_COLUMNS), select(*stage.c))
+            .on_conflict_do_nothing(index_elements=["source_id", "dedup_key"])
+        )
+        self._insert_sql = str(stmt.compile(dialect=postgresql.dialect()))
+        self._dropped = drop_indexes_for_bulk(conn, expected_rows, only_if_empty=True)
+        self._search_dropped = False
+        if self._dropped:  # a first load: the search index too is cheaper built once at the end
+            conn.execute(text(f"DROP INDEX IF EXISTS {SEARCH_INDEX}"))
+            self._search_dropped = True
+        self.staged = 0
+
+    def prepare(self, rows: pl.DataFrame) -> bytes:
+        if rows.height == 0:
+            return b""
+        frame = rows.with_columns(
+            pl.lit(self._ids[0], dtype=pl.Int64).alias("source_id"),
+            pl.lit(self._ids[1], dtype=pl.Int64).alias("batch_id"),
+            pl.when(pl.col("rating").is_not_null())
+            .then(pl.lit(self._ids[2], dtype=pl.Int16))
+            .otherwise(None)
+            .alias("rating_scale"),
+        ).select(FEEDBACK_COLUMNS)
+        buf = io.BytesIO()
+        frame.write_csv(buf, include_header=False, null_value="", datetime_format="%Y-%m-%d %H:%M:%S.%6f")
+        return buf.getvalue()
+
+    def write(self, prepared: bytes) -> int:
+        """Stage a chunk. Nothing is in feedback yet: the rows are counted by `close`."""
+        if not prepared:
+            return 0
+        raw: Any = self._conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(self._copy_sql) as copy:
+            copy.write(prepared)
+        self.staged += 1
+        return 0
+
+    def close(self) -> int:
+        """Insert the staged rows (duplicates skipped), rebuild dropped indexes, refresh statistics.
+        Returns how many rows were new."""
+        inserted = 0
+        raw: Any = self._conn.connection.driver_connection
+        if self.staged:
+            with raw.cursor() as cur:
+                cur.execute(self._insert_sql)
+                inserted = int(cur.rowcount)
+                cur.execute(f"TRUNCATE {STAGE}")
+        if self._dropped or self._search_dropped:
+            self._conn.execute(text(f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'"))
+            restore_indexes(self._conn, self._dropped)
+            if self._search_dropped:
+                self._conn.execute(text(_SEARCH_INDEX_DDL))
+            self._dropped, self._search_dropped = [], False
+        if inserted and inserted >= _ANALYZE_SHARE * self._planner_rows():
+            self._conn.execute(text("ANALYZE feedback"))
+        return inserted
+
+    def _planner_rows(self) -> float:
+        """The planner's idea of feedback's size before this batch (0 if never analysed)."""
+        value = self._conn.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = 'feedback'::regclass")
+        ).scalar()
+        return max(float(value or 0), 0.0)
