@@ -32,6 +32,10 @@ from cxchange.listen.models import (
     RejectedRow,
     Source,
 )
+from cxchange.listen.rollup import (  # noqa: F401  (PostgreSQL's score roll-up)
+    FeedbackRollup,
+    FeedbackRollupState,
+)
 from cxchange.listen.search import SearchIndexState  # noqa: F401  (the search index's bookkeeping)
 from cxchange.sustain.models import (  # noqa: F401  (registers the sustain tables on Base)
     Alert,

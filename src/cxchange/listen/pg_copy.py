@@ -27,6 +27,7 @@ import polars as pl
 from sqlalchemy import Connection, column, select, table, text
 from sqlalchemy.dialects import postgresql
 
+from cxchange.listen import rollup
 from cxchange.listen.models import Feedback
 from cxchange.listen.store import FEEDBACK_COLUMNS, drop_indexes_for_bulk, restore_indexes
 
@@ -94,9 +95,11 @@ class PostgresFeedbackWriter:
         inserted = 0
         raw: Any = self._conn.connection.driver_connection
         if self.staged:
+            rollup.ensure_current(self._conn)  # deletions made it stale: counted again, in this batch
             with raw.cursor() as cur:
-                cur.execute(self._insert_sql)
-                inserted = int(cur.rowcount)
+                # One statement inserts the rows and adds those inserted to the score roll-up.
+                cur.execute(rollup.insert_and_count_sql(self._insert_sql))
+                inserted = int(cur.fetchone()[0])
                 cur.execute(f"TRUNCATE {STAGE}")
         if self._dropped or self._foreign_keys:
             self._conn.execute(text(f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'"))
