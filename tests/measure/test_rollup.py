@@ -91,4 +91,9 @@ def test_deletion_makes_it_stale_until_the_next_import(postgres_databases) -> No
         assert total("auto") == 1
         import_frame(engine, pl.DataFrame({"id": ["c"], "nps": ["9"], "region": ["N"]}), opts)
         assert total("rollup") == total("sql") == 2
+        # A batch with a duplicate: its new rows are counted in SQL over the batch instead.
+        import_frame(engine, pl.DataFrame({"id": ["c", "d"], "nps": ["9", "3"], "region": ["N", "E"]}), opts)
+        assert total("rollup") == total("sql") == 3
+        sql = grouped_counts(engine, q, path="sql").frame
+        assert _sorted(sql).equals(_sorted(grouped_counts(engine, q, path="rollup").frame))
         engine.dispose()

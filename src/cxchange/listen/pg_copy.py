@@ -34,6 +34,8 @@ from cxchange.listen.store import FEEDBACK_COLUMNS, drop_indexes_for_bulk, resto
 STAGE = "feedback_stage"
 # Memory for building the indexes again after a first load (per server process, this transaction only).
 _BUILD_MEMORY = "256MB"
+# Chunks' roll-up entries are merged into one frame every this many chunks.
+_MERGE_EVERY = 16
 # ANALYZE when a batch adds at least this share of the rows the planner believed the table had.
 _ANALYZE_SHARE = 0.1
 
@@ -62,11 +64,14 @@ class PostgresFeedbackWriter:
         # A first load: the foreign keys too are checked once, set-based, when added back at the end
         # (per row they cost about three times the insert itself: one trigger query per key per row).
         self._foreign_keys = _drop_foreign_keys(conn) if self._dropped else []
-        self.staged = 0
+        self.staged = 0  # chunks
+        self.staged_rows = 0
+        self._partials: list[pl.DataFrame] | None = []  # None: count the batch in SQL instead
 
-    def prepare(self, rows: pl.DataFrame) -> bytes:
+    def prepare(self, rows: pl.DataFrame) -> tuple[bytes, int, pl.DataFrame | None]:
+        """CSV for the COPY and the chunk's roll-up entries (CPU work, in the importer's read-ahead)."""
         if rows.height == 0:
-            return b""
+            return b"", 0, None
         frame = rows.with_columns(
             pl.lit(self._ids[0], dtype=pl.Int64).alias("source_id"),
             pl.lit(self._ids[1], dtype=pl.Int64).alias("batch_id"),
@@ -77,16 +82,24 @@ class PostgresFeedbackWriter:
         ).select(FEEDBACK_COLUMNS)
         buf = io.BytesIO()
         frame.write_csv(buf, include_header=False, null_value="", datetime_format="%Y-%m-%d %H:%M:%S.%6f")
-        return buf.getvalue()
+        return buf.getvalue(), rows.height, rollup.partial_counts(rows, self._ids[0])
 
-    def write(self, prepared: bytes) -> int:
+    def write(self, prepared: tuple[bytes, int, pl.DataFrame | None]) -> int:
         """Stage a chunk. Nothing is in feedback yet: the rows are counted by `close`."""
-        if not prepared:
+        data, rows, partial = prepared
+        if not data:
             return 0
         raw: Any = self._conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(self._copy_sql) as copy:
-            copy.write(prepared)
+            copy.write(data)
         self.staged += 1
+        self.staged_rows += rows
+        if self._partials is not None and partial is not None:
+            self._partials.append(partial)
+            if len(self._partials) >= _MERGE_EVERY:  # memory stays flat over a long import
+                self._partials = [rollup.merge_partials(self._partials)]
+        else:
+            self._partials = None
         return 0
 
     def close(self) -> int:
@@ -95,12 +108,13 @@ class PostgresFeedbackWriter:
         inserted = 0
         raw: Any = self._conn.connection.driver_connection
         if self.staged:
-            rollup.ensure_current(self._conn)  # deletions made it stale: counted again, in this batch
+            # Deletions made the roll-up stale: counted again from feedback before this batch's rows.
+            rollup.ensure_current(self._conn)
             with raw.cursor() as cur:
-                # One statement inserts the rows and adds those inserted to the score roll-up.
-                cur.execute(rollup.insert_and_count_sql(self._insert_sql))
-                inserted = int(cur.fetchone()[0])
+                cur.execute(self._insert_sql)
+                inserted = int(cur.rowcount)
                 cur.execute(f"TRUNCATE {STAGE}")
+            self._add_to_rollup(inserted)
         if self._dropped or self._foreign_keys:
             self._conn.execute(text(f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'"))
             restore_indexes(self._conn, self._dropped)
@@ -109,6 +123,15 @@ class PostgresFeedbackWriter:
         if inserted and inserted >= _ANALYZE_SHARE * self._planner_rows():
             self._conn.execute(text("ANALYZE feedback"))
         return inserted
+
+    def _add_to_rollup(self, inserted: int) -> None:
+        """The score roll-up (listen/rollup.py) counts the batch's new rows before the commit."""
+        if not inserted:
+            return
+        if inserted == self.staged_rows and self._partials is not None:  # every staged row is new
+            rollup.add_counts(self._conn, rollup.merge_partials(self._partials))
+        else:
+            rollup.add_batch(self._conn, self._ids[1])
 
     def _planner_rows(self) -> float:
         """The planner's idea of feedback's size before this batch (0 if never analysed)."""

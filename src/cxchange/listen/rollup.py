@@ -6,8 +6,9 @@ JSON attributes unpacked one row at a time: seconds at 1M rows, more at 10M. The
 row (attr_name '') and once per attribute the row has (attr_name, attr_value). Its size grows with
 months × units × channels × attribute values, not with rows, so a query reads thousands of rows.
 
-- The PostgreSQL import adds its rows' counts in the same statement that inserts them (the INSERT's
-  RETURNING feeds the roll-up), so the roll-up is current when the batch commits, and never ahead.
+- The PostgreSQL import adds its rows' counts in its own transaction, so the roll-up is current when
+  the batch commits, and never ahead: counted in polars from the importer's frames beside the COPY
+  when every staged row was new (a first load), else in SQL over the batch's stored rows.
 - Deleting or editing feedback bumps `feedback_changes` (a statement trigger, migration 0016); the
   roll-up remembers the counter it was built at, and a reader ignores a roll-up built at another value
   (answers from feedback instead); the next import rebuilds it.
@@ -19,6 +20,7 @@ org level, at most one attribute, filtered by source or unit only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,8 +77,8 @@ class FeedbackRollupState(Base):
     changes: Mapped[int] = mapped_column(BigId)
 
 
-# Fixed SQL. {rows} is a relation with feedback's columns: the RETURNING of the import's INSERT, or
-# feedback itself for a rebuild. Each answer counts once per metric it has, for the whole row and for
+# Fixed SQL. {rows} is a relation with feedback's columns: one batch's rows, or all of feedback for a
+# rebuild. Each answer counts once per metric it has, for the whole row and for
 # each of its attributes.
 _COUNTS = """
 metrics AS (
@@ -104,17 +106,85 @@ metrics AS (
     GROUP BY metric, attr_name, month, source_id, org_unit_id, channel, attr_value, value
     ON CONFLICT ON CONSTRAINT uq_feedback_rollup DO UPDATE SET n = feedback_rollup.n + excluded.n
 )"""
-_RETURNING = "RETURNING received_at, source_id, org_unit_id, channel, attributes, nps, csat, ces, rating"
 
 
-def insert_and_count_sql(insert_sql: str) -> str:
-    """The import's INSERT … ON CONFLICT DO NOTHING (no RETURNING), wrapped so the same statement adds
-    the inserted rows to the roll-up; it returns one row: how many rows were inserted."""
-    return (
-        f"WITH inserted AS ({insert_sql} {_RETURNING}), "
-        + _COUNTS.format(rows="inserted").strip()
-        + " SELECT count(*) FROM inserted"
+def add_batch(conn: Connection, batch_id: int) -> None:
+    """Add the rows of one batch (just inserted, in this transaction) to the roll-up, in SQL."""
+    rows = "(SELECT * FROM feedback WHERE batch_id = :batch)"
+    conn.execute(text("SET LOCAL jit = off"))  # compiling costs more than this statement saves
+    conn.execute(text("WITH " + _COUNTS.format(rows=rows).strip() + " SELECT 1"), {"batch": batch_id})
+
+
+_METRIC_COLUMNS = ("nps", "csat", "ces", "rating")
+_KEY = ("metric", "attr_name", "month", "source_id", "org_unit_id", "channel", "attr_value", "value")
+
+
+def partial_counts(rows: pl.DataFrame, source_id: int) -> pl.DataFrame | None:
+    """The roll-up entries of validated rows about to be stored (the importer's own frame, counted in
+    polars beside the COPY), or None when an attribute holds something other than text (then the
+    batch is counted in SQL: PostgreSQL's text form of a JSON number is not always Python's)."""
+    place = ("month", "source_id", "org_unit_id", "channel")
+    base = rows.select(
+        pl.col("received_at").dt.strftime("%Y-%m").alias("month"),
+        pl.lit(source_id, dtype=pl.Int64).alias("source_id"),
+        pl.col("org_unit_id").cast(pl.Int64),
+        pl.col("channel").cast(pl.String),
+        pl.col("attributes").cast(pl.String),
+        *[pl.col(m).cast(pl.Float64) for m in _METRIC_COLUMNS],
     )
+    long = base.unpivot(
+        index=[*place, "attributes"], on=list(_METRIC_COLUMNS), variable_name="metric", value_name="value"
+    ).drop_nulls("value")
+    grouped = long.group_by([*place, "attributes", "metric", "value"]).agg(pl.len().cast(pl.Int64).alias("n"))
+    whole = (
+        grouped.group_by([*place, "metric", "value"])
+        .agg(pl.col("n").sum())
+        .with_columns(pl.lit(WHOLE_ROW).alias("attr_name"), pl.lit(None, dtype=pl.String).alias("attr_value"))
+    )
+    pairs: list[tuple[str, str, str | None]] = []
+    for doc in grouped["attributes"].drop_nulls().unique().to_list():  # distinct attribute sets only
+        parsed = json.loads(doc)
+        if not isinstance(parsed, dict):
+            continue  # as jsonb_each_text of a non-object: nothing
+        for key, value in parsed.items():
+            if value is not None and not isinstance(value, str):
+                return None
+            pairs.append((doc, key, value))
+    keyed = pl.DataFrame(
+        pairs, schema={"attributes": pl.String, "attr_name": pl.String, "attr_value": pl.String}, orient="row"
+    )
+    per = (
+        grouped.join(keyed, on="attributes")
+        .group_by([*place, "attr_name", "attr_value", "metric", "value"])
+        .agg(pl.col("n").sum())
+    )
+    return pl.concat([whole.select(*_KEY, "n"), per.select(*_KEY, "n")], how="vertical_relaxed")
+
+
+def merge_partials(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """One entry per key (nulls are equal keys, as in the table's NULLS NOT DISTINCT constraint)."""
+    return pl.concat(frames, how="vertical_relaxed").group_by(list(_KEY)).agg(pl.col("n").sum())
+
+
+def add_counts(conn: Connection, counts: pl.DataFrame) -> None:
+    """Add counted entries to the roll-up: COPY into a temporary table, one upsert."""
+    cols = ", ".join(_KEY)
+    conn.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS feedback_rollup_stage ON COMMIT DROP AS "
+            f"SELECT {cols}, n FROM feedback_rollup WITH NO DATA"
+        )
+    )
+    conn.execute(text("TRUNCATE feedback_rollup_stage"))
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY feedback_rollup_stage ({cols}, n) FROM STDIN") as copy:
+            for row in counts.select(*_KEY, "n").iter_rows():
+                copy.write_row(row)
+        cur.execute(
+            f"INSERT INTO feedback_rollup ({cols}, n) SELECT {cols}, n FROM feedback_rollup_stage "
+            "ON CONFLICT ON CONSTRAINT uq_feedback_rollup DO UPDATE SET n = feedback_rollup.n + excluded.n"
+        )
 
 
 def _changes(conn: Connection) -> int:
