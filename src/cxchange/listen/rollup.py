@@ -20,6 +20,7 @@ org level, at most one attribute, filtered by source or unit only.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -176,11 +177,13 @@ def add_counts(conn: Connection, counts: pl.DataFrame) -> None:
         )
     )
     conn.execute(text("TRUNCATE feedback_rollup_stage"))
+    # Quoted text, unquoted empty nulls: COPY reads "" as the whole-row marker '' and nothing as NULL.
+    buf = io.BytesIO()
+    counts.select(*_KEY, "n").write_csv(buf, include_header=False, null_value="", quote_style="non_numeric")
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur:
-        with cur.copy(f"COPY feedback_rollup_stage ({cols}, n) FROM STDIN") as copy:
-            for row in counts.select(*_KEY, "n").iter_rows():
-                copy.write_row(row)
+        with cur.copy(f"COPY feedback_rollup_stage ({cols}, n) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buf.getvalue())
         cur.execute(
             f"INSERT INTO feedback_rollup ({cols}, n) SELECT {cols}, n FROM feedback_rollup_stage "
             "ON CONFLICT ON CONSTRAINT uq_feedback_rollup DO UPDATE SET n = feedback_rollup.n + excluded.n"
