@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
+from cxchange.core.errors import CxError
 from cxchange.listen.models import Feedback
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 from cxchange.understand.themes.matcher import Matcher
@@ -40,7 +42,11 @@ def workers_can_reach(engine: Engine) -> bool:
 
 
 def engine_url(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=False)
+    """The URL as a worker elsewhere must open it: a SQLite file by its absolute path."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        url = url.set(database=str(Path(url.database).resolve()))
+    return url.render_as_string(hide_password=False)
 
 
 def id_partitions(engine: Engine, stmt: Any, size: int) -> Iterator[list[int]]:
@@ -74,6 +80,8 @@ def store_partition(
                 .order_by(Feedback.id)
             )
         ]
+    if ids and not rows:  # never store "nothing" for a partition: this is not the driver's database
+        raise CxError(f"a Dask worker found none of its {len(ids)} comments in {engine.url!r}")
     result = analyse_partition(
         rows, matcher=matcher, backend=target.backend, scorers=scorers,
         only_themes=only_themes, with_sentiment=target.with_sentiment,
