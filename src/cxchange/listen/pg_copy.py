@@ -35,7 +35,7 @@ STAGE = "feedback_stage"
 # Memory for building the indexes again after a first load (per server process, this transaction only).
 _BUILD_MEMORY = "256MB"
 # Chunks' roll-up entries are merged into one frame every this many chunks.
-_MERGE_EVERY = 16
+_MERGE_EVERY = 4
 # ANALYZE when a batch adds at least this share of the rows the planner believed the table had.
 _ANALYZE_SHARE = 0.1
 
