@@ -11,7 +11,7 @@ parallel scan), so the INSERT reads it in COPY order and the first row of a key 
 
 The search index (migration 0013) is an expression index over feedback.text that PostgreSQL maintains
 on insert, so it is current when the batch commits (kept in place: measured, building it again after
-a first load cost twice as much as maintaining it). For a first load into an empty table the btree
+a first load cost as much as maintaining it, or more). For a first load into an empty table the btree
 indexes other than the unique key, and the foreign keys, are dropped and added back, sorted and
 set-based, after the insert (still inside the transaction, so still all or nothing). Afterwards the
 planner's statistics are brought up to date by the import (ANALYZE) when the batch changed the table
