@@ -141,6 +141,7 @@ def _wait_for_workers(address: str, n: int, folder: Path) -> None:
             time.sleep(0.5)
 
 
+@pytest.mark.slow  # 65 s measured on the shared 2-core machine (two databases, a cluster, two analyses)
 def test_analyze_on_a_real_cluster_survives_a_killed_worker(  # type: ignore[no-untyped-def]
     tmp_path: Path, postgres_databases, cluster
 ) -> None:
