@@ -3,6 +3,7 @@ subprocesses of the installed CLI, next to pandas (read_csv + to_sql over sqlite
 SQLAlchemy in chunks) and DuckDB, all in the same run.
 
     python bench/ingest.py [--rows 1000000] [--postgres URL | --no-postgres] [--keep] [--no-floor]
+    python bench/ingest.py --mode postgres|cluster [--rows N]   (the team path: bench/scale.py)
 
 Generates a realistic survey export (10 columns, 60 % of rows with a comment, a little personal data
 to redact), imports it into fresh SQLite files, each command in its own process: wall time as the
@@ -293,6 +294,14 @@ def main() -> None:
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--no-floor", action="store_true", help="skip SQLite's INSERT ... SELECT floor")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument(
+        "--mode",
+        choices=("sqlite", "postgres", "cluster"),
+        default="sqlite",
+        help="sqlite: the default run (PostgreSQL import too, if reachable); postgres: import vs psql \\copy "
+        "and first/second scores; cluster: analyze on 2 Dask workers vs one process "
+        "(--rows rows, 60 %% with a comment)",
+    )
     args = ap.parse_args()
 
     cx = cxchange_executable()
@@ -308,6 +317,9 @@ def main() -> None:
         f"in {time.perf_counter() - t:.1f} s; commands run one at a time, each in its own process"
     )
     env = {**os.environ, "CXCHANGE_COLUMNAR": "true"}
+    if args.mode != "sqlite":
+        team_mode(args, cx, work, export, env)
+        return
     url = f"sqlite:///{work / 'cx.db'}"
     help_runs = [timed([cx, "--help"], env, parse=False)["wall_seconds"] for _ in range(3)]
     imp = cxchange_import(cx, url, export, env)
@@ -426,6 +438,28 @@ def main() -> None:
         shutil.rmtree(work)
     else:
         print(f"kept: {work}")
+
+
+def team_mode(args: argparse.Namespace, cx: str, work: Path, export: Path, env: dict[str, str]) -> None:
+    """--mode postgres | cluster (bench/scale.py); results in bench/results/ingest_<mode>.json."""
+    sys.path.insert(0, str(HERE))
+    import scale
+
+    if not postgres_reachable(args.postgres):
+        raise SystemExit(f"PostgreSQL is not reachable at {args.postgres}")
+    try:
+        if args.mode == "postgres":
+            res = scale.postgres_mode(cx, export, args.postgres, env, timed, cxchange_import, cxchange_scores)
+        else:
+            res = scale.cluster_mode(cx, export, args.postgres, env, timed)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    res = {"rows": args.rows, "cpus": os.cpu_count(), **res}
+    (out / f"ingest_{args.mode}.json").write_text(json.dumps(res, indent=2))
+    print(f"results: {out / f'ingest_{args.mode}.json'}")
 
 
 if __name__ == "__main__":

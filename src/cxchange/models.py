@@ -25,6 +25,10 @@ from cxchange.core.db import Base
 from cxchange.core.models import PendingWork, StoreIdentity  # noqa: F401  (identity, after-commit work)
 from cxchange.decide.models import DecideSnapshot  # noqa: F401  (the decide page's stored figures)
 from cxchange.listen.models import Feedback, FeedbackChanges, ImportBatch, RejectedRow, Source
+from cxchange.listen.rollup import (  # noqa: F401  (PostgreSQL's score roll-up)
+    FeedbackRollup,
+    FeedbackRollupState,
+)
 from cxchange.listen.search import SearchIndexState  # noqa: F401  (the search index's bookkeeping)
 from cxchange.listen.surveys.models import (  # noqa: F401  (surveys, links, pulses, invitations)
     IngestMapping,

@@ -1,4 +1,4 @@
-"""Bulk writes of validated feedback: batched executemany on SQLite, COPY on PostgreSQL.
+"""Bulk writes of validated feedback: batched executemany on SQLite, COPY on PostgreSQL (pg_copy.py).
 
 Both skip rows whose (source, dedup key) is already stored and report how many were inserted,
 so duplicates are counted by the database itself, across chunks and across imports.
@@ -7,15 +7,13 @@ so duplicates are counted by the database itself, across chunks and across impor
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
 import sqlite3
 from collections.abc import Iterator
 from typing import Any, NamedTuple, Protocol
 
 import polars as pl
-from sqlalchemy import Connection, Engine, Index, column, func, insert, select, table, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Connection, Engine, Index, func, insert, select
 
 from cxchange.listen.models import REJECT, Feedback, RejectedRow
 from cxchange.listen.validate import Rejects
@@ -53,19 +51,9 @@ class FeedbackWriter(Protocol):
     def write(self, prepared: Any) -> int:
         """Insert a prepared chunk; returns how many rows were new (the rest are duplicates)."""
 
-    def close(self) -> None:
-        """Called once, after the last write and before the batch commits."""
-
-
-def _with_batch_columns(rows: pl.DataFrame, source_id: int, batch_id: int, rating_scale: int) -> pl.DataFrame:
-    return rows.with_columns(
-        pl.lit(source_id, dtype=pl.Int64).alias("source_id"),
-        pl.lit(batch_id, dtype=pl.Int64).alias("batch_id"),
-        pl.when(pl.col("rating").is_not_null())
-        .then(pl.lit(rating_scale, dtype=pl.Int16))
-        .otherwise(None)
-        .alias("rating_scale"),
-    ).select(FEEDBACK_COLUMNS)
+    def close(self) -> int:
+        """Called once, after the last write and before the batch commits. Returns how many rows it
+        inserted itself (a writer that stages chunks and inserts them at the end), else 0."""
 
 
 def drop_indexes_for_bulk(
@@ -174,9 +162,10 @@ class SqliteFeedbackWriter:
         self._max_params = int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))  # type: ignore[union-attr]
         self._dropped = drop_indexes_for_bulk(conn, expected_rows, keep=_SQLITE_APPEND_INDEXES)
 
-    def close(self) -> None:
+    def close(self) -> int:
         restore_indexes(self._conn, self._dropped)
         self._dropped = []
+        return 0
 
     def _insert_sql(self, columns: tuple[str, ...], rows: int) -> str:
         key = (columns, rows)
@@ -228,64 +217,15 @@ class SqliteFeedbackWriter:
             cursor.close()
 
 
-class PostgresFeedbackWriter:
-    """COPY into a temporary staging table, then INSERT … ON CONFLICT DO NOTHING into feedback."""
-
-    def __init__(
-        self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int, expected_rows: int = 0
-    ) -> None:
-        self._conn = conn
-        self._ids = (source_id, batch_id, rating_scale)
-        cols = ", ".join(FEEDBACK_COLUMNS)
-        conn.execute(
-            text(
-                f"CREATE TEMP TABLE IF NOT EXISTS feedback_stage ON COMMIT DROP AS "
-                f"SELECT {cols} FROM feedback WITH NO DATA"
-            )
-        )
-        self._copy_sql = f"COPY feedback_stage ({cols}) FROM STDIN (FORMAT csv)"
-        stage = table("feedback_stage", *[column(c) for c in FEEDBACK_COLUMNS])
-        stmt = (
-            postgresql.insert(Feedback.__table__)
-            .from_select(list(FEEDBACK_COLUMNS), select(*stage.c))
-            .on_conflict_do_nothing(index_elements=["source_id", "dedup_key"])
-        )
-        self._insert_sql = str(stmt.compile(dialect=postgresql.dialect()))
-        self._dropped = drop_indexes_for_bulk(conn, expected_rows, only_if_empty=True)
-
-    def prepare(self, rows: pl.DataFrame) -> bytes:
-        if rows.height == 0:
-            return b""
-        frame = _with_batch_columns(rows, *self._ids)
-        buf = io.BytesIO()
-        frame.write_csv(buf, include_header=False, null_value="", datetime_format="%Y-%m-%d %H:%M:%S.%6f")
-        return buf.getvalue()
-
-    def write(self, prepared: bytes) -> int:
-        if not prepared:
-            return 0
-        raw = self._conn.connection.driver_connection
-        with raw.cursor() as cur:  # type: ignore[union-attr]
-            with cur.copy(self._copy_sql) as copy:
-                copy.write(prepared)
-            cur.execute(self._insert_sql)
-            inserted = cur.rowcount
-            cur.execute("TRUNCATE feedback_stage")
-        return int(inserted)
-
-    def close(self) -> None:
-        restore_indexes(self._conn, self._dropped)
-        self._dropped = []
-
-
 def feedback_writer(
     conn: Connection, *, source_id: int, batch_id: int, rating_scale: int, expected_rows: int = 0
 ) -> FeedbackWriter:
-    writers: dict[str, type[SqliteFeedbackWriter] | type[PostgresFeedbackWriter]] = {
-        "sqlite": SqliteFeedbackWriter,
-        "postgresql": PostgresFeedbackWriter,
-    }
-    cls = writers[conn.dialect.name]
+    if conn.dialect.name == "postgresql":
+        from cxchange.listen.pg_copy import PostgresFeedbackWriter
+
+        cls: type[SqliteFeedbackWriter] | type[PostgresFeedbackWriter] = PostgresFeedbackWriter
+    else:
+        cls = SqliteFeedbackWriter
     return cls(
         conn, source_id=source_id, batch_id=batch_id, rating_scale=rating_scale, expected_rows=expected_rows
     )

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NoDataError
-from cxchange.listen import columnar
+from cxchange.listen import columnar, rollup
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import Filters, apply_filters, parse_where
 from cxchange.measure.stats import CI_METHODS, METRICS, compare_from_counts, holm, score_from_counts
@@ -198,7 +198,8 @@ def _counts_columnar(
 
 
 def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> GroupedCounts:
-    """(group keys…, __value, __count) for a query. `path`: auto | sql | columnar (tests compare them)."""
+    """(group keys…, __value, __count) for a query. `path`: auto | sql | columnar | rollup (tests
+    compare them); auto: the roll-up on PostgreSQL, the columnar copy on SQLite, when they answer it."""
     metric = q.metric.lower()
     if metric not in METRICS:
         raise InputError(f"unknown metric {q.metric!r}; use one of {', '.join(METRICS)}")
@@ -209,11 +210,34 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
     filters = parse_where(q.where)
     tree = load_org_tree(engine) if _needs_org(q.by) or filters.units else None
     frame = None
-    if path == "columnar" or (path == "auto" and get_settings().columnar):
+    if path == "rollup" or (path == "auto" and engine.dialect.name == "postgresql"):
+        frame = _counts_from_rollup(engine, q, metric, filters, tree)
+    elif path == "columnar" or (path == "auto" and get_settings().columnar):
         frame = _counts_from_copy(engine, q, metric, grain, filters, tree, inline=path == "columnar")
     if frame is None:
         frame = _counts_sql(engine, q, metric, grain, filters, tree)
     return GroupedCounts(keys=list(q.by), frame=_derive_keys(frame, q.by, grain, tree))
+
+
+def _counts_from_rollup(
+    engine: Engine, q: ScoreQuery, metric: str, filters: Filters, tree: OrgTree | None
+) -> pl.DataFrame | None:
+    """The aggregate from PostgreSQL's roll-up (listen/rollup.py); None when it cannot answer exactly."""
+    if engine.dialect.name != "postgresql" or not rollup.answers(
+        q.by, since=q.since, until=q.until, columns=filters.columns, attrs=filters.attrs
+    ):
+        return None
+    unit_ids = None
+    if filters.units:
+        assert tree is not None
+        ids: set[int] = set()
+        for code in filters.units:
+            ids |= tree.subtree_ids(code)
+        unit_ids = sorted(ids)
+    return rollup.counts(
+        engine, metric, q.by, source_names=filters.sources, unit_ids=unit_ids,
+        channels=filters.columns.get("channel", ()),
+    )  # fmt: skip
 
 
 def _counts_from_copy(

@@ -29,6 +29,14 @@ from cxchange.core.executors import Executor, executor_for
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
+from cxchange.understand.distributed import (
+    RunTarget,
+    engine_url,
+    forget_attempt,
+    id_partitions,
+    store_partition,
+    workers_can_reach,
+)
 from cxchange.understand.models import AnalysisRun, FeedbackSentiment, FeedbackTheme, Theme
 from cxchange.understand.themes.matcher import Matcher, Mention, ThemeSpec, rule_relevance
 from cxchange.understand.themes.matchers import load_matchers
@@ -169,17 +177,6 @@ def analyze(
         version = current_version(session)
         themes = active_themes(session)
         dirty = frozenset(t.id for t in themes if t.matched_version != t.version)
-        run = AnalysisRun(
-            backend=backend_name, taxonomy_version=version,
-            scope={"source": source, "since": since.isoformat() if since else None, "where": list(where)},
-        )  # fmt: skip
-        session.add(run)
-        session.flush()
-        run_id = run.id
-        # What the run triggers (core/events.py: theme-negative cases and recognitions of its mentions,
-        # the decide page's figures), recorded with the run and done when it ends, however it ends: a run
-        # killed midway leaves its written partitions' work to the next command.
-        work_id = record(session.connection(), ANALYSIS_FINISHED, {"run_id": run_id})
         loaded = load_matchers(session)
         active = {t.id for t in themes}
         scored = {t for m in loaded for t in m.theme_ids if t in active}
@@ -203,47 +200,68 @@ def analyze(
         )
         versions = {t.id: t.version for t in themes}
 
+    filters, tree = scope_filters(engine, where, source)
+    analysed = select(FeedbackSentiment.feedback_id).where(FeedbackSentiment.feedback_id == Feedback.id)
+    new_stmt = apply_filters(
+        select(Feedback.id, Feedback.text, Feedback.source_id).where(
+            Feedback.text.is_not(None), ~analysed.exists()
+        ),
+        filters, since=since, tree=tree,
+    )  # fmt: skip
+    old_stmt = select(Feedback.id, Feedback.text, Feedback.source_id).join(
+        FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id
+    )
+    with engine.connect() as conn:
+        n_new = conn.scalar(select(func.count()).select_from(new_stmt.subquery())) or 0
+        n_old = (conn.scalar(select(func.count()).select_from(old_stmt.subquery())) or 0) if dirty else 0
+    total, done = n_new + n_old, 0
+
+    own_executor = executor is None
+    # The executor first: an unreachable scheduler stops the command before it records a run.
+    ex = executor or (executor_for(workers=workers, scheduler=scheduler) if total else None)
+    work_id = None
     try:
-        filters, tree = scope_filters(engine, where, source)
-        analysed = select(FeedbackSentiment.feedback_id).where(FeedbackSentiment.feedback_id == Feedback.id)
-        new_stmt = apply_filters(
-            select(Feedback.id, Feedback.text, Feedback.source_id).where(
-                Feedback.text.is_not(None), ~analysed.exists()
-            ),
-            filters, since=since, tree=tree,
-        )  # fmt: skip
-        old_stmt = select(Feedback.id, Feedback.text, Feedback.source_id).join(
-            FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id
-        )
-        with engine.connect() as conn:
-            n_new = conn.scalar(select(func.count()).select_from(new_stmt.subquery())) or 0
-            n_old = (conn.scalar(select(func.count()).select_from(old_stmt.subquery())) or 0) if dirty else 0
-        total, done = n_new + n_old, 0
+        with Session(engine) as session, session.begin():
+            run = AnalysisRun(
+                backend=backend_name, taxonomy_version=version,
+                scope={"source": source, "since": since.isoformat() if since else None, "where": list(where)},
+            )  # fmt: skip
+            session.add(run)
+            session.flush()
+            run_id = run.id
+            # What the run triggers (core/events.py: theme-negative cases and recognitions of its
+            # mentions, the decide page's figures), recorded with the run and done when it ends, however
+            # it ends: a run killed midway leaves its written partitions' work to the next command.
+            work_id = record(session.connection(), ANALYSIS_FINISHED, {"run_id": run_id})
         if progress:
             progress(0, total)
-
-        own_executor = executor is None
-        ex = executor or (executor_for(workers=workers, scheduler=scheduler) if total else None)
-        try:
-            if dirty and n_old:
-                parts = _partitions(engine, old_stmt, size)
-                for part_rows, result in _zip_parts(ex, parts, matcher, scorers, backend_name, dirty, False):
-                    _write(engine, run_id, version, part_rows, result, replace_themes=dirty)
-                    done += len(part_rows)
+        # On a cluster workers read and write the database themselves; only ids go through the scheduler.
+        remote = ex is not None and ex.name == "dask" and workers_can_reach(engine)
+        passes = [(old_stmt, dirty, False)] if dirty and n_old else []
+        passes += [(new_stmt, None, True)] if n_new else []
+        for stmt, only, with_sentiment in passes:
+            assert ex is not None
+            if remote:
+                target = RunTarget(engine_url(engine), run_id, version, backend_name, only, with_sentiment)
+                stored = ex.map(
+                    store_partition, id_partitions(engine, stmt, size), target=target, matcher=matcher,
+                    scorers=scorers, only_themes=only,
+                )  # fmt: skip
+                for n in stored:
+                    done += n
                     if progress:
                         progress(done, total)
-            if n_new:
-                parts = _partitions(engine, new_stmt, size)
-                for part_rows, result in _zip_parts(ex, parts, matcher, scorers, backend_name, None, True):
-                    _write(
-                        engine, run_id, version, part_rows, result, replace_themes=None, backend=backend_name
-                    )
-                    done += len(part_rows)
-                    if progress:
-                        progress(done, total)
-        finally:
-            if own_executor and ex is not None:
-                ex.close()
+                continue
+            parts = _partitions(engine, stmt, size)
+            pairs = _zip_parts(ex, parts, matcher, scorers, backend_name, only, with_sentiment)
+            for part_rows, result in pairs:
+                write_partition(
+                    engine, run_id, version, part_rows, result, replace_themes=only,
+                    backend=backend_name if with_sentiment else "",
+                )  # fmt: skip
+                done += len(part_rows)
+                if progress:
+                    progress(done, total)
         mark_matched(engine, versions)
         seconds = time.perf_counter() - started
         with Session(engine) as session, session.begin():
@@ -252,8 +270,12 @@ def analyze(
             run.comments, run.rematched, run.status = n_new, n_old, "done"
             run.finished_at, run.seconds = datetime.utcnow(), seconds
     except BaseException:
-        complete(engine, work_id)  # the partitions written are committed: their cases still open
+        if work_id is not None:
+            complete(engine, work_id)  # the partitions written are committed: their cases still open
         raise
+    finally:
+        if own_executor and ex is not None:
+            ex.close()
     # The decide figures too (a look-up when stored, so a run with nothing new fills in a database that
     # has none). Never raises: what fails stays pending.
     loop = complete(engine, work_id).results.get("close_loop", {})
@@ -300,7 +322,7 @@ def _zip_parts(
         yield held.pop(0), result
 
 
-def _write(
+def write_partition(
     engine: Engine,
     run_id: int,
     version: int,
@@ -309,10 +331,14 @@ def _write(
     *,
     replace_themes: frozenset[int] | None,
     backend: str = "",
+    retry_safe: bool = False,
 ) -> None:
-    """One transaction per partition: a crash leaves whole partitions, and `analyze` resumes."""
+    """One transaction per partition: a crash leaves whole partitions, and `analyze` resumes.
+    `retry_safe`: first remove what an earlier attempt of this partition in this run stored."""
     ids = [fid for fid, _, _ in rows]
     with engine.begin() as conn:
+        if retry_safe:
+            forget_attempt(conn, run_id, ids)
         if replace_themes:
             conn.execute(
                 delete(FeedbackTheme).where(

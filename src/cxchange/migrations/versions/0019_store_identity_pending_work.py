@@ -1,7 +1,7 @@
 """store identity and pending after-commit work
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06 14:40:00
 
 `store_identity` holds a random id made once per database, so the columnar copy beside a SQLite file
@@ -19,8 +19,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

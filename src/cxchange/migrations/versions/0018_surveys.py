@@ -1,7 +1,7 @@
 """surveys, their public links, anonymous pulse answers, and stored ingest mappings
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06 14:40:00
 
 cxchange collects feedback itself (issue 21): a survey has one public link per unit; customer answers
@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

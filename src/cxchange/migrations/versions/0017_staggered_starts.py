@@ -1,7 +1,7 @@
 """initiative_unit: a start date per pilot unit (staggered rollouts)
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 14:55:00
 
 `cxchange outcomes set ID --start-for UNIT=DATE` records that a pilot unit started on its own date; an
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,218 @@
+"""The team path of `bench/ingest.py` (`--mode postgres`, `--mode cluster`), whole commands as run by a user.
+
+postgres: `cxchange import` of the generated export into a fresh PostgreSQL database against `psql \\copy`
+of the same CSV into a bare table (the physical floor: no validation, no keys, no indexes), the
+import's peak RSS, then the first and second `scores --metric nps --by month --by attr:Region`.
+
+cluster: `cxchange analyze` on PostgreSQL in one process against `cxchange analyze --scheduler` on a
+`dask scheduler` with two `dask worker --nthreads 1` processes started here, on two databases holding
+the same import; checks the stored sentiments and themes are identical.
+
+The machine may be shared: each result carries the 1-minute load average before and after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+Timed = Callable[..., dict[str, Any]]
+
+# The export's columns as a bare table for `psql \copy` (types parsed by COPY, nothing else).
+BARE_TABLE = """CREATE TABLE bare (
+    response_id text, submitted_at timestamp, nps smallint, comment text, region text, store text,
+    segment text, product text, channel text, customer_id text)"""
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+@contextlib.contextmanager
+def databases(admin_url: str, *names: str) -> Iterator[list[str]]:
+    """Fresh PostgreSQL databases (dropped afterwards); yields their URLs."""
+    import psycopg
+
+    base, _, _ = admin_url.rpartition("/")
+    made = [f"cxbench_{n}_{os.getpid()}" for n in names]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # names are ours: fixed + pid
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield [f"{base}/{name}" for name in made]
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            for name in made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_IN_PROCESS = """
+import json, sys, time
+from cxchange.core.db import get_engine
+from cxchange.measure.service import ScoreQuery, grouped_counts
+engine = get_engine(sys.argv[1])
+q = ScoreQuery(metric="nps", by=("month", "attr:Region"))
+out = {}
+for path in ("rollup", "sql"):
+    t = time.perf_counter()
+    grouped_counts(engine, q, path=path)
+    out[path + "_seconds"] = time.perf_counter() - t
+print(json.dumps(out))
+"""
+
+
+def postgres_mode(
+    cx: str, export: Path, admin_url: str, env: dict[str, str], timed: Timed, do_import: Timed, scores: Timed
+) -> dict[str, Any]:
+    import psycopg
+
+    out: dict[str, Any] = {"load_before": load()}
+    with databases(admin_url, "cx", "bare") as (url, bare):
+        with psycopg.connect(bare, autocommit=True) as conn:
+            conn.execute(BARE_TABLE)
+        copy = f"\\copy bare FROM '{export}' WITH (FORMAT csv, HEADER true)"
+        psql = timed(["psql", "-X", "-q", bare, "-c", copy], env, parse=False)
+        out["psql_copy"] = {k: psql[k] for k in ("wall_seconds", "cpu_seconds", "rss_mb")}
+        out["import"] = do_import(cx, url, export, env)
+        out["scores_first"] = scores(cx, url, env)
+        out["scores_second"] = scores(cx, url, env)
+        # Where a whole command's time goes on a busy machine: the interpreter and imports (--help)
+        # against the scores query alone, in process (the roll-up, then SQL over feedback).
+        out["cxchange_help"] = {k: timed([cx, "--help"], env, parse=False)[k] for k in ("wall_seconds",)}
+        out["scores_in_process"] = timed([sys.executable, "-c", _IN_PROCESS, url], env)["json"]
+    imp = out["import"]
+    out["ratio_import_vs_psql_copy"] = out["psql_copy"]["wall_seconds"] / imp["wall_seconds"]
+    out["load_after"] = load()
+    print(
+        f"PostgreSQL import, whole command : {imp['wall_seconds']:.2f} s ({imp['imported']:,} rows, "
+        f"peak RSS {imp['rss_mb']:.0f} MB; target < 500 MB); "
+        f"psql \\copy {out['psql_copy']['wall_seconds']:.2f} s; "
+        f"speed ratio {out['ratio_import_vs_psql_copy']:.2f}x (target >= 0.5x)"
+    )
+    print(f"cxchange timings: {imp['timings']}")
+    print(
+        f"scores nps by month x region on PostgreSQL: first {out['scores_first']['wall_seconds']:.2f} s "
+        f"(target < 1.5 s), second {out['scores_second']['wall_seconds']:.2f} s; "
+        f"cxchange --help {out['cxchange_help']['wall_seconds']:.2f} s; query alone: roll-up "
+        f"{out['scores_in_process']['rollup_seconds']:.3f} s, SQL over feedback "
+        f"{out['scores_in_process']['sql_seconds']:.2f} s; "
+        f"load average {out['load_before']} -> {out['load_after']}"
+    )
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def dask_cluster(workers: int, folder: Path) -> Iterator[str]:
+    """`dask scheduler` and `workers` × `dask worker --nthreads 1` on this machine; yields the address."""
+    from dask.distributed import Client
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = []
+    with (folder / "dask.log").open("w") as log:
+        try:
+            cmd = [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+            for i in range(workers):
+                cmd = [dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{i}"]
+                procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    with Client(address, timeout="5s") as client:
+                        client.wait_for_workers(workers, timeout=60)
+                    break
+                except (OSError, TimeoutError):
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+            yield address
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def _result_digest(url: str) -> tuple[int, int, str]:
+    """(sentiments, theme mentions, digest of both keyed by each comment's dedup key)."""
+    import psycopg
+
+    h = hashlib.sha256()
+    with psycopg.connect(url) as conn:
+        s = conn.execute(
+            "SELECT f.dedup_key, s.score, s.label, s.language FROM feedback_sentiment s "
+            "JOIN feedback f ON f.id = s.feedback_id ORDER BY f.dedup_key"
+        ).fetchall()
+        t = conn.execute(
+            "SELECT f.dedup_key, th.name, ft.sentiment, ft.matched, ft.relevance FROM feedback_theme ft "
+            "JOIN feedback f ON f.id = ft.feedback_id JOIN theme th ON th.id = ft.theme_id "
+            "ORDER BY f.dedup_key, th.name"
+        ).fetchall()
+    for row in (*s, *t):
+        h.update(repr(row).encode())
+    return len(s), len(t), h.hexdigest()
+
+
+def cluster_mode(
+    cx: str, export: Path, admin_url: str, env: dict[str, str], timed: Timed, workers: int = 2
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"load_before": load(), "workers": workers}
+    with databases(admin_url, "single", "cluster") as (single, multi), tempfile.TemporaryDirectory() as tmp:
+        for url in (single, multi):
+            timed([cx, "--db", url, "import", str(export), "--source", "bench", "--format", "json"], env)
+            timed([cx, "--db", url, "themes", "import", "--builtin", "cx_default", "--format", "json"], env)
+        one = timed([cx, "--db", single, "analyze", "--backend", "fast", "--format", "json"], env)
+        with dask_cluster(workers, Path(tmp)) as address:
+            many = timed(
+                [
+                    cx,
+                    "--db",
+                    multi,
+                    "analyze",
+                    "--backend",
+                    "fast",
+                    "--scheduler",
+                    address,
+                    "--format",
+                    "json",
+                ],
+                env,
+            )
+        same = _result_digest(single) == _result_digest(multi)
+        out["comments"] = (
+            one["json"][0]["analysed"] if isinstance(one["json"], list) else one["json"]["analysed"]
+        )
+        out["single_process"] = {k: one[k] for k in ("wall_seconds", "cpu_seconds", "rss_mb")}
+        out["cluster"] = {k: many[k] for k in ("wall_seconds", "cpu_seconds", "rss_mb")}
+        out["identical_results"] = same
+        out["digest"] = _result_digest(single)
+    out["ratio_cluster_vs_single"] = out["cluster"]["wall_seconds"] / out["single_process"]["wall_seconds"]
+    out["load_after"] = load()
+    print(
+        f"analyze {out['comments']:,} comments: one process {out['single_process']['wall_seconds']:.1f} s, "
+        f"{workers} single-threaded Dask workers {out['cluster']['wall_seconds']:.1f} s "
+        f"({out['ratio_cluster_vs_single']:.2f}x; target <= 1.3x); identical results: {same}; "
+        f"load average {out['load_before']} -> {out['load_after']}"
+    )
+    return out

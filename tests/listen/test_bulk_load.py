@@ -1,0 +1,79 @@
+"""A large first load (indexes, and on PostgreSQL foreign keys, dropped and added back in the batch's
+transaction): the same rows, duplicates and search answers as a small import, on SQLite and PostgreSQL,
+and a failed batch leaves nothing behind, the schema included."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, func, inspect, select
+
+from cxchange.listen.explore import list_feedback
+from cxchange.listen.models import Feedback
+from cxchange.listen.readers import TableInfo
+from cxchange.listen.service import ImportOptions, frame_chunks, import_table
+from cxchange.listen.store import BULK_ROWS
+
+ROWS = 3_000
+
+
+def _frame(rows: int = ROWS) -> pl.DataFrame:
+    ids = [f"R{i:05d}" for i in range(rows)]
+    ids[10] = ids[3]  # a duplicate inside the file: the first row of the key wins
+    return pl.DataFrame(
+        {
+            "Response ID": ids,
+            "Submitted At": [f"2025-{1 + i % 12:02d}-{1 + i % 28:02d} 10:00" for i in range(rows)],
+            "NPS": [str(i % 11) for i in range(rows)],
+            "Comment": [f"parcel number {i} arrived late" if i % 3 else None for i in range(rows)],
+            "Region": [("North", "South")[i % 2] for i in range(rows)],
+        }
+    )
+
+
+def _bulk(engine: Engine, frame: pl.DataFrame, source: str = "bulk") -> object:
+    """Import as the CLI does a big file: small chunks, and a size hint past the bulk threshold."""
+    info = TableInfo(path="bulk.csv", format="csv", compression=None, encoding=None, delimiter=",",
+                     columns=frame.columns)  # fmt: skip
+    return import_table(
+        engine, info, frame_chunks(frame, 500), ImportOptions(source=source), expected_rows=BULK_ROWS
+    )
+
+
+def _schema(engine: Engine) -> tuple[set[str], set[str]]:
+    insp = inspect(engine)
+    indexes = {i["name"] for i in insp.get_indexes("feedback")}
+    keys = {",".join(k["constrained_columns"]) for k in insp.get_foreign_keys("feedback")}
+    return indexes, keys
+
+
+def test_first_bulk_load_keeps_dedup_search_and_schema(engine: Engine) -> None:
+    before = _schema(engine)
+    result = _bulk(engine, _frame())
+    assert (result.imported, result.duplicates) == (ROWS - 1, 1)  # type: ignore[attr-defined]
+    assert _schema(engine) == before  # every index and foreign key is back
+    with engine.connect() as conn:
+        first = conn.execute(select(Feedback.received_at).where(Feedback.external_id == "R00003")).scalar()
+        ids = conn.execute(select(Feedback.external_id).order_by(Feedback.id).limit(3)).scalars().all()
+    assert first is not None and first.month == 4  # row 3's date, not row 10's
+    assert ids == ["R00000", "R00001", "R00002"]  # stored in file order
+    found = list_feedback(engine, q="parcel number 2999", limit=5)
+    assert [r["text"] for r in found] == ["parcel number 2999 arrived late"]
+    again = _bulk(engine, _frame())  # not a first load any more: nothing new
+    assert (again.imported, again.duplicates) == (0, ROWS)  # type: ignore[attr-defined]
+
+
+def test_failed_bulk_load_leaves_nothing(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _schema(engine)
+    from cxchange.listen import service
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(service, "write_rejects", broken)  # fails on the first chunk with a reject
+    frame = _frame().with_columns(pl.lit("not a date").alias("Submitted At"))
+    with pytest.raises(RuntimeError, match="disk full"):
+        _bulk(engine, frame)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Feedback)).scalar() == 0
+    assert _schema(engine) == before
