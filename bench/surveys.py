@@ -224,10 +224,10 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=8)
     args = ap.parse_args()
 
-    from cxchange.auth.testing import token_for
     from cxchange.core.db import get_engine
     from cxchange.listen.surveys.service import create_survey
     from cxchange.org.tree import import_org_rows
+    from cxchange.testing import token_for
 
     tools = {t: shutil.which(t) for t in ("wrk", "locust")}
     tool = "python threads + httpx" + ("" if any(tools.values()) else " (wrk/locust not installed)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from cxchange.api import create_app
-from cxchange.auth.testing import signed_in_client
+from cxchange.testing import signed_in_client
 
 CSV = b"id,When,NPS,Comment,Region\n1,2025-03-01,9,Lovely <b>staff</b>,North\n2,2025-03-02,3,Slow,South\n"
 

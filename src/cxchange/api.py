@@ -10,7 +10,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
 
+from cxchange.auth.web import api_guard
+from cxchange.change.api import router as change_router
+from cxchange.core.deps import engine, set_database_url
 from cxchange.core.errors import AuthError, BusyError, CxError, ForbiddenError, NotFoundError, RateLimitError
+from cxchange.core.migrate import current_revision
+from cxchange.decide.api import router as decide_router
+from cxchange.listen.api import router as listen_router
+from cxchange.listen.api_ingest import router as ingest_router
+from cxchange.listen.surveys.api import router as surveys_router
+from cxchange.measure.api import router as measure_router
+from cxchange.sustain.api_loop import router as loop_router
+from cxchange.sustain.api_outcomes import router as outcomes_router
+from cxchange.understand.api import router as understand_router
+from cxchange.web.audit import audit_writes
+from cxchange.web.common import render_error
+from cxchange.web.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
+from cxchange.web.routes import mount_web
 
 
 def _status(exc: CxError) -> int:
@@ -34,21 +50,6 @@ def _retry_headers(exc: CxError) -> dict[str, str]:
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
-    from cxchange.auth.web import api_guard
-    from cxchange.change.api import router as change_router
-    from cxchange.core.deps import set_database_url
-    from cxchange.decide.api import router as decide_router
-    from cxchange.listen.api import router as listen_router
-    from cxchange.listen.api_ingest import router as ingest_router
-    from cxchange.listen.surveys.api import router as surveys_router
-    from cxchange.measure.api import router as measure_router
-    from cxchange.sustain.api_loop import router as loop_router
-    from cxchange.sustain.api_outcomes import router as outcomes_router
-    from cxchange.understand.api import router as understand_router
-    from cxchange.web.audit import audit_writes
-    from cxchange.web.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
-    from cxchange.web.routes import mount_web
-
     set_database_url(database_url)
     # FastAPI's own /docs loads Swagger UI from a CDN: blank on an offline machine. FastAPIOffline serves the
     # same pages with the assets shipped in its package.
@@ -70,7 +71,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-        from cxchange.web.common import render_error
 
         response = render_error(request, status, str(exc))
         response.headers.update(_retry_headers(exc))
@@ -84,9 +84,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str | None]:
-        from cxchange.core.deps import engine
-        from cxchange.core.migrate import current_revision
-
         eng = engine()
         return {"status": "ok", "database": eng.dialect.name, "revision": current_revision(eng)}
 

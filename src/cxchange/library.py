@@ -24,6 +24,17 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from cxchange.core.db import get_engine
+from cxchange.decide.key_drivers import stored_drivers
+from cxchange.decide.service import Scope
+from cxchange.decide.service import simulate as run_simulate
+from cxchange.listen.service import ImportOptions
+from cxchange.listen.service import dry_run as run_dry
+from cxchange.listen.service import import_file as run_import
+from cxchange.measure.service import ScoreQuery, scores_in_scope
+from cxchange.sustain.outcomes import outcomes as run_outcomes
+from cxchange.understand.analyze import analyze as run_analyze
+
 Filters = Sequence[str] | Mapping[str, str]
 
 
@@ -38,8 +49,6 @@ def _where(where: Filters | None) -> tuple[str, ...]:
 
 def connect(url: str | None = None) -> Engine:
     """The database at `url` (default: CXCHANGE_DATABASE_URL, else ./cxchange.db), schema up to date."""
-    from cxchange.core.db import get_engine
-
     return get_engine(url)
 
 
@@ -58,10 +67,6 @@ def import_file(
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """`cxchange import`: the import's JSON report (or the dry run's with `dry_run=True`)."""
-    from cxchange.listen.service import ImportOptions
-    from cxchange.listen.service import dry_run as run_dry
-    from cxchange.listen.service import import_file as run_import
-
     options = ImportOptions(
         source=source,
         kind=kind,
@@ -90,8 +95,6 @@ def scores(
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
     """`cxchange scores`: one row per group with the score, its interval and n."""
-    from cxchange.measure.service import ScoreQuery, scores_in_scope
-
     query = ScoreQuery(
         metric=metric, by=tuple(by), where=_where(where), since=since, until=until, ci=ci, level=level,
         min_n=min_n,
@@ -110,8 +113,6 @@ def analyze(
     scheduler: str | None = None,
 ) -> dict[str, Any]:
     """`cxchange analyze`: sentiment and themes for every comment not analysed yet."""
-    from cxchange.understand.analyze import analyze as run_analyze
-
     return run_analyze(
         db, source=source, since=since, where=_where(where), backend=backend, workers=workers,
         scheduler=scheduler,
@@ -132,8 +133,6 @@ def drivers(
     level: float = 0.95,
 ) -> dict[str, Any]:
     """`cxchange drivers --from SOURCE`: each driver's share of R² with intervals, and notes."""
-    from cxchange.decide.key_drivers import stored_drivers
-
     return stored_drivers(
         db, target=target, source=source, where=_where(where), since=since, until=until, method=method,
         boot=boot, seed=seed, level=level,
@@ -152,9 +151,6 @@ def simulate(
     seed: int = 0,
 ) -> dict[str, Any]:
     """`cxchange simulate`: projected NPS if themes were fixed (`"THEME=SHARE"`) or levers moved."""
-    from cxchange.decide.service import Scope
-    from cxchange.decide.service import simulate as run_simulate
-
     scope = Scope(where=_where(where), since=since, until=until)
     return run_simulate(db, list(fix), moves=list(move), scope=scope, draws=draws, seed=seed)
 
@@ -170,8 +166,6 @@ def outcomes(
     level: float = 0.95,
 ) -> dict[str, Any]:
     """`cxchange outcomes`: pilot vs control (or before/after) and the one verdict the app shows."""
-    from cxchange.sustain.outcomes import outcomes as run_outcomes
-
     return run_outcomes(
         db, initiative, metric=metric, before=before, after=after, cluster=cluster, level=level
     )

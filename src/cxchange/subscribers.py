@@ -4,7 +4,8 @@ stages that subscribe.
 
 "batch imported": the columnar copy, the search index (listen), cases and alerts (sustain), the decide
 page's stored figures (decide). "analysis finished": theme cases and recognitions (sustain), the decide
-page's figures. Every subscriber is idempotent: after a crash the whole list runs again.
+page's figures. Questions: decide asks sustain for the root causes of closed-loop cases by theme.
+Every subscriber is idempotent: after a crash the whole list runs again.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from cxchange.core.events import ANALYSIS_FINISHED, BATCH_IMPORTED, subscribe
+from cxchange.core.events import ANALYSIS_FINISHED, BATCH_IMPORTED, ROOT_CAUSES, answer, subscribe
 from cxchange.decide.overview import refresh_after_write
 from cxchange.listen.after_commit import columnar_copy, search_index
+from cxchange.sustain.cases import root_cause_counts
 from cxchange.sustain.hooks import on_analysis_finished, on_batch_imported
 
 
@@ -30,3 +32,4 @@ subscribe(BATCH_IMPORTED, "close_loop", on_batch_imported)
 subscribe(BATCH_IMPORTED, "decide", _decide_figures)
 subscribe(ANALYSIS_FINISHED, "close_loop", on_analysis_finished)
 subscribe(ANALYSIS_FINISHED, "decide", _decide_figures)
+answer(ROOT_CAUSES, root_cause_counts)

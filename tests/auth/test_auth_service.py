@@ -191,7 +191,7 @@ def test_password_change_ends_existing_sessions(db_url: str, org: Engine) -> Non
 
     service.add_user(org, "dave@x.test", "viewer", password=PASSWORD)
     with TestClient(create_app(db_url)) as client:
-        from cxchange.auth.testing import login
+        from cxchange.testing import login
 
         signed = login(client, "dave@x.test", PASSWORD)
         assert signed.status_code == 303 and client.cookies.get(SESSION_COOKIE)

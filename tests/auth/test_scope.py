@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, ForbiddenError, NotFoundError
-from cxchange.listen.explore import list_feedback
 from cxchange.listen.service import ImportOptions, import_frame
 from cxchange.org.tree import import_org_rows
+from cxchange.understand.explore import list_feedback
 
 UNITS = [
     {"code": "HQ", "name": "HQ", "parent": None, "level": "company"},

@@ -122,8 +122,8 @@ def _app(db_url: str, engine: Engine) -> TestClient:
 
 
 def test_sign_out_ends_the_session_on_the_server(db_url: str, engine: Engine) -> None:
-    from cxchange.auth.testing import login
     from cxchange.auth.web import SESSION_COOKIE
+    from cxchange.testing import login
 
     client = _app(db_url, engine)
     assert login(client, "eve@x.test", PASSWORD).status_code == 303
@@ -140,7 +140,7 @@ def test_sign_out_ends_the_session_on_the_server(db_url: str, engine: Engine) ->
 
 def test_forwarded_for_rotation_does_not_dodge_the_limit(db_url: str, engine: Engine) -> None:
     """Without trusted proxies the header is ignored: rotating it gave 12 wrong passwords without a 429."""
-    from cxchange.auth.testing import login
+    from cxchange.testing import login
 
     client = _app(db_url, engine)
     codes = []
@@ -154,7 +154,7 @@ def test_trusted_proxy_separates_clients(
     db_url: str, engine: Engine, settings_env: pytest.MonkeyPatch
 ) -> None:
     """Behind a trusted proxy, one client's failures do not lock out another client's correct password."""
-    from cxchange.auth.testing import login
+    from cxchange.testing import login
 
     settings_env.setenv("CXCHANGE_TRUSTED_PROXIES", "127.0.0.1")
     client = _app(db_url, engine)
@@ -173,7 +173,7 @@ def test_trusted_proxy_separates_clients(
 
 def test_control_characters_in_the_sign_in_e_mail_are_refused(db_url: str, engine: Engine) -> None:
     """A NUL cannot be stored by PostgreSQL: the failure count and the audit entry would answer 500."""
-    from cxchange.auth.testing import login
+    from cxchange.testing import login
 
     client = _app(db_url, engine)
     assert login(client, "eve\x00@x.test", "wrong-password-1").status_code == 400

@@ -171,8 +171,8 @@ def test_a_tie_for_the_top_barrier_is_reported_as_a_tie(
     assert "top barrier: tie: awareness, desire" in " ".join(cli("initiative", "status", ini).stdout.split())
     [t] = json.loads(cli("readiness", "trend", ini, "--format", "json").stdout)
     assert t["tie"] is True and t["top_barriers"] == all_five
-    from cxchange.auth.testing import signed_in_client
     from cxchange.core.deps import set_database_url
+    from cxchange.testing import signed_in_client
 
     try:  # the initiative page's readiness table says it too
         page = signed_in_client(engine.url.render_as_string(hide_password=False), engine).get(

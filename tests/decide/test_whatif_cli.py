@@ -86,7 +86,7 @@ def test_business_case_in_three_formats(demo_engine: Engine, tmp_path: Path) -> 
 
 
 def test_decide_api_returns_the_cli_json(demo_engine: Engine) -> None:
-    from cxchange.auth.testing import signed_in_client
+    from cxchange.testing import signed_in_client
 
     client = signed_in_client(_url(demo_engine), demo_engine)
     drivers = client.get("/api/drivers", params={"target": "nps", "from": "theme-sentiment", "boot": 50})

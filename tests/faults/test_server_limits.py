@@ -125,7 +125,7 @@ def test_wrong_passwords_are_counted_once_for_all_workers(
     server: tuple[str, str, subprocess.Popen[bytes]],
 ) -> None:
     """With --workers 2, ten failures passed instead of five when each process counted its own."""
-    from cxchange.auth.testing import login
+    from cxchange.testing import login
 
     base, _token, _proc = server
     codes = []

@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, func, inspect, select
 
-from cxchange.listen.explore import list_feedback
 from cxchange.listen.models import Feedback
 from cxchange.listen.readers import TableInfo
 from cxchange.listen.service import ImportOptions, frame_chunks, import_table
 from cxchange.listen.store import BULK_ROWS
+from cxchange.understand.explore import list_feedback
 
 ROWS = 3_000
 

@@ -10,7 +10,6 @@ from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError
 from cxchange.listen.browse import list_batches, list_rejects
-from cxchange.listen.explore import list_feedback
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.listen.service import (
     ImportOptions,
@@ -20,6 +19,7 @@ from cxchange.listen.service import (
     import_frame,
     import_table,
 )
+from cxchange.understand.explore import list_feedback
 
 SURVEY = """Response ID,Submitted At,How likely are you to recommend us to a friend?,Comment,Region
 r1,2025-01-02 10:00,10,"Great staff, call me on 020 7946 0958",North

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from cxchange.cli import app
 from cxchange.core.errors import InputError
 from cxchange.listen.browse import list_batches, list_rejects
-from cxchange.listen.explore import list_feedback
 from cxchange.listen.models import ImportBatch
 from cxchange.listen.service import ImportOptions, dry_run, import_file
 from cxchange.org.tree import import_org_rows
+from cxchange.understand.explore import list_feedback
 
 UNITS = [{"code": "HQ", "name": "HQ", "parent": None}, {"code": "S1", "name": "Leeds", "parent": "HQ"}]
 

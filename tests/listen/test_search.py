@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text, update
 
-from cxchange.listen import explore, search
+from cxchange.listen import search
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_file
+from cxchange.understand import explore
 
 # --- the MATCH expression: user text is never FTS5 syntax ------------------------------------------
 

@@ -153,8 +153,8 @@ def test_a_metric_with_no_answers_in_scope_says_so(engine: Engine) -> None:
 
 
 def test_api_scores_answers_404_with_the_reason(engine: Engine) -> None:
-    from cxchange.auth.testing import signed_in_client
     from cxchange.core.deps import set_database_url
+    from cxchange.testing import signed_in_client
 
     _load(engine)
     try:

@@ -30,7 +30,7 @@ def org_engine(engine: Engine) -> Engine:
 
 @pytest.fixture
 def client(org_engine: Engine, db_url: str) -> TestClient:
-    from cxchange.auth.testing import signed_in_client
+    from cxchange.testing import signed_in_client
 
     return signed_in_client(db_url, org_engine, role="analyst")
 

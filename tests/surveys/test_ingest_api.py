@@ -70,7 +70,7 @@ def test_limits_and_shapes_answer_4xx_and_store_nothing(client: TestClient, coun
 
 
 def test_a_viewer_may_not_post_feedback(client: TestClient, db_url: str, org_engine: Any) -> None:
-    from cxchange.auth.testing import signed_in_client
+    from cxchange.testing import signed_in_client
 
     viewer = signed_in_client(db_url, org_engine, role="viewer")
     assert viewer.post("/api/feedback", json={"source": "s", "items": []}).status_code == 403

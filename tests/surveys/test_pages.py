@@ -13,7 +13,7 @@ PASSWORD = "correct-horse-battery"
 
 def _browser(client: TestClient, engine: Engine, role: str) -> tuple[TestClient, str]:
     from cxchange.auth.service import add_user
-    from cxchange.auth.testing import login
+    from cxchange.testing import login
 
     email = f"{role}@pages.test"
     add_user(engine, email, role, password=PASSWORD, actor="test")

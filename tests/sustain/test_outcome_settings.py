@@ -66,8 +66,8 @@ def test_the_demo_pilot_of_one_region_against_another_cannot_tell(demo: Engine) 
 def test_settings_are_stored_audited_and_used_by_every_surface(demo: Engine) -> None:
     from cxchange.api import create_app
     from cxchange.auth.service import list_audit
-    from cxchange.auth.testing import signed_in_client
     from cxchange.report.build import build_report
+    from cxchange.testing import signed_in_client
 
     assert stored_settings(demo, DEMO_INITIATIVE)["stored"] == []
     changed = set_settings(demo, DEMO_INITIATIVE, before="180d", after="120d", cluster="store", actor="lead")
@@ -145,7 +145,7 @@ def test_plan_gives_the_minimum_detectable_effect(demo: Engine) -> None:
 def test_api_stores_settings_as_the_signed_in_user(demo: Engine) -> None:
     from cxchange.api import create_app
     from cxchange.auth.service import list_audit
-    from cxchange.auth.testing import signed_in_client
+    from cxchange.testing import signed_in_client
 
     url = demo.url.render_as_string(hide_password=False)
     app = create_app(url)

@@ -250,8 +250,8 @@ def test_scorecard_and_overview_count_the_same_cases(tiny: Engine) -> None:
     scorecard once counted cases *opened* in the period: 0 / 0 everywhere)."""
     import re
 
-    from cxchange.auth.testing import signed_in_client
     from cxchange.sustain.case_stats import stats as case_stats
+    from cxchange.testing import signed_in_client
 
     url = tiny.url.render_as_string(hide_password=False)
     card = {r["unit"]: r for r in scorecard(tiny, period="month", by="org:region", min_n=1)}

@@ -85,8 +85,8 @@ def test_the_command_prints_the_windows_even_when_nothing_is_unusual(engine: Eng
 
 
 def test_the_api_gives_the_same_report_and_404_before_any_analysis(engine: Engine) -> None:
-    from cxchange.auth.testing import signed_in_client
     from cxchange.core.deps import set_database_url
+    from cxchange.testing import signed_in_client
 
     try:
         client = signed_in_client(engine.url.render_as_string(hide_password=False), engine)

@@ -13,9 +13,9 @@ from cxchange.core.db import get_engine
 from cxchange.core.errors import CxError, InputError
 from cxchange.demo.generate import generate
 from cxchange.demo.load import load_demo
-from cxchange.listen.explore import list_feedback
 from cxchange.understand.analyze import analyze
 from cxchange.understand.discovery import discover, save_discovery
+from cxchange.understand.explore import list_feedback
 from cxchange.understand.models import FeedbackTheme, ThemeMatcher
 from cxchange.understand.themes import taxonomy as tx
 

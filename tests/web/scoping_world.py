@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from cxchange.auth.testing import signed_in_client
+from cxchange.testing import signed_in_client
 
 NORTH = "R-NORTH"
 

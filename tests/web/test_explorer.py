@@ -106,7 +106,7 @@ HOSTILE = (
 
 
 def test_hostile_text_is_escaped_and_export_neutralised(db_url: str) -> None:
-    from cxchange.auth.testing import signed_in_client
+    from cxchange.testing import signed_in_client
 
     client = signed_in_client(db_url)
     resp = client.post("/api/imports", data={"source": "web"}, files={"file": ("x.csv", HOSTILE, "text/csv")})
@@ -127,8 +127,8 @@ def test_hostile_text_is_escaped_and_export_neutralised(db_url: str) -> None:
 
 def test_keyset_pages_cover_every_row_once(sqlite_engine: Any, tmp_path: Any) -> None:
     """Older pages walk every row once (ties on received_at, undated rows last); newer walks back."""
-    from cxchange.listen import explore
     from cxchange.listen.service import ImportOptions, import_file
+    from cxchange.understand import explore
 
     lines = ["id,When,NPS,Comment"]
     for i in range(20):

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from cxchange.auth.testing import signed_in_client
 from cxchange.core.config import get_settings
+from cxchange.testing import signed_in_client
 
 CSV = b"id,When,NPS,Comment,Region\n1,2026-03-01,9,Friendly staff,North\n2,2026-03-02,3,Slow queue,South\n"
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from cxchange.auth.testing import signed_in_client
+from cxchange.testing import signed_in_client
 
 CXCHANGE = str(Path(sys.executable).with_name("cxchange"))
 

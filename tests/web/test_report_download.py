@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from cxchange.auth.testing import signed_in_client
+from cxchange.testing import signed_in_client
 
 
 def _url(engine: Engine) -> str:

@@ -30,10 +30,10 @@ def _small_site(tmp: Path) -> tuple[Any, str, str]:
     import polars as pl
 
     from cxchange.api import create_app
-    from cxchange.auth.testing import token_for
     from cxchange.core.db import get_engine
     from cxchange.listen.service import ImportOptions, import_frame
     from cxchange.org.tree import import_org_rows
+    from cxchange.testing import token_for
 
     url = f"sqlite:///{tmp / 'fuzz.db'}"
     engine = get_engine(url)

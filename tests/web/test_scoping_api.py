@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.scoping_world import NORTH, World, api_routes
 
-from cxchange.auth.testing import signed_in_client
+from cxchange.testing import signed_in_client
 
 pytestmark = pytest.mark.usefixtures("world_database")
 

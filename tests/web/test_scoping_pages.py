@@ -110,8 +110,8 @@ def test_another_units_things_are_refused_by_id(world: World) -> None:
 def test_writes_to_another_units_things_are_refused(world: World) -> None:
     """Every POST page naming an initiative or a case, sent by a change lead and a case worker limited to
     R-NORTH, for the south's: 403, and nothing changes."""
-    from cxchange.auth.testing import signed_in_client
     from cxchange.change.service import show
+    from cxchange.testing import signed_in_client
 
     lead = signed_in_client(world.app, world.engine, role="change-lead", units=[NORTH])
     before = show(world.engine, world.south_initiative)

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from cxchange.auth.testing import signed_in_client
+from cxchange.testing import signed_in_client
 
 PASSWORD = "correct-horse-battery"
 SCRIPT = "<script>alert(1)</script>"
@@ -65,7 +65,7 @@ def site(db_url: str, engine: Engine) -> Iterator[Site]:
 
 def _login(app_client: TestClient, email: str = "person@test.local", password: str = PASSWORD,
            next: str = "/") -> Any:  # fmt: skip
-    from cxchange.auth.testing import login
+    from cxchange.testing import login
 
     return login(app_client, email, password, next)
 

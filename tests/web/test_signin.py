@@ -43,7 +43,7 @@ def test_api_needs_a_token_except_health(live_server: str, api: Any) -> None:
 
 
 def test_login_is_rate_limited(live_server: str) -> None:
-    from cxchange.auth.testing import login
+    from cxchange.testing import login
 
     with httpx.Client(base_url=live_server) as c:
         who = USERS["limited"][0]

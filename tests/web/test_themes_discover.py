@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from cxchange.auth.testing import signed_in_client
 from cxchange.core.db import get_engine
+from cxchange.testing import signed_in_client
 
 PHRASES = ["courier lost my parcel", "still waiting for my refund", "cannot reset my password"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from cxchange.auth.testing import signed_in_client
+from cxchange.testing import signed_in_client
 
 PATHS = [
     "/feedback?theme=²",

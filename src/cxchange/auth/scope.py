@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from cxchange.auth.roles import get_role
+from cxchange.auth.service import get_user
 from cxchange.core.errors import ForbiddenError, InputError
 from cxchange.core.names import check_name
+from cxchange.org.tree import load_org_tree
 
 # --where filters in one request: each becomes a condition of the query.
 MAX_WHERE = 20
@@ -34,7 +36,6 @@ class UserScope:
         units = tuple(user.get("units") or ())
         if user["role"] == "admin" or not units:
             return cls(email=user["email"], role=user["role"], user_id=user.get("id"))
-        from cxchange.org.tree import load_org_tree
 
         tree = load_org_tree(engine)
         paths = tuple(tree.by_code(code).path for code in units)
@@ -43,8 +44,6 @@ class UserScope:
     @classmethod
     def for_email(cls, engine: Engine, email: str) -> UserScope:
         """The scope of a stored user, for a command run on their behalf (`cxchange report --as EMAIL`)."""
-        from cxchange.auth.service import get_user
-
         return cls.for_user(engine, get_user(engine, email))
 
     @classmethod
@@ -72,7 +71,6 @@ class UserScope:
     def check_unit(self, engine: Engine, code: str) -> None:
         if not self.scoped:
             return
-        from cxchange.org.tree import load_org_tree
 
         if not self.contains_path(load_org_tree(engine).by_code(code).path):
             raise ForbiddenError(f"unit {code} is outside your units ({', '.join(self.unit_codes or ())})")
@@ -82,15 +80,12 @@ class UserScope:
             return True
         if unit_id is None:
             return False
-        from cxchange.org.tree import load_org_tree
 
         unit = load_org_tree(engine).units.get(unit_id)
         return unit is not None and self.contains_path(unit.path)
 
     def unit_paths(self, engine: Engine) -> dict[str, str]:
         """code -> materialised path of every unit: load once, pass to the checks below for many items."""
-        from cxchange.org.tree import load_org_tree
-
         return {u.code: u.path for u in load_org_tree(engine).units.values()}
 
     def allows_code(self, engine: Engine, code: str | None, paths: Mapping[str, str] | None = None) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from cxchange.auth.models import ApiToken, AppSecret, AuditEntry, SignInSession, User, UserUnit
 from cxchange.auth.passwords import hash_password, needs_rehash, verify_password
 from cxchange.auth.roles import get_role
+from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.org.models import OrgUnit
 
@@ -270,8 +271,6 @@ def list_audit(engine: Engine, *, limit: int = 200, action: str | None = None) -
 
 def secret_key(engine: Engine, name: str = "session") -> str:
     """The database's signing key, created on first use (a configured CXCHANGE_SECRET_KEY wins)."""
-    from cxchange.core.config import get_settings
-
     configured = get_settings().secret_key
     if configured:
         return configured

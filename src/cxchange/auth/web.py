@@ -22,6 +22,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from cxchange.auth import service
 from cxchange.auth.roles import permission_for_write
 from cxchange.auth.scope import UserScope
+from cxchange.auth.throttle import client_address as resolve
+from cxchange.auth.throttle import request_wait
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import AuthError, BusyError, ForbiddenError, RateLimitError
@@ -52,8 +54,6 @@ def end_session(request: Request) -> None:
 
 def client_address(request: Request) -> str:
     """The caller's address: X-Forwarded-For counts only when the direct peer is a trusted proxy."""
-    from cxchange.auth.throttle import client_address as resolve
-
     peer = request.client.host if request.client else None
     return resolve(peer, request.headers.get("x-forwarded-for"), get_settings().trusted_proxies)
 
@@ -192,8 +192,6 @@ def rate_limited(kind: str) -> Callable[[Request], AsyncIterator[None]]:
     work (and memory) until the process dies."""
 
     async def check(request: Request) -> AsyncIterator[None]:
-        from cxchange.auth.throttle import request_wait
-
         user = optional_user(request)
         if user is not None:  # nobody signed in: refused by the route's own scope dependency
             settings = get_settings()

@@ -13,6 +13,36 @@ from pydantic import BaseModel, Field
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
+from cxchange.change.frameworks import get_framework, list_rows
+from cxchange.change.impact import heatmap, set_impact, show_impact
+from cxchange.change.metrics import add_metric, list_metrics
+from cxchange.change.people import (
+    add_agent,
+    add_comm,
+    add_resistance,
+    add_training,
+    attend,
+    coverage,
+    list_comms,
+    list_resistance,
+    managers,
+    mark_sent,
+    training_report,
+    update_resistance,
+)
+from cxchange.change.raci import check, import_matrix, set_cell, show
+from cxchange.change.readiness import import_file, report, trend
+from cxchange.change.service import (
+    create,
+    get_risk,
+    initiative_for,
+    list_all,
+    set_risk,
+    set_step,
+    status,
+    update,
+    visible_initiatives,
+)
 from cxchange.core.deps import DbId, engine
 
 router = APIRouter(tags=["change"])
@@ -27,15 +57,11 @@ def _j(data: Any) -> Any:
 
 @router.get("/frameworks")
 def frameworks_list(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
-    from cxchange.change.frameworks import list_rows
-
     return list_rows()
 
 
 @router.get("/frameworks/{name}")
 def frameworks_show(name: str, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
-    from cxchange.change.frameworks import get_framework
-
     return get_framework(name, allow_file=False)  # no file paths over HTTP
 
 
@@ -72,8 +98,6 @@ class InitiativePatch(BaseModel):
 
 @router.get("/initiatives")
 def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status: str | None = None) -> Any:
-    from cxchange.change.service import list_all, visible_initiatives
-
     rows = list_all(engine(), status=status)
     if scope.scoped:  # a manager sees the initiatives that concern their units
         visible = {d["id"] for d in visible_initiatives(engine(), scope, status=status)}
@@ -83,8 +107,6 @@ def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status
 
 @router.post("/initiatives", status_code=201)
 def initiatives_create(body: InitiativeIn) -> Any:
-    from cxchange.change.service import create
-
     return _j(create(engine(), **body.model_dump(), allow_file=False))
 
 
@@ -94,22 +116,16 @@ def impact_heatmap(
     to: str | None = None,
     threshold: float | None = None,
 ) -> Any:
-    from cxchange.change.impact import heatmap
-
     return _j(heatmap(engine(), from_month=from_, to_month=to, threshold=threshold))
 
 
 @router.get("/initiatives/{initiative}")
 def initiatives_show(initiative: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.change.service import initiative_for
-
     return _j(initiative_for(engine(), scope, initiative))
 
 
 @router.patch("/initiatives/{initiative}")
 def initiatives_update(initiative: str, body: InitiativePatch) -> Any:
-    from cxchange.change.service import update
-
     return _j(update(engine(), initiative, **body.model_dump(exclude_unset=True)))
 
 
@@ -120,15 +136,11 @@ class StepIn(BaseModel):
 
 @router.post("/initiatives/{initiative}/steps/{step}")
 def initiatives_step(initiative: str, step: str, body: StepIn) -> Any:
-    from cxchange.change.service import set_step
-
     return _j(set_step(engine(), initiative, step, body.status, body.note))
 
 
 @router.get("/initiatives/{initiative}/status")
 def initiatives_status(initiative: str) -> Any:
-    from cxchange.change.service import status
-
     return _j(status(engine(), initiative))
 
 
@@ -140,29 +152,21 @@ class MetricIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/metrics")
 def metrics_list(initiative: str) -> Any:
-    from cxchange.change.metrics import list_metrics
-
     return _j(list_metrics(engine(), initiative))
 
 
 @router.post("/initiatives/{initiative}/metrics", status_code=201)
 def metrics_add(initiative: str, body: MetricIn) -> Any:
-    from cxchange.change.metrics import add_metric
-
     return _j(add_metric(engine(), initiative, body.metric, body.target, body.by))
 
 
 @router.get("/initiatives/{initiative}/risk")
 def risk_get(initiative: str) -> Any:
-    from cxchange.change.service import get_risk
-
     return _j(get_risk(engine(), initiative))
 
 
 @router.put("/initiatives/{initiative}/risk")
 def risk_set(initiative: str, factors: Annotated[dict[str, int], Body()]) -> Any:
-    from cxchange.change.service import set_risk
-
     return _j(set_risk(engine(), initiative, factors))
 
 
@@ -177,29 +181,21 @@ class RaciIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/raci")
 def raci_show(initiative: str) -> Any:
-    from cxchange.change.raci import show
-
     return _j(show(engine(), initiative))
 
 
 @router.post("/initiatives/{initiative}/raci")
 def raci_set(initiative: str, body: RaciIn) -> Any:
-    from cxchange.change.raci import set_cell
-
     return _j(set_cell(engine(), initiative, body.activity, body.person, body.letter))
 
 
 @router.post("/initiatives/{initiative}/raci/import")
 def raci_import(initiative: str, csv: Annotated[str, Body(media_type="text/csv")]) -> Any:
-    from cxchange.change.raci import import_matrix
-
     return _j(import_matrix(engine(), initiative, "<upload>", text=csv))
 
 
 @router.get("/initiatives/{initiative}/raci/check")
 def raci_check(initiative: str) -> Any:
-    from cxchange.change.raci import check
-
     return _j(check(engine(), initiative))
 
 
@@ -210,8 +206,6 @@ def raci_check(initiative: str) -> Any:
 def readiness_import(
     initiative: str, csv: Annotated[str, Body(media_type="text/csv")], assessed_on: date | None = None
 ) -> Any:
-    from cxchange.change.readiness import import_file
-
     return _j(import_file(engine(), initiative, "<upload>", assessed_on=assessed_on, text=csv))
 
 
@@ -223,9 +217,6 @@ def readiness_report(
     min_n: Annotated[int, Query(ge=1)] = 5,
     assessment: int | None = None,
 ) -> Any:
-    from cxchange.change.readiness import report
-    from cxchange.change.service import initiative_for
-
     initiative_for(engine(), scope, initiative)  # another unit's initiative: 403, not an empty list
     rows = report(engine(), initiative, by=by, min_n=min_n, assessment=assessment)
     return _j(scope.filter_rows(rows, engine(), key="group"))
@@ -235,9 +226,6 @@ def readiness_report(
 def readiness_trend(
     initiative: str, scope: Annotated[UserScope, Depends(current_scope)], unit: str | None = None
 ) -> Any:
-    from cxchange.change.readiness import trend
-    from cxchange.change.service import initiative_for
-
     initiative_for(engine(), scope, initiative)
     return _j(trend(engine(), initiative, unit=scope.one_unit(engine(), unit)))
 
@@ -261,15 +249,11 @@ class ImpactIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/impact")
 def impact_show(initiative: str) -> Any:
-    from cxchange.change.impact import show_impact
-
     return _j(show_impact(engine(), initiative))
 
 
 @router.put("/initiatives/{initiative}/impact/{unit}")
 def impact_set(initiative: str, unit: str, body: ImpactIn) -> Any:
-    from cxchange.change.impact import set_impact
-
     data = body.model_dump()
     note = data.pop("note")
     return _j(set_impact(engine(), initiative, unit, data, note))
@@ -288,16 +272,12 @@ class CommIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/comms")
 def comms_list(initiative: str, overdue: bool = False) -> Any:
-    from cxchange.change.people import list_comms
-
     rows = list_comms(engine(), initiative)
     return _j([r for r in rows if r["overdue"]] if overdue else rows)
 
 
 @router.post("/initiatives/{initiative}/comms", status_code=201)
 def comms_add(initiative: str, body: CommIn) -> Any:
-    from cxchange.change.people import add_comm
-
     return _j(
         add_comm(
             engine(),
@@ -313,8 +293,6 @@ def comms_add(initiative: str, body: CommIn) -> Any:
 
 @router.post("/initiatives/{initiative}/comms/{comm}/sent")
 def comms_sent(initiative: str, comm: DbId) -> Any:
-    from cxchange.change.people import mark_sent
-
     return _j(mark_sent(engine(), initiative, comm))
 
 
@@ -324,22 +302,16 @@ class AgentIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/agents")
 def agents_list(initiative: str, per: Annotated[int | None, Query(ge=1)] = None) -> Any:
-    from cxchange.change.people import coverage
-
     return _j(coverage(engine(), initiative, per))
 
 
 @router.post("/initiatives/{initiative}/agents", status_code=201)
 def agents_add(initiative: str, body: AgentIn) -> Any:
-    from cxchange.change.people import add_agent
-
     return _j(add_agent(engine(), initiative, body.person))
 
 
 @router.get("/initiatives/{initiative}/managers")
 def agents_managers(initiative: str) -> Any:
-    from cxchange.change.people import managers
-
     return _j(managers(engine(), initiative))
 
 
@@ -356,15 +328,11 @@ class AttendIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/training")
 def training_list(initiative: str) -> Any:
-    from cxchange.change.people import training_report
-
     return _j(training_report(engine(), initiative))
 
 
 @router.post("/initiatives/{initiative}/training", status_code=201)
 def training_add(initiative: str, body: TrainingIn) -> Any:
-    from cxchange.change.people import add_training
-
     return _j(
         add_training(engine(), initiative, title=body.title, unit=body.unit, when=body.date, role=body.role)
     )
@@ -372,8 +340,6 @@ def training_add(initiative: str, body: TrainingIn) -> Any:
 
 @router.post("/initiatives/{initiative}/training/{session}/attendance")
 def training_attend(initiative: str, session: DbId, body: AttendIn) -> Any:
-    from cxchange.change.people import attend
-
     return _j(attend(engine(), initiative, session, body.people))
 
 
@@ -391,20 +357,14 @@ class ResistancePatch(BaseModel):
 
 @router.get("/initiatives/{initiative}/resistance")
 def resistance_list(initiative: str, status: str | None = None) -> Any:
-    from cxchange.change.people import list_resistance
-
     return _j(list_resistance(engine(), initiative, status=status))
 
 
 @router.post("/initiatives/{initiative}/resistance", status_code=201)
 def resistance_add(initiative: str, body: ResistanceIn) -> Any:
-    from cxchange.change.people import add_resistance
-
     return _j(add_resistance(engine(), initiative, **body.model_dump()))
 
 
 @router.patch("/initiatives/{initiative}/resistance/{item}")
 def resistance_update(initiative: str, item: DbId, body: ResistancePatch) -> Any:
-    from cxchange.change.people import update_resistance
-
     return _j(update_resistance(engine(), initiative, item, status=body.status, resolution=body.resolution))

@@ -23,6 +23,7 @@ from cxchange.change.common import as_date, get_initiative, initiative_units, se
 from cxchange.change.models import SuccessMetric
 from cxchange.core.errors import InputError
 from cxchange.listen.models import Feedback
+from cxchange.measure.service import ScoreQuery, scores
 from cxchange.org.tree import org_tree
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 
@@ -100,8 +101,6 @@ def _r(x: float | None, digits: int = 2) -> float | None:
 def _score_value(
     engine: Engine, metric: str, codes: list[str], since: date | None, until: date | None
 ) -> dict:
-    from cxchange.measure.service import ScoreQuery, scores
-
     rows = scores(
         engine,
         ScoreQuery(metric=metric, where=tuple(f"unit={c}" for c in codes), since=since, until=until, min_n=1),

@@ -29,6 +29,7 @@ from cxchange.change.models import (
     TrainingAttendance,
     TrainingSession,
 )
+from cxchange.change.readiness import report
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.org.models import OrgUnit, Person
 from cxchange.org.tree import covered_unit_ids, org_tree, people_in_units, person_by_email, unit_by_code
@@ -463,8 +464,6 @@ def list_resistance(
     engine: Engine, initiative: int | str, *, status: str | None = None
 ) -> list[dict[str, Any]]:
     """The log, each item with the readiness of its unit: the share whose barrier is the item's cause."""
-    from cxchange.change.readiness import report
-
     with session_for(engine) as s:
         ini = get_initiative(s, initiative)
         stmt = (

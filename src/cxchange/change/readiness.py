@@ -21,11 +21,19 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from cxchange.change.common import as_date, get_initiative, parse_csv_text, read_csv_rows, session_for
+from cxchange.change.common import (
+    as_date,
+    get_initiative,
+    initiative_units,
+    parse_csv_text,
+    read_csv_rows,
+    session_for,
+)
 from cxchange.change.frameworks import adkar_actions
 from cxchange.change.models import ADKAR, ReadinessResponse
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.org.tree import org_tree, person_by_email, unit_by_code
+from cxchange.listen.surveys.service import pulse_assessments, pulse_scores
+from cxchange.org.tree import covered_unit_ids, org_tree, person_by_email, unit_by_code
 
 BARRIER_AT_OR_BELOW = 3
 MIN_N = 5
@@ -233,9 +241,6 @@ def import_file(
 
 def _outside_units(s: Any, initiative_id: int, unit_ids: set[int]) -> list[str]:
     """Respondents' units that are not in or beneath the initiative's units (worth a second look)."""
-    from cxchange.change.common import initiative_units
-    from cxchange.org.tree import covered_unit_ids
-
     tree = org_tree(s)
     codes = [u.code for us in initiative_units(s, initiative_id).values() for u in us]
     inside = covered_unit_ids(tree, codes)
@@ -258,8 +263,6 @@ class PulseRow:
 def _latest(s: Any, initiative_id: int, *, answered: bool = False) -> int:
     """The highest assessment number of the initiative, from files or pulse surveys (0: none yet);
     `answered`: only pulses with an answer (a pulse just sent out does not hide the last assessment)."""
-    from cxchange.listen.surveys.service import pulse_assessments
-
     q = select(func.max(ReadinessResponse.assessment)).where(ReadinessResponse.initiative_id == initiative_id)
     return max([s.scalar(q) or 0, *pulse_assessments(s.get_bind(), initiative_id, answered=answered)])
 
@@ -272,8 +275,6 @@ def reserve_pulse_assessment(engine: Engine, initiative: int | str) -> tuple[int
 
 
 def _pulse_rows(engine: Engine, initiative_id: int, assessment: int) -> list[PulseRow]:
-    from cxchange.listen.surveys.service import pulse_scores
-
     return [
         PulseRow(unit, when.date(), *scores)
         for unit, scores, when in pulse_scores(engine, initiative_id, assessment)
@@ -284,8 +285,6 @@ def _pulse_rows(engine: Engine, initiative_id: int, assessment: int) -> list[Pul
 def _responses(
     s: Any, initiative_id: int, assessment: int | None
 ) -> tuple[int | None, date | None, list[Any]]:
-    from cxchange.listen.surveys.service import pulse_assessments
-
     latest = _latest(s, initiative_id, answered=True) or None
     if latest is None:
         return None, None, []
@@ -311,8 +310,6 @@ def _scores(r: ReadinessResponse) -> tuple[int, ...]:
 
 
 def _pulse_numbers(engine: Engine, initiative_id: int) -> list[int]:
-    from cxchange.listen.surveys.service import pulse_assessments
-
     return pulse_assessments(engine, initiative_id, answered=True)
 
 

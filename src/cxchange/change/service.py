@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, select
 
 from cxchange.auth.scope import UserScope
+from cxchange.change import people, raci, readiness
 from cxchange.change.common import as_date, get_initiative, initiative_units, session_for, split_codes
 from cxchange.change.frameworks import get_framework
+from cxchange.change.metrics import evaluate
 from cxchange.change.models import (
     STEP_STATUSES,
     Initiative,
@@ -372,9 +374,6 @@ def get_risk(engine: Engine, initiative: int | str) -> dict[str, Any]:
 
 def status(engine: Engine, initiative: int | str) -> dict[str, Any]:
     """Where the initiative stands: steps, success measures, RACI, readiness, comms, agents, risk."""
-    from cxchange.change import people, raci, readiness
-    from cxchange.change.metrics import evaluate
-
     with session_for(engine) as s:
         ini = get_initiative(s, initiative)
         steps = _steps(s, ini.id)

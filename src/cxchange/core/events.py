@@ -43,6 +43,10 @@ MAX_AUTO_ATTEMPTS = 3
 Handler = Callable[[Engine, Mapping[str, Any]], Mapping[str, Any] | None]
 
 _subscribers: dict[str, dict[str, Handler]] = {}
+# Questions a lower stage asks of a higher one without importing it (decide ranks opportunities by the
+# closed-loop cases whose root cause is each theme, which sustain keeps); answered by the same registry.
+ROOT_CAUSES = "root causes by theme"  # answer: {theme name: cases with that root cause}
+_answerers: dict[str, Callable[[Engine], Any]] = {}
 _resumed: set[str] = set()
 
 
@@ -50,6 +54,18 @@ def subscribe(event: str, name: str, handler: Handler) -> None:
     """Run `handler(engine, payload)` for every `event`, in subscription order; a name subscribed again
     replaces its handler (a registry imported twice registers nothing twice)."""
     _subscribers.setdefault(event, {})[name] = handler
+
+
+def answer(question: str, answerer: Callable[[Engine], Any]) -> None:
+    """`answerer(engine)` answers `question` (one per question: a registry imported twice replaces it)."""
+    _answerers[question] = answerer
+
+
+def ask(question: str, engine: Engine, default: Any) -> Any:
+    """The answer of the stage that answers `question`, else `default` (no such stage installed)."""
+    importlib.import_module(SUBSCRIBER_REGISTRY)
+    answerer = _answerers.get(question)
+    return default if answerer is None else answerer(engine)
 
 
 def subscribers(event: str) -> list[tuple[str, Handler]]:

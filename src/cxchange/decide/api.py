@@ -11,7 +11,10 @@ from pydantic import BaseModel, Field, StringConstraints
 from cxchange.auth.scope import MAX_WHERE, UserScope
 from cxchange.auth.web import current_scope, rate_limited
 from cxchange.core.deps import engine
-from cxchange.decide.service import MAX_FIXES
+from cxchange.decide.key_drivers import stored_drivers
+from cxchange.decide.service import MAX_FIXES, Scope, parse_weights
+from cxchange.decide.service import opportunities as rank
+from cxchange.decide.service import simulate as run
 
 router = APIRouter(tags=["decide"])
 # One list item: a theme name with its share, a lever, a filter; long enough for any real one.
@@ -30,8 +33,6 @@ def drivers(
     boot: Annotated[int, Query(ge=0, le=2000)] = 200,
     seed: int = 0,
 ) -> dict[str, Any]:
-    from cxchange.decide.key_drivers import stored_drivers
-
     return stored_drivers(
         engine(), target=target, source=source, where=tuple(scope.where(engine(), where)),
         since=since, until=until, method=method, boot=boot, seed=seed,
@@ -55,9 +56,6 @@ class SimulateRequest(BaseModel):
 
 @router.post("/simulate", dependencies=[Depends(rate_limited("simulate"))])
 def simulate(body: SimulateRequest, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
-    from cxchange.decide.service import Scope
-    from cxchange.decide.service import simulate as run
-
     data_scope = Scope(where=scope.where(engine(), body.where), since=body.since, until=body.until)
     return run(engine(), body.fix, moves=body.move, scope=data_scope, draws=body.draws, seed=body.seed)
 
@@ -72,9 +70,6 @@ def opportunities(
     since: date | None = None,
     until: date | None = None,
 ) -> list[dict[str, Any]]:
-    from cxchange.decide.service import Scope, parse_weights
-    from cxchange.decide.service import opportunities as rank
-
     result = rank(
         engine(), share=share, churn_rate=churn_rate, weights=parse_weights(weights or []),
         scope=Scope(where=scope.where(engine(), where), since=since, until=until),

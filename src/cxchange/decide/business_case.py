@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from cxchange.core.errors import CxError, InputError
+from cxchange.decide.charts import bar_chart, line_chart
 from cxchange.decide.service import DEFAULT_CHURN, Scope, respondents_in, simulate
 
 FORMATS = (".md", ".html", ".pdf")
@@ -147,8 +148,6 @@ def build_case(
 
 def render(case: dict[str, Any], fmt: str) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
-
-    from cxchange.decide.charts import bar_chart, line_chart
 
     env = Environment(
         loader=PackageLoader("cxchange.decide", "templates"),

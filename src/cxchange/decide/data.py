@@ -14,7 +14,9 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, String, select, type_coerce
 
+from cxchange.core.errors import InputError, NotFoundError
 from cxchange.core.migrate import ensure_schema
+from cxchange.decide.importance import redundant_columns
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.org.models import OrgUnit
@@ -39,7 +41,6 @@ class Respondents:
         for tid, n in self.themes.items():
             if n.lower() == key or str(tid) == key:
                 return tid
-        from cxchange.core.errors import InputError, NotFoundError
 
         for tid, n in self.unmentioned.items():
             if n.lower() == key or str(tid) == key:
@@ -187,8 +188,6 @@ def theme_driver_frame(
     mentioning clause, 0 when the theme is not mentioned. Performance of a theme is the share of its
     mentions that are positive. Themes nobody in scope mentions are left out (and named in notes).
     """
-    from cxchange.core.errors import InputError
-
     if kind not in THEME_PREDICTORS:
         raise InputError(f"unknown theme predictors {kind!r}; use {', '.join(THEME_PREDICTORS)}")
     attr = target[5:] if target.startswith("attr:") else None
@@ -237,8 +236,6 @@ def _redundant_themes(
     """Themes whose column is an exact combination of others' (a parent theme whose comments are all
     its children's, a theme mentioned in every comment): regression cannot separate them. The most
     specific themes (fewest mentions; newest first on ties) are kept, the rolled-up ones dropped."""
-    from cxchange.decide.importance import redundant_columns
-
     by_name = {name: tid for tid, name in themes.items()}
     names = sorted(
         (n for n in out if n != target), key=lambda n: (int(rows[f"mention:{by_name[n]}"].sum()), -by_name[n])

@@ -58,6 +58,9 @@ from cxchange.decide.importance import (
     shapley,
     standardized_beta,
 )
+from cxchange.listen.models import Feedback
+from cxchange.listen.query import apply_filters, parse_where
+from cxchange.org.tree import load_org_tree
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -299,10 +302,6 @@ def frame_from_store(
     Attributes are stored as JSON text; `driver_table` turns them into numbers (or says which is not).
     """
     from sqlalchemy import select
-
-    from cxchange.listen.models import Feedback
-    from cxchange.listen.query import apply_filters, parse_where
-    from cxchange.org.tree import load_org_tree
 
     kind, name = parse_store_target(target)
     attrs = [a.strip() for a in attrs if a.strip()]

@@ -28,9 +28,13 @@ from sqlalchemy.exc import IntegrityError
 
 from cxchange.core.errors import AuthError, CxError, ForbiddenError
 from cxchange.core.migrate import ensure_schema
+from cxchange.decide.data import load_respondents, theme_driver_frame
+from cxchange.decide.drivers import driver_table
 from cxchange.decide.models import DecideSnapshot
 from cxchange.decide.service import Scope, opportunity_figures, rank_opportunities
+from cxchange.measure.service import ScoreQuery, scores
 from cxchange.understand.data_version import data_version
+from cxchange.understand.models import FeedbackSentiment
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +56,6 @@ def compute_figures(eng: Engine, where: Sequence[str]) -> dict[str, Any]:
 
     A section that cannot be computed (nothing analysed, no NPS answers) carries its error instead.
     The result is plain JSON (as stored), so a stored and a fresh result are the same."""
-    from cxchange.decide.data import load_respondents, theme_driver_frame
-    from cxchange.decide.drivers import driver_table
-    from cxchange.measure.service import ScoreQuery, scores
-
     where = tuple(where)
     out: dict[str, Any] = {"drivers": None, "drivers_error": None, "notes": []}
     # One load of the respondents for both the drivers and the opportunities (most of the time).
@@ -158,8 +158,6 @@ def refresh_after_write(eng: Engine) -> dict[str, Any]:
     Never raises: the write is committed, and a failure only leaves the first reader to compute.
 
     Returns {"computed": bool, "seconds": float} for the write's summary."""
-    from cxchange.understand.models import FeedbackSentiment
-
     started = time.perf_counter()
     try:
         with eng.connect() as conn:

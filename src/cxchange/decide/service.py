@@ -12,8 +12,10 @@ import polars as pl
 from sqlalchemy import Engine
 
 from cxchange.core.errors import CxError, InputError
+from cxchange.core.events import ROOT_CAUSES, ask
 from cxchange.decide.data import Respondents, load_respondents
 from cxchange.decide.simulate import METHOD, parse_levers, simulate_nps
+from cxchange.understand.themes.taxonomy import theme_rows
 
 DEFAULT_SHARE = 0.5
 DEFAULT_CHURN = 0.10  # share of at-risk detractors assumed lost in a year unless the user says otherwise
@@ -276,12 +278,9 @@ def rank_opportunities(
     effort_power: float = 1.0,
 ) -> dict[str, Any]:
     """`opportunity_figures` with each theme's current effort and root causes, scored and sorted."""
-    from cxchange.sustain.cases import root_cause_counts
-    from cxchange.understand.themes.taxonomy import theme_rows
-
     weights = dict(weights or DEFAULT_WEIGHTS)
     effort = {t["id"]: t["effort"] for t in theme_rows(engine)}
-    causes = root_cause_counts(engine)
+    causes = ask(ROOT_CAUSES, engine, {})
     rows = [
         {**r, "effort": effort.get(r["theme_id"]), "root_causes": int(causes.get(r["theme"], 0))}
         for r in measured["rows"]

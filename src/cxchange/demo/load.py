@@ -9,11 +9,13 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from cxchange.demo.generate import DemoCompany, generate
+from cxchange.change.service import create
+from cxchange.demo.generate import DEMO_END, TRUTH, DemoCompany, generate
 from cxchange.listen.mapping import FIELDS
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_frame
 from cxchange.org.tree import import_org_rows
+from cxchange.understand.themes.taxonomy import taxonomy_version
 
 
 def database_is_empty(engine: Engine) -> bool:
@@ -63,8 +65,6 @@ def load_demo(
 def demo_clock() -> datetime:
     """'Now' for the demo company: 09:00 the day after its last feedback (the data ends on a fixed
     date, so a clock that moved on with today would find only history and open no cases)."""
-    from cxchange.demo.generate import DEMO_END
-
     return datetime.combine(DEMO_END + timedelta(days=1), clock_time(9))
 
 
@@ -74,9 +74,6 @@ DEMO_INITIATIVE = "Queue-busting pilot"
 def _pilot_initiative(engine: Engine, company: DemoCompany) -> int | None:
     """The planted pilot as an initiative (pilot and control units, start date), so the change and
     sustain pages open on a real story: its outcome should come out "improved"."""
-    from cxchange.change.service import create
-    from cxchange.demo.generate import TRUTH
-
     pilot = TRUTH["pilot"]
     people = company.people
     sponsor = people.filter(people["role"] == "exec")["email"][0]
@@ -99,8 +96,6 @@ def _pilot_initiative(engine: Engine, company: DemoCompany) -> int | None:
 
 
 def analyse_ready(engine: Engine) -> bool:
-    from cxchange.understand.themes.taxonomy import taxonomy_version
-
     return taxonomy_version(engine) > 0
 
 

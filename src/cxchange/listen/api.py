@@ -15,6 +15,12 @@ from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import DbId, engine
 from cxchange.core.errors import CxError
+from cxchange.listen.browse import list_batches, list_rejects
+from cxchange.listen.models import WARNING
+from cxchange.listen.service import ImportOptions, import_file
+from cxchange.listen.service import dry_run as run_dry
+from cxchange.org.tree import org_as_nested
+from cxchange.understand.explore import list_feedback
 
 router = APIRouter(tags=["listen"])
 _SUFFIX = re.compile(r"(\.[A-Za-z0-9]{1,8}){1,2}$")
@@ -39,9 +45,6 @@ async def create_import(
     dry_run: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
     """Upload an export; returns the batch JSON (or the dry-run report)."""
-    from cxchange.listen.service import ImportOptions, import_file
-    from cxchange.listen.service import dry_run as run_dry
-
     options = ImportOptions(
         source=source,
         kind=kind,
@@ -71,24 +74,17 @@ async def create_import(
 
 @router.get("/batches")
 def batches(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict[str, Any]]:
-    from cxchange.listen.browse import list_batches
-
     return list_batches(engine(), limit=limit)
 
 
 @router.get("/batches/{batch_id}/rejects")
 def rejects(batch_id: DbId) -> list[dict[str, Any]]:
-    from cxchange.listen.browse import list_rejects
-
     return list_rejects(engine(), batch_id)
 
 
 @router.get("/batches/{batch_id}/warnings")
 def warnings(batch_id: DbId) -> list[dict[str, Any]]:
     """Rows stored with a note (e.g. a bad score left empty, the comment kept)."""
-    from cxchange.listen.browse import list_rejects
-    from cxchange.listen.models import WARNING
-
     return list_rejects(engine(), batch_id, kind=WARNING)
 
 
@@ -106,8 +102,6 @@ def feedback(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """Stored feedback, newest first (paginated); `q` is a search on the comment text."""
-    from cxchange.listen.explore import list_feedback
-
     return list_feedback(
         engine(),
         source=source,
@@ -124,8 +118,6 @@ def feedback(
 
 @router.get("/org")
 def org(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
-    from cxchange.org.tree import org_as_nested
-
     nested = org_as_nested(engine())
     if not scope.scoped:
         return nested

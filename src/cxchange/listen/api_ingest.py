@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
+from cxchange.listen.ingest import TooManyItems, ingest_items, ingest_payload, set_mapping
+from cxchange.listen.ingest import get_mapping as stored
 
 router = APIRouter(tags=["listen"])
 
@@ -33,8 +35,6 @@ async def post_feedback(request: Request) -> dict[str, Any] | JSONResponse:
     """`{"source": NAME, "items": [...]}` (at most 5,000 items): validated, redacted and de-duplicated
     on (source, external_id) like a file import.
     Answers `{"imported", "duplicates", "rejected": [{"index", "reason"}]}`."""
-    from cxchange.listen.ingest import TooManyItems, ingest_items
-
     doc = await _json(request)
     if not isinstance(doc, dict):
         raise InputError('the body must be a JSON object {"source": NAME, "items": [...]}')
@@ -54,8 +54,6 @@ async def post_feedback(request: Request) -> dict[str, Any] | JSONResponse:
 @router.post("/ingest/{source}", response_model=None)
 async def post_ingest(source: str, request: Request) -> dict[str, Any] | JSONResponse:
     """A webhook payload, turned into items by the source's stored mapping, then as POST /api/feedback."""
-    from cxchange.listen.ingest import TooManyItems, ingest_payload
-
     doc = await _json(request)
     try:
         out = await run_in_threadpool(ingest_payload, engine(), source, doc)
@@ -67,13 +65,9 @@ async def post_ingest(source: str, request: Request) -> dict[str, Any] | JSONRes
 @router.put("/ingest/{source}/mapping")
 async def put_mapping(source: str, request: Request) -> dict[str, Any]:
     """Store `{"items": "/list" (optional), "fields": {"text": "/comment/body", ...}}` on the source."""
-    from cxchange.listen.ingest import set_mapping
-
     return await run_in_threadpool(set_mapping, engine(), source, await _json(request))
 
 
 @router.get("/ingest/{source}/mapping")
 def get_mapping(source: str) -> dict[str, Any]:
-    from cxchange.listen.ingest import get_mapping as stored
-
     return {"source": source, "mapping": stored(engine(), source)}

@@ -1,6 +1,7 @@
-"""Read-side of the listen stage: batches, rejected rows, a comment's stored analysis.
+"""Read-side of the listen stage: batches and rejected rows.
 
-Listing and searching feedback itself is explore.py's: one read path for CLI, API and web."""
+Listing and searching feedback with its analysis is understand/explore.py's: one read path for CLI, API
+and web."""
 
 from __future__ import annotations
 
@@ -58,48 +59,6 @@ def batch_as_dict(b: ImportBatch, source: str) -> dict[str, Any]:
         "seconds": b.seconds,
         "timings": b.timings,  # where the seconds went (listen/service.py)
     }
-
-
-def analysis_of(
-    session: Session, ids: list[int]
-) -> tuple[dict[int, Any], dict[int, list[tuple[str, float | None]]]]:
-    """Sentiment rows and (theme name, relevance) pairs of these feedback ids (what `analyze` stored
-    for them); each comment's themes most relevant first: the first is its primary theme."""
-    from cxchange.understand.models import FeedbackSentiment
-
-    senti = {
-        r.feedback_id: r
-        for r in session.execute(
-            select(FeedbackSentiment.feedback_id, FeedbackSentiment.score, FeedbackSentiment.label).where(
-                FeedbackSentiment.feedback_id.in_(ids)
-            )
-        )
-    }
-    return senti, themes_by_relevance(session, ids)
-
-
-def themes_by_relevance(session: Session, ids: list[int]) -> dict[int, list[tuple[str, float | None]]]:
-    """Per feedback id, (theme name, relevance) most relevant first; at equal relevance the more
-    specific theme first (a sub-theme before the parent it counts for)."""
-    from cxchange.understand.models import FeedbackTheme, Theme
-
-    parent = dict(session.execute(select(Theme.id, Theme.parent_id)).tuples().all())
-
-    def depth(tid: int) -> int:
-        d, seen = 0, {tid}
-        while (tid := parent.get(tid)) is not None and tid not in seen:  # type: ignore[assignment]
-            seen.add(tid)
-            d += 1
-        return d
-
-    rows: dict[int, list[tuple[float, int, int, str, float | None]]] = {}
-    for fid, tid, name, rel in session.execute(
-        select(FeedbackTheme.feedback_id, Theme.id, Theme.name, FeedbackTheme.relevance)
-        .join(Theme, Theme.id == FeedbackTheme.theme_id)
-        .where(FeedbackTheme.feedback_id.in_(ids))
-    ):
-        rows.setdefault(fid, []).append((-(rel or 0.0), -depth(tid), tid, name, rel))
-    return {fid: [(name, rel) for *_, name, rel in sorted(items)] for fid, items in rows.items()}
 
 
 def list_rejects(engine: Engine, batch_id: int, *, kind: str = REJECT) -> list[dict[str, Any]]:

@@ -237,7 +237,7 @@ def feedback_command(
     db: DbOption = None,
 ) -> None:
     """List stored feedback, newest first, with sentiment and themes once analysed."""
-    from cxchange.listen.explore import list_feedback
+    from cxchange.understand.explore import list_feedback
 
     rows = list_feedback(
         engine_from(ctx, db),

@@ -25,7 +25,9 @@ from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, InputError
-from cxchange.listen import explore
+from cxchange.core.migrate import ensure_schema
+from cxchange.decide.data import load_respondents, theme_driver_frame
+from cxchange.decide.drivers import driver_table, quadrant
 from cxchange.measure.service import ScoreQuery, grouped_counts
 from cxchange.measure.stats import compare_from_counts, score_from_counts
 from cxchange.org.tree import OrgTree, Unit, load_org_tree
@@ -38,6 +40,10 @@ from cxchange.report.period import (
     parse_period,
     period_containing,
 )
+from cxchange.sustain.recognition import list_recognitions
+from cxchange.sustain.scorecard import latest_complete
+from cxchange.understand import explore
+from cxchange.understand.service import emerging, theme_counts, theme_stats
 
 METRICS: dict[str, dict[str, str]] = {
     "nps": {"label": "NPS", "unit": "", "scale": "−100 to 100: % promoters (9–10) − % detractors (0–6)"},
@@ -206,8 +212,6 @@ def _share_change(k1: int, n1: int, k0: int, n0: int) -> tuple[float | None, flo
 
 
 def _themes(s: _Scope, period: Period, prev: Period) -> dict[str, Any]:
-    from cxchange.understand.service import theme_counts, theme_stats
-
     cur = theme_stats(s.engine, where=s.where, since=period.start, until=period.end, n_boot=1000)
     before = theme_counts(s.engine, s.where, prev.start, prev.end)  # shares and sentiment suffice
     n_cur = s.count(period.start, period.end, analysed=True)
@@ -271,9 +275,6 @@ def _drivers(s: _Scope, period: Period) -> dict[str, Any]:
     the frame `decide.data.theme_driver_frame` builds for the Decide page, the CLI and the API
     (`from=theme-sentiment`); above `DRIVER_MAX_ROWS` comments, a systematic sample (every k-th row),
     which leaves shares of R² practically unchanged and bounds the bootstrap's time."""
-    from cxchange.decide.data import load_respondents, theme_driver_frame
-    from cxchange.decide.drivers import driver_table, quadrant
-
     try:
         r = load_respondents(s.engine, where=s.where, since=period.start, until=period.end)
         frame, chosen, performance, _ = theme_driver_frame(
@@ -317,8 +318,6 @@ def _drivers(s: _Scope, period: Period) -> dict[str, Any]:
 
 
 def _emerging(s: _Scope, period: Period) -> dict[str, Any]:
-    from cxchange.understand.service import emerging
-
     found = emerging(
         s.engine, window=EMERGING_WINDOW, baseline=EMERGING_BASELINE, until=period.end, where=s.where
     )
@@ -343,8 +342,6 @@ def _emerging(s: _Scope, period: Period) -> dict[str, Any]:
 
 
 def _recognitions(s: _Scope, period: Period) -> dict[str, Any]:
-    from cxchange.sustain.recognition import list_recognitions
-
     recs = list_recognitions(
         s.engine, unit=s.unit.code if s.unit else None, since=period.start, until=period.end
     )
@@ -419,8 +416,6 @@ def resolve_scope(engine: Engine, unit: str | None) -> tuple[OrgTree, Unit | Non
 
 def default_period(engine: Engine, where: Sequence[str] = ()) -> Period:
     """The latest complete quarter that has data, else the latest quarter with data."""
-    from cxchange.sustain.scorecard import latest_complete
-
     s = _Scope(engine, tuple(where), load_org_tree(engine), None)
     last = s.last_day()
     if last is None:
@@ -437,8 +432,6 @@ def build_report(
 ) -> dict[str, Any]:
     """Everything the executive report shows, as plain JSON-friendly values, as `scope`'s user may see it
     (default: everything): only their units, and no initiative comparison reaching beyond them."""
-    from cxchange.core.migrate import ensure_schema
-
     ensure_schema(engine)
     user = scope or UserScope.everything()
     tree, u = resolve_scope(engine, user.one_unit(engine, unit))

@@ -17,6 +17,7 @@ from cxchange.change.service import comparison_note, comparison_visible, unit_co
 from cxchange.core.errors import CxError
 from cxchange.org.tree import OrgTree, Unit
 from cxchange.report.period import Period, as_date
+from cxchange.sustain.outcomes import outcomes
 
 MAX_OUTCOMES = 10  # outcome analyses per report (each scans the initiative's units over its windows)
 
@@ -24,8 +25,6 @@ MAX_OUTCOMES = 10  # outcome analyses per report (each scans the initiative's un
 def initiatives_section(
     engine: Engine, user: UserScope, tree: OrgTree, unit: Unit | None, period: Period
 ) -> list[dict[str, Any]]:
-    from cxchange.sustain.outcomes import outcomes
-
     covered = tree.subtree_ids(unit.code) if unit is not None else None
     out: list[dict[str, Any]] = []
     budget = MAX_OUTCOMES

@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, InputError
+from cxchange.decide.charts import band_chart, diverging_bar_chart, multi_line_chart
+from cxchange.report.build import build_report
 
 FORMATS = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf"}
 
@@ -38,8 +40,6 @@ def _int(x: Any) -> str:
 
 
 def _charts(data: dict[str, Any]) -> dict[str, Any]:
-    from cxchange.decide.charts import band_chart, diverging_bar_chart, multi_line_chart
-
     charts: dict[str, Any] = {"scores": {}, "initiatives": {}}
     for sc in data["scores"]:
         t = sc["trend"]
@@ -170,8 +170,6 @@ def report_response(
 ) -> tuple[bytes, str, str]:
     """For a web route: (content, media type, suggested file name) as `scope`'s user may see it.
     `fmt`: html or pdf."""
-    from cxchange.report.build import build_report
-
     suffix = "." + (fmt or "").lower().lstrip(".")
     if suffix not in FORMATS:
         raise InputError(f"format must be html or pdf, got {fmt!r}")

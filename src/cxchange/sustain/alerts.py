@@ -38,10 +38,16 @@ from sqlalchemy.orm import Session
 from cxchange.core.config import Settings
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.listen.models import Feedback
+from cxchange.measure.service import ScoreQuery, grouped_counts
+from cxchange.measure.stats import score_from_counts
 from cxchange.org.models import OrgUnit
 from cxchange.org.tree import load_org_tree
+from cxchange.sustain.delivery import deliver_due
 from cxchange.sustain.models import Alert, AlertDelivery, AlertRule
+from cxchange.sustain.sequential import discoveries, drop_check
 from cxchange.understand.models import Theme
+from cxchange.understand.service import emerging, parse_span
+from cxchange.understand.themes.taxonomy import find_theme
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +87,6 @@ def add_rule(
     webhook: list[str] | str | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:
-    from cxchange.understand.service import parse_span
-    from cxchange.understand.themes.taxonomy import find_theme
-
     metric = (metric or "").strip().lower()
     days = parse_span(window, "--window")
     channels = _channels(email, webhook)
@@ -186,8 +189,6 @@ def _one_answer_scores(metric: str, values: np.ndarray) -> np.ndarray:
 
 def _daily(engine: Engine, metric: str, unit: str | None, since: date, until: date) -> dict[str, np.ndarray]:
     """Per-day sum, sum of squares and count of one-answer scores over [since, until)."""
-    from cxchange.measure.service import ScoreQuery, grouped_counts
-
     q = ScoreQuery(
         metric=metric, by=("day",), where=(f"unit={unit}",) if unit else (), since=since, until=until
     )
@@ -204,8 +205,6 @@ def _daily(engine: Engine, metric: str, unit: str | None, since: date, until: da
 
 
 def _counts(engine: Engine, metric: str, unit: str | None, since: date, until: date) -> tuple[list, list]:
-    from cxchange.measure.service import ScoreQuery, grouped_counts
-
     q = ScoreQuery(metric=metric, where=(f"unit={unit}",) if unit else (), since=since, until=until)
     frame = grouped_counts(engine, q, path="sql").frame
     return frame["__value"].to_list(), frame["__count"].to_list()
@@ -217,8 +216,6 @@ def _r(x: float | None, d: int = 2) -> float | None:
 
 def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date) -> dict[str, Any] | None:
     """The finding (message, detail, fingerprint) when the rule's condition holds, else None."""
-    from cxchange.measure.stats import score_from_counts
-
     w = timedelta(days=rule.window_days)
     cur = _counts(engine, rule.metric, unit, end - w, end)
     where = unit or "all units"
@@ -244,7 +241,6 @@ def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date
                        "ci_high": _r(st.ci_high), "n": st.n, "threshold": rule.value,
                        "window_start": end - w, "window_end": end},
         }  # fmt: skip
-    from cxchange.sustain.sequential import drop_check
 
     base = _daily(engine, rule.metric, unit, end - w - timedelta(days=BASELINE_DAYS), end - w)
     n_base = int(base["n"].sum())
@@ -274,8 +270,6 @@ def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date
 
 
 def _evaluate_spike(engine: Engine, rule: AlertRule, unit: str | None, end: date) -> list[dict[str, Any]]:
-    from cxchange.understand.service import emerging
-
     found = emerging(
         engine,
         window=f"{rule.window_days}d",
@@ -393,7 +387,6 @@ def evaluate(
         except Exception as exc:  # one rule's trouble never stops the others, nor an import
             log.warning("alert rule %s not evaluated: %s", rule.name, exc)
             notes.append(f"{rule.name}: {exc}")
-    from cxchange.sustain.sequential import discoveries
 
     for (rule, finding), keep in zip(scored, discoveries([f["p_value"] for _r, f in scored]), strict=True):
         if keep:
@@ -405,8 +398,6 @@ def evaluate(
 
 def check(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:
     """`cxchange alerts check`: evaluate every rule, then send (or retry) the deliveries that are due."""
-    from cxchange.sustain.delivery import deliver_due
-
     out = evaluate(engine, now=now)
     out["deliveries"] = deliver_due(engine, now=now)
     return out

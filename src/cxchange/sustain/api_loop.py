@@ -14,6 +14,20 @@ from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import DbId, engine
 from cxchange.core.errors import InputError
+from cxchange.core.output import to_csv
+from cxchange.sustain.alerts import check, list_alerts
+from cxchange.sustain.case_stats import stats
+from cxchange.sustain.cases import (
+    add_rule,
+    assign,
+    case_for,
+    list_cases,
+    list_rules,
+    root_cause_counts,
+    update,
+    you_said_we_did,
+)
+from cxchange.sustain.recognition import list_recognitions
 
 router = APIRouter(tags=["sustain"])
 
@@ -54,8 +68,6 @@ def cases_list(
     overdue: bool = False,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = 500,
 ) -> Any:
-    from cxchange.sustain.cases import list_cases
-
     units = scope.units(engine(), unit)
     return _j(list_cases(engine(), unit=units, status=status, overdue=overdue, limit=limit))
 
@@ -69,29 +81,21 @@ def cases_stats(
     until: date | None = None,
 ) -> Any:
     """Case counts (overall, by unit or by org:LEVEL) for feedback received in [since, until)."""
-    from cxchange.sustain.case_stats import stats
-
     return _j(stats(engine(), by=by, unit=scope.units(engine(), unit), since=since, until=until))
 
 
 @router.get("/cases/root-causes")
 def cases_root_causes() -> dict[str, int]:
-    from cxchange.sustain.cases import root_cause_counts
-
     return root_cause_counts(engine())
 
 
 @router.get("/cases/rules")
 def case_rules() -> Any:
-    from cxchange.sustain.cases import list_rules
-
     return _j(list_rules(engine()))
 
 
 @router.post("/cases/rules", status_code=201)
 def case_rule_add(body: CaseRuleIn) -> Any:
-    from cxchange.sustain.cases import add_rule
-
     return _j(
         add_rule(engine(), kind=body.kind, max_value=body.max, theme=body.theme, source=body.source,
                  sla=body.sla, within=body.within, name=body.name)
@@ -100,9 +104,6 @@ def case_rule_add(body: CaseRuleIn) -> Any:
 
 @router.get("/cases/you-said-we-did/{initiative}", response_model=None)
 def cases_you_said(initiative: str, format: str = "json") -> Any:
-    from cxchange.core.output import to_csv
-    from cxchange.sustain.cases import you_said_we_did
-
     if format not in ("json", "csv"):
         raise InputError(f"format wants json or csv, got {format!r}")
     out = you_said_we_did(engine(), initiative)
@@ -114,15 +115,11 @@ def cases_you_said(initiative: str, format: str = "json") -> Any:
 
 @router.get("/cases/{case_id}")
 def cases_show(case_id: DbId, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.sustain.cases import case_for
-
     return _j(case_for(engine(), scope, case_id))
 
 
 @router.patch("/cases/{case_id}")
 def cases_update(case_id: DbId, body: CasePatch, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.sustain.cases import case_for, update
-
     case_for(engine(), scope, case_id)
     return _j(
         update(engine(), case_id, status=body.status, note=body.note, root_cause=body.root_cause, by=body.by)
@@ -131,8 +128,6 @@ def cases_update(case_id: DbId, body: CasePatch, scope: Annotated[UserScope, Dep
 
 @router.post("/cases/{case_id}/assign")
 def cases_assign(case_id: DbId, body: AssignIn, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.sustain.cases import assign, case_for
-
     case_for(engine(), scope, case_id)
     return _j(assign(engine(), case_id, body.email))
 
@@ -148,8 +143,6 @@ def recognition(
     until: date | None = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = 500,
 ) -> Any:
-    from cxchange.sustain.recognition import list_recognitions
-
     units = scope.units(engine(), unit)
     return _j(list_recognitions(engine(), unit=units, since=since, until=until, limit=limit))
 
@@ -171,8 +164,6 @@ class AlertRuleIn(BaseModel):
 
 @router.get("/alerts")
 def alerts_list(limit: Annotated[int | None, Query(ge=1, le=100_000)] = 200) -> Any:
-    from cxchange.sustain.alerts import list_alerts
-
     return _j(list_alerts(engine(), limit=limit))
 
 
@@ -192,6 +183,4 @@ def alert_rule_add(body: AlertRuleIn) -> Any:
 
 @router.post("/alerts/check")
 def alerts_check() -> Any:
-    from cxchange.sustain.alerts import check
-
     return _j(check(engine()))

@@ -12,8 +12,13 @@ from fastapi.encoders import jsonable_encoder
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
+from cxchange.change.service import comparison_note, comparison_visible, initiative_for
 from cxchange.core.deps import engine
 from cxchange.core.errors import ForbiddenError
+from cxchange.sustain.outcome_design import set_settings
+from cxchange.sustain.outcome_plan import plan
+from cxchange.sustain.outcomes import outcomes
+from cxchange.sustain.scorecard import scorecard
 
 router = APIRouter(tags=["sustain"])
 
@@ -32,8 +37,6 @@ class OutcomeQuery:
 def _comparable(scope: UserScope, initiative: str) -> None:
     """The initiative page's rule: a user limited to some units sees an outcome only when every unit it
     compares is theirs (403 with the page's note otherwise)."""
-    from cxchange.change.service import comparison_note, comparison_visible, initiative_for
-
     detail = initiative_for(engine(), scope, initiative)
     if not comparison_visible(engine(), scope, detail):
         raise ForbiddenError(comparison_note(detail))
@@ -44,8 +47,6 @@ def outcomes_get(
     id: str, q: Annotated[OutcomeQuery, Depends()], scope: Annotated[UserScope, Depends(current_scope)]
 ) -> dict[str, Any]:
     """Windows and cluster level default to the ones stored on the initiative."""
-    from cxchange.sustain.outcomes import outcomes
-
     _comparable(scope, id)
     return jsonable_encoder(outcomes(engine(), id, **asdict(q)))
 
@@ -54,8 +55,6 @@ def outcomes_get(
 def outcomes_plan(
     id: str, q: Annotated[OutcomeQuery, Depends()], scope: Annotated[UserScope, Depends(current_scope)]
 ) -> dict[str, Any]:
-    from cxchange.sustain.outcome_plan import plan
-
     _comparable(scope, id)
     return jsonable_encoder(plan(engine(), id, **asdict(q)))
 
@@ -71,8 +70,6 @@ def outcomes_settings(
 ) -> dict[str, Any]:
     """Store windows, cluster level and pilot units' own starts (["UNIT=YYYY-MM-DD", …]; "default"
     clears one); audited with who changed what."""
-    from cxchange.sustain.outcome_design import set_settings
-
     _comparable(scope, id)
     return jsonable_encoder(
         set_settings(
@@ -95,8 +92,6 @@ def scorecards_get(
     level: float = Query(0.95, gt=0, lt=1),
     min_n: int = Query(30, ge=1),
 ) -> list[dict[str, Any]]:
-    from cxchange.sustain.scorecard import scorecard
-
     rows = scorecard(
         engine(), period=period, by=by, metric=metric, target=target, as_of=as_of, level=level, min_n=min_n
     )

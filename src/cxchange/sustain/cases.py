@@ -25,12 +25,15 @@ from sqlalchemy import Engine, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cxchange.auth.scope import UserScope
+from cxchange.change.common import get_initiative, initiative_units
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.org.models import Person
-from cxchange.org.tree import OrgTree, load_org_tree
+from cxchange.org.tree import OrgTree, covered_unit_ids, load_org_tree
 from cxchange.sustain.models import CASE_STATUSES, Case, CaseRule
 from cxchange.understand.models import FeedbackTheme, Theme
+from cxchange.understand.service import parse_span
+from cxchange.understand.themes.taxonomy import find_theme
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +108,6 @@ def add_rule(
     name: str | None = None,
 ) -> dict[str, Any]:
     """A new rule; `within` ('14d', '4w', '1m' or days) is how recent feedback must be to open a case."""
-    from cxchange.understand.service import parse_span
-    from cxchange.understand.themes.taxonomy import find_theme
-
     kind = (kind or "").strip().lower()
     hours = parse_sla(sla)
     days = DEFAULT_WITHIN_DAYS if within is None else parse_span(str(within), "--within")
@@ -441,8 +441,6 @@ def update(
     root_cause: str | None = None,
     by: str | None = None,
 ) -> dict[str, Any]:
-    from cxchange.understand.themes.taxonomy import find_theme
-
     if status is not None and status not in CASE_STATUSES:
         raise InputError(f"--status wants one of {', '.join(CASE_STATUSES)}, got {status!r}")
     if status is None and note is None and root_cause is None:
@@ -495,9 +493,6 @@ CLOSED_INITIATIVE = ("done",)
 
 def you_said_we_did(engine: Engine, initiative: int | str) -> dict[str, Any]:
     """Customers whose feedback mentioned a finished initiative's theme in its units, to tell them."""
-    from cxchange.change.common import get_initiative, initiative_units
-    from cxchange.org.tree import covered_unit_ids
-
     with Session(engine) as s:
         ini = get_initiative(s, initiative)
         if ini.status not in CLOSED_INITIATIVE:

@@ -28,6 +28,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from cxchange.sustain.alerts import evaluate
+from cxchange.sustain.cases import cases_for_analysis, cases_for_batch
+from cxchange.sustain.delivery import deliver_due, deliver_in_background
+from cxchange.sustain.recognition import record_recognitions
+
 log = logging.getLogger(__name__)
 
 
@@ -39,10 +44,6 @@ def after_import(
     now: datetime | None = None,
     strict: bool = False,
 ) -> dict[str, Any]:
-    from cxchange.sustain.alerts import evaluate
-    from cxchange.sustain.cases import cases_for_batch
-    from cxchange.sustain.delivery import deliver_due, deliver_in_background
-
     out: dict[str, Any] = {"cases_opened": 0, "alerts_evaluated": 0, "alerts_raised": 0, "errors": []}
     if batch_id is None:
         return out
@@ -75,9 +76,6 @@ def after_import(
 def after_analyze(
     engine: Engine, run_id: int | None, *, now: datetime | None = None, strict: bool = False
 ) -> dict[str, Any]:
-    from cxchange.sustain.cases import cases_for_analysis
-    from cxchange.sustain.recognition import record_recognitions
-
     out: dict[str, Any] = {"cases_opened": 0, "recognitions": 0, "errors": []}
     if run_id is None:
         return out

@@ -34,6 +34,7 @@ from cxchange.org.models import Person
 from cxchange.org.tree import load_org_tree
 from cxchange.sustain.models import Recognition
 from cxchange.understand.models import FeedbackSentiment
+from cxchange.understand.sentiment import get_backend, score_mentions_batch, split_clauses
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +251,6 @@ def _is_praise(clause: float | None, label: str | None, clause_text: str = "") -
 
 
 def _clause_text(text: str, span: tuple[int, int]) -> str:
-    from cxchange.understand.sentiment import split_clauses
-
     for a, b in split_clauses(text):
         if a <= span[0] < b:
             return text[a:b]
@@ -292,8 +291,6 @@ def record_recognitions(
     engine: Engine, *, run_id: int | None = None, backend: str = "fast", chunk: int = 5000
 ) -> dict[str, Any]:
     """Scan analysed comments (of one run, or all) for praise of a named colleague. Idempotent."""
-    from cxchange.understand.sentiment import get_backend, score_mentions_batch
-
     indexes = _unit_indexes(engine)
     if not indexes:
         return {"recognitions": 0, "scanned": 0}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cxchange.sustain.panel import Cells, make_cells
+from cxchange.sustain.staggered import NEVER, Rollout
 
 if TYPE_CHECKING:
     from cxchange.sustain.staggered import Rollout
@@ -107,8 +108,6 @@ def generate_staggered(
     """Store-level staggered worlds: `world.months_before` months before the first start and
     `world.months_after` after the last. Returns the rollout cells and the planted effect averaged
     over the treated cells with their respondents' weights (the estimand of the imputation ATT)."""
-    from cxchange.sustain.staggered import NEVER, Rollout
-
     n_stores = world.regions * world.stores_per_region
     region_of = np.repeat(np.arange(world.regions), world.stores_per_region)
     chosen = [int(s) for s in rng.permutation(n_stores)[: pilot_count + control_count]]

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Body, Depends, Query
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, rate_limited
 from cxchange.core.deps import engine
+from cxchange.understand.sentiment import get_backend
+from cxchange.understand.service import emerging_report, theme_stats
 
 router = APIRouter(tags=["understand"])
 
@@ -26,8 +28,6 @@ def themes(
     where: Annotated[list[str] | None, Query()] = None,
     boot: Annotated[int, Query(ge=0, le=20_000)] = 2000,
 ) -> list[dict[str, Any]]:
-    from cxchange.understand.service import theme_stats
-
     return theme_stats(
         engine(),
         by=by,
@@ -55,8 +55,6 @@ def emerging(
 ) -> dict[str, Any]:
     """As `cxchange emerging --format json`: the findings under "items", with the window and baseline
     compared (dates, comments) and the number of themes tested; 404 when nothing is analysed in scope."""
-    from cxchange.understand.service import emerging_report
-
     return emerging_report(
         engine(), window=window, baseline=baseline, until=until, source=source,
         where=scope.where(engine(), where), z_min=z, min_count=min_count,
@@ -70,8 +68,6 @@ def sentiment(
     backend: str | None = None,
 ) -> list[dict[str, Any]]:
     """Score a list of texts: `[{"text", "score", "label"}]` in input order."""
-    from cxchange.understand.sentiment import get_backend
-
     model = get_backend(backend)
     return [
         {"text": t, "score": s.score, "label": s.label}

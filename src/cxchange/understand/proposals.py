@@ -30,7 +30,9 @@ from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError
 from cxchange.listen.models import Feedback, Source
+from cxchange.understand.discovery import discover, save_discovery
 from cxchange.understand.models import AnalysisRun, FeedbackSentiment
+from cxchange.understand.themes.taxonomy import delete_theme, merge_themes
 
 # An analysis still "running" after this long was left by a process that died.
 RUN_GIVEN_UP_AFTER = timedelta(hours=2)
@@ -68,8 +70,6 @@ def propose(
     engine: Engine, *, source: str | None, max_themes: int = 10, seed: int = 0, embedder: str = "tfidf"
 ) -> dict[str, Any]:
     """Discovery's proposals for `source`'s comments (all sources when None), with their fingerprint."""
-    from cxchange.understand.discovery import discover
-
     if not 2 <= max_themes <= 30:
         raise InputError(f"max themes wants 2 to 30, got {max_themes}")
     if source is not None:
@@ -116,9 +116,6 @@ def accept(
     choices: list[Choice],
 ) -> dict[str, Any]:
     """Save the kept proposals (renamed), merge the merged ones into their targets, drop the rest."""
-    from cxchange.understand.discovery import save_discovery
-    from cxchange.understand.themes.taxonomy import delete_theme, merge_themes
-
     now = fingerprint(engine, source)
     if now != expected_fingerprint:
         raise InputError("the comments changed since these themes were proposed: propose them again")

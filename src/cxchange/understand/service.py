@@ -18,10 +18,13 @@ from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.migrate import ensure_schema
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
+from cxchange.org.models import OrgUnit
+from cxchange.understand.discovery import TOO_BROAD
 from cxchange.understand.emerging import Windows, new_phrases, theme_spikes
 from cxchange.understand.impact import NpsCells, theme_impact
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 from cxchange.understand.sentiment.base import NEUTRAL_BAND
+from cxchange.understand.themes.matchers import matched_theme_ids
 from cxchange.understand.themes.taxonomy import theme_rows
 
 _EPOCH = date(1970, 1, 1)
@@ -222,8 +225,6 @@ def theme_examples(
 ) -> list[dict[str, Any]]:
     """A few comments mentioning the theme within `where` (the caller's scope): the most clearly positive
     or negative clauses about it (ties: the most recent)."""
-    from cxchange.org.models import OrgUnit
-
     filters, tree = scope_filters(engine, tuple(where))
     polarity = (
         FeedbackTheme.sentiment >= NEUTRAL_BAND if positive else FeedbackTheme.sentiment <= -NEUTRAL_BAND
@@ -251,9 +252,6 @@ def _too_broad(
     """Per (group, theme): its keywords that, as rules, alone tagged at least TOO_BROAD of the analysed
     comments (themes scored by a discovery matcher are not keyword rules and never listed)."""
     from sqlalchemy.orm import Session
-
-    from cxchange.understand.discovery import TOO_BROAD
-    from cxchange.understand.themes.matchers import matched_theme_ids
 
     with Session(engine) as session:
         scored = matched_theme_ids(session)

@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from cxchange.auth.web import csrf_token, optional_user
+
 # (path, label, permission needed to see the link)
 NAV = (
     ("/", "Overview", "read"),
@@ -41,8 +43,6 @@ def templates() -> Jinja2Templates:
 
 
 def page_context(request: Request) -> dict[str, Any]:
-    from cxchange.auth.web import csrf_token, optional_user
-
     user = optional_user(request)
     scope = getattr(request.state, "cx_scope", None)
     nav = []

@@ -8,6 +8,8 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from cxchange.web.pages import PAGE_MODULES
+
 
 def _plotly_js() -> str:
     """Plotly.js as shipped inside the installed `plotly` package: never fetched from a CDN."""
@@ -15,8 +17,6 @@ def _plotly_js() -> str:
 
 
 def mount_web(app: FastAPI) -> None:
-    from cxchange.web.pages import PAGE_MODULES
-
     app.mount(
         "/static", StaticFiles(directory=str(resources.files("cxchange.web") / "static")), name="static"
     )

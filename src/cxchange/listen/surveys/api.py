@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from cxchange.core.deps import engine
+from cxchange.listen.surveys.service import close_survey, create_survey, list_surveys, show_survey
 
 router = APIRouter(tags=["surveys"])
 
@@ -25,8 +26,6 @@ class SurveyIn(BaseModel):
 
 def create(body: SurveyIn) -> dict[str, Any]:
     """The one create path of the API and the Surveys page (an adkar pulse reserves its assessment)."""
-    from cxchange.listen.surveys.service import create_survey
-
     initiative_id = assessment = None
     if body.initiative not in (None, ""):
         from cxchange.change.readiness import reserve_pulse_assessment
@@ -49,20 +48,14 @@ async def post_survey(body: SurveyIn) -> dict[str, Any]:
 
 @router.get("/surveys")
 def get_surveys() -> list[dict[str, Any]]:
-    from cxchange.listen.surveys.service import list_surveys
-
     return list_surveys(engine())
 
 
 @router.get("/surveys/{survey}")
 def get_survey(survey: str) -> dict[str, Any]:
-    from cxchange.listen.surveys.service import show_survey
-
     return show_survey(engine(), survey)
 
 
 @router.post("/surveys/{survey}/close")
 def post_close(survey: str) -> dict[str, Any]:
-    from cxchange.listen.surveys.service import close_survey
-
     return close_survey(engine(), survey)

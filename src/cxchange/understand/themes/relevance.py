@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
+from cxchange.understand.themes.discover import _terms, _tokenise
 from cxchange.understand.themes.normalise import Noise, normalise
 
 __all__ = ["FORMAT", "ModelFileError", "ThemeModel", "fit_model", "model_digest"]
@@ -76,8 +77,6 @@ class ThemeModel:
     # ------------------------------------------------------------------------------------ scoring
     def features(self, texts: Sequence[str | None]) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Unit TF-IDF rows over ``vocab``, and per text the share of its term uses the model knows."""
-        from cxchange.understand.themes.discover import _terms, _tokenise
-
         return self.features_of_terms(
             [_terms(_tokenise(normalise(t, self.noise))[0], self.fold) for t in texts]
         )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.core.names import check_name
 from cxchange.understand.models import FeedbackTheme, TaxonomyVersion, Theme
+from cxchange.understand.themes.matchers import export_matchers, has_matchers, read_sidecars, save_matcher
 
 MAX_NAME = 200
 NO_TAXONOMY = (
@@ -280,8 +281,6 @@ def export_yaml(engine: Engine, path: Path | None = None) -> str:
     """The taxonomy as YAML. Discovered themes' matchers go to sidecar files beside ``path`` (named in
     the YAML's ``matchers`` list with their sha256), so without ``path`` a taxonomy with matchers is an
     error rather than an export that would lose them."""
-    from cxchange.understand.themes.matchers import export_matchers, has_matchers
-
     rows = theme_rows(engine)
     children: dict[int | None, list[dict[str, Any]]] = {}
     for r in rows:
@@ -367,7 +366,6 @@ def import_yaml(
     doc = load_yaml_doc(text, str(path))
     if not doc["matchers"]:
         return import_nodes(engine, doc["themes"], replace=replace, origin=origin)
-    from cxchange.understand.themes.matchers import read_sidecars, save_matcher
 
     sidecars = read_sidecars(doc["matchers"], str(path))  # every file checked before anything changes
     names = set()

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from cxchange.auth import throttle
+from cxchange.auth.service import audit, authenticate
 from cxchange.auth.web import (
     SESSION_COOKIE,
     client_address,
@@ -62,8 +63,6 @@ async def login(
     next: Annotated[str, Form()] = "/",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Any:
-    from cxchange.auth.service import audit, authenticate
-
     client = client_address(request)
     target = _safe_next(next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")

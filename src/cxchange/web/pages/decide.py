@@ -21,7 +21,11 @@ from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, InputError
-from cxchange.decide.overview import BOOT, OPPORTUNITY_SHARE
+from cxchange.decide.business_case import build_case
+from cxchange.decide.business_case import render as render_case
+from cxchange.decide.overview import BOOT, OPPORTUNITY_SHARE, decide_overview
+from cxchange.decide.service import Scope
+from cxchange.org.tree import load_org_tree
 from cxchange.web.cache import cached
 from cxchange.web.common import render
 
@@ -40,15 +44,11 @@ MEDIA = {
 def decide_data(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
     """The decide figures (stored per data version, decide/overview.py), remembered here per scope for
     the cache's time to live; root causes recorded on cases since then show within it."""
-    from cxchange.decide.overview import decide_overview
-
     return cached("decide", eng, where, lambda: decide_overview(eng, where))
 
 
 def _unit_choices(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
     """Units the user may look at, in tree order."""
-    from cxchange.org.tree import load_org_tree
-
     units = sorted(load_org_tree(eng).units.values(), key=lambda u: u.path)
     return [{"code": u.code, "name": u.name, "depth": u.depth} for u in units if scope.contains_path(u.path)]
 
@@ -133,10 +133,6 @@ def business_case(
     value_per_point: Annotated[float | None, Query(ge=0)] = None,
 ) -> Response:
     """The `cxchange business-case` document for one theme, in the user's scope, as a download."""
-    from cxchange.decide.business_case import build_case
-    from cxchange.decide.business_case import render as render_case
-    from cxchange.decide.service import Scope
-
     scope.require("read")
     fmt = format.lower().strip()
     if fmt not in FORMATS:

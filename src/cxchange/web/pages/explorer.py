@@ -23,7 +23,9 @@ from cxchange.auth.web import current_scope
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
 from cxchange.core.output import neutralise_cell
-from cxchange.listen import explore
+from cxchange.org.tree import load_org_tree
+from cxchange.understand import explore
+from cxchange.understand.themes.taxonomy import theme_rows
 from cxchange.web.cache import cached
 from cxchange.web.common import render
 
@@ -120,16 +122,12 @@ def _query(form: dict[str, Any], **extra: str) -> str:
 
 
 def _units_for(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
-    from cxchange.org.tree import load_org_tree
-
     tree = load_org_tree(eng)
     units = sorted(tree.units.values(), key=lambda u: u.path)
     return [{"code": u.code, "name": u.name, "depth": u.depth} for u in units if scope.contains_path(u.path)]
 
 
 def _theme_names(eng: Engine) -> list[str]:
-    from cxchange.understand.themes.taxonomy import theme_rows
-
     return sorted(t["name"] for t in theme_rows(eng))
 
 

@@ -28,6 +28,14 @@ from cxchange.auth.web import current_scope, verify_csrf
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, ForbiddenError, InputError, NotFoundError
+from cxchange.core.output import write_csv
+from cxchange.listen.browse import batch_detail, list_batches, list_rejects, rejects_for_reimport
+from cxchange.listen.mapping import FIELDS, suggest_mapping
+from cxchange.listen.models import SOURCE_KINDS
+from cxchange.listen.readers import open_table
+from cxchange.listen.service import ImportOptions, dry_run, import_file, importable_columns
+from cxchange.understand.explore import source_names
+from cxchange.understand.proposals import backlog
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -102,8 +110,6 @@ def _upload_dir(token: str, scope: UserScope) -> tuple[Path, dict[str, Any]]:
 
 
 def _options(meta: dict[str, Any]) -> Any:
-    from cxchange.listen.service import ImportOptions
-
     return ImportOptions(
         source=meta["source"],
         kind=meta.get("kind") or None,
@@ -121,9 +127,6 @@ def _clean_message(message: str, d: Path, name: str) -> str:
 
 @router.get("/import")
 def import_home(request: Request, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.listen.browse import list_batches
-    from cxchange.listen.models import SOURCE_KINDS
-
     _require(scope)
     eng = engine()
     context = {
@@ -136,8 +139,6 @@ def import_home(request: Request, scope: Annotated[UserScope, Depends(current_sc
 
 
 def _source_names(eng: Any) -> list[str]:
-    from cxchange.listen.explore import source_names
-
     return source_names(eng)
 
 
@@ -150,8 +151,6 @@ async def upload(
     rating_scale: Annotated[str, Form()] = "",
     date_format: Annotated[str, Form()] = "",
 ) -> Any:
-    from cxchange.listen.models import SOURCE_KINDS
-
     _require(scope)
     source = " ".join(source.split())
     if not source or len(source) > 100:
@@ -195,10 +194,6 @@ async def upload(
 
 def _check(d: Path, meta: dict[str, Any]) -> dict[str, Any]:
     """The dry run; when it cannot run (no usable mapping…), the header and the reason instead."""
-    from cxchange.listen.mapping import suggest_mapping
-    from cxchange.listen.readers import open_table
-    from cxchange.listen.service import dry_run, importable_columns
-
     path = d / meta["file"]
     try:
         return {"report": dry_run(engine(), path, _options(meta)).as_dict(), "error": None}
@@ -221,8 +216,6 @@ def _check(d: Path, meta: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/import/uploads/{token}")
 def preview(request: Request, token: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.listen.mapping import FIELDS
-
     _require(scope)
     d, meta = _upload_dir(token, scope)
     checked = _check(d, meta)
@@ -251,9 +244,6 @@ def preview(request: Request, token: str, scope: Annotated[UserScope, Depends(cu
 @router.post("/import/uploads/{token}", dependencies=[Depends(verify_csrf)])
 async def choose(request: Request, token: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     """Step 2: the chosen mapping; `action=check` runs the dry run again, `action=import` imports."""
-    from cxchange.listen.mapping import FIELDS
-    from cxchange.listen.service import import_file
-
     _require(scope)
     d, meta = _upload_dir(token, scope)
     form = await request.form()
@@ -292,16 +282,12 @@ def discard(token: str, scope: Annotated[UserScope, Depends(current_scope)]) -> 
 
 
 def _batch(eng: Any, batch_id: int) -> dict[str, Any]:
-    from cxchange.listen.browse import batch_detail
-
     detail = batch_detail(eng, batch_id)
     return {**detail, "file": Path(detail["file"] or "").name}  # the server's temp path is nobody's business
 
 
 @router.get("/import/batches/{batch_id}")
 def batch_page(request: Request, batch_id: int, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.listen.browse import list_rejects
-
     _require(scope)
     eng = engine()
     batch = _batch(eng, batch_id)
@@ -317,17 +303,12 @@ def batch_page(request: Request, batch_id: int, scope: Annotated[UserScope, Depe
 
 
 def _backlog(eng: Any) -> dict[str, Any]:
-    from cxchange.understand.proposals import backlog
-
     return backlog(eng)
 
 
 @router.get("/import/batches/{batch_id}/rejects.csv")
 def rejects_csv(batch_id: int, scope: Annotated[UserScope, Depends(current_scope)]) -> Response:
     """The rejected rows in the file's columns plus why, ready to fix and import again (formula-safe)."""
-    from cxchange.core.output import write_csv
-    from cxchange.listen.browse import rejects_for_reimport
-
     _require(scope)
     header, rows = rejects_for_reimport(engine(), batch_id)
     buf = io.StringIO()

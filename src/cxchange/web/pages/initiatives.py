@@ -21,8 +21,32 @@ from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.change import impact, people, raci, readiness
+from cxchange.change.common import as_date, people_choices
+from cxchange.change.frameworks import list_rows
+from cxchange.change.impact import set_impact
+from cxchange.change.metrics import add_metric, evaluate, wilson
+from cxchange.change.models import ADKAR, IMPACT_ASPECTS, RESISTANCE_CAUSES
+from cxchange.change.people import add_agent, add_comm, add_resistance, mark_sent, update_resistance
+from cxchange.change.raci import import_matrix, set_cell
+from cxchange.change.readiness import import_file
+from cxchange.change.service import (
+    INITIATIVE_STATUSES,
+    comparison_note,
+    comparison_visible,
+    create,
+    get_risk,
+    initiative_for,
+    list_all,
+    set_step,
+    update,
+    visible_initiatives,
+)
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, InputError, NotFoundError
+from cxchange.listen.surveys.service import pulses
+from cxchange.org.tree import load_org_tree
+from cxchange.understand.themes.taxonomy import theme_rows
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,17 +61,11 @@ FORM_ERRORS = (InputError, NotFoundError)
 
 
 def _tree(eng: Engine) -> Any:
-    from cxchange.org.tree import load_org_tree
-
     return load_org_tree(eng)
 
 
 def _form_lists(eng: Engine) -> dict[str, Any]:
     """What the forms offer: people, units, themes, frameworks (for datalists and selects)."""
-    from cxchange.change.common import people_choices
-    from cxchange.change.frameworks import list_rows
-    from cxchange.understand.themes.taxonomy import theme_rows
-
     people = people_choices(eng)
     tree = _tree(eng)
     units = [
@@ -63,8 +81,6 @@ def _form_lists(eng: Engine) -> dict[str, Any]:
 
 
 def _load(eng: Engine, scope: UserScope, initiative: int) -> dict[str, Any]:
-    from cxchange.change.service import initiative_for
-
     return initiative_for(eng, scope, initiative)
 
 
@@ -84,8 +100,6 @@ def _split(value: str | list[str] | None) -> list[str]:
 
 @router.get("/initiatives")
 def initiatives_list(request: Request, scope: Scope, status: str | None = None) -> Any:
-    from cxchange.change.service import INITIATIVE_STATUSES, list_all, visible_initiatives
-
     eng = engine()
     if status and status not in INITIATIVE_STATUSES:
         raise InputError(f"status wants one of {', '.join(INITIATIVE_STATUSES)}, got {status!r}")
@@ -123,8 +137,6 @@ def initiative_new(request: Request, scope: Scope, theme: str = "", name: str = 
 @router.post("/initiatives/new", dependencies=WRITE)
 async def initiative_create(request: Request, scope: Scope) -> Any:
     from fastapi.concurrency import run_in_threadpool
-
-    from cxchange.change.service import create
 
     scope.require("initiatives")
     form = await request.form()
@@ -164,8 +176,6 @@ async def initiative_create(request: Request, scope: Scope) -> Any:
 
 def _raci_view(eng: Engine, initiative: int) -> dict[str, Any]:
     """The matrix as rows × people, with each finding attached to its activity row or person column."""
-    from cxchange.change import raci
-
     matrix = raci.show(eng, initiative)
     findings = raci.check(eng, initiative)
     people: list[str] = []
@@ -205,16 +215,11 @@ def _raci_view(eng: Engine, initiative: int) -> dict[str, Any]:
 
 def _pulses(eng: Any, ini_id: int) -> list[dict[str, Any]]:
     """The initiative's ADKAR pulse surveys (their answers are readiness assessments: counts only)."""
-    from cxchange.listen.surveys.service import pulses
-
     return pulses(eng, ini_id)
 
 
 def _readiness_view(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add a 95 % Wilson interval to each barrier share (n respondents per group)."""
-    from cxchange.change.metrics import wilson
-    from cxchange.change.models import ADKAR
-
     out = []
     for g in rows:
         bars = []
@@ -255,11 +260,6 @@ def _comms_visible(scope: UserScope, eng: Engine, comms: list[dict[str, Any]]) -
 
 
 def _page_context(eng: Engine, scope: UserScope, initiative: int) -> dict[str, Any]:
-    from cxchange.change import impact, people, readiness
-    from cxchange.change.metrics import evaluate
-    from cxchange.change.models import ADKAR, IMPACT_ASPECTS, RESISTANCE_CAUSES
-    from cxchange.change.service import comparison_note, comparison_visible, get_risk
-
     detail = _load(eng, scope, initiative)
     ini_id = detail["id"]
     wide_ok = comparison_visible(eng, scope, detail)
@@ -339,8 +339,6 @@ def _f(form: Any, key: str) -> str:
 
 @router.post("/initiatives/{initiative}/steps/{step}", dependencies=WRITE)
 async def step_set(request: Request, scope: Scope, initiative: int, step: str) -> Any:
-    from cxchange.change.service import set_step
-
     def act(eng: Engine, form: Any) -> None:
         set_step(eng, initiative, step, _f(form, "status") or "done", _f(form, "note") or None)
 
@@ -349,8 +347,6 @@ async def step_set(request: Request, scope: Scope, initiative: int, step: str) -
 
 @router.post("/initiatives/{initiative}/details", dependencies=WRITE)
 async def details_set(request: Request, scope: Scope, initiative: int) -> Any:
-    from cxchange.change.service import update
-
     def act(eng: Engine, form: Any) -> None:
         update(
             eng,
@@ -368,8 +364,6 @@ async def details_set(request: Request, scope: Scope, initiative: int) -> Any:
 async def raci_save(request: Request, scope: Scope, initiative: int) -> Any:
     """The whole grid at once (cells cell-ROW-COL, activities act-ROW, people person-COL), saved through
     the RACI import in one transaction; an activity left without letters leaves the matrix."""
-    from cxchange.change.raci import import_matrix
-
     def act(eng: Engine, form: Any) -> None:
         people = [_f(form, f"person-{j}") for j in sorted(_indexed(form, "person-"), key=int)]
         out = io.StringIO()
@@ -394,8 +388,6 @@ def _indexed(form: Any, prefix: str) -> list[str]:
 
 @router.post("/initiatives/{initiative}/raci/cell", dependencies=WRITE)
 async def raci_cell(request: Request, scope: Scope, initiative: int) -> Any:
-    from cxchange.change.raci import set_cell
-
     def act(eng: Engine, form: Any) -> None:
         set_cell(eng, initiative, _f(form, "activity"), _f(form, "person"), _f(form, "letter") or "-")
 
@@ -404,8 +396,6 @@ async def raci_cell(request: Request, scope: Scope, initiative: int) -> Any:
 
 @router.post("/initiatives/{initiative}/metrics", dependencies=WRITE)
 async def metric_add(request: Request, scope: Scope, initiative: int) -> Any:
-    from cxchange.change.metrics import add_metric
-
     def act(eng: Engine, form: Any) -> None:
         add_metric(eng, initiative, _f(form, "metric"), _f(form, "target"), _f(form, "by") or None)
 
@@ -414,8 +404,6 @@ async def metric_add(request: Request, scope: Scope, initiative: int) -> Any:
 
 @router.post("/initiatives/{initiative}/readiness", dependencies=WRITE)
 async def readiness_upload(request: Request, scope: Scope, initiative: int) -> Any:
-    from cxchange.change.readiness import import_file
-
     form = await request.form()
     upload = form.get("file")
     text = ""
@@ -432,9 +420,6 @@ async def readiness_upload(request: Request, scope: Scope, initiative: int) -> A
 
 @router.post("/initiatives/{initiative}/impact", dependencies=WRITE)
 async def impact_save(request: Request, scope: Scope, initiative: int) -> Any:
-    from cxchange.change.impact import set_impact
-    from cxchange.change.models import IMPACT_ASPECTS
-
     def act(eng: Engine, form: Any) -> None:
         values: dict[str, int | None] = {}
         for a in IMPACT_ASPECTS:
@@ -450,9 +435,6 @@ async def impact_save(request: Request, scope: Scope, initiative: int) -> Any:
 
 @router.post("/initiatives/{initiative}/comms", dependencies=WRITE)
 async def comm_add(request: Request, scope: Scope, initiative: int) -> Any:
-    from cxchange.change.common import as_date
-    from cxchange.change.people import add_comm
-
     def act(eng: Engine, form: Any) -> None:
         when = as_date(_f(form, "date") or None, "date")
         if when is None:
@@ -472,8 +454,6 @@ async def comm_add(request: Request, scope: Scope, initiative: int) -> Any:
 
 @router.post("/initiatives/{initiative}/comms/{comm}/sent", dependencies=WRITE)
 async def comm_sent(request: Request, scope: Scope, initiative: int, comm: int) -> Any:
-    from cxchange.change.people import mark_sent
-
     return await _write(
         request, scope, initiative, "comms", lambda eng, form: mark_sent(eng, initiative, comm)
     )
@@ -481,8 +461,6 @@ async def comm_sent(request: Request, scope: Scope, initiative: int, comm: int) 
 
 @router.post("/initiatives/{initiative}/agents", dependencies=WRITE)
 async def agent_add(request: Request, scope: Scope, initiative: int) -> Any:
-    from cxchange.change.people import add_agent
-
     return await _write(
         request, scope, initiative, "agents", lambda eng, form: add_agent(eng, initiative, _f(form, "person"))
     )
@@ -490,8 +468,6 @@ async def agent_add(request: Request, scope: Scope, initiative: int) -> Any:
 
 @router.post("/initiatives/{initiative}/resistance", dependencies=WRITE)
 async def resistance_add(request: Request, scope: Scope, initiative: int) -> Any:
-    from cxchange.change.people import add_resistance
-
     def act(eng: Engine, form: Any) -> None:
         add_resistance(
             eng,
@@ -507,8 +483,6 @@ async def resistance_add(request: Request, scope: Scope, initiative: int) -> Any
 
 @router.post("/initiatives/{initiative}/resistance/{item}", dependencies=WRITE)
 async def resistance_update(request: Request, scope: Scope, initiative: int, item: int) -> Any:
-    from cxchange.change.people import update_resistance
-
     def act(eng: Engine, form: Any) -> None:
         update_resistance(
             eng,

@@ -10,9 +10,15 @@ from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
+from cxchange.change.service import list_all, visible_initiatives
+from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError
+from cxchange.measure.service import ScoreQuery, scores
 from cxchange.org.tree import OrgTree, Unit, load_org_tree
+from cxchange.sustain.case_stats import stats as case_stats
+from cxchange.understand import explore
+from cxchange.understand.service import emerging, theme_stats
 from cxchange.web.cache import cached
 from cxchange.web.common import render
 
@@ -25,8 +31,6 @@ INITIATIVES = 8
 
 
 def _min_n() -> int:
-    from cxchange.core.config import get_settings
-
     return get_settings().min_n
 
 
@@ -60,8 +64,6 @@ def _unit_scores(
     eng: Engine, where: tuple[str, ...], current: Unit | None, rows: list[Unit], tree: OrgTree
 ) -> list[dict[str, Any]]:
     """NPS for each listed unit (its whole subtree). One grouped query when the units share a level."""
-    from cxchange.measure.service import ScoreQuery, scores
-
     if not rows:
         return []
     min_n = _min_n()
@@ -101,8 +103,6 @@ def _unit_scores(
 
 
 def _trend(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
-    from cxchange.measure.service import ScoreQuery, scores
-
     out: dict[str, Any] = {}
     for metric in ("nps", "csat"):
         rows = scores(eng, ScoreQuery(metric=metric, by=("month",), where=where, min_n=_min_n()))
@@ -114,8 +114,6 @@ def _trend(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
 
 def _initiatives(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
     """Initiatives concerning the user's units (scope, pilot or control units, above or beneath theirs)."""
-    from cxchange.change.service import list_all, visible_initiatives
-
     details = {d["id"]: d for d in visible_initiatives(eng, scope)}
     rows = [r for r in list_all(eng) if r["id"] in details]
     active = sorted(rows, key=lambda r: (r["status"] != "active", -r["id"]))[:INITIATIVES]
@@ -140,8 +138,6 @@ def overview(
     scope: Annotated[UserScope, Depends(current_scope)],
     unit: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
-    from cxchange.listen import explore
-
     eng = engine()
     tree = load_org_tree(eng)
     unit = (unit or "").strip() or None
@@ -180,10 +176,6 @@ def _aggregates(
     min_n: int,
 ) -> dict[str, Any]:
     """The expensive part of the page (every row aggregated): cached per data version."""
-    from cxchange.measure.service import ScoreQuery, scores
-    from cxchange.sustain.case_stats import stats as case_stats
-    from cxchange.understand.service import emerging, theme_stats
-
     overall = {
         m: (scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n)) or [None])[0] for m in ("nps", "csat")
     }

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, rate_limited
 from cxchange.core.deps import engine
+from cxchange.report.render import report_response
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,8 +23,6 @@ async def report_download(
     period: str | None = None,
     unit: str | None = None,
 ) -> Any:
-    from cxchange.report.render import report_response
-
     content, media_type, name = await run_in_threadpool(
         report_response, engine(), period, unit or None, format, scope
     )

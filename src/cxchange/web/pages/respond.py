@@ -12,8 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from cxchange.auth.web import client_address
 from cxchange.core.deps import engine
 from cxchange.core.errors import BusyError, CxError, ForbiddenError, NotFoundError, RateLimitError
+from cxchange.listen.surveys.answers import open_form, submit
+from cxchange.listen.surveys.invitations import check_unsubscribe, unsubscribe
+from cxchange.listen.surveys.service import Replayed, SurveyClosed, strings
 from cxchange.web.common import templates
 
 router = APIRouter(include_in_schema=False)
@@ -34,8 +38,6 @@ def _message(
 
 
 def _status(exc: CxError) -> int:
-    from cxchange.listen.surveys.service import Replayed, SurveyClosed
-
     for cls, status in ((SurveyClosed, 410), (Replayed, 409), (NotFoundError, 404),
                         (ForbiddenError, 403), (RateLimitError, 429), (BusyError, 503)):  # fmt: skip
         if isinstance(exc, cls):
@@ -44,8 +46,6 @@ def _status(exc: CxError) -> int:
 
 
 def _failure(request: Request, exc: CxError) -> HTMLResponse:
-    from cxchange.listen.surveys.service import strings
-
     s = strings("en")
     status = _status(exc)
     titles = {404: ("unknown_title", s["unknown_body"]), 410: ("closed_title", s["closed_body"]),
@@ -60,9 +60,6 @@ def _failure(request: Request, exc: CxError) -> HTMLResponse:
 @router.get("/s/unsubscribe/{token}")
 def unsubscribe_page(request: Request, token: str) -> Response:
     """A button, not a GET that unsubscribes: mail scanners follow links by themselves."""
-    from cxchange.listen.surveys.invitations import check_unsubscribe
-    from cxchange.listen.surveys.service import strings
-
     s = strings("en")
     try:
         check_unsubscribe(engine(), token)
@@ -73,9 +70,6 @@ def unsubscribe_page(request: Request, token: str) -> Response:
 
 @router.post("/s/unsubscribe/{token}")
 def unsubscribe_post(request: Request, token: str) -> Response:
-    from cxchange.listen.surveys.invitations import unsubscribe
-    from cxchange.listen.surveys.service import strings
-
     try:
         unsubscribe(engine(), token)
     except CxError as exc:
@@ -85,8 +79,6 @@ def unsubscribe_post(request: Request, token: str) -> Response:
 
 @router.get("/s/{token}")
 async def form(request: Request, token: str) -> Response:
-    from cxchange.listen.surveys.answers import open_form
-
     try:
         f = await run_in_threadpool(open_form, engine(), token)
     except CxError as exc:
@@ -96,9 +88,6 @@ async def form(request: Request, token: str) -> Response:
 
 @router.post("/s/{token}")
 async def answer(request: Request, token: str) -> Response:
-    from cxchange.auth.web import client_address
-    from cxchange.listen.surveys.answers import submit
-
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return _failure(request, CxError("send the form as application/x-www-form-urlencoded"))
     form = {k: str(v) for k, v in (await request.form()).items()}
@@ -111,7 +100,5 @@ async def answer(request: Request, token: str) -> Response:
 
 @router.get("/s/{token}/thanks")
 def thanks(request: Request, token: str) -> Response:
-    from cxchange.listen.surveys.service import strings
-
     s = strings("en")
     return _message(request, s, "thanks_title", s["thanks_body"], 200)

@@ -14,8 +14,11 @@ from fastapi.responses import RedirectResponse
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.change.service import list_all
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, ForbiddenError
+from cxchange.listen.surveys.api import SurveyIn, create
+from cxchange.listen.surveys.service import KINDS, close_survey, list_surveys, show_survey
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -28,9 +31,6 @@ def _unscoped(scope: UserScope) -> None:
 
 
 def _page(request: Request, scope: UserScope, **extra: Any) -> Any:
-    from cxchange.change.service import list_all
-    from cxchange.listen.surveys.service import KINDS, list_surveys
-
     eng = engine()
     return render(request, "surveys.html", {
         "surveys": list_surveys(eng), "kinds": KINDS, "initiatives": list_all(eng),
@@ -55,8 +55,6 @@ async def create_survey_page(
     units: Annotated[str, Form()] = "",
     initiative: Annotated[str, Form()] = "",
 ) -> Any:
-    from cxchange.listen.surveys.api import SurveyIn, create
-
     _unscoped(scope)
     scope.require("import")
     body = SurveyIn(
@@ -73,8 +71,6 @@ async def create_survey_page(
 
 @router.get("/surveys/{survey_id}")
 def survey_page(request: Request, scope: Scope, survey_id: int, created: int = 0) -> Any:
-    from cxchange.listen.surveys.service import show_survey
-
     _unscoped(scope)
     s = show_survey(engine(), survey_id)
     peak = max([d["n"] for d in s["by_day"]] or [1])
@@ -84,8 +80,6 @@ def survey_page(request: Request, scope: Scope, survey_id: int, created: int = 0
 
 @router.post("/surveys/{survey_id}/close", dependencies=[Depends(verify_csrf)])
 def close_survey_page(scope: Scope, survey_id: int) -> Any:
-    from cxchange.listen.surveys.service import close_survey
-
     _unscoped(scope)
     scope.require("import")
     close_survey(engine(), survey_id)

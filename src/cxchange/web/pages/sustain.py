@@ -17,9 +17,17 @@ from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.change.service import comparison_visible, visible_initiatives
 from cxchange.core.deps import engine
 from cxchange.core.errors import ForbiddenError, InputError, NoDataError, NotFoundError
-from cxchange.sustain.cases import case_for
+from cxchange.org.tree import load_org_tree
+from cxchange.sustain.alerts import list_alerts
+from cxchange.sustain.case_stats import stats
+from cxchange.sustain.cases import case_for, list_cases, update
+from cxchange.sustain.outcomes import outcomes
+from cxchange.sustain.recognition import list_recognitions
+from cxchange.sustain.scorecard import scorecard
+from cxchange.understand.themes.taxonomy import theme_rows
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -29,15 +37,11 @@ QUEUE_STATUSES = ("unresolved", "open", "contacted", "resolved", "all")
 
 
 def _tree(eng: Engine) -> Any:
-    from cxchange.org.tree import load_org_tree
-
     return load_org_tree(eng)
 
 
 def _visible_initiatives(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
     """The initiatives whose outcome the user may see (an outcome compares every unit of the initiative)."""
-    from cxchange.change.service import comparison_visible, visible_initiatives
-
     return [d for d in visible_initiatives(eng, scope) if comparison_visible(eng, scope, d)]
 
 
@@ -62,12 +66,6 @@ def sustain_page(
     by: str = "org:store",
     target: str = "",
 ) -> Any:
-    from cxchange.sustain.alerts import list_alerts
-    from cxchange.sustain.case_stats import stats
-    from cxchange.sustain.outcomes import outcomes
-    from cxchange.sustain.recognition import list_recognitions
-    from cxchange.sustain.scorecard import scorecard
-
     eng = engine()
     inis = _visible_initiatives(eng, scope)
     chosen = None
@@ -143,8 +141,6 @@ def sustain_page(
 
 
 def _theme_names(eng: Engine) -> list[str]:
-    from cxchange.understand.themes.taxonomy import theme_rows
-
     return [t["path"] for t in theme_rows(eng)]
 
 
@@ -158,9 +154,6 @@ def cases_queue(
     page: Annotated[int, Query(ge=1)] = 1,
     updated: int | None = None,
 ) -> Any:
-    from cxchange.sustain.case_stats import stats
-    from cxchange.sustain.cases import list_cases
-
     eng = engine()
     if status not in QUEUE_STATUSES:
         raise InputError(f"status wants one of {', '.join(QUEUE_STATUSES)}, got {status!r}")
@@ -228,8 +221,6 @@ def _safe_back(target: str, case_id: int) -> str:
 @router.post("/sustain/cases/{case_id}", dependencies=[Depends(verify_csrf)])
 async def case_update(request: Request, scope: Scope, case_id: int) -> Any:
     from fastapi.concurrency import run_in_threadpool
-
-    from cxchange.sustain.cases import update
 
     scope.require("cases")
     eng = engine()

@@ -17,8 +17,13 @@ from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError, NotFoundError
+from cxchange.understand.analyze import analyze
+from cxchange.understand.proposals import backlog
+from cxchange.understand.service import analysed_count, theme_examples, theme_stats
+from cxchange.understand.themes.taxonomy import add_terms, merge_themes, rename_theme, theme_rows
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -38,14 +43,10 @@ DONE = {
 
 
 def _min_n() -> int:
-    from cxchange.core.config import get_settings
-
     return get_settings().min_n
 
 
 def _stats(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
-    from cxchange.understand.service import theme_stats
-
     return theme_stats(eng, where=scope.where(eng, ()), n_boot=2000)
 
 
@@ -80,8 +81,6 @@ def _tree(stats: list[dict[str, Any]], rows: list[dict[str, Any]], min_n: int) -
 
 
 def _analysed_count(eng: Engine) -> int:
-    from cxchange.understand.service import analysed_count
-
     return analysed_count(eng)
 
 
@@ -89,8 +88,6 @@ def _analysed_count(eng: Engine) -> int:
 def themes_page(
     request: Request, scope: Annotated[UserScope, Depends(current_scope)], done: str | None = None
 ) -> Any:
-    from cxchange.understand.themes.taxonomy import theme_rows
-
     scope.require("read")
     eng = engine()
     rows = theme_rows(eng)
@@ -116,14 +113,10 @@ def themes_page(
 
 
 def _not_analysed(eng: Engine) -> int:
-    from cxchange.understand.proposals import backlog
-
     return int(backlog(eng)["not_analysed"])
 
 
 def _examples(eng: Engine, theme_id: int, where: tuple[str, ...], positive: bool) -> list[dict[str, Any]]:
-    from cxchange.understand.service import theme_examples
-
     return theme_examples(eng, theme_id, where, positive=positive, limit=EXAMPLES_PER_SIDE)
 
 
@@ -134,8 +127,6 @@ def theme_page(
     scope: Annotated[UserScope, Depends(current_scope)],
     done: str | None = None,
 ) -> Any:
-    from cxchange.understand.themes.taxonomy import theme_rows
-
     scope.require("read")
     eng = engine()
     rows = theme_rows(eng)
@@ -167,8 +158,6 @@ def theme_page(
 def rename(
     theme_id: int, scope: Annotated[UserScope, Depends(current_scope)], name: Annotated[str, Form()]
 ) -> Any:
-    from cxchange.understand.themes.taxonomy import rename_theme
-
     scope.require("taxonomy")
     rename_theme(engine(), str(theme_id), name)
     return RedirectResponse(f"/themes/{theme_id}?done=renamed", status_code=303)
@@ -178,8 +167,6 @@ def rename(
 def merge(
     theme_id: int, scope: Annotated[UserScope, Depends(current_scope)], into: Annotated[int, Form()]
 ) -> Any:
-    from cxchange.understand.themes.taxonomy import merge_themes
-
     scope.require("taxonomy")
     result = merge_themes(engine(), [str(theme_id)], str(into))
     return RedirectResponse(f"/themes/{result['id']}?done=merged", status_code=303)
@@ -189,8 +176,6 @@ def merge(
 def keywords(
     theme_id: int, scope: Annotated[UserScope, Depends(current_scope)], keywords: Annotated[str, Form()]
 ) -> Any:
-    from cxchange.understand.themes.taxonomy import add_terms
-
     scope.require("taxonomy")
     terms = [t.strip() for t in keywords.replace("\n", ",").split(",") if t.strip()]
     if not terms:
@@ -206,8 +191,6 @@ async def reanalyse(
     scope: Annotated[UserScope, Depends(current_scope)], back: Annotated[str, Form()] = ""
 ) -> Any:
     """Run the incremental analysis (`cxchange analyze`): stale themes re-matched, new comments analysed."""
-    from cxchange.understand.analyze import analyze
-
     scope.require("taxonomy")
     eng = engine()
     if await run_in_threadpool(_analysed_count, eng) > MAX_INLINE_ANALYSIS:

@@ -20,6 +20,9 @@ from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, verify_csrf
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
+from cxchange.understand.analyze import analyze
+from cxchange.understand.explore import source_names
+from cxchange.understand.proposals import Choice, accept, backlog, propose
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -52,9 +55,6 @@ def _source(value: str | None) -> str | None:
 def discover_page(
     request: Request, scope: Annotated[UserScope, Depends(current_scope)], done: str | None = None
 ) -> Any:
-    from cxchange.listen.explore import source_names
-    from cxchange.understand.proposals import backlog
-
     scope.require("taxonomy")
     eng = engine()
     context = {
@@ -74,9 +74,6 @@ async def propose_themes(
     source: Annotated[str, Form()] = "",
     max_themes: Annotated[str, Form()] = "10",
 ) -> Any:
-    from cxchange.listen.explore import source_names
-    from cxchange.understand.proposals import backlog, propose
-
     scope.require("taxonomy")
     eng = engine()
     n = _int(max_themes, "max themes", 10)
@@ -96,8 +93,6 @@ async def propose_themes(
 
 
 def _choices(form: Any, count: int) -> list[Any]:
-    from cxchange.understand.proposals import Choice
-
     if not 0 < count <= MAX_FORM_PROPOSALS:
         raise InputError("the form holds no proposals: propose themes again")
     out = []
@@ -116,8 +111,6 @@ def _choices(form: Any, count: int) -> list[Any]:
 
 @router.post("/themes/discover/accept", dependencies=[Depends(verify_csrf)])
 async def accept_themes(request: Request, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    from cxchange.understand.proposals import accept
-
     scope.require("taxonomy")
     form = await request.form()
     count = _int(form.get("count"), "count")
@@ -139,8 +132,6 @@ async def accept_themes(request: Request, scope: Annotated[UserScope, Depends(cu
 
 
 def _run_analysis() -> None:
-    from cxchange.understand.analyze import analyze
-
     try:
         analyze(engine())
     except Exception:  # a background thread has nobody to answer: the log and the progress say it
@@ -152,8 +143,6 @@ def _run_analysis() -> None:
 @router.post("/themes/analysis", dependencies=[Depends(verify_csrf)])
 def start_analysis(scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     """Analyse every comment not analysed yet (and re-match edited themes) in the background."""
-    from cxchange.understand.proposals import backlog
-
     scope.require("taxonomy")
     if backlog(engine())["running"] or not _analysing.acquire(blocking=False):
         return RedirectResponse("/themes/discover#analysis", status_code=303)
@@ -163,7 +152,5 @@ def start_analysis(scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
 
 @router.get("/themes/analysis/progress")
 def analysis_progress(scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
-    from cxchange.understand.proposals import backlog
-
     scope.require("read")
     return backlog(engine())

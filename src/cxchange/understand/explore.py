@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from cxchange.core.errors import InputError
 from cxchange.listen.browse import SENTIMENT_LABELS
 from cxchange.listen.models import Feedback, Source
-from cxchange.listen.query import apply_filters, scope_filters
+from cxchange.listen.query import apply_filters, parse_where, scope_filters
 from cxchange.listen.search import search_condition
 from cxchange.org.models import OrgUnit
+from cxchange.understand.models import FeedbackSentiment, FeedbackTheme, Theme
 
 COUNT_CAP = 10_000
 NPS_RANGE = (0, 10)
@@ -89,8 +90,6 @@ def filtered(engine: Engine, stmt: Select[Any], f: FeedbackFilter, *, walk_time:
     `walk_time`: write the unit and source tests as `column + 0 IN (…)`, which no index answers, so
     the database walks the received_at index newest first instead (see `_base`).
     """
-    from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
-
     filters, tree = scope_filters(engine, f.where, f.source)
     units, sources = filters.units, filters.sources
     if walk_time:
@@ -147,8 +146,6 @@ def filtered(engine: Engine, stmt: Select[Any], f: FeedbackFilter, *, walk_time:
 
 def _indexed_only(f: FeedbackFilter) -> bool:
     """True when every filter is answered from an index (dates, source, units): counting is cheap."""
-    from cxchange.listen.query import parse_where
-
     parsed = parse_where(f.where)
     return not (
         parsed.attrs or parsed.columns or f.theme or f.sentiment or f.q
@@ -319,8 +316,6 @@ def list_feedback(
 
 
 def _rows(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    from cxchange.listen.browse import analysis_of
-
     senti, themes = analysis_of(session, [r.id for r in rows])
     out = []
     for r in rows:
@@ -366,3 +361,41 @@ def iter_rows(
 def source_names(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         return [r[0] for r in conn.execute(select(Source.name).order_by(Source.name))]
+
+
+def analysis_of(
+    session: Session, ids: list[int]
+) -> tuple[dict[int, Any], dict[int, list[tuple[str, float | None]]]]:
+    """Sentiment rows and (theme name, relevance) pairs of these feedback ids (what `analyze` stored
+    for them); each comment's themes most relevant first: the first is its primary theme."""
+    senti = {
+        r.feedback_id: r
+        for r in session.execute(
+            select(FeedbackSentiment.feedback_id, FeedbackSentiment.score, FeedbackSentiment.label).where(
+                FeedbackSentiment.feedback_id.in_(ids)
+            )
+        )
+    }
+    return senti, themes_by_relevance(session, ids)
+
+
+def themes_by_relevance(session: Session, ids: list[int]) -> dict[int, list[tuple[str, float | None]]]:
+    """Per feedback id, (theme name, relevance) most relevant first; at equal relevance the more
+    specific theme first (a sub-theme before the parent it counts for)."""
+    parent = dict(session.execute(select(Theme.id, Theme.parent_id)).tuples().all())
+
+    def depth(tid: int) -> int:
+        d, seen = 0, {tid}
+        while (tid := parent.get(tid)) is not None and tid not in seen:  # type: ignore[assignment]
+            seen.add(tid)
+            d += 1
+        return d
+
+    rows: dict[int, list[tuple[float, int, int, str, float | None]]] = {}
+    for fid, tid, name, rel in session.execute(
+        select(FeedbackTheme.feedback_id, Theme.id, Theme.name, FeedbackTheme.relevance)
+        .join(Theme, Theme.id == FeedbackTheme.theme_id)
+        .where(FeedbackTheme.feedback_id.in_(ids))
+    ):
+        rows.setdefault(fid, []).append((-(rel or 0.0), -depth(tid), tid, name, rel))
+    return {fid: [(name, rel) for *_, name, rel in sorted(items)] for fid, items in rows.items()}

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
+from cxchange.api import create_app
+from cxchange.auth.service import add_user, create_token
+from cxchange.core.db import get_engine
+
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
@@ -16,8 +20,6 @@ def token_for(
     engine: Engine, role: str = "admin", units: Sequence[str] = (), email: str | None = None
 ) -> str:
     """A new user with `role` (and `units`) and an API token for them."""
-    from cxchange.auth.service import add_user, create_token
-
     email = email or f"{role}-{uuid.uuid4().hex[:8]}@test.local"
     add_user(engine, email, role, units=units, password=None, actor="test")
     return create_token(engine, email, name="test")
@@ -28,9 +30,6 @@ def signed_in_client(
 ) -> TestClient:
     """A TestClient sending `Authorization: Bearer …` for a new user of `role`."""
     from fastapi.testclient import TestClient
-
-    from cxchange.api import create_app
-    from cxchange.core.db import get_engine
 
     if isinstance(app_or_url, str):
         engine = engine or get_engine(app_or_url)
