@@ -82,12 +82,13 @@ def test_a_scope_is_computed_by_its_first_reader_then_read(
 def test_opportunities_are_ranked_with_the_current_root_causes(
     demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cxchange.sustain import cases
+    import cxchange.subscribers  # noqa: F401  (the registry answers first; the patch below replaces it)
+    from cxchange.core import events
 
     before = overview.decide_overview(demo_engine, ())
     last = before["opportunities"]["opportunities"][-1]["theme"]
     monkeypatch.setattr(overview, "compute_figures", _refuse)
-    monkeypatch.setattr(cases, "root_cause_counts", lambda engine: {last: 50})
+    monkeypatch.setitem(events._answerers, events.ROOT_CAUSES, lambda engine: {last: 50})
     after = overview.decide_overview(demo_engine, ())["opportunities"]["opportunities"]
     rows = {r["theme"]: r for r in after}
     assert rows[last]["root_causes"] == 50
