@@ -5,8 +5,25 @@ Every label passes through `html.escape`: theme and unit names are user data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
+
+
+def _polylines(
+    values: Sequence[float | None], x: Callable[[int], float], y: Callable[[float], float], colour: str
+) -> list[str]:
+    """One polyline per run of values that are not None: a missing value leaves a gap in the line."""
+    segments: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            segments.append([])
+            continue
+        segments[-1].append(f"{x(i):.1f},{y(v):.1f}")
+    return [
+        f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(s)}"/>'
+        for s in segments
+        if s
+    ]
 
 
 def line_chart(
@@ -34,18 +51,7 @@ def line_chart(
     def xy(i: int, v: float) -> tuple[float, float]:
         return pad_l + iw * i / n, pad_t + ih * (1 - (v - lo) / (hi - lo))
 
-    segments: list[list[str]] = [[]]
-    for i, v in enumerate(values):
-        if v is None:
-            segments.append([])
-            continue
-        x, y = xy(i, v)
-        segments[-1].append(f"{x:.1f},{y:.1f}")
-    paths = "".join(
-        f'<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="{" ".join(s)}"/>'
-        for s in segments
-        if s
-    )
+    paths = "".join(_polylines(values, lambda i: xy(i, lo)[0], lambda v: xy(0, v)[1], "#1f6feb"))
     dots = "".join(
         f'<circle cx="{xy(i, v)[0]:.1f}" cy="{xy(i, v)[1]:.1f}" r="2.5" fill="#1f6feb"/>'
         for i, v in enumerate(values)
@@ -173,17 +179,7 @@ def band_chart(
             )
         else:
             parts.append(f'<polygon fill="#cfe0fb" stroke="none" points="{" ".join(upper + lower)}"/>')
-    segments: list[list[str]] = [[]]
-    for i, v in enumerate(values):
-        if v is None:
-            segments.append([])
-            continue
-        segments[-1].append(f"{x(i):.1f},{y(v):.1f}")
-    parts.extend(
-        f'<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="{" ".join(s)}"/>'
-        for s in segments
-        if s
-    )
+    parts.extend(_polylines(values, x, y, "#1f6feb"))
     parts.extend(
         f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="#1f6feb"/>'
         for i, v in enumerate(values)
@@ -303,17 +299,7 @@ def multi_line_chart(
         )
     for k, (name, vals) in enumerate(series.items()):
         colour = _SERIES_COLOURS[k % len(_SERIES_COLOURS)]
-        segments: list[list[str]] = [[]]
-        for i, v in enumerate(vals):
-            if v is None:
-                segments.append([])
-                continue
-            segments[-1].append(f"{x(i):.1f},{y(v):.1f}")
-        parts.extend(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(s)}"/>'
-            for s in segments
-            if s
-        )
+        parts.extend(_polylines(vals, x, y, colour))
         lx = pad_l + 110 * k
         parts.append(
             f'<rect x="{lx}" y="24" width="10" height="10" fill="{colour}"/>'
