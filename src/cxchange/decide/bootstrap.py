@@ -65,9 +65,9 @@ def _replicate_cross(centred: np.ndarray, counts: np.ndarray, total: int | None 
     out = np.empty((counts.shape[0], q, q))
     out[:, upper[0], upper[1]] = acc[:, :m]
     out[:, upper[1], upper[0]] = acc[:, :m]
-    total = acc[:, m:]
+    sums = acc[:, m:]
     size = np.asarray(n if drawn is None else drawn, dtype=float).reshape(-1, 1, 1)  # one, or one a replicate
-    out -= total[:, :, None] * total[:, None, :] / size
+    out -= sums[:, :, None] * sums[:, None, :] / size
     return out
 
 

@@ -64,7 +64,10 @@ def one_blas_thread() -> contextlib.AbstractContextManager[object]:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - scikit-learn is a dependency
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    limits: contextlib.AbstractContextManager[object, bool | None] = threadpool_limits(
+        limits=1, user_api="blas"
+    )
+    return limits
 
 
 def correlation(data: np.ndarray) -> np.ndarray:
@@ -73,7 +76,7 @@ def correlation(data: np.ndarray) -> np.ndarray:
     with one_blas_thread():
         cov = centred.T @ centred
     scale = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(scale, scale)
+    corr: np.ndarray = cov / np.outer(scale, scale)
     corr = (corr + corr.T) / 2  # exact symmetry for eigh and the sweep
     np.fill_diagonal(corr, 1.0)
     return corr
@@ -106,7 +109,7 @@ def redundant_columns(x: np.ndarray, names: list[str] | tuple[str, ...]) -> list
     `x`, in column order: put the columns to keep first. Constant columns count as degenerate."""
     constant = [j for j in range(x.shape[1]) if x[:, j].min() == x[:, j].max()]
     varying = [j for j in range(x.shape[1]) if j not in constant]
-    found = [(names[j], []) for j in constant]
+    found: list[tuple[str, list[str]]] = [(names[j], []) for j in constant]
     if len(varying) > 1:
         corr = correlation(x[:, varying])
         found += _collinear_groups(corr, tuple(names[j] for j in varying))
