@@ -25,14 +25,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from cxchange.decide.bootstrap import bootstrap
 from cxchange.decide.drivers import driver_table
-from cxchange.decide.importance import (
-    bootstrap,
-    prepare,
-    sampled_shapley,
-    shapley,
-    subset_r2,
-)
+from cxchange.decide.importance import sampled_shapley, shapley, subset_r2
+from cxchange.decide.regression import prepare
 
 
 def survey(rows: int, predictors: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

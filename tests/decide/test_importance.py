@@ -11,15 +11,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cxchange.core.errors import CxError, InputError
+from cxchange.decide.bootstrap import bootstrap
 from cxchange.decide.importance import (
     EXACT_LIMIT,
-    bootstrap,
-    prepare,
     relative_weights,
     sampled_shapley,
     shapley,
     subset_r2,
 )
+from cxchange.decide.regression import prepare
 
 DATA = Path(__file__).parent / "data"
 SWISS_X = ["Agriculture", "Examination", "Education", "Catholic", "Infant.Mortality"]
@@ -260,14 +260,14 @@ def _flags_and_scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_bootstrap_of_repeated_rows_resamples_distinct_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cxchange.decide import importance
+    from cxchange.decide import bootstrap as resampling
 
     x, y = _flags_and_scores(4000, 3)
     grouped = bootstrap(x, y, n_boot=400, seed=1)
     # Drawn over distinct rows (sorted), so the row order does not matter; the row-by-row draw differs.
     order = np.random.default_rng(9).permutation(len(y))
     np.testing.assert_array_equal(bootstrap(x[order], y[order], n_boot=400, seed=1).low, grouped.low)
-    monkeypatch.setattr(importance, "GROUPED_SHARE", 0.0)  # force the row-by-row resampling
+    monkeypatch.setattr(resampling, "GROUPED_SHARE", 0.0)  # force the row-by-row resampling
     rowwise = bootstrap(x, y, n_boot=400, seed=1)
     assert not np.array_equal(bootstrap(x[order], y[order], n_boot=400, seed=1).low, rowwise.low)
     # The same distribution: intervals agree to within Monte Carlo error (a quarter of their width).
@@ -339,7 +339,7 @@ def test_too_many_predictors_for_exact_and_bad_arguments() -> None:
 
 
 def test_redundant_columns_names_rolled_up_and_constant_ones() -> None:
-    from cxchange.decide.importance import redundant_columns
+    from cxchange.decide.regression import redundant_columns
 
     rng = np.random.default_rng(3)
     a = (rng.random(200) < 0.3).astype(float)
@@ -355,7 +355,7 @@ def test_redundant_columns_names_rolled_up_and_constant_ones() -> None:
 def test_store_bootstrap_widens_with_store_effects_and_matches_without() -> None:
     """Stores whose driver matters more or less (a store-level shock in the slope) make resampling
     stores widen the interval; with identical stores it matches resampling rows."""
-    from cxchange.decide.importance import bootstrap as boot
+    from cxchange.decide.bootstrap import bootstrap as boot
 
     def world(slope_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rng = np.random.default_rng(3)

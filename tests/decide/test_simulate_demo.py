@@ -8,7 +8,8 @@ from sqlalchemy import Engine
 
 from cxchange.decide.service import simulate
 from cxchange.decide.simulate import category_of
-from cxchange.demo.generate import THEMES, generate
+from cxchange.demo.company import THEMES
+from cxchange.demo.generate import generate
 
 
 def _planted_effect(theme: str, share: float) -> float:

@@ -315,9 +315,10 @@ def test_failures_are_recorded_and_retried_with_backoff(
 def test_unconfigured_smtp_and_backoff() -> None:
     s = Settings(alert_retry_base_seconds=60, alert_retry_max_seconds=600)
     assert [backoff(n, s).total_seconds() for n in (1, 2, 3, 4, 5, 9)] == [60, 120, 240, 480, 600, 600]
-    from cxchange.sustain.delivery import DeliveryError, send_email, send_webhook
+    from cxchange.core.mail import MailError, send_email
+    from cxchange.sustain.delivery import DeliveryError, send_webhook
 
-    with pytest.raises(DeliveryError, match="CXCHANGE_SMTP_HOST"):
+    with pytest.raises(MailError, match="CXCHANGE_SMTP_HOST"):
         send_email(Settings(smtp_host=None), "a@b.c", "s", "b")
     with pytest.raises(DeliveryError, match="http"):
         send_webhook("file:///etc/passwd", {}, 1)

@@ -51,6 +51,14 @@ def as_date(value: date | str | None, option: str) -> date | None:
         raise InputError(f"{option} wants a date like 2026-01-31, got {value!r}") from None
 
 
+def required_date(value: date | str | None, option: str) -> date:
+    """`as_date` for an option that must be given."""
+    found = as_date(value, option)
+    if found is None:
+        raise InputError(f"{option} is needed")
+    return found
+
+
 def initiative_units(session: Session, initiative_id: int) -> dict[str, list[OrgUnit]]:
     """role -> units (scope, pilot, control), each sorted by code."""
     rows = session.execute(

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from cxchange.change.common import as_date, get_initiative, initiative_units, session_for
+from cxchange.change.common import get_initiative, initiative_units, required_date, session_for
 from cxchange.change.frameworks import adkar_actions
 from cxchange.change.models import (
     RESISTANCE_CAUSES,
@@ -102,9 +102,7 @@ def add_comm(
         raise InputError("--channel is empty")
     if not (message or "").strip():
         raise InputError("--message is empty")
-    planned = as_date(when, "--date")
-    if planned is None:
-        raise InputError("--date is needed")
+    planned = required_date(when, "--date")
     with session_for(engine) as s, s.begin():
         ini = get_initiative(s, initiative)
         unit_id, role, _ = _audience(s, audience)
@@ -305,9 +303,7 @@ def add_training(
 ) -> dict[str, Any]:
     if not (title or "").strip():
         raise InputError("--title is empty")
-    held = as_date(when, "--date")
-    if held is None:
-        raise InputError("--date is needed")
+    held = required_date(when, "--date")
     with session_for(engine) as s, s.begin():
         ini = get_initiative(s, initiative)
         u = unit_by_code(s, unit, "--unit")

@@ -17,7 +17,14 @@ from sqlalchemy import Engine, delete, func, select
 
 from cxchange.auth.scope import UserScope
 from cxchange.change import people, raci, readiness
-from cxchange.change.common import as_date, get_initiative, initiative_units, session_for, split_codes
+from cxchange.change.common import (
+    as_date,
+    get_initiative,
+    initiative_units,
+    required_date,
+    session_for,
+    split_codes,
+)
 from cxchange.change.frameworks import get_framework
 from cxchange.change.metrics import evaluate
 from cxchange.change.models import (
@@ -115,9 +122,7 @@ def create(
     name = (name or "").strip()
     if not name:
         raise InputError("--name is empty")
-    start_d = as_date(start, "--start")
-    if start_d is None:
-        raise InputError("--start is needed")
+    start_d = required_date(start, "--start")
     end_d = as_date(end, "--end")
     if end_d is not None and end_d < start_d:
         raise InputError(f"--end {end_d} is before --start {start_d}")

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from cxchange.core.models import PendingWork
+from cxchange.core.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -146,16 +147,6 @@ def complete(engine: Engine, work_id: int) -> WorkDone:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
 def _claimable(claimed_by: str | None, claimed_at: datetime | None, now: datetime) -> bool:
     """Unclaimed, claimed by a process of this host that is gone (a live one may be in a long analysis),
     or claimed by another host too long ago."""
@@ -163,7 +154,7 @@ def _claimable(claimed_by: str | None, claimed_at: datetime | None, now: datetim
         return True
     host, _, pid = claimed_by.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
-        return int(pid) != os.getpid() and not _alive(int(pid))
+        return int(pid) != os.getpid() and not pid_alive(int(pid))
     return claimed_at < now - CLAIM_LEASE
 
 

@@ -5,8 +5,50 @@ Every label passes through `html.escape`: theme and unit names are user data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
+
+
+def _polylines(
+    values: Sequence[float | None], x: Callable[[int], float], y: Callable[[float], float], colour: str
+) -> list[str]:
+    """One polyline per run of values that are not None: a missing value leaves a gap in the line."""
+    segments: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            segments.append([])
+            continue
+        segments[-1].append(f"{x(i):.1f},{y(v):.1f}")
+    return [
+        f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(s)}"/>'
+        for s in segments
+        if s
+    ]
+
+
+def _month_labels(labels: Sequence[str], x: Callable[[int], float], height: int) -> list[str]:
+    """At most about twelve x-axis labels, evenly spaced, under their slots."""
+    step = max(1, -(-len(labels) // 12))
+    return [
+        f'<text x="{x(i):.1f}" y="{height - 14}" font-size="10" text-anchor="middle">{escape(lab)}</text>'
+        for i, lab in enumerate(labels)
+        if i % step == 0
+    ]
+
+
+def _no_data(width: int, title: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="40">'
+        f'<text x="4" y="24" font-size="12">{escape(title)}: no data</text></svg>'
+    )
+
+
+def _titled_svg(width: int, height: int, title: str, title_x: int, parts: list[str]) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}"><text x="{title_x}" y="16" font-size="12" font-weight="bold">'
+        f"{escape(title)}</text>{''.join(parts)}</svg>"
+    )
 
 
 def line_chart(
@@ -22,10 +64,7 @@ def line_chart(
     pad_l, pad_r, pad_t, pad_b = 48, 12, 28, 36
     pts = [v for v in values if v is not None]
     if not pts:
-        return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="40">'
-            f'<text x="4" y="24">{escape(title)}: no data</text></svg>'
-        )
+        return _no_data(width, title)
     lo, hi = min(0.0, min(pts)), max(pts)
     hi = hi if hi > lo else lo + 1.0
     iw, ih = width - pad_l - pad_r, height - pad_t - pad_b
@@ -34,18 +73,7 @@ def line_chart(
     def xy(i: int, v: float) -> tuple[float, float]:
         return pad_l + iw * i / n, pad_t + ih * (1 - (v - lo) / (hi - lo))
 
-    segments: list[list[str]] = [[]]
-    for i, v in enumerate(values):
-        if v is None:
-            segments.append([])
-            continue
-        x, y = xy(i, v)
-        segments[-1].append(f"{x:.1f},{y:.1f}")
-    paths = "".join(
-        f'<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="{" ".join(s)}"/>'
-        for s in segments
-        if s
-    )
+    paths = "".join(_polylines(values, lambda i: xy(i, lo)[0], lambda v: xy(0, v)[1], "#1f6feb"))
     dots = "".join(
         f'<circle cx="{xy(i, v)[0]:.1f}" cy="{xy(i, v)[1]:.1f}" r="2.5" fill="#1f6feb"/>'
         for i, v in enumerate(values)
@@ -65,11 +93,7 @@ def line_chart(
         f'y2="{xy(0, v)[1]:.1f}" stroke="#ddd"/>'
         for v in (lo, (lo + hi) / 2, hi)
     )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{escape(title)}"><text x="{pad_l}" y="16" font-size="12" font-weight="bold">'
-        f"{escape(title)}</text>{ylabels}{paths}{dots}{xlabels}</svg>"
-    )
+    return _titled_svg(width, height, title, pad_l, [ylabels, paths, dots, xlabels])
 
 
 def bar_chart(
@@ -88,11 +112,7 @@ def bar_chart(
             f'<rect x="{pad_l}" y="{y + 3}" width="{w:.1f}" height="{row - 6}" fill="#d1495b"/>'
             f'<text x="{pad_l + w + 4:.1f}" y="{y + 13}" font-size="11">{v:.1f}{escape(unit)}</text>'
         )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{escape(title)}"><text x="4" y="16" font-size="12" font-weight="bold">'
-        f"{escape(title)}</text>{''.join(bars)}</svg>"
-    )
+    return _titled_svg(width, height, title, 4, bars)
 
 
 def band_chart(
@@ -113,10 +133,7 @@ def band_chart(
     pad_l, pad_r, pad_t, pad_b = 52, 12, 28, 34
     pts = [v for v in (*values, *lows, *highs) if v is not None]
     if not pts:
-        return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="40">'
-            f'<text x="4" y="24" font-size="12">{escape(title)}: no data</text></svg>'
-        )
+        return _no_data(width, title)
     lo, hi = (min(pts), max(pts)) if y_range is None else y_range
     if hi - lo < 1e-9:
         lo, hi = lo - 1.0, hi + 1.0
@@ -173,33 +190,14 @@ def band_chart(
             )
         else:
             parts.append(f'<polygon fill="#cfe0fb" stroke="none" points="{" ".join(upper + lower)}"/>')
-    segments: list[list[str]] = [[]]
-    for i, v in enumerate(values):
-        if v is None:
-            segments.append([])
-            continue
-        segments[-1].append(f"{x(i):.1f},{y(v):.1f}")
-    parts.extend(
-        f'<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="{" ".join(s)}"/>'
-        for s in segments
-        if s
-    )
+    parts.extend(_polylines(values, x, y, "#1f6feb"))
     parts.extend(
         f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="#1f6feb"/>'
         for i, v in enumerate(values)
         if v is not None
     )
-    step = max(1, -(-count // 12))
-    parts.extend(
-        f'<text x="{x(i):.1f}" y="{height - 14}" font-size="10" text-anchor="middle">{escape(lab)}</text>'
-        for i, lab in enumerate(labels)
-        if i % step == 0
-    )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{escape(title)}"><text x="{pad_l}" y="16" font-size="12" font-weight="bold">'
-        f"{escape(title)}</text>{''.join(parts)}</svg>"
-    )
+    parts.extend(_month_labels(labels, x, height))
+    return _titled_svg(width, height, title, pad_l, parts)
 
 
 def diverging_bar_chart(
@@ -247,11 +245,7 @@ def diverging_bar_chart(
         parts.append(
             f'<text x="{min(tx, width - 4):.1f}" y="{yy + 14}" font-size="10">{v:+.1f}{escape(unit)}</text>'
         )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{escape(title)}"><text x="4" y="16" font-size="12" font-weight="bold">'
-        f"{escape(title)}</text>{''.join(parts)}</svg>"
-    )
+    return _titled_svg(width, height, title, 4, parts)
 
 
 _SERIES_COLOURS = ("#1f6feb", "#d1495b", "#2f9e44", "#8250df", "#bf8700")
@@ -272,10 +266,7 @@ def multi_line_chart(
     pad_l, pad_r, pad_t, pad_b = 52, 12, 40, 34
     pts = [v for vals in series.values() for v in vals if v is not None]
     if not pts:
-        return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="40">'
-            f'<text x="4" y="24" font-size="12">{escape(title)}: no data</text></svg>'
-        )
+        return _no_data(width, title)
     lo, hi = min(pts), max(pts)
     if hi - lo < 1e-9:
         lo, hi = lo - 1.0, hi + 1.0
@@ -303,30 +294,11 @@ def multi_line_chart(
         )
     for k, (name, vals) in enumerate(series.items()):
         colour = _SERIES_COLOURS[k % len(_SERIES_COLOURS)]
-        segments: list[list[str]] = [[]]
-        for i, v in enumerate(vals):
-            if v is None:
-                segments.append([])
-                continue
-            segments[-1].append(f"{x(i):.1f},{y(v):.1f}")
-        parts.extend(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(s)}"/>'
-            for s in segments
-            if s
-        )
+        parts.extend(_polylines(vals, x, y, colour))
         lx = pad_l + 110 * k
         parts.append(
             f'<rect x="{lx}" y="24" width="10" height="10" fill="{colour}"/>'
             f'<text x="{lx + 14}" y="33" font-size="10">{escape(name[:16])}</text>'
         )
-    step = max(1, -(-len(labels) // 12))
-    parts.extend(
-        f'<text x="{x(i):.1f}" y="{height - 14}" font-size="10" text-anchor="middle">{escape(lab)}</text>'
-        for i, lab in enumerate(labels)
-        if i % step == 0
-    )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{escape(title)}"><text x="{pad_l}" y="16" font-size="12" font-weight="bold">'
-        f"{escape(title)}</text>{''.join(parts)}</svg>"
-    )
+    parts.extend(_month_labels(labels, x, height))
+    return _titled_svg(width, height, title, pad_l, parts)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, String, select, type_coerce
 
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.core.migrate import ensure_schema
-from cxchange.decide.importance import redundant_columns
+from cxchange.decide.regression import redundant_columns
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.org.models import OrgUnit

@@ -46,18 +46,16 @@ import numpy as np
 import polars as pl
 
 from cxchange.core.errors import InputError
+from cxchange.decide.bootstrap import bootstrap
 from cxchange.decide.importance import (
     EXACT_LIMIT,
     METHODS,
     Method,
-    bootstrap,
-    prepare,
-    r_squared,
     relative_weights,
     sampled_shapley,
     shapley,
-    standardized_beta,
 )
+from cxchange.decide.regression import prepare, r_squared, standardized_beta
 from cxchange.listen.models import Feedback
 from cxchange.listen.query import apply_filters, parse_where
 from cxchange.org.tree import load_org_tree

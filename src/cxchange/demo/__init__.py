@@ -7,15 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DEMO_END", "TRUTH", "DemoCompany", "DemoSource", "generate"]
+# Public name -> the module that defines it.
+_HOME = {
+    "DEMO_END": "cxchange.demo.company",
+    "TRUTH": "cxchange.demo.truth",
+    "DemoCompany": "cxchange.demo.generate",
+    "DemoSource": "cxchange.demo.generate",
+    "generate": "cxchange.demo.generate",
+}
+__all__ = list(_HOME)
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    if name in _HOME:
         import importlib
 
-        module = importlib.import_module("cxchange.demo.generate")
-        # Importing the submodule binds `generate` to the module; bind the public names over it.
-        globals().update({n: getattr(module, n) for n in __all__})
+        # Importing a submodule binds its name (`generate`) to the module; bind the public names over it.
+        modules = {home: importlib.import_module(home) for home in set(_HOME.values())}
+        globals().update({n: getattr(modules[home], n) for n, home in _HOME.items()})
         return globals()[name]
     raise AttributeError(f"module 'cxchange.demo' has no attribute {name!r}")

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from cxchange.change.service import create
-from cxchange.demo.generate import DEMO_END, TRUTH, DemoCompany, generate
+from cxchange.demo.company import DEMO_END
+from cxchange.demo.generate import DemoCompany, generate
+from cxchange.demo.truth import TRUTH
 from cxchange.listen.mapping import FIELDS
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_frame

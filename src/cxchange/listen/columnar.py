@@ -43,6 +43,7 @@ from sqlalchemy import Connection, Engine, bindparam, column, func, select
 
 from cxchange.core.faults import fault_point
 from cxchange.core.models import StoreIdentity
+from cxchange.core.processes import pid_alive
 from cxchange.listen.models import Feedback, FeedbackChanges, Source
 
 log = logging.getLogger(__name__)
@@ -334,23 +335,13 @@ class Snapshot:
         return pl.concat([pl.scan_parquet(p) for p in self.parts], how="diagonal_relaxed")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def _staging_dirs(directory: Path) -> list[Path]:
     """Staging folders of imports still running (about to publish); those of imports that died are
     removed (their batch rolled back, or committed and left to the next catch-up)."""
     live = []
     for path in directory.glob("staging-*") if directory.is_dir() else []:
         pid = path.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
         elif path.is_dir():
             live.append(path)

@@ -13,50 +13,30 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
 import threading
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxchange.core.config import Settings
+from cxchange.core.mail import MailError, send_email
 from cxchange.sustain.models import Alert, AlertDelivery, AlertRule
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 
 
-class DeliveryError(Exception):
-    """A channel refused or could not be reached; the message goes into last_error."""
+class DeliveryError(MailError):
+    """A channel refused or could not be reached; the message goes into last_error (as a `MailError`)."""
 
 
 def backoff(attempts: int, settings: Settings) -> timedelta:
     seconds = settings.alert_retry_base_seconds * 2 ** max(attempts - 1, 0)
     return timedelta(seconds=min(seconds, settings.alert_retry_max_seconds))
-
-
-def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
-    if not settings.smtp_host:
-        raise DeliveryError("SMTP is not configured: set CXCHANGE_SMTP_HOST (and CXCHANGE_SMTP_PORT)")
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = settings.smtp_from, to, subject
-    msg.set_content(body)
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise DeliveryError(
-            f"SMTP {settings.smtp_host}:{settings.smtp_port}: {exc.__class__.__name__}: {exc}"
-        ) from exc
 
 
 def send_webhook(url: str, payload: dict[str, Any], timeout: float) -> None:
@@ -124,7 +104,7 @@ def deliver_one(engine: Engine, delivery_id: int, settings: Settings | None = No
             send_webhook(target, body, settings.smtp_timeout)
         else:
             raise DeliveryError(f"unknown channel {channel!r}")
-    except DeliveryError as exc:
+    except MailError as exc:  # DeliveryError is one
         error = str(exc)
     except Exception as exc:  # never into the caller
         error = f"{exc.__class__.__name__}: {exc}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -69,8 +70,8 @@ async def _send_error(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyLimitMiddleware:
-    """413 for a body over its route's limit (declared or counted as it arrives); 400 for a NUL in the URL."""
+class _HttpMiddleware(ABC):
+    """Pure ASGI middleware that acts on HTTP requests (`http`) and passes the rest (lifespan) through."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -79,6 +80,16 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    @abstractmethod
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
+class BodyLimitMiddleware(_HttpMiddleware):
+    """413 for a body over its route's limit (declared or counted as it arrives); 400 for a NUL in the URL."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
             # PostgreSQL cannot store or compare a NUL: refuse it at the door rather than answer 500.
             await _send_error(send, 400, "a NUL character (%00) in the address")
@@ -122,16 +133,10 @@ class BodyLimitMiddleware:
                 raise  # the app's error, not ours: its own handling (500) applies
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(_HttpMiddleware):
     """CSP, framing, referrer and MIME-sniffing headers; a response's own CSP (the report's) is kept."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         csp = DOCS_CSP if path.startswith(DOCS_PATHS) else PAGE_CSP
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import smtplib
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +20,13 @@ from sqlalchemy.orm import Session
 
 from cxchange.core.config import Settings, get_settings
 from cxchange.core.errors import InputError, NotFoundError
+from cxchange.core.mail import MailError, send_email
 from cxchange.listen.surveys.models import OPEN, SurveyInvitation, SurveyOptOut
 from cxchange.listen.surveys.service import find_survey, invitation_url, signing_secret, strings
 from cxchange.org.models import OrgUnit
 
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 MAX_CONTACTS = 100_000
-
-
-class MailError(Exception):
-    pass
-
-
-def send_mail(settings: Settings, to: str, subject: str, body: str) -> None:
-    """One plain-text message through the configured SMTP server."""
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = settings.smtp_from, to, subject
-    msg.set_content(body)
-    try:
-        with smtplib.SMTP(str(settings.smtp_host), settings.smtp_port, timeout=settings.smtp_timeout) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise MailError(
-            f"SMTP {settings.smtp_host}:{settings.smtp_port}: {exc.__class__.__name__}: {exc}"
-        ) from exc
 
 
 def _unsubscribe_serializer(engine: Engine) -> URLSafeSerializer:
@@ -154,7 +131,8 @@ def _send_all(
     for inv in invitations:
         now = datetime.utcnow()
         try:
-            send_mail(settings, inv.email, subject, _message(engine, inv, survey.definition, survey.language))
+            body = _message(engine, inv, survey.definition, survey.language)
+            send_email(settings, inv.email, subject, body)
             values: dict[str, Any] = {"reminded_at" if reminder else "sent_at": now, "last_error": None}
             sent += 1
         except MailError as exc:
