@@ -148,7 +148,10 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - scikit-learn is a dependency
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    limits: contextlib.AbstractContextManager[object, bool | None] = threadpool_limits(
+        limits=1, user_api="blas"
+    )
+    return limits
 
 
 def _correlation(data: np.ndarray) -> np.ndarray:
@@ -157,7 +160,7 @@ def _correlation(data: np.ndarray) -> np.ndarray:
     with _one_blas_thread():
         cov = centred.T @ centred
     scale = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(scale, scale)
+    corr: np.ndarray = cov / np.outer(scale, scale)
     corr = (corr + corr.T) / 2  # exact symmetry for eigh and the sweep
     np.fill_diagonal(corr, 1.0)
     return corr
@@ -190,7 +193,7 @@ def redundant_columns(x: np.ndarray, names: list[str] | tuple[str, ...]) -> list
     `x`, in column order: put the columns to keep first. Constant columns count as degenerate."""
     constant = [j for j in range(x.shape[1]) if x[:, j].min() == x[:, j].max()]
     varying = [j for j in range(x.shape[1]) if j not in constant]
-    found = [(names[j], []) for j in constant]
+    found: list[tuple[str, list[str]]] = [(names[j], []) for j in constant]
     if len(varying) > 1:
         corr = _correlation(x[:, varying])
         found += _collinear_groups(corr, tuple(names[j] for j in varying))
@@ -515,9 +518,9 @@ def _replicate_cross(centred: np.ndarray, counts: np.ndarray, total: int | None 
     out = np.empty((counts.shape[0], q, q))
     out[:, upper[0], upper[1]] = acc[:, :m]
     out[:, upper[1], upper[0]] = acc[:, :m]
-    total = acc[:, m:]
+    sums = acc[:, m:]
     size = np.asarray(n if drawn is None else drawn, dtype=float).reshape(-1, 1, 1)  # one, or one a replicate
-    out -= total[:, :, None] * total[:, None, :] / size
+    out -= sums[:, :, None] * sums[:, None, :] / size
     return out
 
 

@@ -63,5 +63,5 @@ class EmergingReport(Out):
 
 class SentimentOut(Out):
     text: str
-    score: float
-    label: str
+    score: float | None  # None: nothing to score (empty text, unsupported language)
+    label: str  # negative | neutral | positive | unsupported | empty
