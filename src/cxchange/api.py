@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 
 from cxchange.auth.web import api_guard
 from cxchange.change.api import router as change_router
+from cxchange.core.api_models import Health
 from cxchange.core.deps import engine, set_database_url
 from cxchange.core.errors import CxError
 from cxchange.core.migrate import current_revision
@@ -61,7 +62,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         errors = [{k: v for k, v in e.items() if k not in ("input", "url")} for e in exc.errors()]
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
-    @app.get("/api/health", tags=["meta"])
+    @app.get("/api/health", tags=["meta"], response_model=Health)
     def health() -> dict[str, str | None]:
         eng = engine()
         return {"status": "ok", "database": eng.dialect.name, "revision": current_revision(eng)}

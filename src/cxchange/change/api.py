@@ -13,6 +13,14 @@ from pydantic import BaseModel, Field
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
+from cxchange.change.api_models import (
+    Framework,
+    FrameworkRow,
+    InitiativeDetail,
+    InitiativeRow,
+    RiskOut,
+    StepSet,
+)
 from cxchange.change.frameworks import get_framework, list_rows
 from cxchange.change.impact import heatmap, set_impact, show_impact
 from cxchange.change.metrics import add_metric, list_metrics
@@ -55,12 +63,12 @@ def _j(data: Any) -> Any:
 # --- frameworks ----------------------------------------------------------------------------------
 
 
-@router.get("/frameworks")
+@router.get("/frameworks", response_model=list[FrameworkRow])
 def frameworks_list(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
     return list_rows()
 
 
-@router.get("/frameworks/{name}")
+@router.get("/frameworks/{name}", response_model=Framework)
 def frameworks_show(name: str, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
     return get_framework(name, allow_file=False)  # no file paths over HTTP
 
@@ -96,7 +104,7 @@ class InitiativePatch(BaseModel):
     theme: str | None = None
 
 
-@router.get("/initiatives")
+@router.get("/initiatives", response_model=list[InitiativeRow])
 def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status: str | None = None) -> Any:
     rows = list_all(engine(), status=status)
     if scope.scoped:  # a manager sees the initiatives that concern their units
@@ -105,7 +113,7 @@ def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status
     return _j(rows)
 
 
-@router.post("/initiatives", status_code=201)
+@router.post("/initiatives", status_code=201, response_model=InitiativeDetail)
 def initiatives_create(body: InitiativeIn) -> Any:
     return _j(create(engine(), **body.model_dump(), allow_file=False))
 
@@ -119,12 +127,12 @@ def impact_heatmap(
     return _j(heatmap(engine(), from_month=from_, to_month=to, threshold=threshold))
 
 
-@router.get("/initiatives/{initiative}")
+@router.get("/initiatives/{initiative}", response_model=InitiativeDetail)
 def initiatives_show(initiative: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     return _j(initiative_for(engine(), scope, initiative))
 
 
-@router.patch("/initiatives/{initiative}")
+@router.patch("/initiatives/{initiative}", response_model=InitiativeDetail)
 def initiatives_update(initiative: str, body: InitiativePatch) -> Any:
     return _j(update(engine(), initiative, **body.model_dump(exclude_unset=True)))
 
@@ -134,7 +142,7 @@ class StepIn(BaseModel):
     note: str | None = None
 
 
-@router.post("/initiatives/{initiative}/steps/{step}")
+@router.post("/initiatives/{initiative}/steps/{step}", response_model=StepSet)
 def initiatives_step(initiative: str, step: str, body: StepIn) -> Any:
     return _j(set_step(engine(), initiative, step, body.status, body.note))
 
@@ -160,12 +168,12 @@ def metrics_add(initiative: str, body: MetricIn) -> Any:
     return _j(add_metric(engine(), initiative, body.metric, body.target, body.by))
 
 
-@router.get("/initiatives/{initiative}/risk")
+@router.get("/initiatives/{initiative}/risk", response_model=RiskOut)
 def risk_get(initiative: str) -> Any:
     return _j(get_risk(engine(), initiative))
 
 
-@router.put("/initiatives/{initiative}/risk")
+@router.put("/initiatives/{initiative}/risk", response_model=RiskOut)
 def risk_set(initiative: str, factors: Annotated[dict[str, int], Body()]) -> Any:
     return _j(set_risk(engine(), initiative, factors))
 

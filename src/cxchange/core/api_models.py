@@ -5,7 +5,23 @@ response check) instead of being dropped silently, so the documentation cannot f
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
+
+# Stored times are naive UTC and answer as "2026-03-01T12:00:00(.ffffff)", without an offset: not an
+# RFC 3339 "date-time", so the schema says what they are instead of claiming that format.
+Timestamp = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$",
+            "description": "UTC date and time, ISO 8601 without an offset",
+        }
+    ),
+]
 
 
 class Out(BaseModel):
@@ -25,3 +41,9 @@ class Detail(Out):
     """An error answer (4xx): one line saying what was wrong."""
 
     detail: str
+
+
+class Health(Out):
+    status: str  # "ok"
+    database: str  # the SQLAlchemy dialect: sqlite | postgresql
+    revision: str | None  # the schema's Alembic revision (None: not migrated)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from cxchange.core.api_models import Out
+from cxchange.core.api_models import Out, Timestamp
 
 
 class BatchOut(Out):
@@ -20,7 +19,7 @@ class BatchOut(Out):
     rejected: int
     warnings: int
     redacted: int
-    started_at: datetime
+    started_at: Timestamp
     seconds: float | None
     timings: dict[str, float] | None
 
@@ -39,7 +38,7 @@ class ThemeRelevance(Out):
 
 class FeedbackOut(Out):
     id: int
-    received_at: datetime | None
+    received_at: Timestamp | None
     external_id: str | None
     channel: str | None
     nps: int | None

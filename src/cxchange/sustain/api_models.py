@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import Field
 
-from cxchange.core.api_models import OpenOut, Out
+from cxchange.core.api_models import OpenOut, Out, Timestamp
 
 # --- cases -----------------------------------------------------------------------------------------
 
@@ -19,10 +19,10 @@ class CaseOut(Out):
     assignee: str | None
     status: str
     rule: str | None
-    opened_at: datetime
-    due_at: datetime
+    opened_at: Timestamp
+    due_at: Timestamp
     overdue: bool
-    received_at: datetime | None
+    received_at: Timestamp | None
     customer_id: str | None
     nps: int | None
     csat: int | None
@@ -37,8 +37,8 @@ class CaseNote(OpenOut):
 
 
 class CaseDetail(CaseOut):
-    contacted_at: datetime | None
-    resolved_at: datetime | None
+    contacted_at: Timestamp | None
+    resolved_at: Timestamp | None
     notes: list[CaseNote]
 
 
@@ -96,7 +96,7 @@ class RecognitionOut(Out):
     person: str
     email: str | None
     unit: str | None
-    received_at: datetime | None
+    received_at: Timestamp | None
     matched: str
     score: float
     sentiment: float | None
@@ -110,15 +110,15 @@ class DeliveryOut(Out):
     status: str
     attempts: int
     last_error: str | None
-    next_attempt_at: datetime | None
-    sent_at: datetime | None
+    next_attempt_at: Timestamp | None
+    sent_at: Timestamp | None
 
 
 class AlertOut(Out):
     id: int
     rule: str
     metric: str
-    fired_at: datetime
+    fired_at: Timestamp
     status: str
     message: str
     # What the rule found (scores, window, p-value…): depends on the rule's kind.

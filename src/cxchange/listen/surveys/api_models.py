@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from cxchange.core.api_models import Out
+from cxchange.core.api_models import Out, Timestamp
 
 
 class SurveyLinkOut(Out):
@@ -38,8 +36,8 @@ class SurveyOut(Out):
     initiative: int | None
     assessment: int | None
     responses: int
-    created_at: datetime
-    closed_at: datetime | None
+    created_at: Timestamp
+    closed_at: Timestamp | None
 
 
 class SurveyDetail(SurveyOut):
