@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from cxchange.core.api_models import Out, Timestamp
+from cxchange.core.api_models import OpenOut, Out, Timestamp
 
 
 class FrameworkRow(Out):
@@ -31,6 +31,7 @@ class Framework(Out):
     description: str
     steps: list[FrameworkStep]
     origin: str
+    file: str  # the YAML file it was read from (on the server)
 
 
 class PersonRef(Out):
@@ -110,3 +111,188 @@ class RiskOut(Out):
     organisation: float | None
     level: str  # low | medium | high | unassessed
     factors: RiskFactors
+
+
+class ImpactScores(Out):
+    """The ten aspects of change, each scored 0 (not affected) to 5."""
+
+    processes: int
+    systems: int
+    tools: int
+    job_roles: int
+    critical_behaviours: int
+    mindset: int
+    reporting_structure: int
+    performance_reviews: int
+    compensation: int
+    location: int
+    impact: float | None  # mean of the aspects scored 1-5; None when nothing is affected
+    aspects_affected: int
+
+
+class ImpactRow(ImpactScores):
+    unit: str
+    note: str | None
+
+
+class ImpactSet(ImpactScores):
+    initiative: int
+    unit: str
+
+
+class HeatCell(Out):
+    unit: str
+    name: str
+    month: str  # YYYY-MM
+    load: float
+    initiatives: str  # comma-separated names
+    over: bool
+    threshold: float
+
+
+class CommOut(Out):
+    id: int
+    date: date  # planned on
+    audience: str  # a unit code, or role:ROLE
+    channel: str
+    sender: str | None  # e-mail
+    message: str
+    sent_at: Timestamp | None
+    overdue: bool
+
+
+class AgentAdded(Out):
+    initiative: int
+    person: str  # e-mail
+    name: str
+    unit: str | None
+    in_affected_units: bool
+
+
+class AgentCoverage(Out):
+    unit: str
+    name: str
+    employees: int
+    agents: int
+    needed: int
+    agent_emails: list[str]
+    manager: str | None
+    no_agent: bool
+    under_target: bool
+
+
+class ManagerRow(Out):
+    unit: str
+    unit_name: str
+    manager: str  # e-mail
+    name: str
+    role: str | None
+    change_role: str | None  # "; "-joined roles in the initiative (agent, RACI letters…)
+    involved: bool
+
+
+class TrainingAdded(Out):
+    id: int
+    initiative: int
+    title: str
+    unit: str
+    role: str | None
+    date: date
+
+
+class Attendance(Out):
+    session: int
+    recorded: int
+
+
+class TrainingRow(Out):
+    id: int
+    title: str
+    unit: str
+    role: str | None
+    date: date
+    audience: int
+    attended: int
+    completion: float | None  # percent of the audience
+
+
+class ResistanceOut(Out):
+    id: int
+    unit: str
+    description: str
+    cause: str
+    owner: str  # e-mail
+    status: str
+    resolution: str | None
+    created_at: Timestamp
+    addressed_at: Timestamp | None
+    readiness_group: str | None
+    barrier_share: float | None
+    top_barrier: str | None
+    actions: list[str]
+
+
+class RaciRow(OpenOut):
+    """One activity, then one key per person (their e-mail) holding their letter, "" for none: the
+    people are the initiative's, so those keys are open."""
+
+    activity: str
+
+
+class RaciCell(Out):
+    initiative: int
+    activity: str
+    person: str  # e-mail
+    letter: str | None  # None: the cell was cleared
+
+
+class RaciImported(Out):
+    initiative: int
+    activities: int
+    people: int
+    assignments: int
+
+
+class RaciFinding(Out):
+    activity: str | None
+    person: str | None
+    level: str  # error | warning
+    rule: str
+    message: str
+
+
+class ReadinessImported(Out):
+    initiative: int
+    assessment: int
+    date: date
+    respondents: int
+    units_outside_initiative: list[str]
+
+
+class ReadinessGroup(Out):
+    group: str  # unit code
+    name: str
+    n: int
+    means: dict[str, float | None]  # ADKAR element -> mean 1-5 (None: suppressed)
+    barrier_shares: dict[str, float | None]  # element (or "none") -> share whose first barrier it is
+    top_barrier: str | None
+    top_barriers: list[str]  # more than one: a tie
+    tie: bool
+    actions: list[str]
+    merged: list[str]  # small units reported within this group
+    suppressed: bool
+    assessment: int
+    date: date
+
+
+class ReadinessPoint(Out):
+    assessment: int
+    date: date
+    n: int
+    means: dict[str, float | None]
+    change: dict[str, float | None]  # since the previous assessment
+    barrier_shares: dict[str, float | None]
+    top_barrier: str | None
+    top_barriers: list[str]
+    tie: bool
+    suppressed: bool

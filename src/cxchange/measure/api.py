@@ -56,7 +56,7 @@ def get_scores(
     since: date | None = None,
     until: date | None = None,
     ci: str | None = None,
-    level: float = 0.95,
+    level: Annotated[float, Query(gt=0, lt=1)] = 0.95,  # a 422, not the estimator's ValueError
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
     """Scores per group with intervals; 404 with the reason when no answers are in scope."""
@@ -74,7 +74,7 @@ def get_compare(
     where: Annotated[list[str] | None, Query()] = None,
     since: date | None = None,
     until: date | None = None,
-    level: float = 0.95,
+    level: Annotated[float, Query(gt=0, lt=1)] = 0.95,  # a 422, not the estimator's ValueError
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
     where = list(scope.where(engine(), where))
