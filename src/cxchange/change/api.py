@@ -25,7 +25,9 @@ from cxchange.change.api_models import (
     ImpactSet,
     InitiativeDetail,
     InitiativeRow,
+    InitiativeStatus,
     ManagerRow,
+    MetricOut,
     RaciCell,
     RaciFinding,
     RaciImported,
@@ -165,7 +167,9 @@ def initiatives_step(initiative: str, step: str, body: StepIn) -> Any:
     return _j(set_step(engine(), initiative, step, body.status, body.note))
 
 
-@router.get("/initiatives/{initiative}/status")
+@router.get(
+    "/initiatives/{initiative}/status", response_model=InitiativeStatus, response_model_exclude_unset=True
+)
 def initiatives_status(initiative: str) -> Any:
     return _j(status(engine(), initiative))
 
@@ -176,12 +180,19 @@ class MetricIn(BaseModel):
     by: date | None = None
 
 
-@router.get("/initiatives/{initiative}/metrics")
+@router.get(
+    "/initiatives/{initiative}/metrics", response_model=list[MetricOut], response_model_exclude_unset=True
+)
 def metrics_list(initiative: str) -> Any:
     return _j(list_metrics(engine(), initiative))
 
 
-@router.post("/initiatives/{initiative}/metrics", status_code=201)
+@router.post(
+    "/initiatives/{initiative}/metrics",
+    status_code=201,
+    response_model=MetricOut,
+    response_model_exclude_unset=True,
+)
 def metrics_add(initiative: str, body: MetricIn) -> Any:
     return _j(add_metric(engine(), initiative, body.metric, body.target, body.by))
 

@@ -6,6 +6,8 @@ from datetime import date
 
 from cxchange.core.api_models import OpenOut, Out, Timestamp
 
+Day = date  # for a field named `date` with a default: its name would shadow the type in the class
+
 
 class FrameworkRow(Out):
     key: str
@@ -296,3 +298,99 @@ class ReadinessPoint(Out):
     top_barriers: list[str]
     tie: bool
     suppressed: bool
+
+
+class MeasureValue(Out):
+    value: float | None
+    n: int
+    mentions: int | None = None  # theme-share measures only (the route leaves unset keys out)
+    ci_low: float | None
+    ci_high: float | None
+    since: date | None
+    until: date | None
+
+
+class Measure(Out):
+    units: list[str]
+    baseline: MeasureValue
+    now: MeasureValue
+    change: float | None
+    target_value: float | None
+    met: bool | None
+    met_confidently: bool | None
+    status: str  # met | not yet | missed | no data
+
+
+class MetricOut(Measure):
+    """A success measure for the initiative's scope, and for its pilot and control units."""
+
+    id: int
+    metric: str
+    target: str
+    by: date | None
+    direction: str
+    pilot: Measure | None
+    control: Measure | None
+    pilot_minus_control: float | None = None  # with both pilot and control only
+
+
+class CurrentStep(Out):
+    key: str
+    title: str
+    status: str
+
+
+class ReadinessOverall(Out):
+    assessment: int | None
+    n: int
+    # The rest is absent before the first assessment (the route leaves unset keys out).
+    date: Day | None = None
+    means: dict[str, float | None] | None = None
+    barrier_shares: dict[str, float | None] | None = None
+    top_barrier: str | None = None
+    top_barriers: list[str] | None = None
+    tie: bool | None = None
+
+
+class CoverageSummary(Out):
+    per: int  # employees per change agent aimed for
+    agents: int
+    employees: int
+    units: int
+    units_with_agent: int
+    share_units_covered: float | None
+    units_without_agent: list[str]
+    units_under_target: list[str]
+
+
+class TrainingSummary(Out):
+    audience: int
+    trained: int
+    completion: float | None
+
+
+class RiskProfile(Out):
+    size: float | None
+    organisation: float | None
+    level: str
+    factors: RiskFactors
+
+
+class InitiativeStatus(Out):
+    id: int
+    name: str
+    framework: str
+    steps_done: int
+    steps_total: int
+    current_step: CurrentStep | None
+    metrics: list[MetricOut]
+    raci_errors: int
+    raci_warnings: int
+    readiness: ReadinessOverall
+    comms_overdue: int
+    comms_overdue_items: list[CommOut]
+    agents_coverage: CoverageSummary
+    training_completion: TrainingSummary
+    resistance_open: int
+    risk: RiskProfile
+    as_of: date
