@@ -12,8 +12,9 @@ from fastapi_offline import FastAPIOffline
 
 from cxchange.auth.web import api_guard
 from cxchange.change.api import router as change_router
+from cxchange.core.api_models import Health
 from cxchange.core.deps import engine, set_database_url
-from cxchange.core.errors import AuthError, BusyError, CxError, ForbiddenError, NotFoundError, RateLimitError
+from cxchange.core.errors import CxError
 from cxchange.core.migrate import current_revision
 from cxchange.decide.api import router as decide_router
 from cxchange.listen.api import router as listen_router
@@ -29,26 +30,6 @@ from cxchange.web.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
 from cxchange.web.routes import mount_web
 
 
-def _status(exc: CxError) -> int:
-    if isinstance(exc, AuthError):
-        return 401
-    if isinstance(exc, ForbiddenError):
-        return 403
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, RateLimitError):
-        return 429
-    if isinstance(exc, BusyError):
-        return 503
-    return 400
-
-
-def _retry_headers(exc: CxError) -> dict[str, str]:
-    if isinstance(exc, RateLimitError):
-        return {"Retry-After": str(exc.retry_after)}
-    return {"Retry-After": "5"} if isinstance(exc, BusyError) else {}
-
-
 def create_app(database_url: str | None = None) -> FastAPI:
     set_database_url(database_url)
     # FastAPI's own /docs loads Swagger UI from a CDN: blank on an offline machine. FastAPIOffline serves the
@@ -62,10 +43,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     @app.exception_handler(CxError)
     async def _cx_error(request: Request, exc: CxError) -> Response:
-        status = _status(exc)
+        status = exc.status  # each error class carries its status (core/errors.py)
         if request.url.path.startswith("/api") or request.url.path.startswith("/docs"):
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else _retry_headers(exc)
-            return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+            return JSONResponse({"detail": str(exc)}, status_code=status, headers=exc.headers())
         if status == 401:
             from urllib.parse import quote
 
@@ -73,7 +53,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
         response = render_error(request, status, str(exc))
-        response.headers.update(_retry_headers(exc))
+        response.headers.update({k: v for k, v in exc.headers().items() if k == "Retry-After"})
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -82,7 +62,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         errors = [{k: v for k, v in e.items() if k not in ("input", "url")} for e in exc.errors()]
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
-    @app.get("/api/health", tags=["meta"])
+    @app.get("/api/health", tags=["meta"], response_model=Health)
     def health() -> dict[str, str | None]:
         eng = engine()
         return {"status": "ok", "database": eng.dialect.name, "revision": current_revision(eng)}

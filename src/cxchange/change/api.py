@@ -13,6 +13,34 @@ from pydantic import BaseModel, Field
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
+from cxchange.change.api_models import (
+    AgentAdded,
+    AgentCoverage,
+    Attendance,
+    CommOut,
+    Framework,
+    FrameworkRow,
+    HeatCell,
+    ImpactRow,
+    ImpactSet,
+    InitiativeDetail,
+    InitiativeRow,
+    InitiativeStatus,
+    ManagerRow,
+    MetricOut,
+    RaciCell,
+    RaciFinding,
+    RaciImported,
+    RaciRow,
+    ReadinessGroup,
+    ReadinessImported,
+    ReadinessPoint,
+    ResistanceOut,
+    RiskOut,
+    StepSet,
+    TrainingAdded,
+    TrainingRow,
+)
 from cxchange.change.frameworks import get_framework, list_rows
 from cxchange.change.impact import heatmap, set_impact, show_impact
 from cxchange.change.metrics import add_metric, list_metrics
@@ -55,12 +83,12 @@ def _j(data: Any) -> Any:
 # --- frameworks ----------------------------------------------------------------------------------
 
 
-@router.get("/frameworks")
+@router.get("/frameworks", response_model=list[FrameworkRow])
 def frameworks_list(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
     return list_rows()
 
 
-@router.get("/frameworks/{name}")
+@router.get("/frameworks/{name}", response_model=Framework)
 def frameworks_show(name: str, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
     return get_framework(name, allow_file=False)  # no file paths over HTTP
 
@@ -96,7 +124,7 @@ class InitiativePatch(BaseModel):
     theme: str | None = None
 
 
-@router.get("/initiatives")
+@router.get("/initiatives", response_model=list[InitiativeRow])
 def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status: str | None = None) -> Any:
     rows = list_all(engine(), status=status)
     if scope.scoped:  # a manager sees the initiatives that concern their units
@@ -105,12 +133,12 @@ def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status
     return _j(rows)
 
 
-@router.post("/initiatives", status_code=201)
+@router.post("/initiatives", status_code=201, response_model=InitiativeDetail)
 def initiatives_create(body: InitiativeIn) -> Any:
     return _j(create(engine(), **body.model_dump(), allow_file=False))
 
 
-@router.get("/initiatives/heatmap")
+@router.get("/initiatives/heatmap", response_model=list[HeatCell])
 def impact_heatmap(
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
@@ -119,12 +147,12 @@ def impact_heatmap(
     return _j(heatmap(engine(), from_month=from_, to_month=to, threshold=threshold))
 
 
-@router.get("/initiatives/{initiative}")
+@router.get("/initiatives/{initiative}", response_model=InitiativeDetail)
 def initiatives_show(initiative: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     return _j(initiative_for(engine(), scope, initiative))
 
 
-@router.patch("/initiatives/{initiative}")
+@router.patch("/initiatives/{initiative}", response_model=InitiativeDetail)
 def initiatives_update(initiative: str, body: InitiativePatch) -> Any:
     return _j(update(engine(), initiative, **body.model_dump(exclude_unset=True)))
 
@@ -134,12 +162,14 @@ class StepIn(BaseModel):
     note: str | None = None
 
 
-@router.post("/initiatives/{initiative}/steps/{step}")
+@router.post("/initiatives/{initiative}/steps/{step}", response_model=StepSet)
 def initiatives_step(initiative: str, step: str, body: StepIn) -> Any:
     return _j(set_step(engine(), initiative, step, body.status, body.note))
 
 
-@router.get("/initiatives/{initiative}/status")
+@router.get(
+    "/initiatives/{initiative}/status", response_model=InitiativeStatus, response_model_exclude_unset=True
+)
 def initiatives_status(initiative: str) -> Any:
     return _j(status(engine(), initiative))
 
@@ -150,22 +180,29 @@ class MetricIn(BaseModel):
     by: date | None = None
 
 
-@router.get("/initiatives/{initiative}/metrics")
+@router.get(
+    "/initiatives/{initiative}/metrics", response_model=list[MetricOut], response_model_exclude_unset=True
+)
 def metrics_list(initiative: str) -> Any:
     return _j(list_metrics(engine(), initiative))
 
 
-@router.post("/initiatives/{initiative}/metrics", status_code=201)
+@router.post(
+    "/initiatives/{initiative}/metrics",
+    status_code=201,
+    response_model=MetricOut,
+    response_model_exclude_unset=True,
+)
 def metrics_add(initiative: str, body: MetricIn) -> Any:
     return _j(add_metric(engine(), initiative, body.metric, body.target, body.by))
 
 
-@router.get("/initiatives/{initiative}/risk")
+@router.get("/initiatives/{initiative}/risk", response_model=RiskOut)
 def risk_get(initiative: str) -> Any:
     return _j(get_risk(engine(), initiative))
 
 
-@router.put("/initiatives/{initiative}/risk")
+@router.put("/initiatives/{initiative}/risk", response_model=RiskOut)
 def risk_set(initiative: str, factors: Annotated[dict[str, int], Body()]) -> Any:
     return _j(set_risk(engine(), initiative, factors))
 
@@ -179,22 +216,22 @@ class RaciIn(BaseModel):
     letter: str
 
 
-@router.get("/initiatives/{initiative}/raci")
+@router.get("/initiatives/{initiative}/raci", response_model=list[RaciRow])
 def raci_show(initiative: str) -> Any:
     return _j(show(engine(), initiative))
 
 
-@router.post("/initiatives/{initiative}/raci")
+@router.post("/initiatives/{initiative}/raci", response_model=RaciCell)
 def raci_set(initiative: str, body: RaciIn) -> Any:
     return _j(set_cell(engine(), initiative, body.activity, body.person, body.letter))
 
 
-@router.post("/initiatives/{initiative}/raci/import")
+@router.post("/initiatives/{initiative}/raci/import", response_model=RaciImported)
 def raci_import(initiative: str, csv: Annotated[str, Body(media_type="text/csv")]) -> Any:
     return _j(import_matrix(engine(), initiative, "<upload>", text=csv))
 
 
-@router.get("/initiatives/{initiative}/raci/check")
+@router.get("/initiatives/{initiative}/raci/check", response_model=list[RaciFinding])
 def raci_check(initiative: str) -> Any:
     return _j(check(engine(), initiative))
 
@@ -202,14 +239,14 @@ def raci_check(initiative: str) -> Any:
 # --- readiness -----------------------------------------------------------------------------------
 
 
-@router.post("/initiatives/{initiative}/readiness", status_code=201)
+@router.post("/initiatives/{initiative}/readiness", status_code=201, response_model=ReadinessImported)
 def readiness_import(
     initiative: str, csv: Annotated[str, Body(media_type="text/csv")], assessed_on: date | None = None
 ) -> Any:
     return _j(import_file(engine(), initiative, "<upload>", assessed_on=assessed_on, text=csv))
 
 
-@router.get("/initiatives/{initiative}/readiness")
+@router.get("/initiatives/{initiative}/readiness", response_model=list[ReadinessGroup])
 def readiness_report(
     initiative: str,
     scope: Annotated[UserScope, Depends(current_scope)],
@@ -222,7 +259,7 @@ def readiness_report(
     return _j(scope.filter_rows(rows, engine(), key="group"))
 
 
-@router.get("/initiatives/{initiative}/readiness/trend")
+@router.get("/initiatives/{initiative}/readiness/trend", response_model=list[ReadinessPoint])
 def readiness_trend(
     initiative: str, scope: Annotated[UserScope, Depends(current_scope)], unit: str | None = None
 ) -> Any:
@@ -247,12 +284,12 @@ class ImpactIn(BaseModel):
     note: str | None = None
 
 
-@router.get("/initiatives/{initiative}/impact")
+@router.get("/initiatives/{initiative}/impact", response_model=list[ImpactRow])
 def impact_show(initiative: str) -> Any:
     return _j(show_impact(engine(), initiative))
 
 
-@router.put("/initiatives/{initiative}/impact/{unit}")
+@router.put("/initiatives/{initiative}/impact/{unit}", response_model=ImpactSet)
 def impact_set(initiative: str, unit: str, body: ImpactIn) -> Any:
     data = body.model_dump()
     note = data.pop("note")
@@ -270,13 +307,13 @@ class CommIn(BaseModel):
     message: str
 
 
-@router.get("/initiatives/{initiative}/comms")
+@router.get("/initiatives/{initiative}/comms", response_model=list[CommOut])
 def comms_list(initiative: str, overdue: bool = False) -> Any:
     rows = list_comms(engine(), initiative)
     return _j([r for r in rows if r["overdue"]] if overdue else rows)
 
 
-@router.post("/initiatives/{initiative}/comms", status_code=201)
+@router.post("/initiatives/{initiative}/comms", status_code=201, response_model=CommOut)
 def comms_add(initiative: str, body: CommIn) -> Any:
     return _j(
         add_comm(
@@ -291,7 +328,7 @@ def comms_add(initiative: str, body: CommIn) -> Any:
     )
 
 
-@router.post("/initiatives/{initiative}/comms/{comm}/sent")
+@router.post("/initiatives/{initiative}/comms/{comm}/sent", response_model=CommOut)
 def comms_sent(initiative: str, comm: DbId) -> Any:
     return _j(mark_sent(engine(), initiative, comm))
 
@@ -300,17 +337,17 @@ class AgentIn(BaseModel):
     person: str
 
 
-@router.get("/initiatives/{initiative}/agents")
+@router.get("/initiatives/{initiative}/agents", response_model=list[AgentCoverage])
 def agents_list(initiative: str, per: Annotated[int | None, Query(ge=1)] = None) -> Any:
     return _j(coverage(engine(), initiative, per))
 
 
-@router.post("/initiatives/{initiative}/agents", status_code=201)
+@router.post("/initiatives/{initiative}/agents", status_code=201, response_model=AgentAdded)
 def agents_add(initiative: str, body: AgentIn) -> Any:
     return _j(add_agent(engine(), initiative, body.person))
 
 
-@router.get("/initiatives/{initiative}/managers")
+@router.get("/initiatives/{initiative}/managers", response_model=list[ManagerRow])
 def agents_managers(initiative: str) -> Any:
     return _j(managers(engine(), initiative))
 
@@ -326,19 +363,19 @@ class AttendIn(BaseModel):
     people: list[str]
 
 
-@router.get("/initiatives/{initiative}/training")
+@router.get("/initiatives/{initiative}/training", response_model=list[TrainingRow])
 def training_list(initiative: str) -> Any:
     return _j(training_report(engine(), initiative))
 
 
-@router.post("/initiatives/{initiative}/training", status_code=201)
+@router.post("/initiatives/{initiative}/training", status_code=201, response_model=TrainingAdded)
 def training_add(initiative: str, body: TrainingIn) -> Any:
     return _j(
         add_training(engine(), initiative, title=body.title, unit=body.unit, when=body.date, role=body.role)
     )
 
 
-@router.post("/initiatives/{initiative}/training/{session}/attendance")
+@router.post("/initiatives/{initiative}/training/{session}/attendance", response_model=Attendance)
 def training_attend(initiative: str, session: DbId, body: AttendIn) -> Any:
     return _j(attend(engine(), initiative, session, body.people))
 
@@ -355,16 +392,16 @@ class ResistancePatch(BaseModel):
     resolution: str | None = None
 
 
-@router.get("/initiatives/{initiative}/resistance")
+@router.get("/initiatives/{initiative}/resistance", response_model=list[ResistanceOut])
 def resistance_list(initiative: str, status: str | None = None) -> Any:
     return _j(list_resistance(engine(), initiative, status=status))
 
 
-@router.post("/initiatives/{initiative}/resistance", status_code=201)
+@router.post("/initiatives/{initiative}/resistance", status_code=201, response_model=ResistanceOut)
 def resistance_add(initiative: str, body: ResistanceIn) -> Any:
     return _j(add_resistance(engine(), initiative, **body.model_dump()))
 
 
-@router.patch("/initiatives/{initiative}/resistance/{item}")
+@router.patch("/initiatives/{initiative}/resistance/{item}", response_model=ResistanceOut)
 def resistance_update(initiative: str, item: DbId, body: ResistancePatch) -> Any:
     return _j(update_resistance(engine(), initiative, item, status=body.status, resolution=body.resolution))

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 
 class CxError(Exception):
-    """Base class: an error whose message is meant for the user, not a traceback."""
+    """Base class: an error whose message is meant for the user, not a traceback.
+
+    `status` is the HTTP status the API answers with (as datasette's `Base400`), so the handler reads it
+    from the class instead of testing each type; `headers` are the response headers that go with it."""
+
+    status: int = 400
+
+    def headers(self) -> dict[str, str]:
+        return {}
 
 
 class InputError(CxError):
@@ -39,13 +47,22 @@ class InputError(CxError):
 class NotFoundError(CxError):
     """A named thing (batch, source, unit) does not exist."""
 
+    status = 404
+
 
 class AuthError(CxError):
     """No valid credentials (HTTP 401)."""
 
+    status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
 
 class ForbiddenError(CxError):
     """Signed in, but this role or unit scope does not allow it (HTTP 403)."""
+
+    status = 403
 
 
 class NoDataError(NotFoundError):
@@ -60,6 +77,16 @@ class RateLimitError(CxError):
         self.retry_after = max(1, int(retry_after + 0.999))
         super().__init__(f"{message}: try again in {self.retry_after} s")
 
+    status = 429
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
 
 class BusyError(CxError):
     """The server is already running as many analyses as it allows (HTTP 503, retry shortly)."""
+
+    status = 503
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}

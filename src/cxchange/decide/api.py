@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from cxchange.auth.scope import MAX_WHERE, UserScope
 from cxchange.auth.web import current_scope, rate_limited
 from cxchange.core.deps import engine
+from cxchange.decide.api_models import DriverTable, Opportunity, SimulationOut
 from cxchange.decide.key_drivers import stored_drivers
 from cxchange.decide.service import MAX_FIXES, Scope, parse_weights
 from cxchange.decide.service import opportunities as rank
@@ -21,7 +22,7 @@ router = APIRouter(tags=["decide"])
 Item = Annotated[str, StringConstraints(max_length=300)]
 
 
-@router.get("/drivers", dependencies=[Depends(rate_limited("drivers"))])
+@router.get("/drivers", dependencies=[Depends(rate_limited("drivers"))], response_model=DriverTable)
 def drivers(
     scope: Annotated[UserScope, Depends(current_scope)],
     target: str = "nps",
@@ -54,13 +55,13 @@ class SimulateRequest(BaseModel):
     seed: int = 0
 
 
-@router.post("/simulate", dependencies=[Depends(rate_limited("simulate"))])
+@router.post("/simulate", dependencies=[Depends(rate_limited("simulate"))], response_model=SimulationOut)
 def simulate(body: SimulateRequest, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
     data_scope = Scope(where=scope.where(engine(), body.where), since=body.since, until=body.until)
     return run(engine(), body.fix, moves=body.move, scope=data_scope, draws=body.draws, seed=body.seed)
 
 
-@router.get("/opportunities")
+@router.get("/opportunities", response_model=list[Opportunity])
 def opportunities(
     scope: Annotated[UserScope, Depends(current_scope)],
     share: Annotated[float, Query(ge=0, le=1)] = 0.5,

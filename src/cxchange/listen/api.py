@@ -15,9 +15,10 @@ from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.deps import DbId, engine
 from cxchange.core.errors import CxError
+from cxchange.listen.api_models import BatchOut, FeedbackOut, OrgNode, RejectOut
 from cxchange.listen.browse import list_batches, list_rejects
 from cxchange.listen.models import WARNING
-from cxchange.listen.service import ImportOptions, import_file
+from cxchange.listen.service import DryRunReport, ImportOptions, ImportResult, import_file
 from cxchange.listen.service import dry_run as run_dry
 from cxchange.org.tree import org_as_nested
 from cxchange.understand.explore import list_feedback
@@ -43,7 +44,7 @@ async def create_import(
     allow_mixed_scales: Annotated[bool, Form()] = False,
     redact: Annotated[bool, Form()] = True,
     dry_run: Annotated[bool, Form()] = False,
-) -> dict[str, Any]:
+) -> ImportResult | DryRunReport:
     """Upload an export; returns the batch JSON (or the dry-run report)."""
     options = ImportOptions(
         source=source,
@@ -61,34 +62,33 @@ async def create_import(
                 out.write(block)
         try:
             if dry_run:
-                report = await run_in_threadpool(run_dry, engine(), path, options)
-                return report.as_dict()
+                return await run_in_threadpool(run_dry, engine(), path, options)
             result = await run_in_threadpool(import_file, engine(), path, options)
         except CxError as exc:
             # Errors name the file: the user's name for it, never the server's temporary path.
             shown = "".join(c for c in Path(file.filename or "upload").name if c.isprintable())[:120]
             exc.args = (str(exc).replace(str(path), shown or "upload").replace(tmp, "upload"),)
             raise
-    return result.as_dict()
+    return result
 
 
-@router.get("/batches")
+@router.get("/batches", response_model=list[BatchOut])
 def batches(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict[str, Any]]:
     return list_batches(engine(), limit=limit)
 
 
-@router.get("/batches/{batch_id}/rejects")
+@router.get("/batches/{batch_id}/rejects", response_model=list[RejectOut])
 def rejects(batch_id: DbId) -> list[dict[str, Any]]:
     return list_rejects(engine(), batch_id)
 
 
-@router.get("/batches/{batch_id}/warnings")
+@router.get("/batches/{batch_id}/warnings", response_model=list[RejectOut])
 def warnings(batch_id: DbId) -> list[dict[str, Any]]:
     """Rows stored with a note (e.g. a bad score left empty, the comment kept)."""
     return list_rejects(engine(), batch_id, kind=WARNING)
 
 
-@router.get("/feedback")
+@router.get("/feedback", response_model=list[FeedbackOut])
 def feedback(
     scope: Annotated[UserScope, Depends(current_scope)],
     source: str | None = None,
@@ -116,7 +116,7 @@ def feedback(
     )
 
 
-@router.get("/org")
+@router.get("/org", response_model=list[OrgNode])
 def org(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
     nested = org_as_nested(engine())
     if not scope.scoped:

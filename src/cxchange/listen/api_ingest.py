@@ -10,8 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
+from cxchange.listen.api_models import IngestOut, MappingOut
 from cxchange.listen.ingest import TooManyItems, ingest_items, ingest_payload, set_mapping
 from cxchange.listen.ingest import get_mapping as stored
 
@@ -30,8 +32,15 @@ def _answer(out: dict[str, Any]) -> dict[str, Any]:
     return {k: out[k] for k in ("imported", "duplicates", "rejected", "batch_id")}
 
 
-@router.post("/feedback", response_model=None)
-async def post_feedback(request: Request) -> dict[str, Any] | JSONResponse:
+# Answers built as JSONResponse (413, 422) bypass the model; the 2xx answer is IngestOut.
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": Detail, "description": "More items than a request may carry."},
+    422: {"model": Detail, "description": "The body or an item is not valid."},
+}
+
+
+@router.post("/feedback", response_model=IngestOut, responses=_ERRORS)
+async def post_feedback(request: Request) -> Any:
     """`{"source": NAME, "items": [...]}` (at most 5,000 items): validated, redacted and de-duplicated
     on (source, external_id) like a file import.
     Answers `{"imported", "duplicates", "rejected": [{"index", "reason"}]}`."""
@@ -51,8 +60,8 @@ async def post_feedback(request: Request) -> dict[str, Any] | JSONResponse:
     return _answer(out)
 
 
-@router.post("/ingest/{source}", response_model=None)
-async def post_ingest(source: str, request: Request) -> dict[str, Any] | JSONResponse:
+@router.post("/ingest/{source}", response_model=IngestOut, responses=_ERRORS)
+async def post_ingest(source: str, request: Request) -> Any:
     """A webhook payload, turned into items by the source's stored mapping, then as POST /api/feedback."""
     doc = await _json(request)
     try:
@@ -62,12 +71,12 @@ async def post_ingest(source: str, request: Request) -> dict[str, Any] | JSONRes
     return _answer(out)
 
 
-@router.put("/ingest/{source}/mapping")
+@router.put("/ingest/{source}/mapping", response_model=MappingOut)
 async def put_mapping(source: str, request: Request) -> dict[str, Any]:
     """Store `{"items": "/list" (optional), "fields": {"text": "/comment/body", ...}}` on the source."""
     return await run_in_threadpool(set_mapping, engine(), source, await _json(request))
 
 
-@router.get("/ingest/{source}/mapping")
+@router.get("/ingest/{source}/mapping", response_model=MappingOut)
 def get_mapping(source: str) -> dict[str, Any]:
     return {"source": source, "mapping": stored(engine(), source)}

@@ -14,11 +14,15 @@ from fastapi import APIRouter, Depends, Query
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
+from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
+from cxchange.measure.api_models import CompareRow, ScoreRow
 from cxchange.measure.service import ScoreQuery, compare, scores_in_scope
 
 router = APIRouter(tags=["measure"])
-NO_DATA = {404: {"description": "No answers in scope: `detail` names the metric and the filters."}}
+NO_DATA: dict[int | str, dict[str, Any]] = {
+    404: {"model": Detail, "description": "No answers in scope: `detail` names the metric and the filters."}
+}
 
 
 def _query(
@@ -43,7 +47,7 @@ def _query(
     )
 
 
-@router.get("/scores", responses=NO_DATA)
+@router.get("/scores", responses=NO_DATA, response_model=list[ScoreRow], response_model_exclude_unset=True)
 def get_scores(
     scope: Annotated[UserScope, Depends(current_scope)],
     metric: str = "nps",
@@ -52,7 +56,7 @@ def get_scores(
     since: date | None = None,
     until: date | None = None,
     ci: str | None = None,
-    level: float = 0.95,
+    level: Annotated[float, Query(gt=0, lt=1)] = 0.95,  # a 422, not the estimator's ValueError
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
     """Scores per group with intervals; 404 with the reason when no answers are in scope."""
@@ -61,7 +65,7 @@ def get_scores(
     )
 
 
-@router.get("/compare", responses=NO_DATA)
+@router.get("/compare", responses=NO_DATA, response_model=list[CompareRow])
 def get_compare(
     scope: Annotated[UserScope, Depends(current_scope)],
     metric: str = "nps",
@@ -70,7 +74,7 @@ def get_compare(
     where: Annotated[list[str] | None, Query()] = None,
     since: date | None = None,
     until: date | None = None,
-    level: float = 0.95,
+    level: Annotated[float, Query(gt=0, lt=1)] = 0.95,  # a 422, not the estimator's ValueError
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
     where = list(scope.where(engine(), where))

@@ -16,6 +16,17 @@ from cxchange.core.deps import DbId, engine
 from cxchange.core.errors import InputError
 from cxchange.core.output import to_csv
 from cxchange.sustain.alerts import check, list_alerts
+from cxchange.sustain.api_models import (
+    AlertCheck,
+    AlertOut,
+    AlertRuleOut,
+    CaseDetail,
+    CaseOut,
+    CaseRuleOut,
+    CaseStats,
+    RecognitionOut,
+    YouSaidWeDid,
+)
 from cxchange.sustain.case_stats import stats
 from cxchange.sustain.cases import (
     add_rule,
@@ -60,7 +71,7 @@ class AssignIn(BaseModel):
     email: str
 
 
-@router.get("/cases")
+@router.get("/cases", response_model=list[CaseOut])
 def cases_list(
     scope: Annotated[UserScope, Depends(current_scope)],
     unit: str | None = None,
@@ -72,7 +83,7 @@ def cases_list(
     return _j(list_cases(engine(), unit=units, status=status, overdue=overdue, limit=limit))
 
 
-@router.get("/cases/stats")
+@router.get("/cases/stats", response_model=list[CaseStats])
 def cases_stats(
     scope: Annotated[UserScope, Depends(current_scope)],
     by: str | None = None,
@@ -89,12 +100,12 @@ def cases_root_causes() -> dict[str, int]:
     return root_cause_counts(engine())
 
 
-@router.get("/cases/rules")
+@router.get("/cases/rules", response_model=list[CaseRuleOut])
 def case_rules() -> Any:
     return _j(list_rules(engine()))
 
 
-@router.post("/cases/rules", status_code=201)
+@router.post("/cases/rules", status_code=201, response_model=CaseRuleOut)
 def case_rule_add(body: CaseRuleIn) -> Any:
     return _j(
         add_rule(engine(), kind=body.kind, max_value=body.max, theme=body.theme, source=body.source,
@@ -102,7 +113,17 @@ def case_rule_add(body: CaseRuleIn) -> Any:
     )  # fmt: skip
 
 
-@router.get("/cases/you-said-we-did/{initiative}", response_model=None)
+@router.get(
+    "/cases/you-said-we-did/{initiative}",
+    response_model=None,
+    responses={
+        200: {
+            "model": YouSaidWeDid,  # the JSON answer; the CSV one (format=csv) below
+            "description": "The initiative's customers (JSON), or the same rows as CSV with `format=csv`.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def cases_you_said(initiative: str, format: str = "json") -> Any:
     if format not in ("json", "csv"):
         raise InputError(f"format wants json or csv, got {format!r}")
@@ -113,12 +134,12 @@ def cases_you_said(initiative: str, format: str = "json") -> Any:
     return _j(out)
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", response_model=CaseDetail)
 def cases_show(case_id: DbId, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     return _j(case_for(engine(), scope, case_id))
 
 
-@router.patch("/cases/{case_id}")
+@router.patch("/cases/{case_id}", response_model=CaseDetail)
 def cases_update(case_id: DbId, body: CasePatch, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     case_for(engine(), scope, case_id)
     return _j(
@@ -126,7 +147,7 @@ def cases_update(case_id: DbId, body: CasePatch, scope: Annotated[UserScope, Dep
     )
 
 
-@router.post("/cases/{case_id}/assign")
+@router.post("/cases/{case_id}/assign", response_model=CaseDetail)
 def cases_assign(case_id: DbId, body: AssignIn, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
     case_for(engine(), scope, case_id)
     return _j(assign(engine(), case_id, body.email))
@@ -135,7 +156,7 @@ def cases_assign(case_id: DbId, body: AssignIn, scope: Annotated[UserScope, Depe
 # --- recognition ----------------------------------------------------------------------------------
 
 
-@router.get("/recognition")
+@router.get("/recognition", response_model=list[RecognitionOut])
 def recognition(
     scope: Annotated[UserScope, Depends(current_scope)],
     unit: str | None = None,
@@ -162,25 +183,25 @@ class AlertRuleIn(BaseModel):
     name: str | None = None
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=list[AlertOut])
 def alerts_list(limit: Annotated[int | None, Query(ge=1, le=100_000)] = 200) -> Any:
     return _j(list_alerts(engine(), limit=limit))
 
 
-@router.get("/alerts/rules")
+@router.get("/alerts/rules", response_model=list[AlertRuleOut])
 def alert_rules() -> Any:
     from cxchange.sustain.alerts import list_rules
 
     return _j(list_rules(engine()))
 
 
-@router.post("/alerts/rules", status_code=201)
+@router.post("/alerts/rules", status_code=201, response_model=AlertRuleOut)
 def alert_rule_add(body: AlertRuleIn) -> Any:
     from cxchange.sustain.alerts import add_rule
 
     return _j(add_rule(engine(), **body.model_dump()))
 
 
-@router.post("/alerts/check")
+@router.post("/alerts/check", response_model=AlertCheck)
 def alerts_check() -> Any:
     return _j(check(engine()))

@@ -15,6 +15,7 @@ from cxchange.auth.web import current_scope
 from cxchange.change.service import comparison_note, comparison_visible, initiative_for
 from cxchange.core.deps import engine
 from cxchange.core.errors import ForbiddenError
+from cxchange.sustain.api_models import OutcomePlan, OutcomeReport, OutcomeSettings, ScorecardRow
 from cxchange.sustain.outcome_design import set_settings
 from cxchange.sustain.outcome_plan import plan
 from cxchange.sustain.outcomes import outcomes
@@ -42,7 +43,7 @@ def _comparable(scope: UserScope, initiative: str) -> None:
         raise ForbiddenError(comparison_note(detail))
 
 
-@router.get("/outcomes/{id}")
+@router.get("/outcomes/{id}", response_model=OutcomeReport, response_model_exclude_unset=True)
 def outcomes_get(
     id: str, q: Annotated[OutcomeQuery, Depends()], scope: Annotated[UserScope, Depends(current_scope)]
 ) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def outcomes_get(
     return jsonable_encoder(outcomes(engine(), id, **asdict(q)))
 
 
-@router.get("/outcomes/{id}/plan")
+@router.get("/outcomes/{id}/plan", response_model=OutcomePlan, response_model_exclude_unset=True)
 def outcomes_plan(
     id: str, q: Annotated[OutcomeQuery, Depends()], scope: Annotated[UserScope, Depends(current_scope)]
 ) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def outcomes_plan(
     return jsonable_encoder(plan(engine(), id, **asdict(q)))
 
 
-@router.put("/outcomes/{id}/settings")
+@router.put("/outcomes/{id}/settings", response_model=OutcomeSettings)
 def outcomes_settings(
     id: str,
     scope: Annotated[UserScope, Depends(current_scope)],
@@ -80,6 +81,7 @@ def outcomes_settings(
 
 @router.get(
     "/scorecards",
+    response_model=list[ScorecardRow],
     responses={404: {"description": "No answers of the metric in the period: `detail` names it."}},
 )
 def scorecards_get(

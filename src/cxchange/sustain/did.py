@@ -97,7 +97,8 @@ def _inv_sqrt_one_minus(m: np.ndarray) -> np.ndarray:
     """(I − M)^(−1/2) − I for a symmetric K×K M with eigenvalues in [0, 1)."""
     lam, vec = np.linalg.eigh((m + m.T) / 2)
     lam = np.clip(lam, 0.0, 1.0 - 1e-9)
-    return (vec * (1.0 / np.sqrt(1.0 - lam) - 1.0)) @ vec.T
+    root: np.ndarray = (vec * (1.0 / np.sqrt(1.0 - lam) - 1.0)) @ vec.T
+    return root
 
 
 def cluster_ols(

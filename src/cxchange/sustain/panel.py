@@ -101,11 +101,12 @@ class Cells:
         """Month, split at the start (the start's month has a before and an after period)."""
         if self.coarse:
             return self.post.astype(int)
-        return self.month * 2 + self.post.astype(int)
+        period: np.ndarray = self.month * 2 + self.post.astype(int)
+        return period
 
     def subset(self, mask: np.ndarray) -> Cells:
-        arrays = (getattr(self, f)[mask] for f in self.__dataclass_fields__ if f != "coarse")
-        return Cells(*arrays, coarse=self.coarse)
+        arrays = {f: getattr(self, f)[mask] for f in self.__dataclass_fields__ if f != "coarse"}
+        return Cells(**arrays, coarse=self.coarse)
 
     def coarsened(self) -> Cells:
         return replace(self, coarse=True)
@@ -199,11 +200,13 @@ def _fe_basis(unit: np.ndarray, period: np.ndarray, sw: np.ndarray) -> np.ndarra
     f[rows, ui.max() + pi.ravel()[rows]] = 1.0
     q, r = np.linalg.qr(f * sw[:, None])
     keep = np.abs(np.diag(r)) > 1e-10 * max(1.0, float(np.abs(np.diag(r)).max()))
-    return q[:, keep]
+    basis: np.ndarray = q[:, keep]
+    return basis
 
 
 def _residualize(q: np.ndarray, z: np.ndarray) -> np.ndarray:
-    return z - q @ (q.T @ z)
+    resid: np.ndarray = z - q @ (q.T @ z)
+    return resid
 
 
 def twfe(cells: Cells, d: ArrayLike | None = None) -> float:
@@ -240,7 +243,7 @@ def assignments(treated_clusters: np.ndarray, *, seed: int = SEED) -> tuple[np.n
 def _min_p(rows: np.ndarray, exact: bool) -> float:
     """Smallest attainable p: 1/K, or 2/K when every assignment's mirror (pilot <-> control) is also
     one (then the estimate under the mirror is exactly minus the estimate)."""
-    k = rows.shape[0]
+    k: int = rows.shape[0]
     mirrored = exact and int(rows[0].sum()) * 2 == rows.shape[1]
     return (2.0 if mirrored else 1.0) / k
 

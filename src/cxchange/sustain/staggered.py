@@ -47,11 +47,13 @@ class Rollout:
 
     def treated_now(self, start: np.ndarray | None = None) -> np.ndarray:
         s = self.start if start is None else start
-        return self.month >= s[self.cluster]
+        treated: np.ndarray = self.month >= s[self.cluster]
+        return treated
 
     @property
     def pilot(self) -> np.ndarray:
-        return self.start[self.cluster] < NEVER
+        pilot: np.ndarray = self.start[self.cluster] < NEVER
+        return pilot
 
 
 def _dummies(unit: np.ndarray, month: np.ndarray) -> np.ndarray:
@@ -90,7 +92,7 @@ def imputation_weights(
     nt = n[d].sum()
     g = ft.T @ n[d] / nt  # the imputed part of the ATT is g·beta
     z = basis @ ((basis.T @ g) / val[keep])
-    v = -wu * (f @ z)
+    v: np.ndarray = -wu * (f @ z)
     v[d] = n[d] / nt
     return v
 

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope, rate_limited
+from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
+from cxchange.understand.api_models import EmergingReport, SentimentOut, ThemeRow
 from cxchange.understand.sentiment import get_backend
 from cxchange.understand.service import emerging_report, theme_stats
 
@@ -18,7 +20,7 @@ router = APIRouter(tags=["understand"])
 MAX_TEXTS = 10_000
 
 
-@router.get("/themes")
+@router.get("/themes", response_model=list[ThemeRow], response_model_exclude_unset=True)
 def themes(
     scope: Annotated[UserScope, Depends(current_scope)],
     by: str | None = None,
@@ -41,7 +43,11 @@ def themes(
 
 @router.get(
     "/emerging",
-    responses={404: {"description": "No analysed comments in scope: `detail` says so and what to run."}},
+    response_model=EmergingReport,
+    response_model_exclude_unset=True,
+    responses={
+        404: {"model": Detail, "description": "No analysed comments in scope: `detail` says what to run."}
+    },
 )
 def emerging(
     scope: Annotated[UserScope, Depends(current_scope)],
@@ -61,7 +67,9 @@ def emerging(
     )  # fmt: skip
 
 
-@router.post("/sentiment", dependencies=[Depends(rate_limited("sentiment"))])
+@router.post(
+    "/sentiment", dependencies=[Depends(rate_limited("sentiment"))], response_model=list[SentimentOut]
+)
 def sentiment(
     scope: Annotated[UserScope, Depends(current_scope)],
     texts: Annotated[list[str], Body(max_length=MAX_TEXTS)],

@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from cxchange.core.deps import engine
+from cxchange.listen.surveys.api_models import SurveyCreated, SurveyDetail, SurveyOut
 from cxchange.listen.surveys.service import close_survey, create_survey, list_surveys, show_survey
 
 router = APIRouter(tags=["surveys"])
@@ -41,21 +42,21 @@ def create(body: SurveyIn) -> dict[str, Any]:
     )  # fmt: skip
 
 
-@router.post("/surveys", status_code=201)
+@router.post("/surveys", status_code=201, response_model=SurveyCreated)
 async def post_survey(body: SurveyIn) -> dict[str, Any]:
     return await run_in_threadpool(create, body)
 
 
-@router.get("/surveys")
+@router.get("/surveys", response_model=list[SurveyOut])
 def get_surveys() -> list[dict[str, Any]]:
     return list_surveys(engine())
 
 
-@router.get("/surveys/{survey}")
+@router.get("/surveys/{survey}", response_model=SurveyDetail)
 def get_survey(survey: str) -> dict[str, Any]:
     return show_survey(engine(), survey)
 
 
-@router.post("/surveys/{survey}/close")
+@router.post("/surveys/{survey}/close", response_model=SurveyDetail)
 def post_close(survey: str) -> dict[str, Any]:
     return close_survey(engine(), survey)

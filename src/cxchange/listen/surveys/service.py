@@ -41,9 +41,13 @@ STORE_TIMEOUT = 60.0  # seconds an answer waits for its commit
 class SurveyClosed(CxError):
     """The survey no longer takes answers (the page answers 410)."""
 
+    status = 410
+
 
 class Replayed(CxError):
     """This form (its nonce) was already sent (the page answers 409)."""
+
+    status = 409
 
 
 # --- definitions and strings (data files) -------------------------------------------------------

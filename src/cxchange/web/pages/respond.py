@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cxchange.auth.web import client_address
 from cxchange.core.deps import engine
-from cxchange.core.errors import BusyError, CxError, ForbiddenError, NotFoundError, RateLimitError
+from cxchange.core.errors import CxError
 from cxchange.listen.surveys.answers import open_form, submit
 from cxchange.listen.surveys.invitations import check_unsubscribe, unsubscribe
-from cxchange.listen.surveys.service import Replayed, SurveyClosed, strings
+from cxchange.listen.surveys.service import strings
 from cxchange.web.common import templates
 
 router = APIRouter(include_in_schema=False)
@@ -37,23 +37,16 @@ def _message(
     )
 
 
-def _status(exc: CxError) -> int:
-    for cls, status in ((SurveyClosed, 410), (Replayed, 409), (NotFoundError, 404),
-                        (ForbiddenError, 403), (RateLimitError, 429), (BusyError, 503)):  # fmt: skip
-        if isinstance(exc, cls):
-            return status
-    return 400
-
-
 def _failure(request: Request, exc: CxError) -> HTMLResponse:
     s = strings("en")
-    status = _status(exc)
+    status = exc.status
     titles = {404: ("unknown_title", s["unknown_body"]), 410: ("closed_title", s["closed_body"]),
               409: ("answered_title", str(exc))}  # fmt: skip
     key, body = titles.get(status, ("error_title", str(exc)))
     response = _message(request, s, key, body, status)
-    if isinstance(exc, RateLimitError):
-        response.headers["Retry-After"] = str(exc.retry_after)
+    # Only Retry-After: an unauthenticated respondent is not asked for a bearer token.
+    if "Retry-After" in exc.headers():
+        response.headers["Retry-After"] = exc.headers()["Retry-After"]
     return response
 
 

@@ -1,0 +1,49 @@
+"""The base of the API's response models: what `/openapi.json` says each route answers.
+
+`extra="forbid"`: a key a service adds without its model fails the API tests (and schemathesis's
+response check) instead of being dropped silently, so the documentation cannot fall behind the JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
+
+# Stored times are naive UTC and answer as "2026-03-01T12:00:00(.ffffff)", without an offset: not an
+# RFC 3339 "date-time", so the schema says what they are instead of claiming that format.
+Timestamp = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$",
+            "description": "UTC date and time, ISO 8601 without an offset",
+        }
+    ),
+]
+
+
+class Out(BaseModel):
+    """A response object whose keys are all known."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpenOut(BaseModel):
+    """A response object with known keys plus open ones (grouping columns named by the query,
+    user-defined attributes): the known ones are typed, the others pass through as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Detail(Out):
+    """An error answer (4xx): one line saying what was wrong."""
+
+    detail: str
+
+
+class Health(Out):
+    status: str  # "ok"
+    database: str  # the SQLAlchemy dialect: sqlite | postgresql
+    revision: str | None  # the schema's Alembic revision (None: not migrated)

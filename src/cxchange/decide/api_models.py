@@ -1,0 +1,57 @@
+"""Response models of the decide routes (`drivers`, `simulate`, `opportunities`)."""
+
+from __future__ import annotations
+
+from cxchange.core.api_models import Out
+
+
+class Driver(Out):
+    driver: str
+    importance: float
+    share_pct: float
+    ci_low: float | None
+    ci_high: float | None
+    direction: str  # "+" or "-": the sign of the standardised coefficient
+    performance: float | None
+
+
+class DriverTable(Out):
+    target: str
+    method: str
+    n: int
+    r2: float
+    drivers: list[Driver]
+    notes: list[str]  # what was left out, and why
+
+
+class Fix(Out):
+    theme: str
+    share: float
+
+
+class SimulationOut(Out):
+    baseline_nps: float
+    projected_nps: float
+    delta: float
+    ci_low: float
+    ci_high: float
+    delta_ci_low: float
+    delta_ci_high: float
+    customers_affected: int
+    n: int
+    fixes: list[Fix]
+    method: str
+    assumptions: list[str]
+
+
+class Opportunity(Out):
+    theme: str
+    nps_gain: float
+    ci_low: float
+    ci_high: float
+    customers: int
+    trend: float | None
+    revenue_at_risk: float
+    effort: float | None
+    root_causes: int
+    priority: float
