@@ -172,7 +172,8 @@ def _masks(values: pl.Series, formats: tuple[str, ...]) -> dict[str, np.ndarray]
     if values.len() and bool(values.str.contains(r"^\d{3}").all()):
         hopeless = {f for f in formats if _LEADING_DAY_OR_MONTH.match(f)}
         formats_tried = tuple(f for f in formats if f not in hopeless)
-        return {**dict.fromkeys(formats, none), **_masks_of(values, formats_tried)}
+        tried = _masks_of(values, formats_tried) if formats_tried else {}
+        return {**dict.fromkeys(formats, none), **tried}
     return _masks_of(values, formats)
 
 
@@ -231,9 +232,15 @@ def decide(
     values_np = values.to_numpy()
     n = values.len()
     base = {"column": column, "sampled": n, "whole_column": whole_column}
-    masks = _masks(values, ORDER_FREE + CANDIDATES[DAY_FIRST] + CANDIDATES[MONTH_FIRST])
-    if date_format and date_format not in masks:
-        masks[date_format] = parse(values, date_format).is_not_null().to_numpy()
+    given = parse(values, date_format).is_not_null().to_numpy() if date_format else None
+    if given is not None and given.all():
+        # The given format reads every value: the order-free formats would only cover what it leaves
+        # (nothing), so only the day/month ones are tried, for the evidence of an order.
+        masks = _masks(values, CANDIDATES[DAY_FIRST] + CANDIDATES[MONTH_FIRST])
+    else:
+        masks = _masks(values, ORDER_FREE + CANDIDATES[DAY_FIRST] + CANDIDATES[MONTH_FIRST])
+    if date_format and given is not None and (date_format not in masks or given.all()):
+        masks[date_format] = given  # when it reads all: the same as its sampled mask would be
     day = np.zeros(n, dtype=bool)
     month = np.zeros(n, dtype=bool)
     for f in CANDIDATES[DAY_FIRST]:

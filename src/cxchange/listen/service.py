@@ -283,9 +283,9 @@ def _import_batch(
             progress(result.read)
     # PostgreSQL's writer inserts every staged chunk here, in one statement: its time is the "insert".
     with clock.step("insert" if conn.dialect.name == "postgresql" else "indexes"):
-        staged = writer.close()  # rows a staging writer inserted only now
-    result.imported += staged
-    result.duplicates -= staged
+        late = writer.close()  # rows a staging writer inserted only now
+    result.imported += late
+    result.duplicates -= late
     if stage is not None:
         with clock.step("columnar_stage"):
             stage.finish()
