@@ -398,6 +398,8 @@ def main() -> None:
     results: dict[str, Any] = {
         "rows": args.rows,
         "note": "whole commands, one at a time, on whatever else the machine was running",
+        # 1, 5 and 15 minute load averages at the end: how busy "whatever else" was.
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "cxchange_help_seconds": help_runs,
         "cxchange_import": imp,
         "scores_first": first,

@@ -109,9 +109,29 @@ def test_a_failed_checkpoint_does_not_fail_the_committed_import(
         raise OSError("disk full")
 
     monkeypatch.setattr(service, "sqlite_checkpoint", broken)
+    monkeypatch.setattr(service, "SMALL_BATCH_ROWS", 0)  # only a large batch defers its checkpoint
     frame = pl.DataFrame({"id": ["a", "b"], "nps": ["9", "3"]})
     opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps"))
     assert import_frame(sqlite_engine, frame, opts).imported == 2
     assert "disk full" in caplog.text
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Feedback)).scalar() == 2
+
+
+def test_a_small_batch_leaves_the_checkpoint_to_sqlite(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few rows (a survey answer) start no checkpoint thread and keep the connection's autocheckpoint."""
+    import cxchange.listen.service as service
+
+    def called(_engine: Engine) -> None:
+        raise AssertionError("a small batch must not checkpoint in the background")
+
+    monkeypatch.setattr(service, "sqlite_checkpoint", called)
+    frame = pl.DataFrame({"id": ["a", "b"], "nps": ["9", "3"]})
+    opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps"))
+    assert import_frame(sqlite_engine, frame, opts).imported == 2
+    with sqlite_engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        assert int(raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]) > 0

@@ -7,6 +7,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text, update
@@ -309,3 +310,21 @@ def test_postgresql_has_no_index(engine: Engine) -> None:
         assert search.has_index(engine)
         return
     assert search.sync_search_index(engine) == {"indexed": 0, "rebuilt": False, "skipped": False}
+
+
+def test_a_bulk_catch_up_defers_merging_and_finds_the_same(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large catch-up inserts with FTS5's automerge off, then puts the table's settings back."""
+    monkeypatch.setattr(search, "BULK_INDEX_ROWS", 1)
+    with sqlite_engine.begin() as conn:  # a setting of the table's own survives the bulk insert
+        conn.execute(text("INSERT INTO feedback_fts(feedback_fts, rank) VALUES('crisismerge', 20)"))
+    _import(sqlite_engine, tmp_path, ROWS)
+    assert search.sync_search_index(sqlite_engine)["indexed"] == len([r for r in ROWS if r])
+    assert _found(sqlite_engine, "refund") == [ROWS[1]]
+    assert _found(sqlite_engine, "queue wait") == [ROWS[0]]
+    with sqlite_engine.connect() as conn:
+        config = dict(conn.execute(text("SELECT k, v FROM feedback_fts_config WHERE k LIKE '%merge'")).all())
+        check = conn.execute(text("INSERT INTO feedback_fts(feedback_fts) VALUES('integrity-check')"))
+        check.close()
+    assert config == {"automerge": 4, "crisismerge": 20}

@@ -1,15 +1,15 @@
-"""Import orchestration: read → map → validate → redact → de-duplicate → store, one transaction a batch."""
+"""Import orchestration: read → map → validate → redact → de-duplicate → store, one transaction a batch.
+
+The per-chunk work is pipeline.py, the options and results import_types.py, the dry run dryrun.py;
+their public names are re-exported here, where callers have always found them."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,182 +19,45 @@ import polars as pl
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError
 from cxchange.core.events import BATCH_IMPORTED, complete, record
 from cxchange.core.faults import fault_point
-from cxchange.core.names import check_column_names, check_name
 from cxchange.core.prefetch import prefetch
 from cxchange.listen import columnar, dates
-from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
+from cxchange.listen.dryrun import dry_run
+from cxchange.listen.import_types import (
+    REJECT_COLUMNS,
+    DryRunReport,
+    ImportOptions,
+    ImportResult,
+    Progress,
+    Sampler,
+    StepClock,
+)
 from cxchange.listen.models import SOURCE_KINDS, ImportBatch, Source
-from cxchange.listen.readers import Chunk, ColumnSample, RawReject, TableInfo, first_chunk_sampler, open_table
-from cxchange.listen.redact import redact_texts
+from cxchange.listen.pipeline import Pipeline, importable_columns, plan_import, unit_lookup
+from cxchange.listen.readers import Chunk, ColumnSample, TableInfo, first_chunk_sampler, open_table
 from cxchange.listen.store import feedback_writer, sqlite_checkpoint, sqlite_import_session, write_rejects
-from cxchange.listen.summary import ImportSummary
-from cxchange.listen.validate import FieldPlan, Rejects, check_scale, normalise_chunk, plan_fields
-from cxchange.org.models import OrgUnit
+from cxchange.listen.validate import Rejects
+
+__all__ = [
+    "REJECT_COLUMNS",
+    "DryRunReport",
+    "ImportOptions",
+    "ImportResult",
+    "StepClock",
+    "dry_run",
+    "estimate_rows",
+    "frame_chunks",
+    "import_file",
+    "import_frame",
+    "import_table",
+    "importable_columns",
+    "unit_lookup",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-Progress = Callable[[int], None]
-# A column's values for the decisions made before any chunk (the dates' reading): TableReader.sample_column.
-Sampler = Callable[[str], ColumnSample]
-# Added to exported rejects so a fixed file says why each row failed; ignored when imported again.
-REJECT_COLUMNS = ("reject_row", "reject_column", "reject_reason")
-
-
-@dataclass
-class ImportResult:
-    batch_id: int | None
-    source: str
-    read: int = 0
-    imported: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    redacted: int = 0
-    # The whole command's time as the user waits for it (from `started`, see import_table), post-commit
-    # work included; `timings` says where it went.
-    seconds: float = 0.0
-    # Rows kept but not as they were (a bad score left empty), and the summary (summary.py) keys.
-    warnings: int = 0
-    kept_without_text_or_score: int = 0
-    rejects_by_reason: list[dict[str, Any]] = field(default_factory=list)
-    warnings_by_reason: list[dict[str, Any]] = field(default_factory=list)
-    unknown_units: list[dict[str, Any]] = field(default_factory=list)
-    unknown_unit_values: int = 0
-    unknown_unit_rows: int = 0
-    mixed_scales: list[dict[str, Any]] = field(default_factory=list)
-    dates: dict[str, Any] | None = None  # how received_at was read, and notes (dates.DateReading)
-    # What closing the loop did after the batch committed (the "batch imported" event's subscribers).
-    cases_opened: int = 0
-    alerts_evaluated: int = 0
-    alerts_raised: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class StepClock:
-    """Seconds per named step, summed over chunks. Reading, validating and preparing run in the
-    read-ahead thread beside writing, so those steps overlap and add up to more than the total."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextlib.contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        t = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t
-
-    def rounded(self) -> dict[str, float]:
-        return {k: round(v, 3) for k, v in self.seconds.items()}
-
-
-@dataclass
-class DryRunReport:
-    file: str
-    format: str
-    encoding: str | None
-    delimiter: str | None
-    columns: list[str]
-    mapping: dict[str, str]
-    attributes: list[str]
-    preview: list[dict[str, Any]]
-    read: int = 0
-    valid: int = 0
-    duplicates_in_file: int = 0
-    rejected: int = 0
-    # The first rejects, row by row; the summary below counts all of them (and the warnings) by reason.
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    warnings: int = 0
-    kept_without_text_or_score: int = 0
-    rejects_by_reason: list[dict[str, Any]] = field(default_factory=list)
-    warnings_by_reason: list[dict[str, Any]] = field(default_factory=list)
-    unknown_units: list[dict[str, Any]] = field(default_factory=list)
-    unknown_unit_values: int = 0
-    unknown_unit_rows: int = 0
-    mixed_scales: list[dict[str, Any]] = field(default_factory=list)
-    dates: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    source: str
-    kind: str | None = None
-    map_options: Sequence[str] = ()
-    rating_scale: int | None = None
-    date_format: str | None = None
-    # Import a score column that mixes rating scales, leaving the out-of-scale values empty (scales.py).
-    allow_mixed_scales: bool = False
-    redact: bool = True
-    file_format: str | None = None
-    chunk_rows: int | None = None  # rows per chunk; None: CXCHANGE_IMPORT_CHUNK_ROWS
-    # Close the loop after the batch commits: open cases, evaluate alert rules (cxchange/subscribers.py),
-    # judging "recent" by `loop_now` (the demo's fixed clock) or the current time.
-    close_loop: bool = True
-    loop_now: datetime | None = None
-
-    def rows_per_chunk(self) -> int:
-        rows = self.chunk_rows or get_settings().import_chunk_rows
-        if rows < 1:
-            raise InputError(f"import chunk rows must be at least 1, got {rows}")
-        return rows
-
-    def __post_init__(self) -> None:
-        check_name(self.source, "source name")  # a NUL cannot be stored; ESC and bidi codes mislead
-
-
-def _resolve_mapping(info: TableInfo, stored: Mapping[str, str], options: ImportOptions) -> dict[str, str]:
-    """Suggested from the header, then what the source remembers, then --map: later wins."""
-    try:
-        overrides = parse_map_options(options.map_options)
-    except ValueError as exc:
-        raise InputError(str(exc), file=info.path) from None
-    columns = importable_columns(info)
-    mapping = dict(suggest_mapping(columns))
-    for fld, col in stored.items():
-        if fld in FIELDS and col in columns:
-            mapping = {f: c for f, c in mapping.items() if c != col}
-            mapping[fld] = col
-    for fld, col in overrides.items():
-        mapping = {f: c for f, c in mapping.items() if c != col}
-        mapping[fld] = col
-    return mapping
-
-
-def importable_columns(info: TableInfo) -> list[str]:
-    """The file's columns less the reject_* ones that `cxchange rejects --format csv` adds."""
-    return [c for c in info.columns if c not in REJECT_COLUMNS]
-
-
-def unit_lookup(conn: Connection) -> dict[str, int]:
-    """Codes, code paths and unique names of org units, so an export may name a unit any of these ways."""
-    rows = conn.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.path, OrgUnit.name)).all()
-    names: dict[str, list[int]] = {}
-    for r in rows:
-        names.setdefault(r.name.lower(), []).append(r.id)
-    lookup = {k: ids[0] for k, ids in names.items() if len(ids) == 1}
-    for r in rows:
-        lookup[r.path.lower()] = r.id
-        lookup[r.code.lower()] = r.id
-    return lookup
-
-
-def _raw_rejects(raws: Sequence[RawReject]) -> Rejects:
-    out = Rejects()
-    for r in raws:
-        # Grouped without the position of a JSON syntax error, so one bad export is one line.
-        out.add(r.row_number, None, r.reason, r.raw, key=re.sub(r" at column \d+$", "", r.reason))
-    return out
 
 
 def _sha256(path: str) -> str | None:
@@ -208,6 +71,12 @@ def _sha256(path: str) -> str | None:
     return h.hexdigest()
 
 
+# Up to this many rows (a size hint: survey answers, an API post) an import runs in the calling thread
+# alone: starting the read-ahead, hashing and checkpoint threads costs more than it overlaps (a
+# thread start is ~3 ms on a loaded machine, against ~40 ms for a whole one-row import).
+SMALL_BATCH_ROWS = 5_000
+
+
 def _in_background(fn: Callable[..., T], *args: object, name: str) -> Future[T]:
     """``fn(*args)`` in a thread of its own; ``result()`` waits for it and re-raises its error there.
     Used for the file's SHA-256 while the import reads the file (hashlib releases the GIL), and for the
@@ -217,79 +86,6 @@ def _in_background(fn: Callable[..., T], *args: object, name: str) -> Future[T]:
         return pool.submit(fn, *args)
     finally:
         pool.shutdown(wait=False)  # the thread ends when fn returns
-
-
-class _Pipeline:
-    """Per-chunk work shared by a real import and a dry run."""
-
-    def __init__(
-        self,
-        info: TableInfo,
-        plan: FieldPlan,
-        units: Mapping[str, int],
-        redact: bool,
-        clock: StepClock | None = None,
-    ) -> None:
-        self.info, self.plan, self.units, self.redact = info, plan, units, redact
-        self.clock = clock or StepClock()
-        self.first = True
-        self.summary = ImportSummary(plan, file=info.path)
-
-    def run(self, chunk: Chunk) -> tuple[pl.DataFrame, Rejects, Rejects, int]:
-        """(rows to store, rejects, warnings, rows redacted) of one chunk."""
-        if self.first and chunk.frame.height:
-            check_scale(chunk.frame, self.plan, file=self.info.path, row_numbers=chunk.row_numbers)
-            self.first = False
-        if chunk.frame.height:
-            self.summary.add_scales(chunk.frame, chunk.row_numbers)
-        rejects = _raw_rejects(chunk.rejects)
-        checked = normalise_chunk(
-            chunk.frame, chunk.row_numbers, self.plan, unit_lookup=self.units, file=self.info.path
-        )
-        rejects.extend(checked.rejects)
-        rejects.sort()
-        self.summary.add(checked, rejects)
-        good = checked.good
-        redacted = 0
-        if self.redact and "text" in self.plan.mapping and good.height:
-            with self.clock.step("redact"):
-                result = redact_texts(good["text"])
-            good = good.with_columns(result.text.alias("text"))
-            redacted = result.redacted_rows
-        return good, rejects, checked.warnings, redacted
-
-
-def _plan(
-    conn: Connection, info: TableInfo, options: ImportOptions, sampler: Sampler | None
-) -> tuple[Any, FieldPlan]:
-    """The source as stored (or None) and the field plan: header, remembered mapping, then options; the
-    dates' reading decided from `sampler`'s values of the whole column, before any chunk."""
-    check_column_names(info.columns, info.path)  # hardening: names become attribute keys
-    src = _get_source(conn, options.source)
-    stored = dict(src.mapping or {}) if src else {}
-    plan = plan_fields(
-        importable_columns(info),
-        _resolve_mapping(info, stored, options),
-        file=info.path,
-        rating_scale=options.rating_scale or (src.rating_scale if src else 5),
-        date_format=options.date_format or stored.get("_date_format"),
-        kind=options.kind or (src.kind if src else "survey"),
-        allow_mixed_scales=options.allow_mixed_scales,
-    )
-    column = plan.mapping.get("received_at")
-    if column is not None and sampler is not None:
-        origin = "given" if options.date_format else "stored"
-        reading = dates.decide_sample(
-            sampler(column), file=info.path, date_format=plan.date_format, origin=origin
-        )
-        plan = replace(plan, dates=reading)
-    return src, plan
-
-
-def _get_source(conn: Connection, name: str) -> Any:
-    """(id, mapping, rating_scale, kind) of a source, or None for a new one."""
-    stmt = select(Source.id, Source.mapping, Source.rating_scale, Source.kind).where(Source.name == name)
-    return conn.execute(stmt).first()
 
 
 def import_table(
@@ -316,10 +112,19 @@ def import_table(
         raise InputError(f"unknown source kind {options.kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     if sampler is None:  # only the first chunk to decide from; later chunks still check against it
         chunks, sampler = first_chunk_sampler(chunks)
-    digest = _in_background(_sha256, info.path, name="cxchange-sha256")
+    small = 0 < expected_rows <= SMALL_BATCH_ROWS
+    digest: Future[str | None]
+    if small or not Path(info.path).is_file():  # a frame has nothing to hash
+        digest = Future()
+        digest.set_result(_sha256(info.path))
+    else:
+        digest = _in_background(_sha256, info.path, name="cxchange-sha256")
     stages: list[columnar.CopyStager] = []
     try:
-        with engine.connect() as conn, sqlite_import_session(conn) as checkpoint_after:
+        with (
+            engine.connect() as conn,
+            sqlite_import_session(conn, defer_checkpoint=not small) as checkpoint_after,
+        ):
             with conn.begin():
                 result = _import_batch(
                     conn, info, chunks, options, digest, clock, progress, expected_rows, stages, sampler
@@ -409,7 +214,7 @@ def _import_batch(
     """The body of one batch's transaction: source, batch row, every chunk, the counts. The batch's rows
     staged for the columnar copy go on `stages`, to publish after the commit (or discard)."""
     started = time.perf_counter()
-    src, plan = _plan(conn, info, options, sampler)
+    src, plan = plan_import(conn, info, options, sampler)
     if plan.dates is not None:
         dates.refuse_ambiguous(plan.dates, file=info.path)  # before anything is written
     mapping, scale = dict(plan.mapping), plan.rating_scale
@@ -441,7 +246,7 @@ def _import_batch(
     writer = feedback_writer(
         conn, source_id=source_id, batch_id=batch_id, rating_scale=scale, expected_rows=expected_rows
     )
-    pipeline = _Pipeline(info, plan, unit_lookup(conn), options.redact, clock)
+    pipeline = Pipeline(info, plan, unit_lookup(conn), options.redact, clock)
     stage = columnar.stager(conn, conn.engine, batch_id, source_id)
     if stage is not None:
         stages.append(stage)
@@ -456,8 +261,10 @@ def _import_batch(
             yield chunk, good, prepared, good.height, rejects, warnings, redacted
 
     # Reading, validating and preparing the next chunk overlaps with writing this one (polars and
-    # sqlite3 both release the GIL); the queue of two keeps memory flat.
-    for chunk, good, prepared, valid, rejects, warnings, redacted in prefetch(staged(), depth=2):
+    # sqlite3 both release the GIL); the queue of two keeps memory flat. A small batch is one chunk:
+    # nothing to overlap.
+    ahead = staged() if 0 < expected_rows <= SMALL_BATCH_ROWS else prefetch(staged(), depth=2)
+    for chunk, good, prepared, valid, rejects, warnings, redacted in ahead:
         with clock.step("write"):
             inserted = writer.write(prepared)
             write_rejects(conn, batch_id, rejects)
@@ -476,9 +283,9 @@ def _import_batch(
             progress(result.read)
     # PostgreSQL's writer inserts every staged chunk here, in one statement: its time is the "insert".
     with clock.step("insert" if conn.dialect.name == "postgresql" else "indexes"):
-        staged = writer.close()  # rows a staging writer inserted only now
-    result.imported += staged
-    result.duplicates -= staged
+        late = writer.close()  # rows a staging writer inserted only now
+    result.imported += late
+    result.duplicates -= late
     if stage is not None:
         with clock.step("columnar_stage"):
             stage.finish()
@@ -586,44 +393,3 @@ def import_frame(
         expected_rows=frame.height,
         sampler=lambda column: ColumnSample(frame[column].cast(pl.String)[::step], rows, step == 1),
     )
-
-
-def dry_run(
-    engine: Engine, path: str | Path, options: ImportOptions, *, max_problems: int = 20
-) -> DryRunReport:
-    """Everything an import would do except writing: mapping, preview, problems, counts, and the
-    summary by reason (every reject and warning counted, not only the first `max_problems`)."""
-    reader = open_table(path, format=options.file_format)
-    info = reader.info
-    with engine.connect() as conn, dates.rows_located(reader.find_rows):
-        _, plan = _plan(conn, info, options, reader.sample_column)
-        units = unit_lookup(conn)
-    mapping = dict(plan.mapping)
-    report = DryRunReport(
-        file=info.path,
-        format=info.format,
-        encoding=info.encoding,
-        delimiter=info.delimiter,
-        columns=list(info.columns),
-        mapping=mapping,
-        attributes=list(plan.attribute_columns),
-        preview=reader.preview(5).to_dicts(),
-    )
-    pipeline = _Pipeline(info, plan, units, redact=False)
-    seen: set[str] = set()
-    for chunk in reader.iter_chunks(options.rows_per_chunk()):
-        good, rejects, warnings, _ = pipeline.run(chunk)
-        report.read += chunk.frame.height + len(chunk.rejects)
-        report.warnings += len(warnings)
-        keys = good["dedup_key"].to_list()
-        fresh = [k for k in keys if k not in seen]
-        seen.update(keys)
-        report.duplicates_in_file += len(keys) - len(set(fresh))
-        report.valid += len(set(fresh))
-        report.rejected += len(rejects)
-        for r, c, why in zip(rejects.row_numbers, rejects.columns, rejects.reasons, strict=True):
-            if len(report.problems) < max_problems:
-                report.problems.append({"row": r, "column": c, "reason": why})
-    for key, value in pipeline.summary.as_dict().items():
-        setattr(report, key, value)
-    return report

@@ -93,7 +93,7 @@ _SQLITE_BOUND_COLUMNS = tuple(c for c in FEEDBACK_COLUMNS if c not in ("source_i
 
 
 @contextlib.contextmanager
-def sqlite_import_session(conn: Connection) -> Iterator[bool]:
+def sqlite_import_session(conn: Connection, *, defer_checkpoint: bool = True) -> Iterator[bool]:
     """Connection settings for one import on SQLite, restored before the connection goes back to the pool.
 
     Enter before the batch's transaction begins (foreign_keys cannot change inside one). Yields whether
@@ -102,6 +102,8 @@ def sqlite_import_session(conn: Connection) -> Iterator[bool]:
     * ``wal_autocheckpoint=0``: the commit only appends the batch to the WAL instead of also copying
       it into the database file; the caller checkpoints in a background thread while the search
       index catches up (I/O beside CPU) and waits for it. Atomicity is the WAL commit's, as before.
+      Not with ``defer_checkpoint=False`` (a small batch): its commit checkpoints as any commit does,
+      only when the WAL is long, and no thread is started for it.
     * ``foreign_keys=OFF``: every key the importer writes is one it has just read or written in the
       same write transaction (its source and batch, org units from the lookup done under the write
       lock), so the per-row parent lookups prove nothing; skipping them saves about a tenth of the
@@ -112,11 +114,12 @@ def sqlite_import_session(conn: Connection) -> Iterator[bool]:
         return
     raw = conn.connection.driver_connection
     assert raw is not None
-    names = ("wal_autocheckpoint", "foreign_keys")
+    names = ("wal_autocheckpoint", "foreign_keys") if defer_checkpoint else ("foreign_keys",)
     saved = {name: int(raw.execute(f"PRAGMA {name}").fetchone()[0]) for name in names}
-    wal = str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+    wal = defer_checkpoint and str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
     try:
-        raw.execute("PRAGMA wal_autocheckpoint=0")
+        if defer_checkpoint:
+            raw.execute("PRAGMA wal_autocheckpoint=0")
         raw.execute("PRAGMA foreign_keys=OFF")
         yield wal
     finally:
