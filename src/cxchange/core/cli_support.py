@@ -1,12 +1,15 @@
-"""Small pieces every stage's CLI shares: the --db option, output format, dates."""
+"""The options every stage's CLI shares, defined once so their names, help and checks cannot drift:
+--db, --format (per command: the help lists exactly the formats it writes and anything else is refused),
+--where, --since, --until, --unit, --units, --source; dates and spans (`30d`, `12w`, `6m`, `1y`, `all`)."""
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,7 +20,42 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: CXCHANGE_DATABASE_URL).")]
-FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")]
+SinceOption = Annotated[str | None, typer.Option("--since", help="From this date on, YYYY-MM-DD.")]
+UntilOption = Annotated[str | None, typer.Option("--until", help="Before this date, YYYY-MM-DD (exclusive).")]
+SourceOption = Annotated[str | None, typer.Option("--source", help="Only feedback from this source.")]
+UnitOption = Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")]
+UnitsOption = Annotated[str | None, typer.Option("--units", help="Unit codes, comma-separated.")]
+
+
+def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    if fmt not in allowed:
+        raise InputError(f"unknown --format {fmt!r}; use one of {', '.join(allowed)}")
+    return fmt
+
+
+def format_help(allowed: tuple[str, ...]) -> str:
+    return "Output format: " + (" or ".join(allowed) if len(allowed) < 3 else ", ".join(allowed)) + "."
+
+
+def format_option(allowed: tuple[str, ...] = FORMATS) -> Any:
+    """A --format option that lists exactly `allowed` in its help and refuses anything else while the
+    command line is parsed (one line, exit 1), so no command checks its format by hand."""
+    if not allowed or any(a not in FORMATS for a in allowed):
+        raise ValueError(f"formats must come from {FORMATS}, got {allowed}")
+
+    def check(value: str) -> str:
+        return check_format(value, allowed)
+
+    option = typer.Option("--format", help=format_help(allowed), callback=check)
+    option.allowed_formats = allowed  # type: ignore[attr-defined]  # read by the test of every command
+    return option
+
+
+TABLE_JSON = ("table", "json")
+FormatOption = Annotated[str, format_option(FORMATS)]
+TableJsonFormat = Annotated[str, format_option(TABLE_JSON)]
+CsvJsonFormat = Annotated[str, format_option(("csv", "json"))]
 
 
 def engine_from(ctx: typer.Context, db: str | None) -> Engine:
@@ -28,12 +66,6 @@ def engine_from(ctx: typer.Context, db: str | None) -> Engine:
     return get_engine(db or root.get("db"))
 
 
-def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
-    if fmt not in allowed:
-        raise InputError(f"unknown --format {fmt!r}; use one of {', '.join(allowed)}")
-    return fmt
-
-
 def parse_date(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -41,6 +73,25 @@ def parse_date(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise InputError(f"{option} wants a date like 2025-01-31, got {value!r}") from None
+
+
+# One span grammar for every command: a positive number with d (days, also the unit of a bare number),
+# w (weeks), m (30-day months) or y (365-day years); case and spaces ignored.
+_SPAN = re.compile(r"^\s*([0-9]+)\s*([dwmy]?)\s*$", re.IGNORECASE)
+_SPAN_DAYS = {"": 1, "d": 1, "w": 7, "m": 30, "y": 365}
+
+
+def parse_span(text: str | int, option: str) -> int:
+    """'30d', '12w', '6m', '1y' or a number of days -> days."""
+    m = _SPAN.match(str(text))
+    if not m or int(m.group(1)) <= 0:
+        raise InputError(f"{option} wants a span like 30d, 12w, 6m or 1y, got {text!r}")
+    return int(m.group(1)) * _SPAN_DAYS[m.group(2).lower()]
+
+
+def parse_window(text: str | int, option: str) -> int | None:
+    """A span in days, or None for "all" (as far as the data go)."""
+    return None if str(text).strip().lower() == "all" else parse_span(text, option)
 
 
 def process_started() -> float:
