@@ -106,3 +106,12 @@ def test_shared_options_are_defined_once() -> None:
         text = path.read_text(encoding="utf-8")
         assert not defined.search(text), f"{path.relative_to(SRC)} defines a shared option itself"
         assert "check_format(" not in text, f"{path.relative_to(SRC)} checks --format by hand"
+
+
+@pytest.mark.parametrize("path", [("scores",), ("feedback",), ("cases", "stats"), ("themes",), ("drivers",)])
+def test_a_bad_date_is_refused_while_the_line_is_read(path: tuple[str, ...], tmp_path: Path) -> None:
+    env = {"CXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    result = CliRunner().invoke(app, [*path, "--since", "2025-13-01"], env=env)
+    assert result.exit_code == 1
+    assert str(result.exception) == "--since wants a date like 2025-01-31, got '2025-13-01'"
+    assert not (tmp_path / "x.db").exists()

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cxchange.change.cli_common import Id
-from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, engine_from
+from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, UnitsOption, engine_from
 from cxchange.core.errors import InputError
 from cxchange.core.output import emit, print_rows, to_json
 
@@ -153,7 +153,7 @@ def initiative_update(
     start: Annotated[str | None, typer.Option("--start")] = None,
     end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD, or none")] = None,
     status: Annotated[str | None, typer.Option("--status", help="active, paused, done, cancelled")] = None,
-    units: Annotated[str | None, typer.Option("--units")] = None,
+    units: UnitsOption = None,
     pilot_units: Annotated[str | None, typer.Option("--pilot-units")] = None,
     control_units: Annotated[str | None, typer.Option("--control-units")] = None,
     theme: Annotated[str | None, typer.Option("--theme")] = None,

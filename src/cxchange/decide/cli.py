@@ -16,7 +16,6 @@ from cxchange.core.cli_support import (
     UntilOption,
     WhereOption,
     engine_from,
-    parse_date,
 )
 from cxchange.core.errors import InputError
 from cxchange.core.output import neutralise_cell, print_rows, to_json
@@ -131,7 +130,7 @@ def drivers_command(
             )
         table = stored_drivers(
             engine_from(ctx, db), target=target, source=from_, where=tuple(where or ()),
-            since=parse_date(since, "--since"), until=parse_date(until, "--until"),
+            since=since, until=until,
             method=method, boot=boot, seed=seed, level=level,
         )  # fmt: skip
         notes = table.pop("notes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -14,18 +15,14 @@ from cxchange.core.cli_support import (
     UntilOption,
     WhereOption,
     engine_from,
-    parse_date,
 )
 from cxchange.core.output import print_rows, to_json
 
 
-def _scope(where: list[str] | None, since: str | None, until: str | None, source: str | None = None):  # type: ignore[no-untyped-def]
+def _scope(where: list[str] | None, since: date | None, until: date | None, source: str | None = None):  # type: ignore[no-untyped-def]
     from cxchange.decide.service import Scope
 
-    return Scope(
-        where=tuple(where or ()), source=source, since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"),
-    )  # fmt: skip
+    return Scope(where=tuple(where or ()), source=source, since=since, until=until)
 
 
 def simulate_command(

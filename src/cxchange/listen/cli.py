@@ -17,7 +17,6 @@ from cxchange.core.cli_support import (
     UntilOption,
     WhereOption,
     engine_from,
-    parse_date,
     process_started,
 )
 from cxchange.core.output import print_rows, to_json, write_csv
@@ -246,8 +245,8 @@ def feedback_command(
         engine_from(ctx, db),
         source=source,
         where=tuple(where or ()),
-        since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"),
+        since=since,
+        until=until,
         theme=theme,
         sentiment=sentiment,
         q=q,

@@ -13,7 +13,6 @@ from cxchange.core.cli_support import (
     UntilOption,
     WhereOption,
     engine_from,
-    parse_date,
 )
 from cxchange.core.output import print_rows
 
@@ -33,8 +32,8 @@ def _query(metric: str, by, where, since, until, ci, level, min_n):  # type: ign
         metric=metric,
         by=tuple(by or ()),
         where=tuple(where or ()),
-        since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"),
+        since=since,
+        until=until,
         ci=ci,
         level=level,
         min_n=min_n,

@@ -16,7 +16,6 @@ from cxchange.core.cli_support import (
     UnitOption,
     UntilOption,
     engine_from,
-    parse_date,
 )
 from cxchange.core.output import emit, to_json
 
@@ -163,7 +162,7 @@ def cases_stats(
     from cxchange.sustain.case_stats import stats
 
     out = stats(
-        engine_from(ctx, db), by=by, since=parse_date(since, "--since"), until=parse_date(until, "--until")
+        engine_from(ctx, db), by=by, since=since, until=until
     )
     emit(out, fmt, "cases")
 
@@ -230,7 +229,7 @@ def recognition_cmd(
         found = record_recognitions(engine)
         typer.echo(f"{found['recognitions']} new recognitions in {found['scanned']} comments", err=True)
     rows = list_recognitions(
-        engine, unit=unit, since=parse_date(since, "--since"), until=parse_date(until, "--until"), limit=limit
+        engine, unit=unit, since=since, until=until, limit=limit
     )
     cols = ["received_at", "person", "unit", "matched", "sentiment", "text"]
     emit(rows, fmt, "recognition", None if fmt == "json" else cols)

@@ -15,7 +15,6 @@ from cxchange.core.cli_support import (
     UntilOption,
     WhereOption,
     engine_from,
-    parse_date,
 )
 from cxchange.core.output import print_rows, to_json
 
@@ -57,7 +56,7 @@ def analyze_command(
             bar.update(task, completed=done, total=total)
 
         result = analyze(
-            engine, source=source, since=parse_date(since, "--since"), where=tuple(where or ()),
+            engine, source=source, since=since, where=tuple(where or ()),
             backend=backend, workers=workers, scheduler=scheduler, progress=progress,
         )  # fmt: skip
     print_rows([result], fmt, title="analysis")
@@ -86,8 +85,8 @@ def themes_report(
     from cxchange.understand.service import theme_stats
 
     rows = theme_stats(
-        engine_from(ctx, db), by=by, source=source, since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"), where=tuple(where or ()), n_boot=boot,
+        engine_from(ctx, db), by=by, source=source, since=since,
+        until=until, where=tuple(where or ()), n_boot=boot,
     )  # fmt: skip
     if not rows:  # a fresh database: say why it is empty and what to do (the smoke test wants exit 0)
         from cxchange.understand.themes.taxonomy import NO_TAXONOMY
@@ -134,7 +133,7 @@ def themes_discover(
 
     engine = engine_from(ctx, db)
     result = discover(
-        engine, source=source, since=parse_date(since, "--since"), where=tuple(where or ()),
+        engine, source=source, since=since, where=tuple(where or ()),
         max_themes=max_themes, seed=seed, embedder=embedder,
     )  # fmt: skip
     if save:
@@ -188,7 +187,7 @@ def emerging_command(
     from cxchange.understand.service import emerging_report, emerging_summary
 
     report = emerging_report(
-        engine_from(ctx, db), window=window, baseline=baseline, until=parse_date(until, "--until"),
+        engine_from(ctx, db), window=window, baseline=baseline, until=until,
         source=source, where=tuple(where or ()), z_min=z, min_count=min_count,
     )  # fmt: skip
     if fmt == "json":  # the findings under "items", with the windows compared
