@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from cxchange.core.cli_support import parse_span, parse_window
 from cxchange.core.errors import InputError
 from cxchange.core.output import emit, rounded
+from cxchange.core.spans import parse_span, parse_window
 from cxchange.sustain.outcomes import parse_window as outcomes_window
 from cxchange.understand.service import parse_span as understand_span
 

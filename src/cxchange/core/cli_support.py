@@ -1,11 +1,11 @@
 """The options every stage's CLI shares, defined once so their names, help and checks cannot drift:
 --db, --format (per command: the help lists exactly the formats it writes and anything else is refused),
---where, --since, --until, --unit, --units, --source; dates and spans (`30d`, `12w`, `6m`, `1y`, `all`)."""
+--where, --since, --until (read as dates while the line is parsed), --unit, --units, --source. The span
+grammar (`30d`, `12w`, `6m`, `1y`, `all`) is in `core.spans`: services read spans too."""
 
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from datetime import date
@@ -86,25 +86,6 @@ UntilOption = Annotated[
         "--until", parser=_date_of("--until"), metavar="YYYY-MM-DD", help="Before this date (exclusive)."
     ),
 ]
-
-
-# One span grammar for every command: a positive number with d (days, also the unit of a bare number),
-# w (weeks), m (30-day months) or y (365-day years); case and spaces ignored.
-_SPAN = re.compile(r"^\s*([0-9]+)\s*([dwmy]?)\s*$", re.IGNORECASE)
-_SPAN_DAYS = {"": 1, "d": 1, "w": 7, "m": 30, "y": 365}
-
-
-def parse_span(text: str | int, option: str) -> int:
-    """'30d', '12w', '6m', '1y' or a number of days -> days."""
-    m = _SPAN.match(str(text))
-    if not m or int(m.group(1)) <= 0:
-        raise InputError(f"{option} wants a span like 30d, 12w, 6m or 1y, got {text!r}")
-    return int(m.group(1)) * _SPAN_DAYS[m.group(2).lower()]
-
-
-def parse_window(text: str | int, option: str) -> int | None:
-    """A span in days, or None for "all" (as far as the data go)."""
-    return None if str(text).strip().lower() == "all" else parse_span(text, option)
 
 
 def process_started() -> float:

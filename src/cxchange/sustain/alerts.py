@@ -35,10 +35,10 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from cxchange.core.cli_support import parse_span
 from cxchange.core.config import Settings
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.core.output import rounded  # the one rounding rule
+from cxchange.core.spans import parse_span
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, grouped_counts
 from cxchange.measure.stats import score_from_counts

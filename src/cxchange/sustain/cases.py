@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from cxchange.auth.scope import UserScope
 from cxchange.change.common import get_initiative, initiative_units
-from cxchange.core.cli_support import parse_span
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
+from cxchange.core.spans import parse_span
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.org.models import Person
 from cxchange.org.tree import OrgTree, covered_unit_ids, load_org_tree

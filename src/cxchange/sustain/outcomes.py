@@ -31,9 +31,9 @@ from sqlalchemy import Engine, case, func, or_, select
 
 from cxchange.change.common import get_initiative, initiative_units, session_for
 from cxchange.change.models import Initiative, InitiativeUnit
-from cxchange.core.cli_support import parse_window  # the one span grammar
 from cxchange.core.errors import InputError
 from cxchange.core.output import rounded as _r  # the one rounding rule
+from cxchange.core.spans import parse_window  # the one span grammar
 from cxchange.listen.models import Feedback
 from cxchange.org.tree import covered_unit_ids, org_tree
 from cxchange.sustain import did as stats

@@ -14,9 +14,9 @@ import numpy as np
 from sqlalchemy import Engine, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from cxchange.core.cli_support import parse_span  # the one span grammar; re-exported for callers
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.spans import parse_span  # the one span grammar; re-exported for callers
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.org.models import OrgUnit
