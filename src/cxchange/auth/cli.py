@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from
+from cxchange.core.cli_support import DbOption, FormatOption, engine_from
 from cxchange.core.output import print_rows, to_json
 
 user_app = typer.Typer(
@@ -62,7 +62,6 @@ def user_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = No
     """Users, their roles and units."""
     from cxchange.auth.service import list_users
 
-    check_format(fmt)
     rows = list_users(engine_from(ctx, db))
     if fmt == "json":
         typer.echo(to_json(rows))
@@ -127,7 +126,6 @@ def audit_command(
     """The audit log: imports, taxonomy edits, initiative changes and user changes, newest first."""
     from cxchange.auth.service import list_audit
 
-    check_format(fmt)
     rows = list_audit(engine_from(ctx, db), limit=limit, action=action)
     if fmt == "json":
         typer.echo(to_json(rows))

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from cxchange.change.cli_common import Id, TableJson, emit
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from
+from cxchange.change.cli_common import Id
+from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, UnitsOption, engine_from
 from cxchange.core.errors import InputError
-from cxchange.core.output import print_rows, to_json
+from cxchange.core.output import emit, print_rows, to_json
 
 frameworks_app = typer.Typer(
     help="Change frameworks (Kotter, ADKAR, the CX playbook, your own).", no_args_is_help=True
@@ -31,19 +31,17 @@ def frameworks_list(fmt: FormatOption = "table") -> None:
     """Shipped frameworks and those in CXCHANGE_FRAMEWORKS_DIR."""
     from cxchange.change.frameworks import list_rows
 
-    check_format(fmt)
     emit(list_rows(), fmt, "frameworks")
 
 
 @frameworks_app.command("show")
 def frameworks_show(
     name: Annotated[str, typer.Argument(help="kotter, adkar, cx10, yours, or a YAML file")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
 ) -> None:
     """A framework's steps: purpose, checklist, artefacts, guidance."""
     from cxchange.change.frameworks import get_framework
 
-    check_format(fmt, TableJson)
     fw = get_framework(name)
     if fmt == "json":
         typer.echo(to_json(fw))
@@ -83,13 +81,12 @@ def initiative_create(
     control_units: Annotated[str | None, typer.Option("--control-units", help="Control unit codes.")] = None,
     vision: Annotated[str | None, typer.Option("--vision", help="The vision, in a sentence or two.")] = None,
     theme: Annotated[str | None, typer.Option("--theme", help="The feedback theme that started it.")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Start an initiative on a framework, with sponsor, owner, units and (optionally) pilot/control."""
     from cxchange.change.service import create
 
-    check_format(fmt, TableJson)
     out = create(
         engine_from(ctx, db),
         name=name,
@@ -132,18 +129,16 @@ def initiative_list(
     """Every initiative with its progress."""
     from cxchange.change.service import list_all
 
-    check_format(fmt)
     emit(list_all(engine_from(ctx, db), status=status), fmt, "initiatives")
 
 
 @initiative_app.command("show")
 def initiative_show(
-    ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None
+    ctx: typer.Context, initiative: Id, fmt: TableJsonFormat = "table", db: DbOption = None
 ) -> None:
     """An initiative: sponsor, owner, units, vision, steps, success measures."""
     from cxchange.change.service import show
 
-    check_format(fmt, TableJson)
     _show(show(engine_from(ctx, db), initiative), fmt)
 
 
@@ -158,17 +153,16 @@ def initiative_update(
     start: Annotated[str | None, typer.Option("--start")] = None,
     end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD, or none")] = None,
     status: Annotated[str | None, typer.Option("--status", help="active, paused, done, cancelled")] = None,
-    units: Annotated[str | None, typer.Option("--units")] = None,
+    units: UnitsOption = None,
     pilot_units: Annotated[str | None, typer.Option("--pilot-units")] = None,
     control_units: Annotated[str | None, typer.Option("--control-units")] = None,
     theme: Annotated[str | None, typer.Option("--theme")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Change any of an initiative's fields; unit lists are replaced."""
     from cxchange.change.service import update
 
-    check_format(fmt, TableJson)
     out = update(
         engine_from(ctx, db),
         initiative,
@@ -194,13 +188,12 @@ def initiative_step(
     step: Annotated[str, typer.Argument(help="Step key (e.g. urgency) or number.")],
     status: Annotated[str, typer.Option("--status", help="todo, doing or done")],
     note: Annotated[str | None, typer.Option("--note")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Move a framework step: todo, doing, done."""
     from cxchange.change.service import set_step
 
-    check_format(fmt, TableJson)
     emit(set_step(engine_from(ctx, db), initiative, step, status, note), fmt, "step")
 
 
@@ -235,14 +228,13 @@ def _metric_rows(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @initiative_app.command("status")
 def initiative_status(
-    ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None
+    ctx: typer.Context, initiative: Id, fmt: TableJsonFormat = "table", db: DbOption = None
 ) -> None:
     """Steps done, success measures (baseline → now → target, pilot and control), RACI errors,
     readiness, overdue comms, agent coverage and risk."""
     from cxchange.change.readiness import barrier_label
     from cxchange.change.service import status
 
-    check_format(fmt, TableJson)
     out = status(engine_from(ctx, db), initiative)
     if fmt == "json":
         typer.echo(to_json(out))
@@ -282,13 +274,12 @@ def metric_add(
         str, typer.Option("--target", help="+5 / -3 (from the baseline) or >=40 / <=12 (a level)")
     ],
     by: Annotated[str | None, typer.Option("--by", help="YYYY-MM-DD to reach the target by")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Add (or retarget) a success measure; prints its baseline, current value and target."""
     from cxchange.change.metrics import add_metric
 
-    check_format(fmt, TableJson)
     out = add_metric(engine_from(ctx, db), initiative, metric, target, by)
     if fmt == "json":
         typer.echo(to_json(out))
@@ -297,11 +288,12 @@ def metric_add(
 
 
 @metric_app.command("list")
-def metric_list(ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None) -> None:
+def metric_list(
+    ctx: typer.Context, initiative: Id, fmt: TableJsonFormat = "table", db: DbOption = None
+) -> None:
     """Every success measure: baseline → now → target, for scope, pilot and control units."""
     from cxchange.change.metrics import list_metrics
 
-    check_format(fmt, TableJson)
     out = list_metrics(engine_from(ctx, db), initiative)
     if fmt == "json":
         typer.echo(to_json(out))
@@ -314,13 +306,12 @@ def initiative_risk(
     ctx: typer.Context,
     initiative: Id,
     set_: Annotated[list[str] | None, typer.Option("--set", help="FACTOR=1..5, repeatable")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """The risk profile: size of change and organisational attributes, each factor 1 (low) to 5 (high)."""
     from cxchange.change.service import get_risk, set_risk
 
-    check_format(fmt, TableJson)
     engine = engine_from(ctx, db)
     if set_:
         factors = {}

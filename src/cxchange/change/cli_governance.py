@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cxchange.change.cli_common import Id, TableJson, emit
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from
-from cxchange.core.output import print_rows, to_json
+from cxchange.change.cli_common import Id
+from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, engine_from
+from cxchange.core.output import emit, print_rows, to_json
 
 raci_app = typer.Typer(help="Governance: the RACI matrix and its checks.", no_args_is_help=True)
 readiness_app = typer.Typer(help="ADKAR readiness assessments and barrier points.", no_args_is_help=True)
@@ -26,13 +26,12 @@ def raci_set(
     letter: Annotated[
         str, typer.Argument(help="R, A, C, I; A/R for an accountable person who does the work; - removes")
     ],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Give a person one letter on an activity."""
     from cxchange.change.raci import set_cell
 
-    check_format(fmt, TableJson)
     emit(set_cell(engine_from(ctx, db), initiative, activity, person, letter), fmt, "RACI")
 
 
@@ -41,13 +40,12 @@ def raci_import(
     ctx: typer.Context,
     initiative: Id,
     file: Annotated[str, typer.Argument(help="CSV: activity, then one column per person's e-mail.")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Replace the matrix with a CSV file (cells R, A, C, I, A/R or empty)."""
     from cxchange.change.raci import import_matrix
 
-    check_format(fmt, TableJson)
     emit(import_matrix(engine_from(ctx, db), initiative, file), fmt, "RACI import")
 
 
@@ -56,7 +54,6 @@ def raci_show(ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", d
     """The matrix: one row per activity, one column per person."""
     from cxchange.change.raci import show
 
-    check_format(fmt)
     emit(show(engine_from(ctx, db), initiative), fmt, "RACI")
 
 
@@ -65,7 +62,6 @@ def raci_check(ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", 
     """Check the rules (one A, at least one R, …); exit code 1 when there is an error."""
     from cxchange.change.raci import check
 
-    check_format(fmt)
     findings = check(engine_from(ctx, db), initiative)
     if fmt == "table" and not findings:
         typer.echo("RACI: no errors, no warnings")
@@ -84,13 +80,12 @@ def readiness_import(
     initiative: Id,
     file: Annotated[str, typer.Argument(help="CSV: unit, person (optional), awareness … reinforcement 1–5")],
     date_: Annotated[str | None, typer.Option("--date", help="Assessment date (default today).")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Import one ADKAR assessment (one row per respondent; anonymous rows allowed)."""
     from cxchange.change.readiness import import_file
 
-    check_format(fmt, TableJson)
     emit(import_file(engine_from(ctx, db), initiative, file, assessed_on=date_), fmt, "readiness import")
 
 
@@ -101,14 +96,13 @@ def readiness_report(
     by: Annotated[str, typer.Option("--by", help="unit or org:LEVEL")] = "unit",
     min_n: Annotated[int, typer.Option("--min-n", help="Smaller groups merge into their parent unit.")] = 5,
     assessment: Annotated[int | None, typer.Option("--assessment", help="Number (default: latest).")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Per group: n, mean per element, barrier-point shares, the top barrier and suggested actions."""
     from cxchange.change.models import ADKAR
     from cxchange.change.readiness import barrier_label, report
 
-    check_format(fmt, TableJson)
     rows = report(engine_from(ctx, db), initiative, by=by, min_n=min_n, assessment=assessment)
     if fmt == "json":
         typer.echo(to_json(rows))
@@ -132,14 +126,13 @@ def readiness_trend(
     ctx: typer.Context,
     initiative: Id,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit and those beneath it.")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Repeated assessments: mean per element and the change since the previous one."""
     from cxchange.change.models import ADKAR
     from cxchange.change.readiness import barrier_label, trend
 
-    check_format(fmt, TableJson)
     rows = trend(engine_from(ctx, db), initiative, unit=unit)
     if fmt == "json":
         typer.echo(to_json(rows))
@@ -185,13 +178,12 @@ def impact_set(
     compensation: Annotated[int | None, _aspect("compensation")] = None,
     location: Annotated[int | None, _aspect("location")] = None,
     note: Annotated[str | None, typer.Option("--note")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Score the ten aspects of change for one impacted unit (0–5; 0 is left out of the average)."""
     from cxchange.change.impact import set_impact
 
-    check_format(fmt, TableJson)
     scores = {
         "processes": processes,
         "systems": systems,
@@ -212,7 +204,6 @@ def impact_show(ctx: typer.Context, initiative: Id, fmt: FormatOption = "table",
     """The initiative's impact assessment per unit."""
     from cxchange.change.impact import show_impact
 
-    check_format(fmt)
     emit(show_impact(engine_from(ctx, db), initiative), fmt, "impact")
 
 
@@ -228,7 +219,6 @@ def impact_heatmap(
     """Load per unit and month from every active initiative; '!' marks units over the threshold."""
     from cxchange.change.impact import heatmap, pivot
 
-    check_format(fmt)
     rows = heatmap(engine_from(ctx, db), from_month=from_, to_month=to, threshold=threshold)
     if fmt == "table":
         if not rows:

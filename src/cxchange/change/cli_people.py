@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from cxchange.change.cli_common import Id, TableJson, emit
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from
+from cxchange.change.cli_common import Id
+from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, engine_from
+from cxchange.core.output import emit
 
 comms_app = typer.Typer(help="The communication plan.", no_args_is_help=True)
 agents_app = typer.Typer(
@@ -29,13 +30,12 @@ def comms_add(
     sender: Annotated[str, typer.Option("--sender", help="Sender's e-mail.")],
     date_: Annotated[str, typer.Option("--date", help="Planned date YYYY-MM-DD.")],
     message: Annotated[str, typer.Option("--message")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Plan a message to an audience."""
     from cxchange.change.people import add_comm
 
-    check_format(fmt, TableJson)
     out = add_comm(
         engine_from(ctx, db),
         initiative,
@@ -61,7 +61,6 @@ def comms_list(
     """The communication plan, with what is sent and what is overdue."""
     from cxchange.change.people import list_comms
 
-    check_format(fmt)
     rows = list_comms(engine_from(ctx, db), initiative)
     emit([r for r in rows if r["overdue"]] if overdue else rows, fmt, "communication plan")
 
@@ -71,13 +70,12 @@ def comms_sent(
     ctx: typer.Context,
     initiative: Id,
     comm: Annotated[int, typer.Argument(help="Communication id (see comms list).")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Mark a planned communication as sent."""
     from cxchange.change.people import mark_sent
 
-    check_format(fmt, TableJson)
     emit(mark_sent(engine_from(ctx, db), initiative, comm), fmt, "communication")
 
 
@@ -89,13 +87,12 @@ def agents_add(
     ctx: typer.Context,
     initiative: Id,
     person: Annotated[str, typer.Argument(help="E-mail.")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Name a change agent."""
     from cxchange.change.people import add_agent
 
-    check_format(fmt, TableJson)
     emit(add_agent(engine_from(ctx, db), initiative, person), fmt, "change agent")
 
 
@@ -110,7 +107,6 @@ def agents_list(
     """Coverage per affected team: employees, agents, agents needed; teams without one are flagged."""
     from cxchange.change.people import coverage
 
-    check_format(fmt)
     emit(coverage(engine_from(ctx, db), initiative, per), fmt, "change-agent coverage")
 
 
@@ -121,7 +117,6 @@ def agents_managers(
     """Each affected unit's manager and their role in the change."""
     from cxchange.change.people import managers
 
-    check_format(fmt)
     emit(managers(engine_from(ctx, db), initiative), fmt, "managers")
 
 
@@ -133,13 +128,12 @@ def training_add(
     unit: Annotated[str, typer.Option("--unit", help="Unit code (the session covers the units beneath).")],
     date_: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
     role: Annotated[str | None, typer.Option("--role", help="Only people with this role.")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Plan a training session for a unit (and role)."""
     from cxchange.change.people import add_training
 
-    check_format(fmt, TableJson)
     emit(add_training(engine_from(ctx, db), initiative, title=title, unit=unit, when=date_, role=role), fmt)
 
 
@@ -149,13 +143,12 @@ def training_attend(
     initiative: Id,
     session: Annotated[int, typer.Argument(help="Session id.")],
     people: Annotated[list[str], typer.Argument(help="E-mails of those who attended.")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Record who attended a session."""
     from cxchange.change.people import attend
 
-    check_format(fmt, TableJson)
     emit(attend(engine_from(ctx, db), initiative, session, people), fmt, "attendance")
 
 
@@ -166,7 +159,6 @@ def training_list(
     """Sessions with audience, attendance and completion %."""
     from cxchange.change.people import training_report
 
-    check_format(fmt)
     emit(training_report(engine_from(ctx, db), initiative), fmt, "training")
 
 
@@ -180,13 +172,12 @@ def resistance_add(
         str, typer.Option("--cause", help="awareness, desire, knowledge, ability, reinforcement, other")
     ],
     owner: Annotated[str, typer.Option("--owner", help="E-mail of who deals with it.")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Log resistance, with its ADKAR cause and an owner."""
     from cxchange.change.people import add_resistance
 
-    check_format(fmt, TableJson)
     out = add_resistance(
         engine_from(ctx, db), initiative, unit=unit, description=description, cause=cause, owner=owner
     )
@@ -204,7 +195,6 @@ def resistance_list(
     """The log, each item with its unit's readiness barrier share for the same cause."""
     from cxchange.change.people import list_resistance
 
-    check_format(fmt)
     rows = list_resistance(engine_from(ctx, db), initiative, status=status)
     if fmt == "table":
         rows = [{**r, "actions": r["actions"][0] if r["actions"] else ""} for r in rows]
@@ -218,11 +208,10 @@ def resistance_update(
     item: Annotated[int, typer.Argument(help="Resistance item id.")],
     status: Annotated[str, typer.Option("--status", help="open or addressed")],
     resolution: Annotated[str | None, typer.Option("--resolution")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Move an item: open → addressed (or back)."""
     from cxchange.change.people import update_resistance
 
-    check_format(fmt, TableJson)
     emit(update_resistance(engine_from(ctx, db), initiative, item, status=status, resolution=resolution), fmt)

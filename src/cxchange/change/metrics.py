@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select
 from cxchange.change.common import as_date, get_initiative, initiative_units, session_for
 from cxchange.change.models import SuccessMetric
 from cxchange.core.errors import InputError
+from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, scores
 from cxchange.org.tree import org_tree
@@ -92,10 +93,6 @@ def split_metric(metric: str) -> tuple[str, str | None]:
     raise InputError(
         f"--metric wants nps, csat, ces, theme-share:THEME or theme-sentiment:THEME, got {metric!r}"
     )
-
-
-def _r(x: float | None, digits: int = 2) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), digits)
 
 
 def _score_value(

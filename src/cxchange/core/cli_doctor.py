@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format
+from cxchange.core.cli_support import DbOption, FormatOption
 from cxchange.core.output import print_rows, to_json
 
 
@@ -19,7 +19,6 @@ def doctor_command(ctx: typer.Context, db: DbOption = None, fmt: FormatOption = 
     from cxchange.core.events import pending, resume
     from cxchange.core.migrate import ensure_schema
 
-    check_format(fmt)
     # Opened without the automatic resume (get_engine's), so the report says what was pending.
     engine = get_engine(db or (ctx.find_root().obj or {}).get("db"), upgrade=False)
     ensure_schema(engine)

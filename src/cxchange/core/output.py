@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -25,7 +26,7 @@ def neutralise_cell(value: Any) -> Any:
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, Mapping):
+    if isinstance(value, Mapping | list):
         return json.dumps(value, ensure_ascii=False, default=str)
     return value
 
@@ -98,3 +99,51 @@ def print_rows(
         # Text(), not str: feedback may contain "[EMAIL]" or other rich markup that must print as typed.
         table.add_row(*[Text("" if r.get(c) is None else str(_plain(r.get(c)))) for c in cols], style=style)
     Console(soft_wrap=False).print(table)
+
+
+def cell_text(v: Any) -> Any:
+    """A nested value as one readable table cell: lists joined, mappings as key=value (empties left out)."""
+    if isinstance(v, list | tuple):
+        return ", ".join(str(cell_text(x)) for x in v)
+    if isinstance(v, Mapping):
+        return ", ".join(f"{k}={cell_text(x)}" for k, x in v.items() if x not in (None, [], {}))
+    return v
+
+
+def _cell(key: str, value: Any) -> Any:
+    return value if key == "group" else cell_text(value)  # `group` is spread into columns by flatten
+
+
+def emit(
+    data: Any,
+    fmt: str,
+    title: str | None = None,
+    columns: Sequence[str] | None = None,
+    tables: Sequence[str] = (),
+) -> None:
+    """What every command prints its answer with. JSON: as is. A list: rows (nested cells as text in a
+    table). A dict: a field/value table, its `tables` keys printed as tables of their own beneath; in
+    CSV, one row (columns are its fields)."""
+    if fmt == "json":
+        sys.stdout.write(to_json(data) + "\n")
+    elif isinstance(data, list):
+        # CSV keeps nested values machine-readable (JSON cells); a table shows them as text.
+        rows = data if fmt == "csv" else [{k: _cell(k, v) for k, v in r.items()} for r in data]
+        print_rows(rows, fmt, title=title, columns=columns)
+    elif fmt == "csv":
+        print_rows([data], fmt, columns=columns)
+    else:
+        fields = [{"field": k, "value": cell_text(v)} for k, v in data.items() if k not in tables]
+        print_rows(fields, fmt, title=title)
+        for key in tables:
+            if data.get(key):
+                print_rows(data[key], fmt, title=key)
+
+
+def rounded(x: Any, digits: int = 2) -> float | None:
+    """The one rounding rule for reported numbers: `digits` decimals; None for a missing, NaN or
+    infinite value (JSON has no NaN, and a blank cell says "not known" better than 'nan')."""
+    if x is None:
+        return None
+    f = float(x)
+    return round(f, digits) if math.isfinite(f) else None

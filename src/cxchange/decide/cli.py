@@ -9,7 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.cli_support import (
+    DbOption,
+    FormatOption,
+    SinceOption,
+    UntilOption,
+    WhereOption,
+    engine_from,
+)
 from cxchange.core.errors import InputError
 from cxchange.core.output import neutralise_cell, print_rows, to_json
 
@@ -90,16 +97,15 @@ def drivers_command(
             "--from", help="Stored feedback: themes (0/1 mention), theme-sentiment, or attrs:A,B,C."
         ),
     ] = None,
-    where: Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    where: WhereOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """Key drivers: each predictor's share of R² (Shapley / LMG or relative weights) with intervals."""
     from cxchange.decide.drivers import driver_table, quadrant
 
-    check_format(fmt)
     if not 0 < level < 1:
         raise InputError(f"--level must be between 0 and 1, got {level}")
     if file is not None:
@@ -124,7 +130,7 @@ def drivers_command(
             )
         table = stored_drivers(
             engine_from(ctx, db), target=target, source=from_, where=tuple(where or ()),
-            since=parse_date(since, "--since"), until=parse_date(until, "--until"),
+            since=since, until=until,
             method=method, boot=boot, seed=seed, level=level,
         )  # fmt: skip
         notes = table.pop("notes")

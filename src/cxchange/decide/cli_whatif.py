@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.cli_support import (
+    DbOption,
+    FormatOption,
+    SinceOption,
+    TableJsonFormat,
+    UntilOption,
+    WhereOption,
+    engine_from,
+)
 from cxchange.core.output import print_rows, to_json
 
-WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")]
-SinceOption = Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")]
-UntilOption = Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")]
 
-
-def _scope(where: list[str] | None, since: str | None, until: str | None, source: str | None = None):  # type: ignore[no-untyped-def]
+def _scope(where: list[str] | None, since: date | None, until: date | None, source: str | None = None):  # type: ignore[no-untyped-def]
     from cxchange.decide.service import Scope
 
-    return Scope(
-        where=tuple(where or ()), source=source, since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"),
-    )  # fmt: skip
+    return Scope(where=tuple(where or ()), source=source, since=since, until=until)
 
 
 def simulate_command(
@@ -40,13 +42,12 @@ def simulate_command(
     until: UntilOption = None,
     draws: Annotated[int, typer.Option("--draws", help="Simulation draws (each a bootstrap).")] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Project NPS if a theme were fixed for a share of the customers who complain about it."""
     from cxchange.decide.service import simulate
 
-    check_format(fmt, ("table", "json"))
     result = simulate(
         engine_from(ctx, db), fix or [], moves=move or [], scope=_scope(where, since, until),
         draws=draws, seed=seed,
@@ -88,7 +89,6 @@ def opportunities_command(
     """Themes ranked by what fixing them is worth; the formula is printed with the ranking."""
     from cxchange.decide.service import opportunities, parse_weights
 
-    check_format(fmt)
     result = opportunities(
         engine_from(ctx, db), share=share, churn_rate=churn_rate, weights=parse_weights(weights or []),
         effort_power=effort_power, scope=_scope(where, since, until), draws=draws,

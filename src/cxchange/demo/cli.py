@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from
+from cxchange.core.cli_support import DbOption, TableJsonFormat, engine_from
 from cxchange.core.output import print_rows, to_json
 
 
@@ -18,13 +18,12 @@ def demo_command(
     analyse: Annotated[
         bool, typer.Option("--analyze/--no-analyze", help="Load the CX taxonomy and analyse comments.")
     ] = True,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Generate the demo company (org tree, people, three sources of feedback) and import it."""
     from cxchange.demo.load import create_demo, database_is_empty
 
-    check_format(fmt, ("table", "json"))
     engine = engine_from(ctx, db)
     if if_empty and not database_is_empty(engine):
         typer.echo("database already has feedback; demo not loaded", err=True)

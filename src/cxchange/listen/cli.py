@@ -11,9 +11,12 @@ import typer
 from cxchange.core.cli_support import (
     DbOption,
     FormatOption,
-    check_format,
+    SinceOption,
+    SourceOption,
+    TableJsonFormat,
+    UntilOption,
+    WhereOption,
     engine_from,
-    parse_date,
     process_started,
 )
 from cxchange.core.output import print_rows, to_json, write_csv
@@ -60,7 +63,7 @@ def import_command(
     no_redact: Annotated[
         bool, typer.Option("--no-redact", help="Keep emails, phones, card numbers.")
     ] = False,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Import a feedback export. Rejected rows are kept with their reason (`cxchange rejects BATCH`), rows
@@ -68,7 +71,6 @@ def import_command(
     from cxchange.listen.service import ImportOptions, import_file
     from cxchange.listen.service import dry_run as run_dry
 
-    check_format(fmt, ("table", "json"))
     engine = engine_from(ctx, db)
     options = ImportOptions(
         source=source,
@@ -186,7 +188,7 @@ def batches_command(ctx: typer.Context, fmt: FormatOption = "table", db: DbOptio
     rows = list_batches(engine_from(ctx, db))
     # The per-step timings are for JSON/CSV readers; a table keeps to the counts.
     columns = [c for c in rows[0] if c != "timings"] if rows and fmt == "table" else None
-    print_rows(rows, check_format(fmt), title="import batches", columns=columns)
+    print_rows(rows, fmt, title="import batches", columns=columns)
 
 
 def rejects_command(
@@ -198,7 +200,7 @@ def rejects_command(
             "--warnings", help="The rows stored with a warning (e.g. a bad score left empty) instead."
         ),
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="csv, json or table.")] = "table",
+    fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """Rejected rows of a batch, the CSV ready to fix and import again; --warnings: rows kept with a note."""
@@ -206,7 +208,7 @@ def rejects_command(
     from cxchange.listen.models import REJECT, WARNING
 
     engine = engine_from(ctx, db)
-    if check_format(fmt) == "csv":
+    if fmt == "csv":
         header, rows = rejects_for_reimport(engine, batch_id, kind=WARNING if warnings else REJECT)
         write_csv([dict(zip(header, r, strict=True)) for r in rows], sys.stdout, header)
         return
@@ -222,10 +224,10 @@ def rejects_command(
 
 def feedback_command(
     ctx: typer.Context,
-    source: Annotated[str | None, typer.Option("--source")] = None,
-    where: Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    source: SourceOption = None,
+    where: WhereOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     theme: Annotated[str | None, typer.Option("--theme", help="Only comments about this theme.")] = None,
     sentiment: Annotated[
         str | None, typer.Option("--sentiment", help="negative, neutral or positive.")
@@ -243,15 +245,15 @@ def feedback_command(
         engine_from(ctx, db),
         source=source,
         where=tuple(where or ()),
-        since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"),
+        since=since,
+        until=until,
         theme=theme,
         sentiment=sentiment,
         q=q,
         limit=limit,
         offset=offset,
     )
-    print_rows(rows, check_format(fmt), title="feedback")
+    print_rows(rows, fmt, title="feedback")
 
 
 @org_app.command("import")
@@ -259,22 +261,21 @@ def org_import(
     ctx: typer.Context,
     units: Annotated[Path, typer.Argument(help="CSV with code, name, parent (and optional level).")],
     people: Annotated[Path | None, typer.Option("--people", help="CSV with name, email, unit, role.")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Load or update org units and people (importing again updates, never duplicates)."""
     from cxchange.listen.org import import_org
 
     counts = import_org(engine_from(ctx, db), units, people)
-    print_rows([counts], check_format(fmt, ("table", "json")), title="org import")
+    print_rows([counts], fmt, title="org import")
 
 
 @org_app.command("show")
-def org_show(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+def org_show(ctx: typer.Context, fmt: TableJsonFormat = "table", db: DbOption = None) -> None:
     """Print the org tree."""
     from cxchange.org.tree import org_as_nested
 
-    check_format(fmt, ("table", "json"))
     tree = org_as_nested(engine_from(ctx, db))
     if fmt == "json":
         typer.echo(to_json(tree))

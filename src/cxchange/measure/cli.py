@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.cli_support import (
+    DbOption,
+    FormatOption,
+    SinceOption,
+    UntilOption,
+    WhereOption,
+    engine_from,
+)
 from cxchange.core.output import print_rows
 
 MetricOption = Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")]
@@ -16,7 +23,6 @@ ByOption = Annotated[
         "--by", help="month|week|quarter|year|day|source|channel|unit|org:LEVEL|attr:NAME, repeatable."
     ),
 ]
-WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")]
 
 
 def _query(metric: str, by, where, since, until, ci, level, min_n):  # type: ignore[no-untyped-def]
@@ -26,8 +32,8 @@ def _query(metric: str, by, where, since, until, ci, level, min_n):  # type: ign
         metric=metric,
         by=tuple(by or ()),
         where=tuple(where or ()),
-        since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"),
+        since=since,
+        until=until,
         ci=ci,
         level=level,
         min_n=min_n,
@@ -39,8 +45,8 @@ def scores_command(
     metric: MetricOption = "nps",
     by: ByOption = None,
     where: WhereOption = None,
-    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     ci: Annotated[
         str | None, typer.Option("--ci", help="adjusted-wald (NPS default), wald or bootstrap.")
     ] = None,
@@ -54,7 +60,7 @@ def scores_command(
     from cxchange.measure.service import scores_in_scope
 
     rows = scores_in_scope(engine_from(ctx, db), _query(metric, by, where, since, until, ci, level, min_n))
-    print_rows(rows, check_format(fmt), title=f"{metric} scores", dim_when="small")
+    print_rows(rows, fmt, title=f"{metric} scores", dim_when="small")
 
 
 def compare_command(
@@ -63,8 +69,8 @@ def compare_command(
     by: ByOption = None,
     vs: Annotated[str, typer.Option("--vs", help="rest or previous-period.")] = "rest",
     where: WhereOption = None,
-    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     level: Annotated[float, typer.Option("--level")] = 0.95,
     min_n: Annotated[int, typer.Option("--min-n")] = 30,
     fmt: FormatOption = "table",
@@ -74,7 +80,7 @@ def compare_command(
     from cxchange.measure.service import compare
 
     rows = compare(engine_from(ctx, db), _query(metric, by, where, since, until, None, level, min_n), vs=vs)
-    print_rows(rows, check_format(fmt), title=f"{metric}: each group vs {vs}", dim_when="small")
+    print_rows(rows, fmt, title=f"{metric}: each group vs {vs}", dim_when="small")
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NoDataError
+from cxchange.core.output import rounded as _round  # the one rounding rule
 from cxchange.listen import columnar, rollup
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import Filters, apply_filters, parse_where
@@ -326,10 +327,6 @@ def _stat_row(
     elif metric == "csat":
         row["mean"] = _round(st.mean, 3)
     return row
-
-
-def _round(x: float | None, digits: int = 2) -> float | None:
-    return None if x is None or np.isnan(x) else round(float(x), digits)
 
 
 def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, InputError
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.decide.data import load_respondents, theme_driver_frame
 from cxchange.decide.drivers import driver_table, quadrant
 from cxchange.measure.service import ScoreQuery, grouped_counts
@@ -79,10 +80,6 @@ class _Scope:
 
     def last_day(self) -> date | None:
         return as_date(explore.latest(self.engine, explore.FeedbackFilter(where=self.where)))
-
-
-def _r(x: float | None, digits: int = 2) -> float | None:
-    return None if x is None or not math.isfinite(float(x)) else round(float(x), digits)
 
 
 def _quote(text: str | None) -> str:

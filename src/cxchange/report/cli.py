@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, engine_from
+from cxchange.core.cli_support import DbOption, UnitOption, engine_from
 
 
 def report_command(
@@ -28,9 +28,7 @@ def report_command(
             "quarter with data.",
         ),
     ] = None,
-    unit: Annotated[
-        str | None, typer.Option("--unit", help="Org unit code: that unit and everything beneath it.")
-    ] = None,
+    unit: UnitOption = None,
     as_user: Annotated[
         str | None,
         typer.Option(

@@ -37,6 +37,8 @@ from sqlalchemy.orm import Session
 
 from cxchange.core.config import Settings
 from cxchange.core.errors import InputError, NotFoundError
+from cxchange.core.output import rounded  # the one rounding rule
+from cxchange.core.spans import parse_span
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, grouped_counts
 from cxchange.measure.stats import score_from_counts
@@ -46,7 +48,7 @@ from cxchange.sustain.delivery import deliver_due
 from cxchange.sustain.models import Alert, AlertDelivery, AlertRule
 from cxchange.sustain.sequential import discoveries, drop_check
 from cxchange.understand.models import Theme
-from cxchange.understand.service import emerging, parse_span
+from cxchange.understand.service import emerging
 from cxchange.understand.themes.taxonomy import find_theme
 
 log = logging.getLogger(__name__)
@@ -210,10 +212,6 @@ def _counts(engine: Engine, metric: str, unit: str | None, since: date, until: d
     return frame["__value"].to_list(), frame["__count"].to_list()
 
 
-def _r(x: float | None, d: int = 2) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), d)
-
-
 def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date) -> dict[str, Any] | None:
     """The finding (message, detail, fingerprint) when the rule's condition holds, else None."""
     w = timedelta(days=rule.window_days)
@@ -237,9 +235,9 @@ def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date
             "message": f"{rule.metric.upper()} in {where} is {st.score:.1f} (95% CI {st.ci_low:.1f} to "
             f"{st.ci_high:.1f}), below {rule.value:g}, over the {rule.window_days} days to "
             f"{end - timedelta(days=1)}",
-            "detail": {"metric": rule.metric, "unit": unit, "score": _r(st.score), "ci_low": _r(st.ci_low),
-                       "ci_high": _r(st.ci_high), "n": st.n, "threshold": rule.value,
-                       "window_start": end - w, "window_end": end},
+            "detail": {"metric": rule.metric, "unit": unit, "score": rounded(st.score),
+                       "ci_low": rounded(st.ci_low), "ci_high": rounded(st.ci_high), "n": st.n,
+                       "threshold": rule.value, "window_start": end - w, "window_end": end},
         }  # fmt: skip
 
     base = _daily(engine, rule.metric, unit, end - w - timedelta(days=BASELINE_DAYS), end - w)
@@ -262,9 +260,10 @@ def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date
         "message": f"{rule.metric.upper()} in {where} fell {chk.fall:.1f} points since {since} "
         f"({chk.baseline:.1f} in the year before → {chk.recent:.1f}, {chk.n_recent} answers; CUSUM "
         f"{chk.statistic:.2f}, p = {chk.p_value:.3g} of so high a CUSUM within a quarter by chance)",
-        "detail": {"metric": rule.metric, "unit": unit, "before": _r(chk.baseline), "after": _r(chk.recent),
-                   "change": _r(-chk.fall), "since": since, "cusum": _r(chk.statistic, 3),
-                   "p_value": _r(chk.p_value, 5), "n_before": chk.n_baseline, "n_after": chk.n_recent,
+        "detail": {"metric": rule.metric, "unit": unit, "before": rounded(chk.baseline),
+                   "after": rounded(chk.recent), "change": rounded(-chk.fall), "since": since,
+                   "cusum": rounded(chk.statistic, 3),
+                   "p_value": rounded(chk.p_value, 5), "n_before": chk.n_baseline, "n_after": chk.n_recent,
                    "threshold": rule.value, "window_start": end - w, "window_end": end},
     }  # fmt: skip
 

@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 from cxchange.auth.scope import UserScope
 from cxchange.change.common import get_initiative, initiative_units
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
+from cxchange.core.spans import parse_span
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.org.models import Person
 from cxchange.org.tree import OrgTree, covered_unit_ids, load_org_tree
 from cxchange.sustain.models import CASE_STATUSES, Case, CaseRule
 from cxchange.understand.models import FeedbackTheme, Theme
-from cxchange.understand.service import parse_span
 from cxchange.understand.themes.taxonomy import find_theme
 
 log = logging.getLogger(__name__)

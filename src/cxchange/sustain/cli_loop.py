@@ -7,8 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
-from cxchange.core.output import print_rows, to_json
+from cxchange.core.cli_support import (
+    DbOption,
+    FormatOption,
+    SinceOption,
+    SourceOption,
+    TableJsonFormat,
+    UnitOption,
+    UntilOption,
+    engine_from,
+)
+from cxchange.core.output import emit, to_json
 
 cases_app = typer.Typer(help="Closed-loop follow-up of unhappy customers.", no_args_is_help=True)
 case_rule_app = typer.Typer(help="When feedback opens a case.", no_args_is_help=True)
@@ -35,27 +44,6 @@ CASE_COLUMNS = [
 ]
 
 
-def _emit(data: Any, fmt: str, title: str | None = None, columns: list[str] | None = None) -> None:
-    if fmt == "json":
-        typer.echo(to_json(data))
-    elif isinstance(data, list):
-        print_rows([_cells(r) for r in data], fmt, title=title, columns=columns)
-    else:
-        print_rows([{"field": k, "value": _cell(v)} for k, v in data.items()], fmt, title=title)
-
-
-def _cell(v: Any) -> Any:
-    if isinstance(v, dict):
-        return ", ".join(f"{k}={x}" for k, x in v.items())
-    if isinstance(v, list):
-        return "; ".join(str(_cell(x)) for x in v)
-    return v
-
-
-def _cells(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v if k == "group" else _cell(v)) for k, v in row.items()}
-
-
 # --- cases ----------------------------------------------------------------------------------------
 
 
@@ -69,7 +57,7 @@ def case_rule_add(
     theme: Annotated[
         str | None, typer.Option("--theme", help="--kind theme: this theme mentioned negatively.")
     ] = None,
-    source: Annotated[str | None, typer.Option("--source", help="Only feedback from this source.")] = None,
+    source: SourceOption = None,
     sla: Annotated[str, typer.Option("--sla", help="Time to resolve: 72h, 3d, 1w.")] = "72h",
     within: Annotated[
         str,
@@ -82,12 +70,11 @@ def case_rule_add(
     """Add a rule: a score at or below --max, or a theme mentioned negatively (recent feedback only)."""
     from cxchange.sustain.cases import add_rule
 
-    check_format(fmt)
     out = add_rule(
         engine_from(ctx, db), kind=kind, max_value=max_value, theme=theme, source=source, sla=sla,
         within=within, name=name,
     )  # fmt: skip
-    _emit(out, fmt, "case rule")
+    emit(out, fmt, "case rule")
 
 
 @case_rule_app.command("list")
@@ -95,14 +82,13 @@ def case_rule_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption
     """The case rules (the defaults, NPS 0–6 and CSAT 1–2, are created on first use)."""
     from cxchange.sustain.cases import list_rules
 
-    check_format(fmt)
-    _emit(list_rules(engine_from(ctx, db)), fmt, "case rules")
+    emit(list_rules(engine_from(ctx, db)), fmt, "case rules")
 
 
 @cases_app.command("list")
 def cases_list(
     ctx: typer.Context,
-    unit: Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")] = None,
+    unit: UnitOption = None,
     status: Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")] = None,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only unresolved cases past their due date.")
@@ -114,7 +100,6 @@ def cases_list(
     """Cases, soonest due first."""
     from cxchange.sustain.cases import list_cases
 
-    check_format(fmt)
     rows = list_cases(engine_from(ctx, db), unit=unit, status=status, overdue=overdue, limit=limit)
     if not rows and fmt == "table":  # an empty queue is an answer; say what it means
         typer.echo(
@@ -123,7 +108,7 @@ def cases_list(
             "list`); older feedback is history"
         )  # fmt: skip
         return
-    _emit(rows, fmt, "cases", None if fmt == "json" else CASE_COLUMNS)
+    emit(rows, fmt, "cases", None if fmt == "json" else CASE_COLUMNS)
 
 
 @cases_app.command("show")
@@ -131,8 +116,7 @@ def cases_show(ctx: typer.Context, case_id: int, fmt: FormatOption = "table", db
     """One case with its history."""
     from cxchange.sustain.cases import show_case
 
-    check_format(fmt)
-    _emit(show_case(engine_from(ctx, db), case_id), fmt, f"case {case_id}")
+    emit(show_case(engine_from(ctx, db), case_id), fmt, f"case {case_id}")
 
 
 @cases_app.command("assign")
@@ -142,8 +126,7 @@ def cases_assign(
     """Give a case to someone else (by e-mail)."""
     from cxchange.sustain.cases import assign
 
-    check_format(fmt)
-    _emit(assign(engine_from(ctx, db), case_id, email), fmt, f"case {case_id}")
+    emit(assign(engine_from(ctx, db), case_id, email), fmt, f"case {case_id}")
 
 
 @cases_app.command("update")
@@ -160,9 +143,8 @@ def cases_update(
     """Record contact, resolution, a note or the root cause (a theme)."""
     from cxchange.sustain.cases import update
 
-    check_format(fmt)
     out = update(engine_from(ctx, db), case_id, status=status, note=note, root_cause=root_cause, by=by)
-    _emit(out, fmt, f"case {case_id}")
+    emit(out, fmt, f"case {case_id}")
 
 
 @cases_app.command("stats")
@@ -171,21 +153,18 @@ def cases_stats(
     by: Annotated[
         str | None, typer.Option("--by", help="unit (one row per unit) or org:LEVEL (e.g. org:region).")
     ] = None,
-    since: Annotated[
-        str | None, typer.Option("--since", help="Cases of feedback received from YYYY-MM-DD.")
-    ] = None,
-    until: Annotated[str | None, typer.Option("--until", help="… and before YYYY-MM-DD.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
     """Open, overdue, median hours to close, % resolved within SLA, root causes (the scorecard's count)."""
     from cxchange.sustain.case_stats import stats
 
-    check_format(fmt)
     out = stats(
-        engine_from(ctx, db), by=by, since=parse_date(since, "--since"), until=parse_date(until, "--until")
+        engine_from(ctx, db), by=by, since=since, until=until
     )
-    _emit(out, fmt, "cases")
+    emit(out, fmt, "cases")
 
 
 @cases_app.command("scan")
@@ -194,15 +173,14 @@ def cases_scan(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = N
     analyses do it for new feedback)."""
     from cxchange.sustain.cases import scan_all
 
-    check_format(fmt)
-    _emit(scan_all(engine_from(ctx, db)), fmt, "scan")
+    emit(scan_all(engine_from(ctx, db)), fmt, "scan")
 
 
 @cases_app.command("you-said-we-did")
 def cases_you_said(
     ctx: typer.Context,
     initiative: Annotated[str, typer.Argument(help="Initiative id or name (it must be done).")],
-    fmt: Annotated[str, typer.Option("--format", help="csv, json or table.")] = "csv",
+    fmt: FormatOption = "csv",
     output: Annotated[str | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
     db: DbOption = None,
 ) -> None:
@@ -210,11 +188,10 @@ def cases_you_said(
     from cxchange.core.output import write_csv
     from cxchange.sustain.cases import you_said_we_did
 
-    check_format(fmt)
     out = you_said_we_did(engine_from(ctx, db), initiative)
     cols = ["customer_id", "feedback_id", "date", "text", "unit"]
     if fmt == "table" and output is None:
-        _emit(out["rows"], "table", f"you said, we did: {out['initiative']['name']}", cols)
+        emit(out["rows"], "table", f"you said, we did: {out['initiative']['name']}", cols)
         return
     fh = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     try:
@@ -234,9 +211,9 @@ def cases_you_said(
 
 def recognition_cmd(
     ctx: typer.Context,
-    unit: Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    unit: UnitOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows.")] = None,
     scan: Annotated[
         bool, typer.Option("--scan", help="First look for praise in all analysed comments.")
@@ -247,16 +224,15 @@ def recognition_cmd(
     """Staff that customers praise by name (matched only against people of the feedback's unit)."""
     from cxchange.sustain.recognition import list_recognitions, record_recognitions
 
-    check_format(fmt)
     engine = engine_from(ctx, db)
     if scan:
         found = record_recognitions(engine)
         typer.echo(f"{found['recognitions']} new recognitions in {found['scanned']} comments", err=True)
     rows = list_recognitions(
-        engine, unit=unit, since=parse_date(since, "--since"), until=parse_date(until, "--until"), limit=limit
+        engine, unit=unit, since=since, until=until, limit=limit
     )
     cols = ["received_at", "person", "unit", "matched", "sentiment", "text"]
-    _emit(rows, fmt, "recognition", None if fmt == "json" else cols)
+    emit(rows, fmt, "recognition", None if fmt == "json" else cols)
 
 
 # --- alerts ---------------------------------------------------------------------------------------
@@ -274,14 +250,13 @@ def alerts_list(
         return
     from cxchange.sustain.alerts import list_alerts
 
-    check_format(fmt)
     rows = list_alerts(engine_from(ctx, db), limit=limit)
     if fmt != "json":
         rows = [
             {**{k: r[k] for k in ("id", "fired_at", "rule", "message")}, "deliveries": _deliveries(r)}
             for r in rows
         ]
-    _emit(rows, fmt, "alerts")
+    emit(rows, fmt, "alerts")
 
 
 def _deliveries(alert: dict[str, Any]) -> str:
@@ -314,12 +289,11 @@ def alert_rule_add(
     """Add an alert rule (--drop POINTS --window 30d, --below VALUE, or --metric theme-spike)."""
     from cxchange.sustain.alerts import add_rule
 
-    check_format(fmt)
     out = add_rule(
         engine_from(ctx, db), metric=metric, unit=unit, drop=drop, below=below, window=window,
         theme=theme, email=email, webhook=webhook, name=name,
     )  # fmt: skip
-    _emit(out, fmt, "alert rule")
+    emit(out, fmt, "alert rule")
 
 
 @alert_rule_app.command("list")
@@ -327,16 +301,14 @@ def alert_rule_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOptio
     """The alert rules."""
     from cxchange.sustain.alerts import list_rules
 
-    check_format(fmt)
-    _emit(list_rules(engine_from(ctx, db)), fmt, "alert rules")
+    emit(list_rules(engine_from(ctx, db)), fmt, "alert rules")
 
 
 @alerts_app.command("check")
-def alerts_check(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+def alerts_check(ctx: typer.Context, fmt: TableJsonFormat = "table", db: DbOption = None) -> None:
     """Evaluate every rule now, then send and retry the deliveries that are due."""
     from cxchange.sustain.alerts import check
 
-    check_format(fmt)
     out = check(engine_from(ctx, db))
     if fmt == "json":
         typer.echo(to_json(out))

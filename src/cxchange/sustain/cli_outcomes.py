@@ -13,7 +13,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, engine_from, parse_date
 from cxchange.core.output import print_rows, to_json, write_csv
 
 
@@ -34,11 +34,11 @@ outcomes_app = typer.Typer(
 
 WindowBefore = Annotated[
     str | None,
-    typer.Option("--before", help="Window before the start, e.g. 365d, 12w or all (default: stored)."),
+    typer.Option("--before", help="Window before the start, e.g. 1y, 365d, 12w or all (default: stored)."),
 ]
 WindowAfter = Annotated[
     str | None,
-    typer.Option("--after", help="Window from the start, e.g. 90d, 12w or all (default: stored)."),
+    typer.Option("--after", help="Window from the start, e.g. 90d, 12w, 3m or all (default: stored)."),
 ]
 ClusterOption = Annotated[
     str | None,
@@ -61,14 +61,13 @@ def outcomes_command(
     after: WindowAfter = None,
     cluster: ClusterOption = None,
     level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Pilot vs control (two-way fixed effects, randomization inference at the level pilot and control
     were chosen), else before/after; one plain verdict. Windows and level default to the stored ones."""
     from cxchange.sustain.outcomes import outcomes
 
-    check_format(fmt, ("table", "json"))
     out = outcomes(
         engine_from(ctx, db),
         initiative,
@@ -143,14 +142,13 @@ def set_command(
             help="UNIT=YYYY-MM-DD: a pilot unit's own start (staggered; repeatable; UNIT=default clears).",
         ),
     ] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Store how the initiative's outcome is measured ("default" clears a setting); audited."""
-    from cxchange.sustain.outcome_design import set_settings
-
-    check_format(fmt, ("table", "json"))
     import getpass
+
+    from cxchange.sustain.outcome_design import set_settings
 
     out = set_settings(
         engine_from(ctx, db),
@@ -183,13 +181,12 @@ def plan_command(
     after: WindowAfter = None,
     cluster: ClusterOption = None,
     level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Minimum detectable effect of the pilot/control design, from past data (placebo start)."""
     from cxchange.sustain.outcome_plan import plan
 
-    check_format(fmt, ("table", "json"))
     out = plan(
         engine_from(ctx, db),
         initiative,
@@ -231,7 +228,6 @@ def scorecard_command(
     """Per unit: score with interval, change vs the previous period, target met, cases, recognitions."""
     from cxchange.sustain.scorecard import scorecard
 
-    check_format(fmt)
     rows = scorecard(
         engine_from(ctx, db),
         period=period,

@@ -22,7 +22,6 @@ whose mentions were negative on average before the start (fewer mentions of a pr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -33,6 +32,8 @@ from sqlalchemy import Engine, case, func, or_, select
 from cxchange.change.common import get_initiative, initiative_units, session_for
 from cxchange.change.models import Initiative, InitiativeUnit
 from cxchange.core.errors import InputError
+from cxchange.core.output import rounded as _r  # the one rounding rule
+from cxchange.core.spans import parse_window  # the one span grammar
 from cxchange.listen.models import Feedback
 from cxchange.org.tree import covered_unit_ids, org_tree
 from cxchange.sustain import did as stats
@@ -57,22 +58,6 @@ METHOD = (
 METHOD_BEFORE_AFTER = (
     "OLS on respondent values, CR2 cluster-robust SE clustered by unit (Bell-McCaffrey), t with G-1 df"
 )
-_SPAN = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$", re.IGNORECASE)
-
-
-def parse_span(text: str | int, option: str) -> int:
-    """'90d', '12w' or a number of days -> days."""
-    m = _SPAN.match(str(text))
-    if not m or int(m.group(1)) <= 0:
-        raise InputError(f"{option} wants a number of days like 90d or weeks like 12w, got {text!r}")
-    return int(m.group(1)) * (7 if m.group(2).lower() == "w" else 1)
-
-
-def parse_window(text: str | int, option: str) -> int | None:
-    """A span in days, or None for "all" (as far as the data go on that side of the start)."""
-    return None if str(text).strip().lower() == "all" else parse_span(text, option)
-
-
 def _data_dates(engine: Engine) -> tuple[date, date] | None:
     """First and last feedback dates (both ends of an indexed column: cheap)."""
     with engine.connect() as conn:
@@ -182,10 +167,6 @@ def _rows(
 def _month_label(start: date, index: int) -> str:
     m = start.year * 12 + start.month - 1 + index
     return f"{m // 12:04d}-{m % 12 + 1:02d}"
-
-
-def _r(x: float | None, digits: int = 2) -> float | None:
-    return None if x is None or not np.isfinite(x) else round(float(x), digits)
 
 
 def _higher_is_better(

@@ -19,11 +19,11 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import numpy as np
 import polars as pl
 from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError, NoDataError
+from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, grouped_counts, scores
 from cxchange.measure.stats import compare_from_counts
@@ -54,10 +54,6 @@ def latest_complete(kind: str, as_of: date) -> tuple[date, date]:
 
 def _label(kind: str, start: date) -> str:
     return f"{start:%Y-%m}" if kind == "month" else f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-
-
-def _r(x: float | None, digits: int = 2) -> float | None:
-    return None if x is None or not np.isfinite(x) else round(float(x), digits)
 
 
 def _as_dt(x: Any) -> datetime | None:

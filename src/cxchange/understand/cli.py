@@ -6,7 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from, parse_date
+from cxchange.core.cli_support import (
+    DbOption,
+    FormatOption,
+    SinceOption,
+    SourceOption,
+    TableJsonFormat,
+    UntilOption,
+    WhereOption,
+    engine_from,
+)
 from cxchange.core.output import print_rows, to_json
 
 themes_app = typer.Typer(
@@ -14,9 +23,6 @@ themes_app = typer.Typer(
     invoke_without_command=True,
 )
 
-SourceOption = Annotated[str | None, typer.Option("--source", help="Only this feedback source.")]
-SinceOption = Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD")]
-WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")]
 
 
 def analyze_command(
@@ -31,7 +37,7 @@ def analyze_command(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask scheduler address (or CXCHANGE_DASK_SCHEDULER).")
     ] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Sentiment and themes for every comment not analysed yet; re-match themes an edit touched."""
@@ -39,7 +45,6 @@ def analyze_command(
 
     from cxchange.understand.analyze import analyze
 
-    check_format(fmt, ("table", "json"))
     engine = engine_from(ctx, db)
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -51,7 +56,7 @@ def analyze_command(
             bar.update(task, completed=done, total=total)
 
         result = analyze(
-            engine, source=source, since=parse_date(since, "--since"), where=tuple(where or ()),
+            engine, source=source, since=since, where=tuple(where or ()),
             backend=backend, workers=workers, scheduler=scheduler, progress=progress,
         )  # fmt: skip
     print_rows([result], fmt, title="analysis")
@@ -65,7 +70,7 @@ def themes_report(
     by: Annotated[str | None, typer.Option("--by", help="attr:NAME, source or channel.")] = None,
     source: SourceOption = None,
     since: SinceOption = None,
-    until: Annotated[str | None, typer.Option("--until", help="YYYY-MM-DD (exclusive)")] = None,
+    until: UntilOption = None,
     where: WhereOption = None,
     boot: Annotated[int, typer.Option("--boot", help="Bootstrap draws for the impact interval.")] = 2000,
     fmt: FormatOption = "table",
@@ -79,10 +84,9 @@ def themes_report(
         return
     from cxchange.understand.service import theme_stats
 
-    check_format(fmt)
     rows = theme_stats(
-        engine_from(ctx, db), by=by, source=source, since=parse_date(since, "--since"),
-        until=parse_date(until, "--until"), where=tuple(where or ()), n_boot=boot,
+        engine_from(ctx, db), by=by, source=source, since=since,
+        until=until, where=tuple(where or ()), n_boot=boot,
     )  # fmt: skip
     if not rows:  # a fresh database: say why it is empty and what to do (the smoke test wants exit 0)
         from cxchange.understand.themes.taxonomy import NO_TAXONOMY
@@ -121,16 +125,15 @@ def themes_discover(
         ),
     ] = "tfidf",
     save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Propose themes from the comments: names, keywords, sizes, representative comments."""
     from cxchange.understand.discovery import TOO_BROAD, discover, save_discovery
 
-    check_format(fmt, ("table", "json"))
     engine = engine_from(ctx, db)
     result = discover(
-        engine, source=source, since=parse_date(since, "--since"), where=tuple(where or ()),
+        engine, source=source, since=since, where=tuple(where or ()),
         max_themes=max_themes, seed=seed, embedder=embedder,
     )  # fmt: skip
     if save:
@@ -172,7 +175,7 @@ def emerging_command(
     ctx: typer.Context,
     window: Annotated[str, typer.Option("--window", help="Recent period: 7d, 2w…")] = "7d",
     baseline: Annotated[str, typer.Option("--baseline", help="Period before it to compare with.")] = "8w",
-    until: Annotated[str | None, typer.Option("--until", help="End (exclusive); default: newest")] = None,
+    until: UntilOption = None,
     source: SourceOption = None,
     where: WhereOption = None,
     z: Annotated[float, typer.Option("--z", help="Standard deviations above the baseline to flag.")] = 3.0,
@@ -183,9 +186,8 @@ def emerging_command(
     """Themes rising unusually fast, and new clusters of words in comments no theme covers."""
     from cxchange.understand.service import emerging_report, emerging_summary
 
-    check_format(fmt)
     report = emerging_report(
-        engine_from(ctx, db), window=window, baseline=baseline, until=parse_date(until, "--until"),
+        engine_from(ctx, db), window=window, baseline=baseline, until=until,
         source=source, where=tuple(where or ()), z_min=z, min_count=min_count,
     )  # fmt: skip
     if fmt == "json":  # the findings under "items", with the windows compared

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import FormatOption, check_format
+from cxchange.core.cli_support import FormatOption
 from cxchange.core.errors import InputError
-from cxchange.core.output import print_rows
+from cxchange.core.output import print_rows, rounded
 
 # Column names taken without --column, in this order (compared case-insensitively).
 TEXT_COLUMNS = ("text", "comment", "comments", "review", "review text", "feedback", "verbatim", "message")
@@ -68,7 +68,6 @@ def sentiment_command(
     """Sentiment of each text: score in [-1, 1] (null when it cannot be scored) and label."""
     from cxchange.understand.sentiment import get_backend
 
-    check_format(fmt)
     if column is not None and file is None:
         raise InputError("--column needs --file")
     items = list(texts or [])
@@ -79,7 +78,7 @@ def sentiment_command(
     model = get_backend(backend)
     rows = []
     for text, s in zip(items, model.score(items), strict=True):
-        score = None if s.score is None else round(s.score, 4)
+        score = rounded(s.score, 4)
         rows.append({"text": text, "score": score, "label": s.label})
     if fmt == "table":
         shown = [

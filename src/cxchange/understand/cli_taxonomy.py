@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from
+from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, engine_from
 from cxchange.core.errors import InputError
 from cxchange.core.output import print_rows
 
@@ -22,7 +22,8 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def _done(result: dict, fmt: str) -> None:  # type: ignore[type-arg]
-    print_rows([result], check_format(fmt, ("table", "json")), title="taxonomy")
+    """An edit's result: one table row or JSON (its commands take table or json)."""
+    print_rows([result], fmt, title="taxonomy")
 
 
 def _stale_hint(fmt: str) -> None:
@@ -34,7 +35,6 @@ def themes_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = 
     """The taxonomy: every theme with its parent, keywords and whether its assignments are current."""
     from cxchange.understand.themes.taxonomy import theme_rows
 
-    check_format(fmt)
     rows = theme_rows(engine_from(ctx, db))
     cols = (
         ["id", "path", "keywords", "examples", "origin", "effort", "up_to_date"] if fmt == "table" else None
@@ -49,7 +49,7 @@ def themes_add(
     example: ExampleOption = None,
     parent: Annotated[str | None, typer.Option("--parent", help="Parent theme (name or id).")] = None,
     effort: Annotated[int | None, typer.Option("--effort", help="1 (easy) .. 5 (hard).")] = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Add a theme with keywords or example phrases."""
@@ -64,7 +64,7 @@ def themes_rename(
     ctx: typer.Context,
     theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
     new_name: Annotated[str, typer.Argument(help="New name.")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Rename a theme (its assignments stay)."""
@@ -77,7 +77,7 @@ def themes_merge(
     ctx: typer.Context,
     themes: Annotated[list[str], typer.Argument(help="Themes to fold in.")],
     into: Annotated[str, typer.Option("--into", help="The theme that remains.")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Merge themes into one: keywords, children and assignments move."""
@@ -92,7 +92,7 @@ def themes_split(
     name: Annotated[str, typer.Option("--name", help="Name of the new theme.")],
     keyword: KeywordsOption = None,
     sibling: Annotated[bool, typer.Option("--sibling", help="Make it a sibling, not a child.")] = False,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Move some of a theme's keywords to a new theme (a child unless --sibling)."""
@@ -108,7 +108,7 @@ def themes_split(
 def themes_delete(
     ctx: typer.Context,
     theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Delete a theme and its assignments (its children move up)."""
@@ -122,7 +122,7 @@ def themes_keywords(
     theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
     keyword: KeywordsOption = None,
     example: ExampleOption = None,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Add keywords or example phrases to a theme."""
@@ -136,7 +136,7 @@ def themes_set_effort(
     ctx: typer.Context,
     theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
     effort: Annotated[int, typer.Argument(help="1 (easy) .. 5 (hard).")],
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Record how hard fixing a theme is (used to rank opportunities)."""
@@ -174,7 +174,7 @@ def themes_import(
         str | None, typer.Option("--builtin", help="A shipped taxonomy, e.g. cx_default.")
     ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Delete themes not in the file.")] = False,
-    fmt: FormatOption = "table",
+    fmt: TableJsonFormat = "table",
     db: DbOption = None,
 ) -> None:
     """Create or update themes from YAML (by name); see `themes export` for the format."""

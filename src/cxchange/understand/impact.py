@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cxchange.core.output import rounded as _r  # the one rounding rule
+
 
 @dataclass(frozen=True, slots=True)
 class NpsCells:
@@ -95,7 +97,3 @@ def theme_impact(
         "impact_ci_high": _r(hi),
         "ci_by": ci_by,
     }
-
-
-def _r(x: float | None) -> float | None:
-    return None if x is None else round(x, 2)

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.spans import parse_span  # the one span grammar; re-exported for callers
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.org.models import OrgUnit
@@ -265,16 +266,6 @@ def _too_broad(
         if r.matched.lower() in kws and r.n >= TOO_BROAD * n:
             out.setdefault((g, r.theme_id), []).append(r.matched)
     return out
-
-
-def parse_span(text: str, option: str) -> int:
-    """'7d', '8w', '2m' (30-day months) or a plain number of days → days."""
-    s = text.strip().lower()
-    unit = {"d": 1, "w": 7, "m": 30}.get(s[-1:])
-    num = s[:-1] if unit else s
-    if not (num.isascii() and num.isdigit()) or int(num) <= 0:
-        raise InputError(f"{option} wants a span like 7d, 8w or 2m, got {text!r}")
-    return int(num) * (unit or 1)
 
 
 def emerging(engine: Engine, **options: Any) -> list[dict[str, Any]]:

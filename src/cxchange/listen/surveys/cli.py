@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, check_format, engine_from
+from cxchange.core.cli_support import DbOption, FormatOption, engine_from
 from cxchange.core.errors import InputError
-from cxchange.core.output import print_rows, to_json
+from cxchange.core.output import emit, to_json
 
 survey_app = typer.Typer(
     help="Surveys cxchange collects itself: public links per unit, employee pulses.", no_args_is_help=True
@@ -20,17 +20,8 @@ ingest_app = typer.Typer(
 )
 
 
-def _emit(data: Any, fmt: str) -> None:
-    if fmt == "json":
-        typer.echo(to_json(data))
-    elif isinstance(data, list):
-        print_rows(data, fmt)
-    else:
-        rows = [{"field": k, "value": v} for k, v in data.items() if not isinstance(v, list)]
-        print_rows(rows, fmt)
-        for key in ("links", "by_unit", "by_day"):
-            if data.get(key):
-                print_rows(data[key], fmt, title=key)
+# A survey's nested lists, printed as tables of their own under its fields.
+SURVEY_TABLES = ("links", "by_unit", "by_day")
 
 
 @survey_app.command("create")
@@ -60,7 +51,6 @@ def create(
     """Create a survey; prints {"id", "name", "kind", "links": [{"unit", "url"}]}."""
     from cxchange.listen.surveys.service import create_survey
 
-    check_format(fmt)
     engine = engine_from(ctx, db)
     initiative_id = assessment = None
     if initiative is not None:
@@ -74,7 +64,7 @@ def create(
         units=(units or "").split(",") if units else (), initiative_id=initiative_id, assessment=assessment,
         definition_file=definition, language=language,
     )  # fmt: skip
-    _emit(out, fmt)
+    emit(out, fmt, tables=SURVEY_TABLES)
 
 
 @survey_app.command("list")
@@ -82,8 +72,7 @@ def list_(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) 
     """Every survey with its status and number of answers."""
     from cxchange.listen.surveys.service import list_surveys
 
-    check_format(fmt)
-    _emit(list_surveys(engine_from(ctx, db)), fmt)
+    emit(list_surveys(engine_from(ctx, db)), fmt, tables=SURVEY_TABLES)
 
 
 @survey_app.command("show")
@@ -92,8 +81,7 @@ def show(ctx: typer.Context, survey: Annotated[str, typer.Argument(help="Id or n
     """A survey's links and its answers counted by unit and by day."""
     from cxchange.listen.surveys.service import show_survey
 
-    check_format(fmt)
-    _emit(show_survey(engine_from(ctx, db), survey), fmt)
+    emit(show_survey(engine_from(ctx, db), survey), fmt, tables=SURVEY_TABLES)
 
 
 @survey_app.command("close")
@@ -102,8 +90,7 @@ def close(ctx: typer.Context, survey: Annotated[str, typer.Argument(help="Id or 
     """Stop taking answers: the links then answer 410."""
     from cxchange.listen.surveys.service import close_survey
 
-    check_format(fmt)
-    _emit(close_survey(engine_from(ctx, db), survey), fmt)
+    emit(close_survey(engine_from(ctx, db), survey), fmt, tables=SURVEY_TABLES)
 
 
 @survey_app.command("invite")
@@ -118,8 +105,8 @@ def invite_cmd(
     """E-mail each contact a one-time link (SMTP: CXCHANGE_SMTP_*; links: CXCHANGE_PUBLIC_URL)."""
     from cxchange.listen.surveys.invitations import invite
 
-    check_format(fmt)
-    _emit(invite(engine_from(ctx, db), survey, file, remind_after_days=remind_after), fmt)
+    out = invite(engine_from(ctx, db), survey, file, remind_after_days=remind_after)
+    emit(out, fmt, tables=SURVEY_TABLES)
 
 
 @survey_app.command("remind")
@@ -132,8 +119,7 @@ def remind_cmd(
     """Send the reminders that are due (run it daily, e.g. from cron)."""
     from cxchange.listen.surveys.invitations import remind
 
-    check_format(fmt)
-    _emit(remind(engine_from(ctx, db), survey), fmt)
+    emit(remind(engine_from(ctx, db), survey), fmt, tables=SURVEY_TABLES)
 
 
 @ingest_app.command("map")
@@ -148,14 +134,13 @@ def ingest_map(
     """Store how POST /api/ingest/SOURCE reads a payload into feedback items."""
     from cxchange.listen.ingest import set_mapping
 
-    check_format(fmt)
     if not file.is_file():
         raise InputError("no such file", file=str(file))
     try:
         mapping = json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"not JSON: {exc}", file=str(file)) from None
-    _emit(set_mapping(engine_from(ctx, db), source, mapping, kind=kind), fmt)
+    emit(set_mapping(engine_from(ctx, db), source, mapping, kind=kind), fmt, tables=SURVEY_TABLES)
 
 
 @ingest_app.command("show")

@@ -1,0 +1,117 @@
+"""Every command's --format tells the truth: its help lists exactly the formats it takes, anything else
+is refused while the command line is read (one line on stderr, exit 1), and no module defines the
+shared options or checks a format by hand."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from cxchange.cli import app
+from cxchange.core.cli_support import format_help
+from cxchange.core.errors import InputError
+from cxchange.core.output import FORMATS
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "cxchange"
+
+
+def _commands(cmd: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every command and group under `cmd` (Typer carries its own Click: its classes, not click's)."""
+    yield path, cmd
+    if hasattr(cmd, "commands"):
+        for name, sub in cmd.commands.items():
+            yield from _commands(sub, (*path, name))
+
+
+def _format_options() -> list[tuple[tuple[str, ...], Any, Any]]:
+    found = []
+    for path, cmd in _commands(get_command(app)):
+        for param in cmd.params:
+            if "--format" in getattr(param, "opts", ()):
+                found.append((path, cmd, param))
+    return found
+
+
+FORMAT_OPTIONS = _format_options()
+
+
+def test_the_commands_are_found() -> None:
+    paths = {" ".join(p) for p, _, _ in FORMAT_OPTIONS}
+    assert {"scores", "initiative status", "cases list", "feedback", "themes", "doctor"} <= paths
+    assert len(FORMAT_OPTIONS) > 60
+
+
+@pytest.mark.parametrize(
+    ("path", "cmd", "param"), FORMAT_OPTIONS, ids=[" ".join(p) for p, _, _ in FORMAT_OPTIONS]
+)
+def test_format_help_lists_exactly_what_the_command_accepts(
+    path: tuple[str, ...], cmd: Any, param: Any
+) -> None:
+    listed = tuple(f for f in FORMATS if re.search(rf"\b{f}\b", param.help or ""))
+    assert listed, f"{' '.join(path)}: --format help names no format: {param.help!r}"
+    assert param.help == format_help(listed)
+    ctx = typer.Context(cmd)
+    for fmt in FORMATS:
+        if fmt in listed:
+            assert param.process_value(ctx, fmt) == fmt
+        else:
+            with pytest.raises(InputError, match=f"unknown --format '{fmt}'; use one of {', '.join(listed)}"):
+                param.process_value(ctx, fmt)
+    assert param.default in listed  # the default is one it takes
+
+
+@pytest.mark.parametrize(
+    ("path", "cmd", "param"), FORMAT_OPTIONS, ids=[" ".join(p) for p, _, _ in FORMAT_OPTIONS]
+)
+def test_an_unsupported_format_is_refused_before_anything_runs(
+    path: tuple[str, ...], cmd: Any, param: Any, tmp_path: Path
+) -> None:
+    # --format is read first (options given are processed before missing arguments are noticed), so
+    # the refusal needs no database and no other argument.
+    result = CliRunner().invoke(
+        app, [*path, "--format", "xml"], env={"CXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    )
+    assert result.exit_code == 1
+    assert isinstance(result.exception, InputError), result.output
+    assert "\n" not in str(result.exception)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_the_refusal_is_one_line_and_exit_1_from_the_command(tmp_path: Path) -> None:
+    env = {**os.environ, "CXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    run = subprocess.run(
+        [sys.executable, "-m", "cxchange", "initiative", "status", "x", "--format", "csv"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr == "error: unknown --format 'csv'; use one of table, json\n"
+    assert run.stdout == ""
+
+
+def test_shared_options_are_defined_once() -> None:
+    defined = re.compile(r'typer\.Option\(\s*"--(format|where|since|until)"')
+    for path in SRC.rglob("*.py"):
+        if path.name == "cli_support.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not defined.search(text), f"{path.relative_to(SRC)} defines a shared option itself"
+        assert "check_format(" not in text, f"{path.relative_to(SRC)} checks --format by hand"
+
+
+@pytest.mark.parametrize("path", [("scores",), ("feedback",), ("cases", "stats"), ("themes",), ("drivers",)])
+def test_a_bad_date_is_refused_while_the_line_is_read(path: tuple[str, ...], tmp_path: Path) -> None:
+    env = {"CXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    result = CliRunner().invoke(app, [*path, "--since", "2025-13-01"], env=env)
+    assert result.exit_code == 1
+    assert str(result.exception) == "--since wants a date like 2025-01-31, got '2025-13-01'"
+    assert not (tmp_path / "x.db").exists()
