@@ -1,5 +1,4 @@
-"""Themes from TF-IDF: fine NMF topics grouped into parents, and "Overall experience" for verdicts.
-"""
+"""Themes from TF-IDF: fine NMF topics grouped into parents, and "Overall experience" for verdicts."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from sklearn.decomposition import NMF, non_negative_factorization
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfTransformer
 
-from cxchange.understand.themes.naming import OTHER_NAME, OVERALL_NAME, ThemeBuild, pick_name, top_terms
+from cxchange.understand.themes.naming import OTHER_NAME, OVERALL_NAME, ThemeBuild, top_terms
 
 __all__ = ["content_themes", "nmf", "overall_theme", "quiet"]
 
@@ -87,7 +86,6 @@ def _topics(x: sparse.csr_matrix, k: int, seed: int, min_size: int) -> tuple[np.
     return w, h
 
 
-
 def content_themes(
     b: ThemeBuild,
     x: sparse.csr_matrix,
@@ -128,19 +126,18 @@ def content_themes(
     cut = len(by_size) if len(by_size) <= k_top else k_top - 1
     leaf = np.zeros(h.shape[0], np.int64)
 
-    def add(h_row: np.ndarray, parent: int | None, avoid: set[str]) -> int:
-        scored = top_terms(h_row, h, vocab, n_keywords)
-        return b.add([t for t, _ in scored], parent, name_term=pick_name(scored, avoid, b.nouns))
+    def add(h_row: np.ndarray, parent: int | None, avoid: str = "") -> int:
+        return b.add_scored(h_row, h, vocab, n_keywords, parent, avoid)
 
     def add_group(g: int, parent: int | None) -> None:
         members = np.flatnonzero(groups == g)
         members = members[np.argsort(-sizes[members], kind="stable")]
         if len(members) == 1:
-            leaf[members[0]] = add(h[members[0]], parent, set())
+            leaf[members[0]] = add(h[members[0]], parent)
             return
-        pid = add(sizes[members] @ h[members], parent, set())
+        pid = add(sizes[members] @ h[members], parent)
         for t in members:  # a sub-theme is not named after its parent ("Staff > Rude", not "Staff > Staff")
-            leaf[t] = add(h[t], pid, set(b.themes[pid]["name_term"].split(" ")))
+            leaf[t] = add(h[t], pid, b.themes[pid]["name_term"])
 
     for g in by_size[:cut]:
         add_group(g, None)
@@ -159,7 +156,6 @@ def content_themes(
     rows, cols = np.nonzero(wi >= np.maximum(ASSIGN_MIN, SECONDARY * top[idx])[:, None])
     for r in np.lexsort((-wi[rows, cols], rows)):
         b.memberships[idx[rows[r]]].append(int(leaf[cols[r]]))
-
 
 
 def _group_topics(
@@ -227,8 +223,7 @@ def overall_theme(
         full[:, cols] = h
         ids = []
         for c in range(k):
-            scored = top_terms(full[c], full, vocab, n_keywords)
-            ids.append(b.add([t for t, _ in scored], tid, name_term=pick_name(scored, set(), b.nouns)))
+            ids.append(b.add_scored(full[c], full, vocab, n_keywords, tid))
         child = np.array(ids)[best]
         b.labels[idx] = child
         b.strength[idx] *= clarity  # a part's examples are the comments that clearly lean its way

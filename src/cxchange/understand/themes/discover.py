@@ -45,6 +45,7 @@ from cxchange.understand.themes.text import (
     STOP_WORDS,
     find_subjects,
     fold_map,
+    head_nouns,
     is_generic,
     text_terms,
     tokenise,
@@ -90,7 +91,6 @@ class Discovery:
         return np.array([*root, -1], dtype=np.int64)[self.labels]
 
 
-
 # ---------------------------------------------------------------------------------------------- entry
 def discover_themes(
     texts: Sequence[str | None],
@@ -130,7 +130,7 @@ def discover_themes(
     parsed = [tokenise(t) for t in cleaned]
     tokens, heads = [p[0] for p in parsed], [p[1] for p in parsed]
     fold = fold_map(Counter(w for toks in tokens for w in toks if w is not None))
-    subjects, nouns = find_subjects(tokens, heads, fold)
+    subjects, _ = find_subjects(tokens, heads, fold)
     # A term must be used by a few texts (more in big corpora: a rare word cannot make a theme).
     vec = CountVectorizer(
         analyzer=lambda d: d, min_df=max(2, n // 5000) if n >= 20 else 1, max_df=0.7 if n >= 50 else 1.0
@@ -147,7 +147,9 @@ def discover_themes(
     has_content = np.diff(content_x.indptr) > 0
     has_generic = np.diff(generic_x.indptr) > 0
 
-    b = ThemeBuild([], np.full(n, -1, np.int64), np.zeros(n), [[] for _ in range(n)], nouns)
+    b = ThemeBuild(
+        [], np.full(n, -1, np.int64), np.zeros(n), [[] for _ in range(n)], head_nouns(tokens, heads, fold)
+    )
     # Keep a top-level slot for "Overall experience" when enough texts could end up there.
     k_top = max(1, max_themes - int(has_generic.sum() >= min_size))
     # Short comments word one subject many ways and need many fine topics; long texts carry enough words

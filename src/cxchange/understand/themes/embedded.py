@@ -1,5 +1,4 @@
-"""Themes from sentence embeddings: k-means on unit vectors, alike clusters nested, names from words.
-"""
+"""Themes from sentence embeddings: k-means on unit vectors, alike clusters nested, names from words."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from sklearn.preprocessing import normalize
 
 from cxchange.understand.themes.clustering import quiet
 from cxchange.understand.themes.embedders import Embedder
-from cxchange.understand.themes.naming import ThemeBuild, ctfidf, pick_name, top_terms
+from cxchange.understand.themes.naming import ThemeBuild, ctfidf
 from cxchange.understand.themes.sampled import (
     choose_sample,
     embed_sampled,
@@ -115,19 +114,18 @@ def embedding_themes(
     gh = ctfidf((to_group @ leaf_counts).tocsr())
     leaf = np.zeros(k, np.int64)
 
-    def add(h_row: np.ndarray, h_all: np.ndarray, parent: int | None, avoid: set[str]) -> int:
-        scored = top_terms(h_row, h_all, vocab, n_keywords)
-        return b.add([t for t, _ in scored], parent, name_term=pick_name(scored, avoid, b.nouns))
+    def add(h_row: np.ndarray, h_all: np.ndarray, parent: int | None, avoid: str = "") -> int:
+        return b.add_scored(h_row, h_all, vocab, n_keywords, parent, avoid)
 
     for g in by_size:
         members = np.flatnonzero(groups == g)
         members = members[np.argsort(-sizes[members], kind="stable")]
         if len(members) == 1:
-            leaf[members[0]] = add(h[members[0]], h, None, set())
+            leaf[members[0]] = add(h[members[0]], h, None)
             continue
-        pid = add(gh[g], gh, None, set())
+        pid = add(gh[g], gh, None)
         for t in members:  # a sub-theme is not named after its parent
-            leaf[t] = add(h[t], h, pid, set(b.themes[pid]["name_term"].split(" ")))
+            leaf[t] = add(h[t], h, pid, b.themes[pid]["name_term"])
     b.labels[rows] = leaf[best]
     b.strength[rows] = top
     # A text close to another cluster's centroid (nearly as close as to its own) is about that one too.

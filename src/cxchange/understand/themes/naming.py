@@ -5,15 +5,28 @@ sizes and typical comments; and the record of themes as the clustering steps bui
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 
-__all__ = ["OTHER_NAME", "OVERALL_NAME", "ThemeBuild", "ctfidf", "describe", "pick_name", "top_terms"]
+from cxchange.understand.themes.text import is_generic
+
+__all__ = [
+    "OTHER_NAME",
+    "OVERALL_NAME",
+    "ThemeBuild",
+    "ctfidf",
+    "describe",
+    "name_options",
+    "pick_name",
+    "top_terms",
+]
 
 OVERALL_NAME, OTHER_NAME = "Overall experience", "Other topics"
+NAME_CANDIDATES = 40  # terms a name is looked for among (a noun phrase may rank below the keywords)
 VARIANT_SHARE = 0.15  # another written form of a keyword is listed at this share of its uses
 
 
@@ -27,9 +40,26 @@ class ThemeBuild:
     memberships: list[list[int]]
     nouns: frozenset[str] = frozenset()  # folded words this corpus uses as nouns: what a name may be
 
-    def add(self, terms: list[str], parent: int | None, name: str | None = None, name_term: str = "") -> int:
-        self.themes.append({"terms": terms, "parent": parent, "name": name, "name_term": name_term})
+    def add(
+        self, terms: list[str], parent: int | None, name: str | None = None, names: Sequence[str] = ()
+    ) -> int:
+        """``names``: candidate names, best first (``name_options``); the first one not taken is used."""
+        self.themes.append(
+            {"terms": terms, "parent": parent, "name": name, "name_term": names[0] if names else "",
+             "names": list(names)}
+        )  # fmt: skip
         return len(self.themes) - 1
+
+    def add_scored(
+        self, h_row: np.ndarray, h_all: np.ndarray, vocab: np.ndarray, n_keywords: int, parent: int | None,
+        avoid: str = "",
+    ) -> int:  # fmt: skip
+        """A theme from a row of term weights: its top terms as keywords, a noun phrase as its name
+        (looked for among more terms than the keywords); ``avoid``: the parent's name term."""
+        scored = top_terms(h_row, h_all, vocab, NAME_CANDIDATES)
+        return self.add(
+            [t for t, _ in scored[:n_keywords]], parent, names=name_options(scored, avoid, self.nouns)
+        )
 
 
 def top_terms(h_row: np.ndarray, h_all: np.ndarray, vocab: np.ndarray, n: int) -> list[tuple[str, float]]:
@@ -52,22 +82,37 @@ def top_terms(h_row: np.ndarray, h_all: np.ndarray, vocab: np.ndarray, n: int) -
     return out
 
 
-def pick_name(scored: list[tuple[str, float]], avoid: set[str], nouns: frozenset[str] = frozenset()) -> str:
-    """A theme's name: its leading term, or a key phrase nearly as strong (``took money`` over ``ask``).
+def name_options(
+    scored: list[tuple[str, float]], avoid: str = "", nouns: frozenset[str] = frozenset()
+) -> list[str]:
+    """Candidate names for a theme, best first: what the comments are about, as a noun phrase.
 
-    With ``nouns``, a name says what the comments are about: a noun ("refund") or a phrase ending in
-    one ("late refund"), never a lone verb or adjective ("called", "hard") when a noun is on the list.
+    A phrase ending in a noun ("late refund", "virtual card") or a noun ("refund") leads, its strongest
+    phrase first when nearly as strong as the word; then other phrases; a lone word that is not a noun
+    ("hard", "called") only when nothing else is there, and a verdict word then reads as an experience
+    ("Good experience"). ``avoid``: the parent's name term: a sub-theme is not named the parent's name
+    again ("Card > Card"), though a phrase with it is fine ("Card > Virtual card").
     """
-    options = [(t, v) for t, v in scored if not set(t.split(" ")) & avoid] or scored
-    if nouns:
-        options = [o for o in options if o[0].split(" ")[-1] in nouns] or options
+    avoid_words = set(avoid.split(" ")) - {""}
+    options = [(t, v) for t, v in scored if not set(t.split(" ")) <= avoid_words] or scored
     if not options:
-        return ""
-    first, weight = options[0]
-    if " " in first:
-        return first
-    return next((t for t, v in options[1:4] if " " in t and v >= 0.5 * weight), first)
+        return []
+    nounish = [(t, v) for t, v in options if not nouns or t.split(" ")[-1] in nouns]
+    ranked: list[str] = []
+    if nounish:
+        first, weight = nounish[0]
+        if " " not in first:
+            ranked += [t for t, v in nounish[1:4] if " " in t and v >= 0.5 * weight][:1]
+        ranked += [t for t, _ in nounish]
+    ranked += [t for t, _ in options if " " in t]
+    rest = [t for t, _ in options if " " not in t]
+    ranked += [f"{t} experience" if is_generic(t) else t for t in rest]
+    return list(dict.fromkeys(ranked))
 
+
+def pick_name(scored: list[tuple[str, float]], avoid: str = "", nouns: frozenset[str] = frozenset()) -> str:
+    """The best of ``name_options`` ("" when there are no terms)."""
+    return next(iter(name_options(scored, avoid, nouns)), "")
 
 
 def ctfidf(counts: sparse.csr_matrix) -> np.ndarray:
@@ -81,7 +126,6 @@ def ctfidf(counts: sparse.csr_matrix) -> np.ndarray:
     tf = c / np.maximum(totals, 1.0)
     idf = np.log1p(float(totals.mean()) / np.maximum(c.sum(0), 1.0))
     return tf * idf
-
 
 
 def _surfaces(tokens: list[list[str | None]], fold: dict[str, str], needed: set[str]) -> dict[str, list[str]]:
@@ -120,7 +164,11 @@ def describe(
 ) -> None:
     """Names (unique: they are keys downstream), readable keywords, sizes and typical texts."""
     themes, labels, strength = b.themes, b.labels, b.strength
-    surf = _surfaces(tokens, fold, {t for th in themes for t in [*th["terms"], th["name_term"]] if t})
+    names = {t for th in themes for t in th.get("names", [])}
+    needed = (
+        {t for th in themes for t in th["terms"]} | names | {t.removesuffix(" experience") for t in names}
+    )
+    surf = _surfaces(tokens, fold, {t for t in needed if t})
     below: dict[int, list[int]] = {i: [i] for i in range(len(themes))}
     for i in range(len(themes)):
         j = themes[i]["parent"]
@@ -133,7 +181,9 @@ def describe(
         th["size"] = len(members)
         th["keywords"] = list(dict.fromkeys(f for t in th["terms"] for f in surf[t]))
         if not th["name"]:
-            options = [surf[t][0] for t in [th["name_term"], *th["terms"]] if t]
+            options = [_written(surf, t) for t in th.get("names", []) if t] or [
+                surf[t][0] for t in th["terms"]
+            ]
             name = next((o for o in options if _cap(o) not in used), " / ".join(options[:2]) or "other")
             th["name"] = _cap(name)
         while th["name"] in used:
@@ -153,3 +203,11 @@ def describe(
 
 def _cap(name: str) -> str:
     return name[:1].upper() + name[1:]
+
+
+def _written(surf: dict[str, list[str]], term: str) -> str:
+    """A candidate name as customers write it ("waiting time"), keeping an added " experience"."""
+    if term in surf and surf[term][0] != term:
+        return surf[term][0]
+    base = term.removesuffix(" experience")
+    return surf[base][0] + term[len(base) :] if base in surf else term

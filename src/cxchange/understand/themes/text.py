@@ -19,6 +19,7 @@ __all__ = [
     "STOP_WORDS",
     "find_subjects",
     "fold_map",
+    "head_nouns",
     "is_generic",
     "text_terms",
     "tokenise",
@@ -140,6 +141,40 @@ def find_subjects(
     folded = ((fold.get(toks[i], toks[i]) for i in hs) for toks, hs in zip(tokens, heads, strict=True))
     first = [next((w for w in ws if w in nouns), None) for ws in folded]  # type: ignore[misc]
     return first, frozenset(nouns)
+
+
+def head_nouns(
+    tokens: list[list[str | None]], heads: list[list[int]], fold: dict[str, str]
+) -> frozenset[str]:
+    """Words this corpus uses as the head of a determiner phrase: what a theme's name may end with.
+
+    A word after "the", "my"... is a noun when it mostly comes there (as for subjects), but not when it
+    mostly modifies the next word ("a new card": new) nor when it mostly follows a noun there ("the
+    transfer arrived": arrived). Why not the subjects' nouns: those count adjectives too, which named
+    themes "New" or "Virtual".
+    """
+    total: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    modifies: Counter[str] = Counter()  # followed by another word of the same run
+    follows: Counter[tuple[str, str]] = Counter()  # (word, the word before it in the run)
+    for toks, hs in zip(tokens, heads, strict=True):
+        total.update(fold.get(t, t) for t in toks if t is not None)
+        run = set(hs)
+        for i in hs:
+            w = fold.get(toks[i], toks[i])  # type: ignore[arg-type]
+            after[w] += 1
+            if i + 1 in run:
+                modifies[w] += 1
+            if i - 1 in run:
+                follows[(w, fold.get(toks[i - 1], toks[i - 1]))] += 1  # type: ignore[arg-type]
+    nouns = {
+        w for w, c in after.items() if c >= NOUN_SHARE * total[w] and total[w] >= 5 and modifies[w] < 0.5 * c
+    } - GENERIC_WORDS
+    after_noun: Counter[str] = Counter()
+    for (w, before), c in follows.items():
+        if before in nouns:
+            after_noun[w] += c
+    return frozenset(w for w in nouns if after_noun[w] < 0.5 * after[w])
 
 
 def text_terms(tokens: list[str | None], fold: dict[str, str]) -> list[str]:
