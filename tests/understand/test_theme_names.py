@@ -42,8 +42,8 @@ def _corpus(seed: int) -> list[str]:
     subjects = {
         "card": ["I need a new card", "my new card has not arrived", "where is my new card", "the new card"],
         "virtual": ["can I get a virtual card", "is the virtual card free", "my virtual card is blocked"],
-        "hard": ["it is hard to find the branch", "hard to reach the branch today", "the branch is hard to find"],
-        "called": ["I called the helpline twice", "called the helpline and nobody answered", "the helpline I called"],
+        "hard": ["it is hard to find the branch", "hard to reach the branch", "the branch is hard to find"],
+        "called": ["I called the helpline twice", "called the helpline, no answer", "the helpline I called"],
         "late": ["my transfer is late", "the transfer arrived late again", "why is the transfer late"],
     }
     tails = ["", " please", " today", " again", " thanks", " asap"]
