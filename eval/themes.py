@@ -25,6 +25,13 @@ over all documents, outliers as one cluster (-1).
 
 Honesty: settings were chosen on demo and clothing only ("tuning"); cfpb and banking77 (test split)
 are held out and only reported. Results: eval/results/themes.json (+ themes.md), written by this run.
+
+Protocol, fixed before the held-out run (2026-12-06): cxchange at its CLI defaults (TF-IDF + NMF
+discovery, `--max-themes 12`, the saved TF-IDF matcher for `analyze`); no setting read from cfpb or
+banking77. Seeds 0, 1, 2 for both methods, BERTopic in the same run; mean ± sd. The tuning sets are a
+separate run (`--sets demo,clothing --skip-bertopic --out eval/results/themes_tuning.json`). Theme
+names changed on this date (noun phrases); discovery's labels did not (same labels on demo and
+banking77 before and after), so NMI moves only with the matcher and the machine's load.
 """
 
 from __future__ import annotations

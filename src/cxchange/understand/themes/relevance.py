@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from cxchange.understand.themes.discover import _terms, _tokenise
 from cxchange.understand.themes.normalise import Noise, normalise
+from cxchange.understand.themes.text import text_terms, tokenise
 
 __all__ = ["FORMAT", "ModelFileError", "ThemeModel", "fit_model", "model_digest"]
 
@@ -78,7 +78,7 @@ class ThemeModel:
     def features(self, texts: Sequence[str | None]) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Unit TF-IDF rows over ``vocab``, and per text the share of its term uses the model knows."""
         return self.features_of_terms(
-            [_terms(_tokenise(normalise(t, self.noise))[0], self.fold) for t in texts]
+            [text_terms(tokenise(normalise(t, self.noise))[0], self.fold) for t in texts]
         )
 
     def features_of_terms(self, docs: Sequence[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:

@@ -1,0 +1,138 @@
+"""Themes from sentence embeddings: k-means on unit vectors, alike clusters nested, names from words."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+from sklearn.preprocessing import normalize
+
+from cxchange.understand.themes.clustering import quiet
+from cxchange.understand.themes.embedders import Embedder
+from cxchange.understand.themes.naming import ThemeBuild, ctfidf
+from cxchange.understand.themes.sampled import (
+    choose_sample,
+    embed_sampled,
+    embed_unit,
+    propagate_labels,
+    text_features,
+)
+
+__all__ = ["embedding_themes"]
+
+# Embedding back-end (tuned on the demo and clothing sets only; CFPB held out).
+EMB_FINE_FACTOR = 1.0  # k-means clusters (leaf themes) per top-level slot
+EMB_RESTARTS = 3  # k-means restarts (seeded)
+EMB_GROUP_SIM = 0.25  # clusters whose centred centroids have at least this cosine nest under one parent
+EMB_SECONDARY_GAP = 0.02  # another theme counts for a text within this cosine of its own centroid
+
+
+def _kmeans(e: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and unit-norm centroids of k-means on unit-norm rows (cosine k-means, seeded)."""
+    from sklearn.cluster import KMeans
+
+    with quiet():  # duplicate texts can leave fewer distinct points than clusters
+        km = KMeans(n_clusters=k, n_init=EMB_RESTARTS, random_state=seed).fit(e)
+    return km.labels_.astype(np.int64), normalize(km.cluster_centers_)
+
+
+def _embedding_k(n: int, k_top: int) -> int:
+    """Leaf clusters for ``n`` embedded texts: one per top-level slot (EMB_FINE_FACTOR, tuned on the demo
+    and clothing sets only: more clusters split one subject by wording, fewer merge subjects)."""
+    return max(1, min(n, round(EMB_FINE_FACTOR * k_top)))
+
+
+def embedding_themes(
+    b: ThemeBuild,
+    embedder: Embedder,
+    texts: list[str],
+    rows: np.ndarray,
+    counts: sparse.csr_matrix,
+    vocab: np.ndarray,
+    k_top: int,
+    seed: int,
+    min_size: int,
+    n_keywords: int,
+    embed_share: float,
+) -> None:
+    """Themes from sentence embeddings: k-means on unit-norm vectors, every text in ``rows`` assigned.
+
+    Fine clusters become leaves; clusters whose centroids are alike nest under one parent (average
+    linkage), at most ``k_top`` top-level themes. Names and keywords: c-TF-IDF of each cluster's
+    content terms (``counts``), so the output reads like the TF-IDF path's.
+    Why k-means, not HDBSCAN: a density clusterer leaves a large share of texts as noise; every text
+    here has content words and belongs somewhere.
+    """
+    if len(rows) == 0:
+        return
+    k = _embedding_k(len(rows), k_top)
+    sample = choose_sample(texts, seed=seed, share=embed_share)
+    if len(sample) == len(rows):  # a small corpus: every text embedded
+        e = embed_unit(embedder, texts)
+        best, cent = _kmeans(e, k, seed)
+    else:  # clusters come from the real embeddings only; the other texts are placed by their words
+        features = text_features(counts[rows])
+        e = embed_sampled(embedder, texts, features, sample)
+        in_sample, cent = _kmeans(e[sample], k, seed)
+        best = propagate_labels(features, sample, in_sample)
+    for _ in range(3):  # clusters under min_size: their texts go to the nearest kept centroid
+        sizes = np.bincount(best, minlength=len(cent))
+        keep = sizes >= min_size
+        if not keep.any():  # too few texts for several themes: the biggest cluster takes them all
+            keep = sizes == sizes.max()
+        if keep.all():
+            break
+        cent = cent[keep]
+        best = (e @ cent.T).argmax(1)
+        sums = np.zeros_like(cent)
+        np.add.at(sums, best, e)
+        cent = normalize(sums)
+    k = len(cent)
+    sim = e @ cent.T
+    top = sim[np.arange(len(rows)), best]
+    sizes = np.bincount(best, minlength=k).astype(float)
+    onehot = sparse.csr_matrix((np.ones(len(rows)), (best, np.arange(len(rows)))), shape=(k, len(rows)))
+    leaf_counts = (onehot @ counts[rows]).tocsr()
+    h = ctfidf(leaf_counts)
+    # Nest alike clusters: average linkage on the cosine of centroids minus the corpus mean (in one domain
+    # every centroid points the same way), cut at EMB_GROUP_SIM, merged further past k_top groups.
+    if k > 1:
+        means = np.zeros_like(cent)
+        np.add.at(means, best, e)
+        centred = normalize(means / np.maximum(sizes, 1.0)[:, None] - e.mean(0))
+        dist = squareform(np.clip(1.0 - centred @ centred.T, 0.0, 2.0), checks=False)
+        tree = linkage(dist, method="average")
+        groups = fcluster(tree, t=1.0 - EMB_GROUP_SIM, criterion="distance").astype(np.int64) - 1
+        if groups.max() + 1 > k_top:
+            groups = fcluster(tree, t=k_top, criterion="maxclust").astype(np.int64) - 1
+    else:
+        groups = np.zeros(1, np.int64)
+    n_groups = int(groups.max()) + 1
+    by_size = np.argsort(-np.bincount(groups, weights=sizes, minlength=n_groups), kind="stable")
+    to_group = sparse.csr_matrix((np.ones(k), (groups, np.arange(k))), shape=(n_groups, k))
+    gh = ctfidf((to_group @ leaf_counts).tocsr())
+    leaf = np.zeros(k, np.int64)
+
+    def add(h_row: np.ndarray, h_all: np.ndarray, parent: int | None, avoid: str = "") -> int:
+        return b.add_scored(h_row, h_all, vocab, n_keywords, parent, avoid)
+
+    for g in by_size:
+        members = np.flatnonzero(groups == g)
+        members = members[np.argsort(-sizes[members], kind="stable")]
+        if len(members) == 1:
+            leaf[members[0]] = add(h[members[0]], h, None)
+            continue
+        pid = add(gh[g], gh, None)
+        for t in members:  # a sub-theme is not named after its parent
+            leaf[t] = add(h[t], h, pid, b.themes[pid]["name_term"])
+    b.labels[rows] = leaf[best]
+    b.strength[rows] = top
+    # A text close to another cluster's centroid (nearly as close as to its own) is about that one too.
+    near = sim >= (top - EMB_SECONDARY_GAP)[:, None]
+    near[np.arange(len(rows)), best] = False
+    r_idx, c_idx = np.nonzero(near)
+    for i, d in enumerate(rows):
+        b.memberships[d].append(int(leaf[best[i]]))
+    for r in np.lexsort((-sim[r_idx, c_idx], r_idx)):
+        b.memberships[rows[r_idx[r]]].append(int(leaf[c_idx[r]]))
