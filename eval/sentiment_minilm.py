@@ -24,11 +24,11 @@ Protocol. Written and committed before any held-out number of this experiment wa
   training rows. D is then scored once on all its pool rows. Reported: macro-F1 per domain as
   mean +- sd over seeds (Blitzer: 2 classes, neutral answers are errors); unscorable texts count
   as neutral answers of the learned systems.
-* Unseen: a seeded pool of Skytrax seat reviews (never trained or tuned on; gold 1-4 / 5-6 /
+* Unseen: a seeded pool of 150 Skytrax seat reviews (never trained or tuned on; gold 1-4 / 5-6 /
   7-10) and the implicit-complaint "holdout" half (never trained or tuned on), scored by models
   fitted on the training rows of all domains, per seed.
 * Speed: texts/s of lexlr (the shipped best back-end), MiniLM+LR and VADER on the same texts,
-  one process, best of 2 rounds, load average recorded.
+  one process, one round of 100 texts (MiniLM is that slow here), load average recorded.
 * Decision, fixed now: MiniLM replaces `best` only if its mean gain over lexlr is >= 0.03 and it
   keeps >= 300 texts/s; otherwise it is reported here and not shipped as `best`.
 """
@@ -197,7 +197,7 @@ def speed(train: Any, model: Any, texts: list[str], vader: Any) -> dict[str, Any
         "minilm": minilm_run,
     }
     fastest = dict.fromkeys(runs, float("inf"))
-    for _ in range(2):
+    for _ in range(1):
         for name, run in runs.items():
             t0 = time.perf_counter()
             run()
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     unseen: dict[str, Part] = {}
     sky_texts, sky_gold = read_skytrax(args.data)
-    idx = pool_of(train, "skytrax", len(sky_texts), 300)
+    idx = pool_of(train, "skytrax", len(sky_texts), 150)
     unseen["skytrax"] = Part(
         train,
         "skytrax",
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for t in train.load_domain(p, args.data).texts
     ]
     results["speed"] = speed(
-        train, model, [pool[i] for i in rng.choice(len(pool), 300, replace=False)], vader
+        train, model, [pool[i] for i in rng.choice(len(pool), 100, replace=False)], vader
     )
     print("speed " + json.dumps(results["speed"]), flush=True)
     results["seconds"] = round(time.perf_counter() - started)
