@@ -217,14 +217,14 @@ def test_detect_language(text: str, language: str) -> None:
 
 
 def test_registry_names_caching_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert set(BACKENDS) == {"fast", "best"}
+    assert set(BACKENDS) == {"fast", "best", "minilm"}
     assert get_backend("fast") is get_backend("fast")
     assert get_backend(" Best ").name == "best"
     monkeypatch.setenv("CXCHANGE_SENTIMENT_BACKEND", "best")
     assert get_backend().name == "best"
     monkeypatch.delenv("CXCHANGE_SENTIMENT_BACKEND")
     assert get_backend().name == "fast"
-    with pytest.raises(CxError, match=r"unknown sentiment back-end 'huge'.*fast, best"):
+    with pytest.raises(CxError, match=r"unknown sentiment back-end 'huge'.*fast, best, minilm"):
         get_backend("huge")
 
 

@@ -25,6 +25,8 @@ from cxchange.understand.sentiment.clauses import score_mentions, score_mentions
 BACKENDS: dict[str, str] = {
     "fast": "cxchange.understand.sentiment.lexicon:LexiconSentiment",
     "best": "cxchange.understand.sentiment.learned:LearnedSentiment",
+    # Optional (the embeddings extra): better on unseen domains, far slower; see embedded.py.
+    "minilm": "cxchange.understand.sentiment.embedded:EmbeddedSentiment",
 }
 
 
