@@ -58,3 +58,11 @@ def test_discovered_names_are_never_a_lone_adjective_or_verb() -> None:
         for name in names:
             words = name.lower().split()
             assert not (len(words) == 1 and words[0] in NOT_NOUNS), names
+
+
+def test_the_stop_word_copy_is_scikit_learns_list() -> None:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as SKLEARN
+
+    from cxchange.understand.themes.text import ENGLISH_STOP_WORDS
+
+    assert ENGLISH_STOP_WORDS == SKLEARN

@@ -129,7 +129,8 @@ def themes_discover(
     db: DbOption = None,
 ) -> None:
     """Propose themes from the comments: names, keywords, sizes, representative comments."""
-    from cxchange.understand.discovery import TOO_BROAD, discover, save_discovery
+    from cxchange.understand.discovery import discover, save_discovery
+    from cxchange.understand.themes.matcher import TOO_BROAD
 
     engine = engine_from(ctx, db)
     result = discover(

@@ -21,14 +21,13 @@ from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.understand.models import Theme
 from cxchange.understand.themes.discover import discover_themes
 from cxchange.understand.themes.embedders import EMBEDDERS, resolve
-from cxchange.understand.themes.matcher import Matcher, ThemeSpec
+from cxchange.understand.themes.matcher import TOO_BROAD, Matcher, ThemeSpec
 from cxchange.understand.themes.matchers import save_matcher
 from cxchange.understand.themes.taxonomy import current_version, import_nodes
 
 # Discovery is a sample-based proposal: past this many comments, more text changes little but time.
 MAX_COMMENTS = 50_000
 MIN_COMMENTS = 20  # fewer comments cannot show which words separate subjects
-TOO_BROAD = 0.3  # a keyword in this share of the comments would tag a third of the store as a rule
 BROAD_SAMPLE = 5000  # comments the too-broad check reads (an even spread)
 
 

@@ -20,11 +20,11 @@ from cxchange.core.spans import parse_span  # the one span grammar; re-exported 
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.org.models import OrgUnit
-from cxchange.understand.discovery import TOO_BROAD
 from cxchange.understand.emerging import Windows, new_phrases, theme_spikes
 from cxchange.understand.impact import NpsCells, theme_impact
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 from cxchange.understand.sentiment.base import NEUTRAL_BAND
+from cxchange.understand.themes.matcher import TOO_BROAD
 from cxchange.understand.themes.matchers import matched_theme_ids
 from cxchange.understand.themes.taxonomy import theme_rows
 

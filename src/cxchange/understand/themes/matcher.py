@@ -14,6 +14,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+# A keyword in this share of the comments would, as a rule, tag a third of the store: too broad to be one.
+TOO_BROAD = 0.3
+
 _TOKEN = re.compile(r"\w+")
 _SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "ly")
 _STEM_SUFFIXES = ("ing", "ed", "es", "er", "ers")

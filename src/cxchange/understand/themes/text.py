@@ -10,8 +10,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from pathlib import Path
 
 __all__ = [
     "DETERMINERS",
@@ -51,6 +50,13 @@ _FILLER = _words(
     time times did does doing having let oh etc absolutely extremely incredibly genuinely super properly
     seriously totally completely utterly review reviews reviewer reviewers feedback survey xx xxx xxxx us
     """
+)
+# scikit-learn's English list, read from a copy: importing scikit-learn for it cost every import a
+# second (the after-import work tokenises through this module); tests check the copy is the same list.
+ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
+    line.strip()
+    for line in (Path(__file__).parent / "data" / "english_stop_words.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
 )
 STOP_WORDS: frozenset[str] = frozenset((ENGLISH_STOP_WORDS - _KEEP) | _FILLER)
 DETERMINERS = _words("the this these that those my our your their a an its his her")
