@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(PY) bench/drivers.py
 	$(PY) bench/web.py
 	$(PY) bench/decide.py
+	$(PY) bench/fuzz.py
 
 # Evaluation runs in its own venv: the anchors (VADER, BERTopic, torch) are never cxchange dependencies.
 EVAL_VENV := .venv-eval
