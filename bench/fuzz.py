@@ -1,7 +1,7 @@
 """Fuzzing every API operation as each role, against a real server on the demo: server errors and slow
 answers (the hardening issue's target: 0 responses with a 5xx, 0 over 2 s).
 
-    python bench/fuzz.py [--rows 20000] [--examples 25] [--workers 2] [--seconds 2]
+    python bench/fuzz.py [--rows 20000] [--examples 10] [--workers 2] [--seconds 2]
 
 Builds (once) an analysed demo database of `--rows` feedback rows, starts `cxchange serve` in its own
 process, and for each role (admin, analyst, change-lead, a manager of one region, viewer) runs
@@ -146,7 +146,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=20_000)
     ap.add_argument("--db", type=Path, default=HERE / "out" / "fuzz.db")
-    ap.add_argument("--examples", type=int, default=25)
+    ap.add_argument("--examples", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=2.0)
     args = ap.parse_args()
