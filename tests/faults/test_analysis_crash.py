@@ -28,7 +28,7 @@ def test_cases_of_partitions_written_before_a_failure_are_opened(engine: Engine,
     maps = tuple(f"{c}={c}" for c in frame.columns)
     import_frame(engine, frame, ImportOptions(source="s", map_options=maps, close_loop=False))
 
-    write = analyze_module._write
+    write = analyze_module.write_partition
     calls = {"n": 0}
 
     def second_partition_fails(*args: Any, **kwargs: Any) -> None:
@@ -37,7 +37,7 @@ def test_cases_of_partitions_written_before_a_failure_are_opened(engine: Engine,
             raise RuntimeError("worker lost")
         write(*args, **kwargs)
 
-    monkeypatch.setattr(analyze_module, "_write", second_partition_fails)
+    monkeypatch.setattr(analyze_module, "write_partition", second_partition_fails)
     with pytest.raises(RuntimeError, match="worker lost"):
         analyze_module.analyze(engine, backend="fast", partition_rows=3)
     assert len(cases.list_cases(engine)) == 3  # the first partition's three complaints
