@@ -1,6 +1,7 @@
 """Page by page: what a manager of R-NORTH gets from the web UI.
 
-Every page route of the app is either public by design (PUBLIC: signing in and out, static assets) or
+Every page route of the app is either public by design (PUBLIC: signing in and out, static assets, the
+survey respondent's pages) or
 takes the user's scope (`current_scope` in its dependencies), so it filters through `UserScope`. Every
 GET page is then requested as the manager: it answers 200 without another region's store codes, or 403;
 pages that name one thing (an initiative, a case, a unit) refuse another region's with 403 or 404.
@@ -18,8 +19,13 @@ from cxchange.auth.web import route_takes_scope
 
 # What a page cannot do without (its form fills it in).
 REQUIRED = {"/decide/business-case": {"theme": "Waiting time"}}
-# Pages anyone may reach: the sign-in form and its post, signing out, the vendored chart library.
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/vendor/plotly.min.js")}
+# Pages anyone may reach: the sign-in form and its post, signing out, the vendored chart library, and
+# the survey respondent's pages, which need no sign-in by design and act only on their signed link.
+PUBLIC = {
+    ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/vendor/plotly.min.js"),
+    ("GET", "/s/{token}"), ("POST", "/s/{token}"), ("GET", "/s/{token}/thanks"),
+    ("GET", "/s/unsubscribe/{token}"), ("POST", "/s/unsubscribe/{token}"),
+}
 
 
 pytestmark = pytest.mark.usefixtures("world_database")
