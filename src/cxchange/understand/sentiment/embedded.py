@@ -23,7 +23,7 @@ import numpy as np
 
 from cxchange.understand.sentiment.base import Sentiment
 from cxchange.understand.sentiment.learned import DENSE, REINSTALL, ModelError, featurize
-from cxchange.understand.sentiment.lexicon import prepare
+from cxchange.understand.sentiment.lexicon import score_prepared
 
 MODEL_PATH = Path(__file__).parent / "data" / "minilm_model.npz"
 MAX_TOKENS = 128  # word pieces MiniLM reads per text (as in training): longer texts are cut
@@ -98,22 +98,7 @@ class EmbeddedSentiment:
         self._path = path
 
     def score(self, texts: Sequence[str]) -> list[Sentiment]:
-        out: list[Sentiment | None] = []
-        todo, clean, languages = [], [], []
-        for i, text in enumerate(texts):
-            prepared = prepare(text)
-            if isinstance(prepared, Sentiment):
-                out.append(prepared)
-            else:
-                out.append(None)
-                todo.append(i)
-                clean.append(prepared[0])
-                languages.append(prepared[1])
-        if todo:
-            predicted = _model_at(self._path).predict(clean)
-            for i, (score, label), language in zip(todo, predicted, languages, strict=True):
-                out[i] = Sentiment(score, label, language)
-        return [s for s in out if s is not None]
+        return score_prepared(texts, lambda clean: _model_at(self._path).predict(clean))
 
 
 __all__ = ["MODEL_PATH", "EmbeddedSentiment", "Model"]

@@ -41,7 +41,7 @@ import numpy as np
 
 from cxchange.core.errors import CxError
 from cxchange.understand.sentiment.base import Sentiment
-from cxchange.understand.sentiment.lexicon import NEGATE, engine, prepare
+from cxchange.understand.sentiment.lexicon import NEGATE, engine, score_prepared
 
 MODEL_PATH = Path(__file__).parent / "data" / "best_model.npz"
 REINSTALL = (
@@ -216,24 +216,7 @@ class LearnedSentiment:
         return model() if self._path is None else _model_at(self._path)
 
     def score(self, texts: Sequence[str]) -> list[Sentiment]:
-        out: list[Sentiment | None] = []
-        todo: list[int] = []
-        clean: list[str] = []
-        languages: list[str] = []
-        for i, text in enumerate(texts):
-            prepared = prepare(text)
-            if isinstance(prepared, Sentiment):
-                out.append(prepared)
-            else:
-                out.append(None)
-                todo.append(i)
-                clean.append(prepared[0])
-                languages.append(prepared[1])
-        if todo:
-            m = self._model()
-            for i, (score, label), language in zip(todo, m.predict(clean), languages, strict=True):
-                out[i] = Sentiment(score, label, language)
-        return [s for s in out if s is not None]
+        return score_prepared(texts, lambda clean: self._model().predict(clean))
 
 
 @functools.cache

@@ -29,7 +29,7 @@ import html
 import math
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from pathlib import Path
@@ -135,6 +135,30 @@ def prepare(text: str | None) -> tuple[str, str] | Sentiment:
     if language not in ("en", "und"):
         return Sentiment(None, UNSUPPORTED, language)
     return text, language
+
+
+def score_prepared(
+    texts: Sequence[str], predict: Callable[[list[str]], Iterable[tuple[float | None, str]]]
+) -> list[Sentiment]:
+    """Each text's Sentiment: those `prepare` cannot score as it says, the rest from one `predict` call
+    over their clean texts ((score, label) pairs, in order): the trained back-ends share this."""
+    out: list[Sentiment | None] = []
+    todo: list[int] = []
+    clean: list[str] = []
+    languages: list[str] = []
+    for i, text in enumerate(texts):
+        prepared = prepare(text)
+        if isinstance(prepared, Sentiment):
+            out.append(prepared)
+        else:
+            out.append(None)
+            todo.append(i)
+            clean.append(prepared[0])
+            languages.append(prepared[1])
+    if todo:
+        for i, (score, label), language in zip(todo, predict(clean), languages, strict=True):
+            out[i] = Sentiment(score, label, language)
+    return [s for s in out if s is not None]
 
 
 class _Engine:
