@@ -9,12 +9,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from cxchange.auth.web import api_guard
 from cxchange.change.api import router as change_router
 from cxchange.core.api_models import Health
 from cxchange.core.deps import engine, set_database_url
-from cxchange.core.errors import CxError
+from cxchange.core.errors import BusyError, CxError
 from cxchange.core.migrate import current_revision
 from cxchange.decide.api import router as decide_router
 from cxchange.listen.api import router as listen_router
@@ -55,6 +56,17 @@ def create_app(database_url: str | None = None) -> FastAPI:
         response = render_error(request, status, str(exc))
         response.headers.update({k: v for k, v in exc.headers().items() if k == "Retry-After"})
         return response
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(request: Request, exc: PoolTimeoutError) -> Response:
+        # Every database connection stayed taken for db_pool_timeout seconds: answer 503 with Retry-After
+        # (API and pages alike) instead of queueing the request without end.
+        busy = BusyError("every database connection is in use: try again in a few seconds")
+        if request.url.path.startswith("/api"):
+            return await _cx_error(request, busy)
+        page = render_error(request, busy.status, str(busy), look_up_user=False)  # no connection to ask
+        page.headers.update(busy.headers())
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

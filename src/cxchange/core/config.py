@@ -11,6 +11,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CXCHANGE_", extra="ignore")
 
     database_url: str = "sqlite:///cxchange.db"
+    # Connections each process keeps (db_pool_size) and may open beyond it under load (db_max_overflow).
+    # A request that finds every one taken waits db_pool_timeout seconds, then answers 503 with
+    # Retry-After: under load requests wait or fail, never hang.
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    db_pool_timeout: float = 10.0
     # Rows handed to the database per executemany / COPY round trip: large enough to amortise the
     # round trip, small enough to keep memory flat.
     import_chunk_rows: int = 50_000

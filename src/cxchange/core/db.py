@@ -52,13 +52,21 @@ def register_models() -> None:
 def _engine_for(url: str) -> Engine:
     register_models()
     parsed = make_url(url)
+    settings = get_settings()
+    pool = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+    }
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        in_memory = not parsed.database or parsed.database == ":memory:"
+        if not in_memory:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # An in-memory database lives in one connection: its pool is not a queue and takes no sizes.
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **({} if in_memory else pool))
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, **pool)
     return engine
 
 

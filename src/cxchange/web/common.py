@@ -42,8 +42,8 @@ def templates() -> Jinja2Templates:
     return t
 
 
-def page_context(request: Request) -> dict[str, Any]:
-    user = optional_user(request)
+def page_context(request: Request, look_up_user: bool = True) -> dict[str, Any]:
+    user = optional_user(request) if look_up_user else None
     scope = getattr(request.state, "cx_scope", None)
     nav = []
     if user is not None:
@@ -54,20 +54,25 @@ def page_context(request: Request) -> dict[str, Any]:
     return {
         "user": user,
         "user_scope": scope,
-        "csrf_token": csrf_token(request),
+        "csrf_token": csrf_token(request) if look_up_user else "",  # the token is tied to the signed-in user
         "nav": nav,
         "path": request.url.path,
     }
 
 
 def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    look_up_user: bool = True,
 ) -> HTMLResponse:
-    ctx = {**page_context(request), **(context or {})}
+    ctx = {**page_context(request, look_up_user), **(context or {})}
     return templates().TemplateResponse(request, name, ctx, status_code=status_code)
 
 
-def render_error(request: Request, status: int, message: str) -> HTMLResponse:
+def render_error(request: Request, status: int, message: str, look_up_user: bool = True) -> HTMLResponse:
+    """The error page; `look_up_user=False` when the database cannot be asked who is signed in."""
     titles = {
         400: "That did not work", 403: "Not for your role or units", 404: "Not found",
         429: "Too many requests", 503: "Busy",
@@ -77,4 +82,5 @@ def render_error(request: Request, status: int, message: str) -> HTMLResponse:
         "error.html",
         {"status": status, "title": titles.get(status, "Error"), "message": message},
         status_code=status,
+        look_up_user=look_up_user,
     )
