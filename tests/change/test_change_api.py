@@ -36,7 +36,9 @@ def client(demo: Engine) -> TestClient:
 
 def test_api_mirrors_the_commands(client: TestClient, cli: Any, people: dict[str, Any]) -> None:
     assert {f["key"] for f in client.get("/api/frameworks").json()} >= {"kotter", "adkar", "cx10"}
-    assert len(client.get("/api/frameworks/kotter").json()["steps"]) == 8
+    kotter = client.get("/api/frameworks/kotter").json()
+    assert len(kotter["steps"]) == 8
+    assert kotter["file"] == "kotter.yaml" and "/" not in kotter["file"]  # no server directories over HTTP
     assert client.get("/api/frameworks/prince2").status_code == 404
 
     body = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -90,7 +91,8 @@ def frameworks_list(scope: Annotated[UserScope, Depends(current_scope)]) -> list
 
 @router.get("/frameworks/{name}", response_model=Framework)
 def frameworks_show(name: str, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
-    return get_framework(name, allow_file=False)  # no file paths over HTTP
+    framework = get_framework(name, allow_file=False)  # no file paths over HTTP, in or out
+    return {**framework, "file": Path(framework["file"]).name}  # the server's directories stay private
 
 
 # --- initiatives ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ class Framework(Out):
     description: str
     steps: list[FrameworkStep]
     origin: str
-    file: str  # the YAML file it was read from (on the server)
+    file: str  # the name of the YAML file it was read from (over HTTP, without the server's directories)
 
 
 class PersonRef(Out):
