@@ -20,6 +20,7 @@ from cxchange.decide.overview import refresh_after_write
 from cxchange.listen.after_commit import columnar_copy, search_index
 from cxchange.sustain.cases import root_cause_counts
 from cxchange.sustain.hooks import on_analysis_finished, on_batch_imported
+from cxchange.understand.runs import close_unfinished_run
 
 
 def _decide_figures(engine: Engine, _payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -30,6 +31,7 @@ subscribe(BATCH_IMPORTED, "columnar", columnar_copy)
 subscribe(BATCH_IMPORTED, "search_index", search_index)
 subscribe(BATCH_IMPORTED, "close_loop", on_batch_imported)
 subscribe(BATCH_IMPORTED, "decide", _decide_figures)
+subscribe(ANALYSIS_FINISHED, "run_status", close_unfinished_run)
 subscribe(ANALYSIS_FINISHED, "close_loop", on_analysis_finished)
 subscribe(ANALYSIS_FINISHED, "decide", _decide_figures)
 answer(ROOT_CAUSES, root_cause_counts)

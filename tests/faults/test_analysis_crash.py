@@ -8,12 +8,13 @@ from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from cxchange.core import events
 from cxchange.listen.service import ImportOptions, import_frame
 from cxchange.sustain import cases
 from cxchange.understand import analyze as analyze_module
+from cxchange.understand.models import AnalysisRun
 from cxchange.understand.themes.taxonomy import add_theme
 
 
@@ -42,3 +43,10 @@ def test_cases_of_partitions_written_before_a_failure_are_opened(engine: Engine,
         analyze_module.analyze(engine, backend="fast", partition_rows=3)
     assert len(cases.list_cases(engine)) == 3  # the first partition's three complaints
     assert events.pending(engine) == []
+    with engine.connect() as conn:  # the run is not left "running" for ever
+        assert conn.execute(select(AnalysisRun.status, AnalysisRun.finished_at)).one()[0] == "interrupted"
+
+    analyze_module.analyze(engine, backend="fast", partition_rows=3)  # a later run finishes the rest
+    with engine.connect() as conn:
+        statuses = conn.execute(select(AnalysisRun.status).order_by(AnalysisRun.id)).scalars().all()
+    assert statuses == ["interrupted", "done"]
