@@ -2,6 +2,7 @@
 SQLite, and the executive report's generation time. Same run, same machine.
 
     python bench/web.py [--rows 1000000] [--db bench/out/web1m.db] [--connections 8] [--seconds 20]
+    python bench/web.py --postgres postgresql://postgres@127.0.0.1:5432/postgres [--rows 1000000]
 
 Load comes from wrk (Debian's package, a separate process on loopback; installed by this script with
 apt when missing and run as root) for a bounded time per URL; without wrk, a bounded number of
@@ -50,11 +51,38 @@ def ensure_db(path: Path, rows: int) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         for stale in path.parent.glob(path.name + "*"):
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-        t = time.perf_counter()
-        _cx("demo", "--rows", str(rows), "--db", url)
-        print(f"built {rows:,}-row analysed demo in {time.perf_counter() - t:.0f} s", flush=True)
+        _build_demo(url, rows)
         marker.write_text(str(rows))
     return url
+
+
+def ensure_postgres_db(server_url: str, rows: int) -> str:
+    """A database of its own on the PostgreSQL server (`cxchange_bench_web_<rows>`), built once and kept:
+    the analysed demo at `rows` takes minutes to build, the measurement seconds."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"cxchange_bench_web_{rows}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    marker = HERE / "out" / f"{name}.rows"
+    if not exists or not marker.exists() or marker.read_text() != str(rows):
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))  # name is ours
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        _build_demo(url, rows)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(str(rows))
+    admin.dispose()
+    return url
+
+
+def _build_demo(url: str, rows: int) -> None:
+    t = time.perf_counter()
+    _cx("demo", "--rows", str(rows), "--db", url)
+    print(f"built {rows:,}-row analysed demo in {time.perf_counter() - t:.0f} s", flush=True)
 
 
 def tokens(url: str) -> dict[str, str]:
@@ -171,13 +199,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--db", type=Path, default=HERE / "out" / "web1m.db")
+    ap.add_argument("--postgres", help="a PostgreSQL server URL: measure there instead of SQLite "
+                    "(results in web_postgres.json)")  # fmt: skip
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--seconds", type=int, default=20, help="per URL with wrk")
     ap.add_argument("--requests", type=int, default=400, help="per URL without wrk")
     ap.add_argument("--workers", type=int, default=2, help="server processes (the machine has 2 cores)")
     args = ap.parse_args()
 
-    url = ensure_db(args.db, args.rows)
+    url = ensure_postgres_db(args.postgres, args.rows) if args.postgres else ensure_db(args.db, args.rows)
     tok = tokens(url)
     proc, base = start_server(url, args.workers)
     wrk = have_wrk()
@@ -192,7 +222,9 @@ def main() -> None:
         ("explorer page 50 (older)", None, "admin"),
     ]
     results: dict[str, object] = {"rows": args.rows, "load_tool": "wrk" if wrk else "httpx-asyncio",
-                                  "connections": args.connections, "workers": args.workers}  # fmt: skip
+                                  "connections": args.connections, "workers": args.workers,
+                                  "database": "postgresql" if args.postgres else "sqlite",
+                                  "load_average_before": os.getloadavg()}  # fmt: skip
     try:
         with httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {tok['admin']}"}, timeout=120
@@ -238,8 +270,10 @@ def main() -> None:
                 print(f"report .{fmt} failed: {exc.stderr.strip()[-300:]}", flush=True)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "web.json").write_text(json.dumps(results, indent=2))
-    print(f"wrote {out / 'web.json'}")
+    results["load_average_after"] = os.getloadavg()
+    name = "web_postgres.json" if args.postgres else "web.json"
+    (out / name).write_text(json.dumps(results, indent=2))
+    print(f"wrote {out / name}")
 
 
 if __name__ == "__main__":
