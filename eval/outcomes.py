@@ -418,7 +418,7 @@ def report(result: dict[str, object], command: str) -> str:
             f"## The pre-trend check's level (the rule withholds at p < {PRETREND_ALPHA:.2f})",
             "",
             "Confident verdicts if a pre-trend in the estimate's direction withheld the verdict at other "
-            "levels: power is bought only by calling rising pilots improved more often.",
+            "levels (a looser level buys power by calling more rising pilots improved).",
             "",
             gate_table(result),
             "",
