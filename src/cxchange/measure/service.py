@@ -24,7 +24,14 @@ from cxchange.core.output import rounded as _round  # the one rounding rule
 from cxchange.listen import columnar, rollup
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import Filters, apply_filters, parse_where
-from cxchange.measure.stats import CI_METHODS, METRICS, compare_from_counts, holm, score_from_counts
+from cxchange.measure.stats import (
+    CI_METHODS,
+    METRICS,
+    Difference,
+    compare_from_counts,
+    holm,
+    score_from_counts,
+)
 from cxchange.org.tree import OrgTree, load_org_tree
 
 TIME_KEYS = ("day", "week", "month", "quarter", "year")
@@ -196,6 +203,18 @@ def _counts_columnar(
     if "source" in q.by:
         out = out.with_columns(pl.col("source").replace_strict(names, default=None, return_dtype=pl.String))
     return out
+
+
+def compare_count_frames(metric: str, a: pl.DataFrame, b: pl.DataFrame, *, level: float) -> Difference:
+    """`compare_from_counts` of two (__value, __count) frames, such as a period and the one before it."""
+    return compare_from_counts(
+        metric,
+        a["__value"].to_numpy(),
+        a["__count"].to_numpy(),
+        b["__value"].to_numpy(),
+        b["__count"].to_numpy(),
+        level=level,
+    )
 
 
 def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> GroupedCounts:

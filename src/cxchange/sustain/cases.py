@@ -28,6 +28,7 @@ from cxchange.auth.scope import UserScope
 from cxchange.change.common import get_initiative, initiative_units
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
 from cxchange.core.spans import parse_span
+from cxchange.core.types import as_datetime
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.org.models import Person
 from cxchange.org.tree import OrgTree, covered_unit_ids, load_org_tree
@@ -325,12 +326,6 @@ def scan_all(engine: Engine) -> dict[str, Any]:
     return {"cases": made + r["cases"], "errors": errors + r["errors"]}
 
 
-def _as_dt(v: Any) -> datetime | None:
-    if v is None or isinstance(v, datetime):
-        return v
-    return datetime.fromisoformat(str(v))
-
-
 def list_cases(
     engine: Engine,
     *,
@@ -529,7 +524,7 @@ def you_said_we_did(engine: Engine, initiative: int | str) -> dict[str, Any]:
             {
                 "customer_id": cid,
                 "feedback_id": fid,
-                "date": (_as_dt(at).date() if at is not None else None),  # type: ignore[union-attr]
+                "date": (as_datetime(at).date() if at is not None else None),  # type: ignore[union-attr]
                 "text": text,
                 "unit": tree.units[uid].code if uid in tree.units else None,
             }
