@@ -71,21 +71,32 @@ def ensure_default_rules(engine: Engine) -> None:
             s.add(CaseRule(name=name, kind=kind, value=value, sla_hours=sla, within_days=DEFAULT_WITHIN_DAYS))
 
 
+def rule_listing(
+    rule: Any, watches: dict[str, Any], condition: str, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """A case or alert rule as `cases rules` and `alerts rules` list it: id and name, what it watches,
+    its condition in words, its own settings, and whether it is active."""
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        **watches,
+        "condition": condition,
+        **settings,
+        "active": rule.active,
+    }
+
+
 def _rule_row(r: CaseRule, themes: dict[int, str], sources: dict[int, str]) -> dict[str, Any]:
     if r.kind == "theme_negative":
         condition = f"theme {themes.get(r.theme_id or 0, r.theme_id)!r} mentioned negatively"
     else:
         condition = f"{r.kind.removesuffix('_max')} <= {r.value:g}"
-    return {
-        "id": r.id,
-        "name": r.name,
-        "kind": r.kind,
-        "condition": condition,
+    settings = {
         "source": sources.get(r.source_id) if r.source_id else None,
         "sla_hours": r.sla_hours,
         "within_days": r.within_days,
-        "active": r.active,
     }
+    return rule_listing(r, {"kind": r.kind}, condition, settings)
 
 
 def list_rules(engine: Engine) -> list[dict[str, Any]]:
