@@ -31,8 +31,8 @@ CONTENT_FIELDS = ("text", *SCORE_FIELDS)
 STRUCTURED_KINDS = frozenset({"complaint", "ticket"})
 NO_FEEDBACK = "no feedback: text and every score are empty"
 NO_FEEDBACK_STRUCTURED = "no feedback: text, every score and every other column are empty"
-OUTPUT_COLUMNS = (
-    "row_number",
+# The fields of a feedback row that validation produces; store.FEEDBACK_COLUMNS writes them with the ids.
+FEEDBACK_FIELDS = (
     "external_id",
     "dedup_key",
     "content_hash",
@@ -48,6 +48,7 @@ OUTPUT_COLUMNS = (
     "text",
     "customer_value",
 )
+OUTPUT_COLUMNS = ("row_number", *FEEDBACK_FIELDS)
 
 
 @dataclass(frozen=True)

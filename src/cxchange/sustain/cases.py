@@ -28,6 +28,7 @@ from cxchange.auth.scope import UserScope
 from cxchange.change.common import get_initiative, initiative_units
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
 from cxchange.core.spans import parse_span
+from cxchange.core.types import as_datetime
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.org.models import Person
 from cxchange.org.tree import OrgTree, covered_unit_ids, load_org_tree
@@ -70,21 +71,32 @@ def ensure_default_rules(engine: Engine) -> None:
             s.add(CaseRule(name=name, kind=kind, value=value, sla_hours=sla, within_days=DEFAULT_WITHIN_DAYS))
 
 
+def rule_listing(
+    rule: Any, watches: dict[str, Any], condition: str, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """A case or alert rule as `cases rules` and `alerts rules` list it: id and name, what it watches,
+    its condition in words, its own settings, and whether it is active."""
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        **watches,
+        "condition": condition,
+        **settings,
+        "active": rule.active,
+    }
+
+
 def _rule_row(r: CaseRule, themes: dict[int, str], sources: dict[int, str]) -> dict[str, Any]:
     if r.kind == "theme_negative":
         condition = f"theme {themes.get(r.theme_id or 0, r.theme_id)!r} mentioned negatively"
     else:
         condition = f"{r.kind.removesuffix('_max')} <= {r.value:g}"
-    return {
-        "id": r.id,
-        "name": r.name,
-        "kind": r.kind,
-        "condition": condition,
+    settings = {
         "source": sources.get(r.source_id) if r.source_id else None,
         "sla_hours": r.sla_hours,
         "within_days": r.within_days,
-        "active": r.active,
     }
+    return rule_listing(r, {"kind": r.kind}, condition, settings)
 
 
 def list_rules(engine: Engine) -> list[dict[str, Any]]:
@@ -325,12 +337,6 @@ def scan_all(engine: Engine) -> dict[str, Any]:
     return {"cases": made + r["cases"], "errors": errors + r["errors"]}
 
 
-def _as_dt(v: Any) -> datetime | None:
-    if v is None or isinstance(v, datetime):
-        return v
-    return datetime.fromisoformat(str(v))
-
-
 def list_cases(
     engine: Engine,
     *,
@@ -529,7 +535,7 @@ def you_said_we_did(engine: Engine, initiative: int | str) -> dict[str, Any]:
             {
                 "customer_id": cid,
                 "feedback_id": fid,
-                "date": (_as_dt(at).date() if at is not None else None),  # type: ignore[union-attr]
+                "date": (as_datetime(at).date() if at is not None else None),  # type: ignore[union-attr]
                 "text": text,
                 "unit": tree.units[uid].code if uid in tree.units else None,
             }

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxchange.core.errors import InputError
+from cxchange.core.types import as_datetime
 from cxchange.listen.browse import SENTIMENT_LABELS
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, parse_where, scope_filters
@@ -177,7 +178,7 @@ def latest(engine: Engine, f: FeedbackFilter) -> datetime | None:
     """When the newest matching row was received (None: no dated row matches)."""
     with engine.connect() as conn:
         value = conn.scalar(filtered(engine, select(func.max(Feedback.received_at)), f))
-    return value if value is None or isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return as_datetime(value)
 
 
 def is_many(n: int, exact: bool, cap: int = COUNT_CAP) -> bool:
@@ -307,9 +308,7 @@ def list_feedback(
     f = FeedbackFilter(
         where=tuple(where), source=source, since=since, until=until, theme=theme, sentiment=sentiment, q=q
     )
-    stmt = _base(engine, f, many=None).order_by(
-        Feedback.received_at.desc().nulls_last(), Feedback.id.desc()
-    )
+    stmt = _base(engine, f, many=None).order_by(Feedback.received_at.desc().nulls_last(), Feedback.id.desc())
     with Session(engine) as session:
         rows = session.execute(stmt.limit(limit).offset(offset)).all()
         return _rows(session, rows)
