@@ -22,12 +22,13 @@ the pending work stays undone and is retried instead of being lost.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
+from cxchange.core.events import batch_ids
 from cxchange.sustain.alerts import evaluate
 from cxchange.sustain.cases import cases_for_analysis, cases_for_batch
 from cxchange.sustain.delivery import deliver_due, deliver_in_background
@@ -38,14 +39,14 @@ log = logging.getLogger(__name__)
 
 def after_import(
     engine: Engine,
-    batch_id: int | None,
+    batch_id: int | Sequence[int] | None,
     *,
     deliver: str = "background",
     now: datetime | None = None,
     strict: bool = False,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"cases_opened": 0, "alerts_evaluated": 0, "alerts_raised": 0, "errors": []}
-    if batch_id is None:
+    if batch_id is None or (not isinstance(batch_id, int) and not batch_id):
         return out
     try:
         made = cases_for_batch(engine, batch_id, now=now)
@@ -107,7 +108,7 @@ def on_batch_imported(engine: Engine, payload: Mapping[str, Any]) -> dict[str, A
     """Subscriber of "batch imported": cases and alerts for the batch, unless the import said not to."""
     if not payload.get("close_loop", True):
         return {"cases_opened": 0, "alerts_evaluated": 0, "alerts_raised": 0, "errors": []}
-    return after_import(engine, payload["batch_id"], now=_clock(payload), strict=True)
+    return after_import(engine, batch_ids(payload), now=_clock(payload), strict=True)
 
 
 def on_analysis_finished(engine: Engine, payload: Mapping[str, Any]) -> dict[str, Any]:
