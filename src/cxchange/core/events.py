@@ -153,15 +153,30 @@ def complete(engine: Engine, work_id: int) -> WorkDone:
     return complete_many(engine, [work_id])[0]
 
 
+# Pieces of work merged into one run at most (and ids in one IN list, well under SQLite's 32,766).
+MERGE_AT_MOST = 500
+
+
 def complete_many(engine: Engine, work_ids: Sequence[int]) -> list[WorkDone]:
     """`complete` for several pieces of work at once, those about batches merged into one run each."""
+    ids = list(dict.fromkeys(work_ids))
+    if len(ids) > MERGE_AT_MOST:
+        return [
+            w
+            for i in range(0, len(ids), MERGE_AT_MOST)
+            for w in _complete(engine, ids[i : i + MERGE_AT_MOST])
+        ]
+    return _complete(engine, ids)
+
+
+def _complete(engine: Engine, work_ids: list[int]) -> list[WorkDone]:
     with engine.connect() as conn:
         rows = conn.execute(
             select(PendingWork.id, PendingWork.event, PendingWork.payload)
-            .where(PendingWork.id.in_(list(work_ids)))
+            .where(PendingWork.id.in_(work_ids))
             .order_by(PendingWork.id)
         ).all()
-    if len(rows) != len(set(work_ids)):
+    if len(rows) != len(work_ids):
         raise LookupError(f"pending work {sorted(set(work_ids) - {r.id for r in rows})} not found")
     done = [_run(engine, ids, event, payload) for ids, event, payload in _merged(rows)]
     with engine.begin() as conn:
@@ -306,9 +321,7 @@ def resume(engine: Engine, *, retry_failed: bool = False) -> list[WorkDone]:
     claimed = [
         row["id"]
         for row in pending(engine)
-        if row["claimable"]
-        and (row["attempts"] < MAX_AUTO_ATTEMPTS or retry_failed)
-        and _claim(engine, row)
+        if row["claimable"] and (row["attempts"] < MAX_AUTO_ATTEMPTS or retry_failed) and _claim(engine, row)
     ]
     # Merged (complete_many): a server killed under a stream of answers leaves many small batches.
     return complete_many(engine, claimed) if claimed else []
