@@ -128,10 +128,13 @@ def batch_calls() -> Iterator[list[dict[str, Any]]]:
 BATCH_EVENT = "test batch event"
 
 
-def test_work_about_batches_is_merged_into_one_run(engine: Engine, batch_calls: list[Any]) -> None:
+def _recorded(engine: Engine, payloads: list[dict[str, Any]]) -> list[int]:
     with engine.begin() as conn:
-        ids = [events.record(conn, BATCH_EVENT, {"batch_id": b, "close_loop": True}) for b in (7, 8, 9)]
-        other = events.record(conn, BATCH_EVENT, {"batch_id": 10, "close_loop": False})
+        return [events.record(conn, BATCH_EVENT, p) for p in payloads]
+
+
+def test_work_about_batches_is_merged_into_one_run(engine: Engine, batch_calls: list[Any]) -> None:
+    *ids, other = _recorded(engine, [{"batch_id": b, "close_loop": b < 10} for b in (7, 8, 9, 10)])
     done = events.complete_many(engine, [*ids, other])
     # Same payload but the batch: one run for 7, 8 and 9; close_loop differs: 10 runs on its own.
     assert [(w.ids, w.results["catch_up"]["batches"]) for w in done] == [(ids, [7, 8, 9]), ([other], [10])]
@@ -145,11 +148,8 @@ def test_work_about_batches_is_merged_into_one_run(engine: Engine, batch_calls: 
 def test_background_work_is_done_by_the_process_and_resumed_after_a_crash(
     engine: Engine, batch_calls: list[Any]
 ) -> None:
-    with engine.begin() as conn:
-        first = events.record(conn, BATCH_EVENT, {"batch_id": 1})
-        second = events.record(conn, BATCH_EVENT, {"batch_id": 2})
-    events.complete_in_background(engine, first)
-    events.complete_in_background(engine, second)
+    for work_id in _recorded(engine, [{"batch_id": 1}, {"batch_id": 2}]):
+        events.complete_in_background(engine, work_id)
     events.wait_for_background(engine)
     assert events.pending(engine) == []
     assert [events.batch_ids(p) for p in batch_calls] in ([[1, 2]], [[1], [2]])
