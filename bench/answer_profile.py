@@ -50,10 +50,10 @@ def shares(stacks: Path, top: int) -> list[tuple[str, float]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--threads", type=int, default=8)
-    ap.add_argument("--top", type=int, default=30)
+    ap = argparse.ArgumentParser(description="Where a survey answer's server CPU goes.")
+    ap.add_argument("--seconds", type=float, default=20, help="how long the clients answer")
+    ap.add_argument("--threads", type=int, default=8, help="client threads (one process)")
+    ap.add_argument("--top", type=int, default=30, help="functions listed")
     args = ap.parse_args()
 
     from cxchange.core.db import get_engine
