@@ -46,7 +46,7 @@ def after_import(
     strict: bool = False,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"cases_opened": 0, "alerts_evaluated": 0, "alerts_raised": 0, "errors": []}
-    if batch_id is None or (not isinstance(batch_id, int) and not batch_id):
+    if batch_id is None:
         return out
     try:
         made = cases_for_batch(engine, batch_id, now=now)
