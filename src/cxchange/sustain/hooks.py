@@ -22,7 +22,7 @@ the pending work stays undone and is retried instead of being lost.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 def after_import(
     engine: Engine,
-    batch_id: int | Sequence[int] | None,
+    batch_id: int | list[int] | None,
     *,
     deliver: str = "background",
     now: datetime | None = None,
