@@ -115,6 +115,10 @@ class ImportOptions:
     # judging "recent" by `loop_now` (the demo's fixed clock) or the current time.
     close_loop: bool = True
     loop_now: datetime | None = None
+    # The after-commit work (columnar copy, search index, cases, alerts): done before the import returns
+    # ("now"), or handed to this process's background worker, merged with other small imports' work
+    # ("background": survey answers, acknowledged as soon as they are committed; core/events.py).
+    after_commit: str = "now"
 
     def rows_per_chunk(self) -> int:
         rows = self.chunk_rows or get_settings().import_chunk_rows
@@ -123,4 +127,6 @@ class ImportOptions:
         return rows
 
     def __post_init__(self) -> None:
+        if self.after_commit not in ("now", "background"):
+            raise ValueError(f"after_commit: 'now' or 'background', not {self.after_commit!r}")
         check_name(self.source, "source name")  # a NUL cannot be stored; ESC and bidi codes mislead

@@ -258,10 +258,13 @@ def _active_rules(engine: Engine, theme: bool) -> list[CaseRule]:
         return list(s.scalars(select(CaseRule).where(CaseRule.active.is_(True), kinds).order_by(CaseRule.id)))
 
 
-def cases_for_batch(engine: Engine, batch_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """Open cases for a batch's recent feedback that meets a score rule (see the module's doc on the
-    window). Idempotent; one bad rule is skipped."""
+def cases_for_batch(
+    engine: Engine, batch_id: int | Sequence[int], *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Open cases for a batch's (or several batches') recent feedback that meets a score rule (see the
+    module's doc on the window). Idempotent; one bad rule is skipped."""
     now = now or datetime.utcnow()
+    batches = [batch_id] if isinstance(batch_id, int) else list(batch_id)
     hits: list[tuple[CaseRule, list[tuple[int, int | None]]]] = []
     errors: list[str] = []
     for rule in _active_rules(engine, theme=False):
@@ -271,7 +274,7 @@ def cases_for_batch(engine: Engine, batch_id: int, *, now: datetime | None = Non
                 select(Feedback.id, Feedback.org_unit_id)
                 .join(ImportBatch, ImportBatch.id == Feedback.batch_id)
                 .where(
-                    Feedback.batch_id == batch_id,
+                    Feedback.batch_id.in_(batches),
                     col.is_not(None),
                     col <= rule.value,
                     _received_within(rule, now),

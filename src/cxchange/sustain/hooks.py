@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from cxchange.core.events import batch_ids
 from cxchange.sustain.alerts import evaluate
 from cxchange.sustain.cases import cases_for_analysis, cases_for_batch
 from cxchange.sustain.delivery import deliver_due, deliver_in_background
@@ -54,7 +55,7 @@ def _count_cases(out: dict[str, Any], made: dict[str, Any]) -> None:
 
 def after_import(
     engine: Engine,
-    batch_id: int | None,
+    batch_id: int | list[int] | None,
     *,
     deliver: str = "background",
     now: datetime | None = None,
@@ -105,7 +106,7 @@ def on_batch_imported(engine: Engine, payload: Mapping[str, Any]) -> dict[str, A
     """Subscriber of "batch imported": cases and alerts for the batch, unless the import said not to."""
     if not payload.get("close_loop", True):
         return {"cases_opened": 0, "alerts_evaluated": 0, "alerts_raised": 0, "errors": []}
-    return after_import(engine, payload["batch_id"], now=_clock(payload), strict=True)
+    return after_import(engine, batch_ids(payload), now=_clock(payload), strict=True)
 
 
 def on_analysis_finished(engine: Engine, payload: Mapping[str, Any]) -> dict[str, Any]:
