@@ -5,17 +5,19 @@ grammar (`30d`, `12w`, `6m`, `1y`, `all`) is in `core.spans`: services read span
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
 from cxchange.core.errors import InputError
-from cxchange.core.output import FORMATS
+from cxchange.core.output import FORMATS, emit
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -99,3 +101,59 @@ def process_started() -> float:
     except (OSError, ValueError, IndexError, AttributeError):
         return time.perf_counter()
     return time.perf_counter() - max(age, 0.0)
+
+
+def _without_engine(func: Callable[..., Any]) -> list[inspect.Parameter]:
+    """`func`'s parameters after its first (the engine), their annotations resolved in `func`'s own
+    module: Typer reads them from the wrapper, whose module does not know their names."""
+    params = list(inspect.signature(func).parameters.values())[1:]
+    # Only these: the engine's annotation may name a type imported for the type checker alone.
+    annotated = SimpleNamespace(__annotations__={p.name: p.annotation for p in params})
+    hints = get_type_hints(annotated, globalns=getattr(func, "__globals__", None), include_extras=True)
+    return [p.replace(annotation=hints[p.name]) for p in params]
+
+
+def engine_command(
+    app: typer.Typer,
+    name: str,
+    *,
+    formats: tuple[str, ...] = FORMATS,
+    title: str | None = None,
+    tables: tuple[str, ...] = (),
+    show: Callable[[Any, str], None] | None = None,
+    default_format: str = "table",
+    **command_kwargs: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+    """Register `func(engine, **options)`, which returns the command's answer, as the command `name`:
+    the command also takes --format (exactly `formats`) and --db, opens the engine the one way
+    (`engine_from`) and prints the answer with `emit` (title, tables), or with `show(answer, fmt)`.
+    The one "open the database, call the service, print" body, so no command writes it again."""
+    fmt_option = format_option(formats)
+    if default_format not in formats:
+        raise ValueError(f"default format {default_format!r} is not one of {formats}")
+
+    def register(func: Callable[..., Any]) -> Callable[..., None]:
+        options = _without_engine(func)
+
+        def command(ctx: typer.Context, fmt: str, db: str | None, **kwargs: Any) -> None:
+            answer = func(engine_from(ctx, db), **kwargs)
+            if show is not None:
+                show(answer, fmt)
+            else:
+                emit(answer, fmt, title, tables=tables)
+
+        keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        params = [
+            inspect.Parameter("ctx", keyword, annotation=typer.Context),
+            *options,
+            inspect.Parameter("fmt", keyword, annotation=Annotated[str, fmt_option], default=default_format),
+            inspect.Parameter("db", keyword, annotation=DbOption, default=None),
+        ]
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        command.__name__, command.__qualname__ = func.__name__, func.__qualname__
+        command.__doc__, command.__module__ = func.__doc__, func.__module__
+        app.command(name, **command_kwargs)(command)
+        return command
+
+    return register
