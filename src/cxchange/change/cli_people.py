@@ -79,11 +79,7 @@ comms_app.command("mark-sent", hidden=True)(comms_sent)
 
 
 @engine_command(agents_app, "add", formats=TABLE_JSON, title="change agent")
-def agents_add(
-    engine: Engine,
-    initiative: Id,
-    person: Annotated[str, typer.Argument(help="E-mail.")],
-) -> Any:
+def agents_add(engine: Engine, initiative: Id, person: Annotated[str, typer.Argument(help="E-mail.")]) -> Any:
     """Name a change agent."""
     from cxchange.change.people import add_agent
 
@@ -103,10 +99,7 @@ def agents_list(
 
 
 @engine_command(agents_app, "managers", title="managers")
-def agents_managers(
-    engine: Engine,
-    initiative: Id,
-) -> Any:
+def agents_managers(engine: Engine, initiative: Id) -> Any:
     """Each affected unit's manager and their role in the change."""
     from cxchange.change.people import managers
 
@@ -142,10 +135,7 @@ def training_attend(
 
 
 @engine_command(training_app, "list", title="training")
-def training_list(
-    engine: Engine,
-    initiative: Id,
-) -> Any:
+def training_list(engine: Engine, initiative: Id) -> Any:
     """Sessions with audience, attendance and completion %."""
     from cxchange.change.people import training_report
 

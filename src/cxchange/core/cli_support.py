@@ -121,13 +121,16 @@ def engine_command(
     title: str | None = None,
     tables: tuple[str, ...] = (),
     show: Callable[[Any, str], None] | None = None,
+    fails: Callable[[Any], bool] | None = None,
     default_format: str = "table",
     **command_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., None]]:
     """Register `func(engine, **options)`, which returns the command's answer, as the command `name`:
     the command also takes --format (exactly `formats`) and --db, opens the engine the one way
-    (`engine_from`) and prints the answer with `emit` (title, tables), or with `show(answer, fmt)`.
-    The one "open the database, call the service, print" body, so no command writes it again."""
+    (`engine_from`) and prints the answer: JSON as it is, other formats with `emit` (title, tables) or
+    with `show(answer, fmt)` where people read it differently. `fails(answer)` true: exit code 1 after
+    printing (a check that found errors). The one "open the database, call the service, print" body,
+    so no command writes it again."""
     fmt_option = format_option(formats)
     if default_format not in formats:
         raise ValueError(f"default format {default_format!r} is not one of {formats}")
@@ -137,10 +140,12 @@ def engine_command(
 
         def command(ctx: typer.Context, fmt: str, db: str | None, **kwargs: Any) -> None:
             answer = func(engine_from(ctx, db), **kwargs)
-            if show is not None:
-                show(answer, fmt)
-            else:
+            if show is None or fmt == "json":
                 emit(answer, fmt, title, tables=tables)
+            else:
+                show(answer, fmt)
+            if fails is not None and fails(answer):
+                raise typer.Exit(1)
 
         keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
         params = [
