@@ -86,9 +86,10 @@ def _show(out: dict[str, Any], fmt: str) -> None:
         print_rows(out["metrics"], "table", title="success measures")
 
 
-@engine_command(initiative_app, "create", formats=TABLE_JSON, show=_show)
+@engine_command(
+    initiative_app, "create", formats=TABLE_JSON, show=_show, calls="cxchange.change.service:create"
+)
 def initiative_create(
-    engine: Engine,
     name: Annotated[str, typer.Option("--name", help="A short name, unique.")],
     framework: Annotated[
         str, typer.Option("--framework", help="kotter, adkar, cx10, a user one, or FILE.yaml")
@@ -102,48 +103,26 @@ def initiative_create(
     control_units: Annotated[str | None, typer.Option("--control-units", help="Control unit codes.")] = None,
     vision: Annotated[str | None, typer.Option("--vision", help="The vision, in a sentence or two.")] = None,
     theme: Annotated[str | None, typer.Option("--theme", help="The feedback theme that started it.")] = None,
-) -> Any:
+) -> None:
     """Start an initiative on a framework, with sponsor, owner, units and (optionally) pilot/control."""
-    from cxchange.change.service import create
-
-    return create(
-        engine,
-        name=name,
-        framework=framework,
-        sponsor=sponsor,
-        owner=owner,
-        units=units,
-        start=start,
-        end=end,
-        pilot_units=pilot_units,
-        control_units=control_units,
-        vision=vision,
-        theme=theme,
-    )
 
 
-@engine_command(initiative_app, "list", title="initiatives")
+@engine_command(initiative_app, "list", title="initiatives", calls="cxchange.change.service:list_all")
 def initiative_list(
-    engine: Engine,
     status: Annotated[str | None, typer.Option("--status", help="active, paused, done or cancelled")] = None,
-) -> Any:
+) -> None:
     """Every initiative with its progress."""
-    from cxchange.change.service import list_all
-
-    return list_all(engine, status=status)
 
 
-@engine_command(initiative_app, "show", formats=TABLE_JSON, show=_show)
-def initiative_show(engine: Engine, initiative: Id) -> Any:
+@engine_command(initiative_app, "show", formats=TABLE_JSON, show=_show, calls="cxchange.change.service:show")
+def initiative_show(initiative: Id) -> None:
     """An initiative: sponsor, owner, units, vision, steps, success measures."""
-    from cxchange.change.service import show
-
-    return show(engine, initiative)
 
 
-@engine_command(initiative_app, "update", formats=TABLE_JSON, show=_show)
+@engine_command(
+    initiative_app, "update", formats=TABLE_JSON, show=_show, calls="cxchange.change.service:update"
+)
 def initiative_update(
-    engine: Engine,
     initiative: Id,
     name: Annotated[str | None, typer.Option("--name")] = None,
     vision: Annotated[str | None, typer.Option("--vision")] = None,
@@ -156,39 +135,20 @@ def initiative_update(
     pilot_units: Annotated[str | None, typer.Option("--pilot-units")] = None,
     control_units: Annotated[str | None, typer.Option("--control-units")] = None,
     theme: Annotated[str | None, typer.Option("--theme")] = None,
-) -> Any:
+) -> None:
     """Change any of an initiative's fields; unit lists are replaced."""
-    from cxchange.change.service import update
-
-    return update(
-        engine,
-        initiative,
-        name=name,
-        vision=vision,
-        sponsor=sponsor,
-        owner=owner,
-        start=start,
-        end=end,
-        status=status,
-        units=units,
-        pilot_units=pilot_units,
-        control_units=control_units,
-        theme=theme,
-    )
 
 
-@engine_command(initiative_app, "step", formats=TABLE_JSON, title="step")
+@engine_command(
+    initiative_app, "step", formats=TABLE_JSON, title="step", calls="cxchange.change.service:set_step"
+)
 def initiative_step(
-    engine: Engine,
     initiative: Id,
     step: Annotated[str, typer.Argument(help="Step key (e.g. urgency) or number.")],
     status: Annotated[str, typer.Option("--status", help="todo, doing or done")],
     note: Annotated[str | None, typer.Option("--note")] = None,
-) -> Any:
+) -> None:
     """Move a framework step: todo, doing, done."""
-    from cxchange.change.service import set_step
-
-    return set_step(engine, initiative, step, status, note)
 
 
 def _fmt_value(v: dict[str, Any] | None) -> str:
@@ -247,13 +207,12 @@ def _show_status(out: dict[str, Any], fmt: str) -> None:
         print_rows(_metric_rows(out["metrics"]), "table", title="success measures")
 
 
-@engine_command(initiative_app, "status", formats=TABLE_JSON, show=_show_status)
-def initiative_status(engine: Engine, initiative: Id) -> Any:
+@engine_command(
+    initiative_app, "status", formats=TABLE_JSON, show=_show_status, calls="cxchange.change.service:status"
+)
+def initiative_status(initiative: Id) -> None:
     """Steps done, success measures (baseline → now → target, pilot and control), RACI errors,
     readiness, overdue comms, agent coverage and risk."""
-    from cxchange.change.service import status
-
-    return status(engine, initiative)
 
 
 def _show_metrics(metrics: dict[str, Any] | list[dict[str, Any]], fmt: str) -> None:
@@ -263,9 +222,10 @@ def _show_metrics(metrics: dict[str, Any] | list[dict[str, Any]], fmt: str) -> N
     print_rows(rows, "table", title="success measure" if one else "success measures")
 
 
-@engine_command(metric_app, "add", formats=TABLE_JSON, show=_show_metrics)
+@engine_command(
+    metric_app, "add", formats=TABLE_JSON, show=_show_metrics, calls="cxchange.change.metrics:add_metric"
+)
 def metric_add(
-    engine: Engine,
     initiative: Id,
     metric: Annotated[
         str, typer.Option("--metric", help="nps, csat, ces, theme-share:THEME, theme-sentiment:THEME")
@@ -274,19 +234,15 @@ def metric_add(
         str, typer.Option("--target", help="+5 / -3 (from the baseline) or >=40 / <=12 (a level)")
     ],
     by: Annotated[str | None, typer.Option("--by", help="YYYY-MM-DD to reach the target by")] = None,
-) -> Any:
+) -> None:
     """Add (or retarget) a success measure; prints its baseline, current value and target."""
-    from cxchange.change.metrics import add_metric
-
-    return add_metric(engine, initiative, metric, target, by)
 
 
-@engine_command(metric_app, "list", formats=TABLE_JSON, show=_show_metrics)
-def metric_list(engine: Engine, initiative: Id) -> Any:
+@engine_command(
+    metric_app, "list", formats=TABLE_JSON, show=_show_metrics, calls="cxchange.change.metrics:list_metrics"
+)
+def metric_list(initiative: Id) -> None:
     """Every success measure: baseline → now → target, for scope, pilot and control units."""
-    from cxchange.change.metrics import list_metrics
-
-    return list_metrics(engine, initiative)
 
 
 @engine_command(initiative_app, "risk", formats=TABLE_JSON, title="risk profile")

@@ -23,20 +23,16 @@ impact_app = typer.Typer(help="Change impact per unit and the saturation heatmap
 # --- RACI ----------------------------------------------------------------------------------------
 
 
-@engine_command(raci_app, "set", formats=TABLE_JSON, title="RACI")
+@engine_command(raci_app, "set", formats=TABLE_JSON, title="RACI", calls="cxchange.change.raci:set_cell")
 def raci_set(
-    engine: Engine,
     initiative: Id,
     activity: Annotated[str, typer.Argument()],
     person: Annotated[str, typer.Argument(help="E-mail.")],
     letter: Annotated[
         str, typer.Argument(help="R, A, C, I; A/R for an accountable person who does the work; - removes")
     ],
-) -> Any:
+) -> None:
     """Give a person one letter on an activity."""
-    from cxchange.change.raci import set_cell
-
-    return set_cell(engine, initiative, activity, person, letter)
 
 
 @engine_command(raci_app, "import", formats=TABLE_JSON, title="RACI import")
@@ -51,12 +47,9 @@ def raci_import(
     return import_matrix(engine, initiative, file)
 
 
-@engine_command(raci_app, "show", title="RACI")
-def raci_show(engine: Engine, initiative: Id) -> Any:
+@engine_command(raci_app, "show", title="RACI", calls="cxchange.change.raci:show")
+def raci_show(initiative: Id) -> None:
     """The matrix: one row per activity, one column per person."""
-    from cxchange.change.raci import show
-
-    return show(engine, initiative)
 
 
 _RACI_CHECK_COLUMNS = ["activity", "person", "level", "rule", "message"]
@@ -73,12 +66,11 @@ def _has_error(findings: list[dict[str, Any]]) -> bool:
     return any(f["level"] == "error" for f in findings)
 
 
-@engine_command(raci_app, "check", show=_show_raci_check, fails=_has_error)
-def raci_check(engine: Engine, initiative: Id) -> Any:
+@engine_command(
+    raci_app, "check", show=_show_raci_check, fails=_has_error, calls="cxchange.change.raci:check"
+)
+def raci_check(initiative: Id) -> None:
     """Check the rules (one A, at least one R, …); exit code 1 when there is an error."""
-    from cxchange.change.raci import check
-
-    return check(engine, initiative)
 
 
 # --- readiness ----------------------------------------------------------------------------------
@@ -115,18 +107,20 @@ def _show_readiness(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(table, "table", title="ADKAR readiness")
 
 
-@engine_command(readiness_app, "report", formats=TABLE_JSON, show=_show_readiness)
+@engine_command(
+    readiness_app,
+    "report",
+    formats=TABLE_JSON,
+    show=_show_readiness,
+    calls="cxchange.change.readiness:report",
+)
 def readiness_report(
-    engine: Engine,
     initiative: Id,
     by: Annotated[str, typer.Option("--by", help="unit or org:LEVEL")] = "unit",
     min_n: Annotated[int, typer.Option("--min-n", help="Smaller groups merge into their parent unit.")] = 5,
     assessment: Annotated[int | None, typer.Option("--assessment", help="Number (default: latest).")] = None,
-) -> Any:
+) -> None:
     """Per group: n, mean per element, barrier-point shares, the top barrier and suggested actions."""
-    from cxchange.change.readiness import report
-
-    return report(engine, initiative, by=by, min_n=min_n, assessment=assessment)
 
 
 def _show_readiness_trend(rows: list[dict[str, Any]], fmt: str) -> None:
@@ -144,16 +138,18 @@ def _show_readiness_trend(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(table, "table", title="readiness trend (change since the previous assessment)")
 
 
-@engine_command(readiness_app, "trend", formats=TABLE_JSON, show=_show_readiness_trend)
+@engine_command(
+    readiness_app,
+    "trend",
+    formats=TABLE_JSON,
+    show=_show_readiness_trend,
+    calls="cxchange.change.readiness:trend",
+)
 def readiness_trend(
-    engine: Engine,
     initiative: Id,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit and those beneath it.")] = None,
-) -> Any:
+) -> None:
     """Repeated assessments: mean per element and the change since the previous one."""
-    from cxchange.change.readiness import trend
-
-    return trend(engine, initiative, unit=unit)
 
 
 # --- impact ------------------------------------------------------------------------------------

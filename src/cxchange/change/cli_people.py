@@ -78,32 +78,24 @@ def comms_sent(
 comms_app.command("mark-sent", hidden=True)(comms_sent)
 
 
-@engine_command(agents_app, "add", formats=TABLE_JSON, title="change agent")
-def agents_add(engine: Engine, initiative: Id, person: Annotated[str, typer.Argument(help="E-mail.")]) -> Any:
+@engine_command(
+    agents_app, "add", formats=TABLE_JSON, title="change agent", calls="cxchange.change.people:add_agent"
+)
+def agents_add(initiative: Id, person: Annotated[str, typer.Argument(help="E-mail.")]) -> None:
     """Name a change agent."""
-    from cxchange.change.people import add_agent
-
-    return add_agent(engine, initiative, person)
 
 
-@engine_command(agents_app, "list", title="change-agent coverage")
+@engine_command(agents_app, "list", title="change-agent coverage", calls="cxchange.change.people:coverage")
 def agents_list(
-    engine: Engine,
     initiative: Id,
     per: Annotated[int | None, typer.Option("--per", help="Target: one agent per N employees (15).")] = None,
-) -> Any:
+) -> None:
     """Coverage per affected team: employees, agents, agents needed; teams without one are flagged."""
-    from cxchange.change.people import coverage
-
-    return coverage(engine, initiative, per)
 
 
-@engine_command(agents_app, "managers", title="managers")
-def agents_managers(engine: Engine, initiative: Id) -> Any:
+@engine_command(agents_app, "managers", title="managers", calls="cxchange.change.people:managers")
+def agents_managers(initiative: Id) -> None:
     """Each affected unit's manager and their role in the change."""
-    from cxchange.change.people import managers
-
-    return managers(engine, initiative)
 
 
 @engine_command(training_app, "add", formats=TABLE_JSON)
@@ -134,17 +126,19 @@ def training_attend(
     return attend(engine, initiative, session, people)
 
 
-@engine_command(training_app, "list", title="training")
-def training_list(engine: Engine, initiative: Id) -> Any:
+@engine_command(training_app, "list", title="training", calls="cxchange.change.people:training_report")
+def training_list(initiative: Id) -> None:
     """Sessions with audience, attendance and completion %."""
-    from cxchange.change.people import training_report
-
-    return training_report(engine, initiative)
 
 
-@engine_command(resistance_app, "add", formats=TABLE_JSON, title="resistance")
+@engine_command(
+    resistance_app,
+    "add",
+    formats=TABLE_JSON,
+    title="resistance",
+    calls="cxchange.change.people:add_resistance",
+)
 def resistance_add(
-    engine: Engine,
     initiative: Id,
     unit: Annotated[str, typer.Option("--unit")],
     description: Annotated[str, typer.Option("--description")],
@@ -152,11 +146,8 @@ def resistance_add(
         str, typer.Option("--cause", help="awareness, desire, knowledge, ability, reinforcement, other")
     ],
     owner: Annotated[str, typer.Option("--owner", help="E-mail of who deals with it.")],
-) -> Any:
+) -> None:
     """Log resistance, with its ADKAR cause and an owner."""
-    from cxchange.change.people import add_resistance
-
-    return add_resistance(engine, initiative, unit=unit, description=description, cause=cause, owner=owner)
 
 
 def _show_resistance(rows: list[dict[str, Any]], fmt: str) -> None:
@@ -166,16 +157,12 @@ def _show_resistance(rows: list[dict[str, Any]], fmt: str) -> None:
     emit(rows, fmt, "resistance log")
 
 
-@engine_command(resistance_app, "list", show=_show_resistance)
+@engine_command(resistance_app, "list", show=_show_resistance, calls="cxchange.change.people:list_resistance")
 def resistance_list(
-    engine: Engine,
     initiative: Id,
     status: Annotated[str | None, typer.Option("--status", help="open or addressed")] = None,
-) -> Any:
+) -> None:
     """The log, each item with its unit's readiness barrier share for the same cause."""
-    from cxchange.change.people import list_resistance
-
-    return list_resistance(engine, initiative, status=status)
 
 
 @engine_command(resistance_app, "update", formats=TABLE_JSON)

@@ -5,6 +5,7 @@ grammar (`30d`, `12w`, `6m`, `1y`, `all`) is in `core.spans`: services read span
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import time
@@ -103,19 +104,24 @@ def process_started() -> float:
     return time.perf_counter() - max(age, 0.0)
 
 
-def _without_engine(func: Callable[..., Any]) -> list[inspect.Parameter]:
-    """`func`'s parameters after its first (the engine), their annotations resolved in `func`'s own
-    module: Typer reads them from the wrapper, whose module does not know their names."""
-    params = list(inspect.signature(func).parameters.values())[1:]
+def _options(func: Callable[..., Any], after_engine: bool) -> list[inspect.Parameter]:
+    """`func`'s parameters (those after its first, the engine, if `after_engine`), their annotations
+    resolved in `func`'s own module: Typer reads them from the wrapper, whose module does not know
+    their names."""
+    params = list(inspect.signature(func).parameters.values())[1 if after_engine else 0 :]
     # Only these: the engine's annotation may name a type imported for the type checker alone.
     annotated = SimpleNamespace(__annotations__={p.name: p.annotation for p in params})
     hints = get_type_hints(annotated, globalns=getattr(func, "__globals__", None), include_extras=True)
     return [p.replace(annotation=hints[p.name]) for p in params]
 
 
-def engine_command(
-    app: typer.Typer,
-    name: str,
+def _service(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return found
+
+
+def runs_on_engine(
     *,
     formats: tuple[str, ...] = FORMATS,
     title: str | None = None,
@@ -123,23 +129,26 @@ def engine_command(
     show: Callable[[Any, str], None] | None = None,
     fails: Callable[[Any], bool] | None = None,
     default_format: str = "table",
-    **command_kwargs: Any,
+    calls: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., None]]:
-    """Register `func(engine, **options)`, which returns the command's answer, as the command `name`:
-    the command also takes --format (exactly `formats`) and --db, opens the engine the one way
-    (`engine_from`) and prints the answer: JSON as it is, other formats with `emit` (title, tables) or
-    with `show(answer, fmt)` where people read it differently. `fails(answer)` true: exit code 1 after
+    """Make `func(engine, **options)`, which returns a command's answer, into the command: it also
+    takes --format (exactly `formats`) and --db, opens the engine the one way (`engine_from`) and
+    prints the answer: JSON as it is, other formats with `emit` (title, tables) or with
+    `show(answer, fmt)` where people read it differently. `fails(answer)` true: exit code 1 after
     printing (a check that found errors). The one "open the database, call the service, print" body,
-    so no command writes it again."""
+    so no command writes it again. `calls="module:function"`: the answer is that service function's,
+    given the engine and the options by name (the decorated function takes no engine: it only
+    declares the options, named as the service's keywords, and documents the command); imported
+    when the command runs, so building the command line stays cheap."""
     fmt_option = format_option(formats)
     if default_format not in formats:
         raise ValueError(f"default format {default_format!r} is not one of {formats}")
 
-    def register(func: Callable[..., Any]) -> Callable[..., None]:
-        options = _without_engine(func)
+    def wrap(func: Callable[..., Any]) -> Callable[..., None]:
+        options = _options(func, after_engine=calls is None)
 
         def command(ctx: typer.Context, fmt: str, db: str | None, **kwargs: Any) -> None:
-            answer = func(engine_from(ctx, db), **kwargs)
+            answer = (func if calls is None else _service(calls))(engine_from(ctx, db), **kwargs)
             if show is None or fmt == "json":
                 emit(answer, fmt, title, tables=tables)
             else:
@@ -158,7 +167,19 @@ def engine_command(
         command.__annotations__ = {p.name: p.annotation for p in params}
         command.__name__, command.__qualname__ = func.__name__, func.__qualname__
         command.__doc__, command.__module__ = func.__doc__, func.__module__
-        app.command(name, **command_kwargs)(command)
+        return command
+
+    return wrap
+
+
+def engine_command(
+    app: typer.Typer, name: str, *, hidden: bool = False, **runner: Any
+) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+    """`runs_on_engine(**runner)`, registered on `app` as the command `name`."""
+
+    def register(func: Callable[..., Any]) -> Callable[..., None]:
+        command = runs_on_engine(**runner)(func)
+        app.command(name, hidden=hidden)(command)
         return command
 
     return register

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,9 +15,13 @@ from cxchange.core.cli_support import (
     TableJsonFormat,
     UnitOption,
     UntilOption,
+    engine_command,
     engine_from,
 )
 from cxchange.core.output import emit, to_json
+
+if TYPE_CHECKING:
+    pass
 
 cases_app = typer.Typer(help="Closed-loop follow-up of unhappy customers.", no_args_is_help=True)
 case_rule_app = typer.Typer(help="When feedback opens a case.", no_args_is_help=True)
@@ -77,12 +81,9 @@ def case_rule_add(
     emit(out, fmt, "case rule")
 
 
-@case_rule_app.command("list")
-def case_rule_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@engine_command(case_rule_app, "list", title="case rules", calls="cxchange.sustain.cases:list_rules")
+def case_rule_list() -> None:
     """The case rules (the defaults, NPS 0–6 and CSAT 1–2, are created on first use)."""
-    from cxchange.sustain.cases import list_rules
-
-    emit(list_rules(engine_from(ctx, db)), fmt, "case rules")
 
 
 @cases_app.command("list")
@@ -147,33 +148,21 @@ def cases_update(
     emit(out, fmt, f"case {case_id}")
 
 
-@cases_app.command("stats")
+@engine_command(cases_app, "stats", title="cases", calls="cxchange.sustain.case_stats:stats")
 def cases_stats(
-    ctx: typer.Context,
     by: Annotated[
         str | None, typer.Option("--by", help="unit (one row per unit) or org:LEVEL (e.g. org:region).")
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
 ) -> None:
     """Open, overdue, median hours to close, % resolved within SLA, root causes (the scorecard's count)."""
-    from cxchange.sustain.case_stats import stats
-
-    out = stats(
-        engine_from(ctx, db), by=by, since=since, until=until
-    )
-    emit(out, fmt, "cases")
 
 
-@cases_app.command("scan")
-def cases_scan(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@engine_command(cases_app, "scan", title="scan", calls="cxchange.sustain.cases:scan_all")
+def cases_scan() -> None:
     """Apply the case rules to all stored feedback received within each rule's window (imports and
     analyses do it for new feedback)."""
-    from cxchange.sustain.cases import scan_all
-
-    emit(scan_all(engine_from(ctx, db)), fmt, "scan")
 
 
 @cases_app.command("you-said-we-did")
@@ -228,9 +217,7 @@ def recognition_cmd(
     if scan:
         found = record_recognitions(engine)
         typer.echo(f"{found['recognitions']} new recognitions in {found['scanned']} comments", err=True)
-    rows = list_recognitions(
-        engine, unit=unit, since=since, until=until, limit=limit
-    )
+    rows = list_recognitions(engine, unit=unit, since=since, until=until, limit=limit)
     cols = ["received_at", "person", "unit", "matched", "sentiment", "text"]
     emit(rows, fmt, "recognition", None if fmt == "json" else cols)
 
@@ -296,12 +283,9 @@ def alert_rule_add(
     emit(out, fmt, "alert rule")
 
 
-@alert_rule_app.command("list")
-def alert_rule_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@engine_command(alert_rule_app, "list", title="alert rules", calls="cxchange.sustain.alerts:list_rules")
+def alert_rule_list() -> None:
     """The alert rules."""
-    from cxchange.sustain.alerts import list_rules
-
-    emit(list_rules(engine_from(ctx, db)), fmt, "alert rules")
 
 
 @alerts_app.command("check")
