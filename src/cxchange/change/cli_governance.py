@@ -89,16 +89,24 @@ def readiness_import(
     return import_file(engine, initiative, file, assessed_on=date_)
 
 
-def _show_readiness(rows: list[dict[str, Any]], fmt: str) -> None:
+def _readiness_row(r: dict[str, Any], head: dict[str, Any], with_change: bool) -> dict[str, Any]:
+    """A readiness table row: `head`, each ADKAR element's mean (and, `with_change`, its change since
+    the previous assessment), then the top barrier."""
     from cxchange.change.models import ADKAR
     from cxchange.change.readiness import barrier_label
 
+    row = dict(head)
+    for e in ADKAR:
+        m, d = r["means"][e], r["change"][e] if with_change else None
+        row[e] = "" if m is None else f"{m:.2f}" + ("" if d is None else f" ({d:+.2f})")
+    row["top barrier"] = barrier_label(r) or ("(n too small)" if r["suppressed"] else "")
+    return row
+
+
+def _show_readiness(rows: list[dict[str, Any]], fmt: str) -> None:
     table = []
     for r in rows:
-        row: dict[str, Any] = {"group": r["group"], "n": r["n"]}
-        for e in ADKAR:
-            row[e] = "" if r["means"][e] is None else f"{r['means'][e]:.2f}"
-        row["top barrier"] = barrier_label(r) or ("(n too small)" if r["suppressed"] else "")
+        row = _readiness_row(r, {"group": r["group"], "n": r["n"]}, with_change=False)
         share = r["barrier_shares"].get(r["top_barrier"]) if r["top_barrier"] else None
         row["share"] = "" if share is None else f"{share:.0%}"
         row["merged"] = ", ".join(r["merged"])
@@ -124,17 +132,8 @@ def readiness_report(
 
 
 def _show_readiness_trend(rows: list[dict[str, Any]], fmt: str) -> None:
-    from cxchange.change.models import ADKAR
-    from cxchange.change.readiness import barrier_label
-
-    table = []
-    for r in rows:
-        row: dict[str, Any] = {"assessment": r["assessment"], "date": r["date"], "n": r["n"]}
-        for e in ADKAR:
-            m, d = r["means"][e], r["change"][e]
-            row[e] = "" if m is None else f"{m:.2f}" + ("" if d is None else f" ({d:+.2f})")
-        row["top barrier"] = barrier_label(r) or ("(n too small)" if r["suppressed"] else "")
-        table.append(row)
+    head = ("assessment", "date", "n")
+    table = [_readiness_row(r, {k: r[k] for k in head}, with_change=True) for r in rows]
     print_rows(table, "table", title="readiness trend (change since the previous assessment)")
 
 
