@@ -25,21 +25,6 @@ ByOption = Annotated[
 ]
 
 
-def _query(metric: str, by, where, since, until, ci, level, min_n):  # type: ignore[no-untyped-def]
-    from cxchange.measure.service import ScoreQuery
-
-    return ScoreQuery(
-        metric=metric,
-        by=tuple(by or ()),
-        where=tuple(where or ()),
-        since=since,
-        until=until,
-        ci=ci,
-        level=level,
-        min_n=min_n,
-    )
-
-
 def scores_command(
     ctx: typer.Context,
     metric: MetricOption = "nps",
@@ -57,9 +42,10 @@ def scores_command(
 ) -> None:
     """NPS / CSAT / CES / rating by group, with confidence intervals; small groups flagged, not hidden.
     No answers in scope: one line on stderr, exit 1."""
-    from cxchange.measure.service import scores_in_scope
+    from cxchange.measure.service import ScoreQuery, scores_in_scope
 
-    rows = scores_in_scope(engine_from(ctx, db), _query(metric, by, where, since, until, ci, level, min_n))
+    query = ScoreQuery.of(metric, by, where, since, until, ci, level, min_n)
+    rows = scores_in_scope(engine_from(ctx, db), query)
     print_rows(rows, fmt, title=f"{metric} scores", dim_when="small")
 
 
@@ -77,9 +63,10 @@ def compare_command(
     db: DbOption = None,
 ) -> None:
     """Differences between groups with intervals and Holm-adjusted p-values."""
-    from cxchange.measure.service import compare
+    from cxchange.measure.service import ScoreQuery, compare
 
-    rows = compare(engine_from(ctx, db), _query(metric, by, where, since, until, None, level, min_n), vs=vs)
+    query = ScoreQuery.of(metric, by, where, since, until, None, level, min_n)
+    rows = compare(engine_from(ctx, db), query, vs=vs)
     print_rows(rows, fmt, title=f"{metric}: each group vs {vs}", dim_when="small")
 
 
