@@ -28,6 +28,8 @@ WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VA
 SourceOption = Annotated[str | None, typer.Option("--source", help="Only feedback from this source.")]
 UnitOption = Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")]
 UnitsOption = Annotated[str | None, typer.Option("--units", help="Unit codes, comma-separated.")]
+MetricOption = Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")]
+LevelOption = Annotated[float, typer.Option("--level", help="Confidence level.")]
 
 
 def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:

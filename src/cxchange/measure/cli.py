@@ -9,6 +9,8 @@ import typer
 from cxchange.core.cli_support import (
     DbOption,
     FormatOption,
+    LevelOption,
+    MetricOption,
     SinceOption,
     UntilOption,
     WhereOption,
@@ -16,7 +18,6 @@ from cxchange.core.cli_support import (
 )
 from cxchange.core.output import print_rows
 
-MetricOption = Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")]
 ByOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -35,7 +36,7 @@ def scores_command(
     ci: Annotated[
         str | None, typer.Option("--ci", help="adjusted-wald (NPS default), wald or bootstrap.")
     ] = None,
-    level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
+    level: LevelOption = 0.95,
     min_n: Annotated[int, typer.Option("--min-n", help="Groups below this n are flagged small.")] = 30,
     fmt: FormatOption = "table",
     db: DbOption = None,
