@@ -70,15 +70,9 @@ def import_file(
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """`cxchange import`: the import's JSON report (or the dry run's with `dry_run=True`)."""
-    options = ImportOptions(
-        source=source,
-        kind=kind,
-        map_options=tuple(f"{field}={column}" for field, column in (map or {}).items()),
-        rating_scale=rating_scale,
-        date_format=date_format,
-        allow_mixed_scales=allow_mixed_scales,
-        redact=redact,
-        file_format=file_format,
+    pairs = [f"{field}={column}" for field, column in (map or {}).items()]  # the CLI's --map FIELD=COLUMN
+    options = ImportOptions.of(
+        source, kind, pairs, rating_scale, date_format, allow_mixed_scales, redact, file_format
     )
     if dry_run:
         return run_dry(db, path, options).as_dict()

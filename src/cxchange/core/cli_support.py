@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 import typer
 
 from cxchange.core.errors import InputError
-from cxchange.core.output import FORMATS, emit
+from cxchange.core.output import FORMATS, emit, print_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -172,6 +172,18 @@ def runs_on_engine(
         return command
 
     return wrap
+
+
+def show_rows(
+    title: str | None = None, columns: list[str] | None = None, dim_when: str | None = None
+) -> Callable[[Any, str], None]:
+    """A runner's `show` for a list of flat rows: `print_rows` (nested values as JSON text in a cell,
+    `dim_when` rows greyed), where `emit` would spell nested values out."""
+
+    def show(rows: Any, fmt: str) -> None:
+        print_rows(rows, fmt, title=title, columns=columns, dim_when=dim_when)
+
+    return show
 
 
 def engine_command(

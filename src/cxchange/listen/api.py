@@ -46,15 +46,7 @@ async def create_import(
     dry_run: Annotated[bool, Form()] = False,
 ) -> ImportResult | DryRunReport:
     """Upload an export; returns the batch JSON (or the dry-run report)."""
-    options = ImportOptions(
-        source=source,
-        kind=kind,
-        map_options=tuple(map or ()),
-        rating_scale=rating_scale,
-        date_format=date_format,
-        allow_mixed_scales=allow_mixed_scales,
-        redact=redact,
-    )
+    options = ImportOptions.of(source, kind, map, rating_scale, date_format, allow_mixed_scales, redact)
     with tempfile.TemporaryDirectory(prefix="cxchange-upload-") as tmp:
         path = Path(tmp) / ("upload" + _safe_suffix(file.filename))
         with path.open("wb") as out:
