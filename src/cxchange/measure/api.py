@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import CallerScope
 from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
 from cxchange.measure.api_models import CompareRow, ScoreRow
@@ -27,7 +26,7 @@ NO_DATA: dict[int | str, dict[str, Any]] = {
 
 @router.get("/scores", responses=NO_DATA, response_model=list[ScoreRow], response_model_exclude_unset=True)
 def get_scores(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     metric: str = "nps",
     by: Annotated[list[str] | None, Query()] = None,
     where: Annotated[list[str] | None, Query()] = None,
@@ -44,7 +43,7 @@ def get_scores(
 
 @router.get("/compare", responses=NO_DATA, response_model=list[CompareRow])
 def get_compare(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     metric: str = "nps",
     by: Annotated[list[str] | None, Query()] = None,
     vs: str = "rest",
