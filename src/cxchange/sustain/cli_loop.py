@@ -51,9 +51,8 @@ CASE_COLUMNS = [
 # --- cases ----------------------------------------------------------------------------------------
 
 
-@case_rule_app.command("add")
+@engine_command(case_rule_app, "add", title="case rule", calls="cxchange.sustain.cases:add_rule")
 def case_rule_add(
-    ctx: typer.Context,
     kind: Annotated[str, typer.Option("--kind", help="nps, csat, ces, rating or theme")],
     max_value: Annotated[
         float | None, typer.Option("--max", help="Open a case at or below this score.")
@@ -68,17 +67,8 @@ def case_rule_add(
         typer.Option("--within", help="Only feedback received this recently opens a case: 14d, 4w, 1m."),
     ] = "14d",
     name: Annotated[str | None, typer.Option("--name", help="A name for the rule.")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
 ) -> None:
     """Add a rule: a score at or below --max, or a theme mentioned negatively (recent feedback only)."""
-    from cxchange.sustain.cases import add_rule
-
-    out = add_rule(
-        engine_from(ctx, db), kind=kind, max_value=max_value, theme=theme, source=source, sla=sla,
-        within=within, name=name,
-    )  # fmt: skip
-    emit(out, fmt, "case rule")
 
 
 @engine_command(case_rule_app, "list", title="case rules", calls="cxchange.sustain.cases:list_rules")
@@ -250,9 +240,8 @@ def _deliveries(alert: dict[str, Any]) -> str:
     return ", ".join(f"{d['channel']}:{d['status']}({d['attempts']})" for d in alert["deliveries"])
 
 
-@alert_rule_app.command("add")
+@engine_command(alert_rule_app, "add", title="alert rule", calls="cxchange.sustain.alerts:add_rule")
 def alert_rule_add(
-    ctx: typer.Context,
     metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces, rating or theme-spike")],
     unit: Annotated[str | None, typer.Option("--unit", help="Unit code (default: everything).")] = None,
     drop: Annotated[
@@ -270,17 +259,8 @@ def alert_rule_add(
         list[str] | None, typer.Option("--webhook", help="POST JSON here (repeatable).")
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for the rule.")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
 ) -> None:
     """Add an alert rule (--drop POINTS --window 30d, --below VALUE, or --metric theme-spike)."""
-    from cxchange.sustain.alerts import add_rule
-
-    out = add_rule(
-        engine_from(ctx, db), metric=metric, unit=unit, drop=drop, below=below, window=window,
-        theme=theme, email=email, webhook=webhook, name=name,
-    )  # fmt: skip
-    emit(out, fmt, "alert rule")
 
 
 @engine_command(alert_rule_app, "list", title="alert rules", calls="cxchange.sustain.alerts:list_rules")
