@@ -137,7 +137,8 @@ def runs_on_engine(
     takes --format (exactly `formats`) and --db, opens the engine the one way (`engine_from`) and
     prints the answer: JSON as it is, other formats with `emit` (title, tables) or with
     `show(answer, fmt)` where people read it differently. `fails(answer)` true: exit code 1 after
-    printing (a check that found errors). The one "open the database, call the service, print" body,
+    printing (a check that found errors). None: nothing to print (nothing was done, and the command
+    said why on stderr). The one "open the database, call the service, print" body,
     so no command writes it again. `calls="module:function"`: the answer is that service function's,
     given the engine and the options by name (the decorated function takes no engine: it only
     declares the options, named as the service's keywords, and documents the command); imported
@@ -151,6 +152,8 @@ def runs_on_engine(
 
         def command(ctx: typer.Context, fmt: str, db: str | None, **kwargs: Any) -> None:
             answer = (func if calls is None else _service(calls))(engine_from(ctx, db), **kwargs)
+            if answer is None:  # nothing done, and the command said why on stderr
+                return
             if show is None or fmt == "json":
                 emit(answer, fmt, title, tables=tables)
             else:

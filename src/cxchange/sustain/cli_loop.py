@@ -8,20 +8,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cxchange.core.cli_support import (
+    TABLE_JSON,
     DbOption,
     FormatOption,
     SinceOption,
     SourceOption,
-    TableJsonFormat,
     UnitOption,
     UntilOption,
     engine_command,
     engine_from,
+    runs_on_engine,
 )
 from cxchange.core.output import emit, to_json
 
 if TYPE_CHECKING:
-    pass
+    from sqlalchemy import Engine
 
 cases_app = typer.Typer(help="Closed-loop follow-up of unhappy customers.", no_args_is_help=True)
 case_rule_app = typer.Typer(help="When feedback opens a case.", no_args_is_help=True)
@@ -188,8 +189,13 @@ def cases_you_said(
 # --- recognition ----------------------------------------------------------------------------------
 
 
+def _show_recognition(rows: list[dict[str, Any]], fmt: str) -> None:
+    emit(rows, fmt, "recognition", ["received_at", "person", "unit", "matched", "sentiment", "text"])
+
+
+@runs_on_engine(show=_show_recognition)
 def recognition_cmd(
-    ctx: typer.Context,
+    engine: Engine,
     unit: UnitOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
@@ -197,19 +203,14 @@ def recognition_cmd(
     scan: Annotated[
         bool, typer.Option("--scan", help="First look for praise in all analysed comments.")
     ] = False,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Staff that customers praise by name (matched only against people of the feedback's unit)."""
     from cxchange.sustain.recognition import list_recognitions, record_recognitions
 
-    engine = engine_from(ctx, db)
     if scan:
         found = record_recognitions(engine)
         typer.echo(f"{found['recognitions']} new recognitions in {found['scanned']} comments", err=True)
-    rows = list_recognitions(engine, unit=unit, since=since, until=until, limit=limit)
-    cols = ["received_at", "person", "unit", "matched", "sentiment", "text"]
-    emit(rows, fmt, "recognition", None if fmt == "json" else cols)
+    return list_recognitions(engine, unit=unit, since=since, until=until, limit=limit)
 
 
 # --- alerts ---------------------------------------------------------------------------------------
@@ -268,15 +269,7 @@ def alert_rule_list() -> None:
     """The alert rules."""
 
 
-@alerts_app.command("check")
-def alerts_check(ctx: typer.Context, fmt: TableJsonFormat = "table", db: DbOption = None) -> None:
-    """Evaluate every rule now, then send and retry the deliveries that are due."""
-    from cxchange.sustain.alerts import check
-
-    out = check(engine_from(ctx, db))
-    if fmt == "json":
-        typer.echo(to_json(out))
-        return
+def _show_check(out: dict[str, Any], fmt: str) -> None:
     d = out["deliveries"]
     typer.echo(
         f"{out['checked']} rules checked ({out['evaluated']} evaluated, {out['checked'] - out['evaluated']} "
@@ -287,6 +280,13 @@ def alerts_check(ctx: typer.Context, fmt: TableJsonFormat = "table", db: DbOptio
         typer.echo(f"  alert {a['id']}: {a['message']}")
     for n in out["notes"]:
         typer.echo(f"  note: {n}", err=True)
+
+
+@engine_command(
+    alerts_app, "check", formats=TABLE_JSON, show=_show_check, calls="cxchange.sustain.alerts:check"
+)
+def alerts_check() -> None:
+    """Evaluate every rule now, then send and retry the deliveries that are due."""
 
 
 def register_loop(app: typer.Typer) -> None:
