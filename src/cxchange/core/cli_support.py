@@ -172,6 +172,7 @@ def runs_on_engine(
         command.__annotations__ = {p.name: p.annotation for p in params}
         command.__name__, command.__qualname__ = func.__name__, func.__qualname__
         command.__doc__, command.__module__ = func.__doc__, func.__module__
+        command.calls = calls  # type: ignore[attr-defined]  # for the test that checks the keywords
         return command
 
     return wrap
