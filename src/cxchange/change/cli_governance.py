@@ -9,6 +9,7 @@ import typer
 from cxchange.change.cli_common import Id
 from cxchange.core.cli_support import (
     TABLE_JSON,
+    commands_of,
     engine_command,
 )
 from cxchange.core.output import emit, print_rows
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 raci_app = typer.Typer(help="Governance: the RACI matrix and its checks.", no_args_is_help=True)
 readiness_app = typer.Typer(help="ADKAR readiness assessments and barrier points.", no_args_is_help=True)
 impact_app = typer.Typer(help="Change impact per unit and the saturation heatmap.", no_args_is_help=True)
+readiness_command = commands_of(readiness_app, formats=TABLE_JSON)  # assessments: tables or JSON
 
 # --- RACI ----------------------------------------------------------------------------------------
 
@@ -76,7 +78,7 @@ def raci_check(initiative: Id) -> None:
 # --- readiness ----------------------------------------------------------------------------------
 
 
-@engine_command(readiness_app, "import", formats=TABLE_JSON, title="readiness import")
+@readiness_command("import", title="readiness import")
 def readiness_import(
     engine: Engine,
     initiative: Id,
@@ -115,13 +117,7 @@ def _show_readiness(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(table, "table", title="ADKAR readiness")
 
 
-@engine_command(
-    readiness_app,
-    "report",
-    formats=TABLE_JSON,
-    show=_show_readiness,
-    calls="cxchange.change.readiness:report",
-)
+@readiness_command("report", show=_show_readiness, calls="cxchange.change.readiness:report")
 def readiness_report(
     initiative: Id,
     by: Annotated[str, typer.Option("--by", help="unit or org:LEVEL")] = "unit",
@@ -137,13 +133,7 @@ def _show_readiness_trend(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(table, "table", title="readiness trend (change since the previous assessment)")
 
 
-@engine_command(
-    readiness_app,
-    "trend",
-    formats=TABLE_JSON,
-    show=_show_readiness_trend,
-    calls="cxchange.change.readiness:trend",
-)
+@readiness_command("trend", show=_show_readiness_trend, calls="cxchange.change.readiness:trend")
 def readiness_trend(
     initiative: Id,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit and those beneath it.")] = None,

@@ -201,3 +201,16 @@ def engine_command(
         return command
 
     return register
+
+
+def commands_of(
+    app: typer.Typer, **defaults: Any
+) -> Callable[..., Callable[[Callable[..., Any]], Callable[..., None]]]:
+    """`engine_command` on `app` with what all of the group's commands share (e.g. their formats)
+    said once: `readiness = commands_of(readiness_app, formats=TABLE_JSON)`, then
+    `@readiness("report", show=…)`."""
+
+    def command(name: str, **runner: Any) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+        return engine_command(app, name, **{**defaults, **runner})
+
+    return command
