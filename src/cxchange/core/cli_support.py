@@ -128,6 +128,8 @@ def runs_on_engine(
     formats: tuple[str, ...] = FORMATS,
     title: str | None = None,
     tables: tuple[str, ...] = (),
+    as_rows: bool = False,
+    dim_when: str | None = None,
     show: Callable[[Any, str], None] | None = None,
     fails: Callable[[Any], bool] | None = None,
     default_format: str = "table",
@@ -135,8 +137,10 @@ def runs_on_engine(
 ) -> Callable[[Callable[..., Any]], Callable[..., None]]:
     """Make `func(engine, **options)`, which returns a command's answer, into the command: it also
     takes --format (exactly `formats`) and --db, opens the engine the one way (`engine_from`) and
-    prints the answer: JSON as it is, other formats with `emit` (title, tables) or with
-    `show(answer, fmt)` where people read it differently. `fails(answer)` true: exit code 1 after
+    prints the answer: JSON as it is, other formats with `emit` (title, tables), as flat rows
+    (`as_rows`: `print_rows`, nested values kept as JSON text, `dim_when` rows greyed) or with
+    `show(answer, fmt)` where people read it differently. `title` may name options, filled in:
+    "case {case_id}". `fails(answer)` true: exit code 1 after
     printing (a check that found errors). None: nothing to print (nothing was done, and the command
     said why on stderr). The one "open the database, call the service, print" body,
     so no command writes it again. `calls="module:function"`: the answer is that service function's,
@@ -154,10 +158,13 @@ def runs_on_engine(
             answer = (func if calls is None else _service(calls))(engine_from(ctx, db), **kwargs)
             if answer is None:  # nothing done, and the command said why on stderr
                 return
-            if show is None or fmt == "json":
-                emit(answer, fmt, title, tables=tables)
-            else:
+            heading = None if title is None else title.format(**kwargs)
+            if show is not None and fmt != "json":
                 show(answer, fmt)
+            elif as_rows:
+                print_rows(answer, fmt, title=heading, dim_when=dim_when)
+            else:
+                emit(answer, fmt, heading, tables=tables)
             if fails is not None and fails(answer):
                 raise typer.Exit(1)
 
@@ -176,18 +183,6 @@ def runs_on_engine(
         return command
 
     return wrap
-
-
-def show_rows(
-    title: str | None = None, columns: list[str] | None = None, dim_when: str | None = None
-) -> Callable[[Any, str], None]:
-    """A runner's `show` for a list of flat rows: `print_rows` (nested values as JSON text in a cell,
-    `dim_when` rows greyed), where `emit` would spell nested values out."""
-
-    def show(rows: Any, fmt: str) -> None:
-        print_rows(rows, fmt, title=title, columns=columns, dim_when=dim_when)
-
-    return show
 
 
 def engine_command(

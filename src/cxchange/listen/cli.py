@@ -21,7 +21,6 @@ from cxchange.core.cli_support import (
     engine_from,
     process_started,
     runs_on_engine,
-    show_rows,
 )
 from cxchange.core.output import print_rows, to_json, write_csv
 
@@ -224,7 +223,7 @@ def rejects_command(
     print_rows(list_rejects(engine, batch_id), fmt, title=f"rejected rows, batch {batch_id}")
 
 
-@runs_on_engine(show=show_rows("feedback"), calls="cxchange.understand.explore:list_feedback")
+@runs_on_engine(title="feedback", as_rows=True, calls="cxchange.understand.explore:list_feedback")
 def feedback_command(
     source: SourceOption = None,
     where: WhereOption = None,
@@ -241,7 +240,7 @@ def feedback_command(
     """List stored feedback, newest first, with sentiment and themes once analysed."""
 
 
-@engine_command(org_app, "import", formats=TABLE_JSON, show=show_rows("org import"))
+@engine_command(org_app, "import", formats=TABLE_JSON, title="org import", as_rows=True)
 def org_import(
     engine: Engine,
     units: Annotated[Path, typer.Argument(help="CSV with code, name, parent (and optional level).")],

@@ -15,6 +15,7 @@ from cxchange.core.cli_support import (
     SourceOption,
     UnitOption,
     UntilOption,
+    commands_of,
     engine_command,
     engine_from,
     runs_on_engine,
@@ -32,6 +33,7 @@ alerts_app = typer.Typer(
 )
 alert_rule_app = typer.Typer(help="Alert rules.", no_args_is_help=True)
 cases_app.add_typer(case_rule_app, name="rule")
+case_command = commands_of(cases_app, title="case {case_id}")  # one case: its fields, its history
 alerts_app.add_typer(alert_rule_app, name="rule")
 
 CASE_COLUMNS = [
@@ -103,40 +105,25 @@ def cases_list(
     emit(rows, fmt, "cases", None if fmt == "json" else CASE_COLUMNS)
 
 
-@cases_app.command("show")
-def cases_show(ctx: typer.Context, case_id: int, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@case_command("show", calls="cxchange.sustain.cases:show_case")
+def cases_show(case_id: int) -> None:
     """One case with its history."""
-    from cxchange.sustain.cases import show_case
-
-    emit(show_case(engine_from(ctx, db), case_id), fmt, f"case {case_id}")
 
 
-@cases_app.command("assign")
-def cases_assign(
-    ctx: typer.Context, case_id: int, email: str, fmt: FormatOption = "table", db: DbOption = None
-) -> None:
+@case_command("assign", calls="cxchange.sustain.cases:assign")
+def cases_assign(case_id: int, email: str) -> None:
     """Give a case to someone else (by e-mail)."""
-    from cxchange.sustain.cases import assign
-
-    emit(assign(engine_from(ctx, db), case_id, email), fmt, f"case {case_id}")
 
 
-@cases_app.command("update")
+@case_command("update", calls="cxchange.sustain.cases:update")
 def cases_update(
-    ctx: typer.Context,
     case_id: int,
     status: Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")] = None,
     note: Annotated[str | None, typer.Option("--note", help="What was done or said.")] = None,
     root_cause: Annotated[str | None, typer.Option("--root-cause", help="The theme that caused it.")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who is updating (e-mail), for the history.")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
 ) -> None:
     """Record contact, resolution, a note or the root cause (a theme)."""
-    from cxchange.sustain.cases import update
-
-    out = update(engine_from(ctx, db), case_id, status=status, note=note, root_cause=root_cause, by=by)
-    emit(out, fmt, f"case {case_id}")
 
 
 @engine_command(cases_app, "stats", title="cases", calls="cxchange.sustain.case_stats:stats")
