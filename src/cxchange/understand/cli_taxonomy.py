@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 KeywordsOption = Annotated[
     list[str] | None, typer.Option("--keyword", "-k", help="A keyword or phrase (repeatable; commas split).")
 ]
+ThemeArgument = Annotated[str, typer.Argument(help="Theme (name or id).")]
 ExampleOption = Annotated[list[str] | None, typer.Option("--example", "-e", help="An example phrase.")]
 
 
@@ -70,7 +71,7 @@ def themes_add(
 @runs_on_engine(**_EDIT)
 def themes_rename(
     engine: Engine,
-    theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
+    theme: ThemeArgument,
     new_name: Annotated[str, typer.Argument(help="New name.")],
 ) -> Any:
     """Rename a theme (its assignments stay)."""
@@ -111,7 +112,7 @@ def themes_split(
 @runs_on_engine(**_EDIT)
 def themes_delete(
     engine: Engine,
-    theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
+    theme: ThemeArgument,
 ) -> Any:
     """Delete a theme and its assignments (its children move up)."""
     from cxchange.understand.themes.taxonomy import delete_theme
@@ -122,7 +123,7 @@ def themes_delete(
 @runs_on_engine(**_EDIT_OF_MATCHING)
 def themes_keywords(
     engine: Engine,
-    theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
+    theme: ThemeArgument,
     keyword: KeywordsOption = None,
     example: ExampleOption = None,
 ) -> Any:
@@ -135,7 +136,7 @@ def themes_keywords(
 @runs_on_engine(**_EDIT)
 def themes_set_effort(
     engine: Engine,
-    theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
+    theme: ThemeArgument,
     effort: Annotated[int, typer.Argument(help="1 (easy) .. 5 (hard).")],
 ) -> Any:
     """Record how hard fixing a theme is (used to rank opportunities)."""
