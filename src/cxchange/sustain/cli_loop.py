@@ -36,6 +36,10 @@ cases_app.add_typer(case_rule_app, name="rule")
 case_command = commands_of(cases_app, title="case {case_id}")  # one case: its fields, its history
 alerts_app.add_typer(alert_rule_app, name="rule")
 
+LimitOption = Annotated[int | None, typer.Option("--limit", help="At most this many rows.")]
+CaseStatusOption = Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")]
+RuleNameOption = Annotated[str | None, typer.Option("--name", help="A name for the rule.")]
+
 CASE_COLUMNS = [
     "id",
     "unit",
@@ -69,7 +73,7 @@ def case_rule_add(
         str,
         typer.Option("--within", help="Only feedback received this recently opens a case: 14d, 4w, 1m."),
     ] = "14d",
-    name: Annotated[str | None, typer.Option("--name", help="A name for the rule.")] = None,
+    name: RuleNameOption = None,
 ) -> None:
     """Add a rule: a score at or below --max, or a theme mentioned negatively (recent feedback only)."""
 
@@ -83,11 +87,11 @@ def case_rule_list() -> None:
 def cases_list(
     ctx: typer.Context,
     unit: UnitOption = None,
-    status: Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")] = None,
+    status: CaseStatusOption = None,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only unresolved cases past their due date.")
     ] = False,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows.")] = None,
+    limit: LimitOption = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
@@ -118,7 +122,7 @@ def cases_assign(case_id: int, email: str) -> None:
 @case_command("update", calls="cxchange.sustain.cases:update")
 def cases_update(
     case_id: int,
-    status: Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")] = None,
+    status: CaseStatusOption = None,
     note: Annotated[str | None, typer.Option("--note", help="What was done or said.")] = None,
     root_cause: Annotated[str | None, typer.Option("--root-cause", help="The theme that caused it.")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who is updating (e-mail), for the history.")] = None,
@@ -186,7 +190,7 @@ def recognition_cmd(
     unit: UnitOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows.")] = None,
+    limit: LimitOption = None,
     scan: Annotated[
         bool, typer.Option("--scan", help="First look for praise in all analysed comments.")
     ] = False,
@@ -246,7 +250,7 @@ def alert_rule_add(
     webhook: Annotated[
         list[str] | None, typer.Option("--webhook", help="POST JSON here (repeatable).")
     ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="A name for the rule.")] = None,
+    name: RuleNameOption = None,
 ) -> None:
     """Add an alert rule (--drop POINTS --window 30d, --below VALUE, or --metric theme-spike)."""
 
