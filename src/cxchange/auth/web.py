@@ -139,8 +139,8 @@ def current_scope(request: Request) -> UserScope:
     return scope
 
 
-# A route's parameter for the caller's scope (the dependency written once for every page).
-CurrentScope = Annotated[UserScope, Depends(current_scope)]
+# What a route or page takes to know who is calling: `scope: CallerScope`.
+CallerScope = Annotated[UserScope, Depends(current_scope)]
 
 
 def _route_takes_scope(request: Request) -> bool:

@@ -126,6 +126,23 @@ class ImportOptions:
             raise InputError(f"import chunk rows must be at least 1, got {rows}")
         return rows
 
+    @classmethod
+    def of(
+        cls,
+        source: str,
+        kind: str | None,
+        map_options: Sequence[str] | None,
+        rating_scale: int | None,
+        date_format: str | None,
+        allow_mixed_scales: bool,
+        redact: bool,
+        file_format: str | None = None,
+    ) -> ImportOptions:
+        """The options an interface's import asks for (the CLI's, the API's, the library's): their
+        fields in this order, an unset --map (None) meaning none."""
+        mapping = tuple(map_options or ())
+        return cls(source, kind, mapping, rating_scale, date_format, allow_mixed_scales, redact, file_format)
+
     def __post_init__(self) -> None:
         if self.after_commit not in ("now", "background"):
             raise ValueError(f"after_commit: 'now' or 'background', not {self.after_commit!r}")

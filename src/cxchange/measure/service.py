@@ -50,6 +50,22 @@ class ScoreQuery:
     level: float = 0.95
     min_n: int = 30
 
+    @classmethod
+    def of(
+        cls,
+        metric: str,
+        by: Sequence[str] | None,
+        where: Sequence[str] | None,
+        since: date | None,
+        until: date | None,
+        ci: str | None,
+        level: float,
+        min_n: int,
+    ) -> ScoreQuery:
+        """The query an interface's options ask for (the CLI's, the API's, the library's), an unset
+        list (None) meaning none."""
+        return cls(metric, tuple(by or ()), tuple(where or ()), since, until, ci, level, min_n)
+
 
 @dataclass
 class GroupedCounts:

@@ -292,7 +292,7 @@ def list_feedback(
     engine: Engine,
     *,
     source: str | None = None,
-    where: Sequence[str] = (),
+    where: Sequence[str] | None = (),
     since: date | None = None,
     until: date | None = None,
     theme: str | None = None,
@@ -305,8 +305,9 @@ def list_feedback(
     comment's sentiment and themes once analysed. `q`: every word as a word prefix (see search.py)."""
     if limit < 1 or offset < 0:
         raise InputError("limit must be at least 1 and offset at least 0")
+    scope = tuple(where or ())  # None (an interface's unset --where): no filter
     f = FeedbackFilter(
-        where=tuple(where), source=source, since=since, until=until, theme=theme, sentiment=sentiment, q=q
+        where=scope, source=source, since=since, until=until, theme=theme, sentiment=sentiment, q=q
     )
     stmt = _base(engine, f, many=None).order_by(Feedback.received_at.desc().nulls_last(), Feedback.id.desc())
     with Session(engine) as session:

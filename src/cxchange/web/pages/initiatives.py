@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import CurrentScope, verify_csrf
+from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.change import impact, people, raci, readiness
 from cxchange.change.common import as_date, people_choices
 from cxchange.change.frameworks import list_rows
@@ -98,7 +98,7 @@ def _split(value: str | list[str] | None) -> list[str]:
 
 
 @router.get("/initiatives")
-def initiatives_list(request: Request, scope: CurrentScope, status: str | None = None) -> Any:
+def initiatives_list(request: Request, scope: CallerScope, status: str | None = None) -> Any:
     eng = engine()
     if status and status not in INITIATIVE_STATUSES:
         raise InputError(f"status wants one of {', '.join(INITIATIVE_STATUSES)}, got {status!r}")
@@ -119,7 +119,7 @@ def _new_context(eng: Engine, values: dict[str, Any], error: str | None = None) 
 
 
 @router.get("/initiatives/new")
-def initiative_new(request: Request, scope: CurrentScope, theme: str = "", name: str = "") -> Any:
+def initiative_new(request: Request, scope: CallerScope, theme: str = "", name: str = "") -> Any:
     scope.require("initiatives")
     values = {
         "name": name,
@@ -134,7 +134,7 @@ def initiative_new(request: Request, scope: CurrentScope, theme: str = "", name:
 
 
 @router.post("/initiatives/new", dependencies=WRITE)
-async def initiative_create(request: Request, scope: CurrentScope) -> Any:
+async def initiative_create(request: Request, scope: CallerScope) -> Any:
     from fastapi.concurrency import run_in_threadpool
 
     scope.require("initiatives")
@@ -306,7 +306,7 @@ def _page_context(eng: Engine, scope: UserScope, initiative: int) -> dict[str, A
 
 
 @router.get("/initiatives/{initiative}")
-def initiative_page(request: Request, scope: CurrentScope, initiative: int) -> Any:
+def initiative_page(request: Request, scope: CallerScope, initiative: int) -> Any:
     return render(request, "initiative.html", _page_context(engine(), scope, initiative))
 
 
@@ -342,7 +342,7 @@ def _fields(form: Any, *names: str, optional: tuple[str, ...] = ()) -> dict[str,
 
 
 @router.post("/initiatives/{initiative}/steps/{step}", dependencies=WRITE)
-async def step_set(request: Request, scope: CurrentScope, initiative: int, step: str) -> Any:
+async def step_set(request: Request, scope: CallerScope, initiative: int, step: str) -> Any:
     def act(eng: Engine, form: Any) -> None:
         set_step(eng, initiative, step, _f(form, "status") or "done", _f(form, "note") or None)
 
@@ -350,7 +350,7 @@ async def step_set(request: Request, scope: CurrentScope, initiative: int, step:
 
 
 @router.post("/initiatives/{initiative}/details", dependencies=WRITE)
-async def details_set(request: Request, scope: CurrentScope, initiative: int) -> Any:
+async def details_set(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         update(eng, initiative, **_fields(form, "vision", optional=("sponsor", "owner", "status")))
 
@@ -358,7 +358,7 @@ async def details_set(request: Request, scope: CurrentScope, initiative: int) ->
 
 
 @router.post("/initiatives/{initiative}/raci", dependencies=WRITE)
-async def raci_save(request: Request, scope: CurrentScope, initiative: int) -> Any:
+async def raci_save(request: Request, scope: CallerScope, initiative: int) -> Any:
     """The whole grid at once (cells cell-ROW-COL, activities act-ROW, people person-COL), saved through
     the RACI import in one transaction; an activity left without letters leaves the matrix."""
 
@@ -385,7 +385,7 @@ def _indexed(form: Any, prefix: str) -> list[str]:
 
 
 @router.post("/initiatives/{initiative}/raci/cell", dependencies=WRITE)
-async def raci_cell(request: Request, scope: CurrentScope, initiative: int) -> Any:
+async def raci_cell(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         set_cell(eng, initiative, _f(form, "activity"), _f(form, "person"), _f(form, "letter") or "-")
 
@@ -393,7 +393,7 @@ async def raci_cell(request: Request, scope: CurrentScope, initiative: int) -> A
 
 
 @router.post("/initiatives/{initiative}/metrics", dependencies=WRITE)
-async def metric_add(request: Request, scope: CurrentScope, initiative: int) -> Any:
+async def metric_add(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         add_metric(eng, initiative, _f(form, "metric"), _f(form, "target"), _f(form, "by") or None)
 
@@ -401,7 +401,7 @@ async def metric_add(request: Request, scope: CurrentScope, initiative: int) -> 
 
 
 @router.post("/initiatives/{initiative}/readiness", dependencies=WRITE)
-async def readiness_upload(request: Request, scope: CurrentScope, initiative: int) -> Any:
+async def readiness_upload(request: Request, scope: CallerScope, initiative: int) -> Any:
     form = await request.form()
     upload = form.get("file")
     text = ""
@@ -417,7 +417,7 @@ async def readiness_upload(request: Request, scope: CurrentScope, initiative: in
 
 
 @router.post("/initiatives/{initiative}/impact", dependencies=WRITE)
-async def impact_save(request: Request, scope: CurrentScope, initiative: int) -> Any:
+async def impact_save(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         values: dict[str, int | None] = {}
         for a in IMPACT_ASPECTS:
@@ -432,7 +432,7 @@ async def impact_save(request: Request, scope: CurrentScope, initiative: int) ->
 
 
 @router.post("/initiatives/{initiative}/comms", dependencies=WRITE)
-async def comm_add(request: Request, scope: CurrentScope, initiative: int) -> Any:
+async def comm_add(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         when = as_date(_f(form, "date") or None, "date")
         if when is None:
@@ -443,21 +443,21 @@ async def comm_add(request: Request, scope: CurrentScope, initiative: int) -> An
 
 
 @router.post("/initiatives/{initiative}/comms/{comm}/sent", dependencies=WRITE)
-async def comm_sent(request: Request, scope: CurrentScope, initiative: int, comm: int) -> Any:
+async def comm_sent(request: Request, scope: CallerScope, initiative: int, comm: int) -> Any:
     return await _write(
         request, scope, initiative, "comms", lambda eng, form: mark_sent(eng, initiative, comm)
     )
 
 
 @router.post("/initiatives/{initiative}/agents", dependencies=WRITE)
-async def agent_add(request: Request, scope: CurrentScope, initiative: int) -> Any:
+async def agent_add(request: Request, scope: CallerScope, initiative: int) -> Any:
     return await _write(
         request, scope, initiative, "agents", lambda eng, form: add_agent(eng, initiative, _f(form, "person"))
     )
 
 
 @router.post("/initiatives/{initiative}/resistance", dependencies=WRITE)
-async def resistance_add(request: Request, scope: CurrentScope, initiative: int) -> Any:
+async def resistance_add(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         add_resistance(eng, initiative, **_fields(form, "unit", "description", "cause", "owner"))
 
@@ -465,7 +465,7 @@ async def resistance_add(request: Request, scope: CurrentScope, initiative: int)
 
 
 @router.post("/initiatives/{initiative}/resistance/{item}", dependencies=WRITE)
-async def resistance_update(request: Request, scope: CurrentScope, initiative: int, item: int) -> Any:
+async def resistance_update(request: Request, scope: CallerScope, initiative: int, item: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         update_resistance(
             eng,

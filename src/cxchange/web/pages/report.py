@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from cxchange.auth.web import CurrentScope, rate_limited
+from cxchange.auth.web import CallerScope, rate_limited
 from cxchange.core.deps import engine
 from cxchange.report.render import report_response
 
@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/report", dependencies=[Depends(rate_limited("report"))])
 async def report_download(
-    scope: CurrentScope,
+    scope: CallerScope,
     format: str = "pdf",
     period: str | None = None,
     unit: str | None = None,
