@@ -212,7 +212,9 @@ def _score_check(col: str, fld: str, low: float, high: float, *, whole: bool) ->
 
 
 def _present(col: str) -> pl.Expr:
-    return pl.col(col).str.strip_chars().fill_null("") != ""
+    """Not empty nor only whitespace (Unicode's, as strip_chars): one scan to the first other
+    character, without copying the column as stripping it would."""
+    return pl.col(col).str.contains(r"\S").fill_null(False)
 
 
 def _any(exprs: Sequence[pl.Expr]) -> pl.Expr:
@@ -401,7 +403,10 @@ def _canonical(
     )
     unknown = pl.col("org_unit_id").is_null() & pl.col("__unit_raw").is_not_null()
     unknown_units = (
-        out.filter(unknown).group_by("__unit_raw").len().rename({"__unit_raw": "value", "len": "rows"})
+        out.select(pl.col("__unit_raw").filter(unknown).alias("value"))  # not the whole frame
+        .group_by("value")
+        .len()
+        .rename({"len": "rows"})
     )
     attributes = pl.struct(*attrs).struct.json_encode() if attrs else pl.lit(None, dtype=pl.String)
     attribute_columns = [pl.col(c).alias(ATTRIBUTE_PREFIX + c) for c in attrs]
@@ -420,7 +425,7 @@ def _canonical(
     out = out.with_columns(attributes.alias("attributes"))
     # Hash only rows without an external id: hashing is the one per-row Python step here.
     no_id = out["external_id"].is_null()
-    hashes = pl.Series("content_hash", [None] * out.height, dtype=pl.String)
+    hashes = pl.repeat(None, out.height, dtype=pl.String, eager=True).alias("content_hash")
     if no_id.any():
         idx = no_id.arg_true()
         hashes = hashes.scatter(idx, content_hashes(df.select(sorted(columns))[idx]))

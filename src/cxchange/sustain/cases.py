@@ -259,7 +259,10 @@ def cases_for_batch(engine: Engine, batch_id: int, *, now: datetime | None = Non
                 select(Feedback.id, Feedback.org_unit_id)
                 .join(ImportBatch, ImportBatch.id == Feedback.batch_id)
                 .where(
-                    Feedback.batch_id == batch_id,
+                    # `+ 0`: not through the batch's index, which walks every row of the batch (all of
+                    # a backfill's million) when the window's few recent rows are what can match; the
+                    # received_at index finds those (0.2 s of CPU to ~0 at 1M rows).
+                    Feedback.batch_id + 0 == batch_id,
                     col.is_not(None),
                     col <= rule.value,
                     _received_within(rule, now),
