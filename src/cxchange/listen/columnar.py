@@ -45,7 +45,6 @@ from cxchange.core.faults import fault_point
 from cxchange.core.models import StoreIdentity
 from cxchange.core.processes import pid_alive
 from cxchange.listen.models import Feedback, FeedbackChanges, Source
-from cxchange.listen.validate import ATTRIBUTE_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +88,9 @@ MAX_PARTS = 64
 # How long a reader waits for an import that has committed to publish its staged parts (milliseconds
 # of work), and for the copy's lock, before answering without them.
 WAIT_SECONDS = 0.5
+# The copy's attribute columns, as `--by attr:NAME` names them; an import's rows arrive with them
+# (validate.ATTRIBUTE_PREFIX, not imported: validation's modules would cost every `scores` start-up).
+ATTRIBUTE_PREFIX = "attr:"
 # LZ4 rather than polars' default zstd: a third less CPU to write (the import writes every row), as
 # fast to scan; the files are about twice as large, ~30 MB a million rows.
 COMPRESSION = "lz4"
