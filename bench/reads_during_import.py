@@ -4,13 +4,14 @@ import"). A served SQLite database that already holds a small batch; then a `cxc
 `/api/scores?metric=nps&by=month&by=attr:Region` every 200 ms (one request at a time), during the
 import and for `--after` seconds after it ends.
 
-    python bench/reads_during_import.py [--rows 1000000] [--after 10] [--keep]
+    python bench/reads_during_import.py [--rows 1000000] [--after 10] [--runs 3] [--keep]
 
 Anchor, same run and server: the same request on the idle server before the import (its median and
 max over `--anchor` requests): on a shared machine every request also waits for a core, import or not.
 Reported: each phase's count, median, p95 and max wait, non-200 answers, and the max wait less the
-anchor's median (the part the import can be blamed for, at most). Results:
-bench/results/reads_during_import.json, with the load averages at the start and the end.
+anchor's median (the part the import can be blamed for, at most), for each of `--runs` whole runs
+(fresh database, server and import: one run's worst request is mostly the machine's luck). Results:
+bench/results/reads_during_import.json, with each run's load averages at its start and end.
 """
 
 from __future__ import annotations
@@ -96,9 +97,37 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--after", type=float, default=10.0, help="seconds of reads after the import ends")
     ap.add_argument("--anchor", type=int, default=15, help="requests on the idle server first")
+    ap.add_argument("--runs", type=int, default=3, help="whole runs (fresh database, server, import)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
 
+    runs = []
+    for n in range(1, args.runs + 1):
+        print(f"run {n} of {args.runs}")
+        runs.append(one_run(args))
+    worst = max(r["max_wait_s"] for r in runs)
+    result: dict[str, Any] = {
+        "rows": args.rows,
+        "stored_before": BASE_ROWS,
+        "query": QUERY,
+        "interval_s": INTERVAL_S,
+        "target_s": TARGET_S,
+        "runs": runs,
+        "max_wait_s_each_run": [r["max_wait_s"] for r in runs],
+        "max_wait_s": worst,
+        "target_met_every_run": worst <= TARGET_S,
+    }
+    print(
+        f"max wait during/after the import, each run: {result['max_wait_s_each_run']} s "
+        f"(target <= {TARGET_S:.0f} s in every run: {'met' if worst <= TARGET_S else 'NOT met'})"
+    )
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "reads_during_import.json").write_text(json.dumps(result, indent=2))
+    print(f"results: {out / 'reads_during_import.json'}")
+
+
+def one_run(args: argparse.Namespace) -> dict[str, Any]:
     load_start = [round(x, 2) for x in os.getloadavg()]
     work = Path(tempfile.mkdtemp(prefix="cxreads-"))
     url = f"sqlite:///{work / 'cx.db'}"
@@ -151,11 +180,6 @@ def main() -> None:
         server.wait(timeout=30)
 
     result: dict[str, Any] = {
-        "rows": args.rows,
-        "stored_before": BASE_ROWS,
-        "query": QUERY,
-        "interval_s": INTERVAL_S,
-        "target_s": TARGET_S,
         "load_average_at_start": load_start,
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "import_seconds": round(import_seconds, 2),
@@ -184,14 +208,11 @@ def main() -> None:
         f"median: {result['max_wait_beyond_anchor_median_s']:.3f} s; load {load_start} -> "
         f"{result['load_average_at_end']}"
     )
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "reads_during_import.json").write_text(json.dumps(result, indent=2))
-    print(f"results: {out / 'reads_during_import.json'}")
     if args.keep:
         print(f"kept: {work}")
     else:
         shutil.rmtree(work)
+    return result
 
 
 if __name__ == "__main__":
