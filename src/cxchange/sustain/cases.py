@@ -274,7 +274,10 @@ def cases_for_batch(
                 select(Feedback.id, Feedback.org_unit_id)
                 .join(ImportBatch, ImportBatch.id == Feedback.batch_id)
                 .where(
-                    Feedback.batch_id.in_(batches),
+                    # `+ 0`: not through the batch index, which walks every row of the batches (all of
+                    # a backfill's million) when the window's few recent rows are what can match; the
+                    # received_at index finds those (0.2 s of CPU to ~0 at 1M rows).
+                    (Feedback.batch_id + 0).in_(batches),
                     col.is_not(None),
                     col <= rule.value,
                     _received_within(rule, now),
