@@ -39,7 +39,7 @@ from cxchange.understand.themes.embedded import embedding_themes
 from cxchange.understand.themes.embedders import Embedder, get_embedder
 from cxchange.understand.themes.naming import ThemeBuild, describe
 from cxchange.understand.themes.normalise import Noise, corpus_noise, normalise
-from cxchange.understand.themes.sampled import SAMPLE_SHARE
+from cxchange.understand.themes.sampled import SAMPLE_SHARE, embed_unit
 from cxchange.understand.themes.text import (
     GENERIC_WORDS,
     STOP_WORDS,
@@ -159,9 +159,12 @@ def discover_themes(
     k_auto = round(np.sqrt(int(has_content.sum()) / max(per_text, 1.0)) * FINE_PER_SQRT)
     k_fine = fine_topics or min(max(k_top, k_auto), 4 * k_top)
     k_fine = min(k_fine, int(has_content.sum()), content_x.shape[1])
+    embedded: tuple[np.ndarray, dict[int, np.ndarray]] | None = None
     if dense is not None:
         rows = np.flatnonzero(has_content)
-        embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab, k_top, seed,
+        if getattr(dense, "cheap", False):  # embedding every text costs less than placing most by words
+            embed_share = 1.0
+        embedded = embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab, k_top, seed,
                           min_size, n_keywords, embed_share)  # fmt: skip
     elif k_fine >= 1:
         tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(content_x).tocsr()
@@ -189,5 +192,18 @@ def discover_themes(
     if with_model:
         from cxchange.understand.themes.relevance import fit_model
 
-        model = fit_model(term_lists, labels, fold=fold, noise=noise)
+        name = getattr(dense, "name", "")
+        e_all, centroids = None, None
+        if embedded is not None and getattr(dense, "cheap", False) and name:
+            # The saved matcher is discovery's centroids: texts without content words ("Overall
+            # experience") are embedded too, so that theme has a centroid like the others.
+            e_rows, by_theme = embedded
+            e_all = np.zeros((n, e_rows.shape[1]))
+            e_all[np.flatnonzero(has_content)] = e_rows
+            rest = np.flatnonzero((labels >= 0) & ~has_content)
+            if len(rest):
+                e_all[rest] = embed_unit(dense, [cleaned[d] for d in rest])
+            centroids = {int(remap[t]): c for t, c in by_theme.items() if remap[t] >= 0}
+        model = fit_model(term_lists, labels, fold=fold, noise=noise, embeddings=e_all, embedder=name,
+                          centroids=centroids)  # fmt: skip
     return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise)
