@@ -2,7 +2,7 @@
 
     .venv-eval/bin/python eval/themes_static_tuning.py [--seeds 0,1,2] [--out FILE]
 
-Protocol (fixed before any run, 2026-12-06): candidate settings of `embedded.py` (EMB_FINE_SIZE: texts
+Protocol (fixed before any run, 2026-12-06): candidate settings of `embedded.py` (discover.STATIC_IDF: corpus IDF weights on token rows; EMB_FINE_SIZE: texts
 per fine k-means cluster before merging; EMB_MERGE_SIM: centred cosine at which fine clusters merge
 into one theme) are scored by NMI of discovery's most specific theme (what the saved centroid matcher
 reproduces) and of the saved matcher's primary theme (what `analyze` shows; the one chosen on) against the tuning sets' first scoring, seeds 0-2, mean ± sd. cfpb and banking77 are held
@@ -30,13 +30,14 @@ from sklearn.metrics import normalized_mutual_info_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _themes_data as data
 
-from cxchange.understand.themes import embedded
+from cxchange.understand.themes import discover, embedded
 from cxchange.understand.themes.discover import discover_themes
 
 ROOT = Path(__file__).resolve().parents[1]
 TUNING = {"demo": data.demo, "clothing": data.clothing}
-FINE_SIZES = (10, 20, 40)
-MERGE_SIMS = (0.3, 0.4, 0.5, 0.6, 1.01)  # 1.01: no merging at all
+FINE_SIZES = (20,)
+MERGE_SIMS = (0.5, 1.01)  # 1.01: no merging at all
+IDF = (True, False)  # discover.STATIC_IDF: corpus IDF weights on the token rows, or a plain mean
 _KMEANS = embedded._kmeans
 _CACHE: dict = {}
 
@@ -71,9 +72,9 @@ def main() -> int:
     sets = {n: TUNING[n]() for n in names}
     embedded._kmeans = cached_kmeans
     rows = []
-    for fine, merge in itertools.product(FINE_SIZES, MERGE_SIMS):
-        embedded.EMB_FINE_SIZE, embedded.EMB_MERGE_SIM = fine, merge
-        row: dict = {"fine_size": fine, "merge_sim": merge}
+    for idf, fine, merge in itertools.product(IDF, FINE_SIZES, MERGE_SIMS):
+        embedded.EMB_FINE_SIZE, embedded.EMB_MERGE_SIM, discover.STATIC_IDF = fine, merge, idf
+        row: dict = {"idf": idf, "fine_size": fine, "merge_sim": merge}
         for n, ds in sets.items():
             s = ds.scorings[0]
             nmis, d_nmis, leaves, secs, unassigned = [], [], [], [], []

@@ -53,6 +53,7 @@ from cxchange.understand.themes.text import (
 
 __all__ = ["GENERIC_WORDS", "STOP_WORDS", "DiscoveredTheme", "Discovery", "discover_themes"]
 
+STATIC_IDF = True  # weight static token rows by the corpus's IDF (chosen on demo and clothing only)
 SUBJECT_LIFT = 1.0  # added to a text's subject noun (its TF-IDF row has unit length)
 FINE_PER_SQRT = 1 / 2  # first NMF: sqrt(n / mean terms per text)/2 topics, between max_themes and 4x that
 
@@ -164,6 +165,8 @@ def discover_themes(
         rows = np.flatnonzero(has_content)
         if getattr(dense, "cheap", False):  # embedding every text costs less than placing most by words
             embed_share = 1.0
+        if STATIC_IDF and hasattr(dense, "corpus_weights"):  # this corpus's rare tokens weigh more
+            dense = dense.weighted(dense.corpus_weights(cleaned))
         embedded = embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab, k_top, seed,
                           min_size, n_keywords, embed_share)  # fmt: skip
     elif k_fine >= 1:
@@ -205,5 +208,5 @@ def discover_themes(
                 e_all[rest] = embed_unit(dense, [cleaned[d] for d in rest])
             centroids = {int(remap[t]): c for t, c in by_theme.items() if remap[t] >= 0}
         model = fit_model(term_lists, labels, fold=fold, noise=noise, embeddings=e_all, embedder=name,
-                          centroids=centroids)  # fmt: skip
+                          centroids=centroids, token_weights=getattr(dense, "token_weights", None))  # fmt: skip
     return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise)

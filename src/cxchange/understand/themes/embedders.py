@@ -102,6 +102,35 @@ class StaticEmbedder:
         self._table: np.ndarray | None = None
         self._tokenizer: Any = None
         self._unk: int | None = None
+        self.token_weights: np.ndarray | None = None  # per token row; None: a plain mean
+
+    def weighted(self, token_weights: np.ndarray | None) -> StaticEmbedder:
+        """The same table (shared, not copied), each token's row weighted by ``token_weights``."""
+        self.load()
+        other = StaticEmbedder(self.vectors_path, self.tokenizer_path)
+        other._table, other._tokenizer, other._unk = self._table, self._tokenizer, self._unk
+        if token_weights is not None:
+            assert self._table is not None
+            if len(token_weights) != self._table.shape[0]:
+                raise InputError(
+                    f"static embedder: {len(token_weights)} token weights for {self._table.shape[0]} tokens"
+                )
+        other.token_weights = token_weights
+        return other
+
+    def corpus_weights(self, texts: Sequence[str]) -> np.ndarray:
+        """Inverse document frequency of each token in ``texts`` (smoothed; unseen tokens weigh most).
+
+        Why: the distilled rows are weighted by how common a token is in general English; in one
+        corpus the words every comment uses ("fit", "love" in clothing reviews) say least about which
+        subject a comment is on, as in TF-IDF.
+        """
+        self.load()
+        assert self._table is not None
+        df = np.zeros(self._table.shape[0])
+        for ids in self._ids(texts):
+            df[np.unique(ids)] += 1
+        return np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
 
     def load(self) -> None:
         if self._table is not None:
@@ -128,20 +157,27 @@ class StaticEmbedder:
         self._unk = tok.token_to_id("[UNK]")
         self._tokenizer, self._table = tok, table
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.load()
-        assert self._table is not None
+    def _ids(self, texts: Sequence[str]) -> list[np.ndarray]:
         encoded = self._tokenizer.encode_batch([t or "" for t in texts], add_special_tokens=False)
         ids = [np.asarray(e.ids, np.int64) for e in encoded]
         if self._unk is not None:
             ids = [i[i != self._unk] for i in ids]
+        return ids
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.load()
+        assert self._table is not None
+        ids = self._ids(texts)
         lengths = np.array([len(i) for i in ids], np.int64)
         out = np.zeros((len(ids), self._table.shape[1]), np.float32)
         if lengths.sum():
             flat = np.concatenate(ids)
             owner = np.repeat(np.arange(len(ids)), lengths)
-            np.add.at(out, owner, self._table[flat])
-            out /= np.maximum(lengths, 1)[:, None]
+            w = np.ones(len(flat)) if self.token_weights is None else self.token_weights[flat]
+            np.add.at(out, owner, self._table[flat] * w[:, None].astype(np.float32))
+            total = np.zeros(len(ids))
+            np.add.at(total, owner, w)
+            out /= np.maximum(total, 1e-12)[:, None].astype(np.float32)
         return out
 
 

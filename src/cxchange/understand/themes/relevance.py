@@ -58,6 +58,9 @@ MAX_THEMES = 3  # most themes one comment gets from one model
 PRIMARY_QUANTILE, SECONDARY_QUANTILE, COVERAGE_QUANTILE = 0.02, 0.25, 0.01
 COVERAGE_SHARE = 0.5  # out of domain: knowing under half the words the least-known 1 % of comments had
 CENTROID_GAP = 0.02  # another theme counts when its centroid is within this cosine of the best one
+# Caps on the calibrated cosines: a corpus of repeated texts (every comment at cosine 1 to its centroid)
+# would otherwise set thresholds no new comment reaches.
+CENTROID_MIN_CAP, CENTROID_SECONDARY_CAP = 0.5, 0.6
 
 
 class ModelFileError(ValueError):
@@ -81,6 +84,7 @@ class ThemeModel:
     min_coverage: float = 0.0
     centroids: np.ndarray | None = None  # unit rows per class: relevance = cosine (embedding mode)
     embedder: str = ""  # the embedder (by name) whose space the centroids live in
+    token_weights: np.ndarray | None = None  # the static embedder's per-token weights at discovery
     _column: dict[str, int] = field(default_factory=dict, repr=False)
     _forms: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
 
@@ -179,6 +183,11 @@ class ThemeModel:
         embedder = get_embedder(self.embedder)
         if embedder is None:
             raise ModelFileError(f"theme model names embedder {self.embedder!r}, which has no vectors")
+        if self.token_weights is not None:
+            weighted = getattr(embedder, "weighted", None)
+            if weighted is None:
+                raise ModelFileError(f"embedder {self.embedder!r} cannot weight tokens as this model needs")
+            embedder = weighted(self.token_weights)
         e = np.asarray(embedder.embed([normalise(t, self.noise) for t in texts]), dtype=np.float64)
         if e.shape != (len(texts), self.centroids.shape[1]):
             raise ModelFileError(
@@ -232,6 +241,7 @@ class ThemeModel:
             fold_keys=np.array(keys, dtype=str),
             fold_values=np.array([self.fold[k] for k in keys], dtype=str),
             **({} if self.centroids is None else {"centroids": np.asarray(self.centroids, np.float32)}),
+            **({} if self.token_weights is None else {"token_weights": np.asarray(self.token_weights, np.float32)}),
         )
         return buf.getvalue()
 
@@ -257,6 +267,7 @@ class ThemeModel:
                     min_coverage=float(meta["min_coverage"]),
                     centroids=z["centroids"].astype(np.float64) if "centroids" in z.files else None,
                     embedder=str(meta.get("embedder", "")),
+                    token_weights=z["token_weights"].astype(np.float64) if "token_weights" in z.files else None,
                 )
         except ModelFileError:
             raise
@@ -277,6 +288,7 @@ def fit_model(
     embeddings: np.ndarray | None = None,
     embedder: str = "",
     centroids: dict[int, np.ndarray] | None = None,
+    token_weights: np.ndarray | None = None,
 ) -> ThemeModel | None:
     """A model that places comments like discovery did: trained on ``term_lists`` (discovery's terms per
     text) and ``labels`` (its most specific theme per text, -1 = none). None when nothing was labelled.
@@ -300,7 +312,7 @@ def fit_model(
     classes = np.unique(y)
     if embeddings is not None:
         return _centroid_model(counts, vocab, idf, y, classes, embeddings[rows], embedder, fold, noise,
-                               centroids or {})  # fmt: skip
+                               centroids or {}, token_weights)  # fmt: skip
     if len(classes) == 1:
         coef, intercept = np.zeros((1, len(vocab))), np.zeros(1)
     else:
@@ -328,6 +340,7 @@ def _centroid_model(
     fold: dict[str, str],
     noise: Noise,
     given: dict[int, np.ndarray],
+    token_weights: np.ndarray | None,
 ) -> ThemeModel:
     """Centroids of the labelled comments' unit embeddings; ``coef`` = each theme's TF-IDF over its
     comments minus the corpus mean (only to name the word behind an assignment)."""
@@ -346,11 +359,13 @@ def _centroid_model(
     mean_x = np.asarray((onehot @ x).todense()) / sizes[:, None]
     coef = np.maximum(mean_x - np.asarray(x.mean(0)).ravel(), 0.0)
     model = ThemeModel(classes, vocab, idf, coef, np.zeros(len(classes)), dict(fold), noise,
-                       centroids=centroids, embedder=embedder)  # fmt: skip
+                       centroids=centroids, embedder=embedder, token_weights=token_weights)  # fmt: skip
     unit = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
     best = (unit @ centroids.T).max(1)
-    model.min_relevance = round(float(np.quantile(best, PRIMARY_QUANTILE)), 4)
-    model.secondary_relevance = round(float(np.quantile(best, SECONDARY_QUANTILE)), 4)
+    model.min_relevance = round(min(float(np.quantile(best, PRIMARY_QUANTILE)), CENTROID_MIN_CAP), 4)
+    model.secondary_relevance = round(
+        min(float(np.quantile(best, SECONDARY_QUANTILE)), CENTROID_SECONDARY_CAP), 4
+    )
     return model
 
 
