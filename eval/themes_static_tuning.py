@@ -2,10 +2,11 @@
 
     .venv-eval/bin/python eval/themes_static_tuning.py [--seeds 0,1,2] [--out FILE]
 
-Protocol (fixed before any run, 2026-12-06): candidate settings of `embedded.py` (discover.STATIC_IDF: corpus IDF weights on token rows; EMB_FINE_SIZE: texts
-per fine k-means cluster before merging; EMB_MERGE_SIM: centred cosine at which fine clusters merge
-into one theme) are scored by NMI of discovery's most specific theme (what the saved centroid matcher
-reproduces) and of the saved matcher's primary theme (what `analyze` shows; the one chosen on) against the tuning sets' first scoring, seeds 0-2, mean ± sd. cfpb and banking77 are held
+Protocol (fixed before any run, 2026-12-06): candidate settings (discover.STATIC_IDF: corpus IDF
+weights on token rows; embedded.EMB_FINE_SIZE: texts per fine k-means cluster before merging;
+embedded.EMB_MERGE_SIM: centred cosine at which fine clusters merge into one theme) are scored by NMI
+of discovery's most specific theme and of the saved matcher's primary theme (what `analyze` shows;
+the one chosen on) against the tuning sets' first scoring, seeds 0-2, mean ± sd. cfpb and banking77 are held
 out: this script refuses them, and they played no part in the choice. The setting with the best mean
 NMI over the two sets is the default; its held-out numbers come only from eval/themes.py.
 Also printed: the leaf theme count and discovery's seconds (with os.getloadavg()).
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TUNING = {"demo": data.demo, "clothing": data.clothing}
 FINE_SIZES = (20,)
 MERGE_SIMS = (0.5, 1.01)  # 1.01: no merging at all
-IDF = (True, False)  # discover.STATIC_IDF: corpus IDF weights on the token rows, or a plain mean
+IDF = (False,)  # discover.STATIC_IDF: corpus IDF weights on the token rows, or a plain mean
 _KMEANS = embedded._kmeans
 _CACHE: dict = {}
 
@@ -87,7 +88,9 @@ def main() -> int:
                 d_nmis.append(float(normalized_mutual_info_score(s.labels[s.rows], found.labels[s.rows])))
                 leaves.append(len(set(found.labels.tolist()) - {-1}))
                 unassigned.append(float((first == -1).mean()))
+            words = [len(t.split()) for t in ds.texts if t]
             row[n] = {
+                "median_words": float(np.median(words)),
                 "nmi": round(statistics.fmean(nmis), 4),
                 "sd": round(statistics.stdev(nmis), 4) if len(nmis) > 1 else 0.0,
                 "discovery_nmi": round(statistics.fmean(d_nmis), 4),
@@ -100,8 +103,12 @@ def main() -> int:
         print(json.dumps(row), f"load {os.getloadavg()[0]:.1f}", flush=True)
     best = max(rows, key=lambda r: r["mean_nmi"])
     print("chosen:", json.dumps(best))
-    meta = {"command": "eval/themes_static_tuning.py " + " ".join(sys.argv[1:]), "seeds": seeds,
-            "loadavg": os.getloadavg(), "protocol": __doc__.split("Protocol")[1].split("Also")[0].strip()}  # fmt: skip
+    meta = {
+        "command": "eval/themes_static_tuning.py " + " ".join(sys.argv[1:]),
+        "seeds": seeds,
+        "loadavg": os.getloadavg(),
+        "protocol": (__doc__ or "").split("Protocol")[1].split("Also")[0].strip(),
+    }
     args.out.write_text(json.dumps({"meta": meta, "rows": rows, "chosen": best}, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0

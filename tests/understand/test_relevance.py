@@ -104,9 +104,9 @@ def _static_found() -> tuple[object, list[str], list[str]]:
 
 
 def test_centroid_matcher_assigns_as_discovery_grouped_and_round_trips() -> None:
-    found, texts, labels = _static_found()
+    found, texts, _ = _static_found()
     model: ThemeModel = found.model  # type: ignore[attr-defined]
-    assert model.embedder == "static" and model.token_weights is not None
+    assert model.embedder == "static" and model.centre is not None
     picked = model.assign(texts, groups=[int(c) for c in model.classes])
     primary = np.array([p[0][0] if p else -1 for p in picked])
     assert np.mean(primary == found.labels) >= 0.95  # type: ignore[attr-defined]

@@ -19,9 +19,11 @@ def _unit(e: np.ndarray) -> np.ndarray:
 
 
 def test_similar_requests_are_closer_than_unrelated_ones() -> None:
-    e = _unit(embedders.get_embedder("static").embed(  # type: ignore[union-attr]
-        ["my card has not arrived yet", "when will my new card be delivered", "the dress fits well", ""]
-    ))
+    e = _unit(
+        embedders.get_embedder("static").embed(  # type: ignore[union-attr]
+            ["my card has not arrived yet", "when will my new card be delivered", "the dress fits well", ""]
+        )
+    )
     assert e.shape == (4, e.shape[1]) and e.shape[1] >= 128
     assert e[0] @ e[1] > e[0] @ e[2] + 0.2
     assert not e[3].any()  # nothing to embed: a zero row, not noise
@@ -32,11 +34,11 @@ def test_corpus_weights_lift_rare_tokens_and_keep_the_table_shared() -> None:
     assert isinstance(base, StaticEmbedder)
     texts = ["love the fit of this dress", "love the fit of these jeans", "love the fit"] * 5
     w = base.corpus_weights(texts)
-    tok = base._tokenizer  # noqa: SLF001 - the ids of two words
+    tok = base._tokenizer
     love, jeans = tok.token_to_id("love"), tok.token_to_id("jeans")
     assert w[jeans] > w[love]
     weighted = base.weighted(w)
-    assert weighted._table is base._table and base.token_weights is None  # noqa: SLF001
+    assert weighted._table is base._table and base.token_weights is None
     a, b = _unit(weighted.embed(texts[:2])), _unit(base.embed(texts[:2]))
     assert a[0] @ a[1] < b[0] @ b[1]  # the words that tell them apart weigh more
     with pytest.raises(InputError, match="token weights"):
@@ -45,15 +47,15 @@ def test_corpus_weights_lift_rare_tokens_and_keep_the_table_shared() -> None:
 
 def test_missing_or_damaged_artefact_is_an_error_naming_the_file(tmp_path: Path) -> None:
     missing = StaticEmbedder(tmp_path / "nope.npz", STATIC_TOKENIZER)
-    with pytest.raises(InputError, match="nope.npz"):
+    with pytest.raises(InputError, match=r"nope\.npz"):
         missing.embed(["x"])
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a numpy file")
-    with pytest.raises(InputError, match="bad.npz"):
+    with pytest.raises(InputError, match=r"bad\.npz"):
         StaticEmbedder(bad, STATIC_TOKENIZER).embed(["x"])
     bad_tok = tmp_path / "tok.json.gz"
     bad_tok.write_bytes(b"\x1f\x8b broken")
-    with pytest.raises(InputError, match="tok.json.gz"):
+    with pytest.raises(InputError, match=r"tok\.json\.gz"):
         StaticEmbedder(STATIC_VECTORS, bad_tok).embed(["x"])
 
 

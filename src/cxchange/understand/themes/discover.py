@@ -53,7 +53,7 @@ from cxchange.understand.themes.text import (
 
 __all__ = ["GENERIC_WORDS", "STOP_WORDS", "DiscoveredTheme", "Discovery", "discover_themes"]
 
-STATIC_IDF = True  # weight static token rows by the corpus's IDF (chosen on demo and clothing only)
+STATIC_IDF = False  # weight static token rows by the corpus's IDF (chosen on demo and clothing only)
 SUBJECT_LIFT = 1.0  # added to a text's subject noun (its TF-IDF row has unit length)
 FINE_PER_SQRT = 1 / 2  # first NMF: sqrt(n / mean terms per text)/2 topics, between max_themes and 4x that
 
@@ -160,15 +160,15 @@ def discover_themes(
     k_auto = round(np.sqrt(int(has_content.sum()) / max(per_text, 1.0)) * FINE_PER_SQRT)
     k_fine = fine_topics or min(max(k_top, k_auto), 4 * k_top)
     k_fine = min(k_fine, int(has_content.sum()), content_x.shape[1])
-    embedded: tuple[np.ndarray, dict[int, np.ndarray]] | None = None
+    embedded: tuple[np.ndarray, dict[int, np.ndarray], np.ndarray] | None = None
     if dense is not None:
         rows = np.flatnonzero(has_content)
         if getattr(dense, "cheap", False):  # embedding every text costs less than placing most by words
             embed_share = 1.0
         if STATIC_IDF and hasattr(dense, "corpus_weights"):  # this corpus's rare tokens weigh more
             dense = dense.weighted(dense.corpus_weights(cleaned))
-        embedded = embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab, k_top, seed,
-                          min_size, n_keywords, embed_share)  # fmt: skip
+        embedded = embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab,
+                                    k_top, seed, min_size, n_keywords, embed_share)  # fmt: skip
     elif k_fine >= 1:
         tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(content_x).tocsr()
         column = {t: j for j, t in enumerate(content_vocab)}
@@ -196,17 +196,19 @@ def discover_themes(
         from cxchange.understand.themes.relevance import fit_model
 
         name = getattr(dense, "name", "")
-        e_all, centroids = None, None
+        e_all, centroids, centre = None, None, None
         if embedded is not None and getattr(dense, "cheap", False) and name:
             # The saved matcher is discovery's centroids: texts without content words ("Overall
             # experience") are embedded too, so that theme has a centroid like the others.
-            e_rows, by_theme = embedded
+            e_rows, by_theme, centre = embedded
             e_all = np.zeros((n, e_rows.shape[1]))
             e_all[np.flatnonzero(has_content)] = e_rows
             rest = np.flatnonzero((labels >= 0) & ~has_content)
             if len(rest):
-                e_all[rest] = embed_unit(dense, [cleaned[d] for d in rest])
+                e_all[rest] = normalize(embed_unit(dense, [cleaned[d] for d in rest]) - centre)
             centroids = {int(remap[t]): c for t, c in by_theme.items() if remap[t] >= 0}
-        model = fit_model(term_lists, labels, fold=fold, noise=noise, embeddings=e_all, embedder=name,
-                          centroids=centroids, token_weights=getattr(dense, "token_weights", None))  # fmt: skip
+        model = fit_model(
+            term_lists, labels, fold=fold, noise=noise, embeddings=e_all, embedder=name,
+            centroids=centroids, token_weights=getattr(dense, "token_weights", None), centre=centre,
+        )  # fmt: skip
     return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise)

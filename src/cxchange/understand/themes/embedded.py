@@ -27,6 +27,7 @@ EMB_FINE_SIZE = 20  # texts per fine k-means cluster, before alike clusters merg
 EMB_FINE_MAX = 300  # most fine clusters (bounds k-means time on big corpora)
 EMB_MERGE_SIM = 0.5  # fine clusters whose centred centroids are this alike (average linkage) are one theme
 EMB_REFINE = 3  # k-means steps from the merged centroids
+EMB_CENTRE = True  # cluster unit vectors minus the corpus mean (in one domain every text shares a direction)
 EMB_RESTARTS = 3  # k-means restarts (seeded)
 EMB_GROUP_SIM = 0.25  # clusters whose centred centroids have at least this cosine nest under one parent
 EMB_SECONDARY_GAP = 0.02  # another theme counts for a text within this cosine of its own centroid
@@ -91,7 +92,7 @@ def embedding_themes(
     min_size: int,
     n_keywords: int,
     embed_share: float,
-) -> tuple[np.ndarray, dict[int, np.ndarray]] | None:
+) -> tuple[np.ndarray, dict[int, np.ndarray], np.ndarray] | None:
     """Themes from sentence embeddings: k-means on unit-norm vectors, every text in ``rows`` assigned.
 
     Fine clusters become leaves; clusters whose centroids are alike nest under one parent (average
@@ -99,18 +100,22 @@ def embedding_themes(
     content terms (``counts``), so the output reads like the TF-IDF path's.
     Why k-means, not HDBSCAN: a density clusterer leaves a large share of texts as noise; every text
     here has content words and belongs somewhere.
-    Returns the unit embeddings of ``rows`` (approximate for texts outside the sample) and each leaf
-    theme's centroid (by theme index), None if no rows.
+    Returns the unit embeddings of ``rows`` as clustered (approximate for texts outside the sample;
+    centred), each leaf theme's centroid (by theme index) and the centre subtracted; None if no rows.
     """
     if len(rows) == 0:
         return None
     sample = choose_sample(texts, seed=seed, share=embed_share)
     if len(sample) == len(rows):  # a small corpus or a cheap embedder: every text embedded
         e = embed_unit(embedder, texts)
+        centre = e.mean(0) if EMB_CENTRE else np.zeros(e.shape[1])
+        e = normalize(e - centre)
         best, cent = _clusters(e, k_top, seed)
     else:  # clusters come from the real embeddings only; the other texts are placed by their words
         features = text_features(counts[rows])
         e = embed_sampled(embedder, texts, features, sample)
+        centre = e.mean(0) if EMB_CENTRE else np.zeros(e.shape[1])
+        e = normalize(e - centre)
         in_sample, cent = _clusters(e[sample], k_top, seed)
         best = propagate_labels(features, sample, in_sample)
     for _ in range(3):  # clusters under min_size: their texts go to the nearest kept centroid
@@ -175,4 +180,4 @@ def embedding_themes(
         b.memberships[d].append(int(leaf[best[i]]))
     for r in np.lexsort((-sim[r_idx, c_idx], r_idx)):
         b.memberships[rows[r_idx[r]]].append(int(leaf[c_idx[r]]))
-    return e, {int(leaf[j]): cent[j] for j in range(k)}
+    return e, {int(leaf[j]): cent[j] for j in range(k)}, centre

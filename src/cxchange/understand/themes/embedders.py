@@ -145,7 +145,7 @@ class StaticEmbedder:
             raise InputError(f"static embedder: cannot read {self.vectors_path} ({exc})") from None
         try:
             tok = Tokenizer.from_str(gzip.decompress(self.tokenizer_path.read_bytes()).decode("utf-8"))
-        except Exception as exc:  # noqa: BLE001 - tokenizers raises plain Exception on bad JSON
+        except Exception as exc:
             raise InputError(f"static embedder: cannot read {self.tokenizer_path} ({exc})") from None
         if tok.get_vocab_size() != table.shape[0]:
             raise InputError(

@@ -85,6 +85,7 @@ class ThemeModel:
     centroids: np.ndarray | None = None  # unit rows per class: relevance = cosine (embedding mode)
     embedder: str = ""  # the embedder (by name) whose space the centroids live in
     token_weights: np.ndarray | None = None  # the static embedder's per-token weights at discovery
+    centre: np.ndarray | None = None  # subtracted from unit embeddings before the cosine (corpus mean)
     _column: dict[str, int] = field(default_factory=dict, repr=False)
     _forms: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
 
@@ -196,7 +197,11 @@ class ThemeModel:
             )
         norms = np.linalg.norm(e, axis=1)
         known = norms > 0
-        return (e / np.maximum(norms, 1e-12)[:, None]) @ self.centroids.T, known
+        e = e / np.maximum(norms, 1e-12)[:, None]
+        if self.centre is not None:
+            e = (e - self.centre) * known[:, None]
+            e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        return e @ self.centroids.T, known
 
     def _top_term(self, x: sparse.csr_matrix, i: int, c: int) -> str:
         """The comment's term that pushes it most towards row ``c`` (what explains the assignment)."""
@@ -241,7 +246,11 @@ class ThemeModel:
             fold_keys=np.array(keys, dtype=str),
             fold_values=np.array([self.fold[k] for k in keys], dtype=str),
             **({} if self.centroids is None else {"centroids": np.asarray(self.centroids, np.float32)}),
-            **({} if self.token_weights is None else {"token_weights": np.asarray(self.token_weights, np.float32)}),
+            **(
+                {}
+                if self.token_weights is None
+                else {"token_weights": np.asarray(self.token_weights, np.float32)}
+            ),
         )
         return buf.getvalue()
 
@@ -267,7 +276,9 @@ class ThemeModel:
                     min_coverage=float(meta["min_coverage"]),
                     centroids=z["centroids"].astype(np.float64) if "centroids" in z.files else None,
                     embedder=str(meta.get("embedder", "")),
-                    token_weights=z["token_weights"].astype(np.float64) if "token_weights" in z.files else None,
+                    token_weights=z["token_weights"].astype(np.float64)
+                    if "token_weights" in z.files
+                    else None,
                 )
         except ModelFileError:
             raise
@@ -289,6 +300,7 @@ def fit_model(
     embedder: str = "",
     centroids: dict[int, np.ndarray] | None = None,
     token_weights: np.ndarray | None = None,
+    centre: np.ndarray | None = None,
 ) -> ThemeModel | None:
     """A model that places comments like discovery did: trained on ``term_lists`` (discovery's terms per
     text) and ``labels`` (its most specific theme per text, -1 = none). None when nothing was labelled.
@@ -312,7 +324,7 @@ def fit_model(
     classes = np.unique(y)
     if embeddings is not None:
         return _centroid_model(counts, vocab, idf, y, classes, embeddings[rows], embedder, fold, noise,
-                               centroids or {}, token_weights)  # fmt: skip
+                               centroids or {}, token_weights, centre)  # fmt: skip
     if len(classes) == 1:
         coef, intercept = np.zeros((1, len(vocab))), np.zeros(1)
     else:
@@ -341,6 +353,7 @@ def _centroid_model(
     noise: Noise,
     given: dict[int, np.ndarray],
     token_weights: np.ndarray | None,
+    centre: np.ndarray | None,
 ) -> ThemeModel:
     """Centroids of the labelled comments' unit embeddings; ``coef`` = each theme's TF-IDF over its
     comments minus the corpus mean (only to name the word behind an assignment)."""
@@ -359,7 +372,7 @@ def _centroid_model(
     mean_x = np.asarray((onehot @ x).todense()) / sizes[:, None]
     coef = np.maximum(mean_x - np.asarray(x.mean(0)).ravel(), 0.0)
     model = ThemeModel(classes, vocab, idf, coef, np.zeros(len(classes)), dict(fold), noise,
-                       centroids=centroids, embedder=embedder, token_weights=token_weights)  # fmt: skip
+                       centroids=centroids, embedder=embedder, token_weights=token_weights, centre=centre)  # fmt: skip
     unit = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
     best = (unit @ centroids.T).max(1)
     model.min_relevance = round(min(float(np.quantile(best, PRIMARY_QUANTILE)), CENTROID_MIN_CAP), 4)
