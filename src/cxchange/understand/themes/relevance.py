@@ -235,6 +235,12 @@ class ThemeModel:
         }
         buf = io.BytesIO()
         keys = sorted(self.fold)
+        optional = {
+            k: np.asarray(v, np.float32)
+            for k, v in (("centroids", self.centroids), ("token_weights", self.token_weights),
+                         ("centre", self.centre))
+            if v is not None
+        }  # fmt: skip
         np.savez_compressed(
             buf,
             meta=np.array(json.dumps(meta, sort_keys=True)),
@@ -245,12 +251,7 @@ class ThemeModel:
             intercept=np.asarray(self.intercept, np.float64),
             fold_keys=np.array(keys, dtype=str),
             fold_values=np.array([self.fold[k] for k in keys], dtype=str),
-            **({} if self.centroids is None else {"centroids": np.asarray(self.centroids, np.float32)}),
-            **(
-                {}
-                if self.token_weights is None
-                else {"token_weights": np.asarray(self.token_weights, np.float32)}
-            ),
+            **optional,
         )
         return buf.getvalue()
 
@@ -274,11 +275,12 @@ class ThemeModel:
                     min_relevance=float(meta["min_relevance"]),
                     secondary_relevance=float(meta["secondary_relevance"]),
                     min_coverage=float(meta["min_coverage"]),
-                    centroids=z["centroids"].astype(np.float64) if "centroids" in z.files else None,
                     embedder=str(meta.get("embedder", "")),
-                    token_weights=z["token_weights"].astype(np.float64)
-                    if "token_weights" in z.files
-                    else None,
+                    **{
+                        k: z[k].astype(np.float64)
+                        for k in ("centroids", "token_weights", "centre")
+                        if k in z.files
+                    },
                 )
         except ModelFileError:
             raise
