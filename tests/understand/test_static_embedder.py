@@ -85,3 +85,21 @@ def test_static_path_imports_no_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False False"
+
+
+def test_static_discovery_recovers_the_demo_planted_themes() -> None:
+    import polars as pl
+
+    from cxchange.demo import generate
+
+    planted = generate(3_000, seed=42).planted.filter(pl.col("text").is_not_null())
+    found = discover_themes(planted["text"].to_list(), seed=0, embedder="static", with_model=True)
+    assert found.embedder == "static" and found.unassigned / planted.height < 0.1
+    for name in ("waiting_time", "staff_friendliness", "delivery", "billing", "returns_refunds"):
+        mentions = (planted[name] != 0).to_numpy()
+        purity = max(
+            float(mentions[found.labels == i].mean())
+            for i in range(len(found.themes))
+            if (found.labels == i).sum() >= 20
+        )
+        assert purity >= 0.8, (name, purity)

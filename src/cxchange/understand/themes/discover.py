@@ -36,7 +36,7 @@ from sklearn.preprocessing import normalize
 
 from cxchange.understand.themes.clustering import content_themes, overall_theme
 from cxchange.understand.themes.embedded import embedding_themes
-from cxchange.understand.themes.embedders import Embedder, get_embedder
+from cxchange.understand.themes.embedders import Embedder, adaptive_choice, get_embedder, resolve
 from cxchange.understand.themes.naming import ThemeBuild, describe
 from cxchange.understand.themes.normalise import Noise, corpus_noise, normalise
 from cxchange.understand.themes.sampled import SAMPLE_SHARE, embed_unit
@@ -82,6 +82,7 @@ class Discovery:
     # ``classes`` index ``themes``); None when not asked for or nothing was assigned.
     model: Any = None
     noise: Noise | None = None  # what normalisation stripped (brands, boilerplate)
+    embedder: str = ""  # the back-end used, by name ("adaptive" resolved); "" for an embedder object
 
     def top_level(self) -> np.ndarray:
         """Labels mapped to their top-level ancestor (-1 stays -1)."""
@@ -102,7 +103,7 @@ def discover_themes(
     fine_topics: int | None = None,
     n_keywords: int = 10,
     n_representatives: int = 5,
-    embedder: str | Embedder = "tfidf",
+    embedder: str | Embedder = "adaptive",
     embed_share: float = SAMPLE_SHARE,
     with_model: bool = False,
 ) -> Discovery:
@@ -111,7 +112,9 @@ def discover_themes(
     ``min_share``: the smallest theme as a share of the texts (never fewer than 3 texts).
     ``fine_topics``: NMF topics before grouping (default about sqrt(n / mean terms per text) / 2, between
     max_themes and 4x that).
-    ``embedder``: ``"tfidf"`` (default: TF-IDF + NMF, no extra packages), ``"minilm"`` (sentence embeddings,
+    ``embedder``: ``"adaptive"`` (default: ``"static"`` for short texts, else ``"tfidf"``; see
+    ``embedders.adaptive_choice``), ``"static"`` (distilled token vectors), ``"tfidf"`` (TF-IDF + NMF),
+    ``"minilm"`` (sentence embeddings,
     needs the ``embeddings`` extra; ``fine_topics`` then does not apply) or any object with
     ``embed(texts) -> np.ndarray``. Names and keywords come from the texts' words either way.
     ``embed_share``: with an embedder, the share of texts really embedded (a seeded sample, at least a
@@ -120,9 +123,12 @@ def discover_themes(
     ``with_model``: also fit the model that assigns these themes to new comments (``relevance.py``).
     """
     n = len(texts)
+    if isinstance(embedder, str) and resolve(embedder) == "adaptive":
+        embedder = adaptive_choice(texts)
+    used = resolve(embedder) if isinstance(embedder, str) else ""
     dense = get_embedder(embedder)  # None: the TF-IDF + NMF path; checked before any work
     if n == 0:
-        return Discovery([], np.zeros(0, np.int64), 0, [])
+        return Discovery([], np.zeros(0, np.int64), 0, [], embedder=used)
     max_themes = max(1, int(max_themes))
     min_size = max(3, round(min_share * n))
 
@@ -140,7 +146,7 @@ def discover_themes(
         term_lists = [text_terms(toks, fold) for toks in tokens]
         counts_x = vec.fit_transform(term_lists).tocsr()
     except ValueError:  # no term at all (empty, filler or emoji only)
-        return Discovery([], np.full(n, -1, np.int64), n, [[] for _ in range(n)])
+        return Discovery([], np.full(n, -1, np.int64), n, [[] for _ in range(n)], embedder=used)
     vocab = vec.get_feature_names_out()
     generic = np.array([is_generic(t) for t in vocab])
     content_x, content_vocab = counts_x[:, np.flatnonzero(~generic)], vocab[~generic]
@@ -211,4 +217,4 @@ def discover_themes(
             term_lists, labels, fold=fold, noise=noise, embeddings=e_all, embedder=name,
             centroids=centroids, token_weights=getattr(dense, "token_weights", None), centre=centre,
         )  # fmt: skip
-    return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise)
+    return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise, used)

