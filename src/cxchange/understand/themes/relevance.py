@@ -373,8 +373,10 @@ def _centroid_model(
     x = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
     mean_x = np.asarray((onehot @ x).todense()) / sizes[:, None]
     coef = np.maximum(mean_x - np.asarray(x.mean(0)).ravel(), 0.0)
-    model = ThemeModel(classes, vocab, idf, coef, np.zeros(len(classes)), dict(fold), noise,
-                       centroids=centroids, embedder=embedder, token_weights=token_weights, centre=centre)  # fmt: skip
+    model = ThemeModel(
+        classes, vocab, idf, coef, np.zeros(len(classes)), dict(fold), noise,
+        centroids=centroids, embedder=embedder, token_weights=token_weights, centre=centre,
+    )  # fmt: skip
     unit = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
     best = (unit @ centroids.T).max(1)
     model.min_relevance = round(min(float(np.quantile(best, PRIMARY_QUANTILE)), CENTROID_MIN_CAP), 4)
