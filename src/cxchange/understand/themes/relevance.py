@@ -235,24 +235,23 @@ class ThemeModel:
         }
         buf = io.BytesIO()
         keys = sorted(self.fold)
-        optional = {
+        arrays: dict[str, np.ndarray] = {
+            "meta": np.array(json.dumps(meta, sort_keys=True)),
+            "classes": np.asarray(self.classes, np.int64),
+            "vocab": np.array(self.vocab, dtype=str),
+            "idf": np.asarray(self.idf, np.float64),
+            "coef": np.asarray(self.coef, np.float32),
+            "intercept": np.asarray(self.intercept, np.float64),
+            "fold_keys": np.array(keys, dtype=str),
+            "fold_values": np.array([self.fold[k] for k in keys], dtype=str),
+        }
+        arrays.update({
             k: np.asarray(v, np.float32)
             for k, v in (("centroids", self.centroids), ("token_weights", self.token_weights),
                          ("centre", self.centre))
             if v is not None
-        }  # fmt: skip
-        np.savez_compressed(
-            buf,
-            meta=np.array(json.dumps(meta, sort_keys=True)),
-            classes=np.asarray(self.classes, np.int64),
-            vocab=np.array(self.vocab, dtype=str),
-            idf=np.asarray(self.idf, np.float64),
-            coef=np.asarray(self.coef, np.float32),
-            intercept=np.asarray(self.intercept, np.float64),
-            fold_keys=np.array(keys, dtype=str),
-            fold_values=np.array([self.fold[k] for k in keys], dtype=str),
-            **optional,
-        )
+        })  # fmt: skip
+        np.savez_compressed(buf, allow_pickle=False, **arrays)
         return buf.getvalue()
 
     @classmethod
