@@ -363,6 +363,7 @@ def _centroid_model(
 ) -> ThemeModel:
     """Centroids of the labelled comments' unit embeddings; ``coef`` = each theme's TF-IDF over its
     comments minus the corpus mean (only to name the word behind an assignment)."""
+    from scipy import sparse
     from sklearn.feature_extraction.text import TfidfTransformer
 
     onehot = sparse.csr_matrix(
