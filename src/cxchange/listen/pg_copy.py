@@ -4,16 +4,18 @@ Validation, de-duplication keys and redaction happen in polars before anything r
 (listen/validate.py, listen/redact.py), exactly as for SQLite; the server only stores. Everything
 happens inside the batch's transaction, so the batch is all or nothing (DDL included).
 
-Two paths, measured on 1M rows (bench/results/ingest_postgres.json, notes in bench/scale.py):
+Two paths (where the time goes: bench/pg_import_phases.py, results in bench/results/):
 
 * A first load (a large batch into an empty table): the table is locked, every index but the primary
   key and every foreign key are dropped, each chunk is COPied straight into feedback, then the indexes
-  are built again, sorted and set-based, the foreign keys checked by one join each. Maintaining them
-  row by row cost about 2.5x as much: the search index's GIN entries (one pending-list insert per
-  row), the unique key's speculative insertion for ON CONFLICT, a second pass through a staging table.
+  are built again, sorted and set-based, the foreign keys checked by one join each. The former path
+  (COPY into a stage, then INSERT … ON CONFLICT with the indexes in place) paid for a second pass over
+  the rows, the speculative insertion of ON CONFLICT and the search index's GIN entries row by row
+  (twice the WAL of building it); building the search index is still most of the work (its expression,
+  regexp_replace and to_tsvector over every comment, a third of that), but it is done once, set-based.
   Duplicates inside the file show up when the unique key is built: then the later rows of a key are
   deleted (ids follow the file's order, so the first row of a key wins, as on SQLite) and it is built
-  again. The search index is therefore built, not maintained, and current when the batch commits.
+  again. The search index is current when the batch commits.
 * Any other batch: each chunk is COPied into a temporary staging table, then one `INSERT … SELECT …
   ON CONFLICT (source_id, dedup_key) DO NOTHING` moves the rows into feedback, so rows already stored
   (a re-run) or stored by a concurrent import are skipped, never doubled. The staging table is
