@@ -10,12 +10,14 @@ with the secondary btrees and the foreign keys dropped, as a first load does):
 
   row_by_row_*: the former first-load path, one INSERT … SELECT from the rows, ON CONFLICT (source_id,
       dedup_key) DO NOTHING, with the search index (GIN) kept in place, then without it, then without
-      the ON CONFLICT as well: the differences are what the GIN upkeep and the speculative insertion
-      cost per row;
+      the ON CONFLICT as well (each under EXPLAIN (ANALYZE, BUFFERS, WAL)): the differences are what
+      the GIN upkeep and the speculative insertion cost;
   set_based: the current first-load path (listen/pg_copy.py): COPY of the CSV into feedback with only
       its primary key, then the unique key, the search index, the three btrees and the foreign keys
       built, then ANALYZE, each timed;
-  search_expression: the search index's expression alone over every row (its share of the build).
+  search_expression: the search index's expression alone over every row (its share of the build);
+  copy: the same CSV COPied into a temporary table of text columns (parsing only), a temporary table
+      of feedback's types, and a logged one (WAL): what a COPY of the importer's rows costs, by part.
 
 Each step records its seconds and the WAL it wrote. The machine may be shared: the 1-minute load
 average is recorded before and after; compare steps of the same run, not runs. Results:
@@ -70,6 +72,20 @@ class Steps:
         with self.step(name):
             self.conn.execute(sql)
 
+    def explain(self, name: str, sql: str) -> None:
+        """Run `sql` under EXPLAIN (ANALYZE, BUFFERS, WAL): what the statement touched, beside its time."""
+        with self.step(name):
+            plan = self.conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, WAL, TIMING off, FORMAT json) {sql}")
+            top = plan.fetchone()[0][0]["Plan"]
+        keys = ("Shared Hit Blocks", "Shared Read Blocks", "Shared Written Blocks", "WAL Records", "WAL FPI")
+        self.out[name] |= {k.lower().replace(" ", "_"): top[k] for k in keys if k in top}
+
+    def copy_in(self, name: str, target: str, csv_path: Path) -> None:
+        copy = f"COPY {target} FROM STDIN (FORMAT csv)"
+        with self.step(name), csv_path.open("rb") as fh, self.conn.cursor().copy(copy) as cp:
+            while block := fh.read(1 << 20):
+                cp.write(block)
+
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         lsn = self.conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
@@ -112,19 +128,16 @@ def measure(url: str, csv_path: Path) -> dict[str, Any]:
         print("row by row (the former path):", flush=True)
         steps = Steps(conn)
         with first_load(conn):
-            steps.run("insert_on_conflict_with_search_index", insert + conflict)
+            steps.explain("insert_on_conflict_with_search_index", insert + conflict)
         with first_load(conn, drop_search=True):
-            steps.run("insert_on_conflict_without_search_index", insert + conflict)
+            steps.explain("insert_on_conflict_without_search_index", insert + conflict)
         with first_load(conn, drop_search=True):
-            steps.run("plain_insert_without_search_index", insert)
+            steps.explain("plain_insert_without_search_index", insert)
         results["row_by_row"] = steps.out
         print("set-based (the first-load path now):", flush=True)
         steps = Steps(conn)
         with first_load(conn, drop_search=True, drop_unique=True):
-            copy = f"COPY feedback ({COLUMNS}) FROM STDIN (FORMAT csv)"
-            with steps.step("copy_into_feedback"), csv_path.open("rb") as fh, conn.cursor().copy(copy) as cp:
-                while block := fh.read(1 << 20):
-                    cp.write(block)
+            steps.copy_in("copy_into_feedback", f"feedback ({COLUMNS})", csv_path)
             steps.run("unique_key", "ALTER TABLE feedback ADD CONSTRAINT uq UNIQUE (source_id, dedup_key)")
             steps.run("search_index", f"CREATE INDEX ix_search ON feedback USING gin ({SEARCH})")
             for col in BTREES:
@@ -135,6 +148,17 @@ def measure(url: str, csv_path: Path) -> dict[str, Any]:
                 )
             steps.run("analyze", "ANALYZE feedback")
         results["set_based"] = steps.out
+        # The COPY alone, by what the server does with a row: parse text only (a temporary table of text
+        # columns, no WAL), parse feedback's types (jsonb, timestamp, numbers), then a logged table.
+        steps = Steps(conn)
+        with conn.transaction(force_rollback=True):
+            text_columns = ", ".join(f"{c} text" for c in COLUMNS.split(", "))
+            conn.execute(f"CREATE TEMP TABLE copy_text ({text_columns})")
+            conn.execute(f"CREATE TEMP TABLE copy_typed AS SELECT {COLUMNS} FROM feedback WITH NO DATA")
+            conn.execute(f"CREATE TABLE copy_logged AS SELECT {COLUMNS} FROM feedback WITH NO DATA")
+            for name in ("copy_text", "copy_typed", "copy_logged"):
+                steps.copy_in(f"{name}_table", name, csv_path)
+        results["copy"] = steps.out
         steps = Steps(conn)
         steps.run("search_expression", f"SELECT count({SEARCH}) FROM phase_rows")
         results["search_expression"] = steps.out["search_expression"]
