@@ -57,11 +57,13 @@ $(EVAL_STAMP): pyproject.toml eval/requirements.txt
 
 eval-venv: $(EVAL_STAMP)
 
-# Each script's default run writes its committed results; themes' tuning sets (demo, clothing) are a
-# second run of their own, so the held-out report never mixes with the sets its settings were chosen on.
+# Each script's default run writes its committed results; themes' tuning sets (demo, clothing) and the
+# outcomes study's tuning seeds (101, 202, 303) are a second run of their own, so the held-out report
+# never mixes with the sets its settings were chosen on.
 eval: $(EVAL_STAMP)
 	@for script in eval/[a-z]*.py; do echo "== $$script"; $(EVAL_VENV)/bin/python $$script || exit 1; done
 	$(EVAL_VENV)/bin/python eval/themes.py --sets demo,clothing --skip-bertopic --out eval/results/themes_tuning.json
+	$(EVAL_VENV)/bin/python eval/outcomes.py --tuning --worlds 100
 
 clean:
 	rm -rf $(VENV) $(EVAL_VENV) .pytest_cache .hypothesis .ruff_cache

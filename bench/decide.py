@@ -114,6 +114,8 @@ def main() -> None:
     with sqlite3.connect(args.db) as conn:
         stored_rows = conn.execute("SELECT count(*) FROM feedback").fetchone()[0]
     results: dict[str, object] = {"rows": stored_rows, "import_rows": args.import_rows, "target_s": TARGET_S}
+    # How busy the machine was (1, 5, 15 minute load averages): on a shared one, wall times follow it.
+    results["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
     print(f"{stored_rows:,} feedback rows in {args.db}")
     _first_loads(url, token, "cold", results)
     if not args.no_compute:
@@ -123,6 +125,8 @@ def main() -> None:
     cold = results["cold"]["seconds"]  # type: ignore[index]
     after = results["after_import"]["seconds"]  # type: ignore[index]
     results["target_met"] = cold < TARGET_S and after < TARGET_S
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average {results['load_average_at_start']} -> {results['load_average_at_end']}")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "decide.json").write_text(json.dumps(results, indent=2))

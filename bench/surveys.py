@@ -3,10 +3,11 @@ streaming ingest. Same run, same machine, SQLite, `cxchange serve --workers 2`.
 
     python bench/surveys.py [--seconds 60] [--procs 2] [--threads 24] [--kill-seconds 30] [--batches 8]
 
-Load: neither wrk nor locust is installed here (checked at run time and recorded), and an answer needs
-the form's own one-time token, so the load comes from Python: `--procs` processes of `--threads`
-threads, each a keep-alive httpx client doing GET /s/TOKEN then POST /s/TOKEN in a loop. The load
-generator runs on the same 2 cores as the server (it takes part of them: the numbers are a floor).
+Load (`--load`): with wrk installed (Debian's package), `--forms` respondent forms are fetched first and
+wrk posts them (`--connections`, two threads): the latencies are the answers' alone and the load
+generator costs little CPU. Without wrk, or with `--load python`, and always in the kill -9 phase (it
+must know which answers were acknowledged): `--procs` processes of `--threads` threads, each a keep-alive
+httpx client doing GET /s/TOKEN then POST /s/TOKEN in a loop, on the same 2 cores as the server.
 
 Checks: every answer acknowledged (303) is stored, and nothing is stored twice (the form's nonce is the
 answer's external id); then the same with the server killed with SIGKILL halfway through and restarted.
@@ -192,6 +193,96 @@ def stored(db: Path, source: str) -> tuple[int, set[str]]:
     return len(ids), set(ids)
 
 
+# wrk posts answers from forms fetched beforehand (one line each: path, tab, form token), so that its
+# latencies are the answers' alone; each thread takes every k-th line. Statuses are counted per thread.
+WRK_ANSWERS_LUA = r"""
+local threads, counter = {}, 1
+function setup(thread)
+  thread:set("id", counter)
+  table.insert(threads, thread)
+  counter = counter + 1
+end
+function init(args)
+  lines, i, acked, other, exhausted, sent = {}, 0, 0, 0, 0, nil
+  local n, step = 0, tonumber(args[2])
+  for line in io.lines(args[1]) do
+    n = n + 1
+    if (n - id) % step == 0 then table.insert(lines, line) end
+  end
+  ackfile = io.open(args[3] .. "." .. id, "w")
+end
+function request()
+  i = i + 1
+  local line = lines[i]
+  if line == nil then exhausted = exhausted + 1; line = lines[1] end  -- a replay: refused, not acked
+  local path, tok = line:match("([^\t]+)\t(.+)")
+  sent = tok
+  local body = "form_token=" .. tok .. "&website=&score=" .. (i % 11) .. "&comment=quick+and+friendly"
+  return wrk.format("POST", path, {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+end
+function response(status, headers, body)
+  -- one connection per thread, no pipelining: this answers the request sent last
+  if status == 303 or status == 200 then
+    acked = acked + 1
+    ackfile:write(sent, "\n")
+    ackfile:flush()
+  else
+    other = other + 1
+  end
+end
+function done(summary, latency, requests)
+  local a, o, x = 0, 0, 0
+  for _, t in ipairs(threads) do
+    a, o, x = a + t:get("acked"), o + t:get("other"), x + t:get("exhausted")
+  end
+  local e = summary.errors
+  io.write(string.format('JSON {"p50_ms":%.1f,"p95_ms":%.1f,"p99_ms":%.1f,"requests":%d,"acked":%d,' ..
+    '"other_status":%d,"tokens_exhausted":%d,"errors":%d}\n', latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, summary.requests, a, o, x,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def fetch_forms(base: str, paths: list[str], count: int, tmp: Path) -> Path:
+    """`count` respondent forms fetched ahead (their one-time tokens), written for wrk to post."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(chunk: range) -> list[str]:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            out = []
+            for k in chunk:
+                path = paths[k % len(paths)]
+                match = TOKEN_RE.search(client.get(path).text)
+                if match:
+                    out.append(f"{path}\t{match.group(1)}")
+            return out
+
+    chunks = [range(j, count, 8) for j in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        lines = [line for part in pool.map(fetch, chunks) for line in part]
+    forms = tmp / "forms.tsv"
+    forms.write_text("\n".join(lines) + "\n")
+    return forms
+
+
+def load_wrk(base: str, forms: Path, seconds: float, connections: int, tmp: Path) -> dict[str, Any]:
+    """wrk with a thread per connection, so each thread knows which form its response acknowledges; the
+    acknowledged forms' nonces come back in `acked_nonces`."""
+    script, acks = tmp / "answers.lua", tmp / "acked"
+    script.write_text(WRK_ANSWERS_LUA)
+    out = subprocess.run(
+        ["wrk", f"-t{connections}", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s",
+         "-s", str(script), base, "--", str(forms), str(connections), str(acks)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = next(x for x in out.stdout.splitlines() if x.startswith("JSON "))
+    got = dict(json.loads(line[5:]))
+    tokens = [t for f in tmp.glob("acked.*") for t in f.read_text().split()]
+    got["acked_nonces"] = [_nonce(t) for t in tokens]
+    return got
+
+
 def summary(
     name: str, run: dict[str, Any], seconds: float, db: Path, source: str, before: set[str]
 ) -> dict[str, Any]:
@@ -222,6 +313,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=24)
     ap.add_argument("--page-requests", type=int, default=300)
     ap.add_argument("--batches", type=int, default=8)
+    ap.add_argument("--load", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
+                    help="the answers' load: wrk posting forms fetched ahead (default when installed), or "
+                    "Python threads doing GET then POST")  # fmt: skip
+    ap.add_argument("--connections", type=int, default=16, help="wrk connections")
+    ap.add_argument("--forms", type=int, default=20_000, help="forms fetched ahead for wrk")
     args = ap.parse_args()
 
     from cxchange.core.db import get_engine
@@ -230,7 +326,11 @@ def main() -> None:
     from cxchange.testing import token_for
 
     tools = {t: shutil.which(t) for t in ("wrk", "locust")}
-    tool = "python threads + httpx" + ("" if any(tools.values()) else " (wrk/locust not installed)")
+    tool = (
+        f"wrk -c{args.connections} (answers), python threads + httpx (kill -9 phase)"
+        if args.load == "wrk"
+        else "python threads + httpx" + ("" if any(tools.values()) else " (wrk/locust not installed)")
+    )
     results: dict[str, Any] = {"load_tool": tool, "tools_found": tools, "cores": os.cpu_count()}
     results["server"] = "cxchange serve --workers 2, SQLite"
     tmp = Path(tempfile.mkdtemp(prefix="cx-bench-surveys-"))
@@ -260,11 +360,34 @@ def main() -> None:
         print("page", results["page"], flush=True)
 
         # 2. Answers under load for --seconds.
-        cpu, load_before = server_cpu_seconds(proc), os.getloadavg()[0]
-        run = load(base, paths, args.seconds, args.procs, args.threads)
-        time.sleep(1)
-        cpu = server_cpu_seconds(proc) - cpu
-        results["answers"] = summary("answers", run, args.seconds, db, "survey:bench", set())
+        if args.load == "wrk":
+            forms = fetch_forms(base, paths, args.forms, tmp)
+            n_before, _ = stored(db, "survey:bench")
+            cpu, load_before = server_cpu_seconds(proc), os.getloadavg()[0]
+            got = load_wrk(base, forms, args.seconds, args.connections, tmp)
+            time.sleep(3)  # the after-commit work still queued (merged, in the background) is counted too
+            cpu = server_cpu_seconds(proc) - cpu
+            n_after, ids = stored(db, "survey:bench")
+            acked_ids = set(got.pop("acked_nonces"))
+            # Answers in flight when wrk stopped are stored but their 303 was never read: they are
+            # counted apart (at most one per connection), never as acknowledged.
+            results["answers"] = {
+                "load": "wrk: POST only (forms fetched ahead), latencies are the answers'",
+                "seconds": args.seconds, "connections": args.connections, "wrk": got,
+                "answers_acknowledged": got["acked"], "answers_per_s": round(got["acked"] / args.seconds, 1),
+                "post_p50_ms": got["p50_ms"], "post_p95_ms": got["p95_ms"],
+                "stored_new": n_after - n_before,
+                "stored_equals_acknowledged": acked_ids <= ids and len(acked_ids) == got["acked"],
+                "acknowledged_but_missing": len(acked_ids - ids),
+                "stored_in_flight_at_stop": n_after - n_before - len(acked_ids),
+                "stored_twice": n_after - len(ids),
+            }  # fmt: skip
+        else:
+            cpu, load_before = server_cpu_seconds(proc), os.getloadavg()[0]
+            run = load(base, paths, args.seconds, args.procs, args.threads)
+            time.sleep(3)  # the after-commit work still queued (merged, in the background) is counted too
+            cpu = server_cpu_seconds(proc) - cpu
+            results["answers"] = summary("answers", run, args.seconds, db, "survey:bench", set())
         acked = results["answers"]["answers_acknowledged"]
         # CPU the server spent per answer (its GET and POST), and what two otherwise idle cores allow.
         results["answers"]["server_cpu_ms_per_answer"] = round(1000 * cpu / max(acked, 1), 1)
@@ -308,6 +431,7 @@ def main() -> None:
             "broken",
         ]
         took, imported = [], 0
+        cpu, load_before = server_cpu_seconds(proc), os.getloadavg()[0]
         with httpx.Client(
             base_url=base, timeout=300, headers={"Authorization": f"Bearer {api_token}"}
         ) as client:
@@ -330,7 +454,12 @@ def main() -> None:
                 took.append(time.perf_counter() - t)
                 assert r.status_code == 200, r.text[:300]
                 imported += r.json()["imported"]
+        time.sleep(3)  # the after-commit work (cases, search index, columnar copy) follows in the background
+        cpu = server_cpu_seconds(proc) - cpu
         results["ingest"] = {
+            "server_cpu_us_per_item": round(1e6 * cpu / max(imported, 1), 1),
+            "items_per_s_two_idle_cores_estimate": round(2 * imported / max(cpu, 1e-9)),
+            "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "batches": args.batches,
             "batch_items": 5_000,
             "imported": imported,

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from cxchange.core import events
 from cxchange.core.db import Base, get_engine, normalise_url
 from cxchange.core.migrate import forget_checked
 
@@ -134,9 +135,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: 
 
 
 @pytest.fixture
-def engine(db_url: str) -> Engine:
+def engine(db_url: str) -> Iterator[Engine]:
     forget_checked()
-    return get_engine(db_url)
+    eng = get_engine(db_url)
+    yield eng
+    # Work a test handed to the background worker (survey answers, streaming ingest) ends with the test:
+    # it must not run into the next test's emptied database.
+    events.wait_for_background(eng)
+
+
+@pytest.fixture(autouse=True)
+def _quick_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The background worker's gathering pause, made short: tests wait for it (the fixture above)."""
+    monkeypatch.setattr(events, "BACKLOG_GATHER_SECONDS", 0.01)
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ from cxchange.measure.api import router as measure_router
 from cxchange.sustain.api_loop import router as loop_router
 from cxchange.sustain.api_outcomes import router as outcomes_router
 from cxchange.understand.api import router as understand_router
-from cxchange.web.audit import audit_writes
+from cxchange.web.audit import AuditMiddleware
 from cxchange.web.common import render_error
 from cxchange.web.guards import BodyLimitMiddleware, SecurityHeadersMiddleware
-from cxchange.web.routes import mount_web
+from cxchange.web.routes import mount_public, mount_web
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -79,6 +79,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         eng = engine()
         return {"status": "ok", "database": eng.dialect.name, "revision": current_revision(eng)}
 
+    mount_public(app)
     guarded: dict[str, Any] = {"prefix": "/api", "dependencies": [Depends(api_guard)]}
     for router in (
         listen_router,
@@ -93,7 +94,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     ):
         app.include_router(router, **guarded)
     mount_web(app)
-    app.middleware("http")(audit_writes)
+    app.add_middleware(AuditMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)  # added last: outermost, so it sees the body first
     return app

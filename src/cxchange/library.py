@@ -17,10 +17,11 @@ an internal. Nothing here adds behaviour: each function is the CLI command witho
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 
@@ -36,6 +37,8 @@ from cxchange.sustain.outcomes import outcomes as run_outcomes
 from cxchange.understand.analyze import analyze as run_analyze
 
 Filters = Sequence[str] | Mapping[str, str]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _where(where: Filters | None) -> tuple[str, ...]:
@@ -67,15 +70,9 @@ def import_file(
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """`cxchange import`: the import's JSON report (or the dry run's with `dry_run=True`)."""
-    options = ImportOptions(
-        source=source,
-        kind=kind,
-        map_options=tuple(f"{field}={column}" for field, column in (map or {}).items()),
-        rating_scale=rating_scale,
-        date_format=date_format,
-        allow_mixed_scales=allow_mixed_scales,
-        redact=redact,
-        file_format=file_format,
+    pairs = [f"{field}={column}" for field, column in (map or {}).items()]  # the CLI's --map FIELD=COLUMN
+    options = ImportOptions.of(
+        source, kind, pairs, rating_scale, date_format, allow_mixed_scales, redact, file_format
     )
     if dry_run:
         return run_dry(db, path, options).as_dict()
@@ -95,48 +92,7 @@ def scores(
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
     """`cxchange scores`: one row per group with the score, its interval and n."""
-    query = ScoreQuery(
-        metric=metric, by=tuple(by), where=_where(where), since=since, until=until, ci=ci, level=level,
-        min_n=min_n,
-    )  # fmt: skip
-    return scores_in_scope(db, query)
-
-
-def analyze(
-    db: Engine,
-    *,
-    source: str | None = None,
-    since: date | None = None,
-    where: Filters | None = None,
-    backend: str | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-) -> dict[str, Any]:
-    """`cxchange analyze`: sentiment and themes for every comment not analysed yet."""
-    return run_analyze(
-        db, source=source, since=since, where=_where(where), backend=backend, workers=workers,
-        scheduler=scheduler,
-    )  # fmt: skip
-
-
-def drivers(
-    db: Engine,
-    *,
-    target: str = "nps",
-    source: str = "themes",
-    where: Filters | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    method: str = "shapley",
-    boot: int = 200,
-    seed: int = 0,
-    level: float = 0.95,
-) -> dict[str, Any]:
-    """`cxchange drivers --from SOURCE`: each driver's share of R² with intervals, and notes."""
-    return stored_drivers(
-        db, target=target, source=source, where=_where(where), since=since, until=until, method=method,
-        boot=boot, seed=seed, level=level,
-    )  # fmt: skip
+    return scores_in_scope(db, ScoreQuery.of(metric, by, _where(where), since, until, ci, level, min_n))
 
 
 def simulate(
@@ -155,17 +111,26 @@ def simulate(
     return run_simulate(db, list(fix), moves=list(move), scope=scope, draws=draws, seed=seed)
 
 
-def outcomes(
-    db: Engine,
-    initiative: int | str,
-    *,
-    metric: str = "nps",
-    before: str | None = None,
-    after: str | None = None,
-    cluster: str | None = None,
-    level: float = 0.95,
-) -> dict[str, Any]:
-    """`cxchange outcomes`: pilot vs control (or before/after) and the one verdict the app shows."""
-    return run_outcomes(
-        db, initiative, metric=metric, before=before, after=after, cluster=cluster, level=level
-    )
+def _library(service: Callable[P, R], doc: str) -> Callable[P, R]:
+    """The service itself, documented as the library's (`doc`), its `where` also taken as a mapping
+    or None: the library adds no behaviour and does not write the service's options again."""
+
+    @functools.wraps(service)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        if "where" in kwargs:
+            kwargs["where"] = _where(kwargs["where"])  # type: ignore[arg-type]
+        return service(*args, **kwargs)
+
+    call.__doc__ = doc
+    return call
+
+
+analyze = _library(
+    run_analyze, "`cxchange analyze`: sentiment and themes for every comment not analysed yet."
+)
+drivers = _library(
+    stored_drivers, "`cxchange drivers --from SOURCE`: each driver's share of R² with intervals, and notes."
+)
+outcomes = _library(
+    run_outcomes, "`cxchange outcomes`: pilot vs control (or before/after) and the one verdict the app shows."
+)

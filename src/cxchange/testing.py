@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socketserver
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -54,3 +57,50 @@ def login(client: Any, email: str, password: str, next: str = "/") -> Any:
     token = re.search(r'name="csrf_token" value="([^"]*)"', page)
     form = {"email": email, "password": password, "next": next, "csrf_token": token.group(1) if token else ""}
     return client.post("/login", data=form, follow_redirects=False)
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP to receive messages: greeting, HELO/EHLO, MAIL, RCPT, DATA, QUIT."""
+
+    def handle(self) -> None:
+        def say(s: str) -> None:
+            self.wfile.write((s + "\r\n").encode())
+
+        say("220 test ESMTP")
+        data, lines = False, []
+        while raw := self.rfile.readline():
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if data:
+                if line == ".":
+                    data = False
+                    self.server.messages.append("\n".join(lines))  # type: ignore[attr-defined]
+                    lines = []
+                    say("250 OK queued")
+                else:
+                    lines.append(line[1:] if line.startswith("..") else line)
+                continue
+            verb = line[:4].upper()
+            replies = {"HELO": "250 test", "EHLO": "250 test", "DATA": "354 end with .", "QUIT": "221 bye"}
+            say(
+                replies.get(
+                    verb, "250 OK" if verb in ("MAIL", "RCPT", "RSET", "NOOP") else "502 not implemented"
+                )
+            )
+            data = data or verb == "DATA"
+            if verb == "QUIT":
+                return
+
+
+@contextmanager
+def local_smtp_server() -> Iterator[Any]:
+    """An SMTP server on a free local port, in a thread; each message received lands in `.messages`."""
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.daemon_threads = True
+    server.messages = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from cxchange.core.errors import InputError
 from cxchange.core.output import emit, rounded
@@ -63,3 +68,75 @@ def test_emit_json_list_and_dict(capsys: pytest.CaptureFixture[str]) -> None:
 
     emit([{"a": 1, "tags": ["x", "y"]}], "csv")
     assert capsys.readouterr().out == 'a,tags\n1,"[""x"", ""y""]"\n'
+
+
+def _runner_app(monkeypatch: pytest.MonkeyPatch, **runner: object) -> typer.Typer:
+    """A one-command app on the command runner, its engine a stand-in (the runner only passes it on)."""
+    import cxchange.core.cli_support as cli_support
+
+    monkeypatch.setattr(cli_support, "engine_from", lambda ctx, db: f"engine:{db}")
+    app = typer.Typer()
+
+    @cli_support.engine_command(app, "answer", **runner)  # type: ignore[arg-type]
+    def answer(engine: str, n: Annotated[int, typer.Option("--n")] = 1) -> object:
+        """Answers n rows, or nothing for n = 0."""
+        return None if n == 0 else [{"engine": engine, "i": i, "error": i == 2} for i in range(n)]
+
+    @app.command("other")  # a second command keeps `answer` a sub-command
+    def other() -> None: ...
+
+    return app
+
+
+def test_the_runner_prints_json_as_is_and_hands_other_formats_to_show(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shown: list[tuple[object, str]] = []
+    app = _runner_app(monkeypatch, show=lambda rows, fmt: shown.append((rows, fmt)))
+    out = CliRunner().invoke(app, ["answer", "--n", "2", "--format", "json", "--db", "sqlite://"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout) == [
+        {"engine": "engine:sqlite://", "i": 0, "error": False},
+        {"engine": "engine:sqlite://", "i": 1, "error": False},
+    ]
+    assert shown == []
+    out = CliRunner().invoke(app, ["answer", "--format", "csv"])
+    assert out.exit_code == 0 and shown == [([{"engine": "engine:None", "i": 0, "error": False}], "csv")]
+
+
+def test_the_runner_exits_1_when_the_answer_fails_and_prints_nothing_for_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = _runner_app(monkeypatch, fails=lambda rows: any(r["error"] for r in rows), title="answers")
+    failed = CliRunner().invoke(app, ["answer", "--n", "3", "--format", "json"])
+    assert failed.exit_code == 1 and len(json.loads(failed.stdout)) == 3  # printed, then exit 1
+    passed = CliRunner().invoke(app, ["answer", "--n", "2"])
+    assert passed.exit_code == 0 and "answers" in passed.stdout
+    nothing = CliRunner().invoke(app, ["answer", "--n", "0"])
+    assert nothing.exit_code == 0 and nothing.stdout == ""
+    refused = CliRunner().invoke(app, ["answer", "--format", "xml"])
+    assert refused.exit_code != 0
+
+
+def test_commands_that_call_a_service_pass_it_only_its_own_keywords() -> None:
+    """`calls=` hands the options to the service by name: each must be one of the service's keywords
+    and each keyword the service needs must be an option, or the command fails only when run."""
+    from typer.main import get_command
+
+    from cxchange.cli import app
+    from cxchange.core.cli_support import _service
+
+    def commands(cmd: Any) -> Iterator[Any]:
+        yield cmd
+        for sub in getattr(cmd, "commands", {}).values():
+            yield from commands(sub)
+
+    checked = []
+    for cmd in commands(get_command(app)):
+        calls = getattr(cmd.callback, "calls", None)
+        if calls is None:
+            continue
+        options = [p for p in inspect.signature(cmd.callback).parameters if p not in ("ctx", "fmt", "db")]
+        inspect.signature(_service(calls)).bind("engine", **dict.fromkeys(options))  # TypeError if not
+        checked.append(calls)
+    assert len(checked) >= 25, checked

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -110,3 +110,57 @@ def test_lower_stages_publish_events_instead_of_importing_sustain(module: str) -
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {m for m in imported if m.startswith(("cxchange.sustain", "cxchange.decide"))}
+
+
+@pytest.fixture
+def batch_calls() -> Iterator[list[dict[str, Any]]]:
+    seen: list[dict[str, Any]] = []
+
+    def handler(_engine: Engine, payload: Mapping[str, Any]) -> dict[str, Any]:
+        seen.append(dict(payload))
+        return {"batches": events.batch_ids(payload)}
+
+    events.subscribe(BATCH_EVENT, "catch_up", handler)
+    yield seen
+    events._subscribers.pop(BATCH_EVENT, None)
+
+
+BATCH_EVENT = "test batch event"
+
+
+def _recorded(engine: Engine, payloads: list[dict[str, Any]]) -> list[int]:
+    with engine.begin() as conn:
+        return [events.record(conn, BATCH_EVENT, p) for p in payloads]
+
+
+def test_work_about_batches_is_merged_into_one_run(engine: Engine, batch_calls: list[Any]) -> None:
+    *ids, other = _recorded(engine, [{"batch_id": b, "close_loop": b < 10} for b in (7, 8, 9, 10)])
+    done = events.complete_many(engine, [*ids, other])
+    # Same payload but the batch: one run for 7, 8 and 9; close_loop differs: 10 runs on its own.
+    assert [(w.ids, w.results["catch_up"]["batches"]) for w in done] == [(ids, [7, 8, 9]), ([other], [10])]
+    assert batch_calls == [
+        {"close_loop": True, "batch_ids": [7, 8, 9]},
+        {"close_loop": False, "batch_ids": [10]},
+    ]
+    assert events.pending(engine) == []  # every row marked done
+
+
+def test_background_work_is_done_by_the_process_and_resumed_after_a_crash(
+    engine: Engine, batch_calls: list[Any]
+) -> None:
+    for work_id in _recorded(engine, [{"batch_id": 1}, {"batch_id": 2}]):
+        events.complete_in_background(engine, work_id)
+    events.wait_for_background(engine)
+    assert events.pending(engine) == []
+    assert [events.batch_ids(p) for p in batch_calls] in ([[1, 2]], [[1], [2]])
+    # A process killed before its background worker ran: its claims lapse with it, and the next process
+    # resumes the work, merged.
+    with engine.begin() as conn:
+        lost = [events.record(conn, BATCH_EVENT, {"batch_id": b}) for b in (3, 4)]
+        conn.execute(
+            update(PendingWork)
+            .where(PendingWork.id.in_(lost))
+            .values(claimed_by=f"{socket.gethostname()}:99999999")
+        )
+    resumed = events.resume(engine)
+    assert [w.ids for w in resumed] == [lost] and batch_calls[-1]["batch_ids"] == [3, 4]

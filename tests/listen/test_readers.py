@@ -529,3 +529,15 @@ def test_blank_rows_decided_by_first_bytes_or_exact_check(tmp_path: Path) -> Non
         (4, "empty row"),
         (5, "empty row"),
     ]
+
+
+def test_empty_cells_quoted_or_not_read_as_null(tmp_path: Path) -> None:
+    """The fast path only nullifies quoted empty cells when a block holds `""`: both kinds are None."""
+    plain = tmp_path / "plain.csv"
+    plain.write_text("a,b,c\n1,,x\n2,y,\n")
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('a,b,c\n1,"",x\n2,"say ""hi""",\n')
+    assert [c.frame.rows() for c in open_table(plain).iter_chunks()] == [[("1", None, "x"), ("2", "y", None)]]
+    assert [c.frame.rows() for c in open_table(quoted).iter_chunks()] == [
+        [("1", None, "x"), ("2", 'say "hi"', None)]
+    ]

@@ -259,3 +259,34 @@ def test_a_reader_between_commit_and_publication_gets_every_row(tmp_path, monkey
         importer.join(30)
     snap = columnar.snapshot(engine)
     assert snap is not None and not snap.behind and snap.max_id == 42
+
+
+def test_an_import_stages_the_same_copy_as_reading_the_rows_back(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The importer's own attribute columns, not the stored JSON, fill the staged parts: they must be
+    exactly what the database's rows give, with an unknown unit only on a later row of the chunk."""
+    import shutil
+
+    engine = _engine(tmp_path)
+    frame = pl.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "nps": ["10", "0", "7", "3"],
+            "region": ["N", None, "S", "S"],
+            "unit": [None, None, "NOWHERE", None],
+        }
+    )
+    opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps", "org_unit=unit"))
+    import_frame(engine, frame, opts)
+
+    def copy() -> pl.DataFrame:
+        snap = columnar.snapshot(engine)
+        assert snap is not None and snap.usable and not snap.behind
+        return pl.concat([pl.read_parquet(p) for p in snap.parts], how="diagonal_relaxed").sort("id")
+
+    staged = copy()
+    assert staged["attr:org_unit"].to_list() == [None, None, "NOWHERE", None]
+    assert staged["attr:region"].to_list() == ["N", None, "S", "S"]
+    shutil.rmtree(columnar.cache_dir(engine))  # type: ignore[arg-type]
+    read_back = copy()
+    assert sorted(staged.columns) == sorted(read_back.columns)
+    assert staged.select(sorted(staged.columns)).equals(read_back.select(sorted(staged.columns)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socketserver
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from cxchange.org.tree import import_org_rows
 from cxchange.sustain import alerts, hooks
 from cxchange.sustain.delivery import backoff, deliver_due
 from cxchange.sustain.models import AlertDelivery, AlertRule
+from cxchange.testing import local_smtp_server
 
 UNITS = [
     {"code": "HQ", "name": "HQ", "parent": None, "level": "company"},
@@ -69,54 +69,10 @@ def world(engine: Engine) -> Engine:
 # --- servers ----------------------------------------------------------------------------------------
 
 
-class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP: greeting, HELO/EHLO, MAIL, RCPT, DATA, QUIT."""
-
-    def handle(self) -> None:
-        def say(s: str) -> None:
-            self.wfile.write((s + "\r\n").encode())
-
-        say("220 test ESMTP")
-        data, lines = False, []
-        while True:
-            raw = self.rfile.readline()
-            if not raw:
-                return
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if data:
-                if line == ".":
-                    data = False
-                    self.server.messages.append("\n".join(lines))  # type: ignore[attr-defined]
-                    lines = []
-                    say("250 OK queued")
-                else:
-                    lines.append(line[1:] if line.startswith("..") else line)
-                continue
-            verb = line[:4].upper()
-            if verb in ("HELO", "EHLO"):
-                say("250 test")
-            elif verb in ("MAIL", "RCPT", "RSET", "NOOP"):
-                say("250 OK")
-            elif verb == "DATA":
-                data = True
-                say("354 end with .")
-            elif verb == "QUIT":
-                say("221 bye")
-                return
-            else:
-                say("502 not implemented")
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[Any]:
-    socketserver.ThreadingTCPServer.allow_reuse_address = True
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
-    server.daemon_threads = True
-    server.messages = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with local_smtp_server() as server:
+        yield server
 
 
 class _Hook(http.server.BaseHTTPRequestHandler):

@@ -93,6 +93,40 @@ def test_randomization_p_is_the_exact_share_over_all_assignments() -> None:
     assert r.p_value == pytest.approx(hits / 56)
 
 
+def test_randomization_t_is_the_exact_share_of_studentized_assignments() -> None:
+    # each assignment's statistic is its coefficient over its CRV1 standard error (pyfixest-matched crv1)
+    cells = _cells(5, "stores", 3, 5, effect=8.0)
+    r = panel.randomization(cells, statistic="t")
+    assert r.exact and r.assignments == 56 and r.estimate == pytest.approx(panel.twfe(cells), abs=1e-9)
+    clusters = np.unique(cells.cluster)
+
+    def t_of(d: np.ndarray) -> float:
+        fit = panel.crv1(cells, d.astype(float))
+        return abs(float(fit.coef[0] / fit.se[0]))
+
+    observed = t_of(cells.treated & cells.post)
+    stats = [t_of(np.isin(cells.cluster, chosen) & cells.post) for chosen in combinations(clusters, 3)]
+    assert r.p_value == pytest.approx(np.mean(np.array(stats) >= observed - 1e-9))
+    assert r.ci_low != panel.randomization(cells).ci_low  # a different statistic, not the same test
+
+
+def test_randomization_t_interval_inverts_its_test() -> None:
+    cells = _cells(11, effect=10.0)
+    r = panel.randomization(cells, statistic="t")
+    assert r.ci_low is not None and r.ci_high is not None and r.ci_low < r.estimate < r.ci_high
+    d = (cells.treated & cells.post).astype(float)
+    for bound, inside in ((r.ci_low, +1), (r.ci_high, -1)):
+        shifted = panel.Cells(**{**cells.__dict__, "y": cells.y - (bound + inside * 0.05) * d})
+        far = panel.Cells(**{**cells.__dict__, "y": cells.y - (bound - inside * 0.05) * d})
+        near_p = panel.randomization(shifted, statistic="t").p_value
+        assert near_p > 0.05 >= panel.randomization(far, statistic="t").p_value
+
+
+def test_unknown_randomization_statistic_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown randomization statistic"):
+        panel.randomization(_cells(5, "stores", 3, 5), statistic="z")
+
+
 def test_interval_inverts_the_test() -> None:
     cells = _cells(11, effect=10.0)
     r = panel.randomization(cells)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import secrets
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, engine_from
+from cxchange.core.cli_support import DbOption, FormatOption, engine_command, engine_from
 from cxchange.core.output import print_rows, to_json
 
 user_app = typer.Typer(
@@ -57,16 +57,13 @@ def user_add(
         typer.echo(f"one-time password (shown once; change it with `cxchange user passwd`): {password}")
 
 
-@user_app.command("list")
-def user_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
-    """Users, their roles and units."""
-    from cxchange.auth.service import list_users
-
-    rows = list_users(engine_from(ctx, db))
-    if fmt == "json":
-        typer.echo(to_json(rows))
-        return
+def _show_users(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows([{**r, "units": ", ".join(r["units"])} for r in rows], fmt)
+
+
+@engine_command(user_app, "list", show=_show_users, calls="cxchange.auth.service:list_users")
+def user_list() -> None:
+    """Users, their roles and units."""
 
 
 @user_app.command("passwd")

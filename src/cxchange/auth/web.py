@@ -13,9 +13,9 @@ import hmac
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -137,6 +137,10 @@ def current_scope(request: Request) -> UserScope:
     scope = UserScope.for_user(engine(), user)
     request.state.cx_scope = scope
     return scope
+
+
+# What a route or page takes to know who is calling: `scope: CallerScope`.
+CallerScope = Annotated[UserScope, Depends(current_scope)]
 
 
 def _route_takes_scope(request: Request) -> bool:

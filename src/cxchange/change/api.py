@@ -8,12 +8,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
-from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import CallerScope
 from cxchange.change.api_models import (
     AgentAdded,
     AgentCoverage,
@@ -77,20 +76,16 @@ from cxchange.core.deps import DbId, engine
 router = APIRouter(tags=["change"])
 
 
-def _j(data: Any) -> Any:
-    return jsonable_encoder(data)
-
-
 # --- frameworks ----------------------------------------------------------------------------------
 
 
 @router.get("/frameworks", response_model=list[FrameworkRow])
-def frameworks_list(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
+def frameworks_list(scope: CallerScope) -> list[dict[str, Any]]:
     return list_rows()
 
 
 @router.get("/frameworks/{name}", response_model=Framework)
-def frameworks_show(name: str, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
+def frameworks_show(name: str, scope: CallerScope) -> dict[str, Any]:
     framework = get_framework(name, allow_file=False)  # no file paths over HTTP, in or out
     return {**framework, "file": Path(framework["file"]).name}  # the server's directories stay private
 
@@ -127,17 +122,17 @@ class InitiativePatch(BaseModel):
 
 
 @router.get("/initiatives", response_model=list[InitiativeRow])
-def initiatives_list(scope: Annotated[UserScope, Depends(current_scope)], status: str | None = None) -> Any:
+def initiatives_list(scope: CallerScope, status: str | None = None) -> Any:
     rows = list_all(engine(), status=status)
     if scope.scoped:  # a manager sees the initiatives that concern their units
         visible = {d["id"] for d in visible_initiatives(engine(), scope, status=status)}
         rows = [r for r in rows if r["id"] in visible]
-    return _j(rows)
+    return jsonable_encoder(rows)
 
 
 @router.post("/initiatives", status_code=201, response_model=InitiativeDetail)
 def initiatives_create(body: InitiativeIn) -> Any:
-    return _j(create(engine(), **body.model_dump(), allow_file=False))
+    return jsonable_encoder(create(engine(), **body.model_dump(), allow_file=False))
 
 
 @router.get("/initiatives/heatmap", response_model=list[HeatCell])
@@ -146,17 +141,17 @@ def impact_heatmap(
     to: str | None = None,
     threshold: float | None = None,
 ) -> Any:
-    return _j(heatmap(engine(), from_month=from_, to_month=to, threshold=threshold))
+    return jsonable_encoder(heatmap(engine(), from_month=from_, to_month=to, threshold=threshold))
 
 
 @router.get("/initiatives/{initiative}", response_model=InitiativeDetail)
-def initiatives_show(initiative: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    return _j(initiative_for(engine(), scope, initiative))
+def initiatives_show(initiative: str, scope: CallerScope) -> Any:
+    return jsonable_encoder(initiative_for(engine(), scope, initiative))
 
 
 @router.patch("/initiatives/{initiative}", response_model=InitiativeDetail)
 def initiatives_update(initiative: str, body: InitiativePatch) -> Any:
-    return _j(update(engine(), initiative, **body.model_dump(exclude_unset=True)))
+    return jsonable_encoder(update(engine(), initiative, **body.model_dump(exclude_unset=True)))
 
 
 class StepIn(BaseModel):
@@ -166,14 +161,14 @@ class StepIn(BaseModel):
 
 @router.post("/initiatives/{initiative}/steps/{step}", response_model=StepSet)
 def initiatives_step(initiative: str, step: str, body: StepIn) -> Any:
-    return _j(set_step(engine(), initiative, step, body.status, body.note))
+    return jsonable_encoder(set_step(engine(), initiative, step, body.status, body.note))
 
 
 @router.get(
     "/initiatives/{initiative}/status", response_model=InitiativeStatus, response_model_exclude_unset=True
 )
 def initiatives_status(initiative: str) -> Any:
-    return _j(status(engine(), initiative))
+    return jsonable_encoder(status(engine(), initiative))
 
 
 class MetricIn(BaseModel):
@@ -186,7 +181,7 @@ class MetricIn(BaseModel):
     "/initiatives/{initiative}/metrics", response_model=list[MetricOut], response_model_exclude_unset=True
 )
 def metrics_list(initiative: str) -> Any:
-    return _j(list_metrics(engine(), initiative))
+    return jsonable_encoder(list_metrics(engine(), initiative))
 
 
 @router.post(
@@ -196,17 +191,17 @@ def metrics_list(initiative: str) -> Any:
     response_model_exclude_unset=True,
 )
 def metrics_add(initiative: str, body: MetricIn) -> Any:
-    return _j(add_metric(engine(), initiative, body.metric, body.target, body.by))
+    return jsonable_encoder(add_metric(engine(), initiative, body.metric, body.target, body.by))
 
 
 @router.get("/initiatives/{initiative}/risk", response_model=RiskOut)
 def risk_get(initiative: str) -> Any:
-    return _j(get_risk(engine(), initiative))
+    return jsonable_encoder(get_risk(engine(), initiative))
 
 
 @router.put("/initiatives/{initiative}/risk", response_model=RiskOut)
 def risk_set(initiative: str, factors: Annotated[dict[str, int], Body()]) -> Any:
-    return _j(set_risk(engine(), initiative, factors))
+    return jsonable_encoder(set_risk(engine(), initiative, factors))
 
 
 # --- RACI ----------------------------------------------------------------------------------------
@@ -220,22 +215,22 @@ class RaciIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/raci", response_model=list[RaciRow])
 def raci_show(initiative: str) -> Any:
-    return _j(show(engine(), initiative))
+    return jsonable_encoder(show(engine(), initiative))
 
 
 @router.post("/initiatives/{initiative}/raci", response_model=RaciCell)
 def raci_set(initiative: str, body: RaciIn) -> Any:
-    return _j(set_cell(engine(), initiative, body.activity, body.person, body.letter))
+    return jsonable_encoder(set_cell(engine(), initiative, body.activity, body.person, body.letter))
 
 
 @router.post("/initiatives/{initiative}/raci/import", response_model=RaciImported)
 def raci_import(initiative: str, csv: Annotated[str, Body(media_type="text/csv")]) -> Any:
-    return _j(import_matrix(engine(), initiative, "<upload>", text=csv))
+    return jsonable_encoder(import_matrix(engine(), initiative, "<upload>", text=csv))
 
 
 @router.get("/initiatives/{initiative}/raci/check", response_model=list[RaciFinding])
 def raci_check(initiative: str) -> Any:
-    return _j(check(engine(), initiative))
+    return jsonable_encoder(check(engine(), initiative))
 
 
 # --- readiness -----------------------------------------------------------------------------------
@@ -245,28 +240,26 @@ def raci_check(initiative: str) -> Any:
 def readiness_import(
     initiative: str, csv: Annotated[str, Body(media_type="text/csv")], assessed_on: date | None = None
 ) -> Any:
-    return _j(import_file(engine(), initiative, "<upload>", assessed_on=assessed_on, text=csv))
+    return jsonable_encoder(import_file(engine(), initiative, "<upload>", assessed_on=assessed_on, text=csv))
 
 
 @router.get("/initiatives/{initiative}/readiness", response_model=list[ReadinessGroup])
 def readiness_report(
     initiative: str,
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     by: str = "unit",
     min_n: Annotated[int, Query(ge=1)] = 5,
     assessment: int | None = None,
 ) -> Any:
     initiative_for(engine(), scope, initiative)  # another unit's initiative: 403, not an empty list
     rows = report(engine(), initiative, by=by, min_n=min_n, assessment=assessment)
-    return _j(scope.filter_rows(rows, engine(), key="group"))
+    return jsonable_encoder(scope.filter_rows(rows, engine(), key="group"))
 
 
 @router.get("/initiatives/{initiative}/readiness/trend", response_model=list[ReadinessPoint])
-def readiness_trend(
-    initiative: str, scope: Annotated[UserScope, Depends(current_scope)], unit: str | None = None
-) -> Any:
+def readiness_trend(initiative: str, scope: CallerScope, unit: str | None = None) -> Any:
     initiative_for(engine(), scope, initiative)
-    return _j(trend(engine(), initiative, unit=scope.one_unit(engine(), unit)))
+    return jsonable_encoder(trend(engine(), initiative, unit=scope.one_unit(engine(), unit)))
 
 
 # --- impact --------------------------------------------------------------------------------------
@@ -288,14 +281,14 @@ class ImpactIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/impact", response_model=list[ImpactRow])
 def impact_show(initiative: str) -> Any:
-    return _j(show_impact(engine(), initiative))
+    return jsonable_encoder(show_impact(engine(), initiative))
 
 
 @router.put("/initiatives/{initiative}/impact/{unit}", response_model=ImpactSet)
 def impact_set(initiative: str, unit: str, body: ImpactIn) -> Any:
     data = body.model_dump()
     note = data.pop("note")
-    return _j(set_impact(engine(), initiative, unit, data, note))
+    return jsonable_encoder(set_impact(engine(), initiative, unit, data, note))
 
 
 # --- comms, agents, training, resistance -----------------------------------------------------------
@@ -312,12 +305,12 @@ class CommIn(BaseModel):
 @router.get("/initiatives/{initiative}/comms", response_model=list[CommOut])
 def comms_list(initiative: str, overdue: bool = False) -> Any:
     rows = list_comms(engine(), initiative)
-    return _j([r for r in rows if r["overdue"]] if overdue else rows)
+    return jsonable_encoder([r for r in rows if r["overdue"]] if overdue else rows)
 
 
 @router.post("/initiatives/{initiative}/comms", status_code=201, response_model=CommOut)
 def comms_add(initiative: str, body: CommIn) -> Any:
-    return _j(
+    return jsonable_encoder(
         add_comm(
             engine(),
             initiative,
@@ -332,7 +325,7 @@ def comms_add(initiative: str, body: CommIn) -> Any:
 
 @router.post("/initiatives/{initiative}/comms/{comm}/sent", response_model=CommOut)
 def comms_sent(initiative: str, comm: DbId) -> Any:
-    return _j(mark_sent(engine(), initiative, comm))
+    return jsonable_encoder(mark_sent(engine(), initiative, comm))
 
 
 class AgentIn(BaseModel):
@@ -341,17 +334,17 @@ class AgentIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/agents", response_model=list[AgentCoverage])
 def agents_list(initiative: str, per: Annotated[int | None, Query(ge=1)] = None) -> Any:
-    return _j(coverage(engine(), initiative, per))
+    return jsonable_encoder(coverage(engine(), initiative, per))
 
 
 @router.post("/initiatives/{initiative}/agents", status_code=201, response_model=AgentAdded)
 def agents_add(initiative: str, body: AgentIn) -> Any:
-    return _j(add_agent(engine(), initiative, body.person))
+    return jsonable_encoder(add_agent(engine(), initiative, body.person))
 
 
 @router.get("/initiatives/{initiative}/managers", response_model=list[ManagerRow])
 def agents_managers(initiative: str) -> Any:
-    return _j(managers(engine(), initiative))
+    return jsonable_encoder(managers(engine(), initiative))
 
 
 class TrainingIn(BaseModel):
@@ -367,19 +360,19 @@ class AttendIn(BaseModel):
 
 @router.get("/initiatives/{initiative}/training", response_model=list[TrainingRow])
 def training_list(initiative: str) -> Any:
-    return _j(training_report(engine(), initiative))
+    return jsonable_encoder(training_report(engine(), initiative))
 
 
 @router.post("/initiatives/{initiative}/training", status_code=201, response_model=TrainingAdded)
 def training_add(initiative: str, body: TrainingIn) -> Any:
-    return _j(
+    return jsonable_encoder(
         add_training(engine(), initiative, title=body.title, unit=body.unit, when=body.date, role=body.role)
     )
 
 
 @router.post("/initiatives/{initiative}/training/{session}/attendance", response_model=Attendance)
 def training_attend(initiative: str, session: DbId, body: AttendIn) -> Any:
-    return _j(attend(engine(), initiative, session, body.people))
+    return jsonable_encoder(attend(engine(), initiative, session, body.people))
 
 
 class ResistanceIn(BaseModel):
@@ -396,14 +389,16 @@ class ResistancePatch(BaseModel):
 
 @router.get("/initiatives/{initiative}/resistance", response_model=list[ResistanceOut])
 def resistance_list(initiative: str, status: str | None = None) -> Any:
-    return _j(list_resistance(engine(), initiative, status=status))
+    return jsonable_encoder(list_resistance(engine(), initiative, status=status))
 
 
 @router.post("/initiatives/{initiative}/resistance", status_code=201, response_model=ResistanceOut)
 def resistance_add(initiative: str, body: ResistanceIn) -> Any:
-    return _j(add_resistance(engine(), initiative, **body.model_dump()))
+    return jsonable_encoder(add_resistance(engine(), initiative, **body.model_dump()))
 
 
 @router.patch("/initiatives/{initiative}/resistance/{item}", response_model=ResistanceOut)
 def resistance_update(initiative: str, item: DbId, body: ResistancePatch) -> Any:
-    return _j(update_resistance(engine(), initiative, item, status=body.status, resolution=body.resolution))
+    return jsonable_encoder(
+        update_resistance(engine(), initiative, item, status=body.status, resolution=body.resolution)
+    )

@@ -6,14 +6,23 @@ Thin: parse, call `cxchange.change.*`, print (tables by default, `--format json`
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cxchange.change.cli_common import Id
-from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, UnitsOption, engine_from
+from cxchange.core.cli_support import (
+    TABLE_JSON,
+    FormatOption,
+    TableJsonFormat,
+    UnitsOption,
+    engine_command,
+)
 from cxchange.core.errors import InputError
 from cxchange.core.output import emit, print_rows, to_json
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 frameworks_app = typer.Typer(
     help="Change frameworks (Kotter, ADKAR, the CX playbook, your own).", no_args_is_help=True
@@ -65,9 +74,22 @@ def frameworks_show(
 # --- initiatives ----------------------------------------------------------------------------------
 
 
-@initiative_app.command("create")
+def _show(out: dict[str, Any], fmt: str) -> None:
+    head = {k: v for k, v in out.items() if k not in ("steps", "metrics")}
+    emit(head, "table", f"initiative {out['id']}")
+    print_rows(
+        [{k: st[k] for k in ("position", "key", "title", "status", "note")} for st in out["steps"]],
+        "table",
+        title="steps",
+    )
+    if out["metrics"]:
+        print_rows(out["metrics"], "table", title="success measures")
+
+
+@engine_command(
+    initiative_app, "create", formats=TABLE_JSON, show=_show, calls="cxchange.change.service:create"
+)
 def initiative_create(
-    ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="A short name, unique.")],
     framework: Annotated[
         str, typer.Option("--framework", help="kotter, adkar, cx10, a user one, or FILE.yaml")
@@ -81,70 +103,26 @@ def initiative_create(
     control_units: Annotated[str | None, typer.Option("--control-units", help="Control unit codes.")] = None,
     vision: Annotated[str | None, typer.Option("--vision", help="The vision, in a sentence or two.")] = None,
     theme: Annotated[str | None, typer.Option("--theme", help="The feedback theme that started it.")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
 ) -> None:
     """Start an initiative on a framework, with sponsor, owner, units and (optionally) pilot/control."""
-    from cxchange.change.service import create
-
-    out = create(
-        engine_from(ctx, db),
-        name=name,
-        framework=framework,
-        sponsor=sponsor,
-        owner=owner,
-        units=units,
-        start=start,
-        end=end,
-        pilot_units=pilot_units,
-        control_units=control_units,
-        vision=vision,
-        theme=theme,
-    )
-    _show(out, fmt)
 
 
-def _show(out: dict[str, Any], fmt: str) -> None:
-    if fmt == "json":
-        typer.echo(to_json(out))
-        return
-    head = {k: v for k, v in out.items() if k not in ("steps", "metrics")}
-    emit(head, "table", f"initiative {out['id']}")
-    print_rows(
-        [{k: st[k] for k in ("position", "key", "title", "status", "note")} for st in out["steps"]],
-        "table",
-        title="steps",
-    )
-    if out["metrics"]:
-        print_rows(out["metrics"], "table", title="success measures")
-
-
-@initiative_app.command("list")
+@engine_command(initiative_app, "list", title="initiatives", calls="cxchange.change.service:list_all")
 def initiative_list(
-    ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help="active, paused, done or cancelled")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
 ) -> None:
     """Every initiative with its progress."""
-    from cxchange.change.service import list_all
-
-    emit(list_all(engine_from(ctx, db), status=status), fmt, "initiatives")
 
 
-@initiative_app.command("show")
-def initiative_show(
-    ctx: typer.Context, initiative: Id, fmt: TableJsonFormat = "table", db: DbOption = None
-) -> None:
+@engine_command(initiative_app, "show", formats=TABLE_JSON, show=_show, calls="cxchange.change.service:show")
+def initiative_show(initiative: Id) -> None:
     """An initiative: sponsor, owner, units, vision, steps, success measures."""
-    from cxchange.change.service import show
-
-    _show(show(engine_from(ctx, db), initiative), fmt)
 
 
-@initiative_app.command("update")
+@engine_command(
+    initiative_app, "update", formats=TABLE_JSON, show=_show, calls="cxchange.change.service:update"
+)
 def initiative_update(
-    ctx: typer.Context,
     initiative: Id,
     name: Annotated[str | None, typer.Option("--name")] = None,
     vision: Annotated[str | None, typer.Option("--vision")] = None,
@@ -157,44 +135,20 @@ def initiative_update(
     pilot_units: Annotated[str | None, typer.Option("--pilot-units")] = None,
     control_units: Annotated[str | None, typer.Option("--control-units")] = None,
     theme: Annotated[str | None, typer.Option("--theme")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
 ) -> None:
     """Change any of an initiative's fields; unit lists are replaced."""
-    from cxchange.change.service import update
-
-    out = update(
-        engine_from(ctx, db),
-        initiative,
-        name=name,
-        vision=vision,
-        sponsor=sponsor,
-        owner=owner,
-        start=start,
-        end=end,
-        status=status,
-        units=units,
-        pilot_units=pilot_units,
-        control_units=control_units,
-        theme=theme,
-    )
-    _show(out, fmt)
 
 
-@initiative_app.command("step")
+@engine_command(
+    initiative_app, "step", formats=TABLE_JSON, title="step", calls="cxchange.change.service:set_step"
+)
 def initiative_step(
-    ctx: typer.Context,
     initiative: Id,
     step: Annotated[str, typer.Argument(help="Step key (e.g. urgency) or number.")],
     status: Annotated[str, typer.Option("--status", help="todo, doing or done")],
     note: Annotated[str | None, typer.Option("--note")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
 ) -> None:
     """Move a framework step: todo, doing, done."""
-    from cxchange.change.service import set_step
-
-    emit(set_step(engine_from(ctx, db), initiative, step, status, note), fmt, "step")
 
 
 def _fmt_value(v: dict[str, Any] | None) -> str:
@@ -226,19 +180,9 @@ def _metric_rows(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-@initiative_app.command("status")
-def initiative_status(
-    ctx: typer.Context, initiative: Id, fmt: TableJsonFormat = "table", db: DbOption = None
-) -> None:
-    """Steps done, success measures (baseline → now → target, pilot and control), RACI errors,
-    readiness, overdue comms, agent coverage and risk."""
+def _show_status(out: dict[str, Any], fmt: str) -> None:
     from cxchange.change.readiness import barrier_label
-    from cxchange.change.service import status
 
-    out = status(engine_from(ctx, db), initiative)
-    if fmt == "json":
-        typer.echo(to_json(out))
-        return
     cov = out["agents_coverage"]
     rd = out["readiness"]
     head = {
@@ -263,9 +207,25 @@ def initiative_status(
         print_rows(_metric_rows(out["metrics"]), "table", title="success measures")
 
 
-@metric_app.command("add")
+@engine_command(
+    initiative_app, "status", formats=TABLE_JSON, show=_show_status, calls="cxchange.change.service:status"
+)
+def initiative_status(initiative: Id) -> None:
+    """Steps done, success measures (baseline → now → target, pilot and control), RACI errors,
+    readiness, overdue comms, agent coverage and risk."""
+
+
+def _show_metrics(metrics: dict[str, Any] | list[dict[str, Any]], fmt: str) -> None:
+    """One success measure (as `metric add` answers) or all of them, scope, pilot and control rows."""
+    one = isinstance(metrics, dict)
+    rows = _metric_rows([metrics] if isinstance(metrics, dict) else metrics)
+    print_rows(rows, "table", title="success measure" if one else "success measures")
+
+
+@engine_command(
+    metric_app, "add", formats=TABLE_JSON, show=_show_metrics, calls="cxchange.change.metrics:add_metric"
+)
 def metric_add(
-    ctx: typer.Context,
     initiative: Id,
     metric: Annotated[
         str, typer.Option("--metric", help="nps, csat, ces, theme-share:THEME, theme-sentiment:THEME")
@@ -274,45 +234,26 @@ def metric_add(
         str, typer.Option("--target", help="+5 / -3 (from the baseline) or >=40 / <=12 (a level)")
     ],
     by: Annotated[str | None, typer.Option("--by", help="YYYY-MM-DD to reach the target by")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
 ) -> None:
     """Add (or retarget) a success measure; prints its baseline, current value and target."""
-    from cxchange.change.metrics import add_metric
-
-    out = add_metric(engine_from(ctx, db), initiative, metric, target, by)
-    if fmt == "json":
-        typer.echo(to_json(out))
-    else:
-        print_rows(_metric_rows([out]), "table", title="success measure")
 
 
-@metric_app.command("list")
-def metric_list(
-    ctx: typer.Context, initiative: Id, fmt: TableJsonFormat = "table", db: DbOption = None
-) -> None:
+@engine_command(
+    metric_app, "list", formats=TABLE_JSON, show=_show_metrics, calls="cxchange.change.metrics:list_metrics"
+)
+def metric_list(initiative: Id) -> None:
     """Every success measure: baseline → now → target, for scope, pilot and control units."""
-    from cxchange.change.metrics import list_metrics
-
-    out = list_metrics(engine_from(ctx, db), initiative)
-    if fmt == "json":
-        typer.echo(to_json(out))
-    else:
-        print_rows(_metric_rows(out), "table", title="success measures")
 
 
-@initiative_app.command("risk")
+@engine_command(initiative_app, "risk", formats=TABLE_JSON, title="risk profile")
 def initiative_risk(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     set_: Annotated[list[str] | None, typer.Option("--set", help="FACTOR=1..5, repeatable")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """The risk profile: size of change and organisational attributes, each factor 1 (low) to 5 (high)."""
     from cxchange.change.service import get_risk, set_risk
 
-    engine = engine_from(ctx, db)
     if set_:
         factors = {}
         for item in set_:
@@ -320,10 +261,8 @@ def initiative_risk(
             if not sep:
                 raise InputError(f"--set wants FACTOR=SCORE, got {item!r}")
             factors[key.strip()] = value.strip()
-        out = set_risk(engine, initiative, factors)
-    else:
-        out = get_risk(engine, initiative)
-    emit(out, fmt, "risk profile")
+        return set_risk(engine, initiative, factors)
+    return get_risk(engine, initiative)
 
 
 initiative_app.add_typer(metric_app, name="metric")

@@ -2,117 +2,113 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cxchange.change.cli_common import Id
-from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, engine_from
-from cxchange.core.output import emit, print_rows, to_json
+from cxchange.core.cli_support import (
+    TABLE_JSON,
+    commands_of,
+    engine_command,
+)
+from cxchange.core.output import emit, print_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 raci_app = typer.Typer(help="Governance: the RACI matrix and its checks.", no_args_is_help=True)
 readiness_app = typer.Typer(help="ADKAR readiness assessments and barrier points.", no_args_is_help=True)
 impact_app = typer.Typer(help="Change impact per unit and the saturation heatmap.", no_args_is_help=True)
+readiness_command = commands_of(readiness_app, formats=TABLE_JSON)  # assessments: tables or JSON
 
 # --- RACI ----------------------------------------------------------------------------------------
 
 
-@raci_app.command("set")
+@engine_command(raci_app, "set", formats=TABLE_JSON, title="RACI", calls="cxchange.change.raci:set_cell")
 def raci_set(
-    ctx: typer.Context,
     initiative: Id,
     activity: Annotated[str, typer.Argument()],
     person: Annotated[str, typer.Argument(help="E-mail.")],
     letter: Annotated[
         str, typer.Argument(help="R, A, C, I; A/R for an accountable person who does the work; - removes")
     ],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
 ) -> None:
     """Give a person one letter on an activity."""
-    from cxchange.change.raci import set_cell
-
-    emit(set_cell(engine_from(ctx, db), initiative, activity, person, letter), fmt, "RACI")
 
 
-@raci_app.command("import")
+@engine_command(raci_app, "import", formats=TABLE_JSON, title="RACI import")
 def raci_import(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     file: Annotated[str, typer.Argument(help="CSV: activity, then one column per person's e-mail.")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Replace the matrix with a CSV file (cells R, A, C, I, A/R or empty)."""
     from cxchange.change.raci import import_matrix
 
-    emit(import_matrix(engine_from(ctx, db), initiative, file), fmt, "RACI import")
+    return import_matrix(engine, initiative, file)
 
 
-@raci_app.command("show")
-def raci_show(ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@engine_command(raci_app, "show", title="RACI", calls="cxchange.change.raci:show")
+def raci_show(initiative: Id) -> None:
     """The matrix: one row per activity, one column per person."""
-    from cxchange.change.raci import show
-
-    emit(show(engine_from(ctx, db), initiative), fmt, "RACI")
 
 
-@raci_app.command("check")
-def raci_check(ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None) -> None:
-    """Check the rules (one A, at least one R, …); exit code 1 when there is an error."""
-    from cxchange.change.raci import check
+_RACI_CHECK_COLUMNS = ["activity", "person", "level", "rule", "message"]
 
-    findings = check(engine_from(ctx, db), initiative)
+
+def _show_raci_check(findings: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "table" and not findings:
         typer.echo("RACI: no errors, no warnings")
     else:
-        emit(findings, fmt, "RACI check", ["activity", "person", "level", "rule", "message"])
-    if any(f["level"] == "error" for f in findings):
-        raise typer.Exit(1)
+        emit(findings, fmt, "RACI check", _RACI_CHECK_COLUMNS)
+
+
+def _has_error(findings: list[dict[str, Any]]) -> bool:
+    return any(f["level"] == "error" for f in findings)
+
+
+@engine_command(
+    raci_app, "check", show=_show_raci_check, fails=_has_error, calls="cxchange.change.raci:check"
+)
+def raci_check(initiative: Id) -> None:
+    """Check the rules (one A, at least one R, …); exit code 1 when there is an error."""
 
 
 # --- readiness ----------------------------------------------------------------------------------
 
 
-@readiness_app.command("import")
+@readiness_command("import", title="readiness import")
 def readiness_import(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     file: Annotated[str, typer.Argument(help="CSV: unit, person (optional), awareness … reinforcement 1–5")],
     date_: Annotated[str | None, typer.Option("--date", help="Assessment date (default today).")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Import one ADKAR assessment (one row per respondent; anonymous rows allowed)."""
     from cxchange.change.readiness import import_file
 
-    emit(import_file(engine_from(ctx, db), initiative, file, assessed_on=date_), fmt, "readiness import")
+    return import_file(engine, initiative, file, assessed_on=date_)
 
 
-@readiness_app.command("report")
-def readiness_report(
-    ctx: typer.Context,
-    initiative: Id,
-    by: Annotated[str, typer.Option("--by", help="unit or org:LEVEL")] = "unit",
-    min_n: Annotated[int, typer.Option("--min-n", help="Smaller groups merge into their parent unit.")] = 5,
-    assessment: Annotated[int | None, typer.Option("--assessment", help="Number (default: latest).")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
-    """Per group: n, mean per element, barrier-point shares, the top barrier and suggested actions."""
+def _readiness_row(r: dict[str, Any], head: dict[str, Any], with_change: bool) -> dict[str, Any]:
+    """A readiness table row: `head`, each ADKAR element's mean (and, `with_change`, its change since
+    the previous assessment), then the top barrier."""
     from cxchange.change.models import ADKAR
-    from cxchange.change.readiness import barrier_label, report
+    from cxchange.change.readiness import barrier_label
 
-    rows = report(engine_from(ctx, db), initiative, by=by, min_n=min_n, assessment=assessment)
-    if fmt == "json":
-        typer.echo(to_json(rows))
-        return
+    row = dict(head)
+    for e in ADKAR:
+        m, d = r["means"][e], r["change"][e] if with_change else None
+        row[e] = "" if m is None else f"{m:.2f}" + ("" if d is None else f" ({d:+.2f})")
+    row["top barrier"] = barrier_label(r) or ("(n too small)" if r["suppressed"] else "")
+    return row
+
+
+def _show_readiness(rows: list[dict[str, Any]], fmt: str) -> None:
     table = []
     for r in rows:
-        row: dict[str, Any] = {"group": r["group"], "n": r["n"]}
-        for e in ADKAR:
-            row[e] = "" if r["means"][e] is None else f"{r['means'][e]:.2f}"
-        row["top barrier"] = barrier_label(r) or ("(n too small)" if r["suppressed"] else "")
+        row = _readiness_row(r, {"group": r["group"], "n": r["n"]}, with_change=False)
         share = r["barrier_shares"].get(r["top_barrier"]) if r["top_barrier"] else None
         row["share"] = "" if share is None else f"{share:.0%}"
         row["merged"] = ", ".join(r["merged"])
@@ -121,31 +117,28 @@ def readiness_report(
     print_rows(table, "table", title="ADKAR readiness")
 
 
-@readiness_app.command("trend")
+@readiness_command("report", show=_show_readiness, calls="cxchange.change.readiness:report")
+def readiness_report(
+    initiative: Id,
+    by: Annotated[str, typer.Option("--by", help="unit or org:LEVEL")] = "unit",
+    min_n: Annotated[int, typer.Option("--min-n", help="Smaller groups merge into their parent unit.")] = 5,
+    assessment: Annotated[int | None, typer.Option("--assessment", help="Number (default: latest).")] = None,
+) -> None:
+    """Per group: n, mean per element, barrier-point shares, the top barrier and suggested actions."""
+
+
+def _show_readiness_trend(rows: list[dict[str, Any]], fmt: str) -> None:
+    head = ("assessment", "date", "n")
+    table = [_readiness_row(r, {k: r[k] for k in head}, with_change=True) for r in rows]
+    print_rows(table, "table", title="readiness trend (change since the previous assessment)")
+
+
+@readiness_command("trend", show=_show_readiness_trend, calls="cxchange.change.readiness:trend")
 def readiness_trend(
-    ctx: typer.Context,
     initiative: Id,
     unit: Annotated[str | None, typer.Option("--unit", help="Only this unit and those beneath it.")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
 ) -> None:
     """Repeated assessments: mean per element and the change since the previous one."""
-    from cxchange.change.models import ADKAR
-    from cxchange.change.readiness import barrier_label, trend
-
-    rows = trend(engine_from(ctx, db), initiative, unit=unit)
-    if fmt == "json":
-        typer.echo(to_json(rows))
-        return
-    table = []
-    for r in rows:
-        row: dict[str, Any] = {"assessment": r["assessment"], "date": r["date"], "n": r["n"]}
-        for e in ADKAR:
-            m, d = r["means"][e], r["change"][e]
-            row[e] = "" if m is None else f"{m:.2f}" + ("" if d is None else f" ({d:+.2f})")
-        row["top barrier"] = barrier_label(r) or ("(n too small)" if r["suppressed"] else "")
-        table.append(row)
-    print_rows(table, "table", title="readiness trend (change since the previous assessment)")
 
 
 # --- impact ------------------------------------------------------------------------------------
@@ -162,9 +155,9 @@ def _aspect(name: str) -> Any:
     return typer.Option(*flags, help="0 (not affected) to 5", show_default=False)
 
 
-@impact_app.command("set")
+@engine_command(impact_app, "set", formats=TABLE_JSON, title="impact")
 def impact_set(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     unit: Annotated[str, typer.Argument(help="Unit code.")],
     processes: Annotated[int | None, _aspect("processes")] = None,
@@ -178,9 +171,7 @@ def impact_set(
     compensation: Annotated[int | None, _aspect("compensation")] = None,
     location: Annotated[int | None, _aspect("location")] = None,
     note: Annotated[str | None, typer.Option("--note")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Score the ten aspects of change for one impacted unit (0–5; 0 is left out of the average)."""
     from cxchange.change.impact import set_impact
 
@@ -196,30 +187,20 @@ def impact_set(
         "compensation": compensation,
         "location": location,
     }
-    emit(set_impact(engine_from(ctx, db), initiative, unit, scores, note), fmt, "impact")
+    return set_impact(engine, initiative, unit, scores, note)
 
 
-@impact_app.command("show")
-def impact_show(ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@engine_command(impact_app, "show", title="impact")
+def impact_show(engine: Engine, initiative: Id) -> Any:
     """The initiative's impact assessment per unit."""
     from cxchange.change.impact import show_impact
 
-    emit(show_impact(engine_from(ctx, db), initiative), fmt, "impact")
+    return show_impact(engine, initiative)
 
 
-@impact_app.command("heatmap")
-def impact_heatmap(
-    ctx: typer.Context,
-    from_: Annotated[str | None, typer.Option("--from", help="YYYY-MM")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="YYYY-MM")] = None,
-    threshold: Annotated[float | None, typer.Option("--threshold", help="Saturation (default 6).")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
-) -> None:
-    """Load per unit and month from every active initiative; '!' marks units over the threshold."""
-    from cxchange.change.impact import heatmap, pivot
+def _show_heatmap(rows: list[dict[str, Any]], fmt: str) -> None:
+    from cxchange.change.impact import pivot
 
-    rows = heatmap(engine_from(ctx, db), from_month=from_, to_month=to, threshold=threshold)
     if fmt == "table":
         if not rows:
             typer.echo("no impact assessed for any active initiative in these months")
@@ -229,3 +210,16 @@ def impact_heatmap(
         )
     else:
         emit(rows, fmt)
+
+
+@engine_command(impact_app, "heatmap", show=_show_heatmap)
+def impact_heatmap(
+    engine: Engine,
+    from_: Annotated[str | None, typer.Option("--from", help="YYYY-MM")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="YYYY-MM")] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Saturation (default 6).")] = None,
+) -> Any:
+    """Load per unit and month from every active initiative; '!' marks units over the threshold."""
+    from cxchange.change.impact import heatmap
+
+    return heatmap(engine, from_month=from_, to_month=to, threshold=threshold)

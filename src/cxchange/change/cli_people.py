@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cxchange.change.cli_common import Id
-from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, engine_from
+from cxchange.core.cli_support import TABLE_JSON, engine_command
 from cxchange.core.output import emit
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 comms_app = typer.Typer(help="The communication plan.", no_args_is_help=True)
 agents_app = typer.Typer(
@@ -21,23 +24,21 @@ resistance_app = typer.Typer(help="The resistance log.", no_args_is_help=True)
 # --- comms, agents, training, resistance ---------------------------------------------------------
 
 
-@comms_app.command("add")
+@engine_command(comms_app, "add", formats=TABLE_JSON, title="communication")
 def comms_add(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     audience: Annotated[str, typer.Option("--audience", help="A unit code or a role (role:NAME).")],
     channel: Annotated[str, typer.Option("--channel", help="e.g. town hall, e-mail, team huddle")],
     sender: Annotated[str, typer.Option("--sender", help="Sender's e-mail.")],
     date_: Annotated[str, typer.Option("--date", help="Planned date YYYY-MM-DD.")],
     message: Annotated[str, typer.Option("--message")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Plan a message to an audience."""
     from cxchange.change.people import add_comm
 
-    out = add_comm(
-        engine_from(ctx, db),
+    return add_comm(
+        engine,
         initiative,
         audience=audience,
         channel=channel,
@@ -45,126 +46,99 @@ def comms_add(
         when=date_,
         message=message,
     )
-    emit(out, fmt, "communication")
 
 
-@comms_app.command("list")
+@engine_command(comms_app, "list", title="communication plan")
 def comms_list(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only planned, unsent and past their date.")
     ] = False,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """The communication plan, with what is sent and what is overdue."""
     from cxchange.change.people import list_comms
 
-    rows = list_comms(engine_from(ctx, db), initiative)
-    emit([r for r in rows if r["overdue"]] if overdue else rows, fmt, "communication plan")
+    rows = list_comms(engine, initiative)
+    return [r for r in rows if r["overdue"]] if overdue else rows
 
 
-@comms_app.command("sent")
+@engine_command(comms_app, "sent", formats=TABLE_JSON, title="communication")
 def comms_sent(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     comm: Annotated[int, typer.Argument(help="Communication id (see comms list).")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Mark a planned communication as sent."""
     from cxchange.change.people import mark_sent
 
-    emit(mark_sent(engine_from(ctx, db), initiative, comm), fmt, "communication")
+    return mark_sent(engine, initiative, comm)
 
 
 comms_app.command("mark-sent", hidden=True)(comms_sent)
 
 
-@agents_app.command("add")
-def agents_add(
-    ctx: typer.Context,
-    initiative: Id,
-    person: Annotated[str, typer.Argument(help="E-mail.")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+@engine_command(
+    agents_app, "add", formats=TABLE_JSON, title="change agent", calls="cxchange.change.people:add_agent"
+)
+def agents_add(initiative: Id, person: Annotated[str, typer.Argument(help="E-mail.")]) -> None:
     """Name a change agent."""
-    from cxchange.change.people import add_agent
-
-    emit(add_agent(engine_from(ctx, db), initiative, person), fmt, "change agent")
 
 
-@agents_app.command("list")
+@engine_command(agents_app, "list", title="change-agent coverage", calls="cxchange.change.people:coverage")
 def agents_list(
-    ctx: typer.Context,
     initiative: Id,
     per: Annotated[int | None, typer.Option("--per", help="Target: one agent per N employees (15).")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
 ) -> None:
     """Coverage per affected team: employees, agents, agents needed; teams without one are flagged."""
-    from cxchange.change.people import coverage
-
-    emit(coverage(engine_from(ctx, db), initiative, per), fmt, "change-agent coverage")
 
 
-@agents_app.command("managers")
-def agents_managers(
-    ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None
-) -> None:
+@engine_command(agents_app, "managers", title="managers", calls="cxchange.change.people:managers")
+def agents_managers(initiative: Id) -> None:
     """Each affected unit's manager and their role in the change."""
-    from cxchange.change.people import managers
-
-    emit(managers(engine_from(ctx, db), initiative), fmt, "managers")
 
 
-@training_app.command("add")
+@engine_command(training_app, "add", formats=TABLE_JSON)
 def training_add(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     title: Annotated[str, typer.Option("--title")],
     unit: Annotated[str, typer.Option("--unit", help="Unit code (the session covers the units beneath).")],
     date_: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
     role: Annotated[str | None, typer.Option("--role", help="Only people with this role.")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Plan a training session for a unit (and role)."""
     from cxchange.change.people import add_training
 
-    emit(add_training(engine_from(ctx, db), initiative, title=title, unit=unit, when=date_, role=role), fmt)
+    return add_training(engine, initiative, title=title, unit=unit, when=date_, role=role)
 
 
-@training_app.command("attend")
+@engine_command(training_app, "attend", formats=TABLE_JSON, title="attendance")
 def training_attend(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     session: Annotated[int, typer.Argument(help="Session id.")],
     people: Annotated[list[str], typer.Argument(help="E-mails of those who attended.")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Record who attended a session."""
     from cxchange.change.people import attend
 
-    emit(attend(engine_from(ctx, db), initiative, session, people), fmt, "attendance")
+    return attend(engine, initiative, session, people)
 
 
-@training_app.command("list")
-def training_list(
-    ctx: typer.Context, initiative: Id, fmt: FormatOption = "table", db: DbOption = None
-) -> None:
+@engine_command(training_app, "list", title="training", calls="cxchange.change.people:training_report")
+def training_list(initiative: Id) -> None:
     """Sessions with audience, attendance and completion %."""
-    from cxchange.change.people import training_report
-
-    emit(training_report(engine_from(ctx, db), initiative), fmt, "training")
 
 
-@resistance_app.command("add")
+@engine_command(
+    resistance_app,
+    "add",
+    formats=TABLE_JSON,
+    title="resistance",
+    calls="cxchange.change.people:add_resistance",
+)
 def resistance_add(
-    ctx: typer.Context,
     initiative: Id,
     unit: Annotated[str, typer.Option("--unit")],
     description: Annotated[str, typer.Option("--description")],
@@ -172,46 +146,34 @@ def resistance_add(
         str, typer.Option("--cause", help="awareness, desire, knowledge, ability, reinforcement, other")
     ],
     owner: Annotated[str, typer.Option("--owner", help="E-mail of who deals with it.")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
 ) -> None:
     """Log resistance, with its ADKAR cause and an owner."""
-    from cxchange.change.people import add_resistance
-
-    out = add_resistance(
-        engine_from(ctx, db), initiative, unit=unit, description=description, cause=cause, owner=owner
-    )
-    emit(out, fmt, "resistance")
 
 
-@resistance_app.command("list")
-def resistance_list(
-    ctx: typer.Context,
-    initiative: Id,
-    status: Annotated[str | None, typer.Option("--status", help="open or addressed")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
-) -> None:
-    """The log, each item with its unit's readiness barrier share for the same cause."""
-    from cxchange.change.people import list_resistance
-
-    rows = list_resistance(engine_from(ctx, db), initiative, status=status)
+def _show_resistance(rows: list[dict[str, Any]], fmt: str) -> None:
+    """A table shows each item's first action only; CSV and JSON keep them all."""
     if fmt == "table":
         rows = [{**r, "actions": r["actions"][0] if r["actions"] else ""} for r in rows]
     emit(rows, fmt, "resistance log")
 
 
-@resistance_app.command("update")
+@engine_command(resistance_app, "list", show=_show_resistance, calls="cxchange.change.people:list_resistance")
+def resistance_list(
+    initiative: Id,
+    status: Annotated[str | None, typer.Option("--status", help="open or addressed")] = None,
+) -> None:
+    """The log, each item with its unit's readiness barrier share for the same cause."""
+
+
+@engine_command(resistance_app, "update", formats=TABLE_JSON)
 def resistance_update(
-    ctx: typer.Context,
+    engine: Engine,
     initiative: Id,
     item: Annotated[int, typer.Argument(help="Resistance item id.")],
     status: Annotated[str, typer.Option("--status", help="open or addressed")],
     resolution: Annotated[str | None, typer.Option("--resolution")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Move an item: open → addressed (or back)."""
     from cxchange.change.people import update_resistance
 
-    emit(update_resistance(engine_from(ctx, db), initiative, item, status=status, resolution=resolution), fmt)
+    return update_resistance(engine, initiative, item, status=status, resolution=resolution)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -26,6 +26,13 @@ def get_initiative(session: Session, ref: int | str) -> Initiative:
     if ini is None:
         raise NotFoundError(f"no initiative {ref!r} (see `cxchange initiative list`)")
     return ini
+
+
+def stamp_edit(row: Any, note: str | None) -> None:
+    """Mark a row with a note (a step, an impact assessment) as edited now; a None note keeps the old."""
+    if note is not None:
+        row.note = note
+    row.updated_at = datetime.utcnow()
 
 
 def people_choices(engine: Engine) -> list[dict[str, Any]]:

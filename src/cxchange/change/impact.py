@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from cxchange.change.common import get_initiative, session_for
+from cxchange.change.common import get_initiative, session_for, stamp_edit
 from cxchange.change.models import IMPACT_ASPECTS, ImpactAssessment, Initiative
 from cxchange.core.errors import InputError
 from cxchange.org.tree import org_tree, unit_by_code
@@ -135,9 +135,7 @@ def set_impact(
             row = ImpactAssessment(initiative_id=ini.id, unit_id=u.id, scores={a: 0 for a in IMPACT_ASPECTS})
             s.add(row)
         row.scores = {**{a: 0 for a in IMPACT_ASPECTS}, **(row.scores or {}), **clean}
-        if note is not None:
-            row.note = note
-        row.updated_at = datetime.utcnow()
+        stamp_edit(row, note)
         return {
             "initiative": ini.id,
             "unit": u.code,

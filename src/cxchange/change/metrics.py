@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -83,16 +84,16 @@ def _day_start(d: date) -> datetime:
     return datetime.combine(d, time.min)
 
 
-def split_metric(metric: str) -> tuple[str, str | None]:
+def split_metric(metric: str, score_metrics: Sequence[str] = SCORE_METRICS) -> tuple[str, str | None]:
+    """(kind, theme) of "nps" or "theme-share:THEME"; `scores`: the score metrics the caller measures."""
     kind, _, theme = (metric or "").strip().partition(":")
-    kind = kind.lower()
-    if kind in SCORE_METRICS and not theme:
+    kind = kind.strip().lower()
+    if kind in score_metrics and not theme:
         return kind, None
     if kind in THEME_METRICS and theme.strip():
         return kind, theme.strip()
-    raise InputError(
-        f"--metric wants nps, csat, ces, theme-share:THEME or theme-sentiment:THEME, got {metric!r}"
-    )
+    wanted = ", ".join((*score_metrics, "theme-share:THEME or theme-sentiment:THEME"))
+    raise InputError(f"--metric wants {wanted}, got {metric!r}")
 
 
 def _score_value(

@@ -17,7 +17,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -26,11 +25,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cxchange.core.db import Base
 from cxchange.core.types import JsonDoc
+from cxchange.listen.surveys.models import ADKAR, AdkarScores
 
 UNIT_ROLES = ("scope", "pilot", "control")
 STEP_STATUSES = ("todo", "doing", "done")
 RACI_LETTERS = ("R", "A", "C", "I")
-ADKAR = ("awareness", "desire", "knowledge", "ability", "reinforcement")
 # The ten aspects of change scored per impacted group (Prosci's change impact assessment), 0..5.
 IMPACT_ASPECTS = (
     "processes",
@@ -46,6 +45,16 @@ IMPACT_ASPECTS = (
 )
 RESISTANCE_CAUSES = (*ADKAR, "other")
 RESISTANCE_STATUSES = ("open", "addressed")
+
+
+class InitiativePart:
+    """The key and the owning initiative of a table that belongs to one initiative (deleted with it).
+    sort_order -1: these stay the table's first columns, as the migrations made them."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), index=True, sort_order=-1
+    )
 
 
 class Initiative(Base):
@@ -75,12 +84,10 @@ class Initiative(Base):
     outcome_cluster: Mapped[str | None] = mapped_column(String(64))
 
 
-class InitiativeStep(Base):
+class InitiativeStep(InitiativePart, Base):
     __tablename__ = "initiative_step"
     __table_args__ = (UniqueConstraint("initiative_id", "key", name="uq_initiative_step_key"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     key: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
@@ -100,12 +107,10 @@ class InitiativeUnit(Base):
     start: Mapped[date | None] = mapped_column(Date)  # a pilot unit's own start (staggered rollout)
 
 
-class SuccessMetric(Base):
+class SuccessMetric(InitiativePart, Base):
     __tablename__ = "success_metric"
     __table_args__ = (UniqueConstraint("initiative_id", "metric", name="uq_success_metric"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     metric: Mapped[str] = mapped_column(String(250))  # nps | csat | ces | theme-share:T | theme-sentiment:T
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("theme.id", ondelete="SET NULL"))
     target: Mapped[str] = mapped_column(String(32))  # as typed: "+5", ">=40", "<=12"
@@ -113,12 +118,10 @@ class SuccessMetric(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
 
 
-class RaciAssignment(Base):
+class RaciAssignment(InitiativePart, Base):
     __tablename__ = "raci_assignment"
     __table_args__ = (UniqueConstraint("initiative_id", "activity", "person_id", name="uq_raci_cell"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     activity: Mapped[str] = mapped_column(String(300))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     letter: Mapped[str] = mapped_column(String(1))
@@ -126,28 +129,19 @@ class RaciAssignment(Base):
     does_work: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class ReadinessResponse(Base):
+class ReadinessResponse(InitiativePart, AdkarScores, Base):
     __tablename__ = "readiness_response"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     assessment: Mapped[int] = mapped_column(Integer)  # 1, 2, …: one per imported file
     assessed_on: Mapped[date] = mapped_column(Date)
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # None: anonymous
-    awareness: Mapped[int] = mapped_column(SmallInteger)
-    desire: Mapped[int] = mapped_column(SmallInteger)
-    knowledge: Mapped[int] = mapped_column(SmallInteger)
-    ability: Mapped[int] = mapped_column(SmallInteger)
-    reinforcement: Mapped[int] = mapped_column(SmallInteger)
 
 
-class ImpactAssessment(Base):
+class ImpactAssessment(InitiativePart, Base):
     __tablename__ = "impact_assessment"
     __table_args__ = (UniqueConstraint("initiative_id", "unit_id", name="uq_impact_unit"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     # aspect -> 0..5 (0: not affected), keys from IMPACT_ASPECTS.
     scores: Mapped[dict[str, int]] = mapped_column(JsonDoc, default=dict)
@@ -155,11 +149,9 @@ class ImpactAssessment(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
 
 
-class Communication(Base):
+class Communication(InitiativePart, Base):
     __tablename__ = "communication"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     audience_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     audience_role: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(64))
@@ -169,21 +161,17 @@ class Communication(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class ChangeAgent(Base):
+class ChangeAgent(InitiativePart, Base):
     __tablename__ = "change_agent"
     __table_args__ = (UniqueConstraint("initiative_id", "person_id", name="uq_change_agent"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     added_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
 
 
-class TrainingSession(Base):
+class TrainingSession(InitiativePart, Base):
     __tablename__ = "training_session"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     role: Mapped[str | None] = mapped_column(String(64))  # None: everyone in the unit
@@ -200,11 +188,9 @@ class TrainingAttendance(Base):
     attended: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class ResistanceItem(Base):
+class ResistanceItem(InitiativePart, Base):
     __tablename__ = "resistance_item"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
     description: Mapped[str] = mapped_column(Text)
     cause: Mapped[str] = mapped_column(String(16))

@@ -10,7 +10,7 @@ when one is, high when both are.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
@@ -24,6 +24,7 @@ from cxchange.change.common import (
     required_date,
     session_for,
     split_codes,
+    stamp_edit,
 )
 from cxchange.change.frameworks import get_framework
 from cxchange.change.metrics import evaluate
@@ -329,9 +330,7 @@ def set_step(
                 + ", ".join(st.key for st in steps)
             )
         found.status = status
-        if note is not None:
-            found.note = note
-        found.updated_at = datetime.utcnow()
+        stamp_edit(found, note)
         return {
             "initiative": ini.id,
             "position": found.position,

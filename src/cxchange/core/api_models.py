@@ -5,10 +5,11 @@ response check) instead of being dropped silently, so the documentation cannot f
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, WithJsonSchema, create_model
 
 # Stored times are naive UTC and answer as "2026-03-01T12:00:00(.ffffff)", without an offset: not an
 # RFC 3339 "date-time", so the schema says what they are instead of claiming that format.
@@ -28,6 +29,18 @@ class Out(BaseModel):
     """A response object whose keys are all known."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def out_of(source: type, name: str, *, leave_out: tuple[str, ...] = (), **more: tuple[Any, Any]) -> type[Out]:
+    """The response model `name` whose fields are the dataclass `source`'s (their types, all
+    required; but `leave_out`) followed by `more` (`field=(type, default or ...)`): a result the
+    service returns field for field is not described a second time."""
+    types = get_type_hints(source)
+    fields: dict[str, Any] = {
+        f.name: (types[f.name], ...) for f in dataclasses.fields(source) if f.name not in leave_out
+    }
+    fields.update(more)
+    return create_model(name, __base__=Out, **fields)
 
 
 class OpenOut(BaseModel):

@@ -5,17 +5,20 @@ grammar (`30d`, `12w`, `6m`, `1y`, `all`) is in `core.spans`: services read span
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
 from cxchange.core.errors import InputError
-from cxchange.core.output import FORMATS
+from cxchange.core.output import FORMATS, emit, print_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -25,6 +28,8 @@ WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VA
 SourceOption = Annotated[str | None, typer.Option("--source", help="Only feedback from this source.")]
 UnitOption = Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")]
 UnitsOption = Annotated[str | None, typer.Option("--units", help="Unit codes, comma-separated.")]
+MetricOption = Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")]
+LevelOption = Annotated[float, typer.Option("--level", help="Confidence level.")]
 
 
 def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
@@ -99,3 +104,108 @@ def process_started() -> float:
     except (OSError, ValueError, IndexError, AttributeError):
         return time.perf_counter()
     return time.perf_counter() - max(age, 0.0)
+
+
+def _options(func: Callable[..., Any], after_engine: bool) -> list[inspect.Parameter]:
+    """`func`'s parameters (those after its first, the engine, if `after_engine`), their annotations
+    resolved in `func`'s own module: Typer reads them from the wrapper, whose module does not know
+    their names."""
+    params = list(inspect.signature(func).parameters.values())[1 if after_engine else 0 :]
+    # Only these: the engine's annotation may name a type imported for the type checker alone.
+    annotated = SimpleNamespace(__annotations__={p.name: p.annotation for p in params})
+    hints = get_type_hints(annotated, globalns=getattr(func, "__globals__", None), include_extras=True)
+    return [p.replace(annotation=hints[p.name]) for p in params]
+
+
+def _service(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return found
+
+
+def runs_on_engine(
+    *,
+    formats: tuple[str, ...] = FORMATS,
+    title: str | None = None,
+    tables: tuple[str, ...] = (),
+    as_rows: bool = False,
+    dim_when: str | None = None,
+    show: Callable[[Any, str], None] | None = None,
+    fails: Callable[[Any], bool] | None = None,
+    default_format: str = "table",
+    calls: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+    """Make `func(engine, **options)`, which returns a command's answer, into the command: it also
+    takes --format (exactly `formats`) and --db, opens the engine the one way (`engine_from`) and
+    prints the answer: JSON as it is, other formats with `emit` (title, tables), as flat rows
+    (`as_rows`: `print_rows`, nested values kept as JSON text, `dim_when` rows greyed) or with
+    `show(answer, fmt)` where people read it differently. `title` may name options, filled in:
+    "case {case_id}". `fails(answer)` true: exit code 1 after
+    printing (a check that found errors). None: nothing to print (nothing was done, and the command
+    said why on stderr). The one "open the database, call the service, print" body,
+    so no command writes it again. `calls="module:function"`: the answer is that service function's,
+    given the engine and the options by name (the decorated function takes no engine: it only
+    declares the options, named as the service's keywords, and documents the command); imported
+    when the command runs, so building the command line stays cheap."""
+    fmt_option = format_option(formats)
+    if default_format not in formats:
+        raise ValueError(f"default format {default_format!r} is not one of {formats}")
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., None]:
+        options = _options(func, after_engine=calls is None)
+
+        def command(ctx: typer.Context, fmt: str, db: str | None, **kwargs: Any) -> None:
+            answer = (func if calls is None else _service(calls))(engine_from(ctx, db), **kwargs)
+            if answer is None:  # nothing done, and the command said why on stderr
+                return
+            heading = None if title is None else title.format(**kwargs)
+            if show is not None and fmt != "json":
+                show(answer, fmt)
+            elif as_rows:
+                print_rows(answer, fmt, title=heading, dim_when=dim_when)
+            else:
+                emit(answer, fmt, heading, tables=tables)
+            if fails is not None and fails(answer):
+                raise typer.Exit(1)
+
+        keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        params = [
+            inspect.Parameter("ctx", keyword, annotation=typer.Context),
+            *options,
+            inspect.Parameter("fmt", keyword, annotation=Annotated[str, fmt_option], default=default_format),
+            inspect.Parameter("db", keyword, annotation=DbOption, default=None),
+        ]
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        command.__name__, command.__qualname__ = func.__name__, func.__qualname__
+        command.__doc__, command.__module__ = func.__doc__, func.__module__
+        command.calls = calls  # type: ignore[attr-defined]  # for the test that checks the keywords
+        return command
+
+    return wrap
+
+
+def engine_command(
+    app: typer.Typer, name: str, *, hidden: bool = False, **runner: Any
+) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+    """`runs_on_engine(**runner)`, registered on `app` as the command `name`."""
+
+    def register(func: Callable[..., Any]) -> Callable[..., None]:
+        command = runs_on_engine(**runner)(func)
+        app.command(name, hidden=hidden)(command)
+        return command
+
+    return register
+
+
+def commands_of(
+    app: typer.Typer, **defaults: Any
+) -> Callable[..., Callable[[Callable[..., Any]], Callable[..., None]]]:
+    """`engine_command` on `app` with what all of the group's commands share (e.g. their formats)
+    said once: `readiness = commands_of(readiness_app, formats=TABLE_JSON)`, then
+    `@readiness("report", show=…)`."""
+
+    def command(name: str, **runner: Any) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+        return engine_command(app, name, **{**defaults, **runner})
+
+    return command

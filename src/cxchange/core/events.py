@@ -15,11 +15,14 @@ models), so a fresh process knows them without any lower stage importing a highe
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
+import queue
 import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,13 +93,15 @@ def record(conn: Connection, event: str, payload: Mapping[str, Any]) -> int:
 
 @dataclass
 class WorkDone:
-    """What one piece of pending work did: each subscriber's answer and seconds, and the failures."""
+    """What one piece of pending work did (or several merged into one run: `ids`): each subscriber's
+    answer and seconds, and the failures."""
 
     id: int
     event: str
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -105,6 +110,7 @@ class WorkDone:
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "ids": self.ids or [self.id],
             "event": self.event,
             "done": self.done,
             "errors": self.errors,
@@ -113,38 +119,158 @@ class WorkDone:
         }
 
 
+def batch_ids(payload: Mapping[str, Any]) -> list[int]:
+    """The batches a "batch imported" payload is about: one, or several merged (`complete_many`)."""
+    if "batch_ids" in payload:
+        return [int(b) for b in payload["batch_ids"]]
+    return [int(payload["batch_id"])] if payload.get("batch_id") is not None else []
+
+
+def _merged(rows: Sequence[Any]) -> list[tuple[list[int], str, dict[str, Any]]]:
+    """(ids, event, payload) runs: events about batches whose payloads differ only in the batch are
+    one run with "batch_ids" (a subscriber that catches up a whole store, as the columnar copy and the
+    search index do, then runs once for a hundred small imports instead of a hundred times)."""
+    runs: dict[str, tuple[list[int], str, dict[str, Any]]] = {}
+    out: list[tuple[list[int], str, dict[str, Any]]] = []
+    for row in rows:
+        payload = dict(row.payload)
+        if "batch_id" not in payload:
+            out.append(([row.id], row.event, payload))
+            continue
+        batch = payload.pop("batch_id")
+        key = json.dumps([row.event, payload], sort_keys=True, default=str)
+        if key not in runs:
+            runs[key] = ([], row.event, {**payload, "batch_ids": []})
+            out.append(runs[key])
+        runs[key][0].append(row.id)
+        runs[key][2]["batch_ids"].append(batch)
+    return out
+
+
 def complete(engine: Engine, work_id: int) -> WorkDone:
     """Run every subscriber of the recorded event, then mark it done (or record why not, releasing the
     claim so another command retries). Never raises for a subscriber's failure."""
+    return complete_many(engine, [work_id])[0]
+
+
+# Pieces of work merged into one run at most (and ids in one IN list, well under SQLite's 32,766).
+MERGE_AT_MOST = 500
+
+
+def complete_many(engine: Engine, work_ids: Sequence[int]) -> list[WorkDone]:
+    """`complete` for several pieces of work at once, those about batches merged into one run each."""
+    ids = list(dict.fromkeys(work_ids))
+    if len(ids) > MERGE_AT_MOST:
+        return [
+            w
+            for i in range(0, len(ids), MERGE_AT_MOST)
+            for w in _complete(engine, ids[i : i + MERGE_AT_MOST])
+        ]
+    return _complete(engine, ids)
+
+
+def _complete(engine: Engine, work_ids: list[int]) -> list[WorkDone]:
     with engine.connect() as conn:
-        row = conn.execute(
-            select(PendingWork.event, PendingWork.payload).where(PendingWork.id == work_id)
-        ).one()
-    out = WorkDone(work_id, row.event)
+        rows = conn.execute(
+            select(PendingWork.id, PendingWork.event, PendingWork.payload)
+            .where(PendingWork.id.in_(work_ids))
+            .order_by(PendingWork.id)
+        ).all()
+    if len(rows) != len(work_ids):
+        raise LookupError(f"pending work {sorted(set(work_ids) - {r.id for r in rows})} not found")
+    done = [_run(engine, ids, event, payload) for ids, event, payload in _merged(rows)]
+    with engine.begin() as conn:
+        for out in done:
+            values: dict[str, Any] = {
+                "attempts": PendingWork.attempts + 1,
+                "claimed_by": None,
+                "claimed_at": None,
+            }
+            if out.done:
+                values.update(done_at=datetime.utcnow(), last_error=None)
+            else:
+                values["last_error"] = "; ".join(out.errors)[:2000]
+            conn.execute(update(PendingWork).where(PendingWork.id.in_(out.ids)).values(**values))
+        # One row an import or analysis: the old done ones go (an indexed range), so the table stays small.
+        conn.execute(delete(PendingWork).where(PendingWork.done_at < datetime.utcnow() - KEEP_DONE))
+    return done
+
+
+def _run(engine: Engine, ids: list[int], event: str, payload: Mapping[str, Any]) -> WorkDone:
+    out = WorkDone(ids[0], event, ids=ids)
     try:
-        handlers = subscribers(row.event)
+        handlers = subscribers(event)
     except Exception as exc:  # a broken registry: nothing runs, the work stays pending
-        log.warning("subscribers of %r not loaded: %s", row.event, exc)
+        log.warning("subscribers of %r not loaded: %s", event, exc)
         out.errors.append(f"subscribers: {exc}")
         handlers = []
     for name, handler in handlers:
         started = time.perf_counter()
         try:
-            out.results[name] = dict(handler(engine, row.payload) or {})
+            out.results[name] = dict(handler(engine, payload) or {})
         except Exception as exc:  # the others still run; this one is retried later
-            log.warning("%s: %s after %r failed: %s", work_id, name, row.event, exc)
+            log.warning("%s: %s after %r failed: %s", ids, name, event, exc)
             out.errors.append(f"{name}: {exc}")
         out.seconds[name] = time.perf_counter() - started
-    values: dict[str, Any] = {"attempts": PendingWork.attempts + 1, "claimed_by": None, "claimed_at": None}
-    if out.done:
-        values.update(done_at=datetime.utcnow(), last_error=None)
-    else:
-        values["last_error"] = "; ".join(out.errors)[:2000]
-    with engine.begin() as conn:
-        conn.execute(update(PendingWork).where(PendingWork.id == work_id).values(**values))
-        # One row an import or analysis: the old done ones go (an indexed range), so the table stays small.
-        conn.execute(delete(PendingWork).where(PendingWork.done_at < datetime.utcnow() - KEEP_DONE))
     return out
+
+
+class _Backlog:
+    """After-commit work a server process does in the background: a write that must answer fast (a
+    group of survey answers) records its event in its own transaction, as every write does, and hands
+    the id here instead of doing the work before it answers. One thread per process and database takes
+    whatever has queued up and completes it in one `complete_many`, so a hundred small imports cost one
+    columnar catch-up (one Parquet part), one search-index sync and one pass of the case rules. The rows
+    stay claimed by this process until done: if it dies first, the next process to open the database
+    resumes them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.queue: queue.Queue[int] = queue.Queue()
+        self.thread = threading.Thread(target=self._drain, name="cxchange-after-commit", daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            ids = [self.queue.get()]
+            time.sleep(BACKLOG_GATHER_SECONDS)  # the work queued meanwhile joins this run
+            while True:
+                try:
+                    ids.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                complete_many(self.engine, ids)
+            except Exception as exc:  # never dies: the rows stay pending for the next process
+                log.warning("after-commit work %s failed: %s", ids, exc)
+            finally:
+                for _ in ids:
+                    self.queue.task_done()
+
+
+# How long the background worker waits after an event before taking all that queued meanwhile: the
+# derived data it brings up to date (columnar copy, search index) is checked by every reader, and the
+# cases and alerts it opens are not waited for by anyone.
+BACKLOG_GATHER_SECONDS = 1.0
+_backlogs: dict[str, _Backlog] = {}
+_backlogs_lock = threading.Lock()
+
+
+def complete_in_background(engine: Engine, work_id: int) -> None:
+    """Have this process `complete` the work soon, in its background thread, merged with the rest."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _backlogs_lock:
+        if key not in _backlogs or not _backlogs[key].thread.is_alive():
+            _backlogs[key] = _Backlog(engine)
+        backlog = _backlogs[key]
+    backlog.queue.put(work_id)
+
+
+def wait_for_background(engine: Engine) -> None:
+    """Until the background work queued so far in this process is done (tests, scripts)."""
+    backlog = _backlogs.get(engine.url.render_as_string(hide_password=False))
+    if backlog is not None:
+        backlog.queue.join()
 
 
 def _claimable(claimed_by: str | None, claimed_at: datetime | None, now: datetime) -> bool:
@@ -192,13 +318,13 @@ def _claim(engine: Engine, row: Mapping[str, Any]) -> bool:
 def resume(engine: Engine, *, retry_failed: bool = False) -> list[WorkDone]:
     """Finish the work left undone by processes that are gone (oldest first). Work that already failed
     `MAX_AUTO_ATTEMPTS` times is retried only with `retry_failed` (`cxchange doctor`)."""
-    done = []
-    for row in pending(engine):
-        if not row["claimable"] or (row["attempts"] >= MAX_AUTO_ATTEMPTS and not retry_failed):
-            continue
-        if _claim(engine, row):
-            done.append(complete(engine, row["id"]))
-    return done
+    claimed = [
+        row["id"]
+        for row in pending(engine)
+        if row["claimable"] and (row["attempts"] < MAX_AUTO_ATTEMPTS or retry_failed) and _claim(engine, row)
+    ]
+    # Merged (complete_many): a server killed under a stream of answers leaves many small batches.
+    return complete_many(engine, claimed) if claimed else []
 
 
 def resume_once(engine: Engine) -> None:

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, StringConstraints
 
-from cxchange.auth.scope import MAX_WHERE, UserScope
-from cxchange.auth.web import current_scope, rate_limited
+from cxchange.auth.scope import MAX_WHERE
+from cxchange.auth.web import CallerScope, rate_limited
 from cxchange.core.deps import engine
 from cxchange.decide.api_models import DriverTable, Opportunity, SimulationOut
 from cxchange.decide.key_drivers import stored_drivers
@@ -24,7 +24,7 @@ Item = Annotated[str, StringConstraints(max_length=300)]
 
 @router.get("/drivers", dependencies=[Depends(rate_limited("drivers"))], response_model=DriverTable)
 def drivers(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     target: str = "nps",
     source: Annotated[str, Query(alias="from")] = "themes",
     method: str = "shapley",
@@ -56,14 +56,14 @@ class SimulateRequest(BaseModel):
 
 
 @router.post("/simulate", dependencies=[Depends(rate_limited("simulate"))], response_model=SimulationOut)
-def simulate(body: SimulateRequest, scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
+def simulate(body: SimulateRequest, scope: CallerScope) -> dict[str, Any]:
     data_scope = Scope(where=scope.where(engine(), body.where), since=body.since, until=body.until)
     return run(engine(), body.fix, moves=body.move, scope=data_scope, draws=body.draws, seed=body.seed)
 
 
 @router.get("/opportunities", response_model=list[Opportunity])
 def opportunities(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     share: Annotated[float, Query(ge=0, le=1)] = 0.5,
     churn_rate: Annotated[float, Query(ge=0, le=1)] = 0.10,
     weights: Annotated[list[Item] | None, Query(max_length=100)] = None,

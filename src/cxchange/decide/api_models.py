@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cxchange.core.api_models import Out
+from cxchange.core.api_models import Out, out_of
+from cxchange.decide.simulate import SimulationResult
 
 
 class Driver(Out):
@@ -29,19 +30,16 @@ class Fix(Out):
     share: float
 
 
-class SimulationOut(Out):
-    baseline_nps: float
-    projected_nps: float
-    delta: float
-    ci_low: float
-    ci_high: float
-    delta_ci_low: float
-    delta_ci_high: float
-    customers_affected: int
-    n: int
-    fixes: list[Fix]
-    method: str
-    assumptions: list[str]
+# The simulator's numbers as `simulate.SimulationResult` holds them (what the bootstrap drew is told
+# in `method`), then what the service adds.
+SimulationOut = out_of(
+    SimulationResult,
+    "SimulationOut",
+    leave_out=("resampled",),
+    fixes=(list[Fix], ...),
+    method=(str, ...),
+    assumptions=(list[str], ...),
+)
 
 
 class Opportunity(Out):

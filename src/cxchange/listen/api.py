@@ -8,11 +8,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import CallerScope
 from cxchange.core.deps import DbId, engine
 from cxchange.core.errors import CxError
 from cxchange.listen.api_models import BatchOut, FeedbackOut, OrgNode, RejectOut
@@ -46,15 +45,7 @@ async def create_import(
     dry_run: Annotated[bool, Form()] = False,
 ) -> ImportResult | DryRunReport:
     """Upload an export; returns the batch JSON (or the dry-run report)."""
-    options = ImportOptions(
-        source=source,
-        kind=kind,
-        map_options=tuple(map or ()),
-        rating_scale=rating_scale,
-        date_format=date_format,
-        allow_mixed_scales=allow_mixed_scales,
-        redact=redact,
-    )
+    options = ImportOptions.of(source, kind, map, rating_scale, date_format, allow_mixed_scales, redact)
     with tempfile.TemporaryDirectory(prefix="cxchange-upload-") as tmp:
         path = Path(tmp) / ("upload" + _safe_suffix(file.filename))
         with path.open("wb") as out:
@@ -90,7 +81,7 @@ def warnings(batch_id: DbId) -> list[dict[str, Any]]:
 
 @router.get("/feedback", response_model=list[FeedbackOut])
 def feedback(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     source: str | None = None,
     where: Annotated[list[str] | None, Query()] = None,
     since: date | None = None,
@@ -117,7 +108,7 @@ def feedback(
 
 
 @router.get("/org", response_model=list[OrgNode])
-def org(scope: Annotated[UserScope, Depends(current_scope)]) -> list[dict[str, Any]]:
+def org(scope: CallerScope) -> list[dict[str, Any]]:
     nested = org_as_nested(engine())
     if not scope.scoped:
         return nested

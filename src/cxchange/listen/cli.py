@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cxchange.core.cli_support import (
+    TABLE_JSON,
     DbOption,
     FormatOption,
     SinceOption,
@@ -16,10 +17,15 @@ from cxchange.core.cli_support import (
     TableJsonFormat,
     UntilOption,
     WhereOption,
+    engine_command,
     engine_from,
     process_started,
+    runs_on_engine,
 )
 from cxchange.core.output import print_rows, to_json, write_csv
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 org_app = typer.Typer(help="The organisation: units and people.", no_args_is_help=True)
 
@@ -72,15 +78,9 @@ def import_command(
     from cxchange.listen.service import dry_run as run_dry
 
     engine = engine_from(ctx, db)
-    options = ImportOptions(
-        source=source,
-        kind=kind,
-        map_options=tuple(map_ or ()),
-        rating_scale=rating_scale,
-        date_format=date_format,
-        allow_mixed_scales=allow_mixed_scales,
-        redact=not no_redact,
-        file_format=file_format,
+    redact = not no_redact
+    options = ImportOptions.of(
+        source, kind, map_, rating_scale, date_format, allow_mixed_scales, redact, file_format
     )
     if dry_run:
         report = run_dry(engine, file, options)
@@ -181,14 +181,15 @@ class _progress:
             self._bar.stop()
 
 
-def batches_command(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
-    """List import batches with their counts and status."""
-    from cxchange.listen.browse import list_batches
-
-    rows = list_batches(engine_from(ctx, db))
+def _show_batches(rows: list[dict[str, Any]], fmt: str) -> None:
     # The per-step timings are for JSON/CSV readers; a table keeps to the counts.
     columns = [c for c in rows[0] if c != "timings"] if rows and fmt == "table" else None
     print_rows(rows, fmt, title="import batches", columns=columns)
+
+
+@runs_on_engine(show=_show_batches, calls="cxchange.listen.browse:list_batches")
+def batches_command() -> None:
+    """List import batches with their counts and status."""
 
 
 def rejects_command(
@@ -222,8 +223,8 @@ def rejects_command(
     print_rows(list_rejects(engine, batch_id), fmt, title=f"rejected rows, batch {batch_id}")
 
 
+@runs_on_engine(title="feedback", as_rows=True, calls="cxchange.understand.explore:list_feedback")
 def feedback_command(
-    ctx: typer.Context,
     source: SourceOption = None,
     where: WhereOption = None,
     since: SinceOption = None,
@@ -235,51 +236,23 @@ def feedback_command(
     q: Annotated[str | None, typer.Option("--q", "--search", help="Words the comment must contain.")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
     offset: Annotated[int, typer.Option("--offset")] = 0,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
 ) -> None:
     """List stored feedback, newest first, with sentiment and themes once analysed."""
-    from cxchange.understand.explore import list_feedback
-
-    rows = list_feedback(
-        engine_from(ctx, db),
-        source=source,
-        where=tuple(where or ()),
-        since=since,
-        until=until,
-        theme=theme,
-        sentiment=sentiment,
-        q=q,
-        limit=limit,
-        offset=offset,
-    )
-    print_rows(rows, fmt, title="feedback")
 
 
-@org_app.command("import")
+@engine_command(org_app, "import", formats=TABLE_JSON, title="org import", as_rows=True)
 def org_import(
-    ctx: typer.Context,
+    engine: Engine,
     units: Annotated[Path, typer.Argument(help="CSV with code, name, parent (and optional level).")],
     people: Annotated[Path | None, typer.Option("--people", help="CSV with name, email, unit, role.")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Load or update org units and people (importing again updates, never duplicates)."""
     from cxchange.listen.org import import_org
 
-    counts = import_org(engine_from(ctx, db), units, people)
-    print_rows([counts], fmt, title="org import")
+    return [import_org(engine, units, people)]  # one row, in JSON too
 
 
-@org_app.command("show")
-def org_show(ctx: typer.Context, fmt: TableJsonFormat = "table", db: DbOption = None) -> None:
-    """Print the org tree."""
-    from cxchange.org.tree import org_as_nested
-
-    tree = org_as_nested(engine_from(ctx, db))
-    if fmt == "json":
-        typer.echo(to_json(tree))
-        return
+def _show_tree(tree: list[dict[str, Any]], fmt: str) -> None:
     from rich.console import Console
     from rich.text import Text
     from rich.tree import Tree
@@ -294,6 +267,11 @@ def org_show(ctx: typer.Context, fmt: TableJsonFormat = "table", db: DbOption = 
     for unit in tree:
         add(root, unit)
     Console().print(root)
+
+
+@engine_command(org_app, "show", formats=TABLE_JSON, show=_show_tree, calls="cxchange.org.tree:org_as_nested")
+def org_show() -> None:
+    """Print the org tree."""
 
 
 def register(app: typer.Typer) -> None:

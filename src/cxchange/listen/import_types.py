@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +22,29 @@ Sampler = Callable[[str], ColumnSample]
 REJECT_COLUMNS = ("reject_row", "reject_column", "reject_reason")
 
 
+@dataclass(kw_only=True)
+class RowSummary:
+    """Rows kept but not as they were (a bad score left empty), and what was not stored as it was, by
+    reason (summary.py): the same keys for a dry run and an import, after each one's own."""
+
+    warnings: int = 0
+    kept_without_text_or_score: int = 0
+    rejects_by_reason: list[dict[str, Any]] = field(default_factory=list)
+    warnings_by_reason: list[dict[str, Any]] = field(default_factory=list)
+    unknown_units: list[dict[str, Any]] = field(default_factory=list)
+    unknown_unit_values: int = 0
+    unknown_unit_rows: int = 0
+    mixed_scales: list[dict[str, Any]] = field(default_factory=list)
+    dates: dict[str, Any] | None = None  # how received_at was read, and notes (dates.DateReading)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        summary = [f.name for f in fields(RowSummary)]
+        return {**{k: v for k, v in data.items() if k not in summary}, **{k: data[k] for k in summary}}
+
+
 @dataclass
-class ImportResult:
+class ImportResult(RowSummary):
     batch_id: int | None
     source: str
     read: int = 0
@@ -34,24 +55,11 @@ class ImportResult:
     # The whole command's time as the user waits for it (from `started`, see import_table), post-commit
     # work included; `timings` says where it went.
     seconds: float = 0.0
-    # Rows kept but not as they were (a bad score left empty), and the summary (summary.py) keys.
-    warnings: int = 0
-    kept_without_text_or_score: int = 0
-    rejects_by_reason: list[dict[str, Any]] = field(default_factory=list)
-    warnings_by_reason: list[dict[str, Any]] = field(default_factory=list)
-    unknown_units: list[dict[str, Any]] = field(default_factory=list)
-    unknown_unit_values: int = 0
-    unknown_unit_rows: int = 0
-    mixed_scales: list[dict[str, Any]] = field(default_factory=list)
-    dates: dict[str, Any] | None = None  # how received_at was read, and notes (dates.DateReading)
     # What closing the loop did after the batch committed (the "batch imported" event's subscribers).
     cases_opened: int = 0
     alerts_evaluated: int = 0
     alerts_raised: int = 0
     timings: dict[str, float] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class StepClock:
@@ -74,7 +82,7 @@ class StepClock:
 
 
 @dataclass
-class DryRunReport:
+class DryRunReport(RowSummary):
     file: str
     format: str
     encoding: str | None
@@ -89,18 +97,6 @@ class DryRunReport:
     rejected: int = 0
     # The first rejects, row by row; the summary below counts all of them (and the warnings) by reason.
     problems: list[dict[str, Any]] = field(default_factory=list)
-    warnings: int = 0
-    kept_without_text_or_score: int = 0
-    rejects_by_reason: list[dict[str, Any]] = field(default_factory=list)
-    warnings_by_reason: list[dict[str, Any]] = field(default_factory=list)
-    unknown_units: list[dict[str, Any]] = field(default_factory=list)
-    unknown_unit_values: int = 0
-    unknown_unit_rows: int = 0
-    mixed_scales: list[dict[str, Any]] = field(default_factory=list)
-    dates: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -119,6 +115,10 @@ class ImportOptions:
     # judging "recent" by `loop_now` (the demo's fixed clock) or the current time.
     close_loop: bool = True
     loop_now: datetime | None = None
+    # The after-commit work (columnar copy, search index, cases, alerts): done before the import returns
+    # ("now"), or handed to this process's background worker, merged with other small imports' work
+    # ("background": survey answers, acknowledged as soon as they are committed; core/events.py).
+    after_commit: str = "now"
 
     def rows_per_chunk(self) -> int:
         rows = self.chunk_rows or get_settings().import_chunk_rows
@@ -126,5 +126,24 @@ class ImportOptions:
             raise InputError(f"import chunk rows must be at least 1, got {rows}")
         return rows
 
+    @classmethod
+    def of(
+        cls,
+        source: str,
+        kind: str | None,
+        map_options: Sequence[str] | None,
+        rating_scale: int | None,
+        date_format: str | None,
+        allow_mixed_scales: bool,
+        redact: bool,
+        file_format: str | None = None,
+    ) -> ImportOptions:
+        """The options an interface's import asks for (the CLI's, the API's, the library's): their
+        fields in this order, an unset --map (None) meaning none."""
+        mapping = tuple(map_options or ())
+        return cls(source, kind, mapping, rating_scale, date_format, allow_mixed_scales, redact, file_format)
+
     def __post_init__(self) -> None:
+        if self.after_commit not in ("now", "background"):
+            raise ValueError(f"after_commit: 'now' or 'background', not {self.after_commit!r}")
         check_name(self.source, "source name")  # a NUL cannot be stored; ESC and bidi codes mislead

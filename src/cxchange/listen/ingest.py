@@ -55,8 +55,41 @@ def _cell(value: Any) -> str | None:
     return str(value)
 
 
+_SCALARS = (int, float, bool, type(None))
+_IDS = ("external_id", "customer_id")
+
+
+def _plainly_fine(item: Any) -> bool:
+    """True only for an item `_refusal` would accept, in one pass over it (the usual item: known keys,
+    scalar values, flat attributes): 5,000 items a request made the full check a quarter of its CPU."""
+    if type(item) is not dict or not item.keys() <= ITEM_KEYS:
+        return False
+    for key, value in item.items():
+        if key == "attributes":
+            if value is not None and type(value) is not dict:
+                return False
+            for name, cell in (value or {}).items():
+                if type(name) is not str or name in _RESERVED or name.startswith("__"):
+                    return False
+                if type(cell) is str:
+                    if "\x00" in cell or "\\u0000" in cell:
+                        return False
+                elif type(cell) not in _SCALARS:
+                    return False
+        elif type(value) is str:
+            if "\x00" in value or (key in _IDS and len(value) > ID_MAX):
+                return False
+        elif type(value) not in _SCALARS or (key in _IDS and value is not None and len(str(value)) > ID_MAX):
+            return False
+    return True
+
+
 def _refusal(item: Any) -> str | None:
     """Why an item cannot become a row at all (its values are the validator's business), or None."""
+    return None if _plainly_fine(item) else _full_refusal(item)
+
+
+def _full_refusal(item: Any) -> str | None:
     if not isinstance(item, dict):
         return "an item must be a JSON object"
     unknown = item.keys() - ITEM_KEYS
@@ -137,6 +170,9 @@ def ingest_items(engine: Engine, source: str, items: Any, *, kind: str | None = 
         kind=kind,
         map_options=tuple(m for m in _MAP if m.split("=")[1] in keep),
         close_loop=True,
+        # The caller waits for the commit only: columnar copy, search index, cases and alerts follow in
+        # the server's background worker, merged when a stream posts faster than they run.
+        after_commit="background",
     )
     result = import_frame(engine, frame.select(keep), options, name=f"api:{source}")
     rows: list[Any] = []

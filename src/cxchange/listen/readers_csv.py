@@ -161,7 +161,8 @@ class CsvReader(TableReader):
             return None
         if frame.height != len(idx):
             return None
-        frame = _nullify_empty(frame)
+        if b'""' in seg:  # polars reads an unquoted empty cell as null: only a quoted "" is left empty
+            frame = _nullify_empty(frame)
         blank = np.zeros(frame.height, dtype=bool)
         maybe = np.flatnonzero(_maybe_blank(seg, starts[idx], ends[idx], ord(self.info.delimiter or ",")))
         if len(maybe):  # the exact (polars) check, only on records whose first bytes do not decide

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cxchange.core.errors import InputError
-from cxchange.core.events import BATCH_IMPORTED, complete, record
+from cxchange.core.events import BATCH_IMPORTED, complete, complete_in_background, record
 from cxchange.core.faults import fault_point
 from cxchange.core.prefetch import prefetch
 from cxchange.listen import columnar, dates
@@ -98,9 +98,11 @@ def import_table(
     expected_rows: int = 0,
     started: float | None = None,
     sampler: Sampler | None = None,
+    in_transaction: Callable[[Connection], None] | None = None,
 ) -> ImportResult:
     """Import chunks from any reader as one atomic batch (`expected_rows`: a size hint, may be 0).
     `sampler`: a column's values from across the input (default: the first chunk's).
+    `in_transaction`: the caller's own writes, committed with the batch (survey answers' rate events).
 
     `started`: when the user's command began, on the `time.perf_counter` clock (the CLI passes its
     process start), so `seconds` is the time the user waited; default: now."""
@@ -120,15 +122,19 @@ def import_table(
     else:
         digest = _in_background(_sha256, info.path, name="cxchange-sha256")
     stages: list[columnar.CopyStager] = []
+    background = options.after_commit == "background"
     try:
         with (
             engine.connect() as conn,
-            sqlite_import_session(conn, defer_checkpoint=not small) as checkpoint_after,
+            sqlite_import_session(conn, defer_checkpoint=not (small or background)) as checkpoint_after,
         ):
             with conn.begin():
                 result = _import_batch(
-                    conn, info, chunks, options, digest, clock, progress, expected_rows, stages, sampler
-                )
+                    conn, info, chunks, options, digest, clock, progress, expected_rows,
+                    None if background else stages, sampler,
+                )  # fmt: skip
+                if in_transaction is not None:
+                    in_transaction(conn)
                 # The work the batch triggers, recorded with it: a crash after the commit leaves it
                 # pending for the next command (core/events.py), never lost.
                 work_id = None
@@ -141,6 +147,15 @@ def import_table(
             stage.discard()
         raise
     fault_point("committed")  # test-only (core/faults.py)
+    if background:
+        # Columnar copy (one Parquet part for many such batches), search index, cases, alerts: soon, in
+        # this process's background worker, merged with the other batches' (recorded as pending work
+        # with the batch, so a crash before then loses none of it: the next process resumes it).
+        if work_id is not None:
+            complete_in_background(engine, work_id)
+        result.seconds = round(time.perf_counter() - started, 3)
+        result.timings = {**clock.rounded(), "total": result.seconds}
+        return result
     post_commit = time.perf_counter()
     # The batch is committed. On SQLite its pages are still only in the WAL: copy them into the database
     # file in the background while the columnar copy and the search index catch up here (disk beside CPU).
@@ -208,11 +223,12 @@ def _import_batch(
     clock: StepClock,
     progress: Progress | None,
     expected_rows: int,
-    stages: list[columnar.CopyStager],
+    stages: list[columnar.CopyStager] | None,
     sampler: Sampler | None,
 ) -> ImportResult:
     """The body of one batch's transaction: source, batch row, every chunk, the counts. The batch's rows
-    staged for the columnar copy go on `stages`, to publish after the commit (or discard)."""
+    staged for the columnar copy go on `stages`, to publish after the commit (or discard); None: the
+    copy catches up later, from the database (after_commit="background")."""
     started = time.perf_counter()
     src, plan = plan_import(conn, info, options, sampler)
     if plan.dates is not None:
@@ -247,8 +263,8 @@ def _import_batch(
         conn, source_id=source_id, batch_id=batch_id, rating_scale=scale, expected_rows=expected_rows
     )
     pipeline = Pipeline(info, plan, unit_lookup(conn), options.redact, clock)
-    stage = columnar.stager(conn, conn.engine, batch_id, source_id)
-    if stage is not None:
+    stage = None if stages is None else columnar.stager(conn, conn.engine, batch_id, source_id)
+    if stage is not None and stages is not None:
         stages.append(stage)
 
     def staged() -> Iterator[tuple[Chunk, pl.DataFrame, Any, int, Rejects, Rejects, int]]:
@@ -309,6 +325,7 @@ def _import_batch(
             summary=summary,
             finished_at=datetime.utcnow(),
             seconds=result.seconds,
+            timings=clock.rounded(),  # replaced by the whole command's after the commit ("now")
         )
     )
     return result
@@ -377,7 +394,12 @@ def frame_chunks(frame: pl.DataFrame, chunk_rows: int = 50_000) -> Iterator[Chun
 
 
 def import_frame(
-    engine: Engine, frame: pl.DataFrame, options: ImportOptions, *, name: str = "<frame>"
+    engine: Engine,
+    frame: pl.DataFrame,
+    options: ImportOptions,
+    *,
+    name: str = "<frame>",
+    in_transaction: Callable[[Connection], None] | None = None,
 ) -> ImportResult:
     info = TableInfo(
         path=name, format="frame", compression=None, encoding=None, delimiter=None, columns=frame.columns
@@ -392,4 +414,5 @@ def import_frame(
         options,
         expected_rows=frame.height,
         sampler=lambda column: ColumnSample(frame[column].cast(pl.String)[::step], rows, step == 1),
+        in_transaction=in_transaction,
     )

@@ -16,27 +16,9 @@ import polars as pl
 from sqlalchemy import Connection, Engine, Index, func, insert, select
 
 from cxchange.listen.models import REJECT, Feedback, RejectedRow
-from cxchange.listen.validate import Rejects
+from cxchange.listen.validate import FEEDBACK_FIELDS, Rejects
 
-FEEDBACK_COLUMNS = (
-    "source_id",
-    "batch_id",
-    "external_id",
-    "dedup_key",
-    "content_hash",
-    "received_at",
-    "channel",
-    "customer_id",
-    "org_unit_id",
-    "attributes",
-    "nps",
-    "csat",
-    "ces",
-    "rating",
-    "rating_scale",
-    "text",
-    "customer_value",
-)
+FEEDBACK_COLUMNS = ("source_id", "batch_id", *FEEDBACK_FIELDS, "rating_scale")
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"  # the text form SQLAlchemy's SQLite DateTime reads back
 
 

@@ -31,8 +31,8 @@ CONTENT_FIELDS = ("text", *SCORE_FIELDS)
 STRUCTURED_KINDS = frozenset({"complaint", "ticket"})
 NO_FEEDBACK = "no feedback: text and every score are empty"
 NO_FEEDBACK_STRUCTURED = "no feedback: text, every score and every other column are empty"
-OUTPUT_COLUMNS = (
-    "row_number",
+# The fields of a feedback row that validation produces; store.FEEDBACK_COLUMNS writes them with the ids.
+FEEDBACK_FIELDS = (
     "external_id",
     "dedup_key",
     "content_hash",
@@ -48,6 +48,10 @@ OUTPUT_COLUMNS = (
     "text",
     "customer_value",
 )
+OUTPUT_COLUMNS = ("row_number", *FEEDBACK_FIELDS)
+# The canonical rows also carry each attribute as a text column of this prefix and its name (what the
+# `attributes` JSON holds), so the columnar copy need not decode the JSON it was just encoded from.
+ATTRIBUTE_PREFIX = "attr:"
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ class Rejects:
 class Normalised(NamedTuple):
     """One validated chunk: what is stored, what is not, and what the summary must say about it."""
 
-    good: pl.DataFrame  # canonical rows (OUTPUT_COLUMNS)
+    good: pl.DataFrame  # canonical rows: OUTPUT_COLUMNS, then the attribute columns (ATTRIBUTE_PREFIX)
     rejects: Rejects
     warnings: Rejects  # rows kept, but not as they were (a bad score left empty)
     unknown_units: pl.DataFrame  # value, rows: org_unit values that name no known unit
@@ -209,7 +213,9 @@ def _score_check(col: str, fld: str, low: float, high: float, *, whole: bool) ->
 
 
 def _present(col: str) -> pl.Expr:
-    return pl.col(col).str.strip_chars().fill_null("") != ""
+    """Not empty nor only whitespace (Unicode's, as strip_chars): one scan to the first other
+    character, without copying the column as stripping it would."""
+    return pl.col(col).str.contains(r"\S").fill_null(False)
 
 
 def _any(exprs: Sequence[pl.Expr]) -> pl.Expr:
@@ -358,7 +364,8 @@ def _canonical(
     unit_lookup: Mapping[str, int],
     dropped: Mapping[str, str],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Canonical rows, and the org_unit values (with their row counts) that name no known unit.
+    """Canonical rows (with their attribute columns), and the org_unit values (with their row counts)
+    that name no known unit.
     `dropped`: score field -> flag column of the rows whose value for it is left empty (a warning)."""
     m = plan.mapping
 
@@ -397,9 +404,13 @@ def _canonical(
     )
     unknown = pl.col("org_unit_id").is_null() & pl.col("__unit_raw").is_not_null()
     unknown_units = (
-        out.filter(unknown).group_by("__unit_raw").len().rename({"__unit_raw": "value", "len": "rows"})
+        out.select(pl.col("__unit_raw").filter(unknown).alias("value"))  # not the whole frame
+        .group_by("value")
+        .len()
+        .rename({"len": "rows"})
     )
     attributes = pl.struct(*attrs).struct.json_encode() if attrs else pl.lit(None, dtype=pl.String)
+    attribute_columns = [pl.col(c).alias(ATTRIBUTE_PREFIX + c) for c in attrs]
     if unknown_units.height:
         # An org unit we do not know is kept, with its value as written, as the attribute "org_unit"
         # on that row only (rows with a known unit, or none, get no such key rather than a null).
@@ -411,10 +422,11 @@ def _canonical(
             else unit_json
         )
         attributes = pl.when(unknown).then(with_unit).otherwise(attributes)
+        attribute_columns.append(pl.when(unknown).then(pl.col("__unit_raw")).alias(ATTRIBUTE_PREFIX + key))
     out = out.with_columns(attributes.alias("attributes"))
     # Hash only rows without an external id: hashing is the one per-row Python step here.
     no_id = out["external_id"].is_null()
-    hashes = pl.Series("content_hash", [None] * out.height, dtype=pl.String)
+    hashes = pl.repeat(None, out.height, dtype=pl.String, eager=True).alias("content_hash")
     if no_id.any():
         idx = no_id.arg_true()
         hashes = hashes.scatter(idx, content_hashes(df.select(sorted(columns))[idx]))
@@ -425,7 +437,7 @@ def _canonical(
         .alias("dedup_key"),
         pl.col("__row").alias("row_number"),
     )
-    return out.select(OUTPUT_COLUMNS), unknown_units
+    return out.select(*OUTPUT_COLUMNS, *attribute_columns), unknown_units
 
 
 def content_hashes(frame: pl.DataFrame) -> list[str]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import CallerScope
 from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
 from cxchange.measure.api_models import CompareRow, ScoreRow
@@ -25,31 +24,9 @@ NO_DATA: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _query(
-    metric: str,
-    by: list[str] | None,
-    where: list[str] | None,
-    since: date | None,
-    until: date | None,
-    ci: str | None,
-    level: float,
-    min_n: int,
-) -> ScoreQuery:
-    return ScoreQuery(
-        metric=metric,
-        by=tuple(by or ()),
-        where=tuple(where or ()),
-        since=since,
-        until=until,
-        ci=ci,
-        level=level,
-        min_n=min_n,
-    )
-
-
 @router.get("/scores", responses=NO_DATA, response_model=list[ScoreRow], response_model_exclude_unset=True)
 def get_scores(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     metric: str = "nps",
     by: Annotated[list[str] | None, Query()] = None,
     where: Annotated[list[str] | None, Query()] = None,
@@ -60,14 +37,13 @@ def get_scores(
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
     """Scores per group with intervals; 404 with the reason when no answers are in scope."""
-    return scores_in_scope(
-        engine(), _query(metric, by, list(scope.where(engine(), where)), since, until, ci, level, min_n)
-    )
+    where = list(scope.where(engine(), where))
+    return scores_in_scope(engine(), ScoreQuery.of(metric, by, where, since, until, ci, level, min_n))
 
 
 @router.get("/compare", responses=NO_DATA, response_model=list[CompareRow])
 def get_compare(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     metric: str = "nps",
     by: Annotated[list[str] | None, Query()] = None,
     vs: str = "rest",
@@ -78,4 +54,4 @@ def get_compare(
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
     where = list(scope.where(engine(), where))
-    return compare(engine(), _query(metric, by, where, since, until, None, level, min_n), vs=vs)
+    return compare(engine(), ScoreQuery.of(metric, by, where, since, until, None, level, min_n), vs=vs)

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cxchange.core.cli_support import (
-    DbOption,
-    FormatOption,
+    LevelOption,
+    MetricOption,
     SinceOption,
     UntilOption,
     WhereOption,
-    engine_from,
+    runs_on_engine,
 )
-from cxchange.core.output import print_rows
 
-MetricOption = Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")]
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 ByOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -25,23 +26,9 @@ ByOption = Annotated[
 ]
 
 
-def _query(metric: str, by, where, since, until, ci, level, min_n):  # type: ignore[no-untyped-def]
-    from cxchange.measure.service import ScoreQuery
-
-    return ScoreQuery(
-        metric=metric,
-        by=tuple(by or ()),
-        where=tuple(where or ()),
-        since=since,
-        until=until,
-        ci=ci,
-        level=level,
-        min_n=min_n,
-    )
-
-
+@runs_on_engine(title="{metric} scores", as_rows=True, dim_when="small")
 def scores_command(
-    ctx: typer.Context,
+    engine: Engine,
     metric: MetricOption = "nps",
     by: ByOption = None,
     where: WhereOption = None,
@@ -50,21 +37,19 @@ def scores_command(
     ci: Annotated[
         str | None, typer.Option("--ci", help="adjusted-wald (NPS default), wald or bootstrap.")
     ] = None,
-    level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
+    level: LevelOption = 0.95,
     min_n: Annotated[int, typer.Option("--min-n", help="Groups below this n are flagged small.")] = 30,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """NPS / CSAT / CES / rating by group, with confidence intervals; small groups flagged, not hidden.
     No answers in scope: one line on stderr, exit 1."""
-    from cxchange.measure.service import scores_in_scope
+    from cxchange.measure.service import ScoreQuery, scores_in_scope
 
-    rows = scores_in_scope(engine_from(ctx, db), _query(metric, by, where, since, until, ci, level, min_n))
-    print_rows(rows, fmt, title=f"{metric} scores", dim_when="small")
+    return scores_in_scope(engine, ScoreQuery.of(metric, by, where, since, until, ci, level, min_n))
 
 
+@runs_on_engine(title="{metric}: each group vs {vs}", as_rows=True, dim_when="small")
 def compare_command(
-    ctx: typer.Context,
+    engine: Engine,
     metric: MetricOption = "nps",
     by: ByOption = None,
     vs: Annotated[str, typer.Option("--vs", help="rest or previous-period.")] = "rest",
@@ -73,14 +58,11 @@ def compare_command(
     until: UntilOption = None,
     level: Annotated[float, typer.Option("--level")] = 0.95,
     min_n: Annotated[int, typer.Option("--min-n")] = 30,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Differences between groups with intervals and Holm-adjusted p-values."""
-    from cxchange.measure.service import compare
+    from cxchange.measure.service import ScoreQuery, compare
 
-    rows = compare(engine_from(ctx, db), _query(metric, by, where, since, until, None, level, min_n), vs=vs)
-    print_rows(rows, fmt, title=f"{metric}: each group vs {vs}", dim_when="small")
+    return compare(engine, ScoreQuery.of(metric, by, where, since, until, None, level, min_n), vs=vs)
 
 
 def register(app: typer.Typer) -> None:

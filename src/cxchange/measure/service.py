@@ -8,10 +8,10 @@ the SQL stays the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -24,11 +24,19 @@ from cxchange.core.output import rounded as _round  # the one rounding rule
 from cxchange.listen import columnar, rollup
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import Filters, apply_filters, parse_where
-from cxchange.measure.stats import CI_METHODS, METRICS, compare_from_counts, holm, score_from_counts
+from cxchange.measure.stats import (
+    CI_METHODS,
+    METRICS,
+    Difference,
+    compare_from_counts,
+    holm,
+    score_from_counts,
+)
 from cxchange.org.tree import OrgTree, load_org_tree
 
 TIME_KEYS = ("day", "week", "month", "quarter", "year")
 PLAIN_KEYS = ("source", "channel", "unit")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,22 @@ class ScoreQuery:
     ci: str | None = None
     level: float = 0.95
     min_n: int = 30
+
+    @classmethod
+    def of(
+        cls,
+        metric: str,
+        by: Sequence[str] | None,
+        where: Sequence[str] | None,
+        since: date | None,
+        until: date | None,
+        ci: str | None,
+        level: float,
+        min_n: int,
+    ) -> ScoreQuery:
+        """The query an interface's options ask for (the CLI's, the API's, the library's), an unset
+        list (None) meaning none."""
+        return cls(metric, tuple(by or ()), tuple(where or ()), since, until, ci, level, min_n)
 
 
 @dataclass
@@ -83,35 +107,62 @@ def _needs_org(by: Sequence[str]) -> bool:
     return any(k.startswith("org:") or k == "unit" for k in by)
 
 
-def _counts_sql(
-    engine: Engine,
-    q: ScoreQuery,
-    metric: str,
-    grain: str | None,
-    filters: Filters,
-    tree: OrgTree | None,
-    ids: tuple[int, int] | None = None,
-) -> pl.DataFrame:
+@dataclass(frozen=True)
+class _CountPlan:
+    """What one aggregate counts, worked out once by `grouped_counts` for whichever path answers it."""
+
+    q: ScoreQuery
+    metric: str
+    grain: str | None  # the time bucket to count at (None: no time key)
+    filters: Filters
+    tree: OrgTree | None  # loaded when a key or a filter names org units
+
+    def unit_ids(self) -> list[int] | None:
+        """The ids of the filtered units and everything below them; None: no unit filter."""
+        if not self.filters.units:
+            return None
+        assert self.tree is not None
+        ids: set[int] = set()
+        for code in self.filters.units:
+            ids |= self.tree.subtree_ids(code)
+        return sorted(ids)
+
+
+def _key_columns(by: Sequence[str], source: T, channel: T, attr: Callable[[str], T]) -> list[tuple[str, T]]:
+    """The column each source, channel and attr:NAME key of `by` groups on, in order (time and org keys
+    are grouped through __time and __unit, then derived)."""
+    out: list[tuple[str, T]] = []
+    for key in by:
+        if key == "source":
+            out.append((key, source))
+        elif key == "channel":
+            out.append((key, channel))
+        elif key.startswith("attr:"):
+            out.append((key, attr(key)))
+    return out
+
+
+def _counts_sql(engine: Engine, plan: _CountPlan, ids: tuple[int, int] | None = None) -> pl.DataFrame:
     """(__time, __unit, source, channel, attr:…, __value, __count) by one SQL GROUP BY; `ids`: only
     the rows with lo < id <= hi (those not yet in the columnar copy)."""
-    score = getattr(Feedback, metric)
+    q = plan.q
+    score = getattr(Feedback, plan.metric)
     cols: list[ColumnElement[Any]] = []
     schema: dict[str, Any] = {}
-    if grain:
-        cols.append(_sql_bucket(engine, grain).label("__time"))
+    if plan.grain:
+        cols.append(_sql_bucket(engine, plan.grain).label("__time"))
         schema["__time"] = pl.String
     if _needs_org(q.by):
         cols.append(Feedback.org_unit_id.label("__unit"))
         schema["__unit"] = pl.Int64
-    for key in q.by:
-        if key == "source":
-            cols.append(Source.name.label("source"))
-        elif key == "channel":
-            cols.append(Feedback.channel.label("channel"))
-        elif key.startswith("attr:"):
-            cols.append(Feedback.attributes[key[5:]].as_string().label(key))
-        else:
-            continue
+    keyed: list[tuple[str, ColumnElement[Any]]] = _key_columns(
+        q.by,
+        Source.name.label("source"),
+        Feedback.channel.label("channel"),
+        lambda key: Feedback.attributes[key[5:]].as_string().label(key),
+    )
+    for key, col in keyed:
+        cols.append(col)
         schema[key] = pl.String
     stmt = (
         select(*cols, score.label("__value"), func.count().label("__count"))
@@ -122,36 +173,27 @@ def _counts_sql(
         stmt = stmt.join(Source, Source.id == Feedback.source_id)
     if ids is not None:
         stmt = stmt.where(Feedback.id > ids[0], Feedback.id <= ids[1])
-    stmt = apply_filters(stmt, filters, since=q.since, until=q.until, tree=tree).group_by(*cols, score)
+    stmt = apply_filters(stmt, plan.filters, since=q.since, until=q.until, tree=plan.tree)
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
+        rows = conn.execute(stmt.group_by(*cols, score)).all()
     schema["__value"] = pl.Float64
     schema["__count"] = pl.Int64
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _columnar_filters(
-    q: ScoreQuery,
-    metric: str,
-    filters: Filters,
-    tree: OrgTree | None,
-    names: dict[int, str],
-    available: set[str],
-) -> list[pl.Expr]:
+def _columnar_filters(plan: _CountPlan, names: dict[int, str], available: set[str]) -> list[pl.Expr]:
     """The WHERE of `apply_filters`, as polars expressions over the Parquet copy."""
-    conds: list[pl.Expr] = [pl.col(metric).is_not_null()]
+    q, filters = plan.q, plan.filters
+    conds: list[pl.Expr] = [pl.col(plan.metric).is_not_null()]
     if q.since is not None:
         conds.append(pl.col("received_at") >= datetime.combine(q.since, datetime.min.time()))
     if q.until is not None:
         conds.append(pl.col("received_at") < datetime.combine(q.until, datetime.min.time()))
     if filters.sources:
         conds.append(pl.col("source_id").is_in([i for i, n in names.items() if n in filters.sources]))
-    if filters.units:
-        assert tree is not None
-        ids: set[int] = set()
-        for code in filters.units:
-            ids |= tree.subtree_ids(code)
-        conds.append(pl.col("org_unit_id").is_in(sorted(ids)))
+    unit_ids = plan.unit_ids()
+    if unit_ids is not None:
+        conds.append(pl.col("org_unit_id").is_in(unit_ids))
     for name, values in filters.columns.items():
         conds.append(pl.col(name).is_in(values))
     for name, values in filters.attrs.items():
@@ -160,16 +202,9 @@ def _columnar_filters(
     return conds
 
 
-def _counts_columnar(
-    lazy: pl.LazyFrame,
-    engine: Engine,
-    q: ScoreQuery,
-    metric: str,
-    grain: str | None,
-    filters: Filters,
-    tree: OrgTree | None,
-) -> pl.DataFrame:
+def _counts_columnar(lazy: pl.LazyFrame, engine: Engine, plan: _CountPlan) -> pl.DataFrame:
     """The same aggregate as `_counts_sql`, from the Parquet copy (see `cxchange.listen.columnar`)."""
+    q, grain = plan.q, plan.grain
     names = columnar.source_names(engine)
     available = set(lazy.collect_schema().names())
     keys: list[pl.Expr] = []
@@ -178,16 +213,16 @@ def _counts_columnar(
         keys.append((day if grain == "day" else day.dt.truncate("1mo")).alias("__time"))
     if _needs_org(q.by):
         keys.append(pl.col("org_unit_id").alias("__unit"))
-    for key in q.by:
-        if key == "source":
-            keys.append(pl.col("source_id").alias("source"))
-        elif key == "channel":
-            keys.append(pl.col("channel"))
-        elif key.startswith("attr:"):
-            keys.append(pl.col(key) if key in available else pl.lit(None, dtype=pl.String).alias(key))
+    keyed = _key_columns(
+        q.by,
+        pl.col("source_id").alias("source"),
+        pl.col("channel"),
+        lambda key: pl.col(key) if key in available else pl.lit(None, dtype=pl.String).alias(key),
+    )
+    keys += [col for _, col in keyed]
     out = (
-        lazy.filter(pl.all_horizontal(_columnar_filters(q, metric, filters, tree, names, available)))
-        .group_by([*keys, pl.col(metric).cast(pl.Float64).alias("__value")])
+        lazy.filter(pl.all_horizontal(_columnar_filters(plan, names, available)))
+        .group_by([*keys, pl.col(plan.metric).cast(pl.Float64).alias("__value")])
         .agg(pl.len().cast(pl.Int64).alias("__count"))
         .collect()
     )
@@ -196,6 +231,18 @@ def _counts_columnar(
     if "source" in q.by:
         out = out.with_columns(pl.col("source").replace_strict(names, default=None, return_dtype=pl.String))
     return out
+
+
+def compare_count_frames(metric: str, a: pl.DataFrame, b: pl.DataFrame, *, level: float) -> Difference:
+    """`compare_from_counts` of two (__value, __count) frames, such as a period and the one before it."""
+    return compare_from_counts(
+        metric,
+        a["__value"].to_numpy(),
+        a["__count"].to_numpy(),
+        b["__value"].to_numpy(),
+        b["__count"].to_numpy(),
+        level=level,
+    )
 
 
 def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> GroupedCounts:
@@ -207,62 +254,45 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
     _check_by(q.by)
     if q.ci is not None and q.ci not in CI_METHODS:
         raise InputError(f"unknown --ci {q.ci!r}; use one of {', '.join(CI_METHODS)}")
-    grain = _time_grain(q.by)
     filters = parse_where(q.where)
     tree = load_org_tree(engine) if _needs_org(q.by) or filters.units else None
+    plan = _CountPlan(q, metric, _time_grain(q.by), filters, tree)
     frame = None
     if path == "rollup" or (path == "auto" and engine.dialect.name == "postgresql"):
-        frame = _counts_from_rollup(engine, q, metric, filters, tree)
+        frame = _counts_from_rollup(engine, plan)
     elif path == "columnar" or (path == "auto" and get_settings().columnar):
-        frame = _counts_from_copy(engine, q, metric, grain, filters, tree, inline=path == "columnar")
+        frame = _counts_from_copy(engine, plan, inline=path == "columnar")
     if frame is None:
-        frame = _counts_sql(engine, q, metric, grain, filters, tree)
-    return GroupedCounts(keys=list(q.by), frame=_derive_keys(frame, q.by, grain, tree))
+        frame = _counts_sql(engine, plan)
+    return GroupedCounts(keys=list(q.by), frame=_derive_keys(frame, q.by, plan.grain, tree))
 
 
-def _counts_from_rollup(
-    engine: Engine, q: ScoreQuery, metric: str, filters: Filters, tree: OrgTree | None
-) -> pl.DataFrame | None:
+def _counts_from_rollup(engine: Engine, plan: _CountPlan) -> pl.DataFrame | None:
     """The aggregate from PostgreSQL's roll-up (listen/rollup.py); None when it cannot answer exactly."""
+    q, filters = plan.q, plan.filters
     if engine.dialect.name != "postgresql" or not rollup.answers(
         q.by, since=q.since, until=q.until, columns=filters.columns, attrs=filters.attrs
     ):
         return None
-    unit_ids = None
-    if filters.units:
-        assert tree is not None
-        ids: set[int] = set()
-        for code in filters.units:
-            ids |= tree.subtree_ids(code)
-        unit_ids = sorted(ids)
     return rollup.counts(
-        engine, metric, q.by, source_names=filters.sources, unit_ids=unit_ids,
+        engine, plan.metric, q.by, source_names=filters.sources, unit_ids=plan.unit_ids(),
         channels=filters.columns.get("channel", ()),
     )  # fmt: skip
 
 
-def _counts_from_copy(
-    engine: Engine,
-    q: ScoreQuery,
-    metric: str,
-    grain: str | None,
-    filters: Filters,
-    tree: OrgTree | None,
-    *,
-    inline: bool,
-) -> pl.DataFrame | None:
+def _counts_from_copy(engine: Engine, plan: _CountPlan, *, inline: bool) -> pl.DataFrame | None:
     """The aggregate from the columnar copy, plus SQL over the rows not yet in it; None: use SQL alone
     (no copy here, or it is being rebuilt after deletions). `inline`: bring the copy up to date first."""
     snap = columnar.snapshot(engine, inline=inline)
     if snap is None or not snap.usable:
         return None
     try:
-        frame = _counts_columnar(snap.scan(), engine, q, metric, grain, filters, tree)
+        frame = _counts_columnar(snap.scan(), engine, plan)
     except (FileNotFoundError, pl.exceptions.ComputeError):  # parts replaced by a rebuild meanwhile
         return None
     if not snap.behind:
         return frame
-    tail = _counts_sql(engine, q, metric, grain, filters, tree, ids=(snap.max_id, snap.db_max_id))
+    tail = _counts_sql(engine, plan, ids=(snap.max_id, snap.db_max_id))
     merged = pl.concat([frame, tail.select(frame.columns)], how="vertical_relaxed")
     keys = [c for c in frame.columns if c != "__count"]
     return merged.group_by(keys).agg(pl.col("__count").sum())

@@ -29,8 +29,8 @@ from cxchange.core.migrate import ensure_schema
 from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.decide.data import load_respondents, theme_driver_frame
 from cxchange.decide.drivers import driver_table, quadrant
-from cxchange.measure.service import ScoreQuery, grouped_counts
-from cxchange.measure.stats import compare_from_counts, score_from_counts
+from cxchange.measure.service import ScoreQuery, compare_count_frames, grouped_counts
+from cxchange.measure.stats import score_from_counts
 from cxchange.org.tree import OrgTree, Unit, load_org_tree
 from cxchange.report.initiatives import initiatives_section
 from cxchange.report.period import (
@@ -108,14 +108,7 @@ def _change(metric: str, cur: pl.DataFrame, prev: pl.DataFrame) -> dict[str, Any
         return None
     a = cur.group_by("__value").agg(pl.col("__count").sum())
     b = prev.group_by("__value").agg(pl.col("__count").sum())
-    d = compare_from_counts(
-        metric,
-        a["__value"].to_numpy(),
-        a["__count"].to_numpy(),
-        b["__value"].to_numpy(),
-        b["__count"].to_numpy(),
-        level=LEVEL,
-    )
+    d = compare_count_frames(metric, a, b, level=LEVEL)
     lo, hi = _r(d.ci_low), _r(d.ci_high)
     significant = lo is not None and hi is not None and (lo > 0 or hi < 0)
     return {

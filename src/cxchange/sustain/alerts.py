@@ -44,6 +44,7 @@ from cxchange.measure.service import ScoreQuery, grouped_counts
 from cxchange.measure.stats import score_from_counts
 from cxchange.org.models import OrgUnit
 from cxchange.org.tree import load_org_tree
+from cxchange.sustain.cases import rule_listing
 from cxchange.sustain.delivery import deliver_due
 from cxchange.sustain.models import Alert, AlertDelivery, AlertRule
 from cxchange.sustain.sequential import discoveries, drop_check
@@ -144,16 +145,9 @@ def _rule_row(s: Session, r: AlertRule) -> dict[str, Any]:
         condition = f"upper 95% bound < {r.value:g}"
     else:
         condition = f"emerging spike of {theme.name if theme else 'any theme'}"
-    return {
-        "id": r.id,
-        "name": r.name,
-        "metric": r.metric,
-        "unit": unit.code if unit else None,
-        "condition": condition,
-        "window_days": r.window_days,
-        "channels": ", ".join(f"{k}:{v}" for c in r.channels or [] for k, v in c.items()),
-        "active": r.active,
-    }
+    watches = {"metric": r.metric, "unit": unit.code if unit else None}
+    channels = ", ".join(f"{k}:{v}" for c in r.channels or [] for k, v in c.items())
+    return rule_listing(r, watches, condition, {"window_days": r.window_days, "channels": channels})
 
 
 def list_rules(engine: Engine) -> list[dict[str, Any]]:

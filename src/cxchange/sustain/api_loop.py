@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import CallerScope
 from cxchange.core.deps import DbId, engine
 from cxchange.core.errors import InputError
 from cxchange.core.output import to_csv
@@ -43,10 +42,6 @@ from cxchange.sustain.recognition import list_recognitions
 router = APIRouter(tags=["sustain"])
 
 
-def _j(data: Any) -> Any:
-    return jsonable_encoder(data)
-
-
 # --- cases ----------------------------------------------------------------------------------------
 
 
@@ -73,26 +68,28 @@ class AssignIn(BaseModel):
 
 @router.get("/cases", response_model=list[CaseOut])
 def cases_list(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     unit: str | None = None,
     status: str | None = None,
     overdue: bool = False,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = 500,
 ) -> Any:
     units = scope.units(engine(), unit)
-    return _j(list_cases(engine(), unit=units, status=status, overdue=overdue, limit=limit))
+    return jsonable_encoder(list_cases(engine(), unit=units, status=status, overdue=overdue, limit=limit))
 
 
 @router.get("/cases/stats", response_model=list[CaseStats])
 def cases_stats(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     by: str | None = None,
     unit: str | None = None,
     since: date | None = None,
     until: date | None = None,
 ) -> Any:
     """Case counts (overall, by unit or by org:LEVEL) for feedback received in [since, until)."""
-    return _j(stats(engine(), by=by, unit=scope.units(engine(), unit), since=since, until=until))
+    return jsonable_encoder(
+        stats(engine(), by=by, unit=scope.units(engine(), unit), since=since, until=until)
+    )
 
 
 @router.get("/cases/root-causes")
@@ -102,12 +99,12 @@ def cases_root_causes() -> dict[str, int]:
 
 @router.get("/cases/rules", response_model=list[CaseRuleOut])
 def case_rules() -> Any:
-    return _j(list_rules(engine()))
+    return jsonable_encoder(list_rules(engine()))
 
 
 @router.post("/cases/rules", status_code=201, response_model=CaseRuleOut)
 def case_rule_add(body: CaseRuleIn) -> Any:
-    return _j(
+    return jsonable_encoder(
         add_rule(engine(), kind=body.kind, max_value=body.max, theme=body.theme, source=body.source,
                  sla=body.sla, within=body.within, name=body.name)
     )  # fmt: skip
@@ -131,26 +128,26 @@ def cases_you_said(initiative: str, format: str = "json") -> Any:
     if format == "csv":
         cols = ["customer_id", "feedback_id", "date", "text", "unit"]
         return PlainTextResponse(to_csv(out["rows"], cols), media_type="text/csv")
-    return _j(out)
+    return jsonable_encoder(out)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)
-def cases_show(case_id: DbId, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
-    return _j(case_for(engine(), scope, case_id))
+def cases_show(case_id: DbId, scope: CallerScope) -> Any:
+    return jsonable_encoder(case_for(engine(), scope, case_id))
 
 
 @router.patch("/cases/{case_id}", response_model=CaseDetail)
-def cases_update(case_id: DbId, body: CasePatch, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def cases_update(case_id: DbId, body: CasePatch, scope: CallerScope) -> Any:
     case_for(engine(), scope, case_id)
-    return _j(
+    return jsonable_encoder(
         update(engine(), case_id, status=body.status, note=body.note, root_cause=body.root_cause, by=body.by)
     )
 
 
 @router.post("/cases/{case_id}/assign", response_model=CaseDetail)
-def cases_assign(case_id: DbId, body: AssignIn, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def cases_assign(case_id: DbId, body: AssignIn, scope: CallerScope) -> Any:
     case_for(engine(), scope, case_id)
-    return _j(assign(engine(), case_id, body.email))
+    return jsonable_encoder(assign(engine(), case_id, body.email))
 
 
 # --- recognition ----------------------------------------------------------------------------------
@@ -158,14 +155,14 @@ def cases_assign(case_id: DbId, body: AssignIn, scope: Annotated[UserScope, Depe
 
 @router.get("/recognition", response_model=list[RecognitionOut])
 def recognition(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     unit: str | None = None,
     since: date | None = None,
     until: date | None = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = 500,
 ) -> Any:
     units = scope.units(engine(), unit)
-    return _j(list_recognitions(engine(), unit=units, since=since, until=until, limit=limit))
+    return jsonable_encoder(list_recognitions(engine(), unit=units, since=since, until=until, limit=limit))
 
 
 # --- alerts ---------------------------------------------------------------------------------------
@@ -185,23 +182,23 @@ class AlertRuleIn(BaseModel):
 
 @router.get("/alerts", response_model=list[AlertOut])
 def alerts_list(limit: Annotated[int | None, Query(ge=1, le=100_000)] = 200) -> Any:
-    return _j(list_alerts(engine(), limit=limit))
+    return jsonable_encoder(list_alerts(engine(), limit=limit))
 
 
 @router.get("/alerts/rules", response_model=list[AlertRuleOut])
 def alert_rules() -> Any:
     from cxchange.sustain.alerts import list_rules
 
-    return _j(list_rules(engine()))
+    return jsonable_encoder(list_rules(engine()))
 
 
 @router.post("/alerts/rules", status_code=201, response_model=AlertRuleOut)
 def alert_rule_add(body: AlertRuleIn) -> Any:
     from cxchange.sustain.alerts import add_rule
 
-    return _j(add_rule(engine(), **body.model_dump()))
+    return jsonable_encoder(add_rule(engine(), **body.model_dump()))
 
 
 @router.post("/alerts/check", response_model=AlertCheck)
 def alerts_check() -> Any:
-    return _j(check(engine()))
+    return jsonable_encoder(check(engine()))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from fastapi.encoders import jsonable_encoder
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import CallerScope
 from cxchange.change.service import comparison_note, comparison_visible, initiative_for
 from cxchange.core.deps import engine
 from cxchange.core.errors import ForbiddenError
@@ -44,18 +44,14 @@ def _comparable(scope: UserScope, initiative: str) -> None:
 
 
 @router.get("/outcomes/{id}", response_model=OutcomeReport, response_model_exclude_unset=True)
-def outcomes_get(
-    id: str, q: Annotated[OutcomeQuery, Depends()], scope: Annotated[UserScope, Depends(current_scope)]
-) -> dict[str, Any]:
+def outcomes_get(id: str, q: Annotated[OutcomeQuery, Depends()], scope: CallerScope) -> dict[str, Any]:
     """Windows and cluster level default to the ones stored on the initiative."""
     _comparable(scope, id)
     return jsonable_encoder(outcomes(engine(), id, **asdict(q)))
 
 
 @router.get("/outcomes/{id}/plan", response_model=OutcomePlan, response_model_exclude_unset=True)
-def outcomes_plan(
-    id: str, q: Annotated[OutcomeQuery, Depends()], scope: Annotated[UserScope, Depends(current_scope)]
-) -> dict[str, Any]:
+def outcomes_plan(id: str, q: Annotated[OutcomeQuery, Depends()], scope: CallerScope) -> dict[str, Any]:
     _comparable(scope, id)
     return jsonable_encoder(plan(engine(), id, **asdict(q)))
 
@@ -63,7 +59,7 @@ def outcomes_plan(
 @router.put("/outcomes/{id}/settings", response_model=OutcomeSettings)
 def outcomes_settings(
     id: str,
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     before: Annotated[str | None, Body()] = None,
     after: Annotated[str | None, Body()] = None,
     cluster: Annotated[str | None, Body()] = None,
@@ -85,7 +81,7 @@ def outcomes_settings(
     responses={404: {"description": "No answers of the metric in the period: `detail` names it."}},
 )
 def scorecards_get(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     period: str = "quarter",
     by: str = "org:store",
     metric: str = "nps",

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from cxchange.core.errors import InputError
+from cxchange.core.types import as_datetime
 from cxchange.listen.models import Feedback
 from cxchange.org.models import OrgUnit
 from cxchange.org.tree import load_org_tree
@@ -26,15 +27,11 @@ from cxchange.sustain.models import Case
 from cxchange.understand.models import Theme
 
 
-def _as_dt(v: Any) -> datetime | None:
-    if v is None or isinstance(v, datetime):
-        return v
-    return datetime.fromisoformat(str(v))
-
-
 def summarise(cases: Sequence[Sequence[Any]], names: dict[int, str], now: datetime) -> dict[str, Any]:
     """Counts of (status, opened_at, due_at, resolved_at, root cause theme id) rows."""
-    rows = [(st, _as_dt(op), _as_dt(due), _as_dt(res), root) for st, op, due, res, root in cases]
+    rows = [
+        (st, as_datetime(op), as_datetime(due), as_datetime(res), root) for st, op, due, res, root in cases
+    ]
     unresolved = [r for r in rows if r[0] != "resolved"]
     resolved = [r for r in rows if r[0] == "resolved" and r[3] is not None]
     hours = [(r[3] - r[1]).total_seconds() / 3600 for r in resolved if r[1] is not None]  # type: ignore[operator]

@@ -28,6 +28,7 @@ from cxchange.auth.scope import UserScope
 from cxchange.change.common import get_initiative, initiative_units
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
 from cxchange.core.spans import parse_span
+from cxchange.core.types import as_datetime
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.org.models import Person
 from cxchange.org.tree import OrgTree, covered_unit_ids, load_org_tree
@@ -70,21 +71,32 @@ def ensure_default_rules(engine: Engine) -> None:
             s.add(CaseRule(name=name, kind=kind, value=value, sla_hours=sla, within_days=DEFAULT_WITHIN_DAYS))
 
 
+def rule_listing(
+    rule: Any, watches: dict[str, Any], condition: str, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """A case or alert rule as `cases rules` and `alerts rules` list it: id and name, what it watches,
+    its condition in words, its own settings, and whether it is active."""
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        **watches,
+        "condition": condition,
+        **settings,
+        "active": rule.active,
+    }
+
+
 def _rule_row(r: CaseRule, themes: dict[int, str], sources: dict[int, str]) -> dict[str, Any]:
     if r.kind == "theme_negative":
         condition = f"theme {themes.get(r.theme_id or 0, r.theme_id)!r} mentioned negatively"
     else:
         condition = f"{r.kind.removesuffix('_max')} <= {r.value:g}"
-    return {
-        "id": r.id,
-        "name": r.name,
-        "kind": r.kind,
-        "condition": condition,
+    settings = {
         "source": sources.get(r.source_id) if r.source_id else None,
         "sla_hours": r.sla_hours,
         "within_days": r.within_days,
-        "active": r.active,
     }
+    return rule_listing(r, {"kind": r.kind}, condition, settings)
 
 
 def list_rules(engine: Engine) -> list[dict[str, Any]]:
@@ -246,10 +258,13 @@ def _active_rules(engine: Engine, theme: bool) -> list[CaseRule]:
         return list(s.scalars(select(CaseRule).where(CaseRule.active.is_(True), kinds).order_by(CaseRule.id)))
 
 
-def cases_for_batch(engine: Engine, batch_id: int, *, now: datetime | None = None) -> dict[str, Any]:
-    """Open cases for a batch's recent feedback that meets a score rule (see the module's doc on the
-    window). Idempotent; one bad rule is skipped."""
+def cases_for_batch(
+    engine: Engine, batch_id: int | Sequence[int], *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Open cases for a batch's (or several batches') recent feedback that meets a score rule (see the
+    module's doc on the window). Idempotent; one bad rule is skipped."""
     now = now or datetime.utcnow()
+    batches = [batch_id] if isinstance(batch_id, int) else list(batch_id)
     hits: list[tuple[CaseRule, list[tuple[int, int | None]]]] = []
     errors: list[str] = []
     for rule in _active_rules(engine, theme=False):
@@ -259,7 +274,10 @@ def cases_for_batch(engine: Engine, batch_id: int, *, now: datetime | None = Non
                 select(Feedback.id, Feedback.org_unit_id)
                 .join(ImportBatch, ImportBatch.id == Feedback.batch_id)
                 .where(
-                    Feedback.batch_id == batch_id,
+                    # `+ 0`: not through the batch index, which walks every row of the batches (all of
+                    # a backfill's million) when the window's few recent rows are what can match; the
+                    # received_at index finds those (0.2 s of CPU to ~0 at 1M rows).
+                    (Feedback.batch_id + 0).in_(batches),
                     col.is_not(None),
                     col <= rule.value,
                     _received_within(rule, now),
@@ -323,12 +341,6 @@ def scan_all(engine: Engine) -> dict[str, Any]:
         made, errors = made + r["cases"], errors + r["errors"]
     r = cases_for_analysis(engine, None)
     return {"cases": made + r["cases"], "errors": errors + r["errors"]}
-
-
-def _as_dt(v: Any) -> datetime | None:
-    if v is None or isinstance(v, datetime):
-        return v
-    return datetime.fromisoformat(str(v))
 
 
 def list_cases(
@@ -529,7 +541,7 @@ def you_said_we_did(engine: Engine, initiative: int | str) -> dict[str, Any]:
             {
                 "customer_id": cid,
                 "feedback_id": fid,
-                "date": (_as_dt(at).date() if at is not None else None),  # type: ignore[union-attr]
+                "date": (as_datetime(at).date() if at is not None else None),  # type: ignore[union-attr]
                 "text": text,
                 "unit": tree.units[uid].code if uid in tree.units else None,
             }

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cxchange.core.cli_support import (
+    TABLE_JSON,
     DbOption,
     FormatOption,
     SinceOption,
     SourceOption,
-    TableJsonFormat,
     UnitOption,
     UntilOption,
+    commands_of,
+    engine_command,
     engine_from,
+    runs_on_engine,
 )
 from cxchange.core.output import emit, to_json
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 cases_app = typer.Typer(help="Closed-loop follow-up of unhappy customers.", no_args_is_help=True)
 case_rule_app = typer.Typer(help="When feedback opens a case.", no_args_is_help=True)
@@ -27,7 +33,12 @@ alerts_app = typer.Typer(
 )
 alert_rule_app = typer.Typer(help="Alert rules.", no_args_is_help=True)
 cases_app.add_typer(case_rule_app, name="rule")
+case_command = commands_of(cases_app, title="case {case_id}")  # one case: its fields, its history
 alerts_app.add_typer(alert_rule_app, name="rule")
+
+LimitOption = Annotated[int | None, typer.Option("--limit", help="At most this many rows.")]
+CaseStatusOption = Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")]
+RuleNameOption = Annotated[str | None, typer.Option("--name", help="A name for the rule.")]
 
 CASE_COLUMNS = [
     "id",
@@ -47,9 +58,8 @@ CASE_COLUMNS = [
 # --- cases ----------------------------------------------------------------------------------------
 
 
-@case_rule_app.command("add")
+@engine_command(case_rule_app, "add", title="case rule", calls="cxchange.sustain.cases:add_rule")
 def case_rule_add(
-    ctx: typer.Context,
     kind: Annotated[str, typer.Option("--kind", help="nps, csat, ces, rating or theme")],
     max_value: Annotated[
         float | None, typer.Option("--max", help="Open a case at or below this score.")
@@ -63,37 +73,25 @@ def case_rule_add(
         str,
         typer.Option("--within", help="Only feedback received this recently opens a case: 14d, 4w, 1m."),
     ] = "14d",
-    name: Annotated[str | None, typer.Option("--name", help="A name for the rule.")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    name: RuleNameOption = None,
 ) -> None:
     """Add a rule: a score at or below --max, or a theme mentioned negatively (recent feedback only)."""
-    from cxchange.sustain.cases import add_rule
-
-    out = add_rule(
-        engine_from(ctx, db), kind=kind, max_value=max_value, theme=theme, source=source, sla=sla,
-        within=within, name=name,
-    )  # fmt: skip
-    emit(out, fmt, "case rule")
 
 
-@case_rule_app.command("list")
-def case_rule_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@engine_command(case_rule_app, "list", title="case rules", calls="cxchange.sustain.cases:list_rules")
+def case_rule_list() -> None:
     """The case rules (the defaults, NPS 0–6 and CSAT 1–2, are created on first use)."""
-    from cxchange.sustain.cases import list_rules
-
-    emit(list_rules(engine_from(ctx, db)), fmt, "case rules")
 
 
 @cases_app.command("list")
 def cases_list(
     ctx: typer.Context,
     unit: UnitOption = None,
-    status: Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")] = None,
+    status: CaseStatusOption = None,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only unresolved cases past their due date.")
     ] = False,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows.")] = None,
+    limit: LimitOption = None,
     fmt: FormatOption = "table",
     db: DbOption = None,
 ) -> None:
@@ -111,69 +109,42 @@ def cases_list(
     emit(rows, fmt, "cases", None if fmt == "json" else CASE_COLUMNS)
 
 
-@cases_app.command("show")
-def cases_show(ctx: typer.Context, case_id: int, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@case_command("show", calls="cxchange.sustain.cases:show_case")
+def cases_show(case_id: int) -> None:
     """One case with its history."""
-    from cxchange.sustain.cases import show_case
-
-    emit(show_case(engine_from(ctx, db), case_id), fmt, f"case {case_id}")
 
 
-@cases_app.command("assign")
-def cases_assign(
-    ctx: typer.Context, case_id: int, email: str, fmt: FormatOption = "table", db: DbOption = None
-) -> None:
+@case_command("assign", calls="cxchange.sustain.cases:assign")
+def cases_assign(case_id: int, email: str) -> None:
     """Give a case to someone else (by e-mail)."""
-    from cxchange.sustain.cases import assign
-
-    emit(assign(engine_from(ctx, db), case_id, email), fmt, f"case {case_id}")
 
 
-@cases_app.command("update")
+@case_command("update", calls="cxchange.sustain.cases:update")
 def cases_update(
-    ctx: typer.Context,
     case_id: int,
-    status: Annotated[str | None, typer.Option("--status", help="open, contacted or resolved")] = None,
+    status: CaseStatusOption = None,
     note: Annotated[str | None, typer.Option("--note", help="What was done or said.")] = None,
     root_cause: Annotated[str | None, typer.Option("--root-cause", help="The theme that caused it.")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who is updating (e-mail), for the history.")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
 ) -> None:
     """Record contact, resolution, a note or the root cause (a theme)."""
-    from cxchange.sustain.cases import update
-
-    out = update(engine_from(ctx, db), case_id, status=status, note=note, root_cause=root_cause, by=by)
-    emit(out, fmt, f"case {case_id}")
 
 
-@cases_app.command("stats")
+@engine_command(cases_app, "stats", title="cases", calls="cxchange.sustain.case_stats:stats")
 def cases_stats(
-    ctx: typer.Context,
     by: Annotated[
         str | None, typer.Option("--by", help="unit (one row per unit) or org:LEVEL (e.g. org:region).")
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
 ) -> None:
     """Open, overdue, median hours to close, % resolved within SLA, root causes (the scorecard's count)."""
-    from cxchange.sustain.case_stats import stats
-
-    out = stats(
-        engine_from(ctx, db), by=by, since=since, until=until
-    )
-    emit(out, fmt, "cases")
 
 
-@cases_app.command("scan")
-def cases_scan(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@engine_command(cases_app, "scan", title="scan", calls="cxchange.sustain.cases:scan_all")
+def cases_scan() -> None:
     """Apply the case rules to all stored feedback received within each rule's window (imports and
     analyses do it for new feedback)."""
-    from cxchange.sustain.cases import scan_all
-
-    emit(scan_all(engine_from(ctx, db)), fmt, "scan")
 
 
 @cases_app.command("you-said-we-did")
@@ -209,30 +180,28 @@ def cases_you_said(
 # --- recognition ----------------------------------------------------------------------------------
 
 
+def _show_recognition(rows: list[dict[str, Any]], fmt: str) -> None:
+    emit(rows, fmt, "recognition", ["received_at", "person", "unit", "matched", "sentiment", "text"])
+
+
+@runs_on_engine(show=_show_recognition)
 def recognition_cmd(
-    ctx: typer.Context,
+    engine: Engine,
     unit: UnitOption = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many rows.")] = None,
+    limit: LimitOption = None,
     scan: Annotated[
         bool, typer.Option("--scan", help="First look for praise in all analysed comments.")
     ] = False,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Staff that customers praise by name (matched only against people of the feedback's unit)."""
     from cxchange.sustain.recognition import list_recognitions, record_recognitions
 
-    engine = engine_from(ctx, db)
     if scan:
         found = record_recognitions(engine)
         typer.echo(f"{found['recognitions']} new recognitions in {found['scanned']} comments", err=True)
-    rows = list_recognitions(
-        engine, unit=unit, since=since, until=until, limit=limit
-    )
-    cols = ["received_at", "person", "unit", "matched", "sentiment", "text"]
-    emit(rows, fmt, "recognition", None if fmt == "json" else cols)
+    return list_recognitions(engine, unit=unit, since=since, until=until, limit=limit)
 
 
 # --- alerts ---------------------------------------------------------------------------------------
@@ -263,9 +232,8 @@ def _deliveries(alert: dict[str, Any]) -> str:
     return ", ".join(f"{d['channel']}:{d['status']}({d['attempts']})" for d in alert["deliveries"])
 
 
-@alert_rule_app.command("add")
+@engine_command(alert_rule_app, "add", title="alert rule", calls="cxchange.sustain.alerts:add_rule")
 def alert_rule_add(
-    ctx: typer.Context,
     metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces, rating or theme-spike")],
     unit: Annotated[str | None, typer.Option("--unit", help="Unit code (default: everything).")] = None,
     drop: Annotated[
@@ -282,37 +250,17 @@ def alert_rule_add(
     webhook: Annotated[
         list[str] | None, typer.Option("--webhook", help="POST JSON here (repeatable).")
     ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="A name for the rule.")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    name: RuleNameOption = None,
 ) -> None:
     """Add an alert rule (--drop POINTS --window 30d, --below VALUE, or --metric theme-spike)."""
-    from cxchange.sustain.alerts import add_rule
-
-    out = add_rule(
-        engine_from(ctx, db), metric=metric, unit=unit, drop=drop, below=below, window=window,
-        theme=theme, email=email, webhook=webhook, name=name,
-    )  # fmt: skip
-    emit(out, fmt, "alert rule")
 
 
-@alert_rule_app.command("list")
-def alert_rule_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+@engine_command(alert_rule_app, "list", title="alert rules", calls="cxchange.sustain.alerts:list_rules")
+def alert_rule_list() -> None:
     """The alert rules."""
-    from cxchange.sustain.alerts import list_rules
-
-    emit(list_rules(engine_from(ctx, db)), fmt, "alert rules")
 
 
-@alerts_app.command("check")
-def alerts_check(ctx: typer.Context, fmt: TableJsonFormat = "table", db: DbOption = None) -> None:
-    """Evaluate every rule now, then send and retry the deliveries that are due."""
-    from cxchange.sustain.alerts import check
-
-    out = check(engine_from(ctx, db))
-    if fmt == "json":
-        typer.echo(to_json(out))
-        return
+def _show_check(out: dict[str, Any], fmt: str) -> None:
     d = out["deliveries"]
     typer.echo(
         f"{out['checked']} rules checked ({out['evaluated']} evaluated, {out['checked'] - out['evaluated']} "
@@ -323,6 +271,13 @@ def alerts_check(ctx: typer.Context, fmt: TableJsonFormat = "table", db: DbOptio
         typer.echo(f"  alert {a['id']}: {a['message']}")
     for n in out["notes"]:
         typer.echo(f"  note: {n}", err=True)
+
+
+@engine_command(
+    alerts_app, "check", formats=TABLE_JSON, show=_show_check, calls="cxchange.sustain.alerts:check"
+)
+def alerts_check() -> None:
+    """Evaluate every rule now, then send and retry the deliveries that are due."""
 
 
 def register_loop(app: typer.Typer) -> None:

@@ -7,14 +7,26 @@ Thin: parse, call `cxchange.sustain.outcomes` / `outcome_design` / `outcome_plan
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 from typer.core import TyperGroup
 
-from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, engine_from, parse_date
-from cxchange.core.output import print_rows, to_json, write_csv
+from cxchange.core.cli_support import (
+    TABLE_JSON,
+    DbOption,
+    FormatOption,
+    LevelOption,
+    MetricOption,
+    engine_from,
+    parse_date,
+    runs_on_engine,
+)
+from cxchange.core.output import print_rows, write_csv
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class _ShowByDefault(TyperGroup):
@@ -40,6 +52,7 @@ WindowAfter = Annotated[
     str | None,
     typer.Option("--after", help="Window from the start, e.g. 90d, 12w, 3m or all (default: stored)."),
 ]
+InitiativeArgument = Annotated[str, typer.Argument(help="Initiative id or name.")]
 ClusterOption = Annotated[
     str | None,
     typer.Option(
@@ -50,36 +63,7 @@ ClusterOption = Annotated[
 ]
 
 
-def outcomes_command(
-    ctx: typer.Context,
-    initiative: Annotated[str, typer.Argument(help="Initiative id or name.")],
-    metric: Annotated[
-        str,
-        typer.Option("--metric", help="nps, csat, ces, rating, theme-share:THEME or theme-sentiment:THEME."),
-    ] = "nps",
-    before: WindowBefore = None,
-    after: WindowAfter = None,
-    cluster: ClusterOption = None,
-    level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
-    """Pilot vs control (two-way fixed effects, randomization inference at the level pilot and control
-    were chosen), else before/after; one plain verdict. Windows and level default to the stored ones."""
-    from cxchange.sustain.outcomes import outcomes
-
-    out = outcomes(
-        engine_from(ctx, db),
-        initiative,
-        metric=metric,
-        before=before,
-        after=after,
-        cluster=cluster,
-        level=level,
-    )
-    if fmt == "json":
-        typer.echo(to_json(out))
-        return
+def _show_outcomes(out: dict[str, Any], fmt: str) -> None:
     ini = out["initiative"]
     typer.echo(f"{ini['name']} (#{ini['id']}, start {ini['start']}) — {out['metric']}, {out['mode']}")
     groups = (
@@ -129,39 +113,23 @@ def outcomes_command(
     typer.echo(f"method: {out['method']}")
 
 
-def set_command(
-    ctx: typer.Context,
-    initiative: Annotated[str, typer.Argument(help="Initiative id or name.")],
+@runs_on_engine(formats=TABLE_JSON, show=_show_outcomes, calls="cxchange.sustain.outcomes:outcomes")
+def outcomes_command(
+    initiative: InitiativeArgument,
+    metric: Annotated[
+        str,
+        typer.Option("--metric", help="nps, csat, ces, rating, theme-share:THEME or theme-sentiment:THEME."),
+    ] = "nps",
     before: WindowBefore = None,
     after: WindowAfter = None,
     cluster: ClusterOption = None,
-    start_for: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--start-for",
-            help="UNIT=YYYY-MM-DD: a pilot unit's own start (staggered; repeatable; UNIT=default clears).",
-        ),
-    ] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
+    level: LevelOption = 0.95,
 ) -> None:
-    """Store how the initiative's outcome is measured ("default" clears a setting); audited."""
-    import getpass
+    """Pilot vs control (two-way fixed effects, randomization inference at the level pilot and control
+    were chosen), else before/after; one plain verdict. Windows and level default to the stored ones."""
 
-    from cxchange.sustain.outcome_design import set_settings
 
-    out = set_settings(
-        engine_from(ctx, db),
-        initiative,
-        before=before,
-        after=after,
-        cluster=cluster,
-        start_for=start_for,
-        actor=f"cli:{getpass.getuser()}",  # as the CLI's other audited changes
-    )
-    if fmt == "json":
-        typer.echo(to_json(out))
-        return
+def _show_settings(out: dict[str, Any], fmt: str) -> None:
     changed = ", ".join(
         f"{k} {v['from'] or 'default'} -> {v['to'] or 'default'}" for k, v in out["changed"].items()
     )
@@ -173,32 +141,33 @@ def set_command(
     )
 
 
-def plan_command(
-    ctx: typer.Context,
-    initiative: Annotated[str, typer.Argument(help="Initiative id or name.")],
-    metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")] = "nps",
+@runs_on_engine(formats=TABLE_JSON, show=_show_settings)
+def set_command(
+    engine: Engine,
+    initiative: InitiativeArgument,
     before: WindowBefore = None,
     after: WindowAfter = None,
     cluster: ClusterOption = None,
-    level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
-    """Minimum detectable effect of the pilot/control design, from past data (placebo start)."""
-    from cxchange.sustain.outcome_plan import plan
+    start_for: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--start-for",
+            help="UNIT=YYYY-MM-DD: a pilot unit's own start (staggered; repeatable; UNIT=default clears).",
+        ),
+    ] = None,
+) -> Any:
+    """Store how the initiative's outcome is measured ("default" clears a setting); audited."""
+    import getpass
 
-    out = plan(
-        engine_from(ctx, db),
-        initiative,
-        metric=metric,
-        before=before,
-        after=after,
-        cluster=cluster,
-        level=level,
+    from cxchange.sustain.outcome_design import set_settings
+
+    actor = f"cli:{getpass.getuser()}"  # as the CLI's other audited changes
+    return set_settings(
+        engine, initiative, before=before, after=after, cluster=cluster, start_for=start_for, actor=actor
     )
-    if fmt == "json":
-        typer.echo(to_json(out))
-        return
+
+
+def _show_plan(out: dict[str, Any], fmt: str) -> None:
     typer.echo(out["summary"])
     if out["reason"]:
         typer.echo(f"why: {out['reason']}")
@@ -209,18 +178,30 @@ def plan_command(
     )
 
 
+@runs_on_engine(formats=TABLE_JSON, show=_show_plan, calls="cxchange.sustain.outcome_plan:plan")
+def plan_command(
+    initiative: InitiativeArgument,
+    metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")] = "nps",
+    before: WindowBefore = None,
+    after: WindowAfter = None,
+    cluster: ClusterOption = None,
+    level: LevelOption = 0.95,
+) -> None:
+    """Minimum detectable effect of the pilot/control design, from past data (placebo start)."""
+
+
 def scorecard_command(
     ctx: typer.Context,
     period: Annotated[str, typer.Option("--period", help="quarter or month.")] = "quarter",
     by: Annotated[str, typer.Option("--by", help="org:LEVEL, e.g. org:region or org:store.")] = "org:store",
-    metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")] = "nps",
+    metric: MetricOption = "nps",
     target: Annotated[
         float | None, typer.Option("--target", help="Met only when the interval says so.")
     ] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: newest feedback).")
     ] = None,
-    level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
+    level: LevelOption = 0.95,
     min_n: Annotated[int, typer.Option("--min-n", help="Units below this n are flagged small.")] = 30,
     fmt: FormatOption = "table",
     db: DbOption = None,

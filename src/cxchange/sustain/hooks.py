@@ -22,12 +22,13 @@ the pending work stays undone and is retried instead of being lost.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
+from cxchange.core.events import batch_ids
 from cxchange.sustain.alerts import evaluate
 from cxchange.sustain.cases import cases_for_analysis, cases_for_batch
 from cxchange.sustain.delivery import deliver_due, deliver_in_background
@@ -36,9 +37,25 @@ from cxchange.sustain.recognition import record_recognitions
 log = logging.getLogger(__name__)
 
 
+def _step(out: dict[str, Any], label: str, after: str, strict: bool, work: Callable[[], None]) -> None:
+    """Run one step of closing the loop; a failure is logged and kept under "errors" (raised when strict)."""
+    try:
+        work()
+    except Exception as exc:
+        if strict:
+            raise
+        log.warning("%s after %s failed: %s", label, after, exc)
+        out["errors"].append(f"{label}: {exc}")
+
+
+def _count_cases(out: dict[str, Any], made: dict[str, Any]) -> None:
+    out["cases_opened"] = made["cases"]
+    out["errors"] += made["errors"]
+
+
 def after_import(
     engine: Engine,
-    batch_id: int | None,
+    batch_id: int | list[int] | None,
     *,
     deliver: str = "background",
     now: datetime | None = None,
@@ -47,16 +64,8 @@ def after_import(
     out: dict[str, Any] = {"cases_opened": 0, "alerts_evaluated": 0, "alerts_raised": 0, "errors": []}
     if batch_id is None:
         return out
-    try:
-        made = cases_for_batch(engine, batch_id, now=now)
-        out["cases_opened"] = made["cases"]
-        out["errors"] += made["errors"]
-    except Exception as exc:
-        if strict:
-            raise
-        log.warning("cases after import of batch %s failed: %s", batch_id, exc)
-        out["errors"].append(f"cases: {exc}")
-    try:
+
+    def alerts() -> None:
         ev = evaluate(engine, now=now)
         out["alerts_evaluated"], out["alerts_raised"] = ev["evaluated"], len(ev["fired"])
         out["errors"] += ev["notes"]
@@ -65,11 +74,10 @@ def after_import(
                 deliver_in_background(engine)
             elif deliver == "now":
                 out["deliveries"] = deliver_due(engine)
-    except Exception as exc:
-        if strict:
-            raise
-        log.warning("alerts after import of batch %s failed: %s", batch_id, exc)
-        out["errors"].append(f"alerts: {exc}")
+
+    after = f"import of batch {batch_id}"
+    _step(out, "cases", after, strict, lambda: _count_cases(out, cases_for_batch(engine, batch_id, now=now)))
+    _step(out, "alerts", after, strict, alerts)
     return out
 
 
@@ -79,22 +87,13 @@ def after_analyze(
     out: dict[str, Any] = {"cases_opened": 0, "recognitions": 0, "errors": []}
     if run_id is None:
         return out
-    try:
-        made = cases_for_analysis(engine, run_id, now=now)
-        out["cases_opened"] = made["cases"]
-        out["errors"] += made["errors"]
-    except Exception as exc:
-        if strict:
-            raise
-        log.warning("cases after analysis run %s failed: %s", run_id, exc)
-        out["errors"].append(f"cases: {exc}")
-    try:
+
+    def recognitions() -> None:
         out["recognitions"] = record_recognitions(engine, run_id=run_id)["recognitions"]
-    except Exception as exc:
-        if strict:
-            raise
-        log.warning("recognition after analysis run %s failed: %s", run_id, exc)
-        out["errors"].append(f"recognition: {exc}")
+
+    after = f"analysis run {run_id}"
+    _step(out, "cases", after, strict, lambda: _count_cases(out, cases_for_analysis(engine, run_id, now=now)))
+    _step(out, "recognition", after, strict, recognitions)
     return out
 
 
@@ -107,7 +106,7 @@ def on_batch_imported(engine: Engine, payload: Mapping[str, Any]) -> dict[str, A
     """Subscriber of "batch imported": cases and alerts for the batch, unless the import said not to."""
     if not payload.get("close_loop", True):
         return {"cases_opened": 0, "alerts_evaluated": 0, "alerts_raised": 0, "errors": []}
-    return after_import(engine, payload["batch_id"], now=_clock(payload), strict=True)
+    return after_import(engine, batch_ids(payload), now=_clock(payload), strict=True)
 
 
 def on_analysis_finished(engine: Engine, payload: Mapping[str, Any]) -> dict[str, Any]:

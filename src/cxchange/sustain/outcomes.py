@@ -30,6 +30,7 @@ import numpy as np
 from sqlalchemy import Engine, case, func, or_, select
 
 from cxchange.change.common import get_initiative, initiative_units, session_for
+from cxchange.change.metrics import split_metric
 from cxchange.change.models import Initiative, InitiativeUnit
 from cxchange.core.errors import InputError
 from cxchange.core.output import rounded as _r  # the one rounding rule
@@ -44,7 +45,6 @@ from cxchange.sustain.outcome_staggered import assess_staggered
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 
 SCORE_METRICS = ("nps", "csat", "ces", "rating")
-THEME_METRICS = ("theme-share", "theme-sentiment")
 METHOD = (
     "two-way fixed effects (unit and month) on unit-by-month cells weighted by respondents; p-value and "
     "interval by randomization inference over the assignments of whole clusters at the level pilot and "
@@ -70,15 +70,7 @@ def _data_dates(engine: Engine) -> tuple[date, date] | None:
 
 
 def parse_metric(metric: str) -> tuple[str, str | None]:
-    kind, _, theme = (metric or "").strip().partition(":")
-    kind = kind.strip().lower()
-    if kind in SCORE_METRICS and not theme:
-        return kind, None
-    if kind in THEME_METRICS and theme.strip():
-        return kind, theme.strip()
-    raise InputError(
-        f"--metric wants nps, csat, ces, rating, theme-share:THEME or theme-sentiment:THEME, got {metric!r}"
-    )
+    return split_metric(metric, SCORE_METRICS)
 
 
 def _day(d: date) -> datetime:

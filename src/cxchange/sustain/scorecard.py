@@ -24,9 +24,9 @@ from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.output import rounded as _r  # the one rounding rule
+from cxchange.core.types import as_datetime
 from cxchange.listen.models import Feedback
-from cxchange.measure.service import ScoreQuery, grouped_counts, scores
-from cxchange.measure.stats import compare_from_counts
+from cxchange.measure.service import ScoreQuery, compare_count_frames, grouped_counts, scores
 from cxchange.org.tree import load_org_tree
 from cxchange.sustain.case_stats import stats as case_stats
 from cxchange.sustain.models import Recognition
@@ -56,12 +56,6 @@ def _label(kind: str, start: date) -> str:
     return f"{start:%Y-%m}" if kind == "month" else f"{start.year}-Q{(start.month - 1) // 3 + 1}"
 
 
-def _as_dt(x: Any) -> datetime | None:
-    if x is None or isinstance(x, datetime):
-        return x
-    return datetime.fromisoformat(str(x))
-
-
 def scorecard(
     engine: Engine,
     *,
@@ -82,7 +76,7 @@ def scorecard(
         raise InputError(f"--metric wants one of {', '.join(METRICS)}, got {metric!r}")
     if as_of is None:
         with engine.connect() as conn:
-            last = _as_dt(conn.execute(select(func.max(Feedback.received_at))).scalar())
+            last = as_datetime(conn.execute(select(func.max(Feedback.received_at))).scalar())
         if last is None:
             raise NoDataError("no dated feedback yet: nothing to score")
         as_of = last.date()
@@ -114,14 +108,7 @@ def scorecard(
         prev = prev_counts.filter(pl.col(by) == name)
         change = change_lo = change_hi = change_p = prev_score = None
         if prev.height:
-            d = compare_from_counts(
-                metric,
-                cur["__value"].to_numpy(),
-                cur["__count"].to_numpy(),
-                prev["__value"].to_numpy(),
-                prev["__count"].to_numpy(),
-                level=level,
-            )
+            d = compare_count_frames(metric, cur, prev, level=level)
             prev_score, change = _r(d.score_b), _r(d.diff)
             change_lo, change_hi, change_p = _r(d.ci_low), _r(d.ci_high), _r(d.p_value, 6)
         met: bool | None = None

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope, rate_limited
+from cxchange.auth.web import CallerScope, rate_limited
 from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
 from cxchange.understand.api_models import EmergingReport, SentimentOut, ThemeRow
@@ -22,7 +21,7 @@ MAX_TEXTS = 10_000
 
 @router.get("/themes", response_model=list[ThemeRow], response_model_exclude_unset=True)
 def themes(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     by: str | None = None,
     source: str | None = None,
     since: date | None = None,
@@ -50,7 +49,7 @@ def themes(
     },
 )
 def emerging(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     window: str = "7d",
     baseline: str = "8w",
     until: date | None = None,
@@ -71,7 +70,7 @@ def emerging(
     "/sentiment", dependencies=[Depends(rate_limited("sentiment"))], response_model=list[SentimentOut]
 )
 def sentiment(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     texts: Annotated[list[str], Body(max_length=MAX_TEXTS)],
     backend: str | None = None,
 ) -> list[dict[str, Any]]:

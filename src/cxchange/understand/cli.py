@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,8 +15,12 @@ from cxchange.core.cli_support import (
     UntilOption,
     WhereOption,
     engine_from,
+    runs_on_engine,
 )
 from cxchange.core.output import print_rows, to_json
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 themes_app = typer.Typer(
     help="Themes: the report with impact on NPS (no sub-command), discovery and the taxonomy.",
@@ -172,28 +176,9 @@ def _tree_order(themes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def emerging_command(
-    ctx: typer.Context,
-    window: Annotated[str, typer.Option("--window", help="Recent period: 7d, 2w…")] = "7d",
-    baseline: Annotated[str, typer.Option("--baseline", help="Period before it to compare with.")] = "8w",
-    until: UntilOption = None,
-    source: SourceOption = None,
-    where: WhereOption = None,
-    z: Annotated[float, typer.Option("--z", help="Standard deviations above the baseline to flag.")] = 3.0,
-    min_count: Annotated[int, typer.Option("--min-count", help="Recent mentions needed to flag.")] = 10,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
-) -> None:
-    """Themes rising unusually fast, and new clusters of words in comments no theme covers."""
-    from cxchange.understand.service import emerging_report, emerging_summary
+def _show_emerging(report: dict[str, Any], fmt: str) -> None:
+    from cxchange.understand.service import emerging_summary
 
-    report = emerging_report(
-        engine_from(ctx, db), window=window, baseline=baseline, until=until,
-        source=source, where=tuple(where or ()), z_min=z, min_count=min_count,
-    )  # fmt: skip
-    if fmt == "json":  # the findings under "items", with the windows compared
-        typer.echo(to_json(report))
-        return
     rows = report["items"]
     if fmt == "table":
         rows = [{**r, "examples": " | ".join(e[:80] for e in r["examples"])} for r in rows]
@@ -204,6 +189,28 @@ def emerging_command(
         return
     print_rows(rows, fmt, title="emerging")
     typer.echo(emerging_summary(report), err=True)  # CSV stays rows only; what was compared goes aside
+
+
+# JSON: the findings under "items", with the windows compared.
+@runs_on_engine(show=_show_emerging)
+def emerging_command(
+    engine: Engine,
+    window: Annotated[str, typer.Option("--window", help="Recent period: 7d, 2w…")] = "7d",
+    baseline: Annotated[str, typer.Option("--baseline", help="Period before it to compare with.")] = "8w",
+    until: UntilOption = None,
+    source: SourceOption = None,
+    where: WhereOption = None,
+    z: Annotated[float, typer.Option("--z", help="Standard deviations above the baseline to flag.")] = 3.0,
+    min_count: Annotated[int, typer.Option("--min-count", help="Recent mentions needed to flag.")] = 10,
+) -> Any:
+    """Themes rising unusually fast, and new clusters of words in comments no theme covers."""
+    from cxchange.understand.service import emerging_report
+
+    scope = tuple(where or ())
+    return emerging_report(
+        engine, window=window, baseline=baseline, until=until, source=source, where=scope, z_min=z,
+        min_count=min_count,
+    )  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

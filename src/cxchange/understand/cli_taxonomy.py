@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, TableJsonFormat, engine_from
+from cxchange.core.cli_support import TABLE_JSON, DbOption, engine_from, runs_on_engine
 from cxchange.core.errors import InputError
 from cxchange.core.output import print_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 KeywordsOption = Annotated[
     list[str] | None, typer.Option("--keyword", "-k", help="A keyword or phrase (repeatable; commas split).")
 ]
+ThemeArgument = Annotated[str, typer.Argument(help="Theme (name or id).")]
 ExampleOption = Annotated[list[str] | None, typer.Option("--example", "-e", help="An example phrase.")]
 
 
@@ -21,128 +25,124 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for item in values or () for v in item.split(",") if v.strip()]
 
 
-def _done(result: dict, fmt: str) -> None:  # type: ignore[type-arg]
-    """An edit's result: one table row or JSON (its commands take table or json)."""
-    print_rows([result], fmt, title="taxonomy")
+def _show_edit(rows: list[dict[str, Any]], fmt: str) -> None:
+    """An edit's result: one table row (its commands take table or json; JSON is the one-row list)."""
+    print_rows(rows, fmt, title="taxonomy")
 
 
-def _stale_hint(fmt: str) -> None:
-    if fmt == "table":
-        typer.echo("run `cxchange analyze` to re-assign the themes this edit changed", err=True)
+def _show_edit_of_matching(rows: list[dict[str, Any]], fmt: str) -> None:
+    """An edit that changes what matches a theme: the stored assignments are stale until analysed."""
+    _show_edit(rows, fmt)
+    typer.echo("run `cxchange analyze` to re-assign the themes this edit changed", err=True)
 
 
-def themes_list(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
-    """The taxonomy: every theme with its parent, keywords and whether its assignments are current."""
-    from cxchange.understand.themes.taxonomy import theme_rows
-
-    rows = theme_rows(engine_from(ctx, db))
+def _show_list(rows: list[dict[str, Any]], fmt: str) -> None:
     cols = (
         ["id", "path", "keywords", "examples", "origin", "effort", "up_to_date"] if fmt == "table" else None
     )
     print_rows(rows, fmt, title="taxonomy", columns=cols)
 
 
+_EDIT: dict[str, Any] = {"formats": TABLE_JSON, "show": _show_edit}
+_EDIT_OF_MATCHING: dict[str, Any] = {"formats": TABLE_JSON, "show": _show_edit_of_matching}
+
+
+@runs_on_engine(show=_show_list, calls="cxchange.understand.themes.taxonomy:theme_rows")
+def themes_list() -> None:
+    """The taxonomy: every theme with its parent, keywords and whether its assignments are current."""
+
+
+@runs_on_engine(**_EDIT_OF_MATCHING)
 def themes_add(
-    ctx: typer.Context,
+    engine: Engine,
     name: Annotated[str, typer.Argument(help="Theme name.")],
     keyword: KeywordsOption = None,
     example: ExampleOption = None,
     parent: Annotated[str | None, typer.Option("--parent", help="Parent theme (name or id).")] = None,
     effort: Annotated[int | None, typer.Option("--effort", help="1 (easy) .. 5 (hard).")] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Add a theme with keywords or example phrases."""
     from cxchange.understand.themes.taxonomy import add_theme
 
-    _done(add_theme(engine_from(ctx, db), name, keywords=_split(keyword), examples=example or [],
-                    parent=parent, effort=effort), fmt)  # fmt: skip
-    _stale_hint(fmt)
+    keywords, examples = _split(keyword), example or []
+    return [add_theme(engine, name, keywords=keywords, examples=examples, parent=parent, effort=effort)]
 
 
+@runs_on_engine(**_EDIT)
 def themes_rename(
-    ctx: typer.Context,
-    theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
+    engine: Engine,
+    theme: ThemeArgument,
     new_name: Annotated[str, typer.Argument(help="New name.")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Rename a theme (its assignments stay)."""
     from cxchange.understand.themes.taxonomy import rename_theme
 
-    _done(rename_theme(engine_from(ctx, db), theme, new_name), fmt)
+    return [rename_theme(engine, theme, new_name)]
 
 
+@runs_on_engine(**_EDIT)
 def themes_merge(
-    ctx: typer.Context,
+    engine: Engine,
     themes: Annotated[list[str], typer.Argument(help="Themes to fold in.")],
     into: Annotated[str, typer.Option("--into", help="The theme that remains.")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Merge themes into one: keywords, children and assignments move."""
     from cxchange.understand.themes.taxonomy import merge_themes
 
-    _done(merge_themes(engine_from(ctx, db), themes, into), fmt)
+    return [merge_themes(engine, themes, into)]
 
 
+@runs_on_engine(**_EDIT_OF_MATCHING)
 def themes_split(
-    ctx: typer.Context,
+    engine: Engine,
     theme: Annotated[str, typer.Argument(help="Theme to split.")],
     name: Annotated[str, typer.Option("--name", help="Name of the new theme.")],
     keyword: KeywordsOption = None,
     sibling: Annotated[bool, typer.Option("--sibling", help="Make it a sibling, not a child.")] = False,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Move some of a theme's keywords to a new theme (a child unless --sibling)."""
     from cxchange.understand.themes.taxonomy import split_theme
 
     kws = _split(keyword)
     if not kws:
         raise InputError("themes split needs --keyword for the new theme")
-    _done(split_theme(engine_from(ctx, db), theme, name, kws, as_child=not sibling), fmt)
-    _stale_hint(fmt)
+    return [split_theme(engine, theme, name, kws, as_child=not sibling)]
 
 
+@runs_on_engine(**_EDIT)
 def themes_delete(
-    ctx: typer.Context,
-    theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+    engine: Engine,
+    theme: ThemeArgument,
+) -> Any:
     """Delete a theme and its assignments (its children move up)."""
     from cxchange.understand.themes.taxonomy import delete_theme
 
-    _done(delete_theme(engine_from(ctx, db), theme), fmt)
+    return [delete_theme(engine, theme)]
 
 
+@runs_on_engine(**_EDIT_OF_MATCHING)
 def themes_keywords(
-    ctx: typer.Context,
-    theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
+    engine: Engine,
+    theme: ThemeArgument,
     keyword: KeywordsOption = None,
     example: ExampleOption = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Add keywords or example phrases to a theme."""
     from cxchange.understand.themes.taxonomy import add_terms
 
-    _done(add_terms(engine_from(ctx, db), theme, keywords=_split(keyword), examples=example or []), fmt)
-    _stale_hint(fmt)
+    return [add_terms(engine, theme, keywords=_split(keyword), examples=example or [])]
 
 
+@runs_on_engine(**_EDIT)
 def themes_set_effort(
-    ctx: typer.Context,
-    theme: Annotated[str, typer.Argument(help="Theme (name or id).")],
+    engine: Engine,
+    theme: ThemeArgument,
     effort: Annotated[int, typer.Argument(help="1 (easy) .. 5 (hard).")],
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Record how hard fixing a theme is (used to rank opportunities)."""
     from cxchange.understand.themes.taxonomy import set_effort
 
-    _done(set_effort(engine_from(ctx, db), theme, effort), fmt)
+    return [set_effort(engine, theme, effort)]
 
 
 def themes_export(
@@ -167,24 +167,22 @@ def themes_export(
         typer.echo(f"wrote {out}", err=True)
 
 
+@runs_on_engine(**_EDIT_OF_MATCHING)
 def themes_import(
-    ctx: typer.Context,
+    engine: Engine,
     file: Annotated[Path | None, typer.Argument(help="Taxonomy YAML file.")] = None,
     builtin: Annotated[
         str | None, typer.Option("--builtin", help="A shipped taxonomy, e.g. cx_default.")
     ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Delete themes not in the file.")] = False,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Create or update themes from YAML (by name); see `themes export` for the format."""
     from cxchange.understand.themes.taxonomy import import_yaml
 
     if (file is None) == (builtin is None):
         raise InputError("give a FILE or --builtin NAME")
     path = file if file is not None else builtin_taxonomy(builtin or "")
-    _done(import_yaml(engine_from(ctx, db), path, replace=replace), fmt)
-    _stale_hint(fmt)
+    return [import_yaml(engine, path, replace=replace)]
 
 
 def builtin_taxonomy(name: str) -> Path:

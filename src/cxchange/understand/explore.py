@@ -20,6 +20,7 @@ from sqlalchemy import Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxchange.core.errors import InputError
+from cxchange.core.types import as_datetime
 from cxchange.listen.browse import SENTIMENT_LABELS
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, parse_where, scope_filters
@@ -177,7 +178,7 @@ def latest(engine: Engine, f: FeedbackFilter) -> datetime | None:
     """When the newest matching row was received (None: no dated row matches)."""
     with engine.connect() as conn:
         value = conn.scalar(filtered(engine, select(func.max(Feedback.received_at)), f))
-    return value if value is None or isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return as_datetime(value)
 
 
 def is_many(n: int, exact: bool, cap: int = COUNT_CAP) -> bool:
@@ -291,7 +292,7 @@ def list_feedback(
     engine: Engine,
     *,
     source: str | None = None,
-    where: Sequence[str] = (),
+    where: Sequence[str] | None = (),
     since: date | None = None,
     until: date | None = None,
     theme: str | None = None,
@@ -304,12 +305,11 @@ def list_feedback(
     comment's sentiment and themes once analysed. `q`: every word as a word prefix (see search.py)."""
     if limit < 1 or offset < 0:
         raise InputError("limit must be at least 1 and offset at least 0")
+    scope = tuple(where or ())  # None (an interface's unset --where): no filter
     f = FeedbackFilter(
-        where=tuple(where), source=source, since=since, until=until, theme=theme, sentiment=sentiment, q=q
+        where=scope, source=source, since=since, until=until, theme=theme, sentiment=sentiment, q=q
     )
-    stmt = _base(engine, f, many=None).order_by(
-        Feedback.received_at.desc().nulls_last(), Feedback.id.desc()
-    )
+    stmt = _base(engine, f, many=None).order_by(Feedback.received_at.desc().nulls_last(), Feedback.id.desc())
     with Session(engine) as session:
         rows = session.execute(stmt.limit(limit).offset(offset)).all()
         return _rows(session, rows)

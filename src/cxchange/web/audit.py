@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from starlette.types import Message, Receive, Scope, Send
 
-from fastapi import Request, Response
+from cxchange.web.guards import _HttpMiddleware
 
 # First path segment (after /api) → what kind of change it is. Reads and what-if calls are not audited.
 _KINDS = {
@@ -32,16 +32,31 @@ def audit_kind(method: str, path: str) -> str | None:
     return f"{kind}.{method.lower()}" if kind else None
 
 
-async def audit_writes(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    action = audit_kind(request.method, request.url.path)
-    if action and response.status_code < 400:
-        auth = request.scope.get("state", {}).get("auth")
-        actor = auth[0]["email"] if auth and auth[0] else "anonymous"
-        from starlette.concurrency import run_in_threadpool
+class AuditMiddleware(_HttpMiddleware):
+    """Pure ASGI, not Starlette's BaseHTTPMiddleware: that one runs every request (a survey answer, a page
+    load) through an extra task and a memory stream, which cost more CPU than the respondent's whole
+    answer; reads are passed straight through."""
 
-        from cxchange.auth.service import audit
-        from cxchange.core.deps import engine
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        action = audit_kind(scope.get("method", "GET"), scope.get("path", ""))
+        if action is None:
+            await self.app(scope, receive, send)
+            return
+        status = 500
 
-        await run_in_threadpool(audit, engine(), actor, action, request.url.path, status=response.status_code)
-    return response
+        async def watching_send(msg: Message) -> None:
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = int(msg["status"])
+            await send(msg)
+
+        await self.app(scope, receive, watching_send)
+        if status < 400:
+            auth = scope.get("state", {}).get("auth")
+            actor = auth[0]["email"] if auth and auth[0] else "anonymous"
+            from starlette.concurrency import run_in_threadpool
+
+            from cxchange.auth.service import audit
+            from cxchange.core.deps import engine
+
+            await run_in_threadpool(audit, engine(), actor, action, scope["path"], status=status)

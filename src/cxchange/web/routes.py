@@ -8,12 +8,18 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from cxchange.web.pages import PAGE_MODULES
+from cxchange.web.pages import PAGE_MODULES, PUBLIC_MODULES
 
 
 def _plotly_js() -> str:
     """Plotly.js as shipped inside the installed `plotly` package: never fetched from a CDN."""
     return str(resources.files("plotly") / "package_data" / "plotly.min.js")
+
+
+def mount_public(app: FastAPI) -> None:
+    """The respondent's pages, mounted first: their paths (/s/...) are no other route's."""
+    for name in PUBLIC_MODULES:
+        app.include_router(import_module(f"cxchange.web.pages.{name}").router)
 
 
 def mount_web(app: FastAPI) -> None:

@@ -13,10 +13,11 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cxchange.core.config import get_settings
@@ -63,14 +64,15 @@ class Target:
     invitation_id: int | None = None
 
 
-def _open_link(engine: Engine, token: str) -> Target:
+@lru_cache(maxsize=2)
+def _link_query(kind: str) -> Select[Any]:
+    """What a link ("l") or an invitation ("i") opens, by id: built once (this runs for every page and
+    every answer; building a statement costs more than SQLite answering it)."""
     from cxchange.listen.surveys.models import SurveyInvitation
 
-    kind, ident = target_key(engine, token)
     owner = SurveyLink if kind == "l" else SurveyInvitation
     extra = SurveyInvitation.customer_id if kind == "i" else SurveyLink.id
-    # Core, not the ORM: this runs twice for every answer (the page, then the post).
-    stmt = (
+    return (
         select(
             *Survey.__table__.c,
             owner.unit_id.label("unit_id"),
@@ -80,10 +82,14 @@ def _open_link(engine: Engine, token: str) -> Target:
         .select_from(Survey)
         .join(owner, owner.survey_id == Survey.id)
         .outerjoin(OrgUnit, OrgUnit.id == owner.unit_id)
-        .where(owner.id == ident)
+        .where(owner.id == bindparam("ident"))
     )
+
+
+def _open_link(engine: Engine, token: str) -> Target:
+    kind, ident = target_key(engine, token)
     with engine.connect() as conn:
-        row = conn.execute(stmt).first()
+        row = conn.execute(_link_query(kind), {"ident": ident}).first()
     if row is None:
         raise NotFoundError("no such survey link")
     if row.status != OPEN:
@@ -93,16 +99,19 @@ def _open_link(engine: Engine, token: str) -> Target:
     return Target(row, f"l:{ident}", row.unit_id, row.unit_code)
 
 
+_PULSE_ANSWERED = select(PulseAnswer.id).where(PulseAnswer.nonce == bindparam("nonce"))
+_FEEDBACK_ANSWERED = select(Feedback.id).where(
+    Feedback.source_id == bindparam("source_id"), Feedback.dedup_key == bindparam("key")
+)
+
+
 def _answered(engine: Engine, target: Target, nonce: str) -> bool:
     """Whether an answer with this nonce is stored already (a replayed form or invitation)."""
     with engine.connect() as conn:
         if target.survey.kind == "adkar":
-            stmt = select(PulseAnswer.id).where(PulseAnswer.nonce == nonce)
-        else:
-            stmt = select(Feedback.id).where(
-                Feedback.source_id == target.survey.source_id, Feedback.dedup_key == f"x:{nonce}"
-            )
-        return conn.execute(stmt).first() is not None
+            return conn.execute(_PULSE_ANSWERED, {"nonce": nonce}).first() is not None
+        values = {"source_id": target.survey.source_id, "key": f"x:{nonce}"}
+        return conn.execute(_FEEDBACK_ANSWERED, values).first() is not None
 
 
 def open_form(engine: Engine, token: str) -> Form:
@@ -130,12 +139,22 @@ def _whole(value: str | None, name: str, low: int, high: int) -> int:
     return number
 
 
+@lru_cache(maxsize=1)
+def _rate_query() -> Select[Any]:
+    from cxchange.auth.models import RateEvent
+
+    return (
+        select(RateEvent.bucket, func.count(), func.min(RateEvent.at), func.max(RateEvent.at))
+        .where(RateEvent.bucket.in_(bindparam("buckets", expanding=True)), RateEvent.at > bindparam("since"))
+        .group_by(RateEvent.bucket)
+    )
+
+
 def _rate_check(engine: Engine, client: str, link_key: str) -> list[str]:
     """429 when the last minute already holds the limit of answers from this address or into this link;
     else the rate_event buckets (auth/throttle.py's shared table, so `serve --workers N` allows no more
     than one process would) this post must be counted in. Only reads: the events are written with the
     answer (in the answer writer's group transaction), so posts never queue for SQLite's write lock."""
-    from cxchange.auth.models import RateEvent
     from cxchange.auth.throttle import Counted, window_wait
 
     s = get_settings()
@@ -144,13 +163,9 @@ def _rate_check(engine: Engine, client: str, link_key: str) -> list[str]:
         f"survey-addr:{client}"[:400]: s.survey_posts_per_address,
         f"survey-link:{link_key}": s.survey_posts_per_link,
     }
-    stmt = (
-        select(RateEvent.bucket, func.count(), func.min(RateEvent.at), func.max(RateEvent.at))
-        .where(RateEvent.bucket.in_(list(limits)), RateEvent.at > now - timedelta(seconds=60))
-        .group_by(RateEvent.bucket)
-    )
+    values = {"buckets": list(limits), "since": now - timedelta(seconds=60)}
     with engine.connect() as conn:
-        counts = {r[0]: Counted(int(r[1] or 0), r[2], r[3]) for r in conn.execute(stmt).all()}
+        counts = {r[0]: Counted(int(r[1] or 0), r[2], r[3]) for r in conn.execute(_rate_query(), values)}
     for bucket, limit in limits.items():
         wait = window_wait(counts.get(bucket, Counted(0, None, None)), limit, 60, now)
         if wait > 0:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, engine_from
+from cxchange.core.cli_support import DbOption, engine_command, engine_from
 from cxchange.core.errors import InputError
-from cxchange.core.output import emit, to_json
+from cxchange.core.output import to_json
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 survey_app = typer.Typer(
     help="Surveys cxchange collects itself: public links per unit, employee pulses.", no_args_is_help=True
@@ -24,9 +27,9 @@ ingest_app = typer.Typer(
 SURVEY_TABLES = ("links", "by_unit", "by_day")
 
 
-@survey_app.command("create")
+@engine_command(survey_app, "create", tables=SURVEY_TABLES)
 def create(
-    ctx: typer.Context,
+    engine: Engine,
     name: Annotated[str, typer.Option("--name", help="The survey's name (unique).")],
     kind: Annotated[str, typer.Option("--kind", help="nps, csat, ces or adkar.")],
     question: Annotated[
@@ -45,13 +48,10 @@ def create(
         Path | None, typer.Option("--definition", help="Your own question YAML for the kind.")
     ] = None,
     language: Annotated[str, typer.Option("--language", help="The respondent page's language.")] = "en",
-    fmt: FormatOption = "table",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Create a survey; prints {"id", "name", "kind", "links": [{"unit", "url"}]}."""
     from cxchange.listen.surveys.service import create_survey
 
-    engine = engine_from(ctx, db)
     initiative_id = assessment = None
     if initiative is not None:
         if kind != "adkar":
@@ -59,78 +59,75 @@ def create(
         from cxchange.change.readiness import reserve_pulse_assessment
 
         initiative_id, assessment = reserve_pulse_assessment(engine, initiative)
-    out = create_survey(
-        engine, name=name, kind=kind, question=question, comment_prompt=comment_prompt,
-        units=(units or "").split(",") if units else (), initiative_id=initiative_id, assessment=assessment,
-        definition_file=definition, language=language,
-    )  # fmt: skip
-    emit(out, fmt, tables=SURVEY_TABLES)
+    return create_survey(
+        engine,
+        name=name,
+        kind=kind,
+        question=question,
+        comment_prompt=comment_prompt,
+        units=(units or "").split(",") if units else (),
+        initiative_id=initiative_id,
+        assessment=assessment,
+        definition_file=definition,
+        language=language,
+    )
 
 
-@survey_app.command("list")
-def list_(ctx: typer.Context, fmt: FormatOption = "table", db: DbOption = None) -> None:
+SurveyArgument = Annotated[str, typer.Argument(help="Id or name.")]
+
+
+@engine_command(
+    survey_app, "list", tables=SURVEY_TABLES, calls="cxchange.listen.surveys.service:list_surveys"
+)
+def list_() -> None:
     """Every survey with its status and number of answers."""
-    from cxchange.listen.surveys.service import list_surveys
-
-    emit(list_surveys(engine_from(ctx, db)), fmt, tables=SURVEY_TABLES)
 
 
-@survey_app.command("show")
-def show(ctx: typer.Context, survey: Annotated[str, typer.Argument(help="Id or name.")],
-         fmt: FormatOption = "table", db: DbOption = None) -> None:  # fmt: skip
+@engine_command(survey_app, "show", tables=SURVEY_TABLES)
+def show(engine: Engine, survey: SurveyArgument) -> Any:
     """A survey's links and its answers counted by unit and by day."""
     from cxchange.listen.surveys.service import show_survey
 
-    emit(show_survey(engine_from(ctx, db), survey), fmt, tables=SURVEY_TABLES)
+    return show_survey(engine, survey)
 
 
-@survey_app.command("close")
-def close(ctx: typer.Context, survey: Annotated[str, typer.Argument(help="Id or name.")],
-          fmt: FormatOption = "table", db: DbOption = None) -> None:  # fmt: skip
+@engine_command(survey_app, "close", tables=SURVEY_TABLES)
+def close(engine: Engine, survey: SurveyArgument) -> Any:
     """Stop taking answers: the links then answer 410."""
     from cxchange.listen.surveys.service import close_survey
 
-    emit(close_survey(engine_from(ctx, db), survey), fmt, tables=SURVEY_TABLES)
+    return close_survey(engine, survey)
 
 
-@survey_app.command("invite")
+# Invitations and mappings are read by programs first: JSON unless asked otherwise.
+@engine_command(survey_app, "invite", tables=SURVEY_TABLES, default_format="json")
 def invite_cmd(
-    ctx: typer.Context,
-    survey: Annotated[str, typer.Argument(help="Id or name.")],
+    engine: Engine,
+    survey: SurveyArgument,
     file: Annotated[Path, typer.Option("--file", help="CSV: email, unit[, customer_id, name].")],
     remind_after: Annotated[int | None, typer.Option("--remind-after", help="Days before one reminder.")] = 3,
-    fmt: FormatOption = "json",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """E-mail each contact a one-time link (SMTP: CXCHANGE_SMTP_*; links: CXCHANGE_PUBLIC_URL)."""
     from cxchange.listen.surveys.invitations import invite
 
-    out = invite(engine_from(ctx, db), survey, file, remind_after_days=remind_after)
-    emit(out, fmt, tables=SURVEY_TABLES)
+    return invite(engine, survey, file, remind_after_days=remind_after)
 
 
-@survey_app.command("remind")
-def remind_cmd(
-    ctx: typer.Context,
-    survey: Annotated[str, typer.Argument(help="Id or name.")],
-    fmt: FormatOption = "json",
-    db: DbOption = None,
-) -> None:
+@engine_command(survey_app, "remind", tables=SURVEY_TABLES, default_format="json")
+def remind_cmd(engine: Engine, survey: SurveyArgument) -> Any:
     """Send the reminders that are due (run it daily, e.g. from cron)."""
     from cxchange.listen.surveys.invitations import remind
 
-    emit(remind(engine_from(ctx, db), survey), fmt, tables=SURVEY_TABLES)
+    return remind(engine, survey)
 
 
-@ingest_app.command("map")
+@engine_command(ingest_app, "map", tables=SURVEY_TABLES, default_format="json")
 def ingest_map(
-    ctx: typer.Context,
+    engine: Engine,
     source: Annotated[str, typer.Argument(help="The source webhook payloads are posted to.")],
     file: Annotated[Path, typer.Argument(help='JSON: {"items": "/list", "fields": {"text": "/body", ...}}')],
     kind: Annotated[str, typer.Option("--kind", help="The source's kind if it is new.")] = "ticket",
-    fmt: FormatOption = "json",
-    db: DbOption = None,
-) -> None:
+) -> Any:
     """Store how POST /api/ingest/SOURCE reads a payload into feedback items."""
     from cxchange.listen.ingest import set_mapping
 
@@ -140,7 +137,7 @@ def ingest_map(
         mapping = json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"not JSON: {exc}", file=str(file)) from None
-    emit(set_mapping(engine_from(ctx, db), source, mapping, kind=kind), fmt, tables=SURVEY_TABLES)
+    return set_mapping(engine, source, mapping, kind=kind)
 
 
 @ingest_app.command("show")

@@ -12,6 +12,17 @@ from cxchange.core.db import Base
 from cxchange.core.types import BigId, JsonDoc
 
 OPEN, CLOSED = "open", "closed"
+ADKAR = ("awareness", "desire", "knowledge", "ability", "reinforcement")
+
+
+class AdkarScores:
+    """The five ADKAR scores (1-5) of one answer: a pulse answer here, a readiness response in change."""
+
+    awareness: Mapped[int] = mapped_column(SmallInteger)
+    desire: Mapped[int] = mapped_column(SmallInteger)
+    knowledge: Mapped[int] = mapped_column(SmallInteger)
+    ability: Mapped[int] = mapped_column(SmallInteger)
+    reinforcement: Mapped[int] = mapped_column(SmallInteger)
 
 
 class Survey(Base):
@@ -44,7 +55,7 @@ class SurveyLink(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
 
 
-class PulseAnswer(Base):
+class PulseAnswer(AdkarScores, Base):
     """One employee's ADKAR scores, without who they are: only the link's unit and the day."""
 
     __tablename__ = "pulse_answer"
@@ -55,11 +66,6 @@ class PulseAnswer(Base):
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime)
-    awareness: Mapped[int] = mapped_column(SmallInteger)
-    desire: Mapped[int] = mapped_column(SmallInteger)
-    knowledge: Mapped[int] = mapped_column(SmallInteger)
-    ability: Mapped[int] = mapped_column(SmallInteger)
-    reinforcement: Mapped[int] = mapped_column(SmallInteger)
 
 
 class SurveyInvitation(Base):

@@ -24,11 +24,10 @@ from cxchange.core.config import get_settings
 from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.core.names import check_name
 from cxchange.listen.models import Feedback, Source
-from cxchange.listen.surveys.models import CLOSED, OPEN, PulseAnswer, Survey, SurveyLink
+from cxchange.listen.surveys.models import ADKAR, CLOSED, OPEN, PulseAnswer, Survey, SurveyLink
 from cxchange.org.models import OrgUnit
 
 KINDS = ("nps", "csat", "ces", "adkar")
-ADKAR = ("awareness", "desire", "knowledge", "ability", "reinforcement")
 FORM_FIELDS = frozenset({"score", "comment", "form_token", "website", *ADKAR})
 HONEYPOT = "website"  # hidden from people (CSS and aria-hidden); a bot that fills it is refused
 FORM_MAX_AGE = 24 * 3600  # seconds a loaded form may be sent

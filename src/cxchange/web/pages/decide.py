@@ -13,12 +13,12 @@ import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import CallerScope
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, InputError
 from cxchange.decide.business_case import build_case
@@ -65,7 +65,7 @@ def _where(eng: Engine, scope: UserScope, unit: str | None) -> tuple[str, ...]:
 @router.get("/decide")
 def decide_page(
     request: Request,
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     unit: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Any:
     scope.require("read")
@@ -124,7 +124,7 @@ def _slug(text: str) -> str:
 
 @router.get("/decide/business-case")
 def business_case(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     theme: Annotated[str, Query(min_length=1, max_length=200)],
     format: Annotated[str, Query(alias="format")] = "html",
     unit: Annotated[str | None, Query(max_length=100)] = None,

@@ -11,15 +11,15 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import CallerScope
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
 from cxchange.core.output import neutralise_cell
@@ -132,7 +132,7 @@ def _theme_names(eng: Engine) -> list[str]:
 
 
 @router.get("/feedback")
-def feedback_page(request: Request, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def feedback_page(request: Request, scope: CallerScope) -> Any:
     eng = engine()
     f, form = parse_filters(request, eng, scope)
     older = _text(request, "older", 80)
@@ -199,7 +199,7 @@ def _csv_stream(eng: Engine, f: explore.FeedbackFilter, many: bool) -> Iterator[
 
 
 @router.get("/feedback.csv")
-def feedback_csv(request: Request, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def feedback_csv(request: Request, scope: CallerScope) -> Any:
     eng = engine()
     f, _ = parse_filters(request, eng, scope)  # filters (and the 403) checked before streaming starts
     many = explore.is_many(*explore.count(eng, f))  # also resolves the theme: errors before the stream

@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, ForbiddenError, InputError, NotFoundError
@@ -126,7 +126,7 @@ def _clean_message(message: str, d: Path, name: str) -> str:
 
 
 @router.get("/import")
-def import_home(request: Request, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def import_home(request: Request, scope: CallerScope) -> Any:
     _require(scope)
     eng = engine()
     context = {
@@ -144,7 +144,7 @@ def _source_names(eng: Any) -> list[str]:
 
 @router.post("/import/upload", dependencies=[Depends(verify_csrf)])
 async def upload(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     file: Annotated[UploadFile, File()],
     source: Annotated[str, Form()],
     kind: Annotated[str, Form()] = "survey",
@@ -215,7 +215,7 @@ def _check(d: Path, meta: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/import/uploads/{token}")
-def preview(request: Request, token: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def preview(request: Request, token: str, scope: CallerScope) -> Any:
     _require(scope)
     d, meta = _upload_dir(token, scope)
     checked = _check(d, meta)
@@ -242,7 +242,7 @@ def preview(request: Request, token: str, scope: Annotated[UserScope, Depends(cu
 
 
 @router.post("/import/uploads/{token}", dependencies=[Depends(verify_csrf)])
-async def choose(request: Request, token: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+async def choose(request: Request, token: str, scope: CallerScope) -> Any:
     """Step 2: the chosen mapping; `action=check` runs the dry run again, `action=import` imports."""
     _require(scope)
     d, meta = _upload_dir(token, scope)
@@ -274,7 +274,7 @@ async def choose(request: Request, token: str, scope: Annotated[UserScope, Depen
 
 
 @router.post("/import/uploads/{token}/discard", dependencies=[Depends(verify_csrf)])
-def discard(token: str, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def discard(token: str, scope: CallerScope) -> Any:
     _require(scope)
     d, _ = _upload_dir(token, scope)
     shutil.rmtree(d, ignore_errors=True)
@@ -287,7 +287,7 @@ def _batch(eng: Any, batch_id: int) -> dict[str, Any]:
 
 
 @router.get("/import/batches/{batch_id}")
-def batch_page(request: Request, batch_id: int, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def batch_page(request: Request, batch_id: int, scope: CallerScope) -> Any:
     _require(scope)
     eng = engine()
     batch = _batch(eng, batch_id)
@@ -307,7 +307,7 @@ def _backlog(eng: Any) -> dict[str, Any]:
 
 
 @router.get("/import/batches/{batch_id}/rejects.csv")
-def rejects_csv(batch_id: int, scope: Annotated[UserScope, Depends(current_scope)]) -> Response:
+def rejects_csv(batch_id: int, scope: CallerScope) -> Response:
     """The rejected rows in the file's columns plus why, ready to fix and import again (formula-safe)."""
     _require(scope)
     header, rows = rejects_for_reimport(engine(), batch_id)

@@ -13,14 +13,14 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.change import impact, people, raci, readiness
 from cxchange.change.common import as_date, people_choices
 from cxchange.change.frameworks import list_rows
@@ -50,7 +50,6 @@ from cxchange.understand.themes.taxonomy import theme_rows
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
-Scope = Annotated[UserScope, Depends(current_scope)]
 WRITE = [Depends(verify_csrf)]
 RACI_CHOICES = ("", "R", "A", "A/R", "C", "I")
 # Input mistakes are shown next to the form that caused them; a missing initiative or a refusal is not.
@@ -99,7 +98,7 @@ def _split(value: str | list[str] | None) -> list[str]:
 
 
 @router.get("/initiatives")
-def initiatives_list(request: Request, scope: Scope, status: str | None = None) -> Any:
+def initiatives_list(request: Request, scope: CallerScope, status: str | None = None) -> Any:
     eng = engine()
     if status and status not in INITIATIVE_STATUSES:
         raise InputError(f"status wants one of {', '.join(INITIATIVE_STATUSES)}, got {status!r}")
@@ -120,7 +119,7 @@ def _new_context(eng: Engine, values: dict[str, Any], error: str | None = None) 
 
 
 @router.get("/initiatives/new")
-def initiative_new(request: Request, scope: Scope, theme: str = "", name: str = "") -> Any:
+def initiative_new(request: Request, scope: CallerScope, theme: str = "", name: str = "") -> Any:
     scope.require("initiatives")
     values = {
         "name": name,
@@ -135,7 +134,7 @@ def initiative_new(request: Request, scope: Scope, theme: str = "", name: str = 
 
 
 @router.post("/initiatives/new", dependencies=WRITE)
-async def initiative_create(request: Request, scope: Scope) -> Any:
+async def initiative_create(request: Request, scope: CallerScope) -> Any:
     from fastapi.concurrency import run_in_threadpool
 
     scope.require("initiatives")
@@ -307,7 +306,7 @@ def _page_context(eng: Engine, scope: UserScope, initiative: int) -> dict[str, A
 
 
 @router.get("/initiatives/{initiative}")
-def initiative_page(request: Request, scope: Scope, initiative: int) -> Any:
+def initiative_page(request: Request, scope: CallerScope, initiative: int) -> Any:
     return render(request, "initiative.html", _page_context(engine(), scope, initiative))
 
 
@@ -337,8 +336,13 @@ def _f(form: Any, key: str) -> str:
     return str(form.get(key) or "").strip()
 
 
+def _fields(form: Any, *names: str, optional: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """Service keywords from the form fields of those names, stripped; an empty optional one is None."""
+    return {**{k: _f(form, k) for k in names}, **{k: _f(form, k) or None for k in optional}}
+
+
 @router.post("/initiatives/{initiative}/steps/{step}", dependencies=WRITE)
-async def step_set(request: Request, scope: Scope, initiative: int, step: str) -> Any:
+async def step_set(request: Request, scope: CallerScope, initiative: int, step: str) -> Any:
     def act(eng: Engine, form: Any) -> None:
         set_step(eng, initiative, step, _f(form, "status") or "done", _f(form, "note") or None)
 
@@ -346,24 +350,18 @@ async def step_set(request: Request, scope: Scope, initiative: int, step: str) -
 
 
 @router.post("/initiatives/{initiative}/details", dependencies=WRITE)
-async def details_set(request: Request, scope: Scope, initiative: int) -> Any:
+async def details_set(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
-        update(
-            eng,
-            initiative,
-            vision=_f(form, "vision"),
-            sponsor=_f(form, "sponsor") or None,
-            owner=_f(form, "owner") or None,
-            status=_f(form, "status") or None,
-        )
+        update(eng, initiative, **_fields(form, "vision", optional=("sponsor", "owner", "status")))
 
     return await _write(request, scope, initiative, "about", act)
 
 
 @router.post("/initiatives/{initiative}/raci", dependencies=WRITE)
-async def raci_save(request: Request, scope: Scope, initiative: int) -> Any:
+async def raci_save(request: Request, scope: CallerScope, initiative: int) -> Any:
     """The whole grid at once (cells cell-ROW-COL, activities act-ROW, people person-COL), saved through
     the RACI import in one transaction; an activity left without letters leaves the matrix."""
+
     def act(eng: Engine, form: Any) -> None:
         people = [_f(form, f"person-{j}") for j in sorted(_indexed(form, "person-"), key=int)]
         out = io.StringIO()
@@ -387,7 +385,7 @@ def _indexed(form: Any, prefix: str) -> list[str]:
 
 
 @router.post("/initiatives/{initiative}/raci/cell", dependencies=WRITE)
-async def raci_cell(request: Request, scope: Scope, initiative: int) -> Any:
+async def raci_cell(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         set_cell(eng, initiative, _f(form, "activity"), _f(form, "person"), _f(form, "letter") or "-")
 
@@ -395,7 +393,7 @@ async def raci_cell(request: Request, scope: Scope, initiative: int) -> Any:
 
 
 @router.post("/initiatives/{initiative}/metrics", dependencies=WRITE)
-async def metric_add(request: Request, scope: Scope, initiative: int) -> Any:
+async def metric_add(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         add_metric(eng, initiative, _f(form, "metric"), _f(form, "target"), _f(form, "by") or None)
 
@@ -403,7 +401,7 @@ async def metric_add(request: Request, scope: Scope, initiative: int) -> Any:
 
 
 @router.post("/initiatives/{initiative}/readiness", dependencies=WRITE)
-async def readiness_upload(request: Request, scope: Scope, initiative: int) -> Any:
+async def readiness_upload(request: Request, scope: CallerScope, initiative: int) -> Any:
     form = await request.form()
     upload = form.get("file")
     text = ""
@@ -419,7 +417,7 @@ async def readiness_upload(request: Request, scope: Scope, initiative: int) -> A
 
 
 @router.post("/initiatives/{initiative}/impact", dependencies=WRITE)
-async def impact_save(request: Request, scope: Scope, initiative: int) -> Any:
+async def impact_save(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         values: dict[str, int | None] = {}
         for a in IMPACT_ASPECTS:
@@ -434,55 +432,40 @@ async def impact_save(request: Request, scope: Scope, initiative: int) -> Any:
 
 
 @router.post("/initiatives/{initiative}/comms", dependencies=WRITE)
-async def comm_add(request: Request, scope: Scope, initiative: int) -> Any:
+async def comm_add(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         when = as_date(_f(form, "date") or None, "date")
         if when is None:
             raise InputError("date is needed")
-        add_comm(
-            eng,
-            initiative,
-            audience=_f(form, "audience"),
-            channel=_f(form, "channel"),
-            sender=_f(form, "sender"),
-            when=when,
-            message=_f(form, "message"),
-        )
+        add_comm(eng, initiative, when=when, **_fields(form, "audience", "channel", "sender", "message"))
 
     return await _write(request, scope, initiative, "comms", act)
 
 
 @router.post("/initiatives/{initiative}/comms/{comm}/sent", dependencies=WRITE)
-async def comm_sent(request: Request, scope: Scope, initiative: int, comm: int) -> Any:
+async def comm_sent(request: Request, scope: CallerScope, initiative: int, comm: int) -> Any:
     return await _write(
         request, scope, initiative, "comms", lambda eng, form: mark_sent(eng, initiative, comm)
     )
 
 
 @router.post("/initiatives/{initiative}/agents", dependencies=WRITE)
-async def agent_add(request: Request, scope: Scope, initiative: int) -> Any:
+async def agent_add(request: Request, scope: CallerScope, initiative: int) -> Any:
     return await _write(
         request, scope, initiative, "agents", lambda eng, form: add_agent(eng, initiative, _f(form, "person"))
     )
 
 
 @router.post("/initiatives/{initiative}/resistance", dependencies=WRITE)
-async def resistance_add(request: Request, scope: Scope, initiative: int) -> Any:
+async def resistance_add(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
-        add_resistance(
-            eng,
-            initiative,
-            unit=_f(form, "unit"),
-            description=_f(form, "description"),
-            cause=_f(form, "cause"),
-            owner=_f(form, "owner"),
-        )
+        add_resistance(eng, initiative, **_fields(form, "unit", "description", "cause", "owner"))
 
     return await _write(request, scope, initiative, "resistance", act)
 
 
 @router.post("/initiatives/{initiative}/resistance/{item}", dependencies=WRITE)
-async def resistance_update(request: Request, scope: Scope, initiative: int, item: int) -> Any:
+async def resistance_update(request: Request, scope: CallerScope, initiative: int, item: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
         update_resistance(
             eng,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope
+from cxchange.auth.web import CallerScope
 from cxchange.change.service import list_all, visible_initiatives
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
@@ -135,7 +135,7 @@ def _safe(fn: Any, *args: Any, **kwargs: Any) -> Any:
 @router.get("/")
 def overview(
     request: Request,
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     unit: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
     eng = engine()

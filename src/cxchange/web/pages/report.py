@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope, rate_limited
+from cxchange.auth.web import CallerScope, rate_limited
 from cxchange.core.deps import engine
 from cxchange.report.render import report_response
 
@@ -18,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/report", dependencies=[Depends(rate_limited("report"))])
 async def report_download(
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     format: str = "pdf",
     period: str | None = None,
     unit: str | None = None,

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.change.service import list_all
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, ForbiddenError
@@ -22,7 +22,6 @@ from cxchange.listen.surveys.service import KINDS, close_survey, list_surveys, s
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
-Scope = Annotated[UserScope, Depends(current_scope)]
 
 
 def _unscoped(scope: UserScope) -> None:
@@ -39,7 +38,7 @@ def _page(request: Request, scope: UserScope, **extra: Any) -> Any:
 
 
 @router.get("/surveys")
-def surveys_page(request: Request, scope: Scope) -> Any:
+def surveys_page(request: Request, scope: CallerScope) -> Any:
     _unscoped(scope)
     return _page(request, scope)
 
@@ -47,7 +46,7 @@ def surveys_page(request: Request, scope: Scope) -> Any:
 @router.post("/surveys", dependencies=[Depends(verify_csrf)])
 async def create_survey_page(
     request: Request,
-    scope: Scope,
+    scope: CallerScope,
     name: Annotated[str, Form()] = "",
     kind: Annotated[str, Form()] = "nps",
     question: Annotated[str, Form()] = "",
@@ -70,7 +69,7 @@ async def create_survey_page(
 
 
 @router.get("/surveys/{survey_id}")
-def survey_page(request: Request, scope: Scope, survey_id: int, created: int = 0) -> Any:
+def survey_page(request: Request, scope: CallerScope, survey_id: int, created: int = 0) -> Any:
     _unscoped(scope)
     s = show_survey(engine(), survey_id)
     peak = max([d["n"] for d in s["by_day"]] or [1])
@@ -79,7 +78,7 @@ def survey_page(request: Request, scope: Scope, survey_id: int, created: int = 0
 
 
 @router.post("/surveys/{survey_id}/close", dependencies=[Depends(verify_csrf)])
-def close_survey_page(scope: Scope, survey_id: int) -> Any:
+def close_survey_page(scope: CallerScope, survey_id: int) -> Any:
     _unscoped(scope)
     scope.require("import")
     close_survey(engine(), survey_id)

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.change.service import comparison_visible, visible_initiatives
 from cxchange.core.deps import engine
 from cxchange.core.errors import ForbiddenError, InputError, NoDataError, NotFoundError
@@ -31,7 +31,6 @@ from cxchange.understand.themes.taxonomy import theme_rows
 from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
-Scope = Annotated[UserScope, Depends(current_scope)]
 PAGE_SIZE = 50
 QUEUE_STATUSES = ("unresolved", "open", "contacted", "resolved", "all")
 
@@ -57,7 +56,7 @@ def _levels(eng: Engine) -> list[str]:
 @router.get("/sustain")
 def sustain_page(
     request: Request,
-    scope: Scope,
+    scope: CallerScope,
     initiative: int | None = None,
     metric: str = "nps",
     before: str = "",
@@ -147,7 +146,7 @@ def _theme_names(eng: Engine) -> list[str]:
 @router.get("/sustain/cases")
 def cases_queue(
     request: Request,
-    scope: Scope,
+    scope: CallerScope,
     status: str = "unresolved",
     unit: str = "",
     overdue: bool = False,
@@ -197,7 +196,7 @@ def cases_queue(
 
 
 @router.get("/sustain/cases/{case_id}")
-def case_page(request: Request, scope: Scope, case_id: int, saved: bool = False) -> Any:
+def case_page(request: Request, scope: CallerScope, case_id: int, saved: bool = False) -> Any:
     eng = engine()
     case = case_for(eng, scope, case_id)
     ctx = {
@@ -219,7 +218,7 @@ def _safe_back(target: str, case_id: int) -> str:
 
 
 @router.post("/sustain/cases/{case_id}", dependencies=[Depends(verify_csrf)])
-async def case_update(request: Request, scope: Scope, case_id: int) -> Any:
+async def case_update(request: Request, scope: CallerScope, case_id: int) -> Any:
     from fastapi.concurrency import run_in_threadpool
 
     scope.require("cases")

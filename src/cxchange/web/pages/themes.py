@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError, NotFoundError
@@ -85,9 +85,7 @@ def _analysed_count(eng: Engine) -> int:
 
 
 @router.get("/themes")
-def themes_page(
-    request: Request, scope: Annotated[UserScope, Depends(current_scope)], done: str | None = None
-) -> Any:
+def themes_page(request: Request, scope: CallerScope, done: str | None = None) -> Any:
     scope.require("read")
     eng = engine()
     rows = theme_rows(eng)
@@ -124,7 +122,7 @@ def _examples(eng: Engine, theme_id: int, where: tuple[str, ...], positive: bool
 def theme_page(
     request: Request,
     theme_id: int,
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     done: str | None = None,
 ) -> Any:
     scope.require("read")
@@ -155,27 +153,21 @@ def theme_page(
 
 
 @router.post("/themes/{theme_id}/rename", dependencies=[Depends(verify_csrf)])
-def rename(
-    theme_id: int, scope: Annotated[UserScope, Depends(current_scope)], name: Annotated[str, Form()]
-) -> Any:
+def rename(theme_id: int, scope: CallerScope, name: Annotated[str, Form()]) -> Any:
     scope.require("taxonomy")
     rename_theme(engine(), str(theme_id), name)
     return RedirectResponse(f"/themes/{theme_id}?done=renamed", status_code=303)
 
 
 @router.post("/themes/{theme_id}/merge", dependencies=[Depends(verify_csrf)])
-def merge(
-    theme_id: int, scope: Annotated[UserScope, Depends(current_scope)], into: Annotated[int, Form()]
-) -> Any:
+def merge(theme_id: int, scope: CallerScope, into: Annotated[int, Form()]) -> Any:
     scope.require("taxonomy")
     result = merge_themes(engine(), [str(theme_id)], str(into))
     return RedirectResponse(f"/themes/{result['id']}?done=merged", status_code=303)
 
 
 @router.post("/themes/{theme_id}/keywords", dependencies=[Depends(verify_csrf)])
-def keywords(
-    theme_id: int, scope: Annotated[UserScope, Depends(current_scope)], keywords: Annotated[str, Form()]
-) -> Any:
+def keywords(theme_id: int, scope: CallerScope, keywords: Annotated[str, Form()]) -> Any:
     scope.require("taxonomy")
     terms = [t.strip() for t in keywords.replace("\n", ",").split(",") if t.strip()]
     if not terms:
@@ -187,9 +179,7 @@ def keywords(
 
 
 @router.post("/themes/analyze", dependencies=[Depends(verify_csrf)])
-async def reanalyse(
-    scope: Annotated[UserScope, Depends(current_scope)], back: Annotated[str, Form()] = ""
-) -> Any:
+async def reanalyse(scope: CallerScope, back: Annotated[str, Form()] = "") -> Any:
     """Run the incremental analysis (`cxchange analyze`): stale themes re-matched, new comments analysed."""
     scope.require("taxonomy")
     eng = engine()

@@ -16,8 +16,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
-from cxchange.auth.scope import UserScope
-from cxchange.auth.web import current_scope, verify_csrf
+from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
 from cxchange.understand.analyze import analyze
@@ -52,9 +51,7 @@ def _source(value: str | None) -> str | None:
 
 
 @router.get("/themes/discover")
-def discover_page(
-    request: Request, scope: Annotated[UserScope, Depends(current_scope)], done: str | None = None
-) -> Any:
+def discover_page(request: Request, scope: CallerScope, done: str | None = None) -> Any:
     scope.require("taxonomy")
     eng = engine()
     context = {
@@ -70,7 +67,7 @@ def discover_page(
 @router.post("/themes/discover", dependencies=[Depends(verify_csrf)])
 async def propose_themes(
     request: Request,
-    scope: Annotated[UserScope, Depends(current_scope)],
+    scope: CallerScope,
     source: Annotated[str, Form()] = "",
     max_themes: Annotated[str, Form()] = "10",
 ) -> Any:
@@ -110,7 +107,7 @@ def _choices(form: Any, count: int) -> list[Any]:
 
 
 @router.post("/themes/discover/accept", dependencies=[Depends(verify_csrf)])
-async def accept_themes(request: Request, scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+async def accept_themes(request: Request, scope: CallerScope) -> Any:
     scope.require("taxonomy")
     form = await request.form()
     count = _int(form.get("count"), "count")
@@ -141,7 +138,7 @@ def _run_analysis() -> None:
 
 
 @router.post("/themes/analysis", dependencies=[Depends(verify_csrf)])
-def start_analysis(scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
+def start_analysis(scope: CallerScope) -> Any:
     """Analyse every comment not analysed yet (and re-match edited themes) in the background."""
     scope.require("taxonomy")
     if backlog(engine())["running"] or not _analysing.acquire(blocking=False):
@@ -151,6 +148,6 @@ def start_analysis(scope: Annotated[UserScope, Depends(current_scope)]) -> Any:
 
 
 @router.get("/themes/analysis/progress")
-def analysis_progress(scope: Annotated[UserScope, Depends(current_scope)]) -> dict[str, Any]:
+def analysis_progress(scope: CallerScope) -> dict[str, Any]:
     scope.require("read")
     return backlog(engine())
