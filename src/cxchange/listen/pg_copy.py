@@ -27,6 +27,7 @@ import polars as pl
 from sqlalchemy import Connection, column, select, table, text
 from sqlalchemy.dialects import postgresql
 
+from cxchange.core.planner_stats import refresh_if_grown
 from cxchange.listen import rollup
 from cxchange.listen.models import Feedback
 from cxchange.listen.store import FEEDBACK_COLUMNS, drop_indexes_for_bulk, restore_indexes
@@ -36,8 +37,6 @@ STAGE = "feedback_stage"
 _BUILD_MEMORY = "256MB"
 # Chunks' roll-up entries are merged into one frame every this many chunks.
 _MERGE_EVERY = 4
-# ANALYZE when a batch adds at least this share of the rows the planner believed the table had.
-_ANALYZE_SHARE = 0.1
 
 
 class PostgresFeedbackWriter:
@@ -120,8 +119,7 @@ class PostgresFeedbackWriter:
             restore_indexes(self._conn, self._dropped)
             _add_foreign_keys(self._conn, self._foreign_keys)
             self._dropped, self._foreign_keys = [], []
-        if inserted and inserted >= _ANALYZE_SHARE * self._planner_rows():
-            self._conn.execute(text("ANALYZE feedback"))
+        refresh_if_grown(self._conn, "feedback", inserted)
         return inserted
 
     def _add_to_rollup(self, inserted: int) -> None:
@@ -132,13 +130,6 @@ class PostgresFeedbackWriter:
             rollup.add_counts(self._conn, rollup.merge_partials(self._partials))
         else:
             rollup.add_batch(self._conn, self._ids[1])
-
-    def _planner_rows(self) -> float:
-        """The planner's idea of feedback's size before this batch (0 if never analysed)."""
-        value = self._conn.execute(
-            text("SELECT reltuples FROM pg_class WHERE oid = 'feedback'::regclass")
-        ).scalar()
-        return max(float(value or 0), 0.0)
 
 
 def _drop_foreign_keys(conn: Connection) -> list[tuple[str, str]]:
