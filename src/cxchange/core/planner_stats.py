@@ -20,7 +20,9 @@ ANALYZE_SHARE = 0.1
 
 def planner_rows(conn: Connection, table: str) -> float:
     """The planner's idea of `table`'s size (0 when never analysed: PostgreSQL stores -1 then)."""
-    value = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"), {"t": table})
+    value = conn.execute(
+        text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"), {"t": table}
+    )
     return max(float(value.scalar() or 0), 0.0)
 
 

@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from cxchange.core.planner_stats import refresh_tables
 from cxchange.core.events import ANALYSIS_FINISHED, complete, record
 from cxchange.core.executors import Executor, executor_for
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.planner_stats import refresh_tables
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.understand.distributed import (
