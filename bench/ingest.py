@@ -288,13 +288,19 @@ def cxchange_scores(cx: str, url: str, env: dict[str, str]) -> dict[str, Any]:
     return {k: res[k] for k in ("wall_seconds", "cpu_seconds", "rss_mb")} | {"groups": len(res["json"])}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The options every PostgreSQL bench shares: --rows, --postgres."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument(
         "--postgres",
         default=os.environ.get("CXCHANGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
+    return ap
+
+
+def main() -> None:
+    ap = arguments(__doc__)
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--no-floor", action="store_true", help="skip SQLite's INSERT ... SELECT floor")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")

@@ -38,7 +38,7 @@ GENERIC_NAME = re.compile(r"^(topic|theme|cluster)[ _-]?\d+$", re.I)
 def demo() -> tuple[pl.DataFrame, Discovery]:
     planted = generate(8_000, seed=42).planted.filter(pl.col("text").is_not_null())
     t0 = time.perf_counter()
-    found = discover_themes(planted["text"].to_list(), seed=0)
+    found = discover_themes(planted["text"].to_list(), seed=0, embedder="tfidf")  # static: its own tests
     elapsed = time.perf_counter() - t0
     print(f"\ndiscover_themes on {planted.height} demo comments: {elapsed:.2f} s, {len(found.themes)} themes")
     return planted, found
@@ -249,10 +249,17 @@ def test_embedder_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
         get_embedder(42)  # type: ignore[arg-type]
 
 
-def test_tfidf_name_is_the_default() -> None:
-    texts = generate(1_500, seed=2).planted["text"].drop_nulls().to_list()
-    a, b = discover_themes(texts, seed=1), discover_themes(texts, seed=1, embedder="tfidf")
+def test_adaptive_is_the_default_and_picks_by_length() -> None:
+    short = generate(1_500, seed=2).planted["text"].drop_nulls().to_list()
+    a, b = discover_themes(short, seed=1), discover_themes(short, seed=1, embedder="static")
+    assert a.embedder == b.embedder == "static"
     assert np.array_equal(a.labels, b.labels) and a.themes == b.themes
+    long = [" ".join([t] * 6) for t in short[:300]]  # past STATIC_MAX_WORDS words each
+    c, d = discover_themes(long, seed=1), discover_themes(long, seed=1, embedder="tfidf")
+    assert c.embedder == d.embedder == "tfidf" and np.array_equal(c.labels, d.labels)
+    assert embedders.adaptive_choice([]) == "tfidf" and embedders.adaptive_choice(["", "a b"]) == "static"
+    with pytest.raises(ValueError, match="adaptive"):
+        get_embedder("adaptive")
 
 
 def test_embedding_back_end_structure_and_determinism() -> None:

@@ -91,3 +91,39 @@ def test_round_trip_and_format_check(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(relevance, "FORMAT", FORMAT)
     with pytest.raises(ModelFileError, match="format"):
         ThemeModel.from_bytes(newer)
+
+
+# --- the centroid matcher of embedding discovery (static embedder) -----------------------------------
+
+
+def _static_found() -> tuple[object, list[str], list[str]]:
+    texts, labels = _corpus(300, seed=2)
+    found = discover_themes(texts, max_themes=3, seed=0, embedder="static", with_model=True)
+    assert found.model is not None and found.model.centroids is not None  # type: ignore[attr-defined]
+    return found, texts, labels
+
+
+def test_centroid_matcher_assigns_as_discovery_grouped_and_round_trips() -> None:
+    found, texts, _ = _static_found()
+    model: ThemeModel = found.model  # type: ignore[attr-defined]
+    assert model.embedder == "static" and model.centre is not None
+    picked = model.assign(texts, groups=[int(c) for c in model.classes])
+    primary = np.array([p[0][0] if p else -1 for p in picked])
+    assert np.mean(primary == found.labels) >= 0.95  # type: ignore[attr-defined]
+    assert np.median([len(p) for p in picked]) <= 3
+    for p in picked:
+        rel = [r for _, r, _ in p]
+        assert rel == sorted(rel, reverse=True)
+    back = ThemeModel.from_bytes(model.to_bytes())
+    assert back.embedder == "static" and np.allclose(back.centroids, model.centroids, atol=1e-6)  # type: ignore[arg-type]
+    assert back.assign(texts[:30]) == model.assign(texts[:30]) == model.assign(texts[:30])
+    # A comment with no word piece the table knows gets no theme, never a guess.
+    assert model.assign(["", "   "]) == [[], []]
+
+
+def test_centroid_matcher_that_names_an_unknown_embedder_is_an_error() -> None:
+    found, texts, _ = _static_found()
+    model: ThemeModel = found.model  # type: ignore[attr-defined]
+    model.embedder = "word2vec"
+    with pytest.raises(ValueError, match="word2vec"):
+        model.assign(texts[:2])

@@ -91,9 +91,9 @@ def test_discover_and_emerging_json(demo_db: str) -> None:
     out = json.loads(run.stdout)
     assert out["themes"] and out["unassigned_share"] < 0.15
     assert all(not t["name"].lower().startswith("topic") for t in out["themes"])
-    # The default is tfidf (seconds; minilm takes minutes on a busy machine, eval/results/themes.md);
-    # the result names the back-end it used, and the --save'd matcher is not in the JSON.
-    assert out["embedder"] == "tfidf" and "model" not in out
+    # The default is adaptive: the demo's short comments take the static embedder (seconds; minilm
+    # takes minutes); the result names the back-end it used, and the --save'd matcher is not in the JSON.
+    assert out["embedder"] == "static" and "model" not in out
     assert all("too_broad" in t for t in out["themes"])
     run = cx("themes", "discover", "--embedder", "word2vec", db=demo_db)
     assert run.returncode == 1 and "--embedder" in run.stderr and "Traceback" not in run.stderr

@@ -26,12 +26,13 @@ def planner_rows(conn: Connection, table: str) -> float:
     return max(float(value.scalar() or 0), 0.0)
 
 
-def refresh_if_grown(conn: Connection, table: str, added: int) -> bool:
+def refresh_if_grown(conn: Connection, table: str, added: int, *, believed: float | None = None) -> bool:
     """ANALYZE `table` when `added` new rows are a noticeable share of what the planner believed it
-    held (or it was never analysed). Returns whether it did. Runs in the caller's transaction."""
+    held (or it was never analysed). `believed`: that size read before the write, when the write
+    itself may have updated it (CREATE INDEX does). Returns whether it did. In the caller's transaction."""
     if conn.dialect.name != "postgresql" or added <= 0:
         return False
-    if added < ANALYZE_SHARE * planner_rows(conn, table):
+    if added < ANALYZE_SHARE * (planner_rows(conn, table) if believed is None else believed):
         return False
     # `table` is one of our own table names, never user input; ANALYZE takes no bound parameter.
     conn.execute(text(f"ANALYZE {table}"))

@@ -1,36 +1,45 @@
-"""Bulk writes of validated feedback on PostgreSQL: COPY into a staging table, one set-based INSERT.
+"""Bulk writes of validated feedback on PostgreSQL: COPY, and set-based work after it.
 
 Validation, de-duplication keys and redaction happen in polars before anything reaches the server
-(listen/validate.py, listen/redact.py), exactly as for SQLite; the server only stores. Each chunk is
-COPied (CSV, written by polars) into a temporary staging table, which costs about what `psql \\copy`
-costs; when the last chunk is in, one `INSERT … SELECT … ON CONFLICT (source_id, dedup_key) DO NOTHING`
-moves the rows into feedback, inside the batch's transaction, so the batch is all or nothing.
+(listen/validate.py, listen/redact.py), exactly as for SQLite; the server only stores. Everything
+happens inside the batch's transaction, so the batch is all or nothing (DDL included).
 
-Duplicates inside the file: the staging table is temporary (local buffers: never a synchronised or a
-parallel scan), so the INSERT reads it in COPY order and the first row of a key wins, as on SQLite.
+Two paths (where the time goes: bench/pg_import_phases.py, results in bench/results/):
 
-The search index (migration 0013) is an expression index over feedback.text that PostgreSQL maintains
-on insert, so it is current when the batch commits (kept in place: measured, building it again after
-a first load cost as much as maintaining it, or more). For a first load into an empty table the btree
-indexes other than the unique key, and the foreign keys, are dropped and added back, sorted and
-set-based, after the insert (still inside the transaction, so still all or nothing). Afterwards the
-planner's statistics are brought up to date by the import (ANALYZE) when the batch changed the table
-noticeably, so the first query after an import is planned on the real table, not an empty one.
+* A first load (a large batch into an empty table): the table is locked, every index but the primary
+  key and every foreign key are dropped, each chunk is COPied straight into feedback, then the indexes
+  are built again, sorted and set-based, the foreign keys checked by one join each. The former path
+  (COPY into a stage, then INSERT … ON CONFLICT with the indexes in place) paid for a second pass over
+  the rows, the speculative insertion of ON CONFLICT and the search index's GIN entries row by row
+  (twice the WAL of building it); building the search index is still most of the work (its expression,
+  regexp_replace and to_tsvector over every comment, a third of that), but it is done once, set-based.
+  Duplicates inside the file show up when the unique key is built: then the later rows of a key are
+  deleted (ids follow the file's order, so the first row of a key wins, as on SQLite) and it is built
+  again. The search index is current when the batch commits.
+* Any other batch: each chunk is COPied into a temporary staging table, then one `INSERT … SELECT …
+  ON CONFLICT (source_id, dedup_key) DO NOTHING` moves the rows into feedback, so rows already stored
+  (a re-run) or stored by a concurrent import are skipped, never doubled. The staging table is
+  temporary (local buffers: never a synchronised or a parallel scan), so the INSERT reads it in COPY
+  order and the first row of a key wins.
+
+Afterwards the planner's statistics are brought up to date by the import (ANALYZE) when the batch
+changed the table noticeably, so the first query after an import is planned on the real table.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, column, select, table, text
 from sqlalchemy.dialects import postgresql
 
-from cxchange.core.planner_stats import refresh_if_grown
+from cxchange.core.planner_stats import planner_rows, refresh_if_grown
 from cxchange.listen import rollup
 from cxchange.listen.models import Feedback
-from cxchange.listen.store import FEEDBACK_COLUMNS, drop_indexes_for_bulk, restore_indexes
+from cxchange.listen.store import FEEDBACK_COLUMNS, worth_rebuilding_indexes
 
 STAGE = "feedback_stage"
 # Memory for building the indexes again after a first load (per server process, this transaction only).
@@ -38,9 +47,42 @@ _BUILD_MEMORY = "256MB"
 # Chunks' roll-up entries are merged into one frame every this many chunks.
 _MERGE_EVERY = 4
 
+# feedback's unique constraints, plain indexes (the search index among them) and foreign keys, with
+# the catalog's own definitions: everything a first load drops and builds again, all but the primary
+# key (its ids come in order from the sequence: appending to it costs little).
+_REBUILT = """
+SELECT 'unique' AS kind, c.conname AS name, pg_get_constraintdef(c.oid) AS definition
+FROM pg_constraint c WHERE c.conrelid = 'feedback'::regclass AND c.contype = 'u'
+UNION ALL
+SELECT 'index', r.relname, pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid
+WHERE i.indrelid = 'feedback'::regclass
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = i.indrelid AND c.conindid = i.indexrelid)
+UNION ALL
+SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+FROM pg_constraint c WHERE c.conrelid = 'feedback'::regclass AND c.contype = 'f'
+ORDER BY 1, 2"""
+
+# The later rows of a key within this batch (ids follow COPY order, i.e. the file's: the first row wins).
+_LATER_DUPLICATES = """
+DELETE FROM feedback f USING (
+    SELECT id FROM (
+        SELECT id, batch_id,
+               row_number() OVER (PARTITION BY source_id, dedup_key ORDER BY id) AS nth
+        FROM feedback WHERE source_id = :source
+    ) keyed WHERE nth > 1 AND batch_id = :batch
+) later WHERE f.id = later.id"""
+
+
+class _Rebuilt(NamedTuple):
+    kind: str  # "unique", "index" or "foreign key"
+    name: str
+    definition: str  # pg_get_constraintdef / pg_get_indexdef: the catalog's text, never user input
+
 
 class PostgresFeedbackWriter:
-    """COPY every chunk into one staging table; `close` moves them into feedback in one statement."""
+    """COPY every chunk (into feedback on a first load, else into a staging table); `close` does the
+    set-based rest: indexes and foreign keys, or the one INSERT from the stage."""
 
     def __init__(
         self, conn: Connection, *, source_id: int, batch_id: int, rating_scale: int, expected_rows: int = 0
@@ -48,10 +90,21 @@ class PostgresFeedbackWriter:
         self._conn = conn
         self._ids = (source_id, batch_id, rating_scale)
         cols = ", ".join(FEEDBACK_COLUMNS)
-        create = f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ON COMMIT DROP AS SELECT {cols} FROM feedback"
-        conn.execute(text(create + " WITH NO DATA"))
-        conn.execute(text(f"TRUNCATE {STAGE}"))  # a stage left by an earlier batch on this connection
-        self._copy_sql = f"COPY {STAGE} ({cols}) FROM STDIN (FORMAT csv)"
+        # Read before the batch: rebuilding indexes after a first load updates reltuples itself.
+        self._planner = planner_rows(conn, "feedback")
+        self._rebuilt: list[_Rebuilt] = []
+        self.first_load = _claim_first_load(conn, expected_rows)
+        if self.first_load:
+            # Before any of this batch's rows is in feedback: a roll-up made stale by deletions is counted
+            # again from the rows already stored, and this batch's rows are added by `close`.
+            rollup.ensure_current(conn)
+            self._rebuilt = _drop_rebuilt(conn)
+            self._copy_sql = f"COPY feedback ({cols}) FROM STDIN (FORMAT csv)"
+        else:
+            create = f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ON COMMIT DROP AS SELECT {cols} FROM feedback"
+            conn.execute(text(create + " WITH NO DATA"))
+            conn.execute(text(f"TRUNCATE {STAGE}"))  # a stage left by an earlier batch on this connection
+            self._copy_sql = f"COPY {STAGE} ({cols}) FROM STDIN (FORMAT csv)"
         stage = table(STAGE, *[column(c) for c in FEEDBACK_COLUMNS])
         stmt = (
             postgresql.insert(Feedback.__table__)
@@ -59,10 +112,6 @@ class PostgresFeedbackWriter:
             .on_conflict_do_nothing(index_elements=["source_id", "dedup_key"])
         )
         self._insert_sql = str(stmt.compile(dialect=postgresql.dialect()))
-        self._dropped = drop_indexes_for_bulk(conn, expected_rows, only_if_empty=True)
-        # A first load: the foreign keys too are checked once, set-based, when added back at the end
-        # (per row they cost about three times the insert itself: one trigger query per key per row).
-        self._foreign_keys = _drop_foreign_keys(conn) if self._dropped else []
         self.staged = 0  # chunks
         self.staged_rows = 0
         self._partials: list[pl.DataFrame] | None = []  # None: count the batch in SQL instead
@@ -84,7 +133,7 @@ class PostgresFeedbackWriter:
         return buf.getvalue(), rows.height, rollup.partial_counts(rows, self._ids[0])
 
     def write(self, prepared: tuple[bytes, int, pl.DataFrame | None]) -> int:
-        """Stage a chunk. Nothing is in feedback yet: the rows are counted by `close`."""
+        """COPY a chunk. Rows are counted by `close` (duplicates are known only there)."""
         data, rows, partial = prepared
         if not data:
             return 0
@@ -102,25 +151,40 @@ class PostgresFeedbackWriter:
         return 0
 
     def close(self) -> int:
-        """Insert the staged rows (duplicates skipped), rebuild dropped indexes, refresh statistics.
-        Returns how many rows were new."""
+        """Finish the batch: indexes, duplicates and foreign keys after a first load, else the INSERT
+        from the stage; then the roll-up and the statistics. Returns how many rows were new."""
         inserted = 0
-        raw: Any = self._conn.connection.driver_connection
-        if self.staged:
+        if self.first_load:
+            inserted = self._finish_first_load()
+        elif self.staged:
             # Deletions made the roll-up stale: counted again from feedback before this batch's rows.
             rollup.ensure_current(self._conn)
+            raw: Any = self._conn.connection.driver_connection
             with raw.cursor() as cur:
                 cur.execute(self._insert_sql)
                 inserted = int(cur.rowcount)
                 cur.execute(f"TRUNCATE {STAGE}")
-            self._add_to_rollup(inserted)
-        if self._dropped or self._foreign_keys:
-            self._conn.execute(text(f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'"))
-            restore_indexes(self._conn, self._dropped)
-            _add_foreign_keys(self._conn, self._foreign_keys)
-            self._dropped, self._foreign_keys = [], []
-        refresh_if_grown(self._conn, "feedback", inserted)
+        self._add_to_rollup(inserted)
+        refresh_if_grown(self._conn, "feedback", inserted, believed=self._planner)
         return inserted
+
+    def _finish_first_load(self) -> int:
+        """Build the unique key (dropping the later rows of a duplicated key if it fails), the other
+        indexes, then check the foreign keys. Returns the rows kept."""
+        conn = self._conn
+        conn.execute(text(f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'"))
+        unique = [r for r in self._rebuilt if r.kind == "unique"]
+        duplicates = 0
+        try:
+            with conn.begin_nested():
+                _restore(conn, unique)
+        except UniqueViolation:  # raised by the driver: the DDL runs on its cursor (`_ddl`)
+            duplicates = _delete_later_duplicates(conn, *self._ids[:2])
+            _restore(conn, unique)  # a violation left now is not a duplicate key of ours: the batch fails
+        _restore(conn, [r for r in self._rebuilt if r.kind == "index"])
+        _restore(conn, [r for r in self._rebuilt if r.kind == "foreign key"])
+        self._rebuilt = []
+        return self.staged_rows - duplicates
 
     def _add_to_rollup(self, inserted: int) -> None:
         """The score roll-up (listen/rollup.py) counts the batch's new rows before the commit."""
@@ -132,22 +196,59 @@ class PostgresFeedbackWriter:
             rollup.add_batch(self._conn, self._ids[1])
 
 
-def _drop_foreign_keys(conn: Connection) -> list[tuple[str, str]]:
-    """Drop feedback's foreign keys; returns (name, definition) of each, as the catalog has them."""
-    found = conn.execute(
-        text(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'feedback'::regclass AND contype = 'f' ORDER BY conname"
-        )
-    ).all()
-    quote = conn.dialect.identifier_preparer.quote
-    for name, _ in found:
-        conn.execute(text(f"ALTER TABLE feedback DROP CONSTRAINT {quote(name)}"))  # a catalog name
-    return [(str(name), str(definition)) for name, definition in found]
+def _claim_first_load(conn: Connection, expected_rows: int) -> bool:
+    """A large batch into an empty feedback table: lock it (DROP INDEX would anyway) and check it is
+    still empty, since another first load may have committed while this one waited for the lock."""
+    if not worth_rebuilding_indexes(conn, expected_rows, only_if_empty=True):
+        return False
+    conn.execute(text("LOCK TABLE feedback IN ACCESS EXCLUSIVE MODE"))
+    return not conn.execute(text("SELECT EXISTS (SELECT 1 FROM feedback)")).scalar()
 
 
-def _add_foreign_keys(conn: Connection, keys: list[tuple[str, str]]) -> None:
-    """Add them back: each is validated by one join over the table, and a bad key fails the batch."""
+def _drop_rebuilt(conn: Connection) -> list[_Rebuilt]:
+    """Drop feedback's unique keys, plain indexes and foreign keys; returns them as the catalog has them."""
+    found = [_Rebuilt(str(k), str(n), str(d)) for k, n, d in conn.execute(text(_REBUILT)).all()]
     quote = conn.dialect.identifier_preparer.quote
-    for name, definition in keys:  # the catalog's own text (pg_get_constraintdef), never user input
-        conn.execute(text(f"ALTER TABLE feedback ADD CONSTRAINT {quote(name)} {definition}"))
+    for item in found:  # catalog names
+        if item.kind == "index":
+            _ddl(conn, f"DROP INDEX {quote(item.name)}")
+        else:
+            _ddl(conn, f"ALTER TABLE feedback DROP CONSTRAINT {quote(item.name)}")
+    return found
+
+
+def _restore(conn: Connection, items: list[_Rebuilt]) -> None:
+    """Build them again: an index sorted in one pass, a foreign key validated by one join."""
+    quote = conn.dialect.identifier_preparer.quote
+    for item in items:
+        if item.kind == "index":
+            _ddl(conn, item.definition)
+        else:
+            _ddl(conn, f"ALTER TABLE feedback ADD CONSTRAINT {quote(item.name)} {item.definition}")
+
+
+def _delete_later_duplicates(conn: Connection, source_id: int, batch_id: int) -> int:
+    """Delete the later rows of each key the file holds more than once; returns how many.
+
+    The rows were never visible outside this transaction, so their deletion is not a change of stored
+    feedback: the statement trigger that marks derived copies stale (migration 0016) is off meanwhile.
+    The table is locked by this transaction (`_claim_first_load`), so nobody else sees it off."""
+    triggers = conn.execute(
+        text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'feedback'::regclass AND NOT tgisinternal "
+             "AND tgenabled <> 'D'")
+    ).scalars().all()  # fmt: skip
+    quote = conn.dialect.identifier_preparer.quote
+    for name in triggers:
+        conn.execute(text(f"ALTER TABLE feedback DISABLE TRIGGER {quote(name)}"))
+    deleted = conn.execute(text(_LATER_DUPLICATES), {"source": source_id, "batch": batch_id}).rowcount
+    for name in triggers:
+        conn.execute(text(f"ALTER TABLE feedback ENABLE TRIGGER {quote(name)}"))
+    return int(deleted)
+
+
+def _ddl(conn: Connection, sql: str) -> None:
+    """A statement from the catalog's text, run as is: no parameters, so a colon or a percent sign in
+    an index expression (e.g. '[^[:alnum:]]+') is never read as a placeholder."""
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(sql)

@@ -38,16 +38,20 @@ class FeedbackWriter(Protocol):
         inserted itself (a writer that stages chunks and inserts them at the end), else 0."""
 
 
-def drop_indexes_for_bulk(
-    conn: Connection, expected_rows: int, *, keep: frozenset[str] = frozenset(), only_if_empty: bool = False
-) -> list[Index]:
+def worth_rebuilding_indexes(conn: Connection, expected_rows: int, *, only_if_empty: bool = False) -> bool:
     """A large batch into a small table: random inserts into the secondary indexes cost more than
     building them again, sorted, at the end (inside the same transaction, so still atomic).
-    Indexes named in `keep` are left alone. `only_if_empty`: on PostgreSQL DROP INDEX locks the whole
-    table until commit, blocking every reader for the length of the import, so only a first load
-    (nobody has anything to read yet) is worth it."""
+    `only_if_empty`: on PostgreSQL DROP INDEX locks the whole table until commit, blocking every reader
+    for the length of the import, so only a first load (nobody has anything to read yet) is worth it."""
     existing = conn.execute(select(func.max(Feedback.id))).scalar() or 0
-    if expected_rows < BULK_ROWS or expected_rows * 4 <= existing or (only_if_empty and existing):
+    return not (expected_rows < BULK_ROWS or expected_rows * 4 <= existing or (only_if_empty and existing))
+
+
+def drop_indexes_for_bulk(
+    conn: Connection, expected_rows: int, *, keep: frozenset[str] = frozenset()
+) -> list[Index]:
+    """Drop the secondary indexes (all but those named in `keep`) when `worth_rebuilding_indexes`."""
+    if not worth_rebuilding_indexes(conn, expected_rows):
         return []
     dropped = [index for index in Feedback.__table__.indexes if not index.unique and index.name not in keep]
     for index in dropped:

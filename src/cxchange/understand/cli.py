@@ -124,10 +124,12 @@ def themes_discover(
         str,
         typer.Option(
             "--embedder",
-            help="tfidf (default: fast, no extra packages), minilm (sentence embeddings of a sample; "
-            "needs the embeddings extra; much slower) or auto (minilm when installed, else tfidf).",
+            help="adaptive (default: static for short comments, tfidf for long ones), static (word "
+            "vectors distilled from MiniLM; fast), tfidf (fast, no extra packages), minilm (sentence "
+            "embeddings of a sample; needs the embeddings extra; much slower) or auto (minilm when "
+            "installed, else tfidf).",
         ),
-    ] = "tfidf",
+    ] = "adaptive",
     save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,
     fmt: TableJsonFormat = "table",
     db: DbOption = None,

@@ -40,10 +40,11 @@ def discover(
     max_themes: int = 12,
     seed: int = 0,
     max_comments: int = MAX_COMMENTS,
-    embedder: str = "tfidf",
+    embedder: str = "adaptive",
 ) -> dict[str, Any]:
-    """``embedder``: "tfidf" (default: no extra packages, seconds; with the saved matcher it met the
-    NMI and speed targets on the tuning sets, eval/results/themes.md), "minilm" (sentence embeddings of
+    """``embedder``: "adaptive" (default: "static" for short comments, "tfidf" for long ones; see
+    ``themes.embedders.adaptive_choice`` and eval/results/themes.md), "static" (distilled token
+    vectors, no extra packages), "tfidf" (no extra packages, seconds), "minilm" (sentence embeddings of
     a sample of the comments; needs ``pip install 'cxchange[embeddings]'``, loaded only when used; minutes
     on a busy 2-core machine) or "auto" (minilm when installed). The result names the one used."""
     ensure_schema(engine)
@@ -94,7 +95,7 @@ def discover(
     return {
         "comments": n,
         "seed": seed,
-        "embedder": embedder,
+        "embedder": found.embedder or embedder,
         "themes": themes,
         "unassigned": int(found.unassigned),
         "unassigned_share": round(found.unassigned / n, 4) if n else 0.0,

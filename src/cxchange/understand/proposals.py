@@ -67,7 +67,7 @@ def _key(source: str | None, max_themes: int, seed: int, embedder: str, print_: 
 
 
 def propose(
-    engine: Engine, *, source: str | None, max_themes: int = 10, seed: int = 0, embedder: str = "tfidf"
+    engine: Engine, *, source: str | None, max_themes: int = 10, seed: int = 0, embedder: str = "adaptive"
 ) -> dict[str, Any]:
     """Discovery's proposals for `source`'s comments (all sources when None), with their fingerprint."""
     if not 2 <= max_themes <= 30:

@@ -36,10 +36,10 @@ from sklearn.preprocessing import normalize
 
 from cxchange.understand.themes.clustering import content_themes, overall_theme
 from cxchange.understand.themes.embedded import embedding_themes
-from cxchange.understand.themes.embedders import Embedder, get_embedder
+from cxchange.understand.themes.embedders import Embedder, adaptive_choice, get_embedder, resolve
 from cxchange.understand.themes.naming import ThemeBuild, describe
 from cxchange.understand.themes.normalise import Noise, corpus_noise, normalise
-from cxchange.understand.themes.sampled import SAMPLE_SHARE
+from cxchange.understand.themes.sampled import SAMPLE_SHARE, embed_unit
 from cxchange.understand.themes.text import (
     GENERIC_WORDS,
     STOP_WORDS,
@@ -53,6 +53,7 @@ from cxchange.understand.themes.text import (
 
 __all__ = ["GENERIC_WORDS", "STOP_WORDS", "DiscoveredTheme", "Discovery", "discover_themes"]
 
+STATIC_IDF = False  # weight static token rows by the corpus's IDF (chosen on demo and clothing only)
 SUBJECT_LIFT = 1.0  # added to a text's subject noun (its TF-IDF row has unit length)
 FINE_PER_SQRT = 1 / 2  # first NMF: sqrt(n / mean terms per text)/2 topics, between max_themes and 4x that
 
@@ -81,6 +82,7 @@ class Discovery:
     # ``classes`` index ``themes``); None when not asked for or nothing was assigned.
     model: Any = None
     noise: Noise | None = None  # what normalisation stripped (brands, boilerplate)
+    embedder: str = ""  # the back-end used, by name ("adaptive" resolved); "" for an embedder object
 
     def top_level(self) -> np.ndarray:
         """Labels mapped to their top-level ancestor (-1 stays -1)."""
@@ -101,7 +103,7 @@ def discover_themes(
     fine_topics: int | None = None,
     n_keywords: int = 10,
     n_representatives: int = 5,
-    embedder: str | Embedder = "tfidf",
+    embedder: str | Embedder = "adaptive",
     embed_share: float = SAMPLE_SHARE,
     with_model: bool = False,
 ) -> Discovery:
@@ -110,7 +112,9 @@ def discover_themes(
     ``min_share``: the smallest theme as a share of the texts (never fewer than 3 texts).
     ``fine_topics``: NMF topics before grouping (default about sqrt(n / mean terms per text) / 2, between
     max_themes and 4x that).
-    ``embedder``: ``"tfidf"`` (default: TF-IDF + NMF, no extra packages), ``"minilm"`` (sentence embeddings,
+    ``embedder``: ``"adaptive"`` (default: ``"static"`` for short texts, else ``"tfidf"``; see
+    ``embedders.adaptive_choice``), ``"static"`` (distilled token vectors), ``"tfidf"`` (TF-IDF + NMF),
+    ``"minilm"`` (sentence embeddings,
     needs the ``embeddings`` extra; ``fine_topics`` then does not apply) or any object with
     ``embed(texts) -> np.ndarray``. Names and keywords come from the texts' words either way.
     ``embed_share``: with an embedder, the share of texts really embedded (a seeded sample, at least a
@@ -119,9 +123,12 @@ def discover_themes(
     ``with_model``: also fit the model that assigns these themes to new comments (``relevance.py``).
     """
     n = len(texts)
+    if isinstance(embedder, str) and resolve(embedder) == "adaptive":
+        embedder = adaptive_choice(texts)
+    used = resolve(embedder) if isinstance(embedder, str) else ""
     dense = get_embedder(embedder)  # None: the TF-IDF + NMF path; checked before any work
     if n == 0:
-        return Discovery([], np.zeros(0, np.int64), 0, [])
+        return Discovery([], np.zeros(0, np.int64), 0, [], embedder=used)
     max_themes = max(1, int(max_themes))
     min_size = max(3, round(min_share * n))
 
@@ -139,7 +146,7 @@ def discover_themes(
         term_lists = [text_terms(toks, fold) for toks in tokens]
         counts_x = vec.fit_transform(term_lists).tocsr()
     except ValueError:  # no term at all (empty, filler or emoji only)
-        return Discovery([], np.full(n, -1, np.int64), n, [[] for _ in range(n)])
+        return Discovery([], np.full(n, -1, np.int64), n, [[] for _ in range(n)], embedder=used)
     vocab = vec.get_feature_names_out()
     generic = np.array([is_generic(t) for t in vocab])
     content_x, content_vocab = counts_x[:, np.flatnonzero(~generic)], vocab[~generic]
@@ -159,10 +166,15 @@ def discover_themes(
     k_auto = round(np.sqrt(int(has_content.sum()) / max(per_text, 1.0)) * FINE_PER_SQRT)
     k_fine = fine_topics or min(max(k_top, k_auto), 4 * k_top)
     k_fine = min(k_fine, int(has_content.sum()), content_x.shape[1])
+    embedded: tuple[np.ndarray, dict[int, np.ndarray], np.ndarray] | None = None
     if dense is not None:
         rows = np.flatnonzero(has_content)
-        embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab, k_top, seed,
-                          min_size, n_keywords, embed_share)  # fmt: skip
+        if getattr(dense, "cheap", False):  # embedding every text costs less than placing most by words
+            embed_share = 1.0
+        if STATIC_IDF and hasattr(dense, "corpus_weights"):  # this corpus's rare tokens weigh more
+            dense = dense.weighted(dense.corpus_weights(cleaned))
+        embedded = embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab,
+                                    k_top, seed, min_size, n_keywords, embed_share)  # fmt: skip
     elif k_fine >= 1:
         tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(content_x).tocsr()
         column = {t: j for j, t in enumerate(content_vocab)}
@@ -189,5 +201,20 @@ def discover_themes(
     if with_model:
         from cxchange.understand.themes.relevance import fit_model
 
-        model = fit_model(term_lists, labels, fold=fold, noise=noise)
-    return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise)
+        name = getattr(dense, "name", "")
+        e_all, centroids, centre = None, None, None
+        if embedded is not None and getattr(dense, "cheap", False) and name:
+            # The saved matcher is discovery's centroids: texts without content words ("Overall
+            # experience") are embedded too, so that theme has a centroid like the others.
+            e_rows, by_theme, centre = embedded
+            e_all = np.zeros((n, e_rows.shape[1]))
+            e_all[np.flatnonzero(has_content)] = e_rows
+            rest = np.flatnonzero((labels >= 0) & ~has_content)
+            if len(rest):
+                e_all[rest] = normalize(embed_unit(dense, [cleaned[d] for d in rest]) - centre)
+            centroids = {int(remap[t]): c for t, c in by_theme.items() if remap[t] >= 0}
+        model = fit_model(
+            term_lists, labels, fold=fold, noise=noise, embeddings=e_all, embedder=name,
+            centroids=centroids, token_weights=getattr(dense, "token_weights", None), centre=centre,
+        )  # fmt: skip
+    return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise, used)

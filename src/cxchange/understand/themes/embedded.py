@@ -21,8 +21,13 @@ from cxchange.understand.themes.sampled import (
 
 __all__ = ["embedding_themes"]
 
-# Embedding back-end (tuned on the demo and clothing sets only; CFPB held out).
-EMB_FINE_FACTOR = 1.0  # k-means clusters (leaf themes) per top-level slot
+# Embedding back-end (tuned on the demo and clothing sets only; cfpb and banking77 held out:
+# eval/themes_static_tuning.py).
+EMB_FINE_SIZE = 20  # texts per fine k-means cluster, before alike clusters merge
+EMB_FINE_MAX = 300  # most fine clusters (bounds k-means time on big corpora)
+EMB_MERGE_SIM = 0.5  # fine clusters whose centred centroids are this alike (average linkage) are one theme
+EMB_REFINE = 3  # k-means steps from the merged centroids
+EMB_CENTRE = True  # cluster unit vectors minus the corpus mean (in one domain every text shares a direction)
 EMB_RESTARTS = 3  # k-means restarts (seeded)
 EMB_GROUP_SIM = 0.25  # clusters whose centred centroids have at least this cosine nest under one parent
 EMB_SECONDARY_GAP = 0.02  # another theme counts for a text within this cosine of its own centroid
@@ -37,10 +42,42 @@ def _kmeans(e: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return km.labels_.astype(np.int64), normalize(km.cluster_centers_)
 
 
-def _embedding_k(n: int, k_top: int) -> int:
-    """Leaf clusters for ``n`` embedded texts: one per top-level slot (EMB_FINE_FACTOR, tuned on the demo
-    and clothing sets only: more clusters split one subject by wording, fewer merge subjects)."""
-    return max(1, min(n, round(EMB_FINE_FACTOR * k_top)))
+def _unit_means(e: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    sums = np.zeros((k, e.shape[1]))
+    np.add.at(sums, labels, e)
+    return normalize(sums)
+
+
+def _clusters(e: np.ndarray, k_top: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and unit centroids: many small k-means clusters, then those alike merged (average linkage
+    on centroids minus the corpus mean, cut at EMB_MERGE_SIM), then a few k-means steps.
+
+    Why not a fixed count: how many subjects a corpus has is what discovery must find (9 planted themes
+    in the demo, 77 intents in a banking help desk); a cut on similarity lets the data say it, while a
+    count fixed on one corpus splits or merges the subjects of another.
+    """
+    n = len(e)
+    k_fine = min(n, max(k_top, min(EMB_FINE_MAX, n // EMB_FINE_SIZE)))
+    labels, cent = _kmeans(e, k_fine, seed)
+    if k_fine < 2 or EMB_MERGE_SIM > 1.0:
+        return labels, cent
+    k_fine = len(cent)
+    sizes = np.maximum(np.bincount(labels, minlength=k_fine), 1).astype(float)
+    sums = np.zeros_like(cent)
+    np.add.at(sums, labels, e)
+    centred = normalize(sums / sizes[:, None] - e.mean(0))
+    dist = squareform(np.clip(1.0 - centred @ centred.T, 0.0, 2.0), checks=False)
+    groups = fcluster(linkage(dist, method="average"), t=1.0 - EMB_MERGE_SIM, criterion="distance")
+    groups = groups.astype(np.int64) - 1
+    k = int(groups.max()) + 1
+    labels = groups[labels]
+    cent = _unit_means(e, labels, k)
+    for _ in range(EMB_REFINE):
+        labels = (e @ cent.T).argmax(1)
+        present = np.unique(labels)
+        cent = _unit_means(e, np.searchsorted(present, labels), len(present))
+        labels = np.searchsorted(present, labels)
+    return labels, cent
 
 
 def embedding_themes(
@@ -55,7 +92,7 @@ def embedding_themes(
     min_size: int,
     n_keywords: int,
     embed_share: float,
-) -> None:
+) -> tuple[np.ndarray, dict[int, np.ndarray], np.ndarray] | None:
     """Themes from sentence embeddings: k-means on unit-norm vectors, every text in ``rows`` assigned.
 
     Fine clusters become leaves; clusters whose centroids are alike nest under one parent (average
@@ -63,18 +100,23 @@ def embedding_themes(
     content terms (``counts``), so the output reads like the TF-IDF path's.
     Why k-means, not HDBSCAN: a density clusterer leaves a large share of texts as noise; every text
     here has content words and belongs somewhere.
+    Returns the unit embeddings of ``rows`` as clustered (approximate for texts outside the sample;
+    centred), each leaf theme's centroid (by theme index) and the centre subtracted; None if no rows.
     """
     if len(rows) == 0:
-        return
-    k = _embedding_k(len(rows), k_top)
+        return None
     sample = choose_sample(texts, seed=seed, share=embed_share)
-    if len(sample) == len(rows):  # a small corpus: every text embedded
+    if len(sample) == len(rows):  # a small corpus or a cheap embedder: every text embedded
         e = embed_unit(embedder, texts)
-        best, cent = _kmeans(e, k, seed)
+        centre = e.mean(0) if EMB_CENTRE else np.zeros(e.shape[1])
+        e = normalize(e - centre)
+        best, cent = _clusters(e, k_top, seed)
     else:  # clusters come from the real embeddings only; the other texts are placed by their words
         features = text_features(counts[rows])
         e = embed_sampled(embedder, texts, features, sample)
-        in_sample, cent = _kmeans(e[sample], k, seed)
+        centre = e.mean(0) if EMB_CENTRE else np.zeros(e.shape[1])
+        e = normalize(e - centre)
+        in_sample, cent = _clusters(e[sample], k_top, seed)
         best = propagate_labels(features, sample, in_sample)
     for _ in range(3):  # clusters under min_size: their texts go to the nearest kept centroid
         sizes = np.bincount(best, minlength=len(cent))
@@ -90,6 +132,8 @@ def embedding_themes(
         cent = normalize(sums)
     k = len(cent)
     sim = e @ cent.T
+    if len(sample) == len(rows):  # every text embedded: each goes to its nearest centroid, as a matcher will
+        best = sim.argmax(1)
     top = sim[np.arange(len(rows)), best]
     sizes = np.bincount(best, minlength=k).astype(float)
     onehot = sparse.csr_matrix((np.ones(len(rows)), (best, np.arange(len(rows)))), shape=(k, len(rows)))
@@ -136,3 +180,4 @@ def embedding_themes(
         b.memberships[d].append(int(leaf[best[i]]))
     for r in np.lexsort((-sim[r_idx, c_idx], r_idx)):
         b.memberships[rows[r_idx[r]]].append(int(leaf[c_idx[r]]))
+    return e, {int(leaf[j]): cent[j] for j in range(k)}, centre

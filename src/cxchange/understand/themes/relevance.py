@@ -21,6 +21,15 @@ on the training comments when the model is made:
 
 Probabilities for calibration come from 3-fold cross-fitting (in-sample ones are near 1).
 
+With embedding discovery (``embedder`` set, e.g. "static") the model is the clusters themselves: a
+theme's relevance for a comment is the cosine of the comment's embedding with the theme's centroid, so
+``analyze`` places comments exactly as k-means grouped them. Thresholds are calibrated the same way, on
+the training comments' best cosines (in-sample cosines are not inflated the way fitted probabilities
+are: a centroid is one mean, not a fitted classifier). A secondary theme must come within
+``CENTROID_GAP`` of the best cosine. The TF-IDF part then only names the word that explains an
+assignment (``coef`` = each theme's class TF-IDF), and comments whose words it does not know still
+get themes: the embedding knows word pieces the vocabulary lacks.
+
 Deterministic (lbfgs, no sampling). Stored as a NumPy ``.npz`` (no pickle): safe to load from a file.
 """
 
@@ -44,12 +53,17 @@ if TYPE_CHECKING:  # imported where features are built: every command that loads
 
 __all__ = ["FORMAT", "ModelFileError", "ThemeModel", "fit_model", "model_digest"]
 
-FORMAT = 1  # bumped when the stored layout or the featurisation changes
+FORMAT = 2  # bumped when the stored layout or the featurisation changes (2: optional centroids)
+READS = (1, 2)  # formats this version loads: 1 has no centroids and reads as before
 LR_C = 1.0  # inverse regularisation (chosen on the demo and clothing sets only: 0.3 / 1 / 3 / 10 tried)
 SECONDARY_SHARE = 0.5
 MAX_THEMES = 3  # most themes one comment gets from one model
 PRIMARY_QUANTILE, SECONDARY_QUANTILE, COVERAGE_QUANTILE = 0.02, 0.25, 0.01
 COVERAGE_SHARE = 0.5  # out of domain: knowing under half the words the least-known 1 % of comments had
+CENTROID_GAP = 0.02  # another theme counts when its centroid is within this cosine of the best one
+# Caps on the calibrated cosines: a corpus of repeated texts (every comment at cosine 1 to its centroid)
+# would otherwise set thresholds no new comment reaches.
+CENTROID_MIN_CAP, CENTROID_SECONDARY_CAP = 0.5, 0.6
 
 
 class ModelFileError(ValueError):
@@ -71,6 +85,10 @@ class ThemeModel:
     min_relevance: float = 0.0
     secondary_relevance: float = 0.0
     min_coverage: float = 0.0
+    centroids: np.ndarray | None = None  # unit rows per class: relevance = cosine (embedding mode)
+    embedder: str = ""  # the embedder (by name) whose space the centroids live in
+    token_weights: np.ndarray | None = None  # the static embedder's per-token weights at discovery
+    centre: np.ndarray | None = None  # subtracted from unit embeddings before the cosine (corpus mean)
     _column: dict[str, int] = field(default_factory=dict, repr=False)
     _forms: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
 
@@ -129,11 +147,19 @@ class ThemeModel:
             if k is not None:
                 agg[r, col[k]] = 1.0
         x, coverage = self.features(texts)
-        p_rows = self.probabilities(x)
-        p = p_rows @ agg
+        if self.centroids is not None:
+            p_rows, known = self.cosines(texts)
+            # merged themes: a comment is as close to the merged theme as to its nearest part
+            p = np.zeros((len(texts), len(targets)))
+            for j in range(len(targets)):
+                p[:, j] = p_rows[:, np.flatnonzero(agg[:, j])].max(1)
+        else:
+            p_rows = self.probabilities(x)
+            p = p_rows @ agg
+            known = (np.diff(x.indptr) > 0) & (coverage >= self.min_coverage)
         out: list[list[tuple[int, float, str]]] = []
         for i in range(len(texts)):
-            if not targets or x.indptr[i] == x.indptr[i + 1] or coverage[i] < self.min_coverage:
+            if not targets or not known[i]:
                 out.append([])
                 continue
             row = p[i]
@@ -141,7 +167,10 @@ class ThemeModel:
             if row[best] < self.min_relevance:
                 out.append([])
                 continue
-            floor = max(self.secondary_relevance, SECONDARY_SHARE * row[best])
+            if self.centroids is not None:
+                floor = max(self.secondary_relevance, row[best] - CENTROID_GAP)
+            else:
+                floor = max(self.secondary_relevance, SECONDARY_SHARE * row[best])
             order = np.argsort(-row, kind="stable")[:MAX_THEMES]
             picked = [int(g) for g in order if g == best or row[g] >= floor]
             found = []
@@ -151,6 +180,33 @@ class ThemeModel:
                 found.append((targets[g], round(float(row[g]), 4), self._top_term(x, i, strongest)))
             out.append(found)
         return out
+
+    def cosines(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine of each text's embedding with each centroid, and whether the text embeds at all."""
+        from cxchange.understand.themes.embedders import get_embedder
+
+        assert self.centroids is not None
+        embedder = get_embedder(self.embedder)
+        if embedder is None:
+            raise ModelFileError(f"theme model names embedder {self.embedder!r}, which has no vectors")
+        if self.token_weights is not None:
+            weighted = getattr(embedder, "weighted", None)
+            if weighted is None:
+                raise ModelFileError(f"embedder {self.embedder!r} cannot weight tokens as this model needs")
+            embedder = weighted(self.token_weights)
+        e = np.asarray(embedder.embed([normalise(t, self.noise) for t in texts]), dtype=np.float64)
+        if e.shape != (len(texts), self.centroids.shape[1]):
+            raise ModelFileError(
+                f"embedder {self.embedder!r} gives {e.shape[1] if e.ndim == 2 else '?'} dimensions, the "
+                f"stored centroids have {self.centroids.shape[1]}: re-run `cxchange themes discover --save`"
+            )
+        norms = np.linalg.norm(e, axis=1)
+        known = norms > 0
+        e = e / np.maximum(norms, 1e-12)[:, None]
+        if self.centre is not None:
+            e = (e - self.centre) * known[:, None]
+            e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        return e @ self.centroids.T, known
 
     def _top_term(self, x: sparse.csr_matrix, i: int, c: int) -> str:
         """The comment's term that pushes it most towards row ``c`` (what explains the assignment)."""
@@ -180,20 +236,27 @@ class ThemeModel:
             "secondary_relevance": self.secondary_relevance,
             "min_coverage": self.min_coverage,
             "noise": self.noise.as_dict(),
+            "embedder": self.embedder,
         }
         buf = io.BytesIO()
         keys = sorted(self.fold)
-        np.savez_compressed(
-            buf,
-            meta=np.array(json.dumps(meta, sort_keys=True)),
-            classes=np.asarray(self.classes, np.int64),
-            vocab=np.array(self.vocab, dtype=str),
-            idf=np.asarray(self.idf, np.float64),
-            coef=np.asarray(self.coef, np.float32),
-            intercept=np.asarray(self.intercept, np.float64),
-            fold_keys=np.array(keys, dtype=str),
-            fold_values=np.array([self.fold[k] for k in keys], dtype=str),
-        )
+        arrays: dict[str, np.ndarray] = {
+            "meta": np.array(json.dumps(meta, sort_keys=True)),
+            "classes": np.asarray(self.classes, np.int64),
+            "vocab": np.array(self.vocab, dtype=str),
+            "idf": np.asarray(self.idf, np.float64),
+            "coef": np.asarray(self.coef, np.float32),
+            "intercept": np.asarray(self.intercept, np.float64),
+            "fold_keys": np.array(keys, dtype=str),
+            "fold_values": np.array([self.fold[k] for k in keys], dtype=str),
+        }
+        arrays.update({
+            k: np.asarray(v, np.float32)
+            for k, v in (("centroids", self.centroids), ("token_weights", self.token_weights),
+                         ("centre", self.centre))
+            if v is not None
+        })  # fmt: skip
+        np.savez_compressed(buf, allow_pickle=False, **arrays)
         return buf.getvalue()
 
     @classmethod
@@ -201,7 +264,7 @@ class ThemeModel:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
-                if meta.get("format") != FORMAT:
+                if meta.get("format") not in READS:
                     raise ModelFileError(
                         f"theme model format {meta.get('format')!r}, this cxchange reads format {FORMAT}"
                     )
@@ -216,6 +279,12 @@ class ThemeModel:
                     min_relevance=float(meta["min_relevance"]),
                     secondary_relevance=float(meta["secondary_relevance"]),
                     min_coverage=float(meta["min_coverage"]),
+                    embedder=str(meta.get("embedder", "")),
+                    **{
+                        k: z[k].astype(np.float64)
+                        for k in ("centroids", "token_weights", "centre")
+                        if k in z.files
+                    },
                 )
         except ModelFileError:
             raise
@@ -233,9 +302,16 @@ def fit_model(
     *,
     fold: dict[str, str],
     noise: Noise,
+    embeddings: np.ndarray | None = None,
+    embedder: str = "",
+    centroids: dict[int, np.ndarray] | None = None,
+    token_weights: np.ndarray | None = None,
+    centre: np.ndarray | None = None,
 ) -> ThemeModel | None:
     """A model that places comments like discovery did: trained on ``term_lists`` (discovery's terms per
-    text) and ``labels`` (its most specific theme per text, -1 = none). None when nothing was labelled."""
+    text) and ``labels`` (its most specific theme per text, -1 = none). None when nothing was labelled.
+    With ``embeddings`` (unit rows, one per text, from the embedder named ``embedder``): the centroid
+    model (see the module's docstring)."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
     labels = np.asarray(labels, np.int64)
@@ -252,6 +328,9 @@ def fit_model(
     idf = TfidfTransformer(sublinear_tf=True).fit(counts).idf_
     y = labels[rows]
     classes = np.unique(y)
+    if embeddings is not None:
+        return _centroid_model(counts, vocab, idf, y, classes, embeddings[rows], embedder, fold, noise,
+                               centroids or {}, token_weights, centre)  # fmt: skip
     if len(classes) == 1:
         coef, intercept = np.zeros((1, len(vocab))), np.zeros(1)
     else:
@@ -265,6 +344,50 @@ def fit_model(
     model.min_relevance = round(float(np.quantile(best, PRIMARY_QUANTILE)), 4)
     model.secondary_relevance = round(float(np.quantile(best, SECONDARY_QUANTILE)), 4)
     model.min_coverage = round(COVERAGE_SHARE * float(np.quantile(coverage, COVERAGE_QUANTILE)), 4)
+    return model
+
+
+def _centroid_model(
+    counts: sparse.csr_matrix,
+    vocab: list[str],
+    idf: np.ndarray,
+    y: np.ndarray,
+    classes: np.ndarray,
+    e: np.ndarray,
+    embedder: str,
+    fold: dict[str, str],
+    noise: Noise,
+    given: dict[int, np.ndarray],
+    token_weights: np.ndarray | None,
+    centre: np.ndarray | None,
+) -> ThemeModel:
+    """Centroids of the labelled comments' unit embeddings; ``coef`` = each theme's TF-IDF over its
+    comments minus the corpus mean (only to name the word behind an assignment)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    onehot = sparse.csr_matrix(
+        (np.ones(len(y)), (np.searchsorted(classes, y), np.arange(len(y)))), shape=(len(classes), len(y))
+    )
+    sizes = np.maximum(np.asarray(onehot.sum(1)).ravel(), 1.0)
+    sums = np.asarray(onehot @ e)
+    for i, c in enumerate(classes):
+        if int(c) in given:
+            sums[i] = given[int(c)]
+    centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    x = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
+    mean_x = np.asarray((onehot @ x).todense()) / sizes[:, None]
+    coef = np.maximum(mean_x - np.asarray(x.mean(0)).ravel(), 0.0)
+    model = ThemeModel(
+        classes, vocab, idf, coef, np.zeros(len(classes)), dict(fold), noise,
+        centroids=centroids, embedder=embedder, token_weights=token_weights, centre=centre,
+    )  # fmt: skip
+    unit = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    best = (unit @ centroids.T).max(1)
+    model.min_relevance = round(min(float(np.quantile(best, PRIMARY_QUANTILE)), CENTROID_MIN_CAP), 4)
+    model.secondary_relevance = round(
+        min(float(np.quantile(best, SECONDARY_QUANTILE)), CENTROID_SECONDARY_CAP), 4
+    )
     return model
 
 

@@ -115,7 +115,7 @@ async def accept_themes(request: Request, scope: CallerScope) -> Any:
         "source": _source(str(form.get("source") or "")),
         "max_themes": _int(form.get("max_themes"), "max themes", 10),
         "seed": _int(form.get("seed"), "seed", 0),
-        "embedder": str(form.get("embedder") or "tfidf"),
+        "embedder": str(form.get("embedder") or "adaptive"),
         "expected_fingerprint": str(form.get("fingerprint") or ""),
         "choices": _choices(form, count),
     }
