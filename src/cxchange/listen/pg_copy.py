@@ -36,6 +36,7 @@ from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, column, select, table, text
 from sqlalchemy.dialects import postgresql
 
+from cxchange.core.planner_stats import planner_rows, refresh_if_grown
 from cxchange.listen import rollup
 from cxchange.listen.models import Feedback
 from cxchange.listen.store import FEEDBACK_COLUMNS, worth_rebuilding_indexes
@@ -45,8 +46,6 @@ STAGE = "feedback_stage"
 _BUILD_MEMORY = "256MB"
 # Chunks' roll-up entries are merged into one frame every this many chunks.
 _MERGE_EVERY = 4
-# ANALYZE when a batch adds at least this share of the rows the planner believed the table had.
-_ANALYZE_SHARE = 0.1
 
 # feedback's unique constraints, plain indexes (the search index among them) and foreign keys, with
 # the catalog's own definitions: everything a first load drops and builds again, all but the primary
@@ -91,7 +90,8 @@ class PostgresFeedbackWriter:
         self._conn = conn
         self._ids = (source_id, batch_id, rating_scale)
         cols = ", ".join(FEEDBACK_COLUMNS)
-        self._planner = self._planner_rows()
+        # Read before the batch: rebuilding indexes after a first load updates reltuples itself.
+        self._planner = planner_rows(conn, "feedback")
         self._rebuilt: list[_Rebuilt] = []
         self.first_load = _claim_first_load(conn, expected_rows)
         if self.first_load:
@@ -165,8 +165,7 @@ class PostgresFeedbackWriter:
                 inserted = int(cur.rowcount)
                 cur.execute(f"TRUNCATE {STAGE}")
         self._add_to_rollup(inserted)
-        if inserted and inserted >= _ANALYZE_SHARE * self._planner:
-            self._conn.execute(text("ANALYZE feedback"))
+        refresh_if_grown(self._conn, "feedback", inserted, believed=self._planner)
         return inserted
 
     def _finish_first_load(self) -> int:
@@ -195,13 +194,6 @@ class PostgresFeedbackWriter:
             rollup.add_counts(self._conn, rollup.merge_partials(self._partials))
         else:
             rollup.add_batch(self._conn, self._ids[1])
-
-    def _planner_rows(self) -> float:
-        """The planner's idea of feedback's size before this batch (0 if never analysed)."""
-        value = self._conn.execute(
-            text("SELECT reltuples FROM pg_class WHERE oid = 'feedback'::regclass")
-        ).scalar()
-        return max(float(value or 0), 0.0)
 
 
 def _claim_first_load(conn: Connection, expected_rows: int) -> bool:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from cxchange.core.events import ANALYSIS_FINISHED, complete, record
 from cxchange.core.executors import Executor, executor_for
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.planner_stats import refresh_tables
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.understand.distributed import (
@@ -263,6 +264,9 @@ def analyze(
                 if progress:
                     progress(done, total)
         mark_matched(engine, versions)
+        # Statistics for what was just written in bulk, so the explorer's theme and sentiment filters
+        # are planned on the real tables (core/planner_stats.py). Rows analysed stand for rows written.
+        refresh_tables(engine, [("feedback_sentiment", n_new), ("feedback_theme", done)])
         seconds = time.perf_counter() - started
         with Session(engine) as session, session.begin():
             run = session.get(AnalysisRun, run_id)
