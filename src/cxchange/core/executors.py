@@ -8,12 +8,16 @@ executor computed them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import CancelledError
 from typing import Any, Protocol, TypeVar
 
 from cxchange.core.errors import CxError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+# Times one partition is sent again after the cluster lost it (a worker killed mid-task).
+PART_RETRIES = 3
 
 
 class Executor(Protocol):
@@ -63,18 +67,30 @@ class DaskExecutor:
         scattered = {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
         # A bounded window keeps memory flat on big stores while every worker stays busy.
         window = max(2, 2 * len(self.client.scheduler_info().get("workers", {})) or 2)
-        futures: list[Any] = []
+        pending: list[tuple[T, Any, int]] = []  # (part, its future, times it was resubmitted)
         it = iter(parts)
         for part in it:
-            futures.append(self.client.submit(fn, part, pure=False, **scattered))
-            if len(futures) >= window:
+            pending.append((part, self.client.submit(fn, part, pure=False, **scattered), 0))
+            if len(pending) >= window:
                 break
-        while futures:
-            head = futures.pop(0)
-            yield head.result()
+        while pending:
+            part, future, retries = pending.pop(0)
+            try:
+                result = future.result()
+            except CancelledError as exc:
+                # A worker killed mid-task can take the scheduler's record of a task (or of the scattered
+                # data it needs) with it: the future comes back cancelled instead of rescheduled. The
+                # task's writes are idempotent, so the part is sent again, with the data scattered anew.
+                if retries >= PART_RETRIES:
+                    lost = f"a partition was lost {retries + 1} times on the Dask cluster: {exc}"
+                    raise CxError(lost) from None
+                scattered = {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
+                pending.insert(0, (part, self.client.submit(fn, part, pure=False, **scattered), retries + 1))
+                continue
+            yield result
             nxt = next(it, None)
             if nxt is not None:
-                futures.append(self.client.submit(fn, nxt, pure=False, **scattered))
+                pending.append((nxt, self.client.submit(fn, nxt, pure=False, **scattered), 0))
 
     def close(self) -> None:
         self.client.close()
