@@ -316,7 +316,7 @@ def main() -> None:
     ap.add_argument("--load", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
                     help="the answers' load: wrk posting forms fetched ahead (default when installed), or "
                     "Python threads doing GET then POST")  # fmt: skip
-    ap.add_argument("--connections", type=int, default=16, help="wrk connections")
+    ap.add_argument("--connections", type=int, default=24, help="wrk connections (the offered load)")
     ap.add_argument("--forms", type=int, default=20_000, help="forms fetched ahead for wrk")
     args = ap.parse_args()
 
