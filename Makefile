@@ -37,12 +37,19 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# The team path needs the PostgreSQL server at PG_BENCH (its databases are the benches' own).
+PG_BENCH ?= postgresql://postgres@127.0.0.1:5432/postgres
+
 bench: $(STAMP)
 	$(PY) bench/ingest.py
+	$(PY) bench/reads_during_import.py
+	$(PY) bench/ingest.py --mode postgres
 	$(PY) bench/analyze.py
 	$(PY) bench/drivers.py
 	$(PY) bench/web.py
+	$(PY) bench/web.py --postgres $(PG_BENCH)
 	$(PY) bench/decide.py
+	$(PY) bench/surveys.py
 	$(PY) bench/fuzz.py
 
 # Evaluation runs in its own venv: the anchors (VADER, BERTopic, torch) are never cxchange dependencies.
