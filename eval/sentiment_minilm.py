@@ -82,18 +82,14 @@ class Part:
     def __init__(
         self, train: Any, name: str, texts: list[str], gold: np.ndarray, emb: np.ndarray, vader: Any
     ):
-        self.name, self.gold = name, gold
+        self.train, self.name, self.gold = train, name, gold
         self.feats = train.featurize_texts(texts)
         self.emb = emb[self.feats.keep]
         self.vader = np.array([vader.polarity_scores(t)["compound"] for t in texts])
 
     def rows(self, seed: int | None) -> np.ndarray:
         """Positions in feats used for fitting: a seeded 75 % draw (all with seed None)."""
-        n = len(self.feats.keep)
-        if seed is None:
-            return np.arange(n)
-        rng = np.random.default_rng([seed, len(self.name), sum(map(ord, self.name))])
-        return np.sort(rng.choice(n, size=max(1, int(0.75 * n)), replace=False))
+        return self.train.fitting_rows(self.name, len(self.feats.keep), seed)
 
 
 def weights(y: np.ndarray) -> np.ndarray:

@@ -189,6 +189,15 @@ def training_rows(domain: Domain, feats: Features, cap: int = CAP, seed: int = S
     return np.sort(rng.choice(n, size=cap, replace=False))
 
 
+def fitting_rows(name: str, n: int, seed: int | None) -> np.ndarray:
+    """Positions (of n scorable rows of domain `name`) used for fitting: a seeded 75 % draw, all with seed
+    None. One rule for the MiniLM training script and its evaluation, so both draw the same rows."""
+    if seed is None:
+        return np.arange(n)
+    rng = np.random.default_rng([seed, len(name), sum(map(ord, name))])
+    return np.sort(rng.choice(n, size=max(1, int(0.75 * n)), replace=False))
+
+
 def design(feats: Features, rows: np.ndarray) -> object:
     from scipy import sparse
 

@@ -73,7 +73,7 @@ class Part:
     """One domain's pool: gold, lexicon features of the scorable rows, their embeddings."""
 
     def __init__(self, trn: Any, name: str, texts: list[str], gold: np.ndarray, emb: np.ndarray) -> None:
-        self.name, self.gold, self.texts = name, gold, texts
+        self.trn, self.name, self.gold, self.texts = trn, name, gold, texts
         self.feats = trn.featurize_texts(texts)
         self.emb = emb[self.feats.keep]
 
@@ -85,11 +85,7 @@ class Part:
 
     def rows(self, seed: int | None) -> np.ndarray:
         """Positions in feats used for fitting: a seeded 75 % draw (all with seed None)."""
-        n = len(self.feats.keep)
-        if seed is None:
-            return np.arange(n)
-        rng = np.random.default_rng([seed, len(self.name), sum(map(ord, self.name))])
-        return np.sort(rng.choice(n, size=max(1, int(0.75 * n)), replace=False))
+        return self.trn.fitting_rows(self.name, len(self.feats.keep), seed)
 
 
 def load_parts(
