@@ -17,7 +17,12 @@ with the secondary btrees and the foreign keys dropped, as a first load does):
       built, then ANALYZE, each timed;
   search_expression: the search index's expression alone over every row (its share of the build);
   copy: the same CSV COPied into a temporary table of text columns (parsing only), a temporary table
-      of feedback's types, and a logged one (WAL): what a COPY of the importer's rows costs, by part.
+      of feedback's types, and a logged one (WAL): what a COPY of the importer's rows costs, by part;
+  levers: what could make the first load cheaper, each against the set-based step it would replace:
+      the search index built with maintenance_work_mem 64MB (the server's default), 256MB (before),
+      1GB and 2GB; the btrees with and without parallel maintenance workers; COPY with the ids given
+      (no nextval per row), then with the primary key dropped and built after; COPY in binary
+      format (the server's parsing only; the rows written by the server itself) against csv.
 
 Each step records its seconds and the WAL it wrote. The machine may be shared: the 1-minute load
 average is recorded before and after; compare steps of the same run, not runs. Results:
@@ -80,8 +85,8 @@ class Steps:
         keys = ("Shared Hit Blocks", "Shared Read Blocks", "Shared Written Blocks", "WAL Records", "WAL FPI")
         self.out[name] |= {k.lower().replace(" ", "_"): top[k] for k in keys if k in top}
 
-    def copy_in(self, name: str, target: str, csv_path: Path) -> None:
-        copy = f"COPY {target} FROM STDIN (FORMAT csv)"
+    def copy_in(self, name: str, target: str, csv_path: Path, fmt: str = "csv") -> None:
+        copy = f"COPY {target} FROM STDIN (FORMAT {fmt})"
         with self.step(name), csv_path.open("rb") as fh, self.conn.cursor().copy(copy) as cp:
             while block := fh.read(1 << 20):
                 cp.write(block)
@@ -113,6 +118,48 @@ def first_load(conn: Any, *, drop_search: bool = False, drop_unique: bool = Fals
         yield
 
 
+SEARCH_MEMORY = ("64MB", "256MB", "1GB", "2GB")
+
+
+def levers(conn: Any, csv_path: Path, tmp: Path) -> dict[str, Any]:
+    """Each lever of the first load timed on the same rows (see the module's docstring)."""
+    steps = Steps(conn)
+    with first_load(conn, drop_search=True, drop_unique=True):
+        steps.copy_in("copy_csv_ids_from_sequence", f"feedback ({COLUMNS})", csv_path)
+        for memory in SEARCH_MEMORY:
+            conn.execute(f"SET LOCAL maintenance_work_mem = '{memory}'")  # fixed values above
+            steps.run(f"search_index_{memory}", f"CREATE INDEX ix_search ON feedback USING gin ({SEARCH})")
+            conn.execute("DROP INDEX ix_search")
+        conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        for workers in (0, 2):
+            conn.execute(f"SET LOCAL max_parallel_maintenance_workers = {workers}")
+            steps.run(
+                f"unique_key_{workers}_workers", "CREATE UNIQUE INDEX uq ON feedback (source_id, dedup_key)"
+            )
+            for col in BTREES:
+                steps.run(f"btree_{col}_{workers}_workers", f"CREATE INDEX ix_{col} ON feedback ({col})")
+            conn.execute("DROP INDEX uq, " + ", ".join(f"ix_{col}" for col in BTREES))
+    # The ids given in the CSV (what the importer would send after reserving a block of the sequence).
+    with_ids = tmp / "rows_with_ids.csv"
+    binary = tmp / "rows.bin"
+    cur = conn.cursor()
+    with with_ids.open("wb") as fh, cur.copy("COPY phase_rows_ids TO STDOUT (FORMAT csv)") as cp:
+        for block in cp:
+            fh.write(block)
+    with binary.open("wb") as fh, cur.copy("COPY phase_rows_ids TO STDOUT (FORMAT binary)") as cp:
+        for block in cp:
+            fh.write(block)
+    with first_load(conn, drop_search=True, drop_unique=True):
+        steps.copy_in("copy_csv_ids_given", f"feedback (id, {COLUMNS})", with_ids)
+    with first_load(conn, drop_search=True, drop_unique=True):
+        conn.execute("ALTER TABLE feedback DROP CONSTRAINT feedback_pkey CASCADE")
+        steps.copy_in("copy_csv_ids_given_no_primary_key", f"feedback (id, {COLUMNS})", with_ids)
+        steps.run("primary_key_build", "ALTER TABLE feedback ADD PRIMARY KEY (id)")
+    with first_load(conn, drop_search=True, drop_unique=True):
+        steps.copy_in("copy_binary_ids_given", f"feedback (id, {COLUMNS})", binary, fmt="binary")
+    return steps.out
+
+
 def measure(url: str, csv_path: Path) -> dict[str, Any]:
     import psycopg
 
@@ -124,6 +171,9 @@ def measure(url: str, csv_path: Path) -> dict[str, Any]:
         with csv_path.open("wb") as fh, conn.cursor().copy("COPY phase_rows TO STDOUT (FORMAT csv)") as cp:
             for block in cp:
                 fh.write(block)
+        conn.execute(
+            f"CREATE UNLOGGED TABLE phase_rows_ids AS SELECT id, {COLUMNS} FROM feedback ORDER BY id"
+        )
         conn.execute("VACUUM ANALYZE phase_rows")
         print("row by row (the former path):", flush=True)
         steps = Steps(conn)
@@ -162,6 +212,8 @@ def measure(url: str, csv_path: Path) -> dict[str, Any]:
         steps = Steps(conn)
         steps.run("search_expression", f"SELECT count({SEARCH}) FROM phase_rows")
         results["search_expression"] = steps.out["search_expression"]
+        print("levers:", flush=True)
+        results["levers"] = levers(conn, csv_path, csv_path.parent)
     row = results["row_by_row"]
     results["derived"] = {
         "search_index_upkeep_seconds": row["insert_on_conflict_with_search_index"]["seconds"]

@@ -3,6 +3,8 @@ SQLite, and the executive report's generation time. Same run, same machine.
 
     python bench/web.py [--rows 1000000] [--db bench/out/web1m.db] [--connections 8] [--seconds 20]
     python bench/web.py --postgres postgresql://postgres@127.0.0.1:5432/postgres [--rows 1000000]
+    python bench/web.py --existing URL   (a database as it is, e.g. a 10M import of bench/ingest.py's
+                                          export, unanalysed: results in web_existing_<rows>.json)
 
 Load comes from wrk (Debian's package, a separate process on loopback; installed by this script with
 apt when missing and run as root) for a bounded time per URL; without wrk, a bounded number of
@@ -99,6 +101,20 @@ def _built_rows(url: str) -> int | None:
         eng.dispose()
 
 
+def stored_rows(url: str) -> int:
+    """Feedback rows of a database measured as it is."""
+    from sqlalchemy import create_engine, text
+
+    from cxchange.core.db import normalise_url
+
+    eng = create_engine(normalise_url(url))
+    try:
+        with eng.connect() as conn:
+            return int(conn.scalar(text("SELECT count(*) FROM feedback")) or 0)
+    finally:
+        eng.dispose()
+
+
 def _build_demo(url: str, rows: int) -> None:
     t = time.perf_counter()
     _cx("demo", "--rows", str(rows), "--db", url)
@@ -108,12 +124,16 @@ def _build_demo(url: str, rows: int) -> None:
 def tokens(url: str) -> dict[str, str]:
     from cxchange.auth.service import add_user, create_token, list_users
     from cxchange.core.db import get_engine
+    from cxchange.org.tree import load_org_tree
 
     engine = get_engine(url)
     known = {u["email"] for u in list_users(engine)}
     out = {}
     people = (("bench-admin@bench.local", "admin", ()), ("bench-north@bench.local", "manager", ("R-NORTH",)))
+    codes = {u.code for u in load_org_tree(engine).units.values()}
     for email, role, units in people:
+        if not set(units) <= codes:
+            continue  # a database without the demo's org units (an import): no manager pages
         if email not in known:
             add_user(engine, email, role, units=units, actor="bench")
         out[role] = create_token(engine, email, name="bench")
@@ -221,13 +241,20 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=HERE / "out" / "web1m.db")
     ap.add_argument("--postgres", help="a PostgreSQL server URL: measure there instead of SQLite "
                     "(results in web_postgres.json)")  # fmt: skip
+    ap.add_argument("--existing", help="a database URL to measure as it is (never built nor dropped here); "
+                    "results in web_existing_<rows>.json")  # fmt: skip
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--seconds", type=int, default=20, help="per URL with wrk")
     ap.add_argument("--requests", type=int, default=400, help="per URL without wrk")
     ap.add_argument("--workers", type=int, default=2, help="server processes (the machine has 2 cores)")
     args = ap.parse_args()
 
-    url = ensure_postgres_db(args.postgres, args.rows) if args.postgres else ensure_db(args.db, args.rows)
+    if args.existing:
+        url, args.rows = args.existing, stored_rows(args.existing)
+    elif args.postgres:
+        url = ensure_postgres_db(args.postgres, args.rows)
+    else:
+        url = ensure_db(args.db, args.rows)
     tok = tokens(url)
     proc, base = start_server(url, args.workers)
     wrk = have_wrk()
@@ -243,7 +270,8 @@ def main() -> None:
     ]
     results: dict[str, object] = {"rows": args.rows, "load_tool": "wrk" if wrk else "httpx-asyncio",
                                   "connections": args.connections, "workers": args.workers,
-                                  "database": "postgresql" if args.postgres else "sqlite",
+                                  "database": "sqlite" if url.startswith("sqlite") else "postgresql",
+                                  "existing_database": bool(args.existing),
                                   "load_average_before": os.getloadavg()}  # fmt: skip
     try:
         with httpx.Client(
@@ -258,6 +286,10 @@ def main() -> None:
             pages[-1] = ("explorer page 50 (older)", older, "admin")
         for name, path, who in pages:
             if path is None:
+                continue
+            if who not in tok:
+                print(f"{name:32s} skipped: no unit R-NORTH in this database", flush=True)
+                results[name] = {"skipped": "no unit R-NORTH in this database", "path": path}
                 continue
             status, first = warm(base + path, tok[who], args.workers)
             if status != 200:
@@ -291,7 +323,13 @@ def main() -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     results["load_average_after"] = os.getloadavg()
-    name = "web_postgres.json" if args.postgres else "web.json"
+    name = (
+        f"web_existing_{args.rows}.json"
+        if args.existing
+        else "web_postgres.json"
+        if args.postgres
+        else "web.json"
+    )
     (out / name).write_text(json.dumps(results, indent=2))
     print(f"wrote {out / name}")
 
