@@ -40,11 +40,21 @@ def _bulk(engine: Engine, frame: pl.DataFrame, source: str = "bulk") -> object:
     )
 
 
-def _schema(engine: Engine) -> tuple[set[str], set[str]]:
+def _schema(engine: Engine) -> tuple[set[str], set[str], object, set[str]]:
+    """feedback's indexes, foreign keys and primary key, and the foreign keys pointing at it (with
+    their ON DELETE): everything a first load drops and must put back."""
     insp = inspect(engine)
     indexes = {i["name"] for i in insp.get_indexes("feedback")}
     keys = {",".join(k["constrained_columns"]) for k in insp.get_foreign_keys("feedback")}
-    return indexes, keys
+    primary = insp.get_pk_constraint("feedback")["constrained_columns"]
+    pointing = {
+        f"{table}.{','.join(k['constrained_columns'])} {k.get('options')}"
+        for table in insp.get_table_names()
+        for k in insp.get_foreign_keys(table)
+        if k["referred_table"] == "feedback" and table != "feedback"
+    }
+    assert pointing  # cases, sentiments, themes… point at feedback
+    return indexes, keys, primary, pointing
 
 
 def test_first_bulk_load_keeps_dedup_search_and_schema(engine: Engine) -> None:

@@ -6,9 +6,11 @@ happens inside the batch's transaction, so the batch is all or nothing (DDL incl
 
 Two paths (where the time goes: bench/pg_import_phases.py, results in bench/results/):
 
-* A first load (a large batch into an empty table): the table is locked, every index but the primary
-  key and every foreign key are dropped, each chunk is COPied straight into feedback, then the indexes
-  are built again, sorted and set-based, the foreign keys checked by one join each. The former path
+* A first load (a large batch into an empty table): the table is locked, every index (the primary key
+  too) and every foreign key (those of other tables pointing at it too, which locks those tables for
+  the batch: a first load happens once, on a new database) are dropped, each chunk is COPied straight
+  into feedback, then the indexes are built again, sorted and set-based, the foreign keys checked by
+  one join each. The former path
   (COPY into a stage, then INSERT … ON CONFLICT with the indexes in place) paid for a second pass over
   the rows, the speculative insertion of ON CONFLICT and the search index's GIN entries row by row
   (twice the WAL of building it); building the search index is still most of the work (its expression,
@@ -70,21 +72,33 @@ WHERE a.attrelid = 'feedback'::regclass AND a.attnum > 0 AND NOT a.attisdropped"
 # Chunks' roll-up entries are merged into one frame every this many chunks.
 _MERGE_EVERY = 4
 
-# feedback's unique constraints, plain indexes (the search index among them) and foreign keys, with
-# the catalog's own definitions: everything a first load drops and builds again, all but the primary
-# key (its ids come in order from the sequence: appending to it costs little).
+# feedback's primary key, unique constraints, plain indexes (the search index among them) and foreign
+# keys, and the foreign keys of other tables that point at it (they hang on the primary key), with the
+# catalog's own definitions: everything a first load drops and builds again. The primary key too: kept
+# during the COPY, its btree took a fifth of the COPY's time and half its WAL (bench/pg_import_phases.py,
+# `levers`: copy_csv_ids_given against copy_csv_ids_given_no_primary_key + primary_key_build).
 _REBUILT = """
-SELECT 'unique' AS kind, c.conname AS name, pg_get_constraintdef(c.oid) AS definition
+SELECT 'primary key' AS kind, c.conname AS name, pg_get_constraintdef(c.oid) AS definition,
+       'feedback' AS tbl
+FROM pg_constraint c WHERE c.conrelid = 'feedback'::regclass AND c.contype = 'p'
+UNION ALL
+SELECT 'unique', c.conname, pg_get_constraintdef(c.oid), 'feedback'
 FROM pg_constraint c WHERE c.conrelid = 'feedback'::regclass AND c.contype = 'u'
 UNION ALL
-SELECT 'index', r.relname, pg_get_indexdef(i.indexrelid)
+SELECT 'index', r.relname, pg_get_indexdef(i.indexrelid), 'feedback'
 FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid
 WHERE i.indrelid = 'feedback'::regclass
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = i.indrelid AND c.conindid = i.indexrelid)
 UNION ALL
-SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid)
+SELECT 'foreign key', c.conname, pg_get_constraintdef(c.oid), 'feedback'
 FROM pg_constraint c WHERE c.conrelid = 'feedback'::regclass AND c.contype = 'f'
-ORDER BY 1, 2"""
+UNION ALL
+SELECT 'referencing', c.conname, pg_get_constraintdef(c.oid), c.conrelid::regclass::text
+FROM pg_constraint c
+WHERE c.confrelid = 'feedback'::regclass AND c.contype = 'f' AND c.conrelid <> c.confrelid
+ORDER BY 1, 2, 4"""
+# Dropped in this order (what points at the primary key before it), built again in the reverse.
+_DROP_ORDER = ("referencing", "foreign key", "index", "unique", "primary key")
 
 # The later rows of a key within this batch (ids follow COPY order, i.e. the file's: the first row wins).
 _LATER_DUPLICATES = """
@@ -98,9 +112,10 @@ DELETE FROM feedback f USING (
 
 
 class _Rebuilt(NamedTuple):
-    kind: str  # "unique", "index" or "foreign key"
+    kind: str  # one of _DROP_ORDER
     name: str
     definition: str  # pg_get_constraintdef / pg_get_indexdef: the catalog's text, never user input
+    table: str  # feedback, or the table of a foreign key that points at it (regclass text: quoted)
 
 
 class PostgresFeedbackWriter:
@@ -191,10 +206,11 @@ class PostgresFeedbackWriter:
         return inserted
 
     def _finish_first_load(self) -> int:
-        """Build the unique key (dropping the later rows of a duplicated key if it fails), the other
-        indexes, then check the foreign keys. Returns the rows kept."""
+        """Build the primary key, the unique key (dropping the later rows of a duplicated key if it
+        fails), the other indexes, then check the foreign keys. Returns the rows kept."""
         conn = self._conn
         conn.execute(text(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"))
+        _restore(conn, [r for r in self._rebuilt if r.kind == "primary key"])
         unique = [r for r in self._rebuilt if r.kind == "unique"]
         duplicates = 0
         try:
@@ -205,6 +221,7 @@ class PostgresFeedbackWriter:
             _restore(conn, unique)  # a violation left now is not a duplicate key of ours: the batch fails
         _restore(conn, [r for r in self._rebuilt if r.kind == "index"])
         _restore(conn, [r for r in self._rebuilt if r.kind == "foreign key"])
+        _restore(conn, [r for r in self._rebuilt if r.kind == "referencing"])  # nothing to check: empty
         self._rebuilt = []
         return self.staged_rows - duplicates
 
@@ -270,14 +287,16 @@ def _claim_first_load(conn: Connection, expected_rows: int) -> bool:
 
 
 def _drop_rebuilt(conn: Connection) -> list[_Rebuilt]:
-    """Drop feedback's unique keys, plain indexes and foreign keys; returns them as the catalog has them."""
-    found = [_Rebuilt(str(k), str(n), str(d)) for k, n, d in conn.execute(text(_REBUILT)).all()]
+    """Drop feedback's keys, plain indexes and foreign keys, and the foreign keys pointing at it;
+    returns them as the catalog has them."""
+    found = [_Rebuilt(str(k), str(n), str(d), str(t)) for k, n, d, t in conn.execute(text(_REBUILT)).all()]
+    found.sort(key=lambda item: _DROP_ORDER.index(item.kind))
     quote = conn.dialect.identifier_preparer.quote
-    for item in found:  # catalog names
+    for item in found:  # catalog names; a table's name is regclass text, already quoted where needed
         if item.kind == "index":
             _ddl(conn, f"DROP INDEX {quote(item.name)}")
         else:
-            _ddl(conn, f"ALTER TABLE feedback DROP CONSTRAINT {quote(item.name)}")
+            _ddl(conn, f"ALTER TABLE {item.table} DROP CONSTRAINT {quote(item.name)}")
     return found
 
 
@@ -288,7 +307,7 @@ def _restore(conn: Connection, items: list[_Rebuilt]) -> None:
         if item.kind == "index":
             _ddl(conn, item.definition)
         else:
-            _ddl(conn, f"ALTER TABLE feedback ADD CONSTRAINT {quote(item.name)} {item.definition}")
+            _ddl(conn, f"ALTER TABLE {item.table} ADD CONSTRAINT {quote(item.name)} {item.definition}")
 
 
 def _delete_later_duplicates(conn: Connection, source_id: int, batch_id: int) -> int:
