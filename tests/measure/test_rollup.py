@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, func, select
 
 from cxchange.core.db import get_engine
 from cxchange.demo.generate import generate
@@ -14,6 +14,7 @@ from cxchange.listen import rollup
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_frame
 from cxchange.measure.service import ScoreQuery, grouped_counts, scores
+from cxchange.understand.explore import FeedbackFilter
 
 ANSWERED = [
     ScoreQuery(metric="nps"),
@@ -96,4 +97,43 @@ def test_deletion_makes_it_stale_until_the_next_import(postgres_databases) -> No
         assert total("rollup") == total("sql") == 3
         sql = grouped_counts(engine, q, path="sql").frame
         assert _sorted(sql).equals(_sorted(grouped_counts(engine, q, path="rollup").frame))
+        engine.dispose()
+
+
+COUNTED = [
+    FeedbackFilter(),
+    FeedbackFilter(source="extra"),
+    FeedbackFilter(source="nps_survey"),
+    FeedbackFilter(where=("unit=R-NORTH",)),
+    FeedbackFilter(where=("unit=R-NORTH", "source=nps_survey")),
+]
+
+
+@pytest.mark.parametrize("f", COUNTED, ids=lambda f: "-".join([*f.where, f.source or ""]) or "all")
+def test_explorer_counts_from_the_rollup_equal_sql(pg_demo: Engine, f: FeedbackFilter) -> None:
+    """The explorer's exact count of many rows (all, of a source, of units) is the roll-up's 'rows'
+    entries on PostgreSQL: the same number a count over feedback gives, rows without any score too."""
+    from cxchange.understand import explore
+
+    with pg_demo.connect() as conn:
+        sql = int(conn.scalar(explore.filtered(pg_demo, select(func.count()).select_from(Feedback), f)) or 0)
+    assert sql > 0 and explore._rollup_count(pg_demo, f) == sql
+    assert explore.count(pg_demo, f, cap=10) == (sql, True)
+
+
+def test_rows_without_a_score_are_counted_and_a_stale_rollup_is_not_read(postgres_databases) -> None:  # type: ignore[no-untyped-def]
+    from cxchange.understand import explore
+
+    with postgres_databases("cx_rollup_rows_") as url:
+        engine = get_engine(url)
+        opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps", "text=comment"))
+        frame = pl.DataFrame(
+            {"id": ["a", "b", "c"], "nps": ["10", "", ""], "comment": ["x", "only text", "y"]}
+        )
+        import_frame(engine, frame, opts)
+        assert rollup.row_count(engine) == 3
+        with engine.begin() as conn:
+            conn.execute(delete(Feedback).where(Feedback.external_id == "a"))
+        assert rollup.row_count(engine) is None  # stale: the explorer counts the rows
+        assert explore.count(engine, FeedbackFilter(), cap=1) == (2, True)
         engine.dispose()

@@ -16,6 +16,10 @@ months × units × channels × attribute values, not with rows, so a query reads
 
 Readers use it only for what it can answer exactly: month, quarter or year, source, channel, unit or
 org level, at most one attribute, filtered by source or unit only.
+
+Besides the scores it counts every row once (metric 'rows', value 0, whole-row entries only), with or
+without a score: the explorer's exact count of all feedback, of a source or of units (`row_count`) is
+a sum over it instead of a count over every row (1.1 s at 10M rows, on every new data version).
 """
 
 from __future__ import annotations
@@ -86,7 +90,8 @@ metrics AS (
     SELECT to_char(r.received_at, 'YYYY-MM') AS month, r.source_id, r.org_unit_id, r.channel,
            r.attributes, v.metric, v.value
     FROM {rows} r CROSS JOIN LATERAL (VALUES ('nps', r.nps::float8), ('csat', r.csat::float8),
-                                             ('ces', r.ces::float8), ('rating', r.rating)) AS v(metric, value)
+                                             ('ces', r.ces::float8), ('rating', r.rating),
+                                             ('rows', 0::float8)) AS v(metric, value)
     WHERE v.value IS NOT NULL
 ), grouped AS (
     SELECT month, source_id, org_unit_id, channel, attributes, metric, value, count(*) AS n
@@ -99,6 +104,7 @@ metrics AS (
     FROM grouped g
     CROSS JOIN LATERAL jsonb_each_text(CASE WHEN jsonb_typeof(g.attributes) = 'object'
                                             THEN g.attributes ELSE '{{}}'::jsonb END) AS a
+    WHERE g.metric <> 'rows'
 ), added AS (
     INSERT INTO feedback_rollup (metric, attr_name, month, source_id, org_unit_id, channel, attr_value,
                                  value, n)
@@ -117,6 +123,7 @@ def add_batch(conn: Connection, batch_id: int) -> None:
 
 
 _METRIC_COLUMNS = ("nps", "csat", "ces", "rating")
+ROWS = "rows"  # the metric that counts every row (value 0), whole-row entries only
 _KEY = ("metric", "attr_name", "month", "source_id", "org_unit_id", "channel", "attr_value", "value")
 
 
@@ -132,9 +139,10 @@ def partial_counts(rows: pl.DataFrame, source_id: int) -> pl.DataFrame | None:
         pl.col("channel").cast(pl.String),
         pl.col("attributes").cast(pl.String),
         *[pl.col(m).cast(pl.Float64) for m in _METRIC_COLUMNS],
+        pl.lit(0.0, dtype=pl.Float64).alias(ROWS),
     )
     long = base.unpivot(
-        index=[*place, "attributes"], on=list(_METRIC_COLUMNS), variable_name="metric", value_name="value"
+        index=[*place, "attributes"], on=[*_METRIC_COLUMNS, ROWS], variable_name="metric", value_name="value"
     ).drop_nulls("value")
     grouped = long.group_by([*place, "attributes", "metric", "value"]).agg(pl.len().cast(pl.Int64).alias("n"))
     whole = (
@@ -155,7 +163,8 @@ def partial_counts(rows: pl.DataFrame, source_id: int) -> pl.DataFrame | None:
         pairs, schema={"attributes": pl.String, "attr_name": pl.String, "attr_value": pl.String}, orient="row"
     )
     per = (
-        grouped.join(keyed, on="attributes")
+        grouped.filter(pl.col("metric") != ROWS)
+        .join(keyed, on="attributes")
         .group_by([*place, "attr_name", "attr_value", "metric", "value"])
         .agg(pl.col("n").sum())
     )
@@ -217,6 +226,25 @@ def ensure_current(conn: Connection) -> None:
     """Called by the PostgreSQL import before it adds rows: rebuild a roll-up deletions made stale."""
     if not current(conn):
         rebuild(conn)
+
+
+def row_count(
+    engine: Engine, *, source_names: Sequence[str] = (), unit_ids: Sequence[int] | None = None
+) -> int | None:
+    """How many feedback rows there are (of these sources, in these units), from the roll-up; None when
+    it is not current or this is not PostgreSQL (the caller counts the rows)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    r = FeedbackRollup
+    stmt = select(func.coalesce(func.sum(r.n), 0)).where(r.metric == ROWS, r.attr_name == WHOLE_ROW)
+    if source_names:
+        stmt = stmt.where(r.source_id.in_(select(Source.id).where(Source.name.in_(list(source_names)))))
+    if unit_ids is not None:
+        stmt = stmt.where(r.org_unit_id.in_(list(unit_ids)))
+    with engine.connect() as conn, conn.begin():
+        if not current(conn):
+            return None
+        return int(conn.execute(stmt).scalar() or 0)
 
 
 TIME_KEYS = ("month", "quarter", "year")

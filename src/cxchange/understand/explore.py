@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from cxchange.core.errors import InputError
 from cxchange.core.types import as_datetime
+from cxchange.listen import rollup
 from cxchange.listen.browse import SENTIMENT_LABELS
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, parse_where, scope_filters
@@ -162,10 +163,28 @@ def count(engine: Engine, f: FeedbackFilter, cap: int = COUNT_CAP) -> tuple[int,
     inner = filtered(engine, select(Feedback.id), f).limit(cap + 1).subquery()
     with engine.connect() as conn:
         n = int(conn.scalar(select(func.count()).select_from(inner)) or 0)
-        if n > cap and _indexed_only(f):
+    if n > cap and _indexed_only(f):
+        counted = _rollup_count(engine, f)
+        if counted is not None:
+            return counted, True
+        with engine.connect() as conn:
             n = int(conn.scalar(filtered(engine, select(func.count()).select_from(Feedback), f)) or 0)
-            return n, True
+        return n, True
     return (n, True) if n <= cap else (cap, False)
+
+
+def _rollup_count(engine: Engine, f: FeedbackFilter) -> int | None:
+    """PostgreSQL: the exact count of all rows, or of sources and units, from the import's roll-up
+    (listen/rollup.py) instead of counting millions of rows; None when it cannot answer (dates, a
+    stale roll-up, SQLite, whose index-only count is cheap)."""
+    if engine.dialect.name != "postgresql" or f.since is not None or f.until is not None:
+        return None
+    filters, tree = scope_filters(engine, f.where, f.source)
+    unit_ids = None
+    if filters.units:
+        assert tree is not None
+        unit_ids = sorted(tree.subtree_ids_of(filters.units))
+    return rollup.row_count(engine, source_names=filters.sources, unit_ids=unit_ids)
 
 
 def total(engine: Engine, f: FeedbackFilter) -> int:
