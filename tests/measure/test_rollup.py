@@ -137,3 +137,21 @@ def test_rows_without_a_score_are_counted_and_a_stale_rollup_is_not_read(postgre
         assert rollup.row_count(engine) is None  # stale: the explorer counts the rows
         assert explore.count(engine, FeedbackFilter(), cap=1) == (2, True)
         engine.dispose()
+
+
+def test_row_counts_added_to_an_old_rollup_are_what_a_rebuild_counts(pg_demo: Engine) -> None:
+    """Migration 0021 adds the 'rows' entries to a roll-up built before it counted rows: the same
+    entries a whole rebuild makes."""
+    from sqlalchemy import text
+
+    entries = text(
+        "SELECT month, source_id, org_unit_id, channel, n FROM feedback_rollup WHERE metric = 'rows' "
+        "ORDER BY 1, 2, 3, 4"
+    )
+    with pg_demo.connect() as conn, conn.begin() as tx:
+        rollup.rebuild(conn)
+        rebuilt = conn.execute(entries).all()
+        conn.execute(text("DELETE FROM feedback_rollup WHERE metric = 'rows'"))  # as before 0021
+        rollup.add_row_counts(conn)
+        assert conn.execute(entries).all() == rebuilt and rebuilt
+        tx.rollback()

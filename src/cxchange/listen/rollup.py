@@ -222,6 +222,22 @@ def rebuild(conn: Connection) -> None:
     )
 
 
+_ROW_COUNTS = """
+INSERT INTO feedback_rollup (metric, attr_name, month, source_id, org_unit_id, channel, attr_value, value, n)
+SELECT 'rows', '', to_char(received_at, 'YYYY-MM'), source_id, org_unit_id, channel, NULL, 0, count(*)
+FROM feedback GROUP BY 3, 4, 5, 6"""
+
+
+def add_row_counts(conn: Connection) -> None:
+    """The 'rows' entries of a current roll-up counted afresh from feedback (one plain GROUP BY, no
+    JSON: what `rebuild` would give them, at a fraction of its cost); nothing when the roll-up is
+    stale (the next import rebuilds it whole). For a roll-up built before it counted rows."""
+    if not current(conn):
+        return
+    conn.execute(text("DELETE FROM feedback_rollup WHERE metric = 'rows'"))
+    conn.execute(text(_ROW_COUNTS))
+
+
 def ensure_current(conn: Connection) -> None:
     """Called by the PostgreSQL import before it adds rows: rebuild a roll-up deletions made stale."""
     if not current(conn):
