@@ -44,6 +44,8 @@ bench: $(STAMP)
 	$(PY) bench/ingest.py
 	$(PY) bench/reads_during_import.py
 	$(PY) bench/ingest.py --mode postgres
+	$(PY) bench/pg_import_phases.py --postgres $(PG_BENCH)
+	$(PY) bench/pg_copy_ab.py --postgres $(PG_BENCH)
 	$(PY) bench/analyze.py
 	$(PY) bench/drivers.py
 	$(PY) bench/web.py
