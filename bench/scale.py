@@ -2,8 +2,10 @@
 
 postgres: `cxchange import` of the generated export into a fresh PostgreSQL database against `psql \\copy`
 of the same CSV into a bare table (the physical floor: no validation, no keys, no indexes) and into
-the same table with the unique key and the search index (equal work for the database: `INDEXES`), the
-import's peak RSS, then the first and second `scores --metric nps --by month --by attr:Region`.
+the same table with the unique key and the search index (equal work for the database: `INDEXES`; the
+builds after `\\copy` get the import's own maintenance_work_mem, `BUILD_MEMORY`), the import's peak
+RSS, then the first and second `scores --metric nps --by month --by attr:Region`. At 10M rows the
+results go to ingest_postgres_10m.json.
 
 cluster: `cxchange analyze` on PostgreSQL in one process against `cxchange analyze --scheduler` on a
 `dask scheduler` with two `dask worker --nthreads 1` processes started here, on two databases holding
