@@ -227,6 +227,18 @@ def warm(url: str, token: str, workers: int) -> tuple[int, float]:
     return max(c for c, _ in got), max(ms for _, ms in got)
 
 
+def one_at_a_time(url: str, token: str, count: int = 15) -> float:
+    """Median milliseconds of `count` requests sent one after another (no queueing behind other
+    requests): what a page costs by itself, beside its latency under wrk's concurrent load."""
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=300) as client:
+        times = []
+        for _ in range(count):
+            t = time.perf_counter()
+            client.get(url)
+            times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 1)
+
+
 def _next_link(html: str) -> str | None:
     import re
 
@@ -301,10 +313,12 @@ def main() -> None:
             else:
                 stats = asyncio.run(_load_httpx(base + path, tok[who], args.connections, args.requests))
             stats.update(first_ms=round(first, 1), status=status, path=path)
+            stats["one_at_a_time_median_ms"] = one_at_a_time(base + path, tok[who])
             results[name] = stats
             print(f"{name:32s} p50 {stats['p50_ms']:7.1f} ms  p95 {stats['p95_ms']:7.1f} ms  "
                   f"p99 {stats['p99_ms']:7.1f} ms  n={stats['requests']}  errors={stats['errors']}  "
-                  f"(first {first:.0f} ms)", flush=True)  # fmt: skip
+                  f"(first {first:.0f} ms; one at a time {stats['one_at_a_time_median_ms']:.0f} ms)",
+                  flush=True)  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(timeout=20)
