@@ -10,7 +10,8 @@ variant computed on the same cells:
   upper bound on what estimated precision weights could give); and region-by-month effects in place of
   month effects (the generator's regions share monthly shocks);
 - **the pre-trend check**: the randomization test of the pre-period slope (in use) against the CRV1
-  t test with G − 1 df, at several levels; a "material" gate (withhold only when the significant trend,
+  t test with G − 1 df and the joint CRV1 Wald test of the event-study leads, at several levels; a
+  "material" gate (withhold only when the significant trend,
   carried to the after window, is at least a fraction f of the estimate) and an HonestDiD-style one
   (withhold only when the estimated trend, carried over, moves the interval to include zero);
 - **the effect test and the interval**: randomization inference (in use; the interval inverts it)
@@ -44,7 +45,16 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from cxchange.sustain.panel import IMPROVED, WORSE, Cells, assess, crv1, randomization
+from cxchange.sustain.panel import (
+    IMPROVED,
+    WORSE,
+    Cells,
+    _fe_basis,
+    _residualize,
+    assess,
+    crv1,
+    randomization,
+)
 from cxchange.sustain.worlds import World, generate
 
 TUNING_SEEDS = (101, 202, 303)
@@ -80,6 +90,29 @@ class _RegionCells(Cells):
         return _RegionCells(**arrays, coarse=self.coarse)
 
 
+def _joint_leads_p(pre: Cells) -> float:
+    """p-value of the joint test that every pre-period event-study lead is zero (the month before the
+    start the reference): CRV1 Wald statistic at the assignment level, as `panel.crv1` computes it, with
+    the Hotelling small-sample F(q, G − q) reference (q leads, G clusters)."""
+    months = [int(m) for m in np.unique(pre.month) if m != int(pre.month.max())]
+    x = np.column_stack([(pre.treated & (pre.month == m)).astype(float) for m in months])
+    sw = np.sqrt(pre.n)
+    q = _fe_basis(pre.unit, pre.period, sw)
+    rx, ry = _residualize(q, x * sw[:, None]), _residualize(q, pre.y * sw)
+    coef, *_ = np.linalg.lstsq(rx, ry, rcond=None)
+    _, cl = np.unique(pre.cluster, return_inverse=True)
+    g, k = int(cl.max()) + 1, len(months)
+    scores = np.zeros((g, k))
+    np.add.at(scores, cl.ravel(), rx * (ry - rx @ coef)[:, None])
+    bread = np.linalg.pinv(rx.T @ rx)
+    n, kk = pre.y.size, k + int(np.unique(pre.period).size)
+    cov = g / (g - 1) * (n - 1) / (n - kk) * bread @ (scores.T @ scores) @ bread
+    if g <= k:
+        return 1.0
+    wald = float(coef @ np.linalg.pinv(cov) @ coef)
+    return float(stats.f.sf(wald * (g - k) / (k * (g - 1)), k, g - k))
+
+
 def _world(cells: Cells, world: World, effect: float) -> dict[str, Any]:
     """Every statistic the variants need, from one world's cells."""
     a = assess(cells, cluster_word="stores")
@@ -102,7 +135,7 @@ def _world(cells: Cells, world: World, effect: float) -> dict[str, Any]:
     rec |= {"t_est": float(fit.coef[0]), "t_se": float(fit.se[0]), "t_df": fit.df}
     pre = cells.subset(~cells.post)
     slope = crv1(pre, (pre.treated * (pre.month - pre.month.mean())).astype(float))
-    rec |= {"s_est": float(slope.coef[0]), "s_se": float(slope.se[0])}
+    rec |= {"s_est": float(slope.coef[0]), "s_se": float(slope.se[0]), "leads_p": _joint_leads_p(pre)}
     shock_var = world.store_month_sd**2 + world.region_month_sd**2
     for tag, w in (
         ("unweighted", np.ones_like(cells.n)),
@@ -149,6 +182,8 @@ def _slope(r: dict[str, Any], test: str) -> tuple[float, float, float]:
     """(slope, p, half-width of its 90 % interval) by the randomization test or the CRV1 t test."""
     if test == "randomization":
         return r["pt_slope"], r["pt_p"], (r["pt_hi"] - r["pt_lo"]) / 2
+    if test == "leads":  # the joint test's p, the direction and width of the randomization slope's
+        return r["pt_slope"], r["leads_p"], (r["pt_hi"] - r["pt_lo"]) / 2
     half = float(stats.t.ppf(0.95, r["t_df"])) * r["s_se"]
     return r["s_est"], _t_p(r["s_est"], r["s_se"], r["t_df"]), half
 
@@ -196,6 +231,10 @@ VARIANTS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "rule in use (pre-trend p < 0.10, randomization)": lambda r: r["verdict"] in (IMPROVED, WORSE),
     **{f"pre-trend p < {a:.2f}, randomization slope": gate(a) for a in (0.10, 0.08, 0.06)},
     **{f"pre-trend p < {a:.2f}, CRV1 t slope (G-1 df)": gate(a, "crv1") for a in (0.10, 0.08, 0.06)},
+    **{
+        f"pre-trend p < {a:.2f}, joint test of the leads (CRV1 Wald, F(q, G-q))": gate(a, "leads")
+        for a in (0.10, 0.20)
+    },
     **{f"material gate f = {f}": gate(0.10, material=f) for f in (0.5, 0.75, 1.0)},
     **{f"HonestDiD-style gate, pre-trend p < {a:.2f}": gate(a, honest=True) for a in (0.10, 0.20)},
     "effect by CRV1 t (G-1 df), gate in use": crv1_test,
