@@ -1,9 +1,9 @@
 """MiniLM embedding speed and agreement: the ONNX export (onnxruntime) vs sentence-transformers (torch).
 
-    python bench/minilm_onnx.py [--rounds 3] [--out bench/results/minilm_onnx.json]
+    python bench/minilm_onnx.py [--rounds 2] [--texts 1000] [--out bench/results/minilm_onnx.json]
 
-Texts: the themes tuning sets only (eval/_themes_data.py: the demo's 5,000 short comments and the
-5,000-review clothing sample), never the held-out sets. Back-ends: "onnx" (the float32 file the
+Texts: the themes tuning sets only (eval/_themes_data.py: the first --texts of the demo's short
+comments and of the clothing review sample), never the held-out sets. Back-ends: "onnx" (the float32 file the
 embedder uses), "onnx_int8" (the same file with onnxruntime's dynamic int8 quantisation, per-channel
 weights, made here in a temporary folder: the option considered and rejected) and "torch"
 (sentence-transformers, batch 64, its default 256 word pieces). All embed the same texts, in
@@ -58,7 +58,8 @@ def alone_gap(emb: OnnxMiniLMEmbedder, texts: list[str], n: int = 200) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--texts", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "minilm_onnx.json")
     args = ap.parse_args()
 
@@ -87,7 +88,7 @@ def main() -> None:
         "sets": {},
     }
     for name, make in (("demo", data.demo), ("clothing", data.clothing)):
-        texts = make().texts
+        texts = make().texts[: args.texts]
         words = float(np.median([len(t.split()) for t in texts]))
         times: dict[str, list[float]] = {"onnx": [], "onnx_int8": [], "torch": []}
         loads: list[list[float]] = []

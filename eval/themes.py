@@ -110,6 +110,7 @@ def run_ours(texts: list[str], seed: int, work: Path) -> dict:
         "themes": len(names),
         "branded_names": branded,
         "names": names,
+        "embedder": str(found.get("embedder", "")),
         "analysed": analysed_rows.get("analysed"),
         "comments_listed": len(rows),
     }
@@ -147,13 +148,33 @@ def mean_sd(values: list[float], digits: int = 4) -> dict:
 
 
 def evaluate(name: str, seeds: list[int], bertopic: bool, work: Path) -> dict:
+    """Per seed: our session, then BERTopic's fit (interleaved, so that both meet similar load from
+    other jobs on the shared machine); os.getloadavg() is recorded before each timed run."""
     ds = SETS[name]()
     texts = ds.texts
     out: dict = {"set": name, "role": ds.role, "texts": len(texts), "scorings": [s.name for s in ds.scorings]}
-    runs = []
+    runs, b_runs, loads = [], [], []
+
+    def load(before: str) -> None:
+        loads.append({"before": before, "loadavg": [round(x, 2) for x in os.getloadavg()]})
+
+    model, emb, t_embed = None, None, 0.0
+    if bertopic:
+        print(f"  {name}: BERTopic, embedding {len(texts)} texts once ...", flush=True)
+        load("bertopic embedding")
+        model, emb, t_embed = bertopic_embed(texts)
     for seed in seeds:
         print(f"  {name}: cxchange, seed {seed} ...", flush=True)
+        load(f"cxchange seed {seed}")
         runs.append(run_ours(texts, seed, work))
+        if bertopic:
+            print(f"  {name}: BERTopic, seed {seed} ...", flush=True)
+            loads.append(
+                {"before": f"bertopic seed {seed}", "loadavg": [round(x, 2) for x in os.getloadavg()]}
+            )
+            topics, t_fit = run_bertopic(texts, model, emb, seed)  # type: ignore[arg-type]
+            b_runs.append((topics, t_embed + t_fit))
+    out["loadavg"] = loads
     out["ours"] = {
         "nmi": {s.name: mean_sd([nmi(s.labels, r["labels"], s.rows) for r in runs]) for s in ds.scorings},
         "median_themes": mean_sd([float(np.median(r["n_themes"])) for r in runs], 2),
@@ -161,17 +182,11 @@ def evaluate(name: str, seeds: list[int], bertopic: bool, work: Path) -> dict:
         "unassigned_share": mean_sd([float((r["labels"] == -1).mean()) for r in runs]),
         "seconds": mean_sd([r["seconds"] for r in runs], 2),
         "themes": [r["themes"] for r in runs],
+        "embedder": sorted({r["embedder"] for r in runs}),
         "branded_names": sorted({n for r in runs for n in r["branded_names"]}),
         "names_seed0": runs[0]["names"],
     }
     if bertopic:
-        print(f"  {name}: BERTopic, embedding {len(texts)} texts once ...", flush=True)
-        model, emb, t_embed = bertopic_embed(texts)
-        b_runs = []
-        for seed in seeds:
-            print(f"  {name}: BERTopic, seed {seed} ...", flush=True)
-            topics, t_fit = run_bertopic(texts, model, emb, seed)
-            b_runs.append((topics, t_embed + t_fit))
         out["bertopic"] = {
             "nmi": {s.name: mean_sd([nmi(s.labels, t, s.rows) for t, _ in b_runs]) for s in ds.scorings},
             "unassigned_share": mean_sd([float((t == -1).mean()) for t, _ in b_runs]),
