@@ -26,14 +26,19 @@ over all documents, outliers as one cluster (-1).
 Honesty: settings were chosen on demo and clothing only ("tuning"); cfpb and banking77 (test split)
 are held out and only reported. Results: eval/results/themes.json (+ themes.md), written by this run.
 
-Protocol, fixed before the held-out run (2026-12-06, second run that day): cxchange at its CLI
-defaults, now `--embedder adaptive` (static token vectors distilled from MiniLM plus k-means whose
-cluster count comes from merging fine clusters by similarity, and the saved centroid matcher, for a
-corpus whose median comment has at most 22 words; TF-IDF + NMF and its saved matcher otherwise) and
-`--max-themes 12`. Every setting of the static path (cluster merging, centring, no IDF weighting, the
-22-word switch) was chosen on demo and clothing only (eval/themes_static_tuning.py,
-eval/results/themes_static_tuning.json); no setting read from cfpb or banking77, whose numbers were
-not looked at before this run. Seeds 0, 1, 2 for both methods, BERTopic in the same run; mean ± sd.
+Protocol, fixed before the held-out run (2026-12-06, third run that day, issue 15's MiniLM question):
+cxchange at its CLI defaults, `--embedder adaptive` and `--max-themes 12`. adaptive now takes
+"minilm-onnx" (all-MiniLM-L6-v2 exported to float32 ONNX, run by onnxruntime without torch, 128 word
+pieces; fine k-means clusters merged at centred cosine 0.4) for a corpus whose median comment has at
+most 22 words, when the `minilm` extra is installed and the file built (both true in .venv-eval after
+`make eval`'s prerequisites), and TF-IDF + NMF otherwise; the saved matcher of an embedding theme is
+discovery's centroids in the same embedder's space, so `analyze` embeds with it too. The MiniLM
+choice and its merge setting were made on the demo only (eval/themes_minilm_tuning.py ->
+eval/results/themes_minilm_tuning.json: NMI 0.583 vs static 0.505), the 22-word switch earlier on
+demo and clothing; nothing was read from cfpb or banking77 (both were reported in earlier runs, with
+the static embedder, which is why they are only reported here). Seeds 0, 1, 2; BERTopic in the same
+run, each seed's cxchange session followed by BERTopic's fit (its embeddings once per set, first),
+os.getloadavg() recorded before each; mean ± sd.
 The tuning sets are a separate run (`--sets demo,clothing --skip-bertopic --out
 eval/results/themes_tuning.json`).
 """
