@@ -6,8 +6,10 @@ embeddings extra is installed); tests that need it are skipped, with the reason,
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +17,25 @@ import pytest
 
 from cxchange.core.errors import InputError
 from cxchange.understand.themes import discover_themes, embedders
-from cxchange.understand.themes.minilm_onnx import MAX_TOKENS, OnnxMiniLMEmbedder, main, onnx_path
+from cxchange.understand.themes.minilm_onnx import (
+    MAX_TOKENS,
+    MINILM_ONNX,
+    OnnxMiniLMEmbedder,
+    main,
+    onnx_path,
+)
 
-built = pytest.mark.skipif(not onnx_path().is_file(), reason="MiniLM ONNX file not built (make minilm-onnx)")
+built = pytest.mark.skipif(not MINILM_ONNX.is_file(), reason="MiniLM ONNX file not built (make minilm-onnx)")
+ENV = {k: v for k, v in os.environ.items() if k != "CXCHANGE_MINILM_ONNX"}
+
+
+@pytest.fixture(autouse=True)
+def real_model_file(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """tests/conftest.py points the suite away from the built file; these tests use it."""
+    monkeypatch.delenv("CXCHANGE_MINILM_ONNX", raising=False)
+    yield
+
+
 REQUESTS = [
     "my card has not arrived yet",
     "when will my new card be delivered",
@@ -96,7 +114,7 @@ def test_saved_matcher_assigns_as_discovery_grouped_and_imports_no_torch() -> No
         "first = [int(model.classes[a[0][0]]) if a else -1 for a in model.assign(texts)]\n"
         "print(model.embedder, first == found.labels.tolist(), 'torch' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "minilm-onnx True False"
 
@@ -109,3 +127,37 @@ def test_discovery_separates_short_requests() -> None:
     labels = found.labels.reshape(4, 25)
     assert all(len(set(row.tolist())) == 1 for row in labels)
     assert len({row[0] for row in labels.tolist()}) >= 3
+
+
+@built
+def test_adaptive_takes_minilm_for_short_texts_only_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    short, long = ["my card has not arrived"] * 3, ["word " * 40] * 3
+    assert embedders.minilm_onnx_available()
+    assert embedders.adaptive_choice(short) == "minilm-onnx"
+    assert embedders.adaptive_choice(long) == "tfidf"
+    monkeypatch.setenv("CXCHANGE_MINILM_ONNX", "/nonexistent/x.onnx")
+    assert not embedders.minilm_onnx_available()
+    assert embedders.adaptive_choice(short) == "static"
+
+
+@built
+def test_analyze_without_the_model_file_is_one_clear_line(tmp_path: Path) -> None:
+    """Themes saved with minilm-onnx, analysed where the file is missing: exit 1, how to build it."""
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    csv_file = tmp_path / "t.csv"
+    rows = [t for t in REQUESTS[:4] for _ in range(10)]
+    csv_file.write_text("id,text\n" + "".join(f"r{i},{t}\n" for i, t in enumerate(rows)))
+    env = {**ENV, "CXCHANGE_DATABASE_URL": db, "NO_COLOR": "1"}
+    cx = [sys.executable, "-m", "cxchange"]
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cx, *args], capture_output=True, text=True, env={**env, **extra})
+
+    assert run("import", str(csv_file), "--source", "s", "--map", "text=text").returncode == 0
+    saved = run("themes", "discover", "--save", "--embedder", "minilm-onnx", "--format", "json")
+    assert saved.returncode == 0, saved.stderr[-2000:]
+    missing = run("analyze", CXCHANGE_MINILM_ONNX=str(tmp_path / "gone.onnx"))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "gone.onnx" in missing.stderr and "minilm_onnx build" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    assert run("analyze").returncode == 0
