@@ -38,7 +38,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: $(STAMP) browser
+test: $(STAMP) browser $(if $(findstring embeddings,$(EXTRAS)),$(MINILM_ONNX))
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
