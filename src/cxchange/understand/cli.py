@@ -124,10 +124,11 @@ def themes_discover(
         str,
         typer.Option(
             "--embedder",
-            help="adaptive (default: static for short comments, tfidf for long ones), static (word "
-            "vectors distilled from MiniLM; fast), tfidf (fast, no extra packages), minilm (sentence "
-            "embeddings of a sample; needs the embeddings extra; much slower) or auto (minilm when "
-            "installed, else tfidf).",
+            help="adaptive (default: minilm-onnx for short comments when installed, else static; tfidf "
+            "for long ones), minilm-onnx (MiniLM run by onnxruntime, no torch; needs the minilm extra and "
+            "`make minilm-onnx`), static (word vectors distilled from MiniLM; fast), tfidf (fast, no extra "
+            "packages), minilm (sentence embeddings of a sample with torch; needs the embeddings extra) or "
+            "auto (minilm when installed, else tfidf).",
         ),
     ] = "adaptive",
     save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,

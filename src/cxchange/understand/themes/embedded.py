@@ -26,6 +26,10 @@ __all__ = ["embedding_themes"]
 EMB_FINE_SIZE = 20  # texts per fine k-means cluster, before alike clusters merge
 EMB_FINE_MAX = 300  # most fine clusters (bounds k-means time on big corpora)
 EMB_MERGE_SIM = 0.5  # fine clusters whose centred centroids are this alike (average linkage) are one theme
+# The merge cut depends on the embedding space: per embedder name, where tuned apart from the default.
+# minilm-onnx: 0.4 of (0.4, 0.5, 0.6) on the demo only (eval/results/themes_minilm_tuning.json: NMI
+# 0.583 / 0.579 / 0.572; the edge of the sweep, and the three lie within 0.011).
+MERGE_SIM_BY_EMBEDDER: dict[str, float] = {"minilm-onnx": 0.4}
 EMB_REFINE = 3  # k-means steps from the merged centroids
 EMB_CENTRE = True  # cluster unit vectors minus the corpus mean (in one domain every text shares a direction)
 EMB_RESTARTS = 3  # k-means restarts (seeded)
@@ -48,7 +52,9 @@ def _unit_means(e: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return normalize(sums)
 
 
-def _clusters(e: np.ndarray, k_top: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _clusters(
+    e: np.ndarray, k_top: int, seed: int, merge_sim: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Labels and unit centroids: many small k-means clusters, then those alike merged (average linkage
     on centroids minus the corpus mean, cut at EMB_MERGE_SIM), then a few k-means steps.
 
@@ -56,10 +62,11 @@ def _clusters(e: np.ndarray, k_top: int, seed: int) -> tuple[np.ndarray, np.ndar
     in the demo, 77 intents in a banking help desk); a cut on similarity lets the data say it, while a
     count fixed on one corpus splits or merges the subjects of another.
     """
+    merge_sim = EMB_MERGE_SIM if merge_sim is None else merge_sim
     n = len(e)
     k_fine = min(n, max(k_top, min(EMB_FINE_MAX, n // EMB_FINE_SIZE)))
     labels, cent = _kmeans(e, k_fine, seed)
-    if k_fine < 2 or EMB_MERGE_SIM > 1.0:
+    if k_fine < 2 or merge_sim > 1.0:
         return labels, cent
     k_fine = len(cent)
     sizes = np.maximum(np.bincount(labels, minlength=k_fine), 1).astype(float)
@@ -67,7 +74,7 @@ def _clusters(e: np.ndarray, k_top: int, seed: int) -> tuple[np.ndarray, np.ndar
     np.add.at(sums, labels, e)
     centred = normalize(sums / sizes[:, None] - e.mean(0))
     dist = squareform(np.clip(1.0 - centred @ centred.T, 0.0, 2.0), checks=False)
-    groups = fcluster(linkage(dist, method="average"), t=1.0 - EMB_MERGE_SIM, criterion="distance")
+    groups = fcluster(linkage(dist, method="average"), t=1.0 - merge_sim, criterion="distance")
     groups = groups.astype(np.int64) - 1
     k = int(groups.max()) + 1
     labels = groups[labels]
@@ -78,6 +85,10 @@ def _clusters(e: np.ndarray, k_top: int, seed: int) -> tuple[np.ndarray, np.ndar
         cent = _unit_means(e, np.searchsorted(present, labels), len(present))
         labels = np.searchsorted(present, labels)
     return labels, cent
+
+
+def _merge_sim(embedder: Embedder) -> float:
+    return MERGE_SIM_BY_EMBEDDER.get(str(getattr(embedder, "name", "")), EMB_MERGE_SIM)
 
 
 def embedding_themes(
@@ -110,13 +121,13 @@ def embedding_themes(
         e = embed_unit(embedder, texts)
         centre = e.mean(0) if EMB_CENTRE else np.zeros(e.shape[1])
         e = normalize(e - centre)
-        best, cent = _clusters(e, k_top, seed)
+        best, cent = _clusters(e, k_top, seed, _merge_sim(embedder))
     else:  # clusters come from the real embeddings only; the other texts are placed by their words
         features = text_features(counts[rows])
         e = embed_sampled(embedder, texts, features, sample)
         centre = e.mean(0) if EMB_CENTRE else np.zeros(e.shape[1])
         e = normalize(e - centre)
-        in_sample, cent = _clusters(e[sample], k_top, seed)
+        in_sample, cent = _clusters(e[sample], k_top, seed, _merge_sim(embedder))
         best = propagate_labels(features, sample, in_sample)
     for _ in range(3):  # clusters under min_size: their texts go to the nearest kept centroid
         sizes = np.bincount(best, minlength=len(cent))

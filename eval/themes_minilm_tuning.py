@@ -1,0 +1,151 @@
+"""Real MiniLM (ONNX, no torch) vs the static token vectors for theme discovery, on the TUNING sets only.
+
+    .venv-eval/bin/python eval/themes_minilm_tuning.py [--seeds 0,1,2] [--out FILE]   (demo only)
+
+Hypothesis (issue 15): on short comments the static vectors distilled from MiniLM lose what MiniLM's
+contextual embedding knows; BERTopic, which uses real MiniLM, groups short requests better.
+
+Protocol (fixed and committed before any run of this script, 2026-12-06; revised once before any
+result was printed, because the first version's sweep would not finish in the session: under load
+~12 MiniLM embeds ~30 short texts/s here, a 5,000-review clothing pass would take ~15 minutes):
+candidates are "static" at its current setting (EMB_MERGE_SIM 0.5, chosen earlier on these sets) and
+"minilm-onnx" (minilm_onnx.py: all-MiniLM-L6-v2 as float32 ONNX, 128 word pieces; int8 was dropped
+before any run of this script: its batch-wide activation scale makes a text's vector depend on its
+batch-mates) with embedded.EMB_MERGE_SIM in (0.4, 0.5, 0.6) (the centred cosine at which fine k-means
+clusters merge: the one clustering setting that depends on the embedding space). Set: demo only (the
+short tuning set; the question is the short-text branch of `adaptive`). Score: NMI of the saved
+matcher's primary theme (what `analyze` then `feedback` show) against the demo's first scoring, seeds
+0, 1, 2, mean ± sd. cfpb and banking77 are held out: this script refuses them, and they play no part
+in any choice below. clothing is not run: long corpora keep tfidf, stated a priori (MiniLM there costs
+minutes per pass on this machine and static already lost to tfidf on long texts).
+Decisions, stated before the numbers:
+1. minilm-onnx's merge setting: its best mean NMI on demo.
+2. `adaptive` for short corpora (median <= 22 words, the switch fixed earlier on the tuning sets):
+   takes minilm-onnx instead of static iff minilm-onnx's mean NMI on demo at that setting is higher
+   than static's. When minilm-onnx is not installed (no onnxruntime or no built file) adaptive keeps
+   static, and the result names the embedder used.
+No other setting is changed by this run. The held-out numbers come only from eval/themes.py afterwards.
+Also printed: discovery's seconds, os.getloadavg().
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+from sklearn.metrics import normalized_mutual_info_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _themes_data as data
+
+from cxchange.understand.themes import embedded
+from cxchange.understand.themes.discover import discover_themes
+from cxchange.understand.themes.minilm_onnx import OnnxMiniLMEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+TUNING = {"demo": data.demo}
+CANDIDATES = [("static", 0.5)] + [("minilm-onnx", m) for m in (0.4, 0.5, 0.6)]
+_EMBED = OnnxMiniLMEmbedder.embed
+_KMEANS = embedded._kmeans
+_KCACHE: dict = {}
+_MEMO: dict[str, np.ndarray] = {}
+
+
+def memo_embed(self: OnnxMiniLMEmbedder, texts: list[str]) -> np.ndarray:
+    """Embedding is deterministic: the same texts are embedded once for every setting swept."""
+    key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()
+    if key not in _MEMO:
+        _MEMO[key] = _EMBED(self, texts)
+    return _MEMO[key].copy()
+
+
+def cached_kmeans(e: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fine k-means depends on (vectors, k, seed) only: computed once per merge setting swept."""
+    key = (e.shape, hashlib.sha256(e.tobytes()).hexdigest(), k, seed)
+    if key not in _KCACHE:
+        _KCACHE[key] = _KMEANS(e, k, seed)
+    labels, cent = _KCACHE[key]
+    return labels.copy(), cent.copy()
+
+
+def primary(found: object, texts: list[str]) -> np.ndarray:
+    """The saved matcher's first theme per text (what `analyze` then `feedback` show), -1 for none."""
+    model = found.model  # type: ignore[attr-defined]
+    return np.array([int(model.classes[p[0][0]]) if p else -1 for p in model.assign(texts)])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="demo")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "themes_minilm_tuning.json")
+    args = parser.parse_args()
+    names = [s for s in args.sets.split(",") if s]
+    held = [n for n in names if n not in TUNING]
+    if held:
+        print(f"refused: {held} are held out or unknown; tuning uses {', '.join(TUNING)} only")
+        return 1
+    seeds = [int(s) for s in args.seeds.split(",")]
+    sets = {n: TUNING[n]() for n in names}
+    OnnxMiniLMEmbedder.embed = memo_embed  # type: ignore[method-assign]
+    embedded._kmeans = cached_kmeans
+    default_merge = embedded.EMB_MERGE_SIM
+    rows = []
+    for emb, merge in CANDIDATES:
+        embedded.EMB_MERGE_SIM = default_merge if merge is None else merge
+        row: dict = {"embedder": emb, "merge_sim": merge}
+        for n, ds in sets.items():
+            s = ds.scorings[0]
+            nmis, leaves, secs, unassigned = [], [], [], []
+            for seed in seeds:
+                t0 = time.perf_counter()
+                found = discover_themes(ds.texts, seed=seed, embedder=emb, with_model=True)
+                secs.append(time.perf_counter() - t0)
+                first = primary(found, ds.texts)
+                nmis.append(float(normalized_mutual_info_score(s.labels[s.rows], first[s.rows])))
+                leaves.append(len(set(found.labels.tolist()) - {-1}))
+                unassigned.append(float((first == -1).mean()))
+            row[n] = {
+                "median_words": float(np.median([len(t.split()) for t in ds.texts if t])),
+                "nmi": round(statistics.fmean(nmis), 4),
+                "sd": round(statistics.stdev(nmis), 4) if len(nmis) > 1 else 0.0,
+                "runs": [round(x, 4) for x in nmis],
+                "unassigned": round(statistics.fmean(unassigned), 4),
+                "themes": leaves,
+                "seconds_incl_cached_embedding": round(statistics.fmean(secs), 2),
+            }
+        row["mean_nmi"] = round(statistics.fmean(row[n]["nmi"] for n in sets), 4)
+        row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    embedded.EMB_MERGE_SIM = default_merge
+
+    chosen = max((r for r in rows if r["embedder"] == "minilm-onnx"), key=lambda r: r["mean_nmi"])
+    static = next(r for r in rows if r["embedder"] == "static")
+    decisions = {
+        "minilm_onnx_merge_sim": chosen["merge_sim"],
+        "short_texts_take_minilm_onnx": chosen["mean_nmi"] > static["mean_nmi"],
+    }
+    print("decisions:", json.dumps(decisions))
+    meta = {
+        "command": "eval/themes_minilm_tuning.py " + " ".join(sys.argv[1:]),
+        "seeds": seeds,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "protocol": (__doc__ or "").split("Protocol")[1].split("Also printed")[0].strip(),
+    }
+    args.out.write_text(json.dumps({"meta": meta, "rows": rows, "decisions": decisions}, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
