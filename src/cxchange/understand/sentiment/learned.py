@@ -36,12 +36,16 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cxchange.core.errors import CxError
 from cxchange.understand.sentiment.base import Sentiment
 from cxchange.understand.sentiment.lexicon import NEGATE, engine, score_prepared
+
+if TYPE_CHECKING:
+    from cxchange.understand.themes.embedders import StaticEmbedder
 
 MODEL_PATH = Path(__file__).parent / "data" / "best_model.npz"
 REINSTALL = (
@@ -88,16 +92,27 @@ def _hashes(text: str, mask: int) -> set[int]:
     return out
 
 
-def _sentence_scores(text: str) -> list[float]:
-    """The lexicon's compound score of each sentence, in order; [] for a one-sentence text."""
+def _sentences(text: str) -> tuple[list[str], list[float]]:
+    """The sentences of a text and the lexicon's compound score of each; ([], []) for one sentence."""
     eng = engine()
     parts = [s.strip() for s in _SENTENCES.findall(text)]
     parts = [s for s in parts if s]
-    return [eng.compound(s) for s in parts] if len(parts) > 1 else []
+    return (parts, [eng.compound(s) for s in parts]) if len(parts) > 1 else ([], [])
 
 
-def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Dense lexicon features (n x len(DENSE)) and the hashed n-grams as CSR (data, indices, indptr)."""
+def _sentence_scores(text: str) -> list[float]:
+    """The lexicon's compound score of each sentence, in order; [] for a one-sentence text."""
+    return _sentences(text)[1]
+
+
+def featurize(
+    clean_texts: Sequence[str], bits: int = HASH_BITS, worst: list[str] | None = None
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Dense lexicon features (n x len(DENSE)) and the hashed n-grams as CSR (data, indices, indptr).
+
+    When `worst` is a list, the text's most negative sentence by the lexicon (the whole text when it
+    has one sentence) is appended to it for each text: the complaint a polite review wraps.
+    """
     eng = engine()
     mask = (1 << bits) - 1
     dense = np.zeros((len(clean_texts), len(DENSE)), dtype=np.float64)
@@ -107,7 +122,10 @@ def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.nda
     data: list[float] = []
     for r, text in enumerate(clean_texts):
         whole = eng.analyse(text)
-        sent = _sentence_scores(text) or [whole.compound]
+        parts, sent = _sentences(text)
+        if worst is not None:
+            worst.append(parts[int(np.argmin(sent))] if sent else text)
+        sent = sent or [whole.compound]
         # A letter or long review: what lies between the polite opening and closing is the message.
         body = sent[1:-1] if len(sent) >= 3 else sent
         short = 1.0 / (1.0 + (whole.tokens / SHORT_TOKENS) ** 2)
@@ -152,10 +170,51 @@ def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.nda
     return dense, csr
 
 
+# Optional dense meaning features: "" none; "text" the static MiniLM vector of the whole text;
+# "text+worst" also that of its most negative sentence. Each vector is unit length, and enters in a
+# copy per length class like the lexical features (`gate`).
+EMBED_MODES = ("", "text", "text+worst")
+
+
+@functools.cache
+def _embedder() -> StaticEmbedder:
+    from cxchange.understand.themes.embedders import StaticEmbedder
+
+    return StaticEmbedder()
+
+
+def embed_raw(clean_texts: Sequence[str], worst: Sequence[str], mode: str) -> np.ndarray:
+    """Unit-length static MiniLM vectors (the themes' distilled token table, numpy only): of each text,
+    then (mode "text+worst") of its most negative sentence; n x 0 for mode ""."""
+    if not mode:
+        return np.zeros((len(clean_texts), 0))
+    from cxchange.core.errors import InputError
+
+    emb = _embedder()
+    try:
+        blocks = [emb.embed(clean_texts)]
+        if mode == "text+worst":
+            blocks.append(emb.embed(worst))
+    except InputError as e:
+        raise ModelError(f"{e}: the best back-end needs it; {REINSTALL}") from None
+    out = []
+    for block in blocks:
+        v = block.astype(np.float64)
+        out.append(v / np.maximum(np.sqrt((v * v).sum(axis=1, keepdims=True)), 1e-12))
+    return np.hstack(out)
+
+
+def gate(raw: np.ndarray, short: np.ndarray) -> np.ndarray:
+    """The embedding features in a copy for long texts (x 1 - short) and one for short ones (x short)."""
+    g = short[:, None]
+    return np.hstack([raw * (1.0 - g), raw * g])
+
+
 class Model:
     """The trained weights; `predict` is the whole inference."""
 
     def __init__(self, path: Path = MODEL_PATH) -> None:
+        self.path = path
         try:
             with np.load(path, allow_pickle=False) as z:
                 self.hashed = z["hashed"].astype(np.float64)  # (3, 2^bits): negative, neutral, positive
@@ -164,26 +223,41 @@ class Model:
                 thresholds = z["thresholds"].astype(np.float64)  # rows: long texts, short texts
                 self.bits = int(z["bits"])
                 names = tuple(str(n) for n in z["dense_names"])
+                self.embed = str(z["embed"]) if "embed" in z.files else ""
+                self.embedded = (
+                    z["embedded"].astype(np.float64) if "embedded" in z.files else np.zeros((3, 0))
+                )  # (3, gated embedding columns)
         except FileNotFoundError:
             raise ModelError(f"{path}: the best back-end's model file is missing; {REINSTALL}") from None
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
             why = f"the best back-end's model file is unreadable ({e})"
             raise ModelError(f"{path}: {why}; {REINSTALL}") from None
         shapes = (self.hashed.shape, self.dense.shape, thresholds.shape)
-        if names != DENSE or shapes != ((3, 1 << self.bits), (3, len(DENSE)), (2, 2)):
+        if (
+            names != DENSE
+            or shapes != ((3, 1 << self.bits), (3, len(DENSE)), (2, 2))
+            or self.embed not in EMBED_MODES
+            or self.embedded.shape[0] != 3
+        ):
             raise ModelError(f"{path}: model was trained with other features; run train/sentiment.py")
         # (lower, upper) for long and for short texts: score <= lower negative, >= upper positive.
         self.thresholds = [(float(lo), float(up)) for lo, up in thresholds]
 
     def predict(self, clean_texts: Sequence[str]) -> list[tuple[float, str]]:
         """(score, label) per (cleaned, English) text; score = P(positive) - P(negative) in [-1, 1]."""
-        dense, (data, indices, indptr) = featurize(clean_texts, self.bits)
+        worst: list[str] = []
+        dense, (data, indices, indptr) = featurize(clean_texts, self.bits, worst)
+        embedded = gate(embed_raw(clean_texts, worst, self.embed), dense[:, 0])
+        if embedded.shape[1] != self.embedded.shape[1]:
+            why = "model was trained with another embedding table"
+            raise ModelError(f"{self.path}: {why}; {REINSTALL}")
         # Row-wise sums, not a matrix product: BLAS may sum in another order for another batch size,
         # and a text must get the same score alone or in any batch.
         logits = np.empty((len(clean_texts), 3))
         rows = np.repeat(np.arange(len(clean_texts)), np.diff(indptr))
         for k in range(3):
             logits[:, k] = (dense * self.dense[k]).sum(axis=1) + self.intercept[k]
+            logits[:, k] += (embedded * self.embedded[k]).sum(axis=1)
             if len(indices):
                 logits[:, k] += np.bincount(
                     rows, weights=self.hashed[k][indices] * data, minlength=len(clean_texts)
@@ -224,4 +298,4 @@ def _model_at(path: Path) -> Model:
     return Model(path)
 
 
-__all__ = ["DENSE", "LearnedSentiment", "Model", "ModelError", "featurize"]
+__all__ = ["DENSE", "EMBED_MODES", "LearnedSentiment", "Model", "ModelError", "embed_raw", "featurize", "gate"]
