@@ -19,6 +19,12 @@ fit, and inside a domain every class weighs the same, so neither the 31k hotel r
 majority "positive" class decide alone. Each domain contributes at most CAP rows (a seeded
 subsample; the fit is then minutes, not tens of minutes, on a 2-core machine).
 
+Candidates (learned.EMBED_MODES): no embedding, the static MiniLM vector of the text, and that plus
+the vector of its most negative sentence. `train` judges each by the mean macro-F1 its out-of-domain
+scores reach on the training domains (the same two-group cross-fit as the thresholds, below) and
+ships the best; no held-out number enters the choice. --seed changes the per-domain subsample and
+the SGD order (the shipped artefact: the default seed).
+
 score = P(positive) - P(negative). The label comes from two thresholds on the score, one pair for
 short texts (<= 30 words: a request without feeling is neutral) and one for longer ones (a mixed
 review is neutral), each chosen (`tune_thresholds`) to maximise the mean macro-F1 over domains on

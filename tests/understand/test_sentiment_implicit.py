@@ -120,3 +120,40 @@ def test_invisible_characters_alone_are_empty_and_do_not_split_words(name: str) 
     [invisible, hidden] = backend.score(["\u200b\u200e\ufeff ", "the agent was ru\u200bde and useless"])
     assert (invisible.score, invisible.label) == (None, "empty")
     assert hidden.label == "negative"
+
+
+def test_a_missing_embedding_table_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxchange.understand.sentiment import learned
+    from cxchange.understand.themes.embedders import StaticEmbedder
+
+    missing = tmp_path / "static_minilm.npz"
+    monkeypatch.setattr(learned, "_embedder", lambda: StaticEmbedder(vectors=missing))
+    with pytest.raises(ModelError, match=r"static_minilm\.npz.*reinstall"):
+        learned.embed_raw(["the staff were lovely"], ["the staff were lovely"], "text")
+
+
+def test_the_worst_sentence_is_the_complaint_between_polite_ones() -> None:
+    from cxchange.understand.sentiment.learned import featurize
+
+    worst: list[str] = []
+    featurize([POLITE_COMPLAINT, "Great stay."], worst=worst)
+    assert len(worst) == 2 and worst[1] == "Great stay."
+    assert worst[0] != POLITE_COMPLAINT and worst[0] in POLITE_COMPLAINT
+    [s] = get_backend("fast").score([worst[0]])
+    assert s.label == "negative", worst[0]
+
+
+@pytest.mark.parametrize("name", ["fast", "best"])
+def test_mixed_languages_in_one_text(name: str) -> None:
+    backend = get_backend(name)
+    english_first = (
+        "The delivery was three weeks late and nobody answered my emails. "
+        "Merci quand même. The refund never arrived."
+    )
+    french_first = (
+        "Le colis est arrivé cassé et le service client ne répond jamais à mes messages. "
+        "Very bad service."
+    )
+    mostly_english, mostly_french = backend.score([english_first, french_first])
+    assert mostly_english.label == "negative"
+    assert mostly_french.score is None and mostly_french.label == "unsupported"

@@ -17,7 +17,13 @@ Features (`featurize`, shared with the training script so both compute the same 
   positive/negative sums, emphasis, length. The lexicon carries general and customer-service
   knowledge ("never explained", "keeps logging me out") that star-rated reviews rarely teach;
 * every feature also in a copy for its length class (short: tweets and one-line comments; long:
-  reviews), so what long reviews teach does not blur what short texts mean.
+  reviews), so what long reviews teach does not blur what short texts mean;
+* when the model says so (its "embed" entry; train/sentiment.py picks it on training domains only),
+  the static MiniLM vector of the text and of its most negative sentence: the mean of the word
+  pieces' rows in the table understand/themes ships (themes/data/static_minilm.npz, distilled from
+  all-MiniLM-L6-v2). Meaning that no n-gram seen in training carries ("the app logs me out every
+  hour") reaches the model through it. At run time the table is projected once on the model's
+  weights (6 numbers a token), so it costs a tokenizer pass, not a 256-wide mean per text.
 After editing data/cx_lexicon.yaml, run train/sentiment.py again: the model keeps working, but it
 was fitted to the lexicon's old judgements.
 
@@ -170,10 +176,15 @@ def featurize(
     return dense, csr
 
 
-# Optional dense meaning features: "" none; "text" the static MiniLM vector of the whole text;
-# "text+worst" also that of its most negative sentence. Each vector is unit length, and enters in a
-# copy per length class like the lexical features (`gate`).
+# Optional dense meaning features: "" none; "text" the static MiniLM vector of the whole text (the
+# mean of its word pieces' rows in the themes' distilled table: numpy and `tokenizers`, no torch);
+# "text+worst" also that of its most negative sentence. They enter in a copy per length class like
+# the lexical features (`gate`).
 EMBED_MODES = ("", "text", "text+worst")
+
+
+def _blocks(mode: str) -> int:
+    return {"": 0, "text": 1, "text+worst": 2}[mode]
 
 
 @functools.cache
@@ -183,25 +194,27 @@ def _embedder() -> StaticEmbedder:
     return StaticEmbedder()
 
 
-def embed_raw(clean_texts: Sequence[str], worst: Sequence[str], mode: str) -> np.ndarray:
-    """Unit-length static MiniLM vectors (the themes' distilled token table, numpy only): of each text,
-    then (mode "text+worst") of its most negative sentence; n x 0 for mode ""."""
-    if not mode:
-        return np.zeros((len(clean_texts), 0))
+def _embedder_or_error() -> StaticEmbedder:
     from cxchange.core.errors import InputError
 
     emb = _embedder()
     try:
-        blocks = [emb.embed(clean_texts)]
-        if mode == "text+worst":
-            blocks.append(emb.embed(worst))
+        emb.load()
     except InputError as e:
         raise ModelError(f"{e}: the best back-end needs it; {REINSTALL}") from None
-    out = []
-    for block in blocks:
-        v = block.astype(np.float64)
-        out.append(v / np.maximum(np.sqrt((v * v).sum(axis=1, keepdims=True)), 1e-12))
-    return np.hstack(out)
+    return emb
+
+
+def embed_raw(clean_texts: Sequence[str], worst: Sequence[str], mode: str) -> np.ndarray:
+    """Static MiniLM mean vectors (length about 1): of each text, then (mode "text+worst") of its
+    most negative sentence; n x 0 for mode "". What the training script fits on."""
+    if not mode:
+        return np.zeros((len(clean_texts), 0))
+    emb = _embedder_or_error()
+    blocks = [emb.embed(clean_texts)]
+    if mode == "text+worst":
+        blocks.append(emb.embed(worst))
+    return np.hstack(blocks).astype(np.float64)
 
 
 def gate(raw: np.ndarray, short: np.ndarray) -> np.ndarray:
@@ -240,6 +253,9 @@ class Model:
             or self.embedded.shape[0] != 3
         ):
             raise ModelError(f"{path}: model was trained with other features; run train/sentiment.py")
+        if self.embedded.shape[1] % 2 or (self.embedded.shape[1] == 0) != (self.embed == ""):
+            raise ModelError(f"{path}: model was trained with other features; run train/sentiment.py")
+        self._projections: list[StaticEmbedder] | None = None
         # (lower, upper) for long and for short texts: score <= lower negative, >= upper positive.
         self.thresholds = [(float(lo), float(up)) for lo, up in thresholds]
 
@@ -247,17 +263,19 @@ class Model:
         """(score, label) per (cleaned, English) text; score = P(positive) - P(negative) in [-1, 1]."""
         worst: list[str] = []
         dense, (data, indices, indptr) = featurize(clean_texts, self.bits, worst)
-        embedded = gate(embed_raw(clean_texts, worst, self.embed), dense[:, 0])
-        if embedded.shape[1] != self.embedded.shape[1]:
-            why = "model was trained with another embedding table"
-            raise ModelError(f"{self.path}: {why}; {REINSTALL}")
+        # gate(embed_raw(...)) @ embedded.T, computed as means of projected token rows (`projections`).
+        embedded = np.zeros((len(clean_texts), 3))
+        g = dense[:, 0:1]
+        for texts, projection in zip((clean_texts, worst), self.projections(), strict=False):
+            m = projection.embed(texts).astype(np.float64)  # (n, 6): long-copy logits, short-copy logits
+            embedded += m[:, :3] * (1.0 - g) + m[:, 3:] * g
         # Row-wise sums, not a matrix product: BLAS may sum in another order for another batch size,
         # and a text must get the same score alone or in any batch.
         logits = np.empty((len(clean_texts), 3))
         rows = np.repeat(np.arange(len(clean_texts)), np.diff(indptr))
         for k in range(3):
             logits[:, k] = (dense * self.dense[k]).sum(axis=1) + self.intercept[k]
-            logits[:, k] += (embedded * self.embedded[k]).sum(axis=1)
+            logits[:, k] += embedded[:, k]
             if len(indices):
                 logits[:, k] += np.bincount(
                     rows, weights=self.hashed[k][indices] * data, minlength=len(clean_texts)
@@ -267,6 +285,27 @@ class Model:
         scores = np.clip(p[:, 2] - p[:, 0], -1.0, 1.0).tolist()
         short = (dense[:, 0] >= 0.5).tolist()  # the "short" gate: at most SHORT_TOKENS words
         return [(score, self.label(score, s)) for score, s in zip(scores, short, strict=True)]
+
+    def projections(self) -> list[StaticEmbedder]:
+        """Per embedded block (the text, its worst sentence): the static table projected on that block's
+        weights, long-text copy then short-text copy (dims x 6). Built on first use, then kept."""
+        if self._projections is None:
+            blocks = _blocks(self.embed)
+            out = []
+            if blocks:
+                emb = _embedder_or_error()
+                assert emb._table is not None
+                dims = emb._table.shape[1]
+                if self.embedded.shape[1] != 2 * blocks * dims:
+                    why = f"model was trained with another embedding table than {emb.vectors_path}"
+                    raise ModelError(f"{self.path}: {why}; {REINSTALL}")
+                half = blocks * dims
+                for b in range(blocks):
+                    cols = slice(b * dims, (b + 1) * dims)
+                    w = np.hstack([self.embedded[:, cols].T, self.embedded[:, half:][:, cols].T])
+                    out.append(emb.projected(w))
+            self._projections = out
+        return self._projections
 
     def label(self, score: float, short: bool) -> str:
         lower, upper = self.thresholds[1 if short else 0]
