@@ -112,8 +112,8 @@ def markdown(results: dict[str, Any]) -> str:
                 f"- [{mark}] most negative impact: {r['most_negative_impact_theme']}; "
                 f"its Opportunities rank: {r['its_opportunities_rank']}",
                 "",
-                "| # | theme by impact (most negative first) | impact | mean sentiment | Opportunities | priority "
-                "| NPS gain |",
+                "| # | theme by impact (most negative first) | impact | mean sentiment | Opportunities "
+                "| priority | NPS gain |",
                 "|---|---|---|---|---|---|---|",
             ]
             imp, opp = r["impact_ranking"], r["opportunities_ranking"]

@@ -158,7 +158,9 @@ def lodo(
         entry["best"] = round(float(np.mean(values)), 4)
         entry["best_sd"] = round(float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, 4)
         entry["best_class_f1_mean"] = [
-            None if runs[0]["class_f1"][k] is None else round(float(np.mean([r["class_f1"][k] for r in runs])), 4)
+            None
+            if runs[0]["class_f1"][k] is None
+            else round(float(np.mean([r["class_f1"][k] for r in runs])), 4)
             for k in range(3)
         ]
         entry["best_runs"] = runs
@@ -178,7 +180,9 @@ def lodo(
     return out
 
 
-def ceiling(train: Any, domains: dict[str, Any], feats: dict[str, Any], embed: str, seed: int) -> dict[str, Any]:
+def ceiling(
+    train: Any, domains: dict[str, Any], feats: dict[str, Any], embed: str, seed: int
+) -> dict[str, Any]:
     """In-domain diagnostic: the candidate `embed` fitted on a seeded 75 % of each domain (at most CAP
     rows; thresholds per length class from a 2-fold cross-fit inside them), scored on the other 25 %."""
     out: dict[str, Any] = {}
@@ -468,7 +472,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         pool[i] for i in rng.choice(len(pool), size=min(args.speed_texts, len(pool)), replace=False)
     ]
     results["speed"] = speed(vader, fast, best, speed_texts)
-    results["shipped_model"] = {"embed": best._model().embed, "thresholds_long_then_short": best._model().thresholds}
+    results["shipped_model"] = {
+        "embed": best._model().embed,
+        "thresholds_long_then_short": best._model().thresholds,
+    }
     if not args.no_ceiling:
         print("ceiling (in-domain, diagnostic):", flush=True)
         results["ceiling_in_domain"] = ceiling(train, domains, feats, best._model().embed, train.SEED)

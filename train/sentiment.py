@@ -237,7 +237,9 @@ def design(feats: Features, rows: np.ndarray, embed: str = "") -> object:
 Part = tuple[Domain, Features, np.ndarray]
 
 
-def fit(parts: Sequence[Part], embed: str = "", seed: int = SEED, alpha: float = ALPHA) -> dict[str, np.ndarray]:
+def fit(
+    parts: Sequence[Part], embed: str = "", seed: int = SEED, alpha: float = ALPHA
+) -> dict[str, np.ndarray]:
     """Multinomial logistic regression on the given rows of each domain (equal weight per domain and,
     inside it, per class); returns the weights best_model.npz stores (thresholds added by the caller)."""
     from scipy import sparse
@@ -378,9 +380,13 @@ def train(
     on all the domains' rows and keeps the thresholds tuned for it."""
     judged: dict[str, tuple[np.ndarray, float]] = {}
     for embed in candidates:
-        judged[embed] = tune_by_length(domains, feats, out_of_domain_scores(domains, feats, embed, seed), seed)
+        judged[embed] = tune_by_length(
+            domains, feats, out_of_domain_scores(domains, feats, embed, seed), seed
+        )
     chosen = max(candidates, key=lambda c: (judged[c][1], -candidates.index(c)))
-    params = fit([(d, feats[n], training_rows(d, feats[n], seed=seed)) for n, d in domains.items()], chosen, seed)
+    params = fit(
+        [(d, feats[n], training_rows(d, feats[n], seed=seed)) for n, d in domains.items()], chosen, seed
+    )
     params["thresholds"] = judged[chosen][0]
     return params, {c: round(v[1], 4) for c, v in judged.items()}
 

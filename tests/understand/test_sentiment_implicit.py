@@ -151,8 +151,7 @@ def test_mixed_languages_in_one_text(name: str) -> None:
         "Merci quand même. The refund never arrived."
     )
     french_first = (
-        "Le colis est arrivé cassé et le service client ne répond jamais à mes messages. "
-        "Very bad service."
+        "Le colis est arrivé cassé et le service client ne répond jamais à mes messages. Very bad service."
     )
     mostly_english, mostly_french = backend.score([english_first, french_first])
     assert mostly_english.label == "negative"

@@ -61,6 +61,8 @@ REINSTALL = (
 
 class ModelError(CxError):
     """The shipped model file is missing or unreadable: never a silent fallback to neutral."""
+
+
 HASH_BITS = 18
 _LEXICAL = (
     "compound", "total", "positive", "negative", "hit_rate", "length", "emphasis", "sent_mean",
@@ -337,4 +339,13 @@ def _model_at(path: Path) -> Model:
     return Model(path)
 
 
-__all__ = ["DENSE", "EMBED_MODES", "LearnedSentiment", "Model", "ModelError", "embed_raw", "featurize", "gate"]
+__all__ = [
+    "DENSE",
+    "EMBED_MODES",
+    "LearnedSentiment",
+    "Model",
+    "ModelError",
+    "embed_raw",
+    "featurize",
+    "gate",
+]
