@@ -65,7 +65,7 @@ DEFAULT_DATA = Path(os.environ.get("CXCHANGE_EVAL_DATA", ROOT.parent / "shared" 
 IMPLICIT = ROOT / "tests" / "understand" / "data" / "implicit_sentiment.csv"
 LABELS = ["negative", "neutral", "positive"]
 SYSTEMS = ("best", "fast", "fast_tuned", "vader", "vader_tuned")
-SEEDS = (20261206, 20261207, 20261208)
+SEEDS = (20261206, 20261207)  # two: a LODO seed costs ~25 min of a loaded 2-core machine
 
 
 def load_training_module() -> Any:
