@@ -156,3 +156,42 @@ def test_mixed_languages_in_one_text(name: str) -> None:
     mostly_english, mostly_french = backend.score([english_first, french_first])
     assert mostly_english.label == "negative"
     assert mostly_french.score is None and mostly_french.label == "unsupported"
+
+
+@pytest.mark.parametrize("mode", ["text", "text+worst"])
+def test_a_model_with_embedding_features_scores_as_its_definition(tmp_path: Path, mode: str) -> None:
+    """Inference projects the table on the weights; the result must be the linear model over
+    gate(embed_raw(...)) that train/sentiment.py fits."""
+    import numpy as np
+
+    from cxchange.understand.sentiment import learned
+    from cxchange.understand.sentiment.lexicon import prepare
+
+    rng = np.random.default_rng(1)
+    dims = learned.embed_raw(["x"], ["x"], "text").shape[1]
+    columns = 2 * dims * (2 if mode == "text+worst" else 1)
+    path = tmp_path / "best_model.npz"
+    np.savez(
+        path,
+        hashed=np.zeros((3, 1 << 10), np.float16),
+        dense=rng.normal(size=(3, len(learned.DENSE))).astype(np.float32),
+        intercept=np.zeros(3, np.float32),
+        thresholds=np.asarray([[-0.2, 0.2], [-0.1, 0.1]], np.float32),
+        bits=np.asarray(10),
+        dense_names=np.asarray(learned.DENSE),
+        embed=np.asarray(mode),
+        embedded=rng.normal(size=(3, columns)).astype(np.float32),
+    )
+    texts = [POLITE_COMPLAINT, "The app keeps logging me out.", "Lovely staff, quick refund!"]
+    clean = [prepare(t)[0] for t in texts]  # type: ignore[index]
+    model = learned.Model(path)
+    got = np.array([s for s, _ in model.predict(clean)])
+    worst: list[str] = []
+    dense, _ = learned.featurize(clean, 10, worst)
+    features = learned.gate(learned.embed_raw(clean, worst, mode), dense[:, 0])
+    with np.load(path) as z:
+        logits = dense @ z["dense"].astype(float).T + features @ z["embedded"].astype(float).T
+    p = 1 / (1 + np.exp(-logits))
+    p /= p.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(got, p[:, 2] - p[:, 0], atol=1e-5)
+    assert [s for s, _ in model.predict(clean[1:2])] == [got[1]]  # alone as in the batch
