@@ -66,7 +66,9 @@ def rankings(engine: Any, backend: str) -> dict[str, Any]:
     from cxchange.understand.service import theme_stats
 
     started = time.perf_counter()
-    analyze(engine, backend=backend)
+    run = analyze(engine, backend=backend)
+    if run.get("backend") != backend:
+        raise SystemExit(f"analysis ran with {run.get('backend')!r}, not {backend!r}")
     themes = [t for t in theme_stats(engine, n_boot=200) if t.get("impact") is not None]
     themes.sort(key=lambda t: (t["impact"], t["name"]))
     opp = opportunities(engine, draws=200)["opportunities"]
@@ -75,6 +77,7 @@ def rankings(engine: Any, backend: str) -> dict[str, Any]:
     rank = opp_rank.get(worst) if worst else None
     return {
         "seconds": round(time.perf_counter() - started, 1),
+        "analysis": {k: v for k, v in run.items() if isinstance(v, int | float | str)},
         "impact_ranking": [
             {
                 "theme": t["name"],
@@ -144,11 +147,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory(prefix="cx-decide-rankings-") as tmp:
         for name, load in loaders.items():
-            engine = get_engine(f"sqlite:///{tmp}/{name}.db")
-            load(engine)
-            import_yaml(engine, builtin_taxonomy("cx_default"))
             results["sets"][name] = {}
             for backend in args.backends.split(","):
+                # A database per back-end: analysis is incremental, a second run would score nothing.
+                engine = get_engine(f"sqlite:///{tmp}/{name}-{backend}.db")
+                load(engine)
+                import_yaml(engine, builtin_taxonomy("cx_default"))
                 r = rankings(engine, backend)
                 results["sets"][name][backend] = r
                 print(
@@ -156,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     f"Opportunities rank {r['its_opportunities_rank']} ({r['seconds']} s)",
                     flush=True,
                 )
-            engine.dispose()
+                engine.dispose()
     out = HERE / "results" / "decide_rankings.json"
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (HERE / "results" / "decide_rankings.md").write_text(markdown(results), encoding="utf-8")
