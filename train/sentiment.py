@@ -262,14 +262,21 @@ def fit(
         loss="log_loss", alpha=alpha, max_iter=EPOCHS, tol=None, average=True, random_state=seed
     )
     clf.fit(x, y, sample_weight=w * len(y) / w.sum())
+    coef, intercept = clf.coef_, clf.intercept_
+    if len(clf.classes_) < 3:  # a fit on one domain without a class (Blitzer: no neutral)
+        coef, intercept = np.zeros((3, x.shape[1])), np.full(3, -30.0)  # an absent class: never chosen
+        if len(clf.classes_) == 2:  # sklearn keeps one row, for classes_[1] against classes_[0]
+            lo, hi = clf.classes_
+            coef[hi], intercept[hi] = clf.coef_[0], clf.intercept_[0]
+            coef[lo], intercept[lo] = -clf.coef_[0], -clf.intercept_[0]
     k = len(DENSE)
     e = x.shape[1] - (1 << HASH_BITS)  # dense columns: lexical, then the gated embedding
     return {
-        "dense": (clf.coef_[:, :k] * DENSE_SCALE).astype(np.float32),  # (3, len(DENSE))
+        "dense": (coef[:, :k] * DENSE_SCALE).astype(np.float32),  # (3, len(DENSE))
         "embed": np.asarray(embed),
-        "embedded": (clf.coef_[:, k:e] * DENSE_SCALE).astype(np.float32),  # (3, gated embedding columns)
-        "hashed": clf.coef_[:, e:].astype(np.float16),  # (3, 2^bits)
-        "intercept": clf.intercept_.astype(np.float32),
+        "embedded": (coef[:, k:e] * DENSE_SCALE).astype(np.float32),  # (3, gated embedding columns)
+        "hashed": coef[:, e:].astype(np.float16),  # (3, 2^bits)
+        "intercept": intercept.astype(np.float32),
         "bits": np.asarray(HASH_BITS),
         "dense_names": np.asarray(DENSE),
     }
