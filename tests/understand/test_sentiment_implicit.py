@@ -120,3 +120,78 @@ def test_invisible_characters_alone_are_empty_and_do_not_split_words(name: str) 
     [invisible, hidden] = backend.score(["\u200b\u200e\ufeff ", "the agent was ru\u200bde and useless"])
     assert (invisible.score, invisible.label) == (None, "empty")
     assert hidden.label == "negative"
+
+
+def test_a_missing_embedding_table_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxchange.understand.sentiment import learned
+    from cxchange.understand.themes.embedders import StaticEmbedder
+
+    missing = tmp_path / "static_minilm.npz"
+    monkeypatch.setattr(learned, "_embedder", lambda: StaticEmbedder(vectors=missing))
+    with pytest.raises(ModelError, match=r"static_minilm\.npz.*reinstall"):
+        learned.embed_raw(["the staff were lovely"], ["the staff were lovely"], "text")
+
+
+def test_the_worst_sentence_is_the_complaint_between_polite_ones() -> None:
+    from cxchange.understand.sentiment.learned import featurize
+
+    worst: list[str] = []
+    featurize([POLITE_COMPLAINT, "Great stay."], worst=worst)
+    assert len(worst) == 2 and worst[1] == "Great stay."
+    assert worst[0] != POLITE_COMPLAINT and worst[0] in POLITE_COMPLAINT
+    [s] = get_backend("fast").score([worst[0]])
+    assert s.label == "negative", worst[0]
+
+
+@pytest.mark.parametrize("name", ["fast", "best"])
+def test_mixed_languages_in_one_text(name: str) -> None:
+    backend = get_backend(name)
+    english_first = (
+        "The delivery was three weeks late and nobody answered my emails. "
+        "Merci quand même. The refund never arrived."
+    )
+    french_first = (
+        "Le colis est arrivé cassé et le service client ne répond jamais à mes messages. Very bad service."
+    )
+    mostly_english, mostly_french = backend.score([english_first, french_first])
+    assert mostly_english.label == "negative"
+    assert mostly_french.score is None and mostly_french.label == "unsupported"
+
+
+@pytest.mark.parametrize("mode", ["text", "text+worst"])
+def test_a_model_with_embedding_features_scores_as_its_definition(tmp_path: Path, mode: str) -> None:
+    """Inference projects the table on the weights; the result must be the linear model over
+    gate(embed_raw(...)) that train/sentiment.py fits."""
+    import numpy as np
+
+    from cxchange.understand.sentiment import learned
+    from cxchange.understand.sentiment.lexicon import prepare
+
+    rng = np.random.default_rng(1)
+    dims = learned.embed_raw(["x"], ["x"], "text").shape[1]
+    columns = 2 * dims * (2 if mode == "text+worst" else 1)
+    path = tmp_path / "best_model.npz"
+    np.savez(
+        path,
+        hashed=np.zeros((3, 1 << 10), np.float16),
+        dense=rng.normal(size=(3, len(learned.DENSE))).astype(np.float32),
+        intercept=np.zeros(3, np.float32),
+        thresholds=np.asarray([[-0.2, 0.2], [-0.1, 0.1]], np.float32),
+        bits=np.asarray(10),
+        dense_names=np.asarray(learned.DENSE),
+        embed=np.asarray(mode),
+        embedded=rng.normal(size=(3, columns)).astype(np.float32),
+    )
+    texts = [POLITE_COMPLAINT, "The app keeps logging me out.", "Lovely staff, quick refund!"]
+    clean = [prepare(t)[0] for t in texts]  # type: ignore[index]
+    model = learned.Model(path)
+    got = np.array([s for s, _ in model.predict(clean)])
+    worst: list[str] = []
+    dense, _ = learned.featurize(clean, 10, worst)
+    features = learned.gate(learned.embed_raw(clean, worst, mode), dense[:, 0])
+    with np.load(path) as z:
+        logits = dense @ z["dense"].astype(float).T + features @ z["embedded"].astype(float).T
+    p = 1 / (1 + np.exp(-logits))
+    p /= p.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(got, p[:, 2] - p[:, 0], atol=1e-5)
+    assert [s for s, _ in model.predict(clean[1:2])] == [got[1]]  # alone as in the batch

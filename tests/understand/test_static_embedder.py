@@ -103,3 +103,21 @@ def test_static_discovery_recovers_the_demo_planted_themes() -> None:
             if (found.labels == i).sum() >= 20
         )
         assert purity >= 0.8, (name, purity)
+
+
+def test_projected_table_gives_the_projection_of_the_mean() -> None:
+    emb = StaticEmbedder()
+    texts = ["my card has not arrived yet", "", "🙂", "the dress fits well and the colour is lovely"]
+    dims = emb.embed(texts).shape[1]
+    matrix = np.random.default_rng(0).normal(size=(dims, 6))
+    np.testing.assert_allclose(emb.projected(matrix).embed(texts), emb.embed(texts) @ matrix, atol=1e-4)
+    with pytest.raises(InputError, match="projection of shape"):
+        emb.projected(np.ones((dims + 1, 6)))
+
+
+def test_a_text_gets_the_same_row_alone_and_in_a_batch() -> None:
+    emb = StaticEmbedder()
+    texts = ["", "slow app", "the refund never came", "🙂", "great"]
+    batch = emb.embed(texts)
+    for i, t in enumerate(texts):
+        assert np.array_equal(emb.embed([t])[0], batch[i])

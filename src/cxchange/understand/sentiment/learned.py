@@ -17,7 +17,13 @@ Features (`featurize`, shared with the training script so both compute the same 
   positive/negative sums, emphasis, length. The lexicon carries general and customer-service
   knowledge ("never explained", "keeps logging me out") that star-rated reviews rarely teach;
 * every feature also in a copy for its length class (short: tweets and one-line comments; long:
-  reviews), so what long reviews teach does not blur what short texts mean.
+  reviews), so what long reviews teach does not blur what short texts mean;
+* when the model says so (its "embed" entry; train/sentiment.py picks it on training domains only),
+  the static MiniLM vector of the text and of its most negative sentence: the mean of the word
+  pieces' rows in the table understand/themes ships (themes/data/static_minilm.npz, distilled from
+  all-MiniLM-L6-v2). Meaning that no n-gram seen in training carries ("the app logs me out every
+  hour") reaches the model through it. At run time the table is projected once on the model's
+  weights (6 numbers a token), so it costs a tokenizer pass, not a 256-wide mean per text.
 After editing data/cx_lexicon.yaml, run train/sentiment.py again: the model keeps working, but it
 was fitted to the lexicon's old judgements.
 
@@ -36,12 +42,16 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cxchange.core.errors import CxError
 from cxchange.understand.sentiment.base import Sentiment
 from cxchange.understand.sentiment.lexicon import NEGATE, engine, score_prepared
+
+if TYPE_CHECKING:
+    from cxchange.understand.themes.embedders import StaticEmbedder
 
 MODEL_PATH = Path(__file__).parent / "data" / "best_model.npz"
 REINSTALL = (
@@ -51,6 +61,8 @@ REINSTALL = (
 
 class ModelError(CxError):
     """The shipped model file is missing or unreadable: never a silent fallback to neutral."""
+
+
 HASH_BITS = 18
 _LEXICAL = (
     "compound", "total", "positive", "negative", "hit_rate", "length", "emphasis", "sent_mean",
@@ -88,16 +100,27 @@ def _hashes(text: str, mask: int) -> set[int]:
     return out
 
 
-def _sentence_scores(text: str) -> list[float]:
-    """The lexicon's compound score of each sentence, in order; [] for a one-sentence text."""
+def _sentences(text: str) -> tuple[list[str], list[float]]:
+    """The sentences of a text and the lexicon's compound score of each; ([], []) for one sentence."""
     eng = engine()
     parts = [s.strip() for s in _SENTENCES.findall(text)]
     parts = [s for s in parts if s]
-    return [eng.compound(s) for s in parts] if len(parts) > 1 else []
+    return (parts, [eng.compound(s) for s in parts]) if len(parts) > 1 else ([], [])
 
 
-def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """Dense lexicon features (n x len(DENSE)) and the hashed n-grams as CSR (data, indices, indptr)."""
+def _sentence_scores(text: str) -> list[float]:
+    """The lexicon's compound score of each sentence, in order; [] for a one-sentence text."""
+    return _sentences(text)[1]
+
+
+def featurize(
+    clean_texts: Sequence[str], bits: int = HASH_BITS, worst: list[str] | None = None
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Dense lexicon features (n x len(DENSE)) and the hashed n-grams as CSR (data, indices, indptr).
+
+    When `worst` is a list, the text's most negative sentence by the lexicon (the whole text when it
+    has one sentence) is appended to it for each text: the complaint a polite review wraps.
+    """
     eng = engine()
     mask = (1 << bits) - 1
     dense = np.zeros((len(clean_texts), len(DENSE)), dtype=np.float64)
@@ -107,7 +130,10 @@ def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.nda
     data: list[float] = []
     for r, text in enumerate(clean_texts):
         whole = eng.analyse(text)
-        sent = _sentence_scores(text) or [whole.compound]
+        parts, sent = _sentences(text)
+        if worst is not None:
+            worst.append(parts[int(np.argmin(sent))] if sent else text)
+        sent = sent or [whole.compound]
         # A letter or long review: what lies between the polite opening and closing is the message.
         body = sent[1:-1] if len(sent) >= 3 else sent
         short = 1.0 / (1.0 + (whole.tokens / SHORT_TOKENS) ** 2)
@@ -152,10 +178,58 @@ def featurize(clean_texts: Sequence[str], bits: int = HASH_BITS) -> tuple[np.nda
     return dense, csr
 
 
+# Optional dense meaning features: "" none; "text" the static MiniLM vector of the whole text (the
+# mean of its word pieces' rows in the themes' distilled table: numpy and `tokenizers`, no torch);
+# "text+worst" also that of its most negative sentence. They enter in a copy per length class like
+# the lexical features (`gate`).
+EMBED_MODES = ("", "text", "text+worst")
+
+
+def _blocks(mode: str) -> int:
+    return {"": 0, "text": 1, "text+worst": 2}[mode]
+
+
+@functools.cache
+def _embedder() -> StaticEmbedder:
+    from cxchange.understand.themes.embedders import StaticEmbedder
+
+    return StaticEmbedder()
+
+
+def _embedder_or_error() -> StaticEmbedder:
+    from cxchange.core.errors import InputError
+
+    emb = _embedder()
+    try:
+        emb.load()
+    except InputError as e:
+        raise ModelError(f"{e}: the best back-end needs it; {REINSTALL}") from None
+    return emb
+
+
+def embed_raw(clean_texts: Sequence[str], worst: Sequence[str], mode: str) -> np.ndarray:
+    """Static MiniLM mean vectors (length about 1): of each text, then (mode "text+worst") of its
+    most negative sentence; n x 0 for mode "". What the training script fits on."""
+    if not mode:
+        return np.zeros((len(clean_texts), 0))
+    emb = _embedder_or_error()
+    blocks = [emb.embed(clean_texts)]
+    if mode == "text+worst":
+        blocks.append(emb.embed(worst))
+    return np.hstack(blocks).astype(np.float64)
+
+
+def gate(raw: np.ndarray, short: np.ndarray) -> np.ndarray:
+    """The embedding features in a copy for long texts (x 1 - short) and one for short ones (x short)."""
+    g = short[:, None]
+    return np.hstack([raw * (1.0 - g), raw * g])
+
+
 class Model:
     """The trained weights; `predict` is the whole inference."""
 
     def __init__(self, path: Path = MODEL_PATH) -> None:
+        self.path = path
         try:
             with np.load(path, allow_pickle=False) as z:
                 self.hashed = z["hashed"].astype(np.float64)  # (3, 2^bits): negative, neutral, positive
@@ -164,26 +238,46 @@ class Model:
                 thresholds = z["thresholds"].astype(np.float64)  # rows: long texts, short texts
                 self.bits = int(z["bits"])
                 names = tuple(str(n) for n in z["dense_names"])
+                self.embed = str(z["embed"]) if "embed" in z.files else ""
+                self.embedded = (
+                    z["embedded"].astype(np.float64) if "embedded" in z.files else np.zeros((3, 0))
+                )  # (3, gated embedding columns)
         except FileNotFoundError:
             raise ModelError(f"{path}: the best back-end's model file is missing; {REINSTALL}") from None
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
             why = f"the best back-end's model file is unreadable ({e})"
             raise ModelError(f"{path}: {why}; {REINSTALL}") from None
         shapes = (self.hashed.shape, self.dense.shape, thresholds.shape)
-        if names != DENSE or shapes != ((3, 1 << self.bits), (3, len(DENSE)), (2, 2)):
+        if (
+            names != DENSE
+            or shapes != ((3, 1 << self.bits), (3, len(DENSE)), (2, 2))
+            or self.embed not in EMBED_MODES
+            or self.embedded.shape[0] != 3
+        ):
             raise ModelError(f"{path}: model was trained with other features; run train/sentiment.py")
+        if self.embedded.shape[1] % 2 or (self.embedded.shape[1] == 0) != (self.embed == ""):
+            raise ModelError(f"{path}: model was trained with other features; run train/sentiment.py")
+        self._projections: list[StaticEmbedder] | None = None
         # (lower, upper) for long and for short texts: score <= lower negative, >= upper positive.
         self.thresholds = [(float(lo), float(up)) for lo, up in thresholds]
 
     def predict(self, clean_texts: Sequence[str]) -> list[tuple[float, str]]:
         """(score, label) per (cleaned, English) text; score = P(positive) - P(negative) in [-1, 1]."""
-        dense, (data, indices, indptr) = featurize(clean_texts, self.bits)
+        worst: list[str] = []
+        dense, (data, indices, indptr) = featurize(clean_texts, self.bits, worst)
+        # gate(embed_raw(...)) @ embedded.T, computed as means of projected token rows (`projections`).
+        embedded = np.zeros((len(clean_texts), 3))
+        g = dense[:, 0:1]
+        for texts, projection in zip((clean_texts, worst), self.projections(), strict=False):
+            m = projection.embed(texts).astype(np.float64)  # (n, 6): long-copy logits, short-copy logits
+            embedded += m[:, :3] * (1.0 - g) + m[:, 3:] * g
         # Row-wise sums, not a matrix product: BLAS may sum in another order for another batch size,
         # and a text must get the same score alone or in any batch.
         logits = np.empty((len(clean_texts), 3))
         rows = np.repeat(np.arange(len(clean_texts)), np.diff(indptr))
         for k in range(3):
             logits[:, k] = (dense * self.dense[k]).sum(axis=1) + self.intercept[k]
+            logits[:, k] += embedded[:, k]
             if len(indices):
                 logits[:, k] += np.bincount(
                     rows, weights=self.hashed[k][indices] * data, minlength=len(clean_texts)
@@ -193,6 +287,27 @@ class Model:
         scores = np.clip(p[:, 2] - p[:, 0], -1.0, 1.0).tolist()
         short = (dense[:, 0] >= 0.5).tolist()  # the "short" gate: at most SHORT_TOKENS words
         return [(score, self.label(score, s)) for score, s in zip(scores, short, strict=True)]
+
+    def projections(self) -> list[StaticEmbedder]:
+        """Per embedded block (the text, its worst sentence): the static table projected on that block's
+        weights, long-text copy then short-text copy (dims x 6). Built on first use, then kept."""
+        if self._projections is None:
+            blocks = _blocks(self.embed)
+            out = []
+            if blocks:
+                emb = _embedder_or_error()
+                assert emb._table is not None
+                dims = emb._table.shape[1]
+                if self.embedded.shape[1] != 2 * blocks * dims:
+                    why = f"model was trained with another embedding table than {emb.vectors_path}"
+                    raise ModelError(f"{self.path}: {why}; {REINSTALL}")
+                half = blocks * dims
+                for b in range(blocks):
+                    cols = slice(b * dims, (b + 1) * dims)
+                    w = np.hstack([self.embedded[:, cols].T, self.embedded[:, half:][:, cols].T])
+                    out.append(emb.projected(w))
+            self._projections = out
+        return self._projections
 
     def label(self, score: float, short: bool) -> str:
         lower, upper = self.thresholds[1 if short else 0]
@@ -224,4 +339,13 @@ def _model_at(path: Path) -> Model:
     return Model(path)
 
 
-__all__ = ["DENSE", "LearnedSentiment", "Model", "ModelError", "featurize"]
+__all__ = [
+    "DENSE",
+    "EMBED_MODES",
+    "LearnedSentiment",
+    "Model",
+    "ModelError",
+    "embed_raw",
+    "featurize",
+    "gate",
+]

@@ -133,6 +133,22 @@ class StaticEmbedder:
         other.token_weights = token_weights
         return other
 
+    def projected(self, matrix: np.ndarray) -> StaticEmbedder:
+        """The same tokenizer over the table times ``matrix`` (dims x k): its ``embed(texts)`` is
+        ``embed(texts) @ matrix`` (a mean is linear) at the cost of k columns a token instead of dims.
+        How a linear model over the mean vector scores thousands of texts a second."""
+        self.load()
+        assert self._table is not None
+        if matrix.ndim != 2 or matrix.shape[0] != self._table.shape[1]:
+            raise InputError(
+                f"static embedder: a projection of shape {matrix.shape} for {self._table.shape[1]} dimensions"
+            )
+        other = StaticEmbedder(self.vectors_path, self.tokenizer_path)
+        other._tokenizer, other._unk = self._tokenizer, self._unk
+        other._table = (self._table.astype(np.float64) @ matrix).astype(np.float32)
+        other.token_weights = self.token_weights
+        return other
+
     def corpus_weights(self, texts: Sequence[str]) -> np.ndarray:
         """Inverse document frequency of each token in ``texts`` (smoothed; unseen tokens weigh most).
 
@@ -187,11 +203,14 @@ class StaticEmbedder:
         out = np.zeros((len(ids), self._table.shape[1]), np.float32)
         if lengths.sum():
             flat = np.concatenate(ids)
-            owner = np.repeat(np.arange(len(ids)), lengths)
             w = np.ones(len(flat)) if self.token_weights is None else self.token_weights[flat]
-            np.add.at(out, owner, self._table[flat] * w[:, None].astype(np.float32))
+            # Rows are contiguous in `flat`: one reduceat per text (np.add.at was 5x slower); texts with
+            # no known piece are left out of it (reduceat would hand them their neighbour's row).
+            has = lengths > 0
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[has]
+            out[has] = np.add.reduceat(self._table[flat] * w[:, None].astype(np.float32), starts, axis=0)
             total = np.zeros(len(ids))
-            np.add.at(total, owner, w)
+            total[has] = np.add.reduceat(w, starts)
             out /= np.maximum(total, 1e-12)[:, None].astype(np.float32)
         return out
 
