@@ -7,8 +7,9 @@ Create Date: 2026-12-06 21:30:00
 FTS5 kept a row per indexed comment in feedback_fts_docsize (its token count), used only to rank
 matches (bm25) and by auxiliary functions; cxchange searches for the matching ids and never ranks.
 Writing that row was about a third of the CPU of indexing a large import (0.4-0.5 of 1.3 CPU
-seconds for 600,000 comments). The table is made again without it and filled from the rows stored, so the index is as
-current as before (a one-off cost of about 1 s a million comments). Nothing on PostgreSQL.
+seconds for 600,000 comments). The table is made again without it and filled from the rows stored,
+so the index is as current as before (a one-off cost of about 1 s a million comments). Nothing on
+PostgreSQL.
 """
 
 from __future__ import annotations
