@@ -24,7 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from cxchange.core import events
-from cxchange.core.db import Base, get_engine, normalise_url
+from cxchange.core.db import Base, get_engine, normalise_url, register_models
 from cxchange.core.migrate import forget_checked
 
 PG_URL = os.environ.get("CXCHANGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -123,6 +123,7 @@ def cxchange_server() -> Any:
 
 
 def _truncate_all(engine: Engine) -> None:
+    register_models()  # every stage's tables, not only those this test process imported so far
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from cxchange.core.events import ANALYSIS_FINISHED, BATCH_IMPORTED, ROOT_CAUSES, answer, subscribe
-from cxchange.decide.overview import refresh_after_write
+from cxchange.decide.refresh import refresh_after_write
 from cxchange.listen.after_commit import columnar_copy, search_index
 from cxchange.sustain.cases import root_cause_counts
 from cxchange.sustain.hooks import on_analysis_finished, on_batch_imported

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from cxchange.core.config import get_settings
 
@@ -45,12 +46,27 @@ MODEL_REGISTRY = "cxchange.models"
 
 def register_models() -> None:
     """Put every stage's tables on Base, whatever this process imported so far (idempotent)."""
-    importlib.import_module(MODEL_REGISTRY)
+    if MODEL_REGISTRY not in sys.modules:
+        importlib.import_module(MODEL_REGISTRY)
+
+
+def _register_for_session(*_args: object) -> None:
+    register_models()
+
+
+# When the registry is loaded: by the first ORM session of the process (its first transaction, before
+# any flush), by Alembic (migrations/env.py) and by anything else that reads Base.metadata as a whole,
+# which calls `register_models` first. Those are the places SQLAlchemy resolves a foreign key to
+# another stage's table: a flush sorts the mapper's tables by their keys (the crash of issue 14 was
+# there), DDL creates them. A Core statement over tables its module imported resolves nothing else,
+# so a read such as `cxchange scores` never pays for the whole schema's classes (~40 % of its start-up
+# before this: the sign-in, change, sustain, understand and decide tables it never touches). None of
+# the models declares a relationship(), so configuring the mappers needs no other stage's classes.
+event.listen(Session, "after_transaction_create", _register_for_session)
 
 
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
-    register_models()
     parsed = make_url(url)
     settings = get_settings()
     pool = {

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, exists, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from cxchange.core.errors import AuthError, CxError, ForbiddenError
@@ -31,10 +31,10 @@ from cxchange.core.migrate import ensure_schema
 from cxchange.decide.data import load_respondents, theme_driver_frame
 from cxchange.decide.drivers import driver_table
 from cxchange.decide.models import DecideSnapshot
+from cxchange.decide.refresh import refresh_after_write  # noqa: F401  (where callers found it)
 from cxchange.decide.service import Scope, opportunity_figures, rank_opportunities
 from cxchange.measure.service import ScoreQuery, scores
 from cxchange.understand.data_version import data_version
-from cxchange.understand.models import FeedbackSentiment
 
 log = logging.getLogger(__name__)
 
@@ -150,21 +150,3 @@ def decide_overview(eng: Engine, where: Sequence[str]) -> dict[str, Any]:
     measured = out.pop("figures")
     out["opportunities"] = rank_opportunities(eng, measured) if measured is not None else None
     return out
-
-
-def refresh_after_write(eng: Engine) -> dict[str, Any]:
-    """Compute and store the whole-company figures for the current data version, at the end of a write
-    (import, analysis) that made it. Skipped while nothing is analysed (the page then only says so).
-    Never raises: the write is committed, and a failure only leaves the first reader to compute.
-
-    Returns {"computed": bool, "seconds": float} for the write's summary."""
-    started = time.perf_counter()
-    try:
-        with eng.connect() as conn:
-            analysed = conn.execute(select(exists().select_from(FeedbackSentiment))).scalar()
-        if analysed:
-            figures(eng, ())
-    except Exception as exc:  # never fail a committed write over a derived result
-        log.warning("decide figures after the write failed: %s", exc)
-        analysed = False
-    return {"computed": bool(analysed), "seconds": round(time.perf_counter() - started, 3)}

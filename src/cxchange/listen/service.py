@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from cxchange.core.errors import InputError
 from cxchange.core.events import BATCH_IMPORTED, complete, complete_in_background, record
@@ -336,7 +336,11 @@ def _insert_or_get_source(
 ) -> int:
     """Create the source, or take the one a concurrent import has just created under the same name
     (ON CONFLICT DO NOTHING on the unique name, then a select): both imports succeed."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    dialect: Any = sqlite
+    if conn.dialect.name == "postgresql":  # imported on use: PostgreSQL's dialect package is a slow import
+        from sqlalchemy.dialects import postgresql
+
+        dialect = postgresql
     values = dict(name=options.source, kind=options.kind or "survey", mapping=mapping, rating_scale=scale,
                   created_at=datetime.utcnow())  # fmt: skip
     conn.execute(dialect.insert(Source).values(**values).on_conflict_do_nothing(index_elements=["name"]))

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.output import rounded as _round  # the one rounding rule
-from cxchange.listen import columnar, rollup
+from cxchange.listen import columnar
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import Filters, apply_filters, parse_where
 from cxchange.measure.stats import (
@@ -268,7 +268,11 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
 
 
 def _counts_from_rollup(engine: Engine, plan: _CountPlan) -> pl.DataFrame | None:
-    """The aggregate from PostgreSQL's roll-up (listen/rollup.py); None when it cannot answer exactly."""
+    """The aggregate from PostgreSQL's roll-up (listen/rollup.py); None when it cannot answer exactly.
+    Imported here: its table declares a PostgreSQL-only option, whose validation loads PostgreSQL's
+    whole dialect package, which a read on SQLite has no use for (tests/measure/test_startup.py)."""
+    from cxchange.listen import rollup
+
     q, filters = plan.q, plan.filters
     if engine.dialect.name != "postgresql" or not rollup.answers(
         q.by, since=q.since, until=q.until, columns=filters.columns, attrs=filters.attrs
