@@ -42,7 +42,7 @@ from cxchange.listen.models import Feedback, FeedbackChanges
 log = logging.getLogger(__name__)
 
 FTS_TABLE = "feedback_fts"
-# Fixed DDL (migration 0021 creates it as it is now). columnsize=0: no per-comment token counts, which
+# Fixed DDL (migration 0022 creates it as it is now). columnsize=0: no per-comment token counts, which
 # only ranking (bm25) reads and cost a third of indexing an import; searches here never rank.
 FTS_DDL = (
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("

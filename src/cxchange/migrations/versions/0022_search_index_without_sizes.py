@@ -1,6 +1,6 @@
 """search index without per-comment sizes: feedback_fts again, with FTS5's columnsize=0 (SQLite)
 
-Revision ID: 0021
+Revision ID: 0022
 Revises: 0020
 Create Date: 2026-12-06 21:30:00
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
