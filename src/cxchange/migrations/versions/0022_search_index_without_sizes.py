@@ -1,7 +1,7 @@
 """search index without per-comment sizes: feedback_fts again, with FTS5's columnsize=0 (SQLite)
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-06 21:30:00
 
 FTS5 kept a row per indexed comment in feedback_fts_docsize (its token count), used only to rank
