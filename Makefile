@@ -43,6 +43,7 @@ test: $(STAMP) browser $(if $(findstring embeddings,$(EXTRAS)),$(MINILM_ONNX))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 # The team path needs the PostgreSQL server at PG_BENCH (its databases are the benches' own).

@@ -19,7 +19,15 @@ ROOT = Path(cxchange.__file__).parent
 # Modules directly under cxchange that are not a stage: the app, the command, the Python API, the web
 # pages, the demo, the registries of models and subscribers, test helpers.
 TOP_LEVEL_INTERFACES = {
-    "api", "cli", "web", "demo", "library", "migrations", "models", "subscribers", "testing",
+    "api",
+    "cli",
+    "web",
+    "demo",
+    "library",
+    "migrations",
+    "models",
+    "subscribers",
+    "testing",
 }
 
 

@@ -53,7 +53,6 @@ POSITIVE = [
 NEUTRAL = ["bought a few things", "it was fine, nothing special", "came in for a coat"]
 
 
-
 def _nps_for(kind: str, rng: random.Random, boost: float) -> int:
     if kind == "neg":
         base = rng.choice([0, 1, 2, 3, 4, 5, 6, 6, 7])

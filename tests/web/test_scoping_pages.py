@@ -22,9 +22,15 @@ REQUIRED = {"/decide/business-case": {"theme": "Waiting time"}}
 # Pages anyone may reach: the sign-in form and its post, signing out, the vendored chart library, and
 # the survey respondent's pages, which need no sign-in by design and act only on their signed link.
 PUBLIC = {
-    ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/vendor/plotly.min.js"),
-    ("GET", "/s/{token}"), ("POST", "/s/{token}"), ("GET", "/s/{token}/thanks"),
-    ("GET", "/s/unsubscribe/{token}"), ("POST", "/s/unsubscribe/{token}"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/vendor/plotly.min.js"),
+    ("GET", "/s/{token}"),
+    ("POST", "/s/{token}"),
+    ("GET", "/s/{token}/thanks"),
+    ("GET", "/s/unsubscribe/{token}"),
+    ("POST", "/s/unsubscribe/{token}"),
 }
 
 

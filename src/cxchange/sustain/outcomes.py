@@ -58,6 +58,8 @@ METHOD = (
 METHOD_BEFORE_AFTER = (
     "OLS on respondent values, CR2 cluster-robust SE clustered by unit (Bell-McCaffrey), t with G-1 df"
 )
+
+
 def _data_dates(engine: Engine) -> tuple[date, date] | None:
     """First and last feedback dates (both ends of an indexed column: cheap)."""
     with engine.connect() as conn:

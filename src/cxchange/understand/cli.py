@@ -28,7 +28,6 @@ themes_app = typer.Typer(
 )
 
 
-
 def analyze_command(
     ctx: typer.Context,
     source: SourceOption = None,
