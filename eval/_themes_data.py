@@ -5,6 +5,9 @@ Why a helper: the evaluation script and ad-hoc tuning runs must read the same ro
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,3 +111,44 @@ def clothing() -> EvalSet:
             ),
         ],
     )
+
+
+# Shared by the tuning scripts (eval/themes_*_tuning.py): what a sweep reads, and what it may not.
+
+
+def primary(found: object, texts: list[str]) -> np.ndarray:
+    """The saved matcher's first theme per text (what `analyze` then `feedback` show), -1 for none."""
+    model = found.model  # type: ignore[attr-defined]
+    return np.array([int(model.classes[p[0][0]]) if p else -1 for p in model.assign(texts)])
+
+
+class CachedKMeans:
+    """The fine k-means depends on (vectors, k, seed) only: computed once for every merge setting swept."""
+
+    def __init__(self, kmeans: Callable[[np.ndarray, int, int], tuple[np.ndarray, np.ndarray]]) -> None:
+        self.kmeans = kmeans
+        self.cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, e: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (e.shape, hashlib.sha256(e.tobytes()).hexdigest(), k, seed)
+        if key not in self.cache:
+            self.cache[key] = self.kmeans(e, k, seed)
+        labels, cent = self.cache[key]
+        return labels.copy(), cent.copy()
+
+
+def tuning_args(
+    description: str, tuning: dict[str, Callable[[], EvalSet]], default_out: Path
+) -> tuple[dict[str, EvalSet], list[int], Path] | None:
+    """--sets, --seeds, --out of a tuning sweep; None (after saying why) when a held-out set is named."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sets", default=",".join(tuning))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--out", type=Path, default=default_out)
+    args = parser.parse_args()
+    names = [s for s in args.sets.split(",") if s]
+    held = [n for n in names if n not in tuning]
+    if held:
+        print(f"refused: {held} are held out or unknown; tuning uses {', '.join(tuning)} only")
+        return None
+    return {n: tuning[n]() for n in names}, [int(s) for s in args.seeds.split(",")], args.out

@@ -30,7 +30,6 @@ Also printed: discovery's seconds, os.getloadavg().
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -55,8 +54,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TUNING = {"demo": data.demo}
 CANDIDATES = [("static", 0.5)] + [("minilm-onnx", m) for m in (0.4, 0.5, 0.6)]
 _EMBED = OnnxMiniLMEmbedder.embed
-_KMEANS = embedded._kmeans
-_KCACHE: dict = {}
 _MEMO: dict[str, np.ndarray] = {}
 
 
@@ -68,36 +65,15 @@ def memo_embed(self: OnnxMiniLMEmbedder, texts: list[str]) -> np.ndarray:
     return _MEMO[key].copy()
 
 
-def cached_kmeans(e: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The fine k-means depends on (vectors, k, seed) only: computed once per merge setting swept."""
-    key = (e.shape, hashlib.sha256(e.tobytes()).hexdigest(), k, seed)
-    if key not in _KCACHE:
-        _KCACHE[key] = _KMEANS(e, k, seed)
-    labels, cent = _KCACHE[key]
-    return labels.copy(), cent.copy()
-
-
-def primary(found: object, texts: list[str]) -> np.ndarray:
-    """The saved matcher's first theme per text (what `analyze` then `feedback` show), -1 for none."""
-    model = found.model  # type: ignore[attr-defined]
-    return np.array([int(model.classes[p[0][0]]) if p else -1 for p in model.assign(texts)])
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="demo")
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "themes_minilm_tuning.json")
-    args = parser.parse_args()
-    names = [s for s in args.sets.split(",") if s]
-    held = [n for n in names if n not in TUNING]
-    if held:
-        print(f"refused: {held} are held out or unknown; tuning uses {', '.join(TUNING)} only")
+    parsed = data.tuning_args(
+        __doc__.splitlines()[0], TUNING, ROOT / "eval" / "results" / "themes_minilm_tuning.json"
+    )
+    if parsed is None:
         return 1
-    seeds = [int(s) for s in args.seeds.split(",")]
-    sets = {n: TUNING[n]() for n in names}
+    sets, seeds, out = parsed
     OnnxMiniLMEmbedder.embed = memo_embed  # type: ignore[method-assign]
-    embedded._kmeans = cached_kmeans
+    embedded._kmeans = data.CachedKMeans(embedded._kmeans)
     default_merge = embedded.EMB_MERGE_SIM
     rows = []
     for emb, merge in CANDIDATES:
@@ -110,7 +86,7 @@ def main() -> int:
                 t0 = time.perf_counter()
                 found = discover_themes(ds.texts, seed=seed, embedder=emb, with_model=True)
                 secs.append(time.perf_counter() - t0)
-                first = primary(found, ds.texts)
+                first = data.primary(found, ds.texts)
                 nmis.append(float(normalized_mutual_info_score(s.labels[s.rows], first[s.rows])))
                 leaves.append(len(set(found.labels.tolist()) - {-1}))
                 unassigned.append(float((first == -1).mean()))
@@ -142,8 +118,8 @@ def main() -> int:
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "protocol": (__doc__ or "").split("Protocol")[1].split("Also printed")[0].strip(),
     }
-    args.out.write_text(json.dumps({"meta": meta, "rows": rows, "decisions": decisions}, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    out.write_text(json.dumps({"meta": meta, "rows": rows, "decisions": decisions}, indent=2) + "\n")
+    print(f"wrote {out}")
     return 0
 
 

@@ -14,7 +14,6 @@ Also printed: the leaf theme count and discovery's seconds (with os.getloadavg()
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -39,39 +38,16 @@ TUNING = {"demo": data.demo, "clothing": data.clothing}
 FINE_SIZES = (20,)
 MERGE_SIMS = (0.5, 1.01)  # 1.01: no merging at all
 IDF = (False,)  # discover.STATIC_IDF: corpus IDF weights on the token rows, or a plain mean
-_KMEANS = embedded._kmeans
-_CACHE: dict = {}
-
-
-def cached_kmeans(e: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The fine k-means depends on (texts, k, seed) only: computed once per merge setting swept."""
-    key = (e.shape, round(float(e.sum()), 6), k, seed)
-    if key not in _CACHE:
-        _CACHE[key] = _KMEANS(e, k, seed)
-    labels, cent = _CACHE[key]
-    return labels.copy(), cent.copy()
-
-
-def primary(found: object, texts: list[str]) -> np.ndarray:
-    """The saved matcher's first theme per text (what `analyze` then `feedback` show), -1 for none."""
-    model = found.model  # type: ignore[attr-defined]
-    return np.array([int(model.classes[p[0][0]]) if p else -1 for p in model.assign(texts)])
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="demo,clothing")
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "themes_static_tuning.json")
-    args = parser.parse_args()
-    names = [s for s in args.sets.split(",") if s]
-    held = [n for n in names if n not in TUNING]
-    if held:
-        print(f"refused: {held} are held out or unknown; tuning uses {', '.join(TUNING)} only")
+    parsed = data.tuning_args(
+        __doc__.splitlines()[0], TUNING, ROOT / "eval" / "results" / "themes_static_tuning.json"
+    )
+    if parsed is None:
         return 1
-    seeds = [int(s) for s in args.seeds.split(",")]
-    sets = {n: TUNING[n]() for n in names}
-    embedded._kmeans = cached_kmeans
+    sets, seeds, out = parsed
+    embedded._kmeans = data.CachedKMeans(embedded._kmeans)
     rows = []
     for idf, fine, merge in itertools.product(IDF, FINE_SIZES, MERGE_SIMS):
         embedded.EMB_FINE_SIZE, embedded.EMB_MERGE_SIM, discover.STATIC_IDF = fine, merge, idf
@@ -83,7 +59,7 @@ def main() -> int:
                 t0 = time.perf_counter()
                 found = discover_themes(ds.texts, seed=seed, embedder="static", with_model=True)
                 secs.append(time.perf_counter() - t0)
-                first = primary(found, ds.texts)
+                first = data.primary(found, ds.texts)
                 nmis.append(float(normalized_mutual_info_score(s.labels[s.rows], first[s.rows])))
                 d_nmis.append(float(normalized_mutual_info_score(s.labels[s.rows], found.labels[s.rows])))
                 leaves.append(len(set(found.labels.tolist()) - {-1}))
@@ -109,8 +85,8 @@ def main() -> int:
         "loadavg": os.getloadavg(),
         "protocol": (__doc__ or "").split("Protocol")[1].split("Also")[0].strip(),
     }
-    args.out.write_text(json.dumps({"meta": meta, "rows": rows, "chosen": best}, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    out.write_text(json.dumps({"meta": meta, "rows": rows, "chosen": best}, indent=2) + "\n")
+    print(f"wrote {out}")
     return 0
 
 
