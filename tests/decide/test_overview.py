@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from cxchange.decide import overview
+from cxchange.decide import overview, refresh
 from cxchange.decide.models import DecideSnapshot
 from cxchange.demo.generate import generate
 from cxchange.demo.load import load_demo
@@ -100,8 +100,8 @@ def test_a_failure_after_the_write_never_fails_the_write(
 ) -> None:
     monkeypatch.setattr(overview, "figures", _refuse)
     _import(sqlite_engine, tmp_path / "a.csv", 5)  # nothing analysed: not even attempted
-    assert overview.refresh_after_write(sqlite_engine)["computed"] is False
+    assert refresh.refresh_after_write(sqlite_engine)["computed"] is False
     from cxchange.understand.analyze import analyze
 
     analyze(sqlite_engine)  # the refresh fails inside: the analysis still succeeds
-    assert overview.refresh_after_write(sqlite_engine)["computed"] is False
+    assert refresh.refresh_after_write(sqlite_engine)["computed"] is False

@@ -6,7 +6,7 @@ taxonomy and the org tree, that is on the data version (understand/data_version.
 in `decide_snapshot`, one row per scope, keyed by that version:
 
 * the import or analysis that makes a new version computes the whole-company figures at its end
-  (`refresh_after_write`), so the first reader after it (and after a server restart) reads one row;
+  (`decide.refresh`), so the first reader after it (and after a server restart) reads one row;
 * any other scope (a manager's unit) is computed by its first reader and stored for the next ones.
 
 What changes without a new version (root causes recorded on cases) is applied when the figures are
@@ -31,7 +31,6 @@ from cxchange.core.migrate import ensure_schema
 from cxchange.decide.data import load_respondents, theme_driver_frame
 from cxchange.decide.drivers import driver_table
 from cxchange.decide.models import DecideSnapshot
-from cxchange.decide.refresh import refresh_after_write  # noqa: F401  (where callers found it)
 from cxchange.decide.service import Scope, opportunity_figures, rank_opportunities
 from cxchange.measure.service import ScoreQuery, scores
 from cxchange.understand.data_version import data_version
