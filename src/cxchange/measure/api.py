@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from cxchange.auth.scope import UserScope
 from cxchange.auth.web import CallerScope
 from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
@@ -38,7 +39,9 @@ class ScoresParams:
     level: Annotated[float, Query(gt=0, lt=1)] = 0.95  # a 422, not the estimator's ValueError
     min_n: int = 30
 
-    def query(self, where: list[str], ci: str | None = None) -> ScoreQuery:
+    def query(self, scope: UserScope, ci: str | None = None) -> ScoreQuery:
+        """The service's query, its filters limited to the caller's units."""
+        where = list(scope.where(engine(), self.where))
         return ScoreQuery.of(self.metric, self.by, where, self.since, self.until, ci, self.level, self.min_n)
 
 
@@ -47,13 +50,11 @@ def get_scores(
     scope: CallerScope, params: Annotated[ScoresParams, Depends()], ci: str | None = None
 ) -> list[dict[str, Any]]:
     """Scores per group with intervals; 404 with the reason when no answers are in scope."""
-    where = list(scope.where(engine(), params.where))
-    return scores_in_scope(engine(), params.query(where, ci))
+    return scores_in_scope(engine(), params.query(scope, ci))
 
 
 @router.get("/compare", responses=NO_DATA, response_model=list[CompareRow])
 def get_compare(
     scope: CallerScope, params: Annotated[ScoresParams, Depends()], vs: str = "rest"
 ) -> list[dict[str, Any]]:
-    where = list(scope.where(engine(), params.where))
-    return compare(engine(), params.query(where), vs=vs)
+    return compare(engine(), params.query(scope), vs=vs)
