@@ -127,6 +127,27 @@ def _session(src: Path, db: Path) -> list[dict[str, object]]:
     return out
 
 
+def _openapi_differs(base: dict[str, Any], this: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operations and schemas whose description differs, each with whether only the order of its
+    query parameters does (clients name them; the order is how /docs lists them)."""
+
+    def by_name(operation: dict[str, Any]) -> dict[str, Any]:
+        return {**operation, "parameters": sorted(operation.get("parameters", []), key=lambda p: p["name"])}
+
+    out: list[dict[str, Any]] = []
+    for path in sorted({*base["paths"], *this["paths"]}):
+        was, now = base["paths"].get(path, {}), this["paths"].get(path, {})
+        for method in sorted({*was, *now}):
+            if was.get(method) != now.get(method):
+                same_set = method in was and method in now and by_name(was[method]) == by_name(now[method])
+                out.append({"operation": f"{method.upper()} {path}", "parameter_order_only": same_set})
+    schemas = base.get("components", {}).get("schemas", {}), this.get("components", {}).get("schemas", {})
+    for name in sorted({*schemas[0], *schemas[1]}):
+        if schemas[0].get(name) != schemas[1].get(name):
+            out.append({"schema": name, "parameter_order_only": False})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base", default="main", help="Revision to compare with (default: main).")
@@ -162,6 +183,7 @@ def main() -> None:
         "commands_compared": len(this["help"]),
         "help_differs": sorted(k for k in this["help"] if base["help"].get(k) != this["help"][k]),
         "openapi_same": base["openapi"] == this["openapi"],
+        "openapi_differs": _openapi_differs(base["openapi"], this["openapi"]),
         "session_commands": len(SESSION),
         "session_exit_0": sum(s["exit"] == 0 for s in this["session"]),
         "session_differs": differing,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -357,3 +358,35 @@ def test_prop_bootstrap_reproducible(seed: int, counts: list[int]) -> None:
         a = score_from_counts(metric, vals, counts, ci="bootstrap", rng=np.random.default_rng(seed))
         b = score_from_counts(metric, vals, counts, ci="bootstrap", rng=np.random.default_rng(seed))
         assert a == b
+
+
+# The interval options (level, rng, n_boot) are one bundle: the same defaults and checks for every metric.
+ESTIMATORS = [
+    lambda **o: nps_from_counts(10, 5, 3, **o),
+    lambda **o: csat_from_counts([1, 4, 5], [3, 4, 5], **o),
+    lambda **o: mean_from_counts([1, 4, 7], [3, 4, 5], **o),
+    lambda **o: score_from_counts("rating", [1, 4, 7], [3, 4, 5], **o),
+]
+
+
+@pytest.mark.parametrize("estimate", ESTIMATORS)
+def test_interval_options_have_one_set_of_defaults(estimate: Callable[..., ScoreStat]) -> None:
+    assert estimate() == estimate(level=0.95, rng=None, n_boot=2000)
+    assert estimate(level=0.8) != estimate()
+
+
+@pytest.mark.parametrize("estimate", ESTIMATORS)
+@pytest.mark.parametrize(
+    ("options", "error", "says"),
+    [
+        ({"levl": 0.9}, TypeError, "['levl']"),
+        ({"level": 1.0}, ValueError, "level must be in (0, 1)"),
+        ({"n_boot": 0}, ValueError, "n_boot must be >= 1"),
+    ],
+)
+def test_interval_options_are_checked_alike(
+    estimate: Callable[..., ScoreStat], options: dict[str, object], error: type[Exception], says: str
+) -> None:
+    with pytest.raises(error) as raised:
+        estimate(**options)
+    assert says in str(raised.value)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from cxchange.auth.web import CallerScope
 from cxchange.change.api_models import (
@@ -44,6 +44,7 @@ from cxchange.change.api_models import (
 from cxchange.change.frameworks import get_framework, list_rows
 from cxchange.change.impact import heatmap, set_impact, show_impact
 from cxchange.change.metrics import add_metric, list_metrics
+from cxchange.change.models import IMPACT_ASPECTS
 from cxchange.change.people import (
     add_agent,
     add_comm,
@@ -265,18 +266,10 @@ def readiness_trend(initiative: str, scope: CallerScope, unit: str | None = None
 # --- impact --------------------------------------------------------------------------------------
 
 
-class ImpactIn(BaseModel):
-    processes: int | None = None
-    systems: int | None = None
-    tools: int | None = None
-    job_roles: int | None = None
-    critical_behaviours: int | None = None
-    mindset: int | None = None
-    reporting_structure: int | None = None
-    performance_reviews: int | None = None
-    compensation: int | None = None
-    location: int | None = None
-    note: str | None = None
+# One optional score per aspect of change (the list in change.models), and a note.
+ImpactIn = create_model(
+    "ImpactIn", **{aspect: (int | None, None) for aspect in IMPACT_ASPECTS}, note=(str | None, None)
+)
 
 
 @router.get("/initiatives/{initiative}/impact", response_model=list[ImpactRow])

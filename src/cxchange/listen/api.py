@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from cxchange.auth.web import CallerScope
@@ -79,32 +80,25 @@ def warnings(batch_id: DbId) -> list[dict[str, Any]]:
     return list_rejects(engine(), batch_id, kind=WARNING)
 
 
+@dataclass
+class FeedbackQuery:
+    """The filters and page of /feedback: `list_feedback`'s keywords, read from the query string."""
+
+    source: str | None = None
+    where: Annotated[list[str] | None, Query()] = None
+    since: date | None = None
+    until: date | None = None
+    theme: str | None = None
+    sentiment: str | None = None
+    q: str | None = None
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    offset: Annotated[int, Query(ge=0)] = 0
+
+
 @router.get("/feedback", response_model=list[FeedbackOut])
-def feedback(
-    scope: CallerScope,
-    source: str | None = None,
-    where: Annotated[list[str] | None, Query()] = None,
-    since: date | None = None,
-    until: date | None = None,
-    theme: str | None = None,
-    sentiment: str | None = None,
-    q: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[dict[str, Any]]:
+def feedback(scope: CallerScope, query: Annotated[FeedbackQuery, Depends()]) -> list[dict[str, Any]]:
     """Stored feedback, newest first (paginated); `q` is a search on the comment text."""
-    return list_feedback(
-        engine(),
-        source=source,
-        where=scope.where(engine(), where),
-        since=since,
-        until=until,
-        theme=theme,
-        sentiment=sentiment,
-        q=q,
-        limit=limit,
-        offset=offset,
-    )
+    return list_feedback(engine(), **{**asdict(query), "where": scope.where(engine(), query.where)})
 
 
 @router.get("/org", response_model=list[OrgNode])

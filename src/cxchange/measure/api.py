@@ -7,11 +7,13 @@ query (unknown metric, grouping or filter)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from cxchange.auth.scope import UserScope
 from cxchange.auth.web import CallerScope
 from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
@@ -24,34 +26,35 @@ NO_DATA: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass
+class ScoresParams:
+    """What /scores and /compare both read from the query string (the options `cxchange scores` and
+    `cxchange compare` share)."""
+
+    metric: str = "nps"
+    by: Annotated[list[str] | None, Query()] = None
+    where: Annotated[list[str] | None, Query()] = None
+    since: date | None = None
+    until: date | None = None
+    level: Annotated[float, Query(gt=0, lt=1)] = 0.95  # a 422, not the estimator's ValueError
+    min_n: int = 30
+
+    def query(self, scope: UserScope, ci: str | None = None) -> ScoreQuery:
+        """The service's query, its filters limited to the caller's units."""
+        where = list(scope.where(engine(), self.where))
+        return ScoreQuery.of(self.metric, self.by, where, self.since, self.until, ci, self.level, self.min_n)
+
+
 @router.get("/scores", responses=NO_DATA, response_model=list[ScoreRow], response_model_exclude_unset=True)
 def get_scores(
-    scope: CallerScope,
-    metric: str = "nps",
-    by: Annotated[list[str] | None, Query()] = None,
-    where: Annotated[list[str] | None, Query()] = None,
-    since: date | None = None,
-    until: date | None = None,
-    ci: str | None = None,
-    level: Annotated[float, Query(gt=0, lt=1)] = 0.95,  # a 422, not the estimator's ValueError
-    min_n: int = 30,
+    scope: CallerScope, params: Annotated[ScoresParams, Depends()], ci: str | None = None
 ) -> list[dict[str, Any]]:
     """Scores per group with intervals; 404 with the reason when no answers are in scope."""
-    where = list(scope.where(engine(), where))
-    return scores_in_scope(engine(), ScoreQuery.of(metric, by, where, since, until, ci, level, min_n))
+    return scores_in_scope(engine(), params.query(scope, ci))
 
 
 @router.get("/compare", responses=NO_DATA, response_model=list[CompareRow])
 def get_compare(
-    scope: CallerScope,
-    metric: str = "nps",
-    by: Annotated[list[str] | None, Query()] = None,
-    vs: str = "rest",
-    where: Annotated[list[str] | None, Query()] = None,
-    since: date | None = None,
-    until: date | None = None,
-    level: Annotated[float, Query(gt=0, lt=1)] = 0.95,  # a 422, not the estimator's ValueError
-    min_n: int = 30,
+    scope: CallerScope, params: Annotated[ScoresParams, Depends()], vs: str = "rest"
 ) -> list[dict[str, Any]]:
-    where = list(scope.where(engine(), where))
-    return compare(engine(), ScoreQuery.of(metric, by, where, since, until, None, level, min_n), vs=vs)
+    return compare(engine(), params.query(scope), vs=vs)

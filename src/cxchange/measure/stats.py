@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -30,6 +30,7 @@ def _student_t() -> Any:
 __all__ = [
     "CI_METHODS",
     "Difference",
+    "IntervalOptions",
     "ScoreStat",
     "compare_from_counts",
     "csat_from_counts",
@@ -149,10 +150,42 @@ def _percentile_ci(draws: np.ndarray, level: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _multinomial(rng: np.random.Generator | None, n: int, c: np.ndarray, n_boot: int) -> np.ndarray:
-    """Resample counts; a fixed default seed keeps reports reproducible run to run."""
-    gen = rng if rng is not None else np.random.default_rng(0)
-    return gen.multinomial(n, c / n, size=n_boot)
+class IntervalOptions(TypedDict, total=False):
+    """How every score's interval is drawn, whatever the metric: ``level`` (default 0.95) and, for the
+    bootstrap, the generator ``rng`` (default None: seeded 0) and ``n_boot`` draws (default 2000)."""
+
+    level: float
+    rng: np.random.Generator | None
+    n_boot: int
+
+
+_OPTIONS = "level, rng and n_boot"
+
+
+@dataclass(frozen=True)
+class _Interval:
+    """One call's interval options, checked; their defaults are these, said once."""
+
+    level: float = 0.95
+    rng: np.random.Generator | None = None
+    n_boot: int = 2000
+
+    @classmethod
+    def of(cls, score: str, method: str, known: tuple[str, ...], options: IntervalOptions) -> _Interval:
+        """Refuse an unknown option, an unknown method, a level outside (0, 1), fewer than one draw."""
+        if unknown := sorted(set(options) - IntervalOptions.__optional_keys__):
+            raise TypeError(f"unexpected keyword argument(s) {unknown}: the interval options are {_OPTIONS}")
+        if method not in known:
+            raise ValueError(f"unknown {score} ci method {method!r}; expected one of {known}")
+        interval = cls(**options)
+        _check_level(interval.level)
+        _check_n_boot(interval.n_boot)
+        return interval
+
+    def resample(self, n: int, c: np.ndarray) -> np.ndarray:
+        """n_boot resamples of the counts; a fixed default seed keeps reports reproducible run to run."""
+        gen = self.rng if self.rng is not None else np.random.default_rng(0)
+        return gen.multinomial(n, c / n, size=self.n_boot)
 
 
 # ------------------------------------------------------------------------------------------------- NPS
@@ -169,18 +202,13 @@ def nps_from_counts(
     detractors: int,
     *,
     ci: str = "adjusted-wald",
-    level: float = 0.95,
-    rng: np.random.Generator | None = None,
-    n_boot: int = 2000,
+    **options: Unpack[IntervalOptions],
 ) -> ScoreStat:
     """NPS (-100..100) with a CI. Adjusted-Wald (Rocks 2016) is the default: it behaves at small n.
 
     The score is always the plain NPS; only the adjusted-Wald interval is centred on the adjusted estimate.
     """
-    if ci not in CI_METHODS:
-        raise ValueError(f"unknown NPS ci method {ci!r}; expected one of {CI_METHODS}")
-    z = _z(level)
-    _check_n_boot(n_boot)
+    interval = _Interval.of("NPS", ci, CI_METHODS, options)
     if min(promoters, passives, detractors) < 0:
         raise ValueError("promoter, passive and detractor counts must be non-negative")
     n = promoters + passives + detractors
@@ -189,8 +217,8 @@ def nps_from_counts(
         return ScoreStat(n=0, score=None, ci_low=None, ci_high=None, **base)
     score = 100.0 * (promoters - detractors) / n
     if ci == "bootstrap":
-        draws = _multinomial(rng, n, np.array([promoters, passives, detractors], dtype=float), n_boot)
-        lo, hi = _percentile_ci(100.0 * (draws[:, 0] - draws[:, 2]) / n, level)
+        draws = interval.resample(n, np.array([promoters, passives, detractors], dtype=float))
+        lo, hi = _percentile_ci(100.0 * (draws[:, 0] - draws[:, 2]) / n, interval.level)
     else:
         if ci == "adjusted-wald":
             p_p, p_d = (promoters + 0.75) / (n + 3), (detractors + 0.75) / (n + 3)
@@ -199,7 +227,7 @@ def nps_from_counts(
             p_p, p_d = promoters / n, detractors / n
             n_eff = n
         centre = 100.0 * (p_p - p_d)
-        half = z * 100.0 * math.sqrt(max(nps_variance(p_p, p_d), 0.0) / n_eff)
+        half = _z(interval.level) * 100.0 * math.sqrt(max(nps_variance(p_p, p_d), 0.0) / n_eff)
         lo, hi = centre - half, centre + half
     return ScoreStat(
         n=n, score=score, ci_low=_clip(lo, -100.0, 100.0), ci_high=_clip(hi, -100.0, 100.0), **base
@@ -221,27 +249,18 @@ def _wilson(successes: int, n: int, z: float) -> tuple[float, float]:
 
 
 def csat_from_counts(
-    values: ArrayLike,
-    counts: ArrayLike,
-    *,
-    ci: str = "wilson",
-    level: float = 0.95,
-    rng: np.random.Generator | None = None,
-    n_boot: int = 2000,
+    values: ArrayLike, counts: ArrayLike, *, ci: str = "wilson", **options: Unpack[IntervalOptions]
 ) -> ScoreStat:
     """CSAT = % satisfied (4-5 on 1-5) in 0..100 with a Wilson (or bootstrap) CI; ``mean`` = mean answer."""
-    if ci not in _CSAT_CI:
-        raise ValueError(f"unknown CSAT ci method {ci!r}; expected one of {_CSAT_CI}")
-    z = _z(level)
-    _check_n_boot(n_boot)
+    interval = _Interval.of("CSAT", ci, _CSAT_CI, options)
     v, c, sat, n = _csat_counts(values, counts)
     if n == 0:
         return ScoreStat(n=0, score=None, ci_low=None, ci_high=None)
     if ci == "wilson":
-        lo, hi = _wilson(sat, n, z)
+        lo, hi = _wilson(sat, n, _z(interval.level))
     else:
-        draws = _multinomial(rng, n, c.astype(float), n_boot)
-        lo, hi = _percentile_ci(draws[:, v >= 4].sum(axis=1) / n, level)
+        draws = interval.resample(n, c.astype(float))
+        lo, hi = _percentile_ci(draws[:, v >= 4].sum(axis=1) / n, interval.level)
     mean = float(np.dot(v, c) / n)
     return ScoreStat(n=n, score=100.0 * sat / n, ci_low=100.0 * lo, ci_high=100.0 * hi, mean=mean)
 
@@ -250,19 +269,10 @@ def csat_from_counts(
 
 
 def mean_from_counts(
-    values: ArrayLike,
-    counts: ArrayLike,
-    *,
-    ci: str = "t",
-    level: float = 0.95,
-    rng: np.random.Generator | None = None,
-    n_boot: int = 2000,
+    values: ArrayLike, counts: ArrayLike, *, ci: str = "t", **options: Unpack[IntervalOptions]
 ) -> ScoreStat:
     """Mean score (CES, ratings) with a Student t (or bootstrap) CI; with n == 1 the CI is None."""
-    if ci not in _MEAN_CI:
-        raise ValueError(f"unknown mean ci method {ci!r}; expected one of {_MEAN_CI}")
-    _check_level(level)
-    _check_n_boot(n_boot)
+    interval = _Interval.of("mean", ci, _MEAN_CI, options)
     v, c = _arrays(values, counts)
     n, mean, var = _moments(v, c)
     if n == 0:
@@ -270,11 +280,11 @@ def mean_from_counts(
     if n == 1:
         return ScoreStat(n=1, score=mean, ci_low=None, ci_high=None, mean=mean)
     if ci == "t":
-        half = float(_student_t().stdtrit(n - 1, 0.5 + level / 2)) * math.sqrt(var / n)
+        half = float(_student_t().stdtrit(n - 1, 0.5 + interval.level / 2)) * math.sqrt(var / n)
         lo, hi = mean - half, mean + half
     else:
-        draws = _multinomial(rng, n, c.astype(float), n_boot)
-        lo, hi = _percentile_ci(draws @ v / n, level)
+        draws = interval.resample(n, c.astype(float))
+        lo, hi = _percentile_ci(draws @ v / n, interval.level)
     return ScoreStat(n=n, score=mean, ci_low=lo, ci_high=hi, mean=mean)
 
 
@@ -312,19 +322,17 @@ def score_from_counts(
     counts: ArrayLike,
     *,
     ci: str | None = None,
-    level: float = 0.95,
-    rng: np.random.Generator | None = None,
-    n_boot: int = 2000,
+    **options: Unpack[IntervalOptions],
 ) -> ScoreStat:
     """Score one group for ``metric`` (nps, csat, ces, rating); ``ci=None`` picks the metric's default."""
     m = _check_metric(metric)
     method = _resolve_ci(m, ci)
     if m == "nps":
         p, pas, d = _nps_counts(values, counts)
-        return nps_from_counts(p, pas, d, ci=method, level=level, rng=rng, n_boot=n_boot)
+        return nps_from_counts(p, pas, d, ci=method, **options)
     if m == "csat":
-        return csat_from_counts(values, counts, ci=method, level=level, rng=rng, n_boot=n_boot)
-    return mean_from_counts(values, counts, ci=method, level=level, rng=rng, n_boot=n_boot)
+        return csat_from_counts(values, counts, ci=method, **options)
+    return mean_from_counts(values, counts, ci=method, **options)
 
 
 # ---------------------------------------------------------------------------------------- comparisons

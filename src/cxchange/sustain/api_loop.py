@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
@@ -78,18 +79,20 @@ def cases_list(
     return jsonable_encoder(list_cases(engine(), unit=units, status=status, overdue=overdue, limit=limit))
 
 
+@dataclass
+class CaseStatsQuery:
+    """`stats`' keywords, read from the query string."""
+
+    by: str | None = None
+    unit: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
 @router.get("/cases/stats", response_model=list[CaseStats])
-def cases_stats(
-    scope: CallerScope,
-    by: str | None = None,
-    unit: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-) -> Any:
+def cases_stats(scope: CallerScope, q: Annotated[CaseStatsQuery, Depends()]) -> Any:
     """Case counts (overall, by unit or by org:LEVEL) for feedback received in [since, until)."""
-    return jsonable_encoder(
-        stats(engine(), by=by, unit=scope.units(engine(), unit), since=since, until=until)
-    )
+    return jsonable_encoder(stats(engine(), **{**asdict(q), "unit": scope.units(engine(), q.unit)}))
 
 
 @router.get("/cases/root-causes")

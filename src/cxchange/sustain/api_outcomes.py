@@ -35,6 +35,19 @@ class OutcomeQuery:
     level: float = Query(0.95, gt=0, lt=1)
 
 
+@dataclass
+class ScorecardQuery:
+    """`scorecard`'s keywords, read from the query string."""
+
+    period: str = "quarter"
+    by: str = "org:store"
+    metric: str = "nps"
+    target: float | None = None
+    as_of: date | None = None
+    level: float = Query(0.95, gt=0, lt=1)
+    min_n: int = Query(30, ge=1)
+
+
 def _comparable(scope: UserScope, initiative: str) -> None:
     """The initiative page's rule: a user limited to some units sees an outcome only when every unit it
     compares is theirs (403 with the page's note otherwise)."""
@@ -80,18 +93,7 @@ def outcomes_settings(
     response_model=list[ScorecardRow],
     responses={404: {"description": "No answers of the metric in the period: `detail` names it."}},
 )
-def scorecards_get(
-    scope: CallerScope,
-    period: str = "quarter",
-    by: str = "org:store",
-    metric: str = "nps",
-    target: float | None = None,
-    as_of: date | None = None,
-    level: float = Query(0.95, gt=0, lt=1),
-    min_n: int = Query(30, ge=1),
-) -> list[dict[str, Any]]:
-    rows = scorecard(
-        engine(), period=period, by=by, metric=metric, target=target, as_of=as_of, level=level, min_n=min_n
-    )
+def scorecards_get(scope: CallerScope, q: Annotated[ScorecardQuery, Depends()]) -> list[dict[str, Any]]:
+    rows = scorecard(engine(), **asdict(q))
     # A scoped user gets the rows of their own units (and those beneath) only.
     return jsonable_encoder(scope.filter_rows(rows, engine(), key="unit"))

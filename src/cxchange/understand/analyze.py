@@ -16,7 +16,7 @@ only (a discovered parent groups sub-themes, it is not one more theme on each co
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -64,10 +64,14 @@ class Scorers:
     items: tuple[ModelScorer, ...] = ()
 
 
+# What each tuple of a PartitionResult holds, in order: the columns it is stored in.
+SENTIMENT_COLUMNS = ("feedback_id", "score", "label", "language")
+MENTION_COLUMNS = ("feedback_id", "theme_id", "sentiment", "matched", "relevance")
+
+
 @dataclass
 class PartitionResult:
     sentiments: list[tuple[int, float | None, str, str | None]] = field(default_factory=list)
-    # feedback id, theme id, clause sentiment, what matched, relevance
     mentions: list[tuple[int, int, float | None, str, float]] = field(default_factory=list)
 
 
@@ -326,6 +330,11 @@ def _zip_parts(
         yield held.pop(0), result
 
 
+def _stored(columns: tuple[str, ...], found: Sequence[tuple[Any, ...]], **same: Any) -> list[dict[str, Any]]:
+    """The rows to insert: each tuple's values under `columns`, and what all of them share."""
+    return [{**dict(zip(columns, values, strict=True)), **same} for values in found]
+
+
 def write_partition(
     engine: Engine,
     run_id: int,
@@ -352,24 +361,10 @@ def write_partition(
         if result.sentiments:
             conn.execute(
                 insert(FeedbackSentiment),
-                [
-                    dict(feedback_id=f, score=s, label=lab, language=lang, backend=backend, run_id=run_id)
-                    for f, s, lab, lang in result.sentiments
-                ],
+                _stored(SENTIMENT_COLUMNS, result.sentiments, backend=backend, run_id=run_id),
             )
         if result.mentions:
             conn.execute(
                 insert(FeedbackTheme),
-                [
-                    dict(
-                        feedback_id=f,
-                        theme_id=t,
-                        sentiment=s,
-                        matched=kw,
-                        taxonomy_version=version,
-                        run_id=run_id,
-                        relevance=rel,
-                    )
-                    for f, t, s, kw, rel in result.mentions
-                ],
+                _stored(MENTION_COLUMNS, result.mentions, taxonomy_version=version, run_id=run_id),
             )

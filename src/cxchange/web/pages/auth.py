@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
 
 from cxchange.auth import throttle
 from cxchange.auth.service import audit, authenticate
@@ -55,16 +56,20 @@ def login_form(request: Request, next: str = "/") -> Any:
     return _login_page(request, {"next": _safe_next(next), "email": None, "error": None})
 
 
+class SignIn(BaseModel):
+    """The sign-in form as posted: where to go after it, and the token of the cookie set with the form."""
+
+    email: str
+    password: str
+    next: str = "/"
+    csrf_token: str = ""
+
+
 @router.post("/login")
-async def login(
-    request: Request,
-    email: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/",
-    csrf_token: Annotated[str, Form()] = "",
-) -> Any:
+async def login(request: Request, form: Annotated[SignIn, Form()]) -> Any:
     client = client_address(request)
-    target = _safe_next(next)
+    email, password, csrf_token = form.email, form.password, form.csrf_token
+    target = _safe_next(form.next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
         ctx = {"next": target, "email": email, "error": "The sign-in form expired: please try again."}

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
 
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import CallerScope, verify_csrf
@@ -43,24 +44,30 @@ def surveys_page(request: Request, scope: CallerScope) -> Any:
     return _page(request, scope)
 
 
+class SurveyForm(BaseModel):
+    """The page's create form as posted: text boxes, an empty one meaning "not given"."""
+
+    name: str = ""
+    kind: str = "nps"
+    question: str = ""
+    comment_prompt: str = ""
+    units: str = ""  # comma-separated codes
+    initiative: str = ""
+
+    def survey(self) -> SurveyIn:
+        """What the API's create takes: text trimmed, empty boxes left out, the units as a list."""
+        given = {k: v.strip() or None for k, v in self.model_dump().items()}
+        units = [u.strip() for u in self.units.split(",") if u.strip()]
+        return SurveyIn(**{**given, "name": self.name.strip(), "kind": self.kind, "units": units})
+
+
 @router.post("/surveys", dependencies=[Depends(verify_csrf)])
 async def create_survey_page(
-    request: Request,
-    scope: CallerScope,
-    name: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form()] = "nps",
-    question: Annotated[str, Form()] = "",
-    comment_prompt: Annotated[str, Form()] = "",
-    units: Annotated[str, Form()] = "",
-    initiative: Annotated[str, Form()] = "",
+    request: Request, scope: CallerScope, form: Annotated[SurveyForm, Form()]
 ) -> Any:
     _unscoped(scope)
     scope.require("import")
-    body = SurveyIn(
-        name=name.strip(), kind=kind, question=question.strip() or None,
-        comment_prompt=comment_prompt.strip() or None,
-        units=[u.strip() for u in units.split(",") if u.strip()], initiative=initiative.strip() or None,
-    )  # fmt: skip
+    body = form.survey()
     try:
         created = await run_in_threadpool(create, body)
     except CxError as exc:
