@@ -18,7 +18,6 @@ themes_session_<set>.json.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -74,16 +73,7 @@ def _top(path: Path) -> dict[str, list[dict]]:
 
 
 def session(texts: list[str], seed: int, work: Path, tag: str, profile: bool) -> dict:
-    db_file = work / f"{tag}.db"
-    db_file.unlink(missing_ok=True)
-    db = f"sqlite:///{db_file}"
-    csv_path = work / "texts.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["id", "text"])
-        w.writerows((f"r{i}", t) for i, t in enumerate(texts))
-    _cx(["import", str(csv_path), "--source", "eval", "--map", "text=text", "--map", "external_id=id",
-         "--format", "json"], db)  # fmt: skip
+    db = data.fresh_store(texts, work, tag, _cx)  # imported, not timed
     out: dict = {}
     for name, args in (
         ("discover", ["themes", "discover", "--save", "--seed", str(seed), "--format", "json"]),
