@@ -6,6 +6,7 @@ Why a helper: the evaluation script and ad-hoc tuning runs must read the same ro
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -152,3 +153,19 @@ def tuning_args(
         print(f"refused: {held} are held out or unknown; tuning uses {', '.join(tuning)} only")
         return None
     return {n: tuning[n]() for n in names}, [int(s) for s in args.seeds.split(",")], args.out
+
+
+def fresh_store(texts: list[str], work: Path, tag: str, cx: Callable[[list[str], str], object]) -> str:
+    """A new SQLite database in ``work`` holding ``texts`` (external ids r0, r1, ...), imported the way a
+    user would (``cx(args, db_url)`` runs one cxchange command); returns its URL."""
+    db_file = work / f"{tag}.db"
+    db_file.unlink(missing_ok=True)
+    db = f"sqlite:///{db_file}"
+    csv_path = work / "texts.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "text"])
+        w.writerows((f"r{i}", t) for i, t in enumerate(texts))
+    cx(["import", str(csv_path), "--source", "eval", "--map", "text=text", "--map", "external_id=id",
+        "--format", "json"], db)  # fmt: skip
+    return db

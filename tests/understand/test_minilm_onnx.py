@@ -142,7 +142,8 @@ def test_adaptive_takes_minilm_for_short_texts_only_when_installed(monkeypatch: 
 
 @built
 def test_analyze_without_the_model_file_is_one_clear_line(tmp_path: Path) -> None:
-    """Themes saved with minilm-onnx, analysed where the file is missing: exit 1, how to build it."""
+    """Themes saved with minilm-onnx, new comments analysed where the file is missing: exit 1, how to
+    build it (the comments discovery read need no model: their vectors were stored with the themes)."""
     db = f"sqlite:///{tmp_path / 'm.db'}"
     csv_file = tmp_path / "t.csv"
     rows = [t for t in REQUESTS[:4] for _ in range(10)]
@@ -156,6 +157,9 @@ def test_analyze_without_the_model_file_is_one_clear_line(tmp_path: Path) -> Non
     assert run("import", str(csv_file), "--source", "s", "--map", "text=text").returncode == 0
     saved = run("themes", "discover", "--save", "--embedder", "minilm-onnx", "--format", "json")
     assert saved.returncode == 0, saved.stderr[-2000:]
+    later = tmp_path / "later.csv"
+    later.write_text("id,text\nn1,my replacement card never came\n")
+    assert run("import", str(later), "--source", "s", "--map", "text=text").returncode == 0
     missing = run("analyze", CXCHANGE_MINILM_ONNX=str(tmp_path / "gone.onnx"))
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "gone.onnx" in missing.stderr and "minilm_onnx build" in missing.stderr

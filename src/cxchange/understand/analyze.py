@@ -8,9 +8,11 @@ so the stored result is the same whichever executor ran. Two kinds of work per r
 2. comments analysed before whose themes an edit made stale: re-match only those themes.
 
 Themes saved from discovery are scored by their matcher (themes/relevance.py) and get a comment only
-above its calibrated threshold; curated themes match by keyword rules. Every assignment stores its
-relevance. A keyword mention also counts for the theme's ancestors; a matcher scores its own themes
-only (a discovered parent groups sub-themes, it is not one more theme on each comment).
+above its calibrated threshold (an embedding matcher reuses the vectors discovery stored for the
+comments it read, vectors.py, and embeds only the others); curated themes match by keyword rules.
+Every assignment stores its relevance. A keyword mention also counts for the theme's ancestors; a
+matcher scores its own themes only (a discovered parent groups sub-themes, it is not one more theme on
+each comment).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -43,9 +46,11 @@ from cxchange.understand.themes.matcher import Matcher, Mention, ThemeSpec, rule
 from cxchange.understand.themes.matchers import load_matchers
 from cxchange.understand.themes.relevance import ThemeModel
 from cxchange.understand.themes.taxonomy import NO_TAXONOMY, active_themes, current_version, mark_matched
+from cxchange.understand.vectors import load_vectors
 
 Progress = Callable[[int, int], None]  # (done, total)
 Row = tuple[int, str, int]  # feedback id, text, source id
+Known = dict[str, dict[str, np.ndarray]]  # per embedder, stored vectors by text key (vectors.py)
 
 
 @dataclass
@@ -63,6 +68,10 @@ class Scorers:
 
     items: tuple[ModelScorer, ...] = ()
 
+    def embedders(self) -> frozenset[str]:
+        """Embedders whose stored vectors these matchers can reuse."""
+        return frozenset(s.model.embedder for s in self.items if s.model.reuses_vectors)
+
 
 # What each tuple of a PartitionResult holds, in order: the columns it is stored in.
 SENTIMENT_COLUMNS = ("feedback_id", "score", "label", "language")
@@ -75,11 +84,14 @@ class PartitionResult:
     mentions: list[tuple[int, int, float | None, str, float]] = field(default_factory=list)
 
 
-def _model_mentions(scorer: ModelScorer, texts: list[str]) -> list[list[tuple[Mention, float]]]:
+def _model_mentions(
+    scorer: ModelScorer, texts: list[str], known: Known | None = None
+) -> list[list[tuple[Mention, float]]]:
     """Per text, (mention, relevance) for each theme its matcher gives it. Only those themes: a
     discovered parent groups its sub-themes and is not one more theme on the comment."""
     out: list[list[tuple[Mention, float]]] = [[] for _ in texts]
-    for i, picked in enumerate(scorer.model.assign(texts, groups=scorer.theme_ids)):
+    stored = (known or {}).get(scorer.model.embedder)
+    for i, picked in enumerate(scorer.model.assign(texts, groups=scorer.theme_ids, known=stored)):
         for tid, relevance, term in picked:
             start, end = scorer.model.span(texts[i], term)
             out[i].append((Mention(tid, start, end, term), relevance))
@@ -94,9 +106,11 @@ def analyse_partition(
     scorers: Scorers | None = None,
     only_themes: frozenset[int] | None = None,
     with_sentiment: bool = True,
+    known: Known | None = None,
 ) -> PartitionResult:
     """Pure: comment sentiment (if asked) and theme mentions with the sentiment of their clause and
-    their relevance. ``matcher``: keyword rules; ``scorers``: matchers of discovered themes."""
+    their relevance. ``matcher``: keyword rules; ``scorers``: matchers of discovered themes;
+    ``known``: the rows' stored embeddings (`load_vectors`), used instead of embedding them again."""
     from cxchange.understand.sentiment import get_backend, score_mentions_batch
 
     model = get_backend(backend)
@@ -112,7 +126,7 @@ def analyse_partition(
         idx = [i for i, (_, _, src) in enumerate(rows) if scorer.source_id in (None, src)]
         if not idx:
             continue
-        for i, found in zip(idx, _model_mentions(scorer, [texts[i] for i in idx]), strict=True):
+        for i, found in zip(idx, _model_mentions(scorer, [texts[i] for i in idx], known), strict=True):
             for m, relevance in found:  # an example-phrase rule and the matcher: the more relevant wins
                 if m.theme_id not in per_text[i] or per_text[i][m.theme_id][1] < relevance:
                     per_text[i][m.theme_id] = (m, relevance)
@@ -141,8 +155,11 @@ def _specs(themes: list[Theme], scored: set[int]) -> list[ThemeSpec]:
     ]  # fmt: skip
 
 
-def _partitions(engine: Engine, stmt: Any, size: int) -> Iterator[list[Row]]:
-    """Keyset pagination by feedback id: stable while rows are being written."""
+def _partitions(
+    engine: Engine, stmt: Any, size: int, embedders: frozenset[str] = frozenset()
+) -> Iterator[tuple[list[Row], Known]]:
+    """Keyset pagination by feedback id: stable while rows are being written. Each partition comes
+    with its comments' stored vectors of ``embedders``."""
     last = 0
     while True:
         with engine.connect() as conn:
@@ -150,10 +167,17 @@ def _partitions(engine: Engine, stmt: Any, size: int) -> Iterator[list[Row]]:
                 (int(r[0]), r[1] or "", int(r[2]))
                 for r in conn.execute(stmt.where(Feedback.id > last).order_by(Feedback.id).limit(size))
             ]
+            known = load_vectors(conn, [r[0] for r in rows], embedders) if rows else {}
         if not rows:
             return
         last = rows[-1][0]
-        yield rows
+        yield rows, known
+
+
+def analyse_part(part: tuple[list[Row], Known], **shared: Any) -> PartitionResult:
+    """`analyse_partition` of one partition as `_partitions` yields it (rows and stored vectors)."""
+    rows, known = part
+    return analyse_partition(rows, known=known, **shared)
 
 
 def analyze(
@@ -247,7 +271,8 @@ def analyze(
         for stmt, only, with_sentiment in passes:
             assert ex is not None
             if remote:
-                target = RunTarget(engine_url(engine), run_id, version, backend_name, only, with_sentiment)
+                target = RunTarget(engine_url(engine), run_id, version, backend_name, only, with_sentiment,
+                                   scorers.embedders())  # fmt: skip
                 stored = ex.map(
                     store_partition, id_partitions(engine, stmt, size), target=target, matcher=matcher,
                     scorers=scorers, only_themes=only,
@@ -257,7 +282,7 @@ def analyze(
                     if progress:
                         progress(done, total)
                 continue
-            parts = _partitions(engine, stmt, size)
+            parts = _partitions(engine, stmt, size, scorers.embedders())
             pairs = _zip_parts(ex, parts, matcher, scorers, backend_name, only, with_sentiment)
             for part_rows, result in pairs:
                 write_partition(
@@ -306,7 +331,7 @@ def analyze(
 
 def _zip_parts(
     ex: Executor | None,
-    parts: Iterator[list[Row]],
+    parts: Iterator[tuple[list[Row], Known]],
     matcher: Matcher,
     scorers: Scorers,
     backend: str,
@@ -317,13 +342,13 @@ def _zip_parts(
     # Partitions are read lazily in the order the executor consumes them; keep them for the write.
     held: list[list[Row]] = []
 
-    def feed() -> Iterator[list[Row]]:
+    def feed() -> Iterator[tuple[list[Row], Known]]:
         for p in parts:
-            held.append(p)
+            held.append(p[0])
             yield p
 
     results = ex.map(
-        analyse_partition, feed(), matcher=matcher, scorers=scorers, backend=backend,
+        analyse_part, feed(), matcher=matcher, scorers=scorers, backend=backend,
         only_themes=only, with_sentiment=with_sentiment,
     )  # fmt: skip
     for result in results:

@@ -135,7 +135,7 @@ def themes_discover(
     db: DbOption = None,
 ) -> None:
     """Propose themes from the comments: names, keywords, sizes, representative comments."""
-    from cxchange.understand.discovery import discover, save_discovery
+    from cxchange.understand.discovery import NOT_JSON, discover, save_discovery
     from cxchange.understand.themes.matcher import TOO_BROAD
 
     engine = engine_from(ctx, db)
@@ -145,7 +145,8 @@ def themes_discover(
     )  # fmt: skip
     if save:
         result["saved"] = save_discovery(engine, result)
-    result.pop("model", None)  # the fitted matcher: stored by --save, not printable
+    for key in NOT_JSON:  # the fitted matcher and the vectors: stored by --save, not printable
+        result.pop(key, None)
     if fmt == "json":
         typer.echo(to_json(result))
         return

@@ -1,7 +1,8 @@
 """`cxchange themes discover`: propose themes from stored comments, optionally save them.
 
 Python callers (the web page too) use the same three steps as the CLI: `discover` proposes (the result
-carries the fitted matcher under ``"model"``, which is not JSON: drop it before printing), the caller may
+carries the fitted matcher under ``"model"`` and the comments' embeddings under ``"vectors"``, which are
+not JSON: drop `NOT_JSON` before printing), the caller may
 rename proposals in ``result["themes"]``, `save_discovery` stores themes and matcher, then
 `cxchange.understand.analyze.analyze` (with a progress callback) assigns them.
 """
@@ -24,11 +25,13 @@ from cxchange.understand.themes.embedders import EMBEDDERS, resolve
 from cxchange.understand.themes.matcher import TOO_BROAD, Matcher, ThemeSpec
 from cxchange.understand.themes.matchers import save_matcher
 from cxchange.understand.themes.taxonomy import current_version, import_nodes
+from cxchange.understand.vectors import store_vectors
 
 # Discovery is a sample-based proposal: past this many comments, more text changes little but time.
 MAX_COMMENTS = 50_000
 MIN_COMMENTS = 20  # fewer comments cannot show which words separate subjects
 BROAD_SAMPLE = 5000  # comments the too-broad check reads (an even spread)
+NOT_JSON = ("model", "vectors")  # keys of a discovery result that are for `save_discovery` only
 
 
 def discover(
@@ -104,6 +107,8 @@ def discover(
         "brands_removed": sorted(found.noise.brands) if found.noise else [],
         "scope": {"source": source},
         "model": found.model,
+        # (feedback id, text key, vector) of the comments embedded: `analyze` reuses them (vectors.py)
+        "vectors": [(int(rows[d][0]), key, v) for d, (key, v) in sorted(found.vectors.items())],
     }
 
 
@@ -151,6 +156,8 @@ def save_discovery(engine: Engine, result: dict[str, Any]) -> dict[str, Any]:
         ids = [by_name[result["themes"][int(c)]["name"].lower()].id for c in model.classes]
         version = current_version(session)
         matcher_id = save_matcher(session, model, list(ids), version=version, scope=result.get("scope") or {})
+        if result.get("vectors") and model.reuses_vectors:
+            store_vectors(session.connection(), model.embedder, result["vectors"])
         proposed = {t["name"].lower() for t in result["themes"]}
         for name, t in by_name.items():  # their assignments now come from the matcher: re-match them
             if name in proposed:

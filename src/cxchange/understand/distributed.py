@@ -34,6 +34,7 @@ class RunTarget:
     backend: str
     replace_themes: frozenset[int] | None  # re-matching these themes of analysed comments
     with_sentiment: bool
+    embedders: frozenset[str] = frozenset()  # whose stored vectors (vectors.py) the matchers reuse
 
 
 def workers_can_reach(engine: Engine) -> bool:
@@ -69,6 +70,7 @@ def store_partition(
     Returns how many comments it stored."""
     from cxchange.core.db import get_engine
     from cxchange.understand.analyze import analyse_partition, write_partition
+    from cxchange.understand.vectors import load_vectors
 
     engine = get_engine(target.url, upgrade=False)  # cached per process: one pool per worker
     with engine.connect() as conn:
@@ -80,11 +82,12 @@ def store_partition(
                 .order_by(Feedback.id)
             )
         ]
+        known = load_vectors(conn, [r[0] for r in rows], target.embedders)
     if ids and not rows:  # never store "nothing" for a partition: this is not the driver's database
         raise CxError(f"a Dask worker found none of its {len(ids)} comments in {engine.url!r}")
     result = analyse_partition(
         rows, matcher=matcher, backend=target.backend, scorers=scorers,
-        only_themes=only_themes, with_sentiment=target.with_sentiment,
+        only_themes=only_themes, with_sentiment=target.with_sentiment, known=known,
     )  # fmt: skip
     write_partition(
         engine, target.run_id, target.version, rows, result,

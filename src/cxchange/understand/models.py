@@ -74,6 +74,22 @@ class ThemeMatcher(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class ThemeVector(Base):
+    """A comment's sentence embedding as `themes discover --save` computed it (raw embedder output,
+    float32), so that `analyze` assigns the discovered themes without embedding the comment again.
+    ``text_key`` (themes.relevance.text_key) is the hash of the exact string that was embedded: a
+    comment whose text or normalisation differs is embedded afresh."""
+
+    __tablename__ = "theme_vector"
+
+    feedback_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True
+    )
+    embedder: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text_key: Mapped[str] = mapped_column(String(32))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class AnalysisRun(Base):
     __tablename__ = "analysis_run"
 

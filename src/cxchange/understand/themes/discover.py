@@ -36,7 +36,13 @@ from sklearn.preprocessing import normalize
 
 from cxchange.understand.themes.clustering import content_themes, overall_theme
 from cxchange.understand.themes.embedded import embedding_themes
-from cxchange.understand.themes.embedders import Embedder, adaptive_choice, get_embedder, resolve
+from cxchange.understand.themes.embedders import (
+    Embedder,
+    RecordingEmbedder,
+    adaptive_choice,
+    get_embedder,
+    resolve,
+)
 from cxchange.understand.themes.naming import ThemeBuild, describe
 from cxchange.understand.themes.normalise import Noise, corpus_noise, normalise
 from cxchange.understand.themes.sampled import SAMPLE_SHARE, embed_unit
@@ -83,6 +89,9 @@ class Discovery:
     model: Any = None
     noise: Noise | None = None  # what normalisation stripped (brands, boilerplate)
     embedder: str = ""  # the back-end used, by name ("adaptive" resolved); "" for an embedder object
+    # With ``with_model`` and an embedding model: per input text index, (relevance.text_key of the string
+    # embedded, the embedder's raw vector), for `analyze` to reuse; empty otherwise.
+    vectors: dict[int, tuple[str, np.ndarray]] = field(default_factory=dict)
 
     def top_level(self) -> np.ndarray:
         """Labels mapped to their top-level ancestor (-1 stays -1)."""
@@ -169,6 +178,8 @@ def discover_themes(
     k_fine = min(k_fine, int(has_content.sum()), content_x.shape[1])
     embedded: tuple[np.ndarray, dict[int, np.ndarray], np.ndarray] | None = None
     if dense is not None:
+        if with_model:  # keep each text's vector: the saved matcher's texts need not be embedded again
+            dense = RecordingEmbedder(dense)
         rows = np.flatnonzero(has_content)
         if getattr(dense, "cheap", False):  # embedding every text costs less than placing most by words
             embed_share = 1.0
@@ -199,8 +210,9 @@ def discover_themes(
     labels = remap[b.labels]
     memberships = [[int(remap[m]) for m in ms if remap[m] >= 0] for ms in b.memberships]
     model = None
+    vectors: dict[int, tuple[str, np.ndarray]] = {}
     if with_model:
-        from cxchange.understand.themes.relevance import fit_model
+        from cxchange.understand.themes.relevance import fit_model, text_key
 
         name = getattr(dense, "name", "")
         e_all, centroids, centre = None, None, None
@@ -218,4 +230,9 @@ def discover_themes(
             term_lists, labels, fold=fold, noise=noise, embeddings=e_all, embedder=name,
             centroids=centroids, token_weights=getattr(dense, "token_weights", None), centre=centre,
         )  # fmt: skip
-    return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise, used)
+        if model is not None and model.reuses_vectors and isinstance(dense, RecordingEmbedder):
+            for d, c in enumerate(cleaned):  # the strings the matcher will embed (its noise is `noise`)
+                v = dense.seen.get(c)
+                if v is not None:
+                    vectors[d] = (text_key(c), v)
+    return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise, used, vectors)

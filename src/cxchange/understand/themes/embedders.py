@@ -35,6 +35,7 @@ __all__ = [
     "EMBEDDERS",
     "Embedder",
     "MiniLMEmbedder",
+    "RecordingEmbedder",
     "StaticEmbedder",
     "adaptive_choice",
     "embeddings_available",
@@ -213,6 +214,30 @@ class StaticEmbedder:
             total[has] = np.add.reduceat(w, starts)
             out /= np.maximum(total, 1e-12)[:, None].astype(np.float32)
         return out
+
+
+class RecordingEmbedder:
+    """Another embedder, embedding each distinct text once and keeping its vector as returned (``seen``,
+    by text), so that discovery can hand its vectors on (`analyze` then reuses them instead of
+    embedding every comment a second time). Other attributes are the wrapped embedder's."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.seen: dict[str, np.ndarray] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self.seen]
+        if todo:
+            e = np.asarray(self.inner.embed(todo), np.float32)
+            if e.ndim != 2 or e.shape[0] != len(todo):
+                raise ValueError(f"embedder returned shape {e.shape} for {len(todo)} texts")
+            self.seen.update(zip(todo, e, strict=True))
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        return np.stack([self.seen[t] for t in texts])
 
 
 @lru_cache(maxsize=1)

@@ -39,7 +39,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -51,7 +51,7 @@ from cxchange.understand.themes.text import text_terms, tokenise
 if TYPE_CHECKING:  # imported where features are built: every command that loads a taxonomy loads this
     from scipy import sparse  # module, and scipy.sparse costs ~0.3 s of start-up
 
-__all__ = ["FORMAT", "ModelFileError", "ThemeModel", "fit_model", "model_digest"]
+__all__ = ["FORMAT", "ModelFileError", "ThemeModel", "fit_model", "model_digest", "text_key"]
 
 FORMAT = 2  # bumped when the stored layout or the featurisation changes (2: optional centroids)
 READS = (1, 2)  # formats this version loads: 1 has no centroids and reads as before
@@ -131,12 +131,17 @@ class ThemeModel:
         return np.asarray(sig / np.maximum(sig.sum(1, keepdims=True), 1e-300))
 
     def assign(
-        self, texts: Sequence[str | None], groups: Sequence[int | None] | None = None
+        self,
+        texts: Sequence[str | None],
+        groups: Sequence[int | None] | None = None,
+        known: Mapping[str, np.ndarray] | None = None,
     ) -> list[list[tuple[int, float, str]]]:
         """Per text, (theme, relevance, the term that weighed most) for each theme it is about, most
         relevant first; [] when it is about none. A theme is a row of ``classes`` or, with ``groups``
         (per row: the theme it counts for, None to drop it), a value of ``groups`` whose rows' relevances
-        add up (themes merged after discovery)."""
+        add up (themes merged after discovery). ``known``: embeddings already computed by this model's
+        embedder, by ``text_key`` of the string embedded (`embedded_text`); those texts are not
+        embedded again."""
         keys = list(range(len(self.classes))) if groups is None else list(groups)
         if len(keys) != len(self.classes):
             raise ValueError(f"{len(keys)} groups for {len(self.classes)} model rows")
@@ -148,7 +153,7 @@ class ThemeModel:
                 agg[r, col[k]] = 1.0
         x, coverage = self.features(texts)
         if self.centroids is not None:
-            p_rows, known = self.cosines(texts)
+            p_rows, placed = self.cosines(texts, known)
             # merged themes: a comment is as close to the merged theme as to its nearest part
             p = np.zeros((len(texts), len(targets)))
             for j in range(len(targets)):
@@ -156,10 +161,10 @@ class ThemeModel:
         else:
             p_rows = self.probabilities(x)
             p = p_rows @ agg
-            known = (np.diff(x.indptr) > 0) & (coverage >= self.min_coverage)
+            placed = (np.diff(x.indptr) > 0) & (coverage >= self.min_coverage)
         out: list[list[tuple[int, float, str]]] = []
         for i in range(len(texts)):
-            if not targets or not known[i]:
+            if not targets or not placed[i]:
                 out.append([])
                 continue
             row = p[i]
@@ -181,8 +186,38 @@ class ThemeModel:
             out.append(found)
         return out
 
-    def cosines(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
-        """Cosine of each text's embedding with each centroid, and whether the text embeds at all."""
+    def embedded_text(self, text: str | None) -> str:
+        """The string this model's embedder embeds for ``text`` (discovery's normalisation)."""
+        return normalise(text, self.noise)
+
+    @property
+    def reuses_vectors(self) -> bool:
+        """Whether stored embeddings (by ``text_key``) can stand for this model's own: an embedding
+        model whose embedder is used as is (not re-weighted per corpus)."""
+        return self.centroids is not None and bool(self.embedder) and self.token_weights is None
+
+    def cosines(
+        self, texts: Sequence[str | None], known: Mapping[str, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine of each text's embedding with each centroid, and whether the text embeds at all.
+        ``known``: see `assign` (used only when `reuses_vectors`)."""
+        assert self.centroids is not None
+        strings = [self.embedded_text(t) for t in texts]
+        e = np.zeros((len(texts), self.centroids.shape[1]))
+        todo = list(range(len(texts)))
+        if known and self.reuses_vectors:
+            todo = []
+            for i, s in enumerate(strings):
+                v = known.get(text_key(s))
+                if v is not None and v.shape == (e.shape[1],):
+                    e[i] = v
+                else:
+                    todo.append(i)
+        if todo:
+            e[todo] = self._embed([strings[i] for i in todo])
+        return self._cosines(e)
+
+    def _embed(self, strings: list[str]) -> np.ndarray:
         from cxchange.understand.themes.embedders import get_embedder
 
         assert self.centroids is not None
@@ -194,12 +229,16 @@ class ThemeModel:
             if weighted is None:
                 raise ModelFileError(f"embedder {self.embedder!r} cannot weight tokens as this model needs")
             embedder = weighted(self.token_weights)
-        e = np.asarray(embedder.embed([normalise(t, self.noise) for t in texts]), dtype=np.float64)
-        if e.shape != (len(texts), self.centroids.shape[1]):
+        e = np.asarray(embedder.embed(strings), dtype=np.float64)
+        if e.shape != (len(strings), self.centroids.shape[1]):
             raise ModelFileError(
                 f"embedder {self.embedder!r} gives {e.shape[1] if e.ndim == 2 else '?'} dimensions, the "
                 f"stored centroids have {self.centroids.shape[1]}: re-run `cxchange themes discover --save`"
             )
+        return e
+
+    def _cosines(self, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        assert self.centroids is not None
         norms = np.linalg.norm(e, axis=1)
         known = norms > 0
         e = e / np.maximum(norms, 1e-12)[:, None]
@@ -294,6 +333,11 @@ class ThemeModel:
 
 def model_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def text_key(embedded: str) -> str:
+    """The key a stored embedding of the string ``embedded`` is found by (32 hex digits)."""
+    return hashlib.blake2b(embedded.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def fit_model(

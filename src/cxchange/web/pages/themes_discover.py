@@ -20,6 +20,7 @@ from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
 from cxchange.understand.analyze import analyze
+from cxchange.understand.discovery import NOT_JSON
 from cxchange.understand.explore import source_names
 from cxchange.understand.proposals import Choice, accept, backlog, propose
 from cxchange.web.common import render
@@ -84,7 +85,7 @@ async def propose_themes(
         "sources": source_names(eng),
         "backlog": backlog(eng),
         "done": None,
-        "proposal": {k: v for k, v in result.items() if k != "model"},
+        "proposal": {k: v for k, v in result.items() if k not in NOT_JSON},
     }
     return render(request, "themes_discover.html", context)
 
