@@ -1,13 +1,13 @@
 """theme_vector: discovery's sentence embeddings per comment, reused by `analyze`
 
-Revision ID: 0024
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-07 00:30:00
 
 `themes discover --save` embeds every comment it reads; `analyze` assigned the saved themes by
 embedding the same comments again (half of a short-text session's time, issue 15). The vectors are
 now stored per (comment, embedder) with the hash of the string embedded, and `analyze` uses them when
-the hash matches. (Numbered 0024 on its branch; the lead renumbers on merge.)
+the hash matches.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024"
+revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None
