@@ -32,6 +32,8 @@ MUST_NOT_LOAD = (
     "pyarrow",
     "duckdb",
     "torch",
+    # A group's score is arithmetic on a handful of counts (measure/stats.py): no arrays.
+    "numpy",
 )
 
 # Runs the CLI as its console script does, and writes the names in sys.modules when the process ends

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, column, func, select
 
@@ -418,7 +417,8 @@ class CopyStager:
         new_max = int(self._conn.execute(select(func.max(Feedback.id))).scalar() or 0)
         if new_max - self.last_id == inserted == rows.height:
             # No duplicate in the chunk: its rows took the next ids in order (AUTOINCREMENT, one writer).
-            with_ids = rows.with_columns(pl.Series("id", np.arange(self.last_id + 1, new_max + 1)))
+            ids = pl.int_range(self.last_id + 1, new_max + 1, dtype=pl.Int64, eager=True).alias("id")
+            with_ids = rows.with_columns(ids)
         else:  # some were duplicates: which rows got which ids, by dedup key (first one in the chunk wins)
             stmt = select(Feedback.id, Feedback.dedup_key).where(
                 Feedback.id > self.last_id, Feedback.id <= new_max

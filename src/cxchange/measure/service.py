@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-import numpy as np
 import polars as pl
 from sqlalchemy import Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -237,10 +236,10 @@ def compare_count_frames(metric: str, a: pl.DataFrame, b: pl.DataFrame, *, level
     """`compare_from_counts` of two (__value, __count) frames, such as a period and the one before it."""
     return compare_from_counts(
         metric,
-        a["__value"].to_numpy(),
-        a["__count"].to_numpy(),
-        b["__value"].to_numpy(),
-        b["__count"].to_numpy(),
+        a["__value"].to_list(),
+        a["__count"].to_list(),
+        b["__value"].to_list(),
+        b["__count"].to_list(),
         level=level,
     )
 
@@ -343,11 +342,12 @@ def _derive_keys(
     )
 
 
-def _stat_row(
-    metric: str, group: dict[str, Any], values: np.ndarray, counts: np.ndarray, q: ScoreQuery
-) -> dict:
-    rng = np.random.default_rng(0)
-    st = score_from_counts(metric, values, counts, ci=q.ci, level=q.level, rng=rng)
+def _stat_row(metric: str, group: dict[str, Any], part: pl.DataFrame, q: ScoreQuery) -> dict:
+    """One group's row from its (__value, __count) rows. Its values are a handful (0..10 for NPS): plain
+    lists, not arrays, so a `scores` never loads numpy (tests/measure/test_startup.py). A bootstrap
+    draws from the stats module's default generator, seeded 0 for every group (reproducible)."""
+    values, counts = part["__value"].to_list(), part["__count"].to_list()
+    st = score_from_counts(metric, values, counts, ci=q.ci, level=q.level)
     row: dict[str, Any] = {
         "group": group,
         "n": st.n,
@@ -370,12 +370,10 @@ def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
     out = []
     if not grouped.keys:
         f = grouped.frame
-        return (
-            [_stat_row(metric, {}, f["__value"].to_numpy(), f["__count"].to_numpy(), q)] if f.height else []
-        )
+        return [_stat_row(metric, {}, f, q)] if f.height else []
     for key_vals, part in grouped.frame.group_by(grouped.keys, maintain_order=True):
         group = dict(zip(grouped.keys, key_vals, strict=True))
-        out.append(_stat_row(metric, group, part["__value"].to_numpy(), part["__count"].to_numpy(), q))
+        out.append(_stat_row(metric, group, part, q))
     return out
 
 
@@ -453,9 +451,7 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, A
             pairs.append((key_vals, part["__value"], part["__count"], before["__value"], before["__count"]))
     rows = []
     for key_vals, va, ca, vb, cb in pairs:
-        d = compare_from_counts(
-            metric, va.to_numpy(), ca.to_numpy(), vb.to_numpy(), cb.to_numpy(), level=q.level
-        )
+        d = compare_from_counts(metric, va.to_list(), ca.to_list(), vb.to_list(), cb.to_list(), level=q.level)
         rows.append(
             {
                 "group": dict(zip(q.by, key_vals, strict=True)),
