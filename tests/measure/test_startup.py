@@ -34,6 +34,9 @@ MUST_NOT_LOAD = (
     "torch",
     # A group's score is arithmetic on a handful of counts (measure/stats.py): no arrays.
     "numpy",
+    # Settings are read with the standard library (core/config.py).
+    "pydantic_settings",
+    "dotenv",
 )
 
 # Runs the CLI as its console script does, and writes the names in sys.modules when the process ends
