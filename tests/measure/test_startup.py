@@ -20,6 +20,7 @@ MUST_NOT_LOAD = (
     "cxchange.change.models",
     "cxchange.sustain.models",
     "cxchange.understand.models",
+    "cxchange.org",  # the org tree: only for a query that groups or filters by unit
     "cxchange.decide",
     "cxchange.subscribers",
     "sqlalchemy.dialects.postgresql",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Engine, func, select
@@ -31,7 +31,9 @@ from cxchange.measure.stats import (
     holm,
     score_from_counts,
 )
-from cxchange.org.tree import OrgTree, load_org_tree
+
+if TYPE_CHECKING:
+    from cxchange.org.tree import OrgTree
 
 TIME_KEYS = ("day", "week", "month", "quarter", "year")
 PLAIN_KEYS = ("source", "channel", "unit")
@@ -204,7 +206,7 @@ def _columnar_filters(plan: _CountPlan, names: dict[int, str], available: set[st
 def _counts_columnar(lazy: pl.LazyFrame, engine: Engine, plan: _CountPlan) -> pl.DataFrame:
     """The same aggregate as `_counts_sql`, from the Parquet copy (see `cxchange.listen.columnar`)."""
     q, grain = plan.q, plan.grain
-    names = columnar.source_names(engine)
+    names = columnar.source_names(engine) if plan.filters.sources or "source" in q.by else {}
     available = set(lazy.collect_schema().names())
     keys: list[pl.Expr] = []
     if grain:
@@ -254,7 +256,11 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
     if q.ci is not None and q.ci not in CI_METHODS:
         raise InputError(f"unknown --ci {q.ci!r}; use one of {', '.join(CI_METHODS)}")
     filters = parse_where(q.where)
-    tree = load_org_tree(engine) if _needs_org(q.by) or filters.units else None
+    tree = None
+    if _needs_org(q.by) or filters.units:  # the org tree's modules only for a query that names units
+        from cxchange.org.tree import load_org_tree
+
+        tree = load_org_tree(engine)
     plan = _CountPlan(q, metric, _time_grain(q.by), filters, tree)
     frame = None
     if path == "rollup" or (path == "auto" and engine.dialect.name == "postgresql"):
