@@ -16,6 +16,11 @@ from pathlib import Path
 # SQLite, and the heavy libraries of other commands.
 MUST_NOT_LOAD = (
     "cxchange.models",
+    # SQLAlchemy's ORM and every ORM class: a read goes through Core tables (core.tables, listen.tables).
+    "sqlalchemy.orm",
+    "cxchange.core.base",
+    "cxchange.core.models",
+    "cxchange.listen.models",
     "cxchange.auth.models",
     "cxchange.change.models",
     "cxchange.sustain.models",

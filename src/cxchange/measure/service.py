@@ -21,8 +21,9 @@ from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.output import rounded as _round  # the one rounding rule
 from cxchange.listen import columnar
-from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import Filters, apply_filters, parse_where
+from cxchange.listen.tables import feedback as feedback_table
+from cxchange.listen.tables import source as source_table
 from cxchange.measure.stats import (
     CI_METHODS,
     METRICS,
@@ -98,7 +99,7 @@ def _time_grain(by: Sequence[str]) -> str | None:
 
 
 def _sql_bucket(engine: Engine, grain: str) -> ColumnElement[Any]:
-    col = Feedback.received_at
+    col = feedback_table.c.received_at
     if engine.dialect.name == "postgresql":
         return func.to_char(col, "YYYY-MM-DD" if grain == "day" else "YYYY-MM")
     return func.strftime("%Y-%m-%d" if grain == "day" else "%Y-%m", col)
@@ -147,33 +148,33 @@ def _counts_sql(engine: Engine, plan: _CountPlan, ids: tuple[int, int] | None = 
     """(__time, __unit, source, channel, attr:…, __value, __count) by one SQL GROUP BY; `ids`: only
     the rows with lo < id <= hi (those not yet in the columnar copy)."""
     q = plan.q
-    score = getattr(Feedback, plan.metric)
+    score = feedback_table.c[plan.metric]
     cols: list[ColumnElement[Any]] = []
     schema: dict[str, Any] = {}
     if plan.grain:
         cols.append(_sql_bucket(engine, plan.grain).label("__time"))
         schema["__time"] = pl.String
     if _needs_org(q.by):
-        cols.append(Feedback.org_unit_id.label("__unit"))
+        cols.append(feedback_table.c.org_unit_id.label("__unit"))
         schema["__unit"] = pl.Int64
     keyed: list[tuple[str, ColumnElement[Any]]] = _key_columns(
         q.by,
-        Source.name.label("source"),
-        Feedback.channel.label("channel"),
-        lambda key: Feedback.attributes[key[5:]].as_string().label(key),
+        source_table.c.name.label("source"),
+        feedback_table.c.channel.label("channel"),
+        lambda key: feedback_table.c.attributes[key[5:]].as_string().label(key),
     )
     for key, col in keyed:
         cols.append(col)
         schema[key] = pl.String
     stmt = (
         select(*cols, score.label("__value"), func.count().label("__count"))
-        .select_from(Feedback)
+        .select_from(feedback_table)
         .where(score.is_not(None))
     )
     if "source" in q.by:
-        stmt = stmt.join(Source, Source.id == Feedback.source_id)
+        stmt = stmt.join(source_table, source_table.c.id == feedback_table.c.source_id)
     if ids is not None:
-        stmt = stmt.where(Feedback.id > ids[0], Feedback.id <= ids[1])
+        stmt = stmt.where(feedback_table.c.id > ids[0], feedback_table.c.id <= ids[1])
     stmt = apply_filters(stmt, plan.filters, since=q.since, until=q.until, tree=plan.tree)
     with engine.connect() as conn:
         rows = conn.execute(stmt.group_by(*cols, score)).all()
@@ -412,7 +413,7 @@ def _previous_window(engine: Engine, q: ScoreQuery) -> tuple[date, date, date, d
     since = q.since
     if until is None:
         with engine.connect() as conn:
-            last = conn.execute(select(func.max(Feedback.received_at))).scalar()
+            last = conn.execute(select(func.max(feedback_table.c.received_at))).scalar()
         if last is None:
             raise InputError("no dated feedback to compare periods")
         if isinstance(last, str):
