@@ -9,6 +9,10 @@ both see the same neighbours' load; CPU seconds (user + system of the command, a
 much less with that load than wall time. Both trees' bytecode is compiled first (as an installed
 package has it). The two sides' scores outputs must be byte-identical. Writes
 bench/results/startup_ab.json.
+
+`--import-csv FILE --import-rounds N`: also the whole `cxchange import` of FILE into a fresh SQLite
+database per run (after an untimed `db upgrade`), the sides alternating: wall, CPU and peak RSS, to
+show a change to the read path costs the import nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +49,33 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
         return wall, usage.ru_utime + usage.ru_stime, out.read()
 
 
+def run_import(cx: str, csv: Path, env: dict[str, str]) -> dict[str, float]:
+    """One whole `cxchange import` of `csv` into a fresh database: wall, CPU seconds, peak RSS (MB)."""
+    with tempfile.TemporaryDirectory(prefix="cxab-") as work:
+        url = f"sqlite:///{work}/cx.db"
+        subprocess.run([cx, "--db", url, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+        argv = [
+            cx,
+            "--db",
+            url,
+            "import",
+            str(csv),
+            "--source",
+            "bench",
+            "--kind",
+            "survey",
+            "--format",
+            "json",
+        ]
+        t = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit("cxchange import failed")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
@@ -55,6 +86,8 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "startup_ab.json")
+    ap.add_argument("--import-csv", type=Path, help="also A/B the whole import of this export")
+    ap.add_argument("--import-rounds", type=int, default=3)
     args = ap.parse_args()
 
     cx = cxchange_executable()
@@ -79,6 +112,11 @@ def main() -> None:
             wall, cpu, _ = run([cx, "--help"], env)
             samples[side]["help_wall"].append(wall)
             samples[side]["help_cpu"].append(cpu)
+    imports: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    if args.import_csv is not None:
+        for _ in range(args.import_rounds):
+            for side, env in sides.items():
+                imports[side].append(run_import(cx, args.import_csv, env))
     identical = outputs["before"] == outputs["after"]
     results: dict[str, Any] = {
         "command": ["cxchange", "--db", "DB", *SCORES],
@@ -91,6 +129,14 @@ def main() -> None:
         "groups": len(json.loads(outputs["after"])),
         **{side: {k: summary(v) for k, v in s.items()} for side, s in samples.items()},
     }
+    if args.import_csv is not None:
+        results["import"] = {
+            "rounds": args.import_rounds,
+            **{
+                side: {k: summary([r[k] for r in runs]) for k in ("wall", "cpu", "rss_mb")}
+                for side, runs in imports.items()
+            },
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     for side in sides:
@@ -101,6 +147,13 @@ def main() -> None:
             f"  CPU median {sc['median']:.3f} s (min {sc['min']:.3f})"
             f" | --help wall median {hw['median']:.3f} s  CPU median {hc['median']:.3f} s"
         )
+    for side, runs in imports.items():
+        if runs:
+            imp = results["import"][side]
+            print(
+                f"{side:6s} import wall median {imp['wall']['median']:.2f} s"
+                f"  CPU median {imp['cpu']['median']:.2f} s  peak RSS max {imp['rss_mb']['max']:.0f} MB"
+            )
     print(f"outputs identical: {identical}; load {load_start} -> {results['load_average_at_end']}")
     print(f"results: {args.out}")
     if not identical:
