@@ -24,7 +24,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from cxchange.core import events
-from cxchange.core.db import Base, get_engine, normalise_url, register_models
+from cxchange.core.base import Base, register_models
+from cxchange.core.db import get_engine, normalise_url
 from cxchange.core.migrate import forget_checked
 
 PG_URL = os.environ.get("CXCHANGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
 import cxchange.models  # noqa: F401  (registers every table on Base)
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 from cxchange.listen.search import FTS_TABLES, PG_SEARCH_INDEX
 
 

@@ -21,7 +21,7 @@ from cxchange.change.models import (  # noqa: F401  (registers the change tables
     TrainingAttendance,
     TrainingSession,
 )
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 from cxchange.core.models import PendingWork, StoreIdentity  # noqa: F401  (identity, after-commit work)
 from cxchange.decide.models import DecideSnapshot  # noqa: F401  (the decide page's stored figures)
 from cxchange.listen.models import Feedback, FeedbackChanges, ImportBatch, RejectedRow, Source

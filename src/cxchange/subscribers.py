@@ -1,5 +1,5 @@
 """Who does what after a stage event (core/events.py), in order. Loaded by name from core.events, as
-cxchange.models is from core.db: the lower stages that publish the events never import the higher
+cxchange.models is from core.base: the lower stages that publish the events never import the higher
 stages that subscribe.
 
 "batch imported": the columnar copy, the search index (listen), cases and alerts (sustain), the decide

@@ -16,10 +16,16 @@ from pathlib import Path
 # SQLite, and the heavy libraries of other commands.
 MUST_NOT_LOAD = (
     "cxchange.models",
+    # SQLAlchemy's ORM and every ORM class: a read goes through Core tables (core.tables, listen.tables).
+    "sqlalchemy.orm",
+    "cxchange.core.base",
+    "cxchange.core.models",
+    "cxchange.listen.models",
     "cxchange.auth.models",
     "cxchange.change.models",
     "cxchange.sustain.models",
     "cxchange.understand.models",
+    "cxchange.org",  # the org tree: only for a query that groups or filters by unit
     "cxchange.decide",
     "cxchange.subscribers",
     "sqlalchemy.dialects.postgresql",
@@ -32,6 +38,11 @@ MUST_NOT_LOAD = (
     "pyarrow",
     "duckdb",
     "torch",
+    # A group's score is arithmetic on a handful of counts (measure/stats.py): no arrays.
+    "numpy",
+    # Settings are read with the standard library (core/config.py).
+    "pydantic_settings",
+    "dotenv",
 )
 
 # Runs the CLI as its console script does, and writes the names in sys.modules when the process ends

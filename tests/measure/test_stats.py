@@ -390,3 +390,78 @@ def test_interval_options_are_checked_alike(
     with pytest.raises(error) as raised:
         estimate(**options)
     assert says in str(raised.value)
+
+
+# ------------------------------------------------- the plain-Python arithmetic against numpy's formulation
+# measure/stats.py scores groups with plain Python so that `cxchange scores` never loads numpy; these are
+# the numpy expressions it used before, kept here as the reference the arithmetic must match.
+
+
+def _numpy_moments(values: list[float], counts: list[int]) -> tuple[int, float, float]:
+    v, c = np.asarray(values, dtype=float), np.asarray(counts).astype(np.int64)
+    n = int(c.sum())
+    if n == 0:
+        return 0, math.nan, math.nan
+    mean = float(np.dot(v, c) / n)
+    var = float(np.dot(c, (v - mean) ** 2) / (n - 1)) if n > 1 else math.nan
+    return n, mean, var
+
+
+def _numpy_nps_counts(values: list[float], counts: list[int]) -> tuple[int, int, int]:
+    v, c = np.asarray(values, dtype=float), np.asarray(counts).astype(np.int64)
+    return int(c[v >= 9].sum()), int(c[(v >= 7) & (v < 9)].sum()), int(c[v < 7].sum())
+
+
+values_counts_st = st.lists(
+    st.tuples(
+        st.floats(min_value=-50, max_value=50, allow_nan=False, allow_subnormal=False),
+        st.integers(min_value=0, max_value=100_000),
+    ),
+    min_size=1,
+    max_size=15,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values_counts_st)
+def test_moments_match_numpy(pairs: list[tuple[float, int]]) -> None:
+    from cxchange.measure.stats import _arrays, _moments
+
+    values, counts = [v for v, _ in pairs], [c for _, c in pairs]
+    n, mean, var = _moments(*_arrays(values, counts))
+    ref_n, ref_mean, ref_var = _numpy_moments(values, counts)
+    assert n == ref_n
+    for got, want in ((mean, ref_mean), (var, ref_var)):
+        assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=11, max_size=11))
+def test_nps_counts_and_scores_match_numpy(counts: list[int]) -> None:
+    from cxchange.measure.stats import _nps_counts
+
+    values = [float(v) for v in NPS_VALUES]
+    assert _nps_counts(values, counts) == _numpy_nps_counts(values, counts)
+    # numpy arrays in (2-D too, as `ravel` read them) give the same answer as lists
+    assert _nps_counts(np.asarray(values).reshape(1, -1), np.asarray(counts)) == _nps_counts(values, counts)
+    csat = csat_from_counts(np.arange(1, 6), np.asarray(counts[:5]))
+    assert csat == csat_from_counts([1, 2, 3, 4, 5], counts[:5])
+    if sum(counts[:5]):
+        mean = float(np.dot(np.arange(1, 6, dtype=float), np.asarray(counts[:5])) / sum(counts[:5]))
+        assert csat.mean == pytest.approx(mean, rel=1e-12)
+
+
+def test_validation_messages_unchanged() -> None:
+    from cxchange.measure.stats import _arrays
+
+    with pytest.raises(ValueError, match="same length, got 2 and 1"):
+        _arrays([1, 2], [1])
+    with pytest.raises(ValueError, match="values must be finite"):
+        _arrays([1, math.inf], [1, 1])
+    with pytest.raises(ValueError, match="counts must be non-negative integers"):
+        _arrays([1, 2], [1, 0.5])
+    with pytest.raises(ValueError, match="counts must be non-negative integers"):
+        _arrays([1, 2], [1, math.nan])
+    with pytest.raises(ValueError, match=r"nps values must be integers in 0..10, got \[3.5, 11.0\]"):
+        score_from_counts("nps", [3.5, 11, 12], [1, 2, 0])
+    assert _arrays(np.float64(3.0), np.int64(2)) == ([3.0], [2])  # a 0-d array is one value

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 from cxchange.core.types import BigId, JsonDoc
 
 

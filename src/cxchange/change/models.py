@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 from cxchange.core.types import JsonDoc
 from cxchange.listen.surveys.models import ADKAR, AdkarScores
 

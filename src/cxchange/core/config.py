@@ -1,15 +1,47 @@
-"""Settings from the environment (CXCHANGE_*), overridable per command with --db."""
+"""Settings from the environment (CXCHANGE_*), overridable per command with --db.
+
+Read by every command before anything else, so with the standard library only: pydantic-settings cost a
+`cxchange scores` ~40 ms of start-up (its import, its model's schema, and pydantic's scan of every
+installed package's entry points for plugins), for a few dozen flat values. The rules are
+pydantic-settings' ones, which configured this class before: CXCHANGE_ + the field's name in any case;
+keyword arguments win over the environment, which wins over the defaults; booleans 1/0, true/false,
+yes/no, on/off, t/f, y/n; unknown names are ignored; a value that does not parse is refused naming
+the variable (tests/core/test_config.py).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from functools import lru_cache
+from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+ENV_PREFIX = "CXCHANGE_"
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CXCHANGE_", extra="ignore")
+def _parse(name: str, kind: str, raw: str) -> Any:
+    """An environment value as the field's type (annotations are strings here: `from __future__`)."""
+    text = raw.strip()
+    try:
+        if kind == "bool":
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}: expected {kind}, got {raw!r}") from None
+    return raw  # str and str | None: as given
 
+
+@dataclasses.dataclass(init=False)
+class Settings:
     database_url: str = "sqlite:///cxchange.db"
     # Connections each process keeps (db_pool_size) and may open beyond it under load (db_max_overflow).
     # A request that finds every one taken waits db_pool_timeout seconds, then answers 503 with
@@ -74,6 +106,18 @@ class Settings(BaseSettings):
     public_url: str = ""
     survey_posts_per_address: int = 20
     survey_posts_per_link: int = 600
+
+    def __init__(self, **values: Any) -> None:
+        """The defaults, then the environment, then `values` (names not fields are ignored)."""
+        env = {key.lower(): value for key, value in os.environ.items()}
+        for field in dataclasses.fields(self):
+            if field.name in values:
+                value = values[field.name]
+            elif (raw := env.get((ENV_PREFIX + field.name).lower())) is not None:
+                value = _parse(field.name, str(field.type), raw)
+            else:
+                value = field.default
+            setattr(self, field.name, value)
 
 
 @lru_cache(maxsize=1)

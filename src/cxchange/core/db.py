@@ -1,21 +1,18 @@
-"""Database engines and sessions. Nothing connects at import time."""
+"""Database engines. Nothing connects at import time.
+
+SQLAlchemy Core only: the ORM's declarative base, the registry of every stage's classes and the hook
+that loads it for sessions live in `core.base`, so a read through Core tables (`cxchange scores`:
+`core.tables`, `listen.tables`) never loads SQLAlchemy's ORM, a tenth of its start-up (issue 14)."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session
 
 from cxchange.core.config import get_settings
-
-
-class Base(DeclarativeBase):
-    """The one declarative base every stage's tables hang from."""
 
 
 def normalise_url(url: str) -> str:
@@ -36,33 +33,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MB page cache: bulk imports touch many index pages
     cur.close()
-
-
-# The module that imports every stage's tables. Loaded by name, not imported here: core sits below the
-# stages, yet any session may flush a row whose foreign key points into another stage's table (an
-# initiative's theme), and SQLAlchemy resolves those only when every table is on Base.
-MODEL_REGISTRY = "cxchange.models"
-
-
-def register_models() -> None:
-    """Put every stage's tables on Base, whatever this process imported so far (idempotent)."""
-    if MODEL_REGISTRY not in sys.modules:
-        importlib.import_module(MODEL_REGISTRY)
-
-
-def _register_for_session(*_args: object) -> None:
-    register_models()
-
-
-# When the registry is loaded: by the first ORM session of the process (its first transaction, before
-# any flush), by Alembic (migrations/env.py) and by anything else that reads Base.metadata as a whole,
-# which calls `register_models` first. Those are the places SQLAlchemy resolves a foreign key to
-# another stage's table: a flush sorts the mapper's tables by their keys (the crash of issue 14 was
-# there), DDL creates them. A Core statement over tables its module imported resolves nothing else,
-# so a read such as `cxchange scores` never pays for the whole schema's classes (~40 % of its start-up
-# before this: the sign-in, change, sustain, understand and decide tables it never touches). None of
-# the models declares a relationship(), so configuring the mappers needs no other stage's classes.
-event.listen(Session, "after_transaction_create", _register_for_session)
 
 
 @lru_cache(maxsize=8)

@@ -8,7 +8,7 @@ done. A process killed between the commit and the end of the work leaves the row
 process that opens the database (`resume_once`, from `core.db.get_engine`) or `cxchange doctor`
 finishes it. Subscribers must therefore be idempotent.
 
-Subscribers are registered by one module, `SUBSCRIBER_REGISTRY`, loaded by name (as `core.db` loads the
+Subscribers are registered by one module, `SUBSCRIBER_REGISTRY`, loaded by name (as `core.base` loads the
 models), so a fresh process knows them without any lower stage importing a higher one.
 """
 
@@ -29,8 +29,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from cxchange.core.models import PendingWork
 from cxchange.core.processes import pid_alive
+from cxchange.core.tables import pending_work
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def record(conn: Connection, event: str, payload: Mapping[str, Any]) -> int:
     values = dict(
         event=event, payload=dict(payload), created_at=now, attempts=0, claimed_by=_me(), claimed_at=now
     )
-    return int(conn.execute(insert(PendingWork).values(**values)).inserted_primary_key[0])
+    return int(conn.execute(insert(pending_work).values(**values)).inserted_primary_key[0])
 
 
 @dataclass
@@ -172,9 +172,9 @@ def complete_many(engine: Engine, work_ids: Sequence[int]) -> list[WorkDone]:
 def _complete(engine: Engine, work_ids: list[int]) -> list[WorkDone]:
     with engine.connect() as conn:
         rows = conn.execute(
-            select(PendingWork.id, PendingWork.event, PendingWork.payload)
-            .where(PendingWork.id.in_(work_ids))
-            .order_by(PendingWork.id)
+            select(pending_work.c.id, pending_work.c.event, pending_work.c.payload)
+            .where(pending_work.c.id.in_(work_ids))
+            .order_by(pending_work.c.id)
         ).all()
     if len(rows) != len(work_ids):
         raise LookupError(f"pending work {sorted(set(work_ids) - {r.id for r in rows})} not found")
@@ -182,7 +182,7 @@ def _complete(engine: Engine, work_ids: list[int]) -> list[WorkDone]:
     with engine.begin() as conn:
         for out in done:
             values: dict[str, Any] = {
-                "attempts": PendingWork.attempts + 1,
+                "attempts": pending_work.c.attempts + 1,
                 "claimed_by": None,
                 "claimed_at": None,
             }
@@ -190,9 +190,9 @@ def _complete(engine: Engine, work_ids: list[int]) -> list[WorkDone]:
                 values.update(done_at=datetime.utcnow(), last_error=None)
             else:
                 values["last_error"] = "; ".join(out.errors)[:2000]
-            conn.execute(update(PendingWork).where(PendingWork.id.in_(out.ids)).values(**values))
+            conn.execute(update(pending_work).where(pending_work.c.id.in_(out.ids)).values(**values))
         # One row an import or analysis: the old done ones go (an indexed range), so the table stays small.
-        conn.execute(delete(PendingWork).where(PendingWork.done_at < datetime.utcnow() - KEEP_DONE))
+        conn.execute(delete(pending_work).where(pending_work.c.done_at < datetime.utcnow() - KEEP_DONE))
     return done
 
 
@@ -287,7 +287,7 @@ def _claimable(claimed_by: str | None, claimed_at: datetime | None, now: datetim
 def pending(engine: Engine) -> list[dict[str, Any]]:
     """Every undone piece of work, oldest first, with whether this process could take it now."""
     now = datetime.utcnow()
-    stmt = select(PendingWork).where(PendingWork.done_at.is_(None)).order_by(PendingWork.id)
+    stmt = select(pending_work).where(pending_work.c.done_at.is_(None)).order_by(pending_work.c.id)
     with engine.connect() as conn:
         rows = conn.execute(stmt).mappings().all()
     return [
@@ -306,11 +306,11 @@ def _claim(engine: Engine, row: Mapping[str, Any]) -> bool:
     """Take the row if it is still as we read it (compare and set): of two processes resuming at once,
     one does the work."""
     now = datetime.utcnow()
-    stmt = update(PendingWork).where(PendingWork.id == row["id"], PendingWork.done_at.is_(None))
+    stmt = update(pending_work).where(pending_work.c.id == row["id"], pending_work.c.done_at.is_(None))
     if row["claimed_by"] is None:
-        stmt = stmt.where(PendingWork.claimed_by.is_(None))
+        stmt = stmt.where(pending_work.c.claimed_by.is_(None))
     else:
-        stmt = stmt.where(PendingWork.claimed_by == row["claimed_by"])
+        stmt = stmt.where(pending_work.c.claimed_by == row["claimed_by"])
     with engine.begin() as conn:
         return conn.execute(stmt.values(claimed_by=_me(), claimed_at=now)).rowcount == 1
 
@@ -335,7 +335,7 @@ def resume_once(engine: Engine) -> None:
         return
     _resumed.add(key)
     try:
-        stmt = select(PendingWork.id).where(PendingWork.done_at.is_(None)).limit(1)
+        stmt = select(pending_work.c.id).where(pending_work.c.done_at.is_(None)).limit(1)
         with engine.connect() as conn:
             if conn.execute(stmt).first() is None:
                 return

@@ -37,14 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, column, func, select
 
 from cxchange.core.faults import fault_point
-from cxchange.core.models import StoreIdentity
 from cxchange.core.processes import pid_alive
-from cxchange.listen.models import Feedback, FeedbackChanges, Source
+from cxchange.core.tables import store_identity
+from cxchange.listen.tables import feedback, feedback_changes, source
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +154,9 @@ def _part_name(state: dict[str, Any]) -> str:
 
 def _signature(conn: Connection) -> tuple[str, int, int]:
     """(the database's identity, highest id, deletions and updates counter): single-row reads."""
-    store = conn.execute(select(StoreIdentity.store_id).where(StoreIdentity.id == 1)).scalar() or ""
-    max_id = conn.execute(select(func.max(Feedback.id))).scalar() or 0
-    changes = conn.execute(select(FeedbackChanges.changes).where(FeedbackChanges.id == 1)).scalar() or 0
+    store = conn.execute(select(store_identity.c.store_id).where(store_identity.c.id == 1)).scalar() or ""
+    max_id = conn.execute(select(func.max(feedback.c.id))).scalar() or 0
+    changes = conn.execute(select(feedback_changes.c.changes).where(feedback_changes.c.id == 1)).scalar() or 0
     return str(store), int(max_id), int(changes)
 
 
@@ -205,7 +204,7 @@ def _write_part(rows: pl.DataFrame, path: Path) -> None:
 def _fetch_part(engine: Engine, after_id: int, up_to_id: int) -> Iterator[pl.DataFrame]:
     """Rows above `after_id`, through the raw sqlite3 cursor: SQLAlchemy's per-row type processing
     (datetimes, JSON) would cost more than the copy saves. The SQL is compiled from the model."""
-    stmt = select(*(column(c) for c in _COLUMNS)).select_from(Feedback.__table__)
+    stmt = select(*(column(c) for c in _COLUMNS)).select_from(feedback)
     # Bounded above too: rows committed after the signature was read wait for the next refresh.
     stmt = stmt.where(column("id") > bindparam("after"), column("id") <= bindparam("upto")).order_by(
         column("id")
@@ -415,13 +414,14 @@ class CopyStager:
         """`rows`: a chunk just written (without ids); `inserted`: how many of them were new."""
         if not inserted:
             return
-        new_max = int(self._conn.execute(select(func.max(Feedback.id))).scalar() or 0)
+        new_max = int(self._conn.execute(select(func.max(feedback.c.id))).scalar() or 0)
         if new_max - self.last_id == inserted == rows.height:
             # No duplicate in the chunk: its rows took the next ids in order (AUTOINCREMENT, one writer).
-            with_ids = rows.with_columns(pl.Series("id", np.arange(self.last_id + 1, new_max + 1)))
+            ids = pl.int_range(self.last_id + 1, new_max + 1, dtype=pl.Int64, eager=True).alias("id")
+            with_ids = rows.with_columns(ids)
         else:  # some were duplicates: which rows got which ids, by dedup key (first one in the chunk wins)
-            stmt = select(Feedback.id, Feedback.dedup_key).where(
-                Feedback.id > self.last_id, Feedback.id <= new_max
+            stmt = select(feedback.c.id, feedback.c.dedup_key).where(
+                feedback.c.id > self.last_id, feedback.c.id <= new_max
             )
             keys = pl.DataFrame(
                 self._conn.execute(stmt).all(), schema={"id": pl.Int64, "dedup_key": pl.String}, orient="row"
@@ -505,4 +505,4 @@ def catch_up(engine: Engine) -> dict[str, Any]:
 
 def source_names(engine: Engine) -> dict[int, str]:
     with engine.connect() as conn:
-        return {r.id: r.name for r in conn.execute(select(Source.id, Source.name))}
+        return {r.id: r.name for r in conn.execute(select(source.c.id, source.c.name))}

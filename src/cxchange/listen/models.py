@@ -1,4 +1,5 @@
-"""Tables of the listen stage: the organisation, sources, import batches, feedback, rejected rows."""
+"""Tables of the listen stage: sources, import batches, feedback, rejected rows. Sources, feedback and its
+change counter are declared in Core (`listen.tables`: reads need no ORM) and mapped here."""
 
 from __future__ import annotations
 
@@ -9,31 +10,30 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Index,
     Integer,
-    SmallInteger,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 from cxchange.core.types import BigId, JsonDoc
+from cxchange.listen.tables import feedback, feedback_changes, source
 
 SOURCE_KINDS = ("survey", "ticket", "review", "social", "complaint", "employee")
 
 
 class Source(Base):
-    __tablename__ = "source"
+    """A named source of feedback (`listen.tables.source`)."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(32), default="survey")
-    # field -> column, remembered so the next export of the same source imports without flags.
-    mapping: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
-    rating_scale: Mapped[int] = mapped_column(SmallInteger, default=5)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=datetime.utcnow)
+    __table__ = source
+
+    id: Mapped[int]
+    name: Mapped[str]
+    kind: Mapped[str]
+    mapping: Mapped[dict[str, Any]]
+    rating_scale: Mapped[int]
+    created_at: Mapped[datetime]
 
 
 class ImportBatch(Base):
@@ -66,36 +66,29 @@ class ImportBatch(Base):
 
 
 class Feedback(Base):
-    __tablename__ = "feedback"
-    __table_args__ = (
-        # external id within a source, else a content hash: importing the same file twice adds nothing.
-        UniqueConstraint("source_id", "dedup_key", name="uq_feedback_source_dedup"),
-        Index("ix_feedback_received_at", "received_at"),
-        Index("ix_feedback_org_unit", "org_unit_id"),
-        # Ids are never reused after a deletion: the columnar copy (listen/columnar.py) relies on it.
-        {"sqlite_autoincrement": True},
-    )
+    """One piece of feedback (`listen.tables.feedback`)."""
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
-    external_id: Mapped[str | None] = mapped_column(String(200))
-    dedup_key: Mapped[str] = mapped_column(String(220))
-    # Only for rows without an external id: their dedup key is this digest of the raw row.
-    content_hash: Mapped[str | None] = mapped_column(String(40))
-    received_at: Mapped[datetime | None] = mapped_column(DateTime)
-    channel: Mapped[str | None] = mapped_column(String(64))
-    customer_id: Mapped[str | None] = mapped_column(String(200))
-    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
-    attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
-    nps: Mapped[int | None] = mapped_column(SmallInteger)
-    csat: Mapped[int | None] = mapped_column(SmallInteger)
-    ces: Mapped[int | None] = mapped_column(SmallInteger)
-    rating: Mapped[float | None] = mapped_column(Float)
-    rating_scale: Mapped[int | None] = mapped_column(SmallInteger)
-    text: Mapped[str | None] = mapped_column(Text)
-    language: Mapped[str | None] = mapped_column(String(16))
-    customer_value: Mapped[float | None] = mapped_column(Float)
+    __table__ = feedback
+
+    id: Mapped[int]
+    source_id: Mapped[int]
+    batch_id: Mapped[int]
+    external_id: Mapped[str | None]
+    dedup_key: Mapped[str]
+    content_hash: Mapped[str | None]
+    received_at: Mapped[datetime | None]
+    channel: Mapped[str | None]
+    customer_id: Mapped[str | None]
+    org_unit_id: Mapped[int | None]
+    attributes: Mapped[dict[str, Any] | None]
+    nps: Mapped[int | None]
+    csat: Mapped[int | None]
+    ces: Mapped[int | None]
+    rating: Mapped[float | None]
+    rating_scale: Mapped[int | None]
+    text: Mapped[str | None]
+    language: Mapped[str | None]
+    customer_value: Mapped[float | None]
 
 
 REJECT, WARNING = "reject", "warning"
@@ -117,13 +110,9 @@ class RejectedRow(Base):
 
 
 class FeedbackChanges(Base):
-    """One row counting deletions and in-place updates of feedback (kept by triggers on SQLite).
+    """The count of feedback deletions and updates (`listen.tables.feedback_changes`)."""
 
-    Imports only add rows; anything else bumps this number, so a derived copy of feedback (the
-    columnar copy in listen/columnar.py) knows when it must be rebuilt without counting rows.
-    """
+    __table__ = feedback_changes
 
-    __tablename__ = "feedback_changes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    changes: Mapped[int] = mapped_column(BigId, default=0)
+    id: Mapped[int]
+    changes: Mapped[int]

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, Select, or_, select
 
 from cxchange.core.errors import InputError
-from cxchange.listen.models import Feedback, Source
+from cxchange.listen.tables import feedback as feedback_table
+from cxchange.listen.tables import source as source_table
 
 if TYPE_CHECKING:
     from cxchange.org.tree import OrgTree
@@ -78,20 +79,24 @@ def apply_filters(
 ) -> Select[Any]:
     """Add WHERE clauses (bound parameters only). `until` is exclusive."""
     if since is not None:
-        stmt = stmt.where(Feedback.received_at >= _day_start(since))
+        stmt = stmt.where(feedback_table.c.received_at >= _day_start(since))
     if until is not None:
-        stmt = stmt.where(Feedback.received_at < _day_start(until))
+        stmt = stmt.where(feedback_table.c.received_at < _day_start(until))
     if filters.sources:
-        stmt = stmt.where(Feedback.source_id.in_(select(Source.id).where(Source.name.in_(filters.sources))))
+        stmt = stmt.where(
+            feedback_table.c.source_id.in_(
+                select(source_table.c.id).where(source_table.c.name.in_(filters.sources))
+            )
+        )
     if filters.units:
         if tree is None:
             raise ValueError("unit filters need the org tree")
         ids: set[int] = set()
         for code in filters.units:
             ids |= tree.subtree_ids(code)
-        stmt = stmt.where(Feedback.org_unit_id.in_(sorted(ids)))
+        stmt = stmt.where(feedback_table.c.org_unit_id.in_(sorted(ids)))
     for name, values in filters.columns.items():
-        stmt = stmt.where(getattr(Feedback, name).in_(values))
+        stmt = stmt.where(feedback_table.c[name].in_(values))
     for name, values in filters.attrs.items():
-        stmt = stmt.where(or_(*[Feedback.attributes[name].as_string() == v for v in values]))
+        stmt = stmt.where(or_(*[feedback_table.c.attributes[name].as_string() == v for v in values]))
     return stmt

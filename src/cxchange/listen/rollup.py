@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 from cxchange.core.types import BigId
 from cxchange.listen.models import FeedbackChanges, Source
 

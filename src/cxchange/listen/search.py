@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, String, and_, column, exc, func, select, table, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 from cxchange.core.types import BigId
 from cxchange.listen.models import Feedback, FeedbackChanges
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
 import polars as pl
 from sqlalchemy import Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -22,8 +21,9 @@ from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.output import rounded as _round  # the one rounding rule
 from cxchange.listen import columnar
-from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import Filters, apply_filters, parse_where
+from cxchange.listen.tables import feedback as feedback_table
+from cxchange.listen.tables import source as source_table
 from cxchange.measure.stats import (
     CI_METHODS,
     METRICS,
@@ -32,7 +32,9 @@ from cxchange.measure.stats import (
     holm,
     score_from_counts,
 )
-from cxchange.org.tree import OrgTree, load_org_tree
+
+if TYPE_CHECKING:
+    from cxchange.org.tree import OrgTree
 
 TIME_KEYS = ("day", "week", "month", "quarter", "year")
 PLAIN_KEYS = ("source", "channel", "unit")
@@ -97,7 +99,7 @@ def _time_grain(by: Sequence[str]) -> str | None:
 
 
 def _sql_bucket(engine: Engine, grain: str) -> ColumnElement[Any]:
-    col = Feedback.received_at
+    col = feedback_table.c.received_at
     if engine.dialect.name == "postgresql":
         return func.to_char(col, "YYYY-MM-DD" if grain == "day" else "YYYY-MM")
     return func.strftime("%Y-%m-%d" if grain == "day" else "%Y-%m", col)
@@ -146,33 +148,33 @@ def _counts_sql(engine: Engine, plan: _CountPlan, ids: tuple[int, int] | None = 
     """(__time, __unit, source, channel, attr:…, __value, __count) by one SQL GROUP BY; `ids`: only
     the rows with lo < id <= hi (those not yet in the columnar copy)."""
     q = plan.q
-    score = getattr(Feedback, plan.metric)
+    score = feedback_table.c[plan.metric]
     cols: list[ColumnElement[Any]] = []
     schema: dict[str, Any] = {}
     if plan.grain:
         cols.append(_sql_bucket(engine, plan.grain).label("__time"))
         schema["__time"] = pl.String
     if _needs_org(q.by):
-        cols.append(Feedback.org_unit_id.label("__unit"))
+        cols.append(feedback_table.c.org_unit_id.label("__unit"))
         schema["__unit"] = pl.Int64
     keyed: list[tuple[str, ColumnElement[Any]]] = _key_columns(
         q.by,
-        Source.name.label("source"),
-        Feedback.channel.label("channel"),
-        lambda key: Feedback.attributes[key[5:]].as_string().label(key),
+        source_table.c.name.label("source"),
+        feedback_table.c.channel.label("channel"),
+        lambda key: feedback_table.c.attributes[key[5:]].as_string().label(key),
     )
     for key, col in keyed:
         cols.append(col)
         schema[key] = pl.String
     stmt = (
         select(*cols, score.label("__value"), func.count().label("__count"))
-        .select_from(Feedback)
+        .select_from(feedback_table)
         .where(score.is_not(None))
     )
     if "source" in q.by:
-        stmt = stmt.join(Source, Source.id == Feedback.source_id)
+        stmt = stmt.join(source_table, source_table.c.id == feedback_table.c.source_id)
     if ids is not None:
-        stmt = stmt.where(Feedback.id > ids[0], Feedback.id <= ids[1])
+        stmt = stmt.where(feedback_table.c.id > ids[0], feedback_table.c.id <= ids[1])
     stmt = apply_filters(stmt, plan.filters, since=q.since, until=q.until, tree=plan.tree)
     with engine.connect() as conn:
         rows = conn.execute(stmt.group_by(*cols, score)).all()
@@ -205,7 +207,7 @@ def _columnar_filters(plan: _CountPlan, names: dict[int, str], available: set[st
 def _counts_columnar(lazy: pl.LazyFrame, engine: Engine, plan: _CountPlan) -> pl.DataFrame:
     """The same aggregate as `_counts_sql`, from the Parquet copy (see `cxchange.listen.columnar`)."""
     q, grain = plan.q, plan.grain
-    names = columnar.source_names(engine)
+    names = columnar.source_names(engine) if plan.filters.sources or "source" in q.by else {}
     available = set(lazy.collect_schema().names())
     keys: list[pl.Expr] = []
     if grain:
@@ -237,10 +239,10 @@ def compare_count_frames(metric: str, a: pl.DataFrame, b: pl.DataFrame, *, level
     """`compare_from_counts` of two (__value, __count) frames, such as a period and the one before it."""
     return compare_from_counts(
         metric,
-        a["__value"].to_numpy(),
-        a["__count"].to_numpy(),
-        b["__value"].to_numpy(),
-        b["__count"].to_numpy(),
+        a["__value"].to_list(),
+        a["__count"].to_list(),
+        b["__value"].to_list(),
+        b["__count"].to_list(),
         level=level,
     )
 
@@ -255,7 +257,11 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
     if q.ci is not None and q.ci not in CI_METHODS:
         raise InputError(f"unknown --ci {q.ci!r}; use one of {', '.join(CI_METHODS)}")
     filters = parse_where(q.where)
-    tree = load_org_tree(engine) if _needs_org(q.by) or filters.units else None
+    tree = None
+    if _needs_org(q.by) or filters.units:  # the org tree's modules only for a query that names units
+        from cxchange.org.tree import load_org_tree
+
+        tree = load_org_tree(engine)
     plan = _CountPlan(q, metric, _time_grain(q.by), filters, tree)
     frame = None
     if path == "rollup" or (path == "auto" and engine.dialect.name == "postgresql"):
@@ -343,11 +349,12 @@ def _derive_keys(
     )
 
 
-def _stat_row(
-    metric: str, group: dict[str, Any], values: np.ndarray, counts: np.ndarray, q: ScoreQuery
-) -> dict:
-    rng = np.random.default_rng(0)
-    st = score_from_counts(metric, values, counts, ci=q.ci, level=q.level, rng=rng)
+def _stat_row(metric: str, group: dict[str, Any], part: pl.DataFrame, q: ScoreQuery) -> dict:
+    """One group's row from its (__value, __count) rows. Its values are a handful (0..10 for NPS): plain
+    lists, not arrays, so a `scores` never loads numpy (tests/measure/test_startup.py). A bootstrap
+    draws from the stats module's default generator, seeded 0 for every group (reproducible)."""
+    values, counts = part["__value"].to_list(), part["__count"].to_list()
+    st = score_from_counts(metric, values, counts, ci=q.ci, level=q.level)
     row: dict[str, Any] = {
         "group": group,
         "n": st.n,
@@ -370,12 +377,10 @@ def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
     out = []
     if not grouped.keys:
         f = grouped.frame
-        return (
-            [_stat_row(metric, {}, f["__value"].to_numpy(), f["__count"].to_numpy(), q)] if f.height else []
-        )
+        return [_stat_row(metric, {}, f, q)] if f.height else []
     for key_vals, part in grouped.frame.group_by(grouped.keys, maintain_order=True):
         group = dict(zip(grouped.keys, key_vals, strict=True))
-        out.append(_stat_row(metric, group, part["__value"].to_numpy(), part["__count"].to_numpy(), q))
+        out.append(_stat_row(metric, group, part, q))
     return out
 
 
@@ -408,7 +413,7 @@ def _previous_window(engine: Engine, q: ScoreQuery) -> tuple[date, date, date, d
     since = q.since
     if until is None:
         with engine.connect() as conn:
-            last = conn.execute(select(func.max(Feedback.received_at))).scalar()
+            last = conn.execute(select(func.max(feedback_table.c.received_at))).scalar()
         if last is None:
             raise InputError("no dated feedback to compare periods")
         if isinstance(last, str):
@@ -453,9 +458,7 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, A
             pairs.append((key_vals, part["__value"], part["__count"], before["__value"], before["__count"]))
     rows = []
     for key_vals, va, ca, vb, cb in pairs:
-        d = compare_from_counts(
-            metric, va.to_numpy(), ca.to_numpy(), vb.to_numpy(), cb.to_numpy(), level=q.level
-        )
+        d = compare_from_counts(metric, va.to_list(), ca.to_list(), vb.to_list(), cb.to_list(), level=q.level)
         rows.append(
             {
                 "group": dict(zip(q.by, key_vals, strict=True)),

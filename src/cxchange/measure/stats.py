@@ -1,8 +1,13 @@
 """Pure statistics for CX scores (NPS, CSAT, CES, ratings) computed from counts per score value.
 
 The database aggregates feedback to (group, score value, count) rows, so every function here takes a
-group as two arrays, ``values`` and ``counts``, rather than raw responses. Nothing here touches I/O:
-numpy/scipy in, frozen dataclasses out.
+group as two sequences, ``values`` and ``counts`` (lists, numpy arrays, anything with ``tolist``),
+rather than raw responses. Nothing here touches I/O: counts in, frozen dataclasses out.
+
+A group is a handful of distinct values (0..10 for NPS), so the point estimates and the closed-form
+intervals are plain Python arithmetic: `cxchange scores` then never loads numpy, a tenth of its
+start-up (issue 14). numpy is imported where it earns its cost: bootstrap resampling and `holm`.
+tests/measure/test_stats.py checks the arithmetic against the numpy formulation it replaced.
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-import numpy as np
-from numpy.typing import ArrayLike
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
 
 _NORMAL = NormalDist()
 
@@ -99,52 +105,76 @@ def _clip(x: float, lo: float, hi: float) -> float:
     return float(min(max(x, lo), hi))
 
 
-def _arrays(values: ArrayLike, counts: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def _flat(x: ArrayLike) -> list[Any]:
+    """A sequence (or an array of any shape, as numpy's `ravel` reads it) as a flat list."""
+    items = x.tolist() if hasattr(x, "tolist") else list(x)  # type: ignore[arg-type]
+    if not isinstance(items, list):  # a 0-d array
+        return [items]
+    if any(isinstance(i, list | tuple) for i in items):
+        return [leaf for i in items for leaf in (_flat(i) if isinstance(i, list | tuple) else [i])]
+    return items
+
+
+def _arrays(values: ArrayLike, counts: ArrayLike) -> tuple[list[float], list[int]]:
     """Validate and coerce a (values, counts) pair; counts must be non-negative integers."""
-    v = np.asarray(values, dtype=float).ravel()
-    c_raw = np.asarray(counts).ravel()
-    if v.shape != c_raw.shape:
-        raise ValueError(f"values and counts must have the same length, got {v.size} and {c_raw.size}")
-    c = c_raw.astype(float)
-    if np.any(~np.isfinite(v)):
+    v = [float(x) for x in _flat(values)]
+    c_raw = _flat(counts)
+    if len(v) != len(c_raw):
+        raise ValueError(f"values and counts must have the same length, got {len(v)} and {len(c_raw)}")
+    c = [float(x) for x in c_raw]
+    if not all(math.isfinite(x) for x in v):
         raise ValueError("values must be finite")
-    if np.any(~np.isfinite(c)) or np.any(c < 0) or np.any(c != np.round(c)):
+    if not all(math.isfinite(x) and x >= 0 and x == round(x) for x in c):
         raise ValueError("counts must be non-negative integers")
-    return v, c.astype(np.int64)
+    return v, [int(x) for x in c]
 
 
-def _check_range(metric: str, v: np.ndarray, c: np.ndarray, lo: int, hi: int) -> None:
+def _check_range(metric: str, v: list[float], c: list[int], lo: int, hi: int) -> None:
     """Values with a non-zero count must be integers on the metric's scale; bad data should not hide."""
-    used = v[c > 0]
-    if np.any((used < lo) | (used > hi) | (used != np.round(used))):
-        raise ValueError(f"{metric} values must be integers in {lo}..{hi}, got {sorted(set(used.tolist()))}")
+    used = [x for x, k in zip(v, c, strict=True) if k > 0]
+    if any(x < lo or x > hi or x != round(x) for x in used):
+        raise ValueError(f"{metric} values must be integers in {lo}..{hi}, got {sorted(set(used))}")
+
+
+def _count_where(v: list[float], c: list[int], keep: Any) -> int:
+    return sum(k for x, k in zip(v, c, strict=True) if keep(x))
 
 
 def _nps_counts(values: ArrayLike, counts: ArrayLike) -> tuple[int, int, int]:
     """Split 0..10 answers into (promoters 9-10, passives 7-8, detractors 0-6)."""
     v, c = _arrays(values, counts)
     _check_range("nps", v, c, 0, 10)
-    return int(c[v >= 9].sum()), int(c[(v >= 7) & (v < 9)].sum()), int(c[v < 7].sum())
+    return (
+        _count_where(v, c, lambda x: x >= 9),
+        _count_where(v, c, lambda x: 7 <= x < 9),
+        _count_where(v, c, lambda x: x < 7),
+    )
 
 
-def _csat_counts(values: ArrayLike, counts: ArrayLike) -> tuple[np.ndarray, np.ndarray, int, int]:
+def _csat_counts(values: ArrayLike, counts: ArrayLike) -> tuple[list[float], list[int], int, int]:
     """Return (values, counts, satisfied, n) for a 1-5 CSAT scale; satisfied means 4 or 5."""
     v, c = _arrays(values, counts)
     _check_range("csat", v, c, 1, 5)
-    return v, c, int(c[v >= 4].sum()), int(c.sum())
+    return v, c, _count_where(v, c, lambda x: x >= 4), sum(c)
 
 
-def _moments(v: np.ndarray, c: np.ndarray) -> tuple[int, float, float]:
+def _dot(v: list[float], c: list[int]) -> float:
+    return sum(x * k for x, k in zip(v, c, strict=True))
+
+
+def _moments(v: list[float], c: list[int]) -> tuple[int, float, float]:
     """(n, mean, sample variance with ddof=1) from counts; variance is NaN when n < 2."""
-    n = int(c.sum())
+    n = sum(c)
     if n == 0:
         return 0, math.nan, math.nan
-    mean = float(np.dot(v, c) / n)
-    var = float(np.dot(c, (v - mean) ** 2) / (n - 1)) if n > 1 else math.nan
+    mean = _dot(v, c) / n
+    var = sum(k * (x - mean) ** 2 for x, k in zip(v, c, strict=True)) / (n - 1) if n > 1 else math.nan
     return n, mean, var
 
 
 def _percentile_ci(draws: np.ndarray, level: float) -> tuple[float, float]:
+    import numpy as np
+
     alpha = 1.0 - level
     lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)
@@ -182,10 +212,12 @@ class _Interval:
         _check_n_boot(interval.n_boot)
         return interval
 
-    def resample(self, n: int, c: np.ndarray) -> np.ndarray:
+    def resample(self, n: int, c: Sequence[float]) -> np.ndarray:
         """n_boot resamples of the counts; a fixed default seed keeps reports reproducible run to run."""
+        import numpy as np
+
         gen = self.rng if self.rng is not None else np.random.default_rng(0)
-        return gen.multinomial(n, c / n, size=self.n_boot)
+        return gen.multinomial(n, np.asarray(c, dtype=float) / n, size=self.n_boot)
 
 
 # ------------------------------------------------------------------------------------------------- NPS
@@ -217,7 +249,7 @@ def nps_from_counts(
         return ScoreStat(n=0, score=None, ci_low=None, ci_high=None, **base)
     score = 100.0 * (promoters - detractors) / n
     if ci == "bootstrap":
-        draws = interval.resample(n, np.array([promoters, passives, detractors], dtype=float))
+        draws = interval.resample(n, [promoters, passives, detractors])
         lo, hi = _percentile_ci(100.0 * (draws[:, 0] - draws[:, 2]) / n, interval.level)
     else:
         if ci == "adjusted-wald":
@@ -259,9 +291,10 @@ def csat_from_counts(
     if ci == "wilson":
         lo, hi = _wilson(sat, n, _z(interval.level))
     else:
-        draws = interval.resample(n, c.astype(float))
-        lo, hi = _percentile_ci(draws[:, v >= 4].sum(axis=1) / n, interval.level)
-    mean = float(np.dot(v, c) / n)
+        draws = interval.resample(n, c)
+        satisfied = [x >= 4 for x in v]
+        lo, hi = _percentile_ci(draws[:, satisfied].sum(axis=1) / n, interval.level)
+    mean = _dot(v, c) / n
     return ScoreStat(n=n, score=100.0 * sat / n, ci_low=100.0 * lo, ci_high=100.0 * hi, mean=mean)
 
 
@@ -283,8 +316,10 @@ def mean_from_counts(
         half = float(_student_t().stdtrit(n - 1, 0.5 + interval.level / 2)) * math.sqrt(var / n)
         lo, hi = mean - half, mean + half
     else:
-        draws = interval.resample(n, c.astype(float))
-        lo, hi = _percentile_ci(draws @ v / n, interval.level)
+        import numpy as np
+
+        draws = interval.resample(n, c)
+        lo, hi = _percentile_ci(draws @ np.asarray(v) / n, interval.level)
     return ScoreStat(n=n, score=mean, ci_low=lo, ci_high=hi, mean=mean)
 
 
@@ -414,6 +449,8 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
 
     Monotone in the raw order, capped at 1; NaN entries pass through and do not count towards m.
     """
+    import numpy as np
+
     p = np.asarray(p_values, dtype=float).ravel()
     out = p.copy()
     ok = np.flatnonzero(~np.isnan(p))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 
 
 class OrgUnit(Base):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 from cxchange.core.types import BigId, JsonDoc
 
 CASE_STATUSES = ("open", "contacted", "resolved")

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxchange.core.db import Base
+from cxchange.core.base import Base
 from cxchange.core.types import BigId, JsonDoc
 
 THEME_ORIGINS = ("curated", "discovered")

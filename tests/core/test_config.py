@@ -1,0 +1,73 @@
+"""Settings read the environment by pydantic-settings' rules (which configured them before; the class is
+now standard library only, to keep pydantic-settings off every command's start-up): checked against a
+pydantic-settings model declared from the same fields."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from pydantic import create_model
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cxchange.core.config import Settings, get_settings
+
+TYPES: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": bool, "str | None": str | None}
+
+
+class _Reference(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CXCHANGE_", extra="ignore")
+
+
+def reference(**values: Any) -> BaseSettings:
+    fields: dict[str, Any] = {
+        f.name: (TYPES[str(f.type)], f.default) for f in dataclasses.fields(Settings)
+    }  # every field a str, int, float, bool or str | None: a new kind of field must be added here
+    model = create_model("Reference", __base__=_Reference, **fields)
+    return model(**values)
+
+
+def as_dict(settings: Any) -> dict[str, Any]:
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)}
+
+
+ENVIRONMENTS = [
+    {},
+    {"CXCHANGE_DATABASE_URL": "sqlite:///x.db", "CXCHANGE_COLUMNAR": "false", "CXCHANGE_MIN_N": "12"},
+    {"cxchange_columnar": "No", "CxChange_Db_Pool_Timeout": "2.5", "CXCHANGE_SMTP_HOST": ""},
+    {"CXCHANGE_SMTP_STARTTLS": "on", "CXCHANGE_DASK_SCHEDULER": "tcp://h:8786", "CXCHANGE_SECRET_KEY": "k"},
+    {"CXCHANGE_COLUMNAR": "1", "CXCHANGE_SMTP_STARTTLS": "T", "CXCHANGE_MAX_UPLOAD_MB": " 300 "},
+    {"CXCHANGE_COLUMNAR": "y", "CXCHANGE_SMTP_STARTTLS": "OFF", "CXCHANGE_NOT_A_SETTING": "ignored"},
+]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_environment_read_as_pydantic_settings_read_it(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in __import__("os").environ if n.upper().startswith("CXCHANGE_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert as_dict(Settings()) == as_dict(reference())
+    # keyword arguments win over the environment; unknown ones are ignored
+    kwargs = {"min_n": 3, "smtp_host": None, "nonsense": 1}
+    assert as_dict(Settings(**kwargs)) == as_dict(reference(**kwargs))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("CXCHANGE_COLUMNAR", "maybe"), ("CXCHANGE_DB_POOL_SIZE", "five")]
+)
+def test_a_bad_value_is_refused_naming_the_variable(
+    name: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        Settings()
+    with pytest.raises(ValueError):  # pydantic-settings refused it too
+        reference()
+
+
+def test_get_settings_is_read_once() -> None:
+    assert get_settings() is get_settings()
