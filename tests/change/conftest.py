@@ -17,7 +17,7 @@ from cxchange.org.models import OrgUnit, Person
 
 @pytest.fixture(scope="session")
 def demo_company() -> Any:
-    from cxchange.demo.generate import generate
+    from cxchange.demo.generator import generate
 
     return generate(rows=2000, seed=1)
 

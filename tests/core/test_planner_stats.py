@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, text
 
 from cxchange.core.planner_stats import planner_rows, refresh_if_grown, refresh_tables
-from cxchange.demo.generate import generate
+from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
 from cxchange.understand.analyze import analyze
 from cxchange.understand.cli_taxonomy import builtin_taxonomy

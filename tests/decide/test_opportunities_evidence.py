@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from cxchange.decide.service import opportunities
-from cxchange.demo.generate import generate
+from cxchange.demo.generator import generate
 from cxchange.demo.load import demo_clock, load_demo
 from cxchange.sustain import cases
 

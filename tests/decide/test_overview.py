@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from cxchange.decide import overview, refresh
 from cxchange.decide.models import DecideSnapshot
-from cxchange.demo.generate import generate
+from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
 from cxchange.listen.service import ImportOptions, import_file
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from cxchange.decide.service import simulate
 from cxchange.decide.simulate import category_of
 from cxchange.demo.company import THEMES
-from cxchange.demo.generate import generate
+from cxchange.demo.generator import generate
 
 
 def _planted_effect(theme: str, share: float) -> float:

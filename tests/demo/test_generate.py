@@ -334,3 +334,18 @@ def test_truth_is_plain_json() -> None:
     assert json.loads(json.dumps(TRUTH)) == TRUTH
     for key in ("themes", "emerging", "pilot", "praised_staff", "seasonality", "nps", "pii"):
         assert key in TRUTH
+
+
+def test_the_public_generate_is_the_function_whatever_was_imported_first() -> None:
+    """Importing the submodule first must not leave the package's `generate` bound to a module (a
+    submodule named like the function shadowed it, so `from cxchange.demo import generate` depended on
+    which test file was collected first)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import cxchange.demo.generator, cxchange.demo.truth, cxchange.demo.company\n"
+        "from cxchange.demo import generate, TRUTH\n"
+        "assert callable(generate) and generate.__name__ == 'generate', generate\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

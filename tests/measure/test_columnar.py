@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, delete
 
-from cxchange.demo.generate import generate
+from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
 from cxchange.listen import columnar
 from cxchange.listen.models import Feedback

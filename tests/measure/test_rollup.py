@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 
 from cxchange.core.db import get_engine
-from cxchange.demo.generate import generate
+from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
 from cxchange.listen import rollup
 from cxchange.listen.models import Feedback

@@ -43,7 +43,7 @@ CONTRACT = {
 
 def _demo(tmp_path_factory: pytest.TempPathFactory, rows: int) -> Engine:
     from cxchange.core.db import get_engine
-    from cxchange.demo.generate import generate
+    from cxchange.demo.generator import generate
     from cxchange.demo.load import load_demo
 
     path = tmp_path_factory.mktemp(f"demo{rows}") / "cx.db"
@@ -152,7 +152,7 @@ def test_fake_start_dates_before_the_real_one_find_nothing(demo80k: Engine) -> N
 
 @pytest.fixture
 def small(engine: Engine) -> Engine:
-    from cxchange.demo.generate import generate
+    from cxchange.demo.generator import generate
     from cxchange.demo.load import load_demo
 
     load_demo(engine, generate(rows=1000, seed=1), analyse=True)
@@ -161,7 +161,7 @@ def small(engine: Engine) -> Engine:
 
 @pytest.fixture
 def tiny(engine: Engine) -> Engine:
-    from cxchange.demo.generate import generate
+    from cxchange.demo.generator import generate
     from cxchange.demo.load import load_demo
 
     load_demo(engine, generate(rows=500, seed=1), analyse=False)

@@ -154,7 +154,7 @@ def test_service_records_praise_in_the_unit_only(engine: Engine) -> None:
 @pytest.fixture(scope="module")
 def demo_recognitions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from cxchange.core.db import get_engine
-    from cxchange.demo.generate import generate
+    from cxchange.demo.generator import generate
     from cxchange.demo.load import load_demo
 
     engine = get_engine(f"sqlite:///{tmp_path_factory.mktemp('recog') / 'demo.db'}")

@@ -29,7 +29,7 @@ from cxchange.sustain.scorecard import latest_complete, scorecard
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     from cxchange.core.db import get_engine
-    from cxchange.demo.generate import generate
+    from cxchange.demo.generator import generate
     from cxchange.demo.load import load_demo
 
     engine = get_engine(f"sqlite:///{tmp_path_factory.mktemp('scorecard') / 'cx.db'}")
@@ -182,7 +182,7 @@ def test_cases_and_recognitions_roll_up_to_the_unit(demo: Engine) -> None:
 
 @pytest.fixture
 def tiny(engine: Engine) -> Engine:
-    from cxchange.demo.generate import generate
+    from cxchange.demo.generator import generate
     from cxchange.demo.load import load_demo
 
     load_demo(engine, generate(rows=1500, seed=3), analyse=False)

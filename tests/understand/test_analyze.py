@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cxchange.core.db import get_engine
-from cxchange.demo.generate import generate
+from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
 from cxchange.understand.analyze import analyze
 from cxchange.understand.cli_taxonomy import builtin_taxonomy

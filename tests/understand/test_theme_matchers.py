@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cxchange.core.db import get_engine
 from cxchange.core.errors import CxError, InputError
-from cxchange.demo.generate import generate
+from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
 from cxchange.understand.analyze import analyze
 from cxchange.understand.discovery import discover, save_discovery

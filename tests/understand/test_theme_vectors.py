@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
-from cxchange.demo.generate import generate
+from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
 from cxchange.understand.analyze import analyze
 from cxchange.understand.discovery import NOT_JSON, discover, save_discovery

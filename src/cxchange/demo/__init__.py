@@ -11,9 +11,9 @@ from typing import Any
 _HOME = {
     "DEMO_END": "cxchange.demo.company",
     "TRUTH": "cxchange.demo.truth",
-    "DemoCompany": "cxchange.demo.generate",
-    "DemoSource": "cxchange.demo.generate",
-    "generate": "cxchange.demo.generate",
+    "DemoCompany": "cxchange.demo.generator",
+    "DemoSource": "cxchange.demo.generator",
+    "generate": "cxchange.demo.generator",
 }
 __all__ = list(_HOME)
 
@@ -22,7 +22,8 @@ def __getattr__(name: str) -> Any:
     if name in _HOME:
         import importlib
 
-        # Importing a submodule binds its name (`generate`) to the module; bind the public names over it.
+        # The submodules' names differ from the public ones (generator, not generate): importing a
+        # submodule binds its name on this package, which would otherwise shadow the function.
         modules = {home: importlib.import_module(home) for home in set(_HOME.values())}
         globals().update({n: getattr(modules[home], n) for n, home in _HOME.items()})
         return globals()[name]

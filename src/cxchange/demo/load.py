@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from cxchange.change.service import create
 from cxchange.demo.company import DEMO_END
-from cxchange.demo.generate import DemoCompany, generate
+from cxchange.demo.generator import DemoCompany, generate
 from cxchange.demo.truth import TRUTH
 from cxchange.listen.mapping import FIELDS
 from cxchange.listen.models import Feedback
