@@ -184,6 +184,27 @@ def _wait_until_writing(url: str, timeout: float = 60) -> None:
     raise AssertionError("the first import never began writing")
 
 
+def _racers_waiting(url: str, pids: list[int]) -> bool:
+    """Whether every other import is blocked behind the first one's open transaction: on PostgreSQL,
+    sessions waiting on a lock in their INSERT of the source; on SQLite, processes whose main thread
+    sleeps in SQLite's busy handler (it retries the write lock the first import holds)."""
+    if not url.startswith("sqlite"):
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                sql = (
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO source %'"
+                )
+                return int(conn.execute(text(sql)).scalar() or 0) >= len(pids)
+        finally:
+            engine.dispose()
+    try:
+        return all(Path(f"/proc/{pid}/wchan").read_text() == "hrtimer_nanosleep" for pid in pids)
+    except OSError:  # no /proc (not Linux): the fixed wait below stands
+        return False
+
+
 def test_imports_creating_the_same_new_source_at_once_all_succeed(url: str, tmp_path: Path) -> None:
     files = []
     for n in range(3):
@@ -193,17 +214,25 @@ def test_imports_creating_the_same_new_source_at_once_all_succeed(url: str, tmp_
         files.append(path)
     ok(url, "batches")  # the schema exists before the race (two first-time upgrades are another matter)
     env = {**os.environ, "CXCHANGE_DATABASE_URL": url, "NO_COLOR": "1"}
+    release = tmp_path / "release"
     procs = []
     for n, path in enumerate(files):
-        # The first holds its transaction open (the new source inserted, not committed) for 15 s (the
-        # machine may start a process slowly); the others start once it is writing, so they look the
-        # source up meanwhile: with a plain INSERT they failed with UNIQUE constraint failed: source.name.
-        pause = {"CXCHANGE_FAULT_AT": "write:pause:15"} if n == 0 else {}
+        # The first holds its transaction open (the new source inserted, not committed) until released;
+        # the others start once it is writing, so they look the source up meanwhile: with a plain INSERT
+        # they failed with UNIQUE constraint failed: source.name. It is released once both are seen
+        # waiting behind it, else after 15 s (the machine may start a process slowly), as the fixed
+        # 15-second pause this replaces did every time.
+        pause = {"CXCHANGE_FAULT_AT": f"write:pause-until:{release}:120"} if n == 0 else {}
         args = [_cxchange(), "import", str(path), "--source", "new-one", *MAP, "--format", "json"]
         procs.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                       env={**env, **pause}))  # fmt: skip
         if n == 0:
             _wait_until_writing(url)
+    racers = [p.pid for p in procs[1:]]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not _racers_waiting(url, racers):
+        time.sleep(0.05)
+    release.touch()
     outs = [p.communicate(timeout=300) for p in procs]
     for proc, (out, err) in zip(procs, outs, strict=True):
         assert proc.returncode == 0 and "Traceback" not in err, err[-1500:]

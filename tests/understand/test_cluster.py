@@ -176,7 +176,12 @@ def test_unreachable_scheduler_is_one_line_and_records_nothing(tmp_path: Path, p
     make_feedback(csv, date(2026, 6, 1), rows=300)
     with postgres_databases("cx_nosched_") as url:
         _prepare(url, csv)
-        proc = _cx(url, "analyze", env={"CXCHANGE_DASK_SCHEDULER": f"tcp://127.0.0.1:{_free_port()}"})
+        # Nothing listens there: the one line comes once the connect timeout (10 s by default) is over.
+        scheduler = {
+            "CXCHANGE_DASK_SCHEDULER": f"tcp://127.0.0.1:{_free_port()}",
+            "CXCHANGE_DASK_CONNECT_TIMEOUT": "2",
+        }
+        proc = _cx(url, "analyze", env=scheduler)
         out, err = proc.communicate(timeout=120)
         lines = [line for line in err.splitlines() if line.strip()]
         assert proc.returncode == 1 and len(lines) == 1 and "scheduler" in lines[0], err

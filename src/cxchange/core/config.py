@@ -59,6 +59,8 @@ class Settings:
     sentiment_backend: str = "fast"
     # Dask scheduler address for `cxchange analyze` (empty: run in this process or a LocalCluster).
     dask_scheduler: str | None = None
+    # Seconds `cxchange analyze --scheduler` keeps trying to reach the scheduler before saying it cannot.
+    dask_connect_timeout: float = 10.0
     # Comments per analysis partition (one Dask task, one database write).
     analyze_partition_rows: int = 5_000
     # Alert e-mail (sustain/delivery.py): the SMTP server, sender and optional log-in.

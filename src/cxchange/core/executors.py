@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
 from typing import Any, Protocol, TypeVar
 
+from cxchange.core.config import get_settings
 from cxchange.core.errors import CxError
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ class DaskExecutor:
         self._cluster = None
         try:
             if address:
-                self.client = Client(address, timeout="10s")
+                self.client = Client(address, timeout=f"{get_settings().dask_connect_timeout}s")
             else:
                 self._cluster = LocalCluster(
                     n_workers=workers or 2, threads_per_worker=1, processes=True,
