@@ -17,7 +17,8 @@ from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import _truncate_all, throwaway_postgres_database
-from cxchange.core.db import Base, get_engine, register_models
+from cxchange.core.base import Base, register_models
+from cxchange.core.db import get_engine
 from cxchange.listen.service import ImportOptions, import_frame
 
 RUNS = 15

@@ -9,7 +9,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import text
 
-from cxchange.core.db import Base, get_engine, register_models
+from cxchange.core.base import Base, register_models
+from cxchange.core.db import get_engine
 from cxchange.listen.service import ImportOptions, import_frame
 
 OWNED_SEQUENCES = """
