@@ -11,7 +11,7 @@ import pytest
 from pydantic import create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cxchange.core.config import Settings, get_settings
+from cxchange.core.config import PARSED_KINDS, Settings, _parse, get_settings
 
 TYPES: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": bool, "str | None": str | None}
 
@@ -71,3 +71,12 @@ def test_a_bad_value_is_refused_naming_the_variable(
 
 def test_get_settings_is_read_once() -> None:
     assert get_settings() is get_settings()
+
+
+def test_every_field_has_a_type_the_environment_can_set() -> None:
+    assert {str(field.type) for field in dataclasses.fields(Settings)} <= PARSED_KINDS
+
+
+def test_a_type_without_a_parser_is_refused_not_passed_as_text() -> None:
+    with pytest.raises(TypeError, match=r"CXCHANGE_LIMIT: settings of type int \| None"):
+        _parse("limit", "int | None", "5")

@@ -19,10 +19,17 @@ from typing import Any
 ENV_PREFIX = "CXCHANGE_"
 _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+# The field types the environment can set; a field of another type is refused when it is read, never
+# handed over as a string (e.g. a future `int | None` would otherwise arrive as "5").
+PARSED_KINDS = frozenset({"bool", "int", "float", "str", "str | None"})
 
 
 def _parse(name: str, kind: str, raw: str) -> Any:
     """An environment value as the field's type (annotations are strings here: `from __future__`)."""
+    if kind not in PARSED_KINDS:
+        raise TypeError(
+            f"{ENV_PREFIX}{name.upper()}: settings of type {kind} cannot be read from the environment"
+        )
     text = raw.strip()
     try:
         if kind == "bool":
