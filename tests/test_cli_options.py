@@ -18,7 +18,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from cxchange.cli import app
-from cxchange.core.cli_support import format_help
+from cxchange.core.cli_options import format_help
 from cxchange.core.errors import InputError
 from cxchange.core.output import FORMATS
 
@@ -101,7 +101,7 @@ def test_the_refusal_is_one_line_and_exit_1_from_the_command(tmp_path: Path) -> 
 def test_shared_options_are_defined_once() -> None:
     defined = re.compile(r'typer\.Option\(\s*"--(format|where|since|until)"')
     for path in SRC.rglob("*.py"):
-        if path.name == "cli_support.py":
+        if path.name == "cli_options.py":
             continue
         text = path.read_text(encoding="utf-8")
         assert not defined.search(text), f"{path.relative_to(SRC)} defines a shared option itself"

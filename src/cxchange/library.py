@@ -26,6 +26,7 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Engine
 
 from cxchange.core.db import get_engine
+from cxchange.core.period import Period
 from cxchange.decide.key_drivers import stored_drivers
 from cxchange.decide.service import Scope
 from cxchange.decide.service import simulate as run_simulate
@@ -107,7 +108,7 @@ def simulate(
     seed: int = 0,
 ) -> dict[str, Any]:
     """`cxchange simulate`: projected NPS if themes were fixed (`"THEME=SHARE"`) or levers moved."""
-    scope = Scope(where=_where(where), since=since, until=until)
+    scope = Scope(where=_where(where), period=Period(since, until))
     return run_simulate(db, list(fix), moves=list(move), scope=scope, draws=draws, seed=seed)
 
 

@@ -118,6 +118,26 @@ def test_the_runner_exits_1_when_the_answer_fails_and_prints_nothing_for_none(
     assert refused.exit_code != 0
 
 
+def test_one_row_prints_a_record_as_a_one_row_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cxchange.core.cli_support as cli_support
+
+    monkeypatch.setattr(cli_support, "engine_from", lambda ctx, db: "engine")
+    shown: list[tuple[object, str]] = []
+    app = typer.Typer()
+
+    @cli_support.engine_command(app, "record", one_row=True, show=lambda rows, fmt: shown.append((rows, fmt)))
+    def record(engine: str) -> object:
+        return {"engine": engine, "id": 7}
+
+    @app.command("other")
+    def other() -> None: ...
+
+    out = CliRunner().invoke(app, ["record", "--format", "json"])
+    assert out.exit_code == 0 and json.loads(out.stdout) == [{"engine": "engine", "id": 7}]
+    assert CliRunner().invoke(app, ["record"]).exit_code == 0
+    assert shown == [([{"engine": "engine", "id": 7}], "table")]
+
+
 def test_commands_that_call_a_service_pass_it_only_its_own_keywords() -> None:
     """`calls=` hands the options to the service by name: each must be one of the service's keywords
     and each keyword the service needs must be an option, or the command fails only when run."""

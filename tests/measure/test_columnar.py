@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, delete
 
+from cxchange.core.period import Period
 from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
 from cxchange.listen import columnar
@@ -18,7 +19,7 @@ from cxchange.measure.service import ScoreQuery, grouped_counts
 QUERIES = [
     ScoreQuery(metric="nps"),
     ScoreQuery(metric="nps", by=("month", "attr:region")),
-    ScoreQuery(metric="nps", by=("week",), since=date(2026, 1, 1), until=date(2026, 3, 1)),
+    ScoreQuery(metric="nps", by=("week",), period=Period(date(2026, 1, 1), date(2026, 3, 1))),
     ScoreQuery(metric="nps", by=("org:region", "quarter"), where=("attr:segment=premium",)),
     ScoreQuery(metric="csat", by=("source", "channel")),
     ScoreQuery(metric="ces", by=("org:store",), where=("unit=R-NORTH",)),

@@ -3,11 +3,14 @@ is never read when deletions made it stale (the next import counts it again)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
 from cxchange.core.db import get_engine
+from cxchange.core.period import ALL_TIME, Period
 from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
 from cxchange.listen import rollup
@@ -55,7 +58,7 @@ def test_rollup_equals_sql(pg_demo: Engine, query: ScoreQuery) -> None:
 def test_scores_with_intervals_are_the_same(pg_demo: Engine) -> None:
     q = ScoreQuery(metric="nps", by=("month", "attr:region"), ci="adjusted-wald")
     auto = scores(pg_demo, q)  # the roll-up on PostgreSQL
-    assert rollup.answers(q.by, since=None, until=None, columns={}, attrs={})
+    assert rollup.answers(q.by, period=ALL_TIME, columns={}, attrs={})
     from cxchange.measure import service
 
     frame = grouped_counts(pg_demo, q, path="sql")
@@ -69,10 +72,10 @@ def test_scores_with_intervals_are_the_same(pg_demo: Engine) -> None:
 
 
 def test_unanswerable_queries_fall_back() -> None:
-    assert not rollup.answers(("week",), since=None, until=None, columns={}, attrs={})
-    assert not rollup.answers(("month",), since="2026-01-01", until=None, columns={}, attrs={})
-    assert not rollup.answers(("attr:a", "attr:b"), since=None, until=None, columns={}, attrs={})
-    assert not rollup.answers((), since=None, until=None, columns={}, attrs={"segment": ["x"]})
+    assert not rollup.answers(("week",), period=ALL_TIME, columns={}, attrs={})
+    assert not rollup.answers(("month",), period=Period(date(2026, 1, 1)), columns={}, attrs={})
+    assert not rollup.answers(("attr:a", "attr:b"), period=ALL_TIME, columns={}, attrs={})
+    assert not rollup.answers((), period=ALL_TIME, columns={}, attrs={"segment": ["x"]})
 
 
 def test_deletion_makes_it_stale_until_the_next_import(postgres_databases) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from cxchange.core.errors import InputError, NoDataError
+from cxchange.core.period import Period
 from cxchange.listen.service import ImportOptions, import_frame
 from cxchange.measure.service import ScoreQuery, compare, scores, scores_in_scope
 from cxchange.measure.stats import nps_from_counts
@@ -94,7 +95,7 @@ def test_quarter_week_attr_and_filters(engine: Engine) -> None:
     assert sum(r["n"] for r in q) == 47
     weeks = scores(engine, ScoreQuery(metric="nps", by=("week",)))
     assert weeks[0]["group"]["week"] == "2025-W01"
-    since = scores(engine, ScoreQuery(metric="nps", since=__import__("datetime").date(2025, 2, 1)))
+    since = scores(engine, ScoreQuery(metric="nps", period=Period(date(2025, 2, 1))))
     assert since[0]["n"] == 10
     csat = scores(engine, ScoreQuery(metric="csat"))[0]
     assert 0 <= csat["ci_low"] <= csat["score"] <= csat["ci_high"] <= 100 and "mean" in csat
@@ -116,7 +117,7 @@ def test_compare_previous_period(engine: Engine) -> None:
 
     rows = compare(
         engine,
-        ScoreQuery(metric="nps", by=("org:region",), since=date(2025, 2, 1), until=date(2025, 3, 1)),
+        ScoreQuery(metric="nps", by=("org:region",), period=Period(date(2025, 2, 1), date(2025, 3, 1))),
         vs="previous-period",
     )
     north = next(r for r in rows if r["group"]["org:region"] == "North")
@@ -140,7 +141,7 @@ def test_a_metric_with_no_answers_in_scope_says_so(engine: Engine) -> None:
     assert scores(engine, ScoreQuery(metric="ces")) == []  # the service itself stays quiet for pages
     with pytest.raises(NoDataError, match=r"^no ces answers in scope \(all feedback\)$"):
         scores_in_scope(engine, ScoreQuery(metric="ces", by=("month",)))
-    scoped = ScoreQuery(metric="nps", where=("unit=S3",), since=date(2025, 2, 1), until=date(2025, 3, 1))
+    scoped = ScoreQuery(metric="nps", where=("unit=S3",), period=Period(date(2025, 2, 1), date(2025, 3, 1)))
     why = r"no nps answers in scope \(unit=S3, since 2025-02-01, before 2025-03-01\)"
     with pytest.raises(NoDataError, match=why):
         scores_in_scope(engine, scoped)

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from cxchange.auth.scope import UserScope
 from cxchange.auth.web import current_scope
 from cxchange.core.errors import CxError, InputError, NoDataError, NotFoundError
+from cxchange.core.period import Period
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, scores
 from cxchange.org.models import OrgUnit, Person
@@ -63,11 +64,11 @@ def test_regions_quarter_scores_change_and_target(demo: Engine) -> None:
     assert [r["unit"] for r in rows] == ["R-EAST", "R-NORTH", "R-SOUTH", "R-WEST"]
     assert {r["period"] for r in rows} == {"2026-Q3"} and {r["previous_period"] for r in rows} == {"2026-Q2"}
     ref = scores(
-        demo, ScoreQuery(metric="nps", by=("org:region",), since=date(2026, 7, 1), until=date(2026, 10, 1))
+        demo, ScoreQuery(metric="nps", by=("org:region",), period=Period(date(2026, 7, 1), date(2026, 10, 1)))
     )
     by_name = {r["group"]["org:region"]: r for r in ref}
     prev = scores(
-        demo, ScoreQuery(metric="nps", by=("org:region",), since=date(2026, 4, 1), until=date(2026, 7, 1))
+        demo, ScoreQuery(metric="nps", by=("org:region",), period=Period(date(2026, 4, 1), date(2026, 7, 1)))
     )
     prev_by = {r["group"]["org:region"]: r for r in prev}
     for r in rows:

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption, engine_command, engine_from
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_command, engine_from
 from cxchange.core.output import print_rows, to_json
 
 user_app = typer.Typer(
@@ -44,7 +45,7 @@ def user_add(
         typer.Option("--unit", help="Org unit code they look after (repeat); needed for a manager."),
     ] = None,
     password_stdin: PasswordStdin = False,
-    db: DbOption = None,
+    db: opt.DbOption = None,
 ) -> None:
     """Add a user; a manager sees only their units and everything beneath them."""
     from cxchange.auth.service import add_user
@@ -71,7 +72,7 @@ def user_passwd(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument()],
     password_stdin: PasswordStdin = False,
-    db: DbOption = None,
+    db: opt.DbOption = None,
 ) -> None:
     """Set a new password (signs the user out of every session)."""
     from cxchange.auth.service import set_password
@@ -84,7 +85,7 @@ def user_passwd(
 
 
 @user_app.command("delete")
-def user_delete(ctx: typer.Context, email: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
+def user_delete(ctx: typer.Context, email: Annotated[str, typer.Argument()], db: opt.DbOption = None) -> None:
     """Remove a user and their tokens."""
     from cxchange.auth.service import delete_user
 
@@ -97,7 +98,7 @@ def token_create(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="Whose token: it has that user's role and units.")],
     name: Annotated[str | None, typer.Option("--name", help="What the token is for.")] = None,
-    db: DbOption = None,
+    db: opt.DbOption = None,
 ) -> None:
     """Create an API token and print it (only a hash is stored: copy it now)."""
     from cxchange.auth.service import create_token
@@ -106,7 +107,9 @@ def token_create(
 
 
 @token_app.command("revoke")
-def token_revoke(ctx: typer.Context, email: Annotated[str, typer.Argument()], db: DbOption = None) -> None:
+def token_revoke(
+    ctx: typer.Context, email: Annotated[str, typer.Argument()], db: opt.DbOption = None
+) -> None:
     """Revoke every token of a user."""
     from cxchange.auth.service import revoke_tokens
 
@@ -117,8 +120,8 @@ def audit_command(
     ctx: typer.Context,
     action: Annotated[str | None, typer.Option("--action", help="e.g. import* or user.add")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    fmt: opt.FormatOption = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """The audit log: imports, taxonomy edits, initiative changes and user changes, newest first."""
     from cxchange.auth.service import list_audit

@@ -11,13 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cxchange.change.cli_common import Id
-from cxchange.core.cli_support import (
-    TABLE_JSON,
-    FormatOption,
-    TableJsonFormat,
-    UnitsOption,
-    engine_command,
-)
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import commands_of, engine_command
 from cxchange.core.errors import InputError
 from cxchange.core.output import emit, print_rows, to_json
 
@@ -31,12 +26,13 @@ initiative_app = typer.Typer(
     help="Change initiatives: create, track steps, success measures, status.", no_args_is_help=True
 )
 metric_app = typer.Typer(help="Success measures tied to customer feedback.", no_args_is_help=True)
+initiative_command = commands_of(initiative_app, formats=opt.TABLE_JSON)  # one initiative: table or JSON
 
 # --- frameworks ------------------------------------------------------------------------------------
 
 
 @frameworks_app.command("list")
-def frameworks_list(fmt: FormatOption = "table") -> None:
+def frameworks_list(fmt: opt.FormatOption = "table") -> None:
     """Shipped frameworks and those in CXCHANGE_FRAMEWORKS_DIR."""
     from cxchange.change.frameworks import list_rows
 
@@ -46,7 +42,7 @@ def frameworks_list(fmt: FormatOption = "table") -> None:
 @frameworks_app.command("show")
 def frameworks_show(
     name: Annotated[str, typer.Argument(help="kotter, adkar, cx10, yours, or a YAML file")],
-    fmt: TableJsonFormat = "table",
+    fmt: opt.TableJsonFormat = "table",
 ) -> None:
     """A framework's steps: purpose, checklist, artefacts, guidance."""
     from cxchange.change.frameworks import get_framework
@@ -86,9 +82,7 @@ def _show(out: dict[str, Any], fmt: str) -> None:
         print_rows(out["metrics"], "table", title="success measures")
 
 
-@engine_command(
-    initiative_app, "create", formats=TABLE_JSON, show=_show, calls="cxchange.change.service:create"
-)
+@initiative_command("create", show=_show, calls="cxchange.change.service:create")
 def initiative_create(
     name: Annotated[str, typer.Option("--name", help="A short name, unique.")],
     framework: Annotated[
@@ -114,14 +108,12 @@ def initiative_list(
     """Every initiative with its progress."""
 
 
-@engine_command(initiative_app, "show", formats=TABLE_JSON, show=_show, calls="cxchange.change.service:show")
+@initiative_command("show", show=_show, calls="cxchange.change.service:show")
 def initiative_show(initiative: Id) -> None:
     """An initiative: sponsor, owner, units, vision, steps, success measures."""
 
 
-@engine_command(
-    initiative_app, "update", formats=TABLE_JSON, show=_show, calls="cxchange.change.service:update"
-)
+@initiative_command("update", show=_show, calls="cxchange.change.service:update")
 def initiative_update(
     initiative: Id,
     name: Annotated[str | None, typer.Option("--name")] = None,
@@ -131,7 +123,7 @@ def initiative_update(
     start: Annotated[str | None, typer.Option("--start")] = None,
     end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD, or none")] = None,
     status: Annotated[str | None, typer.Option("--status", help="active, paused, done, cancelled")] = None,
-    units: UnitsOption = None,
+    units: opt.UnitsOption = None,
     pilot_units: Annotated[str | None, typer.Option("--pilot-units")] = None,
     control_units: Annotated[str | None, typer.Option("--control-units")] = None,
     theme: Annotated[str | None, typer.Option("--theme")] = None,
@@ -139,9 +131,7 @@ def initiative_update(
     """Change any of an initiative's fields; unit lists are replaced."""
 
 
-@engine_command(
-    initiative_app, "step", formats=TABLE_JSON, title="step", calls="cxchange.change.service:set_step"
-)
+@initiative_command("step", title="step", calls="cxchange.change.service:set_step")
 def initiative_step(
     initiative: Id,
     step: Annotated[str, typer.Argument(help="Step key (e.g. urgency) or number.")],
@@ -207,9 +197,7 @@ def _show_status(out: dict[str, Any], fmt: str) -> None:
         print_rows(_metric_rows(out["metrics"]), "table", title="success measures")
 
 
-@engine_command(
-    initiative_app, "status", formats=TABLE_JSON, show=_show_status, calls="cxchange.change.service:status"
-)
+@initiative_command("status", show=_show_status, calls="cxchange.change.service:status")
 def initiative_status(initiative: Id) -> None:
     """Steps done, success measures (baseline → now → target, pilot and control), RACI errors,
     readiness, overdue comms, agent coverage and risk."""
@@ -222,9 +210,10 @@ def _show_metrics(metrics: dict[str, Any] | list[dict[str, Any]], fmt: str) -> N
     print_rows(rows, "table", title="success measure" if one else "success measures")
 
 
-@engine_command(
-    metric_app, "add", formats=TABLE_JSON, show=_show_metrics, calls="cxchange.change.metrics:add_metric"
-)
+metric_command = commands_of(metric_app, formats=opt.TABLE_JSON, show=_show_metrics)
+
+
+@metric_command("add", calls="cxchange.change.metrics:add_metric")
 def metric_add(
     initiative: Id,
     metric: Annotated[
@@ -238,14 +227,12 @@ def metric_add(
     """Add (or retarget) a success measure; prints its baseline, current value and target."""
 
 
-@engine_command(
-    metric_app, "list", formats=TABLE_JSON, show=_show_metrics, calls="cxchange.change.metrics:list_metrics"
-)
+@metric_command("list", calls="cxchange.change.metrics:list_metrics")
 def metric_list(initiative: Id) -> None:
     """Every success measure: baseline → now → target, for scope, pilot and control units."""
 
 
-@engine_command(initiative_app, "risk", formats=TABLE_JSON, title="risk profile")
+@initiative_command("risk", title="risk profile")
 def initiative_risk(
     engine: Engine,
     initiative: Id,

@@ -7,11 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cxchange.change.cli_common import Id
-from cxchange.core.cli_support import (
-    TABLE_JSON,
-    commands_of,
-    engine_command,
-)
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import commands_of, engine_command
 from cxchange.core.output import emit, print_rows
 
 if TYPE_CHECKING:
@@ -20,12 +17,12 @@ if TYPE_CHECKING:
 raci_app = typer.Typer(help="Governance: the RACI matrix and its checks.", no_args_is_help=True)
 readiness_app = typer.Typer(help="ADKAR readiness assessments and barrier points.", no_args_is_help=True)
 impact_app = typer.Typer(help="Change impact per unit and the saturation heatmap.", no_args_is_help=True)
-readiness_command = commands_of(readiness_app, formats=TABLE_JSON)  # assessments: tables or JSON
+readiness_command = commands_of(readiness_app, formats=opt.TABLE_JSON)  # assessments: tables or JSON
 
 # --- RACI ----------------------------------------------------------------------------------------
 
 
-@engine_command(raci_app, "set", formats=TABLE_JSON, title="RACI", calls="cxchange.change.raci:set_cell")
+@engine_command(raci_app, "set", formats=opt.TABLE_JSON, title="RACI", calls="cxchange.change.raci:set_cell")
 def raci_set(
     initiative: Id,
     activity: Annotated[str, typer.Argument()],
@@ -37,16 +34,18 @@ def raci_set(
     """Give a person one letter on an activity."""
 
 
-@engine_command(raci_app, "import", formats=TABLE_JSON, title="RACI import")
+@engine_command(
+    raci_app,
+    "import",
+    formats=opt.TABLE_JSON,
+    title="RACI import",
+    calls="cxchange.change.raci:import_matrix",
+)
 def raci_import(
-    engine: Engine,
     initiative: Id,
     file: Annotated[str, typer.Argument(help="CSV: activity, then one column per person's e-mail.")],
-) -> Any:
+) -> None:
     """Replace the matrix with a CSV file (cells R, A, C, I, A/R or empty)."""
-    from cxchange.change.raci import import_matrix
-
-    return import_matrix(engine, initiative, file)
 
 
 @engine_command(raci_app, "show", title="RACI", calls="cxchange.change.raci:show")
@@ -155,7 +154,7 @@ def _aspect(name: str) -> Any:
     return typer.Option(*flags, help="0 (not affected) to 5", show_default=False)
 
 
-@engine_command(impact_app, "set", formats=TABLE_JSON, title="impact")
+@engine_command(impact_app, "set", formats=opt.TABLE_JSON, title="impact")
 def impact_set(
     engine: Engine,
     initiative: Id,

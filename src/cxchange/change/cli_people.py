@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cxchange.change.cli_common import Id
-from cxchange.core.cli_support import TABLE_JSON, engine_command
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_command
 from cxchange.core.output import emit
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ resistance_app = typer.Typer(help="The resistance log.", no_args_is_help=True)
 # --- comms, agents, training, resistance ---------------------------------------------------------
 
 
-@engine_command(comms_app, "add", formats=TABLE_JSON, title="communication")
+@engine_command(comms_app, "add", formats=opt.TABLE_JSON, title="communication")
 def comms_add(
     engine: Engine,
     initiative: Id,
@@ -63,23 +64,20 @@ def comms_list(
     return [r for r in rows if r["overdue"]] if overdue else rows
 
 
-@engine_command(comms_app, "sent", formats=TABLE_JSON, title="communication")
+@engine_command(
+    comms_app, "sent", formats=opt.TABLE_JSON, title="communication", calls="cxchange.change.people:mark_sent"
+)
 def comms_sent(
-    engine: Engine,
-    initiative: Id,
-    comm: Annotated[int, typer.Argument(help="Communication id (see comms list).")],
-) -> Any:
+    initiative: Id, comm: Annotated[int, typer.Argument(help="Communication id (see comms list).")]
+) -> None:
     """Mark a planned communication as sent."""
-    from cxchange.change.people import mark_sent
-
-    return mark_sent(engine, initiative, comm)
 
 
 comms_app.command("mark-sent", hidden=True)(comms_sent)
 
 
 @engine_command(
-    agents_app, "add", formats=TABLE_JSON, title="change agent", calls="cxchange.change.people:add_agent"
+    agents_app, "add", formats=opt.TABLE_JSON, title="change agent", calls="cxchange.change.people:add_agent"
 )
 def agents_add(initiative: Id, person: Annotated[str, typer.Argument(help="E-mail.")]) -> None:
     """Name a change agent."""
@@ -98,7 +96,7 @@ def agents_managers(initiative: Id) -> None:
     """Each affected unit's manager and their role in the change."""
 
 
-@engine_command(training_app, "add", formats=TABLE_JSON)
+@engine_command(training_app, "add", formats=opt.TABLE_JSON)
 def training_add(
     engine: Engine,
     initiative: Id,
@@ -113,7 +111,7 @@ def training_add(
     return add_training(engine, initiative, title=title, unit=unit, when=date_, role=role)
 
 
-@engine_command(training_app, "attend", formats=TABLE_JSON, title="attendance")
+@engine_command(training_app, "attend", formats=opt.TABLE_JSON, title="attendance")
 def training_attend(
     engine: Engine,
     initiative: Id,
@@ -134,7 +132,7 @@ def training_list(initiative: Id) -> None:
 @engine_command(
     resistance_app,
     "add",
-    formats=TABLE_JSON,
+    formats=opt.TABLE_JSON,
     title="resistance",
     calls="cxchange.change.people:add_resistance",
 )
@@ -165,7 +163,7 @@ def resistance_list(
     """The log, each item with its unit's readiness barrier share for the same cause."""
 
 
-@engine_command(resistance_app, "update", formats=TABLE_JSON)
+@engine_command(resistance_app, "update", formats=opt.TABLE_JSON)
 def resistance_update(
     engine: Engine,
     initiative: Id,

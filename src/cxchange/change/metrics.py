@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from scipy import special
@@ -24,6 +24,7 @@ from cxchange.change.common import as_date, get_initiative, initiative_units, se
 from cxchange.change.models import SuccessMetric
 from cxchange.core.errors import InputError
 from cxchange.core.output import rounded as _r  # the one rounding rule
+from cxchange.core.period import Period
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, scores
 from cxchange.org.tree import org_tree
@@ -80,10 +81,6 @@ def t_interval(n: int, mean: float, sd: float, level: float = LEVEL) -> tuple[fl
     return mean - half, mean + half
 
 
-def _day_start(d: date) -> datetime:
-    return datetime.combine(d, time.min)
-
-
 def split_metric(metric: str, score_metrics: Sequence[str] = SCORE_METRICS) -> tuple[str, str | None]:
     """(kind, theme) of "nps" or "theme-share:THEME"; `scores`: the score metrics the caller measures."""
     kind, _, theme = (metric or "").strip().partition(":")
@@ -101,7 +98,9 @@ def _score_value(
 ) -> dict:
     rows = scores(
         engine,
-        ScoreQuery(metric=metric, where=tuple(f"unit={c}" for c in codes), since=since, until=until, min_n=1),
+        ScoreQuery(
+            metric=metric, where=tuple(f"unit={c}" for c in codes), period=Period(since, until), min_n=1
+        ),
     )
     if not rows:
         return {"value": None, "n": 0, "ci_low": None, "ci_high": None}
@@ -118,12 +117,9 @@ def _theme_value(
     until: date | None,
 ) -> dict:
     def window(stmt: Any) -> Any:
-        stmt = stmt.where(Feedback.org_unit_id.in_(unit_ids))
-        if since is not None:
-            stmt = stmt.where(Feedback.received_at >= _day_start(since))
-        if until is not None:
-            stmt = stmt.where(Feedback.received_at < _day_start(until))
-        return stmt
+        return Period(since, until).where(
+            stmt.where(Feedback.org_unit_id.in_(unit_ids)), Feedback.received_at
+        )
 
     empty = {"value": None, "n": 0, "ci_low": None, "ci_high": None}
     if theme_id is None or not unit_ids:

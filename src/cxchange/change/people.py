@@ -149,16 +149,17 @@ def list_comms(engine: Engine, initiative: int | str, *, today: date | None = No
 
 
 def mark_sent(
-    engine: Engine, initiative: int | str, comm_id: int, when: datetime | None = None
+    engine: Engine, initiative: int | str, comm: int, when: datetime | None = None
 ) -> dict[str, Any]:
+    """Mark communication `comm` (its id) of the initiative as sent (`when`, default now)."""
     with session_for(engine) as s, s.begin():
         ini = get_initiative(s, initiative)
-        c = s.get(Communication, comm_id)
+        c = s.get(Communication, comm)
         if c is None or c.initiative_id != ini.id:
-            raise NotFoundError(f"initiative {ini.id} has no communication {comm_id}")
+            raise NotFoundError(f"initiative {ini.id} has no communication {comm}")
         c.sent_at = when or datetime.utcnow().replace(microsecond=0)
         ini_id = ini.id
-    return next(c for c in list_comms(engine, ini_id) if c["id"] == comm_id)
+    return next(c for c in list_comms(engine, ini_id) if c["id"] == comm)
 
 
 # --- change agents and managers ------------------------------------------------------------------

@@ -253,19 +253,20 @@ def set_cell(
 
 
 def import_matrix(
-    engine: Engine, initiative: int | str, path: str, text: str | None = None
+    engine: Engine, initiative: int | str, file: str, text: str | None = None
 ) -> dict[str, Any]:
-    """Replace the initiative's matrix with a CSV: `activity`, then one column per person's e-mail."""
+    """Replace the initiative's matrix with a CSV: `activity`, then one column per person's e-mail.
+    `file`: the CSV's path; with `text` (its content), only the name errors give it."""
     header, rows = (
-        parse_csv_text(text, path, ("activity",)) if text is not None else read_csv_rows(path, ("activity",))
+        parse_csv_text(text, file, ("activity",)) if text is not None else read_csv_rows(file, ("activity",))
     )
     if header[0] != "activity":
-        raise InputError("the first column must be 'activity'", file=path, row=1, column=header[0])
+        raise InputError("the first column must be 'activity'", file=file, row=1, column=header[0])
     people_cols = [h for h in header[1:] if h]
     seen: set[str] = set()
     for col in people_cols:
         if col.lower() in seen:
-            raise InputError("this person's column appears twice", file=path, row=1, column=col)
+            raise InputError("this person's column appears twice", file=file, row=1, column=col)
         seen.add(col.lower())
     with session_for(engine) as s, s.begin():
         ini = get_initiative(s, initiative)
@@ -274,21 +275,21 @@ def import_matrix(
             try:
                 people[col] = person_by_email(s, col)
             except NotFoundError:
-                raise InputError(f"no person with e-mail {col!r}", file=path, row=1, column=col) from None
+                raise InputError(f"no person with e-mail {col!r}", file=file, row=1, column=col) from None
         activities: set[str] = set()
         new: list[RaciAssignment] = []
         for r in rows:
             activity = r.get("activity", "").strip()
             if not activity:
-                raise InputError("the activity is empty", file=path, row=r["__row"], column="activity")
+                raise InputError("the activity is empty", file=file, row=r["__row"], column="activity")
             if activity in activities:
-                raise InputError(f"activity {activity!r} appears twice", file=path, row=r["__row"])
+                raise InputError(f"activity {activity!r} appears twice", file=file, row=r["__row"])
             activities.add(activity)
             for col in people_cols:
                 try:
                     parsed = parse_letter(r.get(col, ""))
                 except ValueError as exc:
-                    raise InputError(str(exc), file=path, row=r["__row"], column=col) from None
+                    raise InputError(str(exc), file=file, row=r["__row"], column=col) from None
                 if parsed is not None:
                     new.append(
                         RaciAssignment(

@@ -7,11 +7,11 @@ from typing import Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, FormatOption
+from cxchange.core import cli_options as opt
 from cxchange.core.output import print_rows, to_json
 
 
-def doctor_command(ctx: typer.Context, db: DbOption = None, fmt: FormatOption = "table") -> None:
+def doctor_command(ctx: typer.Context, db: opt.DbOption = None, fmt: opt.FormatOption = "table") -> None:
     """Finish pending after-commit work (cases, alerts, search index, columnar copy) and report it.
 
     Exit code 1 when some work still fails (its error is in the report)."""

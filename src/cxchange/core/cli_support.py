@@ -1,7 +1,6 @@
-"""The options every stage's CLI shares, defined once so their names, help and checks cannot drift:
---db, --format (per command: the help lists exactly the formats it writes and anything else is refused),
---where, --since, --until (read as dates while the line is parsed), --unit, --units, --source. The span
-grammar (`30d`, `12w`, `6m`, `1y`, `all`) is in `core.spans`: services read spans too."""
+"""How a command runs, written once: open the engine (`engine_from`), call the service, print its answer
+(`runs_on_engine`, `engine_command`, `commands_of`). The options commands share are `core.cli_options`';
+the span grammar (`30d`, `12w`, `6m`, `1y`, `all`) is `core.spans`' (services read spans too)."""
 
 from __future__ import annotations
 
@@ -10,53 +9,17 @@ import inspect
 import os
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
-from cxchange.core.errors import InputError
+from cxchange.core.cli_options import DbOption, format_option
 from cxchange.core.output import FORMATS, emit, print_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: CXCHANGE_DATABASE_URL).")]
-WhereOption = Annotated[list[str] | None, typer.Option("--where", help="FIELD=VALUE, repeatable.")]
-SourceOption = Annotated[str | None, typer.Option("--source", help="Only feedback from this source.")]
-UnitOption = Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")]
-UnitsOption = Annotated[str | None, typer.Option("--units", help="Unit codes, comma-separated.")]
-MetricOption = Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")]
-LevelOption = Annotated[float, typer.Option("--level", help="Confidence level.")]
-
-
-def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
-    if fmt not in allowed:
-        raise InputError(f"unknown --format {fmt!r}; use one of {', '.join(allowed)}")
-    return fmt
-
-
-def format_help(allowed: tuple[str, ...]) -> str:
-    return "Output format: " + (" or ".join(allowed) if len(allowed) < 3 else ", ".join(allowed)) + "."
-
-
-def format_option(allowed: tuple[str, ...] = FORMATS) -> Any:
-    """A --format option that lists exactly `allowed` in its help and refuses anything else while the
-    command line is parsed (one line, exit 1), so no command checks its format by hand."""
-    if not allowed or any(a not in FORMATS for a in allowed):
-        raise ValueError(f"formats must come from {FORMATS}, got {allowed}")
-
-    def check(value: str) -> str:
-        return check_format(value, allowed)
-
-    return typer.Option("--format", help=format_help(allowed), callback=check)
-
-
-TABLE_JSON = ("table", "json")
-FormatOption = Annotated[str, format_option(FORMATS)]
-TableJsonFormat = Annotated[str, format_option(TABLE_JSON)]
 
 
 def engine_from(ctx: typer.Context, db: str | None) -> Engine:
@@ -65,32 +28,6 @@ def engine_from(ctx: typer.Context, db: str | None) -> Engine:
 
     root = ctx.find_root().obj or {}
     return get_engine(db or root.get("db"))
-
-
-def parse_date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"{option} wants a date like 2025-01-31, got {value!r}") from None
-
-
-def _date_of(option: str) -> Callable[[str], date | None]:
-    return lambda value: parse_date(value, option)
-
-
-# Read while the command line is parsed: a bad date is refused (one line, exit 1) before any work.
-SinceOption = Annotated[
-    date | None,
-    typer.Option("--since", parser=_date_of("--since"), metavar="YYYY-MM-DD", help="From this date on."),
-]
-UntilOption = Annotated[
-    date | None,
-    typer.Option(
-        "--until", parser=_date_of("--until"), metavar="YYYY-MM-DD", help="Before this date (exclusive)."
-    ),
-]
 
 
 def process_started() -> float:
@@ -129,6 +66,7 @@ def runs_on_engine(
     title: str | None = None,
     tables: tuple[str, ...] = (),
     as_rows: bool = False,
+    one_row: bool = False,
     dim_when: str | None = None,
     show: Callable[[Any, str], None] | None = None,
     fails: Callable[[Any], bool] | None = None,
@@ -139,7 +77,8 @@ def runs_on_engine(
     takes --format (exactly `formats`) and --db, opens the engine the one way (`engine_from`) and
     prints the answer: JSON as it is, other formats with `emit` (title, tables), as flat rows
     (`as_rows`: `print_rows`, nested values kept as JSON text, `dim_when` rows greyed) or with
-    `show(answer, fmt)` where people read it differently. `title` may name options, filled in:
+    `show(answer, fmt)` where people read it differently; `one_row`: the answer is one record, printed
+    (JSON too) as a list of that one row. `title` may name options, filled in:
     "case {case_id}". `fails(answer)` true: exit code 1 after
     printing (a check that found errors). None: nothing to print (nothing was done, and the command
     said why on stderr). The one "open the database, call the service, print" body,
@@ -158,6 +97,8 @@ def runs_on_engine(
             answer = (func if calls is None else _service(calls))(engine_from(ctx, db), **kwargs)
             if answer is None:  # nothing done, and the command said why on stderr
                 return
+            if one_row:
+                answer = [answer]
             heading = None if title is None else title.format(**kwargs)
             if show is not None and fmt != "json":
                 show(answer, fmt)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from cxchange.auth.scope import MAX_WHERE
 from cxchange.auth.web import CallerScope, rate_limited
 from cxchange.core.deps import engine
+from cxchange.core.period import Period
 from cxchange.decide.api_models import DriverTable, Opportunity, SimulationOut
 from cxchange.decide.key_drivers import stored_drivers
 from cxchange.decide.service import MAX_FIXES, Scope, parse_weights
@@ -57,7 +58,7 @@ class SimulateRequest(BaseModel):
 
 @router.post("/simulate", dependencies=[Depends(rate_limited("simulate"))], response_model=SimulationOut)
 def simulate(body: SimulateRequest, scope: CallerScope) -> dict[str, Any]:
-    data_scope = Scope(where=scope.where(engine(), body.where), since=body.since, until=body.until)
+    data_scope = Scope(where=scope.where(engine(), body.where), period=Period(body.since, body.until))
     return run(engine(), body.fix, moves=body.move, scope=data_scope, draws=body.draws, seed=body.seed)
 
 
@@ -73,6 +74,6 @@ def opportunities(
 ) -> list[dict[str, Any]]:
     result = rank(
         engine(), share=share, churn_rate=churn_rate, weights=parse_weights(weights or []),
-        scope=Scope(where=scope.where(engine(), where), since=since, until=until),
+        scope=Scope(where=scope.where(engine(), where), period=Period(since, until)),
     )  # fmt: skip
     return [{k: v for k, v in r.items() if k != "theme_id"} for r in result["opportunities"]]

@@ -9,14 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import (
-    DbOption,
-    FormatOption,
-    SinceOption,
-    UntilOption,
-    WhereOption,
-    engine_from,
-)
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_from
 from cxchange.core.errors import InputError
 from cxchange.core.output import neutralise_cell, print_rows, to_json
 
@@ -97,11 +91,11 @@ def drivers_command(
             "--from", help="Stored feedback: themes (0/1 mention), theme-sentiment, or attrs:A,B,C."
         ),
     ] = None,
-    where: WhereOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    where: opt.WhereOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
+    fmt: opt.FormatOption = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Key drivers: each predictor's share of R² (Shapley / LMG or relative weights) with intervals."""
     from cxchange.decide.drivers import driver_table, quadrant

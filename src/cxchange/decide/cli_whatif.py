@@ -7,22 +7,16 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import (
-    DbOption,
-    FormatOption,
-    SinceOption,
-    TableJsonFormat,
-    UntilOption,
-    WhereOption,
-    engine_from,
-)
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_from
 from cxchange.core.output import print_rows, to_json
+from cxchange.core.period import Period
 
 
 def _scope(where: list[str] | None, since: date | None, until: date | None, source: str | None = None):  # type: ignore[no-untyped-def]
     from cxchange.decide.service import Scope
 
-    return Scope(where=tuple(where or ()), source=source, since=since, until=until)
+    return Scope(where=tuple(where or ()), source=source, period=Period(since, until))
 
 
 def simulate_command(
@@ -37,13 +31,13 @@ def simulate_command(
             "--move", help="detractors-to-passives=0.1, detractors-to-promoters=…, passives-to-promoters=…"
         ),
     ] = None,
-    where: WhereOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
+    where: opt.WhereOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
     draws: Annotated[int, typer.Option("--draws", help="Simulation draws (each a bootstrap).")] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
+    fmt: opt.TableJsonFormat = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Project NPS if a theme were fixed for a share of the customers who complain about it."""
     from cxchange.decide.service import simulate
@@ -79,12 +73,12 @@ def opportunities_command(
         typer.Option("--weights", help="nps_gain=1,revenue_at_risk=1,trend=0.5,customers=0,root_causes=0.5"),
     ] = None,
     effort_power: Annotated[float, typer.Option("--effort-power", help="priority ÷ effort^P.")] = 1.0,
-    where: WhereOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
+    where: opt.WhereOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
     draws: Annotated[int, typer.Option("--draws")] = 500,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    fmt: opt.FormatOption = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Themes ranked by what fixing them is worth; the formula is printed with the ranking."""
     from cxchange.decide.service import opportunities, parse_weights
@@ -117,10 +111,10 @@ def business_case_command(
     output: Annotated[
         str, typer.Option("--output", "-o", help="case.md, case.html or case.pdf")
     ] = "business_case.html",
-    where: WhereOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    db: DbOption = None,
+    where: opt.WhereOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
+    db: opt.DbOption = None,
 ) -> None:
     """Write a business case for fixing THEME: quotes, where it hits, effect, money, risks, initiative."""
     from pathlib import Path

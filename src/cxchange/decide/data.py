@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import polars as pl
@@ -16,6 +15,7 @@ from sqlalchemy import Engine, String, select, type_coerce
 
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.regression import redundant_columns
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
@@ -54,8 +54,7 @@ def load_respondents(
     *,
     where: Sequence[str] = (),
     source: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    period: Period = ALL_TIME,
     attrs: Sequence[str] = (),
     text: bool = False,
 ) -> Respondents:
@@ -82,7 +81,7 @@ def load_respondents(
         .outerjoin(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
         .outerjoin(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
     )
-    stmt = apply_filters(stmt, filters, since=since, until=until, tree=tree)
+    stmt = apply_filters(stmt, filters, period=period, tree=tree)
     with engine.connect() as conn:
         result = conn.execute(stmt.order_by(Feedback.id))
         position = {name: i for i, name in enumerate(result.keys())}
@@ -93,8 +92,7 @@ def load_respondents(
                     Feedback, Feedback.id == FeedbackTheme.feedback_id
                 ),
                 filters,
-                since=since,
-                until=until,
+                period=period,
                 tree=tree,
             )
         ).all()
@@ -175,8 +173,7 @@ def theme_driver_frame(
     target: str,
     kind: str = "themes",
     where: Sequence[str] = (),
-    since: date | None = None,
-    until: date | None = None,
+    period: Period = ALL_TIME,
     respondents: Respondents | None = None,
 ) -> tuple[pl.DataFrame, list[str], dict[str, float], list[str]]:
     """Analysed comments with a target value: one predictor column per theme.
@@ -193,7 +190,7 @@ def theme_driver_frame(
     attr = target[5:] if target.startswith("attr:") else None
     r = respondents
     if r is None or (attr and f"attr:{attr}" not in r.frame.columns):
-        r = load_respondents(engine, where=where, since=since, until=until, attrs=[attr] if attr else [])
+        r = load_respondents(engine, where=where, period=period, attrs=[attr] if attr else [])
     if not r.analysed:
         from cxchange.core.errors import CxError
 

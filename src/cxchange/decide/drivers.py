@@ -38,7 +38,6 @@ or the database.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -46,6 +45,7 @@ import numpy as np
 import polars as pl
 
 from cxchange.core.errors import InputError
+from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.bootstrap import bootstrap
 from cxchange.decide.importance import (
     EXACT_LIMIT,
@@ -292,8 +292,7 @@ def frame_from_store(
     target: str,
     attrs: Sequence[str],
     where: Sequence[str] = (),
-    since: date | None = None,
-    until: date | None = None,
+    period: Period = ALL_TIME,
 ) -> pl.DataFrame:
     """One row per matching feedback: the target (column named as `target`) and each attribute.
 
@@ -311,9 +310,7 @@ def frame_from_store(
     cols = [target_col.label("__target"), *[Feedback.attributes[a].as_string().label(a) for a in attrs]]
     filters = parse_where(where)
     tree = load_org_tree(engine) if filters.units else None
-    stmt = apply_filters(
-        select(*cols).where(target_col.is_not(None)), filters, since=since, until=until, tree=tree
-    )
+    stmt = apply_filters(select(*cols).where(target_col.is_not(None)), filters, period=period, tree=tree)
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
     if not rows:

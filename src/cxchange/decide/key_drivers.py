@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from cxchange.core.errors import InputError
+from cxchange.core.period import Period
 from cxchange.decide.drivers import driver_table, frame_from_store
 
 
@@ -33,11 +34,12 @@ def stored_drivers(
     if not 0 < level < 1:
         raise InputError(f"--level must be between 0 and 1, got {level}")
     kind, _, names = source.partition(":")
+    period = Period(since, until)
     if kind in ("themes", "theme-sentiment") and not names:
         from cxchange.decide.data import theme_driver_frame
 
         frame, chosen, performance, notes = theme_driver_frame(
-            engine, target=target, kind=kind, where=tuple(where), since=since, until=until
+            engine, target=target, kind=kind, where=tuple(where), period=period
         )
         table = driver_table(
             frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level,
@@ -47,7 +49,7 @@ def stored_drivers(
     if kind != "attrs" or not names:
         raise InputError(f"unknown --from {source!r}; use themes, theme-sentiment or attrs:A,B,C")
     attrs = [a.strip() for a in names.split(",") if a.strip()]
-    frame = frame_from_store(engine, target=target, attrs=attrs, where=tuple(where), since=since, until=until)
+    frame = frame_from_store(engine, target=target, attrs=attrs, where=tuple(where), period=period)
     table = driver_table(frame, target, attrs, method=method, n_boot=boot, seed=seed, level=level)
     dropped = frame.height - table["n"]
     notes = [f"{dropped} row(s) missing the target or a predictor were left out"] if dropped else []

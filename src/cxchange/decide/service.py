@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from cxchange.core.errors import CxError, InputError
 from cxchange.core.events import ROOT_CAUSES, ask
+from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.data import Respondents, load_respondents
 from cxchange.decide.simulate import METHOD, parse_levers, simulate_nps
 from cxchange.understand.themes.taxonomy import theme_rows
@@ -31,8 +32,7 @@ TREND_DAYS = 90
 class Scope:
     where: Sequence[str] = ()
     source: str | None = None
-    since: date | None = None
-    until: date | None = None
+    period: Period = ALL_TIME
 
 
 @dataclass
@@ -73,9 +73,8 @@ def parse_fixes(items: Sequence[str]) -> list[tuple[str, float]]:
 def respondents_in(engine: Engine, scope: Scope, *, attrs: Sequence[str], text: bool = False) -> Respondents:
     """The respondents in ``scope`` (see `load_respondents`); an error when no comment is analysed yet."""
     r = load_respondents(
-        engine, where=scope.where, source=scope.source, since=scope.since, until=scope.until,
-        attrs=attrs, text=text,
-    )  # fmt: skip
+        engine, where=scope.where, source=scope.source, period=scope.period, attrs=attrs, text=text
+    )
     return _analysed(r)
 
 

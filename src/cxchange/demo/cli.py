@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import TABLE_JSON, runs_on_engine
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import runs_on_engine
 from cxchange.core.output import print_rows
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ def _show_demo(summary: dict[str, Any], fmt: str) -> None:
     print_rows(counts, title="demo batches")
 
 
-@runs_on_engine(formats=TABLE_JSON, show=_show_demo)
+@runs_on_engine(formats=opt.TABLE_JSON, show=_show_demo)
 def demo_command(
     engine: Engine,
     rows: Annotated[int, typer.Option("--rows", help="Feedback rows in all sources.")] = 20_000,

@@ -8,20 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import (
-    TABLE_JSON,
-    DbOption,
-    FormatOption,
-    SinceOption,
-    SourceOption,
-    TableJsonFormat,
-    UntilOption,
-    WhereOption,
-    engine_command,
-    engine_from,
-    process_started,
-    runs_on_engine,
-)
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_command, engine_from, process_started, runs_on_engine
 from cxchange.core.output import print_rows, to_json, write_csv
 
 if TYPE_CHECKING:
@@ -69,8 +57,8 @@ def import_command(
     no_redact: Annotated[
         bool, typer.Option("--no-redact", help="Keep emails, phones, card numbers.")
     ] = False,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
+    fmt: opt.TableJsonFormat = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Import a feedback export. Rejected rows are kept with their reason (`cxchange rejects BATCH`), rows
     stored with a warning (a bad score left empty, the comment kept) too (`--warnings`)."""
@@ -201,8 +189,8 @@ def rejects_command(
             "--warnings", help="The rows stored with a warning (e.g. a bad score left empty) instead."
         ),
     ] = False,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    fmt: opt.FormatOption = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Rejected rows of a batch, the CSV ready to fix and import again; --warnings: rows kept with a note."""
     from cxchange.listen.browse import list_rejects, rejects_for_reimport
@@ -225,10 +213,10 @@ def rejects_command(
 
 @runs_on_engine(title="feedback", as_rows=True, calls="cxchange.understand.explore:list_feedback")
 def feedback_command(
-    source: SourceOption = None,
-    where: WhereOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
+    source: opt.SourceOption = None,
+    where: opt.WhereOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
     theme: Annotated[str | None, typer.Option("--theme", help="Only comments about this theme.")] = None,
     sentiment: Annotated[
         str | None, typer.Option("--sentiment", help="negative, neutral or positive.")
@@ -240,7 +228,7 @@ def feedback_command(
     """List stored feedback, newest first, with sentiment and themes once analysed."""
 
 
-@engine_command(org_app, "import", formats=TABLE_JSON, title="org import", as_rows=True)
+@engine_command(org_app, "import", formats=opt.TABLE_JSON, title="org import", as_rows=True)
 def org_import(
     engine: Engine,
     units: Annotated[Path, typer.Argument(help="CSV with code, name, parent (and optional level).")],
@@ -269,7 +257,9 @@ def _show_tree(tree: list[dict[str, Any]], fmt: str) -> None:
     Console().print(root)
 
 
-@engine_command(org_app, "show", formats=TABLE_JSON, show=_show_tree, calls="cxchange.org.tree:org_as_nested")
+@engine_command(
+    org_app, "show", formats=opt.TABLE_JSON, show=_show_tree, calls="cxchange.org.tree:org_as_nested"
+)
 def org_show() -> None:
     """Print the org tree."""
 

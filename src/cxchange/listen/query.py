@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Select, or_, select
 
 from cxchange.core.errors import InputError
+from cxchange.core.period import ALL_TIME, Period
 from cxchange.listen.tables import feedback as feedback_table
 from cxchange.listen.tables import source as source_table
 
@@ -65,23 +65,15 @@ def scope_filters(
     return filters, tree
 
 
-def _day_start(d: date) -> datetime:
-    return d if isinstance(d, datetime) else datetime.combine(d, time.min)
-
-
 def apply_filters(
     stmt: Select[Any],
     filters: Filters,
     *,
-    since: date | None = None,
-    until: date | None = None,
+    period: Period = ALL_TIME,
     tree: OrgTree | None = None,
 ) -> Select[Any]:
-    """Add WHERE clauses (bound parameters only). `until` is exclusive."""
-    if since is not None:
-        stmt = stmt.where(feedback_table.c.received_at >= _day_start(since))
-    if until is not None:
-        stmt = stmt.where(feedback_table.c.received_at < _day_start(until))
+    """Add WHERE clauses (bound parameters only): the filters, and feedback received in `period`."""
+    stmt = period.where(stmt, feedback_table.c.received_at)
     if filters.sources:
         stmt = stmt.where(
             feedback_table.c.source_id.in_(

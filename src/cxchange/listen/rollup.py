@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxchange.core.base import Base
+from cxchange.core.period import Period
 from cxchange.core.types import BigId
 from cxchange.listen.models import FeedbackChanges, Source
 
@@ -268,10 +269,10 @@ PLAIN_KEYS = ("source", "channel", "unit")
 
 
 def answers(
-    by: Sequence[str], *, since: Any, until: Any, columns: dict[str, list[str]], attrs: dict[str, list[str]]
+    by: Sequence[str], *, period: Period, columns: dict[str, list[str]], attrs: dict[str, list[str]]
 ) -> bool:
     """Whether a scores query is one the roll-up answers exactly."""
-    if since is not None or until is not None or attrs:
+    if period.bounded or attrs:
         return False
     if set(columns) - {"channel"}:
         return False

@@ -6,14 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import (
-    LevelOption,
-    MetricOption,
-    SinceOption,
-    UntilOption,
-    WhereOption,
-    runs_on_engine,
-)
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import runs_on_engine
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -29,15 +23,15 @@ ByOption = Annotated[
 @runs_on_engine(title="{metric} scores", as_rows=True, dim_when="small")
 def scores_command(
     engine: Engine,
-    metric: MetricOption = "nps",
+    metric: opt.MetricOption = "nps",
     by: ByOption = None,
-    where: WhereOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
+    where: opt.WhereOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
     ci: Annotated[
         str | None, typer.Option("--ci", help="adjusted-wald (NPS default), wald or bootstrap.")
     ] = None,
-    level: LevelOption = 0.95,
+    level: opt.LevelOption = 0.95,
     min_n: Annotated[int, typer.Option("--min-n", help="Groups below this n are flagged small.")] = 30,
 ) -> Any:
     """NPS / CSAT / CES / rating by group, with confidence intervals; small groups flagged, not hidden.
@@ -50,12 +44,12 @@ def scores_command(
 @runs_on_engine(title="{metric}: each group vs {vs}", as_rows=True, dim_when="small")
 def compare_command(
     engine: Engine,
-    metric: MetricOption = "nps",
+    metric: opt.MetricOption = "nps",
     by: ByOption = None,
     vs: Annotated[str, typer.Option("--vs", help="rest or previous-period.")] = "rest",
-    where: WhereOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
+    where: opt.WhereOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
     level: Annotated[float, typer.Option("--level")] = 0.95,
     min_n: Annotated[int, typer.Option("--min-n")] = 30,
 ) -> Any:

@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.output import rounded as _round  # the one rounding rule
+from cxchange.core.period import ALL_TIME, Period
 from cxchange.listen import columnar
 from cxchange.listen.query import Filters, apply_filters, parse_where
 from cxchange.listen.tables import feedback as feedback_table
@@ -46,8 +47,7 @@ class ScoreQuery:
     metric: str = "nps"
     by: Sequence[str] = ()
     where: Sequence[str] = ()
-    since: date | None = None
-    until: date | None = None
+    period: Period = ALL_TIME
     ci: str | None = None
     level: float = 0.95
     min_n: int = 30
@@ -66,7 +66,7 @@ class ScoreQuery:
     ) -> ScoreQuery:
         """The query an interface's options ask for (the CLI's, the API's, the library's), an unset
         list (None) meaning none."""
-        return cls(metric, tuple(by or ()), tuple(where or ()), since, until, ci, level, min_n)
+        return cls(metric, tuple(by or ()), tuple(where or ()), Period(since, until), ci, level, min_n)
 
 
 @dataclass
@@ -175,7 +175,7 @@ def _counts_sql(engine: Engine, plan: _CountPlan, ids: tuple[int, int] | None = 
         stmt = stmt.join(source_table, source_table.c.id == feedback_table.c.source_id)
     if ids is not None:
         stmt = stmt.where(feedback_table.c.id > ids[0], feedback_table.c.id <= ids[1])
-    stmt = apply_filters(stmt, plan.filters, since=q.since, until=q.until, tree=plan.tree)
+    stmt = apply_filters(stmt, plan.filters, period=q.period, tree=plan.tree)
     with engine.connect() as conn:
         rows = conn.execute(stmt.group_by(*cols, score)).all()
     schema["__value"] = pl.Float64
@@ -186,11 +186,7 @@ def _counts_sql(engine: Engine, plan: _CountPlan, ids: tuple[int, int] | None = 
 def _columnar_filters(plan: _CountPlan, names: dict[int, str], available: set[str]) -> list[pl.Expr]:
     """The WHERE of `apply_filters`, as polars expressions over the Parquet copy."""
     q, filters = plan.q, plan.filters
-    conds: list[pl.Expr] = [pl.col(plan.metric).is_not_null()]
-    if q.since is not None:
-        conds.append(pl.col("received_at") >= datetime.combine(q.since, datetime.min.time()))
-    if q.until is not None:
-        conds.append(pl.col("received_at") < datetime.combine(q.until, datetime.min.time()))
+    conds: list[pl.Expr] = [pl.col(plan.metric).is_not_null(), *q.period.conditions(pl.col("received_at"))]
     if filters.sources:
         conds.append(pl.col("source_id").is_in([i for i, n in names.items() if n in filters.sources]))
     unit_ids = plan.unit_ids()
@@ -281,7 +277,7 @@ def _counts_from_rollup(engine: Engine, plan: _CountPlan) -> pl.DataFrame | None
 
     q, filters = plan.q, plan.filters
     if engine.dialect.name != "postgresql" or not rollup.answers(
-        q.by, since=q.since, until=q.until, columns=filters.columns, attrs=filters.attrs
+        q.by, period=q.period, columns=filters.columns, attrs=filters.attrs
     ):
         return None
     return rollup.counts(
@@ -386,11 +382,7 @@ def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
 
 def scope_text(q: ScoreQuery) -> str:
     """A query's filters in words ("unit=S1, since 2025-01-01, before 2025-04-01"), for messages."""
-    parts = [*q.where]
-    if q.since is not None:
-        parts.append(f"since {q.since}")
-    if q.until is not None:
-        parts.append(f"before {q.until}")
+    parts = [*q.where, *q.period.words()]
     return ", ".join(parts) or "all feedback"
 
 
@@ -407,10 +399,9 @@ def scores_in_scope(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
     return rows
 
 
-def _previous_window(engine: Engine, q: ScoreQuery) -> tuple[date, date, date, date]:
-    """The compared period [since, until) and the window of equal length just before it."""
-    until = q.until
-    since = q.since
+def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
+    """The query's period with both ends: by default up to the newest feedback, 90 days long."""
+    since, until = q.period.since, q.period.until
     if until is None:
         with engine.connect() as conn:
             last = conn.execute(select(func.max(feedback_table.c.received_at))).scalar()
@@ -419,10 +410,7 @@ def _previous_window(engine: Engine, q: ScoreQuery) -> tuple[date, date, date, d
         if isinstance(last, str):
             last = datetime.fromisoformat(last)
         until = last.date() + timedelta(days=1)
-    if since is None:
-        since = until - timedelta(days=90)
-    length = until - since
-    return since - length, since, since, until
+    return Period(until - timedelta(days=90) if since is None else since, until)
 
 
 def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, Any]]:
@@ -446,11 +434,11 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, A
             other = other.with_columns((pl.col("__count") - pl.col("__g").fill_null(0)).alias("__rest"))
             pairs.append((key_vals, part["__value"], part["__count"], other["__value"], other["__rest"]))
     else:
-        p_since, p_until, c_since, c_until = _previous_window(engine, q)
-        cur = grouped_counts(engine, replace(q, since=c_since, until=c_until)).frame
+        current = replace(q, period=_compared_period(engine, q))
+        cur = grouped_counts(engine, current).frame
         if cur.is_empty():
-            raise no_answers(replace(q, since=c_since, until=c_until))
-        prev = grouped_counts(engine, replace(q, since=p_since, until=p_until)).frame
+            raise no_answers(current)
+        prev = grouped_counts(engine, replace(q, period=current.period.previous())).frame
         pairs = []
         for key_vals, part in cur.group_by(list(q.by), maintain_order=True):
             cond = pl.all_horizontal([pl.col(k).eq_missing(v) for k, v in zip(q.by, key_vals, strict=True)])

@@ -27,6 +27,7 @@ from cxchange.auth.scope import UserScope
 from cxchange.core.errors import CxError, InputError
 from cxchange.core.migrate import ensure_schema
 from cxchange.core.output import rounded as _r  # the one rounding rule
+from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.data import load_respondents, theme_driver_frame
 from cxchange.decide.drivers import driver_table, quadrant
 from cxchange.measure.service import ScoreQuery, compare_count_frames, grouped_counts
@@ -34,7 +35,7 @@ from cxchange.measure.stats import score_from_counts
 from cxchange.org.tree import OrgTree, Unit, load_org_tree
 from cxchange.report.initiatives import initiatives_section
 from cxchange.report.period import (
-    Period,
+    ReportPeriod,
     add_months,
     as_date,
     months_between,
@@ -44,7 +45,7 @@ from cxchange.report.period import (
 from cxchange.sustain.recognition import list_recognitions
 from cxchange.sustain.scorecard import latest_complete
 from cxchange.understand import explore
-from cxchange.understand.service import emerging, theme_counts, theme_stats
+from cxchange.understand.service import analysed_count, emerging, theme_counts, theme_stats
 
 METRICS: dict[str, dict[str, str]] = {
     "nps": {"label": "NPS", "unit": "", "scale": "−100 to 100: % promoters (9–10) − % detractors (0–6)"},
@@ -71,12 +72,10 @@ class _Scope:
     tree: OrgTree
     unit: Unit | None
 
-    def count(self, since: date | None = None, until: date | None = None, *, analysed: bool = False) -> int:
+    def count(self, period: Period = ALL_TIME, *, analysed: bool = False) -> int:
         if analysed:
-            from cxchange.understand.service import analysed_count
-
-            return analysed_count(self.engine, self.where, since, until)
-        return explore.total(self.engine, explore.FeedbackFilter(where=self.where, since=since, until=until))
+            return analysed_count(self.engine, self.where, period)
+        return explore.total(self.engine, explore.FeedbackFilter(where=self.where, period=period))
 
     def last_day(self) -> date | None:
         return as_date(explore.latest(self.engine, explore.FeedbackFilter(where=self.where)))
@@ -124,14 +123,14 @@ def _change(metric: str, cur: pl.DataFrame, prev: pl.DataFrame) -> dict[str, Any
 # --------------------------------------------------------------------------------------------- sections
 
 
-def _scores(s: _Scope, period: Period, prev: Period) -> list[dict[str, Any]]:
+def _scores(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> list[dict[str, Any]]:
     """Per metric with data in the period: score, interval, change vs the previous period, monthly trend."""
     window_start = min(prev.start, add_months(period.start, -(12 - len(period.months()))))
     months = months_between(window_start, period.end)
     in_period, in_prev = set(period.months()), set(prev.months())
     out = []
     for metric, meta in METRICS.items():
-        q = ScoreQuery(metric=metric, by=("month",), where=s.where, since=window_start, until=period.end)
+        q = ScoreQuery(metric=metric, by=("month",), where=s.where, period=Period(window_start, period.end))
         frame = grouped_counts(s.engine, q).frame
         cur = frame.filter(pl.col("month").is_in(sorted(in_period)))
         if not cur.height:
@@ -161,14 +160,14 @@ def _child_units(s: _Scope) -> list[Unit]:
     return s.tree.children(roots[0].id) if len(roots) == 1 else roots
 
 
-def _by_unit(s: _Scope, period: Period, prev: Period, metric: str) -> dict[str, Any] | None:
+def _by_unit(s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str) -> dict[str, Any] | None:
     """The headline metric one level below the scope: which units moved."""
     children = _child_units(s)
     if not children:
         return None
     level = children[0].level or str(children[0].depth)
     key = f"org:{level}"
-    q = ScoreQuery(metric=metric, by=("month", key), where=s.where, since=prev.start, until=period.end)
+    q = ScoreQuery(metric=metric, by=("month", key), where=s.where, period=Period(prev.start, period.end))
     frame = grouped_counts(s.engine, q).frame
     cur_m, prev_m = period.months(), prev.months()
     rows = []
@@ -201,11 +200,11 @@ def _share_change(k1: int, n1: int, k0: int, n0: int) -> tuple[float | None, flo
     return _r(diff), _r(diff - z * se), _r(diff + z * se)
 
 
-def _themes(s: _Scope, period: Period, prev: Period) -> dict[str, Any]:
-    cur = theme_stats(s.engine, where=s.where, since=period.start, until=period.end, n_boot=1000)
-    before = theme_counts(s.engine, s.where, prev.start, prev.end)  # shares and sentiment suffice
-    n_cur = s.count(period.start, period.end, analysed=True)
-    n_prev = s.count(prev.start, prev.end, analysed=True)
+def _themes(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> dict[str, Any]:
+    cur = theme_stats(s.engine, where=s.where, period=period.window, n_boot=1000)
+    before = theme_counts(s.engine, s.where, prev.window)  # shares and sentiment suffice
+    n_cur = s.count(period.window, analysed=True)
+    n_prev = s.count(prev.window, analysed=True)
     rows = []
     for t in cur:
         p = before.get(t["id"], {})
@@ -260,13 +259,13 @@ def _themes(s: _Scope, period: Period, prev: Period) -> dict[str, Any]:
     }
 
 
-def _drivers(s: _Scope, period: Period) -> dict[str, Any]:
+def _drivers(s: _Scope, period: ReportPeriod) -> dict[str, Any]:
     """Which themes' sentiment explains NPS in the period (Shapley shares of R², bootstrap intervals):
     the frame `decide.data.theme_driver_frame` builds for the Decide page, the CLI and the API
     (`from=theme-sentiment`); above `DRIVER_MAX_ROWS` comments, a systematic sample (every k-th row),
     which leaves shares of R² practically unchanged and bounds the bootstrap's time."""
     try:
-        r = load_respondents(s.engine, where=s.where, since=period.start, until=period.end)
+        r = load_respondents(s.engine, where=s.where, period=period.window)
         frame, chosen, performance, _ = theme_driver_frame(
             s.engine, target="nps", kind="theme-sentiment", respondents=r
         )
@@ -307,7 +306,7 @@ def _drivers(s: _Scope, period: Period) -> dict[str, Any]:
     return {"drivers": drivers, "n": int(table["n"]), "r2": _r(table["r2"], 3), "note": note}
 
 
-def _emerging(s: _Scope, period: Period) -> dict[str, Any]:
+def _emerging(s: _Scope, period: ReportPeriod) -> dict[str, Any]:
     found = emerging(
         s.engine, window=EMERGING_WINDOW, baseline=EMERGING_BASELINE, until=period.end, where=s.where
     )
@@ -331,7 +330,7 @@ def _emerging(s: _Scope, period: Period) -> dict[str, Any]:
     }
 
 
-def _recognitions(s: _Scope, period: Period) -> dict[str, Any]:
+def _recognitions(s: _Scope, period: ReportPeriod) -> dict[str, Any]:
     recs = list_recognitions(
         s.engine, unit=s.unit.code if s.unit else None, since=period.start, until=period.end
     )
@@ -404,15 +403,15 @@ def resolve_scope(engine: Engine, unit: str | None) -> tuple[OrgTree, Unit | Non
     return tree, tree.by_code(unit.strip())  # NotFoundError: "no org unit with code 'X'"
 
 
-def default_period(engine: Engine, where: Sequence[str] = ()) -> Period:
+def default_period(engine: Engine, where: Sequence[str] = ()) -> ReportPeriod:
     """The latest complete quarter that has data, else the latest quarter with data."""
     s = _Scope(engine, tuple(where), load_org_tree(engine), None)
     last = s.last_day()
     if last is None:
         raise InputError("no dated feedback in scope: nothing to report")
     start, end = latest_complete("quarter", last)
-    complete = Period("quarter", start, end)
-    if s.count(complete.start, complete.end):
+    complete = ReportPeriod("quarter", start, end)
+    if s.count(complete.window):
         return complete
     return period_containing("quarter", last)
 
@@ -428,7 +427,7 @@ def build_report(
     where = (f"unit={u.code}",) if u is not None else ()
     p = parse_period(period) if period is not None else default_period(engine, where)
     s = _Scope(engine, where, tree, u)
-    n = s.count(p.start, p.end)
+    n = s.count(p.window)
     scope_name = f"{u.name} ({u.code})" if u is not None else "the whole organisation"
     if not n:
         raise InputError(f"no feedback in {p.label} ({p.start} to {p.last_day}) for {scope_name}")

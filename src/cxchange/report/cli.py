@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, UnitOption, engine_from
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_from
 
 
 def report_command(
@@ -28,7 +29,7 @@ def report_command(
             "quarter with data.",
         ),
     ] = None,
-    unit: UnitOption = None,
+    unit: opt.UnitOption = None,
     as_user: Annotated[
         str | None,
         typer.Option(
@@ -36,7 +37,7 @@ def report_command(
             help="Email of a user: the report holds only what they may see (a manager: their units).",
         ),
     ] = None,
-    db: DbOption = None,
+    db: opt.DbOption = None,
 ) -> None:
     """Executive summary: scores with intervals and trend, what moved and why, emerging issues,
     initiatives and their measured outcomes, recognitions."""

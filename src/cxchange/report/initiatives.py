@@ -16,14 +16,14 @@ from cxchange.auth.scope import UserScope
 from cxchange.change.service import comparison_note, comparison_visible, unit_codes, visible_initiatives
 from cxchange.core.errors import CxError
 from cxchange.org.tree import OrgTree, Unit
-from cxchange.report.period import Period, as_date
+from cxchange.report.period import ReportPeriod, as_date
 from cxchange.sustain.outcomes import outcomes
 
 MAX_OUTCOMES = 10  # outcome analyses per report (each scans the initiative's units over its windows)
 
 
 def initiatives_section(
-    engine: Engine, user: UserScope, tree: OrgTree, unit: Unit | None, period: Period
+    engine: Engine, user: UserScope, tree: OrgTree, unit: Unit | None, period: ReportPeriod
 ) -> list[dict[str, Any]]:
     covered = tree.subtree_ids(unit.code) if unit is not None else None
     out: list[dict[str, Any]] = []

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from cxchange.core.errors import InputError
+from cxchange.core.period import Period
 
 _QUARTER = re.compile(r"^(\d{4})-?q([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -15,7 +16,7 @@ _YEAR = re.compile(r"^(\d{4})$")
 
 
 @dataclass(frozen=True)
-class Period:
+class ReportPeriod:
     kind: str  # month | quarter | year
     start: date
     end: date  # exclusive
@@ -32,7 +33,12 @@ class Period:
     def last_day(self) -> date:
         return self.end - timedelta(days=1)
 
-    def previous(self) -> Period:
+    @property
+    def window(self) -> Period:
+        """The days it covers, as every service reads a window."""
+        return Period(self.start, self.end)
+
+    def previous(self) -> ReportPeriod:
         return period_containing(self.kind, self.start - timedelta(days=1))
 
     def months(self) -> list[str]:
@@ -52,15 +58,15 @@ def months_between(start: date, end: date) -> list[str]:
     return out
 
 
-def period_containing(kind: str, d: date) -> Period:
+def period_containing(kind: str, d: date) -> ReportPeriod:
     if kind == "year":
-        return Period("year", date(d.year, 1, 1), date(d.year + 1, 1, 1))
+        return ReportPeriod("year", date(d.year, 1, 1), date(d.year + 1, 1, 1))
     size = 1 if kind == "month" else 3
     start = date(d.year, (d.month - 1) // size * size + 1, 1)
-    return Period(kind, start, add_months(start, size))
+    return ReportPeriod(kind, start, add_months(start, size))
 
 
-def parse_period(text: str) -> Period:
+def parse_period(text: str) -> ReportPeriod:
     """2026-Q3 (also 2026Q3), 2026-09 (a month) or 2026 (a year)."""
     s = (text or "").strip()
     bad = InputError(f"--period wants a quarter (2026-Q3), a month (2026-09) or a year (2026), got {text!r}")

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from cxchange.core.config import Settings
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.core.output import rounded  # the one rounding rule
+from cxchange.core.period import Period
 from cxchange.core.spans import parse_span
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, grouped_counts
@@ -186,7 +187,7 @@ def _one_answer_scores(metric: str, values: np.ndarray) -> np.ndarray:
 def _daily(engine: Engine, metric: str, unit: str | None, since: date, until: date) -> dict[str, np.ndarray]:
     """Per-day sum, sum of squares and count of one-answer scores over [since, until)."""
     q = ScoreQuery(
-        metric=metric, by=("day",), where=(f"unit={unit}",) if unit else (), since=since, until=until
+        metric=metric, by=("day",), where=(f"unit={unit}",) if unit else (), period=Period(since, until)
     )
     frame = grouped_counts(engine, q, path="sql").frame
     days = (until - since).days
@@ -201,7 +202,7 @@ def _daily(engine: Engine, metric: str, unit: str | None, since: date, until: da
 
 
 def _counts(engine: Engine, metric: str, unit: str | None, since: date, until: date) -> tuple[list, list]:
-    q = ScoreQuery(metric=metric, where=(f"unit={unit}",) if unit else (), since=since, until=until)
+    q = ScoreQuery(metric=metric, where=(f"unit={unit}",) if unit else (), period=Period(since, until))
     frame = grouped_counts(engine, q, path="sql").frame
     return frame["__value"].to_list(), frame["__count"].to_list()
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from cxchange.core.errors import InputError
+from cxchange.core.period import Period
 from cxchange.core.types import as_datetime
 from cxchange.listen.models import Feedback
 from cxchange.org.models import OrgUnit
@@ -74,12 +75,9 @@ def stats(
     stmt = select(
         Case.unit_id, Case.status, Case.opened_at, Case.due_at, Case.resolved_at, Case.root_cause_theme_id
     )
-    if since is not None or until is not None:
-        stmt = stmt.join(Feedback, Feedback.id == Case.feedback_id)
-        if since is not None:
-            stmt = stmt.where(Feedback.received_at >= datetime.combine(since, time.min))
-        if until is not None:
-            stmt = stmt.where(Feedback.received_at < datetime.combine(until, time.min))
+    period = Period(since, until)
+    if period.bounded:
+        stmt = period.where(stmt.join(Feedback, Feedback.id == Case.feedback_id), Feedback.received_at)
     with engine.connect() as conn:
         cases = conn.execute(stmt).all()
         names = dict(conn.execute(select(Theme.id, Theme.name)).all())

@@ -7,19 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import (
-    TABLE_JSON,
-    DbOption,
-    FormatOption,
-    SinceOption,
-    SourceOption,
-    UnitOption,
-    UntilOption,
-    commands_of,
-    engine_command,
-    engine_from,
-    runs_on_engine,
-)
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import commands_of, engine_command, engine_from, runs_on_engine
 from cxchange.core.output import emit, to_json
 
 if TYPE_CHECKING:
@@ -67,7 +56,7 @@ def case_rule_add(
     theme: Annotated[
         str | None, typer.Option("--theme", help="--kind theme: this theme mentioned negatively.")
     ] = None,
-    source: SourceOption = None,
+    source: opt.SourceOption = None,
     sla: Annotated[str, typer.Option("--sla", help="Time to resolve: 72h, 3d, 1w.")] = "72h",
     within: Annotated[
         str,
@@ -86,14 +75,14 @@ def case_rule_list() -> None:
 @cases_app.command("list")
 def cases_list(
     ctx: typer.Context,
-    unit: UnitOption = None,
+    unit: opt.UnitOption = None,
     status: CaseStatusOption = None,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only unresolved cases past their due date.")
     ] = False,
     limit: LimitOption = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    fmt: opt.FormatOption = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Cases, soonest due first."""
     from cxchange.sustain.cases import list_cases
@@ -135,8 +124,8 @@ def cases_stats(
     by: Annotated[
         str | None, typer.Option("--by", help="unit (one row per unit) or org:LEVEL (e.g. org:region).")
     ] = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
 ) -> None:
     """Open, overdue, median hours to close, % resolved within SLA, root causes (the scorecard's count)."""
 
@@ -151,9 +140,9 @@ def cases_scan() -> None:
 def cases_you_said(
     ctx: typer.Context,
     initiative: Annotated[str, typer.Argument(help="Initiative id or name (it must be done).")],
-    fmt: FormatOption = "csv",
+    fmt: opt.FormatOption = "csv",
     output: Annotated[str | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
-    db: DbOption = None,
+    db: opt.DbOption = None,
 ) -> None:
     """The customers whose feedback mentioned a finished initiative's theme, to tell them what changed."""
     from cxchange.core.output import write_csv
@@ -187,9 +176,9 @@ def _show_recognition(rows: list[dict[str, Any]], fmt: str) -> None:
 @runs_on_engine(show=_show_recognition)
 def recognition_cmd(
     engine: Engine,
-    unit: UnitOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
+    unit: opt.UnitOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
     limit: LimitOption = None,
     scan: Annotated[
         bool, typer.Option("--scan", help="First look for praise in all analysed comments.")
@@ -211,8 +200,8 @@ def recognition_cmd(
 def alerts_list(
     ctx: typer.Context,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many alerts.")] = None,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    fmt: opt.FormatOption = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Fired alerts, newest first, with their deliveries."""
     if ctx.invoked_subcommand is not None:
@@ -274,7 +263,7 @@ def _show_check(out: dict[str, Any], fmt: str) -> None:
 
 
 @engine_command(
-    alerts_app, "check", formats=TABLE_JSON, show=_show_check, calls="cxchange.sustain.alerts:check"
+    alerts_app, "check", formats=opt.TABLE_JSON, show=_show_check, calls="cxchange.sustain.alerts:check"
 )
 def alerts_check() -> None:
     """Evaluate every rule now, then send and retry the deliveries that are due."""

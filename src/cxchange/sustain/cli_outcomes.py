@@ -13,17 +13,10 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from cxchange.core.cli_support import (
-    TABLE_JSON,
-    DbOption,
-    FormatOption,
-    LevelOption,
-    MetricOption,
-    engine_from,
-    parse_date,
-    runs_on_engine,
-)
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_from, runs_on_engine
 from cxchange.core.output import print_rows, write_csv
+from cxchange.core.period import parse_date
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -113,7 +106,7 @@ def _show_outcomes(out: dict[str, Any], fmt: str) -> None:
     typer.echo(f"method: {out['method']}")
 
 
-@runs_on_engine(formats=TABLE_JSON, show=_show_outcomes, calls="cxchange.sustain.outcomes:outcomes")
+@runs_on_engine(formats=opt.TABLE_JSON, show=_show_outcomes, calls="cxchange.sustain.outcomes:outcomes")
 def outcomes_command(
     initiative: InitiativeArgument,
     metric: Annotated[
@@ -123,7 +116,7 @@ def outcomes_command(
     before: WindowBefore = None,
     after: WindowAfter = None,
     cluster: ClusterOption = None,
-    level: LevelOption = 0.95,
+    level: opt.LevelOption = 0.95,
 ) -> None:
     """Pilot vs control (two-way fixed effects, randomization inference at the level pilot and control
     were chosen), else before/after; one plain verdict. Windows and level default to the stored ones."""
@@ -141,7 +134,7 @@ def _show_settings(out: dict[str, Any], fmt: str) -> None:
     )
 
 
-@runs_on_engine(formats=TABLE_JSON, show=_show_settings)
+@runs_on_engine(formats=opt.TABLE_JSON, show=_show_settings)
 def set_command(
     engine: Engine,
     initiative: InitiativeArgument,
@@ -178,14 +171,14 @@ def _show_plan(out: dict[str, Any], fmt: str) -> None:
     )
 
 
-@runs_on_engine(formats=TABLE_JSON, show=_show_plan, calls="cxchange.sustain.outcome_plan:plan")
+@runs_on_engine(formats=opt.TABLE_JSON, show=_show_plan, calls="cxchange.sustain.outcome_plan:plan")
 def plan_command(
     initiative: InitiativeArgument,
     metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")] = "nps",
     before: WindowBefore = None,
     after: WindowAfter = None,
     cluster: ClusterOption = None,
-    level: LevelOption = 0.95,
+    level: opt.LevelOption = 0.95,
 ) -> None:
     """Minimum detectable effect of the pilot/control design, from past data (placebo start)."""
 
@@ -194,17 +187,17 @@ def scorecard_command(
     ctx: typer.Context,
     period: Annotated[str, typer.Option("--period", help="quarter or month.")] = "quarter",
     by: Annotated[str, typer.Option("--by", help="org:LEVEL, e.g. org:region or org:store.")] = "org:store",
-    metric: MetricOption = "nps",
+    metric: opt.MetricOption = "nps",
     target: Annotated[
         float | None, typer.Option("--target", help="Met only when the interval says so.")
     ] = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: newest feedback).")
     ] = None,
-    level: LevelOption = 0.95,
+    level: opt.LevelOption = 0.95,
     min_n: Annotated[int, typer.Option("--min-n", help="Units below this n are flagged small.")] = 30,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    fmt: opt.FormatOption = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Per unit: score with interval, change vs the previous period, target met, cases, recognitions."""
     from cxchange.sustain.scorecard import scorecard

@@ -11,11 +11,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from cxchange.auth.service import audit
 from cxchange.change.common import get_initiative, session_for
+from cxchange.change.models import InitiativeUnit
 from cxchange.core.errors import InputError
-from cxchange.org.tree import OrgTree
+from cxchange.core.spans import parse_window
+from cxchange.org.models import OrgUnit
+from cxchange.org.tree import OrgTree, org_tree
 
 DEFAULT_BEFORE = "365d"
 DEFAULT_AFTER = "90d"
@@ -23,11 +27,6 @@ DEFAULT_AFTER = "90d"
 
 def unit_starts(session: Any, initiative_id: int) -> dict[str, date]:
     """Pilot unit code -> its own start (staggered rollouts); units without one start with the initiative."""
-    from sqlalchemy import select
-
-    from cxchange.change.models import InitiativeUnit
-    from cxchange.org.models import OrgUnit
-
     rows = session.execute(
         select(OrgUnit.code, InitiativeUnit.start)
         .join(OrgUnit, OrgUnit.id == InitiativeUnit.unit_id)
@@ -57,11 +56,6 @@ def stored_settings(engine: Engine, initiative: int | str) -> dict[str, Any]:
 
 def _set_starts(session: Any, ini: Any, start_for: list[str]) -> dict[str, dict[str, str | None]]:
     """Apply UNIT=YYYY-MM-DD (or UNIT=default) to the initiative's pilot units; the changes made."""
-    from sqlalchemy import select
-
-    from cxchange.change.models import InitiativeUnit
-    from cxchange.org.models import OrgUnit
-
     pilots = {
         code.lower(): (code, row)
         for code, row in session.execute(
@@ -115,9 +109,6 @@ def set_settings(
 ) -> dict[str, Any]:
     """Store windows, the cluster level and/or pilot units' own starts; "default" clears one. Every
     change is audited."""
-    from cxchange.auth.service import audit
-    from cxchange.sustain.outcomes import parse_window
-
     if before is None and after is None and cluster is None and not start_for:
         raise InputError("outcomes set needs --before, --after, --cluster or --start-for")
     new: dict[str, str | None] = {}
@@ -134,8 +125,6 @@ def set_settings(
             if not text:
                 raise InputError("--cluster wants an org level such as region or store, or default")
             if text.lower() != "default":
-                from cxchange.org.tree import org_tree
-
                 org_tree(s).ancestor_map(text)  # raises naming the known levels
             new["cluster"] = None if text.lower() == "default" else text
         old = {"before": ini.outcome_before, "after": ini.outcome_after, "cluster": ini.outcome_cluster}

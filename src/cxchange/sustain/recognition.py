@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
@@ -29,6 +29,7 @@ import yaml
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
+from cxchange.core.period import Period
 from cxchange.listen.models import Feedback
 from cxchange.org.models import Person
 from cxchange.org.tree import load_org_tree
@@ -355,10 +356,7 @@ def list_recognitions(
     )
     if unit:
         stmt = stmt.where(Recognition.unit_id.in_(sorted(tree.subtree_ids_of(unit))))
-    if since:
-        stmt = stmt.where(Recognition.received_at >= datetime.combine(since, time.min))
-    if until:
-        stmt = stmt.where(Recognition.received_at < datetime.combine(until, time.min))
+    stmt = Period(since, until).where(stmt, Recognition.received_at)
     if limit:
         stmt = stmt.limit(limit)
     with Session(engine) as s:
@@ -379,11 +377,8 @@ def recognition_counts(
     engine: Engine, *, since: date | None = None, until: date | None = None
 ) -> dict[int, int]:
     """unit id → recognitions received in [since, until): for scorecards."""
-    stmt = select(Recognition.unit_id, func.count()).group_by(Recognition.unit_id)
-    if since:
-        stmt = stmt.where(Recognition.received_at >= datetime.combine(since, time.min))
-    if until:
-        stmt = stmt.where(Recognition.received_at < datetime.combine(until, time.min))
+    stmt = Period(since, until).where(select(Recognition.unit_id, func.count()), Recognition.received_at)
+    stmt = stmt.group_by(Recognition.unit_id)
     with engine.connect() as conn:
         return {int(u): int(n) for u, n in conn.execute(stmt) if u is not None}
 

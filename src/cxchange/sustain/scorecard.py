@@ -24,6 +24,7 @@ from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.output import rounded as _r  # the one rounding rule
+from cxchange.core.period import Period
 from cxchange.core.types import as_datetime
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, compare_count_frames, grouped_counts, scores
@@ -82,14 +83,14 @@ def scorecard(
         as_of = last.date()
     start, end = latest_complete(period, as_of)
     p_start, p_end = _period_bounds(period, start - timedelta(days=1))
-    q = ScoreQuery(metric=metric, by=(by,), since=start, until=end, level=level, min_n=min_n)
+    q = ScoreQuery(metric=metric, by=(by,), period=Period(start, end), level=level, min_n=min_n)
     current = scores(engine, q)
     if not current:
         raise NoDataError(
             f"no {metric} answers in scope ({_label(period, start)}: {start} to {end - timedelta(days=1)})"
         )
     cur_counts = grouped_counts(engine, q).frame
-    prev_counts = grouped_counts(engine, replace(q, since=p_start, until=p_end)).frame
+    prev_counts = grouped_counts(engine, replace(q, period=Period(p_start, p_end))).frame
 
     tree = load_org_tree(engine)
     ancestor = tree.ancestor_map(by[4:])

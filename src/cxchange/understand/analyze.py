@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from cxchange.core.events import ANALYSIS_FINISHED, complete, record
 from cxchange.core.executors import Executor, executor_for
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.period import Period
 from cxchange.core.planner_stats import refresh_tables
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
@@ -235,7 +236,7 @@ def analyze(
         select(Feedback.id, Feedback.text, Feedback.source_id).where(
             Feedback.text.is_not(None), ~analysed.exists()
         ),
-        filters, since=since, tree=tree,
+        filters, period=Period(since), tree=tree,
     )  # fmt: skip
     old_stmt = select(Feedback.id, Feedback.text, Feedback.source_id).join(
         FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id

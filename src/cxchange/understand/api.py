@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from cxchange.auth.web import CallerScope, rate_limited
 from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
+from cxchange.core.period import Period
 from cxchange.understand.api_models import EmergingReport, SentimentOut, ThemeRow
 from cxchange.understand.sentiment import get_backend
 from cxchange.understand.service import emerging_report, theme_stats
@@ -33,8 +34,7 @@ def themes(
         engine(),
         by=by,
         source=source,
-        since=since,
-        until=until,
+        period=Period(since, until),
         where=scope.where(engine(), where),
         n_boot=boot,
     )

@@ -6,18 +6,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import (
-    DbOption,
-    FormatOption,
-    SinceOption,
-    SourceOption,
-    TableJsonFormat,
-    UntilOption,
-    WhereOption,
-    engine_from,
-    runs_on_engine,
-)
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_from, runs_on_engine
 from cxchange.core.output import print_rows, to_json
+from cxchange.core.period import Period
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -30,9 +22,9 @@ themes_app = typer.Typer(
 
 def analyze_command(
     ctx: typer.Context,
-    source: SourceOption = None,
-    since: SinceOption = None,
-    where: WhereOption = None,
+    source: opt.SourceOption = None,
+    since: opt.SinceOption = None,
+    where: opt.WhereOption = None,
     backend: Annotated[
         str | None, typer.Option("--backend", help="Sentiment back-end: fast or best.")
     ] = None,
@@ -40,8 +32,8 @@ def analyze_command(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask scheduler address (or CXCHANGE_DASK_SCHEDULER).")
     ] = None,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
+    fmt: opt.TableJsonFormat = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Sentiment and themes for every comment not analysed yet; re-match themes an edit touched."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -71,13 +63,13 @@ def analyze_command(
 def themes_report(
     ctx: typer.Context,
     by: Annotated[str | None, typer.Option("--by", help="attr:NAME, source or channel.")] = None,
-    source: SourceOption = None,
-    since: SinceOption = None,
-    until: UntilOption = None,
-    where: WhereOption = None,
+    source: opt.SourceOption = None,
+    since: opt.SinceOption = None,
+    until: opt.UntilOption = None,
+    where: opt.WhereOption = None,
     boot: Annotated[int, typer.Option("--boot", help="Bootstrap draws for the impact interval.")] = 2000,
-    fmt: FormatOption = "table",
-    db: DbOption = None,
+    fmt: opt.FormatOption = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Each theme: count, share, sentiment, NPS with and without it, and its impact (with 95 % CI)."""
     if ctx.invoked_subcommand is not None:
@@ -88,8 +80,8 @@ def themes_report(
     from cxchange.understand.service import theme_stats
 
     rows = theme_stats(
-        engine_from(ctx, db), by=by, source=source, since=since,
-        until=until, where=tuple(where or ()), n_boot=boot,
+        engine_from(ctx, db), by=by, source=source, period=Period(since, until),
+        where=tuple(where or ()), n_boot=boot,
     )  # fmt: skip
     if not rows:  # a fresh database: say why it is empty and what to do (the smoke test wants exit 0)
         from cxchange.understand.themes.taxonomy import NO_TAXONOMY
@@ -114,9 +106,9 @@ def themes_report(
 @themes_app.command("discover")
 def themes_discover(
     ctx: typer.Context,
-    source: SourceOption = None,
-    since: SinceOption = None,
-    where: WhereOption = None,
+    source: opt.SourceOption = None,
+    since: opt.SinceOption = None,
+    where: opt.WhereOption = None,
     max_themes: Annotated[int, typer.Option("--max-themes", help="Top-level themes at most.")] = 12,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     embedder: Annotated[
@@ -131,8 +123,8 @@ def themes_discover(
         ),
     ] = "adaptive",
     save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,
-    fmt: TableJsonFormat = "table",
-    db: DbOption = None,
+    fmt: opt.TableJsonFormat = "table",
+    db: opt.DbOption = None,
 ) -> None:
     """Propose themes from the comments: names, keywords, sizes, representative comments."""
     from cxchange.understand.discovery import NOT_JSON, discover, save_discovery
@@ -200,9 +192,9 @@ def emerging_command(
     engine: Engine,
     window: Annotated[str, typer.Option("--window", help="Recent period: 7d, 2w…")] = "7d",
     baseline: Annotated[str, typer.Option("--baseline", help="Period before it to compare with.")] = "8w",
-    until: UntilOption = None,
-    source: SourceOption = None,
-    where: WhereOption = None,
+    until: opt.UntilOption = None,
+    source: opt.SourceOption = None,
+    where: opt.WhereOption = None,
     z: Annotated[float, typer.Option("--z", help="Standard deviations above the baseline to flag.")] = 3.0,
     min_count: Annotated[int, typer.Option("--min-count", help="Recent mentions needed to flag.")] = 10,
 ) -> Any:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cxchange.core.cli_support import FormatOption
+from cxchange.core import cli_options as opt
 from cxchange.core.errors import InputError
 from cxchange.core.output import print_rows, rounded
 
@@ -63,7 +63,7 @@ def sentiment_command(
     backend: Annotated[
         str | None, typer.Option("--backend", help="fast or best (default: CXCHANGE_SENTIMENT_BACKEND).")
     ] = None,
-    fmt: FormatOption = "table",
+    fmt: opt.FormatOption = "table",
 ) -> None:
     """Sentiment of each text: score in [-1, 1] (null when it cannot be scored) and label."""
     from cxchange.understand.sentiment import get_backend

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import TABLE_JSON, DbOption, engine_from, runs_on_engine
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_from, runs_on_engine
 from cxchange.core.errors import InputError
 from cxchange.core.output import print_rows
 
@@ -43,11 +44,13 @@ def _show_list(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(rows, fmt, title="taxonomy", columns=cols)
 
 
-_EDIT: dict[str, Any] = {"formats": TABLE_JSON, "show": _show_edit}
-_EDIT_OF_MATCHING: dict[str, Any] = {"formats": TABLE_JSON, "show": _show_edit_of_matching}
+# An edit answers the edited theme: one row (JSON too: a one-row list).
+_EDIT: dict[str, Any] = {"formats": opt.TABLE_JSON, "show": _show_edit, "one_row": True}
+_EDIT_OF_MATCHING: dict[str, Any] = {**_EDIT, "show": _show_edit_of_matching}
+TAXONOMY = "cxchange.understand.themes.taxonomy"
 
 
-@runs_on_engine(show=_show_list, calls="cxchange.understand.themes.taxonomy:theme_rows")
+@runs_on_engine(show=_show_list, calls=f"{TAXONOMY}:theme_rows")
 def themes_list() -> None:
     """The taxonomy: every theme with its parent, keywords and whether its assignments are current."""
 
@@ -65,31 +68,20 @@ def themes_add(
     from cxchange.understand.themes.taxonomy import add_theme
 
     keywords, examples = _split(keyword), example or []
-    return [add_theme(engine, name, keywords=keywords, examples=examples, parent=parent, effort=effort)]
+    return add_theme(engine, name, keywords=keywords, examples=examples, parent=parent, effort=effort)
 
 
-@runs_on_engine(**_EDIT)
-def themes_rename(
-    engine: Engine,
-    theme: ThemeArgument,
-    new_name: Annotated[str, typer.Argument(help="New name.")],
-) -> Any:
+@runs_on_engine(**_EDIT, calls=f"{TAXONOMY}:rename_theme")
+def themes_rename(theme: ThemeArgument, new_name: Annotated[str, typer.Argument(help="New name.")]) -> None:
     """Rename a theme (its assignments stay)."""
-    from cxchange.understand.themes.taxonomy import rename_theme
-
-    return [rename_theme(engine, theme, new_name)]
 
 
-@runs_on_engine(**_EDIT)
+@runs_on_engine(**_EDIT, calls=f"{TAXONOMY}:merge_themes")
 def themes_merge(
-    engine: Engine,
     themes: Annotated[list[str], typer.Argument(help="Themes to fold in.")],
     into: Annotated[str, typer.Option("--into", help="The theme that remains.")],
-) -> Any:
+) -> None:
     """Merge themes into one: keywords, children and assignments move."""
-    from cxchange.understand.themes.taxonomy import merge_themes
-
-    return [merge_themes(engine, themes, into)]
 
 
 @runs_on_engine(**_EDIT_OF_MATCHING)
@@ -106,18 +98,12 @@ def themes_split(
     kws = _split(keyword)
     if not kws:
         raise InputError("themes split needs --keyword for the new theme")
-    return [split_theme(engine, theme, name, kws, as_child=not sibling)]
+    return split_theme(engine, theme, name, kws, as_child=not sibling)
 
 
-@runs_on_engine(**_EDIT)
-def themes_delete(
-    engine: Engine,
-    theme: ThemeArgument,
-) -> Any:
+@runs_on_engine(**_EDIT, calls=f"{TAXONOMY}:delete_theme")
+def themes_delete(theme: ThemeArgument) -> None:
     """Delete a theme and its assignments (its children move up)."""
-    from cxchange.understand.themes.taxonomy import delete_theme
-
-    return [delete_theme(engine, theme)]
 
 
 @runs_on_engine(**_EDIT_OF_MATCHING)
@@ -130,19 +116,14 @@ def themes_keywords(
     """Add keywords or example phrases to a theme."""
     from cxchange.understand.themes.taxonomy import add_terms
 
-    return [add_terms(engine, theme, keywords=_split(keyword), examples=example or [])]
+    return add_terms(engine, theme, keywords=_split(keyword), examples=example or [])
 
 
-@runs_on_engine(**_EDIT)
+@runs_on_engine(**_EDIT, calls=f"{TAXONOMY}:set_effort")
 def themes_set_effort(
-    engine: Engine,
-    theme: ThemeArgument,
-    effort: Annotated[int, typer.Argument(help="1 (easy) .. 5 (hard).")],
-) -> Any:
+    theme: ThemeArgument, effort: Annotated[int, typer.Argument(help="1 (easy) .. 5 (hard).")]
+) -> None:
     """Record how hard fixing a theme is (used to rank opportunities)."""
-    from cxchange.understand.themes.taxonomy import set_effort
-
-    return [set_effort(engine, theme, effort)]
 
 
 def themes_export(
@@ -155,7 +136,7 @@ def themes_export(
             "(FILE.matchers.npz); needed when the taxonomy has discovered themes.",
         ),
     ] = None,
-    db: DbOption = None,
+    db: opt.DbOption = None,
 ) -> None:
     """Print the taxonomy as YAML (`cxchange themes export > t.yaml`), or write it with --out."""
     from cxchange.understand.themes.taxonomy import export_yaml
@@ -182,7 +163,7 @@ def themes_import(
     if (file is None) == (builtin is None):
         raise InputError("give a FILE or --builtin NAME")
     path = file if file is not None else builtin_taxonomy(builtin or "")
-    return [import_yaml(engine, path, replace=replace)]
+    return import_yaml(engine, path, replace=replace)
 
 
 def builtin_taxonomy(name: str) -> Path:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 
 from cxchange.core.errors import InputError
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.period import Period
 from cxchange.listen.models import Feedback
 from cxchange.listen.query import apply_filters, scope_filters
 from cxchange.understand.models import Theme
@@ -55,7 +56,10 @@ def discover(
     ensure_schema(engine)
     filters, tree = scope_filters(engine, where, source)
     stmt = apply_filters(
-        select(Feedback.id, Feedback.text).where(Feedback.text.is_not(None)), filters, since=since, tree=tree
+        select(Feedback.id, Feedback.text).where(Feedback.text.is_not(None)),
+        filters,
+        period=Period(since),
+        tree=tree,
     )
     with engine.connect() as conn:
         rows = conn.execute(stmt.order_by(Feedback.id)).all()

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxchange.core.errors import InputError
+from cxchange.core.period import ALL_TIME, Period
 from cxchange.core.types import as_datetime
 from cxchange.listen import rollup
 from cxchange.listen.browse import SENTIMENT_LABELS
@@ -39,8 +40,7 @@ class FeedbackFilter:
 
     where: tuple[str, ...] = ()
     source: str | None = None
-    since: date | None = None
-    until: date | None = None  # exclusive, as everywhere else
+    period: Period = ALL_TIME
     theme: str | None = None
     sentiment: str | None = None
     nps_min: int | None = None
@@ -96,7 +96,7 @@ def filtered(engine: Engine, stmt: Select[Any], f: FeedbackFilter, *, walk_time:
     units, sources = filters.units, filters.sources
     if walk_time:
         filters.units, filters.sources = [], []
-    stmt = apply_filters(stmt, filters, since=f.since, until=f.until, tree=tree)
+    stmt = apply_filters(stmt, filters, period=f.period, tree=tree)
     if walk_time and units:
         assert tree is not None
         ids = sorted(tree.subtree_ids_of(units))
@@ -105,7 +105,7 @@ def filtered(engine: Engine, stmt: Select[Any], f: FeedbackFilter, *, walk_time:
         stmt = stmt.where((Feedback.source_id + 0).in_(select(Source.id).where(Source.name.in_(sources))))
     # Theme/sentiment: a primary-key probe per candidate row, unless nothing else narrows the rows
     # (then the set of matching ids, looked up by rowid, is cheaper than probing every row).
-    probe = walk_time or bool(units or sources or f.since or f.until)
+    probe = walk_time or bool(units or sources or f.period.bounded)
     if f.theme:
         from cxchange.understand.themes.taxonomy import find_theme
 
@@ -177,7 +177,7 @@ def _rollup_count(engine: Engine, f: FeedbackFilter) -> int | None:
     """PostgreSQL: the exact count of all rows, or of sources and units, from the import's roll-up
     (listen/rollup.py) instead of counting millions of rows; None when it cannot answer (dates, a
     stale roll-up, SQLite, whose index-only count is cheap)."""
-    if engine.dialect.name != "postgresql" or f.since is not None or f.until is not None:
+    if engine.dialect.name != "postgresql" or f.period.bounded:
         return None
     filters, tree = scope_filters(engine, f.where, f.source)
     unit_ids = None
@@ -326,7 +326,7 @@ def list_feedback(
         raise InputError("limit must be at least 1 and offset at least 0")
     scope = tuple(where or ())  # None (an interface's unset --where): no filter
     f = FeedbackFilter(
-        where=scope, source=source, since=since, until=until, theme=theme, sentiment=sentiment, q=q
+        where=scope, source=source, period=Period(since, until), theme=theme, sentiment=sentiment, q=q
     )
     stmt = _base(engine, f, many=None).order_by(Feedback.received_at.desc().nulls_last(), Feedback.id.desc())
     with Session(engine) as session:

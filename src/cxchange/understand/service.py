@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.period import ALL_TIME, Period
 from cxchange.core.spans import parse_span  # the one span grammar; re-exported for callers
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
@@ -49,8 +50,7 @@ def theme_stats(
     by: str | None = None,
     where: Sequence[str] = (),
     source: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    period: Period = ALL_TIME,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> list[dict[str, Any]]:
@@ -61,7 +61,7 @@ def theme_stats(
     gcols = [group.label("g")] if group is not None else []
 
     def scoped(stmt: Any) -> Any:
-        return apply_filters(stmt, filters, since=since, until=until, tree=tree)
+        return apply_filters(stmt, filters, period=period, tree=tree)
 
     category = case((Feedback.nps >= 9, 1), (Feedback.nps <= 6, -1), else_=0).label("cat")
     positive = case((FeedbackTheme.sentiment >= NEUTRAL_BAND, 1), else_=0)
@@ -185,25 +185,23 @@ def theme_stats(
     return out
 
 
-def analysed_count(
-    engine: Engine, where: Sequence[str] = (), since: date | None = None, until: date | None = None
-) -> int:
-    """How many comments (within `where` and the dates, `until` exclusive) have a stored analysis."""
+def analysed_count(engine: Engine, where: Sequence[str] = (), period: Period = ALL_TIME) -> int:
+    """How many comments (within `where` and `period`) have a stored analysis."""
     stmt = select(func.count()).select_from(FeedbackSentiment)
-    if where or since or until:
+    if where or period.bounded:
         filters, tree = scope_filters(engine, tuple(where))
         stmt = apply_filters(
             select(func.count())
             .select_from(Feedback)
             .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id),
-            filters, since=since, until=until, tree=tree,
+            filters, period=period, tree=tree,
         )  # fmt: skip
     with engine.connect() as conn:
         return int(conn.scalar(stmt) or 0)
 
 
 def theme_counts(
-    engine: Engine, where: Sequence[str] = (), since: date | None = None, until: date | None = None
+    engine: Engine, where: Sequence[str] = (), period: Period = ALL_TIME
 ) -> dict[int, dict[str, Any]]:
     """theme id -> mentions and mean clause sentiment (3 decimals): one GROUP BY, for a comparison period
     that needs no more (`theme_stats` adds impact and intervals with four)."""
@@ -212,7 +210,7 @@ def theme_counts(
         select(FeedbackTheme.theme_id, func.count(), func.avg(FeedbackTheme.sentiment))
         .select_from(Feedback)
         .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id),
-        filters, since=since, until=until, tree=tree,
+        filters, period=period, tree=tree,
     ).group_by(FeedbackTheme.theme_id)  # fmt: skip
     with engine.connect() as conn:
         return {
@@ -305,7 +303,7 @@ def emerging_report(
     filters, tree = scope_filters(engine, where, source)
 
     def scoped(stmt: Any, since: date | None = None, upto: date | None = None) -> Any:
-        return apply_filters(stmt, filters, since=since, until=upto, tree=tree)
+        return apply_filters(stmt, filters, period=Period(since, upto), tree=tree)
 
     base_q = select(Feedback.id, Feedback.received_at).join(
         FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cxchange.core.cli_support import DbOption, engine_from
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_from
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -22,7 +23,7 @@ def serve_command(
             "--workers", min=1, help="Server processes (e.g. one per core); each keeps its own caches."
         ),
     ] = 1,
-    db: DbOption = None,
+    db: opt.DbOption = None,
 ) -> None:
     """Serve the web UI and the HTTP API (OpenAPI at /docs)."""
     import os

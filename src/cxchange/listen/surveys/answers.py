@@ -20,10 +20,12 @@ from itsdangerous import BadSignature, SignatureExpired
 from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cxchange.auth.models import RateEvent
+from cxchange.auth.throttle import Counted, purge_expired, window_wait
 from cxchange.core.config import get_settings
 from cxchange.core.errors import BusyError, CxError, ForbiddenError, InputError, NotFoundError, RateLimitError
 from cxchange.listen.models import Feedback
-from cxchange.listen.surveys.models import OPEN, PulseAnswer, Survey, SurveyLink
+from cxchange.listen.surveys.models import OPEN, PulseAnswer, Survey, SurveyInvitation, SurveyLink
 from cxchange.listen.surveys.service import (
     ADKAR,
     COMMENT_MAX,
@@ -37,6 +39,7 @@ from cxchange.listen.surveys.service import (
     strings,
     target_key,
 )
+from cxchange.listen.surveys.writer import DATE_FORMAT, DuplicateInBatch, writer_for
 from cxchange.org.models import OrgUnit
 
 
@@ -68,8 +71,6 @@ class Target:
 def _link_query(kind: str) -> Select[Any]:
     """What a link ("l") or an invitation ("i") opens, by id: built once (this runs for every page and
     every answer; building a statement costs more than SQLite answering it)."""
-    from cxchange.listen.surveys.models import SurveyInvitation
-
     owner = SurveyLink if kind == "l" else SurveyInvitation
     extra = SurveyInvitation.customer_id if kind == "i" else SurveyLink.id
     return (
@@ -141,8 +142,6 @@ def _whole(value: str | None, name: str, low: int, high: int) -> int:
 
 @lru_cache(maxsize=1)
 def _rate_query() -> Select[Any]:
-    from cxchange.auth.models import RateEvent
-
     return (
         select(RateEvent.bucket, func.count(), func.min(RateEvent.at), func.max(RateEvent.at))
         .where(RateEvent.bucket.in_(bindparam("buckets", expanding=True)), RateEvent.at > bindparam("since"))
@@ -155,8 +154,6 @@ def _rate_check(engine: Engine, client: str, link_key: str) -> list[str]:
     else the rate_event buckets (auth/throttle.py's shared table, so `serve --workers N` allows no more
     than one process would) this post must be counted in. Only reads: the events are written with the
     answer (in the answer writer's group transaction), so posts never queue for SQLite's write lock."""
-    from cxchange.auth.throttle import Counted, window_wait
-
     s = get_settings()
     now = datetime.utcnow()
     limits = {
@@ -179,9 +176,6 @@ def rate_events(buckets: Sequence[str], now: datetime) -> list[dict[str, Any]]:
 
 def _count_refused(engine: Engine, buckets: Sequence[str]) -> None:
     """A refused post counts too (a bot hammering a link with junk is limited like one answering)."""
-    from cxchange.auth.models import RateEvent
-    from cxchange.auth.throttle import purge_expired
-
     now = datetime.utcnow()
     with engine.begin() as conn:
         conn.execute(insert(RateEvent), rate_events(buckets, now))
@@ -231,8 +225,6 @@ def submit(
     engine: Engine, token: str, form: Mapping[str, str], *, client: str, now: datetime | None = None
 ) -> dict[str, Any]:
     """Check and store one posted answer; raises (and stores nothing) on anything wrong."""
-    from cxchange.auth.models import RateEvent
-
     t = _open_link(engine, token)
     buckets = _rate_check(engine, client, t.key)
     try:
@@ -262,8 +254,6 @@ def submit(
         values = {k: str(v) for k, v in a.scores.items()}
         _store_feedback(engine, t, a.nonce, a.received, {**values, "text": a.comment or None}, buckets)
     if t.invitation_id is not None:
-        from cxchange.listen.surveys.models import SurveyInvitation
-
         with engine.begin() as conn:
             conn.execute(
                 update(SurveyInvitation)
@@ -284,8 +274,6 @@ def _store_feedback(
     """One answer as a row of an import of the survey's source (writer.py groups answers arriving
     together): the file import's validation, redaction, de-duplication on the nonce and after-commit
     work (cases, alerts, columnar copy, search index). Returns once the answer is committed."""
-    from cxchange.listen.surveys.writer import DATE_FORMAT, DuplicateInBatch, writer_for
-
     row: dict[str, str | None] = {
         "external_id": nonce,
         "received_at": received.strftime(DATE_FORMAT.replace("%.f", ".%f")),

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cxchange.core.cli_support import DbOption, engine_command, engine_from
+from cxchange.core import cli_options as opt
+from cxchange.core.cli_support import engine_command, engine_from
 from cxchange.core.errors import InputError
 from cxchange.core.output import to_json
 
@@ -141,7 +142,7 @@ def ingest_map(
 
 
 @ingest_app.command("show")
-def ingest_show(ctx: typer.Context, source: str, db: DbOption = None) -> None:
+def ingest_show(ctx: typer.Context, source: str, db: opt.DbOption = None) -> None:
     """The source's stored webhook mapping, as JSON."""
     from cxchange.listen.ingest import get_mapping
 

@@ -160,15 +160,15 @@ def _check_effort(effort: int | None) -> int | None:
     return effort
 
 
-def rename_theme(engine: Engine, ref: str, new_name: str) -> dict[str, Any]:
+def rename_theme(engine: Engine, theme: str, new_name: str) -> dict[str, Any]:
     new_name = _check_name(new_name)
     with Session(engine) as session, session.begin():
-        theme = find_theme(session, ref)
-        if _name_taken(session, new_name, theme.id):
+        found = find_theme(session, theme)
+        if _name_taken(session, new_name, found.id):
             raise InputError(f"a theme named {new_name!r} already exists")
-        v = _bump(session, "rename", f"{theme.name} -> {new_name}")
-        theme.name = new_name
-        return {"id": theme.id, "name": new_name, "taxonomy_version": v}
+        v = _bump(session, "rename", f"{found.name} -> {new_name}")
+        found.name = new_name
+        return {"id": found.id, "name": new_name, "taxonomy_version": v}
 
 
 def add_terms(
@@ -184,19 +184,19 @@ def add_terms(
         return {"id": theme.id, "name": theme.name, "keywords": kws, "examples": exs, "taxonomy_version": v}
 
 
-def set_effort(engine: Engine, ref: str, effort: int) -> dict[str, Any]:
+def set_effort(engine: Engine, theme: str, effort: int) -> dict[str, Any]:
     with Session(engine) as session, session.begin():
-        theme = find_theme(session, ref)
-        theme.effort = _check_effort(effort)
-        v = _bump(session, "effort", f"{theme.name}: {effort}")
-        return {"id": theme.id, "name": theme.name, "effort": effort, "taxonomy_version": v}
+        found = find_theme(session, theme)
+        found.effort = _check_effort(effort)
+        v = _bump(session, "effort", f"{found.name}: {effort}")
+        return {"id": found.id, "name": found.name, "effort": effort, "taxonomy_version": v}
 
 
-def merge_themes(engine: Engine, refs: Sequence[str], into: str) -> dict[str, Any]:
+def merge_themes(engine: Engine, themes: Sequence[str], into: str) -> dict[str, Any]:
     """Fold themes into `into`: their keywords, children and assignments move; they are retired."""
     with Session(engine) as session, session.begin():
         target = find_theme(session, into)
-        sources = [find_theme(session, r) for r in refs]
+        sources = [find_theme(session, r) for r in themes]
         if any(s.id == target.id for s in sources):
             raise InputError("cannot merge a theme into itself")
         v = _bump(session, "merge", f"{[s.name for s in sources]} -> {target.name}")
@@ -259,19 +259,19 @@ def split_theme(
         return {"id": new.id, "name": new.name, "from": theme.name, "taxonomy_version": v}
 
 
-def delete_theme(engine: Engine, ref: str) -> dict[str, Any]:
+def delete_theme(engine: Engine, theme: str) -> dict[str, Any]:
     with Session(engine) as session, session.begin():
-        theme = find_theme(session, ref)
-        v = _bump(session, "delete", theme.name)
-        session.execute(update(Theme).where(Theme.parent_id == theme.id).values(parent_id=theme.parent_id))
-        session.execute(delete(FeedbackTheme).where(FeedbackTheme.theme_id == theme.id))
-        theme.active = False
+        found = find_theme(session, theme)
+        v = _bump(session, "delete", found.name)
+        session.execute(update(Theme).where(Theme.parent_id == found.id).values(parent_id=found.parent_id))
+        session.execute(delete(FeedbackTheme).where(FeedbackTheme.theme_id == found.id))
+        found.active = False
         from cxchange.understand.themes.matchers import repoint
 
-        repoint(session, {theme.id}, None)  # its matcher rows score nothing now; other themes keep theirs
-        if theme.parent_id is not None:
-            _dirty(session, theme.parent_id, v)
-        return {"id": theme.id, "name": theme.name, "deleted": True, "taxonomy_version": v}
+        repoint(session, {found.id}, None)  # its matcher rows score nothing now; other themes keep theirs
+        if found.parent_id is not None:
+            _dirty(session, found.parent_id, v)
+        return {"id": found.id, "name": found.name, "deleted": True, "taxonomy_version": v}
 
 
 # --- YAML -----------------------------------------------------------------------------------------

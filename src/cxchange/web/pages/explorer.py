@@ -23,6 +23,7 @@ from cxchange.auth.web import CallerScope
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError
 from cxchange.core.output import neutralise_cell
+from cxchange.core.period import Period
 from cxchange.org.tree import load_org_tree
 from cxchange.understand import explore
 from cxchange.understand.themes.taxonomy import theme_rows
@@ -97,9 +98,8 @@ def parse_filters(
     f = explore.FeedbackFilter(
         where=scope.where(eng, where),  # a unit outside the user's answers 403
         source=form["source"],
-        since=form["since"],
-        # The form's "to" date is inclusive; the services' `until` is exclusive.
-        until=date.fromordinal(until.toordinal() + 1) if until else None,
+        # The form's "to" date is inclusive; a period's `until` is exclusive.
+        period=Period(form["since"], date.fromordinal(until.toordinal() + 1) if until else None),
         theme=form["theme"],
         sentiment=form["sentiment"],
         nps_min=form["nps_min"],
