@@ -75,8 +75,9 @@ OPSET = 17
 # int8 choices (quantize): which ops, whether attention's activation-by-activation MatMuls stay float,
 # and reduce_range (7-bit weights, against AVX2's u8s8 saturation).
 INT8_OPS = ("MatMul",)
-INT8_WEIGHT_MATMULS_ONLY = True
 INT8_REDUCE_RANGE = False
+INT8_CALIBRATION = "MinMax"
+INT8_KEEP_FLOAT: tuple[str, ...] = ()
 HOW_TO_BUILD = (
     "build it once with `python -m cxchange.understand.themes.minilm_onnx build` (or `make minilm-onnx`; "
     "needs pip install 'cxchange[embeddings,minilm]')"
@@ -100,7 +101,14 @@ class OnnxMiniLMEmbedder:
 
     cheap = True  # fast enough to embed every text rather than place most by their words
 
-    def __init__(self, path: Path | None = None, threads: int = 0, name: str = "minilm-onnx") -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        threads: int = 0,
+        name: str = "minilm-onnx",
+        batch_tokens: int = BATCH_TOKENS,
+    ) -> None:
+        self.batch_tokens = batch_tokens  # padded word pieces per run; 1: one text per run
         self.name = name  # "minilm-onnx" (float32) or "minilm-int8" (int8_path()); saved matchers store it
         self.path = path
         self.threads = threads  # 0: onnxruntime's default (one per core)
@@ -140,7 +148,7 @@ class OnnxMiniLMEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.load()
         out = np.zeros((len(texts), 384), np.float32)
-        for idx, feed in padded_batches(self._tokenizer, texts):
+        for idx, feed in padded_batches(self._tokenizer, texts, self.batch_tokens):
             (pooled,) = self._session.run(None, feed)
             out[idx] = pooled
         norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -236,10 +244,17 @@ def build(out: Path | None = None) -> Path:
     return out
 
 
-def quantize(src: Path | None = None, out: Path | None = None, calibration: Path = CALIBRATION) -> Path:
+def quantize(
+    src: Path | None = None,
+    out: Path | None = None,
+    calibration: Path = CALIBRATION,
+    method: str = INT8_CALIBRATION,
+    keep_float: Sequence[str] = INT8_KEEP_FLOAT,
+) -> Path:
     """Static int8 copy of the float32 file ``src`` (default onnx_path()), written to ``out`` (default
     int8_path(src)) with its tokenizer; returns its path. Activation scales come from the float32 model's
-    ranges (min/max) on ``calibration``'s texts, once, so they never depend on what is embedded later.
+    ranges on ``calibration``'s texts (``method``: "MinMax", "Percentile" or "Entropy"), once, so they
+    never depend on what is embedded later. MatMuls whose name contains one of ``keep_float`` stay float.
 
     Needs onnxruntime (the minilm extra) only. Written under a temporary name first, like ``build``.
     """
@@ -286,8 +301,8 @@ def quantize(src: Path | None = None, out: Path | None = None, calibration: Path
         reduce_range=INT8_REDUCE_RANGE,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
-        nodes_to_exclude=_activation_matmuls(src) if INT8_WEIGHT_MATMULS_ONLY else [],
-        calibrate_method=CalibrationMethod.MinMax,
+        nodes_to_exclude=_float_matmuls(src, keep_float),
+        calibrate_method=CalibrationMethod[method],
         calibration_providers=["CPUExecutionProvider"],
         extra_options={"CalibTensorRangeSymmetric": False, "WeightSymmetric": True},
     )
@@ -299,9 +314,10 @@ def quantize(src: Path | None = None, out: Path | None = None, calibration: Path
         "calibration": calibration.name,
         "calibration_sha256": hashlib.sha256(calibration.read_bytes()).hexdigest(),
         "calibration_texts": len(texts),
-        "format": "QDQ, static, MinMax, per-channel int8 weights, uint8 activations",
+        "format": "QDQ, static, per-channel int8 weights, uint8 activations",
+        "calibration_method": method,
         "ops": list(INT8_OPS),
-        "weight_matmuls_only": INT8_WEIGHT_MATMULS_ONLY,
+        "kept_float": ["activation x activation MatMuls", *keep_float],
         "reduce_range": INT8_REDUCE_RANGE,
         "dtype": "int8",
         "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
@@ -311,13 +327,18 @@ def quantize(src: Path | None = None, out: Path | None = None, calibration: Path
     return out
 
 
-def _activation_matmuls(src: Path) -> list[str]:
-    """MatMul nodes whose inputs are both activations (attention's scores and mix), not a weight."""
+def _float_matmuls(src: Path, keep_float: Sequence[str]) -> list[str]:
+    """MatMul nodes left float: those whose inputs are both activations (attention's scores and mix),
+    and those whose name contains one of ``keep_float``."""
     import onnx
 
     graph = onnx.load(str(src), load_external_data=False).graph
     weights = {t.name for t in graph.initializer}
-    return [n.name for n in graph.node if n.op_type == "MatMul" and not (set(n.input) & weights)]
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type == "MatMul" and (not (set(n.input) & weights) or any(k in n.name for k in keep_float))
+    ]
 
 
 def main(argv: Sequence[str]) -> int:
