@@ -11,6 +11,9 @@ file only, never from theme scores. Variants, each batch-independent by construc
 (Percentile calibration was tried first and fails in onnxruntime 1.32's histogram collector on
 calibration batches of different widths, "inhomogeneous shape"; not pursued.)
 * static_minmax_ffn_float: MinMax, the feed-forward output MatMuls (input: GELU, the widest range) float;
+* static_qoperator_ffn_float, static_per_tensor_ffn_float: the same in onnxruntime's QOperator format
+  (QLinearMatMul nodes instead of Q/DQ pairs), and with one weight scale per tensor (added after the
+  first run of this script showed static int8 only 1.25-1.35x float32: is the Q/DQ form the cost?);
 * dynamic_per_text: onnxruntime's dynamic int8 (per-channel weights), one text per run, so its one
   activation scale per run is its own (no padding, no batch-mates).
 Texts: tuning sets only, the first 400 demo comments and first 100 clothing reviews (eval/_themes_data).
@@ -60,6 +63,8 @@ def main() -> None:
     for name, kw in (
         ("static_minmax", {"method": "MinMax"}),
         ("static_minmax_ffn_float", {"method": "MinMax", "keep_float": FFN_OUT}),
+        ("static_qoperator_ffn_float", {"method": "MinMax", "keep_float": FFN_OUT, "fmt": "QOperator"}),
+        ("static_per_tensor_ffn_float", {"method": "MinMax", "keep_float": FFN_OUT, "per_channel": False}),
     ):
         t0 = time.perf_counter()
         made[name] = OnnxMiniLMEmbedder(quantize(src, tmp / f"{name}.onnx", **kw))  # type: ignore[arg-type]

@@ -123,3 +123,40 @@ def test_quantize_writes_a_copy_from_a_float32_file_elsewhere(tmp_path: Path) ->
     out = quantize(src)
     assert out == tmp_path / "m_int8.onnx" and out.with_suffix(".tokenizer.json").is_file()
     assert out.read_bytes() == INT8.read_bytes()
+
+
+@built
+@pytest.mark.parametrize("int8_first", [True, False])
+def test_adaptive_takes_int8_for_short_texts_only_when_chosen_and_built(
+    int8_first: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    short = ["my card has not arrived", "charged twice", "app crashes on login"] * 5
+    monkeypatch.setattr(embedders, "SHORT_PREFERS_INT8", int8_first)
+    assert embedders.adaptive_choice(short) == ("minilm-int8" if int8_first else "minilm-onnx")
+    assert embedders.adaptive_choice(["a long review " * 30] * 5) == "tfidf"
+
+
+@built
+def test_without_the_int8_file_adaptive_keeps_float32(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    only_f32 = tmp_path / "minilm_l6.onnx"
+    only_f32.symlink_to(MINILM_ONNX)
+    only_f32.with_suffix(".tokenizer.json").symlink_to(MINILM_ONNX.with_suffix(".tokenizer.json"))
+    monkeypatch.setenv("CXCHANGE_MINILM_ONNX", str(only_f32))
+    monkeypatch.setattr(embedders, "SHORT_PREFERS_INT8", True)
+    assert embedders.adaptive_choice(["charged twice"] * 5) == "minilm-onnx"
+
+
+@built
+def test_saved_matcher_names_int8_and_assigns_as_discovery_grouped() -> None:
+    """A taxonomy found with minilm-int8 stores that name, so `analyze` embeds with the same file."""
+    from cxchange.understand.themes import discover_themes
+    from cxchange.understand.themes.relevance import ThemeModel
+
+    texts = ["my card has not arrived", "I was charged twice", "the app keeps crashing"] * 30
+    found = discover_themes(texts, embedder="minilm-int8", seed=0, with_model=True)
+    assert found.model is not None
+    model = ThemeModel.from_bytes(found.model.to_bytes())
+    first = [int(model.classes[a[0][0]]) if a else -1 for a in model.assign(texts)]
+    assert model.embedder == "minilm-int8" and first == found.labels.tolist()

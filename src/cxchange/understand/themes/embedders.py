@@ -54,6 +54,9 @@ STATIC_MAX_WORDS = 22
 # is installed: decided on the demo only, by the rule eval/themes_minilm_tuning.py states
 # (eval/results/themes_minilm_tuning.json: primary-theme NMI 0.583 +- 0.001 vs static 0.505 +- 0.007).
 SHORT_PREFERS_MINILM = True
+# ... and then "minilm-int8" (the static int8 copy) over the float32 file when it is built, iff the rule
+# in minilm_onnx.py's docstring held (eval/themes_int8_tuning.py -> eval/results/themes_int8_tuning.json).
+SHORT_PREFERS_INT8 = False
 DATA = Path(__file__).resolve().parent / "data"
 STATIC_VECTORS = DATA / "static_minilm.npz"
 STATIC_TOKENIZER = DATA / "static_minilm_tokenizer.json.gz"
@@ -296,12 +299,17 @@ def minilm_onnx_available(name: str = "minilm-onnx") -> bool:
 
 
 def adaptive_choice(texts: Sequence[str | None]) -> str:
-    """For a corpus whose median text (non-empty) has at most STATIC_MAX_WORDS words: ``"minilm-onnx"``
-    when SHORT_PREFERS_MINILM and it is installed, else ``"static"``; ``"tfidf"`` for longer texts."""
+    """For a corpus whose median text (non-empty) has at most STATIC_MAX_WORDS words: when
+    SHORT_PREFERS_MINILM, ``"minilm-int8"`` (if SHORT_PREFERS_INT8 and built), else ``"minilm-onnx"`` (if
+    installed); else ``"static"``. ``"tfidf"`` for longer texts."""
     words = [len(t.split()) for t in texts if t and t.strip()]
     if not words or float(np.median(words)) > STATIC_MAX_WORDS:
         return "tfidf"
-    return "minilm-onnx" if SHORT_PREFERS_MINILM and minilm_onnx_available() else "static"
+    if SHORT_PREFERS_MINILM:
+        for name in ("minilm-int8",) * SHORT_PREFERS_INT8 + ("minilm-onnx",):
+            if minilm_onnx_available(name):
+                return name
+    return "static"
 
 
 def get_embedder(name: str | Embedder) -> Embedder | None:

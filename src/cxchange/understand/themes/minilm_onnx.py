@@ -77,6 +77,7 @@ OPSET = 17
 INT8_OPS = ("MatMul",)
 INT8_REDUCE_RANGE = False
 INT8_CALIBRATION = "MinMax"
+INT8_FORMAT = "QDQ"
 INT8_KEEP_FLOAT: tuple[str, ...] = ()
 HOW_TO_BUILD = (
     "build it once with `python -m cxchange.understand.themes.minilm_onnx build` (or `make minilm-onnx`; "
@@ -250,6 +251,8 @@ def quantize(
     calibration: Path = CALIBRATION,
     method: str = INT8_CALIBRATION,
     keep_float: Sequence[str] = INT8_KEEP_FLOAT,
+    per_channel: bool = True,
+    fmt: str = INT8_FORMAT,
 ) -> Path:
     """Static int8 copy of the float32 file ``src`` (default onnx_path()), written to ``out`` (default
     int8_path(src)) with its tokenizer; returns its path. Activation scales come from the float32 model's
@@ -295,9 +298,9 @@ def quantize(
         str(src),
         str(part),
         Calibration(),
-        quant_format=QuantFormat.QDQ,
+        quant_format=QuantFormat.QDQ if fmt == "QDQ" else QuantFormat.QOperator,
         op_types_to_quantize=list(INT8_OPS),
-        per_channel=True,
+        per_channel=per_channel,
         reduce_range=INT8_REDUCE_RANGE,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
@@ -314,7 +317,8 @@ def quantize(
         "calibration": calibration.name,
         "calibration_sha256": hashlib.sha256(calibration.read_bytes()).hexdigest(),
         "calibration_texts": len(texts),
-        "format": "QDQ, static, per-channel int8 weights, uint8 activations",
+        "format": f"{fmt}, static, uint8 activations, int8 weights",
+        "per_channel": per_channel,
         "calibration_method": method,
         "ops": list(INT8_OPS),
         "kept_float": ["activation x activation MatMuls", *keep_float],
