@@ -42,9 +42,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 import _themes_data as data  # noqa: E402
 from minilm_onnx import alone_gap, nn_agreement  # noqa: E402
 
-from cxchange.understand.themes.minilm_onnx import OnnxMiniLMEmbedder, onnx_path, quantize  # noqa: E402
+from cxchange.understand.themes.minilm_onnx import (  # noqa: E402
+    INT8_KEEP_FLOAT,
+    OnnxMiniLMEmbedder,
+    onnx_path,
+    quantize,
+)
 
-FFN_OUT = tuple(f"layer.{i}/output/dense" for i in range(6))
+FFN_OUT = INT8_KEEP_FLOAT
 
 
 def main() -> None:
@@ -61,10 +66,10 @@ def main() -> None:
     made: dict[str, OnnxMiniLMEmbedder] = {"float32": OnnxMiniLMEmbedder(src)}
     build_s: dict[str, float] = {}
     for name, kw in (
-        ("static_minmax", {"method": "MinMax"}),
-        ("static_minmax_ffn_float", {"method": "MinMax", "keep_float": FFN_OUT}),
-        ("static_qoperator_ffn_float", {"method": "MinMax", "keep_float": FFN_OUT, "fmt": "QOperator"}),
-        ("static_per_tensor_ffn_float", {"method": "MinMax", "keep_float": FFN_OUT, "per_channel": False}),
+        ("static_minmax", {"keep_float": (), "fmt": "QDQ"}),
+        ("static_minmax_ffn_float", {"keep_float": FFN_OUT, "fmt": "QDQ"}),
+        ("static_qoperator_ffn_float", {"keep_float": FFN_OUT, "fmt": "QOperator"}),
+        ("static_per_tensor_ffn_float", {"keep_float": FFN_OUT, "fmt": "QDQ", "per_channel": False}),
     ):
         t0 = time.perf_counter()
         made[name] = OnnxMiniLMEmbedder(quantize(src, tmp / f"{name}.onnx", **kw))  # type: ignore[arg-type]

@@ -13,9 +13,10 @@ each text the same row in any batch (to 1e-7).
 ``"minilm-int8"`` is the same network with *static* int8 quantisation (``quantize``): weights int8 per
 output channel, every activation scale fixed once from the float32 model's ranges on a committed list of
 calibration texts (``data/minilm_calibration.txt``, written by train/minilm_calibration.py from tuning
-material only), QDQ format, MatMuls only. Fixed scales make each text's row independent of its batch
-(tests/understand/test_minilm_int8.py checks alone vs in mixed batches, and that the same check fails
-for dynamic quantisation). It is written beside the float32 file, as ``minilm_l6_int8.onnx``.
+material only), QOperator format, the weight MatMuls except the feed-forward outputs (INT8_* below).
+Fixed scales make each text's row independent of its batch (tests/understand/test_minilm_int8.py
+checks alone vs in mixed batches, and that the same check fails for dynamic quantisation). It is
+written beside the float32 file, as ``minilm_l6_int8.onnx``.
 
 Rule for int8, fixed before any number of it was looked at (2026-12-07, issue 15's speed target):
 ``"adaptive"`` takes ``"minilm-int8"`` instead of ``"minilm-onnx"`` for short corpora only if all three
@@ -76,9 +77,13 @@ OPSET = 17
 # and reduce_range (7-bit weights, against AVX2's u8s8 saturation).
 INT8_OPS = ("MatMul",)
 INT8_REDUCE_RANGE = False
+# Chosen by bench/minilm_int8_variants.py on agreement with float32 (tuning texts, never theme scores;
+# bench/results/minilm_int8_variants_2.json, load 4-5.5): QOperator (QLinearMatMul) with the six
+# feed-forward output MatMuls (input: GELU, the widest range) float: cosine to float32 median 0.993,
+# min 0.958, 1.87x; all MatMuls int8 was 2.17x but cosine median 0.914; QDQ 2.02x, median 0.988.
 INT8_CALIBRATION = "MinMax"
-INT8_FORMAT = "QDQ"
-INT8_KEEP_FLOAT: tuple[str, ...] = ()
+INT8_FORMAT = "QOperator"
+INT8_KEEP_FLOAT: tuple[str, ...] = tuple(f"layer.{i}/output/dense" for i in range(6))
 HOW_TO_BUILD = (
     "build it once with `python -m cxchange.understand.themes.minilm_onnx build` (or `make minilm-onnx`; "
     "needs pip install 'cxchange[embeddings,minilm]')"
