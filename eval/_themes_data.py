@@ -8,7 +8,10 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,6 +172,20 @@ class MemoEmbed:
             return self.memo[key].copy()
 
         return bound
+
+
+def write_tuning(out: Path, doc: str | None, seeds: list[int], body: dict, **meta: object) -> None:
+    """Write a tuning sweep's results: ``body`` (rows, decisions) under a ``meta`` holding the command,
+    seeds, load at the end and the protocol paragraph of the script's docstring ``doc``."""
+    head = {
+        "command": " ".join(["eval/" + Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "seeds": seeds,
+        **meta,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "protocol": (doc or "").split("Protocol")[1].split("Also printed")[0].strip(),
+    }
+    out.write_text(json.dumps({"meta": head, **body}, indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 class CachedKMeans:

@@ -87,16 +87,14 @@ def main() -> int:
         "short_texts_take_minilm_int8": all(checks.values()),
     }
     print("decisions:", json.dumps(decisions))
-    meta = {
-        "command": "eval/themes_int8_tuning.py " + " ".join(sys.argv[1:]),
-        "seeds": seeds,
-        "bench": str(BENCH.relative_to(ROOT)),
-        "bench_command": json.loads(BENCH.read_text())["meta"]["command"],
-        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-        "protocol": (__doc__ or "").split("Protocol")[1].split("Also printed")[0].strip(),
-    }
-    out.write_text(json.dumps({"meta": meta, "rows": rows, "decisions": decisions}, indent=2) + "\n")
-    print(f"wrote {out}")
+    data.write_tuning(
+        out,
+        __doc__,
+        seeds,
+        {"rows": rows, "decisions": decisions},
+        bench=str(BENCH.relative_to(ROOT)),
+        bench_command=json.loads(BENCH.read_text())["meta"]["command"],
+    )
     return 0
 
 

@@ -79,14 +79,7 @@ def main() -> int:
         "short_texts_take_minilm_onnx": chosen["mean_nmi"] > static["mean_nmi"],
     }
     print("decisions:", json.dumps(decisions))
-    meta = {
-        "command": "eval/themes_minilm_tuning.py " + " ".join(sys.argv[1:]),
-        "seeds": seeds,
-        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-        "protocol": (__doc__ or "").split("Protocol")[1].split("Also printed")[0].strip(),
-    }
-    out.write_text(json.dumps({"meta": meta, "rows": rows, "decisions": decisions}, indent=2) + "\n")
-    print(f"wrote {out}")
+    data.write_tuning(out, __doc__, seeds, {"rows": rows, "decisions": decisions})
     return 0
 
 

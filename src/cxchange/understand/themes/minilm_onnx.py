@@ -365,8 +365,8 @@ def main(argv: Sequence[str]) -> int:
             print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
             path = quantize(path)
         else:
-            paths = [Path(a) for a in argv[1:]]
-            path = quantize(*paths)
+            src = Path(argv[1]) if len(argv) > 1 else None
+            path = quantize(src, Path(argv[2]) if len(argv) > 2 else None)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
