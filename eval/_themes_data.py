@@ -8,6 +8,11 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
+import os
+import statistics
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +126,66 @@ def primary(found: object, texts: list[str]) -> np.ndarray:
     """The saved matcher's first theme per text (what `analyze` then `feedback` show), -1 for none."""
     model = found.model  # type: ignore[attr-defined]
     return np.array([int(model.classes[p[0][0]]) if p else -1 for p in model.assign(texts)])
+
+
+def score_discovery(ds: EvalSet, seeds: list[int], embedder: str) -> dict:
+    """Discovery (``with_model``) on ``ds`` once per seed, scored by the saved matcher's primary theme
+    against ``ds``'s first scoring: NMI mean, sd and runs, unassigned share, theme counts, seconds."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from cxchange.understand.themes.discover import discover_themes
+
+    s = ds.scorings[0]
+    nmis, leaves, secs, unassigned = [], [], [], []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        found = discover_themes(ds.texts, seed=seed, embedder=embedder, with_model=True)
+        secs.append(time.perf_counter() - t0)
+        first = primary(found, ds.texts)
+        nmis.append(float(normalized_mutual_info_score(s.labels[s.rows], first[s.rows])))
+        leaves.append(len(set(found.labels.tolist()) - {-1}))
+        unassigned.append(float((first == -1).mean()))
+    return {
+        "median_words": float(np.median([len(t.split()) for t in ds.texts if t])),
+        "nmi": round(statistics.fmean(nmis), 4),
+        "sd": round(statistics.stdev(nmis), 4) if len(nmis) > 1 else 0.0,
+        "runs": [round(x, 4) for x in nmis],
+        "unassigned": round(statistics.fmean(unassigned), 4),
+        "themes": leaves,
+        "seconds_incl_cached_embedding": round(statistics.fmean(secs), 2),
+    }
+
+
+class MemoEmbed:
+    """Embedding is deterministic: each embedder (by name) embeds the same texts once for every seed or
+    setting swept. Installed in place of a class's ``embed``."""
+
+    def __init__(self, embed: Callable[..., np.ndarray]) -> None:
+        self.embed = embed
+        self.memo: dict[str, np.ndarray] = {}
+
+    def __get__(self, obj: object, owner: type | None = None) -> Callable[[list[str]], np.ndarray]:
+        def bound(texts: list[str]) -> np.ndarray:
+            key = hashlib.sha256(("\x01".join([str(getattr(obj, "name", "")), *texts])).encode()).hexdigest()
+            if key not in self.memo:
+                self.memo[key] = self.embed(obj, texts)
+            return self.memo[key].copy()
+
+        return bound
+
+
+def write_tuning(out: Path, doc: str | None, seeds: list[int], body: dict, **meta: object) -> None:
+    """Write a tuning sweep's results: ``body`` (rows, decisions) under a ``meta`` holding the command,
+    seeds, load at the end and the protocol paragraph of the script's docstring ``doc``."""
+    head = {
+        "command": " ".join(["eval/" + Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "seeds": seeds,
+        **meta,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "protocol": (doc or "").split("Protocol")[1].split("Also printed")[0].strip(),
+    }
+    out.write_text(json.dumps({"meta": head, **body}, indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 class CachedKMeans:

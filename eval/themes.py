@@ -49,6 +49,13 @@ embedder output, by comment, embedder and hash of the string embedded; table the
 session: the ONNX MiniLM runs were 48 of 66 s of discover and 42 of 49 s of analyze on banking77).
 No rule for the number of themes was tuned for this run (NMI target): none was chosen on demo and
 clothing in the time there was, so cxchange runs at the same settings as the run before.
+
+Second run of 2026-12-07 (issue 15's speed target, int8), fixed before it: cxchange at its CLI
+defaults; `adaptive` takes "minilm-int8" (static int8 copy of the same MiniLM file, fixed calibrated
+activation scales, minilm_onnx.quantize) for short corpora iff the rule in minilm_onnx.py's docstring
+held on the tuning material (eval/results/themes_int8_tuning.json, bench/results/minilm_onnx.json),
+else "minilm-onnx" as before; the results name the embedder used. No grouping or assignment setting
+changed (minilm-int8 uses minilm-onnx's merge setting 0.4). Run once.
 """
 
 from __future__ import annotations

@@ -30,39 +30,24 @@ Also printed: discovery's seconds, os.getloadavg().
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np
-from sklearn.metrics import normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _themes_data as data
 
 from cxchange.understand.themes import embedded
-from cxchange.understand.themes.discover import discover_themes
 from cxchange.understand.themes.minilm_onnx import OnnxMiniLMEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 TUNING = {"demo": data.demo}
 CANDIDATES = [("static", 0.5)] + [("minilm-onnx", m) for m in (0.4, 0.5, 0.6)]
-_EMBED = OnnxMiniLMEmbedder.embed
-_MEMO: dict[str, np.ndarray] = {}
-
-
-def memo_embed(self: OnnxMiniLMEmbedder, texts: list[str]) -> np.ndarray:
-    """Embedding is deterministic: the same texts are embedded once for every setting swept."""
-    key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()
-    if key not in _MEMO:
-        _MEMO[key] = _EMBED(self, texts)
-    return _MEMO[key].copy()
 
 
 def main() -> int:
@@ -72,7 +57,7 @@ def main() -> int:
     if parsed is None:
         return 1
     sets, seeds, out = parsed
-    OnnxMiniLMEmbedder.embed = memo_embed  # type: ignore[method-assign]
+    OnnxMiniLMEmbedder.embed = data.MemoEmbed(OnnxMiniLMEmbedder.embed)  # type: ignore[method-assign]
     embedded._kmeans = data.CachedKMeans(embedded._kmeans)
     default_merge = embedded.EMB_MERGE_SIM
     rows = []
@@ -80,25 +65,7 @@ def main() -> int:
         embedded.EMB_MERGE_SIM = default_merge if merge is None else merge
         row: dict = {"embedder": emb, "merge_sim": merge}
         for n, ds in sets.items():
-            s = ds.scorings[0]
-            nmis, leaves, secs, unassigned = [], [], [], []
-            for seed in seeds:
-                t0 = time.perf_counter()
-                found = discover_themes(ds.texts, seed=seed, embedder=emb, with_model=True)
-                secs.append(time.perf_counter() - t0)
-                first = data.primary(found, ds.texts)
-                nmis.append(float(normalized_mutual_info_score(s.labels[s.rows], first[s.rows])))
-                leaves.append(len(set(found.labels.tolist()) - {-1}))
-                unassigned.append(float((first == -1).mean()))
-            row[n] = {
-                "median_words": float(np.median([len(t.split()) for t in ds.texts if t])),
-                "nmi": round(statistics.fmean(nmis), 4),
-                "sd": round(statistics.stdev(nmis), 4) if len(nmis) > 1 else 0.0,
-                "runs": [round(x, 4) for x in nmis],
-                "unassigned": round(statistics.fmean(unassigned), 4),
-                "themes": leaves,
-                "seconds_incl_cached_embedding": round(statistics.fmean(secs), 2),
-            }
+            row[n] = data.score_discovery(ds, seeds, emb)
         row["mean_nmi"] = round(statistics.fmean(row[n]["nmi"] for n in sets), 4)
         row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
         rows.append(row)
@@ -112,14 +79,7 @@ def main() -> int:
         "short_texts_take_minilm_onnx": chosen["mean_nmi"] > static["mean_nmi"],
     }
     print("decisions:", json.dumps(decisions))
-    meta = {
-        "command": "eval/themes_minilm_tuning.py " + " ".join(sys.argv[1:]),
-        "seeds": seeds,
-        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-        "protocol": (__doc__ or "").split("Protocol")[1].split("Also printed")[0].strip(),
-    }
-    out.write_text(json.dumps({"meta": meta, "rows": rows, "decisions": decisions}, indent=2) + "\n")
-    print(f"wrote {out}")
+    data.write_tuning(out, __doc__, seeds, {"rows": rows, "decisions": decisions})
     return 0
 
 

@@ -117,7 +117,8 @@ def themes_discover(
             "--embedder",
             help="adaptive (default: minilm-onnx for short comments when installed, else static; tfidf "
             "for long ones), minilm-onnx (MiniLM run by onnxruntime, no torch; needs the minilm extra and "
-            "`make minilm-onnx`), static (word vectors distilled from MiniLM; fast), tfidf (fast, no extra "
+            "`make minilm-onnx`), minilm-int8 (its static int8 copy, built beside it), static (word vectors "
+            "distilled from MiniLM; fast), tfidf (fast, no extra "
             "packages), minilm (sentence embeddings of a sample with torch; needs the embeddings extra) or "
             "auto (minilm when installed, else tfidf).",
         ),

