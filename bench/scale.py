@@ -9,7 +9,9 @@ results go to ingest_postgres_10m.json.
 
 cluster: `cxchange analyze` on PostgreSQL in one process against `cxchange analyze --scheduler` on a
 `dask scheduler` with two `dask worker --nthreads 1` processes started here, on two databases holding
-the same import; checks the stored sentiments and themes are identical.
+the same import; checks the stored sentiments and themes are identical. Beside each command's own CPU
+seconds, those of the database's PostgreSQL backends and of the Dask scheduler and workers (sampled,
+`CpuSampler`): on a shared machine they say where the work went when wall times swing with the load.
 
 The machine may be shared: each result carries the 1-minute load average before and after.
 """
