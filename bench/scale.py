@@ -9,7 +9,9 @@ results go to ingest_postgres_10m.json.
 
 cluster: `cxchange analyze` on PostgreSQL in one process against `cxchange analyze --scheduler` on a
 `dask scheduler` with two `dask worker --nthreads 1` processes started here, on two databases holding
-the same import; checks the stored sentiments and themes are identical.
+the same import; checks the stored sentiments and themes are identical. Beside each command's own CPU
+seconds, those of the database's PostgreSQL backends and of the Dask scheduler and workers (sampled,
+`CpuSampler`): on a shared machine they say where the work went when wall times swing with the load.
 
 The machine may be shared: each result carries the 1-minute load average before and after.
 """
@@ -23,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,11 +57,13 @@ def load() -> float:
 
 @contextlib.contextmanager
 def databases(admin_url: str, *names: str) -> Iterator[list[str]]:
-    """Fresh PostgreSQL databases (dropped afterwards); yields their URLs."""
+    """Fresh PostgreSQL databases (dropped afterwards); yields their URLs. Named CXBENCH_DB_PREFIX
+    (default cxbench) + name + pid: on a server shared by several people, each run's own prefix."""
     import psycopg
 
     base, _, _ = admin_url.rpartition("/")
-    made = [f"cxbench_{n}_{os.getpid()}" for n in names]
+    prefix = os.environ.get("CXBENCH_DB_PREFIX", "cxbench")
+    made = [f"{prefix}_{n}_{os.getpid()}" for n in names]
     with psycopg.connect(admin_url, autocommit=True) as conn:
         for name in made:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # names are ours: fixed + pid
@@ -160,8 +165,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def dask_cluster(workers: int, folder: Path) -> Iterator[str]:
-    """`dask scheduler` and `workers` × `dask worker --nthreads 1` on this machine; yields the address."""
+def dask_cluster(workers: int, folder: Path, pids: list[int] | None = None) -> Iterator[str]:
+    """`dask scheduler` and `workers` × `dask worker --nthreads 1` on this machine; yields the address.
+    `pids`: filled with the scheduler's and the workers' process ids (their CPU is sampled)."""
     from dask.distributed import Client
 
     dask = str(Path(sys.executable).with_name("dask"))
@@ -185,6 +191,8 @@ def dask_cluster(workers: int, folder: Path) -> Iterator[str]:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.5)
+            if pids is not None:
+                pids.extend(p.pid for p in procs)
             yield address
         finally:
             for p in reversed(procs):
@@ -194,6 +202,58 @@ def dask_cluster(workers: int, folder: Path) -> Iterator[str]:
                     p.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+class CpuSampler:
+    """CPU seconds (user + system) of other processes while a command runs, sampled every `every`
+    seconds by a thread: the PostgreSQL backends serving one database (their process title names it)
+    and given processes with all their descendants (a `dask worker` is a nanny and its worker). A
+    process's last sample is kept after it ends, so its final fraction of a sample is lost: lower bounds.
+    On a shared machine the CPU seconds of each part say where the work went; wall time says little."""
+
+    def __init__(self, database: str, groups: dict[str, list[int]] | None = None, every: float = 0.2) -> None:
+        self._database, self._groups, self._every = database, groups or {}, every
+        self._seen: dict[tuple[str, int], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CpuSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self._sample()
+
+    def _sample(self) -> None:
+        import psutil
+
+        found: list[tuple[str, psutil.Process]] = []
+        for proc in psutil.process_iter(["cmdline"]):
+            title = " ".join(proc.info["cmdline"] or [])
+            if title.startswith("postgres:") and f" {self._database} " in title:
+                found.append(("postgres_backends", proc))
+        for group, pids in self._groups.items():
+            for pid in pids:
+                with contextlib.suppress(psutil.Error):
+                    top = psutil.Process(pid)
+                    found += [(group, p) for p in (top, *top.children(recursive=True))]
+        for part, proc in found:
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                self._seen[(part, proc.pid)] = t.user + t.system
+
+    def seconds(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for (part, _), cpu in self._seen.items():
+            out[part] = out.get(part, 0.0) + cpu
+        return out
 
 
 def _result_digest(url: str) -> tuple[int, int, str]:
@@ -224,23 +284,25 @@ def cluster_mode(
         for url in (single, multi):
             timed([cx, "--db", url, "import", str(export), "--source", "bench", "--format", "json"], env)
             timed([cx, "--db", url, "themes", "import", "--builtin", "cx_default", "--format", "json"], env)
-        one = timed([cx, "--db", single, "analyze", "--backend", "fast", "--format", "json"], env)
-        with dask_cluster(workers, Path(tmp)) as address:
-            many = timed(
-                [
-                    cx,
-                    "--db",
-                    multi,
-                    "analyze",
-                    "--backend",
-                    "fast",
-                    "--scheduler",
-                    address,
-                    "--format",
-                    "json",
-                ],
-                env,
-            )
+        with CpuSampler(single.rpartition("/")[2]) as single_cpu:
+            one = timed([cx, "--db", single, "analyze", "--backend", "fast", "--format", "json"], env)
+        pids: list[int] = []
+        with contextlib.ExitStack() as stack:
+            address = stack.enter_context(dask_cluster(workers, Path(tmp), pids))
+            # The cluster's own start-up CPU (interpreters, imports) is not the command's: counted from here.
+            groups = {"dask_scheduler": pids[:1], "dask_workers": pids[1:]}
+            cluster_cpu = stack.enter_context(CpuSampler(multi.rpartition("/")[2], groups))
+            started = cluster_cpu.seconds()
+            argv = [cx, "--db", multi, "analyze", "--backend", "fast", "--scheduler", address]
+            many = timed([*argv, "--format", "json"], env)
+        out["cpu_seconds"] = {
+            "single_process": {"command": one["cpu_seconds"], **single_cpu.seconds()},
+            "cluster": {"command": many["cpu_seconds"], **cluster_cpu.seconds()},
+        }
+        for group in groups:
+            out["cpu_seconds"]["cluster"][group] -= started.get(group, 0.0)
+        for side in out["cpu_seconds"].values():
+            side["total"] = sum(side.values())
         same = _result_digest(single) == _result_digest(multi)
         out["comments"] = (
             one["json"][0]["analysed"] if isinstance(one["json"], list) else one["json"]["analysed"]
@@ -257,4 +319,6 @@ def cluster_mode(
         f"({out['ratio_cluster_vs_single']:.2f}x; target <= 1.3x); identical results: {same}; "
         f"load average {out['load_before']} -> {out['load_after']}"
     )
+    for side, parts in out["cpu_seconds"].items():
+        print(f"  CPU seconds, {side}: " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
     return out

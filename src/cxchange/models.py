@@ -25,9 +25,9 @@ from cxchange.core.base import Base
 from cxchange.core.models import PendingWork, StoreIdentity  # noqa: F401  (identity, after-commit work)
 from cxchange.decide.models import DecideSnapshot  # noqa: F401  (the decide page's stored figures)
 from cxchange.listen.models import Feedback, FeedbackChanges, ImportBatch, RejectedRow, Source
-from cxchange.listen.rollup import (  # noqa: F401  (PostgreSQL's score roll-up)
-    FeedbackRollup,
-    FeedbackRollupState,
+from cxchange.listen.rollup_tables import (  # noqa: F401  (PostgreSQL's score roll-up, Core tables)
+    feedback_rollup,
+    feedback_rollup_state,
 )
 from cxchange.listen.search import SearchIndexState  # noqa: F401  (the search index's bookkeeping)
 from cxchange.listen.surveys.models import (  # noqa: F401  (surveys, links, pulses, invitations)

@@ -30,57 +30,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Engine,
-    Float,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    func,
-    select,
-    text,
-)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Connection, Engine, cast, func, select, text
 
-from cxchange.core.base import Base
 from cxchange.core.period import Period
-from cxchange.core.types import BigId
-from cxchange.listen.models import FeedbackChanges, Source
+from cxchange.listen.rollup_tables import feedback_rollup, feedback_rollup_state
+from cxchange.listen.tables import feedback_changes, source
 
 WHOLE_ROW = ""  # attr_name of the entries that count the whole row
-
-
-class FeedbackRollup(Base):
-    __tablename__ = "feedback_rollup"
-    __table_args__ = (
-        UniqueConstraint(
-            "metric", "attr_name", "month", "source_id", "org_unit_id", "channel", "attr_value", "value",
-            name="uq_feedback_rollup", postgresql_nulls_not_distinct=True,
-        ),
-    )  # fmt: skip
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    metric: Mapped[str] = mapped_column(String(8))
-    attr_name: Mapped[str] = mapped_column(String(200))
-    month: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM of received_at
-    source_id: Mapped[int] = mapped_column(Integer)
-    org_unit_id: Mapped[int | None] = mapped_column(Integer)
-    channel: Mapped[str | None] = mapped_column(String(64))
-    attr_value: Mapped[str | None] = mapped_column(Text)
-    value: Mapped[float] = mapped_column(Float)
-    n: Mapped[int] = mapped_column(BigInteger)
-
-
-class FeedbackRollupState(Base):
-    """One row: the feedback_changes counter the roll-up was built at."""
-
-    __tablename__ = "feedback_rollup_state"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    changes: Mapped[int] = mapped_column(BigId)
 
 
 # Fixed SQL. {rows} is a relation with feedback's columns: one batch's rows, or all of feedback for a
@@ -201,11 +157,12 @@ def add_counts(conn: Connection, counts: pl.DataFrame) -> None:
 
 
 def _changes(conn: Connection) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(FeedbackChanges.changes), 0))).scalar() or 0)
+    return int(conn.execute(select(func.coalesce(func.max(feedback_changes.c.changes), 0))).scalar() or 0)
 
 
 def _built_at(conn: Connection) -> int | None:
-    return conn.execute(select(FeedbackRollupState.changes).where(FeedbackRollupState.id == 1)).scalar()
+    state = feedback_rollup_state.c
+    return conn.execute(select(state.changes).where(state.id == 1)).scalar()
 
 
 def current(conn: Connection) -> bool:
@@ -252,10 +209,10 @@ def row_count(
     it is not current or this is not PostgreSQL (the caller counts the rows)."""
     if engine.dialect.name != "postgresql":
         return None
-    r = FeedbackRollup
+    r = feedback_rollup.c
     stmt = select(func.coalesce(func.sum(r.n), 0)).where(r.metric == ROWS, r.attr_name == WHOLE_ROW)
     if source_names:
-        stmt = stmt.where(r.source_id.in_(select(Source.id).where(Source.name.in_(list(source_names)))))
+        stmt = stmt.where(r.source_id.in_(_source_ids(source_names)))
     if unit_ids is not None:
         stmt = stmt.where(r.org_unit_id.in_(list(unit_ids)))
     with engine.connect() as conn, conn.begin():
@@ -298,7 +255,7 @@ def counts(
     attr = next((k for k in by if k.startswith("attr:")), None)
     grain = any(k in TIME_KEYS for k in by)
     unit = any(k == "unit" or k.startswith("org:") for k in by)
-    r = FeedbackRollup
+    r = feedback_rollup.c
     keys: list[Any] = []
     if grain:
         keys.append(r.month.label("__time"))
@@ -311,11 +268,13 @@ def counts(
 
     def query(attr_name: str) -> Any:
         cols = [*keys, r.attr_value.label("__attr")] if attr_name else list(keys)
-        stmt = select(*cols, r.value.label("__value"), func.sum(r.n).label("__count")).where(
+        # sum(bigint) is numeric, which arrives as Decimal: cast back, so the frame takes plain ints.
+        count = cast(func.sum(r.n), BigInteger).label("__count")
+        stmt = select(*cols, r.value.label("__value"), count).where(
             r.metric == metric, r.attr_name == attr_name
         )
         if source_names:
-            stmt = stmt.where(r.source_id.in_(select(Source.id).where(Source.name.in_(list(source_names)))))
+            stmt = stmt.where(r.source_id.in_(_source_ids(source_names)))
         if unit_ids is not None:
             stmt = stmt.where(r.org_unit_id.in_(list(unit_ids)))
         if channels:
@@ -329,7 +288,7 @@ def counts(
         whole = _frame(conn.execute(query(WHOLE_ROW)).all(), [*names, "__value", "__count"])
         if attr is not None:
             per = _frame(conn.execute(query(attr[5:])).all(), [*names, "__attr", "__value", "__count"])
-        source_map = dict(conn.execute(select(Source.id, Source.name)).all()) if "source" in by else {}
+        source_map = dict(conn.execute(select(source.c.id, source.c.name)).all()) if "source" in by else {}
     if attr is not None:
         # Rows without the attribute are the whole-row count less those with a value for it.
         group = [*names, "__value"]
@@ -355,7 +314,13 @@ def counts(
     return whole
 
 
+def _source_ids(names: Sequence[str]) -> Any:
+    return select(source.c.id).where(source.c.name.in_(list(names)))
+
+
 def _frame(rows: Sequence[Any], columns: list[str]) -> pl.DataFrame:
+    """The rows as a frame, built column by column: polars builds a frame from row tuples through a
+    path that imports numpy (half a second of a `scores` command's start-up on a busy machine)."""
     schema: dict[str, Any] = {}
     for c in columns:
         if c in ("__unit", "__source", "__count"):
@@ -364,4 +329,5 @@ def _frame(rows: Sequence[Any], columns: list[str]) -> pl.DataFrame:
             schema[c] = pl.Float64
         else:
             schema[c] = pl.String
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    data = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+    return pl.DataFrame(data, schema=schema)

@@ -24,9 +24,10 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from cxchange.core.bulk import id_in, insert_rows
 from cxchange.core.events import ANALYSIS_FINISHED, complete, record
 from cxchange.core.executors import Executor, executor_for
 from cxchange.core.migrate import ensure_schema
@@ -356,9 +357,9 @@ def _zip_parts(
         yield held.pop(0), result
 
 
-def _stored(columns: tuple[str, ...], found: Sequence[tuple[Any, ...]], **same: Any) -> list[dict[str, Any]]:
-    """The rows to insert: each tuple's values under `columns`, and what all of them share."""
-    return [{**dict(zip(columns, values, strict=True)), **same} for values in found]
+def _stored(found: Sequence[tuple[Any, ...]], *same: Any) -> list[tuple[Any, ...]]:
+    """The rows to insert: each tuple's values, then what all of them share."""
+    return [(*values, *same) for values in found]
 
 
 def write_partition(
@@ -381,16 +382,15 @@ def write_partition(
         if replace_themes:
             conn.execute(
                 delete(FeedbackTheme).where(
-                    FeedbackTheme.feedback_id.in_(ids), FeedbackTheme.theme_id.in_(sorted(replace_themes))
+                    id_in(FeedbackTheme.feedback_id, ids, conn.dialect.name),
+                    FeedbackTheme.theme_id.in_(sorted(replace_themes)),
                 )
             )
+        # COPY on PostgreSQL (core/bulk.py): a statement per row was most of a partition's write.
         if result.sentiments:
-            conn.execute(
-                insert(FeedbackSentiment),
-                _stored(SENTIMENT_COLUMNS, result.sentiments, backend=backend, run_id=run_id),
-            )
+            columns = (*SENTIMENT_COLUMNS, "backend", "run_id")
+            sentiments = _stored(result.sentiments, backend, run_id)
+            insert_rows(conn, FeedbackSentiment.__table__, columns, sentiments)
         if result.mentions:
-            conn.execute(
-                insert(FeedbackTheme),
-                _stored(MENTION_COLUMNS, result.mentions, taxonomy_version=version, run_id=run_id),
-            )
+            columns = (*MENTION_COLUMNS, "taxonomy_version", "run_id")
+            insert_rows(conn, FeedbackTheme.__table__, columns, _stored(result.mentions, version, run_id))

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
+from cxchange.core.bulk import id_in
 from cxchange.core.errors import CxError
 from cxchange.listen.models import Feedback
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
@@ -78,7 +79,7 @@ def store_partition(
             (int(r[0]), r[1] or "", int(r[2]))
             for r in conn.execute(
                 select(Feedback.id, Feedback.text, Feedback.source_id)
-                .where(Feedback.id.in_(ids))
+                .where(id_in(Feedback.id, ids, engine.dialect.name))
                 .order_by(Feedback.id)
             )
         ]
@@ -99,8 +100,6 @@ def store_partition(
 
 def forget_attempt(conn: Any, run_id: int, ids: list[int]) -> None:
     """What an earlier attempt of this partition in this run stored (a retry after a lost worker)."""
-    conn.execute(delete(FeedbackSentiment).where(FeedbackSentiment.feedback_id.in_(ids),
-                                                 FeedbackSentiment.run_id == run_id))  # fmt: skip
-    conn.execute(
-        delete(FeedbackTheme).where(FeedbackTheme.feedback_id.in_(ids), FeedbackTheme.run_id == run_id)
-    )
+    dialect = conn.dialect.name
+    for table in (FeedbackSentiment, FeedbackTheme):
+        conn.execute(delete(table).where(id_in(table.feedback_id, ids, dialect), table.run_id == run_id))
