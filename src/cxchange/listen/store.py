@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, Index, func, insert, select
 
 from cxchange.listen.models import REJECT, Feedback, RejectedRow
+from cxchange.listen.search import BatchIndexer
 from cxchange.listen.sqlite_stage import STAGE_TABLE, stage_image
 from cxchange.listen.validate import FEEDBACK_FIELDS, Rejects
 
@@ -138,6 +139,7 @@ class SqliteFeedbackWriter:
     driver (`prepare`), then loaded into the attached in-memory schema ``cx_stage`` and copied into
     feedback with one INSERT ... SELECT (`write`): no Python object per value on either side, and the
     importer's connection does only SQLite's own work. Needs `sqlite_import_session` around the batch.
+    Each chunk's comments go into the search index in the same transaction (search.BatchIndexer).
 
     The source and batch ids are the same for every row, so they are written into the statement as
     integer literals. Rows are copied in the chunk's order, so of two rows with one dedup key the
@@ -151,10 +153,12 @@ class SqliteFeedbackWriter:
         self._ids = (int(source_id), int(batch_id))
         self._rating_scale = rating_scale
         self._dropped = drop_indexes_for_bulk(conn, expected_rows, keep=_SQLITE_APPEND_INDEXES)
+        self._search = BatchIndexer(conn, expected_rows)
 
     def close(self) -> int:
         restore_indexes(self._conn, self._dropped)
         self._dropped = []
+        self._search.finish(self._conn)
         return 0
 
     def prepare(self, rows: pl.DataFrame) -> _SqliteChunk:
@@ -186,9 +190,12 @@ class SqliteFeedbackWriter:
             "ORDER BY rowid ON CONFLICT (source_id, dedup_key) DO NOTHING"
         )
         try:
-            return int(cursor.rowcount)
+            inserted = int(cursor.rowcount)
         finally:
             cursor.close()
+        if inserted and self._search.active:
+            self._search.add(self._conn, int(self._conn.execute(select(func.max(Feedback.id))).scalar() or 0))
+        return inserted
 
 
 def feedback_writer(
