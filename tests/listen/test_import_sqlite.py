@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from cxchange.listen import store
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_file, import_frame
 from cxchange.listen.store import sqlite_checkpoint, sqlite_import_session
@@ -84,7 +85,15 @@ def test_commit_leaves_the_batch_in_the_wal_until_the_checkpoint(sqlite_engine: 
         assert conn.exec_driver_sql("SELECT count(*) FROM filler").scalar() == 2000
 
 
-def test_duplicates_within_a_batch_keep_the_first_row(sqlite_engine: Engine) -> None:
+# Both ways a chunk reaches SQLite: a staged image (large chunks), bound values (a few rows).
+WRITE_PATHS = pytest.mark.parametrize("image_min_rows", [0, 10**9], ids=["image", "bound"])
+
+
+@WRITE_PATHS
+def test_duplicates_within_a_batch_keep_the_first_row(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, image_min_rows: int
+) -> None:
+    monkeypatch.setattr(store, "_IMAGE_MIN_ROWS", image_min_rows)
     frame = pl.DataFrame(
         {"id": [str(i % 90) for i in range(103)], "nps": ["9"] * 103, "c": [f"row {i}" for i in range(103)]}
     )
@@ -97,9 +106,13 @@ def test_duplicates_within_a_batch_keep_the_first_row(sqlite_engine: Engine) -> 
     assert texts["5"] == "row 5" and texts["12"] == "row 12"  # not "row 95", "row 102"
 
 
-def test_values_are_stored_with_the_types_sqlite3_binding_gave(sqlite_engine: Engine) -> None:
-    """The rows go through a staged image (sqlite_stage.py), not bound Python values: the stored types
-    are still SQLite's integer, real and text, and the ORM reads the rows back as before."""
+@WRITE_PATHS
+def test_values_are_stored_with_the_types_sqlite3_binding_gave(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, image_min_rows: int
+) -> None:
+    """Rows written through a staged image (sqlite_stage.py) are stored as bound Python values are:
+    SQLite's integer, real and text, read back by the ORM as before."""
+    monkeypatch.setattr(store, "_IMAGE_MIN_ROWS", image_min_rows)
     frame = pl.DataFrame(
         {
             "id": ["a", "b", "c"],

@@ -177,12 +177,13 @@ def _import(
         self.active = False
 
     events.subscribers(events.BATCH_IMPORTED)  # the registry loaded, so its entry can be swapped
-    with (
-        mock.patch.dict(events._subscribers[events.BATCH_IMPORTED], {"search_index": lambda e, p: {}}),
-        mock.patch.object(
-            search.BatchIndexer, "__init__", search.BatchIndexer.__init__ if in_batch else inactive
-        ),
-    ):
+    # in_batch: the import indexes its rows in its transaction whatever its size (a few rows here).
+    own = (
+        mock.patch.object(search, "IN_BATCH_INDEX_ROWS", 0)
+        if in_batch
+        else mock.patch.object(search.BatchIndexer, "__init__", inactive)
+    )
+    with mock.patch.dict(events._subscribers[events.BATCH_IMPORTED], {"search_index": lambda e, p: {}}), own:
         import_file(engine, path, ImportOptions(source="s"))
 
 
@@ -233,6 +234,7 @@ def test_a_failed_import_leaves_neither_rows_nor_index_entries(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(store.SqliteFeedbackWriter, "close", fail)  # after every chunk is indexed
+    monkeypatch.setattr(search, "IN_BATCH_INDEX_ROWS", 0)  # indexed in the batch, whatever its size
     with pytest.raises(RuntimeError):
         _import(sqlite_engine, tmp_path, ["another refund please"], start=100, name="b.csv", sync=True)
     assert _state(sqlite_engine) == before

@@ -219,18 +219,26 @@ def _index_new_rows(conn: Any, lo: int, hi: int) -> int:
     return max(result.rowcount, 0)
 
 
+# From this many rows (a size hint) an import indexes its own rows in its transaction; a smaller one (a
+# survey answer, an API post) leaves them to the catch-up after its commit, which such callers run in
+# the background instead of waiting for it.
+IN_BATCH_INDEX_ROWS = 10_000
+
+
 class BatchIndexer:
     """An import's own rows indexed for search inside its transaction, chunk by chunk as they are
     written (the importer's connection has time for it while the next chunk is read and validated),
     instead of in a second transaction after the commit, which the user waited for. The index and its
     state commit or roll back with the batch.
 
-    Only when the index was current before the batch (`active`); otherwise (behind, stale, PostgreSQL)
-    it does nothing and the after-commit catch-up (`sync_search_index`) indexes or rebuilds as before.
+    Only for a batch of at least IN_BATCH_INDEX_ROWS rows and when the index was current before it
+    (`active`); otherwise (small, behind, stale, PostgreSQL) it does nothing and the after-commit
+    catch-up (`sync_search_index`) indexes or rebuilds as before.
     Create it inside the import's write transaction, after its first write (the write lock is held)."""
 
     def __init__(self, conn: Any, expected_rows: int) -> None:
-        state = read_state(conn) if has_index(conn.engine) else None
+        wanted = has_index(conn.engine) and expected_rows >= IN_BATCH_INDEX_ROWS
+        state = read_state(conn) if wanted else None
         self.active = state is not None and state.current
         self._merge: dict[str, int] | None = None
         self._last, self._changes = (state.max_id, state.changes) if state is not None else (0, 0)

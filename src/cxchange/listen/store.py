@@ -130,8 +130,14 @@ def sqlite_checkpoint(engine: Engine) -> None:
 
 class _SqliteChunk(NamedTuple):
     columns: tuple[str, ...]  # the feedback columns written for this chunk (all but the all-null ones)
-    rows: int
-    image: bytes  # those columns of the chunk's rows, as a SQLite database image (sqlite_stage.py)
+    frame: pl.DataFrame  # those columns of the chunk's rows
+    image: bytes | None  # the same rows as a SQLite database image (sqlite_stage.py); None: bind them
+
+
+# Below this many rows a chunk's values are bound as Python objects instead: an image has a fixed cost
+# of a few milliseconds (a scratch file, the driver's connection), as much as binding ~1,000 rows, and
+# a survey answer or an API post is one to a few rows.
+_IMAGE_MIN_ROWS = 1_000
 
 
 class SqliteFeedbackWriter:
@@ -139,6 +145,7 @@ class SqliteFeedbackWriter:
     driver (`prepare`), then loaded into the attached in-memory schema ``cx_stage`` and copied into
     feedback with one INSERT ... SELECT (`write`): no Python object per value on either side, and the
     importer's connection does only SQLite's own work. Needs `sqlite_import_session` around the batch.
+    A chunk of fewer than `_IMAGE_MIN_ROWS` rows is bound with executemany instead.
     Each chunk's comments go into the search index in the same transaction (search.BatchIndexer).
 
     The source and batch ids are the same for every row, so they are written into the statement as
@@ -171,24 +178,33 @@ class SqliteFeedbackWriter:
         )
         # Less to write and copy: leave out the columns that are empty in this chunk.
         columns = tuple(c for c in _SQLITE_WRITTEN_COLUMNS if frame[c].null_count() < frame.height)
-        image = stage_image(frame.select(columns)) if frame.height else b""
-        return _SqliteChunk(columns, frame.height, image)
+        frame = frame.select(columns)
+        image = stage_image(frame) if frame.height >= max(_IMAGE_MIN_ROWS, 1) else None
+        return _SqliteChunk(columns, frame, image)
 
     def write(self, prepared: _SqliteChunk) -> int:
-        columns, rows, image = prepared
-        if rows == 0:
+        columns, frame, image = prepared
+        if frame.height == 0:
             return 0
         raw = self._conn.connection.driver_connection
         assert raw is not None
-        raw.deserialize(image, name=STAGE_SCHEMA)
         names = ", ".join(f'"{c}"' for c in columns)
         source_id, batch_id = self._ids
-        # WHERE true: without it SQLite would read ON CONFLICT as a join constraint of the SELECT.
-        cursor = raw.execute(
-            f"INSERT INTO feedback (source_id, batch_id, {names}) "
-            f"SELECT {source_id}, {batch_id}, {names} FROM {STAGE_SCHEMA}.{STAGE_TABLE} WHERE true "
-            "ORDER BY rowid ON CONFLICT (source_id, dedup_key) DO NOTHING"
-        )
+        into = f"INSERT INTO feedback (source_id, batch_id, {names})"
+        if image is None:
+            values = ", ".join(["?"] * len(columns))
+            cursor = raw.executemany(
+                f"{into} VALUES ({source_id}, {batch_id}, {values}) "
+                "ON CONFLICT (source_id, dedup_key) DO NOTHING",
+                frame.iter_rows(),
+            )
+        else:
+            raw.deserialize(image, name=STAGE_SCHEMA)
+            # WHERE true: without it SQLite would read ON CONFLICT as a join constraint of the SELECT.
+            cursor = raw.execute(
+                f"{into} SELECT {source_id}, {batch_id}, {names} FROM {STAGE_SCHEMA}.{STAGE_TABLE} "
+                "WHERE true ORDER BY rowid ON CONFLICT (source_id, dedup_key) DO NOTHING"
+            )
         try:
             inserted = int(cursor.rowcount)
         finally:
