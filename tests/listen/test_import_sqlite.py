@@ -4,13 +4,16 @@ statement sizes within the connection's parameter limit."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
+from cxchange.listen import store
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_file, import_frame
 from cxchange.listen.store import sqlite_checkpoint, sqlite_import_session
@@ -82,22 +85,110 @@ def test_commit_leaves_the_batch_in_the_wal_until_the_checkpoint(sqlite_engine: 
         assert conn.exec_driver_sql("SELECT count(*) FROM filler").scalar() == 2000
 
 
-def test_statements_fit_the_connections_parameter_limit(sqlite_engine: Engine) -> None:
-    @event.listens_for(sqlite_engine, "connect")
-    def _low_limit(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)
+# Both ways a chunk reaches SQLite: a staged image (large chunks), bound values (a few rows).
+WRITE_PATHS = pytest.mark.parametrize("image_min_rows", [0, 10**9], ids=["image", "bound"])
 
-    sqlite_engine.dispose()  # new connections, with the low limit
-    try:
-        frame = pl.DataFrame({"id": [str(i % 90) for i in range(103)], "nps": ["9"] * 103})
-        opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps"))
-        result = import_frame(sqlite_engine, frame, opts)
-        assert (result.imported, result.duplicates) == (90, 13)
-        with sqlite_engine.connect() as conn:
-            assert conn.execute(select(func.count()).select_from(Feedback)).scalar() == 90
-    finally:
-        event.remove(sqlite_engine, "connect", _low_limit)
-        sqlite_engine.dispose()
+
+@WRITE_PATHS
+def test_duplicates_within_a_batch_keep_the_first_row(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, image_min_rows: int
+) -> None:
+    monkeypatch.setattr(store, "_IMAGE_MIN_ROWS", image_min_rows)
+    frame = pl.DataFrame(
+        {"id": [str(i % 90) for i in range(103)], "nps": ["9"] * 103, "c": [f"row {i}" for i in range(103)]}
+    )
+    opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps", "text=c"))
+    result = import_frame(sqlite_engine, frame, opts)
+    assert (result.imported, result.duplicates) == (90, 13)
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Feedback)).scalar() == 90
+        texts = dict(conn.execute(select(Feedback.external_id, Feedback.text)).tuples().all())
+    assert texts["5"] == "row 5" and texts["12"] == "row 12"  # not "row 95", "row 102"
+
+
+@WRITE_PATHS
+def test_values_are_stored_with_the_types_sqlite3_binding_gave(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, image_min_rows: int
+) -> None:
+    """Rows written through a staged image (sqlite_stage.py) are stored as bound Python values are:
+    SQLite's integer, real and text, read back by the ORM as before."""
+    monkeypatch.setattr(store, "_IMAGE_MIN_ROWS", image_min_rows)
+    frame = pl.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "when": ["2024-03-01 10:00:00", "2024-03-02 11:30:00", None],
+            "nps": ["9", None, "0"],
+            "rating": ["4.5", "2", None],
+            "value": ["12.50", None, "3"],
+            "c": ["Café was great 😀", None, "line\nbreak"],
+            "Region": ["North", None, "Süd"],
+        }
+    )
+    opts = ImportOptions(
+        source="s",
+        map_options=(
+            "external_id=id",
+            "received_at=when",
+            "nps=nps",
+            "rating=rating",
+            "text=c",
+            "customer_value=value",
+        ),
+    )
+    assert import_frame(sqlite_engine, frame, opts).imported == 3
+    with sqlite_engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        types = raw.execute(
+            "SELECT external_id, typeof(received_at), typeof(nps), typeof(rating), typeof(rating_scale), "
+            "typeof(customer_value), typeof(attributes), typeof(source_id), typeof(batch_id) "
+            "FROM feedback ORDER BY id"
+        ).fetchall()
+    with Session(sqlite_engine) as session:
+        rows = session.execute(select(Feedback).order_by(Feedback.id)).scalars().all()
+    assert types == [
+        ("a", "text", "integer", "real", "integer", "real", "text", "integer", "integer"),
+        ("b", "text", "null", "real", "integer", "null", "text", "integer", "integer"),
+        ("c", "null", "integer", "null", "null", "real", "text", "integer", "integer"),
+    ]
+    assert [r.received_at for r in rows][:2] == [datetime(2024, 3, 1, 10), datetime(2024, 3, 2, 11, 30)]
+    assert [r.text for r in rows] == ["Café was great 😀", None, "line\nbreak"]
+    assert [r.attributes for r in rows] == [{"Region": "North"}, {"Region": None}, {"Region": "Süd"}]
+    assert [(r.nps, r.rating, r.customer_value) for r in rows] == [
+        (9, 4.5, 12.5),
+        (None, 2.0, None),
+        (0, None, 3.0),
+    ]
+
+
+def test_stage_image_holds_the_frame_in_order() -> None:
+    from cxchange.listen.sqlite_stage import STAGE_TABLE, stage_image
+
+    frame = pl.DataFrame(
+        {"s": ["x", None, "ü'\"", ""], "i": [1, None, -3, 2**40], "f": [0.5, None, 1e300, -0.0]},
+        schema={"s": pl.String, "i": pl.Int64, "f": pl.Float64},
+    )
+    con = sqlite3.connect(":memory:")
+    con.deserialize(stage_image(frame))
+    rows = con.execute(f"SELECT s, i, f, typeof(s), typeof(i), typeof(f) FROM {STAGE_TABLE} ORDER BY rowid")
+    assert rows.fetchall() == [
+        ("x", 1, 0.5, "text", "integer", "real"),
+        (None, None, None, "null", "null", "null"),
+        ("ü'\"", -3, 1e300, "text", "integer", "real"),
+        ("", 2**40, -0.0, "text", "integer", "real"),
+    ]
+
+
+def test_the_session_attaches_the_stage_schema_and_detaches_it(sqlite_engine: Engine) -> None:
+    def schemas(raw: Any) -> list[str]:
+        return [row[1] for row in raw.execute("PRAGMA database_list")]
+
+    with sqlite_engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        with sqlite_import_session(conn):
+            assert "cx_stage" in schemas(raw)
+        assert "cx_stage" not in schemas(raw)
+        assert not conn.invalidated
 
 
 def test_a_failed_checkpoint_does_not_fail_the_committed_import(

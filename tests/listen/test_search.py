@@ -6,6 +6,7 @@ import random
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -149,10 +150,17 @@ ROWS = [
 
 
 def _import(
-    engine: Engine, tmp_path: Path, texts: list[str], start: int = 0, name: str = "a.csv", sync: bool = False
+    engine: Engine,
+    tmp_path: Path,
+    texts: list[str],
+    start: int = 0,
+    name: str = "a.csv",
+    sync: bool = False,
+    in_batch: bool = False,
 ) -> None:
-    """Import `texts`; without `sync`, the import's own catch-up of the index is switched off so the
-    tests can see the search path catch up (as after a failed catch-up, or rows added another way)."""
+    """Import `texts`; without `sync`, the import's own indexing (in its transaction, and the catch-up
+    after the commit) is switched off so the tests can see the search path catch up (as after a failed
+    catch-up, or rows added another way). `in_batch`: only the catch-up after the commit is off."""
     from unittest import mock
 
     lines = ["id,When,NPS,Comment"]
@@ -165,8 +173,17 @@ def _import(
         return
     from cxchange.core import events
 
+    def inactive(self: search.BatchIndexer, _conn: Any, _rows: int) -> None:
+        self.active = False
+
     events.subscribers(events.BATCH_IMPORTED)  # the registry loaded, so its entry can be swapped
-    with mock.patch.dict(events._subscribers[events.BATCH_IMPORTED], {"search_index": lambda e, p: {}}):
+    # in_batch: the import indexes its rows in its transaction whatever its size (a few rows here).
+    own = (
+        mock.patch.object(search, "IN_BATCH_INDEX_ROWS", 0)
+        if in_batch
+        else mock.patch.object(search.BatchIndexer, "__init__", inactive)
+    )
+    with mock.patch.dict(events._subscribers[events.BATCH_IMPORTED], {"search_index": lambda e, p: {}}), own:
         import_file(engine, path, ImportOptions(source="s"))
 
 
@@ -174,6 +191,54 @@ def test_an_import_indexes_its_rows(sqlite_engine: Engine, tmp_path: Path) -> No
     _import(sqlite_engine, tmp_path, ROWS, sync=True)
     assert _state(sqlite_engine).current
     assert _found(sqlite_engine, "refund") == [ROWS[1]]
+
+
+def _fts_count(engine: Engine, word: str) -> int:
+    with engine.connect() as conn:
+        match = text("SELECT count(*) FROM feedback_fts WHERE feedback_fts MATCH :w")
+        return int(conn.execute(match, {"w": word}).scalar() or 0)
+
+
+def test_an_import_indexes_its_rows_in_its_own_transaction(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """The index was current: the import indexes its rows before its commit, the catch-up after it
+    (switched off here) has nothing left to do, and nothing is indexed twice."""
+    _import(sqlite_engine, tmp_path, ROWS, in_batch=True)
+    assert _state(sqlite_engine).current
+    assert _fts_count(sqlite_engine, "refund") == 1
+    _import(sqlite_engine, tmp_path, ["another refund please"], start=100, name="b.csv", in_batch=True)
+    assert _state(sqlite_engine).current
+    assert search.sync_search_index(sqlite_engine) == {"indexed": 0, "rebuilt": False, "skipped": False}
+    assert _fts_count(sqlite_engine, "refund") == 2
+    assert _found(sqlite_engine, "refund") == [ROWS[1], "another refund please"]
+
+
+def test_an_import_behind_the_index_leaves_it_to_the_catch_up(sqlite_engine: Engine, tmp_path: Path) -> None:
+    _import(sqlite_engine, tmp_path, ROWS)  # rows the index does not have yet
+    _import(sqlite_engine, tmp_path, ["another refund please"], start=100, name="b.csv", in_batch=True)
+    assert _state(sqlite_engine).behind  # the import indexed nothing: the catch-up indexes both
+    assert _fts_count(sqlite_engine, "refund") == 0
+    assert search.sync_search_index(sqlite_engine)["indexed"] == len([t for t in ROWS if t.strip()]) + 1
+    assert _state(sqlite_engine).current
+    assert _fts_count(sqlite_engine, "refund") == 2
+
+
+def test_a_failed_import_leaves_neither_rows_nor_index_entries(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cxchange.listen import store
+
+    _import(sqlite_engine, tmp_path, ROWS, sync=True)
+    before = _state(sqlite_engine)
+
+    def fail(self: store.SqliteFeedbackWriter) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store.SqliteFeedbackWriter, "close", fail)  # after every chunk is indexed
+    monkeypatch.setattr(search, "IN_BATCH_INDEX_ROWS", 0)  # indexed in the batch, whatever its size
+    with pytest.raises(RuntimeError):
+        _import(sqlite_engine, tmp_path, ["another refund please"], start=100, name="b.csv", sync=True)
+    assert _state(sqlite_engine) == before
+    assert _fts_count(sqlite_engine, "refund") == 1
 
 
 def _found(engine: Engine, q: str) -> list[str]:

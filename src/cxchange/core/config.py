@@ -56,8 +56,8 @@ class Settings:
     db_pool_size: int = 5
     db_max_overflow: int = 10
     db_pool_timeout: float = 10.0
-    # Rows handed to the database per executemany / COPY round trip: large enough to amortise the
-    # round trip, small enough to keep memory flat.
+    # Rows handed to the database at a time (one SQLite image, one COPY round trip): large enough to
+    # amortise the round trip, small enough to keep memory flat.
     import_chunk_rows: int = 50_000
     min_n: int = 30
     # Score SQLite feedback from a Parquet copy kept beside the database file (listen/columnar.py).

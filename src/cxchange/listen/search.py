@@ -178,21 +178,91 @@ BULK_INDEX_ROWS = 100_000
 _MERGE_DEFAULTS = {"automerge": 4, "crisismerge": 16}
 
 
-@contextlib.contextmanager
-def _merging_deferred(conn: Any, bulk: bool) -> Iterator[None]:
-    """automerge off and crisismerge high for one bulk insert, inside the caller's transaction, then
-    the table's own values (or the defaults) back."""
-    if not bulk:
-        yield
-        return
+_MERGE_SETTINGS = text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES(:k, :v)")
+
+
+def _defer_merging(conn: Any) -> dict[str, int]:
+    """automerge off and crisismerge high for a bulk insert, inside the caller's transaction; returns
+    the table's own values (or the defaults), for `_restore_merging`."""
     stored = conn.execute(
         text(f"SELECT k, v FROM {FTS_TABLE}_config WHERE k IN ('automerge', 'crisismerge')")
     ).all()
     before = {**_MERGE_DEFAULTS, **{str(k): int(v) for k, v in stored}}
-    settings = text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES(:k, :v)")
-    conn.execute(settings, [{"k": "automerge", "v": 0}, {"k": "crisismerge", "v": 64}])
+    conn.execute(_MERGE_SETTINGS, [{"k": "automerge", "v": 0}, {"k": "crisismerge", "v": 64}])
+    return before
+
+
+def _restore_merging(conn: Any, before: dict[str, int]) -> None:
+    conn.execute(_MERGE_SETTINGS, [{"k": k, "v": v} for k, v in before.items()])
+
+
+@contextlib.contextmanager
+def _merging_deferred(conn: Any, bulk: bool) -> Iterator[None]:
+    """`_defer_merging` for the length of the block, when `bulk`."""
+    if not bulk:
+        yield
+        return
+    before = _defer_merging(conn)
     yield
-    conn.execute(settings, [{"k": k, "v": v} for k, v in before.items()])
+    _restore_merging(conn, before)
+
+
+def _index_new_rows(conn: Any, lo: int, hi: int) -> int:
+    """Index the comments of feedback rows lo < id <= hi; returns how many."""
+    result = conn.execute(
+        text(
+            f"INSERT INTO {FTS_TABLE}(rowid, text) SELECT id, text FROM feedback"
+            " WHERE id > :lo AND id <= :hi AND text IS NOT NULL"
+        ),
+        {"lo": lo, "hi": hi},
+    )
+    return max(result.rowcount, 0)
+
+
+# From this many rows (a size hint) an import indexes its own rows in its transaction; a smaller one (a
+# survey answer, an API post) leaves them to the catch-up after its commit, which such callers run in
+# the background instead of waiting for it.
+IN_BATCH_INDEX_ROWS = 10_000
+
+
+class BatchIndexer:
+    """An import's own rows indexed for search inside its transaction, chunk by chunk as they are
+    written (the importer's connection has time for it while the next chunk is read and validated),
+    instead of in a second transaction after the commit, which the user waited for. The index and its
+    state commit or roll back with the batch.
+
+    Only for a batch of at least IN_BATCH_INDEX_ROWS rows and when the index was current before it
+    (`active`); otherwise (small, behind, stale, PostgreSQL) it does nothing and the after-commit
+    catch-up (`sync_search_index`) indexes or rebuilds as before.
+    Create it inside the import's write transaction, after its first write (the write lock is held)."""
+
+    def __init__(self, conn: Any, expected_rows: int) -> None:
+        wanted = has_index(conn.engine) and expected_rows >= IN_BATCH_INDEX_ROWS
+        state = read_state(conn) if wanted else None
+        self.active = state is not None and state.current
+        self._merge: dict[str, int] | None = None
+        self._last, self._changes = (state.max_id, state.changes) if state is not None else (0, 0)
+        if not self.active:
+            return
+        if expected_rows >= BULK_INDEX_ROWS:
+            self._merge = _defer_merging(conn)
+
+    def add(self, conn: Any, max_id: int) -> int:
+        """Index the rows written since the last call (ids up to `max_id`); returns how many."""
+        if not self.active or max_id <= self._last:
+            return 0
+        indexed = _index_new_rows(conn, self._last, max_id)
+        self._last = max_id
+        return indexed
+
+    def finish(self, conn: Any) -> None:
+        """Before the commit: the merge settings back, and the state saying every row is indexed."""
+        if not self.active:
+            return
+        if self._merge is not None:
+            _restore_merging(conn, self._merge)
+            self._merge = None
+        _set_state(conn, self._last, self._changes)
 
 
 def sync_search_index(engine: Engine, *, wait: bool = True) -> dict[str, Any]:
@@ -227,14 +297,7 @@ def sync_search_index(engine: Engine, *, wait: bool = True) -> dict[str, Any]:
                         out["rebuilt"] = True
                         out["indexed"] = state.max_id
                     elif state.behind:
-                        result = conn.execute(
-                            text(
-                                f"INSERT INTO {FTS_TABLE}(rowid, text) SELECT id, text FROM feedback"
-                                " WHERE id > :lo AND id <= :hi AND text IS NOT NULL"
-                            ),
-                            {"lo": state.indexed_max, "hi": state.max_id},
-                        )
-                        out["indexed"] = max(result.rowcount, 0)
+                        out["indexed"] = _index_new_rows(conn, state.indexed_max, state.max_id)
                 if not state.current:
                     _set_state(conn, state.max_id, state.changes)
         except exc.OperationalError as e:

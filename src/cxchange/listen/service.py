@@ -267,19 +267,29 @@ def _import_batch(
     if stage is not None and stages is not None:
         stages.append(stage)
 
-    def staged() -> Iterator[tuple[Chunk, pl.DataFrame, Any, int, Rejects, Rejects, int]]:
+    def validated() -> Iterator[tuple[Chunk, pl.DataFrame, Rejects, Rejects, int]]:
         for chunk in _timed(chunks, clock, "read"):
             with clock.step("validate"):
                 good, rejects, warnings, redacted = pipeline.run(chunk)
+            yield chunk, good, rejects, warnings, redacted
+
+    def staged(
+        items: Iterator[tuple[Chunk, pl.DataFrame, Rejects, Rejects, int]],
+    ) -> Iterator[tuple[Chunk, pl.DataFrame, Any, int, Rejects, Rejects, int]]:
+        for chunk, good, rejects, warnings, redacted in items:
             with clock.step("prepare"):
                 prepared = writer.prepare(good)
             fault_point("parse")  # test-only (core/faults.py): the file read, nothing written yet
             yield chunk, good, prepared, good.height, rejects, warnings, redacted
 
-    # Reading, validating and preparing the next chunk overlaps with writing this one (polars and
-    # sqlite3 both release the GIL); the queue of two keeps memory flat. A small batch is one chunk:
-    # nothing to overlap.
-    ahead = staged() if 0 < expected_rows <= SMALL_BATCH_ROWS else prefetch(staged(), depth=2)
+    # Three stages, each in its own thread, one chunk apart: reading and validating (polars), preparing
+    # the rows for the database (the writer's C encoder: SQLite's image, PostgreSQL's binary COPY), and
+    # writing (sqlite3, psycopg); all of them release the GIL for their heavy part. Queues of two keep
+    # memory flat. A small batch is one chunk: nothing to overlap.
+    if 0 < expected_rows <= SMALL_BATCH_ROWS:
+        ahead = staged(validated())
+    else:
+        ahead = prefetch(staged(prefetch(validated(), depth=2)), depth=2)
     for chunk, good, prepared, valid, rejects, warnings, redacted in ahead:
         with clock.step("write"):
             inserted = writer.write(prepared)

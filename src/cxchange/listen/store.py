@@ -1,4 +1,5 @@
-"""Bulk writes of validated feedback: batched executemany on SQLite, COPY on PostgreSQL (pg_copy.py).
+"""Bulk writes of validated feedback: INSERT ... SELECT from a staged image on SQLite (sqlite_stage.py),
+COPY on PostgreSQL (pg_copy.py).
 
 Both skip rows whose (source, dedup key) is already stored and report how many were inserted,
 so duplicates are counted by the database itself, across chunks and across imports.
@@ -7,8 +8,6 @@ so duplicates are counted by the database itself, across chunks and across impor
 from __future__ import annotations
 
 import contextlib
-import itertools
-import sqlite3
 from collections.abc import Iterator
 from typing import Any, NamedTuple, Protocol
 
@@ -16,10 +15,13 @@ import polars as pl
 from sqlalchemy import Connection, Engine, Index, func, insert, select
 
 from cxchange.listen.models import REJECT, Feedback, RejectedRow
+from cxchange.listen.search import BatchIndexer
+from cxchange.listen.sqlite_stage import STAGE_TABLE, stage_image
 from cxchange.listen.validate import FEEDBACK_FIELDS, Rejects
 
 FEEDBACK_COLUMNS = ("source_id", "batch_id", *FEEDBACK_FIELDS, "rating_scale")
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"  # the text form SQLAlchemy's SQLite DateTime reads back
+STAGE_SCHEMA = "cx_stage"  # the attached in-memory schema each chunk's rows are loaded into
 
 
 BULK_ROWS = 100_000
@@ -64,18 +66,12 @@ def restore_indexes(conn: Connection, dropped: list[Index]) -> None:
         index.create(conn)
 
 
-# Rows per INSERT statement on SQLite: one multi-row VALUES statement per this many rows costs about
-# half as much as one statement a row (less per-row work in the sqlite3 module and in the VDBE);
-# 400 rows were ~8 % faster than 100 on 1M rows (1000 no better again, 25 much worse).
-_SQLITE_ROWS_PER_INSERT = 400
-# Rows turned into Python objects at a time while binding (a multiple of the rows per statement).
-_SQLITE_BIND_ROWS = 10_000
 # Indexes whose keys arrive in order during an import: the batch id is the newest batch's, and an
 # org unit id is one of the organisation's units, so new entries go to the end of one run per unit.
 # Only an index on randomly ordered keys (received_at) is worth dropping and rebuilding.
 _SQLITE_APPEND_INDEXES = frozenset({"ix_feedback_batch_id", "ix_feedback_org_unit"})
 # Everything but the source and batch ids, which go into the statement as literals.
-_SQLITE_BOUND_COLUMNS = tuple(c for c in FEEDBACK_COLUMNS if c not in ("source_id", "batch_id"))
+_SQLITE_WRITTEN_COLUMNS = tuple(c for c in FEEDBACK_COLUMNS if c not in ("source_id", "batch_id"))
 
 
 @contextlib.contextmanager
@@ -94,6 +90,8 @@ def sqlite_import_session(conn: Connection, *, defer_checkpoint: bool = True) ->
       same write transaction (its source and batch, org units from the lookup done under the write
       lock), so the per-row parent lookups prove nothing; skipping them saves about a tenth of the
       insert. Nothing else runs on this connection meanwhile.
+    * the in-memory schema ``cx_stage`` attached (ATTACH cannot run inside a transaction): the writer
+      loads each chunk's rows there (sqlite_stage.py) and copies them into feedback.
     """
     if conn.dialect.name != "sqlite":
         yield False
@@ -107,9 +105,12 @@ def sqlite_import_session(conn: Connection, *, defer_checkpoint: bool = True) ->
         if defer_checkpoint:
             raw.execute("PRAGMA wal_autocheckpoint=0")
         raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute(f"ATTACH ':memory:' AS {STAGE_SCHEMA}")
         yield wal
     finally:
         try:
+            if any(row[1] == STAGE_SCHEMA for row in raw.execute("PRAGMA database_list")):
+                raw.execute(f"DETACH {STAGE_SCHEMA}")
             for name, value in saved.items():
                 raw.execute(f"PRAGMA {name}={value}")
             restored = int(raw.execute("PRAGMA foreign_keys").fetchone()[0]) == saved["foreign_keys"]
@@ -128,15 +129,28 @@ def sqlite_checkpoint(engine: Engine) -> None:
 
 
 class _SqliteChunk(NamedTuple):
-    columns: tuple[str, ...]  # the feedback columns bound for this chunk (all but the all-null ones)
-    frame: pl.DataFrame  # those columns, as the values to bind
+    columns: tuple[str, ...]  # the feedback columns written for this chunk (all but the all-null ones)
+    frame: pl.DataFrame  # those columns of the chunk's rows
+    image: bytes | None  # the same rows as a SQLite database image (sqlite_stage.py); None: bind them
+
+
+# Below this many rows a chunk's values are bound as Python objects instead: an image has a fixed cost
+# of a few milliseconds (a scratch file, the driver's connection), as much as binding ~1,000 rows, and
+# a survey answer or an API post is one to a few rows.
+_IMAGE_MIN_ROWS = 1_000
 
 
 class SqliteFeedbackWriter:
-    """executemany on the raw sqlite3 cursor: SQLAlchemy's per-row bookkeeping would cost more than SQLite.
+    """Each chunk's rows as a SQLite database image, built in the read-ahead thread by ADBC's SQLite
+    driver (`prepare`), then loaded into the attached in-memory schema ``cx_stage`` and copied into
+    feedback with one INSERT ... SELECT (`write`): no Python object per value on either side, and the
+    importer's connection does only SQLite's own work. Needs `sqlite_import_session` around the batch.
+    A chunk of fewer than `_IMAGE_MIN_ROWS` rows is bound with executemany instead.
+    Each chunk's comments go into the search index in the same transaction (search.BatchIndexer).
 
     The source and batch ids are the same for every row, so they are written into the statement as
-    integer literals instead of being bound again for each row.
+    integer literals. Rows are copied in the chunk's order, so of two rows with one dedup key the
+    first is stored, as the columnar copy's stager expects.
     """
 
     def __init__(
@@ -145,27 +159,14 @@ class SqliteFeedbackWriter:
         self._conn = conn
         self._ids = (int(source_id), int(batch_id))
         self._rating_scale = rating_scale
-        self._sql: dict[tuple[tuple[str, ...], int], str] = {}
-        raw = conn.connection.driver_connection
-        # This connection's limit on parameters a statement (999 before SQLite 3.32, 32766 since).
-        self._max_params = int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))  # type: ignore[union-attr]
         self._dropped = drop_indexes_for_bulk(conn, expected_rows, keep=_SQLITE_APPEND_INDEXES)
+        self._search = BatchIndexer(conn, expected_rows)
 
     def close(self) -> int:
         restore_indexes(self._conn, self._dropped)
         self._dropped = []
+        self._search.finish(self._conn)
         return 0
-
-    def _insert_sql(self, columns: tuple[str, ...], rows: int) -> str:
-        key = (columns, rows)
-        if key not in self._sql:
-            names = ", ".join(f'"{c}"' for c in ("source_id", "batch_id", *columns))
-            one = "(" + ", ".join([str(self._ids[0]), str(self._ids[1]), *(["?"] * len(columns))]) + ")"
-            self._sql[key] = (
-                f"INSERT INTO feedback ({names}) VALUES {', '.join([one] * rows)} "
-                "ON CONFLICT (source_id, dedup_key) DO NOTHING"
-            )
-        return self._sql[key]
 
     def prepare(self, rows: pl.DataFrame) -> _SqliteChunk:
         frame = rows.with_columns(
@@ -175,35 +176,42 @@ class SqliteFeedbackWriter:
             .alias("rating_scale"),
             pl.col("received_at").dt.strftime(_SQLITE_DATETIME),
         )
-        # Binding is most of the cost: leave out the columns that are empty in this chunk.
-        columns = tuple(c for c in _SQLITE_BOUND_COLUMNS if frame[c].null_count() < frame.height)
-        return _SqliteChunk(columns, frame.select(columns))
+        # Less to write and copy: leave out the columns that are empty in this chunk.
+        columns = tuple(c for c in _SQLITE_WRITTEN_COLUMNS if frame[c].null_count() < frame.height)
+        frame = frame.select(columns)
+        image = stage_image(frame) if frame.height >= max(_IMAGE_MIN_ROWS, 1) else None
+        return _SqliteChunk(columns, frame, image)
 
     def write(self, prepared: _SqliteChunk) -> int:
-        columns, frame = prepared
+        columns, frame, image = prepared
         if frame.height == 0:
             return 0
-        per_statement = max(1, min(_SQLITE_ROWS_PER_INSERT, self._max_params // max(len(columns), 1)))
-        whole = frame.height - frame.height % per_statement
-        cursor = self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        inserted = 0
+        raw = self._conn.connection.driver_connection
+        assert raw is not None
+        names = ", ".join(f'"{c}"' for c in columns)
+        source_id, batch_id = self._ids
+        into = f"INSERT INTO feedback (source_id, batch_id, {names})"
+        if image is None:
+            values = ", ".join(["?"] * len(columns))
+            cursor = raw.executemany(
+                f"{into} VALUES ({source_id}, {batch_id}, {values}) "
+                "ON CONFLICT (source_id, dedup_key) DO NOTHING",
+                frame.iter_rows(),
+            )
+        else:
+            raw.deserialize(image, name=STAGE_SCHEMA)
+            # WHERE true: without it SQLite would read ON CONFLICT as a join constraint of the SELECT.
+            cursor = raw.execute(
+                f"{into} SELECT {source_id}, {batch_id}, {names} FROM {STAGE_SCHEMA}.{STAGE_TABLE} "
+                "WHERE true ORDER BY rowid ON CONFLICT (source_id, dedup_key) DO NOTHING"
+            )
         try:
-            for part, size in ((frame.slice(0, whole), per_statement), (frame.slice(whole), 1)):
-                # Python objects for a slice of rows at a time, not the whole chunk: the same
-                # statements, a fifth of the peak memory.
-                step = size * max(1, _SQLITE_BIND_ROWS // size)
-                for start in range(0, part.height, step):
-                    piece = part.slice(start, step)
-                    # Column lists zipped in C (about 3x cheaper than DataFrame.iter_rows for wide
-                    # frames), flattened and regrouped into one parameter tuple per statement, in order.
-                    values = zip(*(piece.get_column(c).to_list() for c in columns), strict=True)
-                    flat = itertools.chain.from_iterable(values)
-                    params = zip(*[flat] * (size * len(columns)), strict=False)
-                    cursor.executemany(self._insert_sql(columns, size), params)
-                    inserted += int(cursor.rowcount)
-            return inserted
+            inserted = int(cursor.rowcount)
         finally:
             cursor.close()
+        if inserted and self._search.active:
+            self._search.add(self._conn, int(self._conn.execute(select(func.max(Feedback.id))).scalar() or 0))
+        return inserted
 
 
 def feedback_writer(
