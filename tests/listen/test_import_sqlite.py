@@ -3,6 +3,7 @@ statement sizes within the connection's parameter limit."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -177,6 +178,30 @@ def test_stage_image_holds_the_frame_in_order() -> None:
         ("ü'\"", -3, 1e300, "text", "integer", "real"),
         ("", 2**40, -0.0, "text", "integer", "real"),
     ]
+
+
+def test_a_killed_imports_scratch_file_is_removed_by_the_next_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL skips `finally`, so a killed import leaves its scratch file; the next one removes files
+    whose process is gone, and only those."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from cxchange.listen import sqlite_stage
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead_pid = int(gone.stdout)
+    orphan = tmp_path / f"cxchange-stage-{dead_pid}-x1.db"
+    running = tmp_path / f"cxchange-stage-{os.getpid()}-x2.db"  # an import in flight in this process
+    unrelated = tmp_path / "cxchange-stage-notapid.db"
+    for path in (orphan, running, unrelated):
+        path.write_bytes(b"")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(sqlite_stage, "_swept", False)
+    sqlite_stage.stage_image(pl.DataFrame({"a": [1]}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running.name, unrelated.name])
 
 
 def test_the_session_attaches_the_stage_schema_and_detaches_it(sqlite_engine: Engine) -> None:

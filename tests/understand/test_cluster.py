@@ -187,3 +187,40 @@ def test_unreachable_scheduler_is_one_line_and_records_nothing(tmp_path: Path, p
         assert proc.returncode == 1 and len(lines) == 1 and "scheduler" in lines[0], err
         assert "Traceback" not in out + err
         assert _count(url, "analysis_run") == 0 and _count(url, "feedback_sentiment") == 0
+
+
+def test_a_scheduler_without_workers_is_one_line_not_a_hang(tmp_path: Path, postgres_databases) -> None:  # type: ignore[no-untyped-def]
+    """Workers that never come up (a failing preload, say) used to leave `analyze` waiting forever."""
+    csv = tmp_path / "feedback.csv"
+    make_feedback(csv, date(2026, 6, 1), rows=300)
+    port = _free_port()
+    with (tmp_path / "scheduler.log").open("w") as log:
+        scheduler = subprocess.Popen(
+            [_dask(), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        address = f"tcp://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:  # the scheduler listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "scheduler.log").read_text()
+                time.sleep(0.2)
+        with postgres_databases("cx_noworkers_") as url:
+            _prepare(url, csv)
+            proc = _cx(url, "analyze", "--scheduler", address, env={"CXCHANGE_DASK_CONNECT_TIMEOUT": "2"})
+            out, err = proc.communicate(timeout=120)
+            lines = [line for line in err.splitlines() if line.strip()]
+            assert proc.returncode == 1 and len(lines) == 1 and "no workers" in lines[0], err
+            assert "Traceback" not in out + err
+            assert _count(url, "analysis_run") == 0 and _count(url, "feedback_sentiment") == 0
+    finally:
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
+            scheduler.wait()

@@ -7,6 +7,7 @@ executor computed them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
 from typing import Any, Protocol, TypeVar
@@ -51,9 +52,11 @@ class DaskExecutor:
         except ImportError:  # pragma: no cover - dask is in the `scale` extra
             raise CxError("Dask is not installed: pip install 'cxchange[scale]'") from None
         self._cluster = None
+        self._wait = get_settings().dask_connect_timeout
         try:
             if address:
-                self.client = Client(address, timeout=f"{get_settings().dask_connect_timeout}s")
+                self.client = Client(address, timeout=f"{self._wait}s")
+                self._require_workers(address)
             else:
                 self._cluster = LocalCluster(
                     n_workers=workers or 2, threads_per_worker=1, processes=True,
@@ -62,6 +65,36 @@ class DaskExecutor:
                 self.client = Client(self._cluster)
         except OSError as exc:
             raise CxError(f"cannot reach the Dask scheduler {address}: {exc}") from None
+
+    def _require_workers(self, address: str) -> None:
+        # A scheduler whose workers never came up (a failing preload, a wrong address given to them) would
+        # hold every task forever: say so instead of waiting.
+        try:
+            self.client.wait_for_workers(1, timeout=self._wait)
+        except TimeoutError:
+            self.client.close()
+            raise CxError(
+                f"the Dask scheduler {address} has no workers (waited {self._wait:g} s): "
+                f"start one with `dask worker {address}`"
+            ) from None
+
+    def _result(self, future: Any) -> Any:
+        """The task's result; an error, not a hang, once the cluster has had no worker for the wait."""
+        without_workers_since: float | None = None
+        while True:
+            try:
+                return future.result(timeout=1)
+            except TimeoutError:
+                if self.client.scheduler_info().get("workers"):
+                    without_workers_since = None
+                    continue
+                now = time.monotonic()
+                without_workers_since = without_workers_since or now
+                if now - without_workers_since > self._wait:
+                    raise CxError(
+                        f"every Dask worker is gone (none for {self._wait:g} s); what was analysed is kept, "
+                        "run `cxchange analyze` again to finish"
+                    ) from None
 
     def map(self, fn: Callable[..., R], parts: Iterable[T], **shared: Any) -> Iterator[R]:
         # Shared arguments (the matcher) are scattered once, not pickled into every task.
@@ -77,7 +110,7 @@ class DaskExecutor:
         while pending:
             part, future, retries = pending.pop(0)
             try:
-                result = future.result()
+                result = self._result(future)
             except CancelledError as exc:
                 # A worker killed mid-task can take the scheduler's record of a task (or of the scattered
                 # data it needs) with it: the future comes back cancelled instead of rescheduled. The

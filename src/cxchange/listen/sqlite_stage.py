@@ -21,6 +21,31 @@ from pathlib import Path
 import polars as pl
 
 STAGE_TABLE = "chunk"
+STAGE_PREFIX = "cxchange-stage-"
+_swept = False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def sweep_orphans(folder: Path | None = None) -> int:
+    """Remove scratch files left by imports that were killed (SIGKILL skips `finally`). A file names the
+    process that made it; only files of processes that no longer exist go. Returns how many went."""
+    folder = Path(folder or tempfile.gettempdir())
+    removed = 0
+    for path in folder.glob(f"{STAGE_PREFIX}*-*.db"):
+        owner = path.name[len(STAGE_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _execute(conn: object, sql: str) -> None:
@@ -41,7 +66,11 @@ def stage_image(frame: pl.DataFrame) -> bytes:
     import adbc_driver_manager
     import adbc_driver_sqlite
 
-    fd, name = tempfile.mkstemp(prefix="cxchange-stage-", suffix=".db")
+    global _swept
+    if not _swept:  # once per process: a glob of the temp folder per chunk would cost for nothing
+        sweep_orphans()
+        _swept = True
+    fd, name = tempfile.mkstemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", suffix=".db")
     os.close(fd)
     path = Path(name)
     try:
