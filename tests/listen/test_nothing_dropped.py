@@ -154,6 +154,23 @@ def test_mixed_rating_scales_stop_the_import_with_the_evidence(engine: Engine, t
     assert max(r for r in ratings if r is not None) == 5 and ratings.count(None) == 20  # never rescaled
 
 
+def test_a_column_whose_values_all_fit_one_to_ten_says_both_readings(engine: Engine, tmp_path: Path) -> None:
+    """Skytrax's overall rating (1-10, most answers 1-5) read on the default 1-5 scale: the message offers
+    --rating-scale 10 as well as the mix, and nothing is rescaled until the user says which."""
+    scores = [1 + i % 10 for i in range(200)]
+    path = _write(tmp_path, _ratings(scores))
+    with pytest.raises(InputError) as err:
+        import_file(engine, path, ImportOptions(source="r", map_options=("rating=Stars",)))
+    message = str(err.value)
+    assert "every value fits 1-10" in message and "--rating-scale 10" in message
+    assert "mixes rating scales" in message and "--allow-mixed-scales" in message
+    ten = ImportOptions(source="r", map_options=("rating=Stars",), rating_scale=10)
+    result = import_file(engine, path, ten)
+    assert (result.imported, result.warnings) == (200, 0)
+    ratings = [f["rating"] for f in list_feedback(engine, limit=300)]
+    assert max(ratings) == 10
+
+
 def test_a_stray_value_is_a_warning_and_a_late_mix_still_stops(engine: Engine, tmp_path: Path) -> None:
     scores = [1 + i % 5 for i in range(400)]
     scores[100] = 9

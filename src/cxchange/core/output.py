@@ -91,6 +91,12 @@ def print_rows(
 
     flat = [flatten(r) for r in rows]
     cols = list(columns) if columns else _columns(flat)
+    console = Console(soft_wrap=False)
+    if len(flat) == 1 and len(cols) > 2 and _width(flat[0], cols) > console.width:
+        # One record wider than the terminal (an import's summary): field / value lines, as psql's
+        # expanded display does, instead of every column folded to a few letters.
+        flat = [{"field": c, "value": flat[0].get(c)} for c in cols]
+        cols = ["field", "value"]
     table = Table(title=title, show_lines=False)
     for c in cols:
         table.add_column(c, overflow="fold")
@@ -98,7 +104,12 @@ def print_rows(
         style = "dim" if dim_when and r.get(dim_when) else None
         # Text(), not str: feedback may contain "[EMAIL]" or other rich markup that must print as typed.
         table.add_row(*[Text("" if r.get(c) is None else str(_plain(r.get(c)))) for c in cols], style=style)
-    Console(soft_wrap=False).print(table)
+    console.print(table)
+
+
+def _width(row: Mapping[str, Any], cols: Sequence[str]) -> int:
+    """Characters a one-row table needs without folding: each column's header or value, plus borders."""
+    return 1 + sum(3 + max(len(c), len("" if row.get(c) is None else str(_plain(row.get(c))))) for c in cols)
 
 
 def cell_text(v: Any) -> Any:

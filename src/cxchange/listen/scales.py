@@ -24,6 +24,8 @@ from cxchange.listen.validate import FieldPlan
 # Scales an out-of-scale value may come from, smallest first: a value is counted under the first
 # one that holds it (e.g. a 9 in a 1–5 column fits 1–10; a 0 fits 0–10; a 75 fits 0–100).
 OTHER_SCALES: tuple[tuple[int, int], ...] = ((1, 10), (0, 10), (0, 100))
+# Wider rating scales a 1-5 column's values may all fit, and the --rating-scale that reads them so.
+WIDER_RATING = {"1-10": 10}
 MIXED_MIN_VALUES = 3
 MIXED_SHARE = 0.01
 
@@ -100,14 +102,28 @@ class ScaleTally:
         for tally in self.fields.values():
             if tally.is_mixed():
                 label, count = max(tally.other.items(), key=lambda kv: kv[1])
+                evidence = (
+                    f"{tally.in_scale:,} values fit {tally.scale}, {count:,} fit {label} "
+                    f"(first at row {tally.first_row[label]})"
+                )
+                if tally.field == "rating" and len(tally.other) == 1 and label in WIDER_RATING:
+                    # Every value fits the wider scale: one 1-10 column is as likely as a mix, and only
+                    # the user knows which. Both readings, never a rescale.
+                    raise InputError(
+                        f"rating: {evidence}, and every value fits {label}: if this is a {label} rating, "
+                        f"import it with --rating-scale {WIDER_RATING[label]}; if the column mixes rating "
+                        "scales, import each scale's rows separately, or pass --allow-mixed-scales to keep "
+                        "those rows without the score; values are never rescaled",
+                        file=file,
+                        column=tally.column,
+                    )
                 how = (
                     "import each scale's rows separately (--rating-scale 10 for the 1-10 ones)"
                     if tally.field == "rating"
                     else f"{tally.field} is always {tally.scale}; import only the rows asked on that scale"
                 )
                 raise InputError(
-                    f"{tally.field} mixes rating scales: {tally.in_scale:,} values fit {tally.scale}, "
-                    f"{count:,} fit {label} (first at row {tally.first_row[label]}); values are never "
+                    f"{tally.field} mixes rating scales: {evidence}; values are never "
                     f"rescaled: {how}, or pass --allow-mixed-scales to keep those rows without the score",
                     file=file,
                     column=tally.column,

@@ -395,7 +395,19 @@ def scores_in_scope(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
     an empty table. (Pages and services that show "no data" themselves call `scores`.)"""
     rows = scores(engine, q)
     if not rows:
-        raise no_answers(q)
+        error = no_answers(q)
+        # The default metric is NPS; a store of star ratings should hear which metric it does have.
+        others = [
+            f"{n:,} {m}"
+            for m in METRICS
+            if m != q.metric.lower()
+            for n in [sum(r["n"] for r in scores(engine, replace(q, metric=m, by=())))]
+            if n
+        ]
+        if others:
+            listed = ", ".join(others[:-1]) + " and " + others[-1] if len(others) > 1 else others[0]
+            error = NoDataError(f"{error}; there are {listed} answers in scope")
+        raise error
     return rows
 
 
