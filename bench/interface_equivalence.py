@@ -5,7 +5,9 @@ links differ between any two runs, so they are masked before comparing.
 
     .venv/bin/python bench/interface_equivalence.py --base main
 
-Writes bench/results/interface_equivalence.json (what it printed)."""
+Writes bench/results/interface_equivalence.json (what it printed) and nothing else outside a temporary
+folder: the commands run there (a command that writes a file beside it, e.g. a business case, writes it
+there), on the interpreter running this script and this checkout's src/ or the base's (PYTHONPATH)."""
 
 from __future__ import annotations
 
@@ -121,7 +123,9 @@ def _env(src: Path, db: Path | None = None) -> dict[str, str]:
 def _session(src: Path, db: Path) -> list[dict[str, object]]:
     out = []
     for line in SESSION:
-        run = subprocess.run([*CLI, *line.split()], env=_env(src, db), capture_output=True, text=True)
+        run = subprocess.run(  # in the scratch folder: what a command writes beside it lands there
+            [*CLI, *line.split()], env=_env(src, db), capture_output=True, text=True, cwd=db.parent
+        )
         shown = VOLATILE.sub("<volatile>", run.stdout + run.stderr)
         out.append({"command": line, "exit": run.returncode, "output": shown})
     return out
@@ -165,11 +169,16 @@ def main() -> None:
         sides = {"base": work / "src", "this": ROOT / "src"}
         seed = work / "seed.db"
         demo = [*CLI, "demo", "--rows", str(args.rows), "--no-analyze", "--format", "json"]
-        subprocess.run(demo, env=_env(sides["this"], seed), capture_output=True, check=True)
+        subprocess.run(demo, env=_env(sides["this"], seed), capture_output=True, check=True, cwd=work)
         found: dict[str, dict[str, Any]] = {}
         for side, src in sides.items():
             dumped = subprocess.run(
-                [sys.executable, "-c", DUMP], env=_env(src), capture_output=True, text=True, check=True
+                [sys.executable, "-c", DUMP],
+                env=_env(src),
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=work,
             )
             db = work / f"{side}.db"
             for suffix in ("", "-wal", "-shm"):  # SQLite may still hold pages in its write-ahead log

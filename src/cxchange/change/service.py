@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
 
 from cxchange.auth.scope import UserScope
 from cxchange.change import people, raci, readiness
@@ -104,6 +105,23 @@ def _set_units(s: Any, ini_id: int, role: str, codes: list[str]) -> None:
             seen.add(u.id)
 
 
+def _name(name: str | None) -> str:
+    """An initiative's name as stored: stripped, never empty."""
+    text = (name or "").strip()
+    if not text:
+        raise InputError("--name is empty")
+    return text
+
+
+def _refuse_taken(s: Session, name: str, ini_id: int | None = None) -> None:
+    """Names are unique regardless of case (an initiative may keep its own)."""
+    stmt = select(Initiative.id).where(func.lower(Initiative.name) == name.lower())
+    if ini_id is not None:
+        stmt = stmt.where(Initiative.id != ini_id)
+    if s.scalars(stmt).first() is not None:
+        raise InputError(f"an initiative named {name!r} exists already")
+
+
 def create(
     engine: Engine,
     *,
@@ -120,9 +138,7 @@ def create(
     theme: str | None = None,
     allow_file: bool = True,
 ) -> dict[str, Any]:
-    name = (name or "").strip()
-    if not name:
-        raise InputError("--name is empty")
+    name = _name(name)
     start_d = required_date(start, "--start")
     end_d = as_date(end, "--end")
     if end_d is not None and end_d < start_d:
@@ -136,8 +152,7 @@ def create(
         raise InputError(f"a unit cannot be both pilot and control: {', '.join(sorted(overlap))}")
     fw = get_framework(framework, allow_file=allow_file)
     with session_for(engine) as s, s.begin():
-        if s.scalars(select(Initiative).where(func.lower(Initiative.name) == name.lower())).first():
-            raise InputError(f"an initiative named {name!r} exists already")
+        _refuse_taken(s, name)
         sp = person_by_email(s, sponsor, "--sponsor")
         ow = person_by_email(s, owner, "--owner")
         theme_id = theme_name = None
@@ -269,14 +284,8 @@ def update(
     with session_for(engine) as s, s.begin():
         ini = get_initiative(s, initiative)
         if name is not None:
-            name = name.strip()
-            if not name:
-                raise InputError("--name is empty")
-            clash = s.scalars(
-                select(Initiative).where(func.lower(Initiative.name) == name.lower(), Initiative.id != ini.id)
-            ).first()
-            if clash:
-                raise InputError(f"an initiative named {name!r} exists already")
+            name = _name(name)
+            _refuse_taken(s, name, ini.id)
             ini.name = name
         if vision is not None:
             ini.vision = vision

@@ -174,7 +174,7 @@ def _show_plan(out: dict[str, Any], fmt: str) -> None:
 @runs_on_engine(formats=opt.TABLE_JSON, show=_show_plan, calls="cxchange.sustain.outcome_plan:plan")
 def plan_command(
     initiative: InitiativeArgument,
-    metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")] = "nps",
+    metric: opt.MetricOption = "nps",
     before: WindowBefore = None,
     after: WindowAfter = None,
     cluster: ClusterOption = None,

@@ -1,7 +1,8 @@
 """Pure statistics for before/after outcomes (no control group) on respondent rows: cluster-robust
 inference, cell means and a monthly series. Pilot vs control lives in `sustain.panel` (two-way fixed
-effects, randomization inference at the level of assignment); `did` and `pretrend` here are the older
-respondent-level versions, kept for comparison.
+effects, randomization inference at the level of assignment), and so does its pre-trend check; `did`
+here is the older respondent-level estimator, kept for comparison (its placebo and power tests check the
+CR2 inference `before_after` relies on).
 
 Method: ordinary least squares on the respondent-level values, weighted by frequency (the database hands
 us (value, count) rows, so a weight w means "w respondents gave this value"), with **cluster-robust
@@ -16,7 +17,6 @@ and a Student t with G−1 degrees of freedom for intervals and p-values (G = nu
 
 - Before/after (no control group): y = a + c·after; c = after − before.
 - Difference-in-differences: y = a + b·pilot + c·after + d·pilot·after.
-- Parallel trends: pre-period only, y = a + b·pilot + s·month + t·pilot·month; t is tested.
 
 Nothing here touches the database: arrays in, dataclasses out.
 """
@@ -30,7 +30,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-PRETREND_ALPHA = 0.05
 SMALL_N = 30  # respondents per cell below which a caveat is raised
 FEW_CLUSTERS = 5  # units per arm below which the interval leans on very few clusters
 
@@ -38,13 +37,11 @@ __all__ = [
     "CellMeans",
     "ClusterFit",
     "Effect",
-    "Pretrend",
     "before_after",
     "cell_means",
     "cluster_ols",
     "did",
     "monthly_series",
-    "pretrend",
     "verdict",
 ]
 
@@ -77,16 +74,6 @@ class CellMeans:
     n_before: int
     n_after: int
     clusters: int
-
-
-@dataclass(frozen=True)
-class Pretrend:
-    slope_diff: float | None  # pilot monthly slope − control monthly slope (points per month)
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
-    ok: bool | None  # None: not testable (fewer than 3 months or too few units)
-    months: int
 
 
 def _arr(x: ArrayLike, dtype: type = float) -> np.ndarray:
@@ -183,35 +170,6 @@ def before_after(
     p = _arr(post, bool).astype(float)
     X = np.column_stack([np.ones_like(y), p])
     return _effect(cluster_ols(y, X, w, cluster), 1, level)
-
-
-def pretrend(
-    y: ArrayLike,
-    w: ArrayLike,
-    cluster: ArrayLike,
-    treated: ArrayLike,
-    month: ArrayLike,
-    *,
-    level: float = 0.95,
-    alpha: float = PRETREND_ALPHA,
-) -> Pretrend:
-    """Pre-period only: do pilot and control share a monthly slope? (t-test of the slope difference)."""
-    y, w = _arr(y), _arr(w)
-    t, m = _arr(treated, bool).astype(float), _arr(month)
-    months = int(np.unique(m).size)
-    cl = np.asarray(cluster).ravel()
-    enough_units = np.unique(cl[t == 1]).size >= 2 and np.unique(cl[t == 0]).size >= 2
-    if months < 3 or not enough_units:
-        return Pretrend(None, None, None, None, None, months)
-    m = m - m.mean()
-    X = np.column_stack([np.ones_like(y), t, m, t * m])
-    try:
-        e = _effect(cluster_ols(y, X, w, cl), 3, level)
-    except ValueError:
-        return Pretrend(None, None, None, None, None, months)
-    if not np.isfinite(e.p_value):
-        return Pretrend(e.estimate, None, None, None, None, months)
-    return Pretrend(e.estimate, e.ci_low, e.ci_high, e.p_value, bool(e.p_value >= alpha), months)
 
 
 def cell_means(y: ArrayLike, w: ArrayLike, cluster: ArrayLike, post: ArrayLike) -> CellMeans:
