@@ -401,7 +401,7 @@ def analysis_of(
 def themes_by_relevance(session: Session, ids: list[int]) -> dict[int, list[tuple[str, float | None]]]:
     """Per feedback id, (theme name, relevance) most relevant first; at equal relevance the more
     specific theme first (a sub-theme before the parent it counts for)."""
-    parent = dict(session.execute(select(Theme.id, Theme.parent_id)).tuples().all())
+    parent = {tid: pid for tid, pid in session.execute(select(Theme.id, Theme.parent_id))}
 
     def depth(tid: int) -> int:
         d, seen = 0, {tid}
