@@ -32,8 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
 import _themes_data as data  # noqa: E402
 
-SETS = {"demo": data.demo, "clothing": data.clothing, "cfpb": data.cfpb, "banking77": data.banking77,
-        "banking77_train": data.banking77_train}
+SETS = {
+    "demo": data.demo,
+    "clothing": data.clothing,
+    "cfpb": data.cfpb,
+    "banking77": data.banking77,
+    "banking77_train": data.banking77_train,
+}
 TOP = 30
 PROFILED = (
     "import atexit, cProfile, sys\n"
