@@ -91,6 +91,13 @@ class DiskEmbed:
         return bound
 
 
+def cache_file() -> Path:
+    """Where minilm-onnx's rows are kept between runs (THEMES_CACHE, default a folder in /tmp)."""
+    cache = Path(os.environ.get("THEMES_CACHE", "/tmp/cxchange_themes_cache"))
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache / f"minilm_{hashlib.sha256(b'minilm-onnx').hexdigest()[:8]}.npz"
+
+
 def main() -> int:
     parsed = data.tuning_args(
         __doc__.splitlines()[0], TUNING, ROOT / "eval" / "results" / "themes_merge_tuning.json"
@@ -98,10 +105,8 @@ def main() -> int:
     if parsed is None:
         return 1
     sets, seeds, out = parsed
-    cache = Path(os.environ.get("THEMES_CACHE", "/tmp/cxchange_themes_cache"))
-    cache.mkdir(parents=True, exist_ok=True)
-    tag = hashlib.sha256(b"minilm-onnx").hexdigest()[:8]
-    OnnxMiniLMEmbedder.embed = DiskEmbed(OnnxMiniLMEmbedder.embed, cache / f"minilm_{tag}.npz")  # type: ignore[method-assign]
+    cache = cache_file()
+    OnnxMiniLMEmbedder.embed = DiskEmbed(OnnxMiniLMEmbedder.embed, cache)  # type: ignore[method-assign]
     embedded._kmeans = data.CachedKMeans(embedded._kmeans)
     saved = dict(embedded.MERGE_RULE_BY_EMBEDDER)
     rows = []
@@ -130,8 +135,8 @@ def main() -> int:
     for r in rows:
         cells = "  ".join(f"{n} {r[n]['nmi']:.3f}±{r[n]['sd']:.3f} ({statistics.fmean(r[n]['themes']):.0f})"
                           for n in sets)  # fmt: skip
-        print(f"{str(r['rule']):24} {cells}  regret {r['regret']:.4f}")
-    data.write_tuning(out, __doc__, seeds, {"rows": rows, "decisions": decisions}, cache=str(cache))
+        print(f"{r['rule']!s:24} {cells}  regret {r['regret']:.4f}")
+    data.write_tuning(out, __doc__, seeds, {"rows": rows, "decisions": decisions}, cache=str(cache.parent))
     return 0
 
 

@@ -24,6 +24,8 @@ __all__ = ["embedding_themes"]
 # Embedding back-end (tuned on the demo and clothing sets only; cfpb and banking77 held out:
 # eval/themes_static_tuning.py).
 EMB_FINE_SIZE = 20  # texts per fine k-means cluster, before alike clusters merge
+# Per embedder name, where tuned apart from EMB_FINE_SIZE.
+EMB_FINE_SIZE_BY_EMBEDDER: dict[str, int] = {}
 EMB_FINE_MAX = 300  # most fine clusters (bounds k-means time on big corpora)
 EMB_MERGE_SIM = 0.5  # fine clusters whose centred centroids are this alike (average linkage) are one theme
 # The merge cut depends on the embedding space: per embedder name, where tuned apart from the default.
@@ -59,7 +61,7 @@ def _unit_means(e: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
 
 
 def _clusters(
-    e: np.ndarray, k_top: int, seed: int, rule: MergeRule | None = None
+    e: np.ndarray, k_top: int, seed: int, rule: MergeRule | None = None, fine_size: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Labels and unit centroids: many small k-means clusters, then those alike merged (average linkage
     on centroids minus the corpus mean, cut by ``rule``, see `merge_groups`), then a few k-means steps.
@@ -70,7 +72,7 @@ def _clusters(
     """
     rule = ("sim", EMB_MERGE_SIM) if rule is None else rule
     n = len(e)
-    k_fine = min(n, max(k_top, min(EMB_FINE_MAX, n // EMB_FINE_SIZE)))
+    k_fine = min(n, max(k_top, min(EMB_FINE_MAX, n // (fine_size or EMB_FINE_SIZE))))
     labels, cent = _kmeans(e, k_fine, seed)
     if k_fine < 2 or (rule[0] == "sim" and rule[1] > 1.0):
         return labels, cent
@@ -143,6 +145,10 @@ def _merge_rule(embedder: Embedder) -> MergeRule:
     return MERGE_RULE_BY_EMBEDDER.get(str(getattr(embedder, "name", "")), ("sim", EMB_MERGE_SIM))
 
 
+def _fine_size(embedder: Embedder) -> int:
+    return EMB_FINE_SIZE_BY_EMBEDDER.get(str(getattr(embedder, "name", "")), EMB_FINE_SIZE)
+
+
 def embedding_themes(
     b: ThemeBuild,
     embedder: Embedder,
@@ -173,13 +179,13 @@ def embedding_themes(
         e = embed_unit(embedder, texts)
         centre = e.mean(0) if EMB_CENTRE else np.zeros(e.shape[1])
         e = normalize(e - centre)
-        best, cent = _clusters(e, k_top, seed, _merge_rule(embedder))
+        best, cent = _clusters(e, k_top, seed, _merge_rule(embedder), _fine_size(embedder))
     else:  # clusters come from the real embeddings only; the other texts are placed by their words
         features = text_features(counts[rows])
         e = embed_sampled(embedder, texts, features, sample)
         centre = e.mean(0) if EMB_CENTRE else np.zeros(e.shape[1])
         e = normalize(e - centre)
-        in_sample, cent = _clusters(e[sample], k_top, seed, _merge_rule(embedder))
+        in_sample, cent = _clusters(e[sample], k_top, seed, _merge_rule(embedder), _fine_size(embedder))
         best = propagate_labels(features, sample, in_sample)
     for _ in range(3):  # clusters under min_size: their texts go to the nearest kept centroid
         sizes = np.bincount(best, minlength=len(cent))
