@@ -24,7 +24,8 @@ computed once per set (embedding is deterministic) and that time is added to eac
 over all documents, outliers as one cluster (-1).
 
 Honesty: settings were chosen on demo, clothing and (from the third run of 2026-12-07)
-banking77_train only ("tuning"); cfpb and banking77 (test split) are held out and only reported. Results: eval/results/themes.json (+ themes.md), written by this run.
+banking77_train only ("tuning"); cfpb and banking77 (test split) are held out and only reported.
+Results: eval/results/themes.json (+ themes.md), written by this run.
 
 Protocol, fixed before the held-out run (2026-12-06, third run that day, issue 15's MiniLM question):
 cxchange at its CLI defaults, `--embedder adaptive` and `--max-themes 12`. adaptive now takes
