@@ -136,6 +136,16 @@ def clothing() -> EvalSet:
     )
 
 
+# Every set by name (eval/themes.py --sets, bench/themes_session.py --set).
+SETS: dict[str, Callable[[], EvalSet]] = {
+    "demo": demo,
+    "clothing": clothing,
+    "cfpb": cfpb,
+    "banking77": banking77,
+    "banking77_train": banking77_train,
+}
+
+
 # Shared by the tuning scripts (eval/themes_*_tuning.py): what a sweep reads, and what it may not.
 
 

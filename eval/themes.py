@@ -95,13 +95,7 @@ import _themes_data as data
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "eval" / "results" / "themes.json"
 CX = Path(sys.executable).parent / "cxchange"
-SETS = {
-    "demo": data.demo,
-    "clothing": data.clothing,
-    "cfpb": data.cfpb,
-    "banking77": data.banking77,
-    "banking77_train": data.banking77_train,
-}
+SETS = data.SETS
 TARGETS = {"median_themes": 3, "unassigned_share": 0.15, "speed_ratio": 5.0}
 
 

@@ -33,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _themes_data as data
-from themes_merge_tuning import MAX_UNASSIGNED, NEAR_BEST, DiskEmbed, cache_file
+from themes_merge_tuning import DiskEmbed, cache_file, regrets
 
 from cxchange.understand.themes import embedded
 from cxchange.understand.themes.minilm_onnx import OnnxMiniLMEmbedder
@@ -68,13 +68,7 @@ def main() -> int:
     embedded.EMB_FINE_SIZE_BY_EMBEDDER.clear()
     embedded.EMB_FINE_SIZE_BY_EMBEDDER.update(saved_fine)
 
-    best = {n: max(r[n]["nmi"] for r in rows) for n in sets}
-    for r in rows:
-        r["regret"] = round(statistics.fmean(best[n] - r[n]["nmi"] for n in sets), 4)
-        r["eligible"] = all(r[n]["unassigned"] <= MAX_UNASSIGNED for n in sets)
-    ok = [r for r in rows if r["eligible"]]
-    top = min(r["regret"] for r in ok)
-    near = [r for r in ok if r["regret"] <= top + NEAR_BEST]
+    top, near = regrets(rows, list(sets))
     chosen = min(near, key=lambda r: (-r["fine_size"], r["regret"]))
     decisions = {"fine_size": chosen["fine_size"], "merge_rule": chosen["rule"], "regret": chosen["regret"],
                  "best_regret": top, "near_best": [[r["fine_size"], r["rule"]] for r in near]}  # fmt: skip

@@ -91,6 +91,19 @@ class DiskEmbed:
         return bound
 
 
+def regrets(rows: list[dict], sets: list[str]) -> tuple[float, list[dict]]:
+    """Mark each row with its mean NMI regret over ``sets`` (equal weights) and whether it stays under
+    MAX_UNASSIGNED on every set; returns the least regret of those eligible and the eligible rows
+    within NEAR_BEST of it."""
+    best = {n: max(r[n]["nmi"] for r in rows) for n in sets}
+    for r in rows:
+        r["regret"] = round(statistics.fmean(best[n] - r[n]["nmi"] for n in sets), 4)
+        r["eligible"] = all(r[n]["unassigned"] <= MAX_UNASSIGNED for n in sets)
+    ok = [r for r in rows if r["eligible"]]
+    top = min(r["regret"] for r in ok)
+    return top, [r for r in ok if r["regret"] <= top + NEAR_BEST]
+
+
 def cache_file() -> Path:
     """Where minilm-onnx's rows are kept between runs (THEMES_CACHE, default a folder in /tmp)."""
     cache = Path(os.environ.get("THEMES_CACHE", "/tmp/cxchange_themes_cache"))
@@ -120,13 +133,7 @@ def main() -> int:
         print(json.dumps(row), flush=True)
     embedded.MERGE_RULE_BY_EMBEDDER.update(saved)
 
-    best = {n: max(r[n]["nmi"] for r in rows) for n in sets}
-    for r in rows:
-        r["regret"] = round(statistics.fmean(best[n] - r[n]["nmi"] for n in sets), 4)
-        r["eligible"] = all(r[n]["unassigned"] <= MAX_UNASSIGNED for n in sets)
-    ok = [r for r in rows if r["eligible"]]
-    top = min(r["regret"] for r in ok)
-    near = [r for r in ok if r["regret"] <= top + NEAR_BEST]
+    top, near = regrets(rows, list(sets))
     adaptive = [r for r in near if r["rule"][0] != "sim"]
     chosen = min(adaptive or near, key=lambda r: r["regret"])
     decisions = {"merge_rule": chosen["rule"], "regret": chosen["regret"], "best_regret": top,
