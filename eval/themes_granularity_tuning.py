@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -33,25 +32,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _themes_data as data
-from themes_merge_tuning import DiskEmbed, cache_file, regrets
+from themes_merge_tuning import cells_of, regrets, scored, setup
 
 from cxchange.understand.themes import embedded
-from cxchange.understand.themes.minilm_onnx import OnnxMiniLMEmbedder
 
-ROOT = Path(__file__).resolve().parents[1]
-TUNING = {"demo": data.demo, "banking77_train": data.banking77_train}
 CANDIDATES = [(fine, z) for fine in (10, 15, 20, 30) for z in (2.5, 3.0, 3.5, 4.0)]
 
 
 def main() -> int:
-    parsed = data.tuning_args(
-        __doc__.splitlines()[0], TUNING, ROOT / "eval" / "results" / "themes_granularity_tuning.json"
-    )
+    parsed = setup(__doc__ or "", "themes_granularity_tuning.json")
     if parsed is None:
         return 1
     sets, seeds, out = parsed
-    OnnxMiniLMEmbedder.embed = DiskEmbed(OnnxMiniLMEmbedder.embed, cache_file())  # type: ignore[method-assign]
-    embedded._kmeans = data.CachedKMeans(embedded._kmeans)
     saved_rules = dict(embedded.MERGE_RULE_BY_EMBEDDER)
     saved_fine = dict(embedded.EMB_FINE_SIZE_BY_EMBEDDER)
     rows = []
@@ -59,11 +51,7 @@ def main() -> int:
         embedded.MERGE_RULE_BY_EMBEDDER["minilm-onnx"] = ("z", z)
         embedded.EMB_FINE_SIZE_BY_EMBEDDER["minilm-onnx"] = fine
         row: dict = {"fine_size": fine, "rule": ["z", z]}
-        for n, ds in sets.items():
-            row[n] = data.score_discovery(ds, seeds, "minilm-onnx")
-        row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        rows.append(scored(row, sets, seeds))
     embedded.MERGE_RULE_BY_EMBEDDER.update(saved_rules)
     embedded.EMB_FINE_SIZE_BY_EMBEDDER.clear()
     embedded.EMB_FINE_SIZE_BY_EMBEDDER.update(saved_fine)
@@ -74,8 +62,7 @@ def main() -> int:
                  "best_regret": top, "near_best": [[r["fine_size"], r["rule"]] for r in near]}  # fmt: skip
     print("decisions:", json.dumps(decisions))
     for r in rows:
-        cells = "  ".join(f"{n} {r[n]['nmi']:.3f}±{r[n]['sd']:.3f} ({statistics.fmean(r[n]['themes']):.0f})"
-                          for n in sets)  # fmt: skip
+        cells = cells_of(r, list(sets))
         print(f"fine {r['fine_size']:>2} z {r['rule'][1]:.1f}  {cells}  regret {r['regret']:.4f}")
     data.write_tuning(out, __doc__, seeds, {"rows": rows, "decisions": decisions})
     return 0

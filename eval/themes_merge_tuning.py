@@ -104,6 +104,23 @@ def regrets(rows: list[dict], sets: list[str]) -> tuple[float, list[dict]]:
     return top, [r for r in ok if r["regret"] <= top + NEAR_BEST]
 
 
+def scored(row: dict, sets: dict[str, data.EvalSet], seeds: list[int]) -> dict:
+    """``row`` with minilm-onnx discovery scored on every set at the current settings, and the load;
+    printed as it is done."""
+    for n, ds in sets.items():
+        row[n] = data.score_discovery(ds, seeds, "minilm-onnx")
+    row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def cells_of(r: dict, sets: list[str]) -> str:
+    """One row's NMI and mean theme count per set, for the printed table."""
+    return "  ".join(
+        f"{n} {r[n]['nmi']:.3f}±{r[n]['sd']:.3f} ({statistics.fmean(r[n]['themes']):.0f})" for n in sets
+    )
+
+
 def cache_file() -> Path:
     """Where minilm-onnx's rows are kept between runs (THEMES_CACHE, default a folder in /tmp)."""
     cache = Path(os.environ.get("THEMES_CACHE", "/tmp/cxchange_themes_cache"))
@@ -111,26 +128,28 @@ def cache_file() -> Path:
     return cache / f"minilm_{hashlib.sha256(b'minilm-onnx').hexdigest()[:8]}.npz"
 
 
+def setup(doc: str, out_name: str) -> tuple[dict[str, data.EvalSet], list[int], Path] | None:
+    """A minilm-onnx sweep's arguments (data.tuning_args over TUNING), with the disk cache of embeddings
+    and the k-means cache installed; None when a held-out set was named."""
+    parsed = data.tuning_args(doc.splitlines()[0], TUNING, ROOT / "eval" / "results" / out_name)
+    if parsed is not None:
+        OnnxMiniLMEmbedder.embed = DiskEmbed(OnnxMiniLMEmbedder.embed, cache_file())  # type: ignore[method-assign]
+        embedded._kmeans = data.CachedKMeans(embedded._kmeans)
+    return parsed
+
+
 def main() -> int:
-    parsed = data.tuning_args(
-        __doc__.splitlines()[0], TUNING, ROOT / "eval" / "results" / "themes_merge_tuning.json"
-    )
+    parsed = setup(__doc__ or "", "themes_merge_tuning.json")
     if parsed is None:
         return 1
     sets, seeds, out = parsed
     cache = cache_file()
-    OnnxMiniLMEmbedder.embed = DiskEmbed(OnnxMiniLMEmbedder.embed, cache)  # type: ignore[method-assign]
-    embedded._kmeans = data.CachedKMeans(embedded._kmeans)
     saved = dict(embedded.MERGE_RULE_BY_EMBEDDER)
     rows = []
     for rule in CANDIDATES:
         embedded.MERGE_RULE_BY_EMBEDDER["minilm-onnx"] = rule
         row: dict = {"rule": list(rule)}
-        for n, ds in sets.items():
-            row[n] = data.score_discovery(ds, seeds, "minilm-onnx")
-        row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        rows.append(scored(row, sets, seeds))
     embedded.MERGE_RULE_BY_EMBEDDER.update(saved)
 
     top, near = regrets(rows, list(sets))
@@ -140,8 +159,7 @@ def main() -> int:
                  "near_best": [r["rule"] for r in near]}  # fmt: skip
     print("decisions:", json.dumps(decisions))
     for r in rows:
-        cells = "  ".join(f"{n} {r[n]['nmi']:.3f}±{r[n]['sd']:.3f} ({statistics.fmean(r[n]['themes']):.0f})"
-                          for n in sets)  # fmt: skip
+        cells = cells_of(r, list(sets))
         print(f"{r['rule']!s:24} {cells}  regret {r['regret']:.4f}")
     data.write_tuning(out, __doc__, seeds, {"rows": rows, "decisions": decisions}, cache=str(cache.parent))
     return 0
