@@ -63,7 +63,7 @@ def main() -> int:
     embedded._kmeans = data.CachedKMeans(embedded._kmeans)
     rows = []
     for emb in CANDIDATES:
-        row: dict = {"embedder": emb, "merge_sim": embedded.MERGE_RULE_BY_EMBEDDER[emb][1]}
+        row: dict = {"embedder": emb, "merge_rule": list(embedded.MERGE_RULE_BY_EMBEDDER[emb])}
         for n, ds in sets.items():
             row[n] = data.score_discovery(ds, seeds, emb)
         row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
