@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
 import _themes_data as data  # noqa: E402
 
-SETS = {"demo": data.demo, "clothing": data.clothing, "cfpb": data.cfpb, "banking77": data.banking77}
+SETS = data.SETS
 TOP = 30
 PROFILED = (
     "import atexit, cProfile, sys\n"

@@ -66,6 +66,23 @@ def banking77() -> EvalSet:
     )  # fmt: skip
 
 
+# banking77's train split (disjoint from the test split, same 77 intents): a tuning set, sampled to the
+# test split's size so that a session costs the same.
+BANKING_TRAIN_SAMPLE, BANKING_TRAIN_SEED = 3080, 0
+
+
+def banking77_train() -> EvalSet:
+    df = pl.read_csv(SHARED / "banking77_train.csv").filter(pl.col("text").is_not_null())
+    df = df.sample(n=min(BANKING_TRAIN_SAMPLE, df.height), seed=BANKING_TRAIN_SEED, shuffle=False)
+    return EvalSet(
+        "banking77_train",
+        df["text"].to_list(),
+        "tuning",
+        [Scoring(f"category (77 intents), {df.height} train requests (fixed sample)",
+                 df["category"].to_numpy().astype(str), np.ones(df.height, bool))],
+    )  # fmt: skip
+
+
 def cfpb() -> EvalSet:
     df = pl.read_csv(SHARED / "cfpb_narratives_product4.csv")
     df = df.filter(pl.col("Consumer complaint narrative").is_not_null())
@@ -117,6 +134,16 @@ def clothing() -> EvalSet:
             ),
         ],
     )
+
+
+# Every set by name (eval/themes.py --sets, bench/themes_session.py --set).
+SETS: dict[str, Callable[[], EvalSet]] = {
+    "demo": demo,
+    "clothing": clothing,
+    "cfpb": cfpb,
+    "banking77": banking77,
+    "banking77_train": banking77_train,
+}
 
 
 # Shared by the tuning scripts (eval/themes_*_tuning.py): what a sweep reads, and what it may not.

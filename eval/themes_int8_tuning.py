@@ -8,7 +8,7 @@ quality, so that a theme session costs less?
 
 Protocol (fixed and committed 2026-12-07 before any number of the int8 encoder was looked at): the
 candidates are "minilm-onnx" and "minilm-int8", both at the merge setting minilm-onnx was tuned at
-(0.4, embedded.MERGE_SIM_BY_EMBEDDER); nothing else is swept. Set: demo only (the short tuning set:
+(0.4, embedded.MERGE_RULE_BY_EMBEDDER); nothing else is swept. Set: demo only (the short tuning set:
 `adaptive` sends long corpora such as the clothing reviews to tfidf, so the encoder cannot change
 them; eval/themes.py's tuning run reports clothing anyway). Score: NMI of the saved matcher's primary
 theme against the demo's first scoring, seeds 0, 1, 2, mean ± sd. cfpb and banking77 are held out:
@@ -63,7 +63,7 @@ def main() -> int:
     embedded._kmeans = data.CachedKMeans(embedded._kmeans)
     rows = []
     for emb in CANDIDATES:
-        row: dict = {"embedder": emb, "merge_sim": embedded.MERGE_SIM_BY_EMBEDDER[emb]}
+        row: dict = {"embedder": emb, "merge_rule": list(embedded.MERGE_RULE_BY_EMBEDDER[emb])}
         for n, ds in sets.items():
             row[n] = data.score_discovery(ds, seeds, emb)
         row["loadavg"] = [round(x, 2) for x in os.getloadavg()]

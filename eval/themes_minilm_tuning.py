@@ -59,10 +59,12 @@ def main() -> int:
     sets, seeds, out = parsed
     OnnxMiniLMEmbedder.embed = data.MemoEmbed(OnnxMiniLMEmbedder.embed)  # type: ignore[method-assign]
     embedded._kmeans = data.CachedKMeans(embedded._kmeans)
-    default_merge = embedded.EMB_MERGE_SIM
+    saved = dict(embedded.MERGE_RULE_BY_EMBEDDER)
     rows = []
     for emb, merge in CANDIDATES:
-        embedded.EMB_MERGE_SIM = default_merge if merge is None else merge
+        # The embedder's own entry wins over EMB_MERGE_SIM (the first run of this script set only the
+        # latter, so its minilm-onnx rows all ran at the entry's 0.4).
+        embedded.MERGE_RULE_BY_EMBEDDER[emb] = ("sim", merge)
         row: dict = {"embedder": emb, "merge_sim": merge}
         for n, ds in sets.items():
             row[n] = data.score_discovery(ds, seeds, emb)
@@ -70,7 +72,8 @@ def main() -> int:
         row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
         rows.append(row)
         print(json.dumps(row), flush=True)
-    embedded.EMB_MERGE_SIM = default_merge
+    embedded.MERGE_RULE_BY_EMBEDDER.clear()
+    embedded.MERGE_RULE_BY_EMBEDDER.update(saved)
 
     chosen = max((r for r in rows if r["embedder"] == "minilm-onnx"), key=lambda r: r["mean_nmi"])
     static = next(r for r in rows if r["embedder"] == "static")
