@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from collections import Counter
@@ -28,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _themes_data import cfpb, clothing
-from themes_fidelity import _fit_rest
+from themes_fidelity import _fit_rest, _ms
 
 from cxchange.understand.themes import relevance
 from cxchange.understand.themes.discover import discover_themes
@@ -97,15 +96,12 @@ def main() -> int:
         "|---|---|---:|---:|---:|---:|",
     ]
 
-    def ms(v: list[float]) -> str:
-        return f"{statistics.mean(v):.3f} ± {statistics.stdev(v) if len(v) > 1 else 0.0:.3f}"
-
     for name, variants in result["sets"].items():
         for variant, m in variants.items():
             lines.append(
-                f"| {name} | {variant} | {ms(m['agreement_with_discovery'])} | {ms(m['entropy'])} / "
-                f"{ms(m['entropy_discovery'])} | {ms(m['largest_share'])} | {ms(m['nmi_labels'])} / "
-                f"{ms(m['nmi_labels_discovery'])} |"
+                f"| {name} | {variant} | {_ms(m['agreement_with_discovery'])} | {_ms(m['entropy'])} / "
+                f"{_ms(m['entropy_discovery'])} | {_ms(m['largest_share'])} | {_ms(m['nmi_labels'])} / "
+                f"{_ms(m['nmi_labels_discovery'])} |"
             )
     Path(args.out).with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

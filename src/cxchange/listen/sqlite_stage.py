@@ -20,19 +20,11 @@ from pathlib import Path
 
 import polars as pl
 
+from cxchange.core.processes import pid_alive
+
 STAGE_TABLE = "chunk"
 STAGE_PREFIX = "cxchange-stage-"
 _swept = False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 def sweep_orphans(folder: Path | None = None) -> int:
@@ -42,7 +34,7 @@ def sweep_orphans(folder: Path | None = None) -> int:
     removed = 0
     for path in folder.glob(f"{STAGE_PREFIX}*-*.db"):
         owner = path.name[len(STAGE_PREFIX) :].split("-", 1)[0]
-        if owner.isdigit() and not _alive(int(owner)):
+        if owner.isdigit() and not pid_alive(int(owner)):
             path.unlink(missing_ok=True)
             removed += 1
     return removed
