@@ -152,12 +152,17 @@ def summarise(runs: list[list[dict]]) -> list[dict]:
     return out
 
 
-def main() -> int:
+def seeds_and_out(default_out: str) -> tuple[list[int], str]:
+    """The command line both theme-matcher scripts take: --seeds 0,1,2 and --out FILE.json."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--out", default="eval/results/themes_fidelity.json")
+    ap.add_argument("--out", default=default_out)
     args = ap.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
+    return [int(s) for s in args.seeds.split(",")], args.out
+
+
+def main() -> int:
+    seeds, out = seeds_and_out("eval/results/themes_fidelity.json")
     t0, load0 = time.time(), os.getloadavg()[0]
     result: dict = {"seeds": seeds, "protocol": __doc__, "tuning": {}, "held_out": {}}
     for name, (texts, labels) in tuning_sets().items():
@@ -183,8 +188,8 @@ def main() -> int:
     result["held_out"]["cfpb"] = summarise(runs)
     result["seconds"] = round(time.time() - t0, 1)
     result["load"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
-    Path(args.out).with_suffix(".md").write_text(report(result))
+    Path(out).write_text(json.dumps(result, indent=1) + "\n")
+    Path(out).with_suffix(".md").write_text(report(result))
     print(report(result))
     return 0
 

@@ -15,7 +15,6 @@ Results: eval/results/themes_matcher_drift.json (+ .md), written by this run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -27,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _themes_data import cfpb, clothing
-from themes_fidelity import _fit_rest, _ms
+from themes_fidelity import _fit_rest, _ms, seeds_and_out
 
 from cxchange.understand.themes import relevance
 from cxchange.understand.themes.discover import discover_themes
@@ -66,11 +65,7 @@ def measure(texts: list[str], labels: np.ndarray, seed: int) -> dict[str, dict[s
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--out", default="eval/results/themes_matcher_drift.json")
-    args = ap.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds, out = seeds_and_out("eval/results/themes_matcher_drift.json")
     t0, load0 = time.time(), os.getloadavg()[0]
     wear = clothing()
     sets = {"cfpb (held-out)": cfpb(), "clothing (tuning)": wear}
@@ -84,12 +79,13 @@ def main() -> int:
         round(time.time() - t0, 1),
         [round(load0, 2), round(os.getloadavg()[0], 2)],
     )
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    Path(out).write_text(json.dumps(result, indent=1) + "\n")
     lines = [
         "# The saved TF-IDF matcher's drift and label NMI (written by eval/themes_matcher_drift.py)",
         "",
         f"{result['seconds']} s, load {result['load'][0]} -> {result['load'][1]}; mean ± sd over seeds "
-        f"{args.seeds}. The matcher as `analyze` uses it: fitted on every comment discovery labelled.",
+        f"{','.join(map(str, seeds))}. The matcher as `analyze` uses it: fitted on every comment discovery "
+        "labelled.",
         "",
         "| set | matcher | agreement with discovery | entropy (matcher / discovery) | largest theme | "
         "NMI vs labels (matcher / discovery) |",
@@ -103,7 +99,7 @@ def main() -> int:
                 f"{_ms(m['entropy_discovery'])} | {_ms(m['largest_share'])} | {_ms(m['nmi_labels'])} / "
                 f"{_ms(m['nmi_labels_discovery'])} |"
             )
-    Path(args.out).with_suffix(".md").write_text("\n".join(lines) + "\n")
+    Path(out).with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 
