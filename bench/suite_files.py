@@ -2,9 +2,9 @@
 
 Each argument is a file holding a run's output (`pytest -q --durations=0 ...`); the table gives, per test
 file, the seconds of setup + call + teardown summed over its tests and the share of the run's sum (under
-`-n 2` the sum is about twice the wall time: two workers). With two outputs, the second's column sits
-beside the first's, files in the first's order. Writes markdown to stdout.
-Usage: python bench/suite_files.py BEFORE.txt [AFTER.txt] [--top 15]
+`-n 2` the sum is about twice the wall time: two workers). Further outputs' columns sit beside the
+first's, files in the first's order. Writes markdown to stdout.
+Usage: python bench/suite_files.py BEFORE.txt [AFTER.txt ...] [--top 15]
 """
 
 from __future__ import annotations
@@ -28,9 +28,12 @@ def by_file(text: str) -> dict[str, float]:
 
 
 def summary(text: str) -> str:
-    for line in reversed(text.splitlines()):
+    """pytest's last line, and the `start ... load ...` / `end ... load ...` lines the runner wrote."""
+    lines = text.splitlines()
+    loads = [" ".join(line.split()[:4]) for line in lines if line.startswith(("start ", "end "))]
+    for line in reversed(lines):
         if m := SUMMARY.match(line):
-            return f"{m.group(1)} in {float(m.group(2)):.0f} s"
+            return f"{m.group(1)} in {float(m.group(2)):.0f} s" + "".join(f"; {x}" for x in loads)
     return "no pytest summary line"
 
 
@@ -39,8 +42,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("outputs", nargs="+", type=Path)
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
-    if len(args.outputs) > 2:
-        parser.error("one or two outputs")
     texts = []
     for path in args.outputs:
         try:
