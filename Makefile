@@ -44,8 +44,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# Two pytest-xdist workers (this machine and CI have 2 cores; most test time is CPU in test processes and
+# their `cxchange` subprocesses). loadgroup keeps the tests of a module marked `xdist_group` on one worker
+# (its module-scoped fixture is built once); the others are handed out one by one. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser $(if $(findstring embeddings,$(EXTRAS)),$(MINILM_ONNX) $(MINILM_INT8))
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

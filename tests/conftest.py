@@ -38,6 +38,45 @@ os.environ.setdefault("CXCHANGE_MINILM_ONNX", "/nonexistent/minilm-disabled-in-t
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def _set_nodeid(item: pytest.Item, nodeid: str) -> None:
+    if hasattr(item, "_id"):  # pytest >= 9.2 keeps a structured id (pytest-xdist 3.8 still sets `_nodeid`)
+        item._id = type(item._id).parse(nodeid)
+    else:
+        item._nodeid = nodeid
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `-n 2 --dist loadgroup` the tests of a module that share a module-scoped fixture (a demo
+    database, a served app) run on one worker, so that fixture is built once and not once per worker;
+    the other tests are handed out one at a time.
+
+    pytest-xdist knows a test by its id. Schemathesis gives each API operation's test its own name
+    (`test_no_server_errors[GET /api/health]`) but one shared id, so all but one went unrun under -n 2:
+    each gets its name in its id, and a repeated id stops the run. The group travels in the id as
+    `ID@GROUP`; pytest-xdist 3.8 writes it where pytest 9.2 no longer reads it (pytest-xdist issue
+    #1386: the groups are silently ignored), so it is written here."""
+    for item in items:
+        defs = getattr(item, "_fixtureinfo", None)
+        scopes = {d.scope for ds in defs.name2fixturedefs.values() for d in ds} if defs else set()
+        if "module" in scopes and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    grouping = bool(getattr(config.option, "loadgroup", False))  # set in pytest-xdist's workers only
+    for item in items:
+        head, _, last = item.nodeid.rpartition("::")
+        nodeid = f"{head}::{item.name}" if head and last != item.name else item.nodeid
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})  # fmt: skip
+        if grouping and groups and hasattr(item, "_id"):
+            nodeid = f"{nodeid}@{'_'.join(groups)}"
+        if nodeid != item.nodeid:
+            _set_nodeid(item, nodeid)
+    seen: set[str] = set()
+    repeated = sorted({i.nodeid for i in items if i.nodeid in seen or seen.add(i.nodeid)})
+    if repeated:
+        raise pytest.UsageError(f"tests share an id (pytest-xdist would run one of them): {repeated[:5]}")
+
+
 def _admin_engine() -> Engine:
     return create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
 
