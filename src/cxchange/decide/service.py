@@ -93,7 +93,15 @@ def _prepare(engine: Engine, scope: Scope, respondents: Respondents | None = Non
         r = respondents_in(engine, scope, attrs=["segment"])
     nps = r.frame.filter(pl.col("nps").is_not_null())
     if nps.height == 0:
-        raise CxError("no NPS answers in scope: the simulator needs 0–10 scores")
+        # A store of ratings or CSAT can still rank its themes, with drivers: say so, and how.
+        others = [(m, n) for m in ("csat", "ces", "rating") if (n := r.frame[m].drop_nulls().len())]
+        hint = (
+            f"; this scope has {' and '.join(f'{n:,} {m}' for m, n in others)} answers: "
+            f"`cxchange drivers --target {others[0][0]} --from themes` ranks the themes against them"
+            if others
+            else ""
+        )
+        raise CxError("no NPS answers in scope: the simulator needs 0–10 scores" + hint)
     has_segment = nps["attr:segment"].drop_nulls().n_unique() > 1
     key = (
         pl.col("source") + pl.lit("|") + pl.col("attr:segment").fill_null("?")
