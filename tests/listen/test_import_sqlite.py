@@ -103,7 +103,7 @@ def test_duplicates_within_a_batch_keep_the_first_row(
     assert (result.imported, result.duplicates) == (90, 13)
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Feedback)).scalar() == 90
-        texts = dict(conn.execute(select(Feedback.external_id, Feedback.text)).tuples().all())
+        texts = {key: text for key, text in conn.execute(select(Feedback.external_id, Feedback.text))}
     assert texts["5"] == "row 5" and texts["12"] == "row 12"  # not "row 95", "row 102"
 
 
