@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from cxchange.core.processes import stop_processes
+
 Timed = Callable[..., dict[str, Any]]
 
 # The export's columns as a bare table for `psql \copy` (types parsed by COPY, nothing else).
@@ -195,13 +197,7 @@ def dask_cluster(workers: int, folder: Path, pids: list[int] | None = None) -> I
                 pids.extend(p.pid for p in procs)
             yield address
         finally:
-            for p in reversed(procs):
-                p.terminate()
-            for p in procs:
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_processes(list(reversed(procs)), timeout=30)
 
 
 class CpuSampler:

@@ -21,6 +21,8 @@ from sqlalchemy import create_engine, text
 from tests.e2e.conftest import cxchange_executable
 from tests.e2e.world import make_feedback
 
+from cxchange.core.processes import stop_processes
+
 pytest.importorskip("dask.distributed")
 
 ROWS = 6_000
@@ -112,22 +114,9 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]
         _wait_for_workers(address, 2, tmp_path)
         yield address, workers
     finally:
-        _stop(list(reversed(procs)))
+        stop_processes(list(reversed(procs)))
         for log in logs:
             log.close()
-
-
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    """Terminate every process, then wait for each (killed after 20 s)."""
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def _wait_for_workers(address: str, n: int, folder: Path) -> None:
@@ -223,4 +212,4 @@ def test_a_scheduler_without_workers_is_one_line_not_a_hang(tmp_path: Path, post
             assert "Traceback" not in out + err
             assert _count(url, "analysis_run") == 0 and _count(url, "feedback_sentiment") == 0
     finally:
-        _stop([scheduler])
+        stop_processes([scheduler])

@@ -1,8 +1,10 @@
-"""Whether a process still runs: used to tell a crashed claimant's leftovers from live work."""
+"""Whether a process still runs (a crashed claimant's leftovers vs live work); stopping child processes."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Sequence
 
 
 def pid_alive(pid: int) -> bool:
@@ -14,3 +16,17 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
+
+
+def stop_processes(procs: Sequence[subprocess.Popen[bytes]], timeout: float = 20) -> None:
+    """Terminate every process still running, then wait for each; one that outlives `timeout` is killed.
+    All are asked first, so they wind down together (a scheduler and its workers)."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
