@@ -151,6 +151,12 @@ def emit(
                 print_rows(data[key], fmt, title=key)
 
 
+def counted(pairs: Sequence[tuple[str, int]]) -> str:
+    """(what, how many) pairs in words: "47 nps and 12 csat", "1,257 rating"."""
+    words = [f"{n:,} {what}" for what, n in pairs]
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+
+
 def rounded(x: Any, digits: int = 2) -> float | None:
     """The one rounding rule for reported numbers: `digits` decimals; None for a missing, NaN or
     infinite value (JSON has no NaN, and a blank cell says "not known" better than 'nan')."""

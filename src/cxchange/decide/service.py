@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from cxchange.core.errors import CxError, InputError
 from cxchange.core.events import ROOT_CAUSES, ask
+from cxchange.core.output import counted
 from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.data import Respondents, load_respondents
 from cxchange.decide.simulate import METHOD, parse_levers, simulate_nps
@@ -96,7 +97,7 @@ def _prepare(engine: Engine, scope: Scope, respondents: Respondents | None = Non
         # A store of ratings or CSAT can still rank its themes, with drivers: say so, and how.
         others = [(m, n) for m in ("csat", "ces", "rating") if (n := r.frame[m].drop_nulls().len())]
         hint = (
-            f"; this scope has {' and '.join(f'{n:,} {m}' for m, n in others)} answers: "
+            f"; this scope has {counted(others)} answers: "
             f"`cxchange drivers --target {others[0][0]} --from themes` ranks the themes against them"
             if others
             else ""

@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NoDataError
+from cxchange.core.output import counted
 from cxchange.core.output import rounded as _round  # the one rounding rule
 from cxchange.core.period import ALL_TIME, Period
 from cxchange.listen import columnar
@@ -398,15 +399,13 @@ def scores_in_scope(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
         error = no_answers(q)
         # The default metric is NPS; a store of star ratings should hear which metric it does have.
         others = [
-            f"{n:,} {m}"
+            (m, n)
             for m in METRICS
             if m != q.metric.lower()
-            for n in [sum(r["n"] for r in scores(engine, replace(q, metric=m, by=())))]
-            if n
+            if (n := int(grouped_counts(engine, replace(q, metric=m, by=())).frame["__count"].sum()))
         ]
         if others:
-            listed = ", ".join(others[:-1]) + " and " + others[-1] if len(others) > 1 else others[0]
-            error = NoDataError(f"{error}; there are {listed} answers in scope")
+            error = NoDataError(f"{error}; there are {counted(others)} answers in scope")
         raise error
     return rows
 
