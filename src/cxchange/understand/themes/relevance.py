@@ -55,6 +55,7 @@ __all__ = ["FORMAT", "ModelFileError", "ThemeModel", "fit_model", "model_digest"
 
 FORMAT = 2  # bumped when the stored layout or the featurisation changes (2: optional centroids)
 READS = (1, 2)  # formats this version loads: 1 has no centroids and reads as before
+LR_CLASS_WEIGHT = "balanced"  # eval/themes_fidelity.py: themes keep discovery's proportions (see _fit_rest)
 LR_C = 1.0  # inverse regularisation (chosen on the demo and clothing sets only: 0.3 / 1 / 3 / 10 tried)
 SECONDARY_SHARE = 0.5
 MAX_THEMES = 3  # most themes one comment gets from one model
@@ -465,7 +466,7 @@ def _fit_rest(x: sparse.csr_matrix, y: np.ndarray, classes: np.ndarray) -> tuple
     for i, c in enumerate(classes):
         target = (y == c).astype(np.int64)
         if 0 < target.sum() < len(target):
-            lr = LogisticRegression(C=LR_C, solver="liblinear", class_weight="balanced").fit(x, target)
+            lr = LogisticRegression(C=LR_C, solver="liblinear", class_weight=LR_CLASS_WEIGHT).fit(x, target)
             coef[i], intercept[i] = lr.coef_[0], lr.intercept_[0]
         elif target.sum() == len(target):
             intercept[i] = 30.0
