@@ -52,6 +52,37 @@ def test_scores_dates_and_reasons() -> None:
     assert good["attributes"].to_list()[0] == '{"region":"N"}'
 
 
+def test_dates_that_are_misreadings_are_rejected_with_why() -> None:
+    """A 0 read as Unix time (1970), milliseconds read as seconds (year 50970) and placeholder years are
+    not feedback dates: rejected with the reading named, never stored (the old code stored them)."""
+    df = _frame(
+        when=["0", "1546300800", "1546300800123", "0001-01-01", "9999-12-31", "1700000000"],
+        score=["9", "8", "7", "6", "5", "4"],
+    )
+    plan = plan_fields(df.columns, {"received_at": "when", "nps": "score"}, file="f.csv", date_format="%s")
+    good, rejects, _, _, _ = normalise_chunk(df, np.arange(2, 8), plan)
+    assert [str(d.date()) for d in good["received_at"].to_list()] == ["2019-01-01", "2023-11-14"]
+    by_row = dict(zip(rejects.row_numbers, rejects.reasons, strict=True))
+    assert set(by_row) == {2, 4, 5, 6}
+    assert "Unix time 1970-01-01 00:00:00" in by_row[2] and "missing date" in by_row[2]
+    assert "50970" in by_row[4] and "outside 1900-2199" in by_row[4] and "milliseconds" in by_row[4]
+    # Without --date-format %s a run of 10 digits is not read, and the reason says what it may be.
+    iso = plan_fields(df.columns, {"received_at": "when", "nps": "score"}, file="f.csv")
+    _, rejects, _, _, _ = normalise_chunk(df.slice(1, 1), np.arange(3, 4), iso)
+    assert rejects.reasons == [
+        "received_at: cannot read '1546300800' as a date (Unix seconds? --date-format %s)"
+    ]
+
+
+def test_placeholder_years_are_rejected() -> None:
+    df = _frame(when=["0001-01-01", "9999-12-31", "2024-02-29"], score=["1", "2", "3"])
+    plan = plan_fields(df.columns, {"received_at": "when", "nps": "score"}, file="f.csv")
+    good, rejects, _, _, _ = normalise_chunk(df, np.arange(2, 5), plan)
+    assert good["nps"].to_list() == [3]
+    # Year 1 is not read as a four-digit year at all; year 9999 is read, and refused as a placeholder.
+    assert rejects.keys == ["received_at: not a date", "received_at: outside 1900-2199"]
+
+
 def test_bad_score_is_dropped_when_another_score_is_left() -> None:
     df = _frame(nps=["12", "12", "7"], csat=["4", None, "9"])
     plan = plan_fields(df.columns, {"nps": "nps", "csat": "csat"}, file="f")

@@ -44,8 +44,8 @@ def import_command(
         str | None,
         typer.Option(
             "--date-format",
-            help="How received_at is written, e.g. %m/%d/%Y; needed when every date could be day- or "
-            "month-first, and remembered for the source.",
+            help="How received_at is written, e.g. %m/%d/%Y, or %s for Unix seconds; needed when every "
+            "date could be day- or month-first, and remembered for the source.",
         ),
     ] = None,
     file_format: Annotated[

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
@@ -212,6 +213,48 @@ def _score_check(col: str, fld: str, low: float, high: float, *, whole: bool) ->
     return _Check(col, bad, reason, f"{fld}: not {kind} from {low:g} to {high:g}")
 
 
+# A feedback date outside these bounds is a misreading, not a date: Unix milliseconds read as seconds
+# (year 50970), a 0 or small number read as Unix time (1970), a two-digit year gone wrong.
+EARLIEST_DATE, LATEST_DATE = datetime(1900, 1, 1), datetime(2200, 1, 1)
+# Unix time before 1971 is nearly always a missing date written as 0 (or a small count), not feedback.
+_UNIX_FLOOR = datetime(1971, 1, 1)
+_UNIX_SECONDS = r"^\d{9,10}$"  # 1973-03 to 2286-11 as Unix seconds
+
+
+def _date_checks(col: str) -> list[_Check]:
+    """received_at's checks, given `__received_at` (what the column's reading made of each value):
+    unreadable; read, but outside EARLIEST_DATE..LATEST_DATE; a number read as Unix time before 1971."""
+    raw = pl.col(col).str.strip_chars()
+    when = pl.col("__received_at")
+    hint = pl.when(raw.str.contains(_UNIX_SECONDS)).then(pl.lit(" (Unix seconds? --date-format %s)"))
+    unread = raw.is_not_null() & when.is_null()
+    reason = pl.concat_str(
+        [pl.format("received_at: cannot read '{}' as a date", raw), hint.otherwise(pl.lit(""))]
+    )
+    span = f"{EARLIEST_DATE.year}-{LATEST_DATE.year - 1}"
+    far = when.is_not_null() & ((when < EARLIEST_DATE) | (when >= LATEST_DATE))
+    ms = pl.when(raw.str.contains(r"^\d{12,13}$")).then(pl.lit(" (Unix milliseconds? divide by 1000)"))
+    far_reason = pl.concat_str(
+        [
+            pl.format(
+                f"received_at: '{{}}' reads as {{}}, outside {span}", raw, when.dt.strftime("%Y-%m-%d")
+            ),
+            ms.otherwise(pl.lit("")),
+        ]
+    )
+    zero = when.is_not_null() & raw.str.contains(r"^-?\d+$") & (when < _UNIX_FLOOR)
+    zero_reason = pl.format(
+        "received_at: '{}' reads as Unix time {}: a missing date written as a number, not a date",
+        raw,
+        when.dt.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    return [
+        _Check(col, unread, reason, "received_at: not a date"),
+        _Check(col, far, far_reason, f"received_at: outside {span}"),
+        _Check(col, zero, zero_reason, "received_at: a number read as Unix time before 1971"),
+    ]
+
+
 def _present(col: str) -> pl.Expr:
     """Not empty nor only whitespace (Unicode's, as strip_chars): one scan to the first other
     character, without copying the column as stripping it would."""
@@ -278,10 +321,7 @@ def normalise_chunk(
             refuse_ambiguous(reading, file=file)
         when = read_dates(frame[m["received_at"]], reading, rows=row_numbers, file=file)
         df = df.with_columns(when.alias("__received_at"))
-        raw = pl.col(m["received_at"]).str.strip_chars()
-        bad = raw.is_not_null() & pl.col("__received_at").is_null()
-        reason = pl.format("received_at: cannot read '{}' as a date", raw)
-        hard.append(_Check(m["received_at"], bad, reason, "received_at: not a date"))
+        hard.extend(_date_checks(m["received_at"]))
     if "customer_value" in m:
         raw = pl.col(m["customer_value"]).str.strip_chars()
         cleaned = raw.str.replace_all(r"[\s$€£¥,]", "").cast(pl.Float64, strict=False)
