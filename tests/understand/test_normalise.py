@@ -75,3 +75,15 @@ def test_capitalised_nouns_of_other_languages_are_not_brands() -> None:
     brands = corpus_noise(german + english).brands
     assert "acme" in brands
     assert not {"lieferung", "tage", "paket"} & brands
+
+
+def test_a_handle_that_is_a_common_word_is_not_a_brand() -> None:
+    """One "@all" among hotel reviews made "all" a brand and stripped it from every review."""
+    texts = ["Thanks @all the staff were great"] + [
+        f"We liked all of it, room {i} was clean." for i in range(30)
+    ]
+    texts += ["Booked through @marriott again.", "Asked @marriott twice, no answer."]
+    noise = corpus_noise(texts)
+    assert "marriott" in noise.brands
+    assert "all" not in noise.brands
+    assert " all " in f" {normalise(texts[1], noise)} "

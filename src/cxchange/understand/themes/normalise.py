@@ -28,6 +28,7 @@ __all__ = ["Noise", "corpus_noise", "normalise"]
 MAX_CHARS = 20_000  # a comment's subject is clear from its first pages; bounds the time on 100 kB texts
 PROPER_SHARE = 0.9  # a word is a name when capitalised in at least this share of its mid-sentence uses
 PROPER_MIN = 5  # ... and seen mid-sentence at least this often
+COMMON_SHARE = 0.5  # a handle's word capitalised in less than this share of its plain uses is a common word
 TITLE_CASE_SHARE = 0.2  # a text with more capitalised mid-sentence words than this is not English prose
 BOILERPLATE_SHARE = 0.02  # a sentence repeated in this share of the texts (at least 5) is boilerplate
 BOILERPLATE_WORDS = 5  # ... when it has at least this many words (short ones are real verdicts: "Love it!")
@@ -116,7 +117,13 @@ def corpus_noise(texts: Sequence[str | None]) -> Noise:
             continue
         mid.update(w.lower() for w in words)
         upper.update(w.lower() for w in capital)
-    brands = {h for h, c in handles.items() if c >= 2 or len(handles) <= 20}
+    # A handle is a name unless its word is common in plain text and mostly written in lower case: "@all"
+    # or "@home" once in 31,000 hotel reviews must not strip every "all" and "home" from them.
+    brands = {
+        h
+        for h, c in handles.items()
+        if (c >= 2 or len(handles) <= 20) and not (mid[h] >= PROPER_MIN and upper[h] < COMMON_SHARE * mid[h])
+    }
     for h in list(brands):  # "@virgin_atlantic" is written "virginatlantic" too
         brands.add(h.replace("_", ""))
     brands |= {w for w, c in upper.items() if c >= PROPER_MIN and c >= PROPER_SHARE * mid[w]}
