@@ -66,3 +66,12 @@ def test_the_stop_word_copy_is_scikit_learns_list() -> None:
     from cxchange.understand.themes.text import ENGLISH_STOP_WORDS
 
     assert ENGLISH_STOP_WORDS == SKLEARN
+
+
+def test_a_word_fragment_never_names_a_theme() -> None:
+    """ "non-smoking" and "hotels.com" tokenise to "non" and "com": a 31,436-review hotel set had themes
+    named "Non" and "Com"."""
+    nouns = frozenset({"non", "com", "room", "booking"})
+    assert pick_name([("non", 1.0), ("non smoking", 0.4), ("room", 0.3)], nouns=nouns) != "non"
+    assert pick_name([("com", 1.0), ("booking", 0.5)], nouns=nouns) == "booking"
+    assert pick_name([("com", 1.0)], nouns=nouns) == "com"  # nothing else to call it

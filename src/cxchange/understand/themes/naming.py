@@ -28,6 +28,9 @@ __all__ = [
 OVERALL_NAME, OTHER_NAME = "Overall experience", "Other topics"
 NAME_CANDIDATES = 40  # terms a name is looked for among (a noun phrase may rank below the keywords)
 VARIANT_SHARE = 0.15  # another written form of a keyword is listed at this share of its uses
+# Pieces of words the tokeniser splits off ("non-smoking", "hotels.com", "self-service"): fine as part of
+# a keyword phrase, meaningless as a theme's whole name ("Non", "Com").
+NAME_FRAGMENTS = frozenset("non com net org www http https html pre anti self co ex multi semi mid".split())
 
 
 @dataclass
@@ -95,6 +98,7 @@ def name_options(
     """
     avoid_words = set(avoid.split(" ")) - {""}
     options = [(t, v) for t, v in scored if not set(t.split(" ")) <= avoid_words] or scored
+    options = [(t, v) for t, v in options if t not in NAME_FRAGMENTS] or options
     if not options:
         return []
     nounish = [(t, v) for t, v in options if not nouns or t.split(" ")[-1] in nouns]
