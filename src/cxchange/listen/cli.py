@@ -83,7 +83,12 @@ def import_command(
     if fmt == "json":
         typer.echo(to_json(result.as_dict()))
         return
-    counts = {k: v for k, v in result.as_dict().items() if not isinstance(v, list | dict)}
+    # The counts; what is a list or a note (dates, undated: printed below) is not one.
+    counts = {
+        k: v
+        for k, v in result.as_dict().items()
+        if not isinstance(v, list | dict) and k not in ("dates", "undated")
+    }
     print_rows([counts], "table", title=f"import of {file}")
     typer.echo("seconds by step: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     _print_summary(result.as_dict())
@@ -116,7 +121,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"{scale['field']} ({scale['column']!r}): {scale['in_scale']:,} values fit {scale['scale']}, "
             f"{others}; those values are left empty, never rescaled"
         )
-    for note in (summary.get("dates") or {}).get("notes", []):
+    for note in (summary.get("dates") or {}).get("notes", []) + (summary.get("undated") or {}).get(
+        "notes", []
+    ):
         typer.echo(note)
     if summary["kept_without_text_or_score"]:
         typer.echo(

@@ -158,6 +158,25 @@ def _read_by(values: pl.Series, formats: Sequence[str]) -> pl.DataFrame:
     return pl.DataFrame({"v": values}).select(exprs)
 
 
+SNIFF_VALUES = 200  # values of a column looked at to say it holds dates
+SNIFF_SHARE = 0.9  # ... and the share of them some date format must read
+
+
+def looks_like_dates(values: pl.Series) -> bool:
+    """Whether a column's first non-empty values read as dates (any format, either day/month order):
+    for telling the user which unmapped column may be the date, never for mapping it unasked."""
+    head = values.cast(pl.String).str.strip_chars().drop_nulls()
+    head = head.filter(head != "").head(SNIFF_VALUES)
+    if head.len() == 0 or bool(head.str.contains(r"^[+-]?\d+(?:\.\d+)?$").mean() > 0.5):
+        return False  # numbers (counts, scores, Unix times) are not written dates
+    formats = ORDER_FREE + CANDIDATES[DAY_FIRST] + CANDIDATES[MONTH_FIRST]
+    read = _masks(head, formats)
+    hit = np.zeros(head.len(), dtype=bool)
+    for mask in read.values():
+        hit |= mask
+    return bool(hit.mean() >= SNIFF_SHARE)
+
+
 _LEADING_DAY_OR_MONTH = re.compile(r"^%-?[dme][^%\d]")
 
 

@@ -36,6 +36,7 @@ class RowSummary:
     unknown_unit_rows: int = 0
     mixed_scales: list[dict[str, Any]] = field(default_factory=list)
     dates: dict[str, Any] | None = None  # how received_at was read, and notes (dates.DateReading)
+    undated: dict[str, Any] | None = None  # no date column mapped: which columns may be it, and a note
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from cxchange.listen.dates import looks_like_dates
 from cxchange.listen.scales import ScaleTally
 from cxchange.listen.validate import FieldPlan, Normalised, Rejects
 
@@ -47,11 +48,16 @@ class ImportSummary:
         self.unknown_units: Counter[str] = Counter()
         self.structured_only = 0
         self.scales = ScaleTally(plan)
+        # No date column mapped: the kept columns whose values read as dates (looked for in the first chunk).
+        self.date_candidates: list[str] | None = None
 
     def add_scales(self, frame: Any, row_numbers: np.ndarray) -> None:
         """Before validation: count the chunk's score values by scale, and stop at a mixed column."""
         self.scales.add(frame, row_numbers)
         self.scales.check(file=self.file)
+        if self.date_candidates is None and "received_at" not in self.plan.mapping:
+            kept = [c for c in self.plan.attribute_columns if c in frame.columns]
+            self.date_candidates = [c for c in kept if looks_like_dates(frame[c])]
 
     def add(self, chunk: Normalised, rejects: Rejects) -> None:
         """`rejects`: the chunk's rejects including those of the reader (ragged, empty rows)."""
@@ -72,7 +78,20 @@ class ImportSummary:
             "kept_without_text_or_score": self.structured_only,
             "mixed_scales": self.scales.report(),
             "dates": self._dates(),
+            "undated": self._undated(),
         }
+
+    def _undated(self) -> dict[str, Any] | None:
+        """No date column mapped: every row is stored without a date; say so, and which columns may be it."""
+        if "received_at" in self.plan.mapping:
+            return None
+        candidates = self.date_candidates or []
+        hint = f" (columns that read as dates: {', '.join(candidates)})" if candidates else ""
+        note = (
+            "no date column recognised: rows are stored without a date, so trends, periods and outcome "
+            f"windows leave them out; map one with --map received_at=COLUMN{hint}"
+        )
+        return {"candidates": candidates, "notes": [note]}
 
     def _dates(self) -> dict[str, Any] | None:
         """How received_at was read and why, with the notes for the user (ambiguity, UTC offsets)."""
