@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 # What a score of each metric is, in words for titles and messages.
 LABELS = {"nps": "NPS", "csat": "CSAT (% satisfied)", "ces": "mean CES", "rating": "mean rating"}
+AN_ANSWER = {"nps": "an NPS", "csat": "a CSAT", "ces": "a CES", "rating": "a rating"}  # "… answer"
 LOWER_IS_BETTER = frozenset({"ces"})
 # NPS categories in the order the impact and simulator cells use: promoter, passive, detractor.
 NPS_CATEGORY_POINTS = (100.0, 0.0, -100.0)
@@ -76,4 +77,10 @@ IMPACT_HELP = (
     "the scope has NPS answers, else the metric it has most answers of. Impact = score of all answers − "
     "score of those not mentioning the theme; for CES (lower is better) the sign is turned, so for every "
     "metric a negative impact means the score is worse with the theme."
+)
+
+METRIC_HELP = (
+    "Score to simulate on: nps, csat (% satisfied, 4–5), ces or rating (means). Default: nps when the "
+    "scope has NPS answers, else the metric it has most answers of. A fixed customer's answer becomes a "
+    "comparable customer's; CES: lower is better, so its gain is the fall in effort."
 )

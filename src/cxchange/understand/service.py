@@ -245,7 +245,7 @@ def missing_metric_hint(metric: str, answers: dict[str, int]) -> str | None:
         return f"no {metric} answers in scope: every impact is empty"
     return (
         f"no {metric} answers in scope, so every impact is empty; this scope has {counted(others)} "
-        f"answers: `--metric {others[0][0]}`"
+        f"answers: `--metric {default_metric({m: n for m, n in others})}`"
     )
 
 
