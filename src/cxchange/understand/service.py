@@ -155,7 +155,7 @@ def theme_stats(
             for key, c in every_store.items()
             if key[:-1] == g_part
         ]
-        return np.array(rows, dtype=float).reshape(-1, 2 * k)
+        return np.array(rows, dtype=float).reshape(len(rows), 2 * k)  # k = 0: no answers of the metric
 
     themes = {t["id"]: t for t in theme_rows(engine)}
     broad = _too_broad(engine, keyword_rows, analysed, themes, bool(gcols))
