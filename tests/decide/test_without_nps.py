@@ -108,3 +108,26 @@ def test_the_api_takes_the_metric_and_picks_the_same_default(ratings: Engine) ->
         assert sim.json()["metric"] == "rating" and sim.json()["baseline_nps"] is None
     finally:
         set_database_url(None)
+
+
+def test_the_themes_and_decide_pages_show_the_rating(ratings: Engine) -> None:
+    from cxchange.core.deps import set_database_url
+    from cxchange.testing import signed_in_client
+
+    try:
+        client = signed_in_client(ratings.url.render_as_string(hide_password=False), ratings)
+        themes = client.get("/themes")
+        assert themes.status_code == 200, themes.text[:500]
+        assert "impact on mean rating (95 % CI)" in themes.text and "NPS with" not in themes.text
+        as_csat = client.get("/themes", params={"metric": "csat"})  # no CSAT here: empty impacts, no error
+        assert as_csat.status_code == 200 and "impact on CSAT (% satisfied)" in as_csat.text
+        decide = client.get("/decide")
+        assert decide.status_code == 200, decide.text[:500]
+        assert (
+            "mean rating gain (95 % CI)" in decide.text
+            and "mean rating after − mean rating now" in decide.text
+        )
+        assert '"metric":"rating"' in decide.text.replace(" ", "")  # the simulator posts the page's metric
+        assert client.get("/decide", params={"metric": "mood"}).status_code == 400
+    finally:
+        set_database_url(None)
