@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
 
@@ -83,60 +84,47 @@ def cluster_bootstrap(
     return taken @ by_cluster
 
 
+class SimOptions(TypedDict, total=False):
+    """How a simulation runs, whatever the metric (see `simulate_points`): NPS `levers`, `draws`, the
+    interval's `level`, the `seed`, and each respondent's store (`clusters`)."""
+
+    levers: Mapping[str, float] | None
+    draws: int
+    level: float
+    seed: int
+    clusters: np.ndarray | None
+
+
 def simulate_nps(
-    scores: np.ndarray,
-    strata: np.ndarray,
-    affected: np.ndarray,
-    shares: Sequence[float],
-    *,
-    levers: Mapping[str, float] | None = None,
-    draws: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-    clusters: np.ndarray | None = None,
-) -> SimulationResult:
+    scores: np.ndarray, strata: np.ndarray, affected: np.ndarray, shares: Sequence[float],
+    **options: Unpack[SimOptions],
+) -> SimulationResult:  # fmt: skip
     """`scores` 0–10 per respondent, `strata` an int label each, `affected` bool (n × k fixed themes);
     `clusters`: each respondent's store (or customer), resampled whole when there are enough."""
-    scores = np.asarray(scores)
-    if scores.size == 0:
-        raise ValueError("no NPS responses to simulate on")
-    return simulate_points(
-        category_of(scores), np.array(NPS_CATEGORY_POINTS), strata, affected, shares, levers=levers,
-        draws=draws, level=level, seed=seed, clusters=clusters,
-    )  # fmt: skip
+    return simulate_metric("nps", scores, strata, affected, shares, **options)
 
 
 def simulate_metric(
-    metric: str,
-    scores: np.ndarray,
-    strata: np.ndarray,
-    affected: np.ndarray,
-    shares: Sequence[float],
-    *,
-    levers: Mapping[str, float] | None = None,
-    draws: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-    clusters: np.ndarray | None = None,
-) -> SimulationResult:
-    """As `simulate_nps` on any metric (`measure.scale`): NPS by category, the others by distinct answer
+    metric: str, scores: np.ndarray, strata: np.ndarray, affected: np.ndarray, shares: Sequence[float],
+    **options: Unpack[SimOptions],
+) -> SimulationResult:  # fmt: skip
+    """`simulate_nps` on any metric (`measure.scale`): NPS by category, the others by distinct answer
     (a fixed CSAT, CES or rating respondent takes a comparable respondent's answer). Levers move NPS
     categories: NPS only."""
     if metric == "nps":
-        return simulate_nps(
-            scores, strata, affected, shares, levers=levers, draws=draws, level=level, seed=seed,
-            clusters=clusters,
-        )  # fmt: skip
-    if levers:
+        nps = np.asarray(scores)
+        if nps.size == 0:
+            raise ValueError("no NPS responses to simulate on")
+        return simulate_points(
+            category_of(nps), np.array(NPS_CATEGORY_POINTS), strata, affected, shares, **options
+        )
+    if options.get("levers"):
         raise ValueError("levers move NPS categories: NPS only")
-    scores = np.asarray(scores, dtype=float)
-    if scores.size == 0:
+    answers = np.asarray(scores, dtype=float)
+    if answers.size == 0:
         raise ValueError(f"no {metric} answers to simulate on")
-    values, codes = np.unique(scores, return_inverse=True)
-    return simulate_points(
-        codes.ravel(), points(metric, values), strata, affected, shares, draws=draws, level=level,
-        seed=seed, clusters=clusters,
-    )  # fmt: skip
+    values, codes = np.unique(answers, return_inverse=True)
+    return simulate_points(codes.ravel(), points(metric, values), strata, affected, shares, **options)
 
 
 def simulate_points(
