@@ -106,10 +106,13 @@ def simulate(
     until: date | None = None,
     draws: int = 1000,
     seed: int = 0,
+    metric: str | None = None,
 ) -> dict[str, Any]:
-    """`cxchange simulate`: projected NPS if themes were fixed (`"THEME=SHARE"`) or levers moved."""
+    """`cxchange simulate`: the projected score (`metric`: nps, csat, ces or rating; None: NPS when
+    the scope has NPS answers, else its most-answered metric) if themes were fixed (`"THEME=SHARE"`)
+    or levers (NPS) moved."""
     scope = Scope(where=_where(where), period=Period(since, until))
-    return run_simulate(db, list(fix), moves=list(move), scope=scope, draws=draws, seed=seed)
+    return run_simulate(db, list(fix), moves=list(move), scope=scope, draws=draws, seed=seed, metric=metric)
 
 
 def _library(service: Callable[P, R], doc: str) -> Callable[P, R]:

@@ -1,33 +1,133 @@
-"""A store of star ratings has no NPS: the simulator and opportunities say so, and point to what does
-rank its themes (drivers against the rating), never an empty ranking."""
+"""A store of star ratings has no NPS: themes, the simulator and opportunities work on the rating it
+has (the default), and asking for NPS says which metrics there are and the flag to use, never an empty
+ranking. The API answers the same as the services."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import polars as pl
 import pytest
 from sqlalchemy import Engine
 
-from cxchange.core.errors import CxError
-from cxchange.decide.service import opportunities
+from cxchange.core.errors import CxError, InputError
+from cxchange.decide.service import opportunities, simulate
 from cxchange.listen.service import ImportOptions, import_frame
 from cxchange.understand.analyze import analyze
 from cxchange.understand.cli_taxonomy import builtin_taxonomy
+from cxchange.understand.service import theme_stats
 from cxchange.understand.themes import taxonomy as tx
 
+TEXTS = [
+    ("The staff were rude and slow", 1),
+    ("Waited an hour in the queue", 2),
+    ("Great price, friendly staff", 5),
+]
 
-def test_opportunities_on_ratings_only_name_the_ratings_and_the_drivers_command(engine: Engine) -> None:
-    texts = ["The staff were rude and slow", "Waited an hour in the queue", "Great price, friendly staff"]
+
+@pytest.fixture
+def ratings(engine: Engine) -> Iterator[Engine]:
+    """30 reviews with stars and no NPS: rude staff 1 star, the queue 2, the praise 5 (visit 0 of
+    each kind one star more, so no theme is a constant)."""
     frame = pl.DataFrame(
         {
-            "Comment": [f"{texts[i % 3]} (visit {i})" for i in range(30)],
-            "Stars": [str(1 + i % 5) for i in range(30)],
+            "Comment": [f"{TEXTS[i % 3][0]} (visit {i})" for i in range(30)],
+            "Stars": [str(min(5, TEXTS[i % 3][1] + (i < 3))) for i in range(30)],
         }
     )
     import_frame(engine, frame, ImportOptions(source="reviews", map_options=("text=Comment", "rating=Stars")))
     tx.import_yaml(engine, builtin_taxonomy("cx_default"))
     analyze(engine)
+    yield engine
+
+
+def test_asking_for_nps_on_ratings_names_the_ratings_the_flag_and_the_drivers_command(
+    ratings: Engine,
+) -> None:
     with pytest.raises(CxError) as err:
-        opportunities(engine)
+        opportunities(ratings, metric="nps")
     message = str(err.value)
     assert message.startswith("no NPS answers in scope: the simulator needs 0–10 scores")
-    assert "30 rating answers" in message and "cxchange drivers --target rating --from themes" in message
+    assert "30 rating answers" in message and "`--metric rating`" in message
+    assert "cxchange drivers --target rating --from themes" in message
+    with pytest.raises(CxError, match=r"^no csat answers in scope; this scope has 30 rating answers"):
+        simulate(ratings, ["Waiting time"], metric="csat")
+
+
+def test_by_default_the_decide_stage_works_on_the_rating(ratings: Engine) -> None:
+    ranked = opportunities(ratings, draws=200)
+    assert ranked["metric"] == "rating" and "mean rating after − mean rating now" in ranked["gain_formula"]
+    assert "gain/max(gain)" in ranked["formula"]
+    rows = {r["theme"]: r for r in ranked["opportunities"]}
+    waiting = rows["Waiting time"]
+    assert "nps_gain" not in waiting and waiting["gain"] > 0 and waiting["ci_low"] <= waiting["gain"]
+    assert ranked["opportunities"][0]["gain"] == max(r["gain"] for r in ranked["opportunities"])
+    sim = simulate(ratings, ["Waiting time=1"], draws=200)
+    assert sim["metric"] == "rating" and "baseline_nps" not in sim
+    assert sim["baseline"] == round((1 * 10 + 2 * 10 + 5 * 10 + 2) / 30, 2)  # visits 0–2 one star more
+    assert sim["projected"] > sim["baseline"] and sim["delta_ci_low"] <= sim["delta"] <= sim["delta_ci_high"]
+    assert "only respondents with a rating answer count" in " ".join(sim["assumptions"])
+    with pytest.raises(InputError, match="need --metric nps"):
+        simulate(ratings, [], moves=["passives-to-promoters=0.1"])
+
+
+def test_themes_impact_on_the_rating(ratings: Engine) -> None:
+    rows = {r["name"]: r for r in theme_stats(ratings, n_boot=200)}
+    waiting = rows["Waiting time"]
+    assert waiting["metric"] == "rating" and "nps_with" not in waiting
+    stars = pl.DataFrame({"stars": [min(5, TEXTS[i % 3][1] + (i < 3)) for i in range(30)], "i": range(30)})
+    mentions = stars.filter(pl.col("i") % 3 == 1)["stars"]
+    rest = stars.filter(pl.col("i") % 3 != 1)["stars"]
+    assert waiting["score_n"] == 10 and waiting["score_with"] == round(float(mentions.mean()), 2)
+    assert waiting["score_without"] == round(float(rest.mean()), 2)
+    assert waiting["impact"] == round(float(stars["stars"].mean()) - float(rest.mean()), 2) < 0
+    assert waiting["ci_low"] <= waiting["impact"] <= waiting["ci_high"]
+    as_nps = {r["name"]: r for r in theme_stats(ratings, n_boot=0, metric="nps")}["Waiting time"]
+    assert as_nps["metric"] == "nps" and as_nps["nps_with"] is None and as_nps["impact"] is None
+
+
+def test_the_api_takes_the_metric_and_picks_the_same_default(ratings: Engine) -> None:
+    from cxchange.core.deps import set_database_url
+    from cxchange.testing import signed_in_client
+
+    try:
+        client = signed_in_client(ratings.url.render_as_string(hide_password=False), ratings)
+        themes = client.get("/api/themes", params={"boot": 100})
+        assert themes.status_code == 200, themes.text
+        waiting = {r["name"]: r for r in themes.json()}["Waiting time"]
+        assert waiting["metric"] == "rating" and waiting["impact"] < 0 and "nps_with" not in waiting
+        assert client.get("/api/themes", params={"metric": "ces"}).json()[0]["metric"] == "ces"
+        assert client.get("/api/themes", params={"metric": "mood"}).status_code == 400
+        opps = client.get("/api/opportunities")
+        assert opps.status_code == 200, opps.text
+        assert {"gain", "ci_low", "ci_high"} <= set(opps.json()[0]) and "nps_gain" not in opps.json()[0]
+        refused = client.get("/api/opportunities", params={"metric": "nps"})
+        assert refused.status_code >= 400 and "`--metric rating`" in refused.json()["detail"]
+        sim = client.post("/api/simulate", json={"fix": ["Waiting time"], "draws": 100, "metric": "rating"})
+        assert sim.status_code == 200, sim.text
+        assert sim.json()["metric"] == "rating" and sim.json()["baseline_nps"] is None
+    finally:
+        set_database_url(None)
+
+
+def test_the_themes_and_decide_pages_show_the_rating(ratings: Engine) -> None:
+    from cxchange.core.deps import set_database_url
+    from cxchange.testing import signed_in_client
+
+    try:
+        client = signed_in_client(ratings.url.render_as_string(hide_password=False), ratings)
+        themes = client.get("/themes")
+        assert themes.status_code == 200, themes.text[:500]
+        assert "impact on mean rating (95 % CI)" in themes.text and "NPS with" not in themes.text
+        as_csat = client.get("/themes", params={"metric": "csat"})  # no CSAT here: empty impacts, no error
+        assert as_csat.status_code == 200 and "impact on CSAT (% satisfied)" in as_csat.text
+        decide = client.get("/decide")
+        assert decide.status_code == 200, decide.text[:500]
+        assert (
+            "mean rating gain (95 % CI)" in decide.text
+            and "mean rating after − mean rating now" in decide.text
+        )
+        assert '"metric":"rating"' in decide.text.replace(" ", "")  # the simulator posts the page's metric
+        assert client.get("/decide", params={"metric": "mood"}).status_code == 400
+    finally:
+        set_database_url(None)

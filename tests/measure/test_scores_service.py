@@ -140,7 +140,7 @@ def test_a_metric_with_no_answers_in_scope_says_so(engine: Engine) -> None:
     _load(engine)
     assert scores(engine, ScoreQuery(metric="ces")) == []  # the service itself stays quiet for pages
     # ... and which metrics do have answers there (NPS is the default; a store of ratings hears so).
-    there = r"; there are 47 nps and 47 csat answers in scope"
+    there = r"; there are 47 nps and 47 csat answers in scope \(`--metric nps`\)"
     with pytest.raises(NoDataError, match=r"^no ces answers in scope \(all feedback\)" + there + "$"):
         scores_in_scope(engine, ScoreQuery(metric="ces", by=("month",)))
     scoped = ScoreQuery(metric="nps", where=("unit=S3",), period=Period(date(2025, 2, 1), date(2025, 3, 1)))
@@ -164,7 +164,7 @@ def test_api_scores_answers_404_with_the_reason(engine: Engine) -> None:
         client = signed_in_client(engine.url.render_as_string(hide_password=False), engine)
         empty = client.get("/api/scores", params={"metric": "ces"})
         assert empty.status_code == 404
-        there = "; there are 47 nps and 47 csat answers in scope"
+        there = "; there are 47 nps and 47 csat answers in scope (`metric=nps`)"
         assert empty.json() == {"detail": "no ces answers in scope (all feedback)" + there}
         assert client.get("/api/compare", params={"metric": "ces", "by": "unit"}).status_code == 404
         assert client.get("/api/scores", params={"metric": "csat"}).json()[0]["n"] == 47

@@ -17,6 +17,7 @@ from cxchange.decide.key_drivers import stored_drivers
 from cxchange.decide.service import MAX_FIXES, Scope, parse_weights
 from cxchange.decide.service import opportunities as rank
 from cxchange.decide.service import simulate as run
+from cxchange.measure.scale import METRIC_HELP
 
 router = APIRouter(tags=["decide"])
 # One list item: a theme name with its share, a lever, a filter; long enough for any real one.
@@ -54,15 +55,19 @@ class SimulateRequest(BaseModel):
     until: date | None = None
     draws: int = Field(default=1000, ge=10, le=20_000)
     seed: int = 0
+    metric: str | None = Field(default=None, description=METRIC_HELP)
 
 
 @router.post("/simulate", dependencies=[Depends(rate_limited("simulate"))], response_model=SimulationOut)
 def simulate(body: SimulateRequest, scope: CallerScope) -> dict[str, Any]:
     data_scope = Scope(where=scope.where(engine(), body.where), period=Period(body.since, body.until))
-    return run(engine(), body.fix, moves=body.move, scope=data_scope, draws=body.draws, seed=body.seed)
+    return run(
+        engine(), body.fix, moves=body.move, scope=data_scope, draws=body.draws, seed=body.seed,
+        metric=body.metric,
+    )  # fmt: skip
 
 
-@router.get("/opportunities", response_model=list[Opportunity])
+@router.get("/opportunities", response_model=list[Opportunity], response_model_exclude_unset=True)
 def opportunities(
     scope: CallerScope,
     share: Annotated[float, Query(ge=0, le=1)] = 0.5,
@@ -71,9 +76,11 @@ def opportunities(
     where: Annotated[list[Item] | None, Query(max_length=MAX_WHERE)] = None,
     since: date | None = None,
     until: date | None = None,
+    metric: Annotated[str | None, Query(description=METRIC_HELP)] = None,
 ) -> list[dict[str, Any]]:
+    """As `cxchange opportunities --format json`: NPS rows have `nps_gain`, the others `gain`."""
     result = rank(
         engine(), share=share, churn_rate=churn_rate, weights=parse_weights(weights or []),
-        scope=Scope(where=scope.where(engine(), where), period=Period(since, until)),
+        scope=Scope(where=scope.where(engine(), where), period=Period(since, until)), metric=metric,
     )  # fmt: skip
     return [{k: v for k, v in r.items() if k != "theme_id"} for r in result["opportunities"]]

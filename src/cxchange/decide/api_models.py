@@ -31,11 +31,17 @@ class Fix(Out):
 
 
 # The simulator's numbers as `simulate.SimulationResult` holds them (what the bootstrap drew is told
-# in `method`), then what the service adds.
+# in `method`), then what the service adds: the metric simulated, its baseline and projected score
+# (baseline_nps and projected_nps on NPS only, as they always were).
 SimulationOut = out_of(
     SimulationResult,
     "SimulationOut",
-    leave_out=("resampled",),
+    leave_out=("resampled", "baseline_nps", "projected_nps"),
+    baseline_nps=(float | None, None),
+    projected_nps=(float | None, None),
+    metric=(str, ...),
+    baseline=(float, ...),
+    projected=(float, ...),
     fixes=(list[Fix], ...),
     method=(str, ...),
     assumptions=(list[str], ...),
@@ -44,7 +50,9 @@ SimulationOut = out_of(
 
 class Opportunity(Out):
     theme: str
-    nps_gain: float
+    # The gain in NPS points (metric nps), else `gain` in the metric's points, positive = better.
+    nps_gain: float | None = None
+    gain: float | None = None
     ci_low: float
     ci_high: float
     customers: int

@@ -41,7 +41,7 @@ def build_case(
     complaints = f.filter(pl.col(neg) == 1)
     if complaints.height == 0:
         raise CxError(f"nobody complains about {name!r} in scope: there is no case to make")
-    sim = simulate(engine, [f"{name}={share}"], scope=scope, draws=draws)
+    sim = simulate(engine, [f"{name}={share}"], scope=scope, draws=draws, metric="nps")  # the case is in NPS
     detractors = complaints.filter((pl.col("nps") <= 6) | (pl.col("csat") <= 2) | (pl.col("rating") <= 2))
     at_risk_value = float(
         detractors.unique("customer_id", keep="first")["customer_value"].fill_null(0).sum() or 0.0

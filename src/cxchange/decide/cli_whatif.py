@@ -11,6 +11,7 @@ from cxchange.core import cli_options as opt
 from cxchange.core.cli_support import engine_from
 from cxchange.core.output import print_rows, to_json
 from cxchange.core.period import Period
+from cxchange.measure.scale import METRIC_HELP
 
 
 def _scope(where: list[str] | None, since: date | None, until: date | None, source: str | None = None):  # type: ignore[no-untyped-def]
@@ -36,25 +37,29 @@ def simulate_command(
     until: opt.UntilOption = None,
     draws: Annotated[int, typer.Option("--draws", help="Simulation draws (each a bootstrap).")] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    metric: Annotated[str | None, typer.Option("--metric", help=METRIC_HELP)] = None,
     fmt: opt.TableJsonFormat = "table",
     db: opt.DbOption = None,
 ) -> None:
-    """Project NPS if a theme were fixed for a share of the customers who complain about it."""
+    """Project the score (NPS, CSAT, CES or rating) if a theme were fixed for a share of the customers
+    who complain about it."""
     from cxchange.decide.service import simulate
+    from cxchange.measure.scale import LABELS
 
     result = simulate(
         engine_from(ctx, db), fix or [], moves=move or [], scope=_scope(where, since, until),
-        draws=draws, seed=seed,
+        draws=draws, seed=seed, metric=metric,
     )  # fmt: skip
     if fmt == "json":
         typer.echo(to_json(result))
         return
     fixes = ", ".join(f"{f['theme']} for {f['share']:.0%}" for f in result["fixes"]) or "the levers"
+    d = 1 if result["metric"] in ("nps", "csat") else 2  # points of 100 vs a mean of a 1–5 or 1–7 scale
     typer.echo(
-        f"If we fixed {fixes} of the customers who complain about it, NPS would move from "
-        f"{result['baseline_nps']:.1f} to {result['projected_nps']:.1f} "
-        f"(95 % CI {result['ci_low']:.1f}–{result['ci_high']:.1f}); change {result['delta']:+.1f} "
-        f"({result['delta_ci_low']:+.1f} to {result['delta_ci_high']:+.1f}), "
+        f"If we fixed {fixes} of the customers who complain about it, {LABELS[result['metric']]} would "
+        f"move from {result['baseline']:.{d}f} to {result['projected']:.{d}f} "
+        f"(95 % CI {result['ci_low']:.{d}f}–{result['ci_high']:.{d}f}); change {result['delta']:+.{d}f} "
+        f"({result['delta_ci_low']:+.{d}f} to {result['delta_ci_high']:+.{d}f}), "
         f"{result['customers_affected']} of {result['n']} respondents affected."
     )
     typer.echo(f"\nMethod: {result['method']}")
@@ -70,31 +75,37 @@ def opportunities_command(
     ] = 0.10,
     weights: Annotated[
         list[str] | None,
-        typer.Option("--weights", help="nps_gain=1,revenue_at_risk=1,trend=0.5,customers=0,root_causes=0.5"),
+        typer.Option(
+            "--weights",
+            help="nps_gain=1,revenue_at_risk=1,trend=0.5,customers=0,root_causes=0.5 (gain=… is the same "
+            "weight, for any metric)",
+        ),
     ] = None,
     effort_power: Annotated[float, typer.Option("--effort-power", help="priority ÷ effort^P.")] = 1.0,
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
     draws: Annotated[int, typer.Option("--draws")] = 500,
+    metric: Annotated[str | None, typer.Option("--metric", help=METRIC_HELP)] = None,
     fmt: opt.FormatOption = "table",
     db: opt.DbOption = None,
 ) -> None:
-    """Themes ranked by what fixing them is worth; the formula is printed with the ranking."""
+    """Themes ranked by what fixing them is worth on the score the scope has (NPS: `nps_gain`; CSAT,
+    CES, rating: `gain`, positive = better); the formulas are printed with the ranking."""
     from cxchange.decide.service import opportunities, parse_weights
 
     result = opportunities(
         engine_from(ctx, db), share=share, churn_rate=churn_rate, weights=parse_weights(weights or []),
-        effort_power=effort_power, scope=_scope(where, since, until), draws=draws,
+        effort_power=effort_power, scope=_scope(where, since, until), draws=draws, metric=metric,
     )  # fmt: skip
     rows = [{k: v for k, v in r.items() if k != "theme_id"} for r in result["opportunities"]]
     if fmt == "json":
         typer.echo(to_json(rows))
         return
-    print_rows(rows, fmt, title="opportunities")
+    print_rows(rows, fmt, title=f"opportunities ({result['metric']})")
     if fmt == "table":
         typer.echo(result["formula"])
-        typer.echo(f"nps_gain: fixing {share:.0%} of complainers (see `cxchange simulate`); "
+        typer.echo(f"{result['gain_formula']}; "
                    f"revenue_at_risk: customer value of detractors who complain × churn rate {churn_rate:g}; "
                    f"trend: {result['trend']}")  # fmt: skip
 

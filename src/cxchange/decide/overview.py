@@ -32,7 +32,9 @@ from cxchange.decide.data import load_respondents, theme_driver_frame
 from cxchange.decide.drivers import driver_table
 from cxchange.decide.models import DecideSnapshot
 from cxchange.decide.service import Scope, opportunity_figures, rank_opportunities
+from cxchange.measure.scale import check_metric, default_metric
 from cxchange.measure.service import ScoreQuery, scores
+from cxchange.measure.stats import METRICS
 from cxchange.understand.data_version import data_version
 
 log = logging.getLogger(__name__)
@@ -42,18 +44,22 @@ OPPORTUNITY_SHARE = 0.5  # share of complainers fixed in the ranking (the API's 
 OPPORTUNITY_DRAWS = 500  # the API's default draws per theme
 
 
-def scope_key(where: Sequence[str]) -> str:
-    return hashlib.sha256(json.dumps(list(where)).encode()).hexdigest()
+def scope_key(where: Sequence[str], metric: str | None = None) -> str:
+    """The stored row's key: the filters, and a metric the reader asked for (None, the scope's default
+    metric, keeps the key figures had before a metric could be chosen)."""
+    keyed: Any = list(where) if metric is None else [list(where), metric]
+    return hashlib.sha256(json.dumps(keyed).encode()).hexdigest()
 
 
 def _version_text(eng: Engine) -> str:
     return json.dumps(data_version(eng), default=str)
 
 
-def compute_figures(eng: Engine, where: Sequence[str]) -> dict[str, Any]:
-    """Drivers, baseline NPS and opportunity figures for one scope, by the services the CLI and API use.
+def compute_figures(eng: Engine, where: Sequence[str], metric: str | None = None) -> dict[str, Any]:
+    """Drivers, baseline score and opportunity figures for one scope, by the services the CLI and API
+    use, on `metric` (None: NPS when the scope has NPS answers, else its most-answered metric).
 
-    A section that cannot be computed (nothing analysed, no NPS answers) carries its error instead.
+    A section that cannot be computed (nothing analysed, no answers) carries its error instead.
     The result is plain JSON (as stored), so a stored and a fresh result are the same."""
     where = tuple(where)
     out: dict[str, Any] = {"drivers": None, "drivers_error": None, "notes": []}
@@ -64,23 +70,29 @@ def compute_figures(eng: Engine, where: Sequence[str]) -> dict[str, Any]:
         raise
     except CxError:  # each section below then loads on its own and reports its own error
         respondents = None
+    if metric:
+        metric = check_metric(metric)
+    else:
+        answers = {m: respondents.frame[m].drop_nulls().len() for m in METRICS} if respondents else {}
+        metric = default_metric(answers)
+    out["metric"] = metric
     try:
         frame, chosen, performance, notes = theme_driver_frame(
-            eng, target="nps", where=where, respondents=respondents
+            eng, target=metric, where=where, respondents=respondents
         )
-        out["drivers"] = driver_table(frame, "nps", chosen, n_boot=BOOT, performance=performance)
+        out["drivers"] = driver_table(frame, metric, chosen, n_boot=BOOT, performance=performance)
         out["notes"] = notes
     except (AuthError, ForbiddenError):
         raise
     except CxError as exc:
         out["drivers_error"] = str(exc)
-    baseline = scores(eng, ScoreQuery(metric="nps", where=where))
+    baseline = scores(eng, ScoreQuery(metric=metric, where=where))
     out["baseline"] = baseline[0] if baseline else None
     out["figures"], out["opportunities_error"] = None, None
     try:
         out["figures"] = opportunity_figures(
             eng, share=OPPORTUNITY_SHARE, draws=OPPORTUNITY_DRAWS, scope=Scope(where=where),
-            respondents=respondents,
+            respondents=respondents, metric=metric,
         )  # fmt: skip
     except (AuthError, ForbiddenError):
         raise
@@ -96,22 +108,30 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def stored_figures(eng: Engine, where: Sequence[str], version: str | None = None) -> dict[str, Any] | None:
-    """The stored figures for ``where`` if they were computed at the current data version, else None."""
+def stored_figures(
+    eng: Engine, where: Sequence[str], version: str | None = None, metric: str | None = None
+) -> dict[str, Any] | None:
+    """The stored figures for ``where`` (and an asked-for ``metric``) if they were computed at the
+    current data version, else None."""
     version = version or _version_text(eng)
     with eng.connect() as conn:
         row = conn.execute(
             select(DecideSnapshot.payload).where(
-                DecideSnapshot.scope_key == scope_key(where), DecideSnapshot.data_version == version
+                DecideSnapshot.scope_key == scope_key(where, metric), DecideSnapshot.data_version == version
             )
         ).first()
     return dict(row.payload) if row is not None else None
 
 
 def store_figures(
-    eng: Engine, where: Sequence[str], version: str, figures: dict[str, Any], seconds: float
+    eng: Engine,
+    where: Sequence[str],
+    version: str,
+    figures: dict[str, Any],
+    seconds: float,
+    metric: str | None = None,
 ) -> None:
-    key = scope_key(where)
+    key = scope_key(where, metric)
     try:
         with eng.begin() as conn:
             conn.execute(delete(DecideSnapshot).where(DecideSnapshot.scope_key == key))
@@ -129,23 +149,25 @@ def store_figures(
         pass
 
 
-def figures(eng: Engine, where: Sequence[str]) -> dict[str, Any]:
-    """The stored figures when they match the data version; else computed now and stored."""
+def figures(eng: Engine, where: Sequence[str], metric: str | None = None) -> dict[str, Any]:
+    """The stored figures when they match the data version; else computed now and stored. ``metric``:
+    one the reader asked for (None: the scope's default, the figures a write stores)."""
     ensure_schema(eng)
     version = _version_text(eng)  # read before computing: a write meanwhile makes a newer version
-    found = stored_figures(eng, where, version)
+    found = stored_figures(eng, where, version, metric)
     if found is not None:
         return found
     started = time.perf_counter()
-    computed = compute_figures(eng, where)
-    store_figures(eng, where, version, computed, time.perf_counter() - started)
+    computed = compute_figures(eng, where, **({"metric": metric} if metric else {}))
+    store_figures(eng, where, version, computed, time.perf_counter() - started, metric)
     return computed
 
 
-def decide_overview(eng: Engine, where: Sequence[str]) -> dict[str, Any]:
+def decide_overview(eng: Engine, where: Sequence[str], metric: str | None = None) -> dict[str, Any]:
     """What the decide page shows for one scope: `figures` with the opportunities ranked now
     (current efforts and root causes), under "opportunities"."""
-    out = dict(figures(eng, where))
+    out = dict(figures(eng, where, metric))
+    out.setdefault("metric", "nps")  # figures stored before a metric could be chosen
     measured = out.pop("figures")
     out["opportunities"] = rank_opportunities(eng, measured) if measured is not None else None
     return out

@@ -16,7 +16,9 @@ from cxchange.core.events import ROOT_CAUSES, ask
 from cxchange.core.output import counted
 from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.data import Respondents, load_respondents
-from cxchange.decide.simulate import METHOD, parse_levers, simulate_nps
+from cxchange.decide.simulate import METHOD, parse_levers, simulate_metric
+from cxchange.measure.scale import AN_ANSWER, LABELS, better_sign, check_metric, default_metric
+from cxchange.measure.stats import METRICS
 from cxchange.understand.themes.taxonomy import theme_rows
 
 DEFAULT_SHARE = 0.5
@@ -39,9 +41,10 @@ class Scope:
 @dataclass
 class _Prepared:
     respondents: Respondents
-    nps: pl.DataFrame  # rows with an NPS answer
+    answered: pl.DataFrame  # rows with an answer of `metric`
     strata: np.ndarray
     strata_name: str
+    metric: str = "nps"
     notes: list[str] = field(default_factory=list)
 
 
@@ -85,25 +88,22 @@ def _analysed(r: Respondents) -> Respondents:
     return r
 
 
-def _prepare(engine: Engine, scope: Scope, respondents: Respondents | None = None) -> _Prepared:
+def _prepare(
+    engine: Engine, scope: Scope, respondents: Respondents | None = None, metric: str | None = None
+) -> _Prepared:
     """``respondents``: already loaded for this same scope with ``attrs=["segment"]`` (a page that also
-    shows drivers loads them once); else they are loaded here."""
+    shows drivers loads them once); else they are loaded here. ``metric``: None picks `default_metric`
+    of the scope's answers."""
     if respondents is not None and "attr:segment" in respondents.frame.columns:
         r = _analysed(respondents)
     else:
         r = respondents_in(engine, scope, attrs=["segment"])
-    nps = r.frame.filter(pl.col("nps").is_not_null())
-    if nps.height == 0:
-        # A store of ratings or CSAT can still rank its themes, with drivers: say so, and how.
-        others = [(m, n) for m in ("csat", "ces", "rating") if (n := r.frame[m].drop_nulls().len())]
-        hint = (
-            f"; this scope has {counted(others)} answers: "
-            f"`cxchange drivers --target {others[0][0]} --from themes` ranks the themes against them"
-            if others
-            else ""
-        )
-        raise CxError("no NPS answers in scope: the simulator needs 0–10 scores" + hint)
-    has_segment = nps["attr:segment"].drop_nulls().n_unique() > 1
+    answers = {m: r.frame[m].drop_nulls().len() for m in METRICS}
+    metric = check_metric(metric) if metric else default_metric(answers)
+    answered = r.frame.filter(pl.col(metric).is_not_null())
+    if answered.height == 0:
+        raise CxError(_no_answers(metric, answers))
+    has_segment = answered["attr:segment"].drop_nulls().n_unique() > 1
     key = (
         pl.col("source") + pl.lit("|") + pl.col("attr:segment").fill_null("?")
         if has_segment
@@ -111,16 +111,34 @@ def _prepare(engine: Engine, scope: Scope, respondents: Respondents | None = Non
     )
     # Dense ranks of the labels: the same strata in the same order as the labels themselves, but the
     # simulator's grouping then sorts integers, not a million strings once per theme.
-    strata = nps.select(key.rank("dense").alias("k"))["k"].to_numpy()
-    return _Prepared(r, nps, strata, "source and segment" if has_segment else "source")
+    strata = answered.select(key.rank("dense").alias("k"))["k"].to_numpy()
+    return _Prepared(r, answered, strata, "source and segment" if has_segment else "source", metric)
 
 
-def _stores(nps: pl.DataFrame) -> np.ndarray | None:
+def _no_answers(metric: str, answers: Mapping[str, int]) -> str:
+    """No answers of the chosen metric: which metrics the scope does have, and the flag to use them."""
+    head = (
+        "no NPS answers in scope: the simulator needs 0–10 scores"
+        if metric == "nps"
+        else f"no {metric} answers in scope"
+    )
+    others = [(m, n) for m, n in answers.items() if n and m != metric]
+    if not others:
+        return head
+    # A store of ratings or CSAT can simulate on them, and rank its themes with drivers: say how.
+    first = default_metric({m: n for m, n in answers.items() if m != metric})
+    return (
+        f"{head}; this scope has {counted(others)} answers: `--metric {first}` simulates on them, "
+        f"`cxchange drivers --target {first} --from themes` ranks the themes against them"
+    )
+
+
+def _stores(answered: pl.DataFrame) -> np.ndarray | None:
     """Each respondent's store as an int (answers without a store form one group), for the bootstrap
     to resample whole stores; None when the frame has no store column."""
-    if "unit" not in nps.columns:
+    if "unit" not in answered.columns:
         return None
-    return nps.select(pl.col("unit").fill_null("").rank("dense").alias("k"))["k"].to_numpy()
+    return answered.select(pl.col("unit").fill_null("").rank("dense").alias("k"))["k"].to_numpy()
 
 
 def simulate(
@@ -132,7 +150,11 @@ def simulate(
     draws: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    metric: str | None = None,
 ) -> dict[str, Any]:
+    """The projected score (`metric`, None: the scope's default) if the themes were fixed for their
+    shares of complainers. NPS results keep baseline_nps and projected_nps; every result has metric,
+    baseline and projected (CES: lower is better, so a negative delta is an improvement)."""
     parsed = parse_fixes(fixes)
     try:
         levers = parse_levers(moves)
@@ -140,7 +162,9 @@ def simulate(
         raise InputError(str(exc)) from None
     if not parsed and not levers:
         raise InputError("give at least one --fix THEME[=SHARE] or --move LEVER=SHARE")
-    p = _prepare(engine, scope)
+    p = _prepare(engine, scope, metric=metric)
+    if levers and p.metric != "nps":
+        raise InputError("--move levers move NPS categories: they need --metric nps")
     # A theme named by name and by id is still one theme: fixing it twice would compound the effect.
     by_id: dict[int, tuple[str, float]] = {}
     for name, share in parsed:
@@ -150,14 +174,18 @@ def simulate(
         by_id.setdefault(tid, (name, share))
     ids, parsed = list(by_id), list(by_id.values())
     affected = (
-        np.column_stack([p.nps[f"negative:{t}"].to_numpy().astype(bool) for t in ids])
+        np.column_stack([p.answered[f"negative:{t}"].to_numpy().astype(bool) for t in ids])
         if ids
-        else (np.zeros((p.nps.height, 0), dtype=bool))
+        else (np.zeros((p.answered.height, 0), dtype=bool))
     )
-    res = simulate_nps(
-        p.nps["nps"].to_numpy(), p.strata, affected, [s for _, s in parsed], levers=levers,
-        draws=draws, seed=seed, level=level, clusters=_stores(p.nps),
+    res = simulate_metric(
+        p.metric, p.answered[p.metric].to_numpy(), p.strata, affected, [s for _, s in parsed],
+        levers=levers, draws=draws, seed=seed, level=level, clusters=_stores(p.answered),
     )  # fmt: skip
+    label = LABELS[p.metric]
+    direction = [f"{label}: lower is better, so a negative change is an improvement"] * (
+        better_sign(p.metric) < 0
+    )
     names = [p.respondents.themes[t] for t in ids]
     fixed_text = ", ".join(
         f"{n} for {s:.0%} of those who complain about it" for n, (_, s) in zip(names, parsed, strict=True)
@@ -167,12 +195,18 @@ def simulate(
         "a complaint is a mention whose clause has negative sentiment (score ≤ −0.05)",
         f"comparable customers: same {p.strata_name}, complaining about none of the fixed themes",
         "fixing a theme does not change what the customer says about other themes",
-        "only respondents with an NPS answer count; the mix of respondents stays as observed",
+        f"only respondents with {AN_ANSWER[p.metric]} answer count; the mix of respondents stays as observed",
+        *direction,
         *[f"lever: {k} moves {v:.0%} of them" for k, v in levers.items()],
     ]  # fmt: skip
+    nps_keys = (
+        {"baseline_nps": res.baseline_nps, "projected_nps": res.projected_nps} if p.metric == "nps" else {}
+    )
     return {
-        "baseline_nps": res.baseline_nps,
-        "projected_nps": res.projected_nps,
+        **nps_keys,
+        "metric": p.metric,
+        "baseline": res.baseline_nps,
+        "projected": res.projected_nps,
         "delta": res.delta,
         "ci_low": res.ci_low,
         "ci_high": res.ci_high,
@@ -181,7 +215,9 @@ def simulate(
         "customers_affected": res.customers_affected,
         "n": res.n,
         "fixes": [{"theme": n, "share": s} for n, (_, s) in zip(names, parsed, strict=True)],
-        "method": METHOD.format(strata=p.strata_name, draws=draws, level=level, resampled=res.resampled),
+        "method": METHOD.format(
+            strata=p.strata_name, draws=draws, level=level, resampled=res.resampled, label=label
+        ),
         "assumptions": assumptions,
     }
 
@@ -191,6 +227,7 @@ def parse_weights(items: Sequence[str]) -> dict[str, float]:
     for item in items:
         for part in item.split(","):
             name, _, value = part.partition("=")
+            name = "nps_gain" if name.strip() == "gain" else name  # one weight for the gain, any metric
             if name.strip() not in DEFAULT_WEIGHTS:
                 raise InputError(f"unknown weight {name!r}; use {', '.join(DEFAULT_WEIGHTS)}")
             try:
@@ -200,8 +237,10 @@ def parse_weights(items: Sequence[str]) -> dict[str, float]:
     return weights
 
 
-def formula_text(weights: Mapping[str, float], effort_power: float) -> str:
-    terms = " + ".join(f"{w:g}·{k}/max({k})" for k, w in weights.items() if w)
+def formula_text(weights: Mapping[str, float], effort_power: float, gain: str = "nps_gain") -> str:
+    """The priority formula; `gain`: the name of the gain column (the `nps_gain` weight applies to it)."""
+    terms = " + ".join(f"{w:g}·{gain if k == 'nps_gain' else k}/max({gain if k == 'nps_gain' else k})"
+                       for k, w in weights.items() if w)  # fmt: skip
     return f"priority = ({terms}) / effort^{effort_power:g}   (effort 1–5, {DEFAULT_EFFORT} when not set)"
 
 
@@ -216,12 +255,13 @@ def opportunities(
     draws: int = 500,
     seed: int = 0,
     respondents: Respondents | None = None,
+    metric: str | None = None,
 ) -> dict[str, Any]:
     """Every theme ranked by what fixing it is worth; the formula travels with the result.
-    ``respondents``: see `_prepare`."""
+    ``respondents`` and ``metric``: see `_prepare`."""
     measured = opportunity_figures(
         engine, share=share, churn_rate=churn_rate, scope=scope, draws=draws, seed=seed,
-        respondents=respondents,
+        respondents=respondents, metric=metric,
     )  # fmt: skip
     return rank_opportunities(engine, measured, weights=weights, effort_power=effort_power)
 
@@ -235,28 +275,35 @@ def opportunity_figures(
     draws: int = 500,
     seed: int = 0,
     respondents: Respondents | None = None,
+    metric: str | None = None,
 ) -> dict[str, Any]:
     """The slow half of `opportunities`, which depends on the feedback and its analysis only: each
-    theme's simulated NPS gain, complaining customers, trend and revenue at risk (unranked).
+    theme's simulated gain on `metric` (NPS: `nps_gain`; else `gain`, positive = better, so for CES the
+    fall in effort), complaining customers, trend and revenue at risk (unranked).
 
     Split from the ranking so a result kept per data version (decide/overview.py) is ranked again with
     the current root causes and efforts, which change without the feedback changing."""
     if not 0 <= churn_rate <= 1:
         raise InputError("--churn-rate must be between 0 and 1")
-    p = _prepare(engine, scope, respondents)
+    p = _prepare(engine, scope, respondents, metric)
     # Only the columns read below: every filter of the full frame (3 columns a theme) copied them all.
     frame = p.respondents.frame.select(
         "received_at", "analysed", "customer_id", "customer_value", "nps", "csat", "rating",
         *[f"negative:{tid}" for tid in p.respondents.themes],
     )  # fmt: skip
     last = frame["received_at"].max()
-    scores = p.nps["nps"].to_numpy()
-    stores = _stores(p.nps)
+    scores = p.answered[p.metric].to_numpy()
+    stores = _stores(p.answered)
+    better, gain = better_sign(p.metric), gain_key(p.metric)
     rows: list[dict[str, Any]] = []
     for tid, name in p.respondents.themes.items():
         neg_col = f"negative:{tid}"
-        affected = p.nps[neg_col].to_numpy().astype(bool)[:, None]
-        res = simulate_nps(scores, p.strata, affected, [share], draws=draws, seed=seed, clusters=stores)
+        affected = p.answered[neg_col].to_numpy().astype(bool)[:, None]
+        res = simulate_metric(
+            p.metric, scores, p.strata, affected, [share], draws=draws, seed=seed, clusters=stores
+        )
+        # Oriented so that positive is better (CES: a fall); the interval's ends turn with it.
+        ends = sorted((better * res.delta_ci_low, better * res.delta_ci_high))
         complainers = frame.filter(pl.col(neg_col) == 1)
         customers = _distinct_customers(complainers)
         detractors = complainers.filter(
@@ -267,15 +314,40 @@ def opportunity_figures(
             {
                 "theme": name,
                 "theme_id": tid,
-                "nps_gain": res.delta,
-                "ci_low": res.delta_ci_low,
-                "ci_high": res.delta_ci_high,
+                gain: better * res.delta + 0.0,  # + 0.0: no −0.0 when CES does not move
+                "ci_low": ends[0] + 0.0,
+                "ci_high": ends[1] + 0.0,
                 "customers": customers,
                 "trend": _trend(frame, neg_col, last),
                 "revenue_at_risk": round(value * churn_rate, 2),
             }
         )
-    return {"share": share, "churn_rate": churn_rate, "rows": rows}
+    return {
+        "share": share, "churn_rate": churn_rate, "metric": p.metric, "rows": rows,
+        "gain_formula": gain_formula(p.metric, share, p.strata_name),
+    }  # fmt: skip
+
+
+def gain_key(metric: str) -> str:
+    """The opportunity rows' gain column: `nps_gain` as it always was for NPS, `gain` for the others."""
+    return "nps_gain" if metric == "nps" else "gain"
+
+
+def gain_formula(metric: str, share: float, strata: str) -> str:
+    """How an opportunity's gain is computed, in words, printed and served with the ranking."""
+    label = LABELS[metric]
+    fixed = (
+        f"fixing {share:.0%} of the customers who mention the theme negatively: each fixed customer's "
+        f"answer becomes that of a random comparable customer (same {strata}) who does not"
+    )
+    if metric == "nps":
+        return f"nps_gain = NPS after − NPS now, {fixed} (see `cxchange simulate`)"
+    if better_sign(metric) < 0:
+        return (
+            f"gain = {label} now − {label} after (lower is better, so positive = less effort), {fixed} "
+            f"(see `cxchange simulate --metric {metric}`)"
+        )
+    return f"gain = {label} after − {label} now, {fixed} (see `cxchange simulate --metric {metric}`)"
 
 
 def rank_opportunities(
@@ -287,6 +359,7 @@ def rank_opportunities(
 ) -> dict[str, Any]:
     """`opportunity_figures` with each theme's current effort and root causes, scored and sorted."""
     weights = dict(weights or DEFAULT_WEIGHTS)
+    gain = gain_key(measured.get("metric", "nps"))  # figures stored before metrics were chosen: NPS
     effort = {t["id"]: t["effort"] for t in theme_rows(engine)}
     causes = ask(ROOT_CAUSES, engine, {})
     rows = [
@@ -294,7 +367,7 @@ def rank_opportunities(
         for r in measured["rows"]
     ]
     maxima = {
-        "nps_gain": max([max(r["nps_gain"], 0.0) for r in rows] + [0.0]),
+        "nps_gain": max([max(r[gain], 0.0) for r in rows] + [0.0]),
         "revenue_at_risk": max([r["revenue_at_risk"] for r in rows] + [0.0]),
         "trend": max([max(r["trend"] or 0.0, 0.0) for r in rows] + [0.0]),
         "customers": max([float(r["customers"]) for r in rows] + [0.0]),
@@ -303,12 +376,14 @@ def rank_opportunities(
     for r in rows:
         score = 0.0
         for k, w in weights.items():
-            v = max(float(r[k] or 0.0), 0.0)
+            v = max(float(r[gain if k == "nps_gain" else k] or 0.0), 0.0)
             score += w * (v / maxima[k] if maxima[k] > 0 else 0.0)
         r["priority"] = round(score / float(r["effort"] or DEFAULT_EFFORT) ** effort_power, 4)
-    rows.sort(key=lambda r: (-r["priority"], -r["nps_gain"], r["theme"]))
+    rows.sort(key=lambda r: (-r["priority"], -r[gain], r["theme"]))
     return {
-        "formula": formula_text(weights, effort_power),
+        "formula": formula_text(weights, effort_power, gain),
+        "metric": measured.get("metric", "nps"),
+        "gain_formula": measured.get("gain_formula"),
         "share": measured["share"],
         "churn_rate": measured["churn_rate"],
         "trend": f"change in the share of comments complaining about the theme, last {TREND_DAYS} days "

@@ -1,4 +1,5 @@
-"""The NPS simulator: "if we fixed X for a share of the customers who complain about it…".
+"""The simulator: "if we fixed X for a share of the customers who complain about it…", on NPS or on a
+CSAT, CES or rating (any score that is the mean of points per answer, `measure.scale`).
 
 Method (printed with every result):
 
@@ -12,18 +13,22 @@ Method (printed with every result):
   are at least `MIN_CLUSTERS`, whole stores are resampled instead: answers of one store are not
   independent, and a store-level difference would otherwise make the interval too narrow.
 
-Only NPS categories matter, so everything runs on counts: a bootstrap of respondents is a
-multinomial draw over (stratum × fix probability × category) cells, "who is fixed" is a binomial
-per cell, and replacement scores are a multinomial over the stratum's unaffected categories. The
-result is the row-level procedure's distribution exactly, at a cost independent of n.
+Only NPS categories matter (for the other metrics: the distinct answers, 1–5, 1–7…), so everything
+runs on counts: a bootstrap of respondents is a multinomial draw over (stratum × fix probability ×
+category) cells, "who is fixed" is a binomial per cell, and replacement scores are a multinomial over
+the stratum's unaffected categories. The result is the row-level procedure's distribution exactly, at
+a cost independent of n.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
+
+from cxchange.measure.scale import NPS_CATEGORY_POINTS, points
 
 CATEGORIES = ("promoter", "passive", "detractor")
 LEVERS = {
@@ -37,7 +42,7 @@ METHOD = (
     "1 − Π(1 − share) over the fixed themes they mention (each respondent at most once); a fixed "
     "respondent takes the score of a random comparable respondent (same {strata}) who mentions none "
     "of the fixed themes negatively. {draws} draws, each also resampling {resampled} (bootstrap); "
-    "the interval is the {level:.0%} percentile interval of the projected NPS."
+    "the interval is the {level:.0%} percentile interval of the projected {label}."
 )
 
 
@@ -49,6 +54,7 @@ def category_of(scores: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SimulationResult:
+    # baseline_nps, projected_nps: the simulated metric's score (named when NPS was the only one).
     baseline_nps: float
     projected_nps: float
     delta: float
@@ -78,8 +84,52 @@ def cluster_bootstrap(
     return taken @ by_cluster
 
 
+class SimOptions(TypedDict, total=False):
+    """How a simulation runs, whatever the metric (see `simulate_points`): NPS `levers`, `draws`, the
+    interval's `level`, the `seed`, and each respondent's store (`clusters`)."""
+
+    levers: Mapping[str, float] | None
+    draws: int
+    level: float
+    seed: int
+    clusters: np.ndarray | None
+
+
 def simulate_nps(
-    scores: np.ndarray,
+    scores: np.ndarray, strata: np.ndarray, affected: np.ndarray, shares: Sequence[float],
+    **options: Unpack[SimOptions],
+) -> SimulationResult:  # fmt: skip
+    """`scores` 0–10 per respondent, `strata` an int label each, `affected` bool (n × k fixed themes);
+    `clusters`: each respondent's store (or customer), resampled whole when there are enough."""
+    return simulate_metric("nps", scores, strata, affected, shares, **options)
+
+
+def simulate_metric(
+    metric: str, scores: np.ndarray, strata: np.ndarray, affected: np.ndarray, shares: Sequence[float],
+    **options: Unpack[SimOptions],
+) -> SimulationResult:  # fmt: skip
+    """`simulate_nps` on any metric (`measure.scale`): NPS by category, the others by distinct answer
+    (a fixed CSAT, CES or rating respondent takes a comparable respondent's answer). Levers move NPS
+    categories: NPS only."""
+    if metric == "nps":
+        nps = np.asarray(scores)
+        if nps.size == 0:
+            raise ValueError("no NPS responses to simulate on")
+        return simulate_points(
+            category_of(nps), np.array(NPS_CATEGORY_POINTS), strata, affected, shares, **options
+        )
+    if options.get("levers"):
+        raise ValueError("levers move NPS categories: NPS only")
+    answers = np.asarray(scores, dtype=float)
+    if answers.size == 0:
+        raise ValueError(f"no {metric} answers to simulate on")
+    values, codes = np.unique(answers, return_inverse=True)
+    return simulate_points(codes.ravel(), points(metric, values), strata, affected, shares, **options)
+
+
+def simulate_points(
+    codes: np.ndarray,
+    worth: np.ndarray,
     strata: np.ndarray,
     affected: np.ndarray,
     shares: Sequence[float],
@@ -90,28 +140,31 @@ def simulate_nps(
     seed: int = 0,
     clusters: np.ndarray | None = None,
 ) -> SimulationResult:
-    """`scores` 0–10 per respondent, `strata` an int label each, `affected` bool (n × k fixed themes);
-    `clusters`: each respondent's store (or customer), resampled whole when there are enough."""
-    scores = np.asarray(scores)
-    n = scores.size
-    if n == 0:
-        raise ValueError("no NPS responses to simulate on")
+    """The simulation on answers coded 0..K−1 (`codes`), answer j worth `worth[j]` points, the score
+    their mean (NPS: the three categories worth 100, 0, −100). Levers (NPS only) move categories."""
+    cat = np.asarray(codes, dtype=np.int64)
+    n = cat.size
+    n_c = int(np.asarray(worth).size)
+    worth = np.asarray(worth, dtype=float)
     affected = np.asarray(affected, dtype=bool).reshape(n, -1)
     shares_arr = np.clip(np.asarray(shares, dtype=float), 0.0, 1.0)
     if affected.shape[1] != shares_arr.size:
         raise ValueError("one share per fixed theme")
-    cat = category_of(scores)
+    if levers and n_c != len(CATEGORIES):
+        raise ValueError("levers move NPS categories: NPS only")
     # Probability each respondent is fixed; unaffected respondents have 0.
     p_fix = 1.0 - np.prod(np.where(affected, 1.0 - shares_arr, 1.0), axis=1)
     is_aff = affected.any(axis=1)
     _, stratum = np.unique(np.asarray(strata), return_inverse=True)
+    stratum = stratum.ravel()
     p_values, p_index = np.unique(np.round(p_fix, 12), return_inverse=True)
+    p_index = p_index.ravel()
     n_s, n_p = int(stratum.max()) + 1, p_values.size
-    # Cells: stratum × fix-probability group × affected? × category.
-    cell = ((stratum * n_p + p_index) * 2 + is_aff) * 3 + cat
-    counts = np.bincount(cell, minlength=n_s * n_p * 2 * 3).astype(np.int64)
+    # Cells: stratum × fix-probability group × affected? × answer category.
+    cell = ((stratum * n_p + p_index) * 2 + is_aff) * n_c + cat
+    n_cells = n_s * n_p * 2 * n_c
+    counts = np.bincount(cell, minlength=n_cells).astype(np.int64)
     rng = np.random.default_rng(seed)
-    n_cells = n_s * n_p * 2 * 3
     resampled = "respondents"
     if clusters is not None and np.unique(np.asarray(clusters)).size >= MIN_CLUSTERS:
         boot = cluster_bootstrap(rng, np.asarray(clusters), cell, n_cells, draws)
@@ -119,7 +172,7 @@ def simulate_nps(
     else:
         boot = rng.multinomial(n, counts / n, size=draws)
     size = boot.sum(axis=1).astype(float)  # respondents in each draw (varies with whole stores)
-    boot = boot.reshape(draws, n_s, n_p, 2, 3)
+    boot = boot.reshape(draws, n_s, n_p, 2, n_c)
     fixed = rng.binomial(boot[:, :, :, 1, :], p_values[None, None, :, None])  # affected only
     kept = boot.sum(axis=(2, 3)) - fixed.sum(axis=2)  # draws × strata × cat
     fixed_per_stratum = fixed.sum(axis=(2, 3))  # draws × strata
@@ -128,7 +181,7 @@ def simulate_nps(
     # A stratum with no unaffected respondent borrows the overall unaffected distribution.
     donors = np.where(donors.sum(axis=2, keepdims=True) > 0, donors, overall)
     totals = donors.sum(axis=2, keepdims=True)
-    probs = np.divide(donors, totals, out=np.full(donors.shape, 1 / 3), where=totals > 0)
+    probs = np.divide(donors, totals, out=np.full(donors.shape, 1 / n_c), where=totals > 0)
     replaced = _multinomial_rows(rng, fixed_per_stratum, probs)
     final = kept + replaced  # draws × strata × cat
     by_cat = final.sum(axis=1).astype(float)  # draws × cat
@@ -137,10 +190,9 @@ def simulate_nps(
         moved = rng.binomial(by_cat[:, src].astype(np.int64), min(max(share, 0.0), 1.0))
         by_cat[:, src] -= moved
         by_cat[:, dst] += moved
-    projected = 100.0 * (by_cat[:, 0] - by_cat[:, 2]) / size
-    base_cat = np.bincount(cat, minlength=3)
-    baseline = 100.0 * (base_cat[0] - base_cat[2]) / n
-    boot_base = 100.0 * (boot[..., 0].sum(axis=(1, 2, 3)) - boot[..., 2].sum(axis=(1, 2, 3))) / size
+    projected = by_cat @ worth / size
+    baseline = np.bincount(cat, minlength=n_c) @ worth / n
+    boot_base = boot.sum(axis=(1, 2, 3)) @ worth / size
     alpha = (1 - level) / 2
     lo, hi = np.quantile(projected, [alpha, 1 - alpha])
     dlo, dhi = np.quantile(projected - boot_base, [alpha, 1 - alpha])
@@ -162,17 +214,18 @@ def simulate_nps(
 
 
 def _multinomial_rows(rng: np.random.Generator, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Multinomial draws with per-row counts `n` (draws × strata) and probabilities p (… × 3)."""
-    out = np.zeros((*n.shape, 3), dtype=np.int64)
+    """Multinomial draws with per-row counts `n` (draws × strata) and probabilities p (… × K)."""
+    n_c = p.shape[-1]
+    out = np.zeros((*n.shape, n_c), dtype=np.int64)
     remaining = n.astype(np.int64)
     left = np.ones(n.shape)
-    for c in range(2):  # sequential binomials: exact multinomial, vectorised over rows
+    for c in range(n_c - 1):  # sequential binomials: exact multinomial, vectorised over rows
         pc = np.divide(p[..., c], left, out=np.zeros(n.shape), where=left > 0)
         take = rng.binomial(remaining, np.clip(pc, 0.0, 1.0))
         out[..., c] = take
         remaining = remaining - take
         left = left - p[..., c]
-    out[..., 2] = remaining
+    out[..., n_c - 1] = remaining
     return out
 
 

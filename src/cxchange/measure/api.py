@@ -50,7 +50,7 @@ def get_scores(
     scope: CallerScope, params: Annotated[ScoresParams, Depends()], ci: str | None = None
 ) -> list[dict[str, Any]]:
     """Scores per group with intervals; 404 with the reason when no answers are in scope."""
-    return scores_in_scope(engine(), params.query(scope, ci))
+    return scores_in_scope(engine(), params.query(scope, ci), flag="metric={}")
 
 
 @router.get("/compare", responses=NO_DATA, response_model=list[CompareRow])

@@ -391,9 +391,11 @@ def no_answers(q: ScoreQuery) -> NoDataError:
     return NoDataError(f"no {q.metric.lower()} answers in scope ({scope_text(q)})")
 
 
-def scores_in_scope(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
+def scores_in_scope(engine: Engine, q: ScoreQuery, *, flag: str = "--metric {}") -> list[dict[str, Any]]:
     """`scores` for a user (CLI, API): no answers in scope is a NoDataError naming the filters, never
-    an empty table. (Pages and services that show "no data" themselves call `scores`.)"""
+    an empty table, and the metrics the scope does have with how to ask for the most answered
+    (`flag`: the CLI's option by default; the API passes its query parameter). (Pages and services
+    that show "no data" themselves call `scores`.)"""
     rows = scores(engine, q)
     if not rows:
         error = no_answers(q)
@@ -405,7 +407,10 @@ def scores_in_scope(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
             if (n := int(grouped_counts(engine, replace(q, metric=m, by=())).frame["__count"].sum()))
         ]
         if others:
-            error = NoDataError(f"{error}; there are {counted(others)} answers in scope")
+            most = max(others, key=lambda pair: pair[1])[0]  # the first of the most answered
+            error = NoDataError(
+                f"{error}; there are {counted(others)} answers in scope (`{flag.format(most)}`)"
+            )
         raise error
     return rows
 

@@ -201,7 +201,7 @@ def _share_change(k1: int, n1: int, k0: int, n0: int) -> tuple[float | None, flo
 
 
 def _themes(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> dict[str, Any]:
-    cur = theme_stats(s.engine, where=s.where, period=period.window, n_boot=1000)
+    cur = theme_stats(s.engine, where=s.where, period=period.window, n_boot=1000, metric="nps")  # NPS-framed
     before = theme_counts(s.engine, s.where, prev.window)  # shares and sentiment suffice
     n_cur = s.count(period.window, analysed=True)
     n_prev = s.count(prev.window, analysed=True)

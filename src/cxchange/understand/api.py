@@ -11,6 +11,7 @@ from cxchange.auth.web import CallerScope, rate_limited
 from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
 from cxchange.core.period import Period
+from cxchange.measure.scale import IMPACT_HELP
 from cxchange.understand.api_models import EmergingReport, SentimentOut, ThemeRow
 from cxchange.understand.sentiment import get_backend
 from cxchange.understand.service import emerging_report, theme_stats
@@ -29,7 +30,9 @@ def themes(
     until: date | None = None,
     where: Annotated[list[str] | None, Query()] = None,
     boot: Annotated[int, Query(ge=0, le=20_000)] = 2000,
+    metric: Annotated[str | None, Query(description=IMPACT_HELP)] = None,
 ) -> list[dict[str, Any]]:
+    """As `cxchange themes --format json`: each row says its `metric`."""
     return theme_stats(
         engine(),
         by=by,
@@ -37,6 +40,7 @@ def themes(
         period=Period(since, until),
         where=scope.where(engine(), where),
         n_boot=boot,
+        metric=metric,
     )
 
 

@@ -19,12 +19,18 @@ class ThemeRow(Out):
     share: float | None
     sentiment: float | None
     positive_share: float | None
-    nps_n: int
-    nps_with: float | None
-    nps_without: float | None
+    # NPS rows only (the route leaves unset keys out): the keys NPS rows always had.
+    nps_n: int | None = None
+    nps_with: float | None = None
+    nps_without: float | None = None
+    # Impact on `metric`: negative = the score is worse with the theme (CES: lower is better).
     impact: float | None
     ci_low: float | None
     ci_high: float | None
+    metric: str  # nps | csat | ces | rating
+    score_n: int  # answers of the metric that mention the theme
+    score_with: float | None
+    score_without: float | None
     # Keywords that alone tag too large a share of the comments.
     too_broad: list[str]
 

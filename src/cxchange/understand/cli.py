@@ -10,12 +10,14 @@ from cxchange.core import cli_options as opt
 from cxchange.core.cli_support import engine_from, runs_on_engine
 from cxchange.core.output import print_rows, to_json
 from cxchange.core.period import Period
+from cxchange.measure.scale import IMPACT_HELP
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 themes_app = typer.Typer(
-    help="Themes: the report with impact on NPS (no sub-command), discovery and the taxonomy.",
+    help="Themes: the report with impact on NPS, CSAT, CES or rating (no sub-command), discovery and "
+    "the taxonomy.",
     invoke_without_command=True,
 )
 
@@ -68,30 +70,38 @@ def themes_report(
     until: opt.UntilOption = None,
     where: opt.WhereOption = None,
     boot: Annotated[int, typer.Option("--boot", help="Bootstrap draws for the impact interval.")] = 2000,
+    metric: Annotated[str | None, typer.Option("--metric", help=IMPACT_HELP)] = None,
     fmt: opt.FormatOption = "table",
     db: opt.DbOption = None,
 ) -> None:
-    """Each theme: count, share, sentiment, NPS with and without it, and its impact (with 95 % CI)."""
+    """Each theme: count, share, sentiment, the score (NPS, CSAT, CES or rating) with and without it,
+    and its impact (with 95 % CI); JSON rows carry metric, score_with, score_without, impact, ci_low,
+    ci_high (and, for NPS, nps_with and nps_without as before)."""
     if ctx.invoked_subcommand is not None:
         if db:  # `themes --db URL list`: the sub-command reads the root's --db
             root = ctx.find_root()
             root.obj = {**(root.obj or {}), "db": db}
         return
-    from cxchange.understand.service import theme_stats
+    from cxchange.measure.scale import check_metric, default_metric, impact_title
+    from cxchange.understand.service import missing_metric_hint, scope_answers, theme_stats
 
-    rows = theme_stats(
-        engine_from(ctx, db), by=by, source=source, period=Period(since, until),
-        where=tuple(where or ()), n_boot=boot,
-    )  # fmt: skip
+    engine = engine_from(ctx, db)
+    scope = {"where": tuple(where or ()), "source": source, "period": Period(since, until)}
+    answers = scope_answers(engine, **scope)
+    chosen = check_metric(metric) if metric else default_metric(answers)
+    rows = theme_stats(engine, by=by, n_boot=boot, metric=chosen, **scope)
     if not rows:  # a fresh database: say why it is empty and what to do (the smoke test wants exit 0)
         from cxchange.understand.themes.taxonomy import NO_TAXONOMY
 
         typer.echo(NO_TAXONOMY, err=True)
+    elif hint := missing_metric_hint(chosen, answers):
+        typer.echo(hint, err=True)
     cols = None
     if fmt == "table":
+        with_without = ["nps_with", "nps_without"] if chosen == "nps" else ["score_with", "score_without"]
         cols = [*(["group"] if by else []), "name", "parent", "count", "share", "sentiment",
-                "nps_with", "nps_without", "impact", "ci_low", "ci_high"]  # fmt: skip
-    print_rows(rows, fmt, title="themes (impact = NPS all − NPS without the theme)", columns=cols)
+                *with_without, "impact", "ci_low", "ci_high"]  # fmt: skip
+    print_rows(rows, fmt, title=impact_title(chosen), columns=cols)
     if fmt == "table":
         for r in rows:
             if r.get("too_broad"):

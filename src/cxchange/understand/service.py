@@ -1,6 +1,7 @@
-"""Reports over analysed feedback: themes with their impact on NPS, and emerging issues.
+"""Reports over analysed feedback: themes with their impact on a score (NPS, CSAT, CES, rating), and
+emerging issues.
 
-The database does the counting (GROUP BY theme × NPS category); the pure modules `impact` and
+The database does the counting (GROUP BY theme × NPS category or answer value); the pure modules `impact` and
 `emerging` turn counts into numbers with intervals.
 """
 
@@ -16,13 +17,16 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.migrate import ensure_schema
+from cxchange.core.output import counted
 from cxchange.core.period import ALL_TIME, Period
 from cxchange.core.spans import parse_span  # the one span grammar; re-exported for callers
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
+from cxchange.measure.scale import NPS_CATEGORY_POINTS, better_sign, check_metric, default_metric, points
+from cxchange.measure.stats import METRICS
 from cxchange.org.models import OrgUnit
 from cxchange.understand.emerging import Windows, new_phrases, theme_spikes
-from cxchange.understand.impact import NpsCells, theme_impact
+from cxchange.understand.impact import score_impact
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 from cxchange.understand.sentiment.base import NEUTRAL_BAND
 from cxchange.understand.themes.matcher import TOO_BROAD
@@ -53,8 +57,12 @@ def theme_stats(
     period: Period = ALL_TIME,
     n_boot: int = 2000,
     seed: int = 0,
+    metric: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per theme (per group with `by`): count, share, sentiment, NPS with/without, impact."""
+    """One row per theme (per group with `by`): count, share, sentiment, the score with and without
+    it and its impact, on `metric` (None: `default_metric` of the scope's answers; see
+    `measure.scale`). Every row has metric, score_n, score_with, score_without, impact, ci_low,
+    ci_high; NPS rows also the keys they always had (nps_n, nps_with, nps_without)."""
     ensure_schema(engine)
     filters, tree = scope_filters(engine, where, source)
     group = _group_col(by)
@@ -63,7 +71,14 @@ def theme_stats(
     def scoped(stmt: Any) -> Any:
         return apply_filters(stmt, filters, period=period, tree=tree)
 
-    category = case((Feedback.nps >= 9, 1), (Feedback.nps <= 6, -1), else_=0).label("cat")
+    if metric is None:
+        metric = default_metric(scope_answers(engine, where=where, source=source, period=period))
+    metric = check_metric(metric)
+    column = getattr(Feedback, metric)
+    # NPS: counted per category (the cells its impact always drew); others per distinct answer.
+    category = (
+        case((Feedback.nps >= 9, 1), (Feedback.nps <= 6, -1), else_=0) if metric == "nps" else column
+    ).label("cat")
     positive = case((FeedbackTheme.sentiment >= NEUTRAL_BAND, 1), else_=0)
     with engine.connect() as conn:
         analysed = {
@@ -93,7 +108,7 @@ def theme_stats(
         store = Feedback.org_unit_id.label("store")
         everyone_rows = conn.execute(
             scoped(
-                select(*gcols, store, category, func.count().label("n")).where(Feedback.nps.is_not(None))
+                select(*gcols, store, category, func.count().label("n")).where(column.is_not(None))
             ).group_by(*gcols, store, category)
         ).all()
         # Which keyword matched, per theme: a rule that alone tags a large share of the store is too broad.
@@ -109,16 +124,22 @@ def theme_stats(
                 select(*gcols, store, FeedbackTheme.theme_id, category, func.count().label("n"))
                 .select_from(Feedback)
                 .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
-                .where(Feedback.nps.is_not(None))
+                .where(column.is_not(None))
             ).group_by(*gcols, store, FeedbackTheme.theme_id, category)
         ).all()
+
+    values = [1, 0, -1] if metric == "nps" else sorted({float(r.cat) for r in everyone_rows})
+    points_of = (
+        np.array(NPS_CATEGORY_POINTS) if metric == "nps" else points(metric, np.array(values, dtype=float))
+    )
+    slot = {v: j for j, v in enumerate(values)}
+    k = len(values)
 
     def cells(rows: list[Any], key: tuple[Any, ...]) -> dict[tuple[Any, ...], list[int]]:
         out: dict[tuple[Any, ...], list[int]] = {}
         for r in rows:
-            k = tuple(getattr(r, name) for name in key)
-            c = out.setdefault(k, [0, 0, 0])
-            c[{1: 0, 0: 1, -1: 2}[int(r.cat)]] += int(r.n)
+            c = out.setdefault(tuple(getattr(r, name) for name in key), [0] * k)
+            c[slot[int(r.cat) if metric == "nps" else float(r.cat)]] += int(r.n)
         return out
 
     g_key = ("g",) if gcols else ()
@@ -128,13 +149,13 @@ def theme_stats(
     theme_store = cells(theme_nps_rows, (*g_key, "theme_id", "store"))
 
     def by_store(g_part: tuple[Any, ...], theme_id: int) -> np.ndarray:
-        """(mentioning P, Pa, D, everyone P, Pa, D) per store of the group."""
+        """(mentioning counts, everyone counts) per store of the group: for NPS (P, Pa, D, P, Pa, D)."""
         rows = [
-            [*theme_store.get((*g_part, theme_id, k[-1]), [0, 0, 0]), *c]
-            for k, c in every_store.items()
-            if k[:-1] == g_part
+            [*theme_store.get((*g_part, theme_id, key[-1]), [0] * k), *c]
+            for key, c in every_store.items()
+            if key[:-1] == g_part
         ]
-        return np.array(rows, dtype=float).reshape(-1, 6)
+        return np.array(rows, dtype=float).reshape(len(rows), 2 * k)  # k = 0: no answers of the metric
 
     themes = {t["id"]: t for t in theme_rows(engine)}
     broad = _too_broad(engine, keyword_rows, analysed, themes, bool(gcols))
@@ -145,12 +166,13 @@ def theme_stats(
             continue
         g = r.g if gcols else None
         n_analysed = analysed.get(g, 0)
-        all_cells = NpsCells(*every.get((g,) if gcols else (), [0, 0, 0]))
-        mention_cells = NpsCells(*with_theme.get((*((g,) if gcols else ()), r.theme_id), [0, 0, 0]))
         g_part = (g,) if gcols else ()
-        imp = theme_impact(
-            mention_cells, all_cells, n_boot=n_boot, seed=seed, by_store=by_store(g_part, r.theme_id)
-        )
+        all_cells = np.array(every.get(g_part, [0] * k), dtype=float)
+        mention_cells = np.array(with_theme.get((*g_part, r.theme_id), [0] * k), dtype=float)
+        imp = score_impact(
+            points_of, mention_cells, all_cells, better=better_sign(metric), n_boot=n_boot, seed=seed,
+            by_store=by_store(g_part, r.theme_id),
+        )  # fmt: skip
         row: dict[str, Any] = {}
         if gcols:
             row["group"] = g
@@ -163,10 +185,7 @@ def theme_stats(
             "share": round(int(r.n) / n_analysed, 4) if n_analysed else None,
             "sentiment": None if r.sent is None else round(float(r.sent), 3),
             "positive_share": round(int(r.pos or 0) / int(r.n), 4) if r.n else None,
-            "nps_n": mention_cells.n,
-            **{k: imp[k] for k in ("nps_with", "nps_without", "impact")},
-            "ci_low": imp["impact_ci_low"],
-            "ci_high": imp["impact_ci_high"],
+            **_impact_keys(metric, int(mention_cells.sum()), imp),
             "too_broad": broad.get((g, r.theme_id), []),
         }
         out.append(row)
@@ -177,12 +196,57 @@ def theme_stats(
             if t["id"] not in seen:
                 out.append(
                     {"id": t["id"], "name": t["name"], "parent": t["parent"], "keywords": t["keywords"],
-                     "count": 0, "share": 0.0, "sentiment": None, "positive_share": None, "nps_n": 0,
-                     "nps_with": None, "nps_without": None, "impact": None, "ci_low": None, "ci_high": None,
-                     "too_broad": []}
+                     "count": 0, "share": 0.0, "sentiment": None, "positive_share": None,
+                     **_impact_keys(metric, 0, {}), "too_broad": []}
                 )  # fmt: skip
     out.sort(key=lambda r: (str(r.get("group") or ""), -r["count"], r["name"]))
     return out
+
+
+def _impact_keys(metric: str, n: int, imp: dict[str, Any]) -> dict[str, Any]:
+    """A theme row's score keys: the NPS-named ones NPS rows always had, then the metric-neutral ones."""
+    nps_keys = (
+        {"nps_n": n, "nps_with": imp.get("score_with"), "nps_without": imp.get("score_without")}
+        if metric == "nps"
+        else {}
+    )
+    return {
+        **nps_keys,
+        "impact": imp.get("impact"),
+        "ci_low": imp.get("impact_ci_low"),
+        "ci_high": imp.get("impact_ci_high"),
+        "metric": metric,
+        "score_n": n,
+        "score_with": imp.get("score_with"),
+        "score_without": imp.get("score_without"),
+    }
+
+
+def scope_answers(
+    engine: Engine, *, where: Sequence[str] = (), source: str | None = None, period: Period = ALL_TIME
+) -> dict[str, int]:
+    """How many answers of each metric (nps, csat, ces, rating) the scope has: one query."""
+    filters, tree = scope_filters(engine, tuple(where), source)
+    stmt = apply_filters(
+        select(*[func.count(getattr(Feedback, m)) for m in METRICS]).select_from(Feedback),
+        filters, period=period, tree=tree,
+    )  # fmt: skip
+    with engine.connect() as conn:
+        row = conn.execute(stmt).one()
+    return {m: int(n or 0) for m, n in zip(METRICS, row, strict=True)}
+
+
+def missing_metric_hint(metric: str, answers: dict[str, int]) -> str | None:
+    """When the scope has no answers of `metric`: which metrics it has, and the flag to use."""
+    if answers.get(metric, 0):
+        return None
+    others = [(m, n) for m, n in answers.items() if n and m != metric]
+    if not others:
+        return f"no {metric} answers in scope: every impact is empty"
+    return (
+        f"no {metric} answers in scope, so every impact is empty; this scope has {counted(others)} "
+        f"answers: `--metric {default_metric({m: n for m, n in others})}`"
+    )
 
 
 def analysed_count(engine: Engine, where: Sequence[str] = (), period: Period = ALL_TIME) -> int:

@@ -25,6 +25,7 @@ from cxchange.decide.business_case import build_case
 from cxchange.decide.business_case import render as render_case
 from cxchange.decide.overview import BOOT, OPPORTUNITY_SHARE, decide_overview
 from cxchange.decide.service import Scope
+from cxchange.measure.scale import AN_ANSWER, LABELS, better_sign, check_metric
 from cxchange.org.tree import load_org_tree
 from cxchange.web.cache import cached
 from cxchange.web.common import render
@@ -41,10 +42,11 @@ MEDIA = {
 }
 
 
-def decide_data(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
-    """The decide figures (stored per data version, decide/overview.py), remembered here per scope for
-    the cache's time to live; root causes recorded on cases since then show within it."""
-    return cached("decide", eng, where, lambda: decide_overview(eng, where))
+def decide_data(eng: Engine, where: tuple[str, ...], metric: str | None = None) -> dict[str, Any]:
+    """The decide figures (stored per data version, decide/overview.py), remembered here per scope and
+    asked-for metric for the cache's time to live; root causes recorded on cases since then show
+    within it."""
+    return cached("decide", eng, (where, metric), lambda: decide_overview(eng, where, metric))
 
 
 def _unit_choices(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
@@ -67,18 +69,23 @@ def decide_page(
     request: Request,
     scope: CallerScope,
     unit: Annotated[str | None, Query(max_length=100)] = None,
+    metric: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Any:
+    """``metric``: the score to decide on, defaulting as `cxchange opportunities` does (NPS when the
+    scope has NPS answers, else the metric it has most answers of)."""
     scope.require("read")
     eng = engine()
     unit = (unit or "").strip() or None
     where = _where(eng, scope, unit)
-    data = decide_data(eng, where)
+    data = decide_data(eng, where, check_metric(metric) if metric else None)
+    chosen = data["metric"]
     opps = (data["opportunities"] or {}).get("opportunities", [])
     rows = []
     for rank, o in enumerate(opps, start=1):
         rows.append(
             {
                 **{k: v for k, v in o.items() if k != "theme_id"},
+                "gain": o.get("nps_gain", o.get("gain")),  # NPS rows keep their `nps_gain`
                 "rank": rank,
                 "small": o["customers"] < MIN_N,
                 "initiative_url": "/initiatives/new?"
@@ -89,6 +96,12 @@ def decide_page(
     # simulator sliders in opportunity order: the themes most worth fixing first
     themes = [o["theme"] for o in opps] or [d["driver"] for d in (drivers or {}).get("drivers", [])]
     context = {
+        "metric": chosen,
+        "metric_asked": bool(metric),
+        "label": LABELS[chosen],
+        "an_answer": AN_ANSWER[chosen],  # "an NPS", "a rating": … answer
+        "lower_is_better": better_sign(chosen) < 0,
+        "fmt": "%.1f" if chosen in ("nps", "csat") else "%.2f",  # means of 1–5 or 1–7 want 2 decimals
         "unit": unit,
         "units": _unit_choices(eng, scope),
         "scoped": scope.scoped,
@@ -113,6 +126,8 @@ def decide_page(
             "where": list(where) if unit else [],
             "draws": SIMULATOR_DRAWS,
             "baseline": data["baseline"],
+            "metric": chosen,
+            "label": LABELS[chosen],
         },
     }
     return render(request, "decide.html", context)

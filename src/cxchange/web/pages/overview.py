@@ -180,7 +180,7 @@ def _aggregates(
         m: (scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n)) or [None])[0] for m in ("nps", "csat")
     }
     trend = _trend(eng, where)
-    themes = _safe(theme_stats, eng, where=where, n_boot=1000) or []
+    themes = _safe(theme_stats, eng, where=where, n_boot=1000, metric="nps") or []  # the page is NPS-framed
     themes = sorted(
         (t for t in themes if t["impact"] is not None), key=lambda t: abs(t["impact"]), reverse=True
     )[:TOP_THEMES]

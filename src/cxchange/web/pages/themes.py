@@ -1,5 +1,7 @@
-"""Themes: the taxonomy tree with mentions, share, sentiment and impact on NPS (with interval), a theme's
-detail with example comments, and the taxonomy edits (rename, merge, add keywords, re-analyse).
+"""Themes: the taxonomy tree with mentions, share, sentiment and impact on a score (with interval), a
+theme's detail with example comments, and the taxonomy edits (rename, merge, add keywords, re-analyse).
+The score is the `metric` query parameter, defaulting as `cxchange themes` does (NPS when the scope
+has NPS answers, else the metric it has most answers of).
 
 Numbers come from `understand.service.theme_stats`, filtered through the user's scope (a manager sees
 the mentions in their units only); edits call the taxonomy service and need the taxonomy permission.
@@ -10,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
@@ -20,9 +22,10 @@ from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError, NotFoundError
+from cxchange.measure.scale import AN_ANSWER, LABELS, better_sign, check_metric, default_metric
 from cxchange.understand.analyze import analyze
 from cxchange.understand.proposals import backlog
-from cxchange.understand.service import analysed_count, theme_examples, theme_stats
+from cxchange.understand.service import analysed_count, scope_answers, theme_examples, theme_stats
 from cxchange.understand.themes.taxonomy import add_terms, merge_themes, rename_theme, theme_rows
 from cxchange.web.common import render
 
@@ -46,8 +49,31 @@ def _min_n() -> int:
     return get_settings().min_n
 
 
-def _stats(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
-    return theme_stats(eng, where=scope.where(eng, ()), n_boot=2000)
+# The words a page uses for each metric's score and its points (the chart's axis).
+UNITS = {
+    "nps": "NPS points",
+    "csat": "CSAT points (% satisfied)",
+    "ces": "CES points",
+    "rating": "rating points",
+}
+
+
+def _impact_on(eng: Engine, scope: UserScope, metric: str | None) -> dict[str, Any]:
+    """The metric the page shows (asked for, else the scope's default), its words and the choices."""
+    answers = scope_answers(eng, where=scope.where(eng, ()))
+    chosen = check_metric(metric) if metric else default_metric(answers)
+    return {
+        "metric": chosen,
+        "label": LABELS[chosen],
+        "answer": AN_ANSWER[chosen].split(" ", 1)[1],  # "NPS", "rating": as in "n = 12 NPS answers"
+        "lower_is_better": better_sign(chosen) < 0,
+        "choices": [(m, n) for m, n in answers.items() if n],
+        "query": f"?metric={chosen}" if metric else "",  # links keep a metric the user picked
+    }
+
+
+def _stats(eng: Engine, scope: UserScope, metric: str) -> list[dict[str, Any]]:
+    return theme_stats(eng, where=scope.where(eng, ()), n_boot=2000, metric=metric)
 
 
 def _tree(stats: list[dict[str, Any]], rows: list[dict[str, Any]], min_n: int) -> list[dict[str, Any]]:
@@ -63,7 +89,7 @@ def _tree(stats: list[dict[str, Any]], rows: list[dict[str, Any]], min_n: int) -
             "path": m["path"],
             "parent_id": m["parent_id"],
             "up_to_date": m["up_to_date"],
-            "small": (s["nps_n"] or 0) < min_n,
+            "small": (s["score_n"] or 0) < min_n,
         }
         parent = m["parent_id"] if m["parent_id"] in meta else None
         by_parent.setdefault(parent, []).append(row)
@@ -85,19 +111,26 @@ def _analysed_count(eng: Engine) -> int:
 
 
 @router.get("/themes")
-def themes_page(request: Request, scope: CallerScope, done: str | None = None) -> Any:
+def themes_page(
+    request: Request,
+    scope: CallerScope,
+    done: str | None = None,
+    metric: Annotated[str | None, Query(max_length=20)] = None,
+) -> Any:
     scope.require("read")
     eng = engine()
     rows = theme_rows(eng)
     min_n = _min_n()
-    tree = _tree(_stats(eng, scope), rows, min_n)
+    on = _impact_on(eng, scope, metric)
+    tree = _tree(_stats(eng, scope, on["metric"]), rows, min_n)
     chart = [
-        {"name": r["path"], "impact": r["impact"], "low": r["ci_low"], "high": r["ci_high"], "n": r["nps_n"],
-         "small": r["small"]}
+        {"name": r["path"], "impact": r["impact"], "low": r["ci_low"], "high": r["ci_high"],
+         "n": r["score_n"], "small": r["small"], "unit": UNITS[on["metric"]]}
         for r in tree
         if r["impact"] is not None
     ]  # fmt: skip
     context = {
+        "on": on,
         "tree": tree,
         "chart": chart,
         "min_n": min_n,
@@ -124,6 +157,7 @@ def theme_page(
     theme_id: int,
     scope: CallerScope,
     done: str | None = None,
+    metric: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Any:
     scope.require("read")
     eng = engine()
@@ -133,9 +167,11 @@ def theme_page(
         raise NotFoundError(f"no theme with id {theme_id} (it may have been merged or deleted)")
     where = scope.where(eng, ())
     min_n = _min_n()
-    tree = _tree(_stats(eng, scope), rows, min_n)
+    on = _impact_on(eng, scope, metric)
+    tree = _tree(_stats(eng, scope, on["metric"]), rows, min_n)
     stats = next((r for r in tree if r["id"] == theme_id), None)
     context = {
+        "on": on,
         "theme": theme,
         "stats": stats,
         "min_n": min_n,

@@ -1,5 +1,5 @@
-// Decide page: driver bars and the importance–performance quadrant (Plotly), and the NPS simulator
-// (sliders -> POST /api/simulate, debounced; only the latest answer is shown).
+// Decide page: driver bars and the importance–performance quadrant (Plotly), and the simulator on the
+// page's metric (sliders -> POST /api/simulate, debounced; only the latest answer is shown).
 (function () {
   "use strict";
 
@@ -186,24 +186,28 @@
     const status = document.getElementById("sim-status");
     const output = document.getElementById("sim-output");
     const base = conf.baseline;
+    const label = conf.label || "NPS";
+    const digits = conf.metric === "ces" || conf.metric === "rating" ? 2 : 1; // means of a 1–5 or 1–7 scale
+    const f = (v) => fmt(v, digits);
+    const s = (v) => signed(v, digits);
     let timer = null;
     let seq = 0;
 
     function showBaseline() {
-      projected.textContent = fmt(base.score);
-      interval.textContent = `[${fmt(base.ci_low)}, ${fmt(base.ci_high)}]`;
-      detail.textContent = `Nothing fixed yet: baseline NPS ${fmt(base.score)}, 95 % CI ${fmt(base.ci_low)} – ${fmt(base.ci_high)}, n = ${base.n}.`;
+      projected.textContent = f(base.score);
+      interval.textContent = `[${f(base.ci_low)}, ${f(base.ci_high)}]`;
+      detail.textContent = `Nothing fixed yet: baseline ${label} ${f(base.score)}, 95 % CI ${f(base.ci_low)} – ${f(base.ci_high)}, n = ${base.n}.`;
       document.getElementById("sim-assumptions").hidden = true;
       output.classList.remove("up", "down");
     }
 
     function show(res) {
-      projected.textContent = fmt(res.projected_nps);
-      interval.textContent = `[${fmt(res.ci_low)}, ${fmt(res.ci_high)}]`;
+      projected.textContent = f(res.projected);
+      interval.textContent = `[${f(res.ci_low)}, ${f(res.ci_high)}]`;
       const fixes = res.fixes.map((f) => `${f.theme} ${Math.round(100 * f.share)} %`).join(", ");
       detail.textContent =
-        `From ${fmt(res.baseline_nps)} to ${fmt(res.projected_nps)} (95 % CI ${fmt(res.ci_low)} – ${fmt(res.ci_high)}): ` +
-        `change ${signed(res.delta)} [${signed(res.delta_ci_low)}, ${signed(res.delta_ci_high)}]; ` +
+        `From ${f(res.baseline)} to ${f(res.projected)} (95 % CI ${f(res.ci_low)} – ${f(res.ci_high)}): ` +
+        `change ${s(res.delta)} [${s(res.delta_ci_low)}, ${s(res.delta_ci_high)}]; ` +
         `${res.customers_affected} of n = ${res.n} respondents affected. Fixed: ${fixes}.`;
       document.getElementById("sim-method").textContent = res.method;
       const list = document.getElementById("sim-assumption-list");
@@ -228,7 +232,7 @@
       try {
         const res = await cx.api("/api/simulate", {
           method: "POST",
-          json: { fix, where: conf.where, draws: conf.draws },
+          json: { fix, where: conf.where, draws: conf.draws, metric: conf.metric },
         });
         if (mine !== seq) return; // a newer slider position is on its way
         show(res);
