@@ -164,3 +164,27 @@ def test_a_theme_nobody_in_scope_mentions_is_no_driver(engine: Engine) -> None:
     assert any(n.startswith("Zeppelins") for n in notes)
     with pytest.raises(InputError, match="no analysed comment"):
         r.theme_id("Zeppelins")
+
+
+def test_a_discovered_parent_counts_its_sub_themes_comments_once(engine: Engine) -> None:
+    """A discovered parent is never assigned itself; the report counts it by the comments of its
+    sub-themes, each comment once (it showed 0 mentions under a page saying children count for it)."""
+    from cxchange.understand.service import theme_stats
+
+    _fresh(engine)
+    _discover_and_analyse(engine)
+    themes = tx.theme_rows(engine)
+    children: dict[int, list[int]] = {}
+    for t in themes:
+        if t["parent_id"] is not None:
+            children.setdefault(t["parent_id"], []).append(t["id"])
+    assert children, "discovery on the demo nests sub-themes"
+    with Session(engine) as session:
+        pairs = session.execute(select(FeedbackTheme.feedback_id, FeedbackTheme.theme_id)).all()
+    rows = {r["id"]: r for r in theme_stats(engine, n_boot=0)}
+    for parent, kids in children.items():
+        below = set(kids) | {g for k in kids for g in children.get(k, [])} | {parent}
+        expected = len({f for f, t in pairs if t in below})
+        assert rows[parent]["count"] == expected > 0
+    leaf = next(t["id"] for t in themes if t["id"] not in children)
+    assert rows[leaf]["count"] == sum(1 for _, t in pairs if t == leaf)

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, distinct, func, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.errors import InputError, NoDataError
@@ -79,7 +79,36 @@ def theme_stats(
     category = (
         case((Feedback.nps >= 9, 1), (Feedback.nps <= 6, -1), else_=0) if metric == "nps" else column
     ).label("cat")
-    positive = case((FeedbackTheme.sentiment >= NEUTRAL_BAND, 1), else_=0)
+    themes = {t["id"]: t for t in theme_rows(engine)}
+    store = Feedback.org_unit_id.label("store")
+    # A theme's mentions are its own and its sub-themes' (a discovered parent is never assigned itself):
+    # each assignment also counts for every ancestor, and a comment counts once per theme.
+    levels = _ancestor_levels(themes)
+    nested = len(levels) > 1
+    parts = [
+        scoped(
+            select(
+                *gcols,
+                Feedback.id.label("fid"),
+                store,
+                category,
+                column.label("answer"),
+                FeedbackTheme.sentiment.label("sentiment"),
+                report.label("theme_id"),
+            )
+            .select_from(Feedback)
+            .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+            .where(report.is_not(None))
+        )
+        for report in (
+            FeedbackTheme.theme_id if not level else case(level, value=FeedbackTheme.theme_id, else_=None)
+            for level in levels
+        )
+    ]
+    assigned = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("assigned")
+    a_g = [assigned.c.g] if gcols else []
+    comments = func.count(distinct(assigned.c.fid)) if nested else func.count()
+    positive = case((assigned.c.sentiment >= NEUTRAL_BAND, 1), else_=0)
     with engine.connect() as conn:
         analysed = {
             r.g if gcols else None: r.n
@@ -92,20 +121,16 @@ def theme_stats(
             )
         }
         per_theme = conn.execute(
-            scoped(
-                select(
-                    *gcols,
-                    FeedbackTheme.theme_id,
-                    func.count().label("n"),
-                    func.avg(FeedbackTheme.sentiment).label("sent"),
-                    func.sum(positive).label("pos"),
-                )
-                .select_from(Feedback)
-                .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
-            ).group_by(*gcols, FeedbackTheme.theme_id)
+            select(
+                *a_g,
+                assigned.c.theme_id,
+                comments.label("n"),
+                func.count().label("clauses"),
+                func.avg(assigned.c.sentiment).label("sent"),
+                func.sum(positive).label("pos"),
+            ).group_by(*a_g, assigned.c.theme_id)
         ).all()
         # Per store too: the impact interval resamples stores, whose answers are not independent.
-        store = Feedback.org_unit_id.label("store")
         everyone_rows = conn.execute(
             scoped(
                 select(*gcols, store, category, func.count().label("n")).where(column.is_not(None))
@@ -120,12 +145,9 @@ def theme_stats(
             ).group_by(*gcols, FeedbackTheme.theme_id, FeedbackTheme.matched)
         ).all()
         theme_nps_rows = conn.execute(
-            scoped(
-                select(*gcols, store, FeedbackTheme.theme_id, category, func.count().label("n"))
-                .select_from(Feedback)
-                .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
-                .where(column.is_not(None))
-            ).group_by(*gcols, store, FeedbackTheme.theme_id, category)
+            select(*a_g, assigned.c.store, assigned.c.theme_id, assigned.c.cat, comments.label("n"))
+            .where(assigned.c.answer.is_not(None))
+            .group_by(*a_g, assigned.c.store, assigned.c.theme_id, assigned.c.cat)
         ).all()
 
     values = [1, 0, -1] if metric == "nps" else sorted({float(r.cat) for r in everyone_rows})
@@ -157,7 +179,6 @@ def theme_stats(
         ]
         return np.array(rows, dtype=float).reshape(len(rows), 2 * k)  # k = 0: no answers of the metric
 
-    themes = {t["id"]: t for t in theme_rows(engine)}
     broad = _too_broad(engine, keyword_rows, analysed, themes, bool(gcols))
     out: list[dict[str, Any]] = []
     for r in per_theme:
@@ -184,7 +205,7 @@ def theme_stats(
             "count": int(r.n),
             "share": round(int(r.n) / n_analysed, 4) if n_analysed else None,
             "sentiment": None if r.sent is None else round(float(r.sent), 3),
-            "positive_share": round(int(r.pos or 0) / int(r.n), 4) if r.n else None,
+            "positive_share": round(int(r.pos or 0) / int(r.clauses), 4) if r.clauses else None,
             **_impact_keys(metric, int(mention_cells.sum()), imp),
             "too_broad": broad.get((g, r.theme_id), []),
         }
@@ -201,6 +222,20 @@ def theme_stats(
                 )  # fmt: skip
     out.sort(key=lambda r: (str(r.get("group") or ""), -r["count"], r["name"]))
     return out
+
+
+def _ancestor_levels(themes: dict[int, dict[str, Any]]) -> list[dict[int, int]]:
+    """[{}] (level 0: each theme itself), then per level L >= 1 {theme id: its ancestor L levels up}."""
+    levels: list[dict[int, int]] = [{}]
+    for tid in themes:
+        seen, at, depth = {tid}, themes[tid]["parent_id"], 1
+        while at is not None and at in themes and at not in seen:  # a cycle in stored data ends the walk
+            if len(levels) <= depth:
+                levels.append({})
+            levels[depth][tid] = at
+            seen.add(at)
+            at, depth = themes[at]["parent_id"], depth + 1
+    return levels
 
 
 def _impact_keys(metric: str, n: int, imp: dict[str, Any]) -> dict[str, Any]:
