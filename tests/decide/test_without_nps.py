@@ -131,3 +131,21 @@ def test_the_themes_and_decide_pages_show_the_rating(ratings: Engine) -> None:
         assert client.get("/decide", params={"metric": "mood"}).status_code == 400
     finally:
         set_database_url(None)
+
+
+def test_the_overview_shows_the_rating_and_theme_impact_on_it(ratings: Engine) -> None:
+    """It showed "Net Promoter Score: No answers here." and, for analysed comments, "No analysed
+    comments yet"."""
+    from cxchange.core.deps import set_database_url
+    from cxchange.testing import signed_in_client
+
+    try:
+        client = signed_in_client(ratings.url.render_as_string(hide_password=False), ratings)
+        page = client.get("/")
+        assert page.status_code == 200, page.text[:500]
+        text = page.text
+        assert 'id="overall-rating"' in text and "Mean rating" in text and 'id="overall-nps"' not in text
+        assert "Themes by impact on mean rating" in text and "Waiting time" in text
+        assert "No analysed comments yet" not in text and "(n rating 10)" in text
+    finally:
+        set_database_url(None)

@@ -120,7 +120,10 @@ def stored_figures(
                 DecideSnapshot.scope_key == scope_key(where, metric), DecideSnapshot.data_version == version
             )
         ).first()
-    return dict(row.payload) if row is not None else None
+    # Figures stored before a metric could be chosen were NPS whatever the scope had: computed afresh.
+    if row is None or "metric" not in row.payload:
+        return None
+    return dict(row.payload)
 
 
 def store_figures(
@@ -167,7 +170,6 @@ def decide_overview(eng: Engine, where: Sequence[str], metric: str | None = None
     """What the decide page shows for one scope: `figures` with the opportunities ranked now
     (current efforts and root causes), under "opportunities"."""
     out = dict(figures(eng, where, metric))
-    out.setdefault("metric", "nps")  # figures stored before a metric could be chosen
     measured = out.pop("figures")
     out["opportunities"] = rank_opportunities(eng, measured) if measured is not None else None
     return out

@@ -1,5 +1,9 @@
-"""Overview: NPS/CSAT trend with its interval, scores down the org tree, themes by impact, emerging
-issues, cases and initiatives — all for the unit in view (`/?unit=CODE`), limited to the user's units."""
+"""Overview: score trends with their interval, scores down the org tree, themes by impact, emerging
+issues, cases and initiatives — all for the unit in view (`/?unit=CODE`), limited to the user's units.
+
+The page's score is the scope's own (`measure.scale.default_metric`: NPS when it has NPS answers, else the
+metric it has most answers of), as on the Themes and Decide pages: a store of star ratings sees its
+ratings, not an empty NPS card."""
 
 from __future__ import annotations
 
@@ -14,11 +18,13 @@ from cxchange.change.service import list_all, visible_initiatives
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError
+from cxchange.measure.scale import AN_ANSWER, LABELS, default_metric
 from cxchange.measure.service import ScoreQuery, scores
+from cxchange.measure.stats import METRICS
 from cxchange.org.tree import OrgTree, Unit, load_org_tree
 from cxchange.sustain.case_stats import stats as case_stats
 from cxchange.understand import explore
-from cxchange.understand.service import emerging, theme_stats
+from cxchange.understand.service import emerging, scope_answers, theme_stats
 from cxchange.web.cache import cached
 from cxchange.web.common import render
 
@@ -26,6 +32,9 @@ router = APIRouter(include_in_schema=False)
 
 MONTHS = 24
 TOP_THEMES = 6
+CARD_NAMES = {"nps": "Net Promoter Score", "csat": "CSAT (% satisfied)", "ces": "CES (mean; lower is better)",
+              "rating": "Mean rating"}  # fmt: skip
+CHART_NAMES = {"nps": "NPS", "csat": "CSAT %", "ces": "CES", "rating": "Rating"}
 TOP_EMERGING = 5
 INITIATIVES = 8
 
@@ -61,9 +70,9 @@ def _breadcrumbs(tree: OrgTree, scope: UserScope, current: Unit | None) -> list[
 
 
 def _unit_scores(
-    eng: Engine, where: tuple[str, ...], current: Unit | None, rows: list[Unit], tree: OrgTree
+    eng: Engine, where: tuple[str, ...], current: Unit | None, rows: list[Unit], tree: OrgTree, metric: str
 ) -> list[dict[str, Any]]:
-    """NPS for each listed unit (its whole subtree). One grouped query when the units share a level."""
+    """`metric` for each listed unit (its whole subtree). One grouped query when the units share a level."""
     if not rows:
         return []
     min_n = _min_n()
@@ -73,14 +82,14 @@ def _unit_scores(
     level = next(iter(levels)) if len(levels) == 1 else None
     if level and current is not None and len(set(names)) == len(names):
         key = f"org:{level}"
-        for s in scores(eng, ScoreQuery(metric="nps", by=(key,), where=where, min_n=min_n)):
+        for s in scores(eng, ScoreQuery(metric=metric, by=(key,), where=where, min_n=min_n)):
             by_name = {u.name: u for u in rows}
             unit = by_name.get(s["group"][key])
             if unit is not None:
                 found[unit.code] = s
     else:
         for u in rows:
-            got = scores(eng, ScoreQuery(metric="nps", where=(*where, f"unit={u.code}"), min_n=min_n))
+            got = scores(eng, ScoreQuery(metric=metric, where=(*where, f"unit={u.code}"), min_n=min_n))
             if got:
                 found[u.code] = got[0]
     out = []
@@ -102,9 +111,9 @@ def _unit_scores(
     return out
 
 
-def _trend(eng: Engine, where: tuple[str, ...]) -> dict[str, Any]:
+def _trend(eng: Engine, where: tuple[str, ...], metrics: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for metric in ("nps", "csat"):
+    for metric in metrics:
         rows = scores(eng, ScoreQuery(metric=metric, by=("month",), where=where, min_n=_min_n()))
         rows = [r for r in rows if r["group"].get("month")][-MONTHS:]
         if rows:
@@ -161,6 +170,7 @@ def overview(
         # The explorer's plan (walks the date index): a unit filter stays fast at a million rows.
         "recent": explore.page(eng, explore.FeedbackFilter(where=where), limit=5, many=True).rows,
         "min_n": min_n,
+        "card_names": CARD_NAMES,
     }
     return render(request, "overview.html", context)
 
@@ -176,22 +186,28 @@ def _aggregates(
     min_n: int,
 ) -> dict[str, Any]:
     """The expensive part of the page (every row aggregated): cached per data version."""
-    overall = {
-        m: (scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n)) or [None])[0] for m in ("nps", "csat")
-    }
-    trend = _trend(eng, where)
-    themes = _safe(theme_stats, eng, where=where, n_boot=1000, metric="nps") or []  # the page is NPS-framed
+    answers = scope_answers(eng, where=where)
+    metric = default_metric(answers)
+    # A card per metric the scope has answers of (NPS's, saying "no answers", when it has none at all).
+    shown = [m for m in METRICS if answers[m]] or ["nps"]
+    overall = {m: (scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n)) or [None])[0] for m in shown}
+    trend = _trend(eng, where, [m for m in ("nps", "csat") if m in shown] + [m for m in shown if m == metric])
+    ranked = _safe(theme_stats, eng, where=where, n_boot=1000, metric=metric) or []
     themes = sorted(
-        (t for t in themes if t["impact"] is not None), key=lambda t: abs(t["impact"]), reverse=True
+        (t for t in ranked if t["impact"] is not None), key=lambda t: abs(t["impact"]), reverse=True
     )[:TOP_THEMES]
     cases = (_safe(case_stats, eng, unit=case_units) or [{}])[0]
     return {
-        "units": _unit_scores(eng, where, current, listed, tree),
+        "units": _unit_scores(eng, where, current, listed, tree, metric),
+        "metric": metric,
+        "label": LABELS[metric],
+        "answer": AN_ANSWER[metric].split(" ", 1)[1],  # "NPS", "rating": as in "n NPS 12"
+        "analysed": any(t["count"] for t in ranked),
         "overall": overall,
         "trend": trend,
         "chart": {
             m: {
-                "name": "NPS" if m == "nps" else "CSAT %",
+                "name": CHART_NAMES[m],
                 "x": [r["group"]["month"] for r in rows],
                 "y": [r["score"] for r in rows],
                 "low": [r["ci_low"] for r in rows],
