@@ -1,5 +1,6 @@
-"""The simulator on mean-scale scores (CSAT, CES, rating): exact on small known data, CES moves the
-right way, a share of 0 moves nothing, and NPS through the general path is the NPS simulator."""
+"""The simulator on mean-scale scores (CSAT, CES, rating): exact on small known data, CES (1–7,
+7 = very easy) moves the right way, a share of 0 moves nothing, and NPS through the general path is
+the NPS simulator."""
 
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ def test_fixing_every_complainer_gives_them_the_others_rating() -> None:
     assert res.customers_affected == 20 and res.n == 50
 
 
-def test_ces_falls_when_high_effort_complainers_are_fixed() -> None:
+def test_ces_rises_when_complainers_who_found_it_hard_are_fixed() -> None:
     rng = np.random.default_rng(0)
-    effort = np.concatenate([rng.integers(5, 8, 60), rng.integers(1, 4, 140)]).astype(float)
+    ease = np.concatenate([rng.integers(1, 4, 60), rng.integers(5, 8, 140)]).astype(float)
     affected = np.array([True] * 60 + [False] * 140)[:, None]
-    res = simulate_metric("ces", effort, np.zeros(200), affected, [0.5], draws=400)
-    assert res.delta < 0 and res.delta_ci_high < 0  # less effort: the score goes down
-    nothing = simulate_metric("ces", effort, np.zeros(200), affected, [0.0], draws=200)
+    res = simulate_metric("ces", ease, np.zeros(200), affected, [0.5], draws=400)
+    assert res.delta > 0 and res.delta_ci_low > 0  # easier: the score goes up
+    nothing = simulate_metric("ces", ease, np.zeros(200), affected, [0.0], draws=200)
     assert nothing.delta == 0.0 and nothing.projected_nps == nothing.baseline_nps
 
 

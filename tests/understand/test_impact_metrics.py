@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cxchange.core.errors import InputError
-from cxchange.measure.scale import better_sign, check_metric, default_metric, points
+from cxchange.measure.scale import check_metric, default_metric, points
 from cxchange.understand.impact import NpsCells, score_impact, theme_impact
 
 STARS = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
@@ -27,16 +27,17 @@ def test_rating_impact_is_mean_all_minus_mean_without() -> None:
 
 
 def test_ces_impact_is_negative_when_the_theme_means_more_effort() -> None:
-    effort = np.arange(1.0, 8.0)  # CES 1–7, lower is better
-    mentioning = np.array([0, 0, 0, 0, 1, 2, 3])  # high effort
-    everyone = mentioning + np.array([5, 5, 4, 2, 0, 0, 0])
-    r = score_impact(effort, mentioning, everyone, better=better_sign("ces"), n_boot=500)
-    mean_all = float(everyone @ effort / everyone.sum())
-    mean_without = float((everyone - mentioning) @ effort / (everyone - mentioning).sum())
-    assert mean_all > mean_without  # the theme raises effort …
-    assert r["impact"] == round(mean_without - mean_all, 2) < 0  # … which is worse: negative
+    """CES 2.0 as cxchange's surveys, demo and report define it: 1–7, 7 = very easy (higher is better)."""
+    ease = np.arange(1.0, 8.0)
+    mentioning = np.array([3, 2, 1, 0, 0, 0, 0])  # hard to get done
+    everyone = mentioning + np.array([0, 0, 0, 2, 4, 5, 5])
+    r = score_impact(ease, mentioning, everyone, n_boot=500)
+    mean_all = float(everyone @ ease / everyone.sum())
+    mean_without = float((everyone - mentioning) @ ease / (everyone - mentioning).sum())
+    assert mean_all < mean_without  # the theme lowers the ease …
+    assert r["impact"] == round(mean_all - mean_without, 2) < 0  # … which is worse: negative
     assert r["impact_ci_low"] <= r["impact"] <= r["impact_ci_high"] < 0
-    assert r["score_with"] == round(float(mentioning @ effort / mentioning.sum()), 2)
+    assert r["score_with"] == round(float(mentioning @ ease / mentioning.sum()), 2)
 
 
 def test_nps_through_the_points_formula_is_the_nps_impact_it_was() -> None:

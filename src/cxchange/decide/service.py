@@ -17,7 +17,7 @@ from cxchange.core.output import counted
 from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.data import Respondents, load_respondents
 from cxchange.decide.simulate import METHOD, parse_levers, simulate_metric
-from cxchange.measure.scale import AN_ANSWER, LABELS, better_sign, check_metric, default_metric
+from cxchange.measure.scale import AN_ANSWER, LABELS, check_metric, default_metric
 from cxchange.measure.stats import METRICS
 from cxchange.understand.themes.taxonomy import theme_rows
 
@@ -154,7 +154,7 @@ def simulate(
 ) -> dict[str, Any]:
     """The projected score (`metric`, None: the scope's default) if the themes were fixed for their
     shares of complainers. NPS results keep baseline_nps and projected_nps; every result has metric,
-    baseline and projected (CES: lower is better, so a negative delta is an improvement)."""
+    baseline and projected (every metric here is higher-is-better: CES is 1–7, 7 = very easy)."""
     parsed = parse_fixes(fixes)
     try:
         levers = parse_levers(moves)
@@ -182,10 +182,6 @@ def simulate(
         p.metric, p.answered[p.metric].to_numpy(), p.strata, affected, [s for _, s in parsed],
         levers=levers, draws=draws, seed=seed, level=level, clusters=_stores(p.answered),
     )  # fmt: skip
-    label = LABELS[p.metric]
-    direction = [f"{label}: lower is better, so a negative change is an improvement"] * (
-        better_sign(p.metric) < 0
-    )
     names = [p.respondents.themes[t] for t in ids]
     fixed_text = ", ".join(
         f"{n} for {s:.0%} of those who complain about it" for n, (_, s) in zip(names, parsed, strict=True)
@@ -196,7 +192,6 @@ def simulate(
         f"comparable customers: same {p.strata_name}, complaining about none of the fixed themes",
         "fixing a theme does not change what the customer says about other themes",
         f"only respondents with {AN_ANSWER[p.metric]} answer count; the mix of respondents stays as observed",
-        *direction,
         *[f"lever: {k} moves {v:.0%} of them" for k, v in levers.items()],
     ]  # fmt: skip
     nps_keys = (
@@ -216,7 +211,7 @@ def simulate(
         "n": res.n,
         "fixes": [{"theme": n, "share": s} for n, (_, s) in zip(names, parsed, strict=True)],
         "method": METHOD.format(
-            strata=p.strata_name, draws=draws, level=level, resampled=res.resampled, label=label
+            strata=p.strata_name, draws=draws, level=level, resampled=res.resampled, label=LABELS[p.metric]
         ),
         "assumptions": assumptions,
     }
@@ -278,8 +273,8 @@ def opportunity_figures(
     metric: str | None = None,
 ) -> dict[str, Any]:
     """The slow half of `opportunities`, which depends on the feedback and its analysis only: each
-    theme's simulated gain on `metric` (NPS: `nps_gain`; else `gain`, positive = better, so for CES the
-    fall in effort), complaining customers, trend and revenue at risk (unranked).
+    theme's simulated gain on `metric` (NPS: `nps_gain`; else `gain`, positive = better), complaining
+    customers, trend and revenue at risk (unranked).
 
     Split from the ranking so a result kept per data version (decide/overview.py) is ranked again with
     the current root causes and efforts, which change without the feedback changing."""
@@ -294,7 +289,7 @@ def opportunity_figures(
     last = frame["received_at"].max()
     scores = p.answered[p.metric].to_numpy()
     stores = _stores(p.answered)
-    better, gain = better_sign(p.metric), gain_key(p.metric)
+    gain = gain_key(p.metric)
     rows: list[dict[str, Any]] = []
     for tid, name in p.respondents.themes.items():
         neg_col = f"negative:{tid}"
@@ -302,8 +297,6 @@ def opportunity_figures(
         res = simulate_metric(
             p.metric, scores, p.strata, affected, [share], draws=draws, seed=seed, clusters=stores
         )
-        # Oriented so that positive is better (CES: a fall); the interval's ends turn with it.
-        ends = sorted((better * res.delta_ci_low, better * res.delta_ci_high))
         complainers = frame.filter(pl.col(neg_col) == 1)
         customers = _distinct_customers(complainers)
         detractors = complainers.filter(
@@ -314,9 +307,9 @@ def opportunity_figures(
             {
                 "theme": name,
                 "theme_id": tid,
-                gain: better * res.delta + 0.0,  # + 0.0: no −0.0 when CES does not move
-                "ci_low": ends[0] + 0.0,
-                "ci_high": ends[1] + 0.0,
+                gain: res.delta,
+                "ci_low": res.delta_ci_low,
+                "ci_high": res.delta_ci_high,
                 "customers": customers,
                 "trend": _trend(frame, neg_col, last),
                 "revenue_at_risk": round(value * churn_rate, 2),
@@ -342,11 +335,6 @@ def gain_formula(metric: str, share: float, strata: str) -> str:
     )
     if metric == "nps":
         return f"nps_gain = NPS after − NPS now, {fixed} (see `cxchange simulate`)"
-    if better_sign(metric) < 0:
-        return (
-            f"gain = {label} now − {label} after (lower is better, so positive = less effort), {fixed} "
-            f"(see `cxchange simulate --metric {metric}`)"
-        )
     return f"gain = {label} after − {label} now, {fixed} (see `cxchange simulate --metric {metric}`)"
 
 

@@ -2,8 +2,8 @@
 
 NPS: +100 a promoter (9–10), 0 a passive, −100 a detractor (0–6); CSAT: 100 a satisfied answer (4–5
 on 1–5), else 0, so the mean is the % satisfied `cxchange scores` reports; CES and ratings: the answer
-itself. Theme impact and the simulator then need one formula for all four, and "better" has one
-direction per metric (CES: lower is better), kept here so every report turns its signs the same way.
+itself. Theme impact and the simulator then need one formula for all four. Higher is better for all
+four: CES here is CES 2.0 (1–7, 7 = very easy), as the surveys, the demo and the report define it.
 
 Pure: values in, numbers out. numpy is imported where it is used: the CLI reads this module's help
 text at start-up, and `cxchange scores` never loads numpy (see `measure.stats`).
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 # What a score of each metric is, in words for titles and messages.
 LABELS = {"nps": "NPS", "csat": "CSAT (% satisfied)", "ces": "mean CES", "rating": "mean rating"}
 AN_ANSWER = {"nps": "an NPS", "csat": "a CSAT", "ces": "a CES", "rating": "a rating"}  # "… answer"
-LOWER_IS_BETTER = frozenset({"ces"})
 # NPS categories in the order the impact and simulator cells use: promoter, passive, detractor.
 NPS_CATEGORY_POINTS = (100.0, 0.0, -100.0)
 
@@ -33,11 +32,6 @@ def check_metric(metric: str) -> str:
     if m not in METRICS:
         raise InputError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
     return m
-
-
-def better_sign(metric: str) -> float:
-    """+1 where a higher score is better, −1 for CES: a difference times this is positive when better."""
-    return -1.0 if metric in LOWER_IS_BETTER else 1.0
 
 
 def points(metric: str, values: np.ndarray) -> np.ndarray:
@@ -62,25 +56,20 @@ def default_metric(answers: Mapping[str, int]) -> str:
 
 
 def impact_title(metric: str) -> str:
-    """The themes table's title: what impact is, and which way is worse."""
+    """The themes table's title: what impact is."""
     label = LABELS[metric]
-    if metric == "ces":
-        return (
-            f"themes (impact = {label} without the theme − {label} all; CES: lower is better, so "
-            "negative = worse with the theme, as for every metric)"
-        )
     return f"themes (impact = {label} all − {label} without the theme)"
 
 
 IMPACT_HELP = (
     "Score the impact is on: nps, csat (% satisfied, 4–5), ces or rating (means). Default: nps when "
     "the scope has NPS answers, else the metric it has most answers of. Impact = score of all answers − "
-    "score of those not mentioning the theme; for CES (lower is better) the sign is turned, so for every "
-    "metric a negative impact means the score is worse with the theme."
+    "score of those not mentioning the theme; negative: the score is worse with the theme (higher is "
+    "better for every metric; CES is 1–7, 7 = very easy)."
 )
 
 METRIC_HELP = (
     "Score to simulate on: nps, csat (% satisfied, 4–5), ces or rating (means). Default: nps when the "
     "scope has NPS answers, else the metric it has most answers of. A fixed customer's answer becomes a "
-    "comparable customer's; CES: lower is better, so its gain is the fall in effort."
+    "comparable customer's; a positive gain is better for every metric (CES: 7 = very easy)."
 )

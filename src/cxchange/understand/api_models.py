@@ -23,7 +23,7 @@ class ThemeRow(Out):
     nps_n: int | None = None
     nps_with: float | None = None
     nps_without: float | None = None
-    # Impact on `metric`: negative = the score is worse with the theme (CES: lower is better).
+    # Impact on `metric`: negative = the score is worse with the theme (higher is better for every metric).
     impact: float | None
     ci_low: float | None
     ci_high: float | None

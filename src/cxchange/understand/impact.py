@@ -87,7 +87,6 @@ def score_impact(
     mentioning: np.ndarray,
     everyone: np.ndarray,
     *,
-    better: float = 1.0,
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
@@ -95,15 +94,15 @@ def score_impact(
 ) -> dict[str, float | str | None]:
     """Any score that is a mean of points per answer (see `measure.scale`): answers counted per distinct
     value, `points[j]` what value j is worth, `mentioning[j]` / `everyone[j]` how many gave it.
-    score_with, score_without, impact = better × (score(all) − score(without)) and its bootstrap
-    interval; `better` −1 for a lower-is-better score, so a negative impact always means worse with the
-    theme. `by_store`: one row per store of (mentioning counts, everyone counts), as for NPS."""
+    score_with, score_without, impact = score(all) − score(without) and its bootstrap interval (every
+    score here is higher-is-better, so a negative impact means worse with the theme). `by_store`: one
+    row per store of (mentioning counts, everyone counts), as for NPS."""
     pts = np.asarray(points, dtype=float)
     k = pts.size
     m_counts, e_counts = np.asarray(mentioning, dtype=float), np.asarray(everyone, dtype=float)
     without = e_counts - m_counts
     s_all, s_with, s_without = _mean(pts, e_counts), _mean(pts, m_counts), _mean(pts, without)
-    impact = None if s_all is None or s_without is None else better * (s_all - s_without)
+    impact = None if s_all is None or s_without is None else s_all - s_without
     lo = hi = ci_by = None
     if impact is not None and m_counts.sum() > 0 and n_boot > 0:
         cells = np.concatenate([m_counts, without])
@@ -126,7 +125,7 @@ def score_impact(
         wo_n = draws[:, k:].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             wo_score = draws[:, k:] @ pts / wo_n
-        diffs = (better * (all_score - wo_score))[wo_n > 0]
+        diffs = (all_score - wo_score)[wo_n > 0]
         if diffs.size:
             alpha = (1.0 - level) / 2.0
             lo, hi = (float(x) for x in np.quantile(diffs, [alpha, 1.0 - alpha]))

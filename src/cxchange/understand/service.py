@@ -22,7 +22,7 @@ from cxchange.core.period import ALL_TIME, Period
 from cxchange.core.spans import parse_span  # the one span grammar; re-exported for callers
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
-from cxchange.measure.scale import NPS_CATEGORY_POINTS, better_sign, check_metric, default_metric, points
+from cxchange.measure.scale import NPS_CATEGORY_POINTS, check_metric, default_metric, points
 from cxchange.measure.stats import METRICS
 from cxchange.org.models import OrgUnit
 from cxchange.understand.emerging import Windows, new_phrases, theme_spikes
@@ -191,7 +191,7 @@ def theme_stats(
         all_cells = np.array(every.get(g_part, [0] * k), dtype=float)
         mention_cells = np.array(with_theme.get((*g_part, r.theme_id), [0] * k), dtype=float)
         imp = score_impact(
-            points_of, mention_cells, all_cells, better=better_sign(metric), n_boot=n_boot, seed=seed,
+            points_of, mention_cells, all_cells, n_boot=n_boot, seed=seed,
             by_store=by_store(g_part, r.theme_id),
         )  # fmt: skip
         row: dict[str, Any] = {}

@@ -25,7 +25,7 @@ from cxchange.decide.business_case import build_case
 from cxchange.decide.business_case import render as render_case
 from cxchange.decide.overview import BOOT, OPPORTUNITY_SHARE, decide_overview
 from cxchange.decide.service import Scope
-from cxchange.measure.scale import AN_ANSWER, LABELS, better_sign, check_metric
+from cxchange.measure.scale import AN_ANSWER, LABELS, check_metric
 from cxchange.org.tree import load_org_tree
 from cxchange.web.cache import cached
 from cxchange.web.common import render
@@ -100,7 +100,6 @@ def decide_page(
         "metric_asked": bool(metric),
         "label": LABELS[chosen],
         "an_answer": AN_ANSWER[chosen],  # "an NPS", "a rating": … answer
-        "lower_is_better": better_sign(chosen) < 0,
         "fmt": "%.1f" if chosen in ("nps", "csat") else "%.2f",  # means of 1–5 or 1–7 want 2 decimals
         "unit": unit,
         "units": _unit_choices(eng, scope),

@@ -32,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 
 MONTHS = 24
 TOP_THEMES = 6
-CARD_NAMES = {"nps": "Net Promoter Score", "csat": "CSAT (% satisfied)", "ces": "CES (mean; lower is better)",
+CARD_NAMES = {"nps": "Net Promoter Score", "csat": "CSAT (% satisfied)", "ces": "CES (mean, 7 = very easy)",
               "rating": "Mean rating"}  # fmt: skip
 CHART_NAMES = {"nps": "NPS", "csat": "CSAT %", "ces": "CES", "rating": "Rating"}
 TOP_EMERGING = 5

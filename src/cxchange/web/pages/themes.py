@@ -22,7 +22,7 @@ from cxchange.auth.web import CallerScope, verify_csrf
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.measure.scale import AN_ANSWER, LABELS, better_sign, check_metric, default_metric
+from cxchange.measure.scale import AN_ANSWER, LABELS, check_metric, default_metric
 from cxchange.understand.analyze import analyze
 from cxchange.understand.proposals import backlog
 from cxchange.understand.service import analysed_count, scope_answers, theme_examples, theme_stats
@@ -66,7 +66,6 @@ def _impact_on(eng: Engine, scope: UserScope, metric: str | None) -> dict[str, A
         "metric": chosen,
         "label": LABELS[chosen],
         "answer": AN_ANSWER[chosen].split(" ", 1)[1],  # "NPS", "rating": as in "n = 12 NPS answers"
-        "lower_is_better": better_sign(chosen) < 0,
         "choices": [(m, n) for m, n in answers.items() if n],
         "query": f"?metric={chosen}" if metric else "",  # links keep a metric the user picked
     }
