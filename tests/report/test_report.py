@@ -79,7 +79,7 @@ def test_default_period_is_the_latest_complete_quarter_with_scores_and_intervals
 ) -> None:
     # The demo ends 2026-10-31: Q4 is not complete, so Q3.
     assert data["period"]["label"] == "2026-Q3" and data["period"]["previous"] == "2026-Q2"
-    assert [s["metric"] for s in data["scores"]] == ["nps", "csat", "ces"]
+    assert [s["metric"] for s in data["scores"]] == ["nps", "csat", "ces", "rating"]  # the reviews rate
     for s in data["scores"]:
         assert s["n"] > 100 and s["ci_low"] < s["score"] < s["ci_high"]
         assert (

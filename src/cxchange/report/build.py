@@ -30,6 +30,7 @@ from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.data import load_respondents, theme_driver_frame
 from cxchange.decide.drivers import driver_table, quadrant
+from cxchange.measure.scale import default_metric
 from cxchange.measure.service import ScoreQuery, compare_count_frames, grouped_counts
 from cxchange.measure.stats import score_from_counts
 from cxchange.org.tree import OrgTree, Unit, load_org_tree
@@ -45,13 +46,17 @@ from cxchange.report.period import (
 from cxchange.sustain.recognition import list_recognitions
 from cxchange.sustain.scorecard import latest_complete
 from cxchange.understand import explore
-from cxchange.understand.service import analysed_count, emerging, theme_counts, theme_stats
+from cxchange.understand.service import analysed_count, emerging, scope_answers, theme_counts, theme_stats
 
 METRICS: dict[str, dict[str, str]] = {
     "nps": {"label": "NPS", "unit": "", "scale": "−100 to 100: % promoters (9–10) − % detractors (0–6)"},
     "csat": {"label": "CSAT", "unit": " %", "scale": "% satisfied (4 or 5 of 5)"},
     "ces": {"label": "CES", "unit": "", "scale": "mean effort score, 1–7 (7 = very easy)"},
+    "rating": {"label": "Rating", "unit": "", "scale": "mean rating on the source's scale"},
 }
+# Theme impact and drivers are on the scope's own score (`measure.scale.default_metric`), in these words.
+IMPACT_WORDS = {"nps": "NPS points", "csat": "CSAT points (% satisfied)", "ces": "on the mean CES",
+                "rating": "on the mean rating"}  # fmt: skip
 LEVEL = 0.95
 MIN_N = 30
 TOP_THEMES = 8
@@ -200,8 +205,8 @@ def _share_change(k1: int, n1: int, k0: int, n0: int) -> tuple[float | None, flo
     return _r(diff), _r(diff - z * se), _r(diff + z * se)
 
 
-def _themes(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> dict[str, Any]:
-    cur = theme_stats(s.engine, where=s.where, period=period.window, n_boot=1000, metric="nps")  # NPS-framed
+def _themes(s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str) -> dict[str, Any]:
+    cur = theme_stats(s.engine, where=s.where, period=period.window, n_boot=1000, metric=metric)
     before = theme_counts(s.engine, s.where, prev.window)  # shares and sentiment suffice
     n_cur = s.count(period.window, analysed=True)
     n_prev = s.count(prev.window, analysed=True)
@@ -232,8 +237,8 @@ def _themes(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> dict[str, An
                 if t["sentiment"] is not None and sent0 is not None
                 else None,
                 "positive_share": t["positive_share"],
-                "nps_with": t["nps_with"],
-                "nps_without": t["nps_without"],
+                "score_with": t["score_with"],
+                "score_without": t["score_without"],
                 "impact": t["impact"],
                 "impact_ci_low": t["ci_low"],
                 "impact_ci_high": t["ci_high"],
@@ -259,21 +264,22 @@ def _themes(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> dict[str, An
     }
 
 
-def _drivers(s: _Scope, period: ReportPeriod) -> dict[str, Any]:
-    """Which themes' sentiment explains NPS in the period (Shapley shares of R², bootstrap intervals):
+def _drivers(s: _Scope, period: ReportPeriod, metric: str) -> dict[str, Any]:
+    """Which themes' sentiment explains `metric` in the period (Shapley shares of R², bootstrap intervals):
     the frame `decide.data.theme_driver_frame` builds for the Decide page, the CLI and the API
     (`from=theme-sentiment`); above `DRIVER_MAX_ROWS` comments, a systematic sample (every k-th row),
     which leaves shares of R² practically unchanged and bounds the bootstrap's time."""
     try:
         r = load_respondents(s.engine, where=s.where, period=period.window)
         frame, chosen, performance, _ = theme_driver_frame(
-            s.engine, target="nps", kind="theme-sentiment", respondents=r
+            s.engine, target=metric, kind="theme-sentiment", respondents=r
         )
     except CxError as exc:
         return {"drivers": [], "n": 0, "r2": None, "note": f"not computable: {exc}"}
-    # the same rows as the frame's (analysed, with NPS), for counting each theme's mentions
-    rows = r.frame.filter(pl.col("analysed") & pl.col("nps").is_not_null())
-    note = "theme sentiment (0 when not mentioned) as predictors of NPS on analysed comments"
+    # the same rows as the frame's (analysed, with an answer), for counting each theme's mentions
+    rows = r.frame.filter(pl.col("analysed") & pl.col(metric).is_not_null())
+    label = METRICS[metric]["label"]
+    note = f"theme sentiment (0 when not mentioned) as predictors of {label} on analysed comments"
     step = max(1, math.ceil(frame.height / DRIVER_MAX_ROWS))
     if step > 1:
         frame, rows = frame.gather_every(step), rows.gather_every(step)
@@ -282,11 +288,16 @@ def _drivers(s: _Scope, period: ReportPeriod) -> dict[str, Any]:
     mentions = {name: int(rows[f"mention:{tid}"].sum()) for tid, name in r.themes.items()}
     chosen = [c for c in chosen if mentions.get(c, 0) >= DRIVER_MIN_MENTIONS]
     if frame.height < 50:
-        return {"drivers": [], "n": frame.height, "r2": None, "note": "too few analysed comments with NPS"}
+        return {
+            "drivers": [],
+            "n": frame.height,
+            "r2": None,
+            "note": f"too few analysed comments with {label}",
+        }
     if len(chosen) < 2:
         return {"drivers": [], "n": frame.height, "r2": None, "note": "too few themes mentioned"}
     try:
-        table = driver_table(frame, "nps", chosen, n_boot=DRIVER_BOOT, performance=performance, level=LEVEL)
+        table = driver_table(frame, metric, chosen, n_boot=DRIVER_BOOT, performance=performance, level=LEVEL)
     except CxError as exc:
         return {"drivers": [], "n": frame.height, "r2": None, "note": f"not computable: {exc}"}
     quads = {q["driver"]: q["quadrant"] for q in quadrant(table)}
@@ -371,12 +382,15 @@ def _highlights(data: dict[str, Any]) -> list[str]:
             f"{t['name']}: mentioned in {t['share']:.1f} % of analysed comments, "
             f"{'up' if t['share_change'] > 0 else 'down'} {abs(t['share_change']):.1f} points vs {prev}"
         )
+    metric = data["metric"]
+    label = METRICS[metric]["label"]
     if data["themes"]["drags"]:
         t = data["themes"]["drags"][0]
-        out.append(f"Biggest drag on NPS: {t['name']} (costs {abs(t['impact']):.1f} NPS points)")
+        size = f"{abs(t['impact']):.1f}" if metric in ("nps", "csat") else f"{abs(t['impact']):.2f}"
+        out.append(f"Biggest drag on {label}: {t['name']} (costs {size} {IMPACT_WORDS[metric]})")
     if data["drivers"]["drivers"]:
         d = data["drivers"]["drivers"][0]
-        out.append(f"Key driver of NPS: {d['driver']} ({d['share_pct']:.0f} % of the explained variance)")
+        out.append(f"Key driver of {label}: {d['driver']} ({d['share_pct']:.0f} % of the explained variance)")
     em = data["emerging"]["items"]
     if em:
         out.append(
@@ -434,7 +448,9 @@ def build_report(
     prev = p.previous()
     scores = _scores(s, p, prev)
     headline = scores[0]["metric"] if scores else None
-    themes = _themes(s, p, prev)
+    metric = default_metric(scope_answers(engine, where=where, period=p.window))
+    label = METRICS[metric]["label"]
+    themes = _themes(s, p, prev, metric)
     data: dict[str, Any] = {
         "title": "Customer experience: executive report",
         "generated": datetime.now().replace(microsecond=0).isoformat(sep=" "),
@@ -453,18 +469,20 @@ def build_report(
         "level": LEVEL,
         "min_n": MIN_N,
         "scores": scores,
+        "metric": metric,  # theme impact's and the drivers' score
+        "metric_label": label,
         "by_unit": _by_unit(s, p, prev, headline) if headline else None,
         "themes": themes,
-        "drivers": _drivers(s, p),
+        "drivers": _drivers(s, p, metric),
         "emerging": _emerging(s, p),
         "initiatives": initiatives_section(engine, user, tree, u, p),
         "recognitions": _recognitions(s, p),
         "notes": [
             "Intervals are 95 % confidence intervals; a change is called real only when its interval "
             "excludes zero. Scores on fewer than 30 answers are marked small.",
-            "Theme impact = NPS of everyone − NPS of those who do not mention the theme (bootstrap "
-            "interval); negative means the theme costs NPS points.",
-            "Key drivers: Shapley shares of R² of theme sentiment (0 when not mentioned) on NPS, "
+            f"Theme impact = {label} of everyone − {label} of those who do not mention the theme (bootstrap "
+            f"interval); negative means the theme costs {label} (for every score here, higher is better).",
+            f"Key drivers: Shapley shares of R² of theme sentiment (0 when not mentioned) on {label}, "
             f"{DRIVER_BOOT} bootstrap resamples; performance = % of the theme's mentions that are positive.",
             f"Emerging issues: the last {EMERGING_WINDOW.removesuffix('d')} days of the period against "
             f"the {EMERGING_BASELINE.removesuffix('w')} weeks before (robust z ≥ 3).",

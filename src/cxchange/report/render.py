@@ -85,7 +85,7 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
                 [t["impact"] for t in impact],
                 lows=[t["impact_ci_low"] for t in impact],
                 highs=[t["impact_ci_high"] for t in impact],
-                title="Impact on NPS (points), with 95 % interval",
+                title=f"Impact on {data['metric_label']}, with 95 % interval",
             )
         )
     for ini in data["initiatives"]:

@@ -81,31 +81,7 @@ def theme_stats(
     ).label("cat")
     themes = {t["id"]: t for t in theme_rows(engine)}
     store = Feedback.org_unit_id.label("store")
-    # A theme's mentions are its own and its sub-themes' (a discovered parent is never assigned itself):
-    # each assignment also counts for every ancestor, and a comment counts once per theme.
-    levels = _ancestor_levels(themes)
-    nested = len(levels) > 1
-    parts = [
-        scoped(
-            select(
-                *gcols,
-                Feedback.id.label("fid"),
-                store,
-                category,
-                column.label("answer"),
-                FeedbackTheme.sentiment.label("sentiment"),
-                report.label("theme_id"),
-            )
-            .select_from(Feedback)
-            .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
-            .where(report.is_not(None))
-        )
-        for report in (
-            FeedbackTheme.theme_id if not level else case(level, value=FeedbackTheme.theme_id, else_=None)
-            for level in levels
-        )
-    ]
-    assigned = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("assigned")
+    assigned, nested = _rolled_up(themes, scoped, [*gcols, store, category, column.label("answer")])
     a_g = [assigned.c.g] if gcols else []
     comments = func.count(distinct(assigned.c.fid)) if nested else func.count()
     positive = case((assigned.c.sentiment >= NEUTRAL_BAND, 1), else_=0)
@@ -238,6 +214,33 @@ def _ancestor_levels(themes: dict[int, dict[str, Any]]) -> list[dict[int, int]]:
     return levels
 
 
+def _rolled_up(themes: dict[int, dict[str, Any]], scoped: Any, columns: Sequence[Any]) -> tuple[Any, bool]:
+    """A subquery of theme assignments in scope (`scoped` adds the filters to a statement over Feedback),
+    each under its own theme and again under every ancestor's (a discovered parent is never assigned
+    itself: its mentions are its sub-themes'), with `columns`, the comment's id (fid), the clause's
+    sentiment and the theme counted (theme_id); and whether any theme has a parent (then count
+    distinct fid: a comment counts once per theme)."""
+    levels = _ancestor_levels(themes)
+    parts = [
+        scoped(
+            select(
+                *columns,
+                Feedback.id.label("fid"),
+                FeedbackTheme.sentiment.label("sentiment"),
+                report.label("theme_id"),
+            )
+            .select_from(Feedback)
+            .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+            .where(report.is_not(None))
+        )
+        for report in (
+            FeedbackTheme.theme_id if not level else case(level, value=FeedbackTheme.theme_id, else_=None)
+            for level in levels
+        )
+    ]
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("assigned"), len(levels) > 1
+
+
 def _impact_keys(metric: str, n: int, imp: dict[str, Any]) -> dict[str, Any]:
     """A theme row's score keys: the NPS-named ones NPS rows always had, then the metric-neutral ones."""
     nps_keys = (
@@ -302,15 +305,15 @@ def analysed_count(engine: Engine, where: Sequence[str] = (), period: Period = A
 def theme_counts(
     engine: Engine, where: Sequence[str] = (), period: Period = ALL_TIME
 ) -> dict[int, dict[str, Any]]:
-    """theme id -> mentions and mean clause sentiment (3 decimals): one GROUP BY, for a comparison period
-    that needs no more (`theme_stats` adds impact and intervals with four)."""
+    """theme id -> mentions and mean clause sentiment (3 decimals), counted as `theme_stats` counts
+    (sub-themes' mentions count for their parents), for a comparison period that needs no more."""
     filters, tree = scope_filters(engine, tuple(where))
-    stmt = apply_filters(
-        select(FeedbackTheme.theme_id, func.count(), func.avg(FeedbackTheme.sentiment))
-        .select_from(Feedback)
-        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id),
-        filters, period=period, tree=tree,
-    ).group_by(FeedbackTheme.theme_id)  # fmt: skip
+    themes = {t["id"]: t for t in theme_rows(engine)}
+    assigned, nested = _rolled_up(
+        themes, lambda stmt: apply_filters(stmt, filters, period=period, tree=tree), ()
+    )
+    comments = func.count(distinct(assigned.c.fid)) if nested else func.count()
+    stmt = select(assigned.c.theme_id, comments, func.avg(assigned.c.sentiment)).group_by(assigned.c.theme_id)
     with engine.connect() as conn:
         return {
             int(tid): {"count": int(n), "sentiment": None if sent is None else round(float(sent), 3)}
