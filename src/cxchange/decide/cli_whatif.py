@@ -35,7 +35,7 @@ def simulate_command(
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
     draws: Annotated[int, typer.Option("--draws", help="Simulation draws (each a bootstrap).")] = 1000,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: opt.SeedOption = 0,
     fmt: opt.TableJsonFormat = "table",
     db: opt.DbOption = None,
 ) -> None:
