@@ -67,7 +67,8 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
             self.wfile.write((s + "\r\n").encode())
 
         say("220 test ESMTP")
-        data, lines = False, []
+        data = False
+        lines: list[str] = []
         while raw := self.rfile.readline():
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if data:

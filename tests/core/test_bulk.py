@@ -1,5 +1,6 @@
 """core/bulk.py on SQLite and PostgreSQL: COPY stores exactly what an INSERT would (nulls, floats to the
-last bit, text with COPY's special characters), constraints still hold, and `id_in` picks the same rows."""
+last bit, text with COPY's special characters), constraints still hold, `id_in` picks the same rows, and
+`inserted_id` is the new row's id."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from tests.e2e.world import make_feedback
 
-from cxchange.core.bulk import id_in, insert_rows
+from cxchange.core.bulk import id_in, insert_rows, inserted_id
 from cxchange.listen.import_types import ImportOptions
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import import_file
@@ -72,3 +73,13 @@ def test_id_in_selects_the_same_rows_as_in(engine: Engine, stored: list[int]) ->
         )
         assert conn.scalars(both).all() == wanted[2:4]  # two lists in one statement keep their own values
     assert found == wanted[:-1]
+
+
+def test_inserted_id_is_the_new_rows_id(engine: Engine) -> None:
+    with engine.begin() as conn:
+        first = inserted_id(conn, insert(AnalysisRun).values(backend="fast", taxonomy_version=0, scope={}))
+        second = inserted_id(conn, insert(AnalysisRun).values(backend="best", taxonomy_version=0, scope={}))
+        backends = dict(conn.execute(select(AnalysisRun.id, AnalysisRun.backend)).all())
+    assert type(first) is int and type(second) is int
+    assert second > first
+    assert (backends[first], backends[second]) == ("fast", "best")

@@ -1,5 +1,5 @@
 """One feedback read path: the same filter gives the same rows from `cxchange feedback`, /api/feedback and
-the explorer's CSV export (all three go through `listen.explore`), on the analysed demo company."""
+the explorer's CSV export (all three go through `understand.explore`), on the analysed demo company."""
 
 from __future__ import annotations
 

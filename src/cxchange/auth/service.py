@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from cxchange.auth.models import ApiToken, AppSecret, AuditEntry, SignInSession, User, UserUnit
 from cxchange.auth.passwords import hash_password, needs_rehash, verify_password
 from cxchange.auth.roles import get_role
+from cxchange.core.bulk import inserted_id
 from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.org.models import OrgUnit
@@ -77,13 +78,14 @@ def add_user(
         if conn.execute(select(User.id).where(User.email == email)).scalar() is not None:
             raise InputError(f"user {email} already exists (use `cxchange user passwd` or `user set`)")
         unit_ids = _unit_ids(conn, units)
-        uid = conn.execute(
-            User.__table__.insert().values(
+        uid = inserted_id(
+            conn,
+            insert(User).values(
                 email=email, role=role, password_hash=hashed, active=True, created_at=datetime.utcnow()
-            )
-        ).inserted_primary_key[0]
+            ),
+        )
         for unit_id in unit_ids:
-            conn.execute(UserUnit.__table__.insert().values(user_id=uid, unit_id=unit_id))
+            conn.execute(insert(UserUnit).values(user_id=uid, unit_id=unit_id))
         _audit(conn, actor, "user.add", email, {"role": role, "units": list(units)})
         user = conn.execute(select(User).where(User.id == uid)).one()
         return _user_dict(conn, user)
@@ -154,7 +156,7 @@ def start_session(engine: Engine, user_id: int, hours: int) -> str:
     with engine.begin() as conn:
         conn.execute(delete(SignInSession).where(SignInSession.expires_at < now))
         conn.execute(
-            SignInSession.__table__.insert().values(
+            insert(SignInSession).values(
                 id=_token_hash(sid), user_id=user_id, created_at=now, expires_at=now + timedelta(hours=hours)
             )
         )
@@ -188,7 +190,7 @@ def create_token(engine: Engine, email: str, *, name: str | None = None, actor: 
         if uid is None:
             raise NotFoundError(f"no user {email!r}")
         conn.execute(
-            ApiToken.__table__.insert().values(
+            insert(ApiToken).values(
                 user_id=uid,
                 token_hash=_token_hash(token),
                 prefix=token[: len(TOKEN_PREFIX) + 6],
@@ -239,7 +241,7 @@ def count_users(engine: Engine) -> int:
 
 def _audit(conn: Any, actor: str, action: str, target: str | None, detail: dict[str, Any]) -> None:
     conn.execute(
-        AuditEntry.__table__.insert().values(
+        insert(AuditEntry).values(
             at=datetime.utcnow(), actor=actor, action=action, target=target, detail=detail
         )
     )
@@ -278,7 +280,7 @@ def secret_key(engine: Engine, name: str = "session") -> str:
         value = conn.execute(select(AppSecret.value).where(AppSecret.name == name)).scalar()
         if value is None:
             value = secrets.token_urlsafe(48)
-            conn.execute(AppSecret.__table__.insert().values(name=name, value=value))
+            conn.execute(insert(AppSecret).values(name=name, value=value))
         return value
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from cxchange.auth.models import RateEvent
 from cxchange.core.config import get_settings
@@ -39,7 +39,7 @@ class Counted:
 def record(engine: Engine, bucket: str, keep: timedelta, *, now: datetime | None = None) -> None:
     now = now or datetime.utcnow()
     with engine.begin() as conn:
-        conn.execute(RateEvent.__table__.insert().values(bucket=bucket[:400], at=now, expires_at=now + keep))
+        conn.execute(insert(RateEvent).values(bucket=bucket[:400], at=now, expires_at=now + keep))
     purge_expired(engine, now)
 
 

@@ -135,7 +135,7 @@ def _show_readiness_trend(rows: list[dict[str, Any]], fmt: str) -> None:
 @readiness_command("trend", show=_show_readiness_trend, calls="cxchange.change.readiness:trend")
 def readiness_trend(
     initiative: Id,
-    unit: Annotated[str | None, typer.Option("--unit", help="Only this unit and those beneath it.")] = None,
+    unit: opt.UnitOption = None,
 ) -> None:
     """Repeated assessments: mean per element and the change since the previous one."""
 

@@ -260,10 +260,10 @@ def managers(engine: Engine, initiative: int | str) -> list[dict[str, Any]]:
         for a in s.scalars(select(RaciAssignment).where(RaciAssignment.initiative_id == ini.id)):
             raci[a.person_id].append(f"{'A/R' if a.does_work else a.letter} on {a.activity}")
         agents = set(s.scalars(select(ChangeAgent.person_id).where(ChangeAgent.initiative_id == ini.id)))
-        senders = defaultdict(int)
+        senders: defaultdict[int, int] = defaultdict(int)
         for c in s.scalars(select(Communication).where(Communication.initiative_id == ini.id)):
             senders[c.sender_id] += 1
-        owners = defaultdict(int)
+        owners: defaultdict[int, int] = defaultdict(int)
         for r in s.scalars(select(ResistanceItem).where(ResistanceItem.initiative_id == ini.id)):
             owners[r.owner_id] += 1
         sponsor_id, owner_id = ini.sponsor_id, ini.owner_id

@@ -8,6 +8,8 @@ the same SQLAlchemy errors (IntegrityError for a duplicate key).
 `id_in`: `column IN (ids)` for thousands of ids: on PostgreSQL one array parameter (`= ANY(:ids)`)
 instead of a bound parameter per id, which psycopg converted and the server planned one by one
 (0.7 s of client CPU per 5,000-id partition of a Dask worker, bench/scale.py --mode cluster).
+
+`inserted_id`: the id of the one row an INSERT adds, as an int (every table here has an integer key).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, any_, bindparam, insert
+from sqlalchemy import BigInteger, ColumnElement, Connection, Insert, any_, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 
 
@@ -51,3 +53,10 @@ def id_in(column: Any, ids: Sequence[int], dialect: str) -> ColumnElement[bool]:
     else:
         found = column.in_(list(ids))
     return found
+
+
+def inserted_id(conn: Connection, statement: Insert) -> int:
+    key = conn.execute(statement).inserted_primary_key
+    if key is None:  # SQLAlchemy types it optional; an INSERT of one row always has one
+        raise ValueError("the statement inserted no row")
+    return int(key[0])

@@ -1,8 +1,8 @@
 """The options every stage's CLI shares, defined once so their names, help and checks cannot drift:
 --db, --format (per command: the help lists exactly the formats it writes and anything else is refused),
 --where, --since, --until (read as dates while the line is parsed: `core.period`), --unit, --units,
---source, --metric, --level. A command module reads them as `opt.WhereOption` (`from cxchange.core
-import cli_options as opt`); how a command runs is `core.cli_support`'s."""
+--source, --metric, --level, --min-n, --seed. A command module reads them as `opt.WhereOption`
+(`from cxchange.core import cli_options as opt`); how a command runs is `core.cli_support`'s."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ SourceOption = Annotated[str | None, typer.Option("--source", help="Only feedbac
 UnitOption = Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")]
 UnitsOption = Annotated[str | None, typer.Option("--units", help="Unit codes, comma-separated.")]
 MetricOption = Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")]
-LevelOption = Annotated[float, typer.Option("--level", help="Confidence level.")]
+LevelOption = Annotated[float, typer.Option("--level", help="Confidence level of the intervals.")]
+MinNOption = Annotated[int, typer.Option("--min-n", help="Groups below this n are flagged small.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: the same seed, the same answer.")]
 
 
 def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:

@@ -45,9 +45,10 @@ def _engine_for(url: str) -> Engine:
         "pool_timeout": settings.db_pool_timeout,
     }
     if parsed.get_backend_name() == "sqlite":
-        in_memory = not parsed.database or parsed.database == ":memory:"
+        database = parsed.database or ":memory:"  # sqlite:// (no file) is in memory too
+        in_memory = database == ":memory:"
         if not in_memory:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         # An in-memory database lives in one connection: its pool is not a queue and takes no sizes.
         engine = create_engine(url, connect_args={"check_same_thread": False}, **({} if in_memory else pool))
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from cxchange.core.bulk import inserted_id
 from cxchange.core.processes import pid_alive
 from cxchange.core.tables import pending_work
 
@@ -88,7 +89,7 @@ def record(conn: Connection, event: str, payload: Mapping[str, Any]) -> int:
     values = dict(
         event=event, payload=dict(payload), created_at=now, attempts=0, claimed_by=_me(), claimed_at=now
     )
-    return int(conn.execute(insert(pending_work).values(**values)).inserted_primary_key[0])
+    return inserted_id(conn, insert(pending_work).values(**values))
 
 
 @dataclass

@@ -83,8 +83,8 @@ def drivers_command(
         bool, typer.Option("--quadrant", help="Add the importance-performance quadrant of each driver.")
     ] = False,
     boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples for intervals (0: none).")] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
-    level: Annotated[float, typer.Option("--level", help="Confidence level of the intervals.")] = 0.95,
+    seed: opt.SeedOption = 0,
+    level: opt.LevelOption = 0.95,
     from_: Annotated[
         str | None,
         typer.Option(

@@ -36,7 +36,7 @@ def simulate_command(
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
     draws: Annotated[int, typer.Option("--draws", help="Simulation draws (each a bootstrap).")] = 1000,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: opt.SeedOption = 0,
     metric: Annotated[str | None, typer.Option("--metric", help=METRIC_HELP)] = None,
     fmt: opt.TableJsonFormat = "table",
     db: opt.DbOption = None,

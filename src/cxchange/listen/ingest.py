@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, insert, select
 
+from cxchange.core.bulk import inserted_id
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.core.names import check_name
 from cxchange.listen.models import RejectedRow, Source
@@ -175,7 +176,7 @@ def ingest_items(engine: Engine, source: str, items: Any, *, kind: str | None = 
         after_commit="background",
     )
     result = import_frame(engine, frame.select(keep), options, name=f"api:{source}")
-    rows: list[Any] = []
+    rows: Sequence[Any] = ()
     if result.rejected:  # the reasons, row by row, as `cxchange rejects` shows them
         with engine.connect() as conn:
             rows = conn.execute(
@@ -272,17 +273,14 @@ def set_mapping(engine: Engine, source: str, mapping: Any, *, kind: str = "ticke
     with engine.begin() as conn:
         sid = conn.execute(select(Source.id).where(Source.name == source)).scalar()
         if sid is None:
-            sid = conn.execute(
-                Source.__table__.insert().values(
+            sid = inserted_id(
+                conn,
+                insert(Source).values(
                     name=source, kind=kind, mapping={}, rating_scale=5, created_at=datetime.utcnow()
-                )
-            ).inserted_primary_key[0]
-        conn.execute(IngestMapping.__table__.delete().where(IngestMapping.source_id == sid))
-        conn.execute(
-            IngestMapping.__table__.insert().values(
-                source_id=sid, mapping=clean, updated_at=datetime.utcnow()
+                ),
             )
-        )
+        conn.execute(delete(IngestMapping).where(IngestMapping.source_id == sid))
+        conn.execute(insert(IngestMapping).values(source_id=sid, mapping=clean, updated_at=datetime.utcnow()))
     return {"source": source, "mapping": clean}
 
 

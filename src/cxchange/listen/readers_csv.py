@@ -99,7 +99,8 @@ class CsvReader(TableReader):
 
     def _chunks(self, chunk_rows: int) -> Iterator[Chunk]:
         block = min(max(chunk_rows * 128, 1 << 16), _MAX_BLOCK)
-        first, pending = 1, []  # pending: empty lines not (yet) followed by anything
+        first = 1
+        pending: list[RawReject] = []  # empty lines not (yet) followed by anything
         with contextlib.closing(self._data_stream()) as stream:
             for seg in _segments(stream, block, self._cr_only, self.info):
                 frame, nums, rejects, count = self._parse(seg, first)

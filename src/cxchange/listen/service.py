@@ -19,6 +19,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import sqlite
 
+from cxchange.core.bulk import inserted_id
 from cxchange.core.errors import InputError
 from cxchange.core.events import BATCH_IMPORTED, complete, complete_in_background, record
 from cxchange.core.faults import fault_point
@@ -245,7 +246,8 @@ def _import_batch(
         if options.kind:
             values["kind"] = options.kind
         conn.execute(update(Source).where(Source.id == source_id).values(**values))
-    batch_id = conn.execute(
+    batch_id = inserted_id(
+        conn,
         insert(ImportBatch).values(
             source_id=source_id,
             file_name=info.path,
@@ -256,8 +258,8 @@ def _import_batch(
             status="running",
             mapping=remembered,
             started_at=datetime.utcnow(),
-        )
-    ).inserted_primary_key[0]
+        ),
+    )
     result = ImportResult(batch_id=batch_id, source=options.source)
     writer = feedback_writer(
         conn, source_id=source_id, batch_id=batch_id, rating_scale=scale, expected_rows=expected_rows

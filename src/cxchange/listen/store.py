@@ -233,7 +233,7 @@ def write_rejects(conn: Connection, batch_id: int, rejects: Rejects, *, kind: st
     if not len(rejects):
         return
     conn.execute(
-        insert(RejectedRow.__table__),
+        insert(RejectedRow),
         [
             {"batch_id": batch_id, "kind": kind, "row_number": r, "column": c, "reason": why, "raw": raw}
             for r, c, why, raw in zip(

@@ -32,7 +32,7 @@ def scores_command(
         str | None, typer.Option("--ci", help="adjusted-wald (NPS default), wald or bootstrap.")
     ] = None,
     level: opt.LevelOption = 0.95,
-    min_n: Annotated[int, typer.Option("--min-n", help="Groups below this n are flagged small.")] = 30,
+    min_n: opt.MinNOption = 30,
 ) -> Any:
     """NPS / CSAT / CES / rating by group, with confidence intervals; small groups flagged, not hidden.
     No answers in scope: one line on stderr, exit 1."""
@@ -50,8 +50,8 @@ def compare_command(
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
-    level: Annotated[float, typer.Option("--level")] = 0.95,
-    min_n: Annotated[int, typer.Option("--min-n")] = 30,
+    level: opt.LevelOption = 0.95,
+    min_n: opt.MinNOption = 30,
 ) -> Any:
     """Differences between groups with intervals and Holm-adjusted p-values."""
     from cxchange.measure.service import ScoreQuery, compare

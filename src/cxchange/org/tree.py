@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from cxchange.core.bulk import inserted_id
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.core.names import check_name
 from cxchange.org.models import OrgUnit, Person
@@ -104,9 +105,8 @@ def upsert_units(conn: Connection, rows: list[dict[str, Any]], file: str) -> int
         if code in existing:
             conn.execute(update(OrgUnit).where(OrgUnit.id == existing[code]).values(**values))
         else:
-            existing[code] = conn.execute(
-                insert(OrgUnit).values(code=code, path=code, depth=0, **values)
-            ).inserted_primary_key[0]
+            statement = insert(OrgUnit).values(code=code, path=code, depth=0, **values)
+            existing[code] = inserted_id(conn, statement)
     for r in rows:
         parent = (r.get("parent") or "").strip() or None
         if parent is not None and parent not in existing:
@@ -158,9 +158,7 @@ def upsert_people(conn: Connection, rows: list[dict[str, Any]], file: str) -> in
         if email in existing:
             conn.execute(update(Person).where(Person.id == existing[email]).values(**values))
         else:
-            existing[email] = conn.execute(insert(Person).values(email=email, **values)).inserted_primary_key[
-                0
-            ]
+            existing[email] = inserted_id(conn, insert(Person).values(email=email, **values))
     return len(rows)
 
 

@@ -4,7 +4,7 @@ Scores with intervals and a monthly trend (`measure.service.grouped_counts`, one
 metric; every figure then comes from those counts through `measure.stats`), movement by org unit,
 theme changes against the previous period and themes by impact (`understand.service.theme_stats` and
 `theme_counts`), key drivers (`decide.data.theme_driver_frame` -> `decide.drivers.driver_table`, as
-on the Decide page), emerging issues (`understand.service.emerging`), counts (`listen.explore`),
+on the Decide page), emerging issues (`understand.service.emerging`), counts (`understand.explore`),
 initiatives and their measured outcomes (`report.initiatives`) and recognitions (`sustain.recognition`).
 
 `--unit CODE` becomes the services' `unit=CODE` filter: the unit and everything beneath it. The reader's

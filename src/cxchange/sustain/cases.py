@@ -335,7 +335,8 @@ def scan_all(engine: Engine) -> dict[str, Any]:
     analyses do it for new feedback; this catches up after rules change."""
     with engine.connect() as conn:
         batches = list(conn.scalars(select(ImportBatch.id).order_by(ImportBatch.id)))
-    made, errors = 0, []
+    made = 0
+    errors: list[str] = []
     for b in batches:
         r = cases_for_batch(engine, b)
         made, errors = made + r["cases"], errors + r["errors"]

@@ -195,7 +195,7 @@ def scorecard_command(
         str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: newest feedback).")
     ] = None,
     level: opt.LevelOption = 0.95,
-    min_n: Annotated[int, typer.Option("--min-n", help="Units below this n are flagged small.")] = 30,
+    min_n: opt.MinNOption = 30,
     fmt: opt.FormatOption = "table",
     db: opt.DbOption = None,
 ) -> None:

@@ -120,7 +120,7 @@ def themes_discover(
     since: opt.SinceOption = None,
     where: opt.WhereOption = None,
     max_themes: Annotated[int, typer.Option("--max-themes", help="Top-level themes at most.")] = 12,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: opt.SeedOption = 0,
     embedder: Annotated[
         str,
         typer.Option(

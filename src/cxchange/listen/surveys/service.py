@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from cxchange.core.bulk import inserted_id
 from cxchange.core.config import get_settings
 from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.core.names import check_name
@@ -203,22 +204,17 @@ def create_survey(
                 f"--units: unknown unit(s) {', '.join(unknown)} (import them with `cxchange org`)"
             )
         now = datetime.utcnow()
-        source_id = conn.execute(
-            insert(Source).values(
-                name=source_name, kind="employee" if kind == "adkar" else "survey", mapping={},
-                rating_scale=5, created_at=now,
-            )
-        ).inserted_primary_key[0]  # fmt: skip
-        survey_id = conn.execute(
-            insert(Survey).values(
-                name=name, kind=kind, source_id=source_id, language=language, definition=definition,
-                initiative_id=initiative_id, assessment=assessment, status=OPEN, created_at=now,
-            )
-        ).inserted_primary_key[0]  # fmt: skip
+        source_id = inserted_id(conn, insert(Source).values(
+            name=source_name, kind="employee" if kind == "adkar" else "survey", mapping={},
+            rating_scale=5, created_at=now,
+        ))  # fmt: skip
+        survey_id = inserted_id(conn, insert(Survey).values(
+            name=name, kind=kind, source_id=source_id, language=language, definition=definition,
+            initiative_id=initiative_id, assessment=assessment, status=OPEN, created_at=now,
+        ))  # fmt: skip
         link_units: list[int | None] = [found[c] for c in codes] or [None]
         ids = [
-            conn.execute(insert(SurveyLink).values(survey_id=survey_id, unit_id=u)).inserted_primary_key[0]
-            for u in link_units
+            inserted_id(conn, insert(SurveyLink).values(survey_id=survey_id, unit_id=u)) for u in link_units
         ]
     # Signed after the commit: the signing key may be created on first use, in a transaction of its own.
     links = [

@@ -322,7 +322,7 @@ class _Engine:
                         continue
                     s = ctx[prev]
                 else:
-                    s = boosters.get(prev)
+                    s = boosters.get(prev, 0.0)
                 if s:
                     if v < 0:
                         s = -s
@@ -390,7 +390,9 @@ class _Engine:
 
 def _split_phrase(pattern: str) -> list[str]:
     """Split on spaces outside parentheses: "(no one|nobody) called back" -> 3 parts."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in pattern.strip():
         depth += (ch == "(") - (ch == ")")
         if ch == " " and depth == 0:

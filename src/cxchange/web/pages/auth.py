@@ -72,7 +72,11 @@ async def login(request: Request, form: Annotated[SignIn, Form()]) -> Any:
     target = _safe_next(form.next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
-        ctx = {"next": target, "email": email, "error": "The sign-in form expired: please try again."}
+        ctx: dict[str, Any] = {
+            "next": target,
+            "email": email,
+            "error": "The sign-in form expired: please try again.",
+        }
         return _login_page(request, ctx, status_code=403)
     if control_character(email) or len(email) > 320:  # never stored, counted or audited (NUL: a 500)
         ctx = {"next": target, "email": None, "error": "That is not an e-mail address."}

@@ -177,7 +177,7 @@ async def upload(
     except CxError:
         shutil.rmtree(d, ignore_errors=True)
         raise
-    meta = {
+    meta: dict[str, Any] = {
         "user": scope.email,
         "file": name,
         "original": (file.filename or name)[-200:],
