@@ -86,10 +86,12 @@ def themes_report(
     from cxchange.understand.service import missing_metric_hint, scope_answers, theme_stats
 
     engine = engine_from(ctx, db)
-    scope = {"where": tuple(where or ()), "source": source, "period": Period(since, until)}
-    answers = scope_answers(engine, **scope)
+    in_scope, period = tuple(where or ()), Period(since, until)
+    answers = scope_answers(engine, where=in_scope, source=source, period=period)
     chosen = check_metric(metric) if metric else default_metric(answers)
-    rows = theme_stats(engine, by=by, n_boot=boot, metric=chosen, **scope)
+    rows = theme_stats(
+        engine, by=by, n_boot=boot, metric=chosen, where=in_scope, source=source, period=period
+    )
     if not rows:  # a fresh database: say why it is empty and what to do (the smoke test wants exit 0)
         from cxchange.understand.themes.taxonomy import NO_TAXONOMY
 
