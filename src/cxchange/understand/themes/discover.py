@@ -65,6 +65,7 @@ STATIC_IDF = False  # weight static token rows by the corpus's IDF (chosen on de
 # "regression" (per-theme logistic regressions trained on discovery's labels, relevance.fit_model).
 TFIDF_MATCHER = "projection"
 FINE_PER_SQRT = 1 / 2  # first NMF: sqrt(n / mean terms per text)/2 topics, between max_themes and 4x that
+FINE_FLOOR = 1.0  # ... and never fewer than this many times the top-level slots (long texts sit at it)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def discover_themes(
     n_terms = np.diff(content_x.indptr)[has_content]
     per_text = float(n_terms.mean()) if len(n_terms) else 1.0
     k_auto = round(np.sqrt(int(has_content.sum()) / max(per_text, 1.0)) * FINE_PER_SQRT)
-    k_fine = fine_topics or min(max(k_top, k_auto), 4 * k_top)
+    k_fine = fine_topics or min(max(round(FINE_FLOOR * k_top), k_auto, 1), 4 * k_top)
     k_fine = min(k_fine, int(has_content.sum()), content_x.shape[1])
     embedded: tuple[np.ndarray, dict[int, np.ndarray], np.ndarray] | None = None
     topics: tuple[np.ndarray, np.ndarray, np.ndarray] | None = (
