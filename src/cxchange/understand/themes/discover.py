@@ -12,9 +12,10 @@ How it works:
    fit any subject (``great``, ``terrible``, ``service``). Why: verdict words run through every subject
    and would pull unrelated comments together, yet "Great service overall" is still feedback (it goes to
    "Overall experience").
-3. Each text's *subject* - the first noun after a determiner ("this dress", "the queue", "my refund") - is
-   lifted in its TF-IDF row, so that themes form around what comments are about rather than around
-   how they say it. A word counts as a noun when it mostly follows a determiner in this corpus.
+3. Each text's *subject* - the first noun after a determiner ("this dress", "the queue", "my refund") - can
+   be lifted in its TF-IDF row (``SUBJECT_LIFT``; off since the long-text tuning of 2026-12-07), so that
+   themes form around what comments are about. A word counts as a noun when it mostly follows a
+   determiner in this corpus.
 4. NMF finds fine topics; extra NMF rounds on the texts it explains poorly give rarer wordings a home;
    topics owning too few texts are dropped. Fine topics whose comments share vocabulary nest under one
    parent; past ``max_themes`` top-level themes, the smallest groups nest under "Other topics".
@@ -65,7 +66,10 @@ STATIC_IDF = False  # weight static token rows by the corpus's IDF (chosen on de
 # "regression" (per-theme logistic regressions trained on discovery's labels, relevance.fit_model).
 TFIDF_MATCHER = "projection"
 FINE_PER_SQRT = 1 / 2  # first NMF: sqrt(n / mean terms per text)/2 topics, between max_themes and 4x that
-FINE_FLOOR = 1.0  # ... and never fewer than this many times the top-level slots (long texts sit at it)
+# ... and never fewer than this many times the top-level slots (long texts sit at this floor, so it sets
+# how many leaf themes they get). 0.5, with SUBJECT_LIFT 0, by eval/themes_long_tuning.py's committed
+# criterion (tuning sets Blitzer and clothing only; results eval/results/themes_long_tuning.json).
+FINE_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
