@@ -146,11 +146,9 @@ def choose(rows: list[dict], sets: list[str]) -> dict:
 
 
 def main() -> int:
-    parsed = data.tuning_args(
-        __doc__.splitlines()[0], TUNING, ROOT / "eval" / "results" / "themes_long_tuning.json"
-    )
-    if parsed is None:
-        return 1
+    default_out = ROOT / "eval" / "results" / "themes_long_tuning.json"
+    if (parsed := data.tuning_args(__doc__.splitlines()[0], TUNING, default_out)) is None:
+        return 1  # a held-out set was named
     sets, seeds, out = parsed
     load_start = [round(x, 2) for x in os.getloadavg()]
     saved = (discover.TFIDF_MATCHER, discover.SUBJECT_LIFT, discover.FINE_FLOOR)
