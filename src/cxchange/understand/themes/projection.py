@@ -20,6 +20,7 @@ another theme at ``SECONDARY`` of the best (discovery's memberships), at most ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,15 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy import sparse
 
-__all__ = ["ASSIGN_MIN", "SECONDARY", "SUBJECT_LIFT", "Projection", "first_subject", "nnls_weights"]
+__all__ = [
+    "ASSIGN_MIN",
+    "SECONDARY",
+    "SUBJECT_LIFT",
+    "Projection",
+    "first_subject",
+    "nnls_weights",
+    "unit_tfidf",
+]
 
 ASSIGN_MIN = 0.05  # smallest weight (unit-norm text on unit-norm topic) that counts as being about it
 SECONDARY = 0.5  # another theme counts for a text at this share of its best theme's weight
@@ -65,6 +74,32 @@ def nnls_weights(x: sparse.csr_matrix, h: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(np.abs(b).sum(1) > 0):
         w[i] = nnls(design, rhs[i])[0]
     return w
+
+
+def unit_tfidf(
+    docs: Sequence[list[str]], column: dict[str, int], idf: np.ndarray
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Unit-length sublinear TF-IDF rows of ``docs`` (terms) over ``column`` (term -> column) with
+    ``idf``, as sklearn's TfidfTransformer(sublinear_tf=True) weighs them; and per doc the share of its
+    term uses the columns know."""
+    from scipy import sparse
+
+    rows, cols, vals = [], [], []
+    coverage = np.zeros(len(docs))
+    for i, terms in enumerate(docs):
+        counts: dict[int, int] = {}
+        for t in terms:
+            j = column.get(t)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        coverage[i] = sum(counts.values()) / len(terms) if terms else 0.0
+        for j, c in counts.items():
+            rows.append(i)
+            cols.append(j)
+            vals.append((1.0 + np.log(c)) * idf[j])
+    x = sparse.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(idf)))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(1)).ravel())
+    return (sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ x).tocsr(), coverage
 
 
 def first_subject(
@@ -150,23 +185,8 @@ class Projection:
 
     def _generic(self, term_lists: list[list[str]], rows: np.ndarray) -> sparse.csr_matrix:
         """Unit sublinear TF-IDF rows over the verdict vocabulary, as discovery weighed them."""
-        from scipy import sparse
-
-        col = {t: j for j, t in enumerate(self.generic_vocab)}
-        r, c, v = [], [], []
-        for out_row, d in enumerate(rows):
-            counts: dict[int, int] = {}
-            for t in term_lists[int(d)]:
-                j = col.get(t)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            for j, k in counts.items():
-                r.append(out_row)
-                c.append(j)
-                v.append((1.0 + np.log(k)) * self.generic_idf[j])
-        g = sparse.csr_matrix((v, (r, c)), shape=(len(rows), len(self.generic_vocab)))
-        norms = np.sqrt(np.asarray(g.multiply(g).sum(1)).ravel())
-        return (sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ g).tocsr()
+        column = {t: j for j, t in enumerate(self.generic_vocab)}
+        return unit_tfidf([term_lists[int(d)] for d in rows], column, self.generic_idf)[0]
 
     # ------------------------------------------------------------------------------------ storage
     def arrays(self) -> dict[str, np.ndarray]:

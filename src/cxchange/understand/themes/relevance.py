@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cxchange.understand.themes.normalise import Noise, normalise
-from cxchange.understand.themes.projection import Projection, first_subject
+from cxchange.understand.themes.projection import Projection, first_subject, unit_tfidf
 from cxchange.understand.themes.text import text_terms, tokenise
 
 if TYPE_CHECKING:  # imported where features are built: every command that loads a taxonomy loads this
@@ -123,24 +123,7 @@ class ThemeModel:
 
     def features_of_terms(self, docs: Sequence[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
         """`features` of texts already cut into discovery's terms."""
-        rows, cols, vals = [], [], []
-        coverage = np.zeros(len(docs))
-        for i, terms in enumerate(docs):
-            counts: dict[int, int] = {}
-            for t in terms:
-                j = self._column.get(t)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            coverage[i] = sum(counts.values()) / len(terms) if terms else 0.0
-            for j, c in counts.items():
-                rows.append(i)
-                cols.append(j)
-                vals.append((1.0 + np.log(c)) * self.idf[j])
-        from scipy import sparse
-
-        x = sparse.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(self.vocab)))
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(1)).ravel())
-        return (sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ x).tocsr(), coverage
+        return unit_tfidf(docs, self._column, self.idf)
 
     def probabilities(self, x: sparse.csr_matrix) -> np.ndarray:
         if len(self.classes) == 1:
