@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ASSIGN_MIN",
     "SECONDARY",
-    "SUBJECT_LIFT",
     "Projection",
     "first_subject",
     "nnls_weights",
@@ -41,11 +40,6 @@ __all__ = [
 
 ASSIGN_MIN = 0.05  # smallest weight (unit-norm text on unit-norm topic) that counts as being about it
 SECONDARY = 0.5  # another theme counts for a text at this share of its best theme's weight
-# Added to a text's subject noun (its TF-IDF row has unit length) before topics are found. 0: off, by
-# eval/themes_long_tuning.py's committed criterion on Blitzer's reviews and clothing (with FINE_FLOOR
-# 0.5: mean NMI 0.356 vs 0.314 at 1.0 / 1.0): in a long text the first noun after a determiner is more
-# often a side remark ("the company", "my account") than its subject.
-SUBJECT_LIFT = 0.0
 OFF_TOPIC = 0.5  # a verdict comment with content words no topic explains: weaker in "Overall experience"
 
 
@@ -126,7 +120,7 @@ class Projection:
     components: np.ndarray
     topic_class: np.ndarray
     nouns: frozenset[str]
-    lift: float = SUBJECT_LIFT
+    lift: float = 1.0
     overall_class: int = -1
     generic_vocab: list[str] = field(default_factory=list)
     generic_idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
