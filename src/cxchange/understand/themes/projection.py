@@ -20,7 +20,7 @@ another theme at ``SECONDARY`` of the best (discovery's memberships), at most ``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -198,8 +198,9 @@ class Projection:
         return {"lift": self.lift, "overall_class": self.overall_class}
 
     @classmethod
-    def from_arrays(cls, z: object, meta: dict[str, float | int]) -> Projection:
-        get = z.__getitem__  # type: ignore[attr-defined]
+    def from_arrays(cls, z: Mapping[str, np.ndarray], meta: dict[str, float | int]) -> Projection:
+        """Read back from `arrays` (``z``: the loaded ``.npz``) and `meta`."""
+        get = z.__getitem__
         return cls(
             components=get("projection_components").astype(np.float64),
             topic_class=get("projection_topic_class").astype(np.int64),
