@@ -136,6 +136,24 @@ def clothing() -> EvalSet:
     )
 
 
+# Blitzer's multi-domain Amazon reviews (books, dvd, electronics, kitchen): long reviews from another
+# domain than clothing, a TUNING set for the long-text (TF-IDF) path; a fixed sample keeps a sweep short.
+BLITZER_SAMPLE, BLITZER_SEED = 3000, 0
+
+
+def blitzer() -> EvalSet:
+    df = pl.read_csv(SHARED / "product_reviews_multidomain_blitzer.csv", infer_schema_length=0)
+    df = df.filter(pl.col("text").is_not_null() & (pl.col("text").str.strip_chars() != ""))
+    df = df.sample(n=min(BLITZER_SAMPLE, df.height), seed=BLITZER_SEED, shuffle=False)
+    return EvalSet(
+        "blitzer",
+        df["text"].to_list(),
+        "tuning",
+        [Scoring(f"domain (4 product kinds), {df.height} reviews (fixed sample)", df["domain"].to_numpy(),
+                 np.ones(df.height, bool))],
+    )  # fmt: skip
+
+
 # Every set by name (eval/themes.py --sets, bench/themes_session.py --set).
 SETS: dict[str, Callable[[], EvalSet]] = {
     "demo": demo,
@@ -143,6 +161,7 @@ SETS: dict[str, Callable[[], EvalSet]] = {
     "cfpb": cfpb,
     "banking77": banking77,
     "banking77_train": banking77_train,
+    "blitzer": blitzer,
 }
 
 

@@ -76,6 +76,17 @@ Skytrax, clothing, hotels and restaurants by eval/themes_fidelity.py's committed
 with discovery on comments the matcher was not fitted on). It moves cfpb and clothing (TF-IDF);
 banking77, demo and banking77_train take the minilm-onnx path, whose matcher is discovery's
 centroids, and are re-run only so that one run writes the whole file. Held-out and tuning runs as above.
+
+Run of 2026-12-07, fifth (issue 15 on long texts), fixed before it: the TF-IDF path (long texts)
+saves discovery's own NMF projection as its matcher (projection.py; discover.TFIDF_MATCHER =
+"projection"), weighs texts on topics by exact per-row NNLS, lifts no subject noun (SUBJECT_LIFT 0)
+and finds at least half as many fine topics as top-level slots (FINE_FLOOR 0.5), all chosen by
+eval/themes_long_tuning.py's committed criterion on Blitzer's multi-domain reviews and clothing only
+(eval/results/themes_long_tuning.json). The short-text path (minilm-onnx) is untouched. Held out, run
+once, at CLI defaults, with BERTopic, seeds 0, 1, 2: `--sets cfpb --out
+eval/results/themes_cfpb_2026-12-07.json`; banking77's test split is not run. Confirmation that the
+short path did not move: `--sets banking77_train --skip-bertopic --out
+eval/results/themes_banking77_train_2026-12-07.json`.
 """
 
 from __future__ import annotations

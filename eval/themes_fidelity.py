@@ -24,6 +24,11 @@ hotel and restaurant reviews. The criterion is the mean "out" agreement over the
 seeds. The shipped setting (relevance.LR_C, balanced) is the one the criterion picks; the held-out
 set, CFPB complaint narratives (issue 15's held-out set), is run once, at the shipped setting only.
 Results: eval/results/themes_fidelity.json (+ .md), written by this run.
+
+Since 2026-12-07 (second study) the TF-IDF path ships discovery's own NMF projection as its matcher
+(discover.TFIDF_MATCHER = "projection": it gives discovery's comments discovery's labels exactly);
+this script still studies the regression matcher (TFIDF_MATCHER = "regression", kept as an option),
+and eval/themes_long_tuning.py compares the two. Its committed results predate that change.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _themes_data import SHARED, cfpb, clothing
 
-from cxchange.understand.themes import relevance
+from cxchange.understand.themes import discover, relevance
 from cxchange.understand.themes.discover import discover_themes
 
 SAMPLE = 3000
@@ -103,10 +108,13 @@ def one_run(
         return real_fit(term_lists, found_labels, **kw)
 
     relevance.fit_model = capture
+    shipped_matcher = discover.TFIDF_MATCHER
+    discover.TFIDF_MATCHER = "regression"  # this study is of the regression matcher's settings
     try:
         found = discover_themes(texts, embedder="tfidf", seed=seed, with_model=True)
     finally:
         relevance.fit_model = real_fit
+        discover.TFIDF_MATCHER = shipped_matcher
     ref = captured["labels"]
     hold = np.random.default_rng(seed).random(len(ref)) < HOLD_SHARE
     shipped = relevance._fit_rest

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -149,3 +151,89 @@ def test_a_small_theme_is_not_outvoted_by_the_largest_one() -> None:
     for part in (held, ~held):
         assert np.mean(predicted[part] == y[part]) >= 0.85
         assert np.mean(predicted[part] == 0) <= np.mean(y[part] == 0) + 0.08
+
+
+# --- the projection matcher of TF-IDF discovery (long texts) -----------------------------------------
+
+LONG_SUBJECTS = {
+    "mortgage": "mortgage escrow servicer modification foreclosure lender appraisal refinance closing",
+    "collection": "collector collection agency validate creditor lawsuit garnish settlement owed",
+    "card": "card purchase charged twice fraudulent statement annual fee merchant chargeback",
+    "report": "bureau report inquiry inaccurate tradeline score equifax experian transunion",
+}
+FILLER = (
+    "contacted several times phone letter nobody answer weeks attached copies sent stress help resolved "
+    "asked manager promised call back never email received told wait department transferred hold"
+).split()
+
+
+def _long_corpus(n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Complaint-like narratives of about 60 words: a dozen words of one planted subject among words every
+    subject shares, in seeded sentences (no two texts repeat a sentence: repeats are boilerplate)."""
+    rng = np.random.default_rng(seed)
+    keys = sorted(LONG_SUBJECTS)
+    texts, labels = [], []
+    for i in range(n):
+        k = keys[i % len(keys)]
+        words = [*rng.choice(LONG_SUBJECTS[k].split(), 12), *rng.choice(FILLER, 40)]
+        rng.shuffle(words)
+        sentences = [" ".join(["the", *words[j : j + 8]]) for j in range(0, len(words), 8)]
+        texts.append(". ".join(x.capitalize() for x in sentences) + ".")
+        labels.append(k)
+    return texts, labels
+
+
+def test_projection_matcher_reproduces_discovery_on_long_texts() -> None:
+    """The saved matcher of TF-IDF discovery gives every comment discovery's own label (exactly, not
+    mostly: the regression matcher it replaced agreed on 56-67 % of new comments), the same alone as in
+    a batch, and places new comments of a planted subject in the theme that subject's comments got."""
+    texts, labels = _long_corpus(400, seed=3)
+    fit, new = texts[:320], texts[320:]
+    # max_themes 8: long texts get FINE_FLOOR (0.5) x the top-level slots as fine topics, here 4
+    found = discover_themes(fit, max_themes=8, seed=0, embedder="tfidf", with_model=True)
+    model: ThemeModel = found.model  # type: ignore[attr-defined]
+    assert model.projection is not None and model.centroids is None
+    picked = model.assign(fit)
+    primary = np.array([int(model.classes[p[0][0]]) if p else -1 for p in picked])
+    assert np.array_equal(primary, found.labels)  # type: ignore[attr-defined]
+    assert [model.assign([t])[0] for t in fit[:40]] == picked[:40]
+    assert np.median([len(p) for p in picked]) <= 3
+    # New comments: the theme that most of the fitted comments of their subject were given.
+    fitted = list(zip(found.labels.tolist(), labels[:320], strict=True))  # type: ignore[attr-defined]
+    home = {k: Counter(x for x, lab in fitted if lab == k).most_common(1)[0][0] for k in LONG_SUBJECTS}
+    assert len(set(home.values())) == len(LONG_SUBJECTS)  # discovery found the four subjects
+    got = [int(model.classes[p[0][0]]) if p else -1 for p in model.assign(new)]
+    assert np.mean([g == home[lab] for g, lab in zip(got, labels[320:], strict=True)]) >= 0.95
+    # Stored and read back, it places comments the same way; a comment with no known word gets none.
+    back = ThemeModel.from_bytes(model.to_bytes())
+    assert back.projection is not None and back.assign(new) == model.assign(new)
+    assert model.assign(["", "zzz qqq"]) == [[], []]
+
+
+def test_a_format_2_regression_matcher_still_loads_and_assigns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Taxonomies saved before the projection matcher (format 2, per-theme regressions) keep working."""
+    from cxchange.understand.themes import discover, relevance
+
+    texts, _ = _long_corpus(200, seed=4)
+    monkeypatch.setattr(discover, "TFIDF_MATCHER", "regression")
+    found = discover_themes(texts, max_themes=4, seed=0, embedder="tfidf", with_model=True)
+    model: ThemeModel = found.model  # type: ignore[attr-defined]
+    assert model.projection is None
+    monkeypatch.setattr(relevance, "FORMAT", 2)
+    old = model.to_bytes()
+    monkeypatch.setattr(relevance, "FORMAT", FORMAT)
+    back = ThemeModel.from_bytes(old)
+    assert back.projection is None and back.assign(texts[:30]) == model.assign(texts[:30])
+    assert all(p for p in back.assign(texts[:30]))
+
+
+def test_projection_matcher_gives_every_demo_comment_discoverys_label() -> None:
+    """On the demo's comments (TF-IDF path) the regression matcher it replaced gave 3.6 % of the very
+    comments discovery had just grouped another theme; the projection gives none."""
+    from cxchange.demo import generate
+
+    texts = [t for t in generate(600, seed=5).planted["text"].to_list() if t]
+    found = discover_themes(texts, seed=0, embedder="tfidf", with_model=True)
+    model: ThemeModel = found.model  # type: ignore[attr-defined]
+    primary = [int(model.classes[p[0][0]]) if p else -1 for p in model.assign(texts)]
+    assert primary == found.labels.tolist()  # type: ignore[attr-defined]

@@ -5,23 +5,23 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
-from sklearn.decomposition import NMF, non_negative_factorization
+from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from cxchange.understand.themes.naming import OTHER_NAME, OVERALL_NAME, ThemeBuild, top_terms
+from cxchange.understand.themes.projection import ASSIGN_MIN, OFF_TOPIC, SECONDARY, nnls_weights
 
-__all__ = ["content_themes", "nmf", "overall_theme", "quiet"]
+__all__ = ["OverallBlock", "content_themes", "nmf", "overall_theme", "quiet"]
 
 RESIDUAL_FIT, RESIDUAL_ROUNDS = 0.15, 2  # short texts fitting no topic this well get topics of their own
 SHORT_TERMS = 10  # a text with at most this many content terms (words and phrases) is short
-ASSIGN_MIN = 0.05  # smallest weight (unit-norm text on unit-norm topic) that counts as being about it
-SECONDARY = 0.5  # another theme counts for a text at this share of its best theme's weight
 GROUP_SIM = 0.15  # fine topics whose comments are this similar nest under one parent
 ATTACH_SIM = 0.02  # past max_themes, a small group joins its most similar big one when at least this similar
 
@@ -47,12 +47,9 @@ def nmf(x: sparse.csr_matrix, k: int, seed: int) -> tuple[np.ndarray, np.ndarray
 
 
 def _weights(x: sparse.csr_matrix, h: np.ndarray) -> np.ndarray:
-    """Non-negative weights of every text on fixed topics."""
-    with quiet():
-        w, _, _ = non_negative_factorization(
-            x, H=h, n_components=h.shape[0], init="custom", update_H=False, max_iter=100, tol=1e-3
-        )
-    return w
+    """Non-negative weights of every text on fixed topics: exact per text, as the saved matcher computes
+    them (projection.nnls_weights), so that it places discovery's comments exactly as discovery did."""
+    return nnls_weights(x, h)
 
 
 def _topics(x: sparse.csr_matrix, k: int, seed: int, min_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,16 +93,17 @@ def content_themes(
     seed: int,
     min_size: int,
     n_keywords: int,
-) -> None:
+) -> tuple[np.ndarray, np.ndarray]:
     """Fine NMF topics on ``x``, grouped (by their comments in ``base``) into at most ``k_top`` top-level
-    themes; a group of several topics becomes a parent with the topics as sub-themes.
+    themes; a group of several topics becomes a parent with the topics as sub-themes. Returns the topics
+    (unit rows over ``vocab``) and the theme (index into ``b.themes``) each topic labels its texts with.
 
     Why fine-then-group: one subject is worded many ways ("queue", "on hold", "waited 40 minutes"); a
     coarse NMF mixes unrelated wordings to fill its quota, while fine topics are each clean.
     """
     w, h = _topics(x, k_fine, seed, min_size)
     if h.shape[0] == 0:
-        return
+        return h, np.zeros(0, np.int64)
     best, top = w.argmax(1), w.max(1)
     ok = top >= ASSIGN_MIN
     sizes = np.bincount(best[ok], minlength=h.shape[0]).astype(float)
@@ -156,6 +154,7 @@ def content_themes(
     rows, cols = np.nonzero(wi >= np.maximum(ASSIGN_MIN, SECONDARY * top[idx])[:, None])
     for r in np.lexsort((-wi[rows, cols], rows)):
         b.memberships[idx[rows[r]]].append(int(leaf[cols[r]]))
+    return h, leaf
 
 
 def _group_topics(
@@ -182,6 +181,18 @@ def _group_topics(
     return fcluster(tree, t=1.0 - GROUP_SIM, criterion="distance").astype(np.int64) - 1, sim
 
 
+@dataclass
+class OverallBlock:
+    """What places a comment in "Overall experience" as `overall_theme` did: the theme, the IDF its
+    verdict words were weighed by, and its parts (topic rows over all verdict words, theme per row;
+    empty when it was not split)."""
+
+    theme: int
+    idf: np.ndarray
+    parts: np.ndarray
+    part_themes: list[int]
+
+
 def overall_theme(
     b: ThemeBuild,
     x: sparse.csr_matrix,
@@ -191,21 +202,23 @@ def overall_theme(
     seed: int,
     min_size: int,
     n_keywords: int,
-) -> None:
+) -> OverallBlock:
     """One theme for verdict-only comments, split (e.g. praise vs complaint) when that split is clean.
 
     ``off_topic`` marks texts that have content words no theme explains: they belong here, but pure
     verdicts ("All good.") make the better examples.
     """
-    sub = TfidfTransformer(sublinear_tf=True).fit_transform(x[idx]).tocsr()
+    transformer = TfidfTransformer(sublinear_tf=True).fit(x[idx])
+    sub = transformer.transform(x[idx]).tocsr()
     weight = np.asarray(sub.sum(0)).ravel()
     tid = b.add(
         [str(vocab[j]) for j in np.argsort(-weight, kind="stable")[:n_keywords] if weight[j] > 0],
         None,
         OVERALL_NAME,
     )
+    block = OverallBlock(tid, transformer.idf_, np.zeros((0, x.shape[1])), [])
     b.labels[idx] = tid
-    b.strength[idx] = np.asarray(sub.max(1).todense()).ravel() * np.where(off_topic, 0.5, 1.0)
+    b.strength[idx] = np.asarray(sub.max(1).todense()).ravel() * np.where(off_topic, OFF_TOPIC, 1.0)
     for d in idx:
         b.memberships[d].append(tid)
     min_child = max(min_size, round(0.1 * len(idx)))
@@ -213,7 +226,8 @@ def overall_theme(
     for k in (3, 2):
         if len(idx) < k * min_child or len(cols) < 3 * k:
             continue
-        w, h = nmf(sub[:, cols], k, seed)
+        _, h = nmf(sub[:, cols], k, seed)
+        w = nnls_weights(sub[:, cols], h)  # as the saved matcher places a comment (one at a time)
         best = w.argmax(1)
         clarity = w.max(1) / np.maximum(w.sum(1), 1e-12)
         # Keep the split only if every part is sizeable and most comments clearly lean one way.
@@ -229,4 +243,5 @@ def overall_theme(
         b.strength[idx] *= clarity  # a part's examples are the comments that clearly lean its way
         for d, c in zip(idx, child, strict=True):
             b.memberships[d][-1] = int(c)
-        return
+        return OverallBlock(tid, transformer.idf_, full, ids)
+    return block

@@ -12,9 +12,10 @@ How it works:
    fit any subject (``great``, ``terrible``, ``service``). Why: verdict words run through every subject
    and would pull unrelated comments together, yet "Great service overall" is still feedback (it goes to
    "Overall experience").
-3. Each text's *subject* - the first noun after a determiner ("this dress", "the queue", "my refund") - is
-   lifted in its TF-IDF row, so that themes form around what comments are about rather than around
-   how they say it. A word counts as a noun when it mostly follows a determiner in this corpus.
+3. Each text's *subject* - the first noun after a determiner ("this dress", "the queue", "my refund") - can
+   be lifted in its TF-IDF row (``SUBJECT_LIFT``; off for long texts since the tuning of 2026-12-07), so that
+   themes form around what comments are about. A word counts as a noun when it mostly follows a
+   determiner in this corpus.
 4. NMF finds fine topics; extra NMF rounds on the texts it explains poorly give rarer wordings a home;
    topics owning too few texts are dropped. Fine topics whose comments share vocabulary nest under one
    parent; past ``max_themes`` top-level themes, the smallest groups nest under "Other topics".
@@ -34,13 +35,14 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
-from cxchange.understand.themes.clustering import content_themes, overall_theme
+from cxchange.understand.themes.clustering import OverallBlock, content_themes, overall_theme
 from cxchange.understand.themes.embedded import embedding_themes
 from cxchange.understand.themes.embedders import (
     Embedder,
     RecordingEmbedder,
     adaptive_choice,
     get_embedder,
+    is_long,
     resolve,
 )
 from cxchange.understand.themes.naming import ThemeBuild, describe
@@ -60,8 +62,21 @@ from cxchange.understand.themes.text import (
 __all__ = ["GENERIC_WORDS", "STOP_WORDS", "DiscoveredTheme", "Discovery", "discover_themes"]
 
 STATIC_IDF = False  # weight static token rows by the corpus's IDF (chosen on demo and clothing only)
-SUBJECT_LIFT = 1.0  # added to a text's subject noun (its TF-IDF row has unit length)
+# The TF-IDF path's saved matcher: "projection" (discovery's own NMF projection, projection.py) or
+# "regression" (per-theme logistic regressions trained on discovery's labels, relevance.fit_model).
+TFIDF_MATCHER = "projection"
 FINE_PER_SQRT = 1 / 2  # first NMF: sqrt(n / mean terms per text)/2 topics, between max_themes and 4x that
+# ... and never fewer than this many times the top-level slots (long texts sit at this floor, so it sets
+# how many leaf themes they get). 0.5, with SUBJECT_LIFT 0, by eval/themes_long_tuning.py's committed
+# criterion (tuning sets Blitzer and clothing only; results eval/results/themes_long_tuning.json).
+FINE_FLOOR = 0.5
+# Added to a long text's subject noun (its TF-IDF row has unit length) before topics are found: off, by
+# the same criterion (with FINE_FLOOR 0.5: mean NMI 0.356 vs 0.314 at 1.0 / 1.0): in a long text the
+# first noun after a determiner is more often a side remark ("the company", "my account").
+SUBJECT_LIFT = 0.0
+# Short corpora on the TF-IDF path (`--embedder tfidf`; `adaptive` sends them to an embedder) keep the
+# settings chosen on the demo before: the long-text sweep did not look at short texts.
+SHORT_FINE_FLOOR, SHORT_SUBJECT_LIFT = 1.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -147,7 +162,7 @@ def discover_themes(
     parsed = [tokenise(t) for t in cleaned]
     tokens, heads = [p[0] for p in parsed], [p[1] for p in parsed]
     fold = fold_map(Counter(w for toks in tokens for w in toks if w is not None))
-    subjects, _ = find_subjects(tokens, heads, fold)
+    subjects, nouns = find_subjects(tokens, heads, fold)
     # A term must be used by a few texts (more in big corpora: a rare word cannot make a theme).
     vec = CountVectorizer(
         analyzer=lambda d: d, min_df=max(2, n // 5000) if n >= 20 else 1, max_df=0.7 if n >= 50 else 1.0
@@ -174,9 +189,13 @@ def discover_themes(
     n_terms = np.diff(content_x.indptr)[has_content]
     per_text = float(n_terms.mean()) if len(n_terms) else 1.0
     k_auto = round(np.sqrt(int(has_content.sum()) / max(per_text, 1.0)) * FINE_PER_SQRT)
-    k_fine = fine_topics or min(max(k_top, k_auto), 4 * k_top)
+    long = is_long(texts)
+    floor, subject_lift = (FINE_FLOOR, SUBJECT_LIFT) if long else (SHORT_FINE_FLOOR, SHORT_SUBJECT_LIFT)
+    k_fine = fine_topics or min(max(round(floor * k_top), k_auto, 1), 4 * k_top)
     k_fine = min(k_fine, int(has_content.sum()), content_x.shape[1])
     embedded: tuple[np.ndarray, dict[int, np.ndarray], np.ndarray] | None = None
+    topics: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None  # idf, topics, their themes, lift
+    overall: OverallBlock | None = None
     if dense is not None:
         if with_model:  # keep each text's vector: the saved matcher's texts need not be embedded again
             dense = RecordingEmbedder(dense)
@@ -188,17 +207,21 @@ def discover_themes(
         embedded = embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab,
                                     k_top, seed, min_size, n_keywords, embed_share)  # fmt: skip
     elif k_fine >= 1:
-        tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(content_x).tocsr()
+        transformer = TfidfTransformer(sublinear_tf=True).fit(content_x)
+        tfidf = transformer.transform(content_x).tocsr()
         column = {t: j for j, t in enumerate(content_vocab)}
         rows = [d for d, w in enumerate(subjects) if w in column]
         cols = [column[subjects[d]] for d in rows]  # type: ignore[index]
-        lift = sparse.csr_matrix((np.full(len(rows), SUBJECT_LIFT), (rows, cols)), shape=tfidf.shape)
+        lift = sparse.csr_matrix((np.full(len(rows), subject_lift), (rows, cols)), shape=tfidf.shape)
         lifted = normalize(tfidf + lift).tocsr()
-        content_themes(b, lifted, tfidf, content_vocab, k_fine, k_top, seed, min_size, n_keywords)
+        h, leaf = content_themes(b, lifted, tfidf, content_vocab, k_fine, k_top, seed, min_size, n_keywords)
+        topics = (transformer.idf_, h, leaf, subject_lift)
     # Overall experience: texts with verdict words only, plus texts whose content fits no theme.
     idx = np.flatnonzero((b.labels == -1) & has_generic)
     if len(idx) >= min_size and sum(t["parent"] is None for t in b.themes) < max_themes:
-        overall_theme(b, generic_x, generic_vocab, idx, has_content[idx], seed, min_size, n_keywords)
+        overall = overall_theme(
+            b, generic_x, generic_vocab, idx, has_content[idx], seed, min_size, n_keywords
+        )
 
     describe(b, tokens, fold, n_representatives)
     keep = [i for i, t in enumerate(b.themes) if t["size"] > 0]  # drop empty themes, renumber the rest
@@ -226,13 +249,63 @@ def discover_themes(
             if len(rest):
                 e_all[rest] = normalize(embed_unit(dense, [cleaned[d] for d in rest]) - centre)
             centroids = {int(remap[t]): c for t, c in by_theme.items() if remap[t] >= 0}
-        model = fit_model(
-            term_lists, labels, fold=fold, noise=noise, embeddings=e_all, embedder=name,
-            centroids=centroids, token_weights=getattr(dense, "token_weights", None), centre=centre,
-        )  # fmt: skip
+        if topics is not None and TFIDF_MATCHER == "projection":
+            model = _projection_model(labels, remap, topics, content_vocab, nouns, fold, noise, overall,
+                                      generic_vocab)  # fmt: skip
+        else:
+            model = fit_model(
+                term_lists, labels, fold=fold, noise=noise, embeddings=e_all, embedder=name,
+                centroids=centroids, token_weights=getattr(dense, "token_weights", None), centre=centre,
+            )  # fmt: skip
         if model is not None and model.reuses_vectors and isinstance(dense, RecordingEmbedder):
             for d, c in enumerate(cleaned):  # the strings the matcher will embed (its noise is `noise`)
                 v = dense.seen.get(c)
                 if v is not None:
                     vectors[d] = (text_key(c), v)
     return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise, used, vectors)
+
+
+def _projection_model(
+    labels: np.ndarray,
+    remap: np.ndarray,
+    topics: tuple[np.ndarray, np.ndarray, np.ndarray, float],
+    vocab: np.ndarray,
+    nouns: frozenset[str],
+    fold: dict[str, str],
+    noise: Noise,
+    overall: OverallBlock | None,
+    generic_vocab: np.ndarray,
+) -> Any:
+    """The saved matcher of TF-IDF discovery: its NMF projection (projection.py), over the themes that
+    labelled a comment (``classes``, as `fit_model` numbers them). None when none did."""
+    from cxchange.understand.themes.projection import ASSIGN_MIN, Projection
+    from cxchange.understand.themes.relevance import ThemeModel
+
+    classes = np.unique(labels[labels >= 0])
+    if len(classes) == 0:
+        return None
+    idf, h, leaf, subject_lift = topics
+
+    def row_of(themes: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Model row of each (pre-renumbering) theme index, -1 for a theme that labelled nothing."""
+        final = remap[np.asarray(themes, np.int64)] if len(themes) else np.zeros(0, np.int64)
+        pos = np.searchsorted(classes, final)
+        ok = (final >= 0) & (pos < len(classes))
+        ok[ok] = classes[pos[ok]] == final[ok]
+        return np.where(ok, pos, -1).astype(np.int64)
+
+    topic_class = row_of(leaf)
+    coef = np.zeros((len(classes), len(vocab)))
+    mapped = topic_class >= 0
+    np.add.at(coef, topic_class[mapped], h[mapped])
+    projection = Projection(h, topic_class, frozenset(nouns), subject_lift)
+    if overall is not None:
+        projection.overall_class = int(row_of([overall.theme])[0])
+        projection.generic_vocab = [str(t) for t in generic_vocab]
+        projection.generic_idf = np.asarray(overall.idf, np.float64)
+        projection.generic_components = overall.parts
+        projection.generic_class = row_of(overall.part_themes)
+    model = ThemeModel(classes, [str(t) for t in vocab], np.asarray(idf, np.float64), coef,
+                       np.zeros(len(classes)), dict(fold), noise, projection=projection)  # fmt: skip
+    model.min_relevance = model.secondary_relevance = ASSIGN_MIN
+    return model

@@ -41,6 +41,7 @@ __all__ = [
     "adaptive_choice",
     "embeddings_available",
     "get_embedder",
+    "is_long",
     "minilm_onnx_available",
     "resolve",
 ]
@@ -300,12 +301,18 @@ def minilm_onnx_available(name: str = "minilm-onnx") -> bool:
     )
 
 
+def is_long(texts: Sequence[str | None]) -> bool:
+    """Whether the median non-empty text has more than STATIC_MAX_WORDS words (True when none has any):
+    a corpus that `adaptive` gives the TF-IDF path."""
+    words = [len(t.split()) for t in texts if t and t.strip()]
+    return not words or float(np.median(words)) > STATIC_MAX_WORDS
+
+
 def adaptive_choice(texts: Sequence[str | None]) -> str:
     """For a corpus whose median text (non-empty) has at most STATIC_MAX_WORDS words: when
     SHORT_PREFERS_MINILM, ``"minilm-int8"`` (if SHORT_PREFERS_INT8 and built), else ``"minilm-onnx"`` (if
     installed); else ``"static"``. ``"tfidf"`` for longer texts."""
-    words = [len(t.split()) for t in texts if t and t.strip()]
-    if not words or float(np.median(words)) > STATIC_MAX_WORDS:
+    if is_long(texts):
         return "tfidf"
     if SHORT_PREFERS_MINILM:
         for name in ("minilm-int8",) * SHORT_PREFERS_INT8 + ("minilm-onnx",):

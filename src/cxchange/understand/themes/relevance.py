@@ -30,6 +30,11 @@ are: a centroid is one mean, not a fitted classifier). A secondary theme must co
 assignment (``coef`` = each theme's class TF-IDF), and comments whose words it does not know still
 get themes: the embedding knows word pieces the vocabulary lacks.
 
+With TF-IDF discovery (``projection`` set) the model is discovery's own NMF projection
+(projection.py): comments are placed by the same computation that labelled discovery's comments, and
+the regression part is not fitted (``coef`` = each theme's topic, only to name the word behind an
+assignment).
+
 Deterministic (lbfgs, no sampling). Stored as a NumPy ``.npz`` (no pickle): safe to load from a file.
 """
 
@@ -46,6 +51,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cxchange.understand.themes.normalise import Noise, normalise
+from cxchange.understand.themes.projection import Projection, first_subject, unit_tfidf
 from cxchange.understand.themes.text import text_terms, tokenise
 
 if TYPE_CHECKING:  # imported where features are built: every command that loads a taxonomy loads this
@@ -53,8 +59,8 @@ if TYPE_CHECKING:  # imported where features are built: every command that loads
 
 __all__ = ["FORMAT", "ModelFileError", "ThemeModel", "fit_model", "model_digest", "text_key"]
 
-FORMAT = 2  # bumped when the stored layout or the featurisation changes (2: optional centroids)
-READS = (1, 2)  # formats this version loads: 1 has no centroids and reads as before
+FORMAT = 3  # bumped when the stored layout or the featurisation changes (2: centroids, 3: projection)
+READS = (1, 2, 3)  # formats this version loads: 1 has no centroids, 2 no projection; both read as before
 LR_CLASS_WEIGHT = "balanced"  # eval/themes_fidelity.py: themes keep discovery's proportions (see _fit_rest)
 LR_C = 1.0  # inverse regularisation (chosen on the demo and clothing sets only: 0.3 / 1 / 3 / 10 tried)
 SECONDARY_SHARE = 0.5
@@ -90,6 +96,7 @@ class ThemeModel:
     embedder: str = ""  # the embedder (by name) whose space the centroids live in
     token_weights: np.ndarray | None = None  # the static embedder's per-token weights at discovery
     centre: np.ndarray | None = None  # subtracted from unit embeddings before the cosine (corpus mean)
+    projection: Projection | None = None  # TF-IDF discovery's NMF topics: relevance = topic weight
     _column: dict[str, int] = field(default_factory=dict, repr=False)
     _forms: dict[str, re.Pattern[str]] = field(default_factory=dict, repr=False)
 
@@ -103,26 +110,20 @@ class ThemeModel:
             [text_terms(tokenise(normalise(t, self.noise))[0], self.fold) for t in texts]
         )
 
+    def _projected(self, texts: Sequence[str | None]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+        """Features, relevance per model row and whether placed, by discovery's projection."""
+        assert self.projection is not None
+        parsed = [tokenise(normalise(t, self.noise)) for t in texts]
+        terms = [text_terms(toks, self.fold) for toks, _ in parsed]
+        nouns = self.projection.nouns
+        subjects = [first_subject(toks, heads, self.fold, nouns) for toks, heads in parsed]
+        x, _ = self.features_of_terms(terms)
+        p, placed = self.projection.relevance(x, subjects, self._column, terms, len(self.classes))
+        return x, p, placed
+
     def features_of_terms(self, docs: Sequence[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
         """`features` of texts already cut into discovery's terms."""
-        rows, cols, vals = [], [], []
-        coverage = np.zeros(len(docs))
-        for i, terms in enumerate(docs):
-            counts: dict[int, int] = {}
-            for t in terms:
-                j = self._column.get(t)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            coverage[i] = sum(counts.values()) / len(terms) if terms else 0.0
-            for j, c in counts.items():
-                rows.append(i)
-                cols.append(j)
-                vals.append((1.0 + np.log(c)) * self.idf[j])
-        from scipy import sparse
-
-        x = sparse.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(self.vocab)))
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(1)).ravel())
-        return (sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ x).tocsr(), coverage
+        return unit_tfidf(docs, self._column, self.idf)
 
     def probabilities(self, x: sparse.csr_matrix) -> np.ndarray:
         if len(self.classes) == 1:
@@ -152,14 +153,18 @@ class ThemeModel:
         for r, k in enumerate(keys):
             if k is not None:
                 agg[r, col[k]] = 1.0
-        x, coverage = self.features(texts)
-        if self.centroids is not None:
+        if self.projection is not None:
+            x, p_rows, placed = self._projected(texts)
+            p = p_rows @ agg
+        elif self.centroids is not None:
+            x, _ = self.features(texts)
             p_rows, placed = self.cosines(texts, known)
             # merged themes: a comment is as close to the merged theme as to its nearest part
             p = np.zeros((len(texts), len(targets)))
             for j in range(len(targets)):
                 p[:, j] = p_rows[:, np.flatnonzero(agg[:, j])].max(1)
         else:
+            x, coverage = self.features(texts)
             p_rows = self.probabilities(x)
             p = p_rows @ agg
             placed = (np.diff(x.indptr) > 0) & (coverage >= self.min_coverage)
@@ -278,6 +283,8 @@ class ThemeModel:
             "noise": self.noise.as_dict(),
             "embedder": self.embedder,
         }
+        if self.projection is not None:
+            meta["projection"] = self.projection.meta()
         buf = io.BytesIO()
         keys = sorted(self.fold)
         arrays: dict[str, np.ndarray] = {
@@ -296,6 +303,8 @@ class ThemeModel:
                          ("centre", self.centre))
             if v is not None
         })  # fmt: skip
+        if self.projection is not None:
+            arrays.update(self.projection.arrays())
         np.savez_compressed(buf, allow_pickle=False, **arrays)
         return buf.getvalue()
 
@@ -320,6 +329,9 @@ class ThemeModel:
                     secondary_relevance=float(meta["secondary_relevance"]),
                     min_coverage=float(meta["min_coverage"]),
                     embedder=str(meta.get("embedder", "")),
+                    projection=Projection.from_arrays(z, meta["projection"])
+                    if "projection" in meta
+                    else None,
                     **{
                         k: z[k].astype(np.float64)
                         for k in ("centroids", "token_weights", "centre")
