@@ -221,23 +221,16 @@ def _rolled_up(themes: dict[int, dict[str, Any]], scoped: Any, columns: Sequence
     sentiment and the theme counted (theme_id); and whether any theme has a parent (then count
     distinct fid: a comment counts once per theme)."""
     levels = _ancestor_levels(themes)
-    parts = [
-        scoped(
-            select(
-                *columns,
-                Feedback.id.label("fid"),
-                FeedbackTheme.sentiment.label("sentiment"),
-                report.label("theme_id"),
-            )
-            .select_from(Feedback)
-            .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
-            .where(report.is_not(None))
-        )
-        for report in (
-            FeedbackTheme.theme_id if not level else case(level, value=FeedbackTheme.theme_id, else_=None)
-            for level in levels
-        )
+    joined = (
+        select(*columns, Feedback.id.label("fid"), FeedbackTheme.sentiment.label("sentiment"))
+        .select_from(Feedback)
+        .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
+    )
+    counted = [  # level 0: the assigned theme itself; level L: its ancestor L levels up
+        FeedbackTheme.theme_id if not level else case(level, value=FeedbackTheme.theme_id, else_=None)
+        for level in levels
     ]
+    parts = [scoped(joined.add_columns(c.label("theme_id")).where(c.is_not(None))) for c in counted]
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("assigned"), len(levels) > 1
 
 
