@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import polars as pl
@@ -239,25 +239,28 @@ def formula_text(weights: Mapping[str, float], effort_power: float, gain: str = 
     return f"priority = ({terms}) / effort^{effort_power:g}   (effort 1–5, {DEFAULT_EFFORT} when not set)"
 
 
+class FigureOptions(TypedDict, total=False):
+    """`opportunity_figures`' options, which `opportunities` passes on."""
+
+    share: float
+    churn_rate: float
+    scope: Scope
+    draws: int
+    seed: int
+    respondents: Respondents | None
+    metric: str | None
+
+
 def opportunities(
     engine: Engine,
     *,
-    share: float = DEFAULT_SHARE,
-    churn_rate: float = DEFAULT_CHURN,
     weights: Mapping[str, float] | None = None,
     effort_power: float = 1.0,
-    scope: Scope = Scope(),
-    draws: int = 500,
-    seed: int = 0,
-    respondents: Respondents | None = None,
-    metric: str | None = None,
+    **options: Unpack[FigureOptions],
 ) -> dict[str, Any]:
-    """Every theme ranked by what fixing it is worth; the formula travels with the result.
-    ``respondents`` and ``metric``: see `_prepare`."""
-    measured = opportunity_figures(
-        engine, share=share, churn_rate=churn_rate, scope=scope, draws=draws, seed=seed,
-        respondents=respondents, metric=metric,
-    )  # fmt: skip
+    """Every theme ranked by what fixing it is worth; the formula travels with the result. `options`:
+    those of `opportunity_figures` (``respondents`` and ``metric``: see `_prepare`)."""
+    measured = opportunity_figures(engine, **options)
     return rank_opportunities(engine, measured, weights=weights, effort_power=effort_power)
 
 

@@ -109,6 +109,15 @@ def _analysed_count(eng: Engine) -> int:
     return analysed_count(eng)
 
 
+def _taxonomy_on(
+    eng: Engine, scope: UserScope, metric: str | None
+) -> tuple[list[dict[str, Any]], int, dict[str, Any], list[dict[str, Any]]]:
+    """The taxonomy, min_n, the metric shown (`_impact_on`) and the themes as a tree with their numbers."""
+    rows, min_n = theme_rows(eng), _min_n()
+    on = _impact_on(eng, scope, metric)
+    return rows, min_n, on, _tree(_stats(eng, scope, on["metric"]), rows, min_n)
+
+
 @router.get("/themes")
 def themes_page(
     request: Request,
@@ -118,10 +127,7 @@ def themes_page(
 ) -> Any:
     scope.require("read")
     eng = engine()
-    rows = theme_rows(eng)
-    min_n = _min_n()
-    on = _impact_on(eng, scope, metric)
-    tree = _tree(_stats(eng, scope, on["metric"]), rows, min_n)
+    rows, min_n, on, tree = _taxonomy_on(eng, scope, metric)
     chart = [
         {"name": r["path"], "impact": r["impact"], "low": r["ci_low"], "high": r["ci_high"],
          "n": r["score_n"], "small": r["small"], "unit": UNITS[on["metric"]]}
@@ -160,14 +166,11 @@ def theme_page(
 ) -> Any:
     scope.require("read")
     eng = engine()
-    rows = theme_rows(eng)
+    rows, min_n, on, tree = _taxonomy_on(eng, scope, metric)
     theme = next((r for r in rows if r["id"] == theme_id), None)
     if theme is None:
         raise NotFoundError(f"no theme with id {theme_id} (it may have been merged or deleted)")
     where = scope.where(eng, ())
-    min_n = _min_n()
-    on = _impact_on(eng, scope, metric)
-    tree = _tree(_stats(eng, scope, on["metric"]), rows, min_n)
     stats = next((r for r in tree if r["id"] == theme_id), None)
     context = {
         "on": on,
