@@ -109,13 +109,20 @@ def _analysed_count(eng: Engine) -> int:
     return analysed_count(eng)
 
 
+# The score a page shows (`_impact_on`); links keep one the user picked.
+MetricQuery = Annotated[str | None, Query(max_length=20)]
+
+
 def _taxonomy_on(
-    eng: Engine, scope: UserScope, metric: str | None
-) -> tuple[list[dict[str, Any]], int, dict[str, Any], list[dict[str, Any]]]:
-    """The taxonomy, min_n, the metric shown (`_impact_on`) and the themes as a tree with their numbers."""
+    scope: UserScope, metric: str | None
+) -> tuple[Engine, list[dict[str, Any]], int, dict[str, Any], list[dict[str, Any]]]:
+    """For a reader: the engine, the taxonomy, min_n, the metric shown and the themes as a tree with their
+    numbers."""
+    scope.require("read")
+    eng = engine()
     rows, min_n = theme_rows(eng), _min_n()
     on = _impact_on(eng, scope, metric)
-    return rows, min_n, on, _tree(_stats(eng, scope, on["metric"]), rows, min_n)
+    return eng, rows, min_n, on, _tree(_stats(eng, scope, on["metric"]), rows, min_n)
 
 
 @router.get("/themes")
@@ -123,11 +130,9 @@ def themes_page(
     request: Request,
     scope: CallerScope,
     done: str | None = None,
-    metric: Annotated[str | None, Query(max_length=20)] = None,
+    metric: MetricQuery = None,
 ) -> Any:
-    scope.require("read")
-    eng = engine()
-    rows, min_n, on, tree = _taxonomy_on(eng, scope, metric)
+    eng, rows, min_n, on, tree = _taxonomy_on(scope, metric)
     chart = [
         {"name": r["path"], "impact": r["impact"], "low": r["ci_low"], "high": r["ci_high"],
          "n": r["score_n"], "small": r["small"], "unit": UNITS[on["metric"]]}
@@ -162,11 +167,9 @@ def theme_page(
     theme_id: int,
     scope: CallerScope,
     done: str | None = None,
-    metric: Annotated[str | None, Query(max_length=20)] = None,
+    metric: MetricQuery = None,
 ) -> Any:
-    scope.require("read")
-    eng = engine()
-    rows, min_n, on, tree = _taxonomy_on(eng, scope, metric)
+    eng, rows, min_n, on, tree = _taxonomy_on(scope, metric)
     theme = next((r for r in rows if r["id"] == theme_id), None)
     if theme is None:
         raise NotFoundError(f"no theme with id {theme_id} (it may have been merged or deleted)")
