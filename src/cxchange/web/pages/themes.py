@@ -10,6 +10,7 @@ the mentions in their units only); edits call the taxonomy service and need the 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -109,30 +110,37 @@ def _analysed_count(eng: Engine) -> int:
     return analysed_count(eng)
 
 
-# The score a page shows (`_impact_on`); links keep one the user picked.
-MetricQuery = Annotated[str | None, Query(max_length=20)]
+@dataclass
+class TaxonomyView:
+    """What both Themes pages read first: the reader's scope, the taxonomy, min_n, the metric shown
+    (`_impact_on`), the themes as a tree with their numbers, and the message of a finished action."""
+
+    scope: UserScope
+    eng: Engine
+    rows: list[dict[str, Any]]
+    min_n: int
+    on: dict[str, Any]
+    tree: list[dict[str, Any]]
+    done: str | None
 
 
-def _taxonomy_on(
-    scope: UserScope, metric: str | None
-) -> tuple[Engine, list[dict[str, Any]], int, dict[str, Any], list[dict[str, Any]]]:
-    """For a reader: the engine, the taxonomy, min_n, the metric shown and the themes as a tree with their
-    numbers."""
+def _taxonomy_view(
+    scope: CallerScope, done: str | None = None, metric: Annotated[str | None, Query(max_length=20)] = None
+) -> TaxonomyView:
     scope.require("read")
     eng = engine()
     rows, min_n = theme_rows(eng), _min_n()
     on = _impact_on(eng, scope, metric)
-    return eng, rows, min_n, on, _tree(_stats(eng, scope, on["metric"]), rows, min_n)
+    tree = _tree(_stats(eng, scope, on["metric"]), rows, min_n)
+    return TaxonomyView(scope, eng, rows, min_n, on, tree, DONE.get(done or ""))
+
+
+View = Annotated[TaxonomyView, Depends(_taxonomy_view)]
 
 
 @router.get("/themes")
-def themes_page(
-    request: Request,
-    scope: CallerScope,
-    done: str | None = None,
-    metric: MetricQuery = None,
-) -> Any:
-    eng, rows, min_n, on, tree = _taxonomy_on(scope, metric)
+def themes_page(request: Request, view: View) -> Any:
+    scope, eng, rows, min_n, on, tree = view.scope, view.eng, view.rows, view.min_n, view.on, view.tree
     chart = [
         {"name": r["path"], "impact": r["impact"], "low": r["ci_low"], "high": r["ci_high"],
          "n": r["score_n"], "small": r["small"], "unit": UNITS[on["metric"]]}
@@ -147,7 +155,7 @@ def themes_page(
         "stale": [r for r in rows if not r["up_to_date"]],
         "can_edit": scope.can("taxonomy"),
         "inline_ok": _analysed_count(eng) <= MAX_INLINE_ANALYSIS,
-        "done": DONE.get(done or ""),
+        "done": view.done,
         "not_analysed": _not_analysed(eng),
     }
     return render(request, "themes.html", context)
@@ -162,14 +170,8 @@ def _examples(eng: Engine, theme_id: int, where: tuple[str, ...], positive: bool
 
 
 @router.get("/themes/{theme_id}")
-def theme_page(
-    request: Request,
-    theme_id: int,
-    scope: CallerScope,
-    done: str | None = None,
-    metric: MetricQuery = None,
-) -> Any:
-    eng, rows, min_n, on, tree = _taxonomy_on(scope, metric)
+def theme_page(request: Request, theme_id: int, view: View) -> Any:
+    scope, eng, rows, min_n, on, tree = view.scope, view.eng, view.rows, view.min_n, view.on, view.tree
     theme = next((r for r in rows if r["id"] == theme_id), None)
     if theme is None:
         raise NotFoundError(f"no theme with id {theme_id} (it may have been merged or deleted)")
@@ -188,7 +190,7 @@ def theme_page(
         "can_edit": scope.can("taxonomy"),
         "stale": [r for r in rows if not r["up_to_date"]],
         "inline_ok": _analysed_count(eng) <= MAX_INLINE_ANALYSIS,
-        "done": DONE.get(done or ""),
+        "done": view.done,
     }
     return render(request, "themes_detail.html", context)
 
