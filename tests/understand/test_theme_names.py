@@ -75,3 +75,11 @@ def test_a_word_fragment_never_names_a_theme() -> None:
     assert pick_name([("non", 1.0), ("non smoking", 0.4), ("room", 0.3)], nouns=nouns) != "non"
     assert pick_name([("com", 1.0), ("booking", 0.5)], nouns=nouns) == "booking"
     assert pick_name([("com", 1.0)], nouns=nouns) == "com"  # nothing else to call it
+
+
+def test_a_phrase_names_a_theme_only_for_its_own_noun() -> None:
+    """A staff theme of hotel reviews was named "Recommend hotel": a phrase about another subject."""
+    nouns = frozenset({"staff", "hotel"})
+    scored = [("staff", 1.0), ("friendly", 0.9), ("recommend hotel", 0.6), ("friendly staff", 0.5)]
+    assert pick_name(scored, nouns=nouns) == "friendly staff"
+    assert pick_name(scored[:3], nouns=nouns) == "staff"

@@ -105,8 +105,8 @@ def name_options(
     ranked: list[str] = []
     if nounish:
         first, weight = nounish[0]
-        if " " not in first:
-            ranked += [t for t, v in nounish[1:4] if " " in t and v >= 0.5 * weight][:1]
+        if " " not in first:  # its own phrase ("late refund" for "refund"), not another subject's
+            ranked += [t for t, v in nounish[1:4] if first in t.split(" ") and v >= 0.5 * weight][:1]
         ranked += [t for t, _ in nounish]
     ranked += [t for t, _ in options if " " in t]
     rest = [t for t, _ in options if " " not in t]
