@@ -149,3 +149,18 @@ def test_the_overview_shows_the_rating_and_theme_impact_on_it(ratings: Engine) -
         assert "No analysed comments yet" not in text and "(n rating 10)" in text
     finally:
         set_database_url(None)
+
+
+def test_the_business_case_is_made_on_the_rating(ratings: Engine) -> None:
+    """It simulated NPS whatever the store had: a ratings store got the no-NPS error."""
+    from cxchange.decide.business_case import build_case, render
+
+    case = build_case(ratings, "Waiting time", value_per_point=1000, draws=200)
+    assert case["metric"] == "rating" and case["simulation"]["metric"] == "rating"
+    assert case["simulation"]["projected"] > case["simulation"]["baseline"]
+    assert "per mean rating point" in case["money"]["benefit"]["basis"]
+    assert case["initiative"]["success_measures"][1].startswith("rating: +")
+    text = render(case, ".md")
+    assert "would move mean rating from" in text and "- Mean rating today" in text and "NPS" not in text
+    with pytest.raises(CxError, match="no NPS answers in scope"):
+        build_case(ratings, "Waiting time", metric="nps", draws=50)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from cxchange.core.errors import CxError, InputError
 from cxchange.decide.charts import bar_chart, line_chart
 from cxchange.decide.service import DEFAULT_CHURN, Scope, respondents_in, simulate
+from cxchange.measure.scale import LABELS
 
 FORMATS = (".md", ".html", ".pdf")
 QUOTES = 5
@@ -32,7 +33,10 @@ def build_case(
     churn_rate: float = DEFAULT_CHURN,
     scope: Scope = Scope(),
     draws: int = 1000,
+    metric: str | None = None,
 ) -> dict[str, Any]:
+    """The case for fixing `theme`, on `metric` (None: the scope's default, NPS when it has NPS answers,
+    else its most-answered score; see `measure.scale.default_metric`)."""
     r = respondents_in(engine, scope, attrs=["region"], text=True)  # text: the complaints quoted
     tid = r.theme_id(theme)
     name = r.themes[tid]
@@ -41,7 +45,8 @@ def build_case(
     complaints = f.filter(pl.col(neg) == 1)
     if complaints.height == 0:
         raise CxError(f"nobody complains about {name!r} in scope: there is no case to make")
-    sim = simulate(engine, [f"{name}={share}"], scope=scope, draws=draws, metric="nps")  # the case is in NPS
+    sim = simulate(engine, [f"{name}={share}"], scope=scope, draws=draws, metric=metric)
+    label = LABELS[sim["metric"]]
     detractors = complaints.filter((pl.col("nps") <= 6) | (pl.col("csat") <= 2) | (pl.col("rating") <= 2))
     at_risk_value = float(
         detractors.unique("customer_id", keep="first")["customer_value"].fill_null(0).sum() or 0.0
@@ -49,7 +54,7 @@ def build_case(
     revenue_at_risk = at_risk_value * churn_rate
     if value_per_point is not None:
         benefit = {
-            "basis": f"{value_per_point:,.0f} per NPS point × projected change",
+            "basis": f"{value_per_point:,.0f} per {label} point × projected change",
             "annual": sim["delta"] * value_per_point,
             "low": sim["delta_ci_low"] * value_per_point,
             "high": sim["delta_ci_high"] * value_per_point,
@@ -110,6 +115,10 @@ def build_case(
         ],
         "where": where_hits,
         "simulation": sim,
+        "metric": sim["metric"],
+        "metric_label": label,
+        # NPS and CSAT (% satisfied) read in whole points, means of CES and ratings in hundredths
+        "decimals": 1 if sim["metric"] in ("nps", "csat") else 2,
         "money": {
             "value_per_point": value_per_point,
             "revenue_at_risk": round(revenue_at_risk, 2),
@@ -134,7 +143,8 @@ def build_case(
             "pilot_units": pilot,
             "success_measures": [
                 f"theme-share:{name} down from {100.0 * complaints.height / analysed:.1f} % of comments",
-                f"nps: +{max(sim['delta'], 0):.1f} points in pilot units vs control",
+                f"{sim['metric']}: +{max(sim['delta'], 0):.{1 if sim['metric'] in ('nps', 'csat') else 2}f} "
+                "points in pilot units vs control",
             ],
             "command": (
                 # Sponsor, owner, units and start are the sponsor's decisions: placeholders to fill in.

@@ -116,12 +116,13 @@ def business_case_command(
     share: Annotated[float, typer.Option("--share", help="Share of complainers fixed.")] = 0.5,
     cost: Annotated[float | None, typer.Option("--cost", help="What fixing it costs.")] = None,
     value_per_point: Annotated[
-        float | None, typer.Option("--value-per-point", help="Annual value of one NPS point.")
+        float | None, typer.Option("--value-per-point", help="Annual value of one point of the score.")
     ] = None,
     churn_rate: Annotated[float, typer.Option("--churn-rate")] = 0.10,
     output: Annotated[
         str, typer.Option("--output", "-o", help="case.md, case.html or case.pdf")
     ] = "business_case.html",
+    metric: Annotated[str | None, typer.Option("--metric", help=METRIC_HELP)] = None,
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
@@ -140,7 +141,7 @@ def business_case_command(
         raise InputError("--share must be between 0 and 1")
     case = build_case(
         engine_from(ctx, db), theme, share=share, cost=cost, value_per_point=value_per_point,
-        churn_rate=churn_rate, scope=_scope(where, since, until),
+        churn_rate=churn_rate, scope=_scope(where, since, until), metric=metric,
     )  # fmt: skip
     write_case(case, path)
     typer.echo(f"wrote {path}")

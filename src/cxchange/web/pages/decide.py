@@ -145,6 +145,7 @@ def business_case(
     share: Annotated[float, Query(ge=0, le=1)] = OPPORTUNITY_SHARE,
     cost: Annotated[float | None, Query(ge=0)] = None,
     value_per_point: Annotated[float | None, Query(ge=0)] = None,
+    metric: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """The `cxchange business-case` document for one theme, in the user's scope, as a download."""
     scope.require("read")
@@ -154,8 +155,9 @@ def business_case(
     eng = engine()
     where = _where(eng, scope, (unit or "").strip() or None)
     case = build_case(
-        eng, theme, share=share, cost=cost, value_per_point=value_per_point, scope=Scope(where=where)
-    )
+        eng, theme, share=share, cost=cost, value_per_point=value_per_point, scope=Scope(where=where),
+        metric=metric,
+    )  # fmt: skip
     if fmt == "pdf":
         try:
             from weasyprint import HTML
