@@ -168,7 +168,9 @@ def test_a_theme_nobody_in_scope_mentions_is_no_driver(engine: Engine) -> None:
 
 def test_a_discovered_parent_counts_its_sub_themes_comments_once(engine: Engine) -> None:
     """A discovered parent is never assigned itself; the report counts it by the comments of its
-    sub-themes, each comment once (it showed 0 mentions under a page saying children count for it)."""
+    sub-themes, each comment once (it showed 0 mentions under a page saying children count for it),
+    and the feedback filter on it lists them (it listed none)."""
+    from cxchange.understand import explore
     from cxchange.understand.service import theme_stats
 
     _fresh(engine)
@@ -186,5 +188,7 @@ def test_a_discovered_parent_counts_its_sub_themes_comments_once(engine: Engine)
         below = set(kids) | {g for k in kids for g in children.get(k, [])} | {parent}
         expected = len({f for f, t in pairs if t in below})
         assert rows[parent]["count"] == expected > 0
+        # ... and filtering the feedback by it lists those comments (the page's link to them)
+        assert explore.total(engine, explore.FeedbackFilter(theme=str(parent))) == expected
     leaf = next(t["id"] for t in themes if t["id"] not in children)
     assert rows[leaf]["count"] == sum(1 for _, t in pairs if t == leaf)

@@ -107,19 +107,21 @@ def filtered(engine: Engine, stmt: Select[Any], f: FeedbackFilter, *, walk_time:
     # (then the set of matching ids, looked up by rowid, is cheaper than probing every row).
     probe = walk_time or bool(units or sources or f.period.bounded)
     if f.theme:
-        from cxchange.understand.themes.taxonomy import find_theme
+        from cxchange.understand.themes.taxonomy import find_theme, with_descendants
 
-        with Session(engine) as session:
-            theme_id = find_theme(session, f.theme).id
+        with Session(engine) as session:  # a theme's comments include its sub-themes' (as its counts do)
+            theme_ids = with_descendants(session, find_theme(session, f.theme).id)
         if probe:
             stmt = stmt.where(
                 select(FeedbackTheme.feedback_id)
-                .where(FeedbackTheme.feedback_id == Feedback.id, FeedbackTheme.theme_id == theme_id)
+                .where(FeedbackTheme.feedback_id == Feedback.id, FeedbackTheme.theme_id.in_(theme_ids))
                 .exists()
             )
         else:
             stmt = stmt.where(
-                Feedback.id.in_(select(FeedbackTheme.feedback_id).where(FeedbackTheme.theme_id == theme_id))
+                Feedback.id.in_(
+                    select(FeedbackTheme.feedback_id).where(FeedbackTheme.theme_id.in_(theme_ids)).distinct()
+                )
             )
     if f.sentiment:
         if probe:

@@ -61,6 +61,21 @@ def active_themes(session: Session) -> list[Theme]:
     return list(session.scalars(select(Theme).where(Theme.active).order_by(Theme.id)))
 
 
+def with_descendants(session: Session, theme_id: int) -> list[int]:
+    """The theme and every theme below it: what a filter on the theme means (a discovered parent is
+    never assigned itself; its comments are its sub-themes')."""
+    children: dict[int | None, list[int]] = {}
+    for t in active_themes(session):
+        children.setdefault(t.parent_id, []).append(t.id)
+    out, todo = [], [theme_id]
+    while todo:
+        tid = todo.pop()
+        if tid not in out:  # a cycle in stored data ends the walk
+            out.append(tid)
+            todo.extend(children.get(tid, []))
+    return sorted(out)
+
+
 def find_theme(session: Session, ref: str | int) -> Theme:
     """A theme by id or by name (case-insensitive; "Parent > Child" paths work too)."""
     themes = active_themes(session)
