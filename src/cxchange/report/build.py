@@ -46,7 +46,7 @@ from cxchange.report.period import (
 from cxchange.sustain.recognition import list_recognitions
 from cxchange.sustain.scorecard import latest_complete
 from cxchange.understand import explore
-from cxchange.understand.service import analysed_count, emerging, scope_answers, theme_counts, theme_stats
+from cxchange.understand.service import analysed_count, emerging, theme_counts, theme_stats
 
 METRICS: dict[str, dict[str, str]] = {
     "nps": {"label": "NPS", "unit": "", "scale": "−100 to 100: % promoters (9–10) − % detractors (0–6)"},
@@ -447,8 +447,10 @@ def build_report(
         raise InputError(f"no feedback in {p.label} ({p.start} to {p.last_day}) for {scope_name}")
     prev = p.previous()
     scores = _scores(s, p, prev)
-    headline = scores[0]["metric"] if scores else None
-    metric = default_metric(scope_answers(engine, where=where, period=p.window))
+    # One score leads the report (units, theme impact, drivers): the scope's default metric, from the
+    # period's answer counts the scores section already has.
+    metric = default_metric({sc["metric"]: sc["n"] for sc in scores})
+    headline = metric if scores else None
     label = METRICS[metric]["label"]
     themes = _themes(s, p, prev, metric)
     data: dict[str, Any] = {
