@@ -81,3 +81,16 @@ def test_malformed_yaml_names_file_and_key(text: str, message: str, sqlite_engin
     with pytest.raises(InputError, match=message) as err:
         tx.import_yaml(sqlite_engine, path)
     assert "bad.yaml" in str(err.value)
+
+
+def test_ancestor_levels_walk_up_and_stop_at_a_cycle() -> None:
+    from cxchange.understand.themes.taxonomy import ancestor_levels
+
+    tree = {
+        1: {"parent_id": None},
+        2: {"parent_id": 1},
+        3: {"parent_id": 2},
+        4: {"parent_id": 5},
+        5: {"parent_id": 4},
+    }
+    assert ancestor_levels(tree) == [{}, {2: 1, 3: 2, 4: 5, 5: 4}, {3: 1}]

@@ -31,7 +31,7 @@ from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 from cxchange.understand.sentiment.base import NEUTRAL_BAND
 from cxchange.understand.themes.matcher import TOO_BROAD
 from cxchange.understand.themes.matchers import matched_theme_ids
-from cxchange.understand.themes.taxonomy import theme_rows
+from cxchange.understand.themes.taxonomy import ancestor_levels, theme_rows
 
 _EPOCH = date(1970, 1, 1)
 
@@ -200,27 +200,13 @@ def theme_stats(
     return out
 
 
-def _ancestor_levels(themes: dict[int, dict[str, Any]]) -> list[dict[int, int]]:
-    """[{}] (level 0: each theme itself), then per level L >= 1 {theme id: its ancestor L levels up}."""
-    levels: list[dict[int, int]] = [{}]
-    for tid in themes:
-        seen, at, depth = {tid}, themes[tid]["parent_id"], 1
-        while at is not None and at in themes and at not in seen:  # a cycle in stored data ends the walk
-            if len(levels) <= depth:
-                levels.append({})
-            levels[depth][tid] = at
-            seen.add(at)
-            at, depth = themes[at]["parent_id"], depth + 1
-    return levels
-
-
 def _rolled_up(themes: dict[int, dict[str, Any]], scoped: Any, columns: Sequence[Any]) -> tuple[Any, bool]:
     """A subquery of theme assignments in scope (`scoped` adds the filters to a statement over Feedback),
     each under its own theme and again under every ancestor's (a discovered parent is never assigned
     itself: its mentions are its sub-themes'), with `columns`, the comment's id (fid), the clause's
     sentiment and the theme counted (theme_id); and whether any theme has a parent (then count
     distinct fid: a comment counts once per theme)."""
-    levels = _ancestor_levels(themes)
+    levels = ancestor_levels(themes)
     joined = (
         select(*columns, Feedback.id.label("fid"), FeedbackTheme.sentiment.label("sentiment"))
         .select_from(Feedback)

@@ -61,6 +61,21 @@ def active_themes(session: Session) -> list[Theme]:
     return list(session.scalars(select(Theme).where(Theme.active).order_by(Theme.id)))
 
 
+def ancestor_levels(themes: dict[int, dict[str, Any]]) -> list[dict[int, int]]:
+    """For `theme_rows` keyed by id: [{}] (level 0: each theme itself), then per level L >= 1
+    {theme id: its ancestor L levels up}. What a theme's counts roll up by (understand.service)."""
+    levels: list[dict[int, int]] = [{}]
+    for tid in themes:
+        seen, at, depth = {tid}, themes[tid]["parent_id"], 1
+        while at is not None and at in themes and at not in seen:  # a cycle in stored data ends the walk
+            if len(levels) <= depth:
+                levels.append({})
+            levels[depth][tid] = at
+            seen.add(at)
+            at, depth = themes[at]["parent_id"], depth + 1
+    return levels
+
+
 def with_descendants(session: Session, theme_id: int) -> list[int]:
     """The theme and every theme below it: what a filter on the theme means (a discovered parent is
     never assigned itself; its comments are its sub-themes')."""
