@@ -90,7 +90,7 @@ class Pipeline:
             check_scale(chunk.frame, self.plan, file=self.info.path, row_numbers=chunk.row_numbers)
             self.first = False
         if chunk.frame.height:
-            self.summary.add_scales(chunk.frame, chunk.row_numbers)
+            self.summary.add_raw(chunk.frame, chunk.row_numbers)
         rejects = _raw_rejects(chunk.rejects)
         checked = normalise_chunk(
             chunk.frame, chunk.row_numbers, self.plan, unit_lookup=self.units, file=self.info.path

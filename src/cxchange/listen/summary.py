@@ -51,8 +51,9 @@ class ImportSummary:
         # No date column mapped: the kept columns whose values read as dates (looked for in the first chunk).
         self.date_candidates: list[str] | None = None
 
-    def add_scales(self, frame: Any, row_numbers: np.ndarray) -> None:
-        """Before validation: count the chunk's score values by scale, and stop at a mixed column."""
+    def add_raw(self, frame: Any, row_numbers: np.ndarray) -> None:
+        """Before validation: count the chunk's score values by scale (stop at a mixed column) and, when
+        no date column is mapped, look in the first chunk for kept columns that read as dates."""
         self.scales.add(frame, row_numbers)
         self.scales.check(file=self.file)
         if self.date_candidates is None and "received_at" not in self.plan.mapping:
