@@ -181,3 +181,16 @@ def test_content_hash_is_stable_and_distinguishes_null_from_empty(rows: list[lis
         for r2, h2 in zip(rows, hashes, strict=True):
             if r1 != r2:
                 assert h1 != h2
+
+
+def test_an_old_date_written_as_digits_is_not_called_unix_time() -> None:
+    """The "Unix time before 1971" check is for readings by %s only: 19650301 read by %Y%m%d is a date."""
+    df = _frame(when=["19650301", "20240229"], score=["1", "2"])
+    plan = plan_fields(
+        df.columns, {"received_at": "when", "nps": "score"}, file="f.csv", date_format="%Y%m%d"
+    )
+    good, rejects, _, _, _ = normalise_chunk(df, np.arange(2, 4), plan)
+    assert len(rejects) == 0 and [str(d.date()) for d in good["received_at"].to_list()] == [
+        "1965-03-01",
+        "2024-02-29",
+    ]

@@ -221,9 +221,10 @@ _UNIX_FLOOR = datetime(1971, 1, 1)
 _UNIX_SECONDS = r"^\d{9,10}$"  # 1973-03 to 2286-11 as Unix seconds
 
 
-def _date_checks(col: str) -> list[_Check]:
+def _date_checks(col: str, unix: bool) -> list[_Check]:
     """received_at's checks, given `__received_at` (what the column's reading made of each value):
-    unreadable; read, but outside EARLIEST_DATE..LATEST_DATE; a number read as Unix time before 1971."""
+    unreadable; read, but outside EARLIEST_DATE..LATEST_DATE; with `unix` (a reading by %s), a number
+    read as Unix time before 1971."""
     raw = pl.col(col).str.strip_chars()
     when = pl.col("__received_at")
     hint = pl.when(raw.str.contains(_UNIX_SECONDS)).then(pl.lit(" (Unix seconds? --date-format %s)"))
@@ -242,7 +243,7 @@ def _date_checks(col: str) -> list[_Check]:
             ms.otherwise(pl.lit("")),
         ]
     )
-    zero = when.is_not_null() & raw.str.contains(r"^-?\d+$") & (when < _UNIX_FLOOR)
+    zero = pl.lit(unix) & when.is_not_null() & raw.str.contains(r"^-?\d+$") & (when < _UNIX_FLOOR)
     zero_reason = pl.format(
         "received_at: '{}' reads as Unix time {}: a missing date written as a number, not a date",
         raw,
@@ -321,7 +322,7 @@ def normalise_chunk(
             refuse_ambiguous(reading, file=file)
         when = read_dates(frame[m["received_at"]], reading, rows=row_numbers, file=file)
         df = df.with_columns(when.alias("__received_at"))
-        hard.extend(_date_checks(m["received_at"]))
+        hard.extend(_date_checks(m["received_at"], unix=any("%s" in f for f in reading.formats)))
     if "customer_value" in m:
         raw = pl.col(m["customer_value"]).str.strip_chars()
         cleaned = raw.str.replace_all(r"[\s$€£¥,]", "").cast(pl.Float64, strict=False)
