@@ -191,7 +191,8 @@ def _aggregates(
     # A card per metric the scope has answers of (NPS's, saying "no answers", when it has none at all).
     shown = [m for m in METRICS if answers[m]] or ["nps"]
     overall = {m: (scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n)) or [None])[0] for m in shown}
-    trend = _trend(eng, where, [m for m in ("nps", "csat") if m in shown] + [m for m in shown if m == metric])
+    # NPS and CSAT as always, and the default metric when it is another (each once: NPS was queried twice)
+    trend = _trend(eng, where, [m for m in shown if m in ("nps", "csat", metric)])
     ranked = _safe(theme_stats, eng, where=where, n_boot=1000, metric=metric) or []
     themes = sorted(
         (t for t in ranked if t["impact"] is not None), key=lambda t: abs(t["impact"]), reverse=True
