@@ -83,3 +83,17 @@ def test_a_phrase_names_a_theme_only_for_its_own_noun() -> None:
     scored = [("staff", 1.0), ("friendly", 0.9), ("recommend hotel", 0.6), ("friendly staff", 0.5)]
     assert pick_name(scored, nouns=nouns) == "friendly staff"
     assert pick_name(scored[:3], nouns=nouns) == "staff"
+
+
+def test_a_noun_far_down_the_terms_never_names_the_theme() -> None:
+    """Restaurant reviews: the noun test misses "biryani" ("the chicken biryani": a noun after a noun), and
+    a noun at rank 20 ("aroma") named the biryani theme. A name comes from what the theme is most about."""
+    scored = [("biryani", 1.0), ("chicken biryani", 0.5), ("mutton biryani", 0.4), ("dum", 0.3), ("piece", 0.3)]
+    scored += [(f"word{i}", 0.2 - i / 100) for i in range(12)] + [("aroma", 0.02)]
+    nouns = frozenset({"aroma", "piece"})
+    assert pick_name(scored, nouns=nouns) == "piece"  # a noun among the strongest five still leads
+    assert pick_name([t for t in scored if t[0] != "piece"], nouns=nouns) == "chicken biryani"
+    # among the keywords (the ten strongest), a phrase of the theme's own words before a noun further down
+    late = [("paratha", 1.0), ("paneer", 0.6), ("oily", 0.5), ("stuffing", 0.4), ("spicy", 0.3)]
+    late += [("mark", 0.2), ("paneer paratha", 0.15), ("thanks team", 0.14)]
+    assert pick_name(late, nouns=frozenset({"mark", "team"})) == "paneer paratha"
