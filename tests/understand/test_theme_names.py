@@ -88,7 +88,13 @@ def test_a_phrase_names_a_theme_only_for_its_own_noun() -> None:
 def test_a_noun_far_down_the_terms_never_names_the_theme() -> None:
     """Restaurant reviews: the noun test misses "biryani" ("the chicken biryani": a noun after a noun), and
     a noun at rank 20 ("aroma") named the biryani theme. A name comes from what the theme is most about."""
-    scored = [("biryani", 1.0), ("chicken biryani", 0.5), ("mutton biryani", 0.4), ("dum", 0.3), ("piece", 0.3)]
+    scored = [
+        ("biryani", 1.0),
+        ("chicken biryani", 0.5),
+        ("mutton biryani", 0.4),
+        ("dum", 0.3),
+        ("piece", 0.3),
+    ]
     scored += [(f"word{i}", 0.2 - i / 100) for i in range(12)] + [("aroma", 0.02)]
     nouns = frozenset({"aroma", "piece"})
     assert pick_name(scored, nouns=nouns) == "piece"  # a noun among the strongest five still leads
