@@ -83,7 +83,7 @@ def import_file(
 def scores(
     db: Engine,
     *,
-    metric: str = "nps",
+    metric: str | None = None,
     by: Sequence[str] = (),
     where: Filters | None = None,
     since: date | None = None,
@@ -93,7 +93,7 @@ def scores(
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
     """`cxchange scores`: one row per group with the score, its interval and n."""
-    return scores_in_scope(db, ScoreQuery.of(metric, by, _where(where), since, until, ci, level, min_n))
+    return scores_in_scope(db, ScoreQuery.of(metric or "", by, _where(where), since, until, ci, level, min_n))
 
 
 def simulate(

@@ -54,5 +54,9 @@ def test_a_ratings_only_store_gets_theme_impact_simulation_and_opportunities(cx:
     assert sim["metric"] == "rating" and sim["projected"] > sim["baseline"]
     refused = cx.run("opportunities", "--metric", "nps", ok=False)
     assert "no NPS answers in scope" in refused.err and "`--metric rating`" in refused.err
-    scores = cx.run("scores", ok=False)
+    # scores, as themes: with no --metric the store's own metric, named in the title
+    assert cx.json("scores") == cx.json("scores", "--metric", "rating") and cx.json("scores")[0]["n"] == 200
+    assert "rating scores" in cx.run("scores").out
+    assert "rating: each group vs rest" in cx.run("compare", "--by", "attr:order_parity").out
+    scores = cx.run("scores", "--metric", "nps", ok=False)
     assert "there are 200 rating answers in scope (`--metric rating`)" in scores.err

@@ -155,6 +155,34 @@ def test_a_metric_with_no_answers_in_scope_says_so(engine: Engine) -> None:
         compare(engine, ScoreQuery(metric="ces", by=("unit",)), vs="previous-period")
 
 
+def test_no_metric_named_is_the_scopes_default(engine: Engine) -> None:
+    """No metric (""): NPS when the scope has NPS answers, else the most answered (as themes, Decide
+    and the overview); the rows carry which, for the title."""
+    _load(engine)
+    default = scores_in_scope(engine, ScoreQuery(metric=""))
+    assert default == scores_in_scope(engine, ScoreQuery(metric="nps")) and default.resolved == {
+        "metric": "nps"
+    }
+    stars = pl.DataFrame(
+        {"external_id": ["r1", "r2", "r3"], "rating": ["5", "4", "2"], "csat": ["5", "", ""]}
+    )
+    import_frame(
+        engine,
+        stars,
+        ImportOptions(source="stars", map_options=("external_id=external_id", "rating=rating", "csat=csat")),
+    )
+    rated = scores_in_scope(engine, ScoreQuery(metric="", where=("source=stars",)))  # 3 ratings, 1 CSAT
+    assert (
+        rated.resolved == {"metric": "rating"}
+        and rated[0]["n"] == 3
+        and rated[0]["score"] == round(11 / 3, 2)
+    )
+    assert compare(engine, ScoreQuery(metric="", by=("unit",))).resolved == {"metric": "nps"}
+    empty = ScoreQuery(metric="", period=Period(date(1990, 1, 1), date(1990, 2, 1)))
+    with pytest.raises(NoDataError, match=r"^no nps answers in scope"):
+        scores_in_scope(engine, empty)
+
+
 def test_api_scores_answers_404_with_the_reason(engine: Engine) -> None:
     from cxchange.core.deps import set_database_url
     from cxchange.testing import signed_in_client

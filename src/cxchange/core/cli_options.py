@@ -22,6 +22,14 @@ SourceOption = Annotated[str | None, typer.Option("--source", help="Only feedbac
 UnitOption = Annotated[str | None, typer.Option("--unit", help="A unit code: it and the units beneath.")]
 UnitsOption = Annotated[str | None, typer.Option("--units", help="Unit codes, comma-separated.")]
 MetricOption = Annotated[str, typer.Option("--metric", help="nps, csat, ces or rating.")]
+DefaultMetricOption = Annotated[
+    str | None,
+    typer.Option(
+        "--metric",
+        help="nps, csat, ces or rating. Default: nps when the scope has NPS answers, else the metric it has "
+        "most answers of.",
+    ),
+]
 LevelOption = Annotated[float, typer.Option("--level", help="Confidence level of the intervals.")]
 MinNOption = Annotated[int, typer.Option("--min-n", help="Groups below this n are flagged small.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: the same seed, the same answer.")]

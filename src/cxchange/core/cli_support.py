@@ -99,7 +99,8 @@ def runs_on_engine(
                 return
             if one_row:
                 answer = [answer]
-            heading = None if title is None else title.format(**kwargs)
+            # What the service resolved (a default metric, `resolved` on its answer) fills the title too.
+            heading = None if title is None else title.format(**{**kwargs, **getattr(answer, "resolved", {})})
             if show is not None and fmt != "json":
                 show(answer, fmt)
             elif as_rows:

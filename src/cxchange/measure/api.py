@@ -31,7 +31,7 @@ class ScoresParams:
     """What /scores and /compare both read from the query string (the options `cxchange scores` and
     `cxchange compare` share)."""
 
-    metric: str = "nps"
+    metric: str | None = None  # the scope's default: nps when it has NPS answers, else the most answered
     by: Annotated[list[str] | None, Query()] = None
     where: Annotated[list[str] | None, Query()] = None
     since: date | None = None
@@ -42,7 +42,7 @@ class ScoresParams:
     def query(self, scope: UserScope, ci: str | None = None) -> ScoreQuery:
         """The service's query, its filters limited to the caller's units."""
         where = list(scope.where(engine(), self.where))
-        return ScoreQuery.of(self.metric, self.by, where, self.since, self.until, ci, self.level, self.min_n)
+        return ScoreQuery.of(self.metric or "", self.by, where, self.since, self.until, ci, self.level, self.min_n)
 
 
 @router.get("/scores", responses=NO_DATA, response_model=list[ScoreRow], response_model_exclude_unset=True)

@@ -23,7 +23,7 @@ ByOption = Annotated[
 @runs_on_engine(title="{metric} scores", as_rows=True, dim_when="small")
 def scores_command(
     engine: Engine,
-    metric: opt.MetricOption = "nps",
+    metric: opt.DefaultMetricOption = None,
     by: ByOption = None,
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
@@ -38,13 +38,13 @@ def scores_command(
     No answers in scope: one line on stderr, exit 1."""
     from cxchange.measure.service import ScoreQuery, scores_in_scope
 
-    return scores_in_scope(engine, ScoreQuery.of(metric, by, where, since, until, ci, level, min_n))
+    return scores_in_scope(engine, ScoreQuery.of(metric or "", by, where, since, until, ci, level, min_n))
 
 
 @runs_on_engine(title="{metric}: each group vs {vs}", as_rows=True, dim_when="small")
 def compare_command(
     engine: Engine,
-    metric: opt.MetricOption = "nps",
+    metric: opt.DefaultMetricOption = None,
     by: ByOption = None,
     vs: Annotated[str, typer.Option("--vs", help="rest or previous-period.")] = "rest",
     where: opt.WhereOption = None,
@@ -56,7 +56,7 @@ def compare_command(
     """Differences between groups with intervals and Holm-adjusted p-values."""
     from cxchange.measure.service import ScoreQuery, compare
 
-    return compare(engine, ScoreQuery.of(metric, by, where, since, until, None, level, min_n), vs=vs)
+    return compare(engine, ScoreQuery.of(metric or "", by, where, since, until, None, level, min_n), vs=vs)
 
 
 def register(app: typer.Typer) -> None:

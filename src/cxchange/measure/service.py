@@ -26,6 +26,7 @@ from cxchange.listen import columnar
 from cxchange.listen.query import Filters, apply_filters, parse_where
 from cxchange.listen.tables import feedback as feedback_table
 from cxchange.listen.tables import source as source_table
+from cxchange.measure.scale import default_metric
 from cxchange.measure.stats import (
     CI_METHODS,
     METRICS,
@@ -391,28 +392,51 @@ def no_answers(q: ScoreQuery) -> NoDataError:
     return NoDataError(f"no {q.metric.lower()} answers in scope ({scope_text(q)})")
 
 
-def scores_in_scope(engine: Engine, q: ScoreQuery, *, flag: str = "--metric {}") -> list[dict[str, Any]]:
+class ScoreRows(list[dict[str, Any]]):
+    """Rows of one metric, which they carry (`resolved`) for a title when the caller named none."""
+
+    def __init__(self, rows: list[dict[str, Any]], metric: str) -> None:
+        super().__init__(rows)
+        self.resolved = {"metric": metric}
+
+
+def _answered(engine: Engine, q: ScoreQuery, metric: str) -> int:
+    return int(grouped_counts(engine, replace(q, metric=metric, by=())).frame["__count"].sum())
+
+
+def in_default_metric(engine: Engine, q: ScoreQuery) -> ScoreQuery:
+    """``q`` as asked or, when it names no metric (""), on the scope's default: NPS when the scope has
+    NPS answers, else the metric it has most answers of (`scale.default_metric`, the rule of the
+    overview, themes and Decide). A store of star ratings then gets its ratings, not an error."""
+    if q.metric:
+        return q
+    answers: dict[str, int] = {}
+    for m in METRICS:  # NPS first: a store with NPS answers costs one count
+        answers[m] = _answered(engine, q, m)
+        if m == "nps" and answers[m]:
+            break
+    return replace(q, metric=default_metric(answers))
+
+
+def scores_in_scope(engine: Engine, q: ScoreQuery, *, flag: str = "--metric {}") -> ScoreRows:
     """`scores` for a user (CLI, API): no answers in scope is a NoDataError naming the filters, never
     an empty table, and the metrics the scope does have with how to ask for the most answered
-    (`flag`: the CLI's option by default; the API passes its query parameter). (Pages and services
-    that show "no data" themselves call `scores`.)"""
+    (`flag`: the CLI's option by default; the API passes its query parameter). No metric named (""):
+    the scope's default (`in_default_metric`). (Pages and services that show "no data" themselves
+    call `scores`.)"""
+    q = in_default_metric(engine, q)
     rows = scores(engine, q)
     if not rows:
         error = no_answers(q)
-        # The default metric is NPS; a store of star ratings should hear which metric it does have.
-        others = [
-            (m, n)
-            for m in METRICS
-            if m != q.metric.lower()
-            if (n := int(grouped_counts(engine, replace(q, metric=m, by=())).frame["__count"].sum()))
-        ]
+        # A metric the scope lacks: say which metrics it does have.
+        others = [(m, n) for m in METRICS if m != q.metric.lower() if (n := _answered(engine, q, m))]
         if others:
             most = max(others, key=lambda pair: pair[1])[0]  # the first of the most answered
             error = NoDataError(
                 f"{error}; there are {counted(others)} answers in scope (`{flag.format(most)}`)"
             )
         raise error
-    return rows
+    return ScoreRows(rows, q.metric.lower())
 
 
 def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
@@ -429,9 +453,10 @@ def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
     return Period(until - timedelta(days=90) if since is None else since, until)
 
 
-def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, Any]]:
+def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
     """Each group against the rest (or against its own previous period), Holm-adjusted. No answers in
-    scope (in the compared period) is a NoDataError."""
+    scope (in the compared period) is a NoDataError. No metric named: the scope's default."""
+    q = in_default_metric(engine, q)
     metric = q.metric.lower()
     if vs not in ("rest", "previous-period"):
         raise InputError(f"unknown comparison {vs!r}; use rest or previous-period")
@@ -482,4 +507,4 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> list[dict[str, A
     for r, p in zip(rows, adjusted, strict=True):
         r["p_adjusted"] = _round(float(p), 6)
         r["significant"] = bool(r["p_adjusted"] is not None and r["p_adjusted"] < 1 - q.level)
-    return rows
+    return ScoreRows(rows, metric)
