@@ -42,7 +42,9 @@ class ScoresParams:
     def query(self, scope: UserScope, ci: str | None = None) -> ScoreQuery:
         """The service's query, its filters limited to the caller's units."""
         where = list(scope.where(engine(), self.where))
-        return ScoreQuery.of(self.metric or "", self.by, where, self.since, self.until, ci, self.level, self.min_n)
+        return ScoreQuery.of(
+            self.metric or "", self.by, where, self.since, self.until, ci, self.level, self.min_n
+        )
 
 
 @router.get("/scores", responses=NO_DATA, response_model=list[ScoreRow], response_model_exclude_unset=True)
