@@ -110,3 +110,57 @@ def test_theme_driver_frame_names_each_rows_store_for_the_bootstrap(demo_engine:
     frame, predictors, _perf, _notes = data.theme_driver_frame(demo_engine, target="nps")
     assert data.STORE_COLUMN in frame.columns and data.STORE_COLUMN not in predictors
     assert frame[data.STORE_COLUMN].n_unique() >= 10  # enough stores: drivers resample stores
+
+
+def test_a_parent_theme_rolls_up_its_sub_themes(sqlite_engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A discovered parent is never assigned itself: its business case and --fix read its sub-themes'
+    comments (as the themes report counts them), and it is no driver of its own (nor "not mentioned")."""
+    from cxchange.decide.business_case import build_case
+    from cxchange.decide.data import theme_driver_frame
+    from cxchange.decide.service import simulate
+    from cxchange.listen.service import ImportOptions, import_frame
+    from cxchange.understand.analyze import analyze
+    from cxchange.understand.themes.taxonomy import import_yaml
+
+    comments = [
+        "the queue was awful and slow",
+        "rude staff, terrible",
+        "lovely staff",
+        "no queue at all, great",
+    ]
+    frame = pl.DataFrame(
+        {"id": [str(i) for i in range(40)], "nps": [str(3 + i % 7) for i in range(40)],
+         "comment": [comments[i % 4] for i in range(40)]}
+    )  # fmt: skip
+    import_frame(
+        sqlite_engine,
+        frame,
+        ImportOptions(source="s", map_options=("external_id=id", "nps=nps", "text=comment")),
+    )
+    taxonomy = tmp_path / "t.yaml"
+    taxonomy.write_text(
+        "themes:\n  - name: Service\n    children:\n      - name: Waiting time\n        keywords: [queue]\n"
+        "      - name: Staff\n        keywords: [staff]\n"
+    )
+    import_yaml(sqlite_engine, taxonomy)
+    analyze(sqlite_engine)
+    # A curated parent is matched itself; a discovered one never is (discovery's matcher places comments
+    # in leaves): the store as `themes discover --save` leaves it.
+    from sqlalchemy import delete
+
+    from cxchange.understand.models import FeedbackTheme
+
+    service = load_respondents(sqlite_engine).theme_id("Service")
+    with sqlite_engine.begin() as conn:
+        assert conn.execute(delete(FeedbackTheme).where(FeedbackTheme.theme_id == service)).rowcount > 0
+    r = load_respondents(sqlite_engine, text=True)
+    waiting, staff = (r.theme_id(n) for n in ("Waiting time", "Staff"))
+    assert r.rollups == {service: "Service"} and service not in r.themes and not r.unmentioned
+    f = r.frame
+    assert f[f"mention:{service}"].to_list() == (f[f"mention:{waiting}"] | f[f"mention:{staff}"]).to_list()
+    assert f[f"negative:{service}"].sum() == f[f"negative:{waiting}"].sum() + f[f"negative:{staff}"].sum() > 0
+    case = build_case(sqlite_engine, "Service", draws=50)
+    assert case["theme"] == "Service" and case["mentions"] == 40
+    assert simulate(sqlite_engine, ["Service=1.0"], draws=50)["delta"] > 0
+    _, _, notes = theme_driver_frame(sqlite_engine, target="nps")[:3]
+    assert not any("Service" in n for n in notes)

@@ -39,7 +39,7 @@ def build_case(
     else its most-answered score; see `measure.scale.default_metric`)."""
     r = respondents_in(engine, scope, attrs=["region"], text=True)  # text: the complaints quoted
     tid = r.theme_id(theme)
-    name = r.themes[tid]
+    name = r.name(tid)
     f = r.frame.filter(pl.col("analysed"))
     neg, men, sent = f"negative:{tid}", f"mention:{tid}", f"sentiment:{tid}"
     complaints = f.filter(pl.col(neg) == 1)

@@ -35,10 +35,14 @@ class Respondents:
     themes: dict[int, str]  # id -> name, themes some comment in scope is assigned (above its threshold)
     analysed: bool  # any comment analysed at all?
     unmentioned: dict[int, str] = field(default_factory=dict)  # the taxonomy's other themes
+    # Parents of assigned themes (id -> name): a discovered parent is never assigned itself, its columns
+    # roll up its sub-themes' (as the themes report counts it). Named by --fix or a business case; not a
+    # driver or an opportunity of its own (it would count its sub-themes' comments twice).
+    rollups: dict[int, str] = field(default_factory=dict)
 
     def theme_id(self, name: str) -> int:
         key = name.strip().lower()
-        for tid, n in self.themes.items():
+        for tid, n in (*self.themes.items(), *self.rollups.items()):
             if n.lower() == key or str(tid) == key:
                 return tid
 
@@ -47,6 +51,9 @@ class Respondents:
                 raise InputError(f"theme {n!r}: no analysed comment in scope is about it")
 
         raise NotFoundError(f"no theme named {name!r} (see `cxchange themes list`)")
+
+    def name(self, tid: int) -> str:
+        return self.themes[tid] if tid in self.themes else self.rollups[tid]
 
 
 def load_respondents(
@@ -98,9 +105,12 @@ def load_respondents(
         ).all()
     # Only themes some comment in scope carries (assignments are stored above their relevance threshold):
     # a theme nobody here mentions is no driver and no opportunity.
-    every = {t["id"]: t["name"] for t in theme_rows(engine)}
+    taxonomy = theme_rows(engine)
+    every = {t["id"]: t["name"] for t in taxonomy}
     present = {x[1] for x in mentions}
     themes = {tid: name for tid, name in every.items() if tid in present}
+    below = _present_below({t["id"]: t["parent_id"] for t in taxonomy}, present)
+    rollups = {tid: every[tid] for tid in below if tid not in present}
 
     def column(name: str) -> list[Any]:
         i = position[name]  # by position: looking a row's value up by name costs several times more
@@ -147,10 +157,33 @@ def load_respondents(
                 frame = frame.with_columns(pl.lit(None, dtype).alias(col))
             if kind != "sentiment":
                 frame = frame.with_columns(pl.col(col).fill_null(0).cast(dtype))
+    # A parent: mentioned (negative) when any sub-theme is; its sentiment the most negative of theirs.
+    frame = frame.with_columns(
+        expr.alias(f"{kind}:{tid}")
+        for tid in rollups
+        for kind, expr in (
+            ("mention", pl.max_horizontal(f"mention:{c}" for c in below[tid])),
+            ("negative", pl.max_horizontal(f"negative:{c}" for c in below[tid])),
+            ("sentiment", pl.min_horizontal(f"sentiment:{c}" for c in below[tid])),
+        )
+    )
     return Respondents(
         frame=frame, themes=themes, analysed=bool(base["analysed"].any()) if base.height else False,
-        unmentioned={tid: name for tid, name in every.items() if tid not in present},
+        unmentioned={tid: name for tid, name in every.items() if tid not in present and tid not in rollups},
+        rollups=rollups,
     )  # fmt: skip
+
+
+def _present_below(parent_of: dict[int, int | None], present: set[int]) -> dict[int, list[int]]:
+    """Each ancestor of a present (assigned) theme -> the present themes below it, at any depth."""
+    below: dict[int, list[int]] = {}
+    for tid in sorted(present):
+        seen, at = {tid}, parent_of.get(tid)
+        while at is not None and at in parent_of and at not in seen:  # a cycle in stored data ends it
+            below.setdefault(at, []).append(tid)
+            seen.add(at)
+            at = parent_of[at]
+    return below
 
 
 def _datetimes(values: list[Any]) -> pl.Series:

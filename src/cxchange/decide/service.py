@@ -182,7 +182,7 @@ def simulate(
         p.metric, p.answered[p.metric].to_numpy(), p.strata, affected, [s for _, s in parsed],
         levers=levers, draws=draws, seed=seed, level=level, clusters=_stores(p.answered),
     )  # fmt: skip
-    names = [p.respondents.themes[t] for t in ids]
+    names = [p.respondents.name(t) for t in ids]
     fixed_text = ", ".join(
         f"{n} for {s:.0%} of those who complain about it" for n, (_, s) in zip(names, parsed, strict=True)
     )
