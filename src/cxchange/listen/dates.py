@@ -321,12 +321,12 @@ def decide(
     examples = tuple(dict.fromkeys(str(v) for v in values_np[both][:200]))[:3]
     return DateReading(
         column=column,
+        sampled=n,
+        whole_column=whole_column,
         formats=tuple(formats),
         order=order,
         ambiguous=ambiguous,
         origin=origin if date_format else "detected",
-        sampled=n,
-        whole_column=whole_column,
         evidence=evidence,
         examples=examples,
         offsets=offsets,
