@@ -152,3 +152,13 @@ def test_api_mirrors_the_commands(client: TestClient, cli: Any, people: dict[str
     assert status["steps_done"] == 1 and status["readiness"]["top_barrier"] == "desire"
     assert status["risk"]["level"] == "high" and status["agents_coverage"]["agents"] == 1
     assert client.get("/api/initiatives/999/status").status_code == 404
+
+
+def test_the_impact_body_names_every_aspect_in_order() -> None:
+    """ImpactIn is made at run time from IMPACT_ASPECTS (the type checker sees only its note): every
+    aspect, in order, optional, then the note."""
+    from cxchange.change.api import ImpactIn
+    from cxchange.change.models import IMPACT_ASPECTS
+
+    assert list(ImpactIn.model_fields) == [*IMPACT_ASPECTS, "note"]
+    assert all(ImpactIn.model_fields[a].default is None for a in IMPACT_ASPECTS)

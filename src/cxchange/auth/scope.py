@@ -124,7 +124,7 @@ class UserScope:
         if requested:
             self.check_unit(engine, requested)
             return [requested]
-        return list(self.unit_codes) if self.scoped else None
+        return list(self.unit_codes) if self.unit_codes is not None else None
 
     def one_unit(self, engine: Engine, requested: str | None, option: str = "unit") -> str | None:
         """For what covers one unit (the report): the requested unit (checked), the user's only unit, or
@@ -155,4 +155,4 @@ class UserScope:
         if not self.scoped:
             return list(rows)
         paths = self.unit_paths(engine)
-        return [r for r in rows if self.contains_path(paths.get(r.get(key)))]
+        return [r for r in rows if (code := r.get(key)) is not None and self.contains_path(paths.get(code))]

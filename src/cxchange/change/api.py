@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.encoders import jsonable_encoder
@@ -266,10 +266,16 @@ def readiness_trend(initiative: str, scope: CallerScope, unit: str | None = None
 # --- impact --------------------------------------------------------------------------------------
 
 
-# One optional score per aspect of change (the list in change.models), and a note.
-ImpactIn = create_model(
-    "ImpactIn", **{aspect: (int | None, None) for aspect in IMPACT_ASPECTS}, note=(str | None, None)
-)
+class _ImpactNote(BaseModel):
+    note: str | None = None
+
+
+if TYPE_CHECKING:  # mypy cannot see fields made at run time: to it the body is its static part, the note
+    ImpactIn = _ImpactNote
+else:  # one optional score per aspect of change (the list in change.models), and a note
+    ImpactIn = create_model(
+        "ImpactIn", **{aspect: (int | None, None) for aspect in IMPACT_ASPECTS}, note=(str | None, None)
+    )
 
 
 @router.get("/initiatives/{initiative}/impact", response_model=list[ImpactRow])

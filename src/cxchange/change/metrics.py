@@ -18,13 +18,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from scipy import special
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 
 from cxchange.change.common import as_date, get_initiative, initiative_units, session_for
 from cxchange.change.models import SuccessMetric
 from cxchange.core.errors import InputError
 from cxchange.core.output import rounded as _r  # the one rounding rule
-from cxchange.core.period import Period
+from cxchange.core.period import Columns, Period
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, scores
 from cxchange.org.tree import org_tree
@@ -116,7 +116,7 @@ def _theme_value(
     since: date | None,
     until: date | None,
 ) -> dict:
-    def window(stmt: Any) -> Any:
+    def window(stmt: Select[*Columns]) -> Select[*Columns]:
         return Period(since, until).where(
             stmt.where(Feedback.org_unit_id.in_(unit_ids)), Feedback.received_at
         )
@@ -126,14 +126,14 @@ def _theme_value(
         return empty
     with engine.connect() as conn:
         if kind == "theme-share":
-            n = conn.execute(
+            analysed = conn.execute(
                 window(
                     select(func.count())
                     .select_from(Feedback)
                     .join(FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)
                 )
-            )
-            n = int(n.scalar() or 0)
+            ).scalar()
+            n = int(analysed or 0)
             k = conn.execute(
                 window(
                     select(func.count())

@@ -210,6 +210,7 @@ def set_cell(
     if not activity:
         raise InputError("the activity is empty")
     remove = letter.strip().lower() in ("-", "none", "")
+    parsed: tuple[str, bool] | None = None  # stays None when removing
     if not remove:
         try:
             parsed = parse_letter(letter)
@@ -226,7 +227,7 @@ def set_cell(
                 RaciAssignment.person_id == p.id,
             )
         ).first()
-        if remove:
+        if parsed is None:
             if existing is None:
                 raise NotFoundError(f"{p.email} has no letter on {activity!r}")
             s.delete(existing)

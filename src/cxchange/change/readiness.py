@@ -33,7 +33,7 @@ from cxchange.change.frameworks import adkar_actions
 from cxchange.change.models import ADKAR, ReadinessResponse
 from cxchange.core.errors import InputError, NotFoundError
 from cxchange.listen.surveys.service import pulse_assessments, pulse_scores
-from cxchange.org.tree import covered_unit_ids, org_tree, person_by_email, unit_by_code
+from cxchange.org.tree import Unit, covered_unit_ids, org_tree, person_by_email, unit_by_code
 
 BARRIER_AT_OR_BELOW = 3
 MIN_N = 5
@@ -126,9 +126,9 @@ def summarise(
     n = len(scores)
     if n == 0:
         return {e: None for e in ADKAR}, {e: None for e in (*ADKAR, "none")}, None
-    means = {e: round(sum(s[i] for s in scores) / n, 2) for i, e in enumerate(ADKAR)}
+    means: dict[str, float | None] = {e: round(sum(s[i] for s in scores) / n, 2) for i, e in enumerate(ADKAR)}
     barriers = Counter(barrier_point(s) or "none" for s in scores)
-    shares = {e: round(barriers.get(e, 0) / n, 3) for e in (*ADKAR, "none")}
+    shares: dict[str, float | None] = {e: round(barriers.get(e, 0) / n, 3) for e in (*ADKAR, "none")}
     return means, shares, top_barriers(scores)[0]
 
 
@@ -359,7 +359,7 @@ def report(
             raise InputError(f"no org level {level!r}; known levels: {', '.join(known)} (or a depth)")
         group_of = {}
         for u in tree.units.values():
-            cur = u
+            cur: Unit | None = u
             while cur is not None and cur.id not in match:
                 cur = tree.units.get(cur.parent_id) if cur.parent_id is not None else None
             group_of[u.id] = cur.id if cur is not None else u.id
@@ -378,7 +378,7 @@ def report(
                 "barrier_shares": g.barrier_shares,
                 "top_barrier": g.top_barrier,
                 **_ties(g.top_barriers),
-                "actions": [a for e in g.top_barriers or [None] for a in adkar_actions(doc, e)],
+                "actions": [a for e in g.top_barriers for a in adkar_actions(doc, e)],
                 "merged": [tree.units[m].code for m in g.merged],
                 "suppressed": g.suppressed,
                 "assessment": number,
@@ -441,14 +441,7 @@ def trend(
         if suppressed:
             means, shares, top = {e: None for e in ADKAR}, {e: None for e in (*ADKAR, "none")}, None
             tops = []
-        change = {
-            e: (
-                round(means[e] - prev[e], 2)
-                if prev and prev[e] is not None and means[e] is not None
-                else None
-            )
-            for e in ADKAR
-        }
+        change = {e: _step(means[e], prev[e] if prev else None) for e in ADKAR}
         out.append(
             {
                 "assessment": number,
@@ -464,3 +457,8 @@ def trend(
         )
         prev = means
     return out
+
+
+def _step(now: float | None, before: float | None) -> float | None:
+    """The change in a mean from one assessment to the next (None when either is missing)."""
+    return round(now - before, 2) if now is not None and before is not None else None

@@ -248,7 +248,8 @@ def theme_driver_frame(
         else:
             out[name] = sent.fill_null(0.0)
         mentioned = sent.filter(mentions == 1)
-        performance[name] = round(float((mentioned.fill_null(0.0) >= NEUTRAL_BAND).mean() or 0.0), 4)
+        positive = (mentioned.fill_null(0.0) >= NEUTRAL_BAND).to_numpy()
+        performance[name] = round(float(positive.mean()) if positive.size else 0.0, 4)
     for name, others in _redundant_themes(rows, r.themes, out, target):
         del out[name]
         performance.pop(name, None)

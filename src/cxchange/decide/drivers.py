@@ -193,7 +193,7 @@ def driver_table(
     else:
         low = high = np.full(data.p, np.nan)
     perf = [float(performance[p]) for p in predictors] if performance is not None else data.means
-    drivers = [
+    drivers: list[dict[str, Any]] = [
         {
             "driver": name,
             "importance": float(importance[j]),

@@ -392,8 +392,8 @@ def _customer_value(frame: pl.DataFrame) -> float:
     """Sum of customer_value over distinct customers (anonymous rows count once each)."""
     with_id = frame.filter(pl.col("customer_id").is_not_null()).unique("customer_id", keep="first")
     anon = frame.filter(pl.col("customer_id").is_null())
-    return float(
-        (with_id["customer_value"].fill_null(0).sum() or 0) + (anon["customer_value"].fill_null(0).sum() or 0)
+    return float(with_id["customer_value"].fill_null(0).sum() or 0) + float(
+        anon["customer_value"].fill_null(0).sum() or 0
     )
 
 
@@ -407,4 +407,12 @@ def _trend(frame: pl.DataFrame, neg_col: str, last: Any) -> float | None:
     before = analysed.filter((pl.col("received_at") > start) & (pl.col("received_at") <= cut))
     if recent.height == 0 or before.height == 0:
         return None
-    return round(100.0 * (recent[neg_col].mean() - before[neg_col].mean()), 2)  # type: ignore[operator]
+    return round(100.0 * (_mean(recent[neg_col]) - _mean(before[neg_col])), 2)
+
+
+def _mean(values: pl.Series) -> float:
+    """The mean of a numeric column with values (polars types `mean` for any column, dates and text too)."""
+    m = values.mean()
+    if not isinstance(m, int | float):
+        raise TypeError(f"{values.name}: no numeric mean ({m!r})")
+    return float(m)

@@ -35,10 +35,10 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import Connection, Engine, bindparam, column, func, select
+from sqlalchemy import Connection, Engine, Select, bindparam, column, func, select
 
 from cxchange.core.faults import fault_point
 from cxchange.core.processes import pid_alive
@@ -92,7 +92,7 @@ WAIT_SECONDS = 0.5
 ATTRIBUTE_PREFIX = "attr:"
 # LZ4 rather than polars' default zstd: a third less CPU to write (the import writes every row), as
 # fast to scan; the files are about twice as large, ~30 MB a million rows.
-COMPRESSION = "lz4"
+COMPRESSION: Final = "lz4"
 
 
 def cache_dir(engine: Engine) -> Path | None:
@@ -204,10 +204,12 @@ def _write_part(rows: pl.DataFrame, path: Path) -> None:
 def _fetch_part(engine: Engine, after_id: int, up_to_id: int) -> Iterator[pl.DataFrame]:
     """Rows above `after_id`, through the raw sqlite3 cursor: SQLAlchemy's per-row type processing
     (datetimes, JSON) would cost more than the copy saves. The SQL is compiled from the model."""
-    stmt = select(*(column(c) for c in _COLUMNS)).select_from(feedback)
     # Bounded above too: rows committed after the signature was read wait for the next refresh.
-    stmt = stmt.where(column("id") > bindparam("after"), column("id") <= bindparam("upto")).order_by(
-        column("id")
+    stmt: Select[*tuple[Any, ...]] = (
+        select(*(column(c) for c in _COLUMNS))
+        .select_from(feedback)
+        .where(column("id") > bindparam("after"), column("id") <= bindparam("upto"))
+        .order_by(column("id"))
     )
     sql = str(stmt.compile(dialect=engine.dialect))
     schema = {**_SCHEMA, "received_at": pl.String}

@@ -167,7 +167,7 @@ def looks_like_dates(values: pl.Series) -> bool:
     for telling the user which unmapped column may be the date, never for mapping it unasked."""
     head = values.cast(pl.String).str.strip_chars().drop_nulls()
     head = head.filter(head != "").head(SNIFF_VALUES)
-    if head.len() == 0 or bool(head.str.contains(r"^[+-]?\d+(?:\.\d+)?$").mean() > 0.5):
+    if head.len() == 0 or bool(head.str.contains(r"^[+-]?\d+(?:\.\d+)?$").to_numpy().mean() > 0.5):
         return False  # numbers (counts, scores, Unix times) are not written dates
     formats = ORDER_FREE + CANDIDATES[DAY_FIRST] + CANDIDATES[MONTH_FIRST]
     read = _masks(head, formats)
@@ -250,7 +250,6 @@ def decide(
     row_numbers = np.asarray(rows)[keep] if rows is not None else None
     values_np = values.to_numpy()
     n = values.len()
-    base = {"column": column, "sampled": n, "whole_column": whole_column}
     given = parse(values, date_format).is_not_null().to_numpy() if date_format else None
     if given is not None and given.all():
         # The given format reads every value: the order-free formats would only cover what it leaves
@@ -270,8 +269,8 @@ def decide(
     if day_only.any() and month_only.any():
         d, m = int(np.argmax(day_only)), int(np.argmax(month_only))
         at = (lambda i: int(row_numbers[i])) if row_numbers is not None else (lambda i: None)
-        examples = [(str(values_np[d]), at(d), DAY_FIRST), (str(values_np[m]), at(m), MONTH_FIRST)]
-        raise WrittenBothWays(examples, file=file, column=column)
+        both_ways = [(str(values_np[d]), at(d), DAY_FIRST), (str(values_np[m]), at(m), MONTH_FIRST)]
+        raise WrittenBothWays(both_ways, file=file, column=column)
     evidence_order = DAY_FIRST if day_only.any() else MONTH_FIRST if month_only.any() else None
     only = day_only if evidence_order == DAY_FIRST else month_only
     example = int(np.argmax(only)) if evidence_order else None
@@ -321,7 +320,9 @@ def decide(
         evidence = f"{n:,} values; none depends on a day/month order"
     examples = tuple(dict.fromkeys(str(v) for v in values_np[both][:200]))[:3]
     return DateReading(
-        **base,
+        column=column,
+        sampled=n,
+        whole_column=whole_column,
         formats=tuple(formats),
         order=order,
         ambiguous=ambiguous,

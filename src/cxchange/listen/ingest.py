@@ -146,7 +146,7 @@ def items_frame(items: Sequence[Any]) -> tuple[pl.DataFrame, list[dict[str, Any]
     return pl.DataFrame(list(columns.values())), refused
 
 
-def ingest_items(engine: Engine, source: str, items: Any, *, kind: str | None = None) -> dict[str, Any]:
+def ingest_items(engine: Engine, source: object, items: Any, *, kind: str | None = None) -> dict[str, Any]:
     """Import posted items as one batch of `source`: {"imported", "duplicates", "rejected", "batch_id"}.
     A rejected item names its position in `items` and the reason, as `cxchange rejects` would."""
     from cxchange.listen.service import ImportOptions, import_frame

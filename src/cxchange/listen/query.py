@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, Select, or_, select
 
 from cxchange.core.errors import InputError
-from cxchange.core.period import ALL_TIME, Period
+from cxchange.core.period import ALL_TIME, Columns, Period
 from cxchange.listen.tables import feedback as feedback_table
 from cxchange.listen.tables import source as source_table
 
@@ -66,12 +66,12 @@ def scope_filters(
 
 
 def apply_filters(
-    stmt: Select[Any],
+    stmt: Select[*Columns],
     filters: Filters,
     *,
     period: Period = ALL_TIME,
     tree: OrgTree | None = None,
-) -> Select[Any]:
+) -> Select[*Columns]:
     """Add WHERE clauses (bound parameters only): the filters, and feedback received in `period`."""
     stmt = period.where(stmt, feedback_table.c.received_at)
     if filters.sources:

@@ -35,7 +35,7 @@ import shutil
 import tempfile
 import weakref
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -172,7 +172,7 @@ class TableReader:
             self._cleanup = weakref.finalize(self, _unlink, tmp)
         self.info = TableInfo(str(path), fmt, compression, None, None, [])
 
-    def iter_chunks(self, chunk_rows: int = 50_000) -> Iterator[Chunk]:
+    def iter_chunks(self, chunk_rows: int = 50_000) -> Generator[Chunk, None, None]:
         """Yield chunks of at most ``chunk_rows`` records (good rows plus rejects); CSV chunks also end
         at 2 MB block boundaries, so they may be smaller."""
         if chunk_rows < 1:

@@ -32,7 +32,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, String, and_, column, exc, func, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Engine,
+    Select,
+    String,
+    TextClause,
+    and_,
+    column,
+    delete,
+    exc,
+    func,
+    insert,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxchange.core.base import Base
@@ -163,10 +180,9 @@ def read_state(conn: Any) -> IndexState:
 
 
 def _set_state(conn: Any, max_id: int, changes: int) -> None:
-    st = SearchIndexState.__table__
     for name, value in (("max_id", max_id), ("changes", changes)):
-        conn.execute(st.delete().where(st.c.name == name))
-        conn.execute(st.insert().values(name=name, value=value))
+        conn.execute(delete(SearchIndexState).where(SearchIndexState.name == name))
+        conn.execute(insert(SearchIndexState).values(name=name, value=value))
 
 
 # From this many rows to index at once (a large import), FTS5's incremental merging is deferred while
@@ -287,8 +303,11 @@ def sync_search_index(engine: Engine, *, wait: bool = True) -> dict[str, Any]:
             with conn.begin():
                 # A write first: takes the write lock before anything is read, so the state read
                 # next is the newest and nobody else changes feedback or the index meanwhile.
-                st = SearchIndexState.__table__
-                conn.execute(st.update().where(st.c.name == "max_id").values(value=st.c.value))
+                conn.execute(
+                    update(SearchIndexState)
+                    .where(SearchIndexState.name == "max_id")
+                    .values(value=SearchIndexState.value)
+                )
                 state = read_state(conn)
                 bulk = state.stale or state.max_id - state.indexed_max >= BULK_INDEX_ROWS
                 with _merging_deferred(conn, bulk):
@@ -330,7 +349,9 @@ def ensure_synced(engine: Engine) -> IndexState:
         return read_state(conn)
 
 
-def search_condition(engine: Engine, q: str | None, *, walk_time: bool = False) -> ColumnElement[bool] | None:
+def search_condition(
+    engine: Engine, q: str | None, *, walk_time: bool = False
+) -> ColumnElement[bool] | TextClause | None:
     """The WHERE clause for `q` over Feedback, or None when `q` is empty.
 
     SQLite with word characters in `q`: ids from the index, plus rows newer than the index tested
@@ -351,10 +372,11 @@ def search_condition(engine: Engine, q: str | None, *, walk_time: bool = False) 
     state = ensure_synced(engine)
     if state.stale:
         return like_condition(q)
-    matched = select(_fts.c.rowid).where(_fts.c.text.match(expr))
+    indexed = select(_fts.c.rowid).where(_fts.c.text.match(expr))
+    matched: Select[Any] | CompoundSelect[Any] = indexed
     if state.behind:
         newer = Feedback.__table__.alias("feedback_new")
-        matched = matched.union_all(
+        matched = indexed.union_all(
             select(newer.c.id).where(newer.c.id > state.indexed_max, like_condition(q, newer.c.text))
         )
     return ((Feedback.id + 0) if walk_time else Feedback.id).in_(matched)

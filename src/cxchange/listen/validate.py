@@ -181,12 +181,12 @@ def check_scale(frame: pl.DataFrame, plan: FieldPlan, *, file: str, row_numbers:
         if present.len() < 5:
             continue
         out = (present < low) | (present > high)
-        if out.mean() > 0.5:  # type: ignore[operator]
+        if out.to_numpy().mean() > 0.5:
             first = int(np.flatnonzero(((nums < low) | (nums > high)).fill_null(False).to_numpy())[0])
             hint = " (use --rating-scale 10 if the ratings run to 10)" if fld == "rating" else ""
+            top = present.to_numpy().max()
             raise InputError(
-                f"most values of {fld} are outside {low}-{high} (max {present.max():g}): wrong column or "
-                f"scale{hint}",
+                f"most values of {fld} are outside {low}-{high} (max {top:g}): wrong column or scale{hint}",
                 file=file,
                 row=int(row_numbers[first]),
                 column=col,
@@ -432,10 +432,10 @@ def _canonical(
         text_col("customer_id").alias("customer_id"),
         unit_raw.alias("__unit_raw"),
         unit_id.alias("org_unit_id"),
-        score_col("nps", pl.Int16).alias("nps"),
-        score_col("csat", pl.Int16).alias("csat"),
-        score_col("ces", pl.Int16).alias("ces"),
-        score_col("rating", pl.Float64).alias("rating"),
+        score_col("nps", pl.Int16()).alias("nps"),
+        score_col("csat", pl.Int16()).alias("csat"),
+        score_col("ces", pl.Int16()).alias("ces"),
+        score_col("rating", pl.Float64()).alias("rating"),
         (pl.col("__received_at") if "received_at" in m else pl.lit(None, dtype=pl.Datetime("us"))).alias(
             "received_at"
         ),

@@ -485,7 +485,7 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
             cond = pl.all_horizontal([pl.col(k).eq_missing(v) for k, v in zip(q.by, key_vals, strict=True)])
             before = prev.filter(cond)
             pairs.append((key_vals, part["__value"], part["__count"], before["__value"], before["__count"]))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key_vals, va, ca, vb, cb in pairs:
         d = compare_from_counts(metric, va.to_list(), ca.to_list(), vb.to_list(), cb.to_list(), level=q.level)
         rows.append(

@@ -125,7 +125,9 @@ def upsert_units(conn: Connection, rows: list[dict[str, Any]], file: str) -> int
 def _recompute_paths(conn: Connection, file: str) -> None:
     tree = load_org_tree(conn)
     for u in tree.units.values():
-        parts, seen, cur = [], set(), u
+        parts: list[str] = []
+        seen: set[int] = set()
+        cur: Unit | None = u
         while cur is not None:
             if cur.id in seen:
                 raise InputError(f"unit {u.code!r} is its own ancestor (a cycle in parents)", file=file)

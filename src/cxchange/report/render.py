@@ -56,7 +56,7 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
         )
     bu = data.get("by_unit")
     rows = [r for r in (bu or {}).get("rows", []) if r["change"] is not None]
-    if rows:
+    if bu and rows:
         charts["by_unit"] = Markup(
             diverging_bar_chart(
                 [r["name"] for r in rows],

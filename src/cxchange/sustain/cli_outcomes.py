@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -20,12 +19,13 @@ from cxchange.core.period import parse_date
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from typer._click.core import Context  # typer vendors click (0.2x): the Context TyperGroup is given
 
 
 class _ShowByDefault(TyperGroup):
     """`outcomes ID …` means `outcomes show ID …`; `outcomes set|plan ID …` are subcommands."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["show", *args]
         return super().parse_args(ctx, args)

@@ -164,7 +164,8 @@ def cluster_map(
             for uid in tree.subtree_ids(u.code):
                 names[uid] = u.code
         levels = {u.level for u in listed}
-        level_name = levels.pop() if len(levels) == 1 and None not in levels else "unit"
+        shared = levels.pop() if len(levels) == 1 else None
+        level_name = shared if shared is not None else "unit"
     else:
         ancestors = tree.ancestor_map(level)
         missing = sorted(tree.units[u].code for u in unit_ids if u not in ancestors)

@@ -268,7 +268,8 @@ def _unit_indexes(engine: Engine) -> dict[int, NameIndex]:
         )
         by_unit: dict[int, list[Staff]] = defaultdict(list)
         for pid, name, uid in people:
-            by_unit[int(uid)].append(Staff(int(pid), name or ""))
+            if uid is not None:  # the query keeps only people with a unit
+                by_unit[int(uid)].append(Staff(int(pid), name or ""))
     return {uid: NameIndex.build(staff) for uid, staff in by_unit.items()}
 
 

@@ -24,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from cxchange.core.bulk import id_in, insert_rows
@@ -268,7 +268,10 @@ def analyze(
             progress(0, total)
         # On a cluster workers read and write the database themselves; only ids go through the scheduler.
         remote = ex is not None and ex.name == "dask" and workers_can_reach(engine)
-        passes = [(old_stmt, dirty, False)] if dirty and n_old else []
+        # (comments, the only themes to match again or None for all, score sentiment too)
+        passes: list[tuple[Select[int, str | None, int], frozenset[int] | None, bool]] = (
+            [(old_stmt, dirty, False)] if dirty and n_old else []
+        )
         passes += [(new_stmt, None, True)] if n_new else []
         for stmt, only, with_sentiment in passes:
             assert ex is not None
@@ -300,10 +303,10 @@ def analyze(
         refresh_tables(engine, [("feedback_sentiment", n_new), ("feedback_theme", done)])
         seconds = time.perf_counter() - started
         with Session(engine) as session, session.begin():
-            run = session.get(AnalysisRun, run_id)
-            assert run is not None
-            run.comments, run.rematched, run.status = n_new, n_old, "done"
-            run.finished_at, run.seconds = datetime.utcnow(), seconds
+            finished = session.get(AnalysisRun, run_id)
+            assert finished is not None
+            finished.comments, finished.rematched, finished.status = n_new, n_old, "done"
+            finished.finished_at, finished.seconds = datetime.utcnow(), seconds
     except BaseException:
         if work_id is not None:
             complete(engine, work_id)  # the partitions written are committed: their cases still open
@@ -388,9 +391,12 @@ def write_partition(
             )
         # COPY on PostgreSQL (core/bulk.py): a statement per row was most of a partition's write.
         if result.sentiments:
-            columns = (*SENTIMENT_COLUMNS, "backend", "run_id")
             sentiments = _stored(result.sentiments, backend, run_id)
-            insert_rows(conn, FeedbackSentiment.__table__, columns, sentiments)
+            insert_rows(
+                conn, FeedbackSentiment.__table__, (*SENTIMENT_COLUMNS, "backend", "run_id"), sentiments
+            )
         if result.mentions:
-            columns = (*MENTION_COLUMNS, "taxonomy_version", "run_id")
-            insert_rows(conn, FeedbackTheme.__table__, columns, _stored(result.mentions, version, run_id))
+            mentions = _stored(result.mentions, version, run_id)
+            insert_rows(
+                conn, FeedbackTheme.__table__, (*MENTION_COLUMNS, "taxonomy_version", "run_id"), mentions
+            )

@@ -76,16 +76,17 @@ def sentiment_command(
     if not items and file is None:
         raise InputError("give texts to score, or --file with a text column")
     model = get_backend(backend)
-    rows = []
-    for text, s in zip(items, model.score(items), strict=True):
-        score = rounded(s.score, 4)
-        rows.append({"text": text, "score": score, "label": s.label})
-    if fmt == "table":
-        shown = [
-            {**r, "text": r["text"] if len(r["text"]) <= _TABLE_TEXT else r["text"][: _TABLE_TEXT - 1] + "…"}
-            for r in rows
-        ]
-        print_rows(shown, "table", title=f"sentiment ({model.name})", columns=("text", "score", "label"))
+    table = fmt == "table"  # a table shows each text cut to _TABLE_TEXT characters
+    rows = [
+        {
+            "text": text[: _TABLE_TEXT - 1] + "…" if table and len(text) > _TABLE_TEXT else text,
+            "score": rounded(s.score, 4),
+            "label": s.label,
+        }
+        for text, s in zip(items, model.score(items), strict=True)
+    ]
+    if table:
+        print_rows(rows, "table", title=f"sentiment ({model.name})", columns=("text", "score", "label"))
     else:
         print_rows(rows, fmt, columns=("text", "score", "label"))
     sys.stdout.flush()

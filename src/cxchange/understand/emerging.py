@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TypedDict
 
 import numpy as np
 
@@ -102,6 +103,17 @@ def _terms(text: str) -> set[str]:
     return grams
 
 
+class NewPhrase(TypedDict):
+    """A candidate new theme: its strongest term names it; examples index the recent texts."""
+
+    name: str
+    terms: list[str]
+    z: float
+    recent_count: int
+    baseline_mean: float
+    examples: list[int]
+
+
 def new_phrases(
     recent_texts: Sequence[str],
     baseline_texts: Sequence[str],
@@ -110,7 +122,7 @@ def new_phrases(
     alpha: float = 0.001,
     min_lift: float = 3.0,
     overlap: float = 0.5,
-) -> list[dict[str, object]]:
+) -> list[NewPhrase]:
     """Groups of terms far more frequent in recent (unthemed) comments than in the baseline.
 
     Each group is a candidate new theme: its name is its strongest term, its examples the recent
@@ -137,32 +149,27 @@ def new_phrases(
             hits.append((z, g))
     hits.sort(reverse=True)
     docs = {g: {i for i, s in enumerate(recent_sets) if g in s} for _, g in hits}
-    groups: list[dict[str, object]] = []
+    groups: list[tuple[str, float, list[str], set[int]]] = []  # name, z, terms, the recent comments
     for z, g in hits:
-        for grp in groups:
-            members = grp["_docs"]
-            assert isinstance(members, set)
-            inter = len(members & docs[g])
-            if inter >= overlap * min(len(members), len(docs[g])):
-                grp["terms"].append(g)  # type: ignore[attr-defined]
+        for _, _, terms, members in groups:
+            if len(members & docs[g]) >= overlap * min(len(members), len(docs[g])):
+                terms.append(g)
                 members |= docs[g]
                 break
         else:
-            groups.append({"name": g, "terms": [g], "z": round(z, 2), "_docs": set(docs[g])})
-    out = []
-    for grp in groups:
-        members = grp.pop("_docs")
-        assert isinstance(members, set)
-        terms = grp["terms"]
-        assert isinstance(terms, list)
+            groups.append((g, round(z, 2), [g], set(docs[g])))
+    out: list[NewPhrase] = []
+    for name, z, terms, members in groups:
         ranked = sorted(members, key=lambda i: (-len(recent_sets[i] & set(terms)), i))
-        base_rate = (base_df.get(str(grp["name"]), 0)) / n_b
+        base_rate = base_df.get(name, 0) / n_b
         out.append(
-            {
-                **grp,
-                "recent_count": len(members),
-                "baseline_mean": round(base_rate * n_r, 2),
-                "examples": [int(i) for i in ranked[:3]],
-            }
+            NewPhrase(
+                name=name,
+                terms=terms,
+                z=z,
+                recent_count=len(members),
+                baseline_mean=round(base_rate * n_r, 2),
+                examples=[int(i) for i in ranked[:3]],
+            )
         )
     return out

@@ -7,12 +7,13 @@ The database does the counting (GROUP BY theme × NPS category or answer value);
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, case, distinct, func, select, union_all
+from sqlalchemy import Engine, Row, Select, Subquery, case, distinct, func, select, union_all
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.errors import InputError, NoDataError
@@ -36,7 +37,7 @@ from cxchange.understand.themes.taxonomy import ancestor_levels, theme_rows
 _EPOCH = date(1970, 1, 1)
 
 
-def _group_col(by: str | None) -> ColumnElement[Any] | None:
+def _group_col(by: str | None) -> ColumnElement[Any] | QueryableAttribute[Any] | None:
     if by is None:
         return None
     if by.startswith("attr:") and len(by) > 5:
@@ -68,7 +69,7 @@ def theme_stats(
     group = _group_col(by)
     gcols = [group.label("g")] if group is not None else []
 
-    def scoped(stmt: Any) -> Any:
+    def scoped(stmt: Select[Any]) -> Select[Any]:
         return apply_filters(stmt, filters, period=period, tree=tree)
 
     if metric is None:
@@ -133,7 +134,9 @@ def theme_stats(
     slot = {v: j for j, v in enumerate(values)}
     k = len(values)
 
-    def cells(rows: list[Any], key: tuple[Any, ...]) -> dict[tuple[Any, ...], list[int]]:
+    def cells(
+        rows: Sequence[Row[*tuple[Any, ...]]], key: tuple[Any, ...]
+    ) -> dict[tuple[Any, ...], list[int]]:
         out: dict[tuple[Any, ...], list[int]] = {}
         for r in rows:
             c = out.setdefault(tuple(getattr(r, name) for name in key), [0] * k)
@@ -200,7 +203,11 @@ def theme_stats(
     return out
 
 
-def _rolled_up(themes: dict[int, dict[str, Any]], scoped: Any, columns: Sequence[Any]) -> tuple[Any, bool]:
+def _rolled_up(
+    themes: dict[int, dict[str, Any]],
+    scoped: Callable[[Select[Any]], Select[Any]],
+    columns: Sequence[ColumnElement[Any]],
+) -> tuple[Subquery, bool]:
     """A subquery of theme assignments in scope (`scoped` adds the filters to a statement over Feedback),
     each under its own theme and again under every ancestor's (a discovered parent is never assigned
     itself: its mentions are its sub-themes'), with `columns`, the comment's id (fid), the clause's
@@ -327,7 +334,11 @@ def theme_examples(
 
 
 def _too_broad(
-    engine: Engine, rows: list[Any], analysed: dict[Any, int], themes: dict[int, Any], grouped: bool
+    engine: Engine,
+    rows: Sequence[Row[*tuple[Any, ...]]],
+    analysed: dict[Any, int],
+    themes: dict[int, Any],
+    grouped: bool,
 ) -> dict[tuple[Any, int], list[str]]:
     """Per (group, theme): its keywords that, as rules, alone tagged at least TOO_BROAD of the analysed
     comments (themes scored by a discovery matcher are not keyword rules and never listed)."""
@@ -464,7 +475,7 @@ def emerging_report(
             out.append(
                 {"theme": f"new: {p['name']}", "kind": "new", "theme_id": None,
                  "recent_count": p["recent_count"], "baseline_mean": p["baseline_mean"], "z": p["z"],
-                 "terms": p["terms"], "examples": [rec_texts[i] for i in p["examples"]]}  # type: ignore[union-attr]
+                 "terms": p["terms"], "examples": [rec_texts[i] for i in p["examples"]]}
             )  # fmt: skip
     out.sort(key=lambda r: -float(r["z"]))
     summary["items"] = out
@@ -495,8 +506,8 @@ def _whats_new(
     if not groups:
         return [], recent[:examples]
     top = groups[0]
-    picked = [recent[i] for i in top["examples"]][:examples]  # type: ignore[union-attr]
-    return list(top["terms"])[:8], picked  # type: ignore[call-overload]
+    picked = [recent[i] for i in top["examples"]][:examples]
+    return top["terms"][:8], picked
 
 
 def _text_map(engine: Engine, ids: list[int]) -> dict[int, str]:

@@ -141,7 +141,7 @@ def _whole(value: str | None, name: str, low: int, high: int) -> int:
 
 
 @lru_cache(maxsize=1)
-def _rate_query() -> Select[Any]:
+def _rate_query() -> Select[str, int, datetime, datetime]:
     return (
         select(RateEvent.bucket, func.count(), func.min(RateEvent.at), func.max(RateEvent.at))
         .where(RateEvent.bucket.in_(bindparam("buckets", expanding=True)), RateEvent.at > bindparam("since"))

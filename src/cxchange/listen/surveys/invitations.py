@@ -206,6 +206,13 @@ def remind(engine: Engine, survey_ref: int | str, *, now: datetime | None = None
                     SurveyInvitation.remind_after_days.is_not(None),
                 )
             )
-            if inv.email not in optout and inv.sent_at + timedelta(days=inv.remind_after_days) <= now
+            if inv.email not in optout and _reminder_due(inv, now)
         ]
     return {"survey": survey.id, "due": len(due), **_send_all(engine, settings, survey, due, reminder=True)}
+
+
+def _reminder_due(inv: SurveyInvitation, now: datetime) -> bool:
+    """Sent with a reminder delay that has passed (the reminder query selects only such invitations)."""
+    if inv.sent_at is None or inv.remind_after_days is None:
+        return False
+    return inv.sent_at + timedelta(days=inv.remind_after_days) <= now

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import Engine, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from cxchange.core.bulk import inserted_id
 from cxchange.core.config import get_settings
@@ -217,9 +217,8 @@ def create_survey(
             inserted_id(conn, insert(SurveyLink).values(survey_id=survey_id, unit_id=u)) for u in link_units
         ]
     # Signed after the commit: the signing key may be created on first use, in a transaction of its own.
-    links = [
-        {"unit": code, "url": link_url(engine, lid)} for lid, code in zip(ids, codes or [None], strict=True)
-    ]
+    link_codes: list[str | None] = [*codes] or [None]
+    links = [{"unit": code, "url": link_url(engine, lid)} for lid, code in zip(ids, link_codes, strict=True)]
     return {"id": survey_id, "name": name, "kind": kind, "links": links}
 
 
@@ -234,6 +233,9 @@ def find_survey(conn: Any, ref: int | str) -> Any:
 
 def _responses(conn: Any, s: Survey) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
     """(answers, by unit, by day): pulse scores for adkar, the source's feedback for the rest."""
+    table: type[PulseAnswer] | type[Feedback]
+    unit_col: QueryableAttribute[int | None]
+    when: QueryableAttribute[datetime | None]
     if s.kind == "adkar":
         table, unit_col, when, where = (
             PulseAnswer,
@@ -337,4 +339,4 @@ def pulse_assessments(engine: Engine, initiative_id: int, *, answered: bool = Fa
     if answered:
         stmt = stmt.where(select(PulseAnswer.id).where(PulseAnswer.survey_id == Survey.id).exists())
     with engine.connect() as conn:
-        return sorted(int(a) for a in conn.execute(stmt).scalars())
+        return sorted(int(a) for a in conn.execute(stmt).scalars() if a is not None)

@@ -140,9 +140,9 @@ def content_themes(
     for g in by_size[:cut]:
         add_group(g, None)
     if cut < len(by_size):
-        rest = np.isin(groups, by_size[cut:])
+        in_other = np.isin(groups, by_size[cut:])
         other = b.add(
-            [t for t, _ in top_terms(sizes @ (h * rest[:, None]), h, vocab, n_keywords)], None, OTHER_NAME
+            [t for t, _ in top_terms(sizes @ (h * in_other[:, None]), h, vocab, n_keywords)], None, OTHER_NAME
         )
         for g in by_size[cut:]:
             add_group(g, other)

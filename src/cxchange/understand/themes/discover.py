@@ -40,6 +40,7 @@ from cxchange.understand.themes.embedded import embedding_themes
 from cxchange.understand.themes.embedders import (
     Embedder,
     RecordingEmbedder,
+    StaticEmbedder,
     adaptive_choice,
     get_embedder,
     is_long,
@@ -197,22 +198,22 @@ def discover_themes(
     topics: tuple[np.ndarray, np.ndarray, np.ndarray, float] | None = None  # idf, topics, their themes, lift
     overall: OverallBlock | None = None
     if dense is not None:
+        if STATIC_IDF and isinstance(dense, StaticEmbedder):  # this corpus's rare tokens weigh more
+            dense = dense.weighted(dense.corpus_weights(cleaned))
         if with_model:  # keep each text's vector: the saved matcher's texts need not be embedded again
             dense = RecordingEmbedder(dense)
         rows = np.flatnonzero(has_content)
         if getattr(dense, "cheap", False):  # embedding every text costs less than placing most by words
             embed_share = 1.0
-        if STATIC_IDF and hasattr(dense, "corpus_weights"):  # this corpus's rare tokens weigh more
-            dense = dense.weighted(dense.corpus_weights(cleaned))
         embedded = embedding_themes(b, dense, [cleaned[d] for d in rows], rows, content_x, content_vocab,
                                     k_top, seed, min_size, n_keywords, embed_share)  # fmt: skip
     elif k_fine >= 1:
         transformer = TfidfTransformer(sublinear_tf=True).fit(content_x)
         tfidf = transformer.transform(content_x).tocsr()
         column = {t: j for j, t in enumerate(content_vocab)}
-        rows = [d for d, w in enumerate(subjects) if w in column]
-        cols = [column[subjects[d]] for d in rows]  # type: ignore[index]
-        lift = sparse.csr_matrix((np.full(len(rows), subject_lift), (rows, cols)), shape=tfidf.shape)
+        with_subject = [d for d, w in enumerate(subjects) if w in column]
+        cols = [column[w] for w in subjects if w in column]
+        lift = sparse.csr_matrix((np.full(len(cols), subject_lift), (with_subject, cols)), shape=tfidf.shape)
         lifted = normalize(tfidf + lift).tocsr()
         h, leaf = content_themes(b, lifted, tfidf, content_vocab, k_fine, k_top, seed, min_size, n_keywords)
         topics = (transformer.idf_, h, leaf, subject_lift)
@@ -239,7 +240,7 @@ def discover_themes(
 
         name = getattr(dense, "name", "")
         e_all, centroids, centre = None, None, None
-        if embedded is not None and getattr(dense, "cheap", False) and name:
+        if embedded is not None and dense is not None and getattr(dense, "cheap", False) and name:
             # The saved matcher is discovery's centroids: texts without content words ("Overall
             # experience") are embedded too, so that theme has a centroid like the others.
             e_rows, by_theme, centre = embedded

@@ -134,18 +134,23 @@ def fold_map(counts: Counter[str]) -> dict[str, str]:
     return {w: fold.get(b, b) for w, b in fold.items()}  # settle chains in one more pass
 
 
+def _head_words(toks: list[str | None], hs: list[int], fold: dict[str, str]) -> list[tuple[int, str]]:
+    """(position, folded word) of each head `tokenise` found (a head is a word, never a phrase break)."""
+    return [(i, fold.get(t, t)) for i in hs if (t := toks[i]) is not None]
+
+
 def find_subjects(
     tokens: list[list[str | None]], heads: list[list[int]], fold: dict[str, str]
 ) -> tuple[list[str | None], frozenset[str]]:
     """Per text, its first noun after a determiner (folded), or None; and the corpus's nouns."""
     after: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    for toks, hs in zip(tokens, heads, strict=True):
+    folded = [[w for _, w in _head_words(toks, hs, fold)] for toks, hs in zip(tokens, heads, strict=True)]
+    for toks, words in zip(tokens, folded, strict=True):
         total.update(fold.get(t, t) for t in toks if t is not None)
-        after.update(fold.get(toks[i], toks[i]) for i in hs)  # type: ignore[arg-type]
+        after.update(words)
     nouns = {w for w, c in after.items() if c >= NOUN_SHARE * total[w] and total[w] >= 5} - GENERIC_WORDS
-    folded = ((fold.get(toks[i], toks[i]) for i in hs) for toks, hs in zip(tokens, heads, strict=True))
-    first = [next((w for w in ws if w in nouns), None) for ws in folded]  # type: ignore[misc]
+    first = [next((w for w in ws if w in nouns), None) for ws in folded]
     return first, frozenset(nouns)
 
 
@@ -166,13 +171,12 @@ def head_nouns(
     for toks, hs in zip(tokens, heads, strict=True):
         total.update(fold.get(t, t) for t in toks if t is not None)
         run = set(hs)
-        for i in hs:
-            w = fold.get(toks[i], toks[i])  # type: ignore[arg-type]
+        for i, w in _head_words(toks, hs, fold):
             after[w] += 1
             if i + 1 in run:
                 modifies[w] += 1
-            if i - 1 in run:
-                follows[(w, fold.get(toks[i - 1], toks[i - 1]))] += 1  # type: ignore[arg-type]
+            if i - 1 in run and (before := toks[i - 1]) is not None:  # a head: always a word
+                follows[(w, fold.get(before, before))] += 1
     nouns = {
         w for w, c in after.items() if c >= NOUN_SHARE * total[w] and total[w] >= 5 and modifies[w] < 0.5 * c
     } - GENERIC_WORDS

@@ -437,7 +437,10 @@ async def comm_add(request: Request, scope: CallerScope, initiative: int) -> Any
         when = as_date(_f(form, "date") or None, "date")
         if when is None:
             raise InputError("date is needed")
-        add_comm(eng, initiative, when=when, **_fields(form, "audience", "channel", "sender", "message"))
+        add_comm(
+            eng, initiative, when=when, audience=_f(form, "audience"), channel=_f(form, "channel"),
+            sender=_f(form, "sender"), message=_f(form, "message"),
+        )  # fmt: skip
 
     return await _write(request, scope, initiative, "comms", act)
 
@@ -459,7 +462,10 @@ async def agent_add(request: Request, scope: CallerScope, initiative: int) -> An
 @router.post("/initiatives/{initiative}/resistance", dependencies=WRITE)
 async def resistance_add(request: Request, scope: CallerScope, initiative: int) -> Any:
     def act(eng: Engine, form: Any) -> None:
-        add_resistance(eng, initiative, **_fields(form, "unit", "description", "cause", "owner"))
+        add_resistance(
+            eng, initiative, unit=_f(form, "unit"), description=_f(form, "description"),
+            cause=_f(form, "cause"), owner=_f(form, "owner"),
+        )  # fmt: skip
 
     return await _write(request, scope, initiative, "resistance", act)
 

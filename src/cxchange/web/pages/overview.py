@@ -82,11 +82,11 @@ def _unit_scores(
     level = next(iter(levels)) if len(levels) == 1 else None
     if level and current is not None and len(set(names)) == len(names):
         key = f"org:{level}"
-        for s in scores(eng, ScoreQuery(metric=metric, by=(key,), where=where, min_n=min_n)):
+        for row in scores(eng, ScoreQuery(metric=metric, by=(key,), where=where, min_n=min_n)):
             by_name = {u.name: u for u in rows}
-            unit = by_name.get(s["group"][key])
+            unit = by_name.get(row["group"][key])
             if unit is not None:
-                found[unit.code] = s
+                found[unit.code] = row
     else:
         for u in rows:
             got = scores(eng, ScoreQuery(metric=metric, where=(*where, f"unit={u.code}"), min_n=min_n))
@@ -190,7 +190,8 @@ def _aggregates(
     metric = default_metric(answers)
     # A card per metric the scope has answers of (NPS's, saying "no answers", when it has none at all).
     shown = [m for m in METRICS if answers[m]] or ["nps"]
-    overall = {m: (scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n)) or [None])[0] for m in shown}
+    overall = {m: next(iter(scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n))), None)
+               for m in shown}  # fmt: skip
     # NPS and CSAT as always, and the default metric when it is another (each once: NPS was queried twice)
     trend = _trend(eng, where, [m for m in shown if m in ("nps", "csat", metric)])
     ranked = _safe(theme_stats, eng, where=where, n_boot=1000, metric=metric) or []

@@ -56,9 +56,14 @@ class SurveyForm(BaseModel):
 
     def survey(self) -> SurveyIn:
         """What the API's create takes: text trimmed, empty boxes left out, the units as a list."""
-        given = {k: v.strip() or None for k, v in self.model_dump().items()}
-        units = [u.strip() for u in self.units.split(",") if u.strip()]
-        return SurveyIn(**{**given, "name": self.name.strip(), "kind": self.kind, "units": units})
+        return SurveyIn(
+            name=self.name.strip(),
+            kind=self.kind,
+            question=self.question.strip() or None,
+            comment_prompt=self.comment_prompt.strip() or None,
+            units=[u.strip() for u in self.units.split(",") if u.strip()],
+            initiative=self.initiative.strip() or None,
+        )
 
 
 @router.post("/surveys", dependencies=[Depends(verify_csrf)])

@@ -112,18 +112,21 @@ async def accept_themes(request: Request, scope: CallerScope) -> Any:
     scope.require("taxonomy")
     form = await request.form()
     count = _int(form.get("count"), "count")
-    kwargs = {
-        "source": _source(str(form.get("source") or "")),
-        "max_themes": _int(form.get("max_themes"), "max themes", 10),
-        "seed": _int(form.get("seed"), "seed", 0),
-        "embedder": str(form.get("embedder") or "adaptive"),
-        "expected_fingerprint": str(form.get("fingerprint") or ""),
-        "choices": _choices(form, count),
-    }
+    source = _source(str(form.get("source") or ""))
+    max_themes = _int(form.get("max_themes"), "max themes", 10)
+    seed = _int(form.get("seed"), "seed", 0)
+    embedder = str(form.get("embedder") or "adaptive")
+    expected = str(form.get("fingerprint") or "")
+    choices = _choices(form, count)
     if not _discovering.acquire(blocking=False):
         raise InputError("a discovery is already running: wait a moment and try again")
     try:
-        await run_in_threadpool(lambda: accept(engine(), **kwargs))
+        await run_in_threadpool(
+            lambda: accept(
+                engine(), source=source, max_themes=max_themes, seed=seed, embedder=embedder,
+                expected_fingerprint=expected, choices=choices,
+            )
+        )  # fmt: skip
     finally:
         _discovering.release()
     return RedirectResponse("/themes/discover?done=saved", status_code=303)
