@@ -192,3 +192,23 @@ def test_a_discovered_parent_counts_its_sub_themes_comments_once(engine: Engine)
         assert explore.total(engine, explore.FeedbackFilter(theme=str(parent))) == expected
     leaf = next(t["id"] for t in themes if t["id"] not in children)
     assert rows[leaf]["count"] == sum(1 for _, t in pairs if t == leaf)
+
+
+def test_a_second_discovery_replaces_the_first(engine: Engine) -> None:
+    """`themes discover --save` again (fewer themes here, so other names): the first discovery's themes it
+    does not propose are retired with their assignments. Both were kept, and each comment got a theme
+    from each (restaurant reviews: "Aroma" and "Chicken biryani" on the same 796). Curated stay."""
+    _fresh(engine)
+    tx.add_theme(engine, "Zeppelins", keywords=["zeppelin"])
+    first = _discover_and_analyse(engine)
+    second = discover(engine, embedder="tfidf", seed=0, max_themes=4)
+    second["saved"] = save_discovery(engine, second)
+    analyze(engine)
+    old, new = {t["name"] for t in first["themes"]}, {t["name"] for t in second["themes"]}
+    assert old - new, "the smaller discovery proposes other themes"
+    assert set(second["saved"]["retired_themes"]) == old - new
+    active = {t["name"]: t["origin"] for t in tx.theme_rows(engine)}
+    assert {n for n, o in active.items() if o == "discovered"} == new and "Zeppelins" in active
+    assert not {n for _, n, _ in _assignments(engine)} - set(active)  # no comment keeps a retired theme
+    counts = [len(r["themes"]) for r in list_feedback(engine, limit=ROWS + 10) if r["text"]]
+    assert statistics.median(counts) <= 3

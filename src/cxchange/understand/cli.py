@@ -135,7 +135,14 @@ def themes_discover(
             "auto (minilm when installed, else tfidf).",
         ),
     ] = "adaptive",
-    save: Annotated[bool, typer.Option("--save", help="Add the proposals to the taxonomy.")] = False,
+    save: Annotated[
+        bool,
+        typer.Option(
+            "--save",
+            help="Add the proposals to the taxonomy; themes an earlier discovery of the same --source saved "
+            "that these do not include are retired (curated themes are kept).",
+        ),
+    ] = False,
     fmt: opt.TableJsonFormat = "table",
     db: opt.DbOption = None,
 ) -> None:
@@ -172,7 +179,13 @@ def themes_discover(
     if result["brands_removed"]:
         typer.echo(f"left out as names of who was addressed: {', '.join(result['brands_removed'][:20])}")
     if save:
-        typer.echo(f"saved to the taxonomy: {result['saved']}; run `cxchange analyze` to assign them")
+        saved = {k: v for k, v in result["saved"].items() if k != "retired_themes"}
+        typer.echo(f"saved to the taxonomy: {saved}; run `cxchange analyze` to assign them")
+        if result["saved"]["retired_themes"]:
+            typer.echo(
+                "retired, from an earlier discovery this one replaces: "
+                + ", ".join(result["saved"]["retired_themes"])
+            )
 
 
 def _tree_order(themes: list[dict[str, Any]]) -> list[dict[str, Any]]:

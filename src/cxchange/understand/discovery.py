@@ -25,7 +25,7 @@ from cxchange.understand.themes.discover import discover_themes
 from cxchange.understand.themes.embedders import EMBEDDERS, resolve
 from cxchange.understand.themes.matcher import TOO_BROAD, Matcher, ThemeSpec
 from cxchange.understand.themes.matchers import save_matcher
-from cxchange.understand.themes.taxonomy import current_version, import_nodes
+from cxchange.understand.themes.taxonomy import current_version, import_nodes, retire_superseded
 from cxchange.understand.vectors import store_vectors
 
 # Discovery is a sample-based proposal: past this many comments, more text changes little but time.
@@ -134,7 +134,9 @@ def too_broad_keywords(texts: Sequence[str | None], keywords: Sequence[Sequence[
 
 def save_discovery(engine: Engine, result: dict[str, Any]) -> dict[str, Any]:
     """Add proposed themes to the taxonomy (origin: discovered; existing names are updated) with the
-    matcher that assigns them, so that `analyze` assigns comments the way discovery grouped them."""
+    matcher that assigns them, so that `analyze` assigns comments the way discovery grouped them; the
+    themes an earlier discovery of the same source saved and this one does not propose are retired
+    (`taxonomy.retire_superseded`)."""
     from sqlalchemy.orm import Session
 
     kids: dict[str, list[dict[str, Any]]] = {}
@@ -166,4 +168,5 @@ def save_discovery(engine: Engine, result: dict[str, Any]) -> dict[str, Any]:
         for name, t in by_name.items():  # their assignments now come from the matcher: re-match them
             if name in proposed:
                 t.version = version
-    return {**saved, "matcher": matcher_id}
+        retired = retire_superseded(session, matcher_id, result.get("scope") or {}, proposed)
+    return {**saved, "retired": len(retired), "matcher": matcher_id, "retired_themes": retired}

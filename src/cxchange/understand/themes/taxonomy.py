@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.core.names import check_name
-from cxchange.understand.models import FeedbackTheme, TaxonomyVersion, Theme
+from cxchange.understand.models import FeedbackTheme, TaxonomyVersion, Theme, ThemeMatcher
 from cxchange.understand.themes.matchers import export_matchers, has_matchers, read_sidecars, save_matcher
 
 MAX_NAME = 200
@@ -302,6 +302,42 @@ def delete_theme(engine: Engine, theme: str) -> dict[str, Any]:
         if found.parent_id is not None:
             _dirty(session, found.parent_id, v)
         return {"id": found.id, "name": found.name, "deleted": True, "taxonomy_version": v}
+
+
+def retire_superseded(
+    session: Session, matcher_id: int, scope: dict[str, Any], proposed: set[str]
+) -> list[str]:
+    """After a discovery saved matcher ``matcher_id``: the themes an earlier discovery of the same scope
+    saved that this one does not propose (``proposed``: names, lower case), retired with their
+    assignments, and then their discovered parents left without a theme below. Without this a second
+    ``--save`` kept both discoveries, each comment getting a theme from each ("Aroma" and "Chicken
+    biryani" on the same 796 reviews). Curated themes, and discoveries of other sources, are kept."""
+    from cxchange.understand.themes.matchers import repoint
+
+    earlier = session.scalars(select(ThemeMatcher).where(ThemeMatcher.active, ThemeMatcher.id != matcher_id))
+    scored = {t for m in earlier if (m.scope or {}) == scope for t in m.theme_ids if t is not None}
+    themes = {t.id: t for t in active_themes(session)}
+
+    def stale(t: Theme) -> bool:
+        return t.origin == "discovered" and t.name.lower() not in proposed
+
+    retire = {tid for tid in scored if tid in themes and stale(themes[tid])}
+    while True:  # parents of this discovery's leaves: retired once nothing active is left below them
+        live_parents = {t.parent_id for tid, t in themes.items() if tid not in retire}
+        empty = {
+            tid for tid, t in themes.items()
+            if tid not in retire and tid not in live_parents and stale(t) and tid not in scored
+            and any(c.parent_id == tid for c in themes.values())
+        }  # fmt: skip
+        if not empty:
+            break
+        retire |= empty
+    if retire:
+        session.execute(delete(FeedbackTheme).where(FeedbackTheme.theme_id.in_(retire)))
+        for tid in retire:
+            themes[tid].active = False
+        repoint(session, retire, None)
+    return sorted(themes[tid].name for tid in retire)
 
 
 # --- YAML -----------------------------------------------------------------------------------------
