@@ -27,7 +27,7 @@ def _files(tmp_path: Path, units: str = UNITS, people: str = PEOPLE) -> tuple[Pa
 
 def test_import_twice_updates_and_never_duplicates(engine: Engine, tmp_path: Path) -> None:
     units, people = _files(tmp_path)
-    assert import_org(engine, units, people) == {"units": 4, "people": 2}
+    assert import_org(engine, units, people) == {"units": 4, "people": 2, "feedback_linked": 0}
     units, people = _files(
         tmp_path, UNITS.replace("York", "York Minster"), PEOPLE.replace("Bo Li", "Bo Li-Chen")
     )
@@ -60,3 +60,25 @@ def test_bad_org_files(engine: Engine, tmp_path: Path, units: str, people: str |
     with pytest.raises(InputError) as err:
         import_org(engine, u, p if people else None)
     assert needle in str(err.value)
+
+
+def test_feedback_imported_before_its_units_is_linked_when_they_come(engine: Engine, tmp_path: Path) -> None:
+    """Restaurant reviews imported before the org: each kept its unit value in the attribute org_unit;
+    importing the units afterwards links them (by code or unique name), and scores by unit see them."""
+    import polars as pl
+
+    from cxchange.listen.service import ImportOptions, import_frame
+    from cxchange.measure.service import ScoreQuery, scores
+
+    frame = pl.DataFrame(
+        {"id": [str(i) for i in range(6)], "nps": ["9", "10", "3", "8", "9", "6"],
+         "unit": ["S1", "leeds", "York", "S2", "Nowhere", None]}
+    )  # fmt: skip
+    opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps", "org_unit=unit"))
+    assert import_frame(engine, frame, opts).imported == 6
+    assert [r["group"] for r in scores(engine, ScoreQuery(metric="nps", by=("unit",)))] == [{"unit": None}]
+    units, _ = _files(tmp_path)
+    assert import_org(engine, units)["feedback_linked"] == 4  # "Nowhere" stays unlinked, None had none
+    by_unit = {r["group"]["unit"]: r["n"] for r in scores(engine, ScoreQuery(metric="nps", by=("unit",)))}
+    assert by_unit == {"Leeds": 2, "York": 2, None: 2}
+    assert import_org(engine, units)["feedback_linked"] == 0  # nothing left to link

@@ -110,7 +110,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         values, rows = summary["unknown_unit_values"], summary["unknown_unit_rows"]
         typer.echo(
             f"{values:,} org_unit value(s) in {rows:,} row(s) name no known unit; the rows are kept "
-            f"without a unit, the value in the attribute org_unit{more}"
+            f"without a unit, the value in the attribute org_unit (`cxchange org import` of units with these "
+            f"codes or names links them){more}"
         )
         print_rows(summary["unknown_units"], title="unknown org units")
     for scale in summary["mixed_scales"]:
