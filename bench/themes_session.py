@@ -49,43 +49,47 @@ PROFILED = (
 )
 
 
-# Per command, (phase, file name, function): the phase's seconds are that function's cumulative time
-# in the profile (the largest, if several match). Nested phases are indented in the name.
+# Per command, "phase | file name | function" lines: the phase's seconds are that function's cumulative
+# time in the profile (the largest, if several match). Nested phases are indented in the name.
+PHASE_TABLE = {
+    "discover": """
+imports (all, incl. lazy ones) | <frozen importlib._bootstrap> | _find_and_load
+schema check | migrate.py | ensure_schema
+discover (read rows + discovery) | discovery.py | discover
+  discover_themes | discover.py | discover_themes
+    embedding_themes | embedded.py | embedding_themes
+      MiniLM embed (onnxruntime) | minilm_onnx.py | embed
+      clusters (k-means + merge) | embedded.py | _clusters
+        k-means | embedded.py | _kmeans
+    matcher fit | relevance.py | fit_model
+    naming (describe) | naming.py | describe
+  too-broad keyword check | discovery.py | too_broad_keywords
+save_discovery | discovery.py | save_discovery
+  store vectors | vectors.py | store_vectors
+  save matcher | matchers.py | save_matcher
+JSON output | output.py | to_json
+""",
+    "analyze": """
+imports (all, incl. lazy ones) | <frozen importlib._bootstrap> | _find_and_load
+analyze | analyze.py | analyze
+  schema check | migrate.py | ensure_schema
+  load matchers | matchers.py | load_matchers
+  read rows + stored vectors | analyze.py | _partitions
+    load vectors | vectors.py | load_vectors
+  analyse_partition | analyze.py | analyse_partition
+    sentiment (comments) | lexicon.py | score
+    theme matching (matcher.assign) | relevance.py | assign
+      embed (texts without a vector) | relevance.py | _embed
+    clause sentiment of mentions | clauses.py | score_mentions_batch
+  writes | analyze.py | write_partition
+  mark matched | taxonomy.py | mark_matched
+  planner statistics | planner_stats.py | refresh_tables
+  follow-up work (events.complete) | events.py | complete
+""",
+}
 PHASES = {
-    "discover": [
-        ("imports (all, incl. lazy ones)", "<frozen importlib._bootstrap>", "_find_and_load"),
-        ("schema check", "migrate.py", "ensure_schema"),
-        ("discover (read rows + discovery)", "discovery.py", "discover"),
-        ("  discover_themes", "discover.py", "discover_themes"),
-        ("    embedding_themes", "embedded.py", "embedding_themes"),
-        ("      MiniLM embed (onnxruntime)", "minilm_onnx.py", "embed"),
-        ("      clusters (k-means + merge)", "embedded.py", "_clusters"),
-        ("        k-means", "embedded.py", "_kmeans"),
-        ("    matcher fit", "relevance.py", "fit_model"),
-        ("    naming (describe)", "naming.py", "describe"),
-        ("  too-broad keyword check", "discovery.py", "too_broad_keywords"),
-        ("save_discovery", "discovery.py", "save_discovery"),
-        ("  store vectors", "vectors.py", "store_vectors"),
-        ("  save matcher", "matchers.py", "save_matcher"),
-        ("JSON output", "output.py", "to_json"),
-    ],
-    "analyze": [
-        ("imports (all, incl. lazy ones)", "<frozen importlib._bootstrap>", "_find_and_load"),
-        ("analyze", "analyze.py", "analyze"),
-        ("  schema check", "migrate.py", "ensure_schema"),
-        ("  load matchers", "matchers.py", "load_matchers"),
-        ("  read rows + stored vectors", "analyze.py", "_partitions"),
-        ("    load vectors", "vectors.py", "load_vectors"),
-        ("  analyse_partition", "analyze.py", "analyse_partition"),
-        ("    sentiment (comments)", "lexicon.py", "score"),
-        ("    theme matching (matcher.assign)", "relevance.py", "assign"),
-        ("      embed (texts without a vector)", "relevance.py", "_embed"),
-        ("    clause sentiment of mentions", "clauses.py", "score_mentions_batch"),
-        ("  writes", "analyze.py", "write_partition"),
-        ("  mark matched", "taxonomy.py", "mark_matched"),
-        ("  planner statistics", "planner_stats.py", "refresh_tables"),
-        ("  follow-up work (events.complete)", "events.py", "complete"),
-    ],
+    command: [tuple(line.split(" | ")) for line in text.strip("\n").splitlines()]
+    for command, text in PHASE_TABLE.items()
 }
 
 
