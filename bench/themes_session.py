@@ -8,7 +8,10 @@ texts imported (not timed), then `cxchange themes discover --save --seed S --for
 command, process start-up included; os.getloadavg() before each. With --profile each command runs a
 second time (again on a fresh database) under cProfile, and the functions with the most cumulative
 and own time are written out, so the time can be attributed (cProfile slows Python-heavy code, so
-the profiled seconds are larger than the plain ones; the shares are what to read).
+the profiled seconds are larger than the plain ones; the shares are what to read). The profiled run
+also gives each command's phases (PHASES: the cumulative seconds of the functions that do each part
+of the work, and its share of the profiled command), and with --importtime each command runs once more
+under `python -X importtime`, whose self times are summed by top-level package (start-up imports).
 
 Speed only: no theme is scored here, so the held-out set banking77 may be used (the question is how
 long 3,080 short requests take, not which settings group them best). Results: bench/results/
@@ -46,17 +49,92 @@ PROFILED = (
 )
 
 
-def _cx(args: list[str], db: str, profile: Path | None = None) -> float:
+# Per command, "phase | file name | function" lines: the phase's seconds are that function's cumulative
+# time in the profile (the largest, if several match). Nested phases are indented in the name.
+PHASE_TABLE = {
+    "discover": """
+imports (all, incl. lazy ones) | <frozen importlib._bootstrap> | _find_and_load
+schema check | migrate.py | ensure_schema
+discover (read rows + discovery) | discovery.py | discover
+  discover_themes | discover.py | discover_themes
+    embedding_themes | embedded.py | embedding_themes
+      MiniLM embed (onnxruntime) | minilm_onnx.py | embed
+      clusters (k-means + merge) | embedded.py | _clusters
+        k-means | embedded.py | _kmeans
+    matcher fit | relevance.py | fit_model
+    naming (describe) | naming.py | describe
+  too-broad keyword check | discovery.py | too_broad_keywords
+save_discovery | discovery.py | save_discovery
+  store vectors | vectors.py | store_vectors
+  save matcher | matchers.py | save_matcher
+JSON output | output.py | to_json
+""",
+    "analyze": """
+imports (all, incl. lazy ones) | <frozen importlib._bootstrap> | _find_and_load
+analyze | analyze.py | analyze
+  schema check | migrate.py | ensure_schema
+  load matchers | matchers.py | load_matchers
+  read rows + stored vectors | analyze.py | _partitions
+    load vectors | vectors.py | load_vectors
+  analyse_partition | analyze.py | analyse_partition
+    sentiment (comments) | lexicon.py | score
+    theme matching (matcher.assign) | relevance.py | assign
+      embed (texts without a vector) | relevance.py | _embed
+    clause sentiment of mentions | clauses.py | score_mentions_batch
+  writes | analyze.py | write_partition
+  mark matched | taxonomy.py | mark_matched
+  planner statistics | planner_stats.py | refresh_tables
+  follow-up work (events.complete) | events.py | complete
+""",
+}
+PHASES = {
+    command: [tuple(line.split(" | ")) for line in text.strip("\n").splitlines()]
+    for command, text in PHASE_TABLE.items()
+}
+
+
+def _cx(args: list[str], db: str, profile: Path | None = None, importtime: Path | None = None) -> float:
     env = {**os.environ, "CXCHANGE_DATABASE_URL": db, "NO_COLOR": "1", "HF_HUB_OFFLINE": "1"}
     # The CLI ends with os._exit after running atexit handlers (cli._exit_now): the profile is
     # written by one of those, so it covers the whole command.
     prefix = [sys.executable, "-c", PROFILED, str(profile)] if profile else [sys.executable, "-m", "cxchange"]
+    if importtime is not None:
+        prefix.insert(1, "-Ximporttime")
     t0 = time.perf_counter()
     run = subprocess.run([*prefix, *args], capture_output=True, text=True, env=env, timeout=3600)
     seconds = time.perf_counter() - t0
     if run.returncode != 0:
         raise RuntimeError(f"cxchange {' '.join(args)} failed: {run.stderr.strip()[-800:]}")
+    if importtime is not None:
+        importtime.write_text(run.stderr, encoding="utf-8")
     return seconds
+
+
+def _phases(path: Path, command: str) -> list[dict]:
+    stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    total = max(cum for (_, _, _, cum, _) in stats.values())
+    out = []
+    for label, file, func in PHASES[command]:
+        cums = [v[3] for (f, _, fn), v in stats.items() if fn == func and Path(f).name == file]
+        cum = max(cums, default=0.0)
+        out.append({"phase": label, "cum_s": round(cum, 3), "share": round(cum / total, 3) if total else 0.0})
+    return out
+
+
+def _import_self_times(text: str) -> dict:
+    """`-X importtime` lines summed by top-level package (self times: each module counted once)."""
+    per: dict[str, int] = {}
+    for line in text.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        self_us, _, name = line.split(":", 1)[1].split("|")
+        root = name.strip().split(".")[0]
+        per[root] = per.get(root, 0) + int(self_us)
+    top = sorted(per.items(), key=lambda kv: -kv[1])[:12]
+    return {
+        "total_s": round(sum(per.values()) / 1e6, 3),
+        "by_package_s": {k: round(v / 1e6, 3) for k, v in top},
+    }
 
 
 def _top(path: Path) -> dict[str, list[dict]]:
@@ -72,7 +150,9 @@ def _top(path: Path) -> dict[str, list[dict]]:
     return {"by_cumulative": by_cum, "by_own_time": by_own}
 
 
-def session(texts: list[str], seed: int, work: Path, tag: str, profile: bool) -> dict:
+def session(
+    texts: list[str], seed: int, work: Path, tag: str, profile: bool, importtime: bool = False
+) -> dict:
     db = data.fresh_store(texts, work, tag, _cx)  # imported, not timed
     out: dict = {}
     for name, args in (
@@ -81,9 +161,13 @@ def session(texts: list[str], seed: int, work: Path, tag: str, profile: bool) ->
     ):
         load = [round(x, 2) for x in os.getloadavg()]
         prof = work / f"{tag}_{name}.prof" if profile else None
-        out[name] = {"seconds": round(_cx(args, db, prof), 2), "loadavg_before": load}
+        imp = work / f"{tag}_{name}.importtime" if importtime else None
+        out[name] = {"seconds": round(_cx(args, db, prof, imp), 2), "loadavg_before": load}
         if prof is not None:
+            out[name]["phases"] = _phases(prof, name)
             out[name].update(_top(prof))
+        if imp is not None:
+            out[name]["imports"] = _import_self_times(imp.read_text(encoding="utf-8"))
     out["total_seconds"] = round(out["discover"]["seconds"] + out["analyze"]["seconds"], 2)
     return out
 
@@ -93,6 +177,8 @@ def main() -> int:
     parser.add_argument("--set", default="banking77", choices=sorted(SETS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--importtime", action="store_true", help="one more session under -X importtime")
+    parser.add_argument("--plain", type=int, default=1, help="plain (unprofiled) sessions to time")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     ds = SETS[args.set]()
@@ -108,15 +194,20 @@ def main() -> int:
         }
     }
     with tempfile.TemporaryDirectory() as tmp:
-        result["plain"] = session(ds.texts, args.seed, Path(tmp), "plain", False)
+        plain = [session(ds.texts, args.seed, Path(tmp), f"plain{i}", False) for i in range(args.plain)]
+        result["plain"] = plain[0] if len(plain) == 1 else plain
         print(json.dumps({"plain": result["plain"]}), flush=True)
         if args.profile:
             result["profiled"] = session(ds.texts, args.seed, Path(tmp), "profiled", True)
             for name in ("discover", "analyze"):
                 p = result["profiled"][name]
                 print(f"== {name}: {p['seconds']} s profiled")
-                for r in p["by_cumulative"][:TOP]:
-                    print(f"  {r['cum_s']:8.2f} {r['own_s']:8.2f} {r['calls']:>8} {r['function']}")
+                for ph in p["phases"]:
+                    print(f"  {ph['cum_s']:8.2f} {100 * ph['share']:5.1f} %  {ph['phase']}")
+        if args.importtime:
+            result["importtime"] = session(ds.texts, args.seed, Path(tmp), "importtime", False, True)
+            for name in ("discover", "analyze"):
+                print(f"== {name} imports: {result['importtime'][name]['imports']}")
     out = args.out or ROOT / "bench" / "results" / f"themes_session_{args.set}.json"
     result["meta"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

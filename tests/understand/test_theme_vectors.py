@@ -9,6 +9,7 @@ from sqlalchemy import Engine, delete, func, select
 
 from cxchange.demo.generator import generate
 from cxchange.demo.load import load_demo
+from cxchange.listen.models import Feedback
 from cxchange.understand.analyze import analyze
 from cxchange.understand.discovery import NOT_JSON, discover, save_discovery
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme, ThemeVector
@@ -59,13 +60,13 @@ def test_analyze_embeds_no_comment_discovery_embedded_and_assigns_the_same(
     result = _discover_save(engine)
     with engine.connect() as conn:
         stored = conn.scalar(select(func.count()).select_from(ThemeVector))
-    assert stored == len(result["vectors"]) and stored >= 0.9 * result["comments"]
+    # Every comment, also those grouping did not need (no content word, no theme: "n/a", emoji).
+    assert stored == len(result["vectors"]) == result["comments"]
     counter = Counting()
     counter.wrap(monkeypatch)
     analyze(engine)
     reused = _assignments(engine)
-    # Only the few comments discovery did not embed (no content word, no theme: "n/a", emoji) are.
-    assert reused and counter.texts == result["comments"] - stored
+    assert reused and counter.texts == 0
     # The same comments and taxonomy version, the vectors gone: analyze embeds them itself and gives
     # every comment the same themes with the same relevances.
     with engine.begin() as conn:
@@ -74,6 +75,35 @@ def test_analyze_embeds_no_comment_discovery_embedded_and_assigns_the_same(
         conn.execute(delete(ThemeVector))
     analyze(engine)
     assert counter.texts >= stored
+    assert _assignments(engine) == reused
+
+
+def test_comments_without_content_words_get_vectors_and_the_same_themes(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discovery stores vectors for the comments it did not group (no content word), so that analyze
+    need not load the embedder for them; their themes are those analyze gives when it embeds them."""
+    load_demo(engine, generate(rows=ROWS, seed=3), analyse=False)
+    with engine.begin() as conn:  # a few comments with no word discovery can use
+        ids = conn.scalars(select(Feedback.id).order_by(Feedback.id).limit(5)).all()
+        for fid, text in zip(ids, ["n/a", "???", "What is this witdrawal", "ok", "-"], strict=True):
+            conn.execute(Feedback.__table__.update().where(Feedback.id == fid).values(text=text))
+    result = discover(engine, embedder="static", seed=0)
+    save_discovery(engine, result)
+    with engine.connect() as conn:
+        have = set(conn.scalars(select(ThemeVector.feedback_id)))
+    assert set(ids) <= have
+    counter = Counting()
+    counter.wrap(monkeypatch)
+    analyze(engine)
+    assert counter.texts == 0
+    reused = _assignments(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(FeedbackTheme))
+        conn.execute(delete(FeedbackSentiment))
+        conn.execute(delete(ThemeVector).where(ThemeVector.feedback_id.in_(ids)))
+    analyze(engine)
+    assert counter.texts == len(ids)  # embedded by analyze itself now
     assert _assignments(engine) == reused
 
 

