@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine
 
+from cxchange.core.errors import InputError
 from cxchange.decide.data import Respondents, load_respondents
 
 
@@ -162,5 +163,7 @@ def test_a_parent_theme_rolls_up_its_sub_themes(sqlite_engine: Engine, tmp_path)
     case = build_case(sqlite_engine, "Service", draws=50)
     assert case["theme"] == "Service" and case["mentions"] == 40
     assert simulate(sqlite_engine, ["Service=1.0"], draws=50)["delta"] > 0
+    with pytest.raises(InputError, match="'Service' and its sub-theme 'Waiting time'"):
+        simulate(sqlite_engine, ["Service=0.5", "Waiting time=0.5"], draws=50)
     _, _, notes = theme_driver_frame(sqlite_engine, target="nps")[:3]
     assert not any("Service" in n for n in notes)

@@ -39,6 +39,7 @@ class Respondents:
     # roll up its sub-themes' (as the themes report counts it). Named by --fix or a business case; not a
     # driver or an opportunity of its own (it would count its sub-themes' comments twice).
     rollups: dict[int, str] = field(default_factory=dict)
+    below: dict[int, list[int]] = field(default_factory=dict)  # a rollup's assigned themes, any depth
 
     def theme_id(self, name: str) -> int:
         key = name.strip().lower()
@@ -170,7 +171,7 @@ def load_respondents(
     return Respondents(
         frame=frame, themes=themes, analysed=bool(base["analysed"].any()) if base.height else False,
         unmentioned={tid: name for tid, name in every.items() if tid not in present and tid not in rollups},
-        rollups=rollups,
+        rollups=rollups, below={tid: below[tid] for tid in rollups},
     )  # fmt: skip
 
 

@@ -173,6 +173,12 @@ def simulate(
             raise InputError(f"--fix names theme {name!r} twice with different shares")
         by_id.setdefault(tid, (name, share))
     ids, parsed = list(by_id), list(by_id.values())
+    for parent in ids:  # a sub-theme's complaints are its parent's too: fixed twice they would compound
+        if inside := [t for t in p.respondents.below.get(parent, ()) if t in by_id]:
+            raise InputError(
+                f"--fix names {p.respondents.name(parent)!r} and its sub-theme "
+                f"{p.respondents.name(inside[0])!r}: fix the parent alone, or its sub-themes"
+            )
     affected = (
         np.column_stack([p.answered[f"negative:{t}"].to_numpy().astype(bool) for t in ids])
         if ids
