@@ -74,6 +74,10 @@ FINE_FLOOR = 0.5
 # the same criterion (with FINE_FLOOR 0.5: mean NMI 0.356 vs 0.314 at 1.0 / 1.0): in a long text the
 # first noun after a determiner is more often a side remark ("the company", "my account").
 SUBJECT_LIFT = 0.0
+# With a number: a long corpus gets SUBJECT_LIFT only when its subjects concentrate, i.e. when the top-level
+# slots' count of its commonest subject nouns are the subjects of at least this share of its texts
+# (`subject_concentration`); else no lift. None: SUBJECT_LIFT always.
+SUBJECT_SHARE_MIN: float | None = None
 # Short corpora on the TF-IDF path (`--embedder tfidf`; `adaptive` sends them to an embedder) keep the
 # settings chosen on the demo before: the long-text sweep did not look at short texts.
 SHORT_FINE_FLOOR, SHORT_SUBJECT_LIFT = 1.0, 1.0
@@ -191,6 +195,8 @@ def discover_themes(
     k_auto = round(np.sqrt(int(has_content.sum()) / max(per_text, 1.0)) * FINE_PER_SQRT)
     long = is_long(texts)
     floor, subject_lift = (FINE_FLOOR, SUBJECT_LIFT) if long else (SHORT_FINE_FLOOR, SHORT_SUBJECT_LIFT)
+    if long and SUBJECT_SHARE_MIN is not None and subject_concentration(subjects, k_top) < SUBJECT_SHARE_MIN:
+        subject_lift = 0.0
     k_fine = fine_topics or min(max(round(floor * k_top), k_auto, 1), 4 * k_top)
     k_fine = min(k_fine, int(has_content.sum()), content_x.shape[1])
     embedded: tuple[np.ndarray, dict[int, np.ndarray], np.ndarray] | None = None
@@ -263,6 +269,14 @@ def discover_themes(
                 if v is not None:
                     vectors[d] = (text_key(c), v)
     return Discovery(out, labels, int((labels == -1).sum()), memberships, model, noise, used, vectors)
+
+
+def subject_concentration(subjects: Sequence[str | None], k: int) -> float:
+    """Share of the texts whose subject noun (``text.find_subjects``) is one of the ``k`` commonest
+    subjects: high when a corpus's comments name a few things first ("this dress", "the top"), low when
+    their first nouns scatter ("the author", "the plot", "the unit")."""
+    counts = Counter(s for s in subjects if s is not None)
+    return sum(c for _, c in counts.most_common(max(k, 0))) / len(subjects) if subjects else 0.0
 
 
 def _projection_model(
