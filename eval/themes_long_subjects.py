@@ -3,7 +3,7 @@
     .venv-eval/bin/python eval/themes_long_subjects.py [--sets blitzer,clothing] [--seeds 0] [--out FILE]
 
 A description, not a choice: nothing here sets a default. Per tuning set (Blitzer, label `domain`;
-clothing, label Class Name; CFPB and banking77 are refused) and per SUBJECT_LIFT in {0, 1} at each
+clothing, label Class Name; CFPB and banking77 are refused) and per SUBJECT_LIFT in {0, 0.25, 1} at each
 FINE_FLOOR in {0.5, 1.0} (matcher "projection", embedder "tfidf", seed 0), the saved matcher's primary
 theme per comment, and:
 * NMI and its two halves (sklearn's homogeneity: each theme holds one label; completeness: each label
@@ -95,7 +95,7 @@ def main() -> int:
                 "runs": {},
             }
             for floor in (0.5, 1.0):
-                for lift in (0.0, 1.0):
+                for lift in (0.0, 0.25, 1.0):
                     discover.SUBJECT_LIFT, discover.FINE_FLOOR = lift, floor
                     run = describe_run(ds, seeds[0], top)
                     entry["runs"][f"lift {lift} floor {floor}"] = run
