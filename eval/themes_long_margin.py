@@ -96,18 +96,6 @@ def one_run(ds: data.EvalSet, seed: int) -> dict:
     }
 
 
-def summary(runs: list[dict]) -> dict:
-    out: dict = {}
-    for key in runs[0]:
-        values = [float(r[key]) for r in runs]
-        out[key] = {
-            "mean": round(statistics.fmean(values), 4),
-            "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
-            "runs": [round(v, 4) for v in values],
-        }
-    return out
-
-
 def concentration(texts: list[str], max_themes: int = 12) -> float:
     """The rule's statistic on a corpus, computed as discover_themes does (subjects, k_top)."""
     noise = corpus_noise(texts)
@@ -146,7 +134,7 @@ def bertopic(ds: data.EvalSet, seeds: list[int]) -> dict:
         loads.append([round(x, 2) for x in os.getloadavg()])
         print(f"  BERTopic {ds.name} seed {seed}: NMI {nmis[-1]:.4f} {secs[-1]:.1f} s", loads[-1], flush=True)
     return {
-        **summary(
+        **data.summarise(
             [
                 {"nmi": a, "seconds": b, "unassigned": u}
                 for a, b, u in zip(nmis, secs, unassigned, strict=True)
@@ -213,7 +201,7 @@ def main() -> int:
                 row: dict = {"label": f"fixed lift {lift} floor {floor}", "kind": "fixed", "lift": lift,
                              "fine_floor": floor}  # fmt: skip
                 for n, ds in sets.items():
-                    row[n] = summary([one_run(ds, seed) for seed in seeds])
+                    row[n] = data.summarise([one_run(ds, seed) for seed in seeds])
                 margins(row, bert, names)
                 row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
                 fixed[(lift, floor)] = row
