@@ -220,6 +220,19 @@ class MemoEmbed:
         return bound
 
 
+def summarise(runs: list[dict]) -> dict:
+    """Per key of a sweep's runs (one dict per seed): mean, sd and the runs, to 4 digits."""
+    out: dict = {}
+    for key in runs[0]:
+        values = [float(r[key]) for r in runs]
+        out[key] = {
+            "mean": round(statistics.fmean(values), 4),
+            "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
+            "runs": [round(v, 4) for v in values],
+        }
+    return out
+
+
 def write_tuning(out: Path, doc: str | None, seeds: list[int], body: dict, **meta: object) -> None:
     """Write a tuning sweep's results: ``body`` (rows, decisions) under a ``meta`` holding the command,
     seeds, load at the end and the protocol paragraph of the script's docstring ``doc``."""

@@ -87,6 +87,12 @@ once, at CLI defaults, with BERTopic, seeds 0, 1, 2: `--sets cfpb --out
 eval/results/themes_cfpb_2026-12-07.json`; banking77's test split is not run. Confirmation that the
 short path did not move: `--sets banking77_train --skip-bertopic --out
 eval/results/themes_banking77_train_2026-12-07.json`.
+
+Run of 2026-12-07, sixth (issue 15 on long texts, every set), fixed before it: the long-text lift and
+floor were re-chosen by eval/themes_long_margin.py's committed criterion (the smallest margin over
+BERTopic on Blitzer and clothing): SUBJECT_LIFT 0.25, FINE_FLOOR 0.5. This run confirms it as the user
+runs it on the tuning set clothing only, with BERTopic, seeds 0, 1, 2: `--sets clothing --out
+eval/results/themes_clothing_margin.json`. The held-out sets are not run here.
 """
 
 from __future__ import annotations

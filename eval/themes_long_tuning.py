@@ -103,18 +103,6 @@ def one_run(ds: data.EvalSet, seed: int) -> dict:
     }
 
 
-def _summary(runs: list[dict]) -> dict:
-    out: dict = {}
-    for key in runs[0]:
-        values = [float(r[key]) for r in runs]
-        out[key] = {
-            "mean": round(statistics.fmean(values), 4),
-            "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
-            "runs": [round(v, 4) for v in values],
-        }
-    return out
-
-
 def choose(rows: list[dict], sets: list[str]) -> dict:
     """The protocol's criterion (see the module docstring)."""
     base = next(r for r in rows if r["matcher"] == "regression")
@@ -158,7 +146,7 @@ def main() -> int:
             discover.TFIDF_MATCHER, discover.SUBJECT_LIFT, discover.FINE_FLOOR = matcher, lift, floor
             row: dict = {"matcher": matcher, "lift": lift, "fine_floor": floor}
             for n, ds in sets.items():
-                row[n] = _summary([one_run(ds, seed) for seed in seeds])
+                row[n] = data.summarise([one_run(ds, seed) for seed in seeds])
             row["mean_nmi"] = round(statistics.fmean(row[n]["nmi"]["mean"] for n in sets), 4)
             row["loadavg"] = [round(x, 2) for x in os.getloadavg()]
             rows.append(row)

@@ -237,3 +237,40 @@ def test_projection_matcher_gives_every_demo_comment_discoverys_label() -> None:
     model: ThemeModel = found.model  # type: ignore[attr-defined]
     primary = [int(model.classes[p[0][0]]) if p else -1 for p in model.assign(texts)]
     assert primary == found.labels.tolist()  # type: ignore[attr-defined]
+
+
+def test_subject_concentration_counts_the_commonest_subjects_share() -> None:
+    from cxchange.understand.themes.discover import subject_concentration
+
+    subjects = ["dress", "dress", "dress", "top", "plot", None]
+    assert subject_concentration(subjects, 1) == pytest.approx(3 / 6)
+    assert subject_concentration(subjects, 2) == pytest.approx(4 / 6)
+    assert subject_concentration(subjects, 10) == pytest.approx(5 / 6)
+    assert subject_concentration([], 3) == 0.0 and subject_concentration([None, None], 3) == 0.0
+
+
+def test_long_corpora_get_the_subject_lift_only_when_their_subjects_concentrate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With SUBJECT_SHARE_MIN set, a long corpus whose comments open on a few nouns ("This dress ...")
+    is lifted, one whose first nouns scatter is not; without it, SUBJECT_LIFT applies to both."""
+    from cxchange.understand.themes import discover
+
+    scattered, labels = _long_corpus(200, seed=6)
+    garments = dict(zip(sorted(LONG_SUBJECTS), ("dress", "jacket", "sweater", "skirt"), strict=True))
+    rng = np.random.default_rng(7)  # each opening worded apart (a repeated sentence is boilerplate)
+    opening = [" ".join(rng.choice(FILLER, 3)) for _ in labels]
+    concentrated = [
+        f"This {garments[k]} {o}. {t}" for t, k, o in zip(scattered, labels, opening, strict=True)
+    ]
+
+    def lift(texts: list[str]) -> float:
+        found = discover_themes(texts, max_themes=6, seed=0, embedder="tfidf", with_model=True)
+        return float(found.model.projection.lift)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(discover, "SUBJECT_LIFT", 0.75)
+    monkeypatch.setattr(discover, "SUBJECT_SHARE_MIN", None)
+    assert lift(scattered) == lift(concentrated) == 0.75
+    monkeypatch.setattr(discover, "SUBJECT_SHARE_MIN", 1 / 3)
+    assert lift(concentrated) == 0.75
+    assert lift(scattered) == 0.0
