@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.core.names import check_name
 from cxchange.understand.models import FeedbackTheme, TaxonomyVersion, Theme, ThemeMatcher
-from cxchange.understand.themes.matchers import export_matchers, has_matchers, read_sidecars, save_matcher
+from cxchange.understand.themes.matchers import (
+    export_matchers,
+    has_matchers,
+    read_sidecars,
+    repoint,
+    save_matcher,
+)
 
 MAX_NAME = 200
 NO_TAXONOMY = (
@@ -230,8 +236,6 @@ def merge_themes(engine: Engine, themes: Sequence[str], into: str) -> dict[str, 
         if any(s.id == target.id for s in sources):
             raise InputError("cannot merge a theme into itself")
         v = _bump(session, "merge", f"{[s.name for s in sources]} -> {target.name}")
-        from cxchange.understand.themes.matchers import repoint
-
         # Matcher rows of the merged themes now count for the target: its relevance is their sum, so
         # moving assignments is not enough; the target re-matches.
         up_to_date = target.matched_version == target.version
@@ -296,8 +300,6 @@ def delete_theme(engine: Engine, theme: str) -> dict[str, Any]:
         session.execute(update(Theme).where(Theme.parent_id == found.id).values(parent_id=found.parent_id))
         session.execute(delete(FeedbackTheme).where(FeedbackTheme.theme_id == found.id))
         found.active = False
-        from cxchange.understand.themes.matchers import repoint
-
         repoint(session, {found.id}, None)  # its matcher rows score nothing now; other themes keep theirs
         if found.parent_id is not None:
             _dirty(session, found.parent_id, v)
@@ -312,8 +314,6 @@ def retire_superseded(
     assignments, and then their discovered parents left without a theme below. Without this a second
     ``--save`` kept both discoveries, each comment getting a theme from each ("Aroma" and "Chicken
     biryani" on the same 796 reviews). Curated themes, and discoveries of other sources, are kept."""
-    from cxchange.understand.themes.matchers import repoint
-
     earlier = session.scalars(select(ThemeMatcher).where(ThemeMatcher.active, ThemeMatcher.id != matcher_id))
     scored = {t for m in earlier if (m.scope or {}) == scope for t in m.theme_ids if t is not None}
     themes = {t.id: t for t in active_themes(session)}
@@ -502,8 +502,6 @@ def import_nodes(
                     session.execute(delete(FeedbackTheme).where(FeedbackTheme.theme_id == t.id))
                     t.active = False
                     counts["deleted"] += 1
-                    from cxchange.understand.themes.matchers import repoint
-
                     repoint(session, {t.id}, None)
         _check_acyclic(session)
     return {**counts, "taxonomy_version": v}
