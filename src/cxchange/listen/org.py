@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from cxchange.core.errors import InputError
 from cxchange.listen.pipeline import unit_lookup
@@ -15,6 +15,7 @@ from cxchange.listen.tables import feedback
 from cxchange.org.tree import upsert_people, upsert_units
 
 UNIT_ATTRIBUTE = "org_unit"  # where an import keeps a unit value it could not resolve (validate.py)
+LINK_CHUNK = 10_000  # ids per UPDATE when linking feedback to units
 
 
 def _read_rows(path: str | Path, required: Iterable[str]) -> list[dict[str, Any]]:
@@ -65,12 +66,15 @@ def link_feedback_to_units(conn: Connection) -> int:
     if not rows:
         return 0
     lookup = unit_lookup(conn)
-    pairs = [
-        {"fid": fid, "unit": lookup[v.strip().lower()]} for fid, v in rows if v.strip().lower() in lookup
-    ]
-    if pairs:
-        conn.execute(
-            update(feedback).where(feedback.c.id == bindparam("fid")).values(org_unit_id=bindparam("unit")),
-            pairs,
-        )
-    return len(pairs)
+    by_unit: dict[int, list[int]] = {}
+    for fid, v in rows:
+        if (unit := lookup.get(v.strip().lower())) is not None:
+            by_unit.setdefault(unit, []).append(fid)
+    for (
+        unit,
+        ids,
+    ) in by_unit.items():  # one statement per unit and chunk, not per row (a trigger per statement)
+        for start in range(0, len(ids), LINK_CHUNK):
+            chunk = ids[start : start + LINK_CHUNK]
+            conn.execute(update(feedback).where(feedback.c.id.in_(chunk)).values(org_unit_id=unit))
+    return sum(len(ids) for ids in by_unit.values())
