@@ -87,3 +87,24 @@ def test_a_ratings_store_measures_its_initiative_on_ratings_without_being_told(c
     assert {r["metric"] for r in card} == {"rating"} and card[0]["period"] == "2014-Q3"
     assert card == cx.json("scorecard", "--by", "org:airline", "--metric", "rating")
     assert "rating scorecard, 2014-Q3" in cx.run("scorecard").out
+
+
+def test_reviews_imported_without_their_airline_mapped_are_linked_by_that_column(cx: Cx) -> None:
+    """The Skytrax path: reviews imported first, airline left as a plain column; the units come after.
+    Importing again with the mapping skips every row as a duplicate (and now says so, naming the way
+    out); `org link airline_name` links them, and scores by unit see every airline."""
+    files = write_airlines(cx.workdir)
+    reviews = ("import", str(files["reviews"]), "--source", "seat-reviews", "--rating-scale", "10")
+    first = cx.json(*reviews)
+    assert first["imported"] == 864 and first["unknown_unit_rows"] == 0  # airline_name: an attribute
+    assert cx.json("org", "import", str(files["units"]))[0]["feedback_linked"] == 0
+    again = cx.run(*reviews, "--map", "org_unit=airline_name")
+    assert "864 row(s) were stored before" in again.out and "`cxchange org link airline_name`" in again.out
+    assert {r["group"]["unit"] for r in cx.json("scores", "--by", "unit")} == {None}  # the dead end
+    linked = cx.json("org", "link", "airline_name")
+    assert linked["feedback_linked"] == 864 and linked["unknown_units"] == []
+    by_unit = {r["group"]["unit"]: r["n"] for r in cx.json("scores", "--by", "unit")}
+    assert by_unit == {code.title(): 144 for code in AIRLINES}
+    assert "linked 0 feedback row(s)" in cx.run("org", "link", "airline_name").out
+    refused = cx.run("org", "link", "airline", ok=False)
+    assert "no feedback has the attribute 'airline'" in refused.err

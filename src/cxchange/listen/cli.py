@@ -92,6 +92,15 @@ def import_command(
     print_rows([counts], "table", title=f"import of {file}")
     typer.echo("seconds by step: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     _print_summary(result.as_dict())
+    unit_map = next(
+        (m.partition("=")[2] for m in map_ or [] if m.partition("=")[0].strip() == "org_unit"), None
+    )
+    if result.duplicates and unit_map:
+        typer.echo(
+            f"{result.duplicates:,} row(s) were stored before and are skipped, never updated: the org_unit "
+            f"mapping did not reach them; `cxchange org link {unit_map.strip()}` links stored feedback to "
+            "the unit that column names"
+        )
     if result.rejected or result.warnings:
         flags = " / --warnings" if result.warnings else ""
         typer.echo(f"rows, one by one: cxchange rejects {result.batch_id}{flags}")
@@ -246,6 +255,30 @@ def org_import(
     from cxchange.listen.org import import_org
 
     return [import_org(engine, units, people)]  # one row, in JSON too
+
+
+def _show_link(out: dict[str, Any], fmt: str) -> None:
+    typer.echo(
+        f"linked {out['feedback_linked']:,} feedback row(s) to the unit their {out['attribute']} names"
+    )
+    if out["unknown_units"]:
+        typer.echo(
+            f"{out['unknown_unit_values']:,} value(s) in {out['unknown_unit_rows']:,} row(s) name no known "
+            "unit (units are matched by code, code path or unique name; `cxchange org import` adds them):"
+        )
+        print_rows(out["unknown_units"], title="unknown org units")
+
+
+@engine_command(org_app, "link", formats=opt.TABLE_JSON, show=_show_link)
+def org_link(
+    engine: Engine,
+    attribute: Annotated[str, typer.Argument(help="A column kept at import that names the unit.")],
+) -> Any:
+    """Link feedback stored without a unit to the unit a kept column names (code, path or unique name):
+    for an export imported before its org, or without an org_unit mapping."""
+    from cxchange.listen.org import link_by_attribute
+
+    return link_by_attribute(engine, attribute)
 
 
 def _show_tree(tree: list[dict[str, Any]], fmt: str) -> None:
