@@ -56,6 +56,9 @@ ClusterOption = Annotated[
 ]
 
 
+EVENT_TITLE = "event study (pilot − control; 0 at month −1, or the last month before the start both answered)"
+
+
 def _show_outcomes(out: dict[str, Any], fmt: str) -> None:
     ini = out["initiative"]
     design = {"did": "pilot vs control", "before-after": "before vs after"}.get(out["mode"], out["mode"])
@@ -88,7 +91,7 @@ def _show_outcomes(out: dict[str, Any], fmt: str) -> None:
             f"p = {pt['p_value']})"
         )
         if out["event_study"]:
-            print_rows(out["event_study"], "table", title="event study (pilot − control, month −1 = 0)")
+            print_rows(out["event_study"], "table", title=EVENT_TITLE)
     for c in out["caveats"]:
         typer.echo(f"caveat: {c}")
     by_month: dict[str, dict[str, object]] = {}
