@@ -108,3 +108,32 @@ def test_reviews_imported_without_their_airline_mapped_are_linked_by_that_column
     assert "linked 0 feedback row(s)" in cx.run("org", "link", "airline_name").out
     refused = cx.run("org", "link", "airline", ok=False)
     assert "no feedback has the attribute 'airline'" in refused.err
+
+
+def test_app_reviews_imported_undated_are_dated_from_their_kept_column(cx: Cx) -> None:
+    """Google Play's export names its date `at`, which no rule knows: the reviews are imported undated
+    (the import names `at` as a column that reads as dates). Importing again with the mapping skips
+    every row as a duplicate, and says so with the way out; `redate at` dates them."""
+    path = cx.workdir / "app.csv"
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["text", "score", "appVersion", "at"])
+        for i in range(60):
+            out.writerow(
+                [
+                    f"review {i}: {TEXTS[i % 4][0]}",
+                    1 + i % 5,
+                    "8.1",
+                    f"2024-0{4 + i % 3}-1{i % 9} 1{i % 10}:00:00",
+                ]
+            )
+    first = cx.run("import", str(path), "--source", "playstore")
+    assert "read as dates: at" in first.out and "`cxchange redate COLUMN`" in first.out
+    again = cx.run("import", str(path), "--source", "playstore", "--map", "received_at=at")
+    assert "60 row(s) were stored before" in again.out and "`cxchange redate at`" in again.out
+    assert [r["group"]["month"] for r in cx.json("scores", "--by", "month")] == [None]  # the dead end
+    dated = cx.json("redate", "at")
+    assert dated["dated"] == 60 and dated["unread"] == 0
+    months = {r["group"]["month"]: r["n"] for r in cx.json("scores", "--by", "month")}
+    assert months == {"2024-04": 20, "2024-05": 20, "2024-06": 20}
+    assert "dated 0 feedback row(s)" in cx.run("redate", "at").out

@@ -92,15 +92,15 @@ def import_command(
     print_rows([counts], "table", title=f"import of {file}")
     typer.echo("seconds by step: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     _print_summary(result.as_dict())
-    unit_map = next(
-        (m.partition("=")[2] for m in map_ or [] if m.partition("=")[0].strip() == "org_unit"), None
-    )
-    if result.duplicates and unit_map:
-        typer.echo(
-            f"{result.duplicates:,} row(s) were stored before and are skipped, never updated: the org_unit "
-            f"mapping did not reach them; `cxchange org link {unit_map.strip()}` links stored feedback to "
-            "the unit that column names"
-        )
+    mapped = {k.strip(): v.strip() for k, _, v in (m.partition("=") for m in map_ or [])}
+    way_out = {"org_unit": "cxchange org link {}", "received_at": "cxchange redate {}"}
+    for field, command in way_out.items():
+        if result.duplicates and mapped.get(field):
+            typer.echo(
+                f"{result.duplicates:,} row(s) were stored before and are skipped, never updated: the "
+                f"{field} mapping did not reach them; `{command.format(mapped[field])}` fills it in from "
+                "that column"
+            )
     if result.rejected or result.warnings:
         flags = " / --warnings" if result.warnings else ""
         typer.echo(f"rows, one by one: cxchange rejects {result.batch_id}{flags}")
@@ -281,6 +281,32 @@ def org_link(
     return link_by_attribute(engine, attribute)
 
 
+def _show_redate(out: dict[str, Any], fmt: str) -> None:
+    typer.echo(f"dated {out['dated']:,} feedback row(s) from their {out['attribute']}")
+    if out["reading"]:
+        typer.echo(f"read as {', '.join(out['reading']['formats'])}: {out['reading']['evidence']}")
+        for note in out["reading"]["notes"]:
+            typer.echo(note)
+    if out["unread"]:
+        typer.echo(f"{out['unread']:,} value(s) read as no date: those rows stay undated")
+
+
+@runs_on_engine(formats=opt.TABLE_JSON, show=_show_redate)
+def redate_command(
+    engine: Engine,
+    attribute: Annotated[str, typer.Argument(help="A column kept at import that holds the date.")],
+    source: opt.SourceOption = None,
+    date_format: Annotated[
+        str | None, typer.Option("--date-format", help="e.g. %d/%m/%Y, when day and month could swap.")
+    ] = None,
+) -> Any:
+    """Date feedback stored without a date from a column kept at import (its name was not recognised);
+    rows with a date are never touched."""
+    from cxchange.listen.redate import redate
+
+    return redate(engine, attribute, source=source, date_format=date_format)
+
+
 def _show_tree(tree: list[dict[str, Any]], fmt: str) -> None:
     from rich.console import Console
     from rich.text import Text
@@ -310,4 +336,5 @@ def register(app: typer.Typer) -> None:
     app.command("batches")(batches_command)
     app.command("rejects")(rejects_command)
     app.command("feedback")(feedback_command)
+    app.command("redate")(redate_command)
     app.add_typer(org_app, name="org")
