@@ -55,7 +55,7 @@ def db_upgrade(
 # anything, a tenth of a second or more of every command's start for 90 commands nobody asked for.
 # tests/test_cli_mount.py checks this table against what each function really registers.
 REGISTRARS: dict[str, tuple[str, ...]] = {
-    "cxchange.listen.cli:register": ("import", "batches", "rejects", "feedback", "org"),
+    "cxchange.listen.cli:register": ("import", "batches", "rejects", "feedback", "redate", "org"),
     "cxchange.listen.surveys.cli:register": ("survey", "ingest"),
     "cxchange.measure.cli:register": ("scores", "compare"),
     "cxchange.understand.cli_sentiment:register": ("sentiment",),

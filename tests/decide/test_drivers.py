@@ -268,6 +268,31 @@ def test_cli_reads_other_formats(tmp_path: Path, mtcars: pl.DataFrame) -> None:
     assert results["m.xlsx"]["r2"] == pytest.approx(0.7791896, abs=5e-8)
 
 
+def test_default_predictors_read_text_of_numbers_and_yes_no_and_name_what_is_left_out(tmp_path: Path) -> None:
+    """The IBM telco shape: a charges column with a cell of one space (text by type), Yes/No columns,
+    an id and a category. By type the default kept only the typed numbers and dropped the rest unsaid;
+    now every column of numbers or yes/no is a predictor (a blank cell missing) and the rest is named."""
+    rng = np.random.default_rng(3)
+    n = 120
+    tenure = rng.integers(1, 72, n)
+    partner = rng.choice(["Yes", "No"], n)
+    charges = [f"{t * rng.uniform(20, 90):.2f}" for t in tenure]
+    charges[5] = " "
+    churn = np.where((tenure < 20) ^ (rng.random(n) < 0.2), "Yes", "No")
+    lines = ["customerID,Partner,tenure,TotalCharges,Contract,Churn"] + [
+        f"c{i},{partner[i]},{tenure[i]},{charges[i]},{rng.choice(['Monthly', 'Two year'])},{churn[i]}"
+        for i in range(n)
+    ]
+    path = tmp_path / "telco.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out = run("--file", str(path), "--target", "Churn", "--boot", "0", "--format", "json")
+    assert out.exit_code == 0, out.output
+    table = json.loads(out.stdout)
+    assert sorted(d["driver"] for d in table["drivers"]) == ["Partner", "TotalCharges", "tenure"]
+    assert table["n"] == n - 1  # the blank charge: missing, its row left out
+    assert "left out, not numbers or yes/no (--predictors to choose): customerID, Contract" in out.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

@@ -164,3 +164,42 @@ def test_the_business_case_is_made_on_the_rating(ratings: Engine) -> None:
     assert "would move mean rating from" in text and "- Mean rating today" in text and "NPS" not in text
     with pytest.raises(CxError, match="no NPS answers in scope"):
         build_case(ratings, "Waiting time", metric="nps", draws=50)
+
+
+def test_without_customer_values_the_money_is_unknown_never_zero(ratings: Engine) -> None:
+    """Reviews carry no customer value: the case said "Revenue at risk 0, Annual benefit 0" to a sponsor.
+    Unknown now, in the data and in every format, with the way to a number; a value per point gives it,
+    and with customer values the revenue at risk is counted as before."""
+    from cxchange.decide.business_case import build_case, render
+
+    case = build_case(ratings, "Waiting time", cost=5000, draws=100)
+    money = case["money"]
+    assert money["revenue_at_risk"] is None and money["benefit"]["annual"] is None
+    assert money["payback_months"] is None and "--value-per-point" in money["benefit"]["basis"]
+    for fmt in (".md", ".html"):
+        text = render(case, fmt)
+        assert "Revenue at risk" in text and "unknown" in text and "no customer value" in text
+    priced = build_case(ratings, "Waiting time", cost=5000, value_per_point=1000, draws=100)["money"]
+    assert priced["revenue_at_risk"] is None and priced["benefit"]["annual"] > 0 and priced["payback_months"]
+
+
+def test_with_customer_values_the_revenue_at_risk_is_counted(engine: Engine) -> None:
+    """Reviews with a customer value: revenue at risk and the benefit from it, as before."""
+    from cxchange.decide.business_case import build_case
+
+    frame = pl.DataFrame(
+        {
+            "Comment": [f"{TEXTS[i % 3][0]} (visit {i})" for i in range(30)],
+            "Stars": [str(min(5, TEXTS[i % 3][1] + (i < 3))) for i in range(30)],
+            "Value": ["100"] * 30,
+            "Customer": [f"c{i}" for i in range(30)],
+        }
+    )
+    opts = ("text=Comment", "rating=Stars", "customer_value=Value", "customer_id=Customer")
+    import_frame(engine, frame, ImportOptions(source="reviews", map_options=opts))
+    tx.import_yaml(engine, builtin_taxonomy("cx_default"))
+    analyze(engine)
+    money = build_case(engine, "Waiting time", draws=100)["money"]
+    assert money["revenue_at_risk"] is not None and money["revenue_at_risk"] > 0
+    assert money["revenue_at_risk"] % 10 == 0  # 10 % of 100 per detractor who complains
+    assert money["benefit"]["annual"] == pytest.approx(money["revenue_at_risk"] * 0.5)

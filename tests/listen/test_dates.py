@@ -290,3 +290,29 @@ def test_a_large_csv_written_both_ways_is_refused_with_real_row_numbers(tmp_path
     day, row = re.search(r"'(\d\d)/02/2026' \(row (\d+)\) can only be day-first", message).groups()  # type: ignore[union-attr]
     assert int(row) == 35_002 + int(day) - 13  # the first row holding that value
     assert "'01/13/2026' (row 2) only month-first" in message
+
+
+def test_dates_on_the_unix_epoch_are_said_never_changed(engine: Engine, tmp_path: Path) -> None:
+    """1970-01-01 is a missing date some exports write as 0 (26 Skytrax reviews): the dry run and the
+    import say how many, and the first row, in any format the column is read in; the rows are kept."""
+    reading = dates.decide(
+        pl.Series("when", ["2015-07-20", "1970-01-01", "2014-03-02", "1970-01-01 00:00:00"]),
+        column="when", file="f.csv", rows=np.array([2, 3, 4, 5]), whole_column=True,
+    )  # fmt: skip
+    assert (reading.epoch, reading.epoch_row) == (2, 3)
+    assert reading.notes() == [
+        "received_at ('when'): 2 of 4 values are 1970-01-01 (first at row 3), the Unix epoch: usually a "
+        "missing date written as 0. Those rows are kept on that day and open every trend in 1970-01; "
+        "empty the date in those rows to store them undated"
+    ]
+    day_first = dates.decide(pl.Series("d", ["25/03/2015", "01/01/1970"]), column="d", file="f.csv")
+    assert (
+        day_first.epoch == 1
+        and "1 of the 2 values sampled are 1970-01-01, the Unix epoch" in day_first.notes()[0]
+    )
+    assert dates.decide(pl.Series("d", ["2015-07-20", "1971-01-01"]), column="d", file="f").notes() == []
+    path = tmp_path / "reviews.csv"
+    path.write_text("date,comment,stars\n2015-07-20,fine,4\n1970-01-01,late,1\n2015-07-21,ok,3\n")
+    result = import_file(engine, path, ImportOptions(source="r", map_options=("received_at=date",)))
+    assert result.imported == 3  # kept, on that day
+    assert "1 of 3 values are 1970-01-01 (first at row 3)" in result.as_dict()["dates"]["notes"][0]

@@ -82,3 +82,31 @@ def test_feedback_imported_before_its_units_is_linked_when_they_come(engine: Eng
     by_unit = {r["group"]["unit"]: r["n"] for r in scores(engine, ScoreQuery(metric="nps", by=("unit",)))}
     assert by_unit == {"Leeds": 2, "York": 2, None: 2}
     assert import_org(engine, units)["feedback_linked"] == 0  # nothing left to link
+
+
+def test_feedback_is_linked_by_another_kept_column(engine: Engine, tmp_path: Path) -> None:
+    """An export imported without an org_unit mapping keeps the unit in its own column (Skytrax's
+    airline_name); `link_by_attribute` links it by that column, names the values that match no unit,
+    links nothing twice, and refuses a column no feedback has."""
+    import polars as pl
+
+    from cxchange.listen.org import link_by_attribute
+    from cxchange.listen.service import ImportOptions, import_frame
+    from cxchange.measure.service import ScoreQuery, scores
+
+    frame = pl.DataFrame(
+        {"id": [str(i) for i in range(6)], "nps": ["9", "10", "3", "8", "9", "6"],
+         "airline_name": ["S1", "leeds", "York", "York", "Nowhere", None]}
+    )  # fmt: skip
+    opts = ImportOptions(source="s", map_options=("external_id=id", "nps=nps"))
+    assert import_frame(engine, frame, opts).imported == 6
+    units, _ = _files(tmp_path)
+    assert import_org(engine, units)["feedback_linked"] == 0  # no org_unit value was kept
+    out = link_by_attribute(engine, "airline_name")
+    assert out["feedback_linked"] == 4
+    assert out["unknown_units"] == [{"value": "Nowhere", "rows": 1}] and out["unknown_unit_rows"] == 1
+    by_unit = {r["group"]["unit"]: r["n"] for r in scores(engine, ScoreQuery(metric="nps", by=("unit",)))}
+    assert by_unit == {"Leeds": 2, "York": 2, None: 2}
+    assert link_by_attribute(engine, "airline_name")["feedback_linked"] == 0  # nothing left to link
+    with pytest.raises(InputError, match="no feedback has the attribute 'stay'"):
+        link_by_attribute(engine, "stay")

@@ -122,6 +122,20 @@ def test_compare_previous_period(engine: Engine) -> None:
     )
     north = next(r for r in rows if r["group"]["org:region"] == "North")
     assert north["n"] == 10 and north["n_other"] == 17
+    # which days were compared, on every row: by default the 90 days up to the newest answer (11 Feb)
+    assert (north["period"], north["previous_period"]) == (
+        "2025-02-01 to 2025-02-28",
+        "2025-01-04 to 2025-01-31",
+    )
+    default = compare(engine, ScoreQuery(metric="nps", by=("org:region",)), vs="previous-period")
+    assert {(r["period"], r["previous_period"]) for r in default} == {
+        ("2024-11-14 to 2025-02-11", "2024-08-16 to 2024-11-13")
+    }
+    assert "period" not in compare(engine, ScoreQuery(metric="nps", by=("org:region",)))[0]
+    # a month never meets itself a period earlier: every row had n_other 0; refused, with the way out
+    for key in ("month", "quarter"):
+        with pytest.raises(InputError, match=f"grouped by {key}, no group has one: use --vs rest"):
+            compare(engine, ScoreQuery(metric="nps", by=("org:region", key)), vs="previous-period")
 
 
 def test_bad_query_errors(engine: Engine) -> None:

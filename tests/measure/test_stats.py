@@ -181,6 +181,22 @@ def test_score_from_counts_dispatch() -> None:
         assert score_from_counts(metric, v, c, ci="bootstrap") == mean_from_counts(v, c, ci="bootstrap")
 
 
+def test_a_mean_interval_stays_on_the_scale() -> None:
+    """Two 1-10 ratings of 1 and 8: the t interval ran from -27 to 36 (Skytrax, on the Overview); it is
+    cut to the values a mean can take (ratings 1-10, CES 1-7), a wide interval inside left alone."""
+    t = mean_from_counts([1, 8], [1, 1])
+    assert t.ci_low is not None and t.ci_high is not None and t.ci_low < -20 and t.ci_high > 30
+    rating = score_from_counts("rating", [1, 8], [1, 1])
+    assert (rating.score, rating.ci_low, rating.ci_high) == (4.5, 1.0, 10.0)
+    ces = score_from_counts("ces", [1, 7], [1, 1])
+    assert (ces.ci_low, ces.ci_high) == (1.0, 7.0)
+    inside = score_from_counts("rating", [3, 4, 5, 6], [5, 5, 5, 5])
+    assert inside == mean_from_counts([3, 4, 5, 6], [5, 5, 5, 5])
+    assert (
+        inside.ci_low is not None and inside.ci_high is not None and 1 < inside.ci_low < inside.ci_high < 10
+    )
+
+
 def test_score_from_counts_nps_buckets() -> None:
     res = score_from_counts("nps", NPS_VALUES, [1] * 11)  # 0-6: 7, 7-8: 2, 9-10: 2
     assert (res.promoters, res.passives, res.detractors) == (2, 2, 7)

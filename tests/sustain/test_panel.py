@@ -199,3 +199,31 @@ def test_no_common_month_is_compared_before_against_after_as_wholes() -> None:
     coarse = panel.assess(apart.coarsened())
     assert coarse.effect.assignments == 70 and np.isfinite(coarse.effect.estimate)
     assert panel.crv1(apart.coarsened(), (apart.treated & apart.post).astype(float)).se[0] > 0
+
+
+def test_event_study_estimates_only_months_control_answered_in_against_a_month_both_answered() -> None:
+    """Months in which the control units were silent have no estimate (their month effect absorbs the
+    pilot: it printed 0.000, interval 0 to 0); without month −1 in the data the reference is the latest
+    earlier month both answered. Pilot cells of a silent month tell only how pilot units differ from
+    each other: about the same numbers as when nobody answered in it."""
+    cells = _cells(5, effect=3.0)
+    rel = np.where(cells.post, cells.month, np.minimum(cells.month, -1))
+    full = {e.month: e for e in panel.event_study(cells)}
+    assert -1 in full and full[-1].estimate == 0.0 and len(full) > 6
+    silent = np.isin(rel, [-1, -3, 2])
+    without_control = panel.event_study(cells.subset(~(silent & ~cells.treated)))
+    without_anyone = panel.event_study(cells.subset(~silent))
+    assert [e.month for e in without_control] == [e.month for e in without_anyone]
+    months = {e.month: e for e in without_control}
+    assert not {-1, -3, 2} & set(months) and months[-2].estimate == 0.0  # the new reference
+    for m, e in months.items():
+        twin = next(t for t in without_anyone if t.month == m)
+        assert (e.estimate, e.ci_low, e.ci_high) == pytest.approx(
+            (twin.estimate, twin.ci_low, twin.ci_high), abs=0.25
+        )
+        if m != -2:
+            assert e.ci_low is not None and e.ci_high is not None and e.ci_high - e.ci_low > 1e-6
+    later = {m: e.estimate for m, e in months.items() if m >= 0}
+    assert np.mean(list(later.values())) == pytest.approx(3.0, abs=1.5)  # still the effect, vs month −2
+    only_pilot_before = cells.subset(~(~cells.treated & (rel < 0)))
+    assert panel.event_study(only_pilot_before) == []  # no month before the start both answered

@@ -268,3 +268,18 @@ def test_scorecard_and_overview_count_the_same_cases(tiny: Engine) -> None:
             continue
         assert shown is not None, code
         assert (int(shown.group(1)), int(shown.group(2))) == (row["cases_open"], row["cases"]), code
+
+
+def test_the_default_level_is_the_orgs_lowest() -> None:
+    """The scorecard's default level (an org of airlines has no "store"): the deepest units' level name,
+    their depth when they have none or several, and one clear line for an org with no units."""
+    from cxchange.org.tree import OrgTree, Unit
+
+    def tree(*rows: tuple[int, int | None, str | None, int]) -> OrgTree:
+        return OrgTree({i: Unit(i, f"U{i}", f"Unit {i}", p, lv, d, str(i)) for i, p, lv, d in rows})
+
+    assert tree((1, None, "group", 0), (2, 1, "airline", 1), (3, 1, "airline", 1)).lowest_level() == "airline"
+    assert tree((1, None, "group", 0), (2, 1, None, 1)).lowest_level() == "1"
+    assert tree((1, None, "co", 0), (2, 1, "store", 1), (3, 1, "kiosk", 1)).lowest_level() == "1"
+    with pytest.raises(InputError, match="no org units yet"):
+        OrgTree().lowest_level()

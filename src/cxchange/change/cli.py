@@ -217,7 +217,7 @@ metric_command = commands_of(metric_app, formats=opt.TABLE_JSON, show=_show_metr
 def metric_add(
     initiative: Id,
     metric: Annotated[
-        str, typer.Option("--metric", help="nps, csat, ces, theme-share:THEME, theme-sentiment:THEME")
+        str, typer.Option("--metric", help="nps, csat, ces, rating, theme-share:THEME, theme-sentiment:THEME")
     ],
     target: Annotated[
         str, typer.Option("--target", help="+5 / -3 (from the baseline) or >=40 / <=12 (a level)")

@@ -1,6 +1,7 @@
 """Success measures tied to feedback: baseline before the start, now since the start, target.
 
-Metrics: nps, csat, ces (scores with the intervals `cxchange.measure.service.scores` gives), and
+Metrics: nps, csat, ces, rating (scores with the intervals `cxchange.measure.service.scores` gives;
+a store of star ratings could not add the measure its business case proposed), and
 theme-share:THEME (per cent of analysed comments that mention the theme, Wilson interval) and
 theme-sentiment:THEME (mean sentiment of the theme's mentions, t interval).
 
@@ -31,7 +32,7 @@ from cxchange.org.tree import org_tree
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 
 BASELINE_DAYS = 365
-SCORE_METRICS = ("nps", "csat", "ces")
+SCORE_METRICS = ("nps", "csat", "ces", "rating")
 THEME_METRICS = ("theme-share", "theme-sentiment")
 LEVEL = 0.95
 _TARGET = re.compile(r"^\s*(\+|-|>=|≥|>|<=|≤|<)\s*(\d+(?:\.\d+)?)\s*%?\s*$")

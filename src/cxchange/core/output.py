@@ -97,6 +97,12 @@ def print_rows(
         # expanded display does, instead of every column folded to a few letters.
         flat = [{"field": c, "value": flat[0].get(c)} for c in cols]
         cols = ["field", "value"]
+    elif len(flat) > 1 and _width(flat[0], cols) > console.width and (console.width - 1) / len(cols) < 6:
+        # Several records of so many columns that each would get under 3 letters (a dry run's first rows
+        # of a 21-column export at 80 columns printed one letter a line, hundreds of lines): each record
+        # as field / value lines, numbered, as psql's expanded display.
+        flat = [{"row": i, "field": c, "value": r.get(c)} for i, r in enumerate(flat, 1) for c in cols]
+        cols = ["row", "field", "value"]
     table = Table(title=title, show_lines=False)
     for c in cols:
         table.add_column(c, overflow="fold")

@@ -48,16 +48,26 @@ def build_case(
     sim = simulate(engine, [f"{name}={share}"], scope=scope, draws=draws, metric=metric)
     label = LABELS[sim["metric"]]
     detractors = complaints.filter((pl.col("nps") <= 6) | (pl.col("csat") <= 2) | (pl.col("rating") <= 2))
-    at_risk_value = float(
-        detractors.unique("customer_id", keep="first")["customer_value"].fill_null(0).sum() or 0.0
+    values = detractors.unique("customer_id", keep="first")["customer_value"]
+    # No customer_value on any complaining detractor: the money is unknown, never 0. On Skytrax reviews
+    # (no customer values) the case told a sponsor "Revenue at risk 0, Annual benefit 0".
+    revenue_at_risk = (
+        float(values.fill_null(0).sum() or 0.0) * churn_rate if values.drop_nulls().len() else None
     )
-    revenue_at_risk = at_risk_value * churn_rate
     if value_per_point is not None:
         benefit = {
             "basis": f"{value_per_point:,.0f} per {label} point × projected change",
             "annual": sim["delta"] * value_per_point,
             "low": sim["delta_ci_low"] * value_per_point,
             "high": sim["delta_ci_high"] * value_per_point,
+        }
+    elif revenue_at_risk is None:
+        benefit = {
+            "basis": f"the feedback holds no customer value: give the value of one {label} point a year "
+            "(--value-per-point) for a benefit from the projected change",
+            "annual": None,
+            "low": None,
+            "high": None,
         }
     else:
         benefit = {
@@ -67,7 +77,7 @@ def build_case(
             "high": None,
         }
     payback = None
-    if cost is not None and benefit["annual"] > 0:
+    if cost is not None and benefit["annual"] is not None and benefit["annual"] > 0:
         payback = round(12.0 * cost / benefit["annual"], 1)
 
     month = pl.col("received_at").dt.strftime("%Y-%m")
@@ -121,7 +131,7 @@ def build_case(
         "decimals": 1 if sim["metric"] in ("nps", "csat") else 2,
         "money": {
             "value_per_point": value_per_point,
-            "revenue_at_risk": round(revenue_at_risk, 2),
+            "revenue_at_risk": None if revenue_at_risk is None else round(revenue_at_risk, 2),
             "churn_rate": churn_rate,
             "benefit": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in benefit.items()},
             "cost": cost,

@@ -57,15 +57,23 @@ def _table_rows(
     return rows
 
 
-def _load_file(file: Path, target: str, predictors: str | None) -> tuple[Any, list[str]]:
-    """The frame and its predictor columns from --file (stored feedback goes through stored_drivers)."""
-    from cxchange.decide.drivers import numeric_columns, read_table
+def _load_file(file: Path, target: str, predictors: str | None) -> tuple[Any, list[str], list[str]]:
+    """The frame, its predictor columns from --file and the notes on them (stored feedback goes
+    through stored_drivers)."""
+    from cxchange.decide.drivers import default_predictors, read_table
 
     frame = read_table(file)
-    chosen = _split(predictors) if predictors else numeric_columns(frame, exclude=(target,))
+    if predictors:
+        return frame, _split(predictors), []
+    chosen, left_out = default_predictors(frame, target)
     if not chosen and target in frame.columns:
         raise InputError(f"{file}: no numeric columns besides {target!r} to use as predictors")
-    return frame, chosen
+    notes = (
+        [f"left out, not numbers or yes/no (--predictors to choose): {', '.join(left_out)}"]
+        if left_out
+        else []
+    )
+    return frame, chosen, notes
 
 
 def drivers_command(
@@ -76,7 +84,9 @@ def drivers_command(
     ] = None,
     predictors: Annotated[
         str | None,
-        typer.Option("--predictors", help="A,B,C (default with --file: every other numeric column)."),
+        typer.Option(
+            "--predictors", help="A,B,C (default with --file: every other column of numbers or yes/no)."
+        ),
     ] = None,
     method: Annotated[str, typer.Option("--method", help="shapley or relative-weights.")] = "shapley",
     show_quadrant: Annotated[
@@ -107,10 +117,10 @@ def drivers_command(
             raise InputError("use either --file or --from, not both")
         if where or since or until:
             raise InputError("--where, --since and --until filter stored feedback; filter the file instead")
-        frame, chosen = _load_file(file, target, predictors)
+        frame, chosen, notes = _load_file(file, target, predictors)
         table = driver_table(frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level)
         dropped = frame.height - table["n"]
-        notes = [f"{dropped} row(s) missing the target or a predictor were left out"] if dropped else []
+        notes += [f"{dropped} row(s) missing the target or a predictor were left out"] if dropped else []
     else:
         from cxchange.decide.key_drivers import stored_drivers
 

@@ -126,6 +126,23 @@ def numeric_columns(frame: pl.DataFrame, exclude: Sequence[str] = ()) -> list[st
     ]
 
 
+def default_predictors(frame: pl.DataFrame, target: str) -> tuple[list[str], list[str]]:
+    """Every other column `numeric_values` reads (numbers, booleans, text holding numbers or yes/no,
+    blanks missing), in frame order, and the columns left out. By type alone the IBM telco file lost
+    TotalCharges (11 blank cells of one space make it text) and its four Yes/No columns, unsaid."""
+    chosen: list[str] = []
+    left_out: list[str] = []
+    for name in frame.columns:
+        if name == target:
+            continue
+        try:
+            readable = not np.isnan(numeric_values(frame, name)).all()
+        except InputError:
+            readable = False
+        (chosen if readable else left_out).append(name)
+    return chosen, left_out
+
+
 def _check_columns(frame: pl.DataFrame, target: str, predictors: Sequence[str]) -> None:
     missing = [c for c in (target, *predictors) if c not in frame.columns]
     if missing:

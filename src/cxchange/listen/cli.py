@@ -92,6 +92,15 @@ def import_command(
     print_rows([counts], "table", title=f"import of {file}")
     typer.echo("seconds by step: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     _print_summary(result.as_dict())
+    mapped = {k.strip(): v.strip() for k, _, v in (m.partition("=") for m in map_ or [])}
+    way_out = {"org_unit": "cxchange org link {}", "received_at": "cxchange redate {}"}
+    for field, command in way_out.items():
+        if result.duplicates and mapped.get(field):
+            typer.echo(
+                f"{result.duplicates:,} row(s) were stored before and are skipped, never updated: the "
+                f"{field} mapping did not reach them; `{command.format(mapped[field])}` fills it in from "
+                "that column"
+            )
     if result.rejected or result.warnings:
         flags = " / --warnings" if result.warnings else ""
         typer.echo(f"rows, one by one: cxchange rejects {result.batch_id}{flags}")
@@ -248,6 +257,56 @@ def org_import(
     return [import_org(engine, units, people)]  # one row, in JSON too
 
 
+def _show_link(out: dict[str, Any], fmt: str) -> None:
+    typer.echo(
+        f"linked {out['feedback_linked']:,} feedback row(s) to the unit their {out['attribute']} names"
+    )
+    if out["unknown_units"]:
+        typer.echo(
+            f"{out['unknown_unit_values']:,} value(s) in {out['unknown_unit_rows']:,} row(s) name no known "
+            "unit (units are matched by code, code path or unique name; `cxchange org import` adds them):"
+        )
+        print_rows(out["unknown_units"], title="unknown org units")
+
+
+@engine_command(org_app, "link", formats=opt.TABLE_JSON, show=_show_link)
+def org_link(
+    engine: Engine,
+    attribute: Annotated[str, typer.Argument(help="A column kept at import that names the unit.")],
+) -> Any:
+    """Link feedback stored without a unit to the unit a kept column names (code, path or unique name):
+    for an export imported before its org, or without an org_unit mapping."""
+    from cxchange.listen.org import link_by_attribute
+
+    return link_by_attribute(engine, attribute)
+
+
+def _show_redate(out: dict[str, Any], fmt: str) -> None:
+    typer.echo(f"dated {out['dated']:,} feedback row(s) from their {out['attribute']}")
+    if out["reading"]:
+        typer.echo(f"read as {', '.join(out['reading']['formats'])}: {out['reading']['evidence']}")
+        for note in out["reading"]["notes"]:
+            typer.echo(note)
+    if out["unread"]:
+        typer.echo(f"{out['unread']:,} value(s) read as no date: those rows stay undated")
+
+
+@runs_on_engine(formats=opt.TABLE_JSON, show=_show_redate)
+def redate_command(
+    engine: Engine,
+    attribute: Annotated[str, typer.Argument(help="A column kept at import that holds the date.")],
+    source: opt.SourceOption = None,
+    date_format: Annotated[
+        str | None, typer.Option("--date-format", help="e.g. %d/%m/%Y, when day and month could swap.")
+    ] = None,
+) -> Any:
+    """Date feedback stored without a date from a column kept at import (its name was not recognised);
+    rows with a date are never touched."""
+    from cxchange.listen.redate import redate
+
+    return redate(engine, attribute, source=source, date_format=date_format)
+
+
 def _show_tree(tree: list[dict[str, Any]], fmt: str) -> None:
     from rich.console import Console
     from rich.text import Text
@@ -277,4 +336,5 @@ def register(app: typer.Typer) -> None:
     app.command("batches")(batches_command)
     app.command("rejects")(rejects_command)
     app.command("feedback")(feedback_command)
+    app.command("redate")(redate_command)
     app.add_typer(org_app, name="org")

@@ -23,7 +23,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,8 @@ class DateReading:
     offsets: bool = False  # some values carry a UTC offset, converted to UTC
     example_value: str | None = None  # a value only `order` reads, and its row when known
     example_row: int | None = None
+    epoch: int = 0  # sampled values on 1970-01-01, and the first one's row when known
+    epoch_row: int | None = None
 
     def notes(self) -> list[str]:
         """What the dry run and the import report say about the column."""
@@ -119,6 +121,14 @@ class DateReading:
         if self.offsets:
             out.append(
                 f"received_at ({self.column!r}): times with a UTC offset or Z are stored converted to UTC"
+            )
+        if self.epoch:
+            of = f"{self.sampled:,} values" if self.whole_column else f"the {self.sampled:,} values sampled"
+            at = f" (first at row {self.epoch_row})" if self.epoch_row is not None else ""
+            out.append(
+                f"received_at ({self.column!r}): {self.epoch:,} of {of} are 1970-01-01{at}, the Unix "
+                "epoch: usually a missing date written as 0. Those rows are kept on that day and open every "
+                "trend in 1970-01; empty the date in those rows to store them undated"
             )
         return out
 
@@ -319,6 +329,13 @@ def decide(
     else:
         evidence = f"{n:,} values; none depends on a day/month order"
     examples = tuple(dict.fromkeys(str(v) for v in values_np[both][:200]))[:3]
+    # 1970-01-01: a missing date some exports write as 0 (26 Skytrax reviews opened the trend 37 years
+    # early, silently): said, never changed.
+    read = pl.DataFrame({"v": values}).select(
+        pl.coalesce([_four_digit(parse_expr(pl.col("v"), f), f) for f in formats]).dt.date().alias("d")
+    )["d"]
+    epoch_mask = (read == date(1970, 1, 1)).fill_null(False).to_numpy()
+    epoch_at = np.flatnonzero(epoch_mask)
     return DateReading(
         column=column,
         sampled=n,
@@ -332,6 +349,8 @@ def decide(
         offsets=offsets,
         example_value=ex_value,
         example_row=ex_row,
+        epoch=int(epoch_mask.sum()),
+        epoch_row=int(row_numbers[epoch_at[0]]) if row_numbers is not None and epoch_at.size else None,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from cxchange.core.errors import InputError
 from cxchange.listen.pipeline import unit_lookup
@@ -52,14 +52,55 @@ def import_org(
     return {"units": n_units, "people": n_people, "feedback_linked": linked}
 
 
-def link_feedback_to_units(conn: Connection) -> int:
+def link_by_attribute(engine: Engine, attribute: str) -> dict[str, Any]:
+    """Link feedback stored without a unit to the unit its kept column `attribute` names (code, path or
+    unique name, as an import reads `org_unit`). The way out when the export was imported without an
+    org_unit mapping: 1,258 Skytrax reviews kept their airline in `airline_name`, and importing the
+    file again with `--map org_unit=airline_name` skipped every row as a duplicate, so no airline ever
+    had feedback. Says how many rows it linked and which values name no unit (the 20 most frequent)."""
+    name = attribute.strip()
+    if not name:
+        raise InputError("org link needs the name of a kept column, e.g. `cxchange org link airline_name`")
+    value = feedback.c.attributes[name].as_string()
+    with engine.begin() as conn:
+        held = conn.execute(
+            select(value, func.count())
+            .where(feedback.c.org_unit_id.is_(None), value.is_not(None))
+            .group_by(value)
+        ).all()
+        if (
+            not held
+            and conn.execute(select(feedback.c.id).where(value.is_not(None)).limit(1)).first() is None
+        ):
+            raise InputError(
+                f"no feedback has the attribute {name!r}: name a column kept at import (the attributes "
+                "of `cxchange feedback --format json`)"
+            )
+        linked = link_feedback_to_units(conn, name)
+        known = unit_lookup(conn)
+    unknown = [
+        {"value": v, "rows": n}
+        for v, n in sorted(held, key=lambda vn: (-vn[1], vn[0]))
+        if v.strip().lower() not in known
+    ]
+    return {
+        "attribute": name,
+        "feedback_linked": linked,
+        "unknown_unit_values": len(unknown),
+        "unknown_unit_rows": sum(u["rows"] for u in unknown),
+        "unknown_units": unknown[:20],
+    }
+
+
+def link_feedback_to_units(conn: Connection, attribute: str = UNIT_ATTRIBUTE) -> int:
     """Feedback kept without a unit because its org unit was not known when it was imported (the value
     as written is in its attribute ``org_unit``): linked to the unit that value now names (code, path or
     unique name, as an import reads it). Imported before the org, 9,327 restaurant reviews stayed
     outside every unit for good: importing the units afterwards changed nothing and importing the
-    file again skipped every row as a duplicate. The edit bumps `feedback_changes`, so score roll-ups,
+    file again skipped every row as a duplicate. `attribute`: another kept column naming the unit
+    (`link_by_attribute`). The edit bumps `feedback_changes`, so score roll-ups,
     the columnar copy and the search index rebuild (listen/rollup.py)."""
-    value = feedback.c.attributes[UNIT_ATTRIBUTE].as_string()
+    value = feedback.c.attributes[attribute].as_string()
     rows = conn.execute(
         select(feedback.c.id, value).where(feedback.c.org_unit_id.is_(None), value.is_not(None))
     ).all()
@@ -70,10 +111,7 @@ def link_feedback_to_units(conn: Connection) -> int:
     for fid, v in rows:
         if (unit := lookup.get(v.strip().lower())) is not None:
             by_unit.setdefault(unit, []).append(fid)
-    for (
-        unit,
-        ids,
-    ) in by_unit.items():  # one statement per unit and chunk, not per row (a trigger per statement)
+    for unit, ids in by_unit.items():  # a statement per unit and chunk, not per row
         for start in range(0, len(ids), LINK_CHUNK):
             chunk = ids[start : start + LINK_CHUNK]
             conn.execute(update(feedback).where(feedback.c.id.in_(chunk)).values(org_unit_id=unit))

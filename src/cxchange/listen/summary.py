@@ -90,7 +90,8 @@ class ImportSummary:
         hint = f" (columns that read as dates: {', '.join(candidates)})" if candidates else ""
         note = (
             "no date column recognised: rows are stored without a date, so trends, periods and outcome "
-            f"windows leave them out; map one with --map received_at=COLUMN{hint}"
+            f"windows leave them out; map one with --map received_at=COLUMN{hint} (rows already imported: "
+            "`cxchange redate COLUMN`)"
         )
         return {"candidates": candidates, "notes": [note]}
 

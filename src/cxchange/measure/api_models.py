@@ -37,3 +37,5 @@ class CompareRow(Out):
     small: bool
     p_adjusted: float | None
     significant: bool
+    period: str | None = None  # --vs previous-period: the days compared
+    previous_period: str | None = None

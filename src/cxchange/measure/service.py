@@ -453,6 +453,12 @@ def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
     return Period(until - timedelta(days=90) if since is None else since, until)
 
 
+def _span(period: Period) -> str:
+    """A bounded period as the days it holds: "2015-05-20 to 2015-08-17" (its end is exclusive)."""
+    last = None if period.until is None else period.until - timedelta(days=1)
+    return f"{period.since} to {last}"
+
+
 def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
     """Each group against the rest (or against its own previous period), Holm-adjusted. No answers in
     scope (in the compared period) is a NoDataError. No metric named: the scope's default."""
@@ -462,6 +468,14 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
         raise InputError(f"unknown comparison {vs!r}; use rest or previous-period")
     if not q.by:
         raise InputError("compare needs at least one --by")
+    timed = [k for k in q.by if k in TIME_KEYS]
+    if vs == "previous-period" and timed:
+        # Each group meets itself a period earlier: a month never does (every row was n_other 0).
+        raise InputError(
+            f"--vs previous-period compares each group with the same group in the period before; grouped "
+            f"by {timed[0]}, no group has one: use --vs rest, or `scores --by {timed[0]}` for the trend"
+        )
+    periods: dict[str, str] = {}
     if vs == "rest":
         frame = grouped_counts(engine, q).frame
         if frame.is_empty():
@@ -479,7 +493,10 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
         cur = grouped_counts(engine, current).frame
         if cur.is_empty():
             raise no_answers(current)
-        prev = grouped_counts(engine, replace(q, period=current.period.previous())).frame
+        earlier = current.period.previous()
+        prev = grouped_counts(engine, replace(q, period=earlier)).frame
+        # Which periods: without --since it is the 90 days up to the newest feedback, said on every row.
+        periods = {"period": _span(current.period), "previous_period": _span(earlier)}
         pairs = []
         for key_vals, part in cur.group_by(list(q.by), maintain_order=True):
             cond = pl.all_horizontal([pl.col(k).eq_missing(v) for k, v in zip(q.by, key_vals, strict=True)])
@@ -501,6 +518,7 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
                 "ci_high": _round(d.ci_high),
                 "p_value": _round(d.p_value, 6),
                 "small": d.n_a < q.min_n or d.n_b < q.min_n,
+                **periods,
             }
         )
     adjusted = holm([r["p_value"] if r["p_value"] is not None else float("nan") for r in rows])

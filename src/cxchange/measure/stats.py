@@ -301,10 +301,21 @@ def csat_from_counts(
 # ------------------------------------------------------------------------------------------ CES/rating
 
 
+# The values a mean can take: an interval never leaves them. A t interval on two 1-10 ratings ran from
+# -27.27 to 36.27 (Skytrax, Overview and scores); ratings are bounded by the widest scale an import takes.
+MEAN_BOUNDS = {"ces": (1.0, 7.0), "rating": (1.0, 10.0)}
+
+
 def mean_from_counts(
-    values: ArrayLike, counts: ArrayLike, *, ci: str = "t", **options: Unpack[IntervalOptions]
+    values: ArrayLike,
+    counts: ArrayLike,
+    *,
+    ci: str = "t",
+    bounds: tuple[float, float] | None = None,
+    **options: Unpack[IntervalOptions],
 ) -> ScoreStat:
-    """Mean score (CES, ratings) with a Student t (or bootstrap) CI; with n == 1 the CI is None."""
+    """Mean score (CES, ratings) with a Student t (or bootstrap) CI, cut to `bounds` (the scale's
+    possible values, `MEAN_BOUNDS`) when given; with n == 1 the CI is None."""
     interval = _Interval.of("mean", ci, _MEAN_CI, options)
     v, c = _arrays(values, counts)
     n, mean, var = _moments(v, c)
@@ -320,6 +331,8 @@ def mean_from_counts(
 
         draws = interval.resample(n, c)
         lo, hi = _percentile_ci(draws @ np.asarray(v) / n, interval.level)
+    if bounds is not None:
+        lo, hi = _clip(lo, *bounds), _clip(hi, *bounds)
     return ScoreStat(n=n, score=mean, ci_low=lo, ci_high=hi, mean=mean)
 
 
@@ -367,7 +380,7 @@ def score_from_counts(
         return nps_from_counts(p, pas, d, ci=method, **options)
     if m == "csat":
         return csat_from_counts(values, counts, ci=method, **options)
-    return mean_from_counts(values, counts, ci=method, **options)
+    return mean_from_counts(values, counts, ci=method, bounds=MEAN_BOUNDS[m], **options)
 
 
 # ---------------------------------------------------------------------------------------- comparisons

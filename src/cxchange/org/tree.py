@@ -54,6 +54,16 @@ class OrgTree:
             out |= self.subtree_ids(code)
         return out
 
+    def lowest_level(self) -> str:
+        """The level of the deepest units (its name, else its depth as a number): the default of a
+        per-unit view. A scorecard fixed on the demo's "store" answered an org of airlines or hotels
+        with "no org level 'store'"."""
+        if not self.units:
+            raise InputError("no org units yet: load them with `cxchange org import UNITS.csv`")
+        depth = max(u.depth for u in self.units.values())
+        named = sorted({u.level for u in self.units.values() if u.depth == depth and u.level})
+        return named[0] if len(named) == 1 else str(depth)
+
     def ancestor_map(self, level: str) -> dict[int, str]:
         """unit id -> name of its ancestor (or itself) at `level`: a level name, or a depth number."""
         if level.isascii() and level.isdigit():

@@ -28,7 +28,7 @@ router = APIRouter(tags=["sustain"])
 class OutcomeQuery:
     """The query string both outcome reads take; windows and cluster level default to the initiative's."""
 
-    metric: str = "nps"
+    metric: str | None = None  # the store's default: NPS when it has NPS answers, else its most-answered
     before: str | None = None
     after: str | None = None
     cluster: str | None = None
@@ -40,8 +40,8 @@ class ScorecardQuery:
     """`scorecard`'s keywords, read from the query string."""
 
     period: str = "quarter"
-    by: str = "org:store"
-    metric: str = "nps"
+    by: str | None = None  # the org's lowest level
+    metric: str | None = None  # the store's default
     target: float | None = None
     as_of: date | None = None
     level: float = Query(0.95, gt=0, lt=1)

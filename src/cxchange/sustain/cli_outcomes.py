@@ -56,9 +56,13 @@ ClusterOption = Annotated[
 ]
 
 
+EVENT_TITLE = "event study (pilot − control; 0 at month −1, or the last month before the start both answered)"
+
+
 def _show_outcomes(out: dict[str, Any], fmt: str) -> None:
     ini = out["initiative"]
-    typer.echo(f"{ini['name']} (#{ini['id']}, start {ini['start']}) — {out['metric']}, {out['mode']}")
+    design = {"did": "pilot vs control", "before-after": "before vs after"}.get(out["mode"], out["mode"])
+    typer.echo(f"{ini['name']} (#{ini['id']}, start {ini['start']}) — {out['metric']}, {design}")
     groups = (
         [("pilot", out["pilot"]), ("control", out["control"])]
         if out["mode"] == "did"
@@ -87,7 +91,7 @@ def _show_outcomes(out: dict[str, Any], fmt: str) -> None:
             f"p = {pt['p_value']})"
         )
         if out["event_study"]:
-            print_rows(out["event_study"], "table", title="event study (pilot − control, month −1 = 0)")
+            print_rows(out["event_study"], "table", title=EVENT_TITLE)
     for c in out["caveats"]:
         typer.echo(f"caveat: {c}")
     by_month: dict[str, dict[str, object]] = {}
@@ -110,9 +114,13 @@ def _show_outcomes(out: dict[str, Any], fmt: str) -> None:
 def outcomes_command(
     initiative: InitiativeArgument,
     metric: Annotated[
-        str,
-        typer.Option("--metric", help="nps, csat, ces, rating, theme-share:THEME or theme-sentiment:THEME."),
-    ] = "nps",
+        str | None,
+        typer.Option(
+            "--metric",
+            help="nps, csat, ces, rating, theme-share:THEME or theme-sentiment:THEME. Default: nps when the "
+            "store has NPS answers, else the score it has most answers of.",
+        ),
+    ] = None,
     before: WindowBefore = None,
     after: WindowAfter = None,
     cluster: ClusterOption = None,
@@ -174,7 +182,7 @@ def _show_plan(out: dict[str, Any], fmt: str) -> None:
 @runs_on_engine(formats=opt.TABLE_JSON, show=_show_plan, calls="cxchange.sustain.outcome_plan:plan")
 def plan_command(
     initiative: InitiativeArgument,
-    metric: opt.MetricOption = "nps",
+    metric: opt.DefaultMetricOption = None,
     before: WindowBefore = None,
     after: WindowAfter = None,
     cluster: ClusterOption = None,
@@ -186,8 +194,11 @@ def plan_command(
 def scorecard_command(
     ctx: typer.Context,
     period: Annotated[str, typer.Option("--period", help="quarter or month.")] = "quarter",
-    by: Annotated[str, typer.Option("--by", help="org:LEVEL, e.g. org:region or org:store.")] = "org:store",
-    metric: opt.MetricOption = "nps",
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="org:LEVEL, e.g. org:region or org:store. Default: the lowest level."),
+    ] = None,
+    metric: opt.DefaultMetricOption = None,
     target: Annotated[
         float | None, typer.Option("--target", help="Met only when the interval says so.")
     ] = None,
@@ -215,7 +226,8 @@ def scorecard_command(
     if fmt == "csv":
         write_csv(rows, sys.stdout)
         return
-    print_rows(rows, fmt, title=f"{metric} scorecard, {rows[0]['period'] if rows else ''}", dim_when="small")
+    title = f"{rows[0]['metric']} scorecard, {rows[0]['period']}" if rows else "scorecard"
+    print_rows(rows, fmt, title=title, dim_when="small")
 
 
 outcomes_app.command("show")(outcomes_command)

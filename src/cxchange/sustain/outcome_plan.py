@@ -24,7 +24,7 @@ from cxchange.core.errors import InputError
 from cxchange.org.tree import covered_unit_ids, org_tree
 from cxchange.sustain import panel
 from cxchange.sustain.outcome_design import check_clusters, cluster_map, stored_settings
-from cxchange.sustain.outcomes import _data_dates, _rows, _window_days, parse_metric
+from cxchange.sustain.outcomes import _data_dates, _rows, _window_days, metric_or_default, parse_metric
 
 POWER = 0.8
 
@@ -33,14 +33,15 @@ def plan(
     engine: Engine,
     initiative: int | str,
     *,
-    metric: str = "nps",
+    metric: str | None = None,
     before: str | None = None,
     after: str | None = None,
     cluster: str | None = None,
     level: float = 0.95,
 ) -> dict[str, Any]:
-    """Minimum detectable effect for the initiative's pilot and control units over its windows."""
-    kind, _theme = parse_metric(metric)
+    """Minimum detectable effect for the initiative's pilot and control units over its windows. No
+    metric: the store's default (`outcomes.metric_or_default`)."""
+    kind, _theme = parse_metric(metric_or_default(engine, metric))
     if kind not in ("nps", "csat", "ces", "rating"):
         raise InputError("outcomes plan works on nps, csat, ces or rating")
     if not 0 < level < 1:

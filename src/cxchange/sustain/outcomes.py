@@ -36,6 +36,7 @@ from cxchange.core.errors import InputError
 from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.core.spans import parse_window  # the one span grammar
 from cxchange.listen.models import Feedback
+from cxchange.measure.service import ScoreQuery, in_default_metric
 from cxchange.org.tree import covered_unit_ids, org_tree
 from cxchange.sustain import did as stats
 from cxchange.sustain import panel
@@ -73,6 +74,17 @@ def _data_dates(engine: Engine) -> tuple[date, date] | None:
 
 def parse_metric(metric: str) -> tuple[str, str | None]:
     return split_metric(metric, SCORE_METRICS)
+
+
+def metric_or_default(engine: Engine, metric: str | None) -> str:
+    """`metric` as asked or, when none is named (None or ""), the store's default: NPS when it has NPS
+    answers, else the score it has most answers of (`measure.service.in_default_metric`, the rule of
+    `scores`, the overview, themes and Decide). Fixed on NPS, a store of 1-10 airline ratings got "no
+    nps data" from `outcomes` and its plan on every surface, and the web offered no way to ask for
+    the ratings."""
+    if metric:
+        return metric
+    return in_default_metric(engine, ScoreQuery(metric="")).metric
 
 
 def _day(d: date) -> datetime:
@@ -229,7 +241,7 @@ def outcomes(
     engine: Engine,
     initiative: int | str,
     *,
-    metric: str = "nps",
+    metric: str | None = None,
     before: str | int | None = None,
     after: str | int | None = None,
     cluster: str | None = None,
@@ -237,8 +249,9 @@ def outcomes(
 ) -> dict[str, Any]:
     """Pilot vs control (two-way fixed effects, randomization inference at the assignment level) when
     pilot and control units are set, else before/after. Windows and cluster level: as given, else as
-    stored on the initiative (`cxchange outcomes set`), else the defaults."""
-    kind, theme = parse_metric(metric)
+    stored on the initiative (`cxchange outcomes set`), else the defaults. No metric: the store's
+    default (`metric_or_default`)."""
+    kind, theme = parse_metric(metric_or_default(engine, metric))
     if not 0 < level < 1:
         raise InputError(f"--level wants a number between 0 and 1, got {level}")
     settings = stored_settings(engine, initiative)

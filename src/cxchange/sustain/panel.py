@@ -560,10 +560,28 @@ def crv1(cells: Cells, x: np.ndarray, *, level: float = 0.95) -> Crv1Fit:
 
 def event_study(cells: Cells, *, level: float = 0.95, reference: int = -1) -> list[EventTime]:
     """Pilot − control by month relative to the start (`reference` month = 0), CRV1 intervals. The part
-    of the start's month before the start counts as month −1. Empty with fewer than 2 clusters."""
+    of the start's month before the start counts as month −1. Empty with fewer than 2 clusters.
+
+    A month is estimated only when control units answered in it too: otherwise its month effect
+    absorbs the pilot's cells and the least-squares solution printed 0.000 with a 0-wide interval, a
+    made-up exact "no difference" (Skytrax airlines: every month the control airlines were silent).
+    When pilot or control has no answers in the `reference` month, the reference is the latest earlier
+    month both have: with no reference in the data the months were estimated against nothing (their
+    dummies sum to the pilot units' own effects) and the numbers meant nothing."""
     rel = np.where(cells.post, cells.month, np.minimum(cells.month, -1))
-    months = [int(m) for m in np.unique(rel[cells.treated]) if m != reference]
-    if not months or np.unique(cells.cluster).size < 2:
+    period = cells.period
+    control_periods = np.unique(period[~cells.treated])
+    shared = [
+        int(m)
+        for m in np.unique(rel[cells.treated])
+        if np.isin(period[cells.treated & (rel == m)], control_periods).any()
+    ]
+    before = [m for m in shared if m < 0]
+    if not before or np.unique(cells.cluster).size < 2:
+        return []
+    reference = reference if reference in shared else max(before)
+    months = [m for m in shared if m != reference]
+    if not months:
         return []
     cols = np.column_stack([(cells.treated & (rel == m)).astype(float) for m in months])
     fit = crv1(cells, cols, level=level)

@@ -27,7 +27,13 @@ from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.core.period import Period
 from cxchange.core.types import as_datetime
 from cxchange.listen.models import Feedback
-from cxchange.measure.service import ScoreQuery, compare_count_frames, grouped_counts, scores
+from cxchange.measure.service import (
+    ScoreQuery,
+    compare_count_frames,
+    grouped_counts,
+    in_default_metric,
+    scores,
+)
 from cxchange.org.tree import load_org_tree
 from cxchange.sustain.case_stats import stats as case_stats
 from cxchange.sustain.models import Recognition
@@ -61,13 +67,19 @@ def scorecard(
     engine: Engine,
     *,
     period: str = "quarter",
-    by: str = "org:store",
-    metric: str = "nps",
+    by: str | None = None,
+    metric: str | None = None,
     target: float | None = None,
     as_of: date | None = None,
     level: float = 0.95,
     min_n: int = 30,
 ) -> list[dict[str, Any]]:
+    """One row per unit at `by` (default: the org's lowest level) on `metric` (default: the store's,
+    as `scores`: NPS when it has NPS answers, else its most-answered score)."""
+    if by is None:
+        by = f"org:{load_org_tree(engine).lowest_level()}"
+    if not metric:
+        metric = in_default_metric(engine, ScoreQuery(metric="")).metric
     if period not in PERIODS:
         raise InputError(f"--period wants month or quarter, got {period!r}")
     if not by.startswith("org:") or len(by) <= 4:

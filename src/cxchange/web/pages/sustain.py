@@ -24,7 +24,7 @@ from cxchange.org.tree import load_org_tree
 from cxchange.sustain.alerts import list_alerts
 from cxchange.sustain.case_stats import stats
 from cxchange.sustain.cases import case_for, list_cases, update
-from cxchange.sustain.outcomes import outcomes
+from cxchange.sustain.outcomes import metric_or_default, outcomes
 from cxchange.sustain.recognition import list_recognitions
 from cxchange.sustain.scorecard import scorecard
 from cxchange.understand.themes.taxonomy import theme_rows
@@ -58,14 +58,19 @@ def sustain_page(
     request: Request,
     scope: CallerScope,
     initiative: int | None = None,
-    metric: str = "nps",
+    metric: str = "",
     before: str = "",
     after: str = "",
     period: str = "quarter",
-    by: str = "org:store",
+    by: str = "",
     target: str = "",
 ) -> Any:
     eng = engine()
+    # Defaults as everywhere: the store's score (a store of ratings measures ratings, not "no nps
+    # data"), the org's lowest level (an org of airlines has no "store").
+    metric = metric_or_default(eng, metric)
+    tree = _tree(eng)
+    by = by or (f"org:{tree.lowest_level()}" if tree.units else "")
     inis = _visible_initiatives(eng, scope)
     chosen = None
     if initiative is not None:
@@ -84,7 +89,7 @@ def sustain_page(
             outcome = outcomes(eng, chosen["id"], metric=metric, before=before or None, after=after or None)
         except (InputError, NotFoundError) as exc:
             outcome_error = str(exc)
-    metrics = ["nps", "csat", "ces"]
+    metrics = ["nps", "csat", "ces", "rating"]
     if chosen and chosen["theme"]:
         metrics += [f"theme-share:{chosen['theme']}", f"theme-sentiment:{chosen['theme']}"]
     if metric not in metrics:
@@ -101,7 +106,7 @@ def sustain_page(
     if card_error is None:
         try:
             cards = scope.filter_rows(
-                scorecard(eng, period=period, by=by, target=target_value), eng, key="unit"
+                scorecard(eng, period=period, by=by or None, target=target_value), eng, key="unit"
             )
         except (InputError, NoDataError) as exc:  # no answers in the period: said on the page
             card_error = str(exc)
