@@ -181,6 +181,11 @@ def test_without_customer_values_the_money_is_unknown_never_zero(ratings: Engine
         assert "Revenue at risk" in text and "unknown" in text and "no customer value" in text
     priced = build_case(ratings, "Waiting time", cost=5000, value_per_point=1000, draws=100)["money"]
     assert priced["revenue_at_risk"] is None and priced["benefit"]["annual"] > 0 and priced["payback_months"]
+    # ... and the opportunities table says the same: unknown, not a measured 0
+    from cxchange.decide.service import opportunities
+
+    ranked = opportunities(ratings, draws=50)["opportunities"]
+    assert ranked and all(o["revenue_at_risk"] is None for o in ranked)
 
 
 def test_with_customer_values_the_revenue_at_risk_is_counted(engine: Engine) -> None:
@@ -203,3 +208,9 @@ def test_with_customer_values_the_revenue_at_risk_is_counted(engine: Engine) -> 
     assert money["revenue_at_risk"] is not None and money["revenue_at_risk"] > 0
     assert money["revenue_at_risk"] % 10 == 0  # 10 % of 100 per detractor who complains
     assert money["benefit"]["annual"] == pytest.approx(money["revenue_at_risk"] * 0.5)
+    from cxchange.decide.service import opportunities
+
+    waiting = next(
+        o for o in opportunities(engine, draws=50)["opportunities"] if o["theme"] == "Waiting time"
+    )
+    assert waiting["revenue_at_risk"] == money["revenue_at_risk"]

@@ -164,8 +164,8 @@ def test_a_metric_with_no_answers_in_scope_says_so(engine: Engine) -> None:
     assert scores_in_scope(engine, ScoreQuery(metric="csat"))[0]["n"] == 47
     with pytest.raises(NoDataError, match="no ces answers"):
         compare(engine, ScoreQuery(metric="ces", by=("unit",)))
-    last_90_days = r"\(since 2024-11-14, before 2025-02-12\)"  # up to the newest answer, 11 February
-    with pytest.raises(NoDataError, match="no ces answers in scope " + last_90_days):
+    # previous-period: the periods end at the newest answer in scope; there is none of CES
+    with pytest.raises(NoDataError, match=r"no ces answers in scope \(all feedback\)"):
         compare(engine, ScoreQuery(metric="ces", by=("unit",)), vs="previous-period")
 
 
@@ -213,3 +213,13 @@ def test_api_scores_answers_404_with_the_reason(engine: Engine) -> None:
         assert client.get("/api/scores", params={"metric": "mood"}).status_code == 400
     finally:
         set_database_url(None)
+
+
+def test_previous_period_ends_at_the_newest_answer_in_scope(engine: Engine) -> None:
+    """Unit S3's answers end on 5 January; the store's on 11 February. Its comparison ends on its own
+    newest answer (it ended on the store's, on days S3 had no answers in)."""
+    _load(engine)
+    [row] = compare(engine, ScoreQuery(metric="nps", by=("unit",), where=("unit=S3",)), vs="previous-period")
+    assert row["period"].endswith("to 2025-01-05")
+    whole = compare(engine, ScoreQuery(metric="nps", by=("unit",)), vs="previous-period")
+    assert all(r["period"].endswith("to 2025-02-11") for r in whole)

@@ -57,7 +57,7 @@ class Opportunity(Out):
     ci_high: float
     customers: int
     trend: float | None
-    revenue_at_risk: float
+    revenue_at_risk: float | None  # None: no customer value known for the theme's complaining detractors
     effort: float | None
     root_causes: int
     priority: float

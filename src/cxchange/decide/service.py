@@ -311,7 +311,8 @@ def opportunity_figures(
         detractors = complainers.filter(
             (pl.col("nps") <= 6) | (pl.col("csat") <= 2) | (pl.col("rating") <= 2)
         )
-        value = _customer_value(detractors)
+        # No customer value on any of them: the money is unknown (None), never a measured 0 (as the case).
+        value = _customer_value(detractors) if detractors["customer_value"].drop_nulls().len() else None
         rows.append(
             {
                 "theme": name,
@@ -321,7 +322,7 @@ def opportunity_figures(
                 "ci_high": res.delta_ci_high,
                 "customers": customers,
                 "trend": _trend(frame, neg_col, last),
-                "revenue_at_risk": round(value * churn_rate, 2),
+                "revenue_at_risk": None if value is None else round(value * churn_rate, 2),
             }
         )
     return {
@@ -365,7 +366,7 @@ def rank_opportunities(
     ]
     maxima = {
         "nps_gain": max([max(r[gain], 0.0) for r in rows] + [0.0]),
-        "revenue_at_risk": max([r["revenue_at_risk"] for r in rows] + [0.0]),
+        "revenue_at_risk": max([r["revenue_at_risk"] or 0.0 for r in rows] + [0.0]),
         "trend": max([max(r["trend"] or 0.0, 0.0) for r in rows] + [0.0]),
         "customers": max([float(r["customers"]) for r in rows] + [0.0]),
         "root_causes": max([float(r["root_causes"]) for r in rows] + [0.0]),

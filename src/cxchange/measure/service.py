@@ -440,11 +440,26 @@ def scores_in_scope(engine: Engine, q: ScoreQuery, *, flag: str = "--metric {}")
 
 
 def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
-    """The query's period with both ends: by default up to the newest feedback, 90 days long."""
+    """The query's period with both ends: by default up to the newest answer in its scope (its metric,
+    filters and start), 90 days long. The newest feedback of the whole store anchored a filtered
+    comparison on days its units or source had no answers in."""
     since, until = q.period.since, q.period.until
     if until is None:
+        filters = parse_where(q.where)
+        tree = None
+        if filters.units:
+            from cxchange.org.tree import load_org_tree
+
+            tree = load_org_tree(engine)
+        newest = select(func.max(feedback_table.c.received_at))
+        answered = newest.where(feedback_table.c[q.metric.lower()].is_not(None))
         with engine.connect() as conn:
-            last = conn.execute(select(func.max(feedback_table.c.received_at))).scalar()
+            last = conn.execute(apply_filters(answered, filters, period=q.period, tree=tree)).scalar()
+            if (
+                last is None
+                and conn.execute(apply_filters(newest, filters, period=q.period, tree=tree)).scalar()
+            ):
+                raise no_answers(q)  # dated feedback, but none answers this metric
         if last is None:
             raise InputError("no dated feedback to compare periods")
         if isinstance(last, str):
