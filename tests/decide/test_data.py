@@ -167,3 +167,19 @@ def test_a_parent_theme_rolls_up_its_sub_themes(sqlite_engine: Engine, tmp_path)
         simulate(sqlite_engine, ["Service=0.5", "Waiting time=0.5"], draws=50)
     _, _, notes = theme_driver_frame(sqlite_engine, target="nps")[:3]
     assert not any("Service" in n for n in notes)
+
+
+def test_a_detractor_is_unhappy_on_its_own_scale() -> None:
+    """Revenue at risk counts the complainers who are detractors. "rating <= 2" missed a 3 or 4 of 10
+    (Skytrax seat reviews are 1-10): the bottom two fifths of each scale."""
+    from cxchange.decide.data import detractor
+
+    frame = pl.DataFrame(
+        {"nps": [None, None, None, None, None, 6, 7, None],
+         "csat": [None, None, None, None, None, None, None, 2],
+         "rating": [3.0, 4.0, 5.0, 2.0, 3.0, None, None, None],
+         "rating_scale": [10, 10, 10, 5, 5, None, None, None]}
+    )  # fmt: skip
+    assert frame.select(detractor().fill_null(False)).to_series().to_list() == [
+        True, True, False, True, False, True, False, True,
+    ]  # fmt: skip

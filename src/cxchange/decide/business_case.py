@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from cxchange.core.errors import CxError, InputError
 from cxchange.decide.charts import bar_chart, line_chart
+from cxchange.decide.data import detractor
 from cxchange.decide.service import DEFAULT_CHURN, Scope, respondents_in, simulate
 from cxchange.measure.scale import LABELS
 
@@ -47,7 +48,7 @@ def build_case(
         raise CxError(f"nobody complains about {name!r} in scope: there is no case to make")
     sim = simulate(engine, [f"{name}={share}"], scope=scope, draws=draws, metric=metric)
     label = LABELS[sim["metric"]]
-    detractors = complaints.filter((pl.col("nps") <= 6) | (pl.col("csat") <= 2) | (pl.col("rating") <= 2))
+    detractors = complaints.filter(detractor())
     values = detractors.unique("customer_id", keep="first")["customer_value"]
     # No customer_value on any complaining detractor: the money is unknown, never 0. On Skytrax reviews
     # (no customer values) the case told a sponsor "Revenue at risk 0, Annual benefit 0".

@@ -28,8 +28,9 @@ from cxchange.understand.themes.taxonomy import theme_rows
 @dataclass
 class Respondents:
     """`frame` columns: id, source, received_at, customer_id, customer_value, nps, csat, ces, rating,
-    unit, text (null unless `text=True`), one `attr:NAME` column per requested attribute, and per theme
-    `mention:<id>` (0/1), `negative:<id>` (0/1), `sentiment:<id>` (clause sentiment or null)."""
+    rating_scale, unit, text (null unless `text=True`), one `attr:NAME` column per requested attribute,
+    and per theme `mention:<id>` (0/1), `negative:<id>` (0/1), `sentiment:<id>` (clause sentiment or
+    null)."""
 
     frame: pl.DataFrame
     themes: dict[int, str]  # id -> name, themes some comment in scope is assigned (above its threshold)
@@ -78,7 +79,7 @@ def load_respondents(
         Feedback.id, Source.name.label("source"),
         type_coerce(Feedback.received_at, String).label("received_at"), Feedback.customer_id,
         Feedback.customer_value, Feedback.nps, Feedback.csat, Feedback.ces, Feedback.rating,
-        FeedbackSentiment.feedback_id.label("analysed"), OrgUnit.code.label("unit"),
+        Feedback.rating_scale, FeedbackSentiment.feedback_id.label("analysed"), OrgUnit.code.label("unit"),
     ]  # fmt: skip
     cols += [Feedback.attributes[a].as_string().label(f"attr:{a}") for a in attrs]
     if text:
@@ -128,6 +129,7 @@ def load_respondents(
             "csat": pl.Series(column("csat"), dtype=pl.Float64),
             "ces": pl.Series(column("ces"), dtype=pl.Float64),
             "rating": pl.Series(column("rating"), dtype=pl.Float64),
+            "rating_scale": pl.Series(column("rating_scale"), dtype=pl.Int64),
             "analysed": pl.Series(column("analysed"), dtype=pl.Int64).is_not_null(),
             "unit": pl.Series(column("unit"), dtype=pl.String),
             "text": pl.Series(column("text") if text else [None] * len(rows), dtype=pl.String),
@@ -173,6 +175,13 @@ def load_respondents(
         unmentioned={tid: name for tid, name in every.items() if tid not in present and tid not in rollups},
         rollups=rollups, below={tid: below[tid] for tid in rollups},
     )  # fmt: skip
+
+
+def detractor() -> pl.Expr:
+    """An unhappy answer on any score: NPS 0-6, CSAT 1-2, a rating in the bottom two fifths of its scale
+    (1-2 of 5, 1-4 of 10). "Rating <= 2" took a 3 or a 4 of 10 for a content customer."""
+    scale = pl.col("rating_scale").fill_null(5)
+    return (pl.col("nps") <= 6) | (pl.col("csat") <= 2) | (pl.col("rating") <= 0.4 * scale)
 
 
 def _present_below(parent_of: dict[int, int | None], present: set[int]) -> dict[int, list[int]]:

@@ -15,7 +15,7 @@ from cxchange.core.errors import CxError, InputError
 from cxchange.core.events import ROOT_CAUSES, ask
 from cxchange.core.output import counted
 from cxchange.core.period import ALL_TIME, Period
-from cxchange.decide.data import Respondents, load_respondents
+from cxchange.decide.data import Respondents, detractor, load_respondents
 from cxchange.decide.simulate import METHOD, parse_levers, simulate_metric
 from cxchange.measure.scale import AN_ANSWER, LABELS, check_metric, default_metric
 from cxchange.measure.stats import METRICS
@@ -292,7 +292,7 @@ def opportunity_figures(
     p = _prepare(engine, scope, respondents, metric)
     # Only the columns read below: every filter of the full frame (3 columns a theme) copied them all.
     frame = p.respondents.frame.select(
-        "received_at", "analysed", "customer_id", "customer_value", "nps", "csat", "rating",
+        "received_at", "analysed", "customer_id", "customer_value", "nps", "csat", "rating", "rating_scale",
         *[f"negative:{tid}" for tid in p.respondents.themes],
     )  # fmt: skip
     last = frame["received_at"].max()
@@ -308,9 +308,7 @@ def opportunity_figures(
         )
         complainers = frame.filter(pl.col(neg_col) == 1)
         customers = _distinct_customers(complainers)
-        detractors = complainers.filter(
-            (pl.col("nps") <= 6) | (pl.col("csat") <= 2) | (pl.col("rating") <= 2)
-        )
+        detractors = complainers.filter(detractor())
         # No customer value on any of them: the money is unknown (None), never a measured 0 (as the case).
         value = _customer_value(detractors) if detractors["customer_value"].drop_nulls().len() else None
         rows.append(
