@@ -62,6 +62,7 @@ def import_command(
 ) -> None:
     """Import a feedback export. Rejected rows are kept with their reason (`cxchange rejects BATCH`), rows
     stored with a warning (a bad score left empty, the comment kept) too (`--warnings`)."""
+    from cxchange.listen.mapping import parse_map_options
     from cxchange.listen.service import ImportOptions, import_file
     from cxchange.listen.service import dry_run as run_dry
 
@@ -92,7 +93,7 @@ def import_command(
     print_rows([counts], "table", title=f"import of {file}")
     typer.echo("seconds by step: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()))
     _print_summary(result.as_dict())
-    mapped = {k.strip(): v.strip() for k, _, v in (m.partition("=") for m in map_ or [])}
+    mapped = parse_map_options(map_ or [])  # valid: the import read them the same way
     way_out = {"org_unit": "cxchange org link {}", "received_at": "cxchange redate {}"}
     for field, command in way_out.items():
         if result.duplicates and mapped.get(field):

@@ -245,6 +245,15 @@ def compare_count_frames(metric: str, a: pl.DataFrame, b: pl.DataFrame, *, level
     )
 
 
+def _org_tree_if(engine: Engine, needed: bool) -> OrgTree | None:
+    """The org tree when a query names units or groups by them: its modules are loaded only then."""
+    if not needed:
+        return None
+    from cxchange.org.tree import load_org_tree
+
+    return load_org_tree(engine)
+
+
 def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> GroupedCounts:
     """(group keys…, __value, __count) for a query. `path`: auto | sql | columnar | rollup (tests
     compare them); auto: the roll-up on PostgreSQL, the columnar copy on SQLite, when they answer it."""
@@ -255,11 +264,7 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
     if q.ci is not None and q.ci not in CI_METHODS:
         raise InputError(f"unknown --ci {q.ci!r}; use one of {', '.join(CI_METHODS)}")
     filters = parse_where(q.where)
-    tree = None
-    if _needs_org(q.by) or filters.units:  # the org tree's modules only for a query that names units
-        from cxchange.org.tree import load_org_tree
-
-        tree = load_org_tree(engine)
+    tree = _org_tree_if(engine, _needs_org(q.by) or bool(filters.units))
     plan = _CountPlan(q, metric, _time_grain(q.by), filters, tree)
     frame = None
     if path == "rollup" or (path == "auto" and engine.dialect.name == "postgresql"):
@@ -446,11 +451,7 @@ def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
     since, until = q.period.since, q.period.until
     if until is None:
         filters = parse_where(q.where)
-        tree = None
-        if filters.units:
-            from cxchange.org.tree import load_org_tree
-
-            tree = load_org_tree(engine)
+        tree = _org_tree_if(engine, bool(filters.units))
         newest = select(func.max(feedback_table.c.received_at))
         answered = newest.where(feedback_table.c[q.metric.lower()].is_not(None))
         with engine.connect() as conn:
