@@ -481,3 +481,34 @@ def test_validation_messages_unchanged() -> None:
     with pytest.raises(ValueError, match=r"nps values must be integers in 0..10, got \[3.5, 11.0\]"):
         score_from_counts("nps", [3.5, 11, 12], [1, 2, 0])
     assert _arrays(np.float64(3.0), np.int64(2)) == ([3.0], [2])  # a 0-d array is one value
+
+
+def test_answers_all_alike_are_not_certainty() -> None:
+    """Three ratings of 5 had the interval 5.0 to 5.0 (t and bootstrap alike): certainty from three
+    answers. The interval is the exact bound on how many other answers could hide in the population,
+    shrinking as answers accumulate, and a mean with spread keeps its t interval."""
+    three = score_from_counts("rating", [5], [3])
+    assert three.score == 5.0 and three.ci_low is not None and three.ci_high is not None
+    share = 1 - 0.025 ** (1 / 3)
+    assert three.ci_low == pytest.approx(5 - share * 4) and three.ci_high == pytest.approx(5 + share * 5)
+    many = score_from_counts("rating", [5], [400])
+    assert many.ci_low is not None and many.ci_high is not None
+    assert three.ci_low < many.ci_low < 5.0 < many.ci_high < three.ci_high
+    assert many.ci_high - many.ci_low < 0.1
+    top = score_from_counts("ces", [7], [20], ci="bootstrap")
+    assert top.ci_high == 7.0 and top.ci_low is not None and top.ci_low < 7.0
+    # without bounds (the bare function) a t interval is all the sample gives
+    assert mean_from_counts([5], [3]).ci_low == 5.0
+
+
+def test_two_groups_all_alike_do_not_differ_for_certain() -> None:
+    """Two ratings of 5 against two of 4: se 0, and the difference was 'certain' (p = 0, CI 1 to 1).
+    The exact rank test of two separated groups of two gives 2 / C(4, 2) = 1/3, the interval is as
+    wide as each side's own, and many answers on each side do make the gap clear."""
+    d = compare_from_counts("rating", [5], [2], [4], [2])
+    assert d.diff == 1.0 and d.p_value == pytest.approx(1 / 3)
+    assert d.ci_low < 0.0 < 1.0 < d.ci_high
+    big = compare_from_counts("rating", [5], [60], [4], [60])
+    assert big.p_value < 1e-30 and 0.3 < big.ci_low < 1.0 < big.ci_high < 1.7
+    same = compare_from_counts("ces", [3], [4], [3], [5])
+    assert same.diff == 0.0 and same.p_value == 1.0 and same.ci_low < 0.0 < same.ci_high

@@ -306,6 +306,16 @@ def csat_from_counts(
 MEAN_BOUNDS = {"ces": (1.0, 7.0), "rating": (1.0, 10.0)}
 
 
+def _all_alike(mean: float, n: int, level: float, bounds: tuple[float, float]) -> tuple[float, float]:
+    """When all n answers are the same, a t or bootstrap interval has width zero: certainty from three
+    identical ratings. What the sample does bound is the share of other answers: at most
+    1 - (alpha/2)^(1/n) (the exact Clopper-Pearson limit for none seen), each at most as far as the
+    scale's end, so the mean lies within that share of the distance to either end."""
+    share = 1.0 - ((1.0 - level) / 2.0) ** (1.0 / n)
+    low_end, high_end = bounds
+    return mean - share * (mean - low_end), mean + share * (high_end - mean)
+
+
 def mean_from_counts(
     values: ArrayLike,
     counts: ArrayLike,
@@ -315,7 +325,8 @@ def mean_from_counts(
     **options: Unpack[IntervalOptions],
 ) -> ScoreStat:
     """Mean score (CES, ratings) with a Student t (or bootstrap) CI, cut to `bounds` (the scale's
-    possible values, `MEAN_BOUNDS`) when given; with n == 1 the CI is None."""
+    possible values, `MEAN_BOUNDS`) when given; with n == 1 the CI is None. Answers all alike, with
+    `bounds`, get the interval their count can support (`_all_alike`), never one of width zero."""
     interval = _Interval.of("mean", ci, _MEAN_CI, options)
     v, c = _arrays(values, counts)
     n, mean, var = _moments(v, c)
@@ -323,7 +334,9 @@ def mean_from_counts(
         return ScoreStat(n=0, score=None, ci_low=None, ci_high=None)
     if n == 1:
         return ScoreStat(n=1, score=mean, ci_low=None, ci_high=None, mean=mean)
-    if ci == "t":
+    if var == 0.0 and bounds is not None:
+        lo, hi = _all_alike(mean, n, interval.level, bounds)
+    elif ci == "t":
         half = float(_student_t().stdtrit(n - 1, 0.5 + interval.level / 2)) * math.sqrt(var / n)
         lo, hi = mean - half, mean + half
     else:
@@ -406,7 +419,8 @@ def compare_from_counts(
 
     - nps: Wald two-sample, SE = 100*sqrt(var_a/n_a + var_b/n_b), normal p-value.
     - csat: difference of % satisfied; unpooled SE for the CI, pooled SE for the z-test p-value.
-    - ces/rating: Welch t-test on the means, CI with Welch-Satterthwaite df.
+    - ces/rating: Welch t-test on the means, CI with Welch-Satterthwaite df; when both sides are all
+      alike, the exact rank test and each side's `_all_alike` interval.
     If either side has n < 2 the se, CI and p-value are NaN (never raises for small n).
     """
     m = _check_metric(metric)
@@ -446,7 +460,12 @@ def compare_from_counts(
     wa, wb = va / na, vb / nb
     se = math.sqrt(wa + wb)
     if se == 0.0:
-        return Difference(diff, 0.0, diff, diff, 1.0 if diff == 0.0 else 0.0, na, nb, sa, sb)
+        # Both sides all alike: Welch has nothing to stand on. The exact rank test of two groups that do
+        # not overlap (p = 2 / C(na+nb, na)) and each side's own interval say what the counts support;
+        # two groups of two ratings used to differ "with p = 0".
+        (la, ha), (lb, hb) = (_all_alike(x, n, level, MEAN_BOUNDS[m]) for x, n in ((sa, na), (sb, nb)))
+        p = 1.0 if diff == 0.0 else min(1.0, 2.0 / math.comb(na + nb, na))
+        return Difference(diff, 0.0, la - hb, ha - lb, p, na, nb, sa, sb)
     df = (wa + wb) ** 2 / (wa**2 / (na - 1) + wb**2 / (nb - 1))
     special = _student_t()
     tcrit = float(special.stdtrit(df, 0.5 + level / 2))
