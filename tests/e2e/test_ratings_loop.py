@@ -99,7 +99,8 @@ def test_reviews_imported_without_their_airline_mapped_are_linked_by_that_column
     assert first["imported"] == 864 and first["unknown_unit_rows"] == 0  # airline_name: an attribute
     assert cx.json("org", "import", str(files["units"]))[0]["feedback_linked"] == 0
     again = cx.run(*reviews, "--map", "org_unit=airline_name")
-    assert "864 row(s) were stored before" in again.out and "`cxchange org link airline_name`" in again.out
+    assert "864 row(s) of this source were stored before without org_unit" in again.out
+    assert "`cxchange org link airline_name`" in again.out
     assert {r["group"]["unit"] for r in cx.json("scores", "--by", "unit")} == {None}  # the dead end
     linked = cx.json("org", "link", "airline_name")
     assert linked["feedback_linked"] == 864 and linked["unknown_units"] == []
@@ -130,10 +131,16 @@ def test_app_reviews_imported_undated_are_dated_from_their_kept_column(cx: Cx) -
     first = cx.run("import", str(path), "--source", "playstore")
     assert "read as dates: at" in first.out and "`cxchange redate COLUMN`" in first.out
     again = cx.run("import", str(path), "--source", "playstore", "--map", "received_at=at")
-    assert "60 row(s) were stored before" in again.out and "`cxchange redate at`" in again.out
+    assert "60 row(s) of this source were stored before without received_at" in again.out
+    assert "`cxchange redate at`" in again.out
     assert [r["group"]["month"] for r in cx.json("scores", "--by", "month")] == [None]  # the dead end
     dated = cx.json("redate", "at")
     assert dated["dated"] == 60 and dated["unread"] == 0
     months = {r["group"]["month"]: r["n"] for r in cx.json("scores", "--by", "month")}
     assert months == {"2024-04": 20, "2024-05": 20, "2024-06": 20}
     assert "dated 0 feedback row(s)" in cx.run("redate", "at").out
+    # every row dated now: importing again says nothing of dates it would not fill in
+    assert (
+        "stored before without"
+        not in cx.run("import", str(path), "--source", "playstore", "--map", "received_at=at").out
+    )

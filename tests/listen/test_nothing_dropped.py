@@ -211,3 +211,28 @@ def test_cli_dry_run_and_import_print_the_summary(engine: Engine, db_url: str, t
     assert [w["row"] for w in json.loads(warned.output)] == [27]
     listed = CliRunner().invoke(app, ["rejects", str(out["batch_id"]), "--format", "json", "--db", db_url])
     assert len(json.loads(listed.output)) == 25
+
+
+def test_blank_dates_in_a_dated_column_are_kept_undated_and_said(engine: Engine, tmp_path: Path) -> None:
+    """42 hotel reviews had an empty date in the dated column: stored undated (outside every trend)
+    without a word, and a date of spaces was rejected as 'cannot read '' as a date'. Both are blank:
+    kept, undated, each a warning naming its row; a real misreading is still rejected."""
+    path = _write(
+        tmp_path,
+        ["id,date,rating,text", "1,2024-03-01,5,great", "2,,4,fine", "3,   ,3,meh", "4,soon,2,bad"],
+    )
+    options = ImportOptions(source="s", map_options=("received_at=date", "rating=rating", "external_id=id"))
+    result = import_file(engine, path, options)
+    assert (result.imported, result.rejected, result.warnings) == (3, 1, 2)
+    assert result.warnings_by_reason == [
+        {"reason": "received_at: empty (row kept undated)", "rows": 2, "example_row": 3}
+    ]
+    warned = list_rejects(engine, result.batch_id, kind="warning")
+    assert [(w["row"], w["column"]) for w in warned] == [(3, "date"), (4, "date")]
+    assert "kept undated" in warned[0]["reason"]
+    assert [r["row"] for r in list_rejects(engine, result.batch_id)] == [5]
+    by_id = {f["external_id"]: f for f in list_feedback(engine)}
+    assert by_id["2"]["received_at"] is None and by_id["3"]["received_at"] is None
+    assert result.stored_without == {}  # nothing was stored before
+    again = import_file(engine, path, options)
+    assert again.duplicates == 3 and again.stored_without == {"received_at": 2}

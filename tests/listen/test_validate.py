@@ -46,7 +46,7 @@ def test_scores_dates_and_reasons() -> None:
     assert dict(zip(rejects.row_numbers, rejects.columns, strict=True))[5] == "score"
     assert rejects.raws[0].startswith("c,yesterday,7")
     assert rejects.keys == ["received_at: not a date", "nps: not a whole number from 0 to 10", by_row[6]]
-    assert warnings.row_numbers == [3] and warnings.columns == ["score"]
+    assert warnings.row_numbers == [3, 7] and warnings.columns == ["score", "when"]  # f: kept undated, said
     assert "eleven" in warnings.reasons[0] and "kept without it" in warnings.reasons[0]
     assert warnings.raws[0].startswith("b,2025-01-03,eleven")
     assert good["attributes"].to_list()[0] == '{"region":"N"}'

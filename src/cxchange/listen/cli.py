@@ -96,11 +96,11 @@ def import_command(
     mapped = parse_map_options(map_ or [])  # valid: the import read them the same way
     way_out = {"org_unit": "cxchange org link {}", "received_at": "cxchange redate {}"}
     for field, command in way_out.items():
-        if result.duplicates and mapped.get(field):
+        if (missing := result.stored_without.get(field)) and mapped.get(field):
             typer.echo(
-                f"{result.duplicates:,} row(s) were stored before and are skipped, never updated: the "
-                f"{field} mapping did not reach them; `{command.format(mapped[field])}` fills it in from "
-                "that column"
+                f"{missing:,} row(s) of this source were stored before without {field}; rows imported "
+                f"again are skipped as duplicates, never updated: `{command.format(mapped[field])}` fills "
+                "it in from that column where the file has it"
             )
     if result.rejected or result.warnings:
         flags = " / --warnings" if result.warnings else ""

@@ -60,6 +60,9 @@ class ImportResult(RowSummary):
     cases_opened: int = 0
     alerts_evaluated: int = 0
     alerts_raised: int = 0
+    # Rows of the source stored before without a field this import maps (received_at, org_unit): being
+    # duplicates, they are skipped and stay so; the CLI names the command that fills the field in.
+    stored_without: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 

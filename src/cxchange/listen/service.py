@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects import sqlite
 
 from cxchange.core.bulk import inserted_id
@@ -35,7 +35,7 @@ from cxchange.listen.import_types import (
     Sampler,
     StepClock,
 )
-from cxchange.listen.models import SOURCE_KINDS, ImportBatch, Source
+from cxchange.listen.models import SOURCE_KINDS, Feedback, ImportBatch, Source
 from cxchange.listen.pipeline import Pipeline, importable_columns, plan_import, unit_lookup
 from cxchange.listen.readers import Chunk, ColumnSample, TableInfo, first_chunk_sampler, open_table
 from cxchange.listen.store import feedback_writer, sqlite_checkpoint, sqlite_import_session, write_rejects
@@ -320,6 +320,8 @@ def _import_batch(
     summary = pipeline.summary.as_dict()
     for key, value in summary.items():
         setattr(result, key, value)
+    if result.duplicates:
+        result.stored_without = _stored_without(conn, source_id, batch_id, mapping)
     # Seconds inside the transaction; import_table replaces them with the whole command's.
     result.seconds = round(time.perf_counter() - started, 3)
     conn.execute(
@@ -341,6 +343,26 @@ def _import_batch(
         )
     )
     return result
+
+
+# The fields a re-import cannot fill in (duplicates are skipped, never updated), and their column.
+_FILLED_LATER = {"received_at": Feedback.received_at, "org_unit": Feedback.org_unit_id}
+
+
+def _stored_without(
+    conn: Connection, source_id: int, batch_id: int, mapping: dict[str, str]
+) -> dict[str, int]:
+    """Rows of this source stored by earlier batches without a field this import maps: skipped as
+    duplicates, they stay without it, and `redate` / `org link` are the way to fill it in."""
+    out = {}
+    for name, column in _FILLED_LATER.items():
+        if name in mapping:
+            query = select(func.count()).where(
+                Feedback.source_id == source_id, Feedback.batch_id != batch_id, column.is_(None)
+            )
+            if missing := int(conn.execute(query).scalar_one()):
+                out[name] = missing
+    return out
 
 
 def _insert_or_get_source(

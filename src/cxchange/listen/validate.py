@@ -202,6 +202,12 @@ class _Check(NamedTuple):
     key: str
 
 
+KEPT_WITHOUT_SCORE = "; the row is kept without it"
+KEPT_KEY = " (row kept without the score)"
+UNDATED = "received_at: empty; the row is kept undated (in no trend or period)"
+UNDATED_KEY = "received_at: empty (row kept undated)"
+
+
 def _score_check(col: str, fld: str, low: float, high: float, *, whole: bool) -> _Check:
     raw = pl.col(col).str.strip_chars()
     num = raw.cast(pl.Float64, strict=False)
@@ -228,7 +234,7 @@ def _date_checks(col: str, unix: bool) -> list[_Check]:
     raw = pl.col(col).str.strip_chars()
     when = pl.col("__received_at")
     hint = pl.when(raw.str.contains(_UNIX_SECONDS)).then(pl.lit(" (Unix seconds? --date-format %s)"))
-    unread = raw.is_not_null() & when.is_null()
+    unread = _present(col) & when.is_null()  # a blank (or all-space) date is no date: kept, undated
     reason = pl.concat_str(
         [pl.format("received_at: cannot read '{}' as a date", raw), hint.otherwise(pl.lit(""))]
     )
@@ -366,16 +372,29 @@ def normalise_chunk(
         )
         rejects = _noted(bad_rows, columns)
     good = df.filter(~pl.col("__failed"))
-    warned = good.filter(score_bad)
+    # Kept, but not as written: a bad score is dropped, a blank date (in a dated column) stores the row
+    # undated, outside every trend. Each is said, row by row (42 hotel reviews went undated silently).
+    kept = [
+        (
+            flag,
+            _Check(c.column, c.bad, pl.concat_str([c.reason, pl.lit(KEPT_WITHOUT_SCORE)]), c.key + KEPT_KEY),
+        )
+        for flag, c in score_flags.items()
+    ]
+    if "received_at" in m:
+        undated = _Check(m["received_at"], ~_present(m["received_at"]), pl.lit(UNDATED), UNDATED_KEY)
+        good = good.with_columns(undated.bad.alias("__undated"))
+        kept.append(("__undated", undated))
+    warned = good.filter(_any([pl.col(flag) for flag, _ in kept]))
     warnings = Rejects()
     if warned.height:
         reason, column, key = _first_failing(
-            list(score_flags.items()), pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.String)
+            kept, pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.String)
         )
         warned = warned.with_columns(
-            pl.concat_str([reason, pl.lit("; the row is kept without it")]).alias("__reason"),
+            reason.alias("__reason"),
             column.alias("__column"),
-            pl.concat_str([key, pl.lit(" (row kept without the score)")]).alias("__key"),
+            key.alias("__key"),
         )
         warnings = _noted(warned, columns)
     dropped = {fld: flag for fld, flag in zip(scores, score_flags, strict=True)}
