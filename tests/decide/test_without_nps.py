@@ -5,12 +5,14 @@ ranking. The API answers the same as the services."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import polars as pl
 import pytest
 from sqlalchemy import Engine
 
 from cxchange.core.errors import CxError, InputError
+from cxchange.decide.key_drivers import stored_drivers
 from cxchange.decide.service import opportunities, simulate
 from cxchange.listen.service import ImportOptions, import_frame
 from cxchange.understand.analyze import analyze
@@ -71,6 +73,26 @@ def test_by_default_the_decide_stage_works_on_the_rating(ratings: Engine) -> Non
         simulate(ratings, [], moves=["passives-to-promoters=0.1"])
 
 
+def test_drivers_explain_the_rating_by_default(ratings: Engine, tmp_path: Path) -> None:
+    """`drivers --from themes` on a ratings store said "no analysed comment with a nps value" (the
+    library's and the API's target was "nps"; the command demanded --target): the scope's own score,
+    as `scores`; a file still needs its target column named."""
+    table = stored_drivers(ratings, boot=20)
+    assert table["target"] == "rating" and table["n"] == 30
+    assert table == stored_drivers(ratings, target="rating", boot=20)
+    with pytest.raises(CxError, match="no analysed comment with a nps value"):
+        stored_drivers(ratings, target="nps", boot=20)
+    data = tmp_path / "d.csv"
+    data.write_text("y,x\n1,2\n2,3\n3,5\n")
+    from typer.testing import CliRunner
+
+    from cxchange.cli import app
+
+    out = CliRunner().invoke(app, ["drivers", "--file", str(data)])
+    assert isinstance(out.exception, InputError)
+    assert "say which column the drivers explain: --target COLUMN" in str(out.exception)
+
+
 def test_themes_impact_on_the_rating(ratings: Engine) -> None:
     rows = {r["name"]: r for r in theme_stats(ratings, n_boot=200)}
     waiting = rows["Waiting time"]
@@ -106,6 +128,9 @@ def test_the_api_takes_the_metric_and_picks_the_same_default(ratings: Engine) ->
         sim = client.post("/api/simulate", json={"fix": ["Waiting time"], "draws": 100, "metric": "rating"})
         assert sim.status_code == 200, sim.text
         assert sim.json()["metric"] == "rating" and sim.json()["baseline_nps"] is None
+        drivers = client.get("/api/drivers", params={"boot": 20})
+        assert drivers.status_code == 200, drivers.text
+        assert drivers.json() == stored_drivers(ratings, boot=20)
     finally:
         set_database_url(None)
 

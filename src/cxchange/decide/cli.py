@@ -15,9 +15,11 @@ from cxchange.core.errors import InputError
 from cxchange.core.output import neutralise_cell, print_rows, to_json
 
 TargetOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--target", help="A column of --file; with stored feedback nps, csat, ces, rating or attr:NAME."
+        "--target",
+        help="A column of --file (needed); with stored feedback nps, csat, ces, rating or attr:NAME "
+        "(default: NPS when the scope has NPS answers, else its most-answered score).",
     ),
 ]
 
@@ -78,7 +80,7 @@ def _load_file(file: Path, target: str, predictors: str | None) -> tuple[Any, li
 
 def drivers_command(
     ctx: typer.Context,
-    target: TargetOption,
+    target: TargetOption = None,
     file: Annotated[
         Path | None, typer.Option("--file", help="CSV/TSV/XLSX/Parquet/JSONL table to analyse.")
     ] = None,
@@ -117,6 +119,8 @@ def drivers_command(
             raise InputError("use either --file or --from, not both")
         if where or since or until:
             raise InputError("--where, --since and --until filter stored feedback; filter the file instead")
+        if not target:
+            raise InputError(f"{file}: say which column the drivers explain: --target COLUMN")
         frame, chosen, notes = _load_file(file, target, predictors)
         table = driver_table(frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level)
         dropped = frame.height - table["n"]
@@ -150,7 +154,7 @@ def drivers_command(
     if fmt == "csv":
         _write_csv(table["drivers"])
         return
-    title = f"key drivers of {target} ({method}): n = {table['n']}, R² = {table['r2']:.3f}"
+    title = f"key drivers of {table['target']} ({method}): n = {table['n']}, R² = {table['r2']:.3f}"
     print_rows(_table_rows(table, level, quadrants), "table", title=title)
 
 
