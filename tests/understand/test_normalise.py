@@ -87,3 +87,38 @@ def test_a_handle_that_is_a_common_word_is_not_a_brand() -> None:
     assert "marriott" in noise.brands
     assert "all" not in noise.brands
     assert " all " in f" {normalise(texts[1], noise)} "
+
+
+def test_companies_named_with_their_legal_form_go() -> None:
+    """16 CFPB complaints about "LVNV Funding LLC" named a theme "Funding llc": the company's words
+    are common ones (funding, credit, recovery) written in lower case elsewhere, so the proper-noun
+    test kept them. A run of capitalised words before a legal form is a company: who, not what."""
+    text = (
+        "LVNV Funding LLC reported a debt. Portfolio Recovery Associates, LLC and CITI BANK N.A. called, "
+        "so did Midland Credit Management Inc. about the funding of my loan."
+    )
+    out = normalise(text)
+    for gone in ("LVNV", "Funding", "LLC", "Portfolio", "Associates", "CITI", "N.A.", "Midland", "Inc"):
+        assert gone not in out
+    assert "reported a debt" in out and "called" in out and "the funding of my loan" in out
+    # a legal form's letters inside a word, or a capital after it, is not a company
+    kept = "Incredible service. The Corporate rate was limited, Ltd edition mugs aside."
+    assert normalise(kept) == kept
+
+
+def test_names_write_acronyms_as_the_corpus_does() -> None:
+    """Banking requests named themes "Atm", "Nearest atm", "Card pin", "Eu": words the customers write
+    in capitals keep them in a theme's name; a word shouted in one review does not."""
+    texts = [
+        *[f"Where is the nearest ATM to withdraw cash {i}?" for i in range(12)],
+        *[f"The ATM kept my card after I typed my PIN on day {i}." for i in range(12)],
+        *[f"I forgot the PIN of my card, attempt {i}." for i in range(12)],
+        *[f"The delivery of my new card is late, week {i}." for i in range(12)],
+        "The delivery of my new card is LATE and the CARD is lost!",
+    ]
+    noise = corpus_noise(texts)
+    assert {"atm", "pin"} <= noise.acronyms and not {"card", "late"} & noise.acronyms
+    names = [t.name for t in discover_themes(texts, max_themes=3, seed=0).themes]
+    words = {w for name in names for w in name.split(" ")}
+    assert words & {"ATM", "PIN"}, names
+    assert not words & {"Atm", "atm", "Pin", "pin", "CARD", "LATE"}, names

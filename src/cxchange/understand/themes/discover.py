@@ -189,7 +189,12 @@ def discover_themes(
     has_generic = np.diff(generic_x.indptr) > 0
 
     b = ThemeBuild(
-        [], np.full(n, -1, np.int64), np.zeros(n), [[] for _ in range(n)], head_nouns(tokens, heads, fold)
+        [],
+        np.full(n, -1, np.int64),
+        np.zeros(n),
+        [[] for _ in range(n)],
+        head_nouns(tokens, heads, fold),
+        noise.acronyms,
     )
     # Keep a top-level slot for "Overall experience" when enough texts could end up there.
     k_top = max(1, max_themes - int(has_generic.sum() >= min_size))

@@ -48,6 +48,7 @@ class ThemeBuild:
     strength: np.ndarray  # how clearly a text belongs to its label, to pick representatives
     memberships: list[list[int]]
     nouns: frozenset[str] = frozenset()  # folded words this corpus uses as nouns: what a name may be
+    acronyms: frozenset[str] = frozenset()  # words this corpus writes in capitals: a name does too
 
     def add(
         self, terms: list[str], parent: int | None, name: str | None = None, names: Sequence[str] = ()
@@ -201,7 +202,7 @@ def describe(
                 surf[t][0] for t in th["terms"]
             ]
             name = next((o for o in options if _cap(o) not in used), " / ".join(options[:2]) or "other")
-            th["name"] = _cap(name)
+            th["name"] = _cap(_capitals(name, b.acronyms))
         while th["name"] in used:
             th["name"] += " (more)"
         used.add(th["name"])
@@ -215,6 +216,13 @@ def describe(
                 if len(reps) == n_representatives:
                     break
         th["representatives"] = reps
+
+
+def _capitals(name: str, acronyms: frozenset[str]) -> str:
+    """``name`` with the words its corpus writes in capitals written so ("nearest ATM")."""
+    if not acronyms:
+        return name
+    return " ".join(w.upper() if w in acronyms else w for w in name.split(" "))
 
 
 def _cap(name: str) -> str:
