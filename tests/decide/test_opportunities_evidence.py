@@ -19,7 +19,9 @@ def test_case_root_causes_feed_the_ranking(engine: Engine) -> None:
     open_cases = cases.list_cases(engine)
     assert len(open_cases) >= 3
     for case in open_cases[:3]:
-        cases.update(engine, case["id"], status="resolved", root_cause="Billing", note="wrong tariff")
+        cases.update(
+            engine, case["id"], cases.CasePatch(status="resolved", root_cause="Billing", note="wrong tariff")
+        )
     result = opportunities(engine, draws=100)
     rows = {r["theme"]: r for r in result["opportunities"]}
     assert rows["Billing"]["root_causes"] == 3

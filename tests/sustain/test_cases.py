@@ -137,15 +137,15 @@ def test_working_a_case_and_stats(world: Engine) -> None:
     with pytest.raises(NotFoundError):
         cases.assign(world, first, "ghost@x.test")
     with pytest.raises(NotFoundError):
-        cases.update(world, 999_999, status="resolved")
+        cases.update(world, 999_999, cases.CasePatch(status="resolved"))
     with pytest.raises(InputError, match="nothing to update"):
-        cases.update(world, first)
-    out = cases.update(world, first, status="contacted", note="called back", by="dan@x.test")
+        cases.update(world, first, cases.CasePatch())
+    out = cases.update(world, first, cases.CasePatch(status="contacted", note="called back", by="dan@x.test"))
     assert out["status"] == "contacted" and out["contacted_at"] is not None
-    out = cases.update(world, first, status="resolved", root_cause="Queues")
+    out = cases.update(world, first, cases.CasePatch(status="resolved", root_cause="Queues"))
     assert out["status"] == "resolved" and out["root_cause"] == "Queues"
     assert [n.get("status") for n in out["notes"] if "status" in n] == ["contacted", "resolved"]
-    cases.update(world, second, status="resolved", root_cause="queues")
+    cases.update(world, second, cases.CasePatch(status="resolved", root_cause="queues"))
     # the third is overdue: move its due date into the past
     with world.begin() as conn:
         conn.execute(
@@ -164,7 +164,7 @@ def test_working_a_case_and_stats(world: Engine) -> None:
     with pytest.raises(InputError):
         case_stats.stats(world, by="region")
     # reopening clears the resolution
-    assert cases.update(world, first, status="open")["resolved_at"] is None
+    assert cases.update(world, first, cases.CasePatch(status="open"))["resolved_at"] is None
 
 
 def test_theme_negative_cases_after_analysis(world: Engine) -> None:
@@ -264,3 +264,18 @@ def import_rows(engine: Engine, rows: list[dict[str, Any]]) -> Any:
     frame = pl.DataFrame(rows)
     maps = tuple(f"{c}={c}" for c in frame.columns)
     return import_frame(engine, frame, ImportOptions(source="survey", kind="survey", map_options=maps))
+
+
+def test_one_case_patch_for_the_service_the_api_and_the_page() -> None:
+    """A case update's fields are declared once: the API's PATCH body is the service's value (the page
+    and the command build the same), so a field added to it reaches every interface."""
+    import dataclasses
+    import typing
+
+    from cxchange.sustain import api_loop
+
+    hints = typing.get_type_hints(api_loop.cases_update)
+    assert hints["body"] is cases.CasePatch
+    assert [f.name for f in dataclasses.fields(cases.CasePatch)] == ["status", "note", "root_cause", "by"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cases.CasePatch().status = "open"  # type: ignore[misc]

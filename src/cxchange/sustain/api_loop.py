@@ -29,6 +29,7 @@ from cxchange.sustain.api_models import (
 )
 from cxchange.sustain.case_stats import stats
 from cxchange.sustain.cases import (
+    CasePatch,
     add_rule,
     assign,
     case_for,
@@ -54,13 +55,6 @@ class CaseRuleIn(BaseModel):
     sla: str = "72h"
     within: str = "14d"  # only feedback received this recently opens a case
     name: str | None = None
-
-
-class CasePatch(BaseModel):
-    status: str | None = None
-    note: str | None = None
-    root_cause: str | None = None
-    by: str | None = None
 
 
 class AssignIn(BaseModel):
@@ -142,9 +136,7 @@ def cases_show(case_id: DbId, scope: CallerScope) -> Any:
 @router.patch("/cases/{case_id}", response_model=CaseDetail)
 def cases_update(case_id: DbId, body: CasePatch, scope: CallerScope) -> Any:
     case_for(engine(), scope, case_id)
-    return jsonable_encoder(
-        update(engine(), case_id, status=body.status, note=body.note, root_cause=body.root_cause, by=body.by)
-    )
+    return jsonable_encoder(update(engine(), case_id, body))
 
 
 @router.post("/cases/{case_id}/assign", response_model=CaseDetail)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -445,15 +446,18 @@ def assign(engine: Engine, case_id: int, email: str) -> dict[str, Any]:
     return show_case(engine, case_id)
 
 
-def update(
-    engine: Engine,
-    case_id: int,
-    *,
-    status: str | None = None,
-    note: str | None = None,
-    root_cause: str | None = None,
-    by: str | None = None,
-) -> dict[str, Any]:
+# What one update of a case records (None: unchanged). Also the API's PATCH body, declared once; a
+# comment, not a docstring, so that the OpenAPI document does not carry it.
+@dataclass(frozen=True)
+class CasePatch:
+    status: str | None = None
+    note: str | None = None
+    root_cause: str | None = None  # a theme (name or id)
+    by: str | None = None  # who updates (e-mail), for the history
+
+
+def update(engine: Engine, case_id: int, patch: CasePatch) -> dict[str, Any]:
+    status, note, root_cause = patch.status, patch.note, patch.root_cause
     if status is not None and status not in CASE_STATUSES:
         raise InputError(f"--status wants one of {', '.join(CASE_STATUSES)}, got {status!r}")
     if status is None and note is None and root_cause is None:
@@ -461,7 +465,7 @@ def update(
     now = datetime.utcnow()
     with Session(engine) as s, s.begin():
         c = _get_case(s, case_id)
-        entry: dict[str, Any] = {"at": now.isoformat(), "by": by}
+        entry: dict[str, Any] = {"at": now.isoformat(), "by": patch.by}
         if root_cause is not None:
             t = find_theme(s, root_cause)
             c.root_cause_theme_id = t.id

@@ -108,15 +108,19 @@ def cases_assign(case_id: int, email: str) -> None:
     """Give a case to someone else (by e-mail)."""
 
 
-@case_command("update", calls="cxchange.sustain.cases:update")
+@case_command("update")
 def cases_update(
+    engine: Engine,
     case_id: int,
     status: CaseStatusOption = None,
     note: Annotated[str | None, typer.Option("--note", help="What was done or said.")] = None,
     root_cause: Annotated[str | None, typer.Option("--root-cause", help="The theme that caused it.")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who is updating (e-mail), for the history.")] = None,
-) -> None:
+) -> Any:
     """Record contact, resolution, a note or the root cause (a theme)."""
+    from cxchange.sustain.cases import CasePatch, update
+
+    return update(engine, case_id, CasePatch(status, note, root_cause, by))
 
 
 @engine_command(cases_app, "stats", title="cases", calls="cxchange.sustain.case_stats:stats")
