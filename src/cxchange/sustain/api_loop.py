@@ -30,6 +30,7 @@ from cxchange.sustain.api_models import (
 from cxchange.sustain.case_stats import stats
 from cxchange.sustain.cases import (
     CasePatch,
+    CaseRuleIn,
     add_rule,
     assign,
     case_for,
@@ -45,16 +46,6 @@ router = APIRouter(tags=["sustain"])
 
 
 # --- cases ----------------------------------------------------------------------------------------
-
-
-class CaseRuleIn(BaseModel):
-    kind: str  # nps | csat | ces | rating | theme
-    max: float | None = None
-    theme: str | None = None
-    source: str | None = None
-    sla: str = "72h"
-    within: str = "14d"  # only feedback received this recently opens a case
-    name: str | None = None
 
 
 class AssignIn(BaseModel):
@@ -101,10 +92,7 @@ def case_rules() -> Any:
 
 @router.post("/cases/rules", status_code=201, response_model=CaseRuleOut)
 def case_rule_add(body: CaseRuleIn) -> Any:
-    return jsonable_encoder(
-        add_rule(engine(), kind=body.kind, max_value=body.max, theme=body.theme, source=body.source,
-                 sla=body.sla, within=body.within, name=body.name)
-    )  # fmt: skip
+    return jsonable_encoder(add_rule(engine(), body))
 
 
 @router.get(

@@ -47,8 +47,9 @@ CASE_COLUMNS = [
 # --- cases ----------------------------------------------------------------------------------------
 
 
-@engine_command(case_rule_app, "add", title="case rule", calls="cxchange.sustain.cases:add_rule")
+@engine_command(case_rule_app, "add", title="case rule")
 def case_rule_add(
+    engine: Engine,
     kind: Annotated[str, typer.Option("--kind", help="nps, csat, ces, rating or theme")],
     max_value: Annotated[
         float | None, typer.Option("--max", help="Open a case at or below this score.")
@@ -63,8 +64,11 @@ def case_rule_add(
         typer.Option("--within", help="Only feedback received this recently opens a case: 14d, 4w, 1m."),
     ] = "14d",
     name: RuleNameOption = None,
-) -> None:
+) -> Any:
     """Add a rule: a score at or below --max, or a theme mentioned negatively (recent feedback only)."""
+    from cxchange.sustain.cases import CaseRuleIn, add_rule
+
+    return add_rule(engine, CaseRuleIn(kind, max_value, theme, source, sla, within, name))
 
 
 @engine_command(case_rule_app, "list", title="case rules", calls="cxchange.sustain.cases:list_rules")
