@@ -8,6 +8,7 @@ regions piloted -> clustered by region).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -97,18 +98,22 @@ def _set_starts(session: Any, ini: Any, start_for: list[str]) -> dict[str, dict[
     return changed
 
 
+# What `outcomes set` stores (None: unchanged, "default": cleared); the API's PUT body too, declared
+# once (in a comment, not a docstring, which the OpenAPI document would carry).
+@dataclass(frozen=True)
+class OutcomeSettingsChange:
+    before: str | None = None  # a window: 180d, 26w, 6m
+    after: str | None = None
+    cluster: str | None = None  # an org level
+    start_for: list[str] | None = None  # UNIT=YYYY-MM-DD: a pilot unit's own start
+
+
 def set_settings(
-    engine: Engine,
-    initiative: int | str,
-    *,
-    before: str | None = None,
-    after: str | None = None,
-    cluster: str | None = None,
-    start_for: list[str] | None = None,
-    actor: str = "cli",
+    engine: Engine, initiative: int | str, change: OutcomeSettingsChange, actor: str = "cli"
 ) -> dict[str, Any]:
     """Store windows, the cluster level and/or pilot units' own starts; "default" clears one. Every
     change is audited."""
+    before, after, cluster, start_for = change.before, change.after, change.cluster, change.start_for
     if before is None and after is None and cluster is None and not start_for:
         raise InputError("outcomes set needs --before, --after, --cluster or --start-for")
     new: dict[str, str | None] = {}
