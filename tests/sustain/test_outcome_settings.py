@@ -175,3 +175,11 @@ def test_api_stores_settings_as_the_signed_in_user(demo: Engine) -> None:
     manager = signed_in_client(app, demo, role="manager", units=["R-NORTH"])
     assert manager.put(f"/api/outcomes/{ini_id}/settings", json={"after": "90d"}).status_code == 403
     set_settings(demo, DEMO_INITIATIVE, OutcomeSettingsChange(after="default"))
+
+
+@pytest.mark.parametrize("read", [outcomes, plan])
+def test_a_given_empty_window_is_refused_by_every_reading(demo: Engine, read: object) -> None:
+    """`outcomes` and `outcomes plan` choose their windows one way (given, else stored, else default):
+    an empty --before is a bad window for both; plan read it as "not given" and used the stored one."""
+    with pytest.raises(InputError, match="--before wants a span like 30d"):
+        read(demo, DEMO_INITIATIVE, before="")  # type: ignore[operator]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from cxchange.auth.service import audit
-from cxchange.change.common import get_initiative, session_for
+from cxchange.change.common import get_initiative, initiative_units, session_for
 from cxchange.change.models import InitiativeUnit
 from cxchange.core.errors import InputError
 from cxchange.core.spans import parse_window
@@ -53,6 +53,42 @@ def stored_settings(engine: Engine, initiative: int | str) -> dict[str, Any]:
         "starts": {code: d.isoformat() for code, d in sorted(starts.items())},
         "stored": [k for k, v in (*stored.items(), ("starts", starts)) if v],
     }
+
+
+@dataclass(frozen=True)
+class Design:
+    """What a reading of an initiative's outcome starts from (`outcomes`, `outcomes plan`): the
+    initiative, its unit codes by role, the pilot units' own starts, the org tree, and `stored_settings`
+    with the windows and cluster level it uses: as given, else as stored, else the defaults. A given ""
+    is a given (bad) window, refused where it is read, never taken for "not given"."""
+
+    id: int
+    name: str
+    start: date | None
+    units: dict[str, list[str]]
+    starts: dict[str, date]
+    tree: OrgTree
+    settings: dict[str, Any]
+
+
+def load_design(
+    engine: Engine,
+    initiative: int | str,
+    before: str | int | None,
+    after: str | int | None,
+    cluster: str | None,
+) -> Design:
+    stored = stored_settings(engine, initiative)
+    settings = {
+        **stored,
+        "before": str(before) if before is not None else stored["before"],
+        "after": str(after) if after is not None else stored["after"],
+        "cluster": cluster if cluster is not None else stored["cluster"],
+    }
+    with session_for(engine) as s:
+        ini = get_initiative(s, initiative)
+        units = {role: [u.code for u in us] for role, us in initiative_units(s, ini.id).items()}
+        return Design(ini.id, ini.name, ini.start, units, unit_starts(s, ini.id), org_tree(s), settings)
 
 
 def _set_starts(session: Any, ini: Any, start_for: list[str]) -> dict[str, dict[str, str | None]]:
