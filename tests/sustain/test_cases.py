@@ -276,7 +276,7 @@ def test_the_api_bodies_are_the_services_values() -> None:
 
     assert typing.get_type_hints(api_loop.cases_update)["body"] is cases.CasePatch
     assert typing.get_type_hints(api_loop.case_rule_add)["body"] is cases.CaseRuleIn
-    assert cases.CaseRuleIn("nps").within == f"{cases.DEFAULT_WITHIN_DAYS}d"  # the default rules' window
+    assert cases.CaseRuleIn(kind="nps").within == f"{cases.DEFAULT_WITHIN_DAYS}d"  # the default rules' window
     assert [f.name for f in dataclasses.fields(cases.CasePatch)] == ["status", "note", "root_cause", "by"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         cases.CasePatch().status = "open"  # type: ignore[misc]

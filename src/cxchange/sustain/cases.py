@@ -111,7 +111,7 @@ def list_rules(engine: Engine) -> list[dict[str, Any]]:
 
 # A new case rule: the service's value and the API's POST body, declared once (in a comment, not a
 # docstring, which the OpenAPI document would carry).
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # by name: a field added cannot shift the others
 class CaseRuleIn:
     kind: str  # nps | csat | ces | rating | theme
     max: float | None = None  # a score kind: at or below this opens a case
@@ -453,7 +453,7 @@ def assign(engine: Engine, case_id: int, email: str) -> dict[str, Any]:
 
 # What one update of a case records (None: unchanged). Also the API's PATCH body, declared once; a
 # comment, not a docstring, so that the OpenAPI document does not carry it.
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CasePatch:
     status: str | None = None
     note: str | None = None

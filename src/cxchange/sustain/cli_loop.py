@@ -68,7 +68,8 @@ def case_rule_add(
     """Add a rule: a score at or below --max, or a theme mentioned negatively (recent feedback only)."""
     from cxchange.sustain.cases import CaseRuleIn, add_rule
 
-    return add_rule(engine, CaseRuleIn(kind, max_value, theme, source, sla, within, name))
+    rule = CaseRuleIn(kind=kind, max=max_value, theme=theme, source=source, sla=sla, within=within, name=name)
+    return add_rule(engine, rule)
 
 
 @engine_command(case_rule_app, "list", title="case rules", calls="cxchange.sustain.cases:list_rules")
@@ -124,7 +125,7 @@ def cases_update(
     """Record contact, resolution, a note or the root cause (a theme)."""
     from cxchange.sustain.cases import CasePatch, update
 
-    return update(engine, case_id, CasePatch(status, note, root_cause, by))
+    return update(engine, case_id, CasePatch(status=status, note=note, root_cause=root_cause, by=by))
 
 
 @engine_command(cases_app, "stats", title="cases", calls="cxchange.sustain.case_stats:stats")

@@ -162,7 +162,7 @@ def set_command(
 
     from cxchange.sustain.outcome_design import OutcomeSettingsChange, set_settings
 
-    change = OutcomeSettingsChange(before, after, cluster, start_for)
+    change = OutcomeSettingsChange(before=before, after=after, cluster=cluster, start_for=start_for)
     return set_settings(engine, initiative, change, actor=f"cli:{getpass.getuser()}")  # as other audits
 
 

@@ -136,7 +136,7 @@ def _set_starts(session: Any, ini: Any, start_for: list[str]) -> dict[str, dict[
 
 # What `outcomes set` stores (None: unchanged, "default": cleared); the API's PUT body too, declared
 # once (in a comment, not a docstring, which the OpenAPI document would carry).
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OutcomeSettingsChange:
     before: str | None = None  # a window: 180d, 26w, 6m
     after: str | None = None
