@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -162,3 +163,18 @@ def test_the_impact_body_names_every_aspect_in_order() -> None:
 
     assert list(ImpactIn.model_fields) == [*IMPACT_ASPECTS, "note"]
     assert all(ImpactIn.model_fields[a].default is None for a in IMPACT_ASPECTS)
+
+
+def test_the_initiative_patch_is_the_create_body_made_optional() -> None:
+    """InitiativePatch is made from InitiativeIn: every field but the framework, optional and None when
+    not given (so PATCH changes only what it names), then the status; a field added to the create body
+    can be changed without being declared again."""
+    from cxchange.change.api import InitiativeIn, InitiativePatch
+
+    fields = InitiativePatch.model_fields
+    assert list(fields) == [*(f for f in InitiativeIn.model_fields if f != "framework"), "status"]
+    assert all(not f.is_required() and f.default is None for f in fields.values())
+    patch = InitiativePatch.model_validate({"units": ["R-NORTH"], "end": None, "start": "2026-05-04"})
+    assert patch.model_dump(exclude_unset=True) == {
+        "units": ["R-NORTH"], "end": None, "start": date(2026, 5, 4)
+    }  # fmt: skip

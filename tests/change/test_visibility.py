@@ -74,10 +74,10 @@ def test_case_for(demo: Engine) -> None:
 
     from cxchange.listen.models import Feedback, ImportBatch
     from cxchange.org.models import OrgUnit
-    from cxchange.sustain.cases import add_rule, case_for, cases_for_batch
+    from cxchange.sustain.cases import CaseRuleIn, add_rule, case_for, cases_for_batch
     from cxchange.sustain.models import Case
 
-    add_rule(demo, kind="nps", max_value=3, name="detractors", within=3650)  # every demo row
+    add_rule(demo, CaseRuleIn(kind="nps", max=3, name="detractors", within="3650"))  # every demo row
     with demo.connect() as conn:
         batches = list(conn.scalars(select(ImportBatch.id)))
     for b in batches:

@@ -88,3 +88,6 @@ def test_waves_are_estimated_from_each_units_start(cx: Cx) -> None:
         in cx.run("outcomes", "set", iid, "--start-for", f"P2={early}", ok=False).err
     )
     assert "YYYY-MM-DD" in cx.run("outcomes", "set", iid, "--start-for", "P2=soon", ok=False).err
+    # An empty window given is refused alike by the reading and by its plan (the plan took the stored one).
+    for reading in (("outcomes", iid), ("outcomes", "plan", iid)):
+        assert "--before wants a span like 30d" in cx.run(*reading, "--before", "", ok=False).err

@@ -20,7 +20,7 @@ from cxchange.understand.themes.taxonomy import add_theme
 
 def test_cases_of_partitions_written_before_a_failure_are_opened(engine: Engine, monkeypatch: Any) -> None:
     add_theme(engine, "Queues", keywords=["queue"])
-    cases.add_rule(engine, kind="theme", theme="Queues", sla="1d")
+    cases.add_rule(engine, cases.CaseRuleIn(kind="theme", theme="Queues", sla="1d"))
     yesterday = (datetime.utcnow() - timedelta(days=1)).isoformat(sep=" ", timespec="seconds")
     frame = pl.DataFrame(
         {"external_id": [f"q{i}" for i in range(6)], "received_at": [yesterday] * 6, "nps": ["9"] * 6,

@@ -96,21 +96,21 @@ def test_rules_source_filter_and_a_broken_rule_never_stop_the_import(world: Engi
     with pytest.raises(InputError, match="--sla"):
         cases.parse_sla("soon")
     with pytest.raises(InputError, match="between 0 and 10"):
-        cases.add_rule(world, kind="nps", max_value=11)
+        cases.add_rule(world, cases.CaseRuleIn(kind="nps", max=11))
     with pytest.raises(InputError, match="needs --max"):
-        cases.add_rule(world, kind="csat")
+        cases.add_rule(world, cases.CaseRuleIn(kind="csat"))
     with pytest.raises(InputError, match="--kind"):
-        cases.add_rule(world, kind="mood", max_value=1)
+        cases.add_rule(world, cases.CaseRuleIn(kind="mood", max=1))
     with pytest.raises(NotFoundError, match="no theme"):
-        cases.add_rule(world, kind="theme", theme="Nope")
-    r = cases.add_rule(world, kind="ces", max_value=2, sla="2d", name="hard work")
+        cases.add_rule(world, cases.CaseRuleIn(kind="theme", theme="Nope"))
+    r = cases.add_rule(world, cases.CaseRuleIn(kind="ces", max=2, sla="2d", name="hard work"))
     assert r["sla_hours"] == 48 and r["condition"] == "ces <= 2"
     with pytest.raises(InputError, match="exists already"):
-        cases.add_rule(world, kind="ces", max_value=3, name="hard work")
+        cases.add_rule(world, cases.CaseRuleIn(kind="ces", max=3, name="hard work"))
     happy = [dict(r, nps=9, rating=1) for r in feedback_rows()]
     survey = load(world, happy)
     reviews = load(world, [dict(r, external_id="R" + r["external_id"]) for r in happy], source="reviews")
-    cases.add_rule(world, kind="rating", max_value=2, source="reviews", name="low rating")
+    cases.add_rule(world, cases.CaseRuleIn(kind="rating", max=2, source="reviews", name="low rating"))
     # a rule that cannot run (an unknown kind stored by hand) is reported; the others still work
     with world.begin() as conn:
         conn.execute(
@@ -137,15 +137,15 @@ def test_working_a_case_and_stats(world: Engine) -> None:
     with pytest.raises(NotFoundError):
         cases.assign(world, first, "ghost@x.test")
     with pytest.raises(NotFoundError):
-        cases.update(world, 999_999, status="resolved")
+        cases.update(world, 999_999, cases.CasePatch(status="resolved"))
     with pytest.raises(InputError, match="nothing to update"):
-        cases.update(world, first)
-    out = cases.update(world, first, status="contacted", note="called back", by="dan@x.test")
+        cases.update(world, first, cases.CasePatch())
+    out = cases.update(world, first, cases.CasePatch(status="contacted", note="called back", by="dan@x.test"))
     assert out["status"] == "contacted" and out["contacted_at"] is not None
-    out = cases.update(world, first, status="resolved", root_cause="Queues")
+    out = cases.update(world, first, cases.CasePatch(status="resolved", root_cause="Queues"))
     assert out["status"] == "resolved" and out["root_cause"] == "Queues"
     assert [n.get("status") for n in out["notes"] if "status" in n] == ["contacted", "resolved"]
-    cases.update(world, second, status="resolved", root_cause="queues")
+    cases.update(world, second, cases.CasePatch(status="resolved", root_cause="queues"))
     # the third is overdue: move its due date into the past
     with world.begin() as conn:
         conn.execute(
@@ -164,7 +164,7 @@ def test_working_a_case_and_stats(world: Engine) -> None:
     with pytest.raises(InputError):
         case_stats.stats(world, by="region")
     # reopening clears the resolution
-    assert cases.update(world, first, status="open")["resolved_at"] is None
+    assert cases.update(world, first, cases.CasePatch(status="open"))["resolved_at"] is None
 
 
 def test_theme_negative_cases_after_analysis(world: Engine) -> None:
@@ -172,7 +172,7 @@ def test_theme_negative_cases_after_analysis(world: Engine) -> None:
     from cxchange.understand.themes.taxonomy import add_theme
 
     add_theme(world, "Queues", keywords=["queue"])
-    cases.add_rule(world, kind="theme", theme="Queues", sla="1d")
+    cases.add_rule(world, cases.CaseRuleIn(kind="theme", theme="Queues", sla="1d"))
     rows = [dict(r, nps=9) for r in feedback_rows()]  # nobody is a detractor: only the theme rule
     yesterday = datetime.utcnow() - timedelta(days=1)  # recent on the real clock analyze judges by
     rows.append(dict(rows[0], external_id="NEW", received_at=yesterday, text="The queue was awful today"))
@@ -237,10 +237,10 @@ def test_an_import_opens_cases_for_recent_feedback_and_says_so(world: Engine) ->
 
 def test_the_window_is_per_rule_and_undated_feedback_counts_from_its_import(world: Engine) -> None:
     rows = feedback_rows()  # 1 to 6 March; NOW is 10 March
-    old = cases.add_rule(world, kind="nps", max_value=6, name="slow survey", within="30d")
+    old = cases.add_rule(world, cases.CaseRuleIn(kind="nps", max=6, name="slow survey", within="30d"))
     assert old["within_days"] == 30 and cases.list_rules(world)[0]["within_days"] == 14
     with pytest.raises(InputError, match="--within"):
-        cases.add_rule(world, kind="nps", max_value=6, within="soon")
+        cases.add_rule(world, cases.CaseRuleIn(kind="nps", max=6, within="soon"))
     batch = load(world, rows)
     # on 17 March the 14-day default rule reaches back to 3 March (NPS 6 and 0); the 30-day rule,
     # second in line, takes 1 March's NPS 2
@@ -264,3 +264,19 @@ def import_rows(engine: Engine, rows: list[dict[str, Any]]) -> Any:
     frame = pl.DataFrame(rows)
     maps = tuple(f"{c}={c}" for c in frame.columns)
     return import_frame(engine, frame, ImportOptions(source="survey", kind="survey", map_options=maps))
+
+
+def test_the_api_bodies_are_the_services_values() -> None:
+    """A case update's and a new case rule's fields are declared once: the API's bodies are the service's
+    values (the page and the commands build the same), so a field added reaches every interface."""
+    import dataclasses
+    import typing
+
+    from cxchange.sustain import api_loop
+
+    assert typing.get_type_hints(api_loop.cases_update)["body"] is cases.CasePatch
+    assert typing.get_type_hints(api_loop.case_rule_add)["body"] is cases.CaseRuleIn
+    assert cases.CaseRuleIn(kind="nps").within == f"{cases.DEFAULT_WITHIN_DAYS}d"  # the default rules' window
+    assert [f.name for f in dataclasses.fields(cases.CasePatch)] == ["status", "note", "root_cause", "by"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cases.CasePatch().status = "open"  # type: ignore[misc]

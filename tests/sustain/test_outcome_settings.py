@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cxchange.core.errors import InputError
 from cxchange.demo.load import DEMO_INITIATIVE
-from cxchange.sustain.outcome_design import set_settings, stored_settings
+from cxchange.sustain.outcome_design import OutcomeSettingsChange, set_settings, stored_settings
 from cxchange.sustain.outcome_plan import plan
 from cxchange.sustain.outcomes import outcomes
 
@@ -70,7 +70,12 @@ def test_settings_are_stored_audited_and_used_by_every_surface(demo: Engine) -> 
     from cxchange.testing import signed_in_client
 
     assert stored_settings(demo, DEMO_INITIATIVE)["stored"] == []
-    changed = set_settings(demo, DEMO_INITIATIVE, before="180d", after="120d", cluster="store", actor="lead")
+    changed = set_settings(
+        demo,
+        DEMO_INITIATIVE,
+        OutcomeSettingsChange(before="180d", after="120d", cluster="store"),
+        actor="lead",
+    )
     assert changed["changed"]["cluster"] == {"from": None, "to": "store"}
     entry = next(a for a in list_audit(demo, action="initiative.outcomes"))
     assert entry["actor"] == "lead" and entry["detail"]["before"] == {"from": None, "to": "180d"}
@@ -106,7 +111,9 @@ def test_settings_are_stored_audited_and_used_by_every_surface(demo: Engine) -> 
     other = outcomes(demo, DEMO_INITIATIVE, before="365d")
     assert other["settings"]["overridden"] == ["before"]
 
-    cleared = set_settings(demo, DEMO_INITIATIVE, before="default", after="default", cluster="default")
+    cleared = set_settings(
+        demo, DEMO_INITIATIVE, OutcomeSettingsChange(before="default", after="default", cluster="default")
+    )
     assert cleared["stored"] == [] and cleared["before"] == "365d"
 
 
@@ -118,16 +125,16 @@ def test_cli_set_and_bad_settings(demo: Engine) -> None:
     assert list_audit(demo, action="initiative.outcomes")[0]["actor"].startswith("cli:")
     assert "unchanged" in _cli(demo, "outcomes", "set", DEMO_INITIATIVE, "--after", "12w")
     with pytest.raises(InputError, match="--before wants"):
-        set_settings(demo, DEMO_INITIATIVE, before="a while")
+        set_settings(demo, DEMO_INITIATIVE, OutcomeSettingsChange(before="a while"))
     with pytest.raises(InputError, match="no org level 'district'"):
-        set_settings(demo, DEMO_INITIATIVE, cluster="district")
+        set_settings(demo, DEMO_INITIATIVE, OutcomeSettingsChange(cluster="district"))
     with pytest.raises(InputError, match="needs --before, --after, --cluster or --start-for"):
-        set_settings(demo, DEMO_INITIATIVE)
+        set_settings(demo, DEMO_INITIATIVE, OutcomeSettingsChange())
     # pilot and control stores share their regions' level only if chosen by region: a company-level
     # cluster holds both, so it cannot be the level they were chosen at
     with pytest.raises(InputError, match="holds both pilot and control"):
         outcomes(demo, DEMO_INITIATIVE, cluster="company")
-    set_settings(demo, DEMO_INITIATIVE, after="default")
+    set_settings(demo, DEMO_INITIATIVE, OutcomeSettingsChange(after="default"))
 
 
 def test_plan_gives_the_minimum_detectable_effect(demo: Engine) -> None:
@@ -161,6 +168,18 @@ def test_api_stores_settings_as_the_signed_in_user(demo: Engine) -> None:
     assert bad.status_code == 400 and "--before wants" in bad.text
     control = admin.put(f"/api/outcomes/{ini_id}/settings", json={"start_for": ["R-SOUTH=2026-01-01"]})
     assert control.status_code == 400 and "not a pilot unit" in control.text
+    # Nothing to store, with or without a body: the service's own line, as `outcomes set` says it.
+    for empty in ({}, {"json": {}}):
+        res = admin.put(f"/api/outcomes/{ini_id}/settings", **empty)
+        assert res.status_code == 400 and "needs --before, --after, --cluster or --start-for" in res.text
     manager = signed_in_client(app, demo, role="manager", units=["R-NORTH"])
     assert manager.put(f"/api/outcomes/{ini_id}/settings", json={"after": "90d"}).status_code == 403
-    set_settings(demo, DEMO_INITIATIVE, after="default")
+    set_settings(demo, DEMO_INITIATIVE, OutcomeSettingsChange(after="default"))
+
+
+@pytest.mark.parametrize("read", [outcomes, plan])
+def test_a_given_empty_window_is_refused_by_every_reading(demo: Engine, read: object) -> None:
+    """`outcomes` and `outcomes plan` choose their windows one way (given, else stored, else default):
+    an empty --before is a bad window for both; plan read it as "not given" and used the stored one."""
+    with pytest.raises(InputError, match="--before wants a span like 30d"):
+        read(demo, DEMO_INITIATIVE, before="")  # type: ignore[operator]

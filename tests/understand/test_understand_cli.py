@@ -108,3 +108,19 @@ def test_discover_and_emerging_json(demo_db: str) -> None:
         assert {"theme", "recent_count", "baseline_mean", "z", "examples"} <= set(r)
     run = cx("emerging", "--window", "x", db=demo_db)
     assert run.returncode == 1 and "--window" in run.stderr
+
+
+def test_the_theme_commands_are_registered_once_in_order() -> None:
+    """The taxonomy's commands are registered where they are defined: mounting the stage again (the CLI
+    mount test does) adds none twice, and `themes --help` lists them in the order they are defined."""
+    import typer
+
+    from cxchange.understand.cli import register, themes_app
+
+    for _ in range(2):
+        register(typer.Typer())
+    names = [c.name for c in themes_app.registered_commands]
+    assert names == [
+        "discover", "list", "add", "rename", "merge", "split", "delete", "keywords", "set-effort", "export",
+        "import",
+    ]  # fmt: skip

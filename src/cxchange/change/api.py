@@ -72,6 +72,7 @@ from cxchange.change.service import (
     update,
     visible_initiatives,
 )
+from cxchange.core.api_models import patch_of
 from cxchange.core.deps import DbId, engine
 
 router = APIRouter(tags=["change"])
@@ -108,18 +109,12 @@ class InitiativeIn(BaseModel):
     theme: str | None = None
 
 
-class InitiativePatch(BaseModel):
-    name: str | None = None
-    vision: str | None = None
-    sponsor: str | None = None
-    owner: str | None = None
-    start: date | None = None
-    end: date | None = None
-    status: str | None = None
-    units: list[str] | None = None
-    pilot_units: list[str] | None = None
-    control_units: list[str] | None = None
-    theme: str | None = None
+if TYPE_CHECKING:  # mypy cannot see fields made at run time: to it the patch is a model
+    InitiativePatch = BaseModel
+else:  # what `initiative create` sets, each optional (the framework stays), and the status
+    InitiativePatch = patch_of(
+        InitiativeIn, "InitiativePatch", leave_out=("framework",), status=(str | None, None)
+    )
 
 
 @router.get("/initiatives", response_model=list[InitiativeRow])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any, cast, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, WithJsonSchema, create_model
 
@@ -41,6 +41,21 @@ def out_of(source: type, name: str, *, leave_out: tuple[str, ...] = (), **more: 
     }
     fields.update(more)
     return create_model(name, __base__=Out, **fields)
+
+
+def patch_of(
+    source: type[BaseModel], name: str, *, leave_out: tuple[str, ...] = (), **more: tuple[Any, Any]
+) -> type[BaseModel]:
+    """The request model `name` that changes what `source` creates: each of `source`'s fields (but
+    `leave_out`) optional, None when not given, followed by `more` (`field=(type, default)`), so a field
+    the create body gains can be changed too without being declared a second time."""
+    fields: dict[str, Any] = {
+        key: (cast(Any, field.annotation) | None, None)
+        for key, field in source.model_fields.items()
+        if key not in leave_out
+    }
+    fields.update(more)
+    return create_model(name, **fields)
 
 
 class OpenOut(BaseModel):

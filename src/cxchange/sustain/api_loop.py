@@ -15,7 +15,7 @@ from cxchange.auth.web import CallerScope
 from cxchange.core.deps import DbId, engine
 from cxchange.core.errors import InputError
 from cxchange.core.output import to_csv
-from cxchange.sustain.alerts import check, list_alerts
+from cxchange.sustain import alerts  # by module: its rule functions share the names of the cases'
 from cxchange.sustain.api_models import (
     AlertCheck,
     AlertOut,
@@ -29,6 +29,8 @@ from cxchange.sustain.api_models import (
 )
 from cxchange.sustain.case_stats import stats
 from cxchange.sustain.cases import (
+    CasePatch,
+    CaseRuleIn,
     add_rule,
     assign,
     case_for,
@@ -44,23 +46,6 @@ router = APIRouter(tags=["sustain"])
 
 
 # --- cases ----------------------------------------------------------------------------------------
-
-
-class CaseRuleIn(BaseModel):
-    kind: str  # nps | csat | ces | rating | theme
-    max: float | None = None
-    theme: str | None = None
-    source: str | None = None
-    sla: str = "72h"
-    within: str = "14d"  # only feedback received this recently opens a case
-    name: str | None = None
-
-
-class CasePatch(BaseModel):
-    status: str | None = None
-    note: str | None = None
-    root_cause: str | None = None
-    by: str | None = None
 
 
 class AssignIn(BaseModel):
@@ -107,10 +92,7 @@ def case_rules() -> Any:
 
 @router.post("/cases/rules", status_code=201, response_model=CaseRuleOut)
 def case_rule_add(body: CaseRuleIn) -> Any:
-    return jsonable_encoder(
-        add_rule(engine(), kind=body.kind, max_value=body.max, theme=body.theme, source=body.source,
-                 sla=body.sla, within=body.within, name=body.name)
-    )  # fmt: skip
+    return jsonable_encoder(add_rule(engine(), body))
 
 
 @router.get(
@@ -142,9 +124,7 @@ def cases_show(case_id: DbId, scope: CallerScope) -> Any:
 @router.patch("/cases/{case_id}", response_model=CaseDetail)
 def cases_update(case_id: DbId, body: CasePatch, scope: CallerScope) -> Any:
     case_for(engine(), scope, case_id)
-    return jsonable_encoder(
-        update(engine(), case_id, status=body.status, note=body.note, root_cause=body.root_cause, by=body.by)
-    )
+    return jsonable_encoder(update(engine(), case_id, body))
 
 
 @router.post("/cases/{case_id}/assign", response_model=CaseDetail)
@@ -185,23 +165,19 @@ class AlertRuleIn(BaseModel):
 
 @router.get("/alerts", response_model=list[AlertOut])
 def alerts_list(limit: Annotated[int | None, Query(ge=1, le=100_000)] = 200) -> Any:
-    return jsonable_encoder(list_alerts(engine(), limit=limit))
+    return jsonable_encoder(alerts.list_alerts(engine(), limit=limit))
 
 
 @router.get("/alerts/rules", response_model=list[AlertRuleOut])
 def alert_rules() -> Any:
-    from cxchange.sustain.alerts import list_rules
-
-    return jsonable_encoder(list_rules(engine()))
+    return jsonable_encoder(alerts.list_rules(engine()))
 
 
 @router.post("/alerts/rules", status_code=201, response_model=AlertRuleOut)
 def alert_rule_add(body: AlertRuleIn) -> Any:
-    from cxchange.sustain.alerts import add_rule
-
-    return jsonable_encoder(add_rule(engine(), **body.model_dump()))
+    return jsonable_encoder(alerts.add_rule(engine(), **body.model_dump()))
 
 
 @router.post("/alerts/check", response_model=AlertCheck)
 def alerts_check() -> Any:
-    return jsonable_encoder(check(engine()))
+    return jsonable_encoder(alerts.check(engine()))

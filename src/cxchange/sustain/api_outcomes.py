@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.encoders import jsonable_encoder
 
 from cxchange.auth.scope import UserScope
@@ -16,12 +16,13 @@ from cxchange.change.service import comparison_note, comparison_visible, initiat
 from cxchange.core.deps import engine
 from cxchange.core.errors import ForbiddenError
 from cxchange.sustain.api_models import OutcomePlan, OutcomeReport, OutcomeSettings, ScorecardRow
-from cxchange.sustain.outcome_design import set_settings
+from cxchange.sustain.outcome_design import OutcomeSettingsChange, set_settings
 from cxchange.sustain.outcome_plan import plan
 from cxchange.sustain.outcomes import outcomes
 from cxchange.sustain.scorecard import scorecard
 
 router = APIRouter(tags=["sustain"])
+NOTHING_TO_SET = OutcomeSettingsChange()  # no body: the service says what it needs, as to the CLI
 
 
 @dataclass
@@ -71,21 +72,12 @@ def outcomes_plan(id: str, q: Annotated[OutcomeQuery, Depends()], scope: CallerS
 
 @router.put("/outcomes/{id}/settings", response_model=OutcomeSettings)
 def outcomes_settings(
-    id: str,
-    scope: CallerScope,
-    before: Annotated[str | None, Body()] = None,
-    after: Annotated[str | None, Body()] = None,
-    cluster: Annotated[str | None, Body()] = None,
-    start_for: Annotated[list[str] | None, Body()] = None,
+    id: str, scope: CallerScope, body: OutcomeSettingsChange = NOTHING_TO_SET
 ) -> dict[str, Any]:
     """Store windows, cluster level and pilot units' own starts (["UNIT=YYYY-MM-DD", …]; "default"
     clears one); audited with who changed what."""
     _comparable(scope, id)
-    return jsonable_encoder(
-        set_settings(
-            engine(), id, before=before, after=after, cluster=cluster, start_for=start_for, actor=scope.email
-        )
-    )
+    return jsonable_encoder(set_settings(engine(), id, body, actor=scope.email))
 
 
 @router.get(

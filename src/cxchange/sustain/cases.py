@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -108,28 +109,31 @@ def list_rules(engine: Engine) -> list[dict[str, Any]]:
         return [_rule_row(r, themes, sources) for r in rules]
 
 
-def add_rule(
-    engine: Engine,
-    *,
-    kind: str,
-    max_value: float | None = None,
-    theme: str | None = None,
-    source: str | None = None,
-    sla: str | int | None = None,
-    within: str | int | None = None,
-    name: str | None = None,
-) -> dict[str, Any]:
+# A new case rule: the service's value and the API's POST body, declared once (in a comment, not a
+# docstring, which the OpenAPI document would carry).
+@dataclass(frozen=True, kw_only=True)  # by name: a field added cannot shift the others
+class CaseRuleIn:
+    kind: str  # nps | csat | ces | rating | theme
+    max: float | None = None  # a score kind: at or below this opens a case
+    theme: str | None = None  # kind theme: this theme mentioned negatively
+    source: str | None = None
+    sla: str = "72h"
+    within: str = f"{DEFAULT_WITHIN_DAYS}d"  # only feedback received this recently opens a case
+    name: str | None = None
+
+
+def add_rule(engine: Engine, new: CaseRuleIn) -> dict[str, Any]:
     """A new rule; `within` ('14d', '4w', '1m' or days) is how recent feedback must be to open a case."""
-    kind = (kind or "").strip().lower()
-    hours = parse_sla(sla)
-    days = DEFAULT_WITHIN_DAYS if within is None else parse_span(str(within), "--within")
+    kind, max_value = (new.kind or "").strip().lower(), new.max
+    hours = parse_sla(new.sla)
+    days = parse_span(new.within, "--within")
     ensure_default_rules(engine)
     with Session(engine) as s, s.begin():
         rule = CaseRule(sla_hours=hours, within_days=days, active=True)
         if kind == "theme":
-            if not theme:
+            if not new.theme:
                 raise InputError("--kind theme needs --theme THEME")
-            t = find_theme(s, theme)
+            t = find_theme(s, new.theme)
             rule.kind, rule.theme_id = "theme_negative", t.id
             default_name = f"{t.name} mentioned negatively"
         elif kind in SCORE_KINDS:
@@ -142,13 +146,15 @@ def add_rule(
             default_name = f"{kind.upper()} {lo}-{max_value:g}"
         else:
             raise InputError(f"--kind wants one of nps, csat, ces, rating, theme; got {kind!r}")
-        if source:
-            src = s.scalars(select(Source).where(func.lower(Source.name) == source.strip().lower())).first()
+        if new.source:
+            src = s.scalars(
+                select(Source).where(func.lower(Source.name) == new.source.strip().lower())
+            ).first()
             if src is None:
-                raise NotFoundError(f"--source: no source named {source!r} (see `cxchange batches`)")
+                raise NotFoundError(f"--source: no source named {new.source!r} (see `cxchange batches`)")
             rule.source_id = src.id
             default_name += f" ({src.name})"
-        rule.name = (name or default_name).strip()
+        rule.name = (new.name or default_name).strip()
         if s.scalars(select(CaseRule).where(CaseRule.name == rule.name)).first():
             raise InputError(f"a case rule named {rule.name!r} exists already; pick another --name")
         s.add(rule)
@@ -445,15 +451,18 @@ def assign(engine: Engine, case_id: int, email: str) -> dict[str, Any]:
     return show_case(engine, case_id)
 
 
-def update(
-    engine: Engine,
-    case_id: int,
-    *,
-    status: str | None = None,
-    note: str | None = None,
-    root_cause: str | None = None,
-    by: str | None = None,
-) -> dict[str, Any]:
+# What one update of a case records (None: unchanged). Also the API's PATCH body, declared once; a
+# comment, not a docstring, so that the OpenAPI document does not carry it.
+@dataclass(frozen=True, kw_only=True)
+class CasePatch:
+    status: str | None = None
+    note: str | None = None
+    root_cause: str | None = None  # a theme (name or id)
+    by: str | None = None  # who updates (e-mail), for the history
+
+
+def update(engine: Engine, case_id: int, patch: CasePatch) -> dict[str, Any]:
+    status, note, root_cause = patch.status, patch.note, patch.root_cause
     if status is not None and status not in CASE_STATUSES:
         raise InputError(f"--status wants one of {', '.join(CASE_STATUSES)}, got {status!r}")
     if status is None and note is None and root_cause is None:
@@ -461,7 +470,7 @@ def update(
     now = datetime.utcnow()
     with Session(engine) as s, s.begin():
         c = _get_case(s, case_id)
-        entry: dict[str, Any] = {"at": now.isoformat(), "by": by}
+        entry: dict[str, Any] = {"at": now.isoformat(), "by": patch.by}
         if root_cause is not None:
             t = find_theme(s, root_cause)
             c.root_cause_theme_id = t.id

@@ -47,8 +47,9 @@ CASE_COLUMNS = [
 # --- cases ----------------------------------------------------------------------------------------
 
 
-@engine_command(case_rule_app, "add", title="case rule", calls="cxchange.sustain.cases:add_rule")
+@engine_command(case_rule_app, "add", title="case rule")
 def case_rule_add(
+    engine: Engine,
     kind: Annotated[str, typer.Option("--kind", help="nps, csat, ces, rating or theme")],
     max_value: Annotated[
         float | None, typer.Option("--max", help="Open a case at or below this score.")
@@ -63,8 +64,12 @@ def case_rule_add(
         typer.Option("--within", help="Only feedback received this recently opens a case: 14d, 4w, 1m."),
     ] = "14d",
     name: RuleNameOption = None,
-) -> None:
+) -> Any:
     """Add a rule: a score at or below --max, or a theme mentioned negatively (recent feedback only)."""
+    from cxchange.sustain.cases import CaseRuleIn, add_rule
+
+    rule = CaseRuleIn(kind=kind, max=max_value, theme=theme, source=source, sla=sla, within=within, name=name)
+    return add_rule(engine, rule)
 
 
 @engine_command(case_rule_app, "list", title="case rules", calls="cxchange.sustain.cases:list_rules")
@@ -108,15 +113,19 @@ def cases_assign(case_id: int, email: str) -> None:
     """Give a case to someone else (by e-mail)."""
 
 
-@case_command("update", calls="cxchange.sustain.cases:update")
+@case_command("update")
 def cases_update(
+    engine: Engine,
     case_id: int,
     status: CaseStatusOption = None,
     note: Annotated[str | None, typer.Option("--note", help="What was done or said.")] = None,
     root_cause: Annotated[str | None, typer.Option("--root-cause", help="The theme that caused it.")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who is updating (e-mail), for the history.")] = None,
-) -> None:
+) -> Any:
     """Record contact, resolution, a note or the root cause (a theme)."""
+    from cxchange.sustain.cases import CasePatch, update
+
+    return update(engine, case_id, CasePatch(status=status, note=note, root_cause=root_cause, by=by))
 
 
 @engine_command(cases_app, "stats", title="cases", calls="cxchange.sustain.case_stats:stats")

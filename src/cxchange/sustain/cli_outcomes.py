@@ -160,12 +160,10 @@ def set_command(
     """Store how the initiative's outcome is measured ("default" clears a setting); audited."""
     import getpass
 
-    from cxchange.sustain.outcome_design import set_settings
+    from cxchange.sustain.outcome_design import OutcomeSettingsChange, set_settings
 
-    actor = f"cli:{getpass.getuser()}"  # as the CLI's other audited changes
-    return set_settings(
-        engine, initiative, before=before, after=after, cluster=cluster, start_for=start_for, actor=actor
-    )
+    change = OutcomeSettingsChange(before=before, after=after, cluster=cluster, start_for=start_for)
+    return set_settings(engine, initiative, change, actor=f"cli:{getpass.getuser()}")  # as other audits
 
 
 def _show_plan(out: dict[str, Any], fmt: str) -> None:

@@ -8,13 +8,14 @@ regions piloted -> clustered by region).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from cxchange.auth.service import audit
-from cxchange.change.common import get_initiative, session_for
+from cxchange.change.common import get_initiative, initiative_units, session_for
 from cxchange.change.models import InitiativeUnit
 from cxchange.core.errors import InputError
 from cxchange.core.spans import parse_window
@@ -52,6 +53,42 @@ def stored_settings(engine: Engine, initiative: int | str) -> dict[str, Any]:
         "starts": {code: d.isoformat() for code, d in sorted(starts.items())},
         "stored": [k for k, v in (*stored.items(), ("starts", starts)) if v],
     }
+
+
+@dataclass(frozen=True)
+class Design:
+    """What a reading of an initiative's outcome starts from (`outcomes`, `outcomes plan`): the
+    initiative, its unit codes by role, the pilot units' own starts, the org tree, and `stored_settings`
+    with the windows and cluster level it uses: as given, else as stored, else the defaults. A given ""
+    is a given (bad) window, refused where it is read, never taken for "not given"."""
+
+    id: int
+    name: str
+    start: date | None
+    units: dict[str, list[str]]
+    starts: dict[str, date]
+    tree: OrgTree
+    settings: dict[str, Any]
+
+
+def load_design(
+    engine: Engine,
+    initiative: int | str,
+    before: str | int | None,
+    after: str | int | None,
+    cluster: str | None,
+) -> Design:
+    stored = stored_settings(engine, initiative)
+    settings = {
+        **stored,
+        "before": str(before) if before is not None else stored["before"],
+        "after": str(after) if after is not None else stored["after"],
+        "cluster": cluster if cluster is not None else stored["cluster"],
+    }
+    with session_for(engine) as s:
+        ini = get_initiative(s, initiative)
+        units = {role: [u.code for u in us] for role, us in initiative_units(s, ini.id).items()}
+        return Design(ini.id, ini.name, ini.start, units, unit_starts(s, ini.id), org_tree(s), settings)
 
 
 def _set_starts(session: Any, ini: Any, start_for: list[str]) -> dict[str, dict[str, str | None]]:
@@ -97,18 +134,22 @@ def _set_starts(session: Any, ini: Any, start_for: list[str]) -> dict[str, dict[
     return changed
 
 
+# What `outcomes set` stores (None: unchanged, "default": cleared); the API's PUT body too, declared
+# once (in a comment, not a docstring, which the OpenAPI document would carry).
+@dataclass(frozen=True, kw_only=True)
+class OutcomeSettingsChange:
+    before: str | None = None  # a window: 180d, 26w, 6m
+    after: str | None = None
+    cluster: str | None = None  # an org level
+    start_for: list[str] | None = None  # UNIT=YYYY-MM-DD: a pilot unit's own start
+
+
 def set_settings(
-    engine: Engine,
-    initiative: int | str,
-    *,
-    before: str | None = None,
-    after: str | None = None,
-    cluster: str | None = None,
-    start_for: list[str] | None = None,
-    actor: str = "cli",
+    engine: Engine, initiative: int | str, change: OutcomeSettingsChange, actor: str = "cli"
 ) -> dict[str, Any]:
     """Store windows, the cluster level and/or pilot units' own starts; "default" clears one. Every
     change is audited."""
+    before, after, cluster, start_for = change.before, change.after, change.cluster, change.start_for
     if before is None and after is None and cluster is None and not start_for:
         raise InputError("outcomes set needs --before, --after, --cluster or --start-for")
     new: dict[str, str | None] = {}

@@ -19,11 +19,10 @@ import numpy as np
 from scipy import stats as sps
 from sqlalchemy import Engine
 
-from cxchange.change.common import get_initiative, initiative_units, session_for
 from cxchange.core.errors import InputError
-from cxchange.org.tree import covered_unit_ids, org_tree
+from cxchange.org.tree import covered_unit_ids
 from cxchange.sustain import panel
-from cxchange.sustain.outcome_design import check_clusters, cluster_map, stored_settings
+from cxchange.sustain.outcome_design import check_clusters, cluster_map, load_design
 from cxchange.sustain.outcomes import _data_dates, _rows, _window_days, metric_or_default, parse_metric
 
 POWER = 0.8
@@ -46,14 +45,10 @@ def plan(
         raise InputError("outcomes plan works on nps, csat, ces or rating")
     if not 0 < level < 1:
         raise InputError(f"--level wants a number between 0 and 1, got {level}")
-    settings = stored_settings(engine, initiative)
-    before_text, after_text = before or settings["before"], after or settings["after"]
-    cluster_level = cluster if cluster is not None else settings["cluster"]
-    with session_for(engine) as s:
-        ini = get_initiative(s, initiative)
-        units = {role: [u.code for u in us] for role, us in initiative_units(s, ini.id).items()}
-        tree = org_tree(s)
-        ini_id, ini_name, start = ini.id, ini.name, ini.start
+    design = load_design(engine, initiative, before, after, cluster)
+    ini_id, ini_name, start, units, tree = design.id, design.name, design.start, design.units, design.tree
+    before_text, after_text = design.settings["before"], design.settings["after"]
+    cluster_level = design.settings["cluster"]
     pilot_codes, control_codes = units.get("pilot", []), units.get("control", [])
     if not pilot_codes or not control_codes:
         raise InputError(

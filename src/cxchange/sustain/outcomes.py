@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, case, func, or_, select
 
-from cxchange.change.common import get_initiative, initiative_units, session_for
+from cxchange.change.common import session_for
 from cxchange.change.metrics import split_metric
 from cxchange.change.models import Initiative, InitiativeUnit
 from cxchange.core.errors import InputError
@@ -37,10 +37,10 @@ from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.core.spans import parse_window  # the one span grammar
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, in_default_metric
-from cxchange.org.tree import covered_unit_ids, org_tree
+from cxchange.org.tree import covered_unit_ids
 from cxchange.sustain import did as stats
 from cxchange.sustain import panel
-from cxchange.sustain.outcome_design import check_clusters, cluster_map, stored_settings, unit_starts
+from cxchange.sustain.outcome_design import check_clusters, cluster_map, load_design
 from cxchange.sustain.outcome_staggered import METHOD as METHOD_STAGGERED
 from cxchange.sustain.outcome_staggered import assess_staggered
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
@@ -254,22 +254,19 @@ def outcomes(
     kind, theme = parse_metric(metric_or_default(engine, metric))
     if not 0 < level < 1:
         raise InputError(f"--level wants a number between 0 and 1, got {level}")
-    settings = stored_settings(engine, initiative)
-    before_text = str(before) if before is not None else settings["before"]
-    after_text = str(after) if after is not None else settings["after"]
-    cluster_level = cluster if cluster is not None else settings["cluster"]
-    with session_for(engine) as s:
-        ini = get_initiative(s, initiative)
-        units = {role: [u.code for u in us] for role, us in initiative_units(s, ini.id).items()}
-        starts = unit_starts(s, ini.id)
-        tree = org_tree(s)
-        theme_id, metric_name = None, kind
-        if theme is not None:
-            from cxchange.understand.themes.taxonomy import find_theme
+    design = load_design(engine, initiative, before, after, cluster)
+    ini_id, ini_name, start, units, starts, tree = (
+        design.id, design.name, design.start, design.units, design.starts, design.tree
+    )  # fmt: skip
+    settings = design.settings
+    before_text, after_text, cluster_level = settings["before"], settings["after"], settings["cluster"]
+    theme_id, metric_name = None, kind
+    if theme is not None:
+        from cxchange.understand.themes.taxonomy import find_theme
 
+        with session_for(engine) as s:
             t = find_theme(s, theme)
             theme_id, metric_name = t.id, f"{kind}:{t.name}"
-        ini_id, ini_name, start = ini.id, ini.name, ini.start
     if start is None:
         raise InputError(
             f"initiative {ini_name!r} has no start date; set one with `initiative update --start`"

@@ -235,9 +235,8 @@ def emerging_command(
 
 
 def register(app: typer.Typer) -> None:
-    from cxchange.understand.cli_taxonomy import register_taxonomy
+    import cxchange.understand.cli_taxonomy  # noqa: F401  (defining them registers the taxonomy's commands)
 
-    register_taxonomy(themes_app)
     app.command("analyze")(analyze_command)
     app.command("emerging")(emerging_command)
     app.add_typer(themes_app, name="themes")

@@ -1,4 +1,5 @@
-"""`cxchange themes …` sub-commands that edit the taxonomy: the themes are the user's."""
+"""`cxchange themes …` sub-commands that edit the taxonomy: the themes are the user's. Imported by
+`understand.cli.register`: each command is registered on `themes` where it is defined."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cxchange.core import cli_options as opt
-from cxchange.core.cli_support import engine_from, runs_on_engine
+from cxchange.core.cli_support import commands_of, engine_from
 from cxchange.core.errors import InputError
 from cxchange.core.output import print_rows
+from cxchange.understand.cli import themes_app
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -48,14 +50,16 @@ def _show_list(rows: list[dict[str, Any]], fmt: str) -> None:
 _EDIT: dict[str, Any] = {"formats": opt.TABLE_JSON, "show": _show_edit, "one_row": True}
 _EDIT_OF_MATCHING: dict[str, Any] = {**_EDIT, "show": _show_edit_of_matching}
 TAXONOMY = "cxchange.understand.themes.taxonomy"
+# The name each command has under `themes` stands with it (listed after the report's own `discover`).
+theme_command = commands_of(themes_app)
 
 
-@runs_on_engine(show=_show_list, calls=f"{TAXONOMY}:theme_rows")
+@theme_command("list", show=_show_list, calls=f"{TAXONOMY}:theme_rows")
 def themes_list() -> None:
     """The taxonomy: every theme with its parent, keywords and whether its assignments are current."""
 
 
-@runs_on_engine(**_EDIT_OF_MATCHING)
+@theme_command("add", **_EDIT_OF_MATCHING)
 def themes_add(
     engine: Engine,
     name: Annotated[str, typer.Argument(help="Theme name.")],
@@ -71,12 +75,12 @@ def themes_add(
     return add_theme(engine, name, keywords=keywords, examples=examples, parent=parent, effort=effort)
 
 
-@runs_on_engine(**_EDIT, calls=f"{TAXONOMY}:rename_theme")
+@theme_command("rename", **_EDIT, calls=f"{TAXONOMY}:rename_theme")
 def themes_rename(theme: ThemeArgument, new_name: Annotated[str, typer.Argument(help="New name.")]) -> None:
     """Rename a theme (its assignments stay)."""
 
 
-@runs_on_engine(**_EDIT, calls=f"{TAXONOMY}:merge_themes")
+@theme_command("merge", **_EDIT, calls=f"{TAXONOMY}:merge_themes")
 def themes_merge(
     themes: Annotated[list[str], typer.Argument(help="Themes to fold in.")],
     into: Annotated[str, typer.Option("--into", help="The theme that remains.")],
@@ -84,7 +88,7 @@ def themes_merge(
     """Merge themes into one: keywords, children and assignments move."""
 
 
-@runs_on_engine(**_EDIT_OF_MATCHING)
+@theme_command("split", **_EDIT_OF_MATCHING)
 def themes_split(
     engine: Engine,
     theme: Annotated[str, typer.Argument(help="Theme to split.")],
@@ -101,12 +105,12 @@ def themes_split(
     return split_theme(engine, theme, name, kws, as_child=not sibling)
 
 
-@runs_on_engine(**_EDIT, calls=f"{TAXONOMY}:delete_theme")
+@theme_command("delete", **_EDIT, calls=f"{TAXONOMY}:delete_theme")
 def themes_delete(theme: ThemeArgument) -> None:
     """Delete a theme and its assignments (its children move up)."""
 
 
-@runs_on_engine(**_EDIT_OF_MATCHING)
+@theme_command("keywords", **_EDIT_OF_MATCHING)
 def themes_keywords(
     engine: Engine,
     theme: ThemeArgument,
@@ -119,13 +123,14 @@ def themes_keywords(
     return add_terms(engine, theme, keywords=_split(keyword), examples=example or [])
 
 
-@runs_on_engine(**_EDIT, calls=f"{TAXONOMY}:set_effort")
+@theme_command("set-effort", **_EDIT, calls=f"{TAXONOMY}:set_effort")
 def themes_set_effort(
     theme: ThemeArgument, effort: Annotated[int, typer.Argument(help="1 (easy) .. 5 (hard).")]
 ) -> None:
     """Record how hard fixing a theme is (used to rank opportunities)."""
 
 
+@themes_app.command("export")
 def themes_export(
     ctx: typer.Context,
     out: Annotated[
@@ -148,7 +153,7 @@ def themes_export(
         typer.echo(f"wrote {out}", err=True)
 
 
-@runs_on_engine(**_EDIT_OF_MATCHING)
+@theme_command("import", **_EDIT_OF_MATCHING)
 def themes_import(
     engine: Engine,
     file: Annotated[Path | None, typer.Argument(help="Taxonomy YAML file.")] = None,
@@ -175,16 +180,3 @@ def builtin_taxonomy(name: str) -> Path:
         choices = ", ".join(sorted(p.stem for p in base.glob("*.yaml")))
         raise InputError(f"no built-in taxonomy {name!r}; choose from {choices}")
     return path
-
-
-def register_taxonomy(themes_app: typer.Typer) -> None:
-    themes_app.command("list")(themes_list)
-    themes_app.command("add")(themes_add)
-    themes_app.command("rename")(themes_rename)
-    themes_app.command("merge")(themes_merge)
-    themes_app.command("split")(themes_split)
-    themes_app.command("delete")(themes_delete)
-    themes_app.command("keywords")(themes_keywords)
-    themes_app.command("set-effort")(themes_set_effort)
-    themes_app.command("export")(themes_export)
-    themes_app.command("import")(themes_import)

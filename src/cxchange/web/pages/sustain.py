@@ -23,7 +23,7 @@ from cxchange.core.errors import ForbiddenError, InputError, NoDataError, NotFou
 from cxchange.org.tree import load_org_tree
 from cxchange.sustain.alerts import list_alerts
 from cxchange.sustain.case_stats import stats
-from cxchange.sustain.cases import case_for, list_cases, update
+from cxchange.sustain.cases import CasePatch, case_for, list_cases, update
 from cxchange.sustain.outcomes import metric_or_default, outcomes
 from cxchange.sustain.recognition import list_recognitions
 from cxchange.sustain.scorecard import scorecard
@@ -243,10 +243,7 @@ async def case_update(request: Request, scope: CallerScope, case_id: int) -> Any
             lambda: update(
                 eng,
                 case_id,
-                status=status,
-                note=field("note"),
-                root_cause=field("root_cause"),
-                by=scope.email,
+                CasePatch(status=status, note=field("note"), root_cause=field("root_cause"), by=scope.email),
             )
         )
     except (InputError, NotFoundError) as exc:
