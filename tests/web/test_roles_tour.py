@@ -3,6 +3,7 @@ cities under provinces, 1–5 star reviews, a manager of one province.
 
 - A discovered parent theme is never assigned itself (its comments are its sub-themes'): its page said
   "No negative comment on this theme in your units" beside 1,155 mentions.
+- `/api/feedback?offset=99999999999999999999` answered 500 (the driver's integer overflowed).
 """
 
 from __future__ import annotations
@@ -64,3 +65,10 @@ def test_a_parent_themes_page_shows_its_sub_themes_comments_in_the_managers_unit
     assert "filthy" in page.text and "lovely bathroom" in page.text
     assert "texas" not in page.text and "wonderful" not in page.text  # another province's comments
 
+
+def test_a_feedback_offset_past_the_databases_integers_is_a_422_naming_it(hotels: str) -> None:
+    client = signed_in_client(hotels, role="analyst")
+    huge = client.get("/api/feedback", params={"offset": 10**20})
+    assert huge.status_code == 422, huge.text[:300]
+    assert huge.json()["detail"][0]["loc"] == ["query", "offset"]
+    assert client.get("/api/feedback", params={"offset": 2**63 - 1}).json() == []

@@ -28,7 +28,7 @@ from cxchange.auth.scope import UserScope
 from cxchange.change.common import get_initiative, initiative_units
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
 from cxchange.core.spans import parse_span
-from cxchange.core.types import as_datetime
+from cxchange.core.types import as_datetime, check_page
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.org.models import Person
 from cxchange.org.tree import OrgTree, covered_unit_ids, load_org_tree
@@ -352,6 +352,7 @@ def list_cases(
     overdue: bool = False,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
+    check_page(limit)
     if status is not None and status not in CASE_STATUSES:
         raise InputError(f"--status wants one of {', '.join(CASE_STATUSES)}, got {status!r}")
     tree = load_org_tree(engine)
