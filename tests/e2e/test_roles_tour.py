@@ -1,0 +1,70 @@
+"""What the role tour on the public hotel reviews (1–5 stars, hotels under cities under provinces) found in
+the commands, as subprocesses on a fresh database:
+
+- a mean rating's interval ran to 10 on a five-star scale ("4.5 (95 % CI 1.0 to 10.0)" for two reviews
+  of 4 and 5) in `scores`, the scorecard, the Overview's chart and the executive report;
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from .conftest import Cx
+
+
+def write_hotels(folder: Path) -> dict[str, Path]:
+    """Two hotels in one province: in 2026-Q2 H-1 has 30 reviews, H-2 two (a 4 and a 5); one review of
+    July ends the quarter (a scorecard shows the latest complete period)."""
+    files = {name: folder / f"{name}.csv" for name in ("units", "reviews")}
+    with files["units"].open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["code", "name", "parent", "level"])
+        out.writerows([["HQ", "Hotels", "", "company"], ["P-CA", "CA", "HQ", "province"]])
+        out.writerows([["H-1", "Sea View", "P-CA", "hotel"], ["H-2", "Bay Inn", "P-CA", "hotel"]])
+    with files["reviews"].open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["hotel", "date", "text", "stars"])
+        out.writerows(["H-1", f"2026-05-{1 + i % 28:02d}", f"stay number {i}", 1 + i % 5] for i in range(30))
+        out.writerows([["H-2", "2026-06-03", "nice and quiet", 4], ["H-2", "2026-06-04", "lovely staff", 5]])
+        out.writerow(["H-1", "2026-07-01", "a july stay", 3])
+    return files
+
+
+def _imported(cx: Cx) -> None:
+    files = write_hotels(cx.workdir)
+    cx.run("org", "import", str(files["units"]))
+    cx.run(
+        "import",
+        str(files["reviews"]),
+        "--source",
+        "hotels",
+        "--map",
+        "org_unit=hotel",
+        "--map",
+        "rating=stars",
+    )
+
+
+def test_a_mean_rating_interval_stays_on_the_five_star_scale(cx: Cx) -> None:
+    _imported(cx)
+    [two] = cx.json("scores", "--where", "unit=H-2")
+    assert (two["n"], two["score"]) == (2, 4.5)
+    assert two["ci_low"] >= 1.0 and two["ci_high"] == 5.0  # was 10.0: the widest scale an import takes
+    cards = cx.json("scorecard", "--by", "org:hotel", "--min-n", "1")
+    assert {r["unit"]: r["ci_high"] for r in cards}["H-2"] == 5.0
+    cx.run("report", "--period", "2026-Q2", "--unit", "P-CA", "--output", str(cx.workdir / "ca.html"))
+    html = (cx.workdir / "ca.html").read_text()
+    bounds = [float(x) for x in re.findall(r"(\d+\.\d) – (\d+\.\d)", html) for x in x]
+    assert bounds and max(bounds) <= 5.0, sorted(set(bounds))
+
+
+def test_a_ten_point_source_keeps_its_ratings_above_five(cx: Cx) -> None:
+    _imported(cx)
+    tens = cx.workdir / "tens.csv"
+    tens.write_text("hotel,date,text,score\nH-2,2026-09-01,superb,9\nH-2,2026-09-02,very good,8\n")
+    cx.run("import", str(tens), "--source", "survey10", "--rating-scale", "10", "--map", "org_unit=hotel",
+           "--map", "rating=score")  # fmt: skip
+    [ten] = cx.json("scores", "--where", "source=survey10")
+    assert ten["ci_high"] > 5.0  # a 1–10 source in the store: 8.5's interval is not cut at 5
