@@ -3,6 +3,8 @@ the commands, as subprocesses on a fresh database:
 
 - a mean rating's interval ran to 10 on a five-star scale ("4.5 (95 % CI 1.0 to 10.0)" for two reviews
   of 4 and 5) in `scores`, the scorecard, the Overview's chart and the executive report;
+- `feedback --offset`, `cases list --limit`, `recognition --limit` and `alerts --limit` past a 64-bit
+  integer printed a traceback, and a limit of 0 or below listed everything.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import re
 from pathlib import Path
 
 from .conftest import Cx
+
+HUGE = str(10**20)
 
 
 def write_hotels(folder: Path) -> dict[str, Path]:
@@ -68,3 +72,19 @@ def test_a_ten_point_source_keeps_its_ratings_above_five(cx: Cx) -> None:
            "--map", "rating=score")  # fmt: skip
     [ten] = cx.json("scores", "--where", "source=survey10")
     assert ten["ci_high"] > 5.0  # a 1–10 source in the store: 8.5's interval is not cut at 5
+
+
+def test_lists_refuse_a_limit_or_offset_the_database_cannot_hold(cx: Cx) -> None:
+    _imported(cx)
+    for args in (
+        ("feedback", "--offset", HUGE),
+        ("feedback", "--limit", HUGE),
+        ("cases", "list", "--limit", HUGE),
+        ("cases", "list", "--limit", "0"),
+        ("recognition", "--limit", HUGE),
+        ("alerts", "--limit", HUGE),
+        ("alerts", "--limit", "-1"),
+    ):
+        refused = cx.run(*args, ok=False)
+        assert "--limit" in refused.err or "--offset" in refused.err
+    assert len(cx.json("feedback", "--limit", "3")) == 3
