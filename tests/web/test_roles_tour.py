@@ -72,3 +72,23 @@ def test_a_feedback_offset_past_the_databases_integers_is_a_422_naming_it(hotels
     assert huge.status_code == 422, huge.text[:300]
     assert huge.json()["detail"][0]["loc"] == ["query", "offset"]
     assert client.get("/api/feedback", params={"offset": 2**63 - 1}).json() == []
+
+
+def test_theme_impact_over_the_api_is_bounded_and_rate_limited_per_user(
+    hotels: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bootstrap per theme: boot=20,000 held a worker 70 s on the hotel reviews, as often as asked."""
+    from cxchange.core.config import get_settings
+
+    get_settings.cache_clear()
+    monkeypatch.setenv("CXCHANGE_ANALYSIS_PER_MINUTE", "3")  # the refused request counts too
+    try:
+        viewer = signed_in_client(hotels, role="viewer")
+        too_many = viewer.get("/api/themes", params={"boot": 20_000})
+        assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"] == ["query", "boot"]
+        assert [viewer.get("/api/themes", params={"boot": 50}).status_code for _ in range(2)] == [200, 200]
+        limited = viewer.get("/api/themes", params={"boot": 50})
+        assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 60
+        assert signed_in_client(hotels, role="viewer").get("/api/themes").status_code == 200  # per user
+    finally:
+        get_settings.cache_clear()
