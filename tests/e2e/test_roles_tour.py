@@ -3,6 +3,8 @@ the commands, as subprocesses on a fresh database:
 
 - a mean rating's interval ran to 10 on a five-star scale ("4.5 (95 % CI 1.0 to 10.0)" for two reviews
   of 4 and 5) in `scores`, the scorecard, the Overview's chart and the executive report;
+- the executive report measured every initiative on NPS first, in a store without NPS: "nps: not
+  measurable: no nps data for the initiative's units" under each initiative;
 - `feedback --offset`, `cases list --limit`, `recognition --limit` and `alerts --limit` past a 64-bit
   integer printed a traceback, and a limit of 0 or below listed everything.
 """
@@ -21,7 +23,8 @@ HUGE = str(10**20)
 def write_hotels(folder: Path) -> dict[str, Path]:
     """Two hotels in one province: in 2026-Q2 H-1 has 30 reviews, H-2 two (a 4 and a 5); one review of
     July ends the quarter (a scorecard shows the latest complete period)."""
-    files = {name: folder / f"{name}.csv" for name in ("units", "reviews")}
+    files = {name: folder / f"{name}.csv" for name in ("units", "people", "reviews")}
+    files["people"].write_text("name,email,unit,role\nOlive Owner,olive@hotels.test,HQ,owner\n")
     with files["units"].open("w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["code", "name", "parent", "level"])
@@ -38,7 +41,7 @@ def write_hotels(folder: Path) -> dict[str, Path]:
 
 def _imported(cx: Cx) -> None:
     files = write_hotels(cx.workdir)
-    cx.run("org", "import", str(files["units"]))
+    cx.run("org", "import", str(files["units"]), "--people", str(files["people"]))
     cx.run(
         "import",
         str(files["reviews"]),
@@ -62,6 +65,19 @@ def test_a_mean_rating_interval_stays_on_the_five_star_scale(cx: Cx) -> None:
     html = (cx.workdir / "ca.html").read_text()
     bounds = [float(x) for x in re.findall(r"(\d+\.\d) – (\d+\.\d)", html) for x in x]
     assert bounds and max(bounds) <= 5.0, sorted(set(bounds))
+
+
+def test_the_report_measures_initiatives_on_the_stores_own_score(cx: Cx) -> None:
+    _imported(cx)
+    owner = ("--sponsor", "olive@hotels.test", "--owner", "olive@hotels.test")
+    cx.run("initiative", "create", "--name", "Bathrooms", "--framework", "kotter", "--units", "P-CA",
+           *owner, "--start", "2026-05-15")  # fmt: skip
+    out = cx.workdir / "exec.html"
+    cx.run("report", "--period", "2026-Q2", "--output", str(out))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text()))
+    assert "no nps data" not in text and "nps :" not in text
+    section = text[text.index("Initiatives and measured outcomes") :]
+    assert "Bathrooms" in section and "rating :" in section, section[:600]
 
 
 def test_a_ten_point_source_keeps_its_ratings_above_five(cx: Cx) -> None:
