@@ -23,6 +23,10 @@ REVIEWS = (
     "hotel,date,text,stars\n"
     "H-1,2026-11-02,the bathroom was filthy and the shower broke,1\n"
     "H-1,2026-11-03,a lovely bathroom with a great shower,5\n"
+    "H-1,2026-11-06,breakfast was cold and late,2\n"
+    "H-1,2026-11-07,friendly staff at the desk,5\n"
+    "H-1,2026-11-08,a quiet night and a good breakfast,4\n"
+    "H-1,2026-11-09,the staff were rude,1\n"
     "H-2,2026-11-04,the bathroom in texas was dirty and awful,1\n"
     "H-2,2026-11-05,what a wonderful bathroom,5\n"
 )
@@ -92,3 +96,14 @@ def test_theme_impact_over_the_api_is_bounded_and_rate_limited_per_user(
         assert signed_in_client(hotels, role="viewer").get("/api/themes").status_code == 200  # per user
     finally:
         get_settings.cache_clear()
+
+
+def test_drivers_without_a_target_answer_on_the_scopes_own_score(hotels: str) -> None:
+    """Fixed on NPS, /api/drivers told a manager of star-rated hotels "no analysed comment with a nps
+    value matches the filters" (400) unless they knew to ask for target=rating."""
+    manager = signed_in_client(hotels, role="manager", units=["P-CA"])
+    table = manager.get("/api/drivers", params={"boot": 0})
+    assert table.status_code == 200, table.text[:300]
+    assert (table.json()["target"], table.json()["n"]) == ("rating", 6)
+    nps = manager.get("/api/drivers", params={"boot": 0, "target": "nps"})
+    assert nps.status_code == 400 and "nps" in nps.json()["detail"]  # asked for: still said plainly

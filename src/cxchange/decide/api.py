@@ -27,7 +27,13 @@ Item = Annotated[str, StringConstraints(max_length=300)]
 @router.get("/drivers", dependencies=[Depends(rate_limited("drivers"))], response_model=DriverTable)
 def drivers(
     scope: CallerScope,
-    target: str = "nps",
+    target: Annotated[
+        str | None,
+        Query(
+            description="nps, csat, ces, rating or attr:NAME; default: the scope's own score "
+            "(NPS when it has NPS answers, else its most-answered metric)"
+        ),
+    ] = None,
     source: Annotated[str, Query(alias="from")] = "themes",
     method: str = "shapley",
     where: Annotated[list[Item] | None, Query(max_length=MAX_WHERE)] = None,

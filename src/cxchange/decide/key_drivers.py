@@ -12,12 +12,13 @@ from sqlalchemy import Engine
 from cxchange.core.errors import InputError
 from cxchange.core.period import Period
 from cxchange.decide.drivers import driver_table, frame_from_store
+from cxchange.measure.service import ScoreQuery, in_default_metric
 
 
 def stored_drivers(
     engine: Engine,
     *,
-    target: str = "nps",
+    target: str | None = None,
     source: str = "themes",
     where: Sequence[str] = (),
     since: date | None = None,
@@ -30,11 +31,15 @@ def stored_drivers(
     """The driver table of `target` over stored feedback, with `notes` on what was left out and why.
 
     `source` is `themes` (0/1 mention of each present theme), `theme-sentiment`, or `attrs:A,B,C`
-    (attributes stored with each answer)."""
+    (attributes stored with each answer). No `target`: the scope's own score (NPS when it has NPS
+    answers, else its most-answered metric), as themes, simulate and outcomes choose; fixed on NPS, a
+    store of hotel star ratings got "no analysed comment with a nps value" from /api/drivers."""
     if not 0 < level < 1:
         raise InputError(f"--level must be between 0 and 1, got {level}")
     kind, _, names = source.partition(":")
     period = Period(since, until)
+    if not target:
+        target = in_default_metric(engine, ScoreQuery(metric="", where=tuple(where), period=period)).metric
     if kind in ("themes", "theme-sentiment") and not names:
         from cxchange.decide.data import theme_driver_frame
 
