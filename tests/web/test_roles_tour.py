@@ -8,6 +8,7 @@ cities under provinces, 1–5 star reviews, a manager of one province.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,19 @@ def test_drivers_without_a_target_answer_on_the_scopes_own_score(hotels: str) ->
     assert (table.json()["target"], table.json()["n"]) == ("rating", 6)
     nps = manager.get("/api/drivers", params={"boot": 0, "target": "nps"})
     assert nps.status_code == 400 and "nps" in nps.json()["detail"]  # asked for: still said plainly
+
+
+def test_the_menu_offers_a_manager_no_page_that_spans_every_unit(hotels: str) -> None:
+    """Surveys (links and counts of every unit) and Import (every batch) refuse a user limited to some
+    units; the menu offered Surveys to a manager anyway, a link to "Not for your role or units"."""
+    nav = re.compile(r'<nav aria-label="main">(.*?)</nav>', re.S)
+    manager = signed_in_client(hotels, role="manager", units=["P-CA"])
+    menu = nav.search(manager.get("/").text)[1]  # type: ignore[index]
+    assert 'href="/sustain"' in menu and 'href="/surveys"' not in menu
+    assert manager.get("/surveys").status_code == 403
+    scoped_analyst = signed_in_client(hotels, role="analyst", units=["P-CA"])
+    menu = nav.search(scoped_analyst.get("/").text)[1]  # type: ignore[index]
+    assert 'href="/import"' not in menu and 'href="/surveys"' not in menu
+    analyst = signed_in_client(hotels, role="analyst")
+    menu = nav.search(analyst.get("/").text)[1]  # type: ignore[index]
+    assert 'href="/import"' in menu and 'href="/surveys"' in menu
