@@ -5,6 +5,7 @@ the commands, as subprocesses on a fresh database:
   of 4 and 5) in `scores`, the scorecard, the Overview's chart and the executive report;
 - the executive report measured every initiative on NPS first, in a store without NPS: "nps: not
   measurable: no nps data for the initiative's units" under each initiative;
+- a case opened by a rating rule showed no score (cases carried NPS and CSAT only);
 - `feedback --offset`, `cases list --limit`, `recognition --limit` and `alerts --limit` past a 64-bit
   integer printed a traceback, and a limit of 0 or below listed everything.
 """
@@ -12,7 +13,9 @@ the commands, as subprocesses on a fresh database:
 from __future__ import annotations
 
 import csv
+import io
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 from .conftest import Cx
@@ -104,3 +107,15 @@ def test_lists_refuse_a_limit_or_offset_the_database_cannot_hold(cx: Cx) -> None
         refused = cx.run(*args, ok=False)
         assert "--limit" in refused.err or "--offset" in refused.err
     assert len(cx.json("feedback", "--limit", "3")) == 3
+
+
+def test_cases_list_shows_the_rating_that_opened_a_case(cx: Cx) -> None:
+    files = write_hotels(cx.workdir)
+    cx.run("org", "import", str(files["units"]))
+    cx.run("cases", "rule", "add", "--kind", "rating", "--max", "2", "--within", "30d")
+    recent = cx.workdir / "recent.csv"
+    day = date.today() - timedelta(days=3)
+    recent.write_text(f"hotel,date,text,stars\nH-1,{day},the room smelled of smoke,2\nH-2,{day},lovely,5\n")
+    cx.run("import", str(recent), "--source", "hotels", "--map", "org_unit=hotel", "--map", "rating=stars")
+    [case] = list(csv.DictReader(io.StringIO(cx.run("cases", "list", "--format", "csv").out)))
+    assert (case["unit"], case["rating"], case["nps"]) == ("H-1", "2.0", "")  # no rating column before

@@ -9,6 +9,7 @@ cities under provinces, 1–5 star reviews, a manager of one province.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,28 +21,31 @@ from cxchange.understand.models import FeedbackTheme
 UNITS = "code,name,parent,level\nHQ,Hotels,,company\nP-CA,CA,HQ,province\nP-TX,TX,HQ,province\n" + (
     "H-1,Sea View,P-CA,hotel\nH-2,Lone Star,P-TX,hotel\n"
 )
-REVIEWS = (
-    "hotel,date,text,stars\n"
-    "H-1,2026-11-02,the bathroom was filthy and the shower broke,1\n"
-    "H-1,2026-11-03,a lovely bathroom with a great shower,5\n"
-    "H-1,2026-11-06,breakfast was cold and late,2\n"
-    "H-1,2026-11-07,friendly staff at the desk,5\n"
-    "H-1,2026-11-08,a quiet night and a good breakfast,4\n"
-    "H-1,2026-11-09,the staff were rude,1\n"
-    "H-2,2026-11-04,the bathroom in texas was dirty and awful,1\n"
-    "H-2,2026-11-05,what a wonderful bathroom,5\n"
-)
+REVIEWS = [  # (hotel, days ago, text, stars): recent, so a case rule's window holds them
+    ("H-1", 9, "the bathroom was filthy and the shower broke", 1),
+    ("H-1", 8, "a lovely bathroom with a great shower", 5),
+    ("H-1", 7, "breakfast was cold and late", 2),
+    ("H-1", 6, "friendly staff at the desk", 5),
+    ("H-1", 5, "a quiet night and a good breakfast", 4),
+    ("H-1", 4, "the staff were rude", 1),
+    ("H-2", 3, "the bathroom in texas was dirty and awful", 1),
+    ("H-2", 2, "what a wonderful bathroom", 5),
+]
 
 
 @pytest.fixture
 def hotels(db_url: str, engine: Engine, tmp_path: Path) -> str:
     from cxchange.library import analyze, import_file
     from cxchange.listen.org import import_org
+    from cxchange.sustain.cases import add_rule
     from cxchange.understand.themes.taxonomy import add_theme
 
     (tmp_path / "units.csv").write_text(UNITS)
-    (tmp_path / "reviews.csv").write_text(REVIEWS)
+    today = date.today()
+    rows = [f"{h},{today - timedelta(days=ago)},{text},{stars}" for h, ago, text, stars in REVIEWS]
+    (tmp_path / "reviews.csv").write_text("hotel,date,text,stars\n" + "\n".join(rows) + "\n")
     import_org(engine, tmp_path / "units.csv")
+    add_rule(engine, kind="rating", max_value=2, within="30d", name="unhappy guests")
     import_file(
         engine, tmp_path / "reviews.csv", source="hotels", map={"org_unit": "hotel", "rating": "stars"}
     )
@@ -124,3 +128,15 @@ def test_the_menu_offers_a_manager_no_page_that_spans_every_unit(hotels: str) ->
     analyst = signed_in_client(hotels, role="analyst")
     menu = nav.search(analyst.get("/").text)[1]  # type: ignore[index]
     assert 'href="/import"' in menu and 'href="/surveys"' in menu
+
+
+def test_a_case_opened_by_a_rating_rule_shows_that_rating_everywhere(hotels: str) -> None:
+    """Cases carried NPS and CSAT only: a case that "rating at most 2" opened read "Score —" on its page,
+    and its rating was in neither `cases list` nor /api/cases."""
+    manager = signed_in_client(hotels, role="manager", units=["P-CA"])
+    cases = manager.get("/api/cases").json()
+    assert sorted(c["rating"] for c in cases) == [1.0, 1.0, 2.0]  # P-CA's three; P-TX's is not theirs
+    page = manager.get(f"/sustain/cases/{cases[0]['id']}").text
+    assert f"<dd>rating {cases[0]['rating']:g}</dd>" in page
+    queue = manager.get("/sustain/cases").text
+    assert queue.count(">rating 1<") == 2 and queue.count(">rating 2<") == 1

@@ -396,6 +396,8 @@ def _case_row(
         "customer_id": f.customer_id,
         "nps": f.nps,
         "csat": f.csat,
+        "ces": f.ces,  # every score a case rule reads: a rating rule's case showed no score at all
+        "rating": f.rating,
         "text": f.text,
         "root_cause": root,
     }
