@@ -44,7 +44,8 @@ def hotels(db_url: str, engine: Engine, tmp_path: Path) -> str:
     today = date.today()
     rows = [f"{h},{today - timedelta(days=ago)},{text},{stars}" for h, ago, text, stars in REVIEWS]
     (tmp_path / "reviews.csv").write_text("hotel,date,text,stars\n" + "\n".join(rows) + "\n")
-    import_org(engine, tmp_path / "units.csv")
+    (tmp_path / "people.csv").write_text("name,email,unit,role\nOlive Owner,olive@hotels.test,HQ,owner\n")
+    import_org(engine, tmp_path / "units.csv", tmp_path / "people.csv")
     add_rule(engine, kind="rating", max_value=2, within="30d", name="unhappy guests")
     import_file(
         engine, tmp_path / "reviews.csv", source="hotels", map={"org_unit": "hotel", "rating": "stars"}
@@ -140,3 +141,22 @@ def test_a_case_opened_by_a_rating_rule_shows_that_rating_everywhere(hotels: str
     assert f"<dd>rating {cases[0]['rating']:g}</dd>" in page
     queue = manager.get("/sustain/cases").text
     assert queue.count(">rating 1<") == 2 and queue.count(">rating 2<") == 1
+
+
+def test_the_overview_of_a_unit_lists_the_initiatives_that_concern_it(hotels: str) -> None:
+    """An executive's Overview of CA listed "Texas only" among its initiatives (every initiative the
+    reader may see, whichever unit the page was about)."""
+    from cxchange.change.service import create
+    from cxchange.core.db import get_engine
+
+    owner = {"sponsor": "olive@hotels.test", "owner": "olive@hotels.test", "start": "2026-01-01"}
+    for name, units in (("California rooms", ["P-CA"]), ("Texas only", ["P-TX"]), ("Everywhere", ["HQ"])):
+        create(get_engine(hotels), name=name, framework="kotter", units=units, **owner)
+    viewer = signed_in_client(hotels, role="viewer")
+    california = viewer.get("/", params={"unit": "P-CA"}).text
+    assert "California rooms" in california and "Everywhere" in california
+    assert "Texas only" not in california
+    everything = viewer.get("/").text
+    assert all(name in everything for name in ("California rooms", "Texas only", "Everywhere"))
+    mine = signed_in_client(hotels, role="manager", units=["P-CA"]).get("/").text
+    assert "California rooms" in mine and "Texas only" not in mine
