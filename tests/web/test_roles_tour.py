@@ -160,3 +160,20 @@ def test_the_overview_of_a_unit_lists_the_initiatives_that_concern_it(hotels: st
     assert all(name in everything for name in ("California rooms", "Texas only", "Everywhere"))
     mine = signed_in_client(hotels, role="manager", units=["P-CA"]).get("/").text
     assert "California rooms" in mine and "Texas only" not in mine
+
+
+def test_the_openapi_document_says_how_a_guarded_route_refuses(hotels: str) -> None:
+    """Every /api route listed 200 and 422 only: an integrator could not learn that a refusal is a 401,
+    403 or 400 whose body is {"detail": "one line"}."""
+    doc = signed_in_client(hotels, role="viewer").get("/openapi.json").json()
+    detail = {"$ref": "#/components/schemas/Detail"}
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            if path == "/api/health":
+                assert set(op["responses"]) == {"200"}
+                continue
+            for code in ("400", "401", "403"):
+                schema = op["responses"][code]["content"]["application/json"]["schema"]
+                assert schema == detail, (method, path, code)
+    assert "units" in doc["paths"]["/api/feedback"]["get"]["responses"]["403"]["description"]
+    assert "no answers" in doc["paths"]["/api/scores"]["get"]["responses"]["404"]["description"].lower()
