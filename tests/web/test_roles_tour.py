@@ -177,3 +177,23 @@ def test_the_openapi_document_says_how_a_guarded_route_refuses(hotels: str) -> N
                 assert schema == detail, (method, path, code)
     assert "units" in doc["paths"]["/api/feedback"]["get"]["responses"]["403"]["description"]
     assert "no answers" in doc["paths"]["/api/scores"]["get"]["responses"]["404"]["description"].lower()
+
+
+def test_follow_ups_sent_at_once_all_stay_in_the_cases_history(hotels: str) -> None:
+    """Each update read the history, appended its note and wrote the list back: of 20 notes sent at once
+    (a manager and the CX team on one case) 10 were kept, on SQLite and on PostgreSQL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cxchange.core.db import get_engine
+    from cxchange.sustain.cases import list_cases, show_case, update
+
+    engine = get_engine(hotels)
+    case_id = list_cases(engine)[0]["id"]
+    statuses = ("contacted", "resolved", "open", None)
+    with ThreadPoolExecutor(8) as pool:
+        done = list(
+            pool.map(lambda i: update(engine, case_id, note=f"call {i}", status=statuses[i % 4]), range(20))
+        )
+    assert len(done) == 20
+    notes = show_case(engine, case_id)["notes"]
+    assert sorted(n["note"] for n in notes) == sorted(f"call {i}" for i in range(20))
