@@ -139,6 +139,8 @@ def test_a_case_opened_by_a_rating_rule_shows_that_rating_everywhere(hotels: str
     assert sorted(c["rating"] for c in cases) == [1.0, 1.0, 2.0]  # P-CA's three; P-TX's is not theirs
     page = manager.get(f"/sustain/cases/{cases[0]['id']}").text
     assert f"<dd>rating {cases[0]['rating']:g}</dd>" in page
+    due = re.search(r"<dt>Due</dt><dd>([^<]*)</dd>", page)
+    assert due and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", due[1]), due  # not 14:49:24.419474
     queue = manager.get("/sustain/cases").text
     assert queue.count(">rating 1<") == 2 and queue.count(">rating 2<") == 1
 
