@@ -73,6 +73,7 @@ def test_a_parent_themes_page_shows_its_sub_themes_comments_in_the_managers_unit
     assert "No negative comment on this theme" not in page.text
     assert "No positive comment on this theme" not in page.text
     assert "filthy" in page.text and "lovely bathroom" in page.text
+    assert "· rating 1 ·" in page.text and "· rating 5 ·" in page.text  # the score beside each example
     assert "texas" not in page.text and "wonderful" not in page.text  # another province's comments
 
 

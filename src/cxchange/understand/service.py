@@ -322,7 +322,7 @@ def theme_examples(
     order = FeedbackTheme.sentiment.desc() if positive else FeedbackTheme.sentiment.asc()
     stmt = (
         select(
-            Feedback.id, Feedback.text, Feedback.received_at, Feedback.nps, OrgUnit.code,
+            Feedback.id, Feedback.text, Feedback.received_at, Feedback.nps, Feedback.rating, OrgUnit.code,
             FeedbackTheme.sentiment, FeedbackTheme.matched,
         )
         .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
@@ -333,7 +333,7 @@ def theme_examples(
     # A comment holds at most one clause per theme: `limit` per theme is enough for `limit` comments,
     # each shown once, by its most telling clause (the first in this order).
     stmt = stmt.order_by(order, Feedback.received_at.desc(), Feedback.id.desc()).limit(limit * len(ids))
-    keys = ("id", "text", "received_at", "nps", "unit", "sentiment", "matched")
+    keys = ("id", "text", "received_at", "nps", "rating", "unit", "sentiment", "matched")
     out: dict[int, dict[str, Any]] = {}
     with engine.connect() as conn:
         for r in conn.execute(stmt):
