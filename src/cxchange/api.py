@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from cxchange.auth.web import api_guard
 from cxchange.change.api import router as change_router
-from cxchange.core.api_models import Health
+from cxchange.core.api_models import GUARDED_ERRORS, Health
 from cxchange.core.deps import engine, set_database_url
 from cxchange.core.errors import BusyError, CxError
 from cxchange.core.migrate import current_revision
@@ -80,7 +80,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         return {"status": "ok", "database": eng.dialect.name, "revision": current_revision(eng)}
 
     mount_public(app)
-    guarded: dict[str, Any] = {"prefix": "/api", "dependencies": [Depends(api_guard)]}
+    guarded: dict[str, Any] = {
+        "prefix": "/api", "dependencies": [Depends(api_guard)], "responses": GUARDED_ERRORS,
+    }  # fmt: skip
     for router in (
         listen_router,
         ingest_router,

@@ -47,6 +47,12 @@ class UserScope:
         return cls.for_user(engine, get_user(engine, email))
 
     @classmethod
+    def of_units(cls, engine: Engine, codes: Sequence[str], actor: str = "view") -> UserScope:
+        """Limited to `codes` and beneath, whoever looks: what a page about one unit shows of it."""
+        tree = load_org_tree(engine)
+        return cls(actor, "viewer", None, tuple(codes), tuple(tree.by_code(c).path for c in codes))
+
+    @classmethod
     def everything(cls, actor: str = "cli") -> UserScope:
         return cls(email=actor, role="admin")
 

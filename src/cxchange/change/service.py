@@ -433,16 +433,18 @@ def unit_codes(detail: dict[str, Any]) -> list[str]:
 
 
 def visible_initiatives(
-    engine: Engine, scope: UserScope, *, status: str | None = None
+    engine: Engine, scope: UserScope, *, status: str | None = None, unit: str | None = None
 ) -> list[dict[str, Any]]:
     """`show()` of every initiative the user may see: for a user limited to some units, those whose scope,
-    pilot or control units touch theirs (above or beneath them)."""
+    pilot or control units touch theirs (above or beneath them). `unit`: of those, the ones that touch
+    this unit too (the unit a page is about: an executive's Overview of CA listed "Texas only")."""
     stmt = select(Initiative.id).order_by(Initiative.id)
     if status:
         stmt = stmt.where(Initiative.status == status)
+    scopes = [s for s in (scope, UserScope.of_units(engine, [unit]) if unit else None) if s and s.scoped]
     with engine.connect() as conn:
         ids = list(conn.scalars(stmt))
-        if scope.scoped:  # decide on the unit codes (one query) before loading any initiative in full
+        if scopes:  # decide on the unit codes (one query) before loading any initiative in full
             from cxchange.org.models import OrgUnit
 
             codes: dict[int, list[str]] = {}
@@ -453,7 +455,7 @@ def visible_initiatives(
             ):
                 codes.setdefault(ini_id, []).append(code)
             paths = scope.unit_paths(engine)
-            ids = [i for i in ids if scope.touches(engine, codes.get(i, []), paths)]
+            ids = [i for i in ids if all(s.touches(engine, codes.get(i, []), paths) for s in scopes)]
     return [show(engine, i) for i in ids]
 
 

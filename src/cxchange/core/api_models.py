@@ -71,6 +71,20 @@ class Detail(Out):
     detail: str
 
 
+# What any guarded /api route may answer besides its own codes, for the OpenAPI document: an integrator
+# read 200 and 422 only, and could not know a refusal's shape ({"detail": "…"}) or that it names why.
+GUARDED_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Detail, "description": "Bad input: `detail` is one line saying what was wrong."},
+    401: {"model": Detail, "description": "No valid token or session: send `Authorization: Bearer TOKEN`."},
+    403: {
+        "model": Detail,
+        "description": "Not for this role, or outside the caller's units: `detail` says which (a user "
+        "limited to some units is refused, never answered with an empty list).",
+    },
+    503: {"model": Detail, "description": "Busy (all connections or analyses taken): see Retry-After."},
+}
+
+
 class Health(Out):
     status: str  # "ok"
     database: str  # the SQLAlchemy dialect: sqlite | postgresql

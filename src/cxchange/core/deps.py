@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import Path
 from sqlalchemy import Engine
 
+from cxchange.core.types import MAX_SQL_INT
+
 # A row id in a URL: bounded to what a 64-bit integer column holds, so a huge number is a 422, not a 500.
-DbId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+DbId = Annotated[int, Path(ge=1, le=MAX_SQL_INT)]
 
 _database_url: str | None = None
 

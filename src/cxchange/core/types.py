@@ -8,6 +8,22 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Dialect, Integer
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from cxchange.core.errors import InputError
+
+# The largest integer a 64-bit column (SQLite INTEGER, PostgreSQL BIGINT) holds: an id, a limit or an
+# offset beyond it is refused as input rather than crashing the driver.
+MAX_SQL_INT = 2**63 - 1
+
+
+def check_page(limit: int | None, offset: int = 0) -> None:
+    """A list's --limit (None: every row) and --offset as the database can take them: a limit of 0 or
+    below listed everything, and one past a 64-bit integer crashed the driver with a traceback."""
+    if limit is not None and not 1 <= limit <= MAX_SQL_INT:
+        raise InputError(f"--limit must be from 1 to {MAX_SQL_INT:,}, got {limit:,}")
+    if not 0 <= offset <= MAX_SQL_INT:
+        raise InputError(f"--offset must be from 0 to {MAX_SQL_INT:,}, got {offset:,}")
+
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a real bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

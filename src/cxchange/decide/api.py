@@ -30,7 +30,8 @@ def drivers(
     target: Annotated[
         str | None,
         Query(
-            description="nps, csat, ces, rating or attr:NAME (default: the scope's own score, as `scores`)"
+            description="nps, csat, ces, rating or attr:NAME; default: the scope's own score "
+            "(NPS when it has NPS answers, else its most-answered metric)"
         ),
     ] = None,
     source: Annotated[str, Query(alias="from")] = "themes",

@@ -31,15 +31,15 @@ def stored_drivers(
     """The driver table of `target` over stored feedback, with `notes` on what was left out and why.
 
     `source` is `themes` (0/1 mention of each present theme), `theme-sentiment`, or `attrs:A,B,C`
-    (attributes stored with each answer). `target` None: the scope's own score, NPS when it has NPS
-    answers, else the metric it has most answers of (the rule of `scores`, the overview and Decide): a
-    store of star ratings gets its ratings' drivers, not "no analysed comment with a nps value"."""
+    (attributes stored with each answer). No `target`: the scope's own score (NPS when it has NPS
+    answers, else its most-answered metric), as themes, simulate and outcomes choose; fixed on NPS, a
+    store of hotel star ratings got "no analysed comment with a nps value" from /api/drivers."""
     if not 0 < level < 1:
         raise InputError(f"--level must be between 0 and 1, got {level}")
     kind, _, names = source.partition(":")
     period = Period(since, until)
     if not target:
-        target = in_default_metric(engine, ScoreQuery.of("", (), where, since, until, None, level, 0)).metric
+        target = in_default_metric(engine, ScoreQuery(metric="", where=tuple(where), period=period)).metric
     if kind in ("themes", "theme-sentiment") and not names:
         from cxchange.decide.data import theme_driver_frame
 

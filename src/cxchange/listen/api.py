@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from cxchange.auth.web import CallerScope
 from cxchange.core.deps import DbId, engine
 from cxchange.core.errors import CxError
+from cxchange.core.types import MAX_SQL_INT
 from cxchange.listen.api_models import BatchOut, FeedbackOut, OrgNode, RejectOut
 from cxchange.listen.browse import list_batches, list_rejects
 from cxchange.listen.models import WARNING
@@ -92,7 +93,7 @@ class FeedbackQuery:
     sentiment: str | None = None
     q: str | None = None
     limit: Annotated[int, Query(ge=1, le=1000)] = 50
-    offset: Annotated[int, Query(ge=0)] = 0
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0
 
 
 @router.get("/feedback", response_model=list[FeedbackOut])

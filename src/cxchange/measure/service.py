@@ -77,6 +77,7 @@ class GroupedCounts:
 
     keys: list[str]
     frame: pl.DataFrame
+    scale: int | None = None  # ratings: the widest rating scale of the store's sources (stats.rating_bounds)
 
 
 def _check_by(by: Sequence[str]) -> None:
@@ -273,7 +274,16 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
         frame = _counts_from_copy(engine, plan, inline=path == "columnar")
     if frame is None:
         frame = _counts_sql(engine, plan)
-    return GroupedCounts(keys=list(q.by), frame=_derive_keys(frame, q.by, plan.grain, tree))
+    scale = rating_scale(engine) if metric == "rating" else None
+    return GroupedCounts(keys=list(q.by), frame=_derive_keys(frame, q.by, plan.grain, tree), scale=scale)
+
+
+def rating_scale(engine: Engine) -> int | None:
+    """The widest rating scale of the store's sources (5 or 10; None before any import): what bounds a
+    mean rating's interval. One row per source: cheaper than asking the feedback rows."""
+    with engine.connect() as conn:
+        found = conn.scalar(select(func.max(source_table.c.rating_scale)))
+    return None if found is None else int(found)
 
 
 def _counts_from_rollup(engine: Engine, plan: _CountPlan) -> pl.DataFrame | None:
@@ -352,12 +362,14 @@ def _derive_keys(
     )
 
 
-def _stat_row(metric: str, group: dict[str, Any], part: pl.DataFrame, q: ScoreQuery) -> dict:
+def _stat_row(
+    metric: str, group: dict[str, Any], part: pl.DataFrame, q: ScoreQuery, scale: int | None = None
+) -> dict:
     """One group's row from its (__value, __count) rows. Its values are a handful (0..10 for NPS): plain
     lists, not arrays, so a `scores` never loads numpy (tests/measure/test_startup.py). A bootstrap
     draws from the stats module's default generator, seeded 0 for every group (reproducible)."""
     values, counts = part["__value"].to_list(), part["__count"].to_list()
-    st = score_from_counts(metric, values, counts, ci=q.ci, level=q.level)
+    st = score_from_counts(metric, values, counts, ci=q.ci, level=q.level, scale=scale)
     row: dict[str, Any] = {
         "group": group,
         "n": st.n,
@@ -380,10 +392,10 @@ def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
     out = []
     if not grouped.keys:
         f = grouped.frame
-        return [_stat_row(metric, {}, f, q)] if f.height else []
+        return [_stat_row(metric, {}, f, q, grouped.scale)] if f.height else []
     for key_vals, part in grouped.frame.group_by(grouped.keys, maintain_order=True):
         group = dict(zip(grouped.keys, key_vals, strict=True))
-        out.append(_stat_row(metric, group, part, q))
+        out.append(_stat_row(metric, group, part, q, grouped.scale))
     return out
 
 

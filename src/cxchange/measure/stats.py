@@ -302,7 +302,8 @@ def csat_from_counts(
 
 
 # The values a mean can take: an interval never leaves them. A t interval on two 1-10 ratings ran from
-# -27.27 to 36.27 (Skytrax, Overview and scores); ratings are bounded by the widest scale an import takes.
+# -27.27 to 36.27 (Skytrax, Overview and scores); ratings are bounded by the widest scale an import takes,
+# unless the caller knows the store's (`rating_bounds`).
 MEAN_BOUNDS = {"ces": (1.0, 7.0), "rating": (1.0, 10.0)}
 
 
@@ -314,6 +315,17 @@ def _all_alike(mean: float, n: int, level: float, bounds: tuple[float, float]) -
     share = 1.0 - ((1.0 - level) / 2.0) ** (1.0 / n)
     low_end, high_end = bounds
     return mean - share * (mean - low_end), mean + share * (high_end - mean)
+
+
+def rating_bounds(scale: int | None, values: ArrayLike, counts: ArrayLike) -> tuple[float, float]:
+    """What a mean rating can be: 1 to the rating scale of the rows (`scale`: the widest of the sources
+    they come from), never below the largest value counted; no scale known: the widest an import takes.
+    Two 1-5 hotel reviews of 4 and 5 read "4.5 (95 % CI 1.0 to 10.0)" on a five-star scale."""
+    if scale is None:
+        return MEAN_BOUNDS["rating"]
+    v, c = _arrays(values, counts)
+    top = max((x for x, n in zip(v, c, strict=True) if n > 0), default=float(scale))
+    return 1.0, max(float(scale), top)
 
 
 def mean_from_counts(
@@ -383,9 +395,11 @@ def score_from_counts(
     counts: ArrayLike,
     *,
     ci: str | None = None,
+    scale: int | None = None,
     **options: Unpack[IntervalOptions],
 ) -> ScoreStat:
-    """Score one group for ``metric`` (nps, csat, ces, rating); ``ci=None`` picks the metric's default."""
+    """Score one group for ``metric`` (nps, csat, ces, rating); ``ci=None`` picks the metric's default;
+    ``scale``: the rating scale of the rows (`rating_bounds`), when the caller knows it."""
     m = _check_metric(metric)
     method = _resolve_ci(m, ci)
     if m == "nps":
@@ -393,7 +407,8 @@ def score_from_counts(
         return nps_from_counts(p, pas, d, ci=method, **options)
     if m == "csat":
         return csat_from_counts(values, counts, ci=method, **options)
-    return mean_from_counts(values, counts, ci=method, bounds=MEAN_BOUNDS[m], **options)
+    bounds = rating_bounds(scale, values, counts) if m == "rating" else MEAN_BOUNDS[m]
+    return mean_from_counts(values, counts, ci=method, bounds=bounds, **options)
 
 
 # ---------------------------------------------------------------------------------------- comparisons

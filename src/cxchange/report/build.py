@@ -91,13 +91,14 @@ def _quote(text: str | None) -> str:
     return t if len(t) <= MAX_QUOTE else t[: MAX_QUOTE - 1].rstrip() + "…"
 
 
-def _stat(metric: str, part: pl.DataFrame) -> dict[str, Any]:
+def _stat(metric: str, part: pl.DataFrame, scale: int | None = None) -> dict[str, Any]:
+    """One group's score and interval, as `scores` gives it (`scale`: the counts' GroupedCounts.scale)."""
     if part.height:
         agg = part.group_by("__value").agg(pl.col("__count").sum()).sort("__value")
         values, counts = agg["__value"].to_numpy(), agg["__count"].to_numpy()
     else:
         values, counts = np.array([], dtype=float), np.array([], dtype=np.int64)
-    st = score_from_counts(metric, values, counts, level=LEVEL, rng=np.random.default_rng(0))
+    st = score_from_counts(metric, values, counts, level=LEVEL, scale=scale, rng=np.random.default_rng(0))
     return {
         "n": int(st.n),
         "score": _r(st.score),
@@ -136,21 +137,22 @@ def _scores(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> list[dict[st
     out = []
     for metric, meta in METRICS.items():
         q = ScoreQuery(metric=metric, by=("month",), where=s.where, period=Period(window_start, period.end))
-        frame = grouped_counts(s.engine, q).frame
+        counted = grouped_counts(s.engine, q)
+        frame, scale = counted.frame, counted.scale
         cur = frame.filter(pl.col("month").is_in(sorted(in_period)))
         if not cur.height:
             continue
         before = frame.filter(pl.col("month").is_in(sorted(in_prev)))
         trend = []
         for month in months:
-            st = _stat(metric, frame.filter(pl.col("month") == month))
+            st = _stat(metric, frame.filter(pl.col("month") == month), scale)
             trend.append({"month": month, **st, "in_period": month in in_period})
         out.append(
             {
                 "metric": metric,
                 **meta,
-                **_stat(metric, cur),
-                "previous": _stat(metric, before) if before.height else None,
+                **_stat(metric, cur, scale),
+                "previous": _stat(metric, before, scale) if before.height else None,
                 "change": _change(metric, cur, before),
                 "trend": trend,
             }
@@ -173,7 +175,8 @@ def _by_unit(s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str) -
     level = children[0].level or str(children[0].depth)
     key = f"org:{level}"
     q = ScoreQuery(metric=metric, by=("month", key), where=s.where, period=Period(prev.start, period.end))
-    frame = grouped_counts(s.engine, q).frame
+    counted = grouped_counts(s.engine, q)
+    frame, scale = counted.frame, counted.scale
     cur_m, prev_m = period.months(), prev.months()
     rows = []
     for u in children:
@@ -185,8 +188,8 @@ def _by_unit(s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str) -
             {
                 "code": u.code,
                 "name": u.name,
-                **_stat(metric, cur),
-                "previous": _stat(metric, before)["score"] if before.height else None,
+                **_stat(metric, cur, scale),
+                "previous": _stat(metric, before, scale)["score"] if before.height else None,
                 "change": _change(metric, cur, before),
             }
         )

@@ -17,7 +17,7 @@ from cxchange.change.service import comparison_note, comparison_visible, unit_co
 from cxchange.core.errors import CxError
 from cxchange.org.tree import OrgTree, Unit
 from cxchange.report.period import ReportPeriod, as_date
-from cxchange.sustain.outcomes import outcomes
+from cxchange.sustain.outcomes import metric_or_default, outcomes
 
 MAX_OUTCOMES = 10  # outcome analyses per report (each scans the initiative's units over its windows)
 
@@ -28,6 +28,7 @@ def initiatives_section(
     covered = tree.subtree_ids(unit.code) if unit is not None else None
     out: list[dict[str, Any]] = []
     budget = MAX_OUTCOMES
+    default = metric_or_default(engine, None)
     # newest first: when the budget runs out, the older initiatives go unmeasured (and say so)
     items = sorted(
         visible_initiatives(engine, user), key=lambda i: (str(i["start"] or ""), i["id"]), reverse=True
@@ -45,8 +46,9 @@ def initiatives_section(
             # the same rule and words as the initiative page: no comparison reaching beyond their units
             out.append({**entry, "outcomes": [], "withheld": comparison_note(ini)})
             continue
-        # NPS, then the first success metric the owner declared, else the initiative's theme share
-        metrics = ["nps", *(m["metric"] for m in ini["metrics"])]
+        # The store's score (NPS when it has NPS answers), then the first success metric the owner
+        # declared, else the theme's share: a ratings store's report said "nps: not measurable" each time
+        metrics = [default, *(m["metric"] for m in ini["metrics"])]
         if ini["theme"]:
             metrics.append(f"theme-share:{ini['theme']}")
         metrics = list(dict.fromkeys(metrics))[:2]

@@ -40,6 +40,7 @@ from cxchange.core.errors import InputError, NotFoundError
 from cxchange.core.output import rounded  # the one rounding rule
 from cxchange.core.period import Period
 from cxchange.core.spans import parse_span
+from cxchange.core.types import check_page
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, grouped_counts
 from cxchange.measure.stats import score_from_counts
@@ -398,6 +399,7 @@ def check(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:
 
 
 def list_alerts(engine: Engine, *, limit: int | None = None) -> list[dict[str, Any]]:
+    check_page(limit)
     with Session(engine) as s:
         stmt = (
             select(Alert, AlertRule.name, AlertRule.metric)

@@ -26,6 +26,8 @@ class CaseOut(Out):
     customer_id: str | None
     nps: int | None
     csat: int | None
+    ces: int | None
+    rating: float | None
     text: str | None
     root_cause: str | None
 

@@ -23,13 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from cxchange.auth.scope import UserScope
 from cxchange.change.common import get_initiative, initiative_units
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
 from cxchange.core.spans import parse_span
-from cxchange.core.types import as_datetime
+from cxchange.core.types import as_datetime, check_page
 from cxchange.listen.models import Feedback, ImportBatch, Source
 from cxchange.org.models import Person
 from cxchange.org.tree import OrgTree, covered_unit_ids, load_org_tree
@@ -358,6 +359,7 @@ def list_cases(
     overdue: bool = False,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
+    check_page(limit)
     if status is not None and status not in CASE_STATUSES:
         raise InputError(f"--status wants one of {', '.join(CASE_STATUSES)}, got {status!r}")
     tree = load_org_tree(engine)
@@ -401,6 +403,8 @@ def _case_row(
         "customer_id": f.customer_id,
         "nps": f.nps,
         "csat": f.csat,
+        "ces": f.ces,  # every score a case rule reads: a rating rule's case showed no score at all
+        "rating": f.rating,
         "text": f.text,
         "root_cause": root,
     }
@@ -439,9 +443,21 @@ def _get_case(s: Session, case_id: int) -> Case:
     return c
 
 
+def _locked_case(s: Session, case_id: int) -> Case:
+    """The case, its row locked for the transaction before it is read: two follow-ups at once each
+    appended to the history they had read and one was lost (20 notes sent together kept 10, on SQLite
+    and PostgreSQL). A no-op UPDATE locks on both (SQLite has no FOR UPDATE: its write lock comes with
+    the first write, and what the transaction reads after it is the latest commit)."""
+    s.execute(
+        sql_update(Case).where(Case.id == case_id).values(status=Case.status),
+        execution_options={"synchronize_session": False},
+    )
+    return _get_case(s, case_id)
+
+
 def assign(engine: Engine, case_id: int, email: str) -> dict[str, Any]:
     with Session(engine) as s, s.begin():
-        c = _get_case(s, case_id)
+        c = _locked_case(s, case_id)
         key = (email or "").strip().lower()
         p = s.scalars(select(Person).where(func.lower(Person.email) == key)).first()
         if p is None:
@@ -469,7 +485,7 @@ def update(engine: Engine, case_id: int, patch: CasePatch) -> dict[str, Any]:
         raise InputError("nothing to update: give --status, --note or --root-cause")
     now = datetime.utcnow()
     with Session(engine) as s, s.begin():
-        c = _get_case(s, case_id)
+        c = _locked_case(s, case_id)
         entry: dict[str, Any] = {"at": now.isoformat(), "by": patch.by}
         if root_cause is not None:
             t = find_theme(s, root_cause)

@@ -39,6 +39,8 @@ CASE_COLUMNS = [
     "rule",
     "nps",
     "csat",
+    "ces",
+    "rating",
     "root_cause",
     "text",
 ]

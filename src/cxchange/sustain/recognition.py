@@ -30,6 +30,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from cxchange.core.period import Period
+from cxchange.core.types import check_page
 from cxchange.listen.models import Feedback
 from cxchange.org.models import Person
 from cxchange.org.tree import load_org_tree
@@ -348,6 +349,7 @@ def list_recognitions(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Recognitions, newest first; `unit` is one code or several (each with everything beneath)."""
+    check_page(limit)
     tree = load_org_tree(engine)
     stmt = (
         select(Recognition, Person.name, Person.email, Feedback.text)

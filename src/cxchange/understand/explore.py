@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from cxchange.core.errors import InputError
 from cxchange.core.period import ALL_TIME, Period
-from cxchange.core.types import as_datetime
+from cxchange.core.types import as_datetime, check_page
 from cxchange.listen import rollup
 from cxchange.listen.browse import SENTIMENT_LABELS
 from cxchange.listen.models import Feedback, Source
@@ -324,8 +324,7 @@ def list_feedback(
 ) -> list[dict[str, Any]]:
     """Matching feedback, newest first (undated rows last), `limit` rows from `offset`, with each
     comment's sentiment and themes once analysed. `q`: every word as a word prefix (see search.py)."""
-    if limit < 1 or offset < 0:
-        raise InputError("limit must be at least 1 and offset at least 0")
+    check_page(limit, offset)
     scope = tuple(where or ())  # None (an interface's unset --where): no filter
     f = FeedbackFilter(
         where=scope, source=source, period=Period(since, until), theme=theme, sentiment=sentiment, q=q

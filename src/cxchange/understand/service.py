@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, Row, Select, Subquery, case, distinct, func, select, union_all
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from cxchange.core.errors import InputError, NoDataError
@@ -32,7 +32,7 @@ from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 from cxchange.understand.sentiment.base import NEUTRAL_BAND
 from cxchange.understand.themes.matcher import TOO_BROAD
 from cxchange.understand.themes.matchers import matched_theme_ids
-from cxchange.understand.themes.taxonomy import ancestor_levels, theme_rows
+from cxchange.understand.themes.taxonomy import ancestor_levels, theme_rows, with_descendants
 
 _EPOCH = date(1970, 1, 1)
 
@@ -310,8 +310,11 @@ def theme_counts(
 def theme_examples(
     engine: Engine, theme_id: int, where: Sequence[str] = (), *, positive: bool, limit: int = 3
 ) -> list[dict[str, Any]]:
-    """A few comments mentioning the theme within `where` (the caller's scope): the most clearly positive
-    or negative clauses about it (ties: the most recent)."""
+    """A few comments mentioning the theme or one of its sub-themes within `where` (the caller's scope):
+    the most clearly positive or negative clauses about it (ties: the most recent). A discovered parent
+    is never assigned itself: "no negative comment" beside its 1,155 mentions was its own id alone."""
+    with Session(engine) as session:
+        ids = with_descendants(session, theme_id)
     filters, tree = scope_filters(engine, tuple(where))
     polarity = (
         FeedbackTheme.sentiment >= NEUTRAL_BAND if positive else FeedbackTheme.sentiment <= -NEUTRAL_BAND
@@ -319,18 +322,23 @@ def theme_examples(
     order = FeedbackTheme.sentiment.desc() if positive else FeedbackTheme.sentiment.asc()
     stmt = (
         select(
-            Feedback.id, Feedback.text, Feedback.received_at, Feedback.nps, OrgUnit.code,
+            Feedback.id, Feedback.text, Feedback.received_at, Feedback.nps, Feedback.rating, OrgUnit.code,
             FeedbackTheme.sentiment, FeedbackTheme.matched,
         )
         .join(FeedbackTheme, FeedbackTheme.feedback_id == Feedback.id)
         .outerjoin(OrgUnit, OrgUnit.id == Feedback.org_unit_id)
-        .where(FeedbackTheme.theme_id == theme_id, polarity, Feedback.text.is_not(None))
+        .where(FeedbackTheme.theme_id.in_(ids), polarity, Feedback.text.is_not(None))
     )  # fmt: skip
     stmt = apply_filters(stmt, filters, tree=tree)
-    stmt = stmt.order_by(order, Feedback.received_at.desc(), Feedback.id.desc()).limit(limit)
-    keys = ("id", "text", "received_at", "nps", "unit", "sentiment", "matched")
+    # A comment holds at most one clause per theme: `limit` per theme is enough for `limit` comments,
+    # each shown once, by its most telling clause (the first in this order).
+    stmt = stmt.order_by(order, Feedback.received_at.desc(), Feedback.id.desc()).limit(limit * len(ids))
+    keys = ("id", "text", "received_at", "nps", "rating", "unit", "sentiment", "matched")
+    out: dict[int, dict[str, Any]] = {}
     with engine.connect() as conn:
-        return [dict(zip(keys, r, strict=True)) for r in conn.execute(stmt)]
+        for r in conn.execute(stmt):
+            out.setdefault(r[0], dict(zip(keys, r, strict=True)))
+    return list(out.values())[:limit]
 
 
 def _too_broad(

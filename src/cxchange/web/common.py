@@ -25,6 +25,9 @@ NAV = (
     ("/surveys", "Surveys", "read"),
     ("/sustain", "Sustain", "read"),
 )
+# Pages that span every unit (import batches, survey links and counts) refuse a user limited to some
+# units: the menu does not offer them a page that can only say "not for your units".
+WHOLE_STORE_PAGES = frozenset({"/import", "/surveys"})
 
 
 def _tojson_script(value: Any) -> Markup:
@@ -50,7 +53,12 @@ def page_context(request: Request, look_up_user: bool = True) -> dict[str, Any]:
         from cxchange.auth.roles import get_role
 
         role = get_role(user["role"])
-        nav = [(path, label) for path, label, perm in NAV if role.can(perm)]
+        limited = scope.scoped if scope is not None else bool(user.get("units")) and user["role"] != "admin"
+        nav = [
+            (path, label)
+            for path, label, perm in NAV
+            if role.can(perm) and not (limited and path in WHOLE_STORE_PAGES)
+        ]
     return {
         "user": user,
         "user_scope": scope,

@@ -121,9 +121,10 @@ def _trend(eng: Engine, where: tuple[str, ...], metrics: list[str]) -> dict[str,
     return out
 
 
-def _initiatives(eng: Engine, scope: UserScope) -> list[dict[str, Any]]:
-    """Initiatives concerning the user's units (scope, pilot or control units, above or beneath theirs)."""
-    details = {d["id"]: d for d in visible_initiatives(eng, scope)}
+def _initiatives(eng: Engine, scope: UserScope, unit: str | None) -> list[dict[str, Any]]:
+    """Initiatives concerning the user's units and the unit in view (scope, pilot or control units,
+    above or beneath them)."""
+    details = {d["id"]: d for d in visible_initiatives(eng, scope, unit=unit)}
     rows = [r for r in list_all(eng) if r["id"] in details]
     active = sorted(rows, key=lambda r: (r["status"] != "active", -r["id"]))[:INITIATIVES]
     out = []
@@ -159,7 +160,8 @@ def overview(
     case_units = [current.code] if narrowed and current is not None else scope.units(eng, None)
 
     def compute() -> dict[str, Any]:
-        return _aggregates(eng, scope, tree, where, current, listed, case_units, min_n)
+        in_view = current.code if narrowed and current is not None else None
+        return _aggregates(eng, scope, tree, where, current, listed, case_units, min_n, in_view)
 
     key = (where, current.code if current else None, tuple(u.code for u in listed), tuple(case_units or ()),
            scope.unit_codes)  # fmt: skip
@@ -184,8 +186,10 @@ def _aggregates(
     listed: list[Unit],
     case_units: list[str] | None,
     min_n: int,
+    in_view: str | None,
 ) -> dict[str, Any]:
-    """The expensive part of the page (every row aggregated): cached per data version."""
+    """The expensive part of the page (every row aggregated): cached per data version. `in_view`: the
+    unit the page is narrowed to (None: the whole company)."""
     answers = scope_answers(eng, where=where)
     metric = default_metric(answers)
     # A card per metric the scope has answers of (NPS's, saying "no answers", when it has none at all).
@@ -221,5 +225,5 @@ def _aggregates(
         "themes": themes,
         "emerging": (_safe(emerging, eng, where=where) or [])[:TOP_EMERGING],
         "cases": cases,
-        "initiatives": _safe(_initiatives, eng, scope) or [],
+        "initiatives": _safe(_initiatives, eng, scope, in_view) or [],
     }
