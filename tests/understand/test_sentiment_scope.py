@@ -187,3 +187,25 @@ def test_cxchange_sentiment_reads_clauses(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert [r["label"] for r in out] == ["negative", "negative"], out
+
+
+def test_the_training_feature_cache_key_covers_every_lexicon_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """train/sentiment.py caches features under a hash of the lexicon's sources: a rule changed in a
+    module it does not hash would train the model on stale features."""
+    import ast
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("cx_train_sentiment_scope", root / "train" / "sentiment.py")
+    assert spec is not None and spec.loader is not None
+    train = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, train)  # dataclasses look their module up there
+    spec.loader.exec_module(train)
+    package = "cxchange.understand.sentiment."
+    lexicon_py = root / "src" / "cxchange" / "understand" / "sentiment" / "lexicon.py"
+    imported = {
+        node.module.removeprefix(package) + ".py"
+        for node in ast.walk(ast.parse(lexicon_py.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(package)
+    }
+    assert imported and imported <= set(train.LEXICON_SOURCES) - {"lexicon.py"}, imported
