@@ -150,6 +150,10 @@ class Features:
     embedded: np.ndarray  # embed_raw(..., "text+worst"): the text's vector, then its worst sentence's
 
 
+# The lexicon's modules (sentiment/): a change to any of them changes the features, so the cache key.
+LEXICON_SOURCES = ("lexicon.py", "language.py", "scope.py", "base.py")
+
+
 def _fingerprint() -> str:
     """Changes whenever the featurisation could: the lexicon code and data, and the feature code."""
     import inspect
@@ -158,7 +162,7 @@ def _fingerprint() -> str:
 
     src = ROOT / "src" / "cxchange" / "understand" / "sentiment"
     h = hashlib.sha256()
-    for path in sorted([src / "lexicon.py", src / "language.py", *(src / "data").glob("*.yaml")]):
+    for path in sorted([*(src / name for name in LEXICON_SOURCES), *(src / "data").glob("*.yaml")]):
         h.update(path.read_bytes())
     for part in (learned.featurize, learned._hashes, learned._sentences, learned.embed_raw):
         h.update(inspect.getsource(part).encode())

@@ -24,8 +24,8 @@ Features (`featurize`, shared with the training script so both compute the same 
   all-MiniLM-L6-v2). Meaning that no n-gram seen in training carries ("the app logs me out every
   hour") reaches the model through it. At run time the table is projected once on the model's
   weights (6 numbers a token), so it costs a tokenizer pass, not a 256-wide mean per text.
-After editing data/cx_lexicon.yaml, run train/sentiment.py again: the model keeps working, but it
-was fitted to the lexicon's old judgements.
+After editing the lexicon (data/cx_lexicon.yaml, or the rules of lexicon.py and scope.py), run
+train/sentiment.py again: the model keeps working, but it was fitted to the lexicon's old judgements.
 
 score = P(positive) - P(negative), in [-1, 1]. label: negative when score <= the model's lower
 threshold, positive when >= its upper one, else neutral; one pair for texts of at most 30 words

@@ -18,6 +18,15 @@ What is different from vaderSentiment:
   (language.detect_language) -> Sentiment(None, "unsupported", language).
 * Only the first MAX_CHARS characters are scored, cut at a sentence end: the compound score
   saturates long before that, and the cost of a 100 kB text stays that of a long review.
+* Clauses bound the rules (VADER's scope reaches across them and misreads reviews, e.g. "No legroom,
+  horrible IFE" read "horrible" as negated): a negation reaches only words of its own clause (a
+  clause ends at , ; : . ! ? a line break and before a contrast word; the commas of a "not A, B, nor
+  C" list do not end it); the contrast rule weighs each sentence around its own first "but"/"however"
+  (a sentence that opens with one also halves the sentence before it), not the whole text around the
+  text's first; expectation frames read as the negation of what they expect ("supposed to be X",
+  "should have been X", "would seem X but ...", "X but it wasn't"); and a capitalised lexicon word
+  inside a clause that is used as a name ("United is using ...", "Spirit Airlines") carries no
+  valence (`_proper_noun`).
 * It is faster: tables are built once, lookups are dict/set hits, the rules walk one lowered word
   list instead of re-lowering the text for every word.
 """
@@ -36,6 +45,20 @@ from pathlib import Path
 
 from cxchange.understand.sentiment.base import UNSUPPORTED, Sentiment, label_for
 from cxchange.understand.sentiment.language import detect_language
+from cxchange.understand.sentiment.scope import (
+    CONTRAST,
+    FRAME_WORDS,
+    N_SCALAR,
+    NEGATE,
+    SENTENCE,
+    clause_ids,
+    contrast,
+    expectations,
+    negated,
+    proper_noun,
+    title_case,
+    token_breaks,
+)
 
 DATA = Path(__file__).parent / "data"
 MAX_CHARS = 10_000  # longer texts are scored on their first ~10,000 characters (see module doc)
@@ -44,18 +67,10 @@ MAX_CHARS = 10_000  # longer texts are scored on their first ~10,000 characters 
 B_INCR = 0.293  # intensifier ("very")
 B_DECR = -0.293  # dampener ("slightly")
 C_INCR = 0.733  # an ALL CAPS word among lower-case ones
-N_SCALAR = -0.74  # negation flips and weakens
 ALPHA = 15.0  # compound normalisation x / sqrt(x^2 + ALPHA)
 EXCLAIM = 0.292  # per "!" (at most 4)
 QUESTION = 0.18  # per "?" when there are 2 or 3; 0.96 for more
 
-NEGATE = frozenset(
-    "aint arent cannot cant couldnt darent didnt doesnt ain't aren't can't couldn't daren't didn't "
-    "doesn't dont hadnt hasnt havent isnt mightnt mustnt neither don't hadn't hasn't haven't isn't "
-    "mightn't mustn't neednt needn't never none nope nor not nothing nowhere oughtnt shant shouldnt "
-    "uhuh wasnt werent oughtn't shan't shouldn't uh-uh wasn't weren't without wont wouldnt won't "
-    "wouldn't rarely seldom despite".split()
-)
 _UP = (
     "absolutely amazingly awfully completely considerable considerably decidedly deeply effing enormous "
     "enormously entirely especially exceptional exceptionally extreme extremely fabulously flipping "
@@ -79,8 +94,6 @@ SPECIAL_CASES = {
     "the shit": 3.0, "the bomb": 3.0, "bad ass": 1.5, "badass": 1.5, "bus stop": 0.0, "yeah right": -2.0,
     "kiss of death": -1.5, "to die for": 3.0, "beating heart": 3.5,
 }  # fmt: skip
-CONTRAST = frozenset({"but", "however"})  # VADER has "but"; "however" shifts weight the same way
-
 _PUNCT = string.punctuation
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[a-zA-Z/!][^<>]{0,1000}>", re.S | re.I)
 _ELONGATED = re.compile(r"([a-z])\1{2,}", re.I)
@@ -253,10 +266,25 @@ class _Engine:
 
     def words(self, text: str) -> list[str]:
         """Emoji to words, phrases to tokens, then VADER's split: punctuation off, emoticons kept."""
+        return self.tokens(text)[0]
+
+    def tokens(self, text: str) -> tuple[list[str], list[int]]:
+        """The words (`words`) and, for each, whether it ends a clause (CLAUSE), a sentence (SENTENCE)
+        or neither (0): the punctuation the split strips, and line ends."""
         if not text.isascii():
             text = text.translate(self.table)
         text = self._replace_phrases(text)
-        tokens = text.split()
+        if "\n" in text:  # a line break ends a sentence ("Great location\nRude staff")
+            tokens, breaks = [], []
+            for line in text.splitlines():
+                words = line.split()
+                if words:
+                    tokens.extend(words)
+                    breaks.extend(token_breaks(words))
+                    breaks[-1] = SENTENCE
+        else:
+            tokens = text.split()
+            breaks = token_breaks(tokens)
         # Most tokens have no punctuation to strip (s is w): the comprehension keeps them as they are.
         out = [
             s if len(s) > 2 or len(s) == len(w) else self._short(w, s)
@@ -264,7 +292,7 @@ class _Engine:
         ]
         if _ELONGATED.search(text):
             out = [self._unelongate(w) for w in out]
-        return out
+        return out, breaks
 
     def _short(self, w: str, s: str) -> str:
         """A token of at most 2 characters once stripped: keep an emoticon (":)", ":D", "<3") whole,
@@ -285,16 +313,24 @@ class _Engine:
 
     # ------------------------------------------------------------------ the rules
 
-    def valences(self, words: list[str]) -> list[float]:
+    def valences(self, words: list[str], breaks: Sequence[int] | None = None) -> list[float]:
+        """Each word's valence. `breaks` (from `tokens`) marks clause and sentence ends, which bound the
+        rules; without it the words are one sentence of one clause (VADER's reading)."""
         lex, boosters, ctx = self.lexicon, self.boosters, self.context_boosters
         lows = list(map(str.lower, words))
         n = len(words)
+        if breaks is None:
+            breaks = [0] * n
         n_upper = sum(map(str.isupper, words))
         cap_diff = 0 < n_upper < n  # only some words shout
         # Set operations (in C) tell whether the negation and idiom rules can fire at all in this text.
         has_negation = not NEGATE.isdisjoint(lows) or "n't" in " ".join(lows)
         has_idiom = not self.idiom_words.isdisjoint(lows)
         has_no = "no" in lows
+        has_contrast = not CONTRAST.isdisjoint(lows)
+        has_frame = not FRAME_WORDS.isdisjoint(lows)
+        clause = clause_ids(lows, breaks) if has_negation or has_no or has_contrast or has_frame else []
+        titles: bool | None = None  # title case: no capitalised word is read as a name
         out = [0.0] * n
         for i in compress(range(n), map(lex.__contains__, lows)):  # lexicon words only, found in C
             lw = lows[i]
@@ -302,18 +338,29 @@ class _Engine:
                 continue
             if lw in ctx and i + 1 < n and lows[i + 1] in lex:
                 continue  # acts on the next word instead (see context_boosters)
+            w = words[i]
+            if i and w[0].isupper() and not breaks[i - 1] and not w.isupper():
+                if titles is None:
+                    titles = title_case(words, breaks)
+                if not titles and proper_noun(words, breaks, i):
+                    continue
             base = lex[lw]
             v = base
             if has_no:
-                if lw == "no" and i + 1 < n and lows[i + 1] in lex:
+                if lw == "no" and i + 1 < n and lows[i + 1] in lex and clause[i + 1] == clause[i]:
                     v = 0.0  # "no" negates the next word instead of counting itself
                 if (
-                    (i > 0 and lows[i - 1] == "no")
-                    or (i > 1 and lows[i - 2] == "no")
-                    or (i > 2 and lows[i - 3] == "no" and lows[i - 1] in ("or", "nor"))
+                    (i > 0 and lows[i - 1] == "no" and clause[i - 1] == clause[i])
+                    or (i > 1 and lows[i - 2] == "no" and clause[i - 2] == clause[i])
+                    or (
+                        i > 2
+                        and lows[i - 3] == "no"
+                        and lows[i - 1] in ("or", "nor")
+                        and clause[i - 3] == clause[i]
+                    )
                 ):
                     v = base * N_SCALAR
-            if cap_diff and words[i].isupper():
+            if cap_diff and w.isupper():
                 v += C_INCR if v > 0 else -C_INCR
             for k in range(min(i, 3)):  # up to three preceding non-lexicon words modify it
                 prev = lows[i - k - 1]
@@ -330,7 +377,7 @@ class _Engine:
                         s += C_INCR if v > 0 else -C_INCR
                     v += s * (1.0, 0.95, 0.9)[k]
                 if has_negation:
-                    v = _negation(v, lows, k, i)
+                    v = _negation(v, lows, k, i, clause[i - k - 1] == clause[i])
                 elif k == 2 and lows[i - 1] in ("so", "this"):
                     v *= 1.25  # VADER's emphasis quirk, kept for fidelity (see _negation)
                 if k == 2 and has_idiom:
@@ -339,9 +386,10 @@ class _Engine:
             if least and (i == 1 or lows[i - 2] not in ("at", "very")):
                 v *= N_SCALAR  # "the least helpful", but not "at least helpful"
             out[i] = v
-        if not CONTRAST.isdisjoint(lows):  # the first "but"/"however" shifts the weight
-            i = min(lows.index(w) for w in CONTRAST if w in lows)
-            out = [v * 0.5 for v in out[:i]] + [0.0] + [v * 1.5 for v in out[i + 1 :]]
+        if has_frame or has_contrast:
+            expectations(out, lows, breaks, clause)
+        if has_contrast:
+            contrast(out, lows, breaks)
         return out
 
     def _idioms(self, v: float, lows: list[str], i: int) -> float:
@@ -363,7 +411,7 @@ class _Engine:
 
     def _total(self, text: str) -> tuple[list[float], float, float]:
         """Valences, their sum with punctuation emphasis, and the emphasis."""
-        vals = self.valences(self.words(text))
+        vals = self.valences(*self.tokens(text))
         total = math.fsum(vals)
         emphasis = 0.0
         if total:
@@ -481,25 +529,24 @@ def _phrase_regex(pattern: str, slots: dict[str, str]) -> str:
     return out
 
 
-def _negation(v: float, lows: list[str], k: int, i: int) -> float:
-    """VADER's negation check for the word k+1 places before word i (its quirks kept)."""
+def _negation(v: float, lows: list[str], k: int, i: int, scoped: bool) -> float:
+    """VADER's negation check for the word k+1 places before word i (its quirks kept); `scoped`: that
+    word is in word i's clause (a negation in another clause does not reach it)."""
+    if not scoped:
+        return v * 1.25 if k == 2 and lows[i - 1] in ("so", "this") else v
     if k == 0:
-        return v * N_SCALAR if _negated(lows[i - 1]) else v
+        return v * N_SCALAR if negated(lows[i - 1]) else v
     if k == 1:
         if lows[i - 2] == "never" and lows[i - 1] in ("so", "this"):
             return v * 1.25  # "never so good" is emphasis, not negation
         if lows[i - 2] == "without" and lows[i - 1] == "doubt":
             return v
-        return v * N_SCALAR if _negated(lows[i - 2]) else v
+        return v * N_SCALAR if negated(lows[i - 2]) else v
     if (lows[i - 3] == "never" and lows[i - 2] in ("so", "this")) or lows[i - 1] in ("so", "this"):
         return v * 1.25
     if lows[i - 3] == "without" and "doubt" in (lows[i - 2], lows[i - 1]):
         return v
-    return v * N_SCALAR if _negated(lows[i - 3]) else v
-
-
-def _negated(word: str) -> bool:
-    return word in NEGATE or "n't" in word
+    return v * N_SCALAR if negated(lows[i - 3]) else v
 
 
 @functools.cache
