@@ -36,6 +36,8 @@ FORMATS: list[tuple[str, str, str | None]] = [
     ("%Y/%m/%d", "day", None),
     ("%d %b %Y", "day", None),
     ("%b %d, %Y", "day", None),
+    ("%d-%b-%y", "day", None),
+    ("%d %b %y", "day", None),
     ("%d/%m/%Y", "day", dates.DAY_FIRST),
     ("%m/%d/%Y", "day", dates.MONTH_FIRST),
     ("%d.%m.%Y %H:%M", "minute", dates.DAY_FIRST),
@@ -316,3 +318,15 @@ def test_dates_on_the_unix_epoch_are_said_never_changed(engine: Engine, tmp_path
     result = import_file(engine, path, ImportOptions(source="r", map_options=("received_at=date",)))
     assert result.imported == 3  # kept, on that day
     assert "1 of 3 values are 1970-01-01 (first at row 3)" in result.as_dict()["dates"]["notes"][0]
+
+
+def test_amazon_day_month_name_two_digit_year_is_read(engine: Engine, tmp_path: Path) -> None:
+    """The Alexa reviews' "31-Jul-18": every one of 2,291 rows was rejected as "not a date"."""
+    path = tmp_path / "alexa.csv"
+    path.write_text("text,rating,date\nLove my Echo!,5,31-Jul-18\nStopped working,1,16-May-18\n")
+    result = import_file(engine, path, ImportOptions(source="alexa"))
+    assert (result.imported, result.rejected) == (2, 0)
+    with engine.connect() as conn:
+        got = sorted(conn.execute(select(Feedback.received_at)).scalars())
+    assert got == [datetime(2018, 5, 16), datetime(2018, 7, 31)]
+

@@ -55,6 +55,10 @@ ORDER_FREE: tuple[str, ...] = (
     "%d %b %Y",
     "%d %B %Y",
     "%d-%b-%Y",
+    # Two-digit years beside a month name (Amazon's review exports: "31-Jul-18"); %Y would read "18" as
+    # the year 18, which _four_digit drops, so every row was rejected as "not a date".
+    "%d-%b-%y",
+    "%d %b %y",
     "%d %b %Y %H:%M",
     "%d %b %Y %H:%M:%S",
     "%b %d, %Y",
