@@ -64,7 +64,7 @@ def test_by_default_the_decide_stage_works_on_the_rating(ratings: Engine) -> Non
     assert ranked["opportunities"][0]["gain"] == max(r["gain"] for r in ranked["opportunities"])
     sim = simulate(ratings, ["Waiting time=1"], draws=200)
     assert sim["metric"] == "rating" and "baseline_nps" not in sim
-    assert sim["baseline"] == round((1 * 10 + 2 * 10 + 5 * 10 + 2) / 30, 2)  # visits 0–2 one star more
+    assert sim["baseline"] == round((1 * 10 + 2 * 10 + 5 * 10 + 2) / 30, 4)  # visits 0–2 one star more
     assert sim["projected"] > sim["baseline"] and sim["delta_ci_low"] <= sim["delta"] <= sim["delta_ci_high"]
     assert "only respondents with a rating answer count" in " ".join(sim["assumptions"])
     with pytest.raises(InputError, match="need --metric nps"):
