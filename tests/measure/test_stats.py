@@ -481,3 +481,15 @@ def test_validation_messages_unchanged() -> None:
     with pytest.raises(ValueError, match=r"nps values must be integers in 0..10, got \[3.5, 11.0\]"):
         score_from_counts("nps", [3.5, 11, 12], [1, 2, 0])
     assert _arrays(np.float64(3.0), np.int64(2)) == ([3.0], [2])  # a 0-d array is one value
+
+
+def test_a_mean_interval_is_cut_to_the_scale_given_but_never_below_an_answer() -> None:
+    """Ratings: 1–5 stars when the store has no 1–10 source (Alexa's Walnut Finish, 4.8 of 5 on five
+    reviews, ran to 5.36); a 9 in the group keeps the top at 9 whatever the bounds say."""
+    from cxchange.measure.stats import score_from_counts
+
+    stars = score_from_counts("rating", [4, 5], [1, 4], bounds=(1.0, 5.0))
+    assert stars.ci_high == 5.0 and stars.ci_low is not None and 1 < stars.ci_low < 4.8
+    assert score_from_counts("rating", [4, 5], [1, 4]).ci_high > 5  # the 1–10 default
+    stray = score_from_counts("rating", [5, 9], [3, 1], bounds=(1.0, 5.0))
+    assert stray.ci_high == 9.0

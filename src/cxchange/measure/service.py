@@ -352,12 +352,27 @@ def _derive_keys(
     )
 
 
-def _stat_row(metric: str, group: dict[str, Any], part: pl.DataFrame, q: ScoreQuery) -> dict:
+def mean_bounds(engine: Engine, metric: str) -> tuple[float, float] | None:
+    """The values a mean rating can take in this store: 1 to the widest scale any source was imported
+    on (5 unless one was 1–10), so a small group's interval on 1–5 stars never ends at 5.36 (the Alexa
+    reviews' Walnut Finish, n = 5). None for the other metrics: their scales are fixed (`MEAN_BOUNDS`).
+    A source re-imported on another scale keeps its rows' answers: `mean_from_counts` never cuts an
+    interval below the largest answer."""
+    if metric != "rating":
+        return None
+    with engine.connect() as conn:
+        widest = conn.execute(select(func.max(source_table.c.rating_scale))).scalar()
+    return (1.0, float(widest or 10))
+
+
+def _stat_row(
+    metric: str, group: dict[str, Any], part: pl.DataFrame, q: ScoreQuery, bounds: tuple[float, float] | None
+) -> dict:
     """One group's row from its (__value, __count) rows. Its values are a handful (0..10 for NPS): plain
     lists, not arrays, so a `scores` never loads numpy (tests/measure/test_startup.py). A bootstrap
     draws from the stats module's default generator, seeded 0 for every group (reproducible)."""
     values, counts = part["__value"].to_list(), part["__count"].to_list()
-    st = score_from_counts(metric, values, counts, ci=q.ci, level=q.level)
+    st = score_from_counts(metric, values, counts, ci=q.ci, level=q.level, bounds=bounds)
     row: dict[str, Any] = {
         "group": group,
         "n": st.n,
@@ -377,13 +392,14 @@ def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
     """One row per group: n, score, interval, small-sample flag (never hidden), NPS components."""
     grouped = grouped_counts(engine, q)
     metric = q.metric.lower()
+    bounds = mean_bounds(engine, metric)
     out = []
     if not grouped.keys:
         f = grouped.frame
-        return [_stat_row(metric, {}, f, q)] if f.height else []
+        return [_stat_row(metric, {}, f, q, bounds)] if f.height else []
     for key_vals, part in grouped.frame.group_by(grouped.keys, maintain_order=True):
         group = dict(zip(grouped.keys, key_vals, strict=True))
-        out.append(_stat_row(metric, group, part, q))
+        out.append(_stat_row(metric, group, part, q, bounds))
     return out
 
 

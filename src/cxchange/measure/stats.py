@@ -332,7 +332,8 @@ def mean_from_counts(
         draws = interval.resample(n, c)
         lo, hi = _percentile_ci(draws @ np.asarray(v) / n, interval.level)
     if bounds is not None:
-        lo, hi = _clip(lo, *bounds), _clip(hi, *bounds)
+        top = max(bounds[1], max(x for x, k in zip(v, c, strict=True) if k))  # never below an answer
+        lo, hi = _clip(lo, bounds[0], top), _clip(hi, bounds[0], top)
     return ScoreStat(n=n, score=mean, ci_low=lo, ci_high=hi, mean=mean)
 
 
@@ -370,9 +371,12 @@ def score_from_counts(
     counts: ArrayLike,
     *,
     ci: str | None = None,
+    bounds: tuple[float, float] | None = None,
     **options: Unpack[IntervalOptions],
 ) -> ScoreStat:
-    """Score one group for ``metric`` (nps, csat, ces, rating); ``ci=None`` picks the metric's default."""
+    """Score one group for ``metric`` (nps, csat, ces, rating); ``ci=None`` picks the metric's default.
+    `bounds`: the values a mean can take when the caller knows them better than `MEAN_BOUNDS` (ratings
+    imported on 1–5 only: `measure.service.mean_bounds`)."""
     m = _check_metric(metric)
     method = _resolve_ci(m, ci)
     if m == "nps":
@@ -380,7 +384,7 @@ def score_from_counts(
         return nps_from_counts(p, pas, d, ci=method, **options)
     if m == "csat":
         return csat_from_counts(values, counts, ci=method, **options)
-    return mean_from_counts(values, counts, ci=method, bounds=MEAN_BOUNDS[m], **options)
+    return mean_from_counts(values, counts, ci=method, bounds=bounds or MEAN_BOUNDS[m], **options)
 
 
 # ---------------------------------------------------------------------------------------- comparisons

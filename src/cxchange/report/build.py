@@ -31,7 +31,7 @@ from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.data import load_respondents, theme_driver_frame
 from cxchange.decide.drivers import driver_table, quadrant
 from cxchange.measure.scale import default_metric
-from cxchange.measure.service import ScoreQuery, compare_count_frames, grouped_counts
+from cxchange.measure.service import ScoreQuery, compare_count_frames, grouped_counts, mean_bounds
 from cxchange.measure.stats import score_from_counts
 from cxchange.org.tree import OrgTree, Unit, load_org_tree
 from cxchange.report.initiatives import initiatives_section
@@ -91,13 +91,13 @@ def _quote(text: str | None) -> str:
     return t if len(t) <= MAX_QUOTE else t[: MAX_QUOTE - 1].rstrip() + "…"
 
 
-def _stat(metric: str, part: pl.DataFrame) -> dict[str, Any]:
+def _stat(metric: str, part: pl.DataFrame, bounds: tuple[float, float] | None = None) -> dict[str, Any]:
     if part.height:
         agg = part.group_by("__value").agg(pl.col("__count").sum()).sort("__value")
         values, counts = agg["__value"].to_numpy(), agg["__count"].to_numpy()
     else:
         values, counts = np.array([], dtype=float), np.array([], dtype=np.int64)
-    st = score_from_counts(metric, values, counts, level=LEVEL, rng=np.random.default_rng(0))
+    st = score_from_counts(metric, values, counts, level=LEVEL, bounds=bounds, rng=np.random.default_rng(0))
     return {
         "n": int(st.n),
         "score": _r(st.score),
@@ -141,16 +141,17 @@ def _scores(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> list[dict[st
         if not cur.height:
             continue
         before = frame.filter(pl.col("month").is_in(sorted(in_prev)))
+        bounds = mean_bounds(s.engine, metric)  # 1–5 stars: no interval up to 5.3
         trend = []
         for month in months:
-            st = _stat(metric, frame.filter(pl.col("month") == month))
+            st = _stat(metric, frame.filter(pl.col("month") == month), bounds)
             trend.append({"month": month, **st, "in_period": month in in_period})
         out.append(
             {
                 "metric": metric,
                 **meta,
-                **_stat(metric, cur),
-                "previous": _stat(metric, before) if before.height else None,
+                **_stat(metric, cur, bounds),
+                "previous": _stat(metric, before, bounds) if before.height else None,
                 "change": _change(metric, cur, before),
                 "trend": trend,
             }
@@ -175,6 +176,7 @@ def _by_unit(s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str) -
     q = ScoreQuery(metric=metric, by=("month", key), where=s.where, period=Period(prev.start, period.end))
     frame = grouped_counts(s.engine, q).frame
     cur_m, prev_m = period.months(), prev.months()
+    bounds = mean_bounds(s.engine, metric)
     rows = []
     for u in children:
         part = frame.filter(pl.col(key) == u.name)
@@ -185,8 +187,8 @@ def _by_unit(s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str) -
             {
                 "code": u.code,
                 "name": u.name,
-                **_stat(metric, cur),
-                "previous": _stat(metric, before)["score"] if before.height else None,
+                **_stat(metric, cur, bounds),
+                "previous": _stat(metric, before, bounds)["score"] if before.height else None,
                 "change": _change(metric, cur, before),
             }
         )
