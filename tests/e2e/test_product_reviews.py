@@ -59,3 +59,16 @@ def test_a_date_column_no_format_reads_is_refused_before_anything_is_stored(cx: 
         assert "column 'date'" in refused.err and "none of the 2 values reads as a date" in refused.err
         assert "--date-format" in refused.err
     assert cx.json("batches") == []
+
+
+def test_compare_with_an_empty_previous_period_says_so(cx: Cx) -> None:
+    path = cx.workdir / "amazon_alexa.csv"
+    write_reviews(path)
+    cx.run("import", str(path), "--source", "alexa")
+    # the default: the 90 days up to 31 July, against the 90 before, when there were no reviews yet
+    refused = cx.run("compare", "--by", "attr:variation", "--vs", "previous-period", ok=False)
+    assert "no rating answers in the previous period (2018-02-02 to 2018-05-02)" in refused.err
+    assert "--since" in refused.err
+    july = cx.json("compare", "--by", "attr:variation", "--vs", "previous-period", "--since", "2018-07-01")
+    assert {r["previous_period"] for r in july} == {"2018-05-31 to 2018-06-30"}
+    assert sum(r["n_other"] for r in july) > 0

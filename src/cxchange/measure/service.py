@@ -527,6 +527,14 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
             raise no_answers(current)
         earlier = current.period.previous()
         prev = grouped_counts(engine, replace(q, period=earlier)).frame
+        if prev.is_empty():
+            # Every row was "n_other 0" with empty cells, exit 0 (Alexa reviews: 11 weeks of data, so the
+            # 90 days before the last 90 held nothing): no comparison is an answer of its own.
+            raise NoDataError(
+                f"no {metric} answers in the previous period ({_span(earlier)}) to compare "
+                f"{_span(current.period)} with ({scope_text(q)}): choose a shorter period with --since, "
+                "or use --vs rest"
+            )
         # Which periods: without --since it is the 90 days up to the newest feedback, said on every row.
         periods = {"period": _span(current.period), "previous_period": _span(earlier)}
         pairs = []
