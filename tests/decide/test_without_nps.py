@@ -214,3 +214,25 @@ def test_with_customer_values_the_revenue_at_risk_is_counted(engine: Engine) -> 
         o for o in opportunities(engine, draws=50)["opportunities"] if o["theme"] == "Waiting time"
     )
     assert waiting["revenue_at_risk"] == money["revenue_at_risk"]
+
+
+def test_a_quote_of_several_paragraphs_stays_one_block_quote(engine: Engine) -> None:
+    """Amazon book reviews keep their paragraphs: the second one ended the Markdown block quote and read
+    as the case's own words between two quotes."""
+    from cxchange.decide.business_case import build_case, render
+
+    texts = [
+        f"Waited an hour in the queue (visit {i}).\n\nNever again, the queue is endless." for i in range(6)
+    ]
+    frame = pl.DataFrame(
+        {"Comment": texts + ["Great price, friendly staff"] * 6, "Stars": ["1"] * 6 + ["5"] * 6}
+    )
+    import_frame(engine, frame, ImportOptions(source="reviews", map_options=("text=Comment", "rating=Stars")))
+    tx.import_yaml(engine, builtin_taxonomy("cx_default"))
+    analyze(engine)
+    case = build_case(engine, "Waiting time", draws=50)
+    assert case["quotes"] and all("\n" not in q for q in case["quotes"])
+    assert case["quotes"][0].endswith("). Never again, the queue is endless.")
+    text = render(case, ".md")
+    quoted = text.split("## The problem, in customers' words")[1].split("| month")[0]
+    assert all(line.startswith("> ") for line in quoted.splitlines() if line.strip())

@@ -109,6 +109,9 @@ def build_case(
         .head(QUOTES)["text"]
         .to_list()
     )
+    # One line each, as the report quotes: a review's own paragraphs ended the Markdown block quote,
+    # so its second paragraph read as the case's own words between two quotes (Amazon book reviews).
+    quotes = [" ".join(q.split()) for q in quotes]
     units: list[dict[str, Any]] = next((w["rows"] for w in where_hits if w["by"] == "unit"), [])
     pilot = [u["group"] for u in units[:2]]
     analysed = f.height
