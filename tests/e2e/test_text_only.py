@@ -1,0 +1,32 @@
+"""Customer requests to a bank (banking77: a short text and its intent, no date, no score), toured as a
+new user does, as subprocesses on a fresh database.
+
+`scores` said "no nps answers in scope" (there is no score of any kind), and `emerging`, after a
+complete `analyze`, said "no analysed comments: ... run `cxchange analyze`": a circle.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from .conftest import Cx
+
+REQUESTS = [
+    ("I still have not received my new card, I ordered over a week ago.", "card_arrival"),
+    ("My card payment was declined at the shop", "declined_card_payment"),
+    ("Why is my top up still pending?", "pending_top_up"),
+    ("The exchange rate you charged me is wrong", "exchange_rate"),
+]
+
+
+def test_a_text_only_store_says_what_it_lacks_and_where_to_go(cx: Cx) -> None:
+    path = cx.workdir / "banking77_test.csv"
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["text", "category"])
+        out.writerows((f"{text} ({i})", category) for i in range(10) for text, category in REQUESTS)
+    assert cx.json("import", str(path), "--source", "bank")["imported"] == 40
+    assert cx.json("analyze")[0]["analysed"] == 40
+    undated = cx.run("emerging", ok=False)
+    assert "no dated analysed comments in scope" in undated.err and "`cxchange redate COLUMN`" in undated.err
+    assert "run `cxchange analyze`" not in undated.err
