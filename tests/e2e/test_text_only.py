@@ -27,6 +27,11 @@ def test_a_text_only_store_says_what_it_lacks_and_where_to_go(cx: Cx) -> None:
         out.writerows((f"{text} ({i})", category) for i in range(10) for text, category in REQUESTS)
     assert cx.json("import", str(path), "--source", "bank")["imported"] == 40
     assert cx.json("analyze")[0]["analysed"] == 40
+    refused = cx.run("scores", ok=False)
+    assert "no score answers in scope (all feedback): no nps, csat, ces or rating" in refused.err
+    assert "`cxchange themes`" in refused.err
+    asked = cx.run("scores", "--metric", "csat", ok=False)  # named: said as before
+    assert "no csat answers in scope (all feedback)" in asked.err
     undated = cx.run("emerging", ok=False)
     assert "no dated analysed comments in scope" in undated.err and "`cxchange redate COLUMN`" in undated.err
     assert "run `cxchange analyze`" not in undated.err

@@ -445,10 +445,19 @@ def scores_in_scope(engine: Engine, q: ScoreQuery, *, flag: str = "--metric {}")
     (`flag`: the CLI's option by default; the API passes its query parameter). No metric named (""):
     the scope's default (`in_default_metric`). (Pages and services that show "no data" themselves
     call `scores`.)"""
+    asked = bool(q.metric)
     q = in_default_metric(engine, q)
     rows = scores(engine, q)
     if not rows:
         error = no_answers(q)
+        if not asked and not any(_answered(engine, q, m) for m in METRICS if m != q.metric.lower()):
+            # No metric named and none answered (banking77's requests: text only): "no nps answers" sent
+            # the user looking for an NPS column; the comments alone still have a loop of their own.
+            raise NoDataError(
+                f"no score answers in scope ({scope_text(q)}): no {', '.join(METRICS[:-1])} or "
+                f"{METRICS[-1]}; the comments alone are read by `cxchange analyze`, `cxchange themes` and "
+                "`cxchange feedback`"
+            )
         # A metric the scope lacks: say which metrics it does have.
         others = [(m, n) for m in METRICS if m != q.metric.lower() if (n := _answered(engine, q, m))]
         if others:
