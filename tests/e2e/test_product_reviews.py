@@ -72,3 +72,41 @@ def test_compare_with_an_empty_previous_period_says_so(cx: Cx) -> None:
     july = cx.json("compare", "--by", "attr:variation", "--vs", "previous-period", "--since", "2018-07-01")
     assert {r["previous_period"] for r in july} == {"2018-05-31 to 2018-06-30"}
     assert sum(r["n_other"] for r in july) > 0
+
+
+def test_the_outcome_says_which_units_it_rests_on_and_where_the_data_stops(cx: Cx) -> None:
+    """Variants as units: one pilot variant was only reviewed after the start, and the reviews stop a
+    month into the 90-day after window. The estimate (unit fixed effects) and the before/after means
+    then tell different stories; the outcome says why, and how many days the after window holds."""
+    units, people, reviews = (cx.workdir / f"{n}.csv" for n in ("units", "people", "reviews"))
+    units.write_text(
+        "code,name,parent,level\nALEXA,Alexa devices,,company\n"
+        "DOT,Black Dot,ALEXA,variant\nNEW,Walnut Finish,ALEXA,variant\nFAB,Charcoal Fabric,ALEXA,variant\n"
+    )
+    people.write_text("name,email,unit,role\nSam Sponsor,sam@alexa.test,ALEXA,exec\n")
+    rng = random.Random(5)
+    with reviews.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["text", "rating", "variation", "date"])
+        for i in range(300):
+            variant = ["Black Dot", "Charcoal Fabric", "Walnut Finish"][i % 3]
+            first = date(2018, 7, 1) if variant == "Walnut Finish" else date(2018, 5, 16)
+            day = first + timedelta(days=rng.randrange((date(2018, 8, 1) - first).days))
+            out.writerow([f"review {i}", rng.choice([2, 4, 5]), variant, day.strftime("%d-%b-%y")])
+    cx.run("org", "import", str(units), "--people", str(people))
+    cx.run("import", str(reviews), "--source", "alexa", "--map", "org_unit=variation")
+    created = cx.json(
+        "initiative", "create", "--name", "Fix wifi", "--framework", "cx10", "--sponsor", "sam@alexa.test",
+        "--owner", "sam@alexa.test", "--units", "DOT,NEW,FAB", "--pilot-units", "DOT,NEW",
+        "--control-units", "FAB", "--start", "2018-07-01",
+    )  # fmt: skip
+    outcome = cx.json("outcomes", str(created["id"]))
+    assert outcome["mode"] == "did" and outcome["window"]["after"] == ["2018-07-01", "2018-09-28"]
+    caveats = " | ".join(outcome["caveats"])
+    assert "1 of 3 units answered only before or only after the start (NEW)" in caveats
+    assert "the estimate rests on the 2 that answered on both sides" in caveats
+    assert (
+        "the newest feedback is from 2018-07-31: after the start there are 31 days of feedback, not 90"
+        in caveats
+    )
+    assert "after the start there are 31 days" in cx.run("outcomes", str(created["id"])).out
