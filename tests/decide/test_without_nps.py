@@ -236,3 +236,19 @@ def test_a_quote_of_several_paragraphs_stays_one_block_quote(engine: Engine) -> 
     text = render(case, ".md")
     quoted = text.split("## The problem, in customers' words")[1].split("| month")[0]
     assert all(line.startswith("> ") for line in quoted.splitlines() if line.strip())
+
+
+def test_an_undated_case_without_units_says_so_instead_of_empty_sections(ratings: Engine) -> None:
+    """Amazon book reviews (no date, no unit): the case had a trend table of headers only and a "Where
+    it hits" heading over nothing."""
+    from cxchange.decide.business_case import build_case, render
+
+    case = build_case(ratings, "Waiting time", draws=50)
+    assert case["trend"] == [] and case["where"] == []
+    assert case["notes"]["trend"].startswith("No dated comments") and "redate" in case["notes"]["trend"]
+    assert "`cxchange org link COLUMN`" in case["notes"]["where"]
+    text = render(case, ".md")
+    assert "| month |" not in text and case["notes"]["trend"] in text
+    hits = text.split("## Where it hits")[1].split("## The effect")[0]
+    assert hits.strip() == case["notes"]["where"]
+    assert case["notes"]["where"] in render(case, ".html")

@@ -112,6 +112,18 @@ def build_case(
     # One line each, as the report quotes: a review's own paragraphs ended the Markdown block quote,
     # so its second paragraph read as the case's own words between two quotes (Amazon book reviews).
     quotes = [" ".join(q.split()) for q in quotes]
+    # Said, not left as an empty table and an empty heading (Amazon book reviews: no date, no unit).
+    notes = {
+        "trend": None
+        if trend.height
+        else "No dated comments: the monthly trend needs a date (`cxchange redate COLUMN` dates them from "
+        "a column kept at import).",
+        "where": None
+        if any(w["rows"] for w in where_hits)
+        else "No unit or region with 30 or more analysed comments to compare"
+        + ("." if where_hits else ": link the feedback to units with `cxchange org link COLUMN`."),
+    }
+    where_hits = [w for w in where_hits if w["rows"]]
     units: list[dict[str, Any]] = next((w["rows"] for w in where_hits if w["by"] == "unit"), [])
     pilot = [u["group"] for u in units[:2]]
     analysed = f.height
@@ -128,6 +140,7 @@ def build_case(
             for m, n, k in trend.select("month", "n", "k").iter_rows()
         ],
         "where": where_hits,
+        "notes": notes,
         "simulation": sim,
         "metric": sim["metric"],
         "metric_label": label,
