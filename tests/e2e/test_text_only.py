@@ -35,3 +35,5 @@ def test_a_text_only_store_says_what_it_lacks_and_where_to_go(cx: Cx) -> None:
     undated = cx.run("emerging", ok=False)
     assert "no dated analysed comments in scope" in undated.err and "`cxchange redate COLUMN`" in undated.err
     assert "run `cxchange analyze`" not in undated.err
+    assert "no alerts fired" in cx.run("alerts").out  # it printed a blank line
+    assert cx.json("alerts") == []
