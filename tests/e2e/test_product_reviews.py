@@ -76,6 +76,10 @@ def test_compare_with_an_empty_previous_period_says_so(cx: Cx) -> None:
     july = cx.json("compare", "--by", "attr:variation", "--vs", "previous-period", "--since", "2018-07-01")
     assert {r["previous_period"] for r in july} == {"2018-05-31 to 2018-06-30"}
     assert sum(r["n_other"] for r in july) > 0
+    # the report's default, the latest complete quarter, leaves July out: said, with the way to it
+    report = cx.run("report", "--output", "report.html")
+    assert "(2018-Q2," in report.out and "later pieces of feedback fall in 2018-Q3" in report.out
+    assert "--period 2018-Q3" in (cx.workdir / "report.html").read_text()
 
 
 def test_the_outcome_says_which_units_it_rests_on_and_where_the_data_stops(cx: Cx) -> None:

@@ -495,5 +495,17 @@ def build_report(
             "(at most 365 days), against an equally long window before the start (at least 90 days).",
         ],
     }
+    # The default is the latest complete quarter: feedback after it (Alexa: 2,068 of 2,291 reviews, all
+    # in July) was left out without a word. Said, with the period that holds it.
+    later = s.count(Period(p.window.until, None)) if period is None else 0
+    last = s.last_day() if later else None
+    data["later"] = None
+    if later and last is not None:
+        holds = period_containing(p.kind, last).label
+        data["later"] = {"feedback": later, "period": holds}
+        data["notes"].append(
+            f"{later:,} pieces of feedback after {p.last_day} fall in {holds}, which is not complete yet: "
+            f"report on it with --period {holds}."
+        )
     data["highlights"] = _highlights(data)
     return data
