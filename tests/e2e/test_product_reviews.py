@@ -108,6 +108,12 @@ def test_the_outcome_says_which_units_it_rests_on_and_where_the_data_stops(cx: C
         "--owner", "sam@alexa.test", "--units", "DOT,NEW,FAB", "--pilot-units", "DOT,NEW",
         "--control-units", "FAB", "--start", "2018-07-01",
     )  # fmt: skip
+    measure = cx.json(
+        "initiative", "metric", "add", str(created["id"]), "--metric", "rating", "--target", ">=1"
+    )
+    # the control units are the comparison, never "met" (a rating of at least 1: met by any group judged)
+    assert measure["status"] == "met" and measure["pilot"]["status"] == "met"
+    assert measure["control"]["status"] == "comparison" and measure["control"]["target_value"] is None
     outcome = cx.json("outcomes", str(created["id"]))
     assert outcome["mode"] == "did" and outcome["window"]["after"] == ["2018-07-01", "2018-09-28"]
     caveats = " | ".join(outcome["caveats"])
