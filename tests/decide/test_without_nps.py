@@ -128,6 +128,9 @@ def test_the_themes_and_decide_pages_show_the_rating(ratings: Engine) -> None:
             and "mean rating after − mean rating now" in decide.text
         )
         assert '"metric":"rating"' in decide.text.replace(" ", "")  # the simulator posts the page's metric
+        # gains on a mean rating in thousandths, as ranked (hundredths read +0.00 for most Alexa themes)
+        waiting = next(r for r in opportunities(ratings)["opportunities"] if r["theme"] == "Waiting time")
+        assert f'{waiting["gain"]:+.3f} <span class="ci">[{waiting["ci_low"]:+.3f},' in decide.text
         assert client.get("/decide", params={"metric": "mood"}).status_code == 400
     finally:
         set_database_url(None)
