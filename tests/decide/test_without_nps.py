@@ -165,6 +165,9 @@ def test_the_business_case_is_made_on_the_rating(ratings: Engine) -> None:
     assert case["initiative"]["success_measures"][1].startswith("rating: +")
     text = render(case, ".md")
     assert "would move mean rating from" in text and "- Mean rating today" in text and "NPS" not in text
+    # the change in thousandths, as the benefit (per point × change) is priced on it
+    assert f"- Change {case['simulation']['delta']:+.3f} points" in text
+    assert f"{case['simulation']['delta']:+.3f} points" in render(case, ".html")
     with pytest.raises(CxError, match="no NPS answers in scope"):
         build_case(ratings, "Waiting time", metric="nps", draws=50)
 
