@@ -124,3 +124,11 @@ def test_the_outcome_says_which_units_it_rests_on_and_where_the_data_stops(cx: C
         in caveats
     )
     assert "after the start there are 31 days" in cx.run("outcomes", str(created["id"])).out
+    # 46 days of reviews before the start: the plan's default 90-day placebo falls before them; the
+    # refusal names the after window that fits, and that window plans
+    refused = cx.run("outcomes", "plan", str(created["id"]), ok=False)
+    assert (
+        "lies on or before the first feedback (2018-05-16): plan with a shorter after window" in refused.err
+    )
+    assert "at most --after 45d" in refused.err and "--after 22d" in refused.err
+    cx.run("outcomes", "plan", str(created["id"]), "--after", "22d")
