@@ -195,7 +195,7 @@ def test_no_metric_named_is_the_scopes_default(engine: Engine) -> None:
     )
     assert compare(engine, ScoreQuery(metric="", by=("unit",))).resolved == {"metric": "nps"}
     empty = ScoreQuery(metric="", period=Period(date(1990, 1, 1), date(1990, 2, 1)))
-    with pytest.raises(NoDataError, match=r"^no nps answers in scope"):
+    with pytest.raises(NoDataError, match=r"^no score answers in scope \(since 1990-01-01"):  # none of any
         scores_in_scope(engine, empty)
 
 
