@@ -36,4 +36,10 @@ def test_a_text_only_store_says_what_it_lacks_and_where_to_go(cx: Cx) -> None:
     assert "no dated analysed comments in scope" in undated.err and "`cxchange redate COLUMN`" in undated.err
     assert "run `cxchange analyze`" not in undated.err
     assert "no alerts fired" in cx.run("alerts").out  # it printed a blank line
+    # undated: the report and a comparison of periods name the way to dates, not only the wall
+    for args in (
+        ("report", "--output", "r.html"),
+        ("compare", "--by", "attr:category", "--vs", "previous-period"),
+    ):
+        assert "`cxchange redate COLUMN`" in cx.run(*args, ok=False).err
     assert cx.json("alerts") == []

@@ -487,7 +487,10 @@ def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
             ):
                 raise no_answers(q)  # dated feedback, but none answers this metric
         if last is None:
-            raise InputError("no dated feedback to compare periods")
+            raise InputError(
+                "no dated feedback to compare periods: date feedback imported without a date from a column "
+                "kept at import with `cxchange redate COLUMN`, or use --vs rest"
+            )
         if isinstance(last, str):
             last = datetime.fromisoformat(last)
         until = last.date() + timedelta(days=1)

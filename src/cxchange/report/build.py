@@ -424,7 +424,11 @@ def default_period(engine: Engine, where: Sequence[str] = ()) -> ReportPeriod:
     s = _Scope(engine, tuple(where), load_org_tree(engine), None)
     last = s.last_day()
     if last is None:
-        raise InputError("no dated feedback in scope: nothing to report")
+        # banking77, Amazon book reviews: imported without a date; the way to date them, not a wall
+        raise InputError(
+            "no dated feedback in scope: nothing to report; date feedback imported without a date from a "
+            "column kept at import with `cxchange redate COLUMN`"
+        )
     start, end = latest_complete("quarter", last)
     complete = ReportPeriod("quarter", start, end)
     if s.count(complete.window):
