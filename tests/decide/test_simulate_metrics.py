@@ -65,3 +65,15 @@ def test_levers_are_nps_only() -> None:
     with pytest.raises(ValueError, match="NPS only"):
         simulate_metric("rating", np.array([1.0, 5.0]), np.zeros(2), np.zeros((2, 0)), [],
                         levers={"passives-to-promoters": 0.1})  # fmt: skip
+
+
+def test_a_small_gain_on_a_mean_rating_is_kept_not_rounded_away() -> None:
+    """On the Alexa reviews (mean rating 4.44 of 2,291) most themes' gains rounded to 0.0 or tied at
+    0.01: Opportunities ranked them alphabetically and the business case priced a rounded change."""
+    stars = np.array([1.0] * 3 + [5.0] * 997)
+    strata = np.zeros(1000)
+    one = simulate_metric("rating", stars, strata, np.array([True] * 1 + [False] * 999)[:, None], [1.0])
+    three = simulate_metric("rating", stars, strata, np.array([True] * 3 + [False] * 997)[:, None], [1.0])
+    assert one.delta == pytest.approx(0.004, abs=0.0005)  # 1 of 1,000 from 1 to 5 stars: +0.004
+    assert three.delta == pytest.approx(0.012, abs=0.0015)
+    assert 0 < one.delta < three.delta

@@ -66,7 +66,7 @@ def test_by_default_the_decide_stage_works_on_the_rating(ratings: Engine) -> Non
     assert ranked["opportunities"][0]["gain"] == max(r["gain"] for r in ranked["opportunities"])
     sim = simulate(ratings, ["Waiting time=1"], draws=200)
     assert sim["metric"] == "rating" and "baseline_nps" not in sim
-    assert sim["baseline"] == round((1 * 10 + 2 * 10 + 5 * 10 + 2) / 30, 2)  # visits 0–2 one star more
+    assert sim["baseline"] == round((1 * 10 + 2 * 10 + 5 * 10 + 2) / 30, 4)  # visits 0–2 one star more
     assert sim["projected"] > sim["baseline"] and sim["delta_ci_low"] <= sim["delta"] <= sim["delta_ci_high"]
     assert "only respondents with a rating answer count" in " ".join(sim["assumptions"])
     with pytest.raises(InputError, match="need --metric nps"):
@@ -153,6 +153,9 @@ def test_the_themes_and_decide_pages_show_the_rating(ratings: Engine) -> None:
             and "mean rating after − mean rating now" in decide.text
         )
         assert '"metric":"rating"' in decide.text.replace(" ", "")  # the simulator posts the page's metric
+        # gains on a mean rating in thousandths, as ranked (hundredths read +0.00 for most Alexa themes)
+        waiting = next(r for r in opportunities(ratings)["opportunities"] if r["theme"] == "Waiting time")
+        assert f'{waiting["gain"]:+.3f} <span class="ci">[{waiting["ci_low"]:+.3f},' in decide.text
         assert client.get("/decide", params={"metric": "mood"}).status_code == 400
     finally:
         set_database_url(None)
@@ -187,6 +190,9 @@ def test_the_business_case_is_made_on_the_rating(ratings: Engine) -> None:
     assert case["initiative"]["success_measures"][1].startswith("rating: +")
     text = render(case, ".md")
     assert "would move mean rating from" in text and "- Mean rating today" in text and "NPS" not in text
+    # the change in thousandths, as the benefit (per point × change) is priced on it
+    assert f"- Change {case['simulation']['delta']:+.3f} points" in text
+    assert f"{case['simulation']['delta']:+.3f} points" in render(case, ".html")
     with pytest.raises(CxError, match="no NPS answers in scope"):
         build_case(ratings, "Waiting time", metric="nps", draws=50)
 
@@ -239,3 +245,41 @@ def test_with_customer_values_the_revenue_at_risk_is_counted(engine: Engine) -> 
         o for o in opportunities(engine, draws=50)["opportunities"] if o["theme"] == "Waiting time"
     )
     assert waiting["revenue_at_risk"] == money["revenue_at_risk"]
+
+
+def test_a_quote_of_several_paragraphs_stays_one_block_quote(engine: Engine) -> None:
+    """Amazon book reviews keep their paragraphs: the second one ended the Markdown block quote and read
+    as the case's own words between two quotes."""
+    from cxchange.decide.business_case import build_case, render
+
+    texts = [
+        f"Waited an hour in the queue (visit {i}).\n\nNever again, the queue is endless." for i in range(6)
+    ]
+    frame = pl.DataFrame(
+        {"Comment": texts + ["Great price, friendly staff"] * 6, "Stars": ["1"] * 6 + ["5"] * 6}
+    )
+    import_frame(engine, frame, ImportOptions(source="reviews", map_options=("text=Comment", "rating=Stars")))
+    tx.import_yaml(engine, builtin_taxonomy("cx_default"))
+    analyze(engine)
+    case = build_case(engine, "Waiting time", draws=50)
+    assert case["quotes"] and all("\n" not in q for q in case["quotes"])
+    assert case["quotes"][0].endswith("). Never again, the queue is endless.")
+    text = render(case, ".md")
+    quoted = text.split("## The problem, in customers' words")[1].split("| month")[0]
+    assert all(line.startswith("> ") for line in quoted.splitlines() if line.strip())
+
+
+def test_an_undated_case_without_units_says_so_instead_of_empty_sections(ratings: Engine) -> None:
+    """Amazon book reviews (no date, no unit): the case had a trend table of headers only and a "Where
+    it hits" heading over nothing."""
+    from cxchange.decide.business_case import build_case, render
+
+    case = build_case(ratings, "Waiting time", draws=50)
+    assert case["trend"] == [] and case["where"] == []
+    assert case["notes"]["trend"].startswith("No dated comments") and "redate" in case["notes"]["trend"]
+    assert "`cxchange org link COLUMN`" in case["notes"]["where"]
+    text = render(case, ".md")
+    assert "| month |" not in text and case["notes"]["trend"] in text
+    hits = text.split("## Where it hits")[1].split("## The effect")[0]
+    assert hits.strip() == case["notes"]["where"]
+    assert case["notes"]["where"] in render(case, ".html")

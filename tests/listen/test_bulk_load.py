@@ -81,7 +81,10 @@ def test_failed_bulk_load_leaves_nothing(engine: Engine, monkeypatch: pytest.Mon
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(service, "write_rejects", broken)  # fails on the first chunk with a reject
-    frame = _frame().with_columns(pl.lit("not a date").alias("Submitted At"))
+    # every other row: a column with no date at all is refused before writing (dates.refuse_unreadable)
+    odd = pl.int_range(pl.len()) % 2 == 0
+    bad = pl.when(odd).then(pl.lit("not a date")).otherwise(pl.col("Submitted At"))
+    frame = _frame().with_columns(bad.alias("Submitted At"))
     with pytest.raises(RuntimeError, match="disk full"):
         _bulk(engine, frame)
     with engine.connect() as conn:

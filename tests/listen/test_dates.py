@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from cxchange.core.errors import InputError
 from cxchange.listen import dates
+from cxchange.listen.dryrun import dry_run
 from cxchange.listen.models import Feedback
 from cxchange.listen.readers import open_table
 from cxchange.listen.service import ImportOptions, import_file
@@ -36,6 +37,8 @@ FORMATS: list[tuple[str, str, str | None]] = [
     ("%Y/%m/%d", "day", None),
     ("%d %b %Y", "day", None),
     ("%b %d, %Y", "day", None),
+    ("%d-%b-%y", "day", None),
+    ("%d %b %y", "day", None),
     ("%d/%m/%Y", "day", dates.DAY_FIRST),
     ("%m/%d/%Y", "day", dates.MONTH_FIRST),
     ("%d.%m.%Y %H:%M", "minute", dates.DAY_FIRST),
@@ -316,3 +319,35 @@ def test_dates_on_the_unix_epoch_are_said_never_changed(engine: Engine, tmp_path
     result = import_file(engine, path, ImportOptions(source="r", map_options=("received_at=date",)))
     assert result.imported == 3  # kept, on that day
     assert "1 of 3 values are 1970-01-01 (first at row 3)" in result.as_dict()["dates"]["notes"][0]
+
+
+def test_amazon_day_month_name_two_digit_year_is_read(engine: Engine, tmp_path: Path) -> None:
+    """The Alexa reviews' "31-Jul-18": every one of 2,291 rows was rejected as "not a date"."""
+    path = tmp_path / "alexa.csv"
+    path.write_text("text,rating,date\nLove my Echo!,5,31-Jul-18\nStopped working,1,16-May-18\n")
+    result = import_file(engine, path, ImportOptions(source="alexa"))
+    assert (result.imported, result.rejected) == (2, 0)
+    with engine.connect() as conn:
+        got = sorted(conn.execute(select(Feedback.received_at)).scalars())
+    assert got == [datetime(2018, 5, 16), datetime(2018, 7, 31)]
+
+
+def test_a_date_column_no_value_of_which_reads_stops_the_import_before_storing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """No format reads any value: the import rejected every row and exited 0 with 0 imported; now one
+    line naming the file, the column and a value, and how to say the format. Nothing is stored."""
+    path = tmp_path / "odd.csv"
+    path.write_text("text,rating,date\nfine,5,31st July 2018\nbroken,1,1st June 2018\n")
+    for dry in (True, False):
+        with pytest.raises(InputError) as err:
+            (dry_run if dry else import_file)(engine, path, ImportOptions(source="odd"))
+        message = str(err.value)
+        assert "column 'date'" in message and "none of the 2 values reads as a date" in message
+        assert "'31st July 2018'" in message and "--date-format" in message
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Feedback)).scalar() == 0
+    # one readable value among them: the others are ordinary rejects, counted by reason
+    path.write_text("text,rating,date\nfine,5,31st July 2018\nbroken,1,2018-06-01\n")
+    result = import_file(engine, path, ImportOptions(source="odd"))
+    assert (result.imported, result.rejected) == (1, 1)

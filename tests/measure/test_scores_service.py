@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import polars as pl
@@ -127,10 +128,11 @@ def test_compare_previous_period(engine: Engine) -> None:
         "2025-02-01 to 2025-02-28",
         "2025-01-04 to 2025-01-31",
     )
-    default = compare(engine, ScoreQuery(metric="nps", by=("org:region",)), vs="previous-period")
-    assert {(r["period"], r["previous_period"]) for r in default} == {
-        ("2024-11-14 to 2025-02-11", "2024-08-16 to 2024-11-13")
-    }
+    # by default the 90 days up to the newest answer (11 Feb), against the 90 before: no answers there,
+    # said with both periods (every row was n_other 0 with empty cells, exit 0)
+    before = "previous period (2024-08-16 to 2024-11-13) to compare 2024-11-14 to 2025-02-11 with"
+    with pytest.raises(NoDataError, match=re.escape(f"no nps answers in the {before}")):
+        compare(engine, ScoreQuery(metric="nps", by=("org:region",)), vs="previous-period")
     assert "period" not in compare(engine, ScoreQuery(metric="nps", by=("org:region",)))[0]
     # a month never meets itself a period earlier: every row had n_other 0; refused, with the way out
     for key in ("month", "quarter"):
@@ -193,7 +195,7 @@ def test_no_metric_named_is_the_scopes_default(engine: Engine) -> None:
     )
     assert compare(engine, ScoreQuery(metric="", by=("unit",))).resolved == {"metric": "nps"}
     empty = ScoreQuery(metric="", period=Period(date(1990, 1, 1), date(1990, 2, 1)))
-    with pytest.raises(NoDataError, match=r"^no nps answers in scope"):
+    with pytest.raises(NoDataError, match=r"^no score answers in scope \(since 1990-01-01"):  # none of any
         scores_in_scope(engine, empty)
 
 
@@ -219,7 +221,14 @@ def test_previous_period_ends_at_the_newest_answer_in_scope(engine: Engine) -> N
     """Unit S3's answers end on 5 January; the store's on 11 February. Its comparison ends on its own
     newest answer (it ended on the store's, on days S3 had no answers in)."""
     _load(engine)
-    [row] = compare(engine, ScoreQuery(metric="nps", by=("unit",), where=("unit=S3",)), vs="previous-period")
-    assert row["period"].endswith("to 2025-01-05")
-    whole = compare(engine, ScoreQuery(metric="nps", by=("unit",)), vs="previous-period")
-    assert all(r["period"].endswith("to 2025-02-11") for r in whole)
+    # (neither has answers in the 90 days before its own: the message names the compared period)
+    with pytest.raises(NoDataError, match=r"to compare 2024-10-08 to 2025-01-05 with \(unit=S3\)"):
+        compare(engine, ScoreQuery(metric="nps", by=("unit",), where=("unit=S3",)), vs="previous-period")
+    with pytest.raises(NoDataError, match=r"to compare 2024-11-14 to 2025-02-11 with \(all feedback\)"):
+        compare(engine, ScoreQuery(metric="nps", by=("unit",)), vs="previous-period")
+    [row] = compare(
+        engine,
+        ScoreQuery(metric="nps", by=("unit",), where=("unit=S1",), period=Period(date(2025, 1, 25), None)),
+        vs="previous-period",
+    )
+    assert (row["period"], row["previous_period"]) == ("2025-01-25 to 2025-02-11", "2025-01-07 to 2025-01-24")

@@ -512,3 +512,15 @@ def test_two_groups_all_alike_do_not_differ_for_certain() -> None:
     assert big.p_value < 1e-30 and 0.3 < big.ci_low < 1.0 < big.ci_high < 1.7
     same = compare_from_counts("ces", [3], [4], [3], [5])
     assert same.diff == 0.0 and same.p_value == 1.0 and same.ci_low < 0.0 < same.ci_high
+
+
+def test_a_mean_interval_is_cut_to_the_scale_given_but_never_below_an_answer() -> None:
+    """Ratings: 1–5 stars when the store has no 1–10 source (Alexa's Walnut Finish, 4.8 of 5 on five
+    reviews, ran to 5.36); a 9 in the group keeps the top at 9 whatever the scale says."""
+    from cxchange.measure.stats import score_from_counts
+
+    stars = score_from_counts("rating", [4, 5], [1, 4], scale=5)
+    assert stars.ci_high == 5.0 and stars.ci_low is not None and 1 < stars.ci_low < 4.8
+    assert score_from_counts("rating", [4, 5], [1, 4]).ci_high > 5  # the 1–10 default
+    stray = score_from_counts("rating", [5, 9], [3, 1], scale=5)
+    assert stray.ci_high == 9.0

@@ -30,6 +30,12 @@ def test_propose_accept_and_analyse_from_the_page(tmp_path) -> None:  # type: ig
     proposed = client.post("/themes/discover", data={"source": "tickets", "max_themes": "4"})
     assert proposed.status_code == 200, proposed.text
     count = int(re.search(r'name="count" value="(\d+)"', proposed.text)[1])
+    # "at most 4 themes" and then more proposals than 4 read as a broken limit: the top level is named
+    heading = re.search(
+        r"(\d+) proposals from 240 comments: (\d+) top-level themes and (\d+) sub-themes", proposed.text
+    )
+    assert heading and int(heading[1]) == count == int(heading[2]) + int(heading[3]) and int(heading[2]) <= 4
+    assert "top-level themes</label>" in page.text
     fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', proposed.text)[1]
     embedder = re.search(r'name="embedder" value="([^"]+)"', proposed.text)[1]
     form = {"source": "tickets", "max_themes": "4", "seed": "0", "embedder": embedder,

@@ -173,7 +173,11 @@ def _theme_value(
     return {"value": _r(mean, 3), "n": n, "ci_low": _r(lo, 3), "ci_high": _r(hi, 3)}
 
 
-def _measure(engine: Engine, m: SuccessMetric, codes: list[str], tree: Any, start: date) -> dict[str, Any]:
+def _measure(
+    engine: Engine, m: SuccessMetric, codes: list[str], tree: Any, start: date, *, judged: bool = True
+) -> dict[str, Any]:
+    """Baseline, now and change of one measure over `codes`; against its target only when `judged` (the
+    control units are a comparison: a control "met" the target read as the initiative's success)."""
     kind, _ = split_metric(m.metric)
     base_since = start - timedelta(days=BASELINE_DAYS)
     if kind in SCORE_METRICS:
@@ -188,8 +192,8 @@ def _measure(engine: Engine, m: SuccessMetric, codes: list[str], tree: Any, star
     baseline.update(since=base_since, until=start)
     now.update(since=start, until=None)
     _, _, direction = parse_target(m.target)
-    tv = target_value(m.target, baseline["value"])
-    met = is_met(now["value"], tv, direction)
+    tv = target_value(m.target, baseline["value"]) if judged else None
+    met = is_met(now["value"], tv, direction) if judged else None
     if direction == "up":
         confident = None if tv is None or now["ci_low"] is None else now["ci_low"] >= tv
     else:
@@ -199,6 +203,8 @@ def _measure(engine: Engine, m: SuccessMetric, codes: list[str], tree: Any, star
     )
     if now["value"] is None:
         status = "no data"
+    elif not judged:
+        status = "comparison"
     elif met:
         status = "met"
     elif m.by_date is not None and date.today() > m.by_date:
@@ -241,7 +247,10 @@ def evaluate(engine: Engine, initiative_id: int) -> list[dict[str, Any]]:
         }
         row.update(_measure(engine, m, units["scope"], tree, start))
         for role in ("pilot", "control"):
-            row[role] = _measure(engine, m, units[role], tree, start) if units.get(role) else None
+            judged = role == "pilot"
+            row[role] = (
+                _measure(engine, m, units[role], tree, start, judged=judged) if units.get(role) else None
+            )
         if row["pilot"] and row["control"]:
             pc, cc = row["pilot"]["change"], row["control"]["change"]
             row["pilot_minus_control"] = None if pc is None or cc is None else _r(pc - cc, 3)

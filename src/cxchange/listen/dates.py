@@ -55,6 +55,10 @@ ORDER_FREE: tuple[str, ...] = (
     "%d %b %Y",
     "%d %B %Y",
     "%d-%b-%Y",
+    # Two-digit years beside a month name (Amazon's review exports: "31-Jul-18"); %Y would read "18" as
+    # the year 18, which _four_digit drops, so every row was rejected as "not a date".
+    "%d-%b-%y",
+    "%d %b %y",
     "%d %b %Y %H:%M",
     "%d %b %Y %H:%M:%S",
     "%b %d, %Y",
@@ -107,6 +111,8 @@ class DateReading:
     example_row: int | None = None
     epoch: int = 0  # sampled values on 1970-01-01, and the first one's row when known
     epoch_row: int | None = None
+    unread: int = 0  # sampled values no format of the reading reads, and the first of them
+    unread_value: str | None = None
 
     def notes(self) -> list[str]:
         """What the dry run and the import report say about the column."""
@@ -336,6 +342,7 @@ def decide(
     )["d"]
     epoch_mask = (read == date(1970, 1, 1)).fill_null(False).to_numpy()
     epoch_at = np.flatnonzero(epoch_mask)
+    unread_at = np.flatnonzero(read.is_null().to_numpy())
     return DateReading(
         column=column,
         sampled=n,
@@ -351,6 +358,8 @@ def decide(
         example_row=ex_row,
         epoch=int(epoch_mask.sum()),
         epoch_row=int(row_numbers[epoch_at[0]]) if row_numbers is not None and epoch_at.size else None,
+        unread=int(unread_at.size),
+        unread_value=str(values_np[unread_at[0]]) if unread_at.size else None,
     )
 
 
@@ -376,6 +385,21 @@ def refuse_ambiguous(reading: DateReading, *, file: str) -> None:
         raise InputError(
             f"every date could be day-first or month-first (e.g. {shown}): give --date-format "
             "'%d/%m/%Y' or '%m/%d/%Y' (it is remembered for the source)",
+            file=file,
+            column=reading.column,
+        )
+
+
+def refuse_unreadable(reading: DateReading, *, file: str) -> None:
+    """A date column of which no value reads as a date is a format this module does not know, not a
+    file of bad rows: the import stopped before storing, instead of rejecting every row and exiting 0
+    ("31-Jul-18" before two-digit years with month names were read: 2,291 of 2,291 rows rejected)."""
+    if reading.sampled and reading.unread == reading.sampled:
+        of = f"the {reading.sampled:,} values" + ("" if reading.whole_column else " sampled")
+        raise InputError(
+            f"received_at: none of {of} reads as a date (e.g. {reading.unread_value!r}): give "
+            "--date-format with how it is written, strftime-like ('%d-%b-%y' reads 31-Jul-18), or map "
+            "received_at to another column with --map received_at=COLUMN",
             file=file,
             column=reading.column,
         )

@@ -131,6 +131,7 @@ def plan_import(
         reading = dates.decide_sample(
             sampler(column), file=info.path, date_format=plan.date_format, origin=origin
         )
+        dates.refuse_unreadable(reading, file=info.path)  # the dry run says so too, before any row
         plan = replace(plan, dates=reading)
     return src, plan
 

@@ -441,10 +441,19 @@ def scores_in_scope(engine: Engine, q: ScoreQuery, *, flag: str = "--metric {}")
     (`flag`: the CLI's option by default; the API passes its query parameter). No metric named (""):
     the scope's default (`in_default_metric`). (Pages and services that show "no data" themselves
     call `scores`.)"""
+    asked = bool(q.metric)
     q = in_default_metric(engine, q)
     rows = scores(engine, q)
     if not rows:
         error = no_answers(q)
+        if not asked and not any(_answered(engine, q, m) for m in METRICS if m != q.metric.lower()):
+            # No metric named and none answered (banking77's requests: text only): "no nps answers" sent
+            # the user looking for an NPS column; the comments alone still have a loop of their own.
+            raise NoDataError(
+                f"no score answers in scope ({scope_text(q)}): no {', '.join(METRICS[:-1])} or "
+                f"{METRICS[-1]}; the comments alone are read by `cxchange analyze`, `cxchange themes` and "
+                "`cxchange feedback`"
+            )
         # A metric the scope lacks: say which metrics it does have.
         others = [(m, n) for m in METRICS if m != q.metric.lower() if (n := _answered(engine, q, m))]
         if others:
@@ -474,7 +483,10 @@ def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
             ):
                 raise no_answers(q)  # dated feedback, but none answers this metric
         if last is None:
-            raise InputError("no dated feedback to compare periods")
+            raise InputError(
+                "no dated feedback to compare periods: date feedback imported without a date from a column "
+                "kept at import with `cxchange redate COLUMN`, or use --vs rest"
+            )
         if isinstance(last, str):
             last = datetime.fromisoformat(last)
         until = last.date() + timedelta(days=1)
@@ -523,6 +535,14 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
             raise no_answers(current)
         earlier = current.period.previous()
         prev = grouped_counts(engine, replace(q, period=earlier)).frame
+        if prev.is_empty():
+            # Every row was "n_other 0" with empty cells, exit 0 (Alexa reviews: 11 weeks of data, so the
+            # 90 days before the last 90 held nothing): no comparison is an answer of its own.
+            raise NoDataError(
+                f"no {metric} answers in the previous period ({_span(earlier)}) to compare "
+                f"{_span(current.period)} with ({scope_text(q)}): choose a shorter period with --since, "
+                "or use --vs rest"
+            )
         # Which periods: without --since it is the 90 days up to the newest feedback, said on every row.
         periods = {"period": _span(current.period), "previous_period": _span(earlier)}
         pairs = []

@@ -55,6 +55,12 @@ def report_command(
         f"wrote {output} ({data['period']['label']}, {data['scope_name']}, "
         f"{data['feedback']:,} pieces of feedback) in {time.perf_counter() - began:.1f} s"
     )
+    if data["later"]:
+        later = data["later"]
+        typer.echo(
+            f"{later['feedback']:,} later pieces of feedback fall in {later['period']}, not complete yet: "
+            f"--period {later['period']}"
+        )
 
 
 def register(app: typer.Typer) -> None:

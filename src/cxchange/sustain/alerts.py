@@ -36,7 +36,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cxchange.core.config import Settings
-from cxchange.core.errors import InputError, NotFoundError
+from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.core.output import rounded  # the one rounding rule
 from cxchange.core.period import Period
 from cxchange.core.spans import parse_span
@@ -380,7 +380,8 @@ def evaluate(
                 if made:
                     fired.append(made)
         except Exception as exc:  # one rule's trouble never stops the others, nor an import
-            log.warning("alert rule %s not evaluated: %s", rule.name, exc)
+            if not isinstance(exc, CxError):  # a CxError is an answer (no recent feedback): the note says it
+                log.warning("alert rule %s not evaluated: %s", rule.name, exc)
             notes.append(f"{rule.name}: {exc}")
 
     for (rule, finding), keep in zip(scored, discoveries([f["p_value"] for _r, f in scored]), strict=True):

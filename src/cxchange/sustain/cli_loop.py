@@ -220,6 +220,12 @@ def alerts_list(
     from cxchange.sustain.alerts import list_alerts
 
     rows = list_alerts(engine_from(ctx, db), limit=limit)
+    if not rows and fmt == "table":  # a blank line read as a broken command; as for cases, say why
+        typer.echo(
+            "no alerts fired: a rule judges only scopes with feedback within its own window "
+            "(`cxchange alerts rule list`; `cxchange alerts check` evaluates every rule now)"
+        )
+        return
     if fmt != "json":
         rows = [
             {**{k: r[k] for k in ("id", "fired_at", "rule", "message")}, "deliveries": _deliveries(r)}

@@ -63,9 +63,18 @@ def plan(
     placebo = anchor - timedelta(days=days_after)
     lo, hi = placebo - timedelta(days=days_before), anchor
     if placebo <= span[0]:
+        # The way out, not only the wall: a shorter after window moves the placebo start into the data
+        # (the Alexa reviews hold 46 days before the start; the default after window is 90).
+        room = (anchor - span[0]).days - 1
+        way = (
+            f": plan with a shorter after window, at most --after {room}d (--after {room // 2}d leaves about "
+            "as many days of feedback before the placebo start as after it)"
+            if room >= 2
+            else ""
+        )
         raise InputError(
             f"not enough past data: a placebo start {days_after} days before {anchor} ({placebo}) lies "
-            f"on or before the first feedback ({span[0]})"
+            f"on or before the first feedback ({span[0]}){way}"
         )
     pilot_ids, control_ids = covered_unit_ids(tree, pilot_codes), covered_unit_ids(tree, control_codes)
     if pilot_ids & control_ids:

@@ -427,6 +427,8 @@ def outcomes(
                 for e in events
             ],
         )
+        if not starts and (one_sided := _one_sided(tree, unit, post_b, w)):
+            caveats.append(one_sided)
         if pt.status != "ok" and pt.reason:
             caveats.append(f"pre-trend check {pt.status}: {pt.reason}")
         if a.breakdown_slope is not None:
@@ -471,6 +473,13 @@ def outcomes(
         if not np.isfinite(ba.se):
             caveats.append("the interval cannot be computed (a single unit)")
         verdict, reason, fix = stats.verdict(ba.ci_low, ba.ci_high, higher), None, None
+    if hi - timedelta(days=1) > span[1]:
+        # The window is what was asked; the data may stop inside it (Alexa reviews: a 90-day after
+        # window to 28 September, reviews to 31 July), which the window's dates alone do not say.
+        caveats.append(
+            f"the after window runs to {hi - timedelta(days=1)}, but the newest feedback is from {span[1]}: "
+            f"after the start there are {(span[1] - last).days + 1} days of feedback, not {days_after}"
+        )
     if min(n_cells) < stats.SMALL_N:
         caveats.append(
             f"small samples: {min(n_cells)} respondents in the smallest group-period (under {stats.SMALL_N})"
@@ -497,6 +506,24 @@ def outcomes(
         series=series,
     )
     return result
+
+
+def _one_sided(tree: Any, unit: np.ndarray, post: np.ndarray, w: np.ndarray) -> str | None:
+    """Units that answered only before or only after the start: the unit fixed effects take them out
+    of the estimate, while the before/after means count them (Alexa variants: 7 of 10 reviewed only
+    after the start; the means' difference of −0.2 and the estimate's −0.41 went unexplained)."""
+    answered = w > 0
+    before, after = set(unit[answered & ~post].tolist()), set(unit[answered & post].tolist())
+    one_sided = before ^ after
+    if not one_sided:
+        return None
+    codes = sorted(tree.units[int(u)].code for u in one_sided)
+    shown = ", ".join(codes[:5]) + (", …" if len(codes) > 5 else "")
+    return (
+        f"{len(one_sided)} of {len(before | after)} units answered only before or only after the start "
+        f"({shown}): the estimate rests on the {len(before & after)} that answered on both sides, while the "
+        "before/after means count every unit"
+    )
 
 
 def _assess_cells(

@@ -413,10 +413,21 @@ def emerging_report(
             last = conn.scalar(scoped(select(func.max(Feedback.received_at)).join(
                 FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)))  # fmt: skip
             if last is None:
+                scope = f" ({', '.join(where)})" if where else ""
+                analysed = select(FeedbackSentiment.feedback_id).join(
+                    Feedback, FeedbackSentiment.feedback_id == Feedback.id
+                )
+                if conn.scalar(scoped(analysed).limit(1)) is not None:
+                    # Analysed but undated (banking77, an export without a date column): "run analyze"
+                    # sent the user round in a circle; emerging issues are a comparison of days.
+                    raise NoDataError(
+                        f"no dated analysed comments in scope{scope}: emerging issues compare recent days "
+                        "with the weeks before: date the feedback from a column kept at import with "
+                        "`cxchange redate COLUMN`"
+                    )
                 raise NoDataError(
-                    "no analysed comments in scope"
-                    + (f" ({', '.join(where)})" if where else "")
-                    + ": import feedback with comments, then run `cxchange analyze`"
+                    f"no analysed comments in scope{scope}: import feedback with comments, then run "
+                    "`cxchange analyze`"
                 )
             last_day = last.date() if isinstance(last, datetime) else last
         else:

@@ -101,6 +101,8 @@ def decide_page(
         "label": LABELS[chosen],
         "an_answer": AN_ANSWER[chosen],  # "an NPS", "a rating": … answer
         "fmt": "%.1f" if chosen in ("nps", "csat") else "%.2f",  # means of 1–5 or 1–7 want 2 decimals
+        # a theme's gain on a mean moves by thousandths: at 2 decimals the ranked rows read +0.00 alike
+        "gain_fmt": "%.1f" if chosen in ("nps", "csat") else "%.3f",
         "unit": unit,
         "units": _unit_choices(eng, scope),
         "scoped": scope.scoped,
