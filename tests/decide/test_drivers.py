@@ -402,3 +402,13 @@ def test_cli_from_stored_attributes(engine: Engine, db_url: str) -> None:
     assert absent.exit_code == 1 and "'colour' not present" in str(absent.exception)
     none = run("--db", db_url, "--target", "csat", "--from", "attrs:speed,price")
     assert none.exit_code == 1 and "no stored feedback" in str(none.exception)
+
+
+def test_a_model_that_explains_nothing_shares_nothing() -> None:
+    """Predictors uncorrelated with the target to the last digit give R² = 0, and every share was
+    0/0 = NaN: the CLI printed "nan" and PostgreSQL refused the Decide snapshot's JSON."""
+    frame = pl.DataFrame({"y": [1.0, 2, 1, 2, 1, 2, 1, 2], "a": [0.0, 0, 1, 1, 0, 0, 1, 1]})
+    table = driver_table(frame, "y", ["a"], n_boot=0)
+    assert table["r2"] == 0.0
+    assert [d["share_pct"] for d in table["drivers"]] == [0.0]
+    json.dumps(table, allow_nan=False)  # what a JSON column takes

@@ -103,6 +103,8 @@ def test_lists_refuse_a_limit_or_offset_the_database_cannot_hold(cx: Cx) -> None
         ("recognition", "--limit", HUGE),
         ("alerts", "--limit", HUGE),
         ("alerts", "--limit", "-1"),
+        ("audit", "--limit", HUGE),
+        ("audit", "--limit", "-1"),
     ):
         refused = cx.run(*args, ok=False)
         assert "--limit" in refused.err or "--offset" in refused.err

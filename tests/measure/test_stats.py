@@ -524,3 +524,14 @@ def test_a_mean_interval_is_cut_to_the_scale_given_but_never_below_an_answer() -
     assert score_from_counts("rating", [4, 5], [1, 4]).ci_high > 5  # the 1–10 default
     stray = score_from_counts("rating", [5, 9], [3, 1], scale=5)
     assert stray.ci_high == 9.0
+
+
+def test_large_groups_all_alike_compare_without_overflow() -> None:
+    """C(600+600, 600) is past a float: two groups of 600 identical ratings raised OverflowError (a
+    traceback in `compare`, a 500 from the API); the store's 1-5 scale bounds the difference too."""
+    d = compare_from_counts("rating", [5], [600], [4], [600])
+    assert d.diff == 1.0 and d.p_value == 0.0 and 0.9 < d.ci_low < 1.0 < d.ci_high < 1.1
+    wide = compare_from_counts("rating", [5], [3], [4], [3])
+    stars = compare_from_counts("rating", [5], [3], [4], [3], scale=5)
+    assert wide.ci_low < stars.ci_low < 0 < 1 < stars.ci_high < wide.ci_high
+    assert stars.ci_high <= 5 - 1 and stars.ci_low >= 1 - 5

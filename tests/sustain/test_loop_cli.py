@@ -201,8 +201,12 @@ def test_api(world: Engine) -> None:
             c.post(f"/api/cases/{cid}/assign", json={"email": "priya@x.test"}).json()["assignee"]
             == "priya@x.test"
         )
-        out = c.patch(f"/api/cases/{cid}", json={"status": "contacted", "note": "rang"}).json()
+        out = c.patch(
+            f"/api/cases/{cid}", json={"status": "contacted", "note": "rang", "by": "ceo@x.test"}
+        ).json()
         assert out["status"] == "contacted"
+        # the history names the caller, never a `by` the body claims
+        assert out["notes"][-1]["note"] == "rang" and out["notes"][-1]["by"] != "ceo@x.test"
         assert c.patch(f"/api/cases/{cid}", json={"status": "closed"}).status_code == 400
         assert c.get("/api/cases/424242").status_code == 404
         assert c.get("/api/cases/stats").json()[0]["contacted"] == 1

@@ -3,10 +3,13 @@ business cases and initiative links, and a manager's scoped view."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from cxchange.decide.drivers import quadrant, quadrant_lines
 
 from .conftest import screenshot, sign_in
 
@@ -34,6 +37,15 @@ def test_charts_opportunities_and_simulator(admin_page: Any) -> None:
     assert page.locator("#driver-chart g.errorbar").count() == drivers
     assert page.locator("#quadrant-chart g.trace.scatter path.point").count() == drivers
     assert "95 % bootstrap intervals" in page.inner_text("section[aria-labelledby=drivers-h]")
+    # the quadrant's lines and labels are the server's rule (the medians, as `drivers --quadrant` and the
+    # report): the chart drew its lines at the means, so its corners disagreed with the labels
+    data = json.loads(page.locator("#driver-data").text_content())
+    assert data["lines"] == quadrant_lines(data) and data["label"] == "NPS"
+    labels = {q["driver"]: q["quadrant"] for q in quadrant(data)}
+    assert {d["driver"]: d["quadrant"] for d in data["drivers"]} == labels
+    shapes = page.evaluate("document.getElementById('quadrant-chart').layout.shapes")
+    assert shapes[0]["x0"] == 100 * data["lines"]["performance"]
+    assert shapes[1]["y0"] == 100 * data["lines"]["importance"]
 
     themes = page.locator("table.opportunities tbody th[scope=row]").all_inner_texts()
     assert len(themes) >= 5 and any("Waiting time" in t for t in themes)

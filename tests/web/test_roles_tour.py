@@ -83,6 +83,10 @@ def test_a_feedback_offset_past_the_databases_integers_is_a_422_naming_it(hotels
     assert huge.status_code == 422, huge.text[:300]
     assert huge.json()["detail"][0]["loc"] == ["query", "offset"]
     assert client.get("/api/feedback", params={"offset": 2**63 - 1}).json() == []
+    # a negative small-sample threshold is a typo, refused by name, not read as "no group is small"
+    for path in ("/api/scores", "/api/compare"):
+        negative = client.get(path, params={"min_n": -5})
+        assert negative.status_code == 422 and negative.json()["detail"][0]["loc"] == ["query", "min_n"]
 
 
 def test_theme_impact_over_the_api_is_bounded_and_rate_limited_per_user(

@@ -17,6 +17,7 @@ from cxchange.auth.roles import get_role
 from cxchange.core.bulk import inserted_id
 from cxchange.core.config import get_settings
 from cxchange.core.errors import InputError, NotFoundError
+from cxchange.core.types import check_page
 from cxchange.org.models import OrgUnit
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -254,6 +255,7 @@ def audit(engine: Engine, actor: str, action: str, target: str | None = None, **
 
 
 def list_audit(engine: Engine, *, limit: int = 200, action: str | None = None) -> list[dict[str, Any]]:
+    check_page(limit)  # as every other list: a limit past a 64-bit integer printed a traceback
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action:
         stmt = stmt.where(AuditEntry.action.like(action.replace("*", "%")))

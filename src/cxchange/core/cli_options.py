@@ -31,7 +31,7 @@ DefaultMetricOption = Annotated[
     ),
 ]
 LevelOption = Annotated[float, typer.Option("--level", help="Confidence level of the intervals.")]
-MinNOption = Annotated[int, typer.Option("--min-n", help="Groups below this n are flagged small.")]
+MinNOption = Annotated[int, typer.Option("--min-n", min=0, help="Groups below this n are flagged small.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed: the same seed, the same answer.")]
 
 

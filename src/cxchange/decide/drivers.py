@@ -8,7 +8,7 @@
 * ``importance`` — the predictor's part of R²: its exact Shapley / LMG value (method ``shapley``; for
   more than `EXACT_LIMIT` predictors a sampled estimate from 2,000 orders of entry), or its raw
   Johnson relative weight (``relative-weights``). Either way the importances sum to ``r2``.
-* ``share_pct`` — importance as a percentage of R² (sums to 100).
+* ``share_pct`` — importance as a percentage of R² (sums to 100; all 0 when R² is 0).
 * ``ci_low`` / ``ci_high`` — percentile bootstrap interval of the importance (None with ``n_boot=0``).
 * ``direction`` — "+" or "-": the sign of the standardized multiple-regression coefficient.
 * ``performance`` — the predictor's mean over the rows used (the share of 1s for a 0/1 theme flag)
@@ -214,7 +214,9 @@ def driver_table(
         {
             "driver": name,
             "importance": float(importance[j]),
-            "share_pct": float(importance[j] / r2 * 100.0),
+            # R² of 0 (no predictor correlates with the target at all): nothing to share, not 0/0 = NaN,
+            # which printed "nan" and stopped PostgreSQL saving the Decide snapshot.
+            "share_pct": float(importance[j] / r2 * 100.0) if r2 > 0 else 0.0,
             "ci_low": _num(low[j]),
             "ci_high": _num(high[j]),
             "direction": "-" if beta[j] < 0 else "+",
@@ -226,14 +228,26 @@ def driver_table(
     return {"target": target, "method": method, "n": data.n, "r2": r2, "drivers": drivers}
 
 
+def quadrant_lines(table: Mapping[str, Any]) -> dict[str, float | None]:
+    """Where the quadrant's lines cross: the medians of the drivers' importance and performance (None
+    without drivers, or without any performance). The one rule of `quadrant`, the CLI, the report and
+    the Decide page's chart, which drew its lines at the means and so disagreed with the labels."""
+    drivers = list(table["drivers"])
+    perfs = [d["performance"] for d in drivers if d["performance"] is not None]
+    return {
+        "importance": float(np.median([d["importance"] for d in drivers])) if drivers else None,
+        "performance": float(np.median(perfs)) if perfs else None,
+    }
+
+
 def quadrant(table: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Importance–performance quadrant of each driver (labels and rule in `QUADRANTS`), table order."""
     drivers = list(table["drivers"])
     if not drivers:
         return []
-    imp_median = float(np.median([d["importance"] for d in drivers]))
-    perfs = [d["performance"] for d in drivers if d["performance"] is not None]
-    perf_median = float(np.median(perfs)) if perfs else float("nan")
+    lines = quadrant_lines(table)
+    imp_median = lines["importance"]
+    perf_median = float("nan") if lines["performance"] is None else lines["performance"]
     out = []
     for d in drivers:
         important = d["importance"] > imp_median

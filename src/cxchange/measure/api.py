@@ -37,7 +37,7 @@ class ScoresParams:
     since: date | None = None
     until: date | None = None
     level: Annotated[float, Query(gt=0, lt=1)] = 0.95  # a 422, not the estimator's ValueError
-    min_n: int = 30
+    min_n: Annotated[int, Query(ge=0)] = 30  # a negative threshold is a typo, not "none small"
 
     def query(self, scope: UserScope, ci: str | None = None) -> ScoreQuery:
         """The service's query, its filters limited to the caller's units."""

@@ -234,8 +234,11 @@ def _counts_columnar(lazy: pl.LazyFrame, engine: Engine, plan: _CountPlan) -> pl
     return out
 
 
-def compare_count_frames(metric: str, a: pl.DataFrame, b: pl.DataFrame, *, level: float) -> Difference:
-    """`compare_from_counts` of two (__value, __count) frames, such as a period and the one before it."""
+def compare_count_frames(
+    metric: str, a: pl.DataFrame, b: pl.DataFrame, *, level: float, scale: int | None = None
+) -> Difference:
+    """`compare_from_counts` of two (__value, __count) frames, such as a period and the one before it
+    (``scale``: their GroupedCounts.scale)."""
     return compare_from_counts(
         metric,
         a["__value"].to_list(),
@@ -243,6 +246,7 @@ def compare_count_frames(metric: str, a: pl.DataFrame, b: pl.DataFrame, *, level
         b["__value"].to_list(),
         b["__count"].to_list(),
         level=level,
+        scale=scale,
     )
 
 
@@ -508,6 +512,7 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
         raise InputError(f"unknown comparison {vs!r}; use rest or previous-period")
     if not q.by:
         raise InputError("compare needs at least one --by")
+    scale = rating_scale(engine) if metric == "rating" else None
     timed = [k for k in q.by if k in TIME_KEYS]
     if vs == "previous-period" and timed:
         # Each group meets itself a period earlier: a month never does (every row was n_other 0).
@@ -552,7 +557,9 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
             pairs.append((key_vals, part["__value"], part["__count"], before["__value"], before["__count"]))
     rows: list[dict[str, Any]] = []
     for key_vals, va, ca, vb, cb in pairs:
-        d = compare_from_counts(metric, va.to_list(), ca.to_list(), vb.to_list(), cb.to_list(), level=q.level)
+        d = compare_from_counts(
+            metric, va.to_list(), ca.to_list(), vb.to_list(), cb.to_list(), level=q.level, scale=scale
+        )
         rows.append(
             {
                 "group": dict(zip(q.by, key_vals, strict=True)),

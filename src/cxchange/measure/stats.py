@@ -318,8 +318,9 @@ def _all_alike(mean: float, n: int, level: float, bounds: tuple[float, float]) -
 
 
 def rating_bounds(scale: int | None, values: ArrayLike, counts: ArrayLike) -> tuple[float, float]:
-    """What a mean rating can be: 1 to the rating scale of the rows (`scale`: the widest of the sources
-    they come from), never below the largest value counted; no scale known: the widest an import takes.
+    """What a mean rating can be: 1 to `scale` (the widest rating scale of the store's sources, so one
+    1-10 source bounds every group at 10), never below the largest value counted; no scale known: the
+    widest an import takes.
     Two 1-5 hotel reviews of 4 and 5 read "4.5 (95 % CI 1.0 to 10.0)" on a five-star scale."""
     if scale is None:
         return MEAN_BOUNDS["rating"]
@@ -429,8 +430,10 @@ def compare_from_counts(
     counts_b: ArrayLike,
     *,
     level: float = 0.95,
+    scale: int | None = None,
 ) -> Difference:
-    """Score of a minus score of b, so a report can say whether two groups really differ.
+    """Score of a minus score of b, so a report can say whether two groups really differ
+    (``scale``: the store's rating scale, as `score_from_counts` takes it).
 
     - nps: Wald two-sample, SE = 100*sqrt(var_a/n_a + var_b/n_b), normal p-value.
     - csat: difference of % satisfied; unpooled SE for the CI, pooled SE for the z-test p-value.
@@ -478,8 +481,11 @@ def compare_from_counts(
         # Both sides all alike: Welch has nothing to stand on. The exact rank test of two groups that do
         # not overlap (p = 2 / C(na+nb, na)) and each side's own interval say what the counts support;
         # two groups of two ratings used to differ "with p = 0".
-        (la, ha), (lb, hb) = (_all_alike(x, n, level, MEAN_BOUNDS[m]) for x, n in ((sa, na), (sb, nb)))
-        p = 1.0 if diff == 0.0 else min(1.0, 2.0 / math.comb(na + nb, na))
+        bounds = rating_bounds(scale, [sa, sb], [na, nb]) if m == "rating" else MEAN_BOUNDS[m]
+        (la, ha), (lb, hb) = (_all_alike(x, n, level, bounds) for x, n in ((sa, na), (sb, nb)))
+        # 2 / C(na+nb, na) by its logarithm: C(600+600, 600) is past a float (OverflowError)
+        log_ways = math.lgamma(na + nb + 1) - math.lgamma(na + 1) - math.lgamma(nb + 1)
+        p = 1.0 if diff == 0.0 else min(1.0, 2.0 * math.exp(-log_ways))
         return Difference(diff, 0.0, la - hb, ha - lb, p, na, nb, sa, sb)
     df = (wa + wb) ** 2 / (wa**2 / (na - 1) + wb**2 / (nb - 1))
     special = _student_t()

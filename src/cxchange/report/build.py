@@ -108,12 +108,14 @@ def _stat(metric: str, part: pl.DataFrame, scale: int | None = None) -> dict[str
     }
 
 
-def _change(metric: str, cur: pl.DataFrame, prev: pl.DataFrame) -> dict[str, Any] | None:
+def _change(
+    metric: str, cur: pl.DataFrame, prev: pl.DataFrame, scale: int | None = None
+) -> dict[str, Any] | None:
     if not cur.height or not prev.height:
         return None
     a = cur.group_by("__value").agg(pl.col("__count").sum())
     b = prev.group_by("__value").agg(pl.col("__count").sum())
-    d = compare_count_frames(metric, a, b, level=LEVEL)
+    d = compare_count_frames(metric, a, b, level=LEVEL, scale=scale)
     lo, hi = _r(d.ci_low), _r(d.ci_high)
     significant = lo is not None and hi is not None and (lo > 0 or hi < 0)
     return {
@@ -153,7 +155,7 @@ def _scores(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> list[dict[st
                 **meta,
                 **_stat(metric, cur, scale),
                 "previous": _stat(metric, before, scale) if before.height else None,
-                "change": _change(metric, cur, before),
+                "change": _change(metric, cur, before, scale),
                 "trend": trend,
             }
         )
@@ -190,7 +192,7 @@ def _by_unit(s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str) -
                 "name": u.name,
                 **_stat(metric, cur, scale),
                 "previous": _stat(metric, before, scale)["score"] if before.height else None,
-                "change": _change(metric, cur, before),
+                "change": _change(metric, cur, before, scale),
             }
         )
     rows.sort(key=lambda r: (r["change"] is None, -((r["change"] or {}).get("diff") or 0.0), r["code"]))

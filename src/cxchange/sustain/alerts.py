@@ -202,10 +202,13 @@ def _daily(engine: Engine, metric: str, unit: str | None, since: date, until: da
     return out
 
 
-def _counts(engine: Engine, metric: str, unit: str | None, since: date, until: date) -> tuple[list, list]:
+def _counts(
+    engine: Engine, metric: str, unit: str | None, since: date, until: date
+) -> tuple[list, list, int | None]:
+    """Values, counts and the store's rating scale (what bounds a mean rating's interval)."""
     q = ScoreQuery(metric=metric, where=(f"unit={unit}",) if unit else (), period=Period(since, until))
-    frame = grouped_counts(engine, q, path="sql").frame
-    return frame["__value"].to_list(), frame["__count"].to_list()
+    counted = grouped_counts(engine, q, path="sql")
+    return counted.frame["__value"].to_list(), counted.frame["__count"].to_list(), counted.scale
 
 
 def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date) -> dict[str, Any] | None:
@@ -221,7 +224,7 @@ def _evaluate_score(engine: Engine, rule: AlertRule, unit: str | None, end: date
     if rule.kind == "below":
         from cxchange.sustain.sequential import below_p_value
 
-        st = score_from_counts(rule.metric, *cur)
+        st = score_from_counts(rule.metric, cur[0], cur[1], scale=cur[2])
         if st.ci_high is None or st.score is None or rule.value is None or not st.ci_high < rule.value:
             return None
         se = (st.ci_high - st.score) / 1.959964  # the upper half-width of the 95 % interval

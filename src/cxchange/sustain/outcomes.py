@@ -478,7 +478,8 @@ def outcomes(
         # window to 28 September, reviews to 31 July), which the window's dates alone do not say.
         caveats.append(
             f"the after window runs to {hi - timedelta(days=1)}, but the newest feedback is from {span[1]}: "
-            f"after the start there are {(span[1] - last).days + 1} days of feedback, not {days_after}"
+            f"after the start there are {max(0, (span[1] - last).days + 1)} days of feedback, "
+            f"not {days_after}"
         )
     if min(n_cells) < stats.SMALL_N:
         caveats.append(

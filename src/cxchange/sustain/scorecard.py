@@ -101,7 +101,8 @@ def scorecard(
         raise NoDataError(
             f"no {metric} answers in scope ({_label(period, start)}: {start} to {end - timedelta(days=1)})"
         )
-    cur_counts = grouped_counts(engine, q).frame
+    counted = grouped_counts(engine, q)
+    cur_counts, scale = counted.frame, counted.scale
     prev_counts = grouped_counts(engine, replace(q, period=Period(p_start, p_end))).frame
 
     tree = load_org_tree(engine)
@@ -121,7 +122,7 @@ def scorecard(
         prev = prev_counts.filter(pl.col(by) == name)
         change = change_lo = change_hi = change_p = prev_score = None
         if prev.height:
-            d = compare_count_frames(metric, cur, prev, level=level)
+            d = compare_count_frames(metric, cur, prev, level=level, scale=scale)
             prev_score, change = _r(d.score_b), _r(d.diff)
             change_lo, change_hi, change_p = _r(d.ci_low), _r(d.ci_high), _r(d.p_value, 6)
         met: bool | None = None

@@ -9,6 +9,9 @@ recent window:
 
     z = (share_recent − median(share_base)) / sqrt((1.4826 · MAD(share_base))² + p(1 − p) / n_recent)
 
+Where a baseline window is too thin to hold a share (`THIN_WINDOW_MENTIONS`), median and MAD give way to
+the two-proportion test of the recent share against the pooled baseline share.
+
 Terms are many, so a new-phrase burst needs a much higher bar (Bonferroni over the terms tested).
 """
 
@@ -26,6 +29,9 @@ from typing import TypedDict
 import numpy as np
 
 _WORD = re.compile(r"[a-z][a-z']+")
+# A baseline window whose expected mentions of a theme are fewer than this cannot say what its share is
+# (the Alexa reviews: weeks of 26-168 reviews, a theme at 3 %): the theme is judged on the pooled share.
+THIN_WINDOW_MENTIONS = 5.0
 _STOP = frozenset(
     """a about after again all also am an and any are as at be been before being but by can could did do
     does doing don't for from get got had has have having he her here him his how i i'm i've if in into is
@@ -72,12 +78,23 @@ def theme_spikes(
         recent = int(counts[0])
         valid = totals[1:] > 0
         shares = counts[1:][valid] / totals[1:][valid]
-        # Median and MAD, not mean and variance: an issue that began inside the baseline must not
-        # raise its own bar.
-        mean_share = float(np.median(shares))
-        var_share = float((1.4826 * np.median(np.abs(shares - mean_share))) ** 2) if shares.size > 1 else 0.0
-        p = max(mean_share, 0.5 / totals[1:].sum())  # a theme never seen before still has a floor
-        sd = math.sqrt(var_share + p * (1 - p) / totals[0])
+        pooled = float(counts[1:].sum() / totals[1:].sum())
+        if float(np.median(totals[1:][valid])) * pooled >= THIN_WINDOW_MENTIONS:
+            # Median and MAD, not mean and variance: an issue that began inside the baseline must not
+            # raise its own bar.
+            mean_share = float(np.median(shares))
+            spread = 1.4826 * np.median(np.abs(shares - mean_share))
+            var_share = float(spread**2) if shares.size > 1 else 0.0
+            p = max(mean_share, 0.5 / totals[1:].sum())  # a theme never seen before still has a floor
+            sd = math.sqrt(var_share + p * (1 - p) / totals[0])
+        else:
+            # Thin windows (a typical one expects under THIN_WINDOW_MENTIONS mentions): their shares are
+            # mostly 0 and their median says nothing. The two-proportion test of the recent share against
+            # the pooled baseline share, its variance under "no change" (a baseline low by chance must
+            # not shrink its own error).
+            mean_share = pooled
+            p = max(float(counts.sum() / totals.sum()), 0.5 / totals.sum())
+            sd = math.sqrt(p * (1 - p) * (1 / totals[0] + 1 / totals[1:].sum()))
         share_recent = recent / totals[0]
         z = (share_recent - mean_share) / sd if sd > 0 else 0.0
         expected = mean_share * totals[0]

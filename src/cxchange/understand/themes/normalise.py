@@ -48,11 +48,12 @@ _SIGNATURE = re.compile(
     r"|(?:(?:^|(?<=[\n.!]))\s*(?i:(?:best |kind |warm )?(?:regards|sincerely|cheers|thanks|thank you|best))\b"
     r"[ ,.!-]*\s*[A-Z][\w.'-]*(?: [A-Z][\w.'-]*)?\s*$)",
 )
-# A company by its legal form: up to five capitalised words before LLC, Inc., Ltd, Corp., PLC, GmbH, N.A.
+# A company by its legal form (possessive runs, from a word's start: no backtracking on long capitalised
+# runs): up to five capitalised words before LLC, Inc., Ltd, Corp., PLC, GmbH, N.A.
 # ("LVNV Funding LLC", "Portfolio Recovery Associates, LLC"). Its words are common ones, written in lower
 # case elsewhere, so the proper-noun test keeps them, and 16 CFPB complaints named a theme "Funding llc".
 _COMPANY = re.compile(
-    r"(?:[A-Z][\w&'’-]*\s+(?:(?:of|and|&)\s+)?){0,4}[A-Z][\w&'’-]*,?\s+"
+    r"(?<![\w&'’-])(?:[A-Z][\w&'’-]*+\s+(?:(?:of|and|&)\s+)?){0,4}[A-Z][\w&'’-]*+,?\s+"
     r"(?:LLC|L\.L\.C\.|LLP|Inc\b\.?|INC\b\.?|Ltd\b\.?|LTD\b\.?|Limited|Corp\b\.?|CORP\b\.?|Corporation|PLC|plc|GmbH"
     r"|N\.A\.)(?!\w)"
 )

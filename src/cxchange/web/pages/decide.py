@@ -23,6 +23,7 @@ from cxchange.core.deps import engine
 from cxchange.core.errors import CxError, InputError
 from cxchange.decide.business_case import build_case
 from cxchange.decide.business_case import render as render_case
+from cxchange.decide.drivers import quadrant, quadrant_lines
 from cxchange.decide.overview import BOOT, OPPORTUNITY_SHARE, decide_overview
 from cxchange.decide.service import Scope
 from cxchange.measure.scale import AN_ANSWER, LABELS, check_metric
@@ -119,9 +120,17 @@ def decide_page(
         "draws": SIMULATOR_DRAWS,
         "can_start": scope.can("initiatives"),
         "chart_data": {
-            "drivers": (drivers or {}).get("drivers", []),
+            # each driver with its quadrant as `drivers --quadrant` and the report name it
+            "drivers": [
+                {**d, "quadrant": q["quadrant"]}
+                for d, q in zip(
+                    (drivers or {}).get("drivers", []), quadrant(drivers) if drivers else [], strict=True
+                )
+            ],
+            "label": LABELS[chosen],
             "n": (drivers or {}).get("n"),
             "r2": (drivers or {}).get("r2"),
+            "lines": quadrant_lines(drivers) if drivers else None,
         },
         "sim_config": {
             "where": list(where) if unit else [],

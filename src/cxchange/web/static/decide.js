@@ -40,7 +40,7 @@
       customdata: rows.map((d) => [pct(d.ci_low), pct(d.ci_high), d.share_pct, d.direction === "-" ? "lowers" : "raises"]),
       hovertemplate:
         "<b>%{y}</b><br>importance %{x:.2f} (95 % CI %{customdata[0]:.2f}–%{customdata[1]:.2f})" +
-        "<br>%{customdata[2]:.1f} % of R², %{customdata[3]} NPS<extra></extra>",
+        `<br>%{customdata[2]:.1f} % of R², %{customdata[3]} ${esc(data.label || "NPS")}<extra></extra>`,
     };
     Plotly.newPlot(
       el,
@@ -65,9 +65,10 @@
     if (!pts.length) return;
     const xs = pts.map((d) => 100 * d.performance);
     const ys = pts.map((d) => 100 * d.importance);
-    const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
-    const mx = mean(xs);
-    const my = mean(ys);
+    // The lines cross where the server's rule puts them (drivers.quadrant_lines: the medians), so the
+    // chart's corners agree with `drivers --quadrant` and the report.
+    const mx = 100 * data.lines.performance;
+    const my = 100 * data.lines.importance;
     const xmax = Math.min(100, Math.max(...xs) + 8);
     const xmin = Math.max(0, Math.min(...xs) - 8);
     const ymax = Math.max(...ys) * 1.15 + 0.1;
@@ -82,9 +83,11 @@
       x: xs,
       y: ys,
       hovertext: names,
-      marker: { size: 10, color: pts.map((d, i) => (ys[i] > my && xs[i] < mx ? "#c8453b" : "#4a7bd0")) },
+      marker: { size: 10, color: pts.map((d) => (d.quadrant === "fix first" ? "#c8453b" : "#4a7bd0")) },
       cliponaxis: false,
-      hovertemplate: "<b>%{hovertext}</b><br>performance %{x:.1f} % positive<br>importance %{y:.2f}<extra></extra>",
+      customdata: pts.map((d) => d.quadrant),
+      hovertemplate:
+        "<b>%{hovertext}</b><br>performance %{x:.1f} % positive<br>importance %{y:.2f}<br>%{customdata}<extra></extra>",
     };
     const corner = (x, y, text, xanchor, yanchor) => ({
       x, y, text, xref: "x", yref: "y", showarrow: false, xanchor, yanchor,
