@@ -37,6 +37,7 @@ def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
     assert set(out) == {
         "batch_id",
         "source",
+        "stored_without",
         "read",
         "imported",
         "duplicates",
