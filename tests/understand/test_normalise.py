@@ -134,3 +134,12 @@ def test_company_names_are_found_in_bounded_time() -> None:
     normalise("LLC " + "Abc-" * 5_000)
     normalise(" ".join(["Word"] * 4_000) + " Inc.")
     assert time.perf_counter() - started < 0.5
+
+
+def test_an_acronyms_plural_is_not_a_name() -> None:
+    """An acronym's plural, "ATMs" or "CRAs", starts with a capital and is not all capitals, so the
+    proper-noun test made "atms" (banking77) and "cras" (CFPB) brands, removed from every request."""
+    texts = [f"Why did the ATMs near me decline my card on day {i}? The CRAs and TV's too." for i in range(9)]
+    texts += [f"Flew with Delta on day {i}, the meal was cold." for i in range(10)]
+    brands = corpus_noise(texts).brands
+    assert not {"atms", "cras", "tv's", "tv"} & brands and "delta" in brands

@@ -146,7 +146,7 @@ def corpus_noise(texts: Sequence[str | None]) -> Noise:
         if len(keys) > 1:
             sentences.update(k for k in keys if k.count(" ") + 1 >= BOILERPLATE_WORDS)
         words = _mid_sentence_words(t)
-        capital = [w for w in words if w[:1].isupper() and not w.isupper()]
+        capital = [w for w in words if w[:1].isupper() and not w.isupper() and not _acronym_form(w)]
         # Where many words are capitalised (German nouns, Title Case), capitals do not mark names.
         if len(capital) > TITLE_CASE_SHARE * len(words):
             continue
@@ -168,6 +168,13 @@ def corpus_noise(texts: Sequence[str | None]) -> Noise:
     # Most of a word's uses in capitals (a shouted review or two do not make "great" an acronym).
     acronyms = {w for w, c in capitals.items() if c >= PROPER_MIN and c >= ACRONYM_SHARE * mid[w]}
     return Noise(frozenset(b for b in brands if len(b) > 1), frozenset(boiler), frozenset(acronyms))
+
+
+def _acronym_form(word: str) -> bool:
+    """An acronym's plural or possessive ("ATMs", "CRAs", "TV's"): not a name written Capitalised, which
+    made banking77's "atms" and CFPB's "cras" brands, left out of every text."""
+    stem = re.sub(r"(?:['’]s|s)$", "", word)
+    return len(stem) >= 2 and stem.isupper()
 
 
 def _mid_sentence_words(t: str) -> list[str]:
