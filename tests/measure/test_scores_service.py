@@ -232,3 +232,16 @@ def test_previous_period_ends_at_the_newest_answer_in_scope(engine: Engine) -> N
         vs="previous-period",
     )
     assert (row["period"], row["previous_period"]) == ("2025-01-25 to 2025-02-11", "2025-01-07 to 2025-01-24")
+
+
+def test_compare_of_groups_all_alike_stays_on_the_five_star_scale(engine: Engine) -> None:
+    """Two shops of three 5-star reviews each, all 5 against all 4: the difference's interval comes from
+    each side's bound on unseen answers, on the store's 1-5 scale (on 1-10 it ran from -6 to +7)."""
+    frame = pl.DataFrame(
+        {"id": [str(i) for i in range(6)], "segment": ["A"] * 3 + ["B"] * 3, "Stars": ["5"] * 3 + ["4"] * 3}
+    )
+    mapping = ("external_id=id", "rating=Stars")
+    import_frame(engine, frame, ImportOptions(source="s", map_options=mapping, rating_scale=5))
+    rows = compare(engine, ScoreQuery(metric="rating", by=("attr:segment",)))
+    a = next(r for r in rows if r["group"]["attr:segment"] == "A")
+    assert a["diff"] == 1.0 and -4 <= a["ci_low"] < 0 < 1 < a["ci_high"] <= 4

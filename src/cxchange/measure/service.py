@@ -512,7 +512,6 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
         raise InputError(f"unknown comparison {vs!r}; use rest or previous-period")
     if not q.by:
         raise InputError("compare needs at least one --by")
-    scale = rating_scale(engine) if metric == "rating" else None
     timed = [k for k in q.by if k in TIME_KEYS]
     if vs == "previous-period" and timed:
         # Each group meets itself a period earlier: a month never does (every row was n_other 0).
@@ -522,7 +521,8 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
         )
     periods: dict[str, str] = {}
     if vs == "rest":
-        frame = grouped_counts(engine, q).frame
+        counted = grouped_counts(engine, q)
+        frame, scale = counted.frame, counted.scale
         if frame.is_empty():
             raise no_answers(q)
         total = frame.group_by("__value").agg(pl.col("__count").sum())
@@ -535,7 +535,8 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
             pairs.append((key_vals, part["__value"], part["__count"], other["__value"], other["__rest"]))
     else:
         current = replace(q, period=_compared_period(engine, q))
-        cur = grouped_counts(engine, current).frame
+        counted = grouped_counts(engine, current)
+        cur, scale = counted.frame, counted.scale
         if cur.is_empty():
             raise no_answers(current)
         earlier = current.period.previous()
