@@ -11,6 +11,7 @@ from cxchange.core.cli_support import engine_from, runs_on_engine
 from cxchange.core.output import print_rows, to_json
 from cxchange.core.period import Period
 from cxchange.measure.scale import IMPACT_HELP
+from cxchange.understand.cli_sentiment import BackendOption
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -27,9 +28,7 @@ def analyze_command(
     source: opt.SourceOption = None,
     since: opt.SinceOption = None,
     where: opt.WhereOption = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", help="Sentiment back-end: fast or best.")
-    ] = None,
+    backend: BackendOption = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Start a Dask LocalCluster of N.")] = None,
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask scheduler address (or CXCHANGE_DASK_SCHEDULER).")

@@ -11,10 +11,18 @@ import typer
 from cxchange.core import cli_options as opt
 from cxchange.core.errors import InputError
 from cxchange.core.output import print_rows, rounded
+from cxchange.understand.sentiment import BACKENDS
 
 # Column names taken without --column, in this order (compared case-insensitively).
 TEXT_COLUMNS = ("text", "comment", "comments", "review", "review text", "feedback", "verbatim", "message")
 _TABLE_TEXT = 80  # characters of each text shown in a table
+# `sentiment` and `themes analyze` choose the back-end the same way; the help lists the back-ends there are.
+BackendOption = Annotated[
+    str | None,
+    typer.Option(
+        "--backend", help=f"Sentiment back-end: {', '.join(BACKENDS)} (default: CXCHANGE_SENTIMENT_BACKEND)."
+    ),
+]
 
 
 def read_column(path: Path, column: str | None) -> list[str]:
@@ -60,9 +68,7 @@ def sentiment_command(
     column: Annotated[
         str | None, typer.Option("--column", help="Column of --file with the text (default: guessed).")
     ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", help="fast or best (default: CXCHANGE_SENTIMENT_BACKEND).")
-    ] = None,
+    backend: BackendOption = None,
     fmt: opt.FormatOption = "table",
 ) -> None:
     """Sentiment of each text: score in [-1, 1] (null when it cannot be scored) and label."""
