@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -62,18 +61,11 @@ FormatOption = Annotated[str, format_option(FORMATS)]
 TableJsonFormat = Annotated[str, format_option(TABLE_JSON)]
 
 
-def _date_of(option: str) -> Callable[[str], date | None]:
-    return lambda value: parse_date(value, option)
+def date_option(flag: str, help: str) -> Any:
+    """A date option read while the command line is parsed: a bad date is refused (one line naming
+    `flag`, exit 1) before any work, and the command is handed a `date`."""
+    return typer.Option(flag, parser=lambda value: parse_date(value, flag), metavar="YYYY-MM-DD", help=help)
 
 
-# Read while the command line is parsed: a bad date is refused (one line, exit 1) before any work.
-SinceOption = Annotated[
-    date | None,
-    typer.Option("--since", parser=_date_of("--since"), metavar="YYYY-MM-DD", help="From this date on."),
-]
-UntilOption = Annotated[
-    date | None,
-    typer.Option(
-        "--until", parser=_date_of("--until"), metavar="YYYY-MM-DD", help="Before this date (exclusive)."
-    ),
-]
+SinceOption = Annotated[date | None, date_option("--since", "From this date on.")]
+UntilOption = Annotated[date | None, date_option("--until", "Before this date (exclusive).")]

@@ -6,16 +6,15 @@ Thin: parse, call `cxchange.sustain.outcomes` / `outcome_design` / `outcome_plan
 
 from __future__ import annotations
 
-import sys
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from cxchange.core import cli_options as opt
-from cxchange.core.cli_support import engine_from, runs_on_engine
-from cxchange.core.output import print_rows, write_csv
-from cxchange.core.period import parse_date
+from cxchange.core.cli_support import runs_on_engine
+from cxchange.core.output import print_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -189,8 +188,13 @@ def plan_command(
     """Minimum detectable effect of the pilot/control design, from past data (placebo start)."""
 
 
+def _show_scorecard(rows: list[dict[str, Any]], fmt: str) -> None:
+    title = f"{rows[0]['metric']} scorecard, {rows[0]['period']}" if rows else "scorecard"
+    print_rows(rows, fmt, title=title, dim_when="small")
+
+
+@runs_on_engine(show=_show_scorecard, calls="cxchange.sustain.scorecard:scorecard")
 def scorecard_command(
-    ctx: typer.Context,
     period: Annotated[str, typer.Option("--period", help="quarter or month.")] = "quarter",
     by: Annotated[
         str | None,
@@ -201,31 +205,15 @@ def scorecard_command(
         float | None, typer.Option("--target", help="Met only when the interval says so.")
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: newest feedback).")
+        date | None,
+        opt.date_option(
+            "--as-of", "Score the last complete period as of this date (default: newest feedback)."
+        ),
     ] = None,
     level: opt.LevelOption = 0.95,
     min_n: opt.MinNOption = 30,
-    fmt: opt.FormatOption = "table",
-    db: opt.DbOption = None,
 ) -> None:
     """Per unit: score with interval, change vs the previous period, target met, cases, recognitions."""
-    from cxchange.sustain.scorecard import scorecard
-
-    rows = scorecard(
-        engine_from(ctx, db),
-        period=period,
-        by=by,
-        metric=metric,
-        target=target,
-        as_of=parse_date(as_of, "--as-of"),
-        level=level,
-        min_n=min_n,
-    )
-    if fmt == "csv":
-        write_csv(rows, sys.stdout)
-        return
-    title = f"{rows[0]['metric']} scorecard, {rows[0]['period']}" if rows else "scorecard"
-    print_rows(rows, fmt, title=title, dim_when="small")
 
 
 outcomes_app.command("show")(outcomes_command)
