@@ -116,10 +116,34 @@ def test_shared_options_are_defined_once() -> None:
         assert "check_format(" not in text, f"{name} checks --format by hand"
 
 
-@pytest.mark.parametrize("path", [("scores",), ("feedback",), ("cases", "stats"), ("themes",), ("drivers",)])
-def test_a_bad_date_is_refused_while_the_line_is_read(path: tuple[str, ...], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("path", "option"),
+    [
+        *(
+            (p, "--since")
+            for p in [("scores",), ("feedback",), ("cases", "stats"), ("themes",), ("drivers",)]
+        ),
+        (("scorecard",), "--as-of"),
+    ],
+)
+def test_a_bad_date_is_refused_while_the_line_is_read(
+    path: tuple[str, ...], option: str, tmp_path: Path
+) -> None:
     env = {"CXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
-    result = CliRunner().invoke(app, [*path, "--since", "2025-13-01"], env=env)
+    result = CliRunner().invoke(app, [*path, option, "2025-13-01"], env=env)
     assert result.exit_code == 1
-    assert str(result.exception) == "--since wants a date like 2025-01-31, got '2025-13-01'"
+    assert str(result.exception) == f"{option} wants a date like 2025-01-31, got '2025-13-01'"
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("path", [("sentiment",), ("analyze",)])
+def test_backend_help_names_every_back_end(path: tuple[str, ...]) -> None:
+    from cxchange.understand.sentiment import BACKENDS
+
+    (param,) = (p for p in _command(path).params if "--backend" in getattr(p, "opts", ()))
+    assert param.help == f"Sentiment back-end: {', '.join(BACKENDS)} (default: CXCHANGE_SENTIMENT_BACKEND)."
+    assert {"fast", "best", "minilm"} <= set(BACKENDS)
+
+
+def _command(path: tuple[str, ...]) -> Any:
+    return dict(_commands(get_command(app)))[path]
