@@ -33,7 +33,7 @@ from cxchange.decide.service import simulate as run_simulate
 from cxchange.listen.service import ImportOptions
 from cxchange.listen.service import dry_run as run_dry
 from cxchange.listen.service import import_file as run_import
-from cxchange.measure.service import ScoreQuery, scores_in_scope
+from cxchange.measure.service import scores_of
 from cxchange.sustain.outcomes import outcomes as run_outcomes
 from cxchange.understand.analyze import analyze as run_analyze
 
@@ -80,22 +80,6 @@ def import_file(
     return run_import(db, path, options).as_dict()
 
 
-def scores(
-    db: Engine,
-    *,
-    metric: str | None = None,
-    by: Sequence[str] = (),
-    where: Filters | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    ci: str | None = None,
-    level: float = 0.95,
-    min_n: int = 30,
-) -> list[dict[str, Any]]:
-    """`cxchange scores`: one row per group with the score, its interval and n."""
-    return scores_in_scope(db, ScoreQuery.of(metric or "", by, _where(where), since, until, ci, level, min_n))
-
-
 def simulate(
     db: Engine,
     *,
@@ -135,6 +119,7 @@ analyze = _library(
 drivers = _library(
     stored_drivers, "`cxchange drivers --from SOURCE`: each driver's share of R² with intervals, and notes."
 )
+scores = _library(scores_of, "`cxchange scores`: one row per group with the score, its interval and n.")
 outcomes = _library(
     run_outcomes, "`cxchange outcomes`: pilot vs control (or before/after) and the one verdict the app shows."
 )

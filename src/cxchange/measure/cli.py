@@ -20,9 +20,10 @@ ByOption = Annotated[
 ]
 
 
-@runs_on_engine(title="{metric} scores", as_rows=True, dim_when="small")
+@runs_on_engine(
+    title="{metric} scores", as_rows=True, dim_when="small", calls="cxchange.measure.service:scores_of"
+)
 def scores_command(
-    engine: Engine,
     metric: opt.DefaultMetricOption = None,
     by: ByOption = None,
     where: opt.WhereOption = None,
@@ -33,12 +34,9 @@ def scores_command(
     ] = None,
     level: opt.LevelOption = 0.95,
     min_n: opt.MinNOption = 30,
-) -> Any:
+) -> None:
     """NPS / CSAT / CES / rating by group, with confidence intervals; small groups flagged, not hidden.
     No answers in scope: one line on stderr, exit 1."""
-    from cxchange.measure.service import ScoreQuery, scores_in_scope
-
-    return scores_in_scope(engine, ScoreQuery.of(metric or "", by, where, since, until, ci, level, min_n))
 
 
 @runs_on_engine(title="{metric}: each group vs {vs}", as_rows=True, dim_when="small")

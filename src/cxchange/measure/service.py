@@ -469,6 +469,23 @@ def scores_in_scope(engine: Engine, q: ScoreQuery, *, flag: str = "--metric {}")
     return ScoreRows(rows, q.metric.lower())
 
 
+def scores_of(
+    engine: Engine,
+    *,
+    metric: str | None = None,
+    by: Sequence[str] | None = None,
+    where: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    ci: str | None = None,
+    level: float = 0.95,
+    min_n: int = 30,
+) -> ScoreRows:
+    """`cxchange scores` and `cxchange.scores`: `scores_in_scope` for the query their options ask
+    for, named as the options (no metric: the scope's default; an unset list, None, meaning none)."""
+    return scores_in_scope(engine, ScoreQuery.of(metric or "", by, where, since, until, ci, level, min_n))
+
+
 def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
     """The query's period with both ends: by default up to the newest answer in its scope (its metric,
     filters and start), 90 days long. The newest feedback of the whole store anchored a filtered
