@@ -39,9 +39,7 @@ def create(
     comment_prompt: Annotated[
         str | None, typer.Option("--comment-prompt", help="The comment box's label.")
     ] = None,
-    units: Annotated[
-        str | None, typer.Option("--units", help="Unit codes, comma-separated: one link each.")
-    ] = None,
+    units: opt.UnitsOption = None,
     initiative: Annotated[
         str | None, typer.Option("--initiative", help="An adkar pulse's initiative (id or name).")
     ] = None,
@@ -50,7 +48,8 @@ def create(
     ] = None,
     language: Annotated[str, typer.Option("--language", help="The respondent page's language.")] = "en",
 ) -> Any:
-    """Create a survey; prints {"id", "name", "kind", "links": [{"unit", "url"}]}."""
+    """Create a survey with a public link for each of --units (one link without them); prints {"id",
+    "name", "kind", "links": [{"unit", "url"}]}."""
     from cxchange.listen.surveys.service import create_survey
 
     initiative_id = assessment = None
