@@ -73,4 +73,7 @@ def test_pulse_needs_an_initiative_and_a_known_one(client: TestClient) -> None:
     )
     assert client.post("/api/surveys", json={"name": "P", "kind": "adkar", "units": ["N1"],
                                              "initiative": 999}).status_code == 404  # fmt: skip
-    assert client.post("/api/surveys", json={"name": "P", "kind": "nps", "initiative": 1}).status_code == 400
+    # Refused before the initiative is looked up (999 does not exist), in the CLI's words.
+    wrong_kind = client.post("/api/surveys", json={"name": "P", "kind": "nps", "initiative": 999})
+    assert wrong_kind.status_code == 400
+    assert wrong_kind.json()["detail"] == "--initiative is for --kind adkar (an employee pulse on a change)"

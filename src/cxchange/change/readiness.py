@@ -267,8 +267,16 @@ def _latest(s: Any, initiative_id: int, *, answered: bool = False) -> int:
     return max([s.scalar(q) or 0, *pulse_assessments(s.get_bind(), initiative_id, answered=answered)])
 
 
-def reserve_pulse_assessment(engine: Engine, initiative: int | str) -> tuple[int, int]:
-    """(initiative id, the assessment number a new ADKAR pulse survey's answers will form)."""
+def reserve_pulse_assessment(
+    engine: Engine, kind: str, initiative: int | str | None
+) -> tuple[int | None, int | None]:
+    """(initiative id, the assessment number its answers will form) for a new survey of `kind`: (None,
+    None) without an initiative; with one, the survey must be an ADKAR pulse (refused before the
+    initiative is looked up). The one check of `survey create`, the API and the Surveys page."""
+    if initiative is None or initiative == "":
+        return None, None
+    if kind != "adkar":
+        raise InputError("--initiative is for --kind adkar (an employee pulse on a change)")
     with session_for(engine) as s:
         ini = get_initiative(s, initiative)
         return ini.id, _latest(s, ini.id) + 1

@@ -27,15 +27,9 @@ class SurveyIn(BaseModel):
 
 def create(body: SurveyIn) -> dict[str, Any]:
     """The one create path of the API and the Surveys page (an adkar pulse reserves its assessment)."""
-    initiative_id = assessment = None
-    if body.initiative not in (None, ""):
-        from cxchange.change.readiness import reserve_pulse_assessment
+    from cxchange.change.readiness import reserve_pulse_assessment
 
-        if body.kind != "adkar":
-            from cxchange.core.errors import InputError
-
-            raise InputError("initiative is for kind adkar (an employee pulse on a change)")
-        initiative_id, assessment = reserve_pulse_assessment(engine(), body.initiative)  # type: ignore[arg-type]
+    initiative_id, assessment = reserve_pulse_assessment(engine(), body.kind, body.initiative)
     return create_survey(
         engine(), name=body.name, kind=body.kind, question=body.question, comment_prompt=body.comment_prompt,
         units=body.units, initiative_id=initiative_id, assessment=assessment, language=body.language,

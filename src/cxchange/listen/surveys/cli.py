@@ -50,15 +50,10 @@ def create(
 ) -> Any:
     """Create a survey with a public link for each of --units (one link without them); prints {"id",
     "name", "kind", "links": [{"unit", "url"}]}."""
+    from cxchange.change.readiness import reserve_pulse_assessment
     from cxchange.listen.surveys.service import create_survey
 
-    initiative_id = assessment = None
-    if initiative is not None:
-        if kind != "adkar":
-            raise InputError("--initiative is for --kind adkar (an employee pulse on a change)")
-        from cxchange.change.readiness import reserve_pulse_assessment
-
-        initiative_id, assessment = reserve_pulse_assessment(engine, initiative)
+    initiative_id, assessment = reserve_pulse_assessment(engine, kind, initiative)
     return create_survey(
         engine,
         name=name,
