@@ -46,7 +46,7 @@ class ScorecardQuery:
     target: float | None = None
     as_of: date | None = None
     level: float = Query(0.95, gt=0, lt=1)
-    min_n: int = Query(30, ge=1)
+    min_n: int = Query(30, ge=0)  # as /scores and the CLI: 0 flags no group as small
 
 
 def _comparable(scope: UserScope, initiative: str) -> None:
