@@ -316,6 +316,7 @@ def main() -> None:
         "--worlds", type=int, default=100, help="worlds per design and seed (some use more or fewer)"
     )
     ap.add_argument("--out", default=str(RESULTS / "outcomes_coverage_tuning.json"))
+    ap.add_argument("--records", default=None, help="also write every world's statistics to this JSON")
     args = ap.parse_args()
     load, t0 = os.getloadavg(), time.perf_counter()
     with ProcessPoolExecutor(max_workers=len(TUNING_SEEDS)) as pool:  # one process a seed
@@ -330,7 +331,9 @@ def main() -> None:
     command = f".venv/bin/python eval/outcomes_coverage.py --worlds {args.worlds}"
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**summary, "runs": runs}, indent=1) + "\n")
+    out.write_text(json.dumps(summary, indent=1) + "\n")
+    if args.records:
+        Path(args.records).write_text(json.dumps(runs) + "\n")
     text = report(summary, command)
     out.with_suffix(".md").write_text(text)
     print(text)
