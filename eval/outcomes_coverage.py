@@ -103,9 +103,8 @@ def wild_cluster_p(cells: Cells, tau0: float, *, draws: int = BOOT_DRAWS, seed: 
     return float((1 + np.sum(np.abs(t_star) >= abs(t_obs) - 1e-12)) / (draws + 1))
 
 
-def cr2_interval(cells: Cells, level: float = 0.95) -> tuple[float, float, float]:
-    """(estimate, CR2 standard error, t(G − 1) critical value) of pilot·after with unit and period
-    dummies, respondent weights (`did.cluster_ols`)."""
+def cr2_design(cells: Cells) -> np.ndarray:
+    """Pilot·after, then unit dummies and period dummies (the first period dropped): the full design."""
     _, ui = np.unique(cells.unit, return_inverse=True)
     _, pi = np.unique(cells.period, return_inverse=True)
     ui, pi = ui.ravel(), pi.ravel()
@@ -114,7 +113,13 @@ def cr2_interval(cells: Cells, level: float = 0.95) -> tuple[float, float, float
     x[np.arange(ui.size), 1 + ui] = 1.0
     rows = np.flatnonzero(pi > 0)
     x[rows, ui.max() + 1 + pi[rows]] = 1.0
-    fit = cluster_ols(cells.y, x, cells.n, cells.cluster, kind="CR2")
+    return x
+
+
+def cr2_interval(cells: Cells, level: float = 0.95) -> tuple[float, float, float]:
+    """(estimate, CR2 standard error, t(G − 1) critical value) of pilot·after with unit and period
+    dummies, respondent weights (`did.cluster_ols`)."""
+    fit = cluster_ols(cells.y, cr2_design(cells), cells.n, cells.cluster, kind="CR2")
     g = int(np.unique(cells.cluster).size)
     return float(fit.coef[0]), float(math.sqrt(fit.cov[0, 0])), float(special.stdtrit(g - 1, 0.5 + level / 2))
 
