@@ -333,14 +333,13 @@ def main() -> None:
         "seconds": round(time.perf_counter() - t0, 1),
         "load_average": {k: [round(x, 2) for x in v] for k, v in ends.items()},
     }
-    command = f".venv/bin/python eval/outcomes_coverage.py --worlds {args.worlds}"
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=1) + "\n")
+    text = report(summary, f".venv/bin/python eval/outcomes_coverage.py --worlds {args.worlds}")
+    writes = {Path(args.out): json.dumps(summary, indent=1), Path(args.out).with_suffix(".md"): text}
     if args.records:
-        Path(args.records).write_text(json.dumps(runs) + "\n")
-    text = report(summary, command)
-    out.with_suffix(".md").write_text(text)
+        writes[Path(args.records)] = json.dumps(runs)
+    for path, body in writes.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body.rstrip("\n") + "\n")
     print(text)
 
 
