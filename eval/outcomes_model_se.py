@@ -24,6 +24,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 import json
 import math
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -34,16 +35,19 @@ from scipy import special
 from cxchange.sustain.panel import IMPROVED, WORSE, Cells, _fe_basis, _residualize, assess
 from cxchange.sustain.worlds import World, generate
 
+sys.path.insert(0, str(Path(__file__).parent))
+from outcomes_coverage import DESIGNS as COVERAGE_DESIGNS
+
 TUNING_SEEDS = (101, 202, 303)
 OUT = Path(__file__).parent / "results" / "outcomes_model_se_tuning.json"
-# name, stream in eval/outcomes.py, pilot, control, effect, trend a month, share of --worlds
-DESIGNS = [
-    ("10 vs 10 stores, no effect", 0, 10, 10, 0.0, 0.0, 1.0),
-    ("3 vs 17 stores, no effect", 1, 3, 17, 0.0, 0.0, 1.0),
-    ("8 vs 8 stores, +10 NPS", 6, 8, 8, 10.0, 0.0, 2.0),
-    ("10 vs 10 stores, pilot rising 0.5/month, no effect", 8, 10, 10, 0.0, 0.5, 1.0),
-    ("10 vs 10 stores, pilot rising 1/month, no effect", 9, 10, 10, 0.0, 1.0, 1.0),
-]
+RISING = (
+    "10 vs 10 stores, pilot rising 0.5/month, no effect",
+    "10 vs 10 stores, pilot rising 1/month, no effect",
+)
+USED = ("10 vs 10 stores, no effect", "3 vs 17 stores, no effect", "8 vs 8 stores, +10 NPS", *RISING)
+# outcomes_coverage's designs (name, stream, pilot, control, effect, trend, share of --worlds); the rising
+# pilots here at the full --worlds
+DESIGNS = [(*d[:6], 1.0 if d[0] in RISING else d[6]) for d in COVERAGE_DESIGNS if d[0] in USED]
 
 
 def model_p(cells: Cells) -> float:
