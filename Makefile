@@ -89,7 +89,8 @@ eval-venv: $(EVAL_STAMP)
 # Each script's default run writes its committed results; themes' tuning sets (demo, clothing,
 # banking77_train) and the outcomes study's tuning seeds (101, 202, 303) are a second run of their own,
 # so the held-out report never mixes with the sets its settings were chosen on (eval/outcomes_levers.py,
-# in the loop, runs only those tuning seeds: the levers that could change the outcomes rule).
+# eval/outcomes_coverage.py and eval/outcomes_model_se.py, in the loop, run only those tuning seeds: the
+# levers that could change the outcomes rule and its interval).
 eval: $(EVAL_STAMP) $(MINILM_ONNX) $(MINILM_INT8)
 	@for script in eval/[a-z]*.py; do echo "== $$script"; $(EVAL_VENV)/bin/python $$script || exit 1; done
 	$(EVAL_VENV)/bin/python eval/themes.py --sets demo,clothing,banking77_train --skip-bertopic --out eval/results/themes_tuning.json

@@ -63,14 +63,14 @@ from cxchange.sustain.panel import (
 )
 from cxchange.sustain.worlds import Waves, World, generate, generate_staggered
 
-HELD_OUT_SEED = 4242  # never run before the final code of the issue-17 round of 2026-12-06
+HELD_OUT_SEED = 5353  # never run before the final code of the issue-17 round of 2026-12-07 (coverage, power)
 TUNING_SEEDS = (101, 202, 303)
 GATE_ALPHAS = (0.10, 0.08, 0.06)  # pre-trend levels measured; the rule uses PRETREND_ALPHA
 RESULTS = Path(__file__).parent / "results"
 PROTOCOL = (
-    "Protocol, fixed and committed before the verdict rule was touched in this round: seeds 17 and 2027 "
-    "were consulted in earlier rounds and are no longer held out. Diagnosis and tuning used only the "
-    "tuning seeds "
+    "Protocol, fixed and committed before the verdict rule or the interval was touched in this round "
+    "(2026-12-07: coverage and power): seeds 17, 2027 and 4242 were consulted in earlier rounds and are "
+    "no longer held out. Diagnosis and tuning used only the tuning seeds "
     f"{', '.join(map(str, TUNING_SEEDS))} (`eval/outcomes.py --tuning`, reported as mean ± sd over those "
     f"seeds and labelled tuning). The held-out report is seed {HELD_OUT_SEED}, run once at the end with "
     f"the committed code: `eval/outcomes.py --worlds 200 --seed {HELD_OUT_SEED}`, the script's defaults, "
@@ -81,7 +81,17 @@ PROTOCOL = (
     "2 vs 2 regions at +10 (nothing to cover), 0.6 times for the rising-pilot designs, --worlds for the "
     "staggered +10 design and half for the other staggered designs (each costs ~10 times more). "
     "The levers that could change the rule are measured on the tuning seeds only, by "
-    "`eval/outcomes_levers.py` (eval/results/outcomes_levers_tuning.md)."
+    "`eval/outcomes_levers.py` (eval/results/outcomes_levers_tuning.md) and, for coverage and power, "
+    "`eval/outcomes_coverage.py` (eval/results/outcomes_coverage_tuning.md). "
+    "Decision rule, fixed before any tuning number of this round was seen: a change to the interval or "
+    "the verdict ships only if, on the tuning seeds' worlds (the same worlds for the rule in use and the "
+    "change, so the comparison is paired), coverage is at least 93 % in every design with a bounded "
+    "interval and parallel trends, power at +10 NPS with 8 vs 8 stores is at least 90 %, confident "
+    "verdicts with no effect stay at most 5 % (within one simulation error), and no rising pilot "
+    "(0.5, 1 or 2 points a month) is called improved more often than by the rule in use on the same "
+    "worlds. The held-out seed "
+    f"{HELD_OUT_SEED} is run once, at the end, with the committed code (changed or not), as `make eval` "
+    "runs it; its numbers are reported as printed and nothing is tuned after it."
 )
 
 # name, pilot level, pilot count, control count, effect, pre-trend, share of --worlds
