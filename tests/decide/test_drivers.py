@@ -14,7 +14,14 @@ from typer.testing import CliRunner
 
 from cxchange.core.errors import CxError, InputError
 from cxchange.decide.cli import register
-from cxchange.decide.drivers import DRIVER_KEYS, EXACT_LIMIT, driver_table, expand_categories, quadrant
+from cxchange.decide.drivers import (
+    DRIVER_KEYS,
+    EXACT_LIMIT,
+    driver_table,
+    expand_categories,
+    quadrant,
+    sign_notes,
+)
 from cxchange.decide.importance import relative_weights, shapley
 
 DATA = Path(__file__).parent / "data"
@@ -229,7 +236,7 @@ def test_cli_json_csv_and_table(tmp_path: Path) -> None:
         "20",
     )
     lines = out.stdout.splitlines()
-    assert lines[0] == "driver,importance,share_pct,ci_low,ci_high,direction,performance"
+    assert lines[0] == "driver,importance,share_pct,ci_low,ci_high,direction,performance,correlation"
     assert lines[1].startswith("hp,0.2321744") and lines[1].split(",")[5] == "-"
     assert lines[4].startswith("gear,") and lines[4].split(",")[5] == "+"
 
@@ -303,6 +310,26 @@ def test_default_predictors_read_text_of_numbers_and_yes_no_and_name_what_is_lef
     assert f"each but {reference!r} (the most common, the reference)" in named.stderr
     ids = run("--file", str(path), "--target", "Churn", "--predictors", "customerID", "--boot", "0")
     assert ids.exit_code == 1 and "more than 12 to compare as categories" in str(ids.exception)
+
+
+def test_a_sign_that_only_holds_with_the_others_fixed_is_said(swiss: pl.DataFrame) -> None:
+    """The telco file's Partner read "+" for churn (the sign of its coefficient beside tenure and the
+    charges) while customers with a partner churn less (r −0.15): each driver carries its correlation
+    alone, and a note names those whose two signs disagree."""
+    table = driver_table(swiss, "Fertility", SWISS_X, n_boot=0)
+    r = {c: float(np.corrcoef(swiss[c].to_numpy(), swiss["Fertility"].to_numpy())[0, 1]) for c in SWISS_X}
+    assert {d["driver"]: d["correlation"] for d in table["drivers"]} == pytest.approx(r)
+    rng = np.random.default_rng(11)
+    tenure = rng.normal(size=500)
+    partner = tenure + rng.normal(scale=0.5, size=500)  # goes with tenure, adds a little of its own
+    churn = -tenure + 0.2 * partner + rng.normal(scale=0.5, size=500)
+    frame = pl.DataFrame({"tenure": tenure, "partner": partner, "churn": churn})
+    mixed = driver_table(frame, "churn", ["tenure", "partner"], n_boot=0)
+    signs = {d["driver"]: (d["direction"], d["correlation"] < 0) for d in mixed["drivers"]}
+    assert signs == {"tenure": ("-", True), "partner": ("+", True)}
+    (note,) = sign_notes(mixed)
+    assert "disagree for partner (+, r -" in note and "tenure" not in note
+    assert sign_notes(driver_table(frame, "churn", ["tenure"], n_boot=0)) == []
 
 
 def test_categories_become_flags_against_the_most_common_value() -> None:

@@ -51,6 +51,7 @@ def _table_rows(
             "share %": f"{d['share_pct']:.1f}",
             f"{level:.0%} interval": ci,
             "dir": d["direction"],
+            "r": "" if d.get("correlation") is None else f"{d['correlation']:+.3f}",
             "performance": "" if d["performance"] is None else f"{d['performance']:.3g}",
         }
         if quadrants is not None:
@@ -113,7 +114,7 @@ def drivers_command(
     db: opt.DbOption = None,
 ) -> None:
     """Key drivers: each predictor's share of R² (Shapley / LMG or relative weights) with intervals."""
-    from cxchange.decide.drivers import driver_table, missing_note, quadrant
+    from cxchange.decide.drivers import driver_table, missing_note, quadrant, sign_notes
 
     if not 0 < level < 1:
         raise InputError(f"--level must be between 0 and 1, got {level}")
@@ -127,7 +128,7 @@ def drivers_command(
         frame, chosen, notes = _load_file(file, target, predictors)
         table = driver_table(frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level)
         note = missing_note(frame, target, chosen, table["n"])
-        notes += [note] if note else []
+        notes += ([note] if note else []) + sign_notes(table)
     else:
         from cxchange.decide.key_drivers import stored_drivers
 

@@ -3,14 +3,19 @@
 `driver_table` turns a frame into the JSON the CLI, API and UI share::
 
     {"target", "method", "n", "r2",
-     "drivers": [{"driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance"}]}
+     "drivers": [{"driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance",
+                  "correlation"}]}
 
 * ``importance`` — the predictor's part of R²: its exact Shapley / LMG value (method ``shapley``; for
   more than `EXACT_LIMIT` predictors a sampled estimate from 2,000 orders of entry), or its raw
   Johnson relative weight (``relative-weights``). Either way the importances sum to ``r2``.
 * ``share_pct`` — importance as a percentage of R² (sums to 100; all 0 when R² is 0).
 * ``ci_low`` / ``ci_high`` — percentile bootstrap interval of the importance (None with ``n_boot=0``).
-* ``direction`` — "+" or "-": the sign of the standardized multiple-regression coefficient.
+* ``direction`` — "+" or "-": the sign of the standardized multiple-regression coefficient (the other
+  predictors held fixed).
+* ``correlation`` — the predictor's correlation with the target alone, over the same rows. When its sign
+  and ``direction`` disagree (`sign_notes`), the predictor's own effect is mostly shared with others:
+  the IBM telco file's Partner read "+" for churn while customers with a partner churn less (r −0.15).
 * ``performance`` — the predictor's mean over the rows used (the share of 1s for a 0/1 theme flag)
   unless the caller passes its own (e.g. the share of positive mentions of a theme).
 
@@ -63,7 +68,9 @@ from cxchange.org.tree import load_org_tree
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-DRIVER_KEYS = ("driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance")
+DRIVER_KEYS = (
+    "driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance", "correlation",
+)  # fmt: skip
 QUADRANTS = {
     "fix first": "importance above the median, performance below it",
     "keep up": "importance above the median, performance at or above it",
@@ -299,11 +306,29 @@ def driver_table(
             "ci_high": _num(high[j]),
             "direction": "-" if beta[j] < 0 else "+",
             "performance": _num(perf[j]),
+            "correlation": _num(data.corr[j, -1]),
         }
         for j, name in enumerate(data.names)
     ]
     drivers.sort(key=lambda d: (-d["importance"], d["driver"]))
     return {"target": target, "method": method, "n": data.n, "r2": r2, "drivers": drivers}
+
+
+def sign_notes(table: Mapping[str, Any]) -> list[str]:
+    """One note naming the drivers whose direction (with the others held fixed) and correlation (alone)
+    have opposite signs; none when they all agree."""
+    split = [
+        f"{d['driver']} ({d['direction']}, r {d['correlation']:+.3f})"
+        for d in table["drivers"]
+        if d.get("correlation") and (d["correlation"] < 0) != (d["direction"] == "-")
+    ]
+    if not split:
+        return []
+    return [
+        "direction (the other drivers held fixed) and r (the driver alone) disagree for "
+        + ", ".join(split)
+        + ": what they do alone is mostly shared with the other drivers; read their importance, not the sign"
+    ]
 
 
 def quadrant_lines(table: Mapping[str, Any]) -> dict[str, float | None]:
