@@ -213,7 +213,11 @@ def skytrax(data: Path, folder: Path) -> dict[str, Any]:
         for g in ("pilot", "control")
     }
     out["success_measure"]["pilot_minus_control"] = measure.get("pilot_minus_control")
-    out["success_measure_table_header"] = s.run("initiative", "metric", "list", ini).stdout.splitlines()[1:4]
+    table = s.run("initiative", "metric", "list", ini).stdout.splitlines()
+    shown = [
+        line.replace("│", " ").replace("┃", " ") for line in table if "baseline" in line or "pilot" in line
+    ]
+    out["success_measure_table"] = [" ".join(line.split()) for line in shown]
     out["raci_check"] = s.json("raci", "check", ini)
     out["status_raci"] = [
         line for line in s.run("initiative", "status", ini).stdout.splitlines() if "RACI" in line
