@@ -157,6 +157,14 @@ def test_raci_rules_by_example() -> None:
     assert levels == sorted(levels)  # errors first
 
 
+def test_an_empty_matrix_is_no_clean_bill() -> None:
+    """Every rule holds of a matrix nobody is in: the check said "no errors, no warnings" (and the
+    initiative's status "0 error(s)") before anyone had a letter."""
+    assert [(f["level"], f["rule"]) for f in check_raci([])] == [("warning", "no-matrix")]
+    assert "raci import" in check_raci([])[0]["message"]
+    assert not any(f["rule"] == "no-matrix" for f in check_raci([Cell("Rota", "a", "A", does_work=True)]))
+
+
 def test_parse_letter() -> None:
     assert (
         parse_letter("r") == ("R", False)

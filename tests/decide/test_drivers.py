@@ -14,7 +14,14 @@ from typer.testing import CliRunner
 
 from cxchange.core.errors import CxError, InputError
 from cxchange.decide.cli import register
-from cxchange.decide.drivers import DRIVER_KEYS, EXACT_LIMIT, driver_table, quadrant
+from cxchange.decide.drivers import (
+    DRIVER_KEYS,
+    EXACT_LIMIT,
+    driver_table,
+    expand_categories,
+    quadrant,
+    sign_notes,
+)
 from cxchange.decide.importance import relative_weights, shapley
 
 DATA = Path(__file__).parent / "data"
@@ -229,7 +236,7 @@ def test_cli_json_csv_and_table(tmp_path: Path) -> None:
         "20",
     )
     lines = out.stdout.splitlines()
-    assert lines[0] == "driver,importance,share_pct,ci_low,ci_high,direction,performance"
+    assert lines[0] == "driver,importance,share_pct,ci_low,ci_high,direction,performance,correlation"
     assert lines[1].startswith("hp,0.2321744") and lines[1].split(",")[5] == "-"
     assert lines[4].startswith("gear,") and lines[4].split(",")[5] == "+"
 
@@ -290,7 +297,71 @@ def test_default_predictors_read_text_of_numbers_and_yes_no_and_name_what_is_lef
     table = json.loads(out.stdout)
     assert sorted(d["driver"] for d in table["drivers"]) == ["Partner", "TotalCharges", "tenure"]
     assert table["n"] == n - 1  # the blank charge: missing, its row left out
-    assert "left out, not numbers or yes/no (--predictors to choose): customerID, Contract" in out.stderr
+    assert "left out, not numbers or yes/no: customerID, Contract (name them in --predictors" in out.stderr
+    # Which column was blank, not only how many rows went (the tour of Skytrax's five sub-ratings).
+    assert "1 row(s) missing the target or a predictor were left out (blank: TotalCharges 1)" in out.stderr
+    named = run("--file", str(path), "--target", "Churn", "--predictors", "tenure,Contract", "--boot", "0",
+                "--format", "json")  # fmt: skip
+    assert named.exit_code == 0, named.output
+    flags = {d["driver"]: d for d in json.loads(named.stdout)["drivers"]}
+    reference = "Monthly" if sum(1 for line in lines if ",Monthly," in line) >= n / 2 else "Two year"
+    other = "Two year" if reference == "Monthly" else "Monthly"
+    assert sorted(flags) == sorted(["tenure", f"Contract={other}"])
+    assert f"each but {reference!r} (the most common, the reference)" in named.stderr
+    ids = run("--file", str(path), "--target", "Churn", "--predictors", "customerID", "--boot", "0")
+    assert ids.exit_code == 1 and "more than 12 to compare as categories" in str(ids.exception)
+
+
+def test_a_sign_that_only_holds_with_the_others_fixed_is_said(swiss: pl.DataFrame) -> None:
+    """The telco file's Partner read "+" for churn (the sign of its coefficient beside tenure and the
+    charges) while customers with a partner churn less (r −0.15): each driver carries its correlation
+    alone, and a note names those whose two signs disagree."""
+    table = driver_table(swiss, "Fertility", SWISS_X, n_boot=0)
+    r = {c: float(np.corrcoef(swiss[c].to_numpy(), swiss["Fertility"].to_numpy())[0, 1]) for c in SWISS_X}
+    assert {d["driver"]: d["correlation"] for d in table["drivers"]} == pytest.approx(r)
+    rng = np.random.default_rng(11)
+    tenure = rng.normal(size=500)
+    partner = tenure + rng.normal(scale=0.5, size=500)  # goes with tenure, adds a little of its own
+    churn = -tenure + 0.2 * partner + rng.normal(scale=0.5, size=500)
+    frame = pl.DataFrame({"tenure": tenure, "partner": partner, "churn": churn})
+    mixed = driver_table(frame, "churn", ["tenure", "partner"], n_boot=0)
+    signs = {d["driver"]: (d["direction"], d["correlation"] < 0) for d in mixed["drivers"]}
+    assert signs == {"tenure": ("-", True), "partner": ("+", True)}
+    (note,) = sign_notes(mixed)
+    assert "disagree for partner (+, r -" in note and "tenure" not in note
+    assert sign_notes(driver_table(frame, "churn", ["tenure"], n_boot=0)) == []
+
+
+def test_categories_become_flags_against_the_most_common_value() -> None:
+    """The telco file's contract types: `expand_categories` codes them as a regression would (one 0/1
+    flag per value but the reference), and Shapley over the flags is relaimpo's on the same dummies."""
+    rng = np.random.default_rng(7)
+    n = 400
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], n, p=[0.55, 0.2, 0.25])
+    tenure = rng.integers(1, 72, n).astype(float)
+    churn = (rng.random(n) < np.where(contract == "Month-to-month", 0.45, 0.1)).astype(float)
+    frame = pl.DataFrame({"tenure": tenure, "Contract": contract, "Churn": churn})
+    frame = frame.with_columns(
+        pl.when(pl.int_range(n) == 3).then(pl.lit(" ")).otherwise(pl.col("Contract")).alias("Contract")
+    )
+    expanded, predictors, notes = expand_categories(frame, ["tenure", "Contract"])
+    assert predictors == ["tenure", "Contract=One year", "Contract=Two year"]
+    assert len(notes) == 1 and "'Month-to-month' (the most common, the reference)" in notes[0]
+    flag = expanded["Contract=Two year"].to_numpy()
+    assert np.isnan(flag[3])  # a blank category is missing, not "not two year"
+    keep = np.arange(n) != 3
+    assert np.array_equal(flag[keep], (contract[keep] == "Two year").astype(float))
+    table = driver_table(expanded, "Churn", predictors, n_boot=0)
+    dummies = np.column_stack([tenure, contract == "One year", contract == "Two year"]).astype(float)[keep]
+    exact = shapley(dummies, churn[keep], names=["tenure", "Contract=One year", "Contract=Two year"])
+    got = {d["driver"]: d["importance"] for d in table["drivers"]}
+    assert got == pytest.approx(dict(zip(exact.names, exact.lmg.tolist(), strict=True)))
+    assert {d["driver"]: d["direction"] for d in table["drivers"]}["Contract=Two year"] == "-"
+    ratings = pl.DataFrame({"stars": ["1", "2", "n/a", "4", "5"] * 4})
+    with pytest.raises(InputError, match=r"not numeric \(e.g. 'n/a'"):
+        expand_categories(ratings, ["stars"])  # a stray word among numbers is no category
+    unchanged, same, none = expand_categories(frame, ["tenure"])
+    assert unchanged is frame and same == ["tenure"] and none == []
 
 
 @pytest.mark.parametrize(

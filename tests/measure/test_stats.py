@@ -234,6 +234,31 @@ def test_compare_nps_se_by_hand() -> None:
     assert d.p_value == pytest.approx(2 * (1 - sps.norm.cdf(diff / se)), rel=1e-9)
 
 
+def test_compare_nps_of_small_all_alike_groups_has_a_spread_and_stays_within_200() -> None:
+    """The executive report on Skytrax airlines, one quarter against the one before: five detractors in
+    each was a change of "+0.0 (+0.0 – +0.0)", and 1 promoter 1 passive 1 detractor against 2 detractors
+    and a passive "+100.0 (−19.3 – +219.3)", past what two NPS can differ by."""
+    same = compare_from_counts(
+        "nps", NPS_VALUES, nps_counts_array(0, 0, 5), NPS_VALUES, nps_counts_array(0, 0, 5)
+    )
+    p, d, n = 0.75 / 8, 5.75 / 8, 8
+    se = 100 * math.sqrt(2 * (p + d - (p - d) ** 2) / n)
+    assert same.diff == 0.0 and same.se == pytest.approx(se)
+    assert same.ci_low == pytest.approx(-Z95 * se) and same.ci_high == pytest.approx(Z95 * se)
+    assert same.p_value == 1.0
+    apart = compare_from_counts(
+        "nps", NPS_VALUES, nps_counts_array(4, 0, 0), NPS_VALUES, nps_counts_array(0, 0, 4)
+    )
+    assert apart.diff == 200.0 and apart.ci_high == 200.0 and 0 < apart.ci_low < 200.0 and apart.p_value > 0
+    wide = compare_from_counts(
+        "nps", NPS_VALUES, nps_counts_array(2, 1, 0), NPS_VALUES, nps_counts_array(0, 1, 2)
+    )
+    assert wide.ci_high == 200.0 and -200.0 <= wide.ci_low < wide.diff
+    satisfied = compare_from_counts("csat", [1, 5], [0, 3], [1, 5], [0, 4])
+    assert satisfied.diff == 0.0 and satisfied.ci_low < 0 < satisfied.ci_high
+    assert satisfied.ci_low >= -100.0 and satisfied.ci_high <= 100.0
+
+
 def test_compare_csat_pooled_z_and_unpooled_ci() -> None:
     v = [1, 2, 3, 4, 5]
     d = compare_from_counts("csat", v, [10, 10, 20, 30, 30], v, [20, 20, 20, 20, 20])

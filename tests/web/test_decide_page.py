@@ -125,6 +125,8 @@ def test_business_case_formats_over_http(live_server: str, api: Any) -> None:
         page = c.get("/decide")
         assert page.status_code == 200
         assert "Create business case" in page.text
+        # the note under the quadrant said "Lines at the means" after the chart had moved to the medians
+        assert "Lines at the medians of the themes shown" in page.text and "at the means" not in page.text
         assert "Start initiative" not in page.text  # viewers may not create initiatives
 
 

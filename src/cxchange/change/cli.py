@@ -149,6 +149,10 @@ def _fmt_value(v: dict[str, Any] | None) -> str:
 
 
 def _metric_rows(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Initiatives page's table: its column names (which windows), the change, "whole interval meets
+    it" and the pilot − control row. The CLI showed "baseline" and "now" and a pilot "met" while the
+    control units had moved twice as far (Skytrax: pilot +14, control +30.5 NPS points), which the
+    page put beside it."""
     rows = []
     for m in metrics:
         for group in ("scope", "pilot", "control"):
@@ -156,15 +160,30 @@ def _metric_rows(metrics: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if not g:
                 continue
             tv = g["target_value"]
+            status = g["status"] + (" (whole interval meets it)" if g.get("met_confidently") else "")
             rows.append(
                 {
                     "metric": m["metric"],
                     "units": group,
-                    "baseline": _fmt_value(g["baseline"]),
-                    "now": _fmt_value(g["now"]),
+                    "baseline (365 days before)": _fmt_value(g["baseline"]),
+                    "now (since start)": _fmt_value(g["now"]),
+                    "change": "–" if g["change"] is None else f"{g['change']:+g}",
                     "target": f"{m['target']} → {tv:g}" if tv is not None else m["target"],
                     "by": m["by"],
-                    "status": g["status"],
+                    "status": status,
+                }
+            )
+        if m.get("pilot_minus_control") is not None:
+            rows.append(
+                {
+                    "metric": m["metric"],
+                    "units": "pilot − control",
+                    "baseline (365 days before)": "",
+                    "now (since start)": "",
+                    "change": f"{m['pilot_minus_control']:+g}",
+                    "target": "",
+                    "by": None,
+                    "status": "its interval: `cxchange outcomes INITIATIVE`",
                 }
             )
     return rows
@@ -227,7 +246,11 @@ def metric_add(
     """Add (or retarget) a success measure; prints its baseline, current value and target."""
 
 
-@metric_command("list", calls="cxchange.change.metrics:list_metrics")
+@metric_command(
+    "list", calls="cxchange.change.metrics:list_metrics",
+    empty="no success measure for initiative {initiative} yet: "
+    "`cxchange initiative metric add {initiative} --metric nps --target +5`",
+)  # fmt: skip
 def metric_list(initiative: Id) -> None:
     """Every success measure: baseline → now → target, for scope, pilot and control units."""
 

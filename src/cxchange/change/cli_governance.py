@@ -48,7 +48,11 @@ def raci_import(
     """Replace the matrix with a CSV file (cells R, A, C, I, A/R or empty)."""
 
 
-@engine_command(raci_app, "show", title="RACI", calls="cxchange.change.raci:show")
+@engine_command(
+    raci_app, "show", title="RACI", calls="cxchange.change.raci:show",
+    empty="no RACI matrix for initiative {initiative} yet: `cxchange raci import {initiative} FILE.csv` "
+    "(activity, then one column per person's e-mail) or `cxchange raci set`",
+)  # fmt: skip
 def raci_show(initiative: Id) -> None:
     """The matrix: one row per activity, one column per person."""
 
@@ -116,7 +120,11 @@ def _show_readiness(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(table, "table", title="ADKAR readiness")
 
 
-@readiness_command("report", show=_show_readiness, calls="cxchange.change.readiness:report")
+@readiness_command(
+    "report", show=_show_readiness, calls="cxchange.change.readiness:report",
+    empty="no readiness assessment for initiative {initiative} yet: `cxchange readiness import "
+    "{initiative} FILE.csv` (unit, awareness … reinforcement 1–5), or an ADKAR pulse survey",
+)  # fmt: skip
 def readiness_report(
     initiative: Id,
     by: Annotated[str, typer.Option("--by", help="unit or org:LEVEL")] = "unit",
@@ -132,7 +140,11 @@ def _show_readiness_trend(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(table, "table", title="readiness trend (change since the previous assessment)")
 
 
-@readiness_command("trend", show=_show_readiness_trend, calls="cxchange.change.readiness:trend")
+@readiness_command(
+    "trend", show=_show_readiness_trend, calls="cxchange.change.readiness:trend",
+    empty="no readiness assessment for initiative {initiative} (or --unit) yet: "
+    "`cxchange readiness import {initiative} FILE.csv`",
+)  # fmt: skip
 def readiness_trend(
     initiative: Id,
     unit: opt.UnitOption = None,
@@ -189,7 +201,11 @@ def impact_set(
     return set_impact(engine, initiative, unit, scores, note)
 
 
-@engine_command(impact_app, "show", title="impact")
+@engine_command(
+    impact_app, "show", title="impact",
+    empty="no change impact assessed for initiative {initiative} yet: "
+    "`cxchange impact set {initiative} UNIT --processes 3 …` (each aspect 0–5)",
+)  # fmt: skip
 def impact_show(engine: Engine, initiative: Id) -> Any:
     """The initiative's impact assessment per unit."""
     from cxchange.change.impact import show_impact

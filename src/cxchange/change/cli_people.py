@@ -49,7 +49,11 @@ def comms_add(
     )
 
 
-@engine_command(comms_app, "list", title="communication plan")
+@engine_command(
+    comms_app, "list", title="communication plan",
+    empty="no communication listed for initiative {initiative} (with --overdue: none overdue); plan one "
+    "with `cxchange comms add {initiative} …`",
+)  # fmt: skip
 def comms_list(
     engine: Engine,
     initiative: Id,
@@ -83,7 +87,11 @@ def agents_add(initiative: Id, person: Annotated[str, typer.Argument(help="E-mai
     """Name a change agent."""
 
 
-@engine_command(agents_app, "list", title="change-agent coverage", calls="cxchange.change.people:coverage")
+@engine_command(
+    agents_app, "list", title="change-agent coverage", calls="cxchange.change.people:coverage",
+    empty="no affected team of initiative {initiative} has staff on record besides managers: "
+    "coverage is counted over people (`cxchange org import UNITS.csv --people PEOPLE.csv`)",
+)  # fmt: skip
 def agents_list(
     initiative: Id,
     per: Annotated[int | None, typer.Option("--per", help="Target: one agent per N employees (15).")] = None,
@@ -124,7 +132,10 @@ def training_attend(
     return attend(engine, initiative, session, people)
 
 
-@engine_command(training_app, "list", title="training", calls="cxchange.change.people:training_report")
+@engine_command(
+    training_app, "list", title="training", calls="cxchange.change.people:training_report",
+    empty="no training session for initiative {initiative} yet: `cxchange training add {initiative} …`",
+)  # fmt: skip
 def training_list(initiative: Id) -> None:
     """Sessions with audience, attendance and completion %."""
 
@@ -155,7 +166,11 @@ def _show_resistance(rows: list[dict[str, Any]], fmt: str) -> None:
     emit(rows, fmt, "resistance log")
 
 
-@engine_command(resistance_app, "list", show=_show_resistance, calls="cxchange.change.people:list_resistance")
+@engine_command(
+    resistance_app, "list", show=_show_resistance, calls="cxchange.change.people:list_resistance",
+    empty="no resistance logged for initiative {initiative} (with --status: none with that status); "
+    "log it with `cxchange resistance add {initiative} …`",
+)  # fmt: skip
 def resistance_list(
     initiative: Id,
     status: Annotated[str | None, typer.Option("--status", help="open or addressed")] = None,

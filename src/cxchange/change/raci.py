@@ -9,6 +9,8 @@ Rules (`check_raci`, pure):
 - warning `accountable-for-most`: one person is A for more than half of the activities (3 or more).
 - warning `no-r-or-a`: a person in the matrix who is never R or A (a spectator: is she needed?).
 - warning `outside-units`: a person whose unit is neither in, beneath nor above the initiative's units.
+- warning `no-matrix`: nobody holds any letter yet. Every rule above holds of an empty matrix, so the
+  check said "no errors, no warnings" (and `initiative status` "0 error(s)") before any RACI was set.
 """
 
 from __future__ import annotations
@@ -67,6 +69,14 @@ def _finding(activity: str | None, person: str | None, level: str, rule: str, me
 
 def check_raci(cells: Sequence[Cell], outside: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Findings for a matrix: errors first, then warnings, each in activity order."""
+    if not cells:
+        return [
+            _finding(
+                None, None, "warning", "no-matrix",
+                "no RACI matrix yet: nobody is accountable or responsible for anything; "
+                "set it with `cxchange raci import INITIATIVE FILE.csv` or `cxchange raci set`",
+            )
+        ]  # fmt: skip
     errors: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     by_activity: dict[str, list[Cell]] = defaultdict(list)

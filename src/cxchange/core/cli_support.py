@@ -72,6 +72,7 @@ def runs_on_engine(
     fails: Callable[[Any], bool] | None = None,
     default_format: str = "table",
     calls: str | None = None,
+    empty: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., None]]:
     """Make `func(engine, **options)`, which returns a command's answer, into the command: it also
     takes --format (exactly `formats`) and --db, opens the engine the one way (`engine_from`) and
@@ -85,7 +86,10 @@ def runs_on_engine(
     so no command writes it again. `calls="module:function"`: the answer is that service function's,
     given the engine and the options by name (the decorated function takes no engine: it only
     declares the options, named as the service's keywords, and documents the command); imported
-    when the command runs, so building the command line stays cheap."""
+    when the command runs, so building the command line stays cheap. `empty`: what a table prints
+    instead of nothing when the answer is an empty list (options filled in as in `title`): what is
+    missing and the command that adds it; a blank line with exit 0 read as a broken command (JSON and
+    CSV stay an empty list, as scripts expect)."""
     fmt_option = format_option(formats)
     if default_format not in formats:
         raise ValueError(f"default format {default_format!r} is not one of {formats}")
@@ -96,6 +100,9 @@ def runs_on_engine(
         def command(ctx: typer.Context, fmt: str, db: str | None, **kwargs: Any) -> None:
             answer = (func if calls is None else _service(calls))(engine_from(ctx, db), **kwargs)
             if answer is None:  # nothing done, and the command said why on stderr
+                return
+            if empty is not None and fmt == "table" and isinstance(answer, list) and not answer:
+                typer.echo(empty.format(**kwargs))
                 return
             if one_row:
                 answer = [answer]

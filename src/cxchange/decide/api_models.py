@@ -14,6 +14,7 @@ class Driver(Out):
     ci_high: float | None
     direction: str  # "+" or "-": the sign of the standardised coefficient
     performance: float | None
+    correlation: float | None = None  # with the target alone; its sign may differ from direction
 
 
 class DriverTable(Out):

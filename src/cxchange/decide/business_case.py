@@ -80,6 +80,15 @@ def build_case(
     payback = None
     if cost is not None and benefit["annual"] is not None and benefit["annual"] > 0:
         payback = round(12.0 * cost / benefit["annual"], 1)
+    # The payback over the benefit's interval: "Payback: 10.5 months" alone, from a change of +2.9
+    # (+1.4 to +4.4) Skytrax NPS points, hid that it may take twice as long; a low end at or below 0
+    # means the interval does not promise a payback at all (None).
+    payback_range = None
+    if payback is not None and benefit["low"] is not None and benefit["high"] is not None:
+        payback_range = [
+            round(12.0 * cost / benefit["high"], 1) if cost is not None and benefit["high"] > 0 else None,
+            round(12.0 * cost / benefit["low"], 1) if cost is not None and benefit["low"] > 0 else None,
+        ]
 
     month = pl.col("received_at").dt.strftime("%Y-%m")
     trend = (
@@ -156,6 +165,7 @@ def build_case(
             "benefit": {k: (round(v, 2) if isinstance(v, float) else v) for k, v in benefit.items()},
             "cost": cost,
             "payback_months": payback,
+            "payback_range": payback_range,
         },
         "risks": [
             "The projection assumes fixed customers come to resemble comparable customers who do not "

@@ -51,6 +51,7 @@ def _table_rows(
             "share %": f"{d['share_pct']:.1f}",
             f"{level:.0%} interval": ci,
             "dir": d["direction"],
+            "r": "" if d.get("correlation") is None else f"{d['correlation']:+.3f}",
             "performance": "" if d["performance"] is None else f"{d['performance']:.3g}",
         }
         if quadrants is not None:
@@ -62,16 +63,19 @@ def _table_rows(
 def _load_file(file: Path, target: str, predictors: str | None) -> tuple[Any, list[str], list[str]]:
     """The frame, its predictor columns from --file and the notes on them (stored feedback goes
     through stored_drivers)."""
-    from cxchange.decide.drivers import default_predictors, read_table
+    from cxchange.decide.drivers import MAX_CATEGORIES, default_predictors, expand_categories, read_table
 
     frame = read_table(file)
     if predictors:
-        return frame, _split(predictors), []
+        return expand_categories(frame, _split(predictors))
     chosen, left_out = default_predictors(frame, target)
     if not chosen and target in frame.columns:
         raise InputError(f"{file}: no numeric columns besides {target!r} to use as predictors")
     notes = (
-        [f"left out, not numbers or yes/no (--predictors to choose): {', '.join(left_out)}"]
+        [
+            f"left out, not numbers or yes/no: {', '.join(left_out)} (name them in --predictors: a column "
+            f"of at most {MAX_CATEGORIES} categories is compared as 0/1 flags)"
+        ]
         if left_out
         else []
     )
@@ -110,7 +114,7 @@ def drivers_command(
     db: opt.DbOption = None,
 ) -> None:
     """Key drivers: each predictor's share of R² (Shapley / LMG or relative weights) with intervals."""
-    from cxchange.decide.drivers import driver_table, quadrant
+    from cxchange.decide.drivers import driver_table, missing_note, quadrant, sign_notes
 
     if not 0 < level < 1:
         raise InputError(f"--level must be between 0 and 1, got {level}")
@@ -123,8 +127,8 @@ def drivers_command(
             raise InputError(f"{file}: say which column the drivers explain: --target COLUMN")
         frame, chosen, notes = _load_file(file, target, predictors)
         table = driver_table(frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level)
-        dropped = frame.height - table["n"]
-        notes += [f"{dropped} row(s) missing the target or a predictor were left out"] if dropped else []
+        note = missing_note(frame, target, chosen, table["n"])
+        notes += ([note] if note else []) + sign_notes(table)
     else:
         from cxchange.decide.key_drivers import stored_drivers
 

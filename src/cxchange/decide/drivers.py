@@ -3,14 +3,19 @@
 `driver_table` turns a frame into the JSON the CLI, API and UI share::
 
     {"target", "method", "n", "r2",
-     "drivers": [{"driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance"}]}
+     "drivers": [{"driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance",
+                  "correlation"}]}
 
 * ``importance`` — the predictor's part of R²: its exact Shapley / LMG value (method ``shapley``; for
   more than `EXACT_LIMIT` predictors a sampled estimate from 2,000 orders of entry), or its raw
   Johnson relative weight (``relative-weights``). Either way the importances sum to ``r2``.
 * ``share_pct`` — importance as a percentage of R² (sums to 100; all 0 when R² is 0).
 * ``ci_low`` / ``ci_high`` — percentile bootstrap interval of the importance (None with ``n_boot=0``).
-* ``direction`` — "+" or "-": the sign of the standardized multiple-regression coefficient.
+* ``direction`` — "+" or "-": the sign of the standardized multiple-regression coefficient (the other
+  predictors held fixed).
+* ``correlation`` — the predictor's correlation with the target alone, over the same rows. When its sign
+  and ``direction`` disagree (`sign_notes`), the predictor's own effect is mostly shared with others:
+  the IBM telco file's Partner read "+" for churn while customers with a partner churn less (r −0.15).
 * ``performance`` — the predictor's mean over the rows used (the share of 1s for a 0/1 theme flag)
   unless the caller passes its own (e.g. the share of positive mentions of a theme).
 
@@ -63,7 +68,9 @@ from cxchange.org.tree import load_org_tree
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-DRIVER_KEYS = ("driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance")
+DRIVER_KEYS = (
+    "driver", "importance", "share_pct", "ci_low", "ci_high", "direction", "performance", "correlation",
+)  # fmt: skip
 QUADRANTS = {
     "fix first": "importance above the median, performance below it",
     "keep up": "importance above the median, performance at or above it",
@@ -72,6 +79,7 @@ QUADRANTS = {
 }
 SAMPLED_ORDERS = 2000  # orders of entry for sampled Shapley (standard error ~1e-3 of R² at 25 predictors)
 STORE_TARGETS = ("nps", "csat", "ces", "rating")
+MAX_CATEGORIES = 12  # a named text column of at most this many values is compared as categories
 _TRUE = ("true", "yes", "y", "t")
 _FALSE = ("false", "no", "n", "f")
 
@@ -110,9 +118,15 @@ def numeric_values(frame: pl.DataFrame, column: str) -> np.ndarray:
     bad = mapped.is_null() & text.is_not_null() & (text != "")
     if bad.any():
         example = text[int(bad.arg_true()[0])]
+        distinct = text.filter(text.is_not_null() & (text != "")).n_unique()
         raise InputError(
             f"column {column!r} is not numeric (e.g. {example!r}; {int(bad.sum())} such value(s)); "
             "drivers need numbers or 0/1 flags"
+            + (
+                f" ({distinct} distinct values: more than {MAX_CATEGORIES} to compare as categories)"
+                if distinct > MAX_CATEGORIES
+                else ""
+            )
         )
     return mapped.to_numpy()
 
@@ -141,6 +155,77 @@ def default_predictors(frame: pl.DataFrame, target: str) -> tuple[list[str], lis
             readable = False
         (chosen if readable else left_out).append(name)
     return chosen, left_out
+
+
+def _reads_as_numbers(frame: pl.DataFrame, name: str) -> bool:
+    try:
+        numeric_values(frame, name)
+    except InputError:
+        return False
+    return True
+
+
+def expand_categories(
+    frame: pl.DataFrame, predictors: Sequence[str]
+) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """Named predictors of text categories as 0/1 flags, so a churn analysis can ask about a contract
+    type: `--predictors tenure,Contract` stopped with "column 'Contract' is not numeric" on the IBM
+    telco file, whose strongest churn drivers (contract, internet service, payment method) are all
+    categories. A text column of 2 to `MAX_CATEGORIES` values (blanks missing) becomes one flag
+    "COLUMN=VALUE" per value but the most common one, the reference the flags are read against (the
+    dummy coding of a regression); its importance is each flag's, its direction vs the reference.
+    Columns of numbers or yes/no pass unchanged; a text column of more values, or one holding numbers
+    besides words ("n/a" among ratings: a broken number column), fails as before.
+
+    Returns the frame with the flags added, the predictors with each such column replaced by its
+    flags, and one note per expanded column naming its reference."""
+    out: list[str] = []
+    notes: list[str] = []
+    added: list[pl.Series] = []
+    for name in predictors:
+        if name not in frame.columns or _reads_as_numbers(frame, name):
+            out.append(name)  # numbers pass; `_check_columns` names a missing column
+            continue
+        text = frame.get_column(name).cast(pl.String).str.strip_chars()
+        missing = text.is_null() | (text == "")
+        counts = text.filter(~missing).value_counts(sort=True)
+        # A column of numbers with a stray word ("n/a" among ratings) is a broken number column, never
+        # categories: it keeps its own error, which shows the word.
+        numbers = counts.get_column(name).cast(pl.Float64, strict=False).is_not_null().any()
+        if numbers or not 2 <= counts.height <= MAX_CATEGORIES:
+            numeric_values(frame, name)
+        values = counts.get_column(name).to_list()
+        tally = counts.get_column("count").to_list()
+        # The most common value is the reference; ties by name, so the same file gives the same flags.
+        reference = min(v for v, c in zip(values, tally, strict=True) if c == tally[0])
+        for value in sorted(v for v in values if v != reference):
+            flag = f"{name}={value}"
+            if flag in frame.columns or flag in out:
+                raise InputError(f"column {flag!r} already exists; rename it to compare {name!r}")
+            flags = pl.select(pl.when(missing).then(None).otherwise((text == value).cast(pl.Float64)))
+            added.append(flags.to_series().alias(flag))
+            out.append(flag)
+        notes.append(
+            f"{name}: {counts.height} categories, each but {reference!r} (the most common, the reference) "
+            f"a 0/1 flag {name}=VALUE; a flag's direction is vs {reference!r}"
+        )
+    return (frame.with_columns(added) if added else frame), out, notes
+
+
+def missing_note(frame: pl.DataFrame, target: str, predictors: Sequence[str], used: int) -> str | None:
+    """The note on rows listwise deletion left out, naming the columns that lack values and how many
+    each: "29 row(s) missing the target or a predictor were left out" sent a Skytrax analyst through
+    five sub-rating columns to find that viewing_tv_rating was the blank one. None when none was."""
+    dropped = frame.height - used
+    if dropped <= 0:
+        return None
+    blanks = []
+    for name in (target, *predictors):
+        k = int(np.isnan(numeric_values(frame, name)).sum())
+        if k:
+            blanks.append(f"{name} {k}")
+    where = f" (blank: {', '.join(blanks)})" if blanks else ""
+    return f"{dropped} row(s) missing the target or a predictor were left out{where}"
 
 
 def _check_columns(frame: pl.DataFrame, target: str, predictors: Sequence[str]) -> None:
@@ -221,11 +306,29 @@ def driver_table(
             "ci_high": _num(high[j]),
             "direction": "-" if beta[j] < 0 else "+",
             "performance": _num(perf[j]),
+            "correlation": _num(data.corr[j, -1]),
         }
         for j, name in enumerate(data.names)
     ]
     drivers.sort(key=lambda d: (-d["importance"], d["driver"]))
     return {"target": target, "method": method, "n": data.n, "r2": r2, "drivers": drivers}
+
+
+def sign_notes(table: Mapping[str, Any]) -> list[str]:
+    """One note naming the drivers whose direction (with the others held fixed) and correlation (alone)
+    have opposite signs; none when they all agree."""
+    split = [
+        f"{d['driver']} ({d['direction']}, r {d['correlation']:+.3f})"
+        for d in table["drivers"]
+        if d.get("correlation") and (d["correlation"] < 0) != (d["direction"] == "-")
+    ]
+    if not split:
+        return []
+    return [
+        "direction (the other drivers held fixed) and r (the driver alone) disagree for "
+        + ", ".join(split)
+        + ": what they do alone is mostly shared with the other drivers; read their importance, not the sign"
+    ]
 
 
 def quadrant_lines(table: Mapping[str, Any]) -> dict[str, float | None]:

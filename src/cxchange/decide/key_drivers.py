@@ -11,7 +11,13 @@ from sqlalchemy import Engine
 
 from cxchange.core.errors import InputError
 from cxchange.core.period import Period
-from cxchange.decide.drivers import driver_table, frame_from_store
+from cxchange.decide.drivers import (
+    driver_table,
+    expand_categories,
+    frame_from_store,
+    missing_note,
+    sign_notes,
+)
 from cxchange.measure.service import ScoreQuery, in_default_metric
 
 
@@ -50,12 +56,13 @@ def stored_drivers(
             frame, target, chosen, method=method, n_boot=boot, seed=seed, level=level,
             performance=performance,
         )  # fmt: skip
-        return {**table, "notes": list(notes)}
+        return {**table, "notes": [*notes, *sign_notes(table)]}
     if kind != "attrs" or not names:
         raise InputError(f"unknown --from {source!r}; use themes, theme-sentiment or attrs:A,B,C")
     attrs = [a.strip() for a in names.split(",") if a.strip()]
     frame = frame_from_store(engine, target=target, attrs=attrs, where=tuple(where), period=period)
-    table = driver_table(frame, target, attrs, method=method, n_boot=boot, seed=seed, level=level)
-    dropped = frame.height - table["n"]
-    notes = [f"{dropped} row(s) missing the target or a predictor were left out"] if dropped else []
+    frame, predictors, notes = expand_categories(frame, attrs)
+    table = driver_table(frame, target, predictors, method=method, n_boot=boot, seed=seed, level=level)
+    note = missing_note(frame, target, predictors, table["n"])
+    notes += ([note] if note else []) + sign_notes(table)
     return {**table, "notes": notes}

@@ -435,8 +435,10 @@ def compare_from_counts(
     """Score of a minus score of b, so a report can say whether two groups really differ
     (``scale``: the store's rating scale, as `score_from_counts` takes it).
 
-    - nps: Wald two-sample, SE = 100*sqrt(var_a/n_a + var_b/n_b), normal p-value.
-    - csat: difference of % satisfied; unpooled SE for the CI, pooled SE for the z-test p-value.
+    - nps: Wald two-sample, SE = 100*sqrt(var_a/n_a + var_b/n_b), normal p-value; when that SE is 0
+      (each side all one category) the adjusted-Wald counts' SE; the CI kept within ±200.
+    - csat: difference of % satisfied; unpooled SE for the CI (Agresti–Caffo's when it is 0), pooled SE
+      for the z-test p-value; the CI kept within ±100.
     - ces/rating: Welch t-test on the means, CI with Welch-Satterthwaite df; when both sides are all
       alike, the exact rank test and each side's `_all_alike` interval.
     If either side has n < 2 the se, CI and p-value are NaN (never raises for small n).
@@ -454,8 +456,20 @@ def compare_from_counts(
             return Difference(sa - sb, nan, nan, nan, nan, na, nb, sa, sb)
         var = nps_variance(pa / na, da / na) / na + nps_variance(pb / nb, db / nb) / nb
         se = 100.0 * math.sqrt(max(var, 0.0))
+        if se == 0.0:
+            # Each side all one category (five detractors in each of two quarters): Wald has no spread
+            # and the report printed a change of "+0.0 (+0.0 – +0.0)". The adjusted-Wald counts the
+            # level interval uses (¾ promoter and ¾ detractor added, n + 3) give the SE instead.
+            se = 100.0 * math.sqrt(
+                sum(
+                    nps_variance((p + 0.75) / (n + 3), (d + 0.75) / (n + 3)) / (n + 3)
+                    for p, d, n in ((pa, da, na), (pb, db, nb))
+                )
+            )
         diff = sa - sb
-        return Difference(diff, se, diff - z * se, diff + z * se, _normal_p(diff, se), na, nb, sa, sb)
+        # Two NPS differ by at most 200: "+100.0 (−19.3 – +219.3)" for two airlines of three answers.
+        lo, hi = _clip(diff - z * se, -200.0, 200.0), _clip(diff + z * se, -200.0, 200.0)
+        return Difference(diff, se, lo, hi, _normal_p(diff, se), na, nb, sa, sb)
     if m == "csat":
         _, _, ka, na = _csat_counts(values_a, counts_a)
         _, _, kb, nb = _csat_counts(values_b, counts_b)
@@ -465,11 +479,17 @@ def compare_from_counts(
             return Difference(sa - sb, nan, nan, nan, nan, na, nb, sa, sb)
         qa, qb = ka / na, kb / nb
         se = 100.0 * math.sqrt(qa * (1 - qa) / na + qb * (1 - qb) / nb)
+        if se == 0.0:
+            # Each side all satisfied or all not: Agresti–Caffo's one success and one failure added to
+            # each side give the spread a zero-width Wald interval claimed.
+            aa, ab = (ka + 1) / (na + 2), (kb + 1) / (nb + 2)
+            se = 100.0 * math.sqrt(aa * (1 - aa) / (na + 2) + ab * (1 - ab) / (nb + 2))
         pooled = (ka + kb) / (na + nb)
         se_pooled = 100.0 * math.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
         diff = sa - sb
         p = _normal_p(diff, se_pooled)
-        return Difference(diff, se, diff - z * se, diff + z * se, p, na, nb, sa, sb)
+        lo, hi = _clip(diff - z * se, -100.0, 100.0), _clip(diff + z * se, -100.0, 100.0)
+        return Difference(diff, se, lo, hi, p, na, nb, sa, sb)
     na, sa, va = _moments(*_arrays(values_a, counts_a))
     nb, sb, vb = _moments(*_arrays(values_b, counts_b))
     if na < 2 or nb < 2:

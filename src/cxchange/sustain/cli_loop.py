@@ -261,7 +261,8 @@ def alert_rule_add(
     """Add an alert rule (--drop POINTS --window 30d, --below VALUE, or --metric theme-spike)."""
 
 
-@engine_command(alert_rule_app, "list", title="alert rules", calls="cxchange.sustain.alerts:list_rules")
+@engine_command(alert_rule_app, "list", title="alert rules", calls="cxchange.sustain.alerts:list_rules",
+    empty="no alert rules yet: `cxchange alerts rule add --metric nps --drop 5 --window 30d …`")  # fmt: skip
 def alert_rule_list() -> None:
     """The alert rules."""
 
