@@ -226,9 +226,13 @@ def test_cli_csv_json_api_and_bad_input_on_both_databases(tiny: Engine) -> None:
         got = client.get("/api/scorecards", params={"period": "quarter", "by": "org:region", "target": 10})
         assert got.status_code == 200 and got.json() == as_json
         # min_n 0 is "flag no group as small", as the CLI and /api/scores take it; -1 is a typo
-        every = client.get("/api/scorecards", params={"period": "quarter", "by": "org:region", "min_n": 0})
+        # (the same answer, and min_n reaches the scorecard: 0 flags none, a huge one every unit)
+        query = {"period": "quarter", "by": "org:region", "target": 10}
+        every = client.get("/api/scorecards", params={**query, "min_n": 0})
         cli_every = json.loads(run(_app(), [*args, "--min-n", "0", "--format", "json"]).output)
-        assert every.status_code == 200 and len(every.json()) == len(cli_every)
+        assert every.status_code == 200 and every.json() == cli_every
+        assert not any(r["small"] for r in cli_every)
+        assert all(r["small"] for r in client.get("/api/scorecards", params={**query, "min_n": 10**6}).json())
         assert client.get("/api/scorecards", params={"min_n": -1}).status_code == 422
         bad = client.get("/api/scorecards", params={"by": "region"})
         assert bad.status_code == 400 and "org:LEVEL" in bad.json()["detail"]
