@@ -70,3 +70,26 @@ def test_letters_behind_unicode_read_as_the_words_they_show() -> None:
         texts = ["ｔｅｒｒｉｂｌｅ ｓｅｒｖｉｃｅ", "\u202ethe staff were rude"]
         labels = [s.label for s in get_backend(name).score(texts)]
         assert labels == ["negative", "negative"], name
+
+
+def test_recognition_reads_the_lexicon_as_sentiment_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recognition's common words come from VADER's lexicon too: a missing file was a raw FileNotFoundError
+    in every command's close-the-loop step; now the same ModelError naming it."""
+    from cxchange.sustain import recognition
+    from cxchange.understand.sentiment import lexicon
+
+    folder = _copy(tmp_path)
+    (folder / "vader_lexicon.txt").unlink()
+    monkeypatch.setattr(lexicon, "DATA", folder)
+    lexicon.vader_words.cache_clear()
+    recognition.common_words.cache_clear()
+    try:
+        with pytest.raises(ModelError, match=r"vader_lexicon\.txt: the sentiment lexicon file is missing"):
+            recognition.common_words()
+    finally:
+        lexicon.vader_words.cache_clear()
+        recognition.common_words.cache_clear()
+    monkeypatch.undo()
+    assert "rude" in recognition.common_words()

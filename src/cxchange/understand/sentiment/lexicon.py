@@ -613,6 +613,12 @@ def _valences(doc: dict[str, Any], table: str, path: Path) -> dict[str, float]:
 
 
 @functools.cache
+def vader_words() -> frozenset[str]:
+    """The words of VADER's lexicon, read as `engine` reads them (a damaged file: a ModelError naming it)."""
+    return frozenset(_vader(DATA / "vader_lexicon.txt"))
+
+
+@functools.cache
 def engine() -> _Engine:
     """The shared tables, loaded on first use (about 50 ms), never at import."""
     return _Engine()
