@@ -17,6 +17,7 @@ Nothing is tuned here. Writes eval/results/tour_bad_input.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import html
 import json
@@ -46,16 +47,17 @@ CX = str(Path(sys.executable).with_name("cxchange"))
 PACKAGE = ROOT / "src" / "cxchange"
 TODAY = date(2026, 11, 30)  # feedback dates are fixed, so every run builds the same stores
 
-UNITS = [
-    ("CO", "Harbour Hotels", "", "company"),
-    ("N", "North", "CO", "region"),
-    ("S", "South", "CO", "region"),
-    ("N1", "Leeds", "N", "hotel"),
-    ("N2", "York", "N", "hotel"),
-    ("S1", "Bath", "S", "hotel"),
-    ("S2", "Exeter", "S", "hotel"),
-    ("S3", "Truro", "S", "hotel"),  # no feedback at all: a control unit without data
-]
+# An org of its own (S3 has no feedback at all: a control unit without data), as the user's units.csv.
+UNITS_CSV = """code,name,parent,level
+CO,Harbour Hotels,,company
+N,North,CO,region
+S,South,CO,region
+N1,Leeds,N,hotel
+N2,York,N,hotel
+S1,Bath,S,hotel
+S2,Exeter,S,hotel
+S3,Truro,S,hotel
+"""
 PEOPLE = [("Sam Sponsor", "sam@harbour.test", "CO", "exec"), ("Olu Owner", "olu@harbour.test", "N", "lead")]
 
 
@@ -217,7 +219,8 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) 
 
 
 def with_org(store: Store) -> None:
-    units = write_csv(store.folder / "units.csv", ("code", "name", "parent", "level"), UNITS)
+    units = store.folder / "units.csv"
+    units.write_text(UNITS_CSV, encoding="utf-8")
     people = write_csv(store.folder / "people.csv", ("name", "email", "unit", "role"), PEOPLE)
     store.run("setup", "org", "import", str(units), "--people", str(people), quiet=True)
 
@@ -231,25 +234,13 @@ def comments_file(path: Path, texts: Sequence[str], seed: int = 1, units: Sequen
     return write_csv(path, ("id", "date", "hotel", "How likely to recommend (0-10)", "comment"), rows)
 
 
+MAPPING = {"external_id": "id", "received_at": "date", "org_unit": "hotel",
+           "nps": "How likely to recommend (0-10)", "text": "comment"}  # fmt: skip
+
+
 def import_file(store: Store, path: Path, source: str, case: str | None = None) -> dict[str, Any]:
-    args = (
-        "import",
-        str(path),
-        "--source",
-        source,
-        "--map",
-        "external_id=id",
-        "--map",
-        "received_at=date",
-        "--map",
-        "org_unit=hotel",
-        "--map",
-        "nps=How likely to recommend (0-10)",
-        "--map",
-        "text=comment",
-        "--format",
-        "json",
-    )
+    maps = [part for field, column in MAPPING.items() for part in ("--map", f"{field}={column}")]
+    args = ("import", str(path), "--source", source, *maps, "--format", "json")
     return store.run(case or "setup", *args, quiet=case is None)
 
 
@@ -663,6 +654,16 @@ ANSWER: Expect = ("answer", ())
 NONE: Expect = ("", ())  # not asked: the initiative is refused before
 
 
+def _until_up(health: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(health).status_code == 200:
+                return
+        time.sleep(0.5)
+    raise SystemExit(f"{health} did not answer in {seconds:.0f} s")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -687,12 +688,7 @@ def _outcomes_web(
     headers = {"Authorization": f"Bearer {token[0]}"}
     out: dict[str, Any] = {}
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(base + "/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        _until_up(base + "/api/health")
         for name, ini in ids.items():
             _args, _create, outcome, planned = designs[name]
             asks = (
@@ -797,34 +793,16 @@ def issue18(tmp: Path, log: list[dict[str, Any]], hotel: list[tuple[str, int]]) 
     s = Store(tmp / "t18", log)
     with_org(s)
     path = comments_file(s.folder / "odd.csv", [t for t, _ in texts.values()])
+    plain = {k: v for k, v in texts.items() if k not in ("100 kB text", "control characters")}
+    asked = {
+        "arguments": ([t for t, _ in plain.values()], plain),  # a shell passes neither 100 kB nor \x07
+        "file": (["--file", str(path), "--column", "comment"], texts),
+    }
     for backend in ("fast", "best"):
-        args = [t for name, (t, _) in texts.items() if name not in ("100 kB text", "control characters")]
-        subset = {k: v for k, v in texts.items() if k not in ("100 kB text", "control characters")}
-        r = s.run(
-            f"18: odd texts as arguments ({backend})",
-            "sentiment",
-            *args,
-            "--backend",
-            backend,
-            "--format",
-            "json",
-            check=_label_check(subset),
-        )
-        out[f"arguments_{backend}"] = _sentiment_rows(r, subset)
-        r = s.run(
-            f"18: odd texts from a file ({backend})",
-            "sentiment",
-            "--file",
-            str(path),
-            "--column",
-            "comment",
-            "--backend",
-            backend,
-            "--format",
-            "json",
-            check=_label_check(texts),
-        )
-        out[f"file_{backend}"] = _sentiment_rows(r, texts)
+        for how, (given, expected) in asked.items():
+            r = s.run(f"18: odd texts, {how} ({backend})", "sentiment", *given, "--backend", backend,
+                      "--format", "json", check=_label_check(expected))  # fmt: skip
+            out[f"{how}_{backend}"] = _sentiment_rows(r, expected)
     bad = s.folder / "bad-utf8.csv"
     bad.write_bytes(b"id,comment\n1,great stay\n2,the room was \xff\xfe dirty\n3,fine\n")
     # Stray bytes that are not UTF-8 are read as cp1252, as every import reads them (listen/readers.py):
