@@ -14,7 +14,7 @@ import typer
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select
 from typer.testing import CliRunner
 
 from cxchange.auth.scope import UserScope
@@ -22,7 +22,7 @@ from cxchange.auth.web import current_scope
 from cxchange.change.models import InitiativeUnit
 from cxchange.core.errors import CxError, InputError, NotFoundError
 from cxchange.demo import TRUTH
-from cxchange.org.models import Person
+from cxchange.org.models import OrgUnit, Person
 from cxchange.sustain.outcomes import outcomes
 
 PILOT = TRUTH["pilot"]
@@ -224,7 +224,7 @@ def test_cli_api_and_theme_metrics_on_both_databases(small: Engine, client: Test
     assert -1 <= senti["pilot"]["before"] <= 1 and senti["higher_is_better"] is True
     assert senti["pilot"]["n_before"] < share["pilot"]["n_before"]
 
-    with pytest.raises(InputError, match="no theme-share:Billing data for the pilot units after the start"):
+    with pytest.raises(InputError, match=r"no theme-share:Billing data for the pilot units \(R-NORTH\) aft"):
         from cxchange.change.service import update
 
         update(small, ini, start="2026-11-15")  # the demo ends on 2026-10-31
@@ -241,7 +241,7 @@ def test_bad_input_is_one_clear_message(tiny: Engine) -> None:
         outcomes(small, ini, before="three months")
     from cxchange.change.service import update
 
-    with pytest.raises(InputError, match="no nps data for the pilot units after the start"):
+    with pytest.raises(InputError, match=r"no nps data for the pilot units \(R-NORTH\) after the start"):
         update(small, ini, start="2026-11-15")  # the demo ends on 2026-10-31
         outcomes(small, ini, before="120d", after="30d")
     with pytest.raises(NotFoundError):
@@ -249,9 +249,27 @@ def test_bad_input_is_one_clear_message(tiny: Engine) -> None:
     update(small, ini, start="2019-01-01")  # years before the first feedback
     with pytest.raises(InputError, match=r"on or before the first feedback .*no before period"):
         outcomes(small, ini)
-    update(small, ini, start=PILOT["start"], pilot_units="S-NOR-01", control_units="R-NORTH")
-    with pytest.raises(InputError, match=r"pilot and control units overlap .*S-NOR-01"):
+    update(small, ini, start=PILOT["start"])
+    # A pilot store beneath the control region is refused when the units are set, naming both ...
+    with pytest.raises(InputError, match=r"both pilot and control: S-NOR-01 \(pilot\) lies beneath R-NORTH"):
+        update(small, ini, pilot_units="S-NOR-01", control_units="R-NORTH")
+    # ... and by outcomes when it comes about otherwise (the org re-imported under it): both named.
+    with small.begin() as conn:
+        conn.execute(delete(InitiativeUnit).where(InitiativeUnit.initiative_id == ini))
+        wanted = OrgUnit.code.in_(["S-NOR-01", "R-NORTH"])
+        ids = {code: uid for code, uid in conn.execute(select(OrgUnit.code, OrgUnit.id).where(wanted))}
+        conn.execute(
+            insert(InitiativeUnit),
+            [{"initiative_id": ini, "unit_id": ids["S-NOR-01"], "role": "pilot"},
+             {"initiative_id": ini, "unit_id": ids["R-NORTH"], "role": "control"}],
+        )  # fmt: skip
+    overlap = r"pilot and control units overlap: S-NOR-01 \(pilot\) lies beneath R-NORTH \(control\)"
+    with pytest.raises(InputError, match=overlap):
         outcomes(small, ini)
+    from cxchange.sustain.outcome_plan import plan
+
+    with pytest.raises(InputError, match=overlap):
+        plan(small, ini)
     update(small, ini, pilot_units="", control_units="R-SOUTH")
     with pytest.raises(InputError, match="has control units but no pilot units"):
         outcomes(small, ini)
@@ -262,6 +280,57 @@ def test_bad_input_is_one_clear_message(tiny: Engine) -> None:
     url = small.url.render_as_string(hide_password=False)
     res = CliRunner().invoke(_app(), ["--db", url, "outcomes", str(ini)])
     assert res.exit_code == 1 and isinstance(res.exception, InputError)
+
+
+def test_without_control_units_the_change_is_measured_where_the_initiative_acted(tiny: Engine) -> None:
+    """A pilot without control units: before/after of the pilot units only (the rest of the scope did
+    not get the change), the caveat naming what is missing and how to set it; without pilot or control
+    units, of every unit in scope, saying so. Before the fix the pilot-only case measured the whole scope
+    (R-NORTH and R-SOUTH) and its caveat named no missing units."""
+    from cxchange.change.service import create
+
+    with tiny.connect() as conn:
+        email = conn.execute(select(Person.email).order_by(Person.email).limit(1)).scalar_one()
+    made = {
+        name: create(tiny, name=name, framework="kotter", sponsor=email, owner=email, start=PILOT["start"],
+                     units="R-NORTH,R-SOUTH", **units)["id"]
+        for name, units in (("pilot only", {"pilot_units": "R-NORTH"}), ("scope only", {}))
+    }  # fmt: skip
+    pilot_only = outcomes(tiny, made["pilot only"], before="180d", after="90d")
+    scope_only = outcomes(tiny, made["scope only"], before="180d", after="90d")
+    assert pilot_only["mode"] == scope_only["mode"] == "before-after"
+    assert pilot_only["scope"]["codes"] == ["R-NORTH"]
+    assert scope_only["scope"]["codes"] == ["R-NORTH", "R-SOUTH"]
+    assert pilot_only["scope"]["n_before"] < scope_only["scope"]["n_before"]
+    north = outcomes(tiny, _create(tiny, "north alone", units="R-NORTH"), before="180d", after="90d")
+    assert north["scope"]["n_before"] == pilot_only["scope"]["n_before"]
+    assert north["change"] == pilot_only["change"]
+    assert any(
+        "no control units" in c and "pilot units (R-NORTH)" in c and "--control-units" in c
+        for c in pilot_only["caveats"]
+    ), pilot_only["caveats"]
+    assert any(
+        "no pilot or control units" in c and "(R-NORTH, R-SOUTH)" in c and "--pilot-units" in c
+        for c in scope_only["caveats"]
+    ), scope_only["caveats"]
+
+
+def test_missing_data_names_the_units(tiny: Engine) -> None:
+    """A control unit without any feedback: the message names it (it said only "the control units")."""
+    from cxchange.org.tree import import_org_rows
+    from cxchange.sustain.outcome_plan import plan
+
+    import_org_rows(tiny, [{"code": "S-EMPTY", "name": "Empty", "parent": "R-SOUTH", "level": "store"}], [])
+    ini = _create(
+        tiny, "empty control", units="R-NORTH,R-SOUTH", pilot_units="R-NORTH", control_units="S-EMPTY"
+    )
+    with pytest.raises(InputError, match=r"no nps data for the control units \(S-EMPTY\) before the start"):
+        outcomes(tiny, ini)
+    with pytest.raises(InputError, match=r"control units \(S-EMPTY\)"):
+        plan(tiny, ini)
+    update_hint = r"`initiative update \d+ --pilot-units CODE,… --control-units CODE,…`"
+    with pytest.raises(InputError, match=update_hint):
+        plan(tiny, _create(tiny, "no pilot", units="R-NORTH"))
 
 
 def test_the_result_is_json_serialisable(demo20k: Engine) -> None:

@@ -38,7 +38,7 @@ from cxchange.change.models import (
 )
 from cxchange.core.errors import ForbiddenError, InputError, NotFoundError
 from cxchange.org.models import Person
-from cxchange.org.tree import person_by_email, unit_by_code
+from cxchange.org.tree import org_tree, person_by_email, pilot_control_overlaps, unit_by_code
 
 INITIATIVE_STATUSES = ("active", "paused", "done", "cancelled")
 SIZE_FACTORS = (
@@ -103,6 +103,17 @@ def _set_units(s: Any, ini_id: int, role: str, codes: list[str]) -> None:
         if u.id not in seen:
             s.add(InitiativeUnit(initiative_id=ini_id, unit_id=u.id, role=role, start=starts.get(u.id)))
             seen.add(u.id)
+
+
+def _refuse_overlap(s: Session, ini_id: int) -> None:
+    """Pilot and control apart: a unit named as both, or one lying beneath the other, compares a unit
+    with itself (`outcomes` would refuse it later; say it when the units are set)."""
+    current = initiative_units(s, ini_id)
+    overlaps = pilot_control_overlaps(
+        org_tree(s), [u.code for u in current["pilot"]], [u.code for u in current["control"]]
+    )
+    if overlaps:
+        raise InputError(f"a unit cannot be both pilot and control: {', '.join(overlaps[:5])}")
 
 
 def _name(name: str | None) -> str:
@@ -178,6 +189,8 @@ def create(
         s.flush()
         for role, codes in (("scope", scope), ("pilot", pilot), ("control", control)):
             _set_units(s, ini.id, role, codes)
+        s.flush()
+        _refuse_overlap(s, ini.id)
         for i, step in enumerate(fw["steps"], start=1):
             s.add(InitiativeStep(initiative_id=ini.id, position=i, key=step["key"], title=step["title"]))
         ini_id = ini.id
@@ -313,10 +326,7 @@ def update(
                     raise InputError("--units needs at least one unit code")
                 _set_units(s, ini.id, role, codes)
         s.flush()
-        current = initiative_units(s, ini.id)
-        both = {u.code for u in current["pilot"]} & {u.code for u in current["control"]}
-        if both:
-            raise InputError(f"a unit cannot be both pilot and control: {', '.join(sorted(both))}")
+        _refuse_overlap(s, ini.id)
         ini_id = ini.id
     return show(engine, ini_id)
 

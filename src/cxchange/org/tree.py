@@ -237,6 +237,22 @@ def covered_unit_ids(tree: OrgTree, codes: Iterable[str]) -> set[int]:
     return ids
 
 
+def pilot_control_overlaps(tree: OrgTree, pilot: Iterable[str], control: Iterable[str]) -> list[str]:
+    """How pilot and control units overlap, one phrase a pair: "N" (named as both), "N1 (control) lies
+    beneath N (pilot)"; [] when no unit is compared with itself."""
+    out: list[str] = []
+    controls = [tree.by_code(c) for c in control]
+    for p in (tree.by_code(c) for c in pilot):
+        for c in controls:
+            if p.id == c.id:
+                out.append(p.code)
+            elif c.path.startswith(p.path + "/"):
+                out.append(f"{c.code} (control) lies beneath {p.code} (pilot)")
+            elif p.path.startswith(c.path + "/"):
+                out.append(f"{p.code} (pilot) lies beneath {c.code} (control)")
+    return out
+
+
 def ancestor_ids(tree: OrgTree, unit_ids: Iterable[int]) -> set[int]:
     out: set[int] = set()
     for uid in unit_ids:

@@ -20,10 +20,17 @@ from scipy import stats as sps
 from sqlalchemy import Engine
 
 from cxchange.core.errors import InputError
-from cxchange.org.tree import covered_unit_ids
+from cxchange.org.tree import covered_unit_ids, pilot_control_overlaps
 from cxchange.sustain import panel
 from cxchange.sustain.outcome_design import check_clusters, cluster_map, load_design
-from cxchange.sustain.outcomes import _data_dates, _rows, _window_days, metric_or_default, parse_metric
+from cxchange.sustain.outcomes import (
+    _codes,
+    _data_dates,
+    _rows,
+    _window_days,
+    metric_or_default,
+    parse_metric,
+)
 
 POWER = 0.8
 
@@ -53,7 +60,7 @@ def plan(
     if not pilot_codes or not control_codes:
         raise InputError(
             f"initiative {ini_name!r} needs pilot and control units to plan; set them with "
-            f"`initiative update {ini_id} --pilot CODE,… --control CODE,…`"
+            f"`initiative update {ini_id} --pilot-units CODE,… --control-units CODE,…`"
         )
     span = _data_dates(engine)
     if span is None:
@@ -78,18 +85,22 @@ def plan(
         )
     pilot_ids, control_ids = covered_unit_ids(tree, pilot_codes), covered_unit_ids(tree, control_codes)
     if pilot_ids & control_ids:
-        raise InputError("pilot and control units overlap (one lies beneath the other)")
+        overlaps = pilot_control_overlaps(tree, pilot_codes, control_codes)
+        raise InputError(f"pilot and control units overlap: {', '.join(overlaps[:5])}")
     data = _rows(engine, kind, None, pilot_ids | control_ids, lo, placebo, hi)
     if not data.size:
-        raise InputError(f"no {kind} data for the pilot and control units from {lo} to {hi}")
+        raise InputError(
+            f"no {kind} data for the pilot units ({_codes(pilot_codes)}) or the control units "
+            f"({_codes(control_codes)}) from {lo} to {hi}"
+        )
     unit, month, post, y, w = (data[:, i] for i in range(5))
     post_b = post.astype(bool)
     treated = np.isin(unit, sorted(pilot_ids))
     for mask, what in (
-        (treated & ~post_b, "pilot units before"),
-        (treated & post_b, "pilot units after"),
-        (~treated & ~post_b, "control units before"),
-        (~treated & post_b, "control units after"),
+        (treated & ~post_b, f"pilot units ({_codes(pilot_codes)}) before"),
+        (treated & post_b, f"pilot units ({_codes(pilot_codes)}) after"),
+        (~treated & ~post_b, f"control units ({_codes(control_codes)}) before"),
+        (~treated & post_b, f"control units ({_codes(control_codes)}) after"),
     ):
         if not w[mask].sum():
             raise InputError(f"no past {kind} data for the {what} the placebo start {placebo}")

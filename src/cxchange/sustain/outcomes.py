@@ -37,7 +37,7 @@ from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.core.spans import parse_window  # the one span grammar
 from cxchange.listen.models import Feedback
 from cxchange.measure.service import ScoreQuery, in_default_metric
-from cxchange.org.tree import covered_unit_ids
+from cxchange.org.tree import covered_unit_ids, pilot_control_overlaps
 from cxchange.sustain import did as stats
 from cxchange.sustain import panel
 from cxchange.sustain.outcome_design import check_clusters, cluster_map, load_design
@@ -275,10 +275,12 @@ def outcomes(
     if control_codes and not pilot_codes:
         raise InputError(
             f"initiative {ini_name!r} has control units but no pilot units; set them with "
-            f"`initiative update {ini_id} --pilot CODE,…`"
+            f"`initiative update {ini_id} --pilot-units CODE,…`"
         )
     mode = "did" if pilot_codes and control_codes else "before-after"
-    scope_codes = units.get("scope") or pilot_codes
+    # Without a control group the change is measured where the initiative acted: its pilot units when it
+    # names them (the rest of its scope did not get the change), else every unit in its scope.
+    scope_codes = pilot_codes or units.get("scope") or []
     if mode == "before-after" and not scope_codes:
         raise InputError(
             f"initiative {ini_name!r} has no units; set them with `initiative update {ini_id} --units CODE,…`"
@@ -296,12 +298,9 @@ def outcomes(
     lo, hi = start - timedelta(days=days_before), last + timedelta(days=days_after)
     if mode == "did":
         pilot_ids, control_ids = covered_unit_ids(tree, pilot_codes), covered_unit_ids(tree, control_codes)
-        shared = pilot_ids & control_ids
-        if shared:
-            names = sorted(tree.units[u].code for u in shared)
-            raise InputError(
-                f"pilot and control units overlap (one lies beneath the other): {', '.join(names[:5])}"
-            )
+        if pilot_ids & control_ids:
+            overlaps = pilot_control_overlaps(tree, pilot_codes, control_codes)
+            raise InputError(f"pilot and control units overlap: {', '.join(overlaps[:5])}")
         all_ids = pilot_ids | control_ids
     else:
         pilot_ids, control_ids = covered_unit_ids(tree, scope_codes), set()
@@ -340,10 +339,10 @@ def outcomes(
     }
     if mode == "did":
         for mask, what in (
-            (treated & ~post_b, "the pilot units before the start"),
-            (treated & post_b, "the pilot units after the start"),
-            (~treated & ~post_b, "the control units before the start"),
-            (~treated & post_b, "the control units after the start"),
+            (treated & ~post_b, f"the pilot units ({_codes(pilot_codes)}) before the start"),
+            (treated & post_b, f"the pilot units ({_codes(pilot_codes)}) after the start"),
+            (~treated & ~post_b, f"the control units ({_codes(control_codes)}) before the start"),
+            (~treated & post_b, f"the control units ({_codes(control_codes)}) after the start"),
         ):
             require(mask, what)
         if starts:  # a staggered rollout: each pilot unit from its own start
@@ -438,8 +437,9 @@ def outcomes(
             )
         verdict, reason, fix = a.verdict, a.reason, a.fix
     else:
-        require(~post_b, "the initiative's units before the start")
-        require(post_b, "the initiative's units after the start")
+        which = f"the {'pilot ' if pilot_codes else ''}units ({_codes(scope_codes)})"
+        require(~post_b, f"{which} before the start")
+        require(post_b, f"{which} after the start")
         sc = stats.cell_means(y, w, unit, post_b)
         ba = stats.before_after(y, w, unit, post_b, level=level)
         series = [
@@ -466,9 +466,12 @@ def outcomes(
                 "df": ba.df,
             },
         )
+        missing = "no control units" if pilot_codes else "no pilot or control units"
+        setting = "--control-units CODE,…" if pilot_codes else "--pilot-units CODE,… --control-units CODE,…"
         caveats.append(
-            "no control group: a before/after change also carries seasonality and everything else that "
-            "changed at the same time"
+            f"no control group ({missing}): the change of {which} before vs after also carries seasonality "
+            f"and everything else that changed at the same time; set `initiative update {ini_id} {setting}` "
+            "to compare with units the initiative did not touch"
         )
         if not np.isfinite(ba.se):
             caveats.append("the interval cannot be computed (a single unit)")
@@ -507,6 +510,10 @@ def outcomes(
         series=series,
     )
     return result
+
+
+def _codes(codes: list[str]) -> str:
+    return ", ".join(codes[:5]) + (f" and {len(codes) - 5} more" if len(codes) > 5 else "")
 
 
 def _one_sided(tree: Any, unit: np.ndarray, post: np.ndarray, w: np.ndarray) -> str | None:

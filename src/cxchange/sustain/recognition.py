@@ -37,6 +37,7 @@ from cxchange.org.tree import load_org_tree
 from cxchange.sustain.models import Recognition
 from cxchange.understand.models import FeedbackSentiment
 from cxchange.understand.sentiment import get_backend, score_mentions_batch, split_clauses
+from cxchange.understand.sentiment.lexicon import vader_words
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +76,8 @@ def nickname_groups() -> dict[str, frozenset[str]]:
 def common_words() -> frozenset[str]:
     """Words that are only names when capitalised: stop words, the sentiment lexicon, name-words."""
     words = set(_STOP) | {str(w).lower() for w in _data().get("name_words") or []}
-    lex = resources.files("cxchange.understand.sentiment") / "data" / "vader_lexicon.txt"
-    for line in lex.read_text(encoding="utf-8").splitlines():
-        w = line.split("\t", 1)[0].strip().lower()
-        if w.isalpha():
-            words.add(w)
+    # Read as the sentiment back-end reads it: a missing or damaged file is one error naming it.
+    words.update(w for w in (v.strip().lower() for v in vader_words()) if w.isalpha())
     return frozenset(words)
 
 
@@ -298,7 +296,6 @@ def record_recognitions(
     if not indexes:
         return {"recognitions": 0, "scanned": 0}
     sentiment = get_backend(backend)
-    common = common_words()
     stmt = (
         select(
             Feedback.id, Feedback.text, Feedback.org_unit_id, Feedback.received_at, FeedbackSentiment.label
@@ -314,6 +311,8 @@ def record_recognitions(
     with engine.connect() as conn:
         result = conn.execution_options(yield_per=chunk).execute(stmt)
         for part in result.partitions():
+            # Loaded with the first comments to scan: a run that stored none (it failed) needs no lexicon.
+            common = common_words()
             found: list[tuple[Any, list[Match]]] = []
             for row in part:
                 scanned += 1

@@ -44,6 +44,7 @@ from cxchange.understand.distributed import (
     workers_can_reach,
 )
 from cxchange.understand.models import AnalysisRun, FeedbackSentiment, FeedbackTheme, Theme
+from cxchange.understand.sentiment.base import UNSUPPORTED
 from cxchange.understand.themes.matcher import Matcher, Mention, ThemeSpec, rule_relevance
 from cxchange.understand.themes.matchers import load_matchers
 from cxchange.understand.themes.relevance import ThemeModel
@@ -317,6 +318,7 @@ def analyze(
     # The decide figures too (a look-up when stored, so a run with nothing new fills in a database that
     # has none). Never raises: what fails stays pending.
     loop = complete(engine, work_id).results.get("close_loop", {})
+    other = _other_languages(engine, run_id) if n_new else {}
     return {
         "run": run_id,
         "backend": backend_name,
@@ -330,8 +332,30 @@ def analyze(
         "per_second": round(n_new / seconds, 1) if seconds > 0 and n_new else None,
         "cases_opened": loop.get("cases_opened", 0),
         "recognitions": loop.get("recognitions", 0),
+        "not_english": sum(other.values()),
         **({"warning": "sentiment only: " + NO_TAXONOMY} if not versions else {}),
+        **({"note": _language_note(other, n_new)} if other else {}),
     }
+
+
+def _other_languages(engine: Engine, run_id: int) -> dict[str, int]:
+    """language -> comments of this run the sentiment back-end does not cover (label "unsupported")."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(FeedbackSentiment.language, func.count())
+            .where(FeedbackSentiment.run_id == run_id, FeedbackSentiment.label == UNSUPPORTED)
+            .group_by(FeedbackSentiment.language)
+        ).all()
+    return {str(language or "und"): int(n) for language, n in sorted(rows, key=lambda r: -r[1])}
+
+
+def _language_note(other: dict[str, int], analysed: int) -> str:
+    """Said, not left to be found: comments in other languages have no sentiment score (not neutral)."""
+    languages = ", ".join(f"{code} {n}" for code, n in list(other.items())[:6])
+    return (
+        f"{sum(other.values())} of {analysed} comments analysed are not in English ({languages}): their "
+        "sentiment is 'unsupported', with no score (not neutral), and they count in no sentiment average"
+    )
 
 
 def _zip_parts(

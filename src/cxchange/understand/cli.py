@@ -56,8 +56,9 @@ def analyze_command(
             backend=backend, workers=workers, scheduler=scheduler, progress=progress,
         )  # fmt: skip
     print_rows([result], fmt, title="analysis")
-    if result.get("warning"):
-        typer.echo(result["warning"], err=True)
+    for key in ("warning", "note"):
+        if result.get(key):
+            typer.echo(result[key], err=True)
 
 
 @themes_app.callback()
@@ -152,7 +153,7 @@ def themes_discover(
     engine = engine_from(ctx, db)
     result = discover(
         engine, source=source, since=since, where=tuple(where or ()),
-        max_themes=max_themes, seed=seed, embedder=embedder,
+        max_themes=max_themes, seed=seed, embedder=embedder, progress=lambda line: typer.echo(line, err=True),
     )  # fmt: skip
     if save:
         result["saved"] = save_discovery(engine, result)
@@ -167,8 +168,11 @@ def themes_discover(
          "example": (t["examples"][0] if t["examples"] else "")[:120]}
         for t in _tree_order(result["themes"])
     ]  # fmt: skip
-    print_rows(rows, "table", title=f"proposed themes ({result['comments']} comments)")
+    of = f" of {result['comments_in_scope']:,}" if result["comments_in_scope"] > result["comments"] else ""
+    print_rows(rows, "table", title=f"proposed themes ({result['comments']:,}{of} comments)")
     typer.echo(f"unassigned: {result['unassigned']} ({100 * result['unassigned_share']:.1f} %)")
+    for note in result["notes"]:
+        typer.echo(f"note: {note}")
     broad = sorted({k for t in result["themes"] for k in t["too_broad"]})
     if broad:
         typer.echo(

@@ -44,6 +44,10 @@ def _show_list(rows: list[dict[str, Any]], fmt: str) -> None:
         ["id", "path", "keywords", "examples", "origin", "effort", "up_to_date"] if fmt == "table" else None
     )
     print_rows(rows, fmt, title="taxonomy", columns=cols)
+    if not rows:  # as `cxchange themes` says: why it is empty and what to do (on stderr; exit 0)
+        from cxchange.understand.themes.taxonomy import NO_TAXONOMY
+
+        typer.echo(NO_TAXONOMY, err=True)
 
 
 # An edit answers the edited theme: one row (JSON too: a one-row list).

@@ -6,10 +6,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from cxchange.core.errors import CxError
+
 NEUTRAL_BAND = 0.05  # |score| below this is neutral (VADER's convention, so results compare)
 
 LABELS = ("negative", "neutral", "positive")
 UNSUPPORTED = "unsupported"  # a language the back-end does not cover: not silently neutral
+
+
+REINSTALL = (
+    "reinstall cxchange (pip install --force-reinstall cxchange) or, in a checkout, run train/sentiment.py"
+)
+
+
+class ModelError(CxError):
+    """A shipped model or lexicon file is missing or unreadable: never a silent fallback to neutral."""
 
 
 @dataclass(frozen=True, slots=True)

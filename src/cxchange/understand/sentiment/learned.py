@@ -46,23 +46,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cxchange.core.errors import CxError
-from cxchange.understand.sentiment.base import Sentiment
+from cxchange.understand.sentiment.base import REINSTALL, ModelError, Sentiment
 from cxchange.understand.sentiment.lexicon import NEGATE, engine, score_prepared
 
 if TYPE_CHECKING:
     from cxchange.understand.themes.embedders import StaticEmbedder
 
 MODEL_PATH = Path(__file__).parent / "data" / "best_model.npz"
-REINSTALL = (
-    "reinstall cxchange (pip install --force-reinstall cxchange) or, in a checkout, run train/sentiment.py"
-)
-
-
-class ModelError(CxError):
-    """The shipped model file is missing or unreadable: never a silent fallback to neutral."""
-
-
 HASH_BITS = 18
 _LEXICAL = (
     "compound", "total", "positive", "negative", "hit_rate", "length", "emphasis", "sent_mean",
@@ -342,6 +332,7 @@ def _model_at(path: Path) -> Model:
 __all__ = [
     "DENSE",
     "EMBED_MODES",
+    "REINSTALL",
     "LearnedSentiment",
     "Model",
     "ModelError",

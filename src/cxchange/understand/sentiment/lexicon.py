@@ -38,12 +38,14 @@ import html
 import math
 import re
 import string
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from pathlib import Path
+from typing import Any
 
-from cxchange.understand.sentiment.base import UNSUPPORTED, Sentiment, label_for
+from cxchange.understand.sentiment.base import REINSTALL, UNSUPPORTED, ModelError, Sentiment, label_for
 from cxchange.understand.sentiment.language import detect_language
 from cxchange.understand.sentiment.scope import (
     CONTRAST,
@@ -101,7 +103,16 @@ _SENTENCE_END = re.compile(r"[.!?]+[\s\"')\]]")
 _QUOTES = {0x2018: "'", 0x2019: "'", 0x201B: "'", 0x2032: "'", 0x201C: '"', 0x201D: '"', 0x00A0: " "}
 # Zero-width spaces, direction marks, word joiners, BOM, soft hyphen: a text of only these is empty,
 # and "ru\u200bde" is "rude". The zero-width joiner stays: emoji sequences need it (see _MODIFIERS).
-_INVISIBLE = dict.fromkeys([0x00AD, 0x200B, 0x200C, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0xFEFF])
+# Bidirectional embeddings, overrides and isolates (U+202A-202E, U+2066-2069, U+061C) are invisible too:
+# "\u202eThe staff were very rude\u202c" read as neutral ("rude\u202c" is no word).
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x200B, 0x200C, 0x200E, 0x200F, 0x2060, 0x2061, 0x2062, 0x2063, 0xFEFF, 0x061C,
+     *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)  # fmt: skip
+# Letters written in another width or "font" (full-width "ｒｕｄｅ", mathematical bold "𝐫𝐮𝐝𝐞", as pasted
+# from phones and social media) are read as the plain letters they stand for (their NFKC form); other
+# characters keep their form (NFKC would also turn "ℹ" into "i" and "½" into "1⁄2").
+_WIDE = re.compile(r"[\uFF01-\uFF5E\U0001D400-\U0001D7FF]+")
 # Emoji modifiers (skin tone, variation selector, zero-width joiner) carry no sentiment.
 _MODIFIERS = {0xFE0F: "", 0xFE0E: "", 0x200D: " ", **dict.fromkeys(range(0x1F3FB, 0x1F400), "")}
 
@@ -124,6 +135,7 @@ def clean_text(text: str) -> str:
     MAX_CHARS at a sentence end."""
     if not text.isascii():
         text = text.translate(_INVISIBLE)
+        text = _WIDE.sub(lambda m: unicodedata.normalize("NFKC", m[0]), text)
     if "<" in text:
         text = _TAG.sub(" ", text)
     if "&" in text:
@@ -180,35 +192,37 @@ class _Engine:
     def __init__(self, data: Path = DATA) -> None:
         import yaml
 
-        self.lexicon: dict[str, float] = {}
-        with open(data / "vader_lexicon.txt", encoding="utf-8") as f:
-            for line in f:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) >= 2:
-                    self.lexicon[parts[0]] = float(parts[1])
-        with open(data / "cx_lexicon.yaml", encoding="utf-8") as f:
-            cx = yaml.safe_load(f)
-        self.lexicon.update({str(k).lower(): float(v) for k, v in (cx.get("words") or {}).items()})
-        extra = {str(k).lower(): float(v) for k, v in (cx.get("boosters") or {}).items()}
-        self.boosters = {**BOOSTERS, **extra}
+        self.lexicon = _vader(data / "vader_lexicon.txt")
+        cx_path = data / "cx_lexicon.yaml"
+        try:
+            cx = yaml.safe_load(_read(cx_path))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" line {mark.line + 1}" if mark is not None else ""
+            why = getattr(exc, "problem", exc)
+            raise ModelError(f"{cx_path}:{at} not valid YAML ({why}); {REINSTALL}") from None
+        if not isinstance(cx, dict) or not isinstance(cx.get("words"), dict):
+            raise ModelError(f"{cx_path}: expected a mapping with a 'words' table; {REINSTALL}")
+        self.lexicon.update(_valences(cx, "words", cx_path))
+        self.boosters = {**BOOSTERS, **_valences(cx, "boosters", cx_path)}
         # Words that are sentiment words alone but intensify a sentiment word right after them:
         # "pretty rude" is very rude, not half nice; "a pretty dress" stays positive.
-        self.context_boosters = {
-            str(k).lower(): float(v) for k, v in (cx.get("context_boosters") or {}).items()
-        }
+        self.context_boosters = _valences(cx, "context_boosters", cx_path)
         self.idiom_words = frozenset(
             w for key in (*SPECIAL_CASES, *self.boosters) if " " in key for w in key.split()
         )
 
         table: dict[int, str] = {**_QUOTES, **_MODIFIERS}
-        with open(data / "emoji_utf8_lexicon.txt", encoding="utf-8") as f:
-            for line in f:
-                emoji, _, description = line.rstrip("\n").partition("\t")
-                if len(emoji) == 1 and description:
-                    table[ord(emoji)] = f" {description} "
-        for n, (emoji, valence) in enumerate((cx.get("emoji") or {}).items()):
+        emoji_path = data / "emoji_utf8_lexicon.txt"
+        for line in _read(emoji_path).splitlines():
+            emoji, _, description = line.partition("\t")
+            if len(emoji) == 1 and description:
+                table[ord(emoji)] = f" {description} "
+        if len(table) < len(_QUOTES) + len(_MODIFIERS) + MIN_EMOJI:
+            raise ModelError(f"{emoji_path}: holds {len(table)} emoji, not the shipped ~3,500; {REINSTALL}")
+        for n, (emoji, valence) in enumerate(_valences(cx, "emoji", cx_path).items()):
             token = f"cxemoji{n}"
-            self.lexicon[token] = float(valence)
+            self.lexicon[token] = valence
             for ch in str(emoji):  # an emoji written with a variation selector keeps its base char
                 if ord(ch) not in _MODIFIERS:
                     table[ord(ch)] = f" {token} "
@@ -216,7 +230,7 @@ class _Engine:
 
         slots = {k: str(v) for k, v in (cx.get("slots") or {}).items()}
         patterns = sorted(
-            ((str(p), float(v)) for p, v in (cx.get("phrases") or {}).items()),
+            _valences(cx, "phrases", cx_path).items(),
             key=lambda pv: (-len(_split_phrase(pv[0])), -len(pv[0])),  # longer phrases first
         )
         # One regex per phrase, tried only when one of its key words is in the text: a single
@@ -227,7 +241,10 @@ class _Engine:
         for n, (pattern, valence) in enumerate(patterns):
             token = f"cxphrase{n}"
             self.lexicon[token] = valence
-            rx = re.compile(r"(?<![\w'])" + _phrase_regex(pattern, slots) + r"(?![\w'])", re.I)
+            try:
+                rx = re.compile(r"(?<![\w'])" + _phrase_regex(pattern, slots) + r"(?![\w'])", re.I)
+            except (ValueError, re.error) as exc:
+                raise ModelError(f"{cx_path}: phrases: {pattern!r}: {exc}; {REINSTALL}") from None
             required = _required_words(pattern, slots)
             self.phrases.append((rx, token, required[1:]))
             if not required:
@@ -547,6 +564,58 @@ def _negation(v: float, lows: list[str], k: int, i: int, scoped: bool) -> float:
     if lows[i - 3] == "without" and "doubt" in (lows[i - 2], lows[i - 1]):
         return v
     return v * N_SCALAR if negated(lows[i - 3]) else v
+
+
+MIN_VADER = 5000  # words a whole VADER lexicon holds at the least (the shipped one: 7,517)
+MIN_EMOJI = 1000  # emoji a whole emoji lexicon describes at the least (the shipped one: ~3,500)
+
+
+def _read(path: Path) -> str:
+    """A shipped data file's text; ModelError naming it when it is missing or unreadable."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelError(f"{path}: the sentiment lexicon file is missing; {REINSTALL}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: the sentiment lexicon file is unreadable ({exc}); {REINSTALL}") from None
+
+
+def _vader(path: Path) -> dict[str, float]:
+    """word -> valence of VADER's lexicon (word TAB mean TAB sd TAB ratings); a line that does not read
+    or a file cut short is a ModelError naming it: an empty lexicon would score everything neutral."""
+    out: dict[str, float] = {}
+    for number, line in enumerate(_read(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        try:
+            out[parts[0]] = float(parts[1])
+        except (IndexError, ValueError):
+            why = f"line {number} is not WORD<TAB>VALENCE: {line[:60]!r}"
+            raise ModelError(f"{path}: {why}; {REINSTALL}") from None
+    if len(out) < MIN_VADER:
+        raise ModelError(f"{path}: holds {len(out)} words, not the shipped ~7,500 (cut short?); {REINSTALL}")
+    return out
+
+
+def _valences(doc: dict[str, Any], table: str, path: Path) -> dict[str, float]:
+    """The entry -> number table `table` of cx_lexicon.yaml (words, boosters, phrases …), keys lower-cased
+    except phrases and emoji; a value that is not a number is a ModelError naming the entry."""
+    entries = doc.get(table) or {}
+    if not isinstance(entries, dict):
+        raise ModelError(f"{path}: '{table}' must be a table of entries and numbers; {REINSTALL}")
+    out: dict[str, float] = {}
+    for key, value in entries.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ModelError(f"{path}: {table}: {key!r} has {value!r}, not a number; {REINSTALL}")
+        out[str(key) if table in ("phrases", "emoji") else str(key).lower()] = float(value)
+    return out
+
+
+@functools.cache
+def vader_words() -> frozenset[str]:
+    """The words of VADER's lexicon, read as `engine` reads them (a damaged file: a ModelError naming it)."""
+    return frozenset(_vader(DATA / "vader_lexicon.txt"))
 
 
 @functools.cache
