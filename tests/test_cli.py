@@ -148,3 +148,20 @@ def test_dry_run_compare_and_org_json(tmp_path: Path) -> None:
     assert cx("org", "import", str(units), db=db).returncode == 0
     tree = json.loads(cx("org", "show", "--format", "json", db=db).stdout)
     assert tree[0]["code"] == "HQ" and tree[0]["children"][0]["name"] == "North"
+
+
+def test_usage_errors_are_one_line_with_exit_1(db_url: str, tmp_path: Path) -> None:
+    """A mistyped flag, a missing option or a bad value is bad input like any other: one line naming it
+    and where to read more, exit 1 (Click's own answer was a framed usage block on several lines, exit 2)."""
+    for args, needle in (
+        (("scores", "--nope"), "No such option: --nope"),
+        (("initiative", "create", "--name", "x"), "Missing option '--framework'"),
+        (("scores", "--min-n", "x"), "Invalid value for '--min-n'"),
+    ):
+        run = cx(*args, db=db_url, cwd=tmp_path)
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert run.returncode == 1 and len(lines) == 1, (args, run.stderr)
+        assert needle in lines[0] and "--help`)" in lines[0] and "Traceback" not in run.stderr
+    for args in ((), ("db",)):  # a group named alone shows its help, as --help does
+        run = cx(*args, db=db_url, cwd=tmp_path)
+        assert run.returncode == 0 and "Usage:" in run.stdout and run.stderr == "", (args, run.stderr)

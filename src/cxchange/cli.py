@@ -16,6 +16,11 @@ import typer
 
 from cxchange.core.errors import CxError
 
+try:  # typer 0.2x carries its own Click, whose errors all derive from this
+    from typer import TyperException as UsageProblem
+except ImportError:  # an older typer on the real Click
+    from click import ClickException as UsageProblem  # type: ignore[assignment]
+
 app = typer.Typer(
     name="cxchange",
     help="Turn customer feedback into organisational change that lasts.",
@@ -170,17 +175,35 @@ def _exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
+def _usage_error(exc: Exception) -> str:
+    """A mistyped option or argument as the one line every other bad input gets: Click's own answer is a
+    usage block and a framed message on several lines (exit 2)."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    return f"error: {message}" + (f" (see `{ctx.command_path} --help`)" if ctx is not None else "")
+
+
 def main() -> None:
     try:
-        app()
+        # Not standalone: Click hands its usage errors to us instead of printing them itself, and returns
+        # the code of an Exit (or a command's return value, which is not a code).
+        code = app(standalone_mode=False)
     except SystemExit as done:
-        if done.code in (0, None):
-            _audit_cli(sys.argv[1:])
+        code = done.code
+    except UsageProblem as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `cxchange db` alone: its help, as --help gives it
+            typer.echo(exc.format_message())  # type: ignore[attr-defined]
             _exit_now(0)
-        raise
+        typer.echo(_usage_error(exc), err=True)
+        _exit_now(1)
     except CxError as exc:
         typer.echo(f"error: {exc}", err=True)
         _exit_now(1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    code = code if isinstance(code, int) and not isinstance(code, bool) else 0
+    if code == 0:
+        _audit_cli(sys.argv[1:])
+        _exit_now(0)
+    sys.exit(code)
