@@ -279,10 +279,18 @@ def ask(store: Store, files: dict[str, Path]) -> dict[str, Any]:
     a["scorecard"] = store.json(
         "scorecard", "--period", "quarter", "--by", "org:division", "--as-of", "2017-01-01"
     )
-    csv_text = store.run("feedback", "--source", "netflix", "--limit", "10000", "--format", "csv").stdout
-    texts = [r.get("text", "") for r in csv.DictReader(io.StringIO(csv_text))]
-    a["export formula cells"] = sum(1 for t in texts if t[:1] in "=+-@\t\r")
-    a["export rows"] = len(texts)
+    # CSV formula safety on every source: comments that begin with = + - @ (real ones: "- You access the
+    # room…", "@govind was…") must come out of the export as text, not as a formula.
+    everything = store.json("feedback", "--limit", "10000")
+    raw = sum(1 for r in everything if (r.get("text") or "")[:1] in ("=", "+", "-", "@"))
+    csv_text = store.run("feedback", "--limit", "10000", "--format", "csv").stdout
+    texts = [r.get("text") or "" for r in csv.DictReader(io.StringIO(csv_text))]
+    a["export"] = {
+        "rows": len(texts),
+        "comments_starting_like_a_formula": raw,
+        "exported_cells_starting_like_a_formula": sum(1 for t in texts if t[:1] in ("=", "+", "-", "@")),
+        "exported_cells_quoted": sum(1 for t in texts if t[:2] in ("'=", "'+", "'-", "'@")),
+    }
     return a
 
 
@@ -313,6 +321,7 @@ def change_lead(store: Store) -> dict[str, Any]:
         "initiative", "metric", "add", iid, "--metric", "rating", "--target", "+0.2"
     ).returncode
     out["plan"] = store.json("outcomes", "plan", iid)
+    out["plan_summary"] = out["plan"].get("summary") if isinstance(out["plan"], dict) else None
     out["outcomes"] = store.json("outcomes", iid)
     return out
 
