@@ -27,29 +27,19 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from tour_roles import CX, DATA, HERE, free_port, slug  # eval/ is on sys.path: the script's folder
 
-HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "eval"
-if not DATA.exists():
-    DATA = Path("/work/shared/eval")
-CX = str(Path(sys.executable).with_name("cxchange"))
 PASSWORD = "a-long-passphrase-1"
 PROVINCES = ("TX", "NY")
 PER_SOURCE = 2000
 SEARCHES = ("breakfast", "rude staff", "refund", "seat legroom", "biryani", "houston", "café")
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").upper()[:30] or "X"
 
 
 def write_inputs(folder: Path) -> dict[str, Path]:
@@ -73,15 +63,14 @@ def write_inputs(folder: Path) -> dict[str, Path]:
             writer.writerows(rows)
 
     hotels = [r for r in rows_of("hotel_reviews_datafiniti.csv") if r["province"] in PROVINCES][:PER_SOURCE]
-    codes: dict[tuple[str, str, str], str] = {}
+    codes: dict[tuple[str, str], str] = {}
     for r in hotels:
-        p, c, h = r["province"], r["city"] or "NA", r["name"]
-        pc, cc = f"P-{p}", f"C-{p}-{slug(c)}"
-        units.setdefault(pc, (p, "HOTELS", "province"))
-        units.setdefault(cc, (f"{c}, {p}", pc, "city"))
-        code = codes.setdefault((p, c, h), f"H-{len(codes) + 1:04d}")
-        units.setdefault(code, (h, cc, "hotel"))
-        r["unit_code"] = code
+        province, city = f"P-{r['province']}", f"C-{r['province']}-{slug(r['city'] or 'NA')}"
+        hotel = codes.setdefault((city, r["name"]), f"H-{len(codes) + 1:04d}")
+        units.setdefault(province, (r["province"], "HOTELS", "province"))
+        units.setdefault(city, (f"{r['city']}, {r['province']}", province, "city"))
+        units.setdefault(hotel, (r["name"], city, "hotel"))
+        r["unit_code"] = hotel
     write("hotels", hotels)
     airlines = rows_of("skytrax_seat_reviews.csv")
     for r in airlines:
@@ -216,16 +205,8 @@ def build(store: Store, files: dict[str, Path]) -> dict[str, Any]:
         ("front@t.test", "manager", "H-0001"),
     ]
     for email, role, unit in people:
-        store.run(
-            "user",
-            "add",
-            email,
-            "--role",
-            role,
-            *(("--unit", unit) if unit else ()),
-            "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )
+        scoped = ["--unit", unit] if unit else []
+        store.run("user", "add", email, "--role", role, *scoped, "--password-stdin", stdin=f"{PASSWORD}\n")
     started = time.perf_counter()
     store.run("themes", "discover", "--source", "hotels", "--max-themes", "8", "--save")
     store.run("analyze")
@@ -361,12 +342,6 @@ def differences(left: Any, right: Any, path: str = "", tol: float = 1e-6) -> lis
     return [] if left == right else [f"{path}: {str(left)[:80]!r} vs {str(right)[:80]!r}"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def sign_in(base: str, email: str, password: str) -> tuple[httpx.Client, int]:
     client = httpx.Client(base_url=base, timeout=300, follow_redirects=False)
     page = client.get("/login").text
@@ -375,25 +350,29 @@ def sign_in(base: str, email: str, password: str) -> tuple[httpx.Client, int]:
     return client, client.post("/login", data=form).status_code
 
 
+def answers_health(base: str) -> bool:
+    try:
+        return httpx.get(base + "/api/health").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def web(store: Store, expect: dict[str, Any]) -> dict[str, Any]:
     """serve --workers 2 on the PostgreSQL store: sign-in, CSRF, shared limits, scoped pages."""
     out: dict[str, Any] = {}
     port = free_port()
+    log = store.work / "serve.log"  # a file, not a pipe: a full pipe would stall the server
     server = subprocess.Popen(
         [CX, "serve", "--port", str(port), "--workers", "2"],
         env=store.env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=log.open("w"),
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(base + "/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        deadline = time.monotonic() + 120
+        while not answers_health(base) and time.monotonic() < deadline:
+            time.sleep(0.5)
         # CSRF: a sign-in form without the token, a write without the session's token.
         bare = httpx.post(base + "/login", data={"email": "ana@t.test", "password": PASSWORD})
         out["login_without_csrf"] = bare.status_code
@@ -443,13 +422,9 @@ def web(store: Store, expect: dict[str, Any]) -> dict[str, Any]:
             out[email] = seen
         out["playwright"] = browser(base)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        err = server.stderr.read() if server.stderr else ""
-        out["server_tracebacks"] = err.count("Traceback")
+        server.terminate()  # the server stops its workers itself; a hang here is a finding, raised
+        server.wait(timeout=60)
+        out["server_tracebacks"] = log.read_text().count("Traceback")
     return out
 
 
