@@ -183,3 +183,18 @@ def test_a_given_empty_window_is_refused_by_every_reading(demo: Engine, read: ob
     an empty --before is a bad window for both; plan read it as "not given" and used the stored one."""
     with pytest.raises(InputError, match="--before wants a span like 30d"):
         read(demo, DEMO_INITIATIVE, before="")  # type: ignore[operator]
+
+
+def test_the_design_names_the_cluster_level_in_a_correct_plural() -> None:
+    """The tour on hotels (pilot and control cities) read "compare at least 3 pilot and 5 control citys"."""
+    from cxchange.org.tree import OrgTree, Unit
+    from cxchange.sustain.outcome_design import cluster_map
+
+    def plural_of(level: str) -> str:
+        units = {1: Unit(1, "HQ", "HQ", None, "company", 0, "1")}
+        units |= {i: Unit(i, f"U{i}", f"Unit {i}", 1, level, 1, f"1/{i}") for i in (2, 3)}
+        return cluster_map(OrgTree(units), ["U2"], ["U3"], {2, 3}, None)[3]
+
+    assert [plural_of(lv) for lv in ("city", "country", "store", "regions", "key", "bay")] == [
+        "cities", "countries", "stores", "regions", "keys", "bays"
+    ]  # fmt: skip

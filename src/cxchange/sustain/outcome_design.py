@@ -186,7 +186,12 @@ def set_settings(
 
 
 def _plural(level: str) -> str:
-    return level if level.endswith("s") else f"{level}s"
+    """An org level's plural for sentences: cities, countries (a consonant before y), stores, regions."""
+    if level.endswith("s"):
+        return level
+    if len(level) > 1 and level.endswith("y") and level[-2].lower() not in "aeiou":
+        return f"{level[:-1]}ies"
+    return f"{level}s"
 
 
 def cluster_map(

@@ -150,10 +150,12 @@ def theme_stats(
     theme_store = cells(theme_nps_rows, (*g_key, "theme_id", "store"))
 
     def by_store(g_part: tuple[Any, ...], theme_id: int) -> np.ndarray:
-        """(mentioning counts, everyone counts) per store of the group: for NPS (P, Pa, D, P, Pa, D)."""
+        """(mentioning counts, everyone counts) per store of the group: for NPS (P, Pa, D, P, Pa, D).
+        Stores in id order (no unit first): the bootstrap draws stores by position, and the order a GROUP
+        BY returns them in is the database's (PostgreSQL's hash aggregate is not SQLite's sorted one)."""
         rows = [
             [*theme_store.get((*g_part, theme_id, key[-1]), [0] * k), *c]
-            for key, c in every_store.items()
+            for key, c in sorted(every_store.items(), key=lambda kc: (kc[0][-1] is not None, kc[0][-1] or 0))
             if key[:-1] == g_part
         ]
         return np.array(rows, dtype=float).reshape(len(rows), 2 * k)  # k = 0: no answers of the metric
