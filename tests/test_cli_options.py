@@ -147,3 +147,59 @@ def test_backend_help_names_every_back_end(path: tuple[str, ...]) -> None:
 
 def _command(path: tuple[str, ...]) -> Any:
     return dict(_commands(get_command(app)))[path]
+
+
+def test_every_command_with_where_takes_source_and_unit() -> None:
+    """`--source NAME` and `--unit CODE` are `--where source=NAME` / `--where unit=CODE` wherever --where
+    is taken, as the README says of every command (scores, compare, drivers, ... refused them)."""
+    with_where, lacking = [], []
+    for path, cmd in _commands(get_command(app)):
+        flags = {flag for param in getattr(cmd, "params", []) for flag in getattr(param, "opts", ())}
+        if "--where" in flags:
+            with_where.append(" ".join(path))
+            if not {"--source", "--unit"} <= flags:
+                lacking.append(" ".join(path))
+    assert not lacking, lacking
+    assert {"scores", "compare", "feedback", "drivers", "simulate", "analyze", "themes discover"} <= set(
+        with_where
+    )
+
+
+def test_unit_and_source_select_what_where_selects(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,parent,level\nCO,Co,,company\nR1,North,CO,region\nR2,South,CO,region\n")
+    rows = tmp_path / "f.csv"
+    lines = ["id,date,unit,channel,score,speed,comment"]
+    for i in range(240):
+        speed = 1 + i % 5
+        lines.append(
+            f"{i},2025-{1 + i % 12:02d}-{1 + i % 27:02d},{('R1', 'R2')[i % 2]},{('web', 'app')[i % 3 == 0]},"
+            f"{min(10, 2 * speed - 1 + i % 2 + (i % 2 == 0))},{speed},slow queue {i}"
+        )
+    rows.write_text("\n".join(lines) + "\n")
+
+    def cli(*args: str) -> str:
+        res = CliRunner().invoke(app, [*args, "--db", db])
+        assert res.exit_code == 0, (args, res.output, res.exception)
+        return res.stdout
+
+    cli("org", "import", str(units))
+    for source in ("web", "app"):
+        half = [lines[0], *(line for line in lines[1:] if line.split(",")[3] == source)]
+        (tmp_path / f"{source}.csv").write_text("\n".join(half) + "\n")
+        cli("import", str(tmp_path / f"{source}.csv"), "--source", source, "--map", "org_unit=unit",
+            "--map", "nps=score")  # fmt: skip
+    for command in (
+        ("scores", "--by", "month"),
+        ("feedback",),
+        ("drivers", "--from", "attrs:speed", "--boot", "0"),
+    ):
+        every = cli(*command, "--format", "json")
+        for short, long in (
+            (("--unit", "R1"), ("--where", "unit=R1")),
+            (("--source", "app"), ("--where", "source=app")),
+        ):
+            narrowed = cli(*command, *short, "--format", "json")
+            assert narrowed == cli(*command, *long, "--format", "json"), (command, short)
+            assert narrowed != every, (command, short)

@@ -144,7 +144,7 @@ def test_commands_that_call_a_service_pass_it_only_its_own_keywords() -> None:
     from typer.main import get_command
 
     from cxchange.cli import app
-    from cxchange.core.cli_support import _service
+    from cxchange.core.cli_support import _SCOPE_SHORTHANDS, _service
 
     def commands(cmd: Any) -> Iterator[Any]:
         yield cmd
@@ -156,7 +156,9 @@ def test_commands_that_call_a_service_pass_it_only_its_own_keywords() -> None:
         calls = getattr(cmd.callback, "calls", None)
         if calls is None:
             continue
-        options = [p for p in inspect.signature(cmd.callback).parameters if p not in ("ctx", "fmt", "db")]
+        # --source/--unit shorthands are folded into `where` before the call
+        folded = {"ctx", "fmt", "db", *(name for name, _, _ in _SCOPE_SHORTHANDS)}
+        options = [p for p in inspect.signature(cmd.callback).parameters if p not in folded]
         inspect.signature(_service(calls)).bind("engine", **dict.fromkeys(options))  # TypeError if not
         checked.append(calls)
     assert len(checked) >= 25, checked

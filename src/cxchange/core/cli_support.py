@@ -4,6 +4,7 @@ the span grammar (`30d`, `12w`, `6m`, `1y`, `all`) is `core.spans`' (services re
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import os
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
-from cxchange.core.cli_options import DbOption, format_option
+from cxchange.core.cli_options import DbOption, SourceOption, UnitOption, format_option
 from cxchange.core.output import FORMATS, emit, print_rows
 
 if TYPE_CHECKING:
@@ -52,6 +53,51 @@ def _options(func: Callable[..., Any], after_engine: bool) -> list[inspect.Param
     annotated = SimpleNamespace(__annotations__={p.name: p.annotation for p in params})
     hints = get_type_hints(annotated, globalns=getattr(func, "__globals__", None), include_extras=True)
     return [p.replace(annotation=hints[p.name]) for p in params]
+
+
+# --source and --unit, on every command that takes --where: short for `--where source=NAME` and
+# `--where unit=CODE` (as the README promises), added here once instead of declared by each command.
+_SCOPE_SHORTHANDS = (("scope_source", "source", SourceOption), ("scope_unit", "unit", UnitOption))
+
+
+def _scope_shorthands(params: list[inspect.Parameter]) -> list[inspect.Parameter]:
+    """The shorthand options `params` lack, if they take --where (a command's own --source stays)."""
+    names = {p.name for p in params}
+    if "where" not in names:
+        return []
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    return [
+        inspect.Parameter(name, keyword, annotation=annotation, default=None)
+        for name, field, annotation in _SCOPE_SHORTHANDS
+        if field not in names
+    ]
+
+
+def _fold_scope(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`kwargs` with the shorthands taken out and added to `where` as FIELD=VALUE items."""
+    extra = [f"{field}={value}" for name, field, _ in _SCOPE_SHORTHANDS if (value := kwargs.pop(name, None))]
+    if extra:
+        kwargs["where"] = [*(kwargs.get("where") or []), *extra]
+    return kwargs
+
+
+def scope_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A command taking --where also takes --source and --unit (see `_SCOPE_SHORTHANDS`); for commands
+    registered without `runs_on_engine`, which does the same itself."""
+    params = _options(func, after_engine=False)
+    extras = _scope_shorthands(params)
+    if not extras:
+        return func
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **_fold_scope(kwargs))
+
+    every = [*params, *extras]
+    command.__signature__ = inspect.Signature(every)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in every}
+    del command.__wrapped__  # type: ignore[attr-defined]  # Typer must read the signature above
+    return command
 
 
 def _service(path: str) -> Callable[..., Any]:
@@ -96,8 +142,10 @@ def runs_on_engine(
 
     def wrap(func: Callable[..., Any]) -> Callable[..., None]:
         options = _options(func, after_engine=calls is None)
+        shorthands = _scope_shorthands(options)
 
         def command(ctx: typer.Context, fmt: str, db: str | None, **kwargs: Any) -> None:
+            kwargs = _fold_scope(kwargs)
             answer = (func if calls is None else _service(calls))(engine_from(ctx, db), **kwargs)
             if answer is None:  # nothing done, and the command said why on stderr
                 return
@@ -121,6 +169,7 @@ def runs_on_engine(
         params = [
             inspect.Parameter("ctx", keyword, annotation=typer.Context),
             *options,
+            *(p.replace(kind=keyword) for p in shorthands),
             inspect.Parameter("fmt", keyword, annotation=Annotated[str, fmt_option], default=default_format),
             inspect.Parameter("db", keyword, annotation=DbOption, default=None),
         ]

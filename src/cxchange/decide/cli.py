@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from cxchange.core import cli_options as opt
-from cxchange.core.cli_support import engine_from
+from cxchange.core.cli_support import engine_from, scope_options
 from cxchange.core.errors import InputError
 from cxchange.core.output import neutralise_cell, print_rows, to_json
 
@@ -163,4 +163,4 @@ def drivers_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("drivers")(drivers_command)
+    app.command("drivers")(scope_options(drivers_command))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cxchange.core import cli_options as opt
-from cxchange.core.cli_support import engine_from
+from cxchange.core.cli_support import engine_from, scope_options
 from cxchange.core.output import print_rows, to_json
 from cxchange.core.period import Period
 from cxchange.measure.scale import METRIC_HELP
@@ -148,6 +148,6 @@ def business_case_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("simulate")(simulate_command)
-    app.command("opportunities")(opportunities_command)
-    app.command("business-case")(business_case_command)
+    app.command("simulate")(scope_options(simulate_command))
+    app.command("opportunities")(scope_options(opportunities_command))
+    app.command("business-case")(scope_options(business_case_command))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cxchange.core import cli_options as opt
-from cxchange.core.cli_support import engine_from, runs_on_engine
+from cxchange.core.cli_support import engine_from, runs_on_engine, scope_options
 from cxchange.core.output import print_rows, to_json
 from cxchange.core.period import Period
 from cxchange.measure.scale import IMPACT_HELP
@@ -62,6 +62,7 @@ def analyze_command(
 
 
 @themes_app.callback()
+@scope_options
 def themes_report(
     ctx: typer.Context,
     by: Annotated[str | None, typer.Option("--by", help="attr:NAME, source or channel.")] = None,
@@ -116,6 +117,7 @@ def themes_report(
 
 
 @themes_app.command("discover")
+@scope_options
 def themes_discover(
     ctx: typer.Context,
     source: opt.SourceOption = None,
@@ -240,6 +242,6 @@ def emerging_command(
 def register(app: typer.Typer) -> None:
     import cxchange.understand.cli_taxonomy  # noqa: F401  (defining them registers the taxonomy's commands)
 
-    app.command("analyze")(analyze_command)
+    app.command("analyze")(scope_options(analyze_command))
     app.command("emerging")(emerging_command)
     app.add_typer(themes_app, name="themes")
