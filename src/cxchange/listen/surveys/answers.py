@@ -100,6 +100,18 @@ def _open_link(engine: Engine, token: str) -> Target:
     return Target(row, f"l:{ident}", row.unit_id, row.unit_code)
 
 
+def page_strings(engine: Engine, token: str) -> dict[str, str]:
+    """The catalogue of the survey a token opens, open or closed: its thank-you, closed and refusal
+    pages speak the survey's language. English when the token opens nothing (its 404 page)."""
+    try:
+        kind, ident = target_key(engine, token)
+    except NotFoundError:
+        return strings("en")
+    with engine.connect() as conn:
+        row = conn.execute(_link_query(kind), {"ident": ident}).first()
+    return strings(row.language if row is not None else "en")
+
+
 _PULSE_ANSWERED = select(PulseAnswer.id).where(PulseAnswer.nonce == bindparam("nonce"))
 _FEEDBACK_ANSWERED = select(Feedback.id).where(
     Feedback.source_id == bindparam("source_id"), Feedback.dedup_key == bindparam("key")
