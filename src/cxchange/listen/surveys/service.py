@@ -157,6 +157,17 @@ def link_token(engine: Engine, link_id: int) -> str:
     return URLSafeSerializer(signing_secret(engine), salt="cxchange-survey-link").dumps(link_id)
 
 
+def links_note() -> str | None:
+    """What a user copying a link must know when links are paths (no CXCHANGE_PUBLIC_URL): a path
+    pasted into an e-mail or a QR code leads nowhere."""
+    if get_settings().public_url:
+        return None
+    return (
+        "the links are paths (/s/...): put this server's address before them, or set "
+        "CXCHANGE_PUBLIC_URL (e.g. https://cx.example.com) so that they are whole addresses"
+    )
+
+
 def link_url(engine: Engine, link_id: int) -> str:
     return f"{get_settings().public_url.rstrip('/')}/s/{link_token(engine, link_id)}"
 
@@ -256,7 +267,7 @@ def create_survey(
     # Signed after the commit: the signing key may be created on first use, in a transaction of its own.
     link_codes: list[str | None] = [*codes] or [None]
     links = [{"unit": code, "url": link_url(engine, lid)} for lid, code in zip(ids, link_codes, strict=True)]
-    return {"id": survey_id, "name": name, "kind": kind, "links": links}
+    return {"id": survey_id, "name": name, "kind": kind, "links": links, "links_note": links_note()}
 
 
 def find_survey(conn: Any, ref: int | str) -> Any:
@@ -316,6 +327,7 @@ def _as_dict(engine: Engine, conn: Any, s: Survey, *, detail: bool) -> dict[str,
             .order_by(SurveyLink.id)
         ).all()
         out["links"] = [{"unit": units.get(r.unit_id), "url": link_url(engine, r.id)} for r in rows]
+        out["links_note"] = links_note()
         out["by_unit"], out["by_day"] = by_unit, by_day
         out["question"] = s.definition.get("question")
     return out
