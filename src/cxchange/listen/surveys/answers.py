@@ -260,8 +260,11 @@ def submit(
         if a.comment:
             # Without the unit: in a small team a comment with its unit can name its author, and no
             # output may show one employee's answer (its scores are only ever read in groups of 5+).
+            # Nor anything that joins it back to its scores: an id of its own (not the pulse's nonce)
+            # and the day only (not the pulse answer's instant).
             anonymous = Target(t.survey, t.key, None, None)
-            _store_feedback(engine, anonymous, a.nonce, a.received, {"text": a.comment}, [])
+            day = a.received.replace(hour=0, minute=0, second=0, microsecond=0)
+            _store_feedback(engine, anonymous, secrets.token_urlsafe(18), day, {"text": a.comment}, [])
     else:
         values = {k: str(v) for k, v in a.scores.items()}
         _store_feedback(engine, t, a.nonce, a.received, {**values, "text": a.comment or None}, buckets)
