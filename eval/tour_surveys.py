@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -415,6 +416,14 @@ def main() -> None:
             checks["French comment stored"] = "Très bon accueil, merci à Léa" in texts
             cx(env, "analyze")
             result["readiness"] = cxj(env, "readiness", "report", "Faster tills")
+            # The pulse comment is kept without its unit: nothing in the store may join it back to the
+            # pulse answer (unit and five scores) it came with.
+            with sqlite3.connect(work / "cx.db") as db:
+                joined = db.execute(
+                    "SELECT count(*) FROM pulse_answer p JOIN feedback f"
+                    " ON f.external_id = p.nonce OR f.received_at = p.received_at"
+                ).fetchone()[0]
+            checks["the pulse comment cannot be joined to its scores"] = joined == 0
             checks["ADKAR pulse in readiness (6 answers)"] = "6" in json.dumps(result["readiness"])
 
             cx(env, "user", "add", "ada@acme.test", "--role", "analyst", "--password-stdin",
