@@ -42,15 +42,8 @@ from cxchange.testing import local_smtp_server
 HERE = Path(__file__).resolve().parent
 CX = str(Path(sys.executable).with_name("cxchange"))
 CHROMIUM = "/usr/bin/chromium"
-UNITS = [
-    ("CO", "Acme Retail", "", "company"),
-    ("R-N", "North", "CO", "region"),
-    ("R-S", "South", "CO", "region"),
-    ("N1", "Leeds", "R-N", "store"),
-    ("N2", "York", "R-N", "store"),
-    ("S1", "Bath", "R-S", "store"),
-    ("S2", "Exeter", "R-S", "store"),
-]
+# Two regions of two stores under the company CO: region code -> (name, {store code: store name}).
+REGIONS = {"R-N": ("North", {"N1": "Leeds", "N2": "York"}), "R-S": ("South", {"S1": "Bath", "S2": "Exeter"})}
 PEOPLE = [("Ada Admin", "ada@acme.test", "CO", "exec"), ("Ben Lead", "ben@acme.test", "CO", "change lead")]
 SCRIPT = '<script>alert("x")</script><b>rude</b> & slow'
 FORMULA = '=HYPERLINK("http://evil.test","refund")'
@@ -105,7 +98,10 @@ def nps(scores: list[int]) -> float:
 
 def write_files(work: Path) -> dict[str, Path]:
     files = {name: work / name for name in ("units.csv", "people.csv", "contacts.csv", "csat_own.yaml")}
-    files["units.csv"].write_text("code,name,parent,level\n" + "".join(",".join(u) + "\n" for u in UNITS))
+    units = ["code,name,parent,level", "CO,Acme Retail,,company"]
+    for region, (name, stores) in REGIONS.items():
+        units += [f"{region},{name},CO,region", *(f"{c},{n},{region},store" for c, n in stores.items())]
+    files["units.csv"].write_text("\n".join(units) + "\n")
     files["people.csv"].write_text("name,email,unit,role\n" + "".join(",".join(p) + "\n" for p in PEOPLE))
     files["contacts.csv"].write_text(
         "email,unit,customer_id,name\nmia@example.test,N1,C-1,Mia\nleo@example.test,S1,C-2,Leo\n"
