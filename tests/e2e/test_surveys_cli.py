@@ -14,13 +14,21 @@ def test_survey_commands_and_their_refusals(cx: Cx) -> None:
     cx.json("org", "import", str(files["units"]), "--people", str(files["people"]))
     made = cx.json("survey", "create", "--name", "After visit", "--kind", "nps", "--units", "N1,N2",
                    "--question", "Would you recommend our store?")  # fmt: skip
-    assert set(made) == {"id", "name", "kind", "links"}
+    assert set(made) == {"id", "name", "kind", "links", "links_note"}
     assert [link["unit"] for link in made["links"]] == ["N1", "N2"]
+    # No CXCHANGE_PUBLIC_URL: the links are paths, and the output says what to do about it.
+    assert all(link["url"].startswith("/s/") for link in made["links"])
+    assert "CXCHANGE_PUBLIC_URL" in made["links_note"]
     assert all("/s/" in link["url"] for link in made["links"])
     listed = cx.json("survey", "list")
     assert [(s["name"], s["status"], s["responses"]) for s in listed] == [("After visit", "open", 0)]
     shown = cx.json("survey", "show", str(made["id"]))
     assert shown["links"] == made["links"] and shown["question"] == "Would you recommend our store?"
+    assert shown["links_note"] == made["links_note"]
+    cx.env["CXCHANGE_PUBLIC_URL"] = "https://cx.example.test"
+    whole = cx.json("survey", "show", str(made["id"]))
+    assert whole["links_note"] is None and whole["links"][0]["url"].startswith("https://cx.example.test/s/")
+    del cx.env["CXCHANGE_PUBLIC_URL"]
     assert cx.json("survey", "close", "After visit")["status"] == "closed"
     # Refused with one clear line and exit 1, nothing created.
     cx.run("survey", "create", "--name", "X", "--kind", "stars", ok=False)

@@ -94,3 +94,19 @@ def test_forged_unsubscribe_and_invitation_links_are_404(public: TestClient) -> 
     assert public.get("/s/unsubscribe/abc.def").status_code == 404
     assert public.post("/s/unsubscribe/abc.def").status_code == 404
     assert public.get("/s/WyJpIiwxXQ.forged").status_code == 404
+
+
+def test_remind_says_when_the_next_reminders_fall_due(
+    client: TestClient, org_engine: Engine, smtp: Any, tmp_path: Path
+) -> None:
+    """`remind` right after `invite` finds none due: it says when they will be, not just "due 0"."""
+    from cxchange.listen.surveys.invitations import invite, remind
+
+    survey = client.post("/api/surveys", json={"name": "Invited", "kind": "csat"}).json()
+    before = datetime.utcnow()
+    invite(org_engine, survey["id"], _contacts(tmp_path, ["ann@x.test,N1,,", "bob@x.test,N2,,"]))
+    now = remind(org_engine, survey["id"])
+    assert (now["due"], now["sent"]) == (0, 0)
+    assert before + timedelta(days=3) <= now["next_due"] <= datetime.utcnow() + timedelta(days=3)
+    done = remind(org_engine, survey["id"], now=datetime.utcnow() + timedelta(days=3, minutes=1))
+    assert (done["due"], done["sent"], done["next_due"]) == (2, 2, None)

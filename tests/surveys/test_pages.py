@@ -99,3 +99,18 @@ def test_the_initiative_page_lists_its_pulses(client: TestClient, org_engine: En
     browser, _ = _browser(client, org_engine, "admin")
     page = browser.get(f"/initiatives/{ini['id']}").text
     assert "Pulse surveys" in page and "Pulse A" in page
+
+
+def test_the_survey_page_says_when_its_links_are_paths(
+    client: TestClient, org_engine: Engine, monkeypatch: Any
+) -> None:
+    """Without CXCHANGE_PUBLIC_URL the Copy button copies a path; the page says so, and not otherwise."""
+    from cxchange.core.config import get_settings
+
+    browser, _ = _browser(client, org_engine, "analyst")
+    made = client.post("/api/surveys", json={"name": "Paths", "kind": "nps", "units": ["N1"]}).json()
+    page = browser.get(f"/surveys/{made['id']}").text
+    assert 'value="/s/' in page and "CXCHANGE_PUBLIC_URL" in page
+    monkeypatch.setattr(get_settings(), "public_url", "https://cx.example.test")
+    page = browser.get(f"/surveys/{made['id']}").text
+    assert 'value="https://cx.example.test/s/' in page and "CXCHANGE_PUBLIC_URL" not in page

@@ -77,3 +77,22 @@ def test_pulse_needs_an_initiative_and_a_known_one(client: TestClient) -> None:
     wrong_kind = client.post("/api/surveys", json={"name": "P", "kind": "nps", "initiative": 999})
     assert wrong_kind.status_code == 400
     assert wrong_kind.json()["detail"] == "--initiative is for --kind adkar (an employee pulse on a change)"
+
+
+def test_a_pulse_comment_cannot_be_joined_back_to_its_scores_and_unit(
+    client: TestClient, public: TestClient, org_engine: Engine
+) -> None:
+    """The comment is stored without the unit; neither its id nor its time may match the pulse answer's
+    (which carries the unit and the five scores), or one employee's answer is readable after all."""
+    from sqlalchemy import text
+
+    ini = _initiative(org_engine)
+    out = client.post("/api/surveys", json={"name": "Pulse 2", "kind": "adkar", "units": ["N1"],
+                                            "initiative": ini}).json()  # fmt: skip
+    n1 = out["links"][0]["url"][out["links"][0]["url"].index("/s/") :]
+    assert _answer(public, n1, (1, 2, 3, 4, 5), comment="my manager ignores us") == 303
+    with org_engine.connect() as conn:
+        nonce, received = conn.execute(text("SELECT nonce, received_at FROM pulse_answer")).one()
+        ext, at, unit = conn.execute(text("SELECT external_id, received_at, org_unit_id FROM feedback")).one()
+    assert unit is None and ext != nonce
+    assert str(at) != str(received) and str(at)[:10] == str(received)[:10]  # the day, not the instant

@@ -31,7 +31,7 @@ def _load(public: TestClient, path: str) -> dict[str, str]:
 
 def test_create_returns_one_link_per_unit(client: TestClient) -> None:
     out = _create(client)
-    assert set(out) == {"id", "name", "kind", "links"}
+    assert set(out) == {"id", "name", "kind", "links", "links_note"}
     assert [link["unit"] for link in out["links"]] == ["N1", "N2"]
     assert all(re.fullmatch(r".*/s/[A-Za-z0-9_.\-]{20,}", link["url"]) for link in out["links"])
     single = client.post("/api/surveys", json={"name": "Web", "kind": "csat"}).json()

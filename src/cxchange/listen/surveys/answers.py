@@ -100,6 +100,18 @@ def _open_link(engine: Engine, token: str) -> Target:
     return Target(row, f"l:{ident}", row.unit_id, row.unit_code)
 
 
+def page_strings(engine: Engine, token: str) -> dict[str, str]:
+    """The catalogue of the survey a token opens, open or closed: its thank-you, closed and refusal
+    pages speak the survey's language. English when the token opens nothing (its 404 page)."""
+    try:
+        kind, ident = target_key(engine, token)
+    except NotFoundError:
+        return strings("en")
+    with engine.connect() as conn:
+        row = conn.execute(_link_query(kind), {"ident": ident}).first()
+    return strings(row.language if row is not None else "en")
+
+
 _PULSE_ANSWERED = select(PulseAnswer.id).where(PulseAnswer.nonce == bindparam("nonce"))
 _FEEDBACK_ANSWERED = select(Feedback.id).where(
     Feedback.source_id == bindparam("source_id"), Feedback.dedup_key == bindparam("key")
@@ -248,8 +260,11 @@ def submit(
         if a.comment:
             # Without the unit: in a small team a comment with its unit can name its author, and no
             # output may show one employee's answer (its scores are only ever read in groups of 5+).
+            # Nor anything that joins it back to its scores: an id of its own (not the pulse's nonce)
+            # and the day only (not the pulse answer's instant).
             anonymous = Target(t.survey, t.key, None, None)
-            _store_feedback(engine, anonymous, a.nonce, a.received, {"text": a.comment}, [])
+            day = a.received.replace(hour=0, minute=0, second=0, microsecond=0)
+            _store_feedback(engine, anonymous, secrets.token_urlsafe(18), day, {"text": a.comment}, [])
     else:
         values = {k: str(v) for k, v in a.scores.items()}
         _store_feedback(engine, t, a.nonce, a.received, {**values, "text": a.comment or None}, buckets)

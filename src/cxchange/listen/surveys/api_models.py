@@ -15,6 +15,7 @@ class SurveyCreated(Out):
     name: str
     kind: str
     links: list[SurveyLinkOut]
+    links_note: str | None = None  # set when the links are paths (no CXCHANGE_PUBLIC_URL)
 
 
 class UnitCount(Out):
@@ -42,6 +43,7 @@ class SurveyOut(Out):
 
 class SurveyDetail(SurveyOut):
     links: list[SurveyLinkOut]
+    links_note: str | None = None
     by_unit: list[UnitCount]
     by_day: list[DayCount]
     question: str | None

@@ -187,7 +187,9 @@ def invite(
 
 
 def remind(engine: Engine, survey_ref: int | str, *, now: datetime | None = None) -> dict[str, Any]:
-    """One reminder to each invitation sent its N days ago or more: unanswered, not reminded, subscribed."""
+    """One reminder to each invitation sent its N days ago or more: unanswered, not reminded, subscribed.
+    `next_due`: when the earliest reminder not yet due will be (None: none left), so that "due 0" right
+    after `invite` reads as "not yet", not as "nothing to do"."""
     settings = _mail_ready()
     now = now or datetime.utcnow()
     with Session(engine, expire_on_commit=False) as conn:
@@ -195,7 +197,7 @@ def remind(engine: Engine, survey_ref: int | str, *, now: datetime | None = None
         if survey.status != OPEN:
             raise InputError(f"survey {survey.name!r} is closed")
         optout = set(conn.execute(select(SurveyOptOut.email)).scalars())
-        due = [
+        waiting = [
             inv
             for inv in conn.scalars(
                 select(SurveyInvitation).where(
@@ -206,13 +208,21 @@ def remind(engine: Engine, survey_ref: int | str, *, now: datetime | None = None
                     SurveyInvitation.remind_after_days.is_not(None),
                 )
             )
-            if inv.email not in optout and _reminder_due(inv, now)
+            if inv.email not in optout
         ]
-    return {"survey": survey.id, "due": len(due), **_send_all(engine, settings, survey, due, reminder=True)}
+    due = [inv for inv in waiting if _reminder_due(inv, now)]
+    later = [_due_at(inv) for inv in waiting if not _reminder_due(inv, now)]
+    out = _send_all(engine, settings, survey, due, reminder=True)
+    return {"survey": survey.id, "due": len(due), **out, "next_due": min(later) if later else None}
+
+
+def _due_at(inv: SurveyInvitation) -> datetime:
+    assert inv.sent_at is not None and inv.remind_after_days is not None  # the reminder query's filter
+    return inv.sent_at + timedelta(days=inv.remind_after_days)
 
 
 def _reminder_due(inv: SurveyInvitation, now: datetime) -> bool:
     """Sent with a reminder delay that has passed (the reminder query selects only such invitations)."""
     if inv.sent_at is None or inv.remind_after_days is None:
         return False
-    return inv.sent_at + timedelta(days=inv.remind_after_days) <= now
+    return _due_at(inv) <= now

@@ -63,18 +63,30 @@ def _yaml(text: str, where: str) -> dict[str, Any]:
     return doc
 
 
-def load_definition(kind: str, path: str | Path | None = None) -> dict[str, Any]:
-    """The question set of `kind`: the shipped YAML, or the user's file (checked for the same shape)."""
+def _shipped(kind: str, language: str = "en") -> dict[str, Any]:
+    """The shipped question set of `kind`, its text in `language` when a translation ships
+    (questions/KIND.LANG.yaml, merged over the English one: the scale's numbers never change)."""
+    folder = resources.files("cxchange.listen.surveys") / "questions"
+    doc = _yaml((folder / f"{kind}.yaml").read_text("utf-8"), f"{kind}.yaml")
+    own = catalogue_language(language)
+    if own and own != "en" and (folder / f"{kind}.{own}.yaml").is_file():
+        text = _yaml((folder / f"{kind}.{own}.yaml").read_text("utf-8"), f"{kind}.{own}.yaml")
+        doc = {**doc, **text, "scale": {**doc["scale"], **(text.get("scale") or {})}}
+    return doc
+
+
+def load_definition(kind: str, path: str | Path | None = None, language: str = "en") -> dict[str, Any]:
+    """The question set of `kind` (in `language` when shipped), or the user's file merged over it
+    (checked for the same shape)."""
     if kind not in KINDS:
         raise InputError(f"unknown survey kind {kind!r}; use one of {', '.join(KINDS)}")
     if path is None:
-        text = (resources.files("cxchange.listen.surveys") / "questions" / f"{kind}.yaml").read_text("utf-8")
-        return _yaml(text, f"{kind}.yaml")
+        return _shipped(kind, language)
     p = Path(path)
     if not p.is_file():
         raise InputError("no such file", file=str(path))
     doc = _yaml(p.read_text(encoding="utf-8"), str(path))
-    base = load_definition(kind)
+    base = _shipped(kind, language)
     merged = {
         **base,
         **doc,
@@ -94,16 +106,35 @@ def load_definition(kind: str, path: str | Path | None = None) -> dict[str, Any]
     return merged
 
 
+def languages() -> list[str]:
+    """The languages the respondent's page ships in (strings/LANG.yaml)."""
+    folder = resources.files("cxchange.listen.surveys") / "strings"
+    return sorted(f.name.removesuffix(".yaml") for f in folder.iterdir() if f.name.endswith(".yaml"))
+
+
+def catalogue_language(language: str) -> str | None:
+    """The catalogue a page in `language` is shown with: its own, else its base language's (fr-CA:
+    fr), else None (no page in that language ships)."""
+    if not LANGUAGE.match(language):
+        return None
+    shipped = languages()
+    for candidate in (language, language.split("-")[0]):
+        if candidate in shipped:
+            return candidate
+    return None
+
+
 @lru_cache(maxsize=8)
 def strings(language: str = "en") -> dict[str, str]:
-    """The respondent page's catalogue for `language` (English for a language without one)."""
+    """The respondent page's catalogue for `language` (English for a language without one; a survey
+    cannot be created in such a language, see create_survey). Its "lang" is the catalogue's language:
+    what the page's <html lang> says it is written in."""
     folder = resources.files("cxchange.listen.surveys") / "strings"
-    language = language if LANGUAGE.match(language) else "en"  # never a path
     english = yaml.safe_load((folder / "en.yaml").read_text("utf-8"))
-    own = folder / f"{language}.yaml"
-    if language != "en" and own.is_file():
-        return {**english, **yaml.safe_load(own.read_text("utf-8"))}
-    return dict(english)
+    own = catalogue_language(language) or "en"  # never a path: only a shipped file's name
+    if own != "en":
+        return {**english, **yaml.safe_load((folder / f"{own}.yaml").read_text("utf-8")), "lang": own}
+    return {**english, "lang": "en"}
 
 
 # --- tokens ---------------------------------------------------------------------------------------
@@ -124,6 +155,17 @@ def signing_secret(engine: Engine) -> str:
 
 def link_token(engine: Engine, link_id: int) -> str:
     return URLSafeSerializer(signing_secret(engine), salt="cxchange-survey-link").dumps(link_id)
+
+
+def links_note() -> str | None:
+    """What a user copying a link must know when links are paths (no CXCHANGE_PUBLIC_URL): a path
+    pasted into an e-mail or a QR code leads nowhere."""
+    if get_settings().public_url:
+        return None
+    return (
+        "the links are paths (/s/...): put this server's address before them, or set "
+        "CXCHANGE_PUBLIC_URL (e.g. https://cx.example.com) so that they are whole addresses"
+    )
 
 
 def link_url(engine: Engine, link_id: int) -> str:
@@ -174,7 +216,13 @@ def create_survey(
         raise InputError(f"--name: a survey needs a name of 1 to {NAME_MAX} characters")
     if not LANGUAGE.match(language):
         raise InputError(f"--language: {language[:20]!r} is not a language code such as en or pt-BR")
-    definition = load_definition(kind, definition_file)
+    if catalogue_language(language) is None:
+        # Refused rather than shown in English under <html lang="..."> to people who may not read it.
+        raise InputError(
+            f"--language: the respondent's page does not ship in {language!r} yet; "
+            f"available: {', '.join(languages())}"
+        )
+    definition = load_definition(kind, definition_file, language)
     for option, text in (("--question", question), ("--comment-prompt", comment_prompt)):
         if text:
             check_name(text, option)
@@ -219,7 +267,7 @@ def create_survey(
     # Signed after the commit: the signing key may be created on first use, in a transaction of its own.
     link_codes: list[str | None] = [*codes] or [None]
     links = [{"unit": code, "url": link_url(engine, lid)} for lid, code in zip(ids, link_codes, strict=True)]
-    return {"id": survey_id, "name": name, "kind": kind, "links": links}
+    return {"id": survey_id, "name": name, "kind": kind, "links": links, "links_note": links_note()}
 
 
 def find_survey(conn: Any, ref: int | str) -> Any:
@@ -279,6 +327,7 @@ def _as_dict(engine: Engine, conn: Any, s: Survey, *, detail: bool) -> dict[str,
             .order_by(SurveyLink.id)
         ).all()
         out["links"] = [{"unit": units.get(r.unit_id), "url": link_url(engine, r.id)} for r in rows]
+        out["links_note"] = links_note()
         out["by_unit"], out["by_day"] = by_unit, by_day
         out["question"] = s.definition.get("question")
     return out

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cxchange.auth.web import client_address
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError
-from cxchange.listen.surveys.answers import open_form, submit
+from cxchange.listen.surveys.answers import open_form, page_strings, submit
 from cxchange.listen.surveys.invitations import check_unsubscribe, unsubscribe
 from cxchange.listen.surveys.service import strings
 from cxchange.web.common import templates
@@ -37,8 +37,9 @@ def _message(
     )
 
 
-def _failure(request: Request, exc: CxError) -> HTMLResponse:
-    s = strings("en")
+def _failure(request: Request, exc: CxError, s: dict[str, str] | None = None) -> HTMLResponse:
+    """The refusal as a page in the survey's language (`s`; English when the link opens nothing)."""
+    s = s or strings("en")
     status = exc.status
     titles = {404: ("unknown_title", s["unknown_body"]), 410: ("closed_title", s["closed_body"]),
               409: ("answered_title", str(exc))}  # fmt: skip
@@ -75,7 +76,7 @@ async def form(request: Request, token: str) -> Response:
     try:
         f = await run_in_threadpool(open_form, engine(), token)
     except CxError as exc:
-        return _failure(request, exc)
+        return _failure(request, exc, await run_in_threadpool(page_strings, engine(), token))
     return _page(request, "respond.html", {"f": f, "s": f.strings, "token": token, "error": None})
 
 
@@ -87,11 +88,11 @@ async def answer(request: Request, token: str) -> Response:
     try:
         await run_in_threadpool(submit, engine(), token, form, client=client_address(request))
     except CxError as exc:
-        return _failure(request, exc)
+        return _failure(request, exc, await run_in_threadpool(page_strings, engine(), token))
     return RedirectResponse(f"/s/{token}/thanks", status_code=303)
 
 
 @router.get("/s/{token}/thanks")
 def thanks(request: Request, token: str) -> Response:
-    s = strings("en")
+    s = page_strings(engine(), token)
     return _message(request, s, "thanks_title", s["thanks_body"], 200)
