@@ -58,6 +58,22 @@ def test_the_report_names_its_windows_counts_and_themes_tested(engine: Engine) -
         emerging_report(engine, where=("region=North",))  # no such attribute value
 
 
+def test_a_window_that_holds_every_comment_is_no_answer(engine: Engine) -> None:
+    """63 days of comments and a 90-day window: no baseline, so "nothing unusual" would come from nothing
+    (a 2,000-review export of 18 days answered `[]` with exit 0, "0 themes tested")."""
+    _load(engine, spike=True)
+    with pytest.raises(
+        NoDataError,
+        match=r"nothing to compare with: all 378 analysed comments in scope fall "
+        r"in the 90-day window 2026-04-02 to 2026-06-30 \(the first is of 2026-04-29\)",
+    ):
+        emerging_report(engine, window="90d", baseline="90d")
+    with pytest.raises(NoDataError, match="no analysed comments from 2025-"):
+        emerging_report(engine, until=date(2026, 1, 1))  # before the first comment
+    assert emerging(engine, window="90d", baseline="90d") == []  # pages: quiet
+    assert emerging_report(engine, window="30d", baseline="30d")["baseline"]["comments"] == 6 * 30
+
+
 def test_the_command_prints_the_windows_even_when_nothing_is_unusual(engine: Engine) -> None:
     from cxchange.understand.cli import emerging_command
 

@@ -377,6 +377,10 @@ def emerging(engine: Engine, **options: Any) -> list[dict[str, Any]]:
         return []
 
 
+def _scope_note(where: Sequence[str]) -> str:
+    return f" in scope ({', '.join(where)})" if where else " in scope"
+
+
 def emerging_report(
     engine: Engine,
     *,
@@ -415,7 +419,7 @@ def emerging_report(
             last = conn.scalar(scoped(select(func.max(Feedback.received_at)).join(
                 FeedbackSentiment, FeedbackSentiment.feedback_id == Feedback.id)))  # fmt: skip
             if last is None:
-                scope = f" ({', '.join(where)})" if where else ""
+                scope = _scope_note(where)
                 analysed = select(FeedbackSentiment.feedback_id).join(
                     Feedback, FeedbackSentiment.feedback_id == Feedback.id
                 )
@@ -423,13 +427,12 @@ def emerging_report(
                     # Analysed but undated (banking77, an export without a date column): "run analyze"
                     # sent the user round in a circle; emerging issues are a comparison of days.
                     raise NoDataError(
-                        f"no dated analysed comments in scope{scope}: emerging issues compare recent days "
+                        f"no dated analysed comments{scope}: emerging issues compare recent days "
                         "with the weeks before: date the feedback from a column kept at import with "
                         "`cxchange redate COLUMN`"
                     )
                 raise NoDataError(
-                    f"no analysed comments in scope{scope}: import feedback with comments, then run "
-                    "`cxchange analyze`"
+                    f"no analysed comments{scope}: import feedback with comments, then run `cxchange analyze`"
                 )
             last_day = last.date() if isinstance(last, datetime) else last
         else:
@@ -446,7 +449,9 @@ def emerging_report(
             "items": [],
         }
         if not rows:
-            return summary
+            raise NoDataError(
+                f"no analysed comments from {start} to {last_day}{_scope_note(where)}: nothing to compare"
+            )
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         days = np.array([(r[1].date() - _EPOCH).days if r[1] else -(10**9) for r in rows], dtype=np.int64)
         mrows = conn.execute(
@@ -472,6 +477,16 @@ def emerging_report(
     summary["window"]["comments"] = int(recent_mask.sum())
     summary["baseline"]["comments"] = int(base_mask.sum())
     summary["themes_tested"] = int(np.unique(m_tid).size)
+    if not summary["baseline"]["comments"]:
+        # Every comment falls in the window (a short export, a --window as long as the history): "nothing
+        # unusual" would be an answer from nothing.
+        first = _EPOCH + timedelta(days=int(days.min()))
+        raise NoDataError(
+            f"nothing to compare with: all {summary['window']['comments']:,} analysed comments"
+            f"{_scope_note(where)} fall in the {w}-day window {recent_start} to {last_day} (the first is of "
+            f"{first}), none in the {k} window(s) before it; a shorter --window, or feedback from before "
+            f"{recent_start}, gives a baseline"
+        )
     for s in spikes:
         tid = int(s["theme_id"])
         in_theme = set(m_fid[m_tid == tid].tolist())
