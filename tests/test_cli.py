@@ -162,6 +162,8 @@ def test_usage_errors_are_one_line_with_exit_1(db_url: str, tmp_path: Path) -> N
         lines = [line for line in run.stderr.splitlines() if line.strip()]
         assert run.returncode == 1 and len(lines) == 1, (args, run.stderr)
         assert needle in lines[0] and "--help`)" in lines[0] and "Traceback" not in run.stderr
+    version = cx("--version", db=db_url, cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("cxchange ") and version.stderr == ""
     for args in ((), ("db",)):  # a group named alone shows its help, as --help does
         run = cx(*args, db=db_url, cwd=tmp_path)
         assert run.returncode == 0 and "Usage:" in run.stdout and run.stderr == "", (args, run.stderr)

@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from cxchange.core.cli_options import DbOption
 from cxchange.core.errors import CxError
 
 try:  # typer 0.2x carries its own Click, whose errors all derive from this
@@ -32,21 +33,28 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"cxchange {version('cxchange')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Database URL (default: CXCHANGE_DATABASE_URL).")
-    ] = None,
+    db: DbOption = None,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     ctx.obj = {"db": db}
 
 
 @db_app.command("upgrade")
-def db_upgrade(
-    ctx: typer.Context,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL.")] = None,
-) -> None:
+def db_upgrade(ctx: typer.Context, db: DbOption = None) -> None:
     """Upgrade the database schema to the newest migration."""
     from cxchange.core.cli_support import engine_from
     from cxchange.core.migrate import current_revision
