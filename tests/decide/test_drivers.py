@@ -483,3 +483,19 @@ def test_a_model_that_explains_nothing_shares_nothing() -> None:
     assert table["r2"] == 0.0
     assert [d["share_pct"] for d in table["drivers"]] == [0.0]
     json.dumps(table, allow_nan=False)  # what a JSON column takes
+
+
+def test_a_sign_disagreement_within_chance_is_not_a_note() -> None:
+    """A predictor unrelated to the target has r and a coefficient near 0 whose signs disagree half the
+    time: the note said of it that "what it does alone is mostly shared with the other drivers" in 19 of
+    40 random draws. Only an r that differs from 0 (5 % level) can disagree with the coefficient."""
+    noted = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        tenure, noise = rng.normal(size=300), rng.normal(size=300)
+        frame = pl.DataFrame({"tenure": tenure, "noise": noise, "churn": -tenure + rng.normal(size=300)})
+        noted += any(
+            "noise" in note
+            for note in sign_notes(driver_table(frame, "churn", ["tenure", "noise"], n_boot=0))
+        )
+    assert noted <= 2  # a 5 % test over 40 draws, and only when the signs also disagree
