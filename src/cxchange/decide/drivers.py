@@ -193,6 +193,13 @@ def expand_categories(
         # A column of numbers with a stray word ("n/a" among ratings) is a broken number column, never
         # categories: it keeps its own error, which shows the word.
         numbers = counts.get_column(name).cast(pl.Float64, strict=False).is_not_null().any()
+        if not numbers and counts.height == 1:
+            # "not numeric; drivers need numbers" sent the user named a category column away from the
+            # categories the README offers: one value in every row explains no difference.
+            raise InputError(
+                f"column {name!r} holds one category ({counts.get_column(name)[0]!r}) in every row with "
+                "a value: a driver needs 2 or more to compare"
+            )
         if numbers or not 2 <= counts.height <= MAX_CATEGORIES:
             numeric_values(frame, name)
         values = counts.get_column(name).to_list()
