@@ -167,3 +167,26 @@ def test_usage_errors_are_one_line_with_exit_1(db_url: str, tmp_path: Path) -> N
     for args in ((), ("db",)):  # a group named alone shows its help, as --help does
         run = cx(*args, db=db_url, cwd=tmp_path)
         assert run.returncode == 0 and "Usage:" in run.stdout and run.stderr == "", (args, run.stderr)
+
+
+def test_empty_source_or_unit_is_refused_not_dropped(tmp_path: Path) -> None:
+    """`--unit ""` (a shell variable that was never set) asked for a scope: it was dropped and the whole
+    organisation's score came back with exit 0, where `--where unit=` says no unit has that code."""
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,parent,level\nCO,Co,,company\nR1,North,CO,region\n")
+    rows = tmp_path / "f.csv"
+    rows.write_text("id,date,unit,score,speed\n" + "".join(f"{i},2025-03-{1 + i:02d},R1,{i % 11},{i % 5}\n"
+                                                       for i in range(20)))  # fmt: skip
+    assert cx("org", "import", str(units), db=db).returncode == 0
+    assert cx("import", str(rows), "--source", "web", "--map", "org_unit=unit", "--map", "nps=score",
+              db=db).returncode == 0  # fmt: skip
+    for args in (
+        ("scores", "--unit", ""),
+        ("scores", "--source", ""),
+        ("drivers", "--from", "attrs:speed", "--boot", "0", "--unit", ""),
+    ):
+        run = cx(*args, db=db, cwd=tmp_path)
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert run.returncode == 1 and len(lines) == 1, (args, run.returncode, run.stdout, run.stderr)
+        assert "Traceback" not in run.stderr

@@ -74,8 +74,14 @@ def _scope_shorthands(params: list[inspect.Parameter]) -> list[inspect.Parameter
 
 
 def _fold_scope(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """`kwargs` with the shorthands taken out and added to `where` as FIELD=VALUE items."""
-    extra = [f"{field}={value}" for name, field, _ in _SCOPE_SHORTHANDS if (value := kwargs.pop(name, None))]
+    """`kwargs` with the shorthands taken out and added to `where` as FIELD=VALUE items. An empty value
+    (`--unit "$UNSET"`) is kept, so that it is refused as `--where unit=` is: dropped, it answered for the
+    whole organisation with exit 0."""
+    extra = [
+        f"{field}={value}"
+        for name, field, _ in _SCOPE_SHORTHANDS
+        if (value := kwargs.pop(name, None)) is not None
+    ]
     if extra:
         kwargs["where"] = [*(kwargs.get("where") or []), *extra]
     return kwargs

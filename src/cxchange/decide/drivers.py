@@ -42,6 +42,7 @@ or the database.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -192,6 +193,13 @@ def expand_categories(
         # A column of numbers with a stray word ("n/a" among ratings) is a broken number column, never
         # categories: it keeps its own error, which shows the word.
         numbers = counts.get_column(name).cast(pl.Float64, strict=False).is_not_null().any()
+        if not numbers and counts.height == 1:
+            # "not numeric; drivers need numbers" sent the user named a category column away from the
+            # categories the README offers: one value in every row explains no difference.
+            raise InputError(
+                f"column {name!r} holds one category ({counts.get_column(name)[0]!r}) in every row with "
+                "a value: a driver needs 2 or more to compare"
+            )
         if numbers or not 2 <= counts.height <= MAX_CATEGORIES:
             numeric_values(frame, name)
         values = counts.get_column(name).to_list()
@@ -316,11 +324,14 @@ def driver_table(
 
 def sign_notes(table: Mapping[str, Any]) -> list[str]:
     """One note naming the drivers whose direction (with the others held fixed) and correlation (alone)
-    have opposite signs; none when they all agree."""
+    have opposite signs, the correlation differing from 0 at the 5 % level; none when they all agree."""
+    n = int(table.get("n") or 0)
     split = [
         f"{d['driver']} ({d['direction']}, r {d['correlation']:+.3f})"
         for d in table["drivers"]
-        if d.get("correlation") and (d["correlation"] < 0) != (d["direction"] == "-")
+        if d.get("correlation")
+        and (d["correlation"] < 0) != (d["direction"] == "-")
+        and _r_differs_from_zero(d["correlation"], n)
     ]
     if not split:
         return []
@@ -329,6 +340,19 @@ def sign_notes(table: Mapping[str, Any]) -> list[str]:
         + ", ".join(split)
         + ": what they do alone is mostly shared with the other drivers; read their importance, not the sign"
     ]
+
+
+def _r_differs_from_zero(r: float, n: int, alpha: float = 0.05) -> bool:
+    """The t-test of a correlation (t = r·√((n−2)/(1−r²)), n−2 df) at `alpha`: a predictor unrelated
+    to the target has an r and a coefficient near 0 whose signs disagree half the time, by chance."""
+    if n < 3:
+        return False
+    if abs(r) >= 1.0:
+        return True
+    from scipy import stats as sps  # loaded only by a driver table with a sign to check
+
+    t = abs(r) * math.sqrt((n - 2) / (1.0 - r * r))
+    return bool(2.0 * sps.t.sf(t, n - 2) < alpha)
 
 
 def quadrant_lines(table: Mapping[str, Any]) -> dict[str, float | None]:
