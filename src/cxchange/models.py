@@ -31,6 +31,7 @@ from cxchange.listen.rollup_tables import (  # noqa: F401  (PostgreSQL's score r
 )
 from cxchange.listen.search import SearchIndexState  # noqa: F401  (the search index's bookkeeping)
 from cxchange.listen.surveys.models import (  # noqa: F401  (surveys, links, pulses, invitations)
+    HeldComment,
     IngestMapping,
     PulseAnswer,
     Survey,

@@ -63,8 +63,8 @@ def test_pulse_answers_feed_readiness_with_small_units_merged(
     assert set(by_group) == {"N1", "CO"}
     assert by_group["CO"]["merged"] == ["N2"] and by_group["CO"]["suppressed"] and by_group["CO"]["n"] == 1
     assert by_group["CO"]["means"]["awareness"] is None and by_group["CO"]["top_barrier"] is None
-    # The comment is employee feedback of the survey's source, without the unit; scores without a person.
-    assert counter("feedback") == 1 and counter("feedback", "WHERE org_unit_id IS NULL") == 1
+    # The comment waits (one alone would join back to its answer), stored: scores without a person.
+    assert counter("feedback") == 0 and counter("pulse_comment_held") == 1
 
 
 def test_pulse_needs_an_initiative_and_a_known_one(client: TestClient) -> None:
@@ -80,19 +80,63 @@ def test_pulse_needs_an_initiative_and_a_known_one(client: TestClient) -> None:
 
 
 def test_a_pulse_comment_cannot_be_joined_back_to_its_scores_and_unit(
-    client: TestClient, public: TestClient, org_engine: Engine
+    client: TestClient, public: TestClient, org_engine: Engine, counter: Any
 ) -> None:
-    """The comment is stored without the unit; neither its id nor its time may match the pulse answer's
-    (which carries the unit and the five scores), or one employee's answer is readable after all."""
+    """Comments are held until K (5) of the survey wait, then released as one batch of feedback without
+    the unit: neither their ids, their times nor the batch's may match a pulse answer's (which carries
+    the unit and the five scores), or one employee's answer is readable after all."""
     from sqlalchemy import text
+
+    from cxchange.core.events import wait_for_background
 
     ini = _initiative(org_engine)
     out = client.post("/api/surveys", json={"name": "Pulse 2", "kind": "adkar", "units": ["N1"],
                                             "initiative": ini}).json()  # fmt: skip
     n1 = out["links"][0]["url"][out["links"][0]["url"].index("/s/") :]
-    assert _answer(public, n1, (1, 2, 3, 4, 5), comment="my manager ignores us") == 303
+    for i in range(4):
+        assert _answer(public, n1, (1, 2, 3, 4, 5), comment=f"my manager ignores us {i}") == 303
+    wait_for_background(org_engine)
+    # Four wait, stored and said so; nothing is feedback yet, no batch.
+    assert counter("pulse_comment_held") == 4 and counter("feedback") == 0 and counter("import_batch") == 0
+    shown = client.get("/api/surveys/Pulse 2").json()
+    assert shown["comments_held"] == 4 and shown["comments_note"].startswith("4 comments held until 5")
+    assert _answer(public, n1, (1, 2, 3, 4, 5)) == 303  # no comment: nothing released
+    assert _answer(public, n1, (1, 2, 3, 4, 5), comment="my manager ignores us 4") == 303
+    wait_for_background(org_engine)
+    assert counter("pulse_comment_held") == 0 and counter("feedback") == 5
     with org_engine.connect() as conn:
-        nonce, received = conn.execute(text("SELECT nonce, received_at FROM pulse_answer")).one()
-        ext, at, unit = conn.execute(text("SELECT external_id, received_at, org_unit_id FROM feedback")).one()
-    assert unit is None and ext != nonce
-    assert str(at) != str(received) and str(at)[:10] == str(received)[:10]  # the day, not the instant
+        answers = conn.execute(text("SELECT nonce, received_at FROM pulse_answer")).all()
+        comments = conn.execute(text("SELECT external_id, received_at, org_unit_id FROM feedback")).all()
+        batch = conn.execute(text("SELECT started_at, finished_at, rows_imported FROM import_batch")).one()
+    nonces, instants = {a[0] for a in answers}, {str(a[1]) for a in answers}
+    assert all(unit is None and ext not in nonces for ext, _, unit in comments)
+    # One day for all five (the release's), not any answer's instant; the batch dated by that day too.
+    assert len({str(at) for _, at, _ in comments}) == 1 and not {str(at) for _, at, _ in comments} & instants
+    assert batch[2] == 5 and str(batch[0])[11:19] == "00:00:00" and str(batch[1]) == str(batch[0])
+    assert not {str(batch[0]), str(batch[1])} & instants
+
+
+def test_held_comments_released_after_a_crash_by_the_next_process(
+    client: TestClient, org_engine: Engine, counter: Any
+) -> None:
+    """The K-th comment commits with its release recorded as pending work: a process killed before the
+    release leaves the comments held and the work undone, and the next process releases them."""
+    from sqlalchemy import text
+
+    from cxchange.core import events
+    from cxchange.listen.surveys.comments import hold
+
+    ini = _initiative(org_engine)
+    out = client.post("/api/surveys", json={"name": "Pulse 3", "kind": "adkar", "units": ["N1"],
+                                            "initiative": ini}).json()  # fmt: skip
+    with org_engine.begin() as conn:
+        works = [hold(conn, out["id"], f"comment {i}") for i in range(5)]
+        # The process that held them dies here: its claim lapses (as a dead process's does).
+        conn.execute(text("UPDATE pending_work SET claimed_by = NULL, claimed_at = NULL"))
+    assert works[:4] == [None] * 4 and works[4] is not None
+    assert counter("pulse_comment_held") == 5 and counter("feedback") == 0
+    done = events.resume(org_engine)
+    events.wait_for_background(org_engine)
+    assert [w.results.get("release", {}).get("released") for w in done] == [5]
+    assert counter("pulse_comment_held") == 0 and counter("feedback") == 5
+    assert events.resume(org_engine) == []  # idempotent: nothing left, nothing released twice

@@ -115,6 +115,9 @@ class Settings:
     public_url: str = ""
     survey_posts_per_address: int = 20
     survey_posts_per_link: int = 600
+    # ADKAR pulse comments are held and released as feedback only when this many of a survey wait, in
+    # shuffled order and dated by the day (listen/surveys/comments.py): none can be joined to its answer.
+    pulse_comment_group: int = 5
 
     def __init__(self, **values: Any) -> None:
         """The defaults, then the environment, then `values` (names not fields are ignored)."""

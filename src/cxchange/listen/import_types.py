@@ -123,6 +123,9 @@ class ImportOptions:
     # ("now"), or handed to this process's background worker, merged with other small imports' work
     # ("background": survey answers, acknowledged as soon as they are committed; core/events.py).
     after_commit: str = "now"
+    # The batch's started and finished times as recorded, instead of the clock's: a release of held pulse
+    # comments is dated by its day, so `cxchange batches` cannot join it to the answer that released it.
+    dated: datetime | None = None
 
     def rows_per_chunk(self) -> int:
         rows = self.chunk_rows or get_settings().import_chunk_rows

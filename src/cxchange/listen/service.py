@@ -257,7 +257,7 @@ def _import_batch(
             delimiter=info.delimiter,
             status="running",
             mapping=remembered,
-            started_at=datetime.utcnow(),
+            started_at=options.dated or datetime.utcnow(),
         ),
     )
     result = ImportResult(batch_id=batch_id, source=options.source)
@@ -337,7 +337,7 @@ def _import_batch(
             rows_warned=result.warnings,
             rows_redacted=result.redacted,
             summary=summary,
-            finished_at=datetime.utcnow(),
+            finished_at=options.dated or datetime.utcnow(),
             seconds=result.seconds,
             timings=clock.rounded(),  # replaced by the whole command's after the commit ("now")
         )

@@ -4,7 +4,8 @@ it posts (checked, rate-limited, then stored through the answer writer or as pul
 The form carries its own signed, timed token naming the link (or invitation) and a one-time nonce; the
 nonce is the answer's external id, so a form posted twice is stored once (the second post is refused
 as a replay). A customer answer is a row of an import into the survey's source (writer.py); an ADKAR
-pulse stores its five scores in pulse_answer with only the link's unit, and its comment without it.
+pulse stores its five scores in pulse_answer with only the link's unit, and holds its comment without
+it, released with the survey's others in shuffled groups (comments.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from cxchange.auth.models import RateEvent
 from cxchange.auth.throttle import Counted, purge_expired, window_wait
 from cxchange.core.config import get_settings
 from cxchange.core.errors import BusyError, CxError, ForbiddenError, InputError, NotFoundError, RateLimitError
+from cxchange.core.events import complete_in_background
 from cxchange.listen.models import Feedback
+from cxchange.listen.surveys.comments import hold
 from cxchange.listen.surveys.models import OPEN, PulseAnswer, Survey, SurveyInvitation, SurveyLink
 from cxchange.listen.surveys.service import (
     ADKAR,
@@ -245,6 +248,7 @@ def submit(
         _count_refused(engine, buckets)
         raise
     if t.survey.kind == "adkar":
+        release = None
         try:
             with engine.begin() as conn:
                 values = {
@@ -255,16 +259,14 @@ def submit(
                 }
                 conn.execute(insert(PulseAnswer).values(**values, **a.scores))
                 conn.execute(insert(RateEvent), rate_events(buckets, a.received))
+                if a.comment:
+                    # Held, without the unit or anything that joins it to its scores, and released
+                    # with the survey's other comments once enough wait (comments.py).
+                    release = hold(conn, t.survey.id, a.comment)
         except IntegrityError:
             raise Replayed("this form was already sent") from None
-        if a.comment:
-            # Without the unit: in a small team a comment with its unit can name its author, and no
-            # output may show one employee's answer (its scores are only ever read in groups of 5+).
-            # Nor anything that joins it back to its scores: an id of its own (not the pulse's nonce)
-            # and the day only (not the pulse answer's instant).
-            anonymous = Target(t.survey, t.key, None, None)
-            day = a.received.replace(hour=0, minute=0, second=0, microsecond=0)
-            _store_feedback(engine, anonymous, secrets.token_urlsafe(18), day, {"text": a.comment}, [])
+        if release is not None:
+            complete_in_background(engine, release)
     else:
         values = {k: str(v) for k, v in a.scores.items()}
         _store_feedback(engine, t, a.nonce, a.received, {**values, "text": a.comment or None}, buckets)

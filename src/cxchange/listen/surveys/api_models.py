@@ -47,3 +47,6 @@ class SurveyDetail(SurveyOut):
     by_unit: list[UnitCount]
     by_day: list[DayCount]
     question: str | None
+    # An ADKAR pulse: comments stored but not yet released as feedback (listen/surveys/comments.py).
+    comments_held: int | None = None
+    comments_note: str | None = None

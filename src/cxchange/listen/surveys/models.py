@@ -68,6 +68,19 @@ class PulseAnswer(AdkarScores, Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class HeldComment(Base):
+    """A pulse comment not yet released as feedback (comments.py): its survey and its text, nothing
+    that orders or dates it (a random key, a table without SQLite's insertion-ordered rowid)."""
+
+    __tablename__ = "pulse_comment_held"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    # Random; becomes the comment's feedback external id when it is released.
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
 class SurveyInvitation(Base):
     """A one-time link e-mailed to one person: one answer, a reminder after `remind_after_days`."""
 

@@ -330,6 +330,13 @@ def _as_dict(engine: Engine, conn: Any, s: Survey, *, detail: bool) -> dict[str,
         out["links_note"] = links_note()
         out["by_unit"], out["by_day"] = by_unit, by_day
         out["question"] = s.definition.get("question")
+        if s.kind == "adkar":
+            from cxchange.listen.surveys.comments import held_count, held_note
+
+            held = held_count(conn.connection(), s.id)
+            out["comments_held"] = held
+            if held:
+                out["comments_note"] = held_note(held)
     return out
 
 
