@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import threading
+from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
@@ -146,11 +148,16 @@ AUDITED = {
 READ_ONLY_SUBCOMMANDS = frozenset({"list", "show", "export", "status", "check", "report", "trend", "heatmap"})
 
 
-def _audit_cli(argv: list[str]) -> None:
-    """Record a successful changing command with the OS user who ran it (best effort, never fatal)."""
+def _db_and_words(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The --db value and the words of the command line (command, subcommand, arguments)."""
     db = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--db"), None)
     db = db or next((a.split("=", 1)[1] for a in argv if a.startswith("--db=")), None)
-    words = [a for a in argv if not a.startswith("-") and a != db]
+    return db, [a for a in argv if not a.startswith("-") and a != db]
+
+
+def _audit_cli(argv: list[str]) -> None:
+    """Record a successful changing command with the OS user who ran it (best effort, never fatal)."""
+    db, words = _db_and_words(argv)
     if not words or words[0] not in AUDITED or "--help" in argv or "--dry-run" in argv:
         return
     if len(words) > 1 and words[1] in READ_ONLY_SUBCOMMANDS:
@@ -191,7 +198,42 @@ def _usage_error(exc: Exception) -> str:
     return f"error: {message}" + (f" (see `{ctx.command_path} --help`)" if ctx is not None else "")
 
 
+_sigints: list[int] = []  # SIGINTs this process received (Typer turns the KeyboardInterrupt into 130)
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    _sigints.append(signum)
+    raise KeyboardInterrupt
+
+
+def _interrupted(argv: list[str]) -> NoReturn:
+    """Ctrl-C: one line on stderr saying what was left undone (where the interrupted code said it,
+    core/interrupts.py), exit 130, no traceback; a second Ctrl-C meanwhile changes nothing."""
+    from cxchange.core.interrupts import interrupted_note
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    words = " ".join(["cxchange", *_db_and_words(argv)[1][:2]])
+    note = interrupted_note() or f"`{words}` did not finish"
+    try:
+        sys.stderr.write(f"interrupted: {note}\n")
+        sys.stderr.flush()
+        atexit._run_exitfuncs()
+    except BaseException:  # a closed stderr, a failing exit handler: the exit code still says it
+        pass
+    os._exit(130)
+
+
 def main() -> None:
+    argv = sys.argv[1:]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored (a shell's `&`)
+        signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        _main()
+    except KeyboardInterrupt:  # outside the command: its output, the audit, the exit's thread join
+        _interrupted(argv)
+
+
+def _main() -> None:
     try:
         # Not standalone: Click hands its usage errors to us instead of printing them itself, and returns
         # the code of an Exit (or a command's return value, which is not a code).
@@ -208,8 +250,9 @@ def main() -> None:
         typer.echo(f"error: {exc}", err=True)
         _exit_now(1)
     except (KeyboardInterrupt, typer.Abort):
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+        _interrupted(sys.argv[1:])
+    if _sigints and code == 130:  # Typer's answer to a KeyboardInterrupt inside the command
+        _interrupted(sys.argv[1:])
     code = code if isinstance(code, int) and not isinstance(code, bool) else 0
     if code == 0:
         _audit_cli(sys.argv[1:])

@@ -261,3 +261,26 @@ def test_a_replaced_database_file_never_answers_from_the_old_copy(tmp_path: Path
     os.replace(b, a)  # the file is replaced (a restore, a copy from another machine)
     assert ok(url_a, "scores")[0]["score"] == 100.0
     assert ok(url_a, "scores", env={"CXCHANGE_COLUMNAR": "0"})[0]["score"] == 100.0
+
+
+def test_ctrl_c_during_an_import_says_in_one_line_that_nothing_was_imported(url: str, tmp_path: Path) -> None:
+    """SIGINT to an import writing its rows (held there by a pause, so the signal lands mid-transaction
+    on any machine): one line on stderr saying what was not done, exit 130, no traceback, and it is true:
+    no batch, no feedback. Typer turned the KeyboardInterrupt into a silent exit 130."""
+    feedback = tmp_path / "big.csv"
+    write_feedback(feedback, rows=50_000)
+    ok(url, "batches")  # the schema exists before the import starts
+    env = {
+        **os.environ,
+        "CXCHANGE_DATABASE_URL": url,
+        "NO_COLOR": "1",
+        "CXCHANGE_FAULT_AT": "write:pause:120",
+    }
+    args = [_cxchange(), "import", str(feedback), "--source", "big", *MAP]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _wait_until_writing(url)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err == "interrupted: nothing imported: the batch was rolled back\n" and out == ""
+    assert ok(url, "batches") == [] and counts(url)["feedback"] == 0

@@ -23,6 +23,7 @@ from cxchange.core.bulk import inserted_id
 from cxchange.core.errors import InputError
 from cxchange.core.events import BATCH_IMPORTED, complete, complete_in_background, record
 from cxchange.core.faults import fault_point
+from cxchange.core.interrupts import on_interrupt
 from cxchange.core.prefetch import prefetch
 from cxchange.listen import columnar, dates
 from cxchange.listen.dryrun import dry_run
@@ -129,7 +130,7 @@ def import_table(
             engine.connect() as conn,
             sqlite_import_session(conn, defer_checkpoint=not (small or background)) as checkpoint_after,
         ):
-            with conn.begin():
+            with on_interrupt("nothing imported: the batch was rolled back"), conn.begin():
                 result = _import_batch(
                     conn, info, chunks, options, digest, clock, progress, expected_rows,
                     None if background else stages, sampler,
@@ -158,6 +159,27 @@ def import_table(
         result.timings = {**clock.rounded(), "total": result.seconds}
         return result
     post_commit = time.perf_counter()
+    with on_interrupt(
+        f"batch {result.batch_id} was imported; its after-commit work (columnar copy, search index, cases, "
+        "alerts) is left pending: the next command or `cxchange doctor` finishes it"
+    ):
+        _after_commit(engine, result, stages, work_id, checkpoint_after, clock)
+    clock.seconds["post_commit"] = time.perf_counter() - post_commit
+    result.seconds = round(time.perf_counter() - started, 3)
+    result.timings = {**clock.rounded(), "total": result.seconds}
+    _record_timings(engine, result)
+    return result
+
+
+def _after_commit(
+    engine: Engine,
+    result: ImportResult,
+    stages: list[columnar.CopyStager],
+    work_id: int | None,
+    checkpoint_after: bool,
+    clock: StepClock,
+) -> None:
+    """The committed batch's columnar copy, its subscribers' work and the WAL checkpoint, here and now."""
     # The batch is committed. On SQLite its pages are still only in the WAL: copy them into the database
     # file in the background while the columnar copy and the search index catch up here (disk beside CPU).
     checkpoint = (
@@ -183,11 +205,6 @@ def import_table(
                     checkpoint.result()
                 except Exception as exc:  # the batch is committed; a later commit checkpoints instead
                     log.warning("WAL checkpoint after import failed: %s", exc)
-    clock.seconds["post_commit"] = time.perf_counter() - post_commit
-    result.seconds = round(time.perf_counter() - started, 3)
-    result.timings = {**clock.rounded(), "total": result.seconds}
-    _record_timings(engine, result)
-    return result
 
 
 def _event_payload(result: ImportResult, options: ImportOptions) -> dict[str, Any]:
