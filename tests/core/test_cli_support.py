@@ -162,3 +162,38 @@ def test_commands_that_call_a_service_pass_it_only_its_own_keywords() -> None:
         inspect.signature(_service(calls)).bind("engine", **dict.fromkeys(options))  # TypeError if not
         checked.append(calls)
     assert len(checked) >= 25, checked
+
+
+def test_an_empty_listing_says_why_in_every_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table says it on stdout instead of nothing; JSON and CSV keep the empty list scripts parse on
+    stdout and say it on stderr (JSON was a bare `[]`, exit 0, with no hint)."""
+    import cxchange.core.cli_support as cli_support
+
+    monkeypatch.setattr(cli_support, "engine_from", lambda ctx, db: "engine")
+    app = typer.Typer()
+
+    @cli_support.engine_command(app, "things", empty="no things in {where} yet: `add-thing` adds one")
+    def things(engine: str, where: Annotated[str, typer.Option("--where")] = "here") -> object:
+        return []
+
+    @app.command("other")
+    def other() -> None: ...
+
+    hint = "no things in there yet: `add-thing` adds one\n"
+    table = CliRunner().invoke(app, ["things", "--where", "there"])
+    assert table.exit_code == 0 and table.stdout == hint and table.stderr == ""
+    as_json = CliRunner().invoke(app, ["things", "--where", "there", "--format", "json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout) == [] and as_json.stderr == hint
+    as_csv = CliRunner().invoke(app, ["things", "--where", "there", "--format", "csv"])
+    assert as_csv.exit_code == 0 and as_csv.stdout.strip() == "" and as_csv.stderr == hint
+
+
+def test_themes_list_on_a_store_without_a_taxonomy_says_so_in_json_too(tmp_path: Any) -> None:
+    from cxchange.cli import app
+    from cxchange.understand.themes import NO_TAXONOMY
+
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    out = CliRunner().invoke(app, ["themes", "list", "--format", "json", "--db", db])
+    assert out.exit_code == 0 and json.loads(out.stdout) == [] and out.stderr == NO_TAXONOMY + "\n"
+    batches = CliRunner().invoke(app, ["batches", "--format", "json", "--db", db])  # had no hint at all
+    assert json.loads(batches.stdout) == [] and batches.stderr.startswith("no import batches yet: ")

@@ -140,8 +140,8 @@ def runs_on_engine(
     declares the options, named as the service's keywords, and documents the command); imported
     when the command runs, so building the command line stays cheap. `empty`: what a table prints
     instead of nothing when the answer is an empty list (options filled in as in `title`): what is
-    missing and the command that adds it; a blank line with exit 0 read as a broken command (JSON and
-    CSV stay an empty list, as scripts expect)."""
+    missing and the command that adds it; a blank line with exit 0 read as a broken command. JSON and
+    CSV stay an empty list on stdout, as scripts expect, with the same line on stderr."""
     fmt_option = format_option(formats)
     if default_format not in formats:
         raise ValueError(f"default format {default_format!r} is not one of {formats}")
@@ -155,9 +155,11 @@ def runs_on_engine(
             answer = (func if calls is None else _service(calls))(engine_from(ctx, db), **kwargs)
             if answer is None:  # nothing done, and the command said why on stderr
                 return
-            if empty is not None and fmt == "table" and isinstance(answer, list) and not answer:
-                typer.echo(empty.format(**kwargs))
-                return
+            if empty is not None and isinstance(answer, list) and not answer:
+                if fmt == "table":
+                    typer.echo(empty.format(**kwargs))
+                    return
+                typer.echo(empty.format(**kwargs), err=True)  # stdout stays the empty list scripts parse
             if one_row:
                 answer = [answer]
             # What the service resolved (a default metric, `resolved` on its answer) fills the title too.

@@ -193,7 +193,11 @@ def _show_batches(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(rows, fmt, title="import batches", columns=columns)
 
 
-@runs_on_engine(show=_show_batches, calls="cxchange.listen.browse:list_batches")
+@runs_on_engine(
+    show=_show_batches,
+    calls="cxchange.listen.browse:list_batches",
+    empty="no import batches yet: `cxchange import FILE --source NAME` stores one",
+)
 def batches_command() -> None:
     """List import batches with their counts and status."""
 

@@ -45,10 +45,11 @@ from cxchange.understand.distributed import (
 )
 from cxchange.understand.models import AnalysisRun, FeedbackSentiment, FeedbackTheme, Theme
 from cxchange.understand.sentiment.base import UNSUPPORTED
+from cxchange.understand.themes import NO_TAXONOMY
 from cxchange.understand.themes.matcher import Matcher, Mention, ThemeSpec, rule_relevance
 from cxchange.understand.themes.matchers import load_matchers
 from cxchange.understand.themes.relevance import ThemeModel
-from cxchange.understand.themes.taxonomy import NO_TAXONOMY, active_themes, current_version, mark_matched
+from cxchange.understand.themes.taxonomy import active_themes, current_version, mark_matched
 from cxchange.understand.vectors import load_vectors
 
 Progress = Callable[[int, int], None]  # (done, total)

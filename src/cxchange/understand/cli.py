@@ -94,7 +94,7 @@ def themes_report(
         engine, by=by, n_boot=boot, metric=chosen, where=in_scope, source=source, period=period
     )
     if not rows:  # a fresh database: say why it is empty and what to do (the smoke test wants exit 0)
-        from cxchange.understand.themes.taxonomy import NO_TAXONOMY
+        from cxchange.understand.themes import NO_TAXONOMY
 
         typer.echo(NO_TAXONOMY, err=True)
     elif hint := missing_metric_hint(chosen, answers):

@@ -13,6 +13,7 @@ from cxchange.core.cli_support import commands_of, engine_from
 from cxchange.core.errors import InputError
 from cxchange.core.output import print_rows
 from cxchange.understand.cli import themes_app
+from cxchange.understand.themes import NO_TAXONOMY
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -44,10 +45,6 @@ def _show_list(rows: list[dict[str, Any]], fmt: str) -> None:
         ["id", "path", "keywords", "examples", "origin", "effort", "up_to_date"] if fmt == "table" else None
     )
     print_rows(rows, fmt, title="taxonomy", columns=cols)
-    if not rows:  # as `cxchange themes` says: why it is empty and what to do (on stderr; exit 0)
-        from cxchange.understand.themes.taxonomy import NO_TAXONOMY
-
-        typer.echo(NO_TAXONOMY, err=True)
 
 
 # An edit answers the edited theme: one row (JSON too: a one-row list).
@@ -58,7 +55,7 @@ TAXONOMY = "cxchange.understand.themes.taxonomy"
 theme_command = commands_of(themes_app)
 
 
-@theme_command("list", show=_show_list, calls=f"{TAXONOMY}:theme_rows")
+@theme_command("list", show=_show_list, calls=f"{TAXONOMY}:theme_rows", empty=NO_TAXONOMY)
 def themes_list() -> None:
     """The taxonomy: every theme with its parent, keywords and whether its assignments are current."""
 

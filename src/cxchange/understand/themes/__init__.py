@@ -9,6 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["DiscoveredTheme", "Discovery", "discover_themes"]
+# What an empty taxonomy's listings say (here, not in taxonomy.py: `themes list` declares it at startup).
+NO_TAXONOMY = (
+    "no themes yet: load the built-in taxonomy (`cxchange themes import --builtin cx_default`) "
+    "or discover one from your comments (`cxchange themes discover --save`), then `cxchange analyze`"
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -28,10 +28,6 @@ from cxchange.understand.themes.matchers import (
 )
 
 MAX_NAME = 200
-NO_TAXONOMY = (
-    "no themes yet: load the built-in taxonomy (`cxchange themes import --builtin cx_default`) "
-    "or discover one from your comments (`cxchange themes discover --save`), then `cxchange analyze`"
-)
 
 
 def current_version(session: Session) -> int:
