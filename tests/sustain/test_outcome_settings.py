@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import sqlite3
 
+import numpy as np
 import pytest
 import typer
 from sqlalchemy import Engine
@@ -147,6 +149,48 @@ def test_plan_gives_the_minimum_detectable_effect(demo: Engine) -> None:
     assert stores["placebo_start"] < "2026-05-04" and stores["window"]["after"][1] < "2026-05-04"
     text = _cli(demo, "outcomes", "plan", DEMO_INITIATIVE, "--cluster", "store", "--before", "180d")
     assert f"{stores['mde']:.1f} nps points" in text
+    assert (
+        stores["mde"] <= stores["plausible_effect"] == 30
+        and stores["reason"] is None
+        and "hopeless" not in text
+    )
+
+
+def test_a_plan_that_cannot_inform_says_so_and_what_would(demo: Engine) -> None:
+    """One month before and after: an MDE of ~56 NPS points, beyond the 30 an initiative can plausibly
+    move NPS by. Said as hopeless, with what would bring it to 30, computed from this design."""
+    short = plan(demo, DEMO_INITIATIVE, cluster="store", before="30d", after="30d")
+    assert short["mde"] > short["plausible_effect"] == 30
+    assert short["reason"].startswith(f"hopeless: {short['mde']:.1f} nps points is more than")
+    need = (short["mde"] / 30) ** 2
+    assert short["fix"].startswith(f"to detect 30 nps points: about {math.ceil(10 * need)} pilot and ")
+    text = _cli(
+        demo, "outcomes", "plan", DEMO_INITIATIVE, "--cluster", "store", "--before", "30d", "--after", "30d"
+    )
+    assert "why: hopeless: " in text and short["fix"] + "\n" in text  # the fix on a line of its own
+    csat = plan(demo, DEMO_INITIATIVE, metric="csat", cluster="store", before="30d", after="14d")
+    assert csat["plausible_effect"] == 15 and csat["reason"].startswith("hopeless: ")
+
+
+def test_informative_advice_is_computed_from_the_design() -> None:
+    from cxchange.sustain.outcome_plan import informative_advice, noise_share
+
+    # All of the spread answer noise: 4× the clusters, or 4× the answers (or windows 4× as long).
+    advice = informative_advice(60, 30, 1.0, (10, 8), "stores", 100.0, (30, 45))
+    assert advice == (
+        "about 40 pilot and 32 control stores instead of 10 and 8, or 4.0× the answers per unit: about 400 "
+        "a month instead of 100, or windows 4.0× as long (--before 120d --after 180d)"
+    )
+    # Half of it units differing: more answers leave that half, which alone exceeds the target's quarter.
+    assert "more answers per unit cannot get there (answer-to-answer noise is 50%" in informative_advice(
+        60, 30, 0.5, (10, 10), "stores", 100.0, (30, 30)
+    )
+    # Four groups of 100 answers of ±1: the DiD's sampling variance is 4 × 1/100 = 0.04.
+    y = np.tile([1.0, -1.0], 4)
+    w = np.full(8, 50.0)
+    groups = [np.arange(8) // 2 == g for g in range(4)]
+    assert noise_share(y, w, groups, null_sd=0.4) == pytest.approx(0.25)
+    assert noise_share(y, w, groups, null_sd=0.1) == 1.0  # capped: no more than all of it
 
 
 def test_api_stores_settings_as_the_signed_in_user(demo: Engine) -> None:

@@ -169,6 +169,8 @@ def _show_plan(out: dict[str, Any], fmt: str) -> None:
     typer.echo(out["summary"])
     if out["reason"]:
         typer.echo(f"why: {out['reason']}")
+    if out["fix"] and out["mde"] is not None:  # a hopeless plan: what would make it informative
+        typer.echo(out["fix"])
     typer.echo(
         f"placebo start {out['placebo_start']}; {out['clusters']['pilot']} pilot vs "
         f"{out['clusters']['control']} control {out['cluster_level']} clusters; {out['assignments']} "

@@ -8,10 +8,17 @@ power is (z(1 − α/2) + z(0.8)) × that spread. A design whose smallest possib
 detectable effect at all, and the answer says what would fix it. The pre-trend check also needs the
 effect to exceed what a barely-undetectable differential trend could produce; that floor is reported
 and the larger of the two is the answer.
+
+An MDE beyond what an initiative can plausibly move the metric by (`PLAUSIBLE_SHARE` of its range: 30
+NPS points, 15 CSAT points, 0.9 on CES 1-7, 0.6 on a 1-5 rating) makes a hopeless study: a null result
+would say nothing. The answer then says what would bring the MDE down to that size, computed from the
+design (`informative_advice`): more clusters, or more answers per unit (a month, or longer windows) as
+far as answer-to-answer noise, not differences between units, makes the spread.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +40,64 @@ from cxchange.sustain.outcomes import (
 )
 
 POWER = 0.8
+# The largest effect an initiative can plausibly have, as a share of the metric's range: reported CX
+# programme gains are a few NPS points, 10-15 an exceptional one; 15 % of NPS's 200 is 30 points. A
+# study that could only detect more than this can only miss, and its null result says nothing.
+PLAUSIBLE_SHARE = 0.15
+RANGES = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}  # rating: 1-5 or 1-10
+
+
+def metric_range(kind: str, values: np.ndarray) -> tuple[float, float]:
+    """The metric's scale as `outcomes` reads it (NPS and CSAT in points, CES and rating as answered);
+    a rating is 1-5 unless a value above 5 shows a 1-10 scale."""
+    if kind in RANGES:
+        return RANGES[kind]
+    return (1.0, 5.0) if values.size and float(values.max()) <= 5 else (1.0, 10.0)
+
+
+def noise_share(y: np.ndarray, w: np.ndarray, groups: list[np.ndarray], null_sd: float) -> float:
+    """How much of the spread under no effect answer-to-answer noise explains (0-1): the variance of
+    the difference in differences of the four group means (pilot/control, before/after) from the
+    answers' own variance, over the squared spread. The rest is units differing from one another,
+    which only more units average out."""
+    if null_sd <= 0:
+        return 1.0
+    sampling = 0.0
+    for mask in groups:
+        n = float(w[mask].sum())
+        mean = float((w[mask] * y[mask]).sum()) / n
+        sampling += float((w[mask] * (y[mask] - mean) ** 2).sum()) / n / n
+    return min(1.0, sampling / null_sd**2)
+
+
+def informative_advice(
+    mde: float,
+    target: float,
+    share: float,
+    clusters: tuple[int, int],
+    unit_word: str,
+    per_month: float,
+    days: tuple[int, int],
+) -> str:
+    """What brings the MDE from `mde` down to `target`: the spread falls as 1/sqrt(clusters), and its
+    answer-noise part (`share` of the variance) as 1/sqrt(answers per unit)."""
+    need = (mde / target) ** 2  # the variance must shrink this many times
+    pilot, control = (math.ceil(g * need) for g in clusters)
+    more_units = (
+        f"about {pilot} pilot and {control} control {unit_word} instead of {clusters[0]} and {clusters[1]}"
+    )
+    room = 1 / need - (1 - share)  # what the answer-noise part may still be, as a share of today's variance
+    if room <= 0:
+        return (
+            f"{more_units}; more answers per unit cannot get there (answer-to-answer noise is "
+            f"{share:.0%} of the spread, the rest is units differing)"
+        )
+    m = share / room
+    return (
+        f"{more_units}, or {m:.1f}× the answers per unit: about {math.ceil(per_month * m):,} a month "
+        f"instead of {round(per_month):,}, or windows {m:.1f}× as long (--before {math.ceil(days[0] * m)}d "
+        f"--after {math.ceil(days[1] * m)}d)"
+    )
 
 
 def plan(
@@ -151,16 +216,37 @@ def plan(
     if pt.ci_low is not None and pt.ci_high is not None:
         floor = float((pt.ci_high - pt.ci_low) / 2 * a.lever_months)
     mde = max(mde_test, floor or 0.0)
+    summary = (
+        f"with {a.clusters['pilot']} pilot and {a.clusters['control']} control {plural} and these "
+        f"windows, an effect of {mde:.1f} {kind} points would be found {round(POWER * 100)} % of the time"
+    )
+    low, high = metric_range(kind, y)
+    plausible = round(PLAUSIBLE_SHARE * (high - low), 2)
+    reason: str | None = None
+    remedy: str | None = None
+    if mde > plausible:
+        groups = [treated & ~post_b, treated & post_b, ~treated & ~post_b, ~treated & post_b]
+        share = noise_share(y, w, groups, r.null_sd)
+        per_month = float(w.sum()) / ((hi - lo).days / 30.4)
+        clusters = (a.clusters["pilot"], a.clusters["control"])
+        advice = informative_advice(
+            mde, plausible, share, clusters, plural, per_month, (days_before, days_after)
+        )
+        remedy = f"to detect {plausible:g} {kind} points: {advice}"
+        reason = (
+            f"hopeless: {mde:.1f} {kind} points is more than an initiative can plausibly move {kind} by "
+            f"({plausible:g}, {PLAUSIBLE_SHARE:.0%} of its {low:g} to {high:g} range): a null result "
+            "would say nothing"
+        )
+        summary += f", more than the {plausible:g} an initiative can plausibly move it by"
     return {
         **out,
         "mde": round(mde, 2),
         "mde_test": round(mde_test, 2),
         "null_sd": round(r.null_sd, 3),
         "mde_pretrend": None if floor is None else round(floor, 2),
-        "reason": None,
-        "fix": None,
-        "summary": (
-            f"with {a.clusters['pilot']} pilot and {a.clusters['control']} control {plural} and these "
-            f"windows, an effect of {mde:.1f} {kind} points would be found {round(POWER * 100)} % of the time"
-        ),
+        "plausible_effect": plausible,
+        "reason": reason,
+        "fix": remedy,
+        "summary": summary,
     }
