@@ -212,7 +212,10 @@ def _interrupted(argv: list[str]) -> NoReturn:
     from cxchange.core.interrupts import interrupted_note
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    words = " ".join(["cxchange", *_db_and_words(argv)[1][:2]])
+    db = _db_and_words(argv)[0]
+    rest = [a for a in argv if a not in ("--db", db) and not a.startswith("--db=")]
+    leading = next((rest[:i] for i, a in enumerate(rest) if a.startswith("-")), rest)  # before any option
+    words = " ".join(["cxchange", *leading[:2]])
     note = interrupted_note() or f"`{words}` did not finish"
     try:
         sys.stderr.write(f"interrupted: {note}\n")

@@ -100,6 +100,7 @@ def test_a_pulse_comment_cannot_be_joined_back_to_its_scores_and_unit(
     assert counter("pulse_comment_held") == 4 and counter("feedback") == 0 and counter("import_batch") == 0
     shown = client.get("/api/surveys/Pulse 2").json()
     assert shown["comments_held"] == 4 and shown["comments_note"].startswith("4 comments held until 5")
+    assert "4 comments held until 5" in client.get(f"/surveys/{out['id']}").text  # the survey's page too
     assert _answer(public, n1, (1, 2, 3, 4, 5)) == 303  # no comment: nothing released
     assert _answer(public, n1, (1, 2, 3, 4, 5), comment="my manager ignores us 4") == 303
     wait_for_background(org_engine)
