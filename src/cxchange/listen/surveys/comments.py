@@ -95,7 +95,9 @@ def release(engine: Engine, payload: Mapping[str, Any]) -> dict[str, Any]:
         map_options=tuple(f"{c}={c}" for c in frame.columns),
         date_format=DATE_FORMAT,
         close_loop=True,
-        after_commit="background",
+        # Its cases, alerts, columnar copy and search index before the subscriber returns: it runs off
+        # any request already (the background worker, or the next process resuming it).
+        after_commit="now",
         dated=day,
     )
 
