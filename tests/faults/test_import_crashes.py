@@ -263,6 +263,19 @@ def test_a_replaced_database_file_never_answers_from_the_old_copy(tmp_path: Path
     assert ok(url_a, "scores", env={"CXCHANGE_COLUMNAR": "0"})[0]["score"] == 100.0
 
 
+def _wait_until_paused(pid: int) -> None:
+    """Until the process's main thread sleeps (in the fault point's pause: a transaction that merely
+    began is not yet the import writing, on PostgreSQL's count of open transactions)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/wchan").read_text() == "hrtimer_nanosleep":
+                return
+        except OSError:  # no /proc (not Linux): the open transaction seen is all there is to wait for
+            return
+        time.sleep(0.05)
+
+
 def test_ctrl_c_during_an_import_says_in_one_line_that_nothing_was_imported(url: str, tmp_path: Path) -> None:
     """SIGINT to an import writing its rows (held there by a pause, so the signal lands mid-transaction
     on any machine): one line on stderr saying what was not done, exit 130, no traceback, and it is true:
@@ -279,8 +292,40 @@ def test_ctrl_c_during_an_import_says_in_one_line_that_nothing_was_imported(url:
     args = [_cxchange(), "import", str(feedback), "--source", "big", *MAP]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     _wait_until_writing(url)
+    _wait_until_paused(proc.pid)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert err == "interrupted: nothing imported: the batch was rolled back\n" and out == ""
     assert ok(url, "batches") == [] and counts(url)["feedback"] == 0
+
+
+def test_ctrl_c_after_the_commit_says_the_batch_is_in_and_its_work_pending(url: str, tmp_path: Path) -> None:
+    """SIGINT once the batch is committed (held there): the line says so, and the next command finishes
+    the after-commit work (cases for the unhappy customers) the interrupted one left pending."""
+    feedback = tmp_path / "feedback.csv"
+    unhappy = write_feedback(feedback)
+    ok(url, "batches")
+    env = {
+        **os.environ,
+        "CXCHANGE_DATABASE_URL": url,
+        "NO_COLOR": "1",
+        "CXCHANGE_FAULT_AT": "committed:pause:120",
+    }
+    proc = subprocess.Popen([_cxchange(), "import", str(feedback), "--source", "s", *MAP], text=True, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while counts(url)["batches_done"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _wait_until_paused(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err == (
+        "interrupted: batch 1 was imported; its after-commit work (columnar copy, search index, cases, "
+        "alerts) is left pending: the next command or `cxchange doctor` finishes it\n"
+    )
+    assert counts(url)["pending"] == 1
+    ok(url, "batches")  # the next command resumes it
+    after = counts(url)
+    assert after["pending"] == 0 and after["feedback"] == ROWS and after["cased_feedback"] == unhappy

@@ -148,7 +148,14 @@ def import_table(
         for stage in stages:
             stage.discard()
         raise
-    fault_point("committed")  # test-only (core/faults.py)
+    committed = f"batch {result.batch_id} was imported" + (
+        "; its after-commit work (columnar copy, search index, cases, alerts) is left pending: the next "
+        "command or `cxchange doctor` finishes it"
+        if work_id is not None
+        else ""
+    )
+    with on_interrupt(committed):
+        fault_point("committed")  # test-only (core/faults.py)
     if background:
         # Columnar copy (one Parquet part for many such batches), search index, cases, alerts: soon, in
         # this process's background worker, merged with the other batches' (recorded as pending work
@@ -159,10 +166,7 @@ def import_table(
         result.timings = {**clock.rounded(), "total": result.seconds}
         return result
     post_commit = time.perf_counter()
-    with on_interrupt(
-        f"batch {result.batch_id} was imported; its after-commit work (columnar copy, search index, cases, "
-        "alerts) is left pending: the next command or `cxchange doctor` finishes it"
-    ):
+    with on_interrupt(committed):
         _after_commit(engine, result, stages, work_id, checkpoint_after, clock)
     clock.seconds["post_commit"] = time.perf_counter() - post_commit
     result.seconds = round(time.perf_counter() - started, 3)
