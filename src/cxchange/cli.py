@@ -218,6 +218,7 @@ def _interrupted(argv: list[str]) -> NoReturn:
     words = " ".join(["cxchange", *leading[:2]])
     note = interrupted_note() or f"`{words}` did not finish"
     try:
+        sys.stdout.flush()  # what the command printed before stays printed
         sys.stderr.write(f"interrupted: {note}\n")
         sys.stderr.flush()
         atexit._run_exitfuncs()

@@ -8,6 +8,7 @@ import typer
 
 from cxchange.core import cli_options as opt
 from cxchange.core.cli_support import engine_from
+from cxchange.core.interrupts import on_interrupt
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -39,12 +40,17 @@ def serve_command(
         f"cxchange on http://{host}:{port}  (database: {engine.url.render_as_string(hide_password=True)}, "
         f"{workers} worker{'s' if workers > 1 else ''})"
     )
-    if workers == 1:
-        uvicorn.run(create_app(url), host=host, port=port)
-        return
-    # Several processes: uvicorn imports the factory in each; the database comes from the environment.
-    os.environ["CXCHANGE_DATABASE_URL"] = url
-    uvicorn.run("cxchange.api:create_app", factory=True, host=host, port=port, workers=workers)
+    # Ctrl-C is how a server is stopped: uvicorn shuts down, then the interruption reaches the CLI.
+    with on_interrupt(
+        "the server stopped; every answer it acknowledged is stored, and after-commit work left undone "
+        "resumes when the database is next opened"
+    ):
+        if workers == 1:
+            uvicorn.run(create_app(url), host=host, port=port)
+            return
+        # Several processes: uvicorn imports the factory in each; the database comes from the environment.
+        os.environ["CXCHANGE_DATABASE_URL"] = url
+        uvicorn.run("cxchange.api:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 def _first_admin(engine: Engine) -> None:
