@@ -141,3 +141,28 @@ def test_held_comments_released_after_a_crash_by_the_next_process(
     assert [w.results.get("release", {}).get("released") for w in done] == [5]
     assert counter("pulse_comment_held") == 0 and counter("feedback") == 5
     assert events.resume(org_engine) == []  # idempotent: nothing left, nothing released twice
+
+
+def test_comments_that_reached_k_uncounted_are_released_after_the_commit(
+    client: TestClient, org_engine: Engine, counter: Any
+) -> None:
+    """Two answers committing at once (PostgreSQL) each count the other's comment out: 4 + 1 seen as 4
+    twice. Whoever commits last sees 5 after its commit, and records the release `hold` did not."""
+    from sqlalchemy import insert
+
+    from cxchange.core import events
+    from cxchange.listen.surveys.comments import release_due
+    from cxchange.listen.surveys.models import HeldComment
+
+    ini = _initiative(org_engine)
+    out = client.post("/api/surveys", json={"name": "Pulse 4", "kind": "adkar", "units": ["N1"],
+                                            "initiative": ini}).json()  # fmt: skip
+    rows = [{"key": f"k{i}", "survey_id": out["id"], "text": f"c{i}"} for i in range(5)]
+    with org_engine.begin() as conn:
+        conn.execute(insert(HeldComment), rows[:4])
+    assert release_due(org_engine, out["id"]) is None  # 4 of 5: nothing to release
+    with org_engine.begin() as conn:
+        conn.execute(insert(HeldComment), rows[4:])
+    work = release_due(org_engine, out["id"])
+    assert work is not None and events.complete(org_engine, work).done
+    assert counter("pulse_comment_held") == 0 and counter("feedback") == 5

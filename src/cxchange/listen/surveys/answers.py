@@ -27,7 +27,7 @@ from cxchange.core.config import get_settings
 from cxchange.core.errors import BusyError, CxError, ForbiddenError, InputError, NotFoundError, RateLimitError
 from cxchange.core.events import complete_in_background
 from cxchange.listen.models import Feedback
-from cxchange.listen.surveys.comments import hold
+from cxchange.listen.surveys.comments import hold, release_due
 from cxchange.listen.surveys.models import OPEN, PulseAnswer, Survey, SurveyInvitation, SurveyLink
 from cxchange.listen.surveys.service import (
     ADKAR,
@@ -265,6 +265,8 @@ def submit(
                     release = hold(conn, t.survey.id, a.comment)
         except IntegrityError:
             raise Replayed("this form was already sent") from None
+        if a.comment and release is None:
+            release = release_due(engine, t.survey.id)
         if release is not None:
             complete_in_background(engine, release)
     else:

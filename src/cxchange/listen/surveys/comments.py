@@ -55,6 +55,17 @@ def hold(conn: Connection, survey_id: int, text: str) -> int | None:
     return record(conn, PULSE_COMMENTS_HELD, {"survey_id": survey_id})
 
 
+def release_due(engine: Engine, survey_id: int) -> int | None:
+    """After the commit of a comment whose own count stayed under K: K or more may wait all the same
+    (two answers committing at once on PostgreSQL each counted without the other's comment). Records
+    their release then, as `hold` would have."""
+    with engine.connect() as conn:
+        if held_count(conn, survey_id) < group_size():
+            return None
+    with engine.begin() as conn:
+        return record(conn, PULSE_COMMENTS_HELD, {"survey_id": survey_id})
+
+
 def held_count(conn: Connection, survey_id: int) -> int:
     stmt = select(func.count()).select_from(HeldComment).where(HeldComment.survey_id == survey_id)
     return int(conn.execute(stmt).scalar() or 0)
