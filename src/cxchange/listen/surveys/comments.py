@@ -17,7 +17,6 @@ wrote one of the group's comments (one in K), and the day of the release.
 
 from __future__ import annotations
 
-import logging
 import random
 import secrets
 from collections.abc import Mapping
@@ -33,7 +32,6 @@ from cxchange.core.events import record
 from cxchange.listen.surveys.models import HeldComment, Survey
 from cxchange.listen.surveys.writer import DATE_FORMAT
 
-log = logging.getLogger(__name__)
 PULSE_COMMENTS_HELD = "pulse comments held"  # payload: {"survey_id"}
 
 
