@@ -44,6 +44,7 @@ class FieldTally:
     in_scale: int = 0
     other: dict[str, int] = dataclasses.field(default_factory=dict)  # scale label -> values
     first_row: dict[str, int] = dataclasses.field(default_factory=dict)  # scale label -> first row number
+    highest: float | None = None  # the highest numeric value
 
     @property
     def off_scale(self) -> int:
@@ -82,6 +83,9 @@ class ScaleTally:
             usable = nums.is_not_null()
             if fld != "rating":  # the other scores are whole numbers; 7.5 is no score at all
                 usable = usable & (nums == nums.round(0))
+            top = nums.filter(usable).max()
+            if isinstance(top, (int, float)) and (tally.highest is None or top > tally.highest):
+                tally.highest = float(top)
             inside = usable & (nums >= low) & (nums <= high)
             tally.in_scale += int(inside.sum())
             claimed = inside
@@ -132,3 +136,18 @@ class ScaleTally:
     def report(self) -> list[dict[str, Any]]:
         """Columns with values that fit another scale than theirs (mixed or a few strays)."""
         return [t.as_dict() for t in self.fields.values() if t.other]
+
+    def rating_note(self) -> dict[str, Any] | None:
+        """The scale the rating column was read on and why, in words (None: no rating column)."""
+        tally = self.fields.get("rating")
+        if tally is None:
+            return None
+        scale, origin = self.plan.rating_scale, self.plan.rating_origin
+        top = "no values" if tally.highest is None else f"highest value {tally.highest:g}"
+        why = {
+            "declared": f"--rating-scale {scale}; {top}",
+            "source": f"the scale of the source's stored ratings; {top}",
+            "read": f"{top}; no --rating-scale given: a question asked on 1-10 needs --rating-scale 10",
+        }[origin]
+        return {"scale": tally.scale, "origin": origin, "highest": tally.highest,
+                "note": f"rating ({tally.column!r}) read as {tally.scale} ({why})"}  # fmt: skip

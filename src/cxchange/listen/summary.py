@@ -78,6 +78,7 @@ class ImportSummary:
             "unknown_unit_rows": sum(self.unknown_units.values()),
             "kept_without_text_or_score": self.structured_only,
             "mixed_scales": self.scales.report(),
+            "rating_scale": self.scales.rating_note(),
             "dates": self._dates(),
             "undated": self._undated(),
         }

@@ -36,7 +36,8 @@ def scores_command(
     min_n: opt.MinNOption = 30,
 ) -> None:
     """NPS / CSAT / CES / rating by group, with confidence intervals; small groups flagged, not hidden.
-    No answers in scope: one line on stderr, exit 1."""
+    No answers in scope: one line on stderr, exit 1. Ratings from sources on different scales (1-5,
+    1-10) are never averaged together: one row per scale (group `scale`), or --by source."""
 
 
 @runs_on_engine(title="{metric}: each group vs {vs}", as_rows=True, dim_when="small")

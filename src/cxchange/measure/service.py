@@ -9,7 +9,7 @@ the SQL stays the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,6 +26,7 @@ from cxchange.listen import columnar
 from cxchange.listen.query import Filters, apply_filters, parse_where
 from cxchange.listen.tables import feedback as feedback_table
 from cxchange.listen.tables import source as source_table
+from cxchange.measure.mixed import RATE_WITHIN, check_one_scale, group_scale, split_by_scale
 from cxchange.measure.scale import default_metric
 from cxchange.measure.stats import (
     CI_METHODS,
@@ -77,7 +78,13 @@ class GroupedCounts:
 
     keys: list[str]
     frame: pl.DataFrame
-    scale: int | None = None  # ratings: the widest rating scale of the store's sources (stats.rating_bounds)
+    scale: int | None = None  # ratings: the scope's scale, the widest when split (stats.rating_bounds)
+    scales: dict[str, int] = field(default_factory=dict)  # ratings: source -> its scale
+    by_scale: dict[int, dict[str, int]] = field(default_factory=dict)  # ratings: scale -> {source: n}
+
+    def scale_for(self, group: dict[str, Any]) -> int | None:
+        """The rating scale of one group's answers (`mixed.group_scale`)."""
+        return group_scale(group, self.scales, self.scale)
 
 
 def _check_by(by: Sequence[str]) -> None:
@@ -259,9 +266,13 @@ def _org_tree_if(engine: Engine, needed: bool) -> OrgTree | None:
     return load_org_tree(engine)
 
 
-def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> GroupedCounts:
+def grouped_counts(
+    engine: Engine, q: ScoreQuery, *, path: str = "auto", split: bool = False
+) -> GroupedCounts:
     """(group keys…, __value, __count) for a query. `path`: auto | sql | columnar | rollup (tests
-    compare them); auto: the roll-up on PostgreSQL, the columnar copy on SQLite, when they answer it."""
+    compare them); auto: the roll-up on PostgreSQL, the columnar copy on SQLite, when they answer it.
+    Ratings on more than one scale in scope (`measure.mixed`): a MixedScalesError, unless `by` holds
+    source, or `split`: then one group per scale more (key `scale`)."""
     metric = q.metric.lower()
     if metric not in METRICS:
         raise InputError(f"unknown metric {q.metric!r}; use one of {', '.join(METRICS)}")
@@ -270,7 +281,9 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
         raise InputError(f"unknown --ci {q.ci!r}; use one of {', '.join(CI_METHODS)}")
     filters = parse_where(q.where)
     tree = _org_tree_if(engine, _needs_org(q.by) or bool(filters.units))
-    plan = _CountPlan(q, metric, _time_grain(q.by), filters, tree)
+    rated = metric == "rating" and "source" not in q.by  # counted by source too, to see each scale
+    counted = replace(q, by=(*q.by, "source")) if rated else q
+    plan = _CountPlan(counted, metric, _time_grain(q.by), filters, tree)
     frame = None
     if path == "rollup" or (path == "auto" and engine.dialect.name == "postgresql"):
         frame = _counts_from_rollup(engine, plan)
@@ -278,16 +291,21 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
         frame = _counts_from_copy(engine, plan, inline=path == "columnar")
     if frame is None:
         frame = _counts_sql(engine, plan)
-    scale = rating_scale(engine) if metric == "rating" else None
-    return GroupedCounts(keys=list(q.by), frame=_derive_keys(frame, q.by, plan.grain, tree), scale=scale)
+    frame = _derive_keys(frame, plan.q.by, plan.grain, tree)
+    if metric != "rating":
+        return GroupedCounts(keys=list(q.by), frame=frame)
+    scales = source_scales(engine)
+    frame, keys, by_scale = split_by_scale(frame, q.by, scales, split=split, scope=scope_text(q))
+    scale = max(by_scale, default=max(scales.values(), default=None))
+    return GroupedCounts(keys=keys, frame=frame, scale=scale, scales=scales, by_scale=by_scale)
 
 
-def rating_scale(engine: Engine) -> int | None:
-    """The widest rating scale of the store's sources (5 or 10; None before any import): what bounds a
-    mean rating's interval. One row per source: cheaper than asking the feedback rows."""
+def source_scales(engine: Engine) -> dict[str, int]:
+    """Each source's rating scale (5 or 10): what bounds a mean rating's interval, and what keeps
+    ratings on different scales apart (`measure.mixed`). One row per source."""
     with engine.connect() as conn:
-        found = conn.scalar(select(func.max(source_table.c.rating_scale)))
-    return None if found is None else int(found)
+        rows = conn.execute(select(source_table.c.name, source_table.c.rating_scale)).all()
+    return {str(name): int(scale or 5) for name, scale in rows}
 
 
 def _counts_from_rollup(engine: Engine, plan: _CountPlan) -> pl.DataFrame | None:
@@ -390,8 +408,9 @@ def _stat_row(
 
 
 def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
-    """One row per group: n, score, interval, small-sample flag (never hidden), NPS components."""
-    grouped = grouped_counts(engine, q)
+    """One row per group: n, score, interval, small-sample flag (never hidden), NPS components.
+    Ratings on more than one scale in scope: one row per scale more (group key `scale`, `measure.mixed`)."""
+    grouped = grouped_counts(engine, q, split=True)
     metric = q.metric.lower()
     out = []
     if not grouped.keys:
@@ -399,7 +418,7 @@ def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
         return [_stat_row(metric, {}, f, q, grouped.scale)] if f.height else []
     for key_vals, part in grouped.frame.group_by(grouped.keys, maintain_order=True):
         group = dict(zip(grouped.keys, key_vals, strict=True))
-        out.append(_stat_row(metric, group, part, q, grouped.scale))
+        out.append(_stat_row(metric, group, part, q, grouped.scale_for(group)))
     return out
 
 
@@ -542,6 +561,7 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
         frame, scale = counted.frame, counted.scale
         if frame.is_empty():
             raise no_answers(q)
+        check_one_scale(counted.by_scale, scope_text(q), RATE_WITHIN)  # the rest of a source is on another
         total = frame.group_by("__value").agg(pl.col("__count").sum())
         pairs = []
         for key_vals, part in frame.group_by(list(q.by), maintain_order=True):
