@@ -18,7 +18,8 @@ from cxchange.auth.web import CallerScope
 from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
 from cxchange.measure.api_models import CompareRow, ScoreRow
-from cxchange.measure.service import ScoreQuery, compare, scores_in_scope
+from cxchange.measure.compare import compare
+from cxchange.measure.service import ScoreQuery, scores_in_scope
 
 router = APIRouter(tags=["measure"])
 NO_DATA: dict[int | str, dict[str, Any]] = {

@@ -53,7 +53,8 @@ def compare_command(
     min_n: opt.MinNOption = 30,
 ) -> Any:
     """Differences between groups with intervals and Holm-adjusted p-values."""
-    from cxchange.measure.service import ScoreQuery, compare
+    from cxchange.measure.compare import compare
+    from cxchange.measure.service import ScoreQuery
 
     return compare(engine, ScoreQuery.of(metric or "", by, where, since, until, None, level, min_n), vs=vs)
 

@@ -69,6 +69,7 @@ class MixedScalesError(InputError):
 
 NARROW = "narrow to one scale with --where source={source}, or group with --by source"
 RATE_WITHIN = "compare within one scale: --where source={source}"
+ONE_SCALE = "narrow to one scale with --where source={source}"
 
 
 def check_one_scale(by_scale: Mapping[int, Mapping[str, int]], scope: str, how: str = NARROW) -> None:
@@ -106,6 +107,22 @@ def split_by_scale(
         out = out.with_columns(pl.format("1-{}", pl.col("__scale")).alias(SCALE_KEY)).drop("__scale")
         keys[-1] = SCALE_KEY
     return out, keys, by_scale
+
+
+def rows_by_scale(rows: pl.DataFrame) -> dict[int, dict[str, int]]:
+    """scale -> {source: answers} of answered rows with their `source` and `rating_scale` columns (a
+    row's own scale: what the import stored with it)."""
+    counts = rows.group_by("rating_scale", "source").len()
+    out: dict[int, dict[str, int]] = {}
+    for scale, source, n in counts.sort("source").iter_rows():
+        out.setdefault(int(scale or DEFAULT_SCALE), {})[str(source)] = int(n)
+    return dict(sorted(out.items()))
+
+
+def scope_words(where: Sequence[str], source: str | None = None, period: str = "") -> str:
+    """A scope in words for the messages, as `measure.service.scope_text` says a query's."""
+    parts = [*where, *([f"source={source}"] if source else []), *([period] if period else [])]
+    return ", ".join(parts) or "all feedback"
 
 
 def group_scale(group: Mapping[str, object], scale_of: Mapping[str, int], whole: int | None) -> int | None:
