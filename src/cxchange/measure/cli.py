@@ -52,7 +52,9 @@ def compare_command(
     level: opt.LevelOption = 0.95,
     min_n: opt.MinNOption = 30,
 ) -> Any:
-    """Differences between groups with intervals and Holm-adjusted p-values."""
+    """Differences between groups with intervals and Holm-adjusted p-values. Ratings from sources on
+    different scales (1-5, 1-10) are never compared or averaged together: such a scope is refused with
+    one line; narrow it with --where source=NAME."""
     from cxchange.measure.compare import compare
     from cxchange.measure.service import ScoreQuery
 
