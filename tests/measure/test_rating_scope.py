@@ -72,8 +72,8 @@ def test_a_source_keeps_its_scale(engine: Engine) -> None:
     with pytest.raises(InputError, match="source 'hotels' holds ratings on 1-5; this file is declared 1-10"):
         import_frame(engine, _frame("more", [9, 10]), more)
     kept = import_frame(engine, _frame("more", [2, 3]), ImportOptions(source="airline", map_options=MAP))
-    assert kept.rating_scale is not None and kept.rating_scale["origin"] == "source"
-    assert kept.rating_scale["scale"] == "1-10"
+    [read] = kept.score_scales
+    assert (read["field"], read["scale"], read["origin"]) == ("rating", "1-10", "source")
 
 
 def test_the_overview_shows_a_card_per_scale(engine: Engine, db_url: str) -> None:
@@ -82,3 +82,21 @@ def test_the_overview_shows_a_card_per_scale(engine: Engine, db_url: str) -> Non
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert "Mean rating (1-5) 4.0 " in text and "Mean rating (1-10) 8.25 " in text
     assert "Not computed: rating answers in scope (all feedback) are on 2 scales" in text
+
+
+def test_a_ces_column_without_an_answer_above_five_is_said_to_be_maybe_another_scale(
+    sqlite_engine: Engine,
+) -> None:
+    effort = pl.DataFrame(
+        {"comment": [f"call {i}" for i in range(40)], "effort": [str(1 + i % 5) for i in range(40)]}
+    )
+    got = import_frame(
+        sqlite_engine, effort, ImportOptions(source="calls", map_options=("ces=effort", "text=comment"))
+    )
+    [ces] = got.score_scales
+    assert ces["field"] == "ces" and "no answer above 5 in 40; CES here is 1-7" in ces["note"]
+    seven = effort.with_columns(pl.Series("effort", [str(1 + i % 7) for i in range(40)]))
+    got = import_frame(
+        sqlite_engine, seven, ImportOptions(source="calls7", map_options=("ces=effort", "text=comment"))
+    )
+    assert got.score_scales == []
