@@ -100,3 +100,31 @@ def test_a_ces_column_without_an_answer_above_five_is_said_to_be_maybe_another_s
         sqlite_engine, seven, ImportOptions(source="calls7", map_options=("ces=effort", "text=comment"))
     )
     assert got.score_scales == []
+
+
+def test_an_initiative_and_a_scorecard_over_two_scales_are_refused(sqlite_engine: Engine) -> None:
+    from cxchange.change.service import create
+    from cxchange.org.tree import import_org_rows
+    from cxchange.sustain.outcomes import outcomes
+    from cxchange.sustain.scorecard import scorecard
+
+    units = [{"code": "HQ", "name": "HQ", "parent": None, "level": "company"},
+             {"code": "S1", "name": "Hotel", "parent": "HQ", "level": "site"},
+             {"code": "S2", "name": "Airport", "parent": "HQ", "level": "site"}]  # fmt: skip
+    import_org_rows(
+        sqlite_engine, units, [{"name": "Erin", "email": "e@x.test", "unit": "HQ", "role": "exec"}]
+    )
+    for source, unit, stars, scale in (("hotels", "S1", [3, 4, 5], None), ("airline", "S2", [6, 8, 9], 10)):
+        frame = pl.DataFrame({
+            "comment": [f"{source} {i}" for i in range(90)], "score": [str(stars[i % 3]) for i in range(90)],
+            "date": [f"2026-{3 + i % 3:02d}-{1 + i % 28:02d}" for i in range(90)], "site": [unit] * 90,
+        })  # fmt: skip
+        options = ImportOptions(source=source, map_options=(*MAP, "org_unit=site"), rating_scale=scale)
+        import_frame(sqlite_engine, frame, options)
+    who = {"sponsor": "e@x.test", "owner": "e@x.test"}
+    ini = create(sqlite_engine, name="Rooms", framework="adkar", units=["S1", "S2"], pilot_units=["S1"],
+                 control_units=["S2"], start="2026-04-15", **who)  # fmt: skip
+    with pytest.raises(MixedScalesError, match="measure the initiative on another metric"):
+        outcomes(sqlite_engine, ini["id"], metric="rating")
+    with pytest.raises(MixedScalesError, match="a scorecard is on one scale"):
+        scorecard(sqlite_engine, metric="rating", by="org:site")
