@@ -49,21 +49,13 @@ def test_ratings_on_two_scales_are_never_averaged_together(cx: Cx) -> None:
     other = cx.run("import", str(airline), "--source", "hotels", *fields, "--rating-scale", "10", ok=False)
     assert "source 'hotels' holds ratings on 1-5; this file is declared 1-10" in other.err
 
-    # scores: one row per scale, never the mean of both (5.5); by source as always.
+    # scores: one row per scale, never the mean of both (5.5).
     rows = cx.json("scores", "--metric", "rating")
     assert [(r["group"], r["n"], r["score"]) for r in rows] == [
         ({"scale": "1-5"}, 60, 3.83),
         ({"scale": "1-10"}, 60, 7.17),
     ]
-    by_source = {
-        r["group"]["source"]: r["score"] for r in cx.json("scores", "--metric", "rating", "--by", "source")
-    }
-    assert by_source == {"airline": 7.17, "hotels": 3.83}
-
-    # One number over the whole scope: refused with the sources, their scales and how to narrow.
-    refused = cx.run("compare", "--metric", "rating", "--by", "month", ok=False)
-    assert "are on 2 scales: 1-5 (hotels: 60); 1-10 (airline: 60)" in refused.err
-    assert "--where source=hotels" in refused.err
+    # (--by source, compare and the other refusals: tests/measure/test_rating_scope.py, in process.)
 
     # The report: a card per scale, and units, impact and drivers left out with the reason.
     cx.run("report", "--period", "2026-Q2", "--output", str(w / "r.html"))
