@@ -52,6 +52,7 @@ def test_import_json_and_listing(db_url: str, tmp_path: Path) -> None:
         "unknown_unit_values",
         "unknown_unit_rows",
         "mixed_scales",
+        "score_scales",
         "dates",
         "undated",
         "cases_opened",

@@ -16,7 +16,7 @@ from cxchange.demo.load import load_demo
 from cxchange.listen import rollup
 from cxchange.listen.models import Feedback
 from cxchange.listen.service import ImportOptions, import_frame
-from cxchange.measure.service import ScoreQuery, grouped_counts, scores
+from cxchange.measure.service import GroupedCounts, ScoreQuery, grouped_counts, scores
 from cxchange.understand.explore import FeedbackFilter
 
 ANSWERED = [
@@ -64,8 +64,12 @@ def test_scores_with_intervals_are_the_same(pg_demo: Engine) -> None:
     frame = grouped_counts(pg_demo, q, path="sql")
     assert auto and len(auto) == frame.frame.select(list(q.by)).unique().height
     original = service.grouped_counts
+
+    def sql_only(engine: Engine, query: ScoreQuery, path: str = "auto", **kw: bool) -> GroupedCounts:
+        return original(engine, query, path="sql", **kw)
+
     try:
-        service.grouped_counts = lambda engine, query, path="auto": original(engine, query, path="sql")  # type: ignore[assignment]
+        service.grouped_counts = sql_only  # type: ignore[assignment]
         assert scores(pg_demo, q) == auto
     finally:
         service.grouped_counts = original

@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from cxchange.core.errors import InputError, NoDataError
 from cxchange.core.period import Period
 from cxchange.listen.service import ImportOptions, import_frame
-from cxchange.measure.service import ScoreQuery, compare, scores, scores_in_scope
+from cxchange.measure.compare import compare
+from cxchange.measure.service import ScoreQuery, scores, scores_in_scope
 from cxchange.measure.stats import nps_from_counts
 from cxchange.org.tree import import_org_rows
 

@@ -19,7 +19,8 @@ TargetOption = Annotated[
     typer.Option(
         "--target",
         help="A column of --file (needed); with stored feedback nps, csat, ces, rating or attr:NAME "
-        "(default: NPS when the scope has NPS answers, else its most-answered score).",
+        "(default: NPS when the scope has NPS answers, else its most-answered score); rating over "
+        "sources on 1-5 and 1-10 is refused: narrow it with --where source=NAME.",
     ),
 ]
 

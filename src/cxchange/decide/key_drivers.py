@@ -18,6 +18,7 @@ from cxchange.decide.drivers import (
     missing_note,
     sign_notes,
 )
+from cxchange.measure.rating_scope import check_rating_scope
 from cxchange.measure.service import ScoreQuery, in_default_metric
 
 
@@ -46,6 +47,8 @@ def stored_drivers(
     period = Period(since, until)
     if not target:
         target = in_default_metric(engine, ScoreQuery(metric="", where=tuple(where), period=period)).metric
+    if target.strip().lower() == "rating":  # one share of R² over 1-5 and 1-10 answers means nothing
+        check_rating_scope(engine, where, period)
     if kind in ("themes", "theme-sentiment") and not names:
         from cxchange.decide.data import theme_driver_frame
 

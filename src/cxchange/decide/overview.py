@@ -87,7 +87,8 @@ def compute_figures(eng: Engine, where: Sequence[str], metric: str | None = None
     except CxError as exc:
         out["drivers_error"] = str(exc)
     baseline = scores(eng, ScoreQuery(metric=metric, where=where))
-    out["baseline"] = baseline[0] if baseline else None
+    # A row per rating scale (`measure.mixed`): no one baseline; drivers and opportunities say why.
+    out["baseline"] = baseline[0] if len(baseline) == 1 else None
     out["figures"], out["opportunities_error"] = None, None
     try:
         out["figures"] = opportunity_figures(

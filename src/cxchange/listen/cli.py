@@ -124,6 +124,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"codes or names links them){more}"
         )
         print_rows(summary["unknown_units"], title="unknown org units")
+    for read in summary.get("score_scales") or []:
+        typer.echo(read["note"])
     for scale in summary["mixed_scales"]:
         others = ", ".join(
             f"{o['values']:,} fit {o['scale']} (first at row {o['first_row']})" for o in scale["other_scales"]

@@ -35,6 +35,8 @@ class RowSummary:
     unknown_unit_values: int = 0
     unknown_unit_rows: int = 0
     mixed_scales: list[dict[str, Any]] = field(default_factory=list)
+    # The scale each score column was read on and why, with a note (the rating always; scales.py).
+    score_scales: list[dict[str, Any]] = field(default_factory=list)
     dates: dict[str, Any] | None = None  # how received_at was read, and notes (dates.DateReading)
     undated: dict[str, Any] | None = None  # no date column mapped: which columns may be it, and a note
 

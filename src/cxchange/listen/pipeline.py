@@ -16,7 +16,7 @@ from cxchange.core.names import check_column_names
 from cxchange.listen import dates
 from cxchange.listen.import_types import REJECT_COLUMNS, ImportOptions, Sampler, StepClock
 from cxchange.listen.mapping import FIELDS, parse_map_options, suggest_mapping
-from cxchange.listen.models import Source
+from cxchange.listen.models import Feedback, Source
 from cxchange.listen.readers import Chunk, RawReject, TableInfo
 from cxchange.listen.redact import redact_texts
 from cxchange.listen.summary import ImportSummary
@@ -116,15 +116,18 @@ def plan_import(
     check_column_names(info.columns, info.path)  # hardening: names become attribute keys
     src = get_source(conn, options.source)
     stored = dict(src.mapping or {}) if src else {}
+    mapping = _resolve_mapping(info, stored, options)
+    scale, origin = _rating_scale(conn, src, options, rated="rating" in mapping, file=info.path)
     plan = plan_fields(
         importable_columns(info),
-        _resolve_mapping(info, stored, options),
+        mapping,
         file=info.path,
-        rating_scale=options.rating_scale or (src.rating_scale if src else 5),
+        rating_scale=scale,
         date_format=options.date_format or stored.get("_date_format"),
         kind=options.kind or (src.kind if src else "survey"),
         allow_mixed_scales=options.allow_mixed_scales,
     )
+    plan = replace(plan, rating_origin=origin)
     column = plan.mapping.get("received_at")
     if column is not None and sampler is not None:
         origin = "given" if options.date_format else "stored"
@@ -134,6 +137,30 @@ def plan_import(
         dates.refuse_unreadable(reading, file=info.path)  # the dry run says so too, before any row
         plan = replace(plan, dates=reading)
     return src, plan
+
+
+def _rating_scale(
+    conn: Connection, src: Any, options: ImportOptions, *, rated: bool, file: str
+) -> tuple[int, str]:
+    """(scale, origin) of the file's ratings: --rating-scale ("declared"), else the scale of the source's
+    stored ratings ("source"), else 1-5 ("read", said in the output). A source keeps one scale: a file
+    declared on another is refused, so no mean of the source mixes scales (`measure.mixed`)."""
+    stored = None
+    if src is not None:
+        has_ratings = select(Feedback.id).where(Feedback.source_id == src.id, Feedback.rating.is_not(None))
+        if conn.execute(has_ratings.limit(1)).first() is not None:
+            stored = int(src.rating_scale)
+    declared = options.rating_scale
+    if rated and stored is not None and declared is not None and declared != stored:
+        raise InputError(
+            f"source {options.source!r} holds ratings on 1-{stored}; this file is declared 1-{declared} "
+            f"(--rating-scale {declared}): a source keeps one rating scale, values are never rescaled: "
+            f"import it as another source (e.g. --source '{options.source} 1-{declared}')",
+            file=file,
+        )
+    if declared is not None:
+        return declared, "declared"
+    return (stored, "source") if stored is not None else (5, "read")
 
 
 def get_source(conn: Connection, name: str) -> Any:

@@ -92,3 +92,11 @@ def apply_filters(
     for name, values in filters.attrs.items():
         stmt = stmt.where(or_(*[feedback_table.c.attributes[name].as_string() == v for v in values]))
     return stmt
+
+
+def source_scales(engine: Engine) -> dict[str, int]:
+    """Each source's rating scale (5 or 10): what bounds a mean rating's interval, and what keeps
+    ratings on different scales apart (`measure.mixed`). One row per source."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(source_table.c.name, source_table.c.rating_scale)).all()
+    return {str(name): int(scale or 5) for name, scale in rows}

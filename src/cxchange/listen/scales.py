@@ -27,6 +27,8 @@ OTHER_SCALES: tuple[tuple[int, int], ...] = ((1, 10), (0, 10), (0, 100))
 # Wider rating scales a 1-5 column's values may all fit, and the --rating-scale that reads them so.
 WIDER_RATING = {"1-10": 10}
 MIXED_MIN_VALUES = 3
+# CES answers none of which is above 5 before the import says a 1-5 question may not be this 1-7 CES.
+CES_EVIDENCE = 30
 MIXED_SHARE = 0.01
 
 
@@ -44,6 +46,7 @@ class FieldTally:
     in_scale: int = 0
     other: dict[str, int] = dataclasses.field(default_factory=dict)  # scale label -> values
     first_row: dict[str, int] = dataclasses.field(default_factory=dict)  # scale label -> first row number
+    highest: float | None = None  # the highest numeric value
 
     @property
     def off_scale(self) -> int:
@@ -82,6 +85,9 @@ class ScaleTally:
             usable = nums.is_not_null()
             if fld != "rating":  # the other scores are whole numbers; 7.5 is no score at all
                 usable = usable & (nums == nums.round(0))
+            top = nums.filter(usable).max()
+            if isinstance(top, (int, float)) and (tally.highest is None or top > tally.highest):
+                tally.highest = float(top)
             inside = usable & (nums >= low) & (nums <= high)
             tally.in_scale += int(inside.sum())
             claimed = inside
@@ -132,3 +138,31 @@ class ScaleTally:
     def report(self) -> list[dict[str, Any]]:
         """Columns with values that fit another scale than theirs (mixed or a few strays)."""
         return [t.as_dict() for t in self.fields.values() if t.other]
+
+    def scale_notes(self) -> list[dict[str, Any]]:
+        """The scale each score column was read on and why, in words, where it is not self-evident: the
+        rating always (1-5 or 1-10); CES when no answer is above 5 (a 1-5 effort question is not this
+        1-7 CES, and nothing in its values tells them apart)."""
+        out = []
+        rating = self.fields.get("rating")
+        if rating is not None:
+            scale, origin = self.plan.rating_scale, self.plan.rating_origin
+            top = "no values" if rating.highest is None else f"highest value {rating.highest:g}"
+            why = {
+                "declared": f"--rating-scale {scale}; {top}",
+                "source": f"the scale of the source's stored ratings; {top}",
+                "read": f"{top}; no --rating-scale given: a question asked on 1-10 needs --rating-scale 10",
+            }[origin]
+            note = f"rating ({rating.column!r}) read as {rating.scale} ({why})"
+            out.append({"field": "rating", "column": rating.column, "scale": rating.scale, "origin": origin,
+                        "highest": rating.highest, "note": note})  # fmt: skip
+        ces = self.fields.get("ces")
+        if ces is not None and ces.highest is not None and ces.highest <= 5 and ces.in_scale >= CES_EVIDENCE:
+            note = (
+                f"ces ({ces.column!r}): no answer above 5 in {ces.in_scale:,}; CES here is 1-7 (7 = very "
+                "easy), averaged with every other source's CES: if this question was asked on 1-5 it is not "
+                "this CES: keep it out of the ces field (rename the column: it is then kept as an attribute)"
+            )
+            out.append({"field": "ces", "column": ces.column, "scale": ces.scale, "origin": "defined",
+                        "highest": ces.highest, "note": note})  # fmt: skip
+        return out

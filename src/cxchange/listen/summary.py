@@ -78,6 +78,7 @@ class ImportSummary:
             "unknown_unit_rows": sum(self.unknown_units.values()),
             "kept_without_text_or_score": self.structured_only,
             "mixed_scales": self.scales.report(),
+            "score_scales": self.scales.scale_notes(),
             "dates": self._dates(),
             "undated": self._undated(),
         }

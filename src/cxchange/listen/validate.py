@@ -61,6 +61,9 @@ class FieldPlan:
 
     mapping: Mapping[str, str]
     rating_scale: int = 5
+    # Where rating_scale came from: "declared" (--rating-scale), "source" (the scale of the source's
+    # stored ratings), "read" (neither: 1-5, said in the import's output).
+    rating_origin: str = "read"
     date_format: str | None = None
     attribute_columns: Sequence[str] = ()
     # A row with no text or score but some other field (product, issue...) is kept (STRUCTURED_KINDS).

@@ -18,7 +18,8 @@ from cxchange.auth.web import CallerScope
 from cxchange.core.api_models import Detail
 from cxchange.core.deps import engine
 from cxchange.measure.api_models import CompareRow, ScoreRow
-from cxchange.measure.service import ScoreQuery, compare, scores_in_scope
+from cxchange.measure.compare import compare
+from cxchange.measure.service import ScoreQuery, scores_in_scope
 
 router = APIRouter(tags=["measure"])
 NO_DATA: dict[int | str, dict[str, Any]] = {
@@ -51,7 +52,9 @@ class ScoresParams:
 def get_scores(
     scope: CallerScope, params: Annotated[ScoresParams, Depends()], ci: str | None = None
 ) -> list[dict[str, Any]]:
-    """Scores per group with intervals; 404 with the reason when no answers are in scope."""
+    """Scores per group with intervals; 404 with the reason when no answers are in scope. Ratings from
+    sources on different scales (1-5, 1-10) are never averaged together: one row per scale more, its
+    group keyed `scale` ("1-5", "1-10"); compare refuses such a scope (400) unless narrowed."""
     return scores_in_scope(engine(), params.query(scope, ci), flag="metric={}")
 
 

@@ -36,7 +36,8 @@ def scores_command(
     min_n: opt.MinNOption = 30,
 ) -> None:
     """NPS / CSAT / CES / rating by group, with confidence intervals; small groups flagged, not hidden.
-    No answers in scope: one line on stderr, exit 1."""
+    No answers in scope: one line on stderr, exit 1. Ratings from sources on different scales (1-5,
+    1-10) are never averaged together: one row per scale (group `scale`), or --by source."""
 
 
 @runs_on_engine(title="{metric}: each group vs {vs}", as_rows=True, dim_when="small")
@@ -51,8 +52,11 @@ def compare_command(
     level: opt.LevelOption = 0.95,
     min_n: opt.MinNOption = 30,
 ) -> Any:
-    """Differences between groups with intervals and Holm-adjusted p-values."""
-    from cxchange.measure.service import ScoreQuery, compare
+    """Differences between groups with intervals and Holm-adjusted p-values. Ratings from sources on
+    different scales (1-5, 1-10) are never compared or averaged together: such a scope is refused with
+    one line; narrow it with --where source=NAME."""
+    from cxchange.measure.compare import compare
+    from cxchange.measure.service import ScoreQuery
 
     return compare(engine, ScoreQuery.of(metric or "", by, where, since, until, None, level, min_n), vs=vs)
 

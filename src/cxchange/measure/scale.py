@@ -65,11 +65,13 @@ IMPACT_HELP = (
     "Score the impact is on: nps, csat (% satisfied, 4–5), ces or rating (means). Default: nps when "
     "the scope has NPS answers, else the metric it has most answers of. Impact = score of all answers − "
     "score of those not mentioning the theme; negative: the score is worse with the theme (higher is "
-    "better for every metric; CES is 1–7, 7 = very easy)."
+    "better for every metric; CES is 1–7, 7 = very easy). rating: sources on different scales (1–5, "
+    "1–10) are never averaged: a scope holding both is refused; narrow it with --where source=NAME."
 )
 
 METRIC_HELP = (
     "Score to simulate on: nps, csat (% satisfied, 4–5), ces or rating (means). Default: nps when the "
     "scope has NPS answers, else the metric it has most answers of. A fixed customer's answer becomes a "
-    "comparable customer's; a positive gain is better for every metric (CES: 7 = very easy)."
+    "comparable customer's; a positive gain is better for every metric (CES: 7 = very easy). rating: "
+    "a scope with sources on 1–5 and 1–10 is refused; narrow it with --where source=NAME."
 )

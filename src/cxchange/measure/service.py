@@ -9,8 +9,8 @@ the SQL stays the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
@@ -23,16 +23,16 @@ from cxchange.core.output import counted
 from cxchange.core.output import rounded as _round  # the one rounding rule
 from cxchange.core.period import ALL_TIME, Period
 from cxchange.listen import columnar
-from cxchange.listen.query import Filters, apply_filters, parse_where
+from cxchange.listen.query import Filters, apply_filters, parse_where, source_scales
 from cxchange.listen.tables import feedback as feedback_table
 from cxchange.listen.tables import source as source_table
+from cxchange.measure.mixed import NARROW, group_scale, split_by_scale
 from cxchange.measure.scale import default_metric
 from cxchange.measure.stats import (
     CI_METHODS,
     METRICS,
     Difference,
     compare_from_counts,
-    holm,
     score_from_counts,
 )
 
@@ -77,7 +77,13 @@ class GroupedCounts:
 
     keys: list[str]
     frame: pl.DataFrame
-    scale: int | None = None  # ratings: the widest rating scale of the store's sources (stats.rating_bounds)
+    scale: int | None = None  # ratings: the scope's scale, the widest when split (stats.rating_bounds)
+    scales: dict[str, int] = field(default_factory=dict)  # ratings: source -> its scale
+    by_scale: dict[int, dict[str, int]] = field(default_factory=dict)  # ratings: scale -> {source: n}
+
+    def scale_for(self, group: dict[str, Any]) -> int | None:
+        """The rating scale of one group's answers (`mixed.group_scale`)."""
+        return group_scale(group, self.scales, self.scale)
 
 
 def _check_by(by: Sequence[str]) -> None:
@@ -259,9 +265,13 @@ def _org_tree_if(engine: Engine, needed: bool) -> OrgTree | None:
     return load_org_tree(engine)
 
 
-def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> GroupedCounts:
+def grouped_counts(
+    engine: Engine, q: ScoreQuery, *, path: str = "auto", split: bool = False, how: str = NARROW
+) -> GroupedCounts:
     """(group keys…, __value, __count) for a query. `path`: auto | sql | columnar | rollup (tests
-    compare them); auto: the roll-up on PostgreSQL, the columnar copy on SQLite, when they answer it."""
+    compare them); auto: the roll-up on PostgreSQL, the columnar copy on SQLite, when they answer it.
+    Ratings on more than one scale in scope (`measure.mixed`): a MixedScalesError, unless `by` holds
+    source, or `split`: then one group per scale more (key `scale`); `how`: the error's way out."""
     metric = q.metric.lower()
     if metric not in METRICS:
         raise InputError(f"unknown metric {q.metric!r}; use one of {', '.join(METRICS)}")
@@ -270,7 +280,9 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
         raise InputError(f"unknown --ci {q.ci!r}; use one of {', '.join(CI_METHODS)}")
     filters = parse_where(q.where)
     tree = _org_tree_if(engine, _needs_org(q.by) or bool(filters.units))
-    plan = _CountPlan(q, metric, _time_grain(q.by), filters, tree)
+    rated = metric == "rating" and "source" not in q.by  # counted by source too, to see each scale
+    counted = replace(q, by=(*q.by, "source")) if rated else q
+    plan = _CountPlan(counted, metric, _time_grain(q.by), filters, tree)
     frame = None
     if path == "rollup" or (path == "auto" and engine.dialect.name == "postgresql"):
         frame = _counts_from_rollup(engine, plan)
@@ -278,16 +290,13 @@ def grouped_counts(engine: Engine, q: ScoreQuery, *, path: str = "auto") -> Grou
         frame = _counts_from_copy(engine, plan, inline=path == "columnar")
     if frame is None:
         frame = _counts_sql(engine, plan)
-    scale = rating_scale(engine) if metric == "rating" else None
-    return GroupedCounts(keys=list(q.by), frame=_derive_keys(frame, q.by, plan.grain, tree), scale=scale)
-
-
-def rating_scale(engine: Engine) -> int | None:
-    """The widest rating scale of the store's sources (5 or 10; None before any import): what bounds a
-    mean rating's interval. One row per source: cheaper than asking the feedback rows."""
-    with engine.connect() as conn:
-        found = conn.scalar(select(func.max(source_table.c.rating_scale)))
-    return None if found is None else int(found)
+    frame = _derive_keys(frame, plan.q.by, plan.grain, tree)
+    if metric != "rating":
+        return GroupedCounts(keys=list(q.by), frame=frame)
+    scales = source_scales(engine)
+    frame, keys, by_scale = split_by_scale(frame, q.by, scales, split=split, scope=scope_text(q), how=how)
+    scale = max(by_scale, default=max(scales.values(), default=None))
+    return GroupedCounts(keys=keys, frame=frame, scale=scale, scales=scales, by_scale=by_scale)
 
 
 def _counts_from_rollup(engine: Engine, plan: _CountPlan) -> pl.DataFrame | None:
@@ -390,8 +399,9 @@ def _stat_row(
 
 
 def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
-    """One row per group: n, score, interval, small-sample flag (never hidden), NPS components."""
-    grouped = grouped_counts(engine, q)
+    """One row per group: n, score, interval, small-sample flag (never hidden), NPS components.
+    Ratings on more than one scale in scope: one row per scale more (group key `scale`, `measure.mixed`)."""
+    grouped = grouped_counts(engine, q, split=True)
     metric = q.metric.lower()
     out = []
     if not grouped.keys:
@@ -399,7 +409,7 @@ def scores(engine: Engine, q: ScoreQuery) -> list[dict[str, Any]]:
         return [_stat_row(metric, {}, f, q, grouped.scale)] if f.height else []
     for key_vals, part in grouped.frame.group_by(grouped.keys, maintain_order=True):
         group = dict(zip(grouped.keys, key_vals, strict=True))
-        out.append(_stat_row(metric, group, part, q, grouped.scale))
+        out.append(_stat_row(metric, group, part, q, grouped.scale_for(group)))
     return out
 
 
@@ -422,7 +432,7 @@ class ScoreRows(list[dict[str, Any]]):
 
 
 def _answered(engine: Engine, q: ScoreQuery, metric: str) -> int:
-    return int(grouped_counts(engine, replace(q, metric=metric, by=())).frame["__count"].sum())
+    return int(grouped_counts(engine, replace(q, metric=metric, by=()), split=True).frame["__count"].sum())
 
 
 def in_default_metric(engine: Engine, q: ScoreQuery) -> ScoreQuery:
@@ -484,118 +494,3 @@ def scores_of(
     """`cxchange scores` and `cxchange.scores`: `scores_in_scope` for the query their options ask
     for, named as the options (no metric: the scope's default; an unset list, None, meaning none)."""
     return scores_in_scope(engine, ScoreQuery.of(metric or "", by, where, since, until, ci, level, min_n))
-
-
-def _compared_period(engine: Engine, q: ScoreQuery) -> Period:
-    """The query's period with both ends: by default up to the newest answer in its scope (its metric,
-    filters and start), 90 days long. The newest feedback of the whole store anchored a filtered
-    comparison on days its units or source had no answers in."""
-    since, until = q.period.since, q.period.until
-    if until is None:
-        filters = parse_where(q.where)
-        tree = _org_tree_if(engine, bool(filters.units))
-        newest = select(func.max(feedback_table.c.received_at))
-        answered = newest.where(feedback_table.c[q.metric.lower()].is_not(None))
-        with engine.connect() as conn:
-            last = conn.execute(apply_filters(answered, filters, period=q.period, tree=tree)).scalar()
-            if (
-                last is None
-                and conn.execute(apply_filters(newest, filters, period=q.period, tree=tree)).scalar()
-            ):
-                raise no_answers(q)  # dated feedback, but none answers this metric
-        if last is None:
-            raise InputError(
-                "no dated feedback to compare periods: date feedback imported without a date from a column "
-                "kept at import with `cxchange redate COLUMN`, or use --vs rest"
-            )
-        if isinstance(last, str):
-            last = datetime.fromisoformat(last)
-        until = last.date() + timedelta(days=1)
-    return Period(until - timedelta(days=90) if since is None else since, until)
-
-
-def _span(period: Period) -> str:
-    """A bounded period as the days it holds: "2015-05-20 to 2015-08-17" (its end is exclusive)."""
-    last = None if period.until is None else period.until - timedelta(days=1)
-    return f"{period.since} to {last}"
-
-
-def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
-    """Each group against the rest (or against its own previous period), Holm-adjusted. No answers in
-    scope (in the compared period) is a NoDataError. No metric named: the scope's default."""
-    q = in_default_metric(engine, q)
-    metric = q.metric.lower()
-    if vs not in ("rest", "previous-period"):
-        raise InputError(f"unknown comparison {vs!r}; use rest or previous-period")
-    if not q.by:
-        raise InputError("compare needs at least one --by")
-    timed = [k for k in q.by if k in TIME_KEYS]
-    if vs == "previous-period" and timed:
-        # Each group meets itself a period earlier: a month never does (every row was n_other 0).
-        raise InputError(
-            f"--vs previous-period compares each group with the same group in the period before; grouped "
-            f"by {timed[0]}, no group has one: use --vs rest, or `scores --by {timed[0]}` for the trend"
-        )
-    periods: dict[str, str] = {}
-    if vs == "rest":
-        counted = grouped_counts(engine, q)
-        frame, scale = counted.frame, counted.scale
-        if frame.is_empty():
-            raise no_answers(q)
-        total = frame.group_by("__value").agg(pl.col("__count").sum())
-        pairs = []
-        for key_vals, part in frame.group_by(list(q.by), maintain_order=True):
-            other = total.join(
-                part.select("__value", pl.col("__count").alias("__g")), on="__value", how="left"
-            )
-            other = other.with_columns((pl.col("__count") - pl.col("__g").fill_null(0)).alias("__rest"))
-            pairs.append((key_vals, part["__value"], part["__count"], other["__value"], other["__rest"]))
-    else:
-        current = replace(q, period=_compared_period(engine, q))
-        counted = grouped_counts(engine, current)
-        cur, scale = counted.frame, counted.scale
-        if cur.is_empty():
-            raise no_answers(current)
-        earlier = current.period.previous()
-        prev = grouped_counts(engine, replace(q, period=earlier)).frame
-        if prev.is_empty():
-            # Every row was "n_other 0" with empty cells, exit 0 (Alexa reviews: 11 weeks of data, so the
-            # 90 days before the last 90 held nothing): no comparison is an answer of its own.
-            raise NoDataError(
-                f"no {metric} answers in the previous period ({_span(earlier)}) to compare "
-                f"{_span(current.period)} with ({scope_text(q)}): choose a shorter period with --since, "
-                "or use --vs rest"
-            )
-        # Which periods: without --since it is the 90 days up to the newest feedback, said on every row.
-        periods = {"period": _span(current.period), "previous_period": _span(earlier)}
-        pairs = []
-        for key_vals, part in cur.group_by(list(q.by), maintain_order=True):
-            cond = pl.all_horizontal([pl.col(k).eq_missing(v) for k, v in zip(q.by, key_vals, strict=True)])
-            before = prev.filter(cond)
-            pairs.append((key_vals, part["__value"], part["__count"], before["__value"], before["__count"]))
-    rows: list[dict[str, Any]] = []
-    for key_vals, va, ca, vb, cb in pairs:
-        d = compare_from_counts(
-            metric, va.to_list(), ca.to_list(), vb.to_list(), cb.to_list(), level=q.level, scale=scale
-        )
-        rows.append(
-            {
-                "group": dict(zip(q.by, key_vals, strict=True)),
-                "vs": vs,
-                "n": d.n_a,
-                "score": _round(d.score_a),
-                "n_other": d.n_b,
-                "score_other": _round(d.score_b),
-                "diff": _round(d.diff),
-                "ci_low": _round(d.ci_low),
-                "ci_high": _round(d.ci_high),
-                "p_value": _round(d.p_value, 6),
-                "small": d.n_a < q.min_n or d.n_b < q.min_n,
-                **periods,
-            }
-        )
-    adjusted = holm([r["p_value"] if r["p_value"] is not None else float("nan") for r in rows])
-    for r, p in zip(rows, adjusted, strict=True):
-        r["p_adjusted"] = _round(float(p), 6)
-        r["significant"] = bool(r["p_adjusted"] is not None and r["p_adjusted"] < 1 - q.level)
-    return ScoreRows(rows, metric)

@@ -43,10 +43,12 @@ from cxchange.report.period import (
     parse_period,
     period_containing,
 )
+from cxchange.report.scales import left_out, mixed_note, score_parts
 from cxchange.sustain.recognition import list_recognitions
 from cxchange.sustain.scorecard import latest_complete
 from cxchange.understand import explore
 from cxchange.understand.service import analysed_count, emerging, theme_counts, theme_stats
+from cxchange.understand.themes.taxonomy import theme_rows
 
 METRICS: dict[str, dict[str, str]] = {
     "nps": {"label": "NPS", "unit": "", "scale": "−100 to 100: % promoters (9–10) − % detractors (0–6)"},
@@ -58,6 +60,9 @@ METRICS: dict[str, dict[str, str]] = {
 IMPACT_WORDS = {"nps": "NPS points", "csat": "CSAT points (% satisfied)", "ces": "on the mean CES",
                 "rating": "on the mean rating"}  # fmt: skip
 LEVEL = 0.95
+# A theme's row when its impact is not computed (ratings on more than one scale).
+NO_IMPACT = {"positive_share": None, "score_with": None, "score_without": None, "impact": None,
+             "ci_low": None, "ci_high": None}  # fmt: skip
 MIN_N = 30
 TOP_THEMES = 8
 TOP_DRIVERS = 8
@@ -139,27 +144,39 @@ def _scores(s: _Scope, period: ReportPeriod, prev: ReportPeriod) -> list[dict[st
     out = []
     for metric, meta in METRICS.items():
         q = ScoreQuery(metric=metric, by=("month",), where=s.where, period=Period(window_start, period.end))
-        counted = grouped_counts(s.engine, q)
-        frame, scale = counted.frame, counted.scale
-        cur = frame.filter(pl.col("month").is_in(sorted(in_period)))
-        if not cur.height:
-            continue
-        before = frame.filter(pl.col("month").is_in(sorted(in_prev)))
-        trend = []
-        for month in months:
-            st = _stat(metric, frame.filter(pl.col("month") == month), scale)
-            trend.append({"month": month, **st, "in_period": month in in_period})
-        out.append(
-            {
-                "metric": metric,
-                **meta,
-                **_stat(metric, cur, scale),
-                "previous": _stat(metric, before, scale) if before.height else None,
-                "change": _change(metric, cur, before, scale),
-                "trend": trend,
-            }
-        )
+        for key, labels, frame, scale in score_parts(metric, meta, grouped_counts(s.engine, q, split=True)):
+            entry = _score_entry(metric, labels, frame, scale, months, in_period, in_prev)
+            if entry is not None:
+                out.append({"key": key, **entry})
     return out
+
+
+def _score_entry(
+    metric: str,
+    meta: dict[str, str],
+    frame: pl.DataFrame,
+    scale: int | None,
+    months: list[str],
+    in_period: set[str],
+    in_prev: set[str],
+) -> dict[str, Any] | None:
+    """One score card: the period's score, the previous period's, the change and the monthly trend."""
+    cur = frame.filter(pl.col("month").is_in(sorted(in_period)))
+    if not cur.height:
+        return None
+    before = frame.filter(pl.col("month").is_in(sorted(in_prev)))
+    trend = []
+    for month in months:
+        st = _stat(metric, frame.filter(pl.col("month") == month), scale)
+        trend.append({"month": month, **st, "in_period": month in in_period})
+    return {
+        "metric": metric,
+        **meta,
+        **_stat(metric, cur, scale),
+        "previous": _stat(metric, before, scale) if before.height else None,
+        "change": _change(metric, cur, before, scale),
+        "trend": trend,
+    }
 
 
 def _child_units(s: _Scope) -> list[Unit]:
@@ -210,8 +227,18 @@ def _share_change(k1: int, n1: int, k0: int, n0: int) -> tuple[float | None, flo
     return _r(diff), _r(diff - z * se), _r(diff + z * se)
 
 
-def _themes(s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str) -> dict[str, Any]:
-    cur = theme_stats(s.engine, where=s.where, period=period.window, n_boot=1000, metric=metric)
+def _themes(
+    s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str, mixed: str | None = None
+) -> dict[str, Any]:
+    """Theme changes, and impact on `metric` unless `mixed` (ratings on several scales) says why not."""
+    if mixed:
+        counts = theme_counts(s.engine, s.where, period.window)
+        cur = [
+            {**t, **counts.get(t["id"], {"count": 0, "sentiment": None}), **NO_IMPACT}
+            for t in theme_rows(s.engine)
+        ]
+    else:
+        cur = theme_stats(s.engine, where=s.where, period=period.window, n_boot=1000, metric=metric)
     before = theme_counts(s.engine, s.where, prev.window)  # shares and sentiment suffice
     n_cur = s.count(period.window, analysed=True)
     n_prev = s.count(prev.window, analysed=True)
@@ -260,6 +287,7 @@ def _themes(s: _Scope, period: ReportPeriod, prev: ReportPeriod, metric: str) ->
     drags = [r for r in by_impact if r["impact"] < 0][:5]
     lifts = [r for r in reversed(by_impact) if r["impact"] > 0][:3]
     return {
+        "note": mixed,
         "analysed": n_cur,
         "previous_analysed": n_prev,
         "all": rows,
@@ -458,10 +486,15 @@ def build_report(
     scores = _scores(s, p, prev)
     # One score leads the report (units, theme impact, drivers): the scope's default metric, from the
     # period's answer counts the scores section already has.
-    metric = default_metric({sc["metric"]: sc["n"] for sc in scores})
+    answers: dict[str, int] = {}
+    for sc in scores:  # a card per rating scale: their answers add up to the metric's
+        answers[sc["metric"]] = answers.get(sc["metric"], 0) + sc["n"]
+    metric = default_metric(answers)
     headline = metric if scores else None
     label = METRICS[metric]["label"]
-    themes = _themes(s, p, prev, metric)
+    # Ratings on more than one scale: no one impact, driver or unit score over them (report/scales.py).
+    mixed = mixed_note(engine, where, p.window) if headline == "rating" else None
+    themes = _themes(s, p, prev, metric, mixed)
     data: dict[str, Any] = {
         "title": "Customer experience: executive report",
         "generated": datetime.now().replace(microsecond=0).isoformat(sep=" "),
@@ -482,9 +515,10 @@ def build_report(
         "scores": scores,
         "metric": metric,  # theme impact's and the drivers' score
         "metric_label": label,
-        "by_unit": _by_unit(s, p, prev, headline) if headline else None,
+        "by_unit": _by_unit(s, p, prev, headline) if headline and not mixed else None,
         "themes": themes,
-        "drivers": _drivers(s, p, metric),
+        "drivers": left_out(mixed) if mixed else _drivers(s, p, metric),
+        "mixed_scales": mixed,
         "emerging": _emerging(s, p),
         "initiatives": initiatives_section(engine, user, tree, u, p),
         "recognitions": _recognitions(s, p),

@@ -40,7 +40,9 @@ def report_command(
     db: opt.DbOption = None,
 ) -> None:
     """Executive summary: scores with intervals and trend, what moved and why, emerging issues,
-    initiatives and their measured outcomes, recognitions."""
+    initiatives and their measured outcomes, recognitions. Ratings from sources on different scales
+    (1-5, 1-10): a score card per scale, never their mean; theme impact, drivers and units on them are
+    left out with the reason."""
     from cxchange.auth.scope import UserScope
     from cxchange.report.build import build_report
     from cxchange.report.render import check_output, write_report

@@ -43,7 +43,7 @@ def _charts(data: dict[str, Any]) -> dict[str, Any]:
     charts: dict[str, Any] = {"scores": {}, "initiatives": {}}
     for sc in data["scores"]:
         t = sc["trend"]
-        charts["scores"][sc["metric"]] = Markup(
+        charts["scores"][sc.get("key", sc["metric"])] = Markup(
             band_chart(
                 [r["month"] for r in t],
                 [r["score"] for r in t],

@@ -34,8 +34,10 @@ from cxchange.change.metrics import split_metric
 from cxchange.change.models import Initiative, InitiativeUnit
 from cxchange.core.errors import InputError
 from cxchange.core.output import rounded as _r  # the one rounding rule
+from cxchange.core.period import Period
 from cxchange.core.spans import parse_window  # the one span grammar
 from cxchange.listen.models import Feedback
+from cxchange.measure.rating_scope import check_rating_scope
 from cxchange.measure.service import ScoreQuery, in_default_metric
 from cxchange.org.tree import covered_unit_ids, pilot_control_overlaps
 from cxchange.sustain import did as stats
@@ -46,6 +48,7 @@ from cxchange.sustain.outcome_staggered import assess_staggered
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
 
 SCORE_METRICS = ("nps", "csat", "ces", "rating")
+RATING_HOW = "measure the initiative on another metric (--metric), or on units rated on one scale"
 METHOD = (
     "two-way fixed effects (unit and month) on unit-by-month cells weighted by respondents; p-value and "
     "interval by randomization inference over the assignments of whole clusters at the level pilot and "
@@ -305,6 +308,9 @@ def outcomes(
     else:
         pilot_ids, control_ids = covered_unit_ids(tree, scope_codes), set()
         all_ids = pilot_ids
+    if kind == "rating":  # a mean over the units' 1-5 and 1-10 ratings at once would mean nothing
+        codes = [*pilot_codes, *control_codes] if mode == "did" else list(scope_codes)
+        check_rating_scope(engine, [f"unit={c}" for c in codes], Period(lo, hi), how=RATING_HOW)
     data = _rows(engine, kind, theme_id, all_ids, lo, start, hi)
     unit, month, post, y, w = (data[:, i] for i in range(5))
     post_b = post.astype(bool)

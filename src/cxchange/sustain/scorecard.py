@@ -27,6 +27,7 @@ from cxchange.core.output import rounded as _r  # the one rounding rule
 from cxchange.core.period import Period
 from cxchange.core.types import as_datetime
 from cxchange.listen.models import Feedback
+from cxchange.measure.rating_scope import check_rating_scope
 from cxchange.measure.service import (
     ScoreQuery,
     compare_count_frames,
@@ -96,6 +97,10 @@ def scorecard(
     start, end = latest_complete(period, as_of)
     p_start, p_end = _period_bounds(period, start - timedelta(days=1))
     q = ScoreQuery(metric=metric, by=(by,), period=Period(start, end), level=level, min_n=min_n)
+    if metric == "rating":  # a unit's mean of 1-5 and 1-10 answers, or units on each, side by side
+        one = f"`cxchange scores --metric rating --by {by} --where source={{source}}`"
+        how = f"a scorecard is on one scale, so score each scale's units with {one}"
+        check_rating_scope(engine, period=q.period, how=how)
     current = scores(engine, q)
     if not current:
         raise NoDataError(

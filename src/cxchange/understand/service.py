@@ -23,6 +23,7 @@ from cxchange.core.period import ALL_TIME, Period
 from cxchange.core.spans import parse_span  # the one span grammar; re-exported for callers
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.query import apply_filters, scope_filters
+from cxchange.measure.rating_scope import check_rating_scope
 from cxchange.measure.scale import NPS_CATEGORY_POINTS, check_metric, default_metric, points
 from cxchange.measure.stats import METRICS
 from cxchange.org.models import OrgUnit
@@ -75,6 +76,8 @@ def theme_stats(
     if metric is None:
         metric = default_metric(scope_answers(engine, where=where, source=source, period=period))
     metric = check_metric(metric)
+    if metric == "rating":  # impact over 1-5 and 1-10 answers at once would mean nothing
+        check_rating_scope(engine, where, period, source=source)
     column = getattr(Feedback, metric)
     # NPS: counted per category (the cells its impact always drew); others per distinct answer.
     category = (

@@ -18,6 +18,7 @@ from cxchange.change.service import list_all, visible_initiatives
 from cxchange.core.config import get_settings
 from cxchange.core.deps import engine
 from cxchange.core.errors import CxError
+from cxchange.measure.mixed import SCALE_KEY, MixedScalesError
 from cxchange.measure.scale import AN_ANSWER, LABELS, default_metric
 from cxchange.measure.service import ScoreQuery, scores
 from cxchange.measure.stats import METRICS
@@ -86,15 +87,16 @@ def _unit_scores(
             by_name = {u.name: u for u in rows}
             unit = by_name.get(row["group"][key])
             if unit is not None:
-                found[unit.code] = row
+                found[unit.code] = _one_scale(found.get(unit.code), row)
     else:
         for u in rows:
-            got = scores(eng, ScoreQuery(metric=metric, where=(*where, f"unit={u.code}"), min_n=min_n))
-            if got:
-                found[u.code] = got[0]
+            for row in scores(eng, ScoreQuery(metric=metric, where=(*where, f"unit={u.code}"), min_n=min_n)):
+                found[u.code] = _one_scale(found.get(u.code), row)
     out = []
     for u in rows:
         s = found.get(u.code)
+        if s is not None and s.get("mixed"):
+            s = {**s, "score": None, "ci_low": None, "ci_high": None}  # never a mean over two scales
         out.append(
             {
                 "code": u.code,
@@ -106,18 +108,42 @@ def _unit_scores(
                 "ci_low": s["ci_low"] if s else None,
                 "ci_high": s["ci_high"] if s else None,
                 "small": s["small"] if s else True,
+                "scale": s["group"].get(SCALE_KEY) if s else None,  # ratings of a scope on several scales
+                "scales": s.get("mixed") if s else None,
             }
         )
     return out
+
+
+def _one_scale(before: dict[str, Any] | None, row: dict[str, Any]) -> dict[str, Any]:
+    """A unit's row; a second row of another rating scale (`measure.mixed`) makes it mixed: no score."""
+    if before is None:
+        return row
+    scales = before.get("mixed") or [before["group"].get(SCALE_KEY)]
+    return {**before, "n": before["n"] + row["n"], "mixed": [*scales, row["group"].get(SCALE_KEY)]}
+
+
+def _cards(metric: str, rows: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """(key, title, row) of a metric's score cards: one, or one per rating scale when the scope's ratings
+    are on several (`scores` gives a row per scale then): never their mean."""
+    if not rows or SCALE_KEY not in rows[0]["group"]:
+        return [(metric, CARD_NAMES[metric], rows[0] if rows else None)]
+    return [
+        (f"{metric}-{r['group'][SCALE_KEY]}", f"{CARD_NAMES[metric]} ({r['group'][SCALE_KEY]})", r)
+        for r in rows
+    ]
 
 
 def _trend(eng: Engine, where: tuple[str, ...], metrics: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for metric in metrics:
         rows = scores(eng, ScoreQuery(metric=metric, by=("month",), where=where, min_n=_min_n()))
-        rows = [r for r in rows if r["group"].get("month")][-MONTHS:]
-        if rows:
-            out[metric] = rows
+        # A series per rating scale when the scope's ratings are on several (`measure.mixed`).
+        labels = sorted({r["group"].get(SCALE_KEY) or "" for r in rows}, key=lambda x: (len(x), x))
+        for label in labels:
+            mine = [r for r in rows if r["group"].get("month") and (r["group"].get(SCALE_KEY) or "") == label]
+            if mine:
+                out[f"{metric}-{label}" if label else metric] = mine[-MONTHS:]
     return out
 
 
@@ -172,7 +198,6 @@ def overview(
         # The explorer's plan (walks the date index): a unit filter stays fast at a million rows.
         "recent": explore.page(eng, explore.FeedbackFilter(where=where), limit=5, many=True).rows,
         "min_n": min_n,
-        "card_names": CARD_NAMES,
     }
     return render(request, "overview.html", context)
 
@@ -194,11 +219,20 @@ def _aggregates(
     metric = default_metric(answers)
     # A card per metric the scope has answers of (NPS's, saying "no answers", when it has none at all).
     shown = [m for m in METRICS if answers[m]] or ["nps"]
-    overall = {m: next(iter(scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n))), None)
-               for m in shown}  # fmt: skip
+    overall: dict[str, Any] = {}
+    names = dict(CARD_NAMES)
+    for m in shown:
+        for key, title, row in _cards(m, scores(eng, ScoreQuery(metric=m, where=where, min_n=min_n))):
+            overall[key], names[key] = row, title
     # NPS and CSAT as always, and the default metric when it is another (each once: NPS was queried twice)
     trend = _trend(eng, where, [m for m in shown if m in ("nps", "csat", metric)])
-    ranked = _safe(theme_stats, eng, where=where, n_boot=1000, metric=metric) or []
+    ranked, themes_note = [], None
+    try:
+        ranked = theme_stats(eng, where=where, n_boot=1000, metric=metric)
+    except MixedScalesError as exc:  # an impact over ratings on two scales: said, not an empty panel
+        themes_note = str(exc)
+    except CxError:  # no analysis yet: the panel says so
+        pass
     themes = sorted(
         (t for t in ranked if t["impact"] is not None), key=lambda t: abs(t["impact"]), reverse=True
     )[:TOP_THEMES]
@@ -210,10 +244,12 @@ def _aggregates(
         "answer": AN_ANSWER[metric].split(" ", 1)[1],  # "NPS", "rating": as in "n NPS 12"
         "analysed": any(t["count"] for t in ranked),
         "overall": overall,
+        "card_names": names,
+        "themes_note": themes_note,
         "trend": trend,
         "chart": {
             m: {
-                "name": CHART_NAMES[m],
+                "name": CHART_NAMES.get(m) or names.get(m, m),
                 "x": [r["group"]["month"] for r in rows],
                 "y": [r["score"] for r in rows],
                 "low": [r["ci_low"] for r in rows],

@@ -1,0 +1,130 @@
+"""A store with ratings on 1-5 and 1-10 (two sources), on SQLite and PostgreSQL: every surface either
+splits by scale or refuses with one line; none averages the two scales (measure/mixed.py)."""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine
+
+from cxchange.core.errors import InputError
+from cxchange.decide.key_drivers import stored_drivers
+from cxchange.listen.service import ImportOptions, import_frame
+from cxchange.measure.compare import compare
+from cxchange.measure.mixed import MixedScalesError
+from cxchange.measure.service import ScoreQuery, scores, scores_in_scope
+from cxchange.testing import signed_in_client
+from cxchange.understand.service import theme_stats
+
+MAP = ("rating=score", "text=comment", "received_at=date")
+
+
+def _frame(prefix: str, stars: list[int]) -> pl.DataFrame:
+    n = len(stars)
+    return pl.DataFrame({
+        "comment": [f"{prefix} visit {i}" for i in range(n)],
+        "score": [str(s) for s in stars],
+        "date": [f"2026-05-{1 + i % 28:02d}" for i in range(n)],
+    })  # fmt: skip
+
+
+def _load(engine: Engine) -> None:
+    import_frame(engine, _frame("hotel", [4, 5, 3, 4] * 10), ImportOptions(source="hotels", map_options=MAP))
+    airline = _frame("flight", [8, 9, 10, 6] * 10)
+    import_frame(engine, airline, ImportOptions(source="airline", map_options=MAP, rating_scale=10))
+
+
+def test_scores_give_a_row_per_scale_and_compare_refuses(engine: Engine) -> None:
+    _load(engine)
+    rows = scores(engine, ScoreQuery(metric="rating"))
+    assert [(r["group"], r["n"], r["score"]) for r in rows] == [
+        ({"scale": "1-5"}, 40, 4.0),
+        ({"scale": "1-10"}, 40, 8.25),
+    ]
+    assert rows[0]["ci_high"] <= 5.0  # each scale's interval on its own scale
+    monthly = scores_in_scope(engine, ScoreQuery(metric="rating", by=("month",)))
+    assert [r["group"] for r in monthly] == [
+        {"month": "2026-05", "scale": "1-5"},
+        {"month": "2026-05", "scale": "1-10"},
+    ]
+    [hotels] = scores(engine, ScoreQuery(metric="rating", where=("source=hotels",)))
+    assert hotels["group"] == {} and hotels["score"] == 4.0
+    with pytest.raises(MixedScalesError, match=r"2 scales: 1-5 \(hotels: 40\); 1-10 \(airline: 40\)"):
+        compare(engine, ScoreQuery(metric="rating", by=("month",)))
+    with pytest.raises(MixedScalesError, match="compare within one scale"):  # the rest of each is the other
+        compare(engine, ScoreQuery(metric="rating", by=("source",)))
+
+
+def test_impact_and_drivers_on_two_scales_are_refused_and_work_on_one(engine: Engine) -> None:
+    _load(engine)
+    with pytest.raises(MixedScalesError, match="--where source=hotels"):
+        theme_stats(engine, metric="rating")
+    with pytest.raises(MixedScalesError):
+        stored_drivers(engine, target="rating")
+    assert theme_stats(engine, metric="rating", where=["source=airline"]) == []  # not analysed, not refused
+
+
+def test_a_source_keeps_its_scale(engine: Engine) -> None:
+    _load(engine)
+    more = ImportOptions(source="hotels", map_options=MAP, rating_scale=10)
+    with pytest.raises(InputError, match="source 'hotels' holds ratings on 1-5; this file is declared 1-10"):
+        import_frame(engine, _frame("more", [9, 10]), more)
+    kept = import_frame(engine, _frame("more", [2, 3]), ImportOptions(source="airline", map_options=MAP))
+    [read] = kept.score_scales
+    assert (read["field"], read["scale"], read["origin"]) == ("rating", "1-10", "source")
+
+
+def test_the_overview_shows_a_card_per_scale(engine: Engine, db_url: str) -> None:
+    _load(engine)
+    page = signed_in_client(db_url, engine).get("/").text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "Mean rating (1-5) 4.0 " in text and "Mean rating (1-10) 8.25 " in text
+    assert "Not computed: rating answers in scope (all feedback) are on 2 scales" in text
+
+
+def test_a_ces_column_without_an_answer_above_five_is_said_to_be_maybe_another_scale(
+    sqlite_engine: Engine,
+) -> None:
+    effort = pl.DataFrame(
+        {"comment": [f"call {i}" for i in range(40)], "effort": [str(1 + i % 5) for i in range(40)]}
+    )
+    got = import_frame(
+        sqlite_engine, effort, ImportOptions(source="calls", map_options=("ces=effort", "text=comment"))
+    )
+    [ces] = got.score_scales
+    assert ces["field"] == "ces" and "no answer above 5 in 40; CES here is 1-7" in ces["note"]
+    seven = effort.with_columns(pl.Series("effort", [str(1 + i % 7) for i in range(40)]))
+    got = import_frame(
+        sqlite_engine, seven, ImportOptions(source="calls7", map_options=("ces=effort", "text=comment"))
+    )
+    assert got.score_scales == []
+
+
+def test_an_initiative_and_a_scorecard_over_two_scales_are_refused(sqlite_engine: Engine) -> None:
+    from cxchange.change.service import create
+    from cxchange.org.tree import import_org_rows
+    from cxchange.sustain.outcomes import outcomes
+    from cxchange.sustain.scorecard import scorecard
+
+    units = [{"code": "HQ", "name": "HQ", "parent": None, "level": "company"},
+             {"code": "S1", "name": "Hotel", "parent": "HQ", "level": "site"},
+             {"code": "S2", "name": "Airport", "parent": "HQ", "level": "site"}]  # fmt: skip
+    import_org_rows(
+        sqlite_engine, units, [{"name": "Erin", "email": "e@x.test", "unit": "HQ", "role": "exec"}]
+    )
+    for source, unit, stars, scale in (("hotels", "S1", [3, 4, 5], None), ("airline", "S2", [6, 8, 9], 10)):
+        frame = pl.DataFrame({
+            "comment": [f"{source} {i}" for i in range(90)], "score": [str(stars[i % 3]) for i in range(90)],
+            "date": [f"2026-{3 + i % 3:02d}-{1 + i % 28:02d}" for i in range(90)], "site": [unit] * 90,
+        })  # fmt: skip
+        options = ImportOptions(source=source, map_options=(*MAP, "org_unit=site"), rating_scale=scale)
+        import_frame(sqlite_engine, frame, options)
+    who = {"sponsor": "e@x.test", "owner": "e@x.test"}
+    ini = create(sqlite_engine, name="Rooms", framework="adkar", units=["S1", "S2"], pilot_units=["S1"],
+                 control_units=["S2"], start="2026-04-15", **who)  # fmt: skip
+    with pytest.raises(MixedScalesError, match="measure the initiative on another metric"):
+        outcomes(sqlite_engine, ini["id"], metric="rating")
+    with pytest.raises(MixedScalesError, match="a scorecard is on one scale"):
+        scorecard(sqlite_engine, metric="rating", by="org:site")
