@@ -24,7 +24,6 @@ def report_command(
     period: Annotated[
         str | None,
         typer.Option(
-            "--period",
             help="2026-Q3 (quarter), 2026-09 (month) or 2026 (year); default: the latest complete "
             "quarter with data.",
         ),
