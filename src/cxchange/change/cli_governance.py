@@ -120,11 +120,17 @@ def _show_readiness(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(table, "table", title="ADKAR readiness")
 
 
+def _no_assessment(scope: str) -> str:
+    """What `readiness report` and `trend` print when `scope` has no assessment: the two ways to make one."""
+    return (
+        f"no readiness assessment for initiative {{initiative}}{scope} yet: `cxchange readiness import "
+        "{initiative} FILE.csv` (unit, awareness … reinforcement 1–5), or an ADKAR pulse survey"
+    )
+
+
 @readiness_command(
-    "report", show=_show_readiness, calls="cxchange.change.readiness:report",
-    empty="no readiness assessment for initiative {initiative} yet: `cxchange readiness import "
-    "{initiative} FILE.csv` (unit, awareness … reinforcement 1–5), or an ADKAR pulse survey",
-)  # fmt: skip
+    "report", show=_show_readiness, calls="cxchange.change.readiness:report", empty=_no_assessment("")
+)
 def readiness_report(
     initiative: Id,
     by: Annotated[str, typer.Option(help="unit or org:LEVEL")] = "unit",
@@ -141,10 +147,11 @@ def _show_readiness_trend(rows: list[dict[str, Any]], fmt: str) -> None:
 
 
 @readiness_command(
-    "trend", show=_show_readiness_trend, calls="cxchange.change.readiness:trend",
-    empty="no readiness assessment for initiative {initiative} (or --unit) yet: "
-    "`cxchange readiness import {initiative} FILE.csv`",
-)  # fmt: skip
+    "trend",
+    show=_show_readiness_trend,
+    calls="cxchange.change.readiness:trend",
+    empty=_no_assessment(" (or --unit)"),
+)
 def readiness_trend(
     initiative: Id,
     unit: opt.UnitOption = None,
