@@ -20,6 +20,8 @@ agents_app = typer.Typer(
 )
 training_app = typer.Typer(help="Training sessions and attendance.", no_args_is_help=True)
 resistance_app = typer.Typer(help="The resistance log.", no_args_is_help=True)
+# A resistance item's status: what `resistance list` filters on and `resistance update` sets.
+_STATUS = typer.Option("--status", help="open or addressed")
 
 
 # --- comms, agents, training, resistance ---------------------------------------------------------
@@ -171,7 +173,7 @@ def _show_resistance(rows: list[dict[str, Any]], fmt: str) -> None:
 )  # fmt: skip
 def resistance_list(
     initiative: Id,
-    status: Annotated[str | None, typer.Option(help="open or addressed")] = None,
+    status: Annotated[str | None, _STATUS] = None,
 ) -> None:
     """The log, each item with its unit's readiness barrier share for the same cause."""
 
@@ -181,7 +183,7 @@ def resistance_update(
     engine: Engine,
     initiative: Id,
     item: Annotated[int, typer.Argument(help="Resistance item id.")],
-    status: Annotated[str, typer.Option(help="open or addressed")],
+    status: Annotated[str, _STATUS],
     resolution: Annotated[str | None, typer.Option()] = None,
 ) -> Any:
     """Move an item: open → addressed (or back)."""
