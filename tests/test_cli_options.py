@@ -4,6 +4,7 @@ shared options or checks a format by hand."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import subprocess
@@ -226,3 +227,19 @@ def test_unit_and_source_select_what_where_selects(tmp_path: Path) -> None:
             narrowed = cli(*command, *short, "--format", "json")
             assert narrowed == cli(*command, *long, "--format", "json"), (command, short)
             assert narrowed != every, (command, short)
+
+
+def test_a_page_of_feedback_is_one_size_in_every_interface() -> None:
+    """`cxchange feedback` declares its --limit default itself (importing the explore service would load
+    the ORM on every command's start-up); the API, the explorer page and the service share PAGE_SIZE."""
+    from cxchange.listen.api import FeedbackQuery
+    from cxchange.understand import explore
+
+    (param,) = (p for p in _command(("feedback",)).params if p.name == "limit")
+    defaults = {
+        "cxchange feedback --limit": param.default,
+        "GET /api/feedback?limit": FeedbackQuery().limit,
+        "list_feedback": inspect.signature(explore.list_feedback).parameters["limit"].default,
+        "explore.page": inspect.signature(explore.page).parameters["limit"].default,
+    }
+    assert defaults == dict.fromkeys(defaults, explore.PAGE_SIZE)
