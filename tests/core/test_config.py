@@ -69,6 +69,27 @@ def test_a_bad_value_is_refused_naming_the_variable(
         reference()
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "least"),
+    [
+        ("CXCHANGE_DB_POOL_SIZE", "-1", 1),
+        ("CXCHANGE_ANALYSIS_CONCURRENCY", "0", 1),  # was taken as 1 without a word
+        ("CXCHANGE_SESSION_HOURS", "0", 1),
+        ("CXCHANGE_LOGIN_DELAY_SECONDS", "-2", 0),
+    ],
+)
+def test_a_number_below_the_least_that_means_anything_is_refused(
+    name: str, value: str, least: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=rf"^{name}: expected at least {least}, got {value}$"):
+        Settings()
+    monkeypatch.setenv(name, str(least))
+    assert getattr(Settings(), name.removeprefix("CXCHANGE_").lower()) == least
+    with pytest.raises(ValueError, match=name):  # a keyword value is held to it too
+        Settings(**{name.removeprefix("CXCHANGE_").lower(): int(value)})
+
+
 def test_get_settings_is_read_once() -> None:
     assert get_settings() is get_settings()
 
