@@ -13,6 +13,7 @@ the variable (tests/core/test_config.py), as is a whole number below the least t
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from functools import lru_cache
 from typing import Any
@@ -46,6 +47,20 @@ def _parse(name: str, kind: str, raw: str) -> Any:
     except ValueError:
         raise ValueError(f"{ENV_PREFIX}{name.upper()}: expected {kind}, got {raw!r}") from None
     return raw  # str and str | None: as given
+
+
+@lru_cache(maxsize=8)
+def proxy_networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """CXCHANGE_TRUSTED_PROXIES: addresses or networks, comma-separated (empty: none)."""
+    nets = []
+    for item in (p.strip() for p in spec.split(",")):
+        if not item:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}TRUSTED_PROXIES: not an address or network: {item!r}") from None
+    return tuple(nets)
 
 
 def at_least(low: int, default: int) -> Any:
@@ -105,7 +120,7 @@ class Settings:
     login_max_delay_seconds: int = at_least(0, 900)
     # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); empty: the
     # header is ignored and the client is the direct peer.
-    trusted_proxies: str = ""
+    trusted_proxies: str = dataclasses.field(default="", metadata={"check": proxy_networks})
     # Request bodies: JSON and forms, and file uploads (imports, RACI and readiness CSVs); counted while
     # they arrive, refused with 413 before anything is stored.
     max_body_kb: int = at_least(1, 1024)
@@ -136,6 +151,8 @@ class Settings:
             low = field.metadata.get("at_least")
             if low is not None and value < low:
                 raise ValueError(f"{ENV_PREFIX}{field.name.upper()}: expected at least {low}, got {value!r}")
+            if (check := field.metadata.get("check")) is not None:
+                check(value)  # refused now, naming the variable, not by the first request it is used on
             setattr(self, field.name, value)
 
 
