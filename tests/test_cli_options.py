@@ -4,6 +4,7 @@ shared options or checks a format by hand."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from cxchange.cli import app
+from cxchange.core import cli_options as opt
 from cxchange.core.cli_options import format_help
 from cxchange.core.errors import InputError
 from cxchange.core.output import FORMATS
@@ -98,22 +100,44 @@ def test_the_refusal_is_one_line_and_exit_1_from_the_command(tmp_path: Path) -> 
     assert run.stdout == ""
 
 
+# The options every command takes from `core.cli_options` (--format has its own tests above). A
+# command's option is found by its flag among Click's parameters, not by grepping the source: Typer
+# derives a flag from the parameter's name, so a module can declare `where: Annotated[..., typer.Option()]`
+# without writing "--where".
+SHARED = {
+    "--where": opt.WhereOption,
+    "--since": opt.SinceOption,
+    "--until": opt.UntilOption,
+    "--level": opt.LevelOption,
+    "--seed": opt.SeedOption,
+    "--min-n": opt.MinNOption,
+}
 # Options of the same name that mean something else where they are defined again: the demo's --seed
 # picks the generated company (default 42), `readiness report`'s --min-n is the size below which a
 # group merges into its parent unit (default 5), not the one below which a group is flagged small.
-OWN_MEANING = {"seed": {"demo/cli.py"}, "min-n": {"change/cli_governance.py"}}
+OWN_MEANING = {"--seed": {"cxchange.demo.cli"}, "--min-n": {"cxchange.change.cli_governance"}}
 
 
 def test_shared_options_are_defined_once() -> None:
-    defined = re.compile(r'typer\.Option\(\s*"--(format|where|since|until|level|seed|min-n)"')
-    for path in SRC.rglob("*.py"):
-        if path.name == "cli_options.py":
-            continue
-        name = str(path.relative_to(SRC))
-        text = path.read_text(encoding="utf-8")
-        for option in defined.findall(text):
-            assert name in OWN_MEANING.get(option, set()), f"{name} defines the shared --{option} itself"
-        assert "check_format(" not in text, f"{name} checks --format by hand"
+    found = set()
+    for path, cmd in _commands(get_command(app)):
+        module = getattr(cmd.callback, "__module__", "")
+        for param in cmd.params:
+            for flag in set(SHARED) & set(getattr(param, "opts", ())):
+                (info,) = SHARED[flag].__metadata__
+                if module in OWN_MEANING.get(flag, set()):
+                    assert param.help != info.help, f"{module}'s {flag} is the shared one: drop the exception"
+                    continue
+                found.add(flag)
+                assert (param.help, param.metavar) == (info.help, info.metavar), (
+                    f"{' '.join(path)} defines the shared {flag} itself"
+                )
+    assert found == set(SHARED)
+    for source in SRC.rglob("*.py"):
+        if source.name != "cli_options.py":
+            assert "check_format(" not in source.read_text(encoding="utf-8"), (
+                f"{source} checks --format by hand"
+            )
 
 
 @pytest.mark.parametrize(
@@ -203,3 +227,19 @@ def test_unit_and_source_select_what_where_selects(tmp_path: Path) -> None:
             narrowed = cli(*command, *short, "--format", "json")
             assert narrowed == cli(*command, *long, "--format", "json"), (command, short)
             assert narrowed != every, (command, short)
+
+
+def test_a_page_of_feedback_is_one_size_in_every_interface() -> None:
+    """`cxchange feedback` declares its --limit default itself (importing the explore service would load
+    the ORM on every command's start-up); the API, the explorer page and the service share PAGE_SIZE."""
+    from cxchange.listen.api import FeedbackQuery
+    from cxchange.understand import explore
+
+    (param,) = (p for p in _command(("feedback",)).params if p.name == "limit")
+    defaults = {
+        "cxchange feedback --limit": param.default,
+        "GET /api/feedback?limit": FeedbackQuery().limit,
+        "list_feedback": inspect.signature(explore.list_feedback).parameters["limit"].default,
+        "explore.page": inspect.signature(explore.page).parameters["limit"].default,
+    }
+    assert defaults == dict.fromkeys(defaults, explore.PAGE_SIZE)

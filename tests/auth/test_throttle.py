@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 from cxchange.auth import service, throttle
 from cxchange.auth.throttle import Counted, account_delay, client_address, login_wait, window_wait
 from cxchange.core.config import get_settings
-from cxchange.core.errors import InputError
 
 PASSWORD = "correct-horse-battery"
 NOW = datetime(2026, 12, 6, 12, 0, 0)
@@ -76,7 +75,9 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy() -> None:
     # what the client wrote before the proxy's own entry is ignored: the right-most untrusted hop counts
     assert client_address("10.0.0.2", "6.6.6.6, 198.51.100.7, 10.0.0.1", "10.0.0.0/8") == "198.51.100.7"
     assert client_address("127.0.0.1", "not-an-address", "127.0.0.1") == "127.0.0.1"
-    with pytest.raises(InputError, match="TRUSTED_PROXIES"):
+    with pytest.raises(
+        ValueError, match="CXCHANGE_TRUSTED_PROXIES: not an address or network: 'nonsense/99'"
+    ):
         client_address("127.0.0.1", "1.2.3.4", "nonsense/99")
 
 

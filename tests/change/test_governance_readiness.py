@@ -147,6 +147,18 @@ def test_readiness_import_report_merge_and_trend(
     assert count("readiness_response") == before
 
 
+def test_with_no_assessment_report_and_trend_say_both_ways_to_make_one(
+    cli: Any, people: dict[str, Any]
+) -> None:
+    ini = _ini(cli, people)
+    for command, scope in (("report", ""), ("trend", " (or --unit)")):
+        shown = " ".join(cli("readiness", command, ini).stdout.split())
+        assert shown == (
+            f"no readiness assessment for initiative {ini}{scope} yet: `cxchange readiness import {ini} "
+            "FILE.csv` (unit, awareness … reinforcement 1–5), or an ADKAR pulse survey"
+        ), command
+
+
 def test_a_tie_for_the_top_barrier_is_reported_as_a_tie(
     cli: Any, people: dict[str, Any], tmp_path: Path, engine: Engine
 ) -> None:

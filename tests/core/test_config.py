@@ -69,6 +69,38 @@ def test_a_bad_value_is_refused_naming_the_variable(
         reference()
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "least"),
+    [
+        ("CXCHANGE_DB_POOL_SIZE", "-1", 1),
+        ("CXCHANGE_ANALYSIS_CONCURRENCY", "0", 1),  # was taken as 1 without a word
+        ("CXCHANGE_SESSION_HOURS", "0", 1),
+        ("CXCHANGE_LOGIN_DELAY_SECONDS", "-2", 0),
+    ],
+)
+def test_a_number_below_the_least_that_means_anything_is_refused(
+    name: str, value: str, least: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=rf"^{name}: expected at least {least}, got {value}$"):
+        Settings()
+    monkeypatch.setenv(name, str(least))
+    assert getattr(Settings(), name.removeprefix("CXCHANGE_").lower()) == least
+    with pytest.raises(ValueError, match=name):  # a keyword value is held to it too
+        Settings(**{name.removeprefix("CXCHANGE_").lower(): int(value)})
+
+
+def test_a_bad_trusted_proxy_is_refused_when_the_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not by the first request behind the proxy (each sign-in and survey answer then failed with it)."""
+    monkeypatch.setenv("CXCHANGE_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.0/33")
+    with pytest.raises(
+        ValueError, match=r"^CXCHANGE_TRUSTED_PROXIES: not an address or network: '10.0.0.0/33'$"
+    ):
+        Settings()
+    monkeypatch.setenv("CXCHANGE_TRUSTED_PROXIES", "10.0.0.1, 10.0.0.0/8")
+    assert Settings().trusted_proxies == "10.0.0.1, 10.0.0.0/8"  # kept as given; auth/throttle.py reads it
+
+
 def test_get_settings_is_read_once() -> None:
     assert get_settings() is get_settings()
 

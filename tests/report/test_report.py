@@ -207,6 +207,16 @@ def test_cli(demo_engine: Engine, tmp_path: Path) -> None:
     assert isinstance(bad.exception, NotFoundError)
 
 
+def test_a_bad_period_is_refused_before_the_database_is_opened(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/x.db"
+    bad = CliRunner().invoke(
+        _app(), ["--db", url, "report", "-o", str(tmp_path / "r.html"), "--period", "2026-13"]
+    )
+    assert bad.exit_code == 1 and isinstance(bad.exception, InputError)
+    assert str(bad.exception).startswith("--period wants a quarter (2026-Q3), a month (2026-09) or a year")
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_report_response(demo_engine: Engine) -> None:
     body, media, name = report_response(demo_engine, "2026-09", "R-WEST", "html")
     assert media.startswith("text/html") and name == "cx-report-2026-09-R-WEST.html"

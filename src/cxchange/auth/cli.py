@@ -39,10 +39,10 @@ def _password(from_stdin: bool) -> tuple[str, bool]:
 def user_add(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The user's e-mail (their sign-in name).")],
-    role: Annotated[str, typer.Option("--role", help="admin, analyst, change-lead, manager or viewer.")],
+    role: Annotated[str, typer.Option(help="admin, analyst, change-lead, manager or viewer.")],
     unit: Annotated[
         list[str] | None,
-        typer.Option("--unit", help="Org unit code they look after (repeat); needed for a manager."),
+        typer.Option(help="Org unit code they look after (repeat); needed for a manager."),
     ] = None,
     password_stdin: PasswordStdin = False,
     db: opt.DbOption = None,
@@ -97,7 +97,7 @@ def user_delete(ctx: typer.Context, email: Annotated[str, typer.Argument()], db:
 def token_create(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="Whose token: it has that user's role and units.")],
-    name: Annotated[str | None, typer.Option("--name", help="What the token is for.")] = None,
+    name: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
     db: opt.DbOption = None,
 ) -> None:
     """Create an API token and print it (only a hash is stored: copy it now)."""
@@ -118,8 +118,8 @@ def token_revoke(
 
 def audit_command(
     ctx: typer.Context,
-    action: Annotated[str | None, typer.Option("--action", help="e.g. import* or user.add")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 50,
+    action: Annotated[str | None, typer.Option(help="e.g. import* or user.add")] = None,
+    limit: Annotated[int, typer.Option()] = 50,
     fmt: opt.FormatOption = "table",
     db: opt.DbOption = None,
 ) -> None:

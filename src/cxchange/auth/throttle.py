@@ -11,13 +11,11 @@ import ipaddress
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from sqlalchemy import Engine, delete, func, insert, select
 
 from cxchange.auth.models import RateEvent
-from cxchange.core.config import get_settings
-from cxchange.core.errors import InputError
+from cxchange.core.config import get_settings, proxy_networks
 
 # An account's failures are remembered this long (or until it signs in); an address it signed in from
 # this long.
@@ -177,19 +175,6 @@ def request_wait(engine: Engine, kind: str, user_id: int, per_minute: int) -> fl
 # --- the client's address ------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    nets = []
-    for item in (p.strip() for p in spec.split(",")):
-        if not item:
-            continue
-        try:
-            nets.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise InputError(f"CXCHANGE_TRUSTED_PROXIES: not an address or network: {item!r}") from None
-    return tuple(nets)
-
-
 def _trusted(address: str, nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
@@ -202,7 +187,7 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
     """The client's address: the direct peer, unless it is a trusted proxy; then the right-most address
     of X-Forwarded-For that is not itself a trusted proxy (what a client writes there is ignored)."""
     peer = peer or "?"
-    nets = _networks(trusted_proxies)
+    nets = proxy_networks(trusted_proxies)
     if not nets or not forwarded_for or not _trusted(peer, nets):
         return peer
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]

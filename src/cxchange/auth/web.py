@@ -186,7 +186,7 @@ async def api_guard(request: Request) -> None:
         raise ForbiddenError("not available to a user limited to some units")
 
 
-_running = threading.BoundedSemaphore(max(1, get_settings().analysis_concurrency))
+_running = threading.BoundedSemaphore(get_settings().analysis_concurrency)  # at least 1: core/config.py
 
 
 def rate_limited(kind: str) -> Callable[[Request], AsyncIterator[None]]:

@@ -84,26 +84,24 @@ def _show(out: dict[str, Any], fmt: str) -> None:
 
 @initiative_command("create", show=_show, calls="cxchange.change.service:create")
 def initiative_create(
-    name: Annotated[str, typer.Option("--name", help="A short name, unique.")],
-    framework: Annotated[
-        str, typer.Option("--framework", help="kotter, adkar, cx10, a user one, or FILE.yaml")
-    ],
-    sponsor: Annotated[str, typer.Option("--sponsor", help="Sponsor's e-mail.")],
-    owner: Annotated[str, typer.Option("--owner", help="Owner's (change lead's) e-mail.")],
-    units: Annotated[str, typer.Option("--units", help="Unit codes in scope, comma-separated.")],
-    start: Annotated[str, typer.Option("--start", help="YYYY-MM-DD")],
-    end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD")] = None,
-    pilot_units: Annotated[str | None, typer.Option("--pilot-units", help="Pilot unit codes.")] = None,
-    control_units: Annotated[str | None, typer.Option("--control-units", help="Control unit codes.")] = None,
-    vision: Annotated[str | None, typer.Option("--vision", help="The vision, in a sentence or two.")] = None,
-    theme: Annotated[str | None, typer.Option("--theme", help="The feedback theme that started it.")] = None,
+    name: Annotated[str, typer.Option(help="A short name, unique.")],
+    framework: Annotated[str, typer.Option(help="kotter, adkar, cx10, a user one, or FILE.yaml")],
+    sponsor: Annotated[str, typer.Option(help="Sponsor's e-mail.")],
+    owner: Annotated[str, typer.Option(help="Owner's (change lead's) e-mail.")],
+    units: Annotated[str, typer.Option(help="Unit codes in scope, comma-separated.")],
+    start: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    pilot_units: Annotated[str | None, typer.Option(help="Pilot unit codes.")] = None,
+    control_units: Annotated[str | None, typer.Option(help="Control unit codes.")] = None,
+    vision: Annotated[str | None, typer.Option(help="The vision, in a sentence or two.")] = None,
+    theme: Annotated[str | None, typer.Option(help="The feedback theme that started it.")] = None,
 ) -> None:
     """Start an initiative on a framework, with sponsor, owner, units and (optionally) pilot/control."""
 
 
 @engine_command(initiative_app, "list", title="initiatives", calls="cxchange.change.service:list_all")
 def initiative_list(
-    status: Annotated[str | None, typer.Option("--status", help="active, paused, done or cancelled")] = None,
+    status: Annotated[str | None, typer.Option(help="active, paused, done or cancelled")] = None,
 ) -> None:
     """Every initiative with its progress."""
 
@@ -116,17 +114,17 @@ def initiative_show(initiative: Id) -> None:
 @initiative_command("update", show=_show, calls="cxchange.change.service:update")
 def initiative_update(
     initiative: Id,
-    name: Annotated[str | None, typer.Option("--name")] = None,
-    vision: Annotated[str | None, typer.Option("--vision")] = None,
-    sponsor: Annotated[str | None, typer.Option("--sponsor")] = None,
-    owner: Annotated[str | None, typer.Option("--owner")] = None,
-    start: Annotated[str | None, typer.Option("--start")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="YYYY-MM-DD, or none")] = None,
-    status: Annotated[str | None, typer.Option("--status", help="active, paused, done, cancelled")] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    vision: Annotated[str | None, typer.Option()] = None,
+    sponsor: Annotated[str | None, typer.Option()] = None,
+    owner: Annotated[str | None, typer.Option()] = None,
+    start: Annotated[str | None, typer.Option()] = None,
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD, or none")] = None,
+    status: Annotated[str | None, typer.Option(help="active, paused, done, cancelled")] = None,
     units: opt.UnitsOption = None,
-    pilot_units: Annotated[str | None, typer.Option("--pilot-units")] = None,
-    control_units: Annotated[str | None, typer.Option("--control-units")] = None,
-    theme: Annotated[str | None, typer.Option("--theme")] = None,
+    pilot_units: Annotated[str | None, typer.Option()] = None,
+    control_units: Annotated[str | None, typer.Option()] = None,
+    theme: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Change any of an initiative's fields; unit lists are replaced."""
 
@@ -135,8 +133,8 @@ def initiative_update(
 def initiative_step(
     initiative: Id,
     step: Annotated[str, typer.Argument(help="Step key (e.g. urgency) or number.")],
-    status: Annotated[str, typer.Option("--status", help="todo, doing or done")],
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    status: Annotated[str, typer.Option(help="todo, doing or done")],
+    note: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Move a framework step: todo, doing, done."""
 
@@ -236,12 +234,10 @@ metric_command = commands_of(metric_app, formats=opt.TABLE_JSON, show=_show_metr
 def metric_add(
     initiative: Id,
     metric: Annotated[
-        str, typer.Option("--metric", help="nps, csat, ces, rating, theme-share:THEME, theme-sentiment:THEME")
+        str, typer.Option(help="nps, csat, ces, rating, theme-share:THEME, theme-sentiment:THEME")
     ],
-    target: Annotated[
-        str, typer.Option("--target", help="+5 / -3 (from the baseline) or >=40 / <=12 (a level)")
-    ],
-    by: Annotated[str | None, typer.Option("--by", help="YYYY-MM-DD to reach the target by")] = None,
+    target: Annotated[str, typer.Option(help="+5 / -3 (from the baseline) or >=40 / <=12 (a level)")],
+    by: Annotated[str | None, typer.Option(help="YYYY-MM-DD to reach the target by")] = None,
 ) -> None:
     """Add (or retarget) a success measure; prints its baseline, current value and target."""
 

@@ -120,16 +120,22 @@ def _show_readiness(rows: list[dict[str, Any]], fmt: str) -> None:
     print_rows(table, "table", title="ADKAR readiness")
 
 
+def _no_assessment(scope: str) -> str:
+    """What `readiness report` and `trend` print when `scope` has no assessment: the two ways to make one."""
+    return (
+        f"no readiness assessment for initiative {{initiative}}{scope} yet: `cxchange readiness import "
+        "{initiative} FILE.csv` (unit, awareness … reinforcement 1–5), or an ADKAR pulse survey"
+    )
+
+
 @readiness_command(
-    "report", show=_show_readiness, calls="cxchange.change.readiness:report",
-    empty="no readiness assessment for initiative {initiative} yet: `cxchange readiness import "
-    "{initiative} FILE.csv` (unit, awareness … reinforcement 1–5), or an ADKAR pulse survey",
-)  # fmt: skip
+    "report", show=_show_readiness, calls="cxchange.change.readiness:report", empty=_no_assessment("")
+)
 def readiness_report(
     initiative: Id,
-    by: Annotated[str, typer.Option("--by", help="unit or org:LEVEL")] = "unit",
-    min_n: Annotated[int, typer.Option("--min-n", help="Smaller groups merge into their parent unit.")] = 5,
-    assessment: Annotated[int | None, typer.Option("--assessment", help="Number (default: latest).")] = None,
+    by: Annotated[str, typer.Option(help="unit or org:LEVEL")] = "unit",
+    min_n: Annotated[int, typer.Option(help="Smaller groups merge into their parent unit.")] = 5,
+    assessment: Annotated[int | None, typer.Option(help="Number (default: latest).")] = None,
 ) -> None:
     """Per group: n, mean per element, barrier-point shares, the top barrier and suggested actions."""
 
@@ -141,10 +147,11 @@ def _show_readiness_trend(rows: list[dict[str, Any]], fmt: str) -> None:
 
 
 @readiness_command(
-    "trend", show=_show_readiness_trend, calls="cxchange.change.readiness:trend",
-    empty="no readiness assessment for initiative {initiative} (or --unit) yet: "
-    "`cxchange readiness import {initiative} FILE.csv`",
-)  # fmt: skip
+    "trend",
+    show=_show_readiness_trend,
+    calls="cxchange.change.readiness:trend",
+    empty=_no_assessment(" (or --unit)"),
+)
 def readiness_trend(
     initiative: Id,
     unit: opt.UnitOption = None,
@@ -181,7 +188,7 @@ def impact_set(
     performance_reviews: Annotated[int | None, _aspect("performance_reviews")] = None,
     compensation: Annotated[int | None, _aspect("compensation")] = None,
     location: Annotated[int | None, _aspect("location")] = None,
-    note: Annotated[str | None, typer.Option("--note")] = None,
+    note: Annotated[str | None, typer.Option()] = None,
 ) -> Any:
     """Score the ten aspects of change for one impacted unit (0–5; 0 is left out of the average)."""
     from cxchange.change.impact import set_impact
@@ -231,8 +238,8 @@ def _show_heatmap(rows: list[dict[str, Any]], fmt: str) -> None:
 def impact_heatmap(
     engine: Engine,
     from_: Annotated[str | None, typer.Option("--from", help="YYYY-MM")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="YYYY-MM")] = None,
-    threshold: Annotated[float | None, typer.Option("--threshold", help="Saturation (default 6).")] = None,
+    to: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Saturation (default 6).")] = None,
 ) -> Any:
     """Load per unit and month from every active initiative; '!' marks units over the threshold."""
     from cxchange.change.impact import heatmap

@@ -20,6 +20,8 @@ agents_app = typer.Typer(
 )
 training_app = typer.Typer(help="Training sessions and attendance.", no_args_is_help=True)
 resistance_app = typer.Typer(help="The resistance log.", no_args_is_help=True)
+# A resistance item's status: what `resistance list` filters on and `resistance update` sets.
+_STATUS = typer.Option("--status", help="open or addressed")
 
 
 # --- comms, agents, training, resistance ---------------------------------------------------------
@@ -29,11 +31,11 @@ resistance_app = typer.Typer(help="The resistance log.", no_args_is_help=True)
 def comms_add(
     engine: Engine,
     initiative: Id,
-    audience: Annotated[str, typer.Option("--audience", help="A unit code or a role (role:NAME).")],
-    channel: Annotated[str, typer.Option("--channel", help="e.g. town hall, e-mail, team huddle")],
-    sender: Annotated[str, typer.Option("--sender", help="Sender's e-mail.")],
+    audience: Annotated[str, typer.Option(help="A unit code or a role (role:NAME).")],
+    channel: Annotated[str, typer.Option(help="e.g. town hall, e-mail, team huddle")],
+    sender: Annotated[str, typer.Option(help="Sender's e-mail.")],
     date_: Annotated[str, typer.Option("--date", help="Planned date YYYY-MM-DD.")],
-    message: Annotated[str, typer.Option("--message")],
+    message: Annotated[str, typer.Option()],
 ) -> Any:
     """Plan a message to an audience."""
     from cxchange.change.people import add_comm
@@ -94,7 +96,7 @@ def agents_add(initiative: Id, person: Annotated[str, typer.Argument(help="E-mai
 )  # fmt: skip
 def agents_list(
     initiative: Id,
-    per: Annotated[int | None, typer.Option("--per", help="Target: one agent per N employees (15).")] = None,
+    per: Annotated[int | None, typer.Option(help="Target: one agent per N employees (15).")] = None,
 ) -> None:
     """Coverage per affected team: employees, agents, agents needed; teams without one are flagged."""
 
@@ -108,10 +110,10 @@ def agents_managers(initiative: Id) -> None:
 def training_add(
     engine: Engine,
     initiative: Id,
-    title: Annotated[str, typer.Option("--title")],
-    unit: Annotated[str, typer.Option("--unit", help="Unit code (the session covers the units beneath).")],
+    title: Annotated[str, typer.Option()],
+    unit: Annotated[str, typer.Option(help="Unit code (the session covers the units beneath).")],
     date_: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
-    role: Annotated[str | None, typer.Option("--role", help="Only people with this role.")] = None,
+    role: Annotated[str | None, typer.Option(help="Only people with this role.")] = None,
 ) -> Any:
     """Plan a training session for a unit (and role)."""
     from cxchange.change.people import add_training
@@ -149,12 +151,10 @@ def training_list(initiative: Id) -> None:
 )
 def resistance_add(
     initiative: Id,
-    unit: Annotated[str, typer.Option("--unit")],
-    description: Annotated[str, typer.Option("--description")],
-    cause: Annotated[
-        str, typer.Option("--cause", help="awareness, desire, knowledge, ability, reinforcement, other")
-    ],
-    owner: Annotated[str, typer.Option("--owner", help="E-mail of who deals with it.")],
+    unit: Annotated[str, typer.Option()],
+    description: Annotated[str, typer.Option()],
+    cause: Annotated[str, typer.Option(help="awareness, desire, knowledge, ability, reinforcement, other")],
+    owner: Annotated[str, typer.Option(help="E-mail of who deals with it.")],
 ) -> None:
     """Log resistance, with its ADKAR cause and an owner."""
 
@@ -173,7 +173,7 @@ def _show_resistance(rows: list[dict[str, Any]], fmt: str) -> None:
 )  # fmt: skip
 def resistance_list(
     initiative: Id,
-    status: Annotated[str | None, typer.Option("--status", help="open or addressed")] = None,
+    status: Annotated[str | None, _STATUS] = None,
 ) -> None:
     """The log, each item with its unit's readiness barrier share for the same cause."""
 
@@ -183,8 +183,8 @@ def resistance_update(
     engine: Engine,
     initiative: Id,
     item: Annotated[int, typer.Argument(help="Resistance item id.")],
-    status: Annotated[str, typer.Option("--status", help="open or addressed")],
-    resolution: Annotated[str | None, typer.Option("--resolution")] = None,
+    status: Annotated[str, _STATUS],
+    resolution: Annotated[str | None, typer.Option()] = None,
 ) -> Any:
     """Move an item: open → addressed (or back)."""
     from cxchange.change.people import update_resistance

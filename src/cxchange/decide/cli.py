@@ -86,20 +86,16 @@ def _load_file(file: Path, target: str, predictors: str | None) -> tuple[Any, li
 def drivers_command(
     ctx: typer.Context,
     target: TargetOption = None,
-    file: Annotated[
-        Path | None, typer.Option("--file", help="CSV/TSV/XLSX/Parquet/JSONL table to analyse.")
-    ] = None,
+    file: Annotated[Path | None, typer.Option(help="CSV/TSV/XLSX/Parquet/JSONL table to analyse.")] = None,
     predictors: Annotated[
         str | None,
-        typer.Option(
-            "--predictors", help="A,B,C (default with --file: every other column of numbers or yes/no)."
-        ),
+        typer.Option(help="A,B,C (default with --file: every other column of numbers or yes/no)."),
     ] = None,
-    method: Annotated[str, typer.Option("--method", help="shapley or relative-weights.")] = "shapley",
+    method: Annotated[str, typer.Option(help="shapley or relative-weights.")] = "shapley",
     show_quadrant: Annotated[
         bool, typer.Option("--quadrant", help="Add the importance-performance quadrant of each driver.")
     ] = False,
-    boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples for intervals (0: none).")] = 200,
+    boot: Annotated[int, typer.Option(help="Bootstrap resamples for intervals (0: none).")] = 200,
     seed: opt.SeedOption = 0,
     level: opt.LevelOption = 0.95,
     from_: Annotated[

@@ -24,20 +24,18 @@ def simulate_command(
     ctx: typer.Context,
     fix: Annotated[
         list[str] | None,
-        typer.Option("--fix", help="THEME[=SHARE]: fix it for SHARE (default 0.5) of complainers."),
+        typer.Option(help="THEME[=SHARE]: fix it for SHARE (default 0.5) of complainers."),
     ] = None,
     move: Annotated[
         list[str] | None,
-        typer.Option(
-            "--move", help="detractors-to-passives=0.1, detractors-to-promoters=…, passives-to-promoters=…"
-        ),
+        typer.Option(help="detractors-to-passives=0.1, detractors-to-promoters=…, passives-to-promoters=…"),
     ] = None,
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
-    draws: Annotated[int, typer.Option("--draws", help="Simulation draws (each a bootstrap).")] = 1000,
+    draws: Annotated[int, typer.Option(help="Simulation draws (each a bootstrap).")] = 1000,
     seed: opt.SeedOption = 0,
-    metric: Annotated[str | None, typer.Option("--metric", help=METRIC_HELP)] = None,
+    metric: Annotated[str | None, typer.Option(help=METRIC_HELP)] = None,
     fmt: opt.TableJsonFormat = "table",
     db: opt.DbOption = None,
 ) -> None:
@@ -68,25 +66,24 @@ def simulate_command(
 
 def opportunities_command(
     ctx: typer.Context,
-    share: Annotated[float, typer.Option("--share", help="Share of complainers fixed.")] = 0.5,
+    share: Annotated[float, typer.Option(help="Share of complainers fixed.")] = 0.5,
     churn_rate: Annotated[
         float,
-        typer.Option("--churn-rate", help="Share of at-risk detractors' value assumed lost (default 0.10)."),
+        typer.Option(help="Share of at-risk detractors' value assumed lost (default 0.10)."),
     ] = 0.10,
     weights: Annotated[
         list[str] | None,
         typer.Option(
-            "--weights",
             help="nps_gain=1,revenue_at_risk=1,trend=0.5,customers=0,root_causes=0.5 (gain=… is the same "
             "weight, for any metric)",
         ),
     ] = None,
-    effort_power: Annotated[float, typer.Option("--effort-power", help="priority ÷ effort^P.")] = 1.0,
+    effort_power: Annotated[float, typer.Option(help="priority ÷ effort^P.")] = 1.0,
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
-    draws: Annotated[int, typer.Option("--draws")] = 500,
-    metric: Annotated[str | None, typer.Option("--metric", help=METRIC_HELP)] = None,
+    draws: Annotated[int, typer.Option()] = 500,
+    metric: Annotated[str | None, typer.Option(help=METRIC_HELP)] = None,
     fmt: opt.FormatOption = "table",
     db: opt.DbOption = None,
 ) -> None:
@@ -113,16 +110,16 @@ def opportunities_command(
 def business_case_command(
     ctx: typer.Context,
     theme: Annotated[str, typer.Argument(help="The theme to make the case for.")],
-    share: Annotated[float, typer.Option("--share", help="Share of complainers fixed.")] = 0.5,
-    cost: Annotated[float | None, typer.Option("--cost", help="What fixing it costs.")] = None,
+    share: Annotated[float, typer.Option(help="Share of complainers fixed.")] = 0.5,
+    cost: Annotated[float | None, typer.Option(help="What fixing it costs.")] = None,
     value_per_point: Annotated[
-        float | None, typer.Option("--value-per-point", help="Annual value of one point of the score.")
+        float | None, typer.Option(help="Annual value of one point of the score.")
     ] = None,
-    churn_rate: Annotated[float, typer.Option("--churn-rate")] = 0.10,
+    churn_rate: Annotated[float, typer.Option()] = 0.10,
     output: Annotated[
         str, typer.Option("--output", "-o", help="case.md, case.html or case.pdf")
     ] = "business_case.html",
-    metric: Annotated[str | None, typer.Option("--metric", help=METRIC_HELP)] = None,
+    metric: Annotated[str | None, typer.Option(help=METRIC_HELP)] = None,
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,

@@ -23,8 +23,8 @@ def _show_demo(summary: dict[str, Any], fmt: str) -> None:
 @runs_on_engine(formats=opt.TABLE_JSON, show=_show_demo)
 def demo_command(
     engine: Engine,
-    rows: Annotated[int, typer.Option("--rows", help="Feedback rows in all sources.")] = 20_000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same company).")] = 42,
+    rows: Annotated[int, typer.Option(help="Feedback rows in all sources.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same company).")] = 42,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if feedback exists.")] = False,
     analyse: Annotated[
         bool, typer.Option("--analyze/--no-analyze", help="Load the CX taxonomy and analyse comments.")

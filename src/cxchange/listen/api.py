@@ -22,7 +22,7 @@ from cxchange.listen.models import WARNING
 from cxchange.listen.service import DryRunReport, ImportOptions, ImportResult, import_file
 from cxchange.listen.service import dry_run as run_dry
 from cxchange.org.tree import org_as_nested
-from cxchange.understand.explore import list_feedback
+from cxchange.understand.explore import PAGE_SIZE, list_feedback
 
 router = APIRouter(tags=["listen"])
 _SUFFIX = re.compile(r"(\.[A-Za-z0-9]{1,8}){1,2}$")
@@ -92,7 +92,7 @@ class FeedbackQuery:
     theme: str | None = None
     sentiment: str | None = None
     q: str | None = None
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    limit: Annotated[int, Query(ge=1, le=1000)] = PAGE_SIZE
     offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0
 
 

@@ -21,17 +21,16 @@ org_app = typer.Typer(help="The organisation: units and people.", no_args_is_hel
 def import_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV/TSV/XLSX/JSONL/Parquet export, optionally .gz.")],
-    source: Annotated[str, typer.Option("--source", help="Name of the feedback source.")],
+    source: Annotated[str, typer.Option(help="Name of the feedback source.")],
     kind: Annotated[
         str | None,
         typer.Option(
-            "--kind",
             help="survey|ticket|review|social|complaint|employee; complaint and ticket rows are kept "
             "without text or score when other fields (product, issue...) say what they are about.",
         ),
     ] = None,
     map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, repeatable.")] = None,
-    rating_scale: Annotated[int | None, typer.Option("--rating-scale", help="5 or 10.")] = None,
+    rating_scale: Annotated[int | None, typer.Option(help="5 or 10.")] = None,
     allow_mixed_scales: Annotated[
         bool,
         typer.Option(
@@ -43,14 +42,11 @@ def import_command(
     date_format: Annotated[
         str | None,
         typer.Option(
-            "--date-format",
             help="How received_at is written, e.g. %m/%d/%Y, or %s for Unix seconds; needed when every "
             "date could be day- or month-first, and remembered for the source.",
         ),
     ] = None,
-    file_format: Annotated[
-        str | None, typer.Option("--file-format", help="Override format detection.")
-    ] = None,
+    file_format: Annotated[str | None, typer.Option(help="Override format detection.")] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show mapping, preview, problems; write nothing.")
     ] = False,
@@ -241,13 +237,11 @@ def feedback_command(
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
-    theme: Annotated[str | None, typer.Option("--theme", help="Only comments about this theme.")] = None,
-    sentiment: Annotated[
-        str | None, typer.Option("--sentiment", help="negative, neutral or positive.")
-    ] = None,
+    theme: Annotated[str | None, typer.Option(help="Only comments about this theme.")] = None,
+    sentiment: Annotated[str | None, typer.Option(help="negative, neutral or positive.")] = None,
     q: Annotated[str | None, typer.Option("--q", "--search", help="Words the comment must contain.")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 50,
-    offset: Annotated[int, typer.Option("--offset")] = 0,
+    limit: Annotated[int, typer.Option()] = 50,
+    offset: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """List stored feedback, newest first, with sentiment and themes once analysed."""
 
@@ -256,7 +250,7 @@ def feedback_command(
 def org_import(
     engine: Engine,
     units: Annotated[Path, typer.Argument(help="CSV with code, name, parent (and optional level).")],
-    people: Annotated[Path | None, typer.Option("--people", help="CSV with name, email, unit, role.")] = None,
+    people: Annotated[Path | None, typer.Option(help="CSV with name, email, unit, role.")] = None,
 ) -> Any:
     """Load or update org units and people (importing again updates, never duplicates)."""
     from cxchange.listen.org import import_org
@@ -304,7 +298,7 @@ def redate_command(
     attribute: Annotated[str, typer.Argument(help="A column kept at import that holds the date.")],
     source: opt.SourceOption = None,
     date_format: Annotated[
-        str | None, typer.Option("--date-format", help="e.g. %d/%m/%Y, when day and month could swap.")
+        str | None, typer.Option(help="e.g. %d/%m/%Y, when day and month could swap.")
     ] = None,
 ) -> Any:
     """Date feedback stored without a date from a column kept at import (its name was not recognised);

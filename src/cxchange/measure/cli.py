@@ -29,9 +29,7 @@ def scores_command(
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
-    ci: Annotated[
-        str | None, typer.Option("--ci", help="adjusted-wald (NPS default), wald or bootstrap.")
-    ] = None,
+    ci: Annotated[str | None, typer.Option(help="adjusted-wald (NPS default), wald or bootstrap.")] = None,
     level: opt.LevelOption = 0.95,
     min_n: opt.MinNOption = 30,
 ) -> None:
@@ -45,7 +43,7 @@ def compare_command(
     engine: Engine,
     metric: opt.DefaultMetricOption = None,
     by: ByOption = None,
-    vs: Annotated[str, typer.Option("--vs", help="rest or previous-period.")] = "rest",
+    vs: Annotated[str, typer.Option(help="rest or previous-period.")] = "rest",
     where: opt.WhereOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,

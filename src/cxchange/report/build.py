@@ -468,15 +468,19 @@ def default_period(engine: Engine, where: Sequence[str] = ()) -> ReportPeriod:
 
 
 def build_report(
-    engine: Engine, period: str | None = None, unit: str | None = None, scope: UserScope | None = None
+    engine: Engine,
+    period: str | ReportPeriod | None = None,
+    unit: str | None = None,
+    scope: UserScope | None = None,
 ) -> dict[str, Any]:
     """Everything the executive report shows, as plain JSON-friendly values, as `scope`'s user may see it
-    (default: everything): only their units, and no initiative comparison reaching beyond them."""
+    (default: everything): only their units, and no initiative comparison reaching beyond them. `period`:
+    as text (`parse_period`), or already parsed (the CLI reads it with the command line)."""
     ensure_schema(engine)
     user = scope or UserScope.everything()
     tree, u = resolve_scope(engine, user.one_unit(engine, unit))
     where = (f"unit={u.code}",) if u is not None else ()
-    p = parse_period(period) if period is not None else default_period(engine, where)
+    p = parse_period(period) if isinstance(period, str) else period or default_period(engine, where)
     s = _Scope(engine, where, tree, u)
     n = s.count(p.window)
     scope_name = f"{u.name} ({u.code})" if u is not None else "the whole organisation"

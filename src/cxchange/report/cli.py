@@ -14,6 +14,7 @@ import typer
 
 from cxchange.core import cli_options as opt
 from cxchange.core.cli_support import engine_from
+from cxchange.report.period import ReportPeriod, parse_period
 
 
 def report_command(
@@ -22,9 +23,10 @@ def report_command(
         Path, typer.Option("--output", "-o", help="report.html or report.pdf: the format follows the suffix.")
     ],
     period: Annotated[
-        str | None,
+        ReportPeriod | None,
         typer.Option(
-            "--period",
+            parser=parse_period,  # while the line is read: a bad period is refused before any work
+            metavar="PERIOD",
             help="2026-Q3 (quarter), 2026-09 (month) or 2026 (year); default: the latest complete "
             "quarter with data.",
         ),

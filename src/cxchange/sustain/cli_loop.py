@@ -52,18 +52,16 @@ CASE_COLUMNS = [
 @engine_command(case_rule_app, "add", title="case rule")
 def case_rule_add(
     engine: Engine,
-    kind: Annotated[str, typer.Option("--kind", help="nps, csat, ces, rating or theme")],
+    kind: Annotated[str, typer.Option(help="nps, csat, ces, rating or theme")],
     max_value: Annotated[
         float | None, typer.Option("--max", help="Open a case at or below this score.")
     ] = None,
-    theme: Annotated[
-        str | None, typer.Option("--theme", help="--kind theme: this theme mentioned negatively.")
-    ] = None,
+    theme: Annotated[str | None, typer.Option(help="--kind theme: this theme mentioned negatively.")] = None,
     source: opt.SourceOption = None,
-    sla: Annotated[str, typer.Option("--sla", help="Time to resolve: 72h, 3d, 1w.")] = "72h",
+    sla: Annotated[str, typer.Option(help="Time to resolve: 72h, 3d, 1w.")] = "72h",
     within: Annotated[
         str,
-        typer.Option("--within", help="Only feedback received this recently opens a case: 14d, 4w, 1m."),
+        typer.Option(help="Only feedback received this recently opens a case: 14d, 4w, 1m."),
     ] = "14d",
     name: RuleNameOption = None,
 ) -> Any:
@@ -120,9 +118,9 @@ def cases_update(
     engine: Engine,
     case_id: int,
     status: CaseStatusOption = None,
-    note: Annotated[str | None, typer.Option("--note", help="What was done or said.")] = None,
-    root_cause: Annotated[str | None, typer.Option("--root-cause", help="The theme that caused it.")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who is updating (e-mail), for the history.")] = None,
+    note: Annotated[str | None, typer.Option(help="What was done or said.")] = None,
+    root_cause: Annotated[str | None, typer.Option(help="The theme that caused it.")] = None,
+    by: Annotated[str | None, typer.Option(help="Who is updating (e-mail), for the history.")] = None,
 ) -> Any:
     """Record contact, resolution, a note or the root cause (a theme)."""
     from cxchange.sustain.cases import CasePatch, update
@@ -133,7 +131,7 @@ def cases_update(
 @engine_command(cases_app, "stats", title="cases", calls="cxchange.sustain.case_stats:stats")
 def cases_stats(
     by: Annotated[
-        str | None, typer.Option("--by", help="unit (one row per unit) or org:LEVEL (e.g. org:region).")
+        str | None, typer.Option(help="unit (one row per unit) or org:LEVEL (e.g. org:region).")
     ] = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
@@ -210,7 +208,7 @@ def recognition_cmd(
 @alerts_app.callback()
 def alerts_list(
     ctx: typer.Context,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many alerts.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many alerts.")] = None,
     fmt: opt.FormatOption = "table",
     db: opt.DbOption = None,
 ) -> None:
@@ -240,22 +238,14 @@ def _deliveries(alert: dict[str, Any]) -> str:
 
 @engine_command(alert_rule_app, "add", title="alert rule", calls="cxchange.sustain.alerts:add_rule")
 def alert_rule_add(
-    metric: Annotated[str, typer.Option("--metric", help="nps, csat, ces, rating or theme-spike")],
-    unit: Annotated[str | None, typer.Option("--unit", help="Unit code (default: everything).")] = None,
-    drop: Annotated[
-        float | None, typer.Option("--drop", help="Fire on a significant fall of this size.")
-    ] = None,
-    below: Annotated[
-        float | None, typer.Option("--below", help="Fire when the interval is below this.")
-    ] = None,
-    window: Annotated[str, typer.Option("--window", help="Window length: 30d, 4w, 1m.")] = "30d",
-    theme: Annotated[str | None, typer.Option("--theme", help="theme-spike: only this theme.")] = None,
-    email: Annotated[
-        list[str] | None, typer.Option("--email", help="Send to this address (repeatable).")
-    ] = None,
-    webhook: Annotated[
-        list[str] | None, typer.Option("--webhook", help="POST JSON here (repeatable).")
-    ] = None,
+    metric: Annotated[str, typer.Option(help="nps, csat, ces, rating or theme-spike")],
+    unit: Annotated[str | None, typer.Option(help="Unit code (default: everything).")] = None,
+    drop: Annotated[float | None, typer.Option(help="Fire on a significant fall of this size.")] = None,
+    below: Annotated[float | None, typer.Option(help="Fire when the interval is below this.")] = None,
+    window: Annotated[str, typer.Option(help="Window length: 30d, 4w, 1m.")] = "30d",
+    theme: Annotated[str | None, typer.Option(help="theme-spike: only this theme.")] = None,
+    email: Annotated[list[str] | None, typer.Option(help="Send to this address (repeatable).")] = None,
+    webhook: Annotated[list[str] | None, typer.Option(help="POST JSON here (repeatable).")] = None,
     name: RuleNameOption = None,
 ) -> None:
     """Add an alert rule (--drop POINTS --window 30d, --below VALUE, or --metric theme-spike)."""

@@ -115,7 +115,6 @@ def outcomes_command(
     metric: Annotated[
         str | None,
         typer.Option(
-            "--metric",
             help="nps, csat, ces, rating, theme-share:THEME or theme-sentiment:THEME. Default: nps when the "
             "store has NPS answers, else the score it has most answers of.",
         ),
@@ -151,7 +150,6 @@ def set_command(
     start_for: Annotated[
         list[str] | None,
         typer.Option(
-            "--start-for",
             help="UNIT=YYYY-MM-DD: a pilot unit's own start (staggered; repeatable; UNIT=default clears).",
         ),
     ] = None,
@@ -197,15 +195,13 @@ def _show_scorecard(rows: list[dict[str, Any]], fmt: str) -> None:
 
 @runs_on_engine(show=_show_scorecard, calls="cxchange.sustain.scorecard:scorecard")
 def scorecard_command(
-    period: Annotated[str, typer.Option("--period", help="quarter or month.")] = "quarter",
+    period: Annotated[str, typer.Option(help="quarter or month.")] = "quarter",
     by: Annotated[
         str | None,
-        typer.Option("--by", help="org:LEVEL, e.g. org:region or org:store. Default: the lowest level."),
+        typer.Option(help="org:LEVEL, e.g. org:region or org:store. Default: the lowest level."),
     ] = None,
     metric: opt.DefaultMetricOption = None,
-    target: Annotated[
-        float | None, typer.Option("--target", help="Met only when the interval says so.")
-    ] = None,
+    target: Annotated[float | None, typer.Option(help="Met only when the interval says so.")] = None,
     as_of: Annotated[
         date | None,
         opt.date_option(

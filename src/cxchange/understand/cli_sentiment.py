@@ -63,10 +63,10 @@ def sentiment_command(
         list[str] | None, typer.Argument(help="Texts to score.", show_default=False, metavar="TEXT")
     ] = None,
     file: Annotated[
-        Path | None, typer.Option("--file", help="CSV/TSV/XLSX/JSONL/Parquet file (optionally .gz).")
+        Path | None, typer.Option(help="CSV/TSV/XLSX/JSONL/Parquet file (optionally .gz).")
     ] = None,
     column: Annotated[
-        str | None, typer.Option("--column", help="Column of --file with the text (default: guessed).")
+        str | None, typer.Option(help="Column of --file with the text (default: guessed).")
     ] = None,
     backend: BackendOption = None,
     fmt: opt.FormatOption = "table",

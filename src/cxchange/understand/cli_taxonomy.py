@@ -66,8 +66,8 @@ def themes_add(
     name: Annotated[str, typer.Argument(help="Theme name.")],
     keyword: KeywordsOption = None,
     example: ExampleOption = None,
-    parent: Annotated[str | None, typer.Option("--parent", help="Parent theme (name or id).")] = None,
-    effort: Annotated[int | None, typer.Option("--effort", help="1 (easy) .. 5 (hard).")] = None,
+    parent: Annotated[str | None, typer.Option(help="Parent theme (name or id).")] = None,
+    effort: Annotated[int | None, typer.Option(help="1 (easy) .. 5 (hard).")] = None,
 ) -> Any:
     """Add a theme with keywords or example phrases."""
     from cxchange.understand.themes.taxonomy import add_theme
@@ -84,7 +84,7 @@ def themes_rename(theme: ThemeArgument, new_name: Annotated[str, typer.Argument(
 @theme_command("merge", **_EDIT, calls=f"{TAXONOMY}:merge_themes")
 def themes_merge(
     themes: Annotated[list[str], typer.Argument(help="Themes to fold in.")],
-    into: Annotated[str, typer.Option("--into", help="The theme that remains.")],
+    into: Annotated[str, typer.Option(help="The theme that remains.")],
 ) -> None:
     """Merge themes into one: keywords, children and assignments move."""
 
@@ -93,7 +93,7 @@ def themes_merge(
 def themes_split(
     engine: Engine,
     theme: Annotated[str, typer.Argument(help="Theme to split.")],
-    name: Annotated[str, typer.Option("--name", help="Name of the new theme.")],
+    name: Annotated[str, typer.Option(help="Name of the new theme.")],
     keyword: KeywordsOption = None,
     sibling: Annotated[bool, typer.Option("--sibling", help="Make it a sibling, not a child.")] = False,
 ) -> Any:
@@ -137,7 +137,6 @@ def themes_export(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out",
             help="Write FILE.yaml, and discovered themes' matchers beside it "
             "(FILE.matchers.npz); needed when the taxonomy has discovered themes.",
         ),
@@ -158,9 +157,7 @@ def themes_export(
 def themes_import(
     engine: Engine,
     file: Annotated[Path | None, typer.Argument(help="Taxonomy YAML file.")] = None,
-    builtin: Annotated[
-        str | None, typer.Option("--builtin", help="A shipped taxonomy, e.g. cx_default.")
-    ] = None,
+    builtin: Annotated[str | None, typer.Option(help="A shipped taxonomy, e.g. cx_default.")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Delete themes not in the file.")] = False,
 ) -> Any:
     """Create or update themes from YAML (by name); see `themes export` for the format."""

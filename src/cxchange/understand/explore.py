@@ -31,6 +31,8 @@ from cxchange.org.models import OrgUnit
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme, Theme
 
 COUNT_CAP = 10_000
+# Feedback rows a page holds unless asked otherwise: the list's (CLI, API) and the explorer page's.
+PAGE_SIZE = 50
 NPS_RANGE = (0, 10)
 
 
@@ -274,7 +276,7 @@ def page(
     *,
     older_than: Cursor | None = None,
     newer_than: Cursor | None = None,
-    limit: int = 50,
+    limit: int = PAGE_SIZE,
     many: bool | None = None,
 ) -> Page:
     """One page of matching feedback, newest first, with themes and sentiment once analysed.
@@ -319,7 +321,7 @@ def list_feedback(
     theme: str | None = None,
     sentiment: str | None = None,
     q: str | None = None,
-    limit: int = 50,
+    limit: int = PAGE_SIZE,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Matching feedback, newest first (undated rows last), `limit` rows from `offset`, with each

@@ -16,13 +16,11 @@ if TYPE_CHECKING:
 
 def serve_command(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[
         int,
-        typer.Option(
-            "--workers", min=1, help="Server processes (e.g. one per core); each keeps its own caches."
-        ),
+        typer.Option(min=1, help="Server processes (e.g. one per core); each keeps its own caches."),
     ] = 1,
     db: opt.DbOption = None,
 ) -> None:

@@ -31,22 +31,14 @@ SURVEY_TABLES = ("links", "by_unit", "by_day")
 @engine_command(survey_app, "create", tables=SURVEY_TABLES)
 def create(
     engine: Engine,
-    name: Annotated[str, typer.Option("--name", help="The survey's name (unique).")],
-    kind: Annotated[str, typer.Option("--kind", help="nps, csat, ces or adkar.")],
-    question: Annotated[
-        str | None, typer.Option("--question", help="The question, instead of the kind's.")
-    ] = None,
-    comment_prompt: Annotated[
-        str | None, typer.Option("--comment-prompt", help="The comment box's label.")
-    ] = None,
+    name: Annotated[str, typer.Option(help="The survey's name (unique).")],
+    kind: Annotated[str, typer.Option(help="nps, csat, ces or adkar.")],
+    question: Annotated[str | None, typer.Option(help="The question, instead of the kind's.")] = None,
+    comment_prompt: Annotated[str | None, typer.Option(help="The comment box's label.")] = None,
     units: opt.UnitsOption = None,
-    initiative: Annotated[
-        str | None, typer.Option("--initiative", help="An adkar pulse's initiative (id or name).")
-    ] = None,
-    definition: Annotated[
-        Path | None, typer.Option("--definition", help="Your own question YAML for the kind.")
-    ] = None,
-    language: Annotated[str, typer.Option("--language", help="The respondent page's language.")] = "en",
+    initiative: Annotated[str | None, typer.Option(help="An adkar pulse's initiative (id or name).")] = None,
+    definition: Annotated[Path | None, typer.Option(help="Your own question YAML for the kind.")] = None,
+    language: Annotated[str, typer.Option(help="The respondent page's language.")] = "en",
 ) -> Any:
     """Create a survey with a public link for each of --units (one link without them); prints {"id",
     "name", "kind", "links": [{"unit", "url"}]}."""
@@ -99,8 +91,8 @@ def close(engine: Engine, survey: SurveyArgument) -> Any:
 def invite_cmd(
     engine: Engine,
     survey: SurveyArgument,
-    file: Annotated[Path, typer.Option("--file", help="CSV: email, unit[, customer_id, name].")],
-    remind_after: Annotated[int | None, typer.Option("--remind-after", help="Days before one reminder.")] = 3,
+    file: Annotated[Path, typer.Option(help="CSV: email, unit[, customer_id, name].")],
+    remind_after: Annotated[int | None, typer.Option(help="Days before one reminder.")] = 3,
 ) -> Any:
     """E-mail each contact a one-time link (SMTP: CXCHANGE_SMTP_*; links: CXCHANGE_PUBLIC_URL)."""
     from cxchange.listen.surveys.invitations import invite
@@ -121,7 +113,7 @@ def ingest_map(
     engine: Engine,
     source: Annotated[str, typer.Argument(help="The source webhook payloads are posted to.")],
     file: Annotated[Path, typer.Argument(help='JSON: {"items": "/list", "fields": {"text": "/body", ...}}')],
-    kind: Annotated[str, typer.Option("--kind", help="The source's kind if it is new.")] = "ticket",
+    kind: Annotated[str, typer.Option(help="The source's kind if it is new.")] = "ticket",
 ) -> Any:
     """Store how POST /api/ingest/SOURCE reads a payload into feedback items."""
     from cxchange.listen.ingest import set_mapping

@@ -32,7 +32,6 @@ from cxchange.web.common import render
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SIZE = 50
 FILTER_KEYS = ("q", "since", "until", "source", "unit", "attr", "theme", "sentiment", "nps_min", "nps_max")
 SENTIMENTS = ("positive", "neutral", "negative", "unsupported", "empty")
 
@@ -148,7 +147,7 @@ def feedback_page(request: Request, scope: CallerScope) -> Any:
             f,
             older_than=explore.Cursor.decode(older) if older else None,
             newer_than=explore.Cursor.decode(newer) if newer and not older else None,
-            limit=PAGE_SIZE,
+            limit=explore.PAGE_SIZE,
             many=many,
         )
     context = {
@@ -165,7 +164,7 @@ def feedback_page(request: Request, scope: CallerScope) -> Any:
         "themes": _theme_names(eng),
         "sentiments": SENTIMENTS,
         "units": _units_for(eng, scope),
-        "page_size": PAGE_SIZE,
+        "page_size": explore.PAGE_SIZE,
         "theme_link": lambda name: f"/feedback?{_query({**form, 'theme': name})}",
         "sentiment_link": lambda label: f"/feedback?{_query({**form, 'sentiment': label})}",
     }
