@@ -112,3 +112,27 @@ def test_every_field_has_a_type_the_environment_can_set() -> None:
 def test_a_type_without_a_parser_is_refused_not_passed_as_text() -> None:
     with pytest.raises(TypeError, match=r"CXCHANGE_LIMIT: settings of type int \| None"):
         _parse("limit", "int | None", "5")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("CXCHANGE_MIN_N", "abc", "CXCHANGE_MIN_N: expected int, got 'abc'"),
+        ("CXCHANGE_DB_POOL_SIZE", "0", "CXCHANGE_DB_POOL_SIZE: expected at least 1, got 0"),
+    ],
+)
+def test_a_bad_setting_stops_a_command_with_one_line_not_a_traceback(
+    tmp_path: Any, variable: str, value: str, said: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CXCHANGE_")} | {variable: value}
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    run = subprocess.run(
+        [sys.executable, "-m", "cxchange", "scores", "--db", db], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip() == f"error: {said}"
+    assert "Traceback" not in run.stderr and run.stdout == ""

@@ -18,6 +18,8 @@ import os
 from functools import lru_cache
 from typing import Any
 
+from cxchange.core.errors import SettingsError
+
 ENV_PREFIX = "CXCHANGE_"
 _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
@@ -45,7 +47,7 @@ def _parse(name: str, kind: str, raw: str) -> Any:
         if kind == "float":
             return float(text)
     except ValueError:
-        raise ValueError(f"{ENV_PREFIX}{name.upper()}: expected {kind}, got {raw!r}") from None
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}: expected {kind}, got {raw!r}") from None
     return raw  # str and str | None: as given
 
 
@@ -59,7 +61,7 @@ def proxy_networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Net
         try:
             nets.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ValueError(f"{ENV_PREFIX}TRUSTED_PROXIES: not an address or network: {item!r}") from None
+            raise SettingsError(f"{ENV_PREFIX}TRUSTED_PROXIES: not an address or network: {item!r}") from None
     return tuple(nets)
 
 
@@ -153,7 +155,9 @@ class Settings:
                 value = field.default
             low = field.metadata.get("at_least")
             if low is not None and value < low:
-                raise ValueError(f"{ENV_PREFIX}{field.name.upper()}: expected at least {low}, got {value!r}")
+                raise SettingsError(
+                    f"{ENV_PREFIX}{field.name.upper()}: expected at least {low}, got {value!r}"
+                )
             if (check := field.metadata.get("check")) is not None:
                 check(value)  # refused now, naming the variable, not by the first request it is used on
             setattr(self, field.name, value)

@@ -44,6 +44,11 @@ class InputError(CxError):
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
+class SettingsError(CxError, ValueError):
+    """A `CXCHANGE_*` setting the process cannot run with, named: one line at start-up, not a traceback
+    (a ValueError too, for code that validates settings as values)."""
+
+
 class NotFoundError(CxError):
     """A named thing (batch, source, unit) does not exist."""
 
