@@ -178,7 +178,9 @@ def _keywords(service: Any) -> inspect.Signature:
         assert get_origin(hint) is Unpack, f"{service.__qualname__}: **{p.name} is not Unpack[a TypedDict]"
         (declared,) = get_args(hint)
         params += [
-            p.replace(name=k, kind=p.KEYWORD_ONLY, default=p.empty if k in declared.__required_keys__ else None)
+            p.replace(
+                name=k, kind=p.KEYWORD_ONLY, default=p.empty if k in declared.__required_keys__ else None
+            )
             for k in declared.__annotations__
         ]
     return inspect.Signature(params)
