@@ -102,7 +102,7 @@ def informative_advice(
 
 def plan(engine: Engine, initiative: int | str, **options: Unpack[OutcomeOptions]) -> dict[str, Any]:
     """Minimum detectable effect for the initiative's pilot and control units over its windows. No
-    metric: the store's default (`outcomes.metric_or_default`)."""
+    metric: the store's default (`outcomes.metric_or_default`). The keywords: `OutcomeOptions`."""
     kind, _theme = parse_metric(metric_or_default(engine, options.get("metric")))
     if kind not in ("nps", "csat", "ces", "rating"):
         raise InputError("outcomes plan works on nps, csat, ces or rating")

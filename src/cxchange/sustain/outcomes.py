@@ -244,7 +244,7 @@ def outcomes(engine: Engine, initiative: int | str, **options: Unpack[OutcomeOpt
     """Pilot vs control (two-way fixed effects, randomization inference at the assignment level) when
     pilot and control units are set, else before/after. Windows and cluster level: as given, else as
     stored on the initiative (`cxchange outcomes set`), else the defaults. No metric: the store's
-    default (`metric_or_default`)."""
+    default (`metric_or_default`). The keywords: `outcome_design.OutcomeOptions`."""
     kind, theme = parse_metric(metric_or_default(engine, options.get("metric")))
     design = load_design(engine, initiative, options)
     ini_id, ini_name, start, units, starts, tree, level = (
