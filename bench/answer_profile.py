@@ -58,13 +58,16 @@ def main() -> None:
 
     from cxchange.core.db import get_engine
     from cxchange.listen.surveys.service import create_survey
+    from cxchange.listen.surveys.spec import SurveySpec
     from cxchange.org.tree import import_org_rows
 
     tmp = Path(tempfile.mkdtemp(prefix="cx-answer-profile-"))
     url = f"sqlite:///{tmp / 'answers.db'}"
     engine = get_engine(url)
     import_org_rows(engine, [{"code": c, "name": n, "parent": p} for c, n, p in bench.UNITS], [])
-    survey = create_survey(engine, name="bench", kind="nps", units=[c for c, _, p in bench.UNITS if p])
+    survey = create_survey(
+        engine, SurveySpec(name="bench", kind="nps", units=[c for c, _, p in bench.UNITS if p])
+    )
     paths = [link["url"][link["url"].index("/s/") :] for link in survey["links"]]
     engine.dispose()
     port = bench._free_port()

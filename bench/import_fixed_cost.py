@@ -22,6 +22,7 @@ import polars as pl
 from cxchange.core.db import get_engine
 from cxchange.listen.service import ImportOptions, ImportResult, import_frame
 from cxchange.listen.surveys.service import create_survey
+from cxchange.listen.surveys.spec import SurveySpec
 from cxchange.listen.surveys.writer import DATE_FORMAT
 from cxchange.org.tree import import_org_rows
 
@@ -38,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
     engine = get_engine(f"sqlite:///{Path(tempfile.mkdtemp()) / 'fixed.db'}")
     import_org_rows(engine, UNITS, [])
-    create_survey(engine, name="bench", kind="nps", units=[u["code"] for u in UNITS[1:]])
+    create_survey(engine, SurveySpec(name="bench", kind="nps", units=[u["code"] for u in UNITS[1:]]))
 
     def once() -> ImportResult:
         now = datetime.utcnow().strftime(DATE_FORMAT.replace("%.f", ".%f"))

@@ -322,6 +322,7 @@ def main() -> None:
 
     from cxchange.core.db import get_engine
     from cxchange.listen.surveys.service import create_survey
+    from cxchange.listen.surveys.spec import SurveySpec
     from cxchange.org.tree import import_org_rows
     from cxchange.testing import token_for
 
@@ -338,7 +339,7 @@ def main() -> None:
     url = f"sqlite:///{db}"
     engine = get_engine(url)
     import_org_rows(engine, [{"code": c, "name": n, "parent": p} for c, n, p in UNITS], [])
-    survey = create_survey(engine, name="bench", kind="nps", units=[c for c, _, p in UNITS if p])
+    survey = create_survey(engine, SurveySpec(name="bench", kind="nps", units=[c for c, _, p in UNITS if p]))
     paths = [link["url"][link["url"].index("/s/") :] for link in survey["links"]]
     api_token = token_for(engine, "analyst")
     engine.dispose()

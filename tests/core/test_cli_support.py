@@ -6,7 +6,7 @@ import inspect
 import json
 import math
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict, Unpack, get_args, get_origin, get_type_hints
 
 import pytest
 import typer
@@ -159,9 +159,59 @@ def test_commands_that_call_a_service_pass_it_only_its_own_keywords() -> None:
         # --source/--unit shorthands are folded into `where` before the call
         folded = {"ctx", "fmt", "db", *(name for name, _, _ in _SCOPE_SHORTHANDS)}
         options = [p for p in inspect.signature(cmd.callback).parameters if p not in folded]
-        inspect.signature(_service(calls)).bind("engine", **dict.fromkeys(options))  # TypeError if not
+        _keywords(_service(calls)).bind("engine", **dict.fromkeys(options))  # TypeError if not
         checked.append(calls)
     assert len(checked) >= 25, checked
+    assert {"cxchange.sustain.outcomes:outcomes", "cxchange.sustain.outcome_plan:plan"} <= set(checked)
+
+
+def _keywords(service: Any) -> inspect.Signature:
+    """The service's signature with `**options: Unpack[Declared]` written out as Declared's keywords
+    (each optional unless Declared requires it). Any other `**kwargs` would take every option, so the
+    check above could not fail: a service a command calls by name must declare what it takes."""
+    params = []
+    for p in inspect.signature(service).parameters.values():
+        if p.kind is not p.VAR_KEYWORD:
+            params.append(p)
+            continue
+        hint = get_type_hints(service, include_extras=True)[p.name]
+        assert get_origin(hint) is Unpack, f"{service.__qualname__}: **{p.name} is not Unpack[a TypedDict]"
+        (declared,) = get_args(hint)
+        params += [
+            p.replace(
+                name=k, kind=p.KEYWORD_ONLY, default=p.empty if k in declared.__required_keys__ else None
+            )
+            for k in declared.__annotations__
+        ]
+    return inspect.Signature(params)
+
+
+def test_the_keyword_check_reads_options_declared_once() -> None:
+    """`outcomes` and `outcomes plan` take `**options: Unpack[OutcomeOptions]`: the check sees its
+    keywords, refuses one it does not name and one a required key lacks; and so does the service."""
+    from cxchange.sustain.outcomes import outcomes
+
+    names = list(_keywords(outcomes).parameters)
+    assert names == ["engine", "initiative", "metric", "before", "after", "cluster", "level"]
+    with pytest.raises(TypeError):
+        _keywords(outcomes).bind("engine", "initiative", metrc="nps")
+    with pytest.raises(TypeError, match=r"\['levl'\]: the outcome options are metric, before, after"):
+        outcomes("engine", 1, metric="nps", levl=0.9)  # type: ignore[call-arg]  # before any query
+
+    with pytest.raises(TypeError):
+        _keywords(_needs).bind("engine")
+    with pytest.raises(AssertionError, match="not Unpack"):
+        _keywords(_takes_any)
+
+
+class _Needs(TypedDict):
+    must: int
+
+
+def _needs(engine: Any, **options: Unpack[_Needs]) -> None: ...
+
+
+def _takes_any(engine: Any, **options: Any) -> None: ...
 
 
 def test_an_empty_listing_says_why_in_every_format(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,7 @@ def _nonce(form_token: str) -> str:
 def test_kill9_loses_no_acknowledged_answer(tmp_path: Path, cxchange_server: Any) -> None:
     from cxchange.core.db import get_engine
     from cxchange.listen.surveys.service import create_survey
+    from cxchange.listen.surveys.spec import SurveySpec
     from cxchange.org.tree import import_org_rows
 
     db = tmp_path / "kill.db"
@@ -35,7 +36,7 @@ def test_kill9_loses_no_acknowledged_answer(tmp_path: Path, cxchange_server: Any
     import_org_rows(
         engine, [{"code": "CO", "name": "Co", "parent": ""}, {"code": "U1", "name": "U", "parent": "CO"}], []
     )
-    link = create_survey(engine, name="k", kind="nps", units=["U1"])["links"][0]["url"]
+    link = create_survey(engine, SurveySpec(name="k", kind="nps", units=["U1"]))["links"][0]["url"]
     path = link[link.index("/s/") :]
     engine.dispose()
     env = {"CXCHANGE_DATABASE_URL": url, "CXCHANGE_SURVEY_POSTS_PER_ADDRESS": "1000000"}

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from cxchange.core.errors import InputError
 from cxchange.listen.surveys.models import ADKAR
 from cxchange.listen.surveys.service import close_survey, create_survey
+from cxchange.listen.surveys.spec import SurveySpec
 
 
 def _path(url: str) -> str:
@@ -28,16 +29,18 @@ def _lang(page: str) -> str:
 
 def test_a_language_that_does_not_ship_is_refused_with_the_ones_that_do(org_engine: Engine) -> None:
     with pytest.raises(InputError, match=r"does not ship in 'de'.*available: en, fr"):
-        create_survey(org_engine, name="Besuch", kind="nps", units=["N1"], language="de")
+        create_survey(org_engine, SurveySpec(name="Besuch", kind="nps", units=["N1"], language="de"))
     # A regional variant falls back to its language's page.
-    made = create_survey(org_engine, name="Visite QC", kind="csat", units=["N1"], language="fr-CA")
+    made = create_survey(
+        org_engine, SurveySpec(name="Visite QC", kind="csat", units=["N1"], language="fr-CA")
+    )
     assert made["links"]
 
 
 def test_the_french_survey_speaks_french_from_form_to_closed_page(
     org_engine: Engine, public: TestClient
 ) -> None:
-    made = create_survey(org_engine, name="Visite", kind="nps", units=["N1"], language="fr")
+    made = create_survey(org_engine, SurveySpec(name="Visite", kind="nps", units=["N1"], language="fr"))
     path = _path(made["links"][0]["url"])
     form = public.get(path)
     assert _lang(form.text) == "fr"
@@ -77,7 +80,7 @@ def test_the_invitation_of_a_french_survey_is_written_in_french(
 ) -> None:
     from cxchange.listen.surveys.invitations import invite
 
-    create_survey(org_engine, name="Visite", kind="nps", units=["N1"], language="fr")
+    create_survey(org_engine, SurveySpec(name="Visite", kind="nps", units=["N1"], language="fr"))
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("email,unit,name\nmia@example.test,N1,Mia\n", encoding="utf-8")
     assert invite(org_engine, "Visite", contacts)["sent"] == 1

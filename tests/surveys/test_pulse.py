@@ -166,3 +166,40 @@ def test_comments_that_reached_k_uncounted_are_released_after_the_commit(
     work = release_due(org_engine, out["id"])
     assert work is not None and events.complete(org_engine, work).done
     assert counter("pulse_comment_held") == 0 and counter("feedback") == 5
+
+
+def test_the_cli_and_the_api_create_through_one_path_with_one_spec(
+    org_engine: Engine, client: TestClient, db_url: str, monkeypatch: Any
+) -> None:
+    """`survey create` and POST /api/surveys (so the Surveys page) hand the same `SurveySpec` to
+    `change.readiness.create_survey_or_pulse`, which reserves each pulse its own assessment; only the
+    CLI's --definition reaches the service as a path: a `definition_file` in the API's body is dropped."""
+    from typer.testing import CliRunner
+
+    import cxchange.change.readiness as readiness
+    from cxchange.cli import app
+    from cxchange.listen.surveys.spec import SurveySpec
+
+    seen: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    real = readiness.create_survey
+
+    def spy(engine: Engine, spec: SurveySpec, **kw: Any) -> dict[str, Any]:
+        seen.append(({k: getattr(spec, k) for k in SurveySpec.model_fields}, kw))
+        return real(engine, spec, **kw)
+
+    monkeypatch.setattr(readiness, "create_survey", spy)
+    ini = _initiative(org_engine)
+    fields = {"kind": "adkar", "question": "Ready?", "comment_prompt": "Why?", "units": ["N1", "N2"]}
+    api = client.post(
+        "/api/surveys", json={"name": "P", **fields, "initiative": ini, "definition_file": "/etc/passwd"}
+    )
+    assert api.status_code == 201, api.text
+    cli = CliRunner().invoke(app, [
+        "survey", "create", "--name", "P", "--kind", "adkar", "--question", "Ready?", "--comment-prompt",
+        "Why?", "--units", "N1,N2", "--initiative", "Queue busting", "--db", db_url,
+    ])  # fmt: skip
+    assert "a survey named 'P' exists already" in str(cli.exception)  # the same spec, refused
+    (api_spec, api_kw), (cli_spec, cli_kw) = seen
+    assert api_spec == cli_spec == {"name": "P", **fields, "language": "en"}
+    assert api_kw == {"initiative_id": ini, "assessment": 1, "definition_file": None}
+    assert cli_kw == {"initiative_id": ini, "assessment": 2, "definition_file": None}

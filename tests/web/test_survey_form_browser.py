@@ -15,6 +15,7 @@ from tests.web.conftest import screenshot
 def survey_server(tmp_path: Path, cxchange_server: Any) -> Any:
     from cxchange.core.db import get_engine
     from cxchange.listen.surveys.service import create_survey
+    from cxchange.listen.surveys.spec import SurveySpec
     from cxchange.org.tree import import_org_rows
 
     db = tmp_path / "form.db"
@@ -23,7 +24,7 @@ def survey_server(tmp_path: Path, cxchange_server: Any) -> Any:
     import_org_rows(
         engine, [{"code": "CO", "name": "Co", "parent": ""}, {"code": "U1", "name": "U", "parent": "CO"}], []
     )
-    links = create_survey(engine, name="Visit", kind="nps", units=["U1"])["links"]
+    links = create_survey(engine, SurveySpec(name="Visit", kind="nps", units=["U1"]))["links"]
     engine.dispose()
     with cxchange_server(["--db", url], tmp_path / "server.log", {"CXCHANGE_DATABASE_URL": url}) as (base, _):
         yield base, links[0]["url"][links[0]["url"].index("/s/") :], db

@@ -17,7 +17,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 
@@ -32,8 +33,11 @@ from cxchange.change.common import (
 from cxchange.change.frameworks import adkar_actions
 from cxchange.change.models import ADKAR, ReadinessResponse
 from cxchange.core.errors import InputError, NotFoundError
-from cxchange.listen.surveys.service import pulse_assessments, pulse_scores
+from cxchange.listen.surveys.service import create_survey, pulse_assessments, pulse_scores
 from cxchange.org.tree import Unit, covered_unit_ids, org_tree, person_by_email, unit_by_code
+
+if TYPE_CHECKING:
+    from cxchange.listen.surveys.spec import SurveySpec
 
 BARRIER_AT_OR_BELOW = 3
 MIN_N = 5
@@ -272,7 +276,7 @@ def reserve_pulse_assessment(
 ) -> tuple[int | None, int | None]:
     """(initiative id, the assessment number its answers will form) for a new survey of `kind`: (None,
     None) without an initiative; with one, the survey must be an ADKAR pulse (refused before the
-    initiative is looked up). The one check of `survey create`, the API and the Surveys page."""
+    initiative is looked up)."""
     if initiative is None or initiative == "":
         return None, None
     if kind != "adkar":
@@ -280,6 +284,22 @@ def reserve_pulse_assessment(
     with session_for(engine) as s:
         ini = get_initiative(s, initiative)
         return ini.id, _latest(s, ini.id) + 1
+
+
+def create_survey_or_pulse(
+    engine: Engine,
+    spec: SurveySpec,
+    initiative: int | str | None = None,
+    *,
+    definition_file: str | Path | None = None,
+) -> dict[str, Any]:
+    """The one create path of `survey create`, the API and the Surveys page: the survey `spec` defines,
+    an ADKAR pulse on `initiative` (id or name) when one is given, its answers reserved as the
+    initiative's next assessment. `definition_file`: the CLI's own question YAML (a local path)."""
+    initiative_id, assessment = reserve_pulse_assessment(engine, spec.kind, initiative)
+    return create_survey(
+        engine, spec, initiative_id=initiative_id, assessment=assessment, definition_file=definition_file
+    )
 
 
 def _pulse_rows(engine: Engine, initiative_id: int, assessment: int) -> list[PulseRow]:

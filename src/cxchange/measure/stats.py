@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
+from cxchange.core.keywords import refuse_unknown
+
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike
@@ -189,9 +191,6 @@ class IntervalOptions(TypedDict, total=False):
     n_boot: int
 
 
-_OPTIONS = "level, rng and n_boot"
-
-
 @dataclass(frozen=True)
 class _Interval:
     """One call's interval options, checked; their defaults are these, said once."""
@@ -203,8 +202,7 @@ class _Interval:
     @classmethod
     def of(cls, score: str, method: str, known: tuple[str, ...], options: IntervalOptions) -> _Interval:
         """Refuse an unknown option, an unknown method, a level outside (0, 1), fewer than one draw."""
-        if unknown := sorted(set(options) - IntervalOptions.__optional_keys__):
-            raise TypeError(f"unexpected keyword argument(s) {unknown}: the interval options are {_OPTIONS}")
+        refuse_unknown(options, IntervalOptions, "interval")
         if method not in known:
             raise ValueError(f"unknown {score} ci method {method!r}; expected one of {known}")
         interval = cls(**options)

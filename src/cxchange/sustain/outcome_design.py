@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Engine, select
 
@@ -18,12 +18,27 @@ from cxchange.auth.service import audit
 from cxchange.change.common import get_initiative, initiative_units, session_for
 from cxchange.change.models import InitiativeUnit
 from cxchange.core.errors import InputError
+from cxchange.core.keywords import refuse_unknown
 from cxchange.core.spans import parse_window
 from cxchange.org.models import OrgUnit
 from cxchange.org.tree import OrgTree, org_tree
 
 DEFAULT_BEFORE = "365d"
 DEFAULT_AFTER = "90d"
+DEFAULT_LEVEL = 0.95
+
+
+class OutcomeOptions(TypedDict, total=False):
+    """How a reading of an initiative's outcome is asked for, declared once for `outcomes` and `outcomes
+    plan` (so for their commands, routes and `cxchange.outcomes`): the `metric` (None: the store's
+    default), the `before` and `after` windows and the `cluster` level (None: as stored on the
+    initiative, else the defaults), and the intervals' `level` (default 0.95)."""
+
+    metric: str | None
+    before: str | int | None
+    after: str | int | None
+    cluster: str | None
+    level: float
 
 
 def unit_starts(session: Any, initiative_id: int) -> dict[str, date]:
@@ -58,9 +73,10 @@ def stored_settings(engine: Engine, initiative: int | str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Design:
     """What a reading of an initiative's outcome starts from (`outcomes`, `outcomes plan`): the
-    initiative, its unit codes by role, the pilot units' own starts, the org tree, and `stored_settings`
-    with the windows and cluster level it uses: as given, else as stored, else the defaults. A given ""
-    is a given (bad) window, refused where it is read, never taken for "not given"."""
+    initiative, its unit codes by role, the pilot units' own starts, the org tree, `stored_settings`
+    with the windows and cluster level it uses (as given, else as stored, else the defaults) and which
+    of them were given (`overridden`), and the intervals' level. A given "" is a given (bad) window,
+    refused where it is read, never taken for "not given"."""
 
     id: int
     name: str
@@ -69,26 +85,30 @@ class Design:
     starts: dict[str, date]
     tree: OrgTree
     settings: dict[str, Any]
+    level: float
 
 
-def load_design(
-    engine: Engine,
-    initiative: int | str,
-    before: str | int | None,
-    after: str | int | None,
-    cluster: str | None,
-) -> Design:
+def load_design(engine: Engine, initiative: int | str, options: OutcomeOptions) -> Design:
+    """The design `options` ask for (a keyword that is not an outcome option and a level outside (0, 1)
+    are refused before the initiative is looked up)."""
+    refuse_unknown(options, OutcomeOptions, "outcome")
+    level = options.get("level", DEFAULT_LEVEL)
+    if not 0 < level < 1:
+        raise InputError(f"--level wants a number between 0 and 1, got {level}")
+    before, after, cluster = options.get("before"), options.get("after"), options.get("cluster")
     stored = stored_settings(engine, initiative)
     settings = {
         **stored,
         "before": str(before) if before is not None else stored["before"],
         "after": str(after) if after is not None else stored["after"],
         "cluster": cluster if cluster is not None else stored["cluster"],
+        "overridden": [k for k, v in (("before", before), ("after", after), ("cluster", cluster)) if v],
     }
     with session_for(engine) as s:
         ini = get_initiative(s, initiative)
         units = {role: [u.code for u in us] for role, us in initiative_units(s, ini.id).items()}
-        return Design(ini.id, ini.name, ini.start, units, unit_starts(s, ini.id), org_tree(s), settings)
+        starts, tree = unit_starts(s, ini.id), org_tree(s)
+        return Design(ini.id, ini.name, ini.start, units, starts, tree, settings, level)
 
 
 def _set_starts(session: Any, ini: Any, start_for: list[str]) -> dict[str, dict[str, str | None]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 from scipy import stats as sps
@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from cxchange.core.errors import InputError
 from cxchange.org.tree import covered_unit_ids, pilot_control_overlaps
 from cxchange.sustain import panel
-from cxchange.sustain.outcome_design import check_clusters, cluster_map, load_design
+from cxchange.sustain.outcome_design import OutcomeOptions, check_clusters, cluster_map, load_design
 from cxchange.sustain.outcomes import (
     _codes,
     _data_dates,
@@ -100,25 +100,15 @@ def informative_advice(
     )
 
 
-def plan(
-    engine: Engine,
-    initiative: int | str,
-    *,
-    metric: str | None = None,
-    before: str | None = None,
-    after: str | None = None,
-    cluster: str | None = None,
-    level: float = 0.95,
-) -> dict[str, Any]:
+def plan(engine: Engine, initiative: int | str, **options: Unpack[OutcomeOptions]) -> dict[str, Any]:
     """Minimum detectable effect for the initiative's pilot and control units over its windows. No
-    metric: the store's default (`outcomes.metric_or_default`)."""
-    kind, _theme = parse_metric(metric_or_default(engine, metric))
+    metric: the store's default (`outcomes.metric_or_default`). The keywords: `OutcomeOptions`."""
+    kind, _theme = parse_metric(metric_or_default(engine, options.get("metric")))
     if kind not in ("nps", "csat", "ces", "rating"):
         raise InputError("outcomes plan works on nps, csat, ces or rating")
-    if not 0 < level < 1:
-        raise InputError(f"--level wants a number between 0 and 1, got {level}")
-    design = load_design(engine, initiative, before, after, cluster)
+    design = load_design(engine, initiative, options)
     ini_id, ini_name, start, units, tree = design.id, design.name, design.start, design.units, design.tree
+    level = design.level
     before_text, after_text = design.settings["before"], design.settings["after"]
     cluster_level = design.settings["cluster"]
     pilot_codes, control_codes = units.get("pilot", []), units.get("control", [])

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 from sqlalchemy import Engine, case, func, or_, select
@@ -42,7 +42,7 @@ from cxchange.measure.service import ScoreQuery, in_default_metric
 from cxchange.org.tree import covered_unit_ids, pilot_control_overlaps
 from cxchange.sustain import did as stats
 from cxchange.sustain import panel
-from cxchange.sustain.outcome_design import check_clusters, cluster_map, load_design
+from cxchange.sustain.outcome_design import OutcomeOptions, check_clusters, cluster_map, load_design
 from cxchange.sustain.outcome_staggered import METHOD as METHOD_STAGGERED
 from cxchange.sustain.outcome_staggered import assess_staggered
 from cxchange.understand.models import FeedbackSentiment, FeedbackTheme
@@ -240,26 +240,15 @@ def _window_days(engine: Engine, before: str, after: str, start: date) -> tuple[
     return days_before, days_after
 
 
-def outcomes(
-    engine: Engine,
-    initiative: int | str,
-    *,
-    metric: str | None = None,
-    before: str | int | None = None,
-    after: str | int | None = None,
-    cluster: str | None = None,
-    level: float = 0.95,
-) -> dict[str, Any]:
+def outcomes(engine: Engine, initiative: int | str, **options: Unpack[OutcomeOptions]) -> dict[str, Any]:
     """Pilot vs control (two-way fixed effects, randomization inference at the assignment level) when
     pilot and control units are set, else before/after. Windows and cluster level: as given, else as
     stored on the initiative (`cxchange outcomes set`), else the defaults. No metric: the store's
-    default (`metric_or_default`)."""
-    kind, theme = parse_metric(metric_or_default(engine, metric))
-    if not 0 < level < 1:
-        raise InputError(f"--level wants a number between 0 and 1, got {level}")
-    design = load_design(engine, initiative, before, after, cluster)
-    ini_id, ini_name, start, units, starts, tree = (
-        design.id, design.name, design.start, design.units, design.starts, design.tree
+    default (`metric_or_default`). The keywords: `outcome_design.OutcomeOptions`."""
+    kind, theme = parse_metric(metric_or_default(engine, options.get("metric")))
+    design = load_design(engine, initiative, options)
+    ini_id, ini_name, start, units, starts, tree, level = (
+        design.id, design.name, design.start, design.units, design.starts, design.tree, design.level
     )  # fmt: skip
     settings = design.settings
     before_text, after_text, cluster_level = settings["before"], settings["after"], settings["cluster"]
@@ -338,7 +327,7 @@ def outcomes(
             "after": after_text,
             "cluster": cluster_level,
             "stored": settings["stored"],
-            "overridden": [k for k, v in (("before", before), ("after", after), ("cluster", cluster)) if v],
+            "overridden": settings["overridden"],
         },
         "higher_is_better": higher,
         "level": level,

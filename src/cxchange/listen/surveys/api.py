@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cxchange.core.deps import engine
 from cxchange.listen.surveys.api_models import SurveyCreated, SurveyDetail, SurveyOut
-from cxchange.listen.surveys.service import close_survey, create_survey, list_surveys, show_survey
+from cxchange.listen.surveys.service import close_survey, list_surveys, show_survey
+from cxchange.listen.surveys.spec import SurveySpec
 
 router = APIRouter(tags=["surveys"])
 
 
-class SurveyIn(BaseModel):
-    name: str
-    kind: str
-    question: str | None = None
-    comment_prompt: str | None = None
-    units: Annotated[list[str], Field(max_length=10_000)] = []
-    initiative: int | str | None = None
-    language: str = "en"
+class SurveyIn(SurveySpec):
+    units: list[str] = Field([], max_length=10_000)  # a request's bound
+    initiative: int | str | None = None  # an ADKAR pulse's: id or name
+    # No definition file: the API never reads a path on the server.
 
 
 def create(body: SurveyIn) -> dict[str, Any]:
-    """The one create path of the API and the Surveys page (an adkar pulse reserves its assessment)."""
-    from cxchange.change.readiness import reserve_pulse_assessment
+    """The API's and the Surveys page's create (`change.readiness.create_survey_or_pulse`)."""
+    from cxchange.change.readiness import create_survey_or_pulse
 
-    initiative_id, assessment = reserve_pulse_assessment(engine(), body.kind, body.initiative)
-    return create_survey(
-        engine(), name=body.name, kind=body.kind, question=body.question, comment_prompt=body.comment_prompt,
-        units=body.units, initiative_id=initiative_id, assessment=assessment, language=body.language,
-    )  # fmt: skip
+    return create_survey_or_pulse(engine(), body, body.initiative)
 
 
 @router.post("/surveys", status_code=201, response_model=SurveyCreated)

@@ -42,22 +42,18 @@ def create(
 ) -> Any:
     """Create a survey with a public link for each of --units (one link without them); prints {"id",
     "name", "kind", "links": [{"unit", "url"}]}."""
-    from cxchange.change.readiness import reserve_pulse_assessment
-    from cxchange.listen.surveys.service import create_survey
+    from cxchange.change.readiness import create_survey_or_pulse
+    from cxchange.listen.surveys.spec import SurveySpec
 
-    initiative_id, assessment = reserve_pulse_assessment(engine, kind, initiative)
-    return create_survey(
-        engine,
+    spec = SurveySpec(
         name=name,
         kind=kind,
         question=question,
         comment_prompt=comment_prompt,
-        units=(units or "").split(",") if units else (),
-        initiative_id=initiative_id,
-        assessment=assessment,
-        definition_file=definition,
+        units=units.split(",") if units else [],
         language=language,
     )
+    return create_survey_or_pulse(engine, spec, initiative, definition_file=definition)
 
 
 SurveyArgument = Annotated[str, typer.Argument(help="Id or name.")]

@@ -8,12 +8,11 @@ answers into imports: writer.py; e-mailed one-time links: invitations.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
@@ -27,6 +26,9 @@ from cxchange.core.names import check_name
 from cxchange.listen.models import Feedback, Source
 from cxchange.listen.surveys.models import ADKAR, CLOSED, OPEN, PulseAnswer, Survey, SurveyLink
 from cxchange.org.models import OrgUnit
+
+if TYPE_CHECKING:
+    from cxchange.listen.surveys.spec import SurveySpec
 
 KINDS = ("nps", "csat", "ces", "adkar")
 FORM_FIELDS = frozenset({"score", "comment", "form_token", "website", *ADKAR})
@@ -199,18 +201,18 @@ def form_serializer(engine: Engine) -> URLSafeTimedSerializer:
 
 def create_survey(
     engine: Engine,
+    spec: SurveySpec,
     *,
-    name: str,
-    kind: str,
-    question: str | None = None,
-    comment_prompt: str | None = None,
-    units: Sequence[str] = (),
     initiative_id: int | None = None,
     assessment: int | None = None,
     definition_file: str | Path | None = None,
-    language: str = "en",
 ) -> dict[str, Any]:
-    """A survey with one public link per unit (one link when no units are given)."""
+    """A survey with one public link per unit (one link when no units are given); an ADKAR pulse's
+    initiative and assessment come from `change.readiness.create_survey_or_pulse`, which reserves them.
+    `definition_file`: the creator's own question YAML, a local path (the CLI's; the API takes none)."""
+    name, kind, question, comment_prompt, units, language = (
+        spec.name, spec.kind, spec.question, spec.comment_prompt, spec.units, spec.language
+    )  # fmt: skip
     check_name(name, "survey name")
     if not name.strip() or len(name) > NAME_MAX:
         raise InputError(f"--name: a survey needs a name of 1 to {NAME_MAX} characters")
