@@ -128,3 +128,26 @@ def test_an_initiative_and_a_scorecard_over_two_scales_are_refused(sqlite_engine
         outcomes(sqlite_engine, ini["id"], metric="rating")
     with pytest.raises(MixedScalesError, match="a scorecard is on one scale"):
         scorecard(sqlite_engine, metric="rating", by="org:site")
+
+
+def test_a_report_whose_previous_period_is_on_another_scale_is_built(sqlite_engine: Engine) -> None:
+    """The period holds 1-10 ratings only, the period before 1-5 only: the units' changes span both."""
+    from cxchange.org.tree import import_org_rows
+    from cxchange.report.build import build_report
+    from cxchange.report.render import render_html
+
+    units = [{"code": "HQ", "name": "HQ", "parent": None, "level": "company"},
+             {"code": "S1", "name": "Hotel", "parent": "HQ", "level": "site"},
+             {"code": "S2", "name": "Airport", "parent": "HQ", "level": "site"}]  # fmt: skip
+    import_org_rows(sqlite_engine, units, [])
+    for source, month, stars, scale in (("hotels", "02", [3, 4, 5], None), ("airline", "05", [6, 8, 9], 10)):
+        frame = pl.DataFrame({
+            "comment": [f"{source} {i}" for i in range(60)], "score": [str(stars[i % 3]) for i in range(60)],
+            "date": [f"2026-{month}-{1 + i % 28:02d}" for i in range(60)], "site": ["S1", "S2"] * 30,
+        })  # fmt: skip
+        options = ImportOptions(source=source, map_options=(*MAP, "org_unit=site"), rating_scale=scale)
+        import_frame(sqlite_engine, frame, options)
+    data = build_report(sqlite_engine, "2026-Q2")
+    assert data["metric"] == "rating" and data["mixed_scales"] is None  # the period itself is on one scale
+    assert data["by_unit"] is None and "1-5 (hotels: 60); 1-10 (airline: 60)" in data["by_unit_note"]
+    assert "Ratings by unit not computed: rating answers in scope" in render_html(data)
