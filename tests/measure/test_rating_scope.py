@@ -151,3 +151,37 @@ def test_a_report_whose_previous_period_is_on_another_scale_is_built(sqlite_engi
     assert data["metric"] == "rating" and data["mixed_scales"] is None  # the period itself is on one scale
     assert data["by_unit"] is None and "1-5 (hotels: 60); 1-10 (airline: 60)" in data["by_unit_note"]
     assert "Ratings by unit not computed: rating answers in scope" in render_html(data)
+
+
+@pytest.mark.parametrize("mixed", [True, False])
+def test_an_outcomes_plan_on_ratings_is_on_its_units_one_scale(sqlite_engine: Engine, mixed: bool) -> None:
+    """As `outcomes` does, the plan refuses units rated on two scales; on one, the plausible effect is a
+    share of that scale's range, not of a range guessed from the values (1-10 answers all at most 5)."""
+    from cxchange.change.service import create
+    from cxchange.org.tree import import_org_rows
+    from cxchange.sustain.outcome_plan import plan
+
+    sites = [f"S{i}" for i in range(1, 9)]
+    units = [{"code": "HQ", "name": "HQ", "parent": None, "level": "company"}] + [
+        {"code": s, "name": f"Site {s}", "parent": "HQ", "level": "site"} for s in sites
+    ]
+    import_org_rows(
+        sqlite_engine, units, [{"name": "Erin", "email": "e@x.test", "unit": "HQ", "role": "exec"}]
+    )
+    for source, mine, scale in (("hotels", sites[:4], 5 if mixed else 10), ("airline", sites[4:], 10)):
+        frame = pl.DataFrame({
+            "comment": [f"{source} {i}" for i in range(400)], "score": [str(2 + i * 7 % 4) for i in range(400)],
+            "date": [f"2026-{1 + i % 6:02d}-{1 + i % 28:02d}" for i in range(400)],
+            "site": [mine[i // 6 % 4] for i in range(400)],
+        })  # fmt: skip
+        options = ImportOptions(source=source, map_options=(*MAP, "org_unit=site"), rating_scale=scale)
+        import_frame(sqlite_engine, frame, options)
+    who = {"sponsor": "e@x.test", "owner": "e@x.test"}
+    ini = create(sqlite_engine, name="Rooms", framework="adkar", units=sites, pilot_units=sites[::2],
+                 control_units=sites[1::2], start="2026-07-01", **who)  # fmt: skip
+    if mixed:
+        with pytest.raises(MixedScalesError, match="measure the initiative on another metric"):
+            plan(sqlite_engine, ini["id"], metric="rating", before="90d", after="60d")
+    else:
+        got = plan(sqlite_engine, ini["id"], metric="rating", before="90d", after="60d")
+        assert got["plausible_effect"] == 1.35  # 15 % of 1-10's range (1-5's would be 0.6)
