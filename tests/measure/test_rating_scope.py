@@ -170,7 +170,8 @@ def test_an_outcomes_plan_on_ratings_is_on_its_units_one_scale(sqlite_engine: En
     )
     for source, mine, scale in (("hotels", sites[:4], 5 if mixed else 10), ("airline", sites[4:], 10)):
         frame = pl.DataFrame({
-            "comment": [f"{source} {i}" for i in range(400)], "score": [str(2 + i * 7 % 4) for i in range(400)],
+            "comment": [f"{source} {i}" for i in range(400)],
+            "score": [str(2 + i * 7 % 4) for i in range(400)],
             "date": [f"2026-{1 + i % 6:02d}-{1 + i % 28:02d}" for i in range(400)],
             "site": [mine[i // 6 % 4] for i in range(400)],
         })  # fmt: skip
@@ -185,3 +186,20 @@ def test_an_outcomes_plan_on_ratings_is_on_its_units_one_scale(sqlite_engine: En
     else:
         got = plan(sqlite_engine, ini["id"], metric="rating", before="90d", after="60d")
         assert got["plausible_effect"] == 1.35  # 15 % of 1-10's range (1-5's would be 0.6)
+
+
+def test_compare_by_source_bounds_each_source_by_its_own_scale(engine: Engine) -> None:
+    """--vs previous-period by source compares each source with itself: a 1-5 source's all-alike
+    interval is cut at 5, not at the 10 of another source in scope."""
+    from cxchange.core.output import rounded
+    from cxchange.measure.stats import compare_from_counts
+
+    fours = pl.DataFrame({"comment": [f"stay {i}" for i in range(6)], "score": ["4"] * 6,
+                          "date": ["2026-02-10"] * 3 + ["2026-05-10"] * 3})  # fmt: skip
+    import_frame(engine, fours, ImportOptions(source="hotels", map_options=MAP))
+    airline = ImportOptions(source="airline", map_options=MAP, rating_scale=10)
+    import_frame(engine, _frame("flight", [8, 9, 10, 6] * 10), airline)
+    rows = compare(engine, ScoreQuery(metric="rating", by=("source",)), vs="previous-period")
+    [row] = [r for r in rows if r["group"] == {"source": "hotels"}]
+    five = compare_from_counts("rating", [4], [3], [4], [3], scale=5)
+    assert (row["ci_low"], row["ci_high"]) == (rounded(five.ci_low), rounded(five.ci_high))

@@ -85,7 +85,7 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
     periods: dict[str, str] = {}
     if vs == "rest":
         counted = grouped_counts(engine, q)
-        frame, scale = counted.frame, counted.scale
+        frame = counted.frame
         if frame.is_empty():
             raise no_answers(q)
         check_one_scale(counted.by_scale, scope_text(q), RATE_WITHIN)  # the rest of a source is on another
@@ -100,7 +100,7 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
     else:
         current = replace(q, period=_compared_period(engine, q))
         counted = grouped_counts(engine, current)
-        cur, scale = counted.frame, counted.scale
+        cur = counted.frame
         if cur.is_empty():
             raise no_answers(current)
         earlier = current.period.previous()
@@ -122,12 +122,14 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
             pairs.append((key_vals, part["__value"], part["__count"], before["__value"], before["__count"]))
     rows: list[dict[str, Any]] = []
     for key_vals, va, ca, vb, cb in pairs:
+        group = dict(zip(q.by, key_vals, strict=True))
+        scale = counted.scale_for(group)  # by source: that source's scale, not the widest in scope
         d = compare_from_counts(
             metric, va.to_list(), ca.to_list(), vb.to_list(), cb.to_list(), level=q.level, scale=scale
         )
         rows.append(
             {
-                "group": dict(zip(q.by, key_vals, strict=True)),
+                "group": group,
                 "vs": vs,
                 "n": d.n_a,
                 "score": _round(d.score_a),
