@@ -166,3 +166,21 @@ def test_comments_that_reached_k_uncounted_are_released_after_the_commit(
     work = release_due(org_engine, out["id"])
     assert work is not None and events.complete(org_engine, work).done
     assert counter("pulse_comment_held") == 0 and counter("feedback") == 5
+
+
+def test_comments_held_when_the_survey_closes_are_said_never_to_be_released(
+    client: TestClient, public: TestClient, org_engine: Engine, counter: Any
+) -> None:
+    """Closed with fewer than K comments waiting: no answer can make K, so "held until 5" would mislead."""
+    ini = _initiative(org_engine)
+    out = client.post("/api/surveys", json={"name": "Pulse 5", "kind": "adkar", "units": ["N1"],
+                                            "initiative": ini}).json()  # fmt: skip
+    n1 = out["links"][0]["url"][out["links"][0]["url"].index("/s/") :]
+    for i in range(2):
+        assert _answer(public, n1, (1, 2, 3, 4, 5), comment=f"too fast {i}") == 303
+    closed = client.post(f"/api/surveys/{out['id']}/close").json()
+    assert closed["comments_held"] == 2 and counter("feedback") == 0
+    assert closed["comments_note"].startswith(
+        "2 comments held and never released: the survey closed before 5"
+    )
+    assert "until 5" not in closed["comments_note"]
