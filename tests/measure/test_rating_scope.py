@@ -203,3 +203,16 @@ def test_compare_by_source_bounds_each_source_by_its_own_scale(engine: Engine) -
     [row] = [r for r in rows if r["group"] == {"source": "hotels"}]
     five = compare_from_counts("rating", [4], [3], [4], [3], scale=5)
     assert (row["ci_low"], row["ci_high"]) == (rounded(five.ci_low), rounded(five.ci_high))
+
+
+def test_an_alert_rule_over_two_scales_says_what_a_rule_can_change(sqlite_engine: Engine) -> None:
+    """A rule has no --where nor --by: its note names what a rule has (--unit, --metric)."""
+    from datetime import datetime
+
+    from cxchange.sustain.alerts import add_rule, evaluate
+
+    _load(sqlite_engine)
+    add_rule(sqlite_engine, metric="rating", below=4, window="30d")
+    [note] = evaluate(sqlite_engine, now=datetime(2026, 5, 29))["notes"]
+    assert "on 2 scales: 1-5 (hotels: 40); 1-10 (airline: 40)" in note
+    assert "give the rule a --unit rated on one, or another --metric" in note and "--where" not in note
