@@ -130,23 +130,29 @@ def test_an_initiative_and_a_scorecard_over_two_scales_are_refused(sqlite_engine
         scorecard(sqlite_engine, metric="rating", by="org:site")
 
 
-def test_a_report_whose_previous_period_is_on_another_scale_is_built(sqlite_engine: Engine) -> None:
-    """The period holds 1-10 ratings only, the period before 1-5 only: the units' changes span both."""
+def _two_quarters(engine: Engine) -> None:
+    """Two sites; 1-5 ratings in 2026-Q1 only, 1-10 ratings in 2026-Q2 only (different sources)."""
     from cxchange.org.tree import import_org_rows
-    from cxchange.report.build import build_report
-    from cxchange.report.render import render_html
 
     units = [{"code": "HQ", "name": "HQ", "parent": None, "level": "company"},
              {"code": "S1", "name": "Hotel", "parent": "HQ", "level": "site"},
              {"code": "S2", "name": "Airport", "parent": "HQ", "level": "site"}]  # fmt: skip
-    import_org_rows(sqlite_engine, units, [])
+    import_org_rows(engine, units, [])
     for source, month, stars, scale in (("hotels", "02", [3, 4, 5], None), ("airline", "05", [6, 8, 9], 10)):
         frame = pl.DataFrame({
             "comment": [f"{source} {i}" for i in range(60)], "score": [str(stars[i % 3]) for i in range(60)],
             "date": [f"2026-{month}-{1 + i % 28:02d}" for i in range(60)], "site": ["S1", "S2"] * 30,
         })  # fmt: skip
         options = ImportOptions(source=source, map_options=(*MAP, "org_unit=site"), rating_scale=scale)
-        import_frame(sqlite_engine, frame, options)
+        import_frame(engine, frame, options)
+
+
+def test_a_report_whose_previous_period_is_on_another_scale_is_built(sqlite_engine: Engine) -> None:
+    """The period holds 1-10 ratings only, the period before 1-5 only: the units' changes span both."""
+    from cxchange.report.build import build_report
+    from cxchange.report.render import render_html
+
+    _two_quarters(sqlite_engine)
     data = build_report(sqlite_engine, "2026-Q2")
     assert data["metric"] == "rating" and data["mixed_scales"] is None  # the period itself is on one scale
     assert data["by_unit"] is None and "1-5 (hotels: 60); 1-10 (airline: 60)" in data["by_unit_note"]
@@ -216,3 +222,16 @@ def test_an_alert_rule_over_two_scales_says_what_a_rule_can_change(sqlite_engine
     [note] = evaluate(sqlite_engine, now=datetime(2026, 5, 29))["notes"]
     assert "on 2 scales: 1-5 (hotels: 40); 1-10 (airline: 40)" in note
     assert "give the rule a --unit rated on one, or another --metric" in note and "--where" not in note
+
+
+def test_a_scorecard_whose_previous_period_is_on_another_scale_is_refused_as_a_scorecard(
+    sqlite_engine: Engine,
+) -> None:
+    """Each unit's change spans the quarter and the one before: 1-10 now, 1-5 then is two scales."""
+    from datetime import date
+
+    from cxchange.sustain.scorecard import scorecard
+
+    _two_quarters(sqlite_engine)
+    with pytest.raises(MixedScalesError, match="a scorecard is on one scale"):
+        scorecard(sqlite_engine, metric="rating", by="org:site", as_of=date(2026, 6, 30))
