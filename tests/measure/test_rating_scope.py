@@ -235,3 +235,18 @@ def test_a_scorecard_whose_previous_period_is_on_another_scale_is_refused_as_a_s
     _two_quarters(sqlite_engine)
     with pytest.raises(MixedScalesError, match="a scorecard is on one scale"):
         scorecard(sqlite_engine, metric="rating", by="org:site", as_of=date(2026, 6, 30))
+
+
+def test_compare_with_a_previous_period_on_another_scale_is_refused(sqlite_engine: Engine) -> None:
+    """Each period alone is on one scale, 1-10 now and 1-5 before: each site's change spans both."""
+    from datetime import date
+
+    from cxchange.core.period import Period
+
+    _two_quarters(sqlite_engine)
+    q = ScoreQuery(metric="rating", by=("org:site",), period=Period(date(2026, 4, 1), date(2026, 7, 1)))
+    with pytest.raises(MixedScalesError, match=r"1-5 \(hotels: 60\); 1-10 \(airline: 60\)"):
+        compare(sqlite_engine, q, vs="previous-period")
+    by_source = compare(sqlite_engine, ScoreQuery(metric="rating", by=("source",), period=q.period),
+                        vs="previous-period")  # fmt: skip
+    assert [r["group"]["source"] for r in by_source] == ["airline"]  # each source against itself

@@ -18,7 +18,8 @@ from cxchange.core.output import rounded as _round
 from cxchange.core.period import Period
 from cxchange.listen.query import apply_filters, parse_where
 from cxchange.listen.tables import feedback as feedback_table
-from cxchange.measure.mixed import RATE_WITHIN, check_one_scale
+from cxchange.measure.mixed import NARROW, RATE_WITHIN, check_one_scale
+from cxchange.measure.rating_scope import check_rating_scope
 from cxchange.measure.service import (
     TIME_KEYS,
     ScoreQuery,
@@ -104,6 +105,8 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
         if cur.is_empty():
             raise no_answers(current)
         earlier = current.period.previous()
+        if metric == "rating" and "source" not in q.by:  # a group's change spans both periods' scales
+            check_rating_scope(engine, q.where, Period(earlier.since, current.period.until), how=NARROW)
         prev = grouped_counts(engine, replace(q, period=earlier)).frame
         if prev.is_empty():
             # Every row was "n_other 0" with empty cells, exit 0 (Alexa reviews: 11 weeks of data, so the
