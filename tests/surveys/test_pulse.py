@@ -27,6 +27,14 @@ def _initiative(engine: Engine) -> int:
     return int(out["id"])
 
 
+def _n1_pulse(client: TestClient, org_engine: Engine, name: str) -> tuple[dict[str, Any], str]:
+    """A new ADKAR pulse of a new initiative with one link, N1's: (the survey, the link's path)."""
+    ini = _initiative(org_engine)
+    out = client.post("/api/surveys", json={"name": name, "kind": "adkar", "units": ["N1"],
+                                            "initiative": ini}).json()  # fmt: skip
+    return out, out["links"][0]["url"][out["links"][0]["url"].index("/s/") :]
+
+
 def _answer(public: TestClient, path: str, scores: tuple[int, ...], comment: str = "") -> int:
     page = public.get(path).text
     token = re.search(r'name="form_token" value="([^"]+)"', page)
@@ -89,10 +97,7 @@ def test_a_pulse_comment_cannot_be_joined_back_to_its_scores_and_unit(
 
     from cxchange.core.events import wait_for_background
 
-    ini = _initiative(org_engine)
-    out = client.post("/api/surveys", json={"name": "Pulse 2", "kind": "adkar", "units": ["N1"],
-                                            "initiative": ini}).json()  # fmt: skip
-    n1 = out["links"][0]["url"][out["links"][0]["url"].index("/s/") :]
+    out, n1 = _n1_pulse(client, org_engine, "Pulse 2")
     for i in range(4):
         assert _answer(public, n1, (1, 2, 3, 4, 5), comment=f"my manager ignores us {i}") == 303
     wait_for_background(org_engine)
@@ -203,3 +208,18 @@ def test_the_cli_and_the_api_create_through_one_path_with_one_spec(
     assert api_spec == cli_spec == {"name": "P", **fields, "language": "en"}
     assert api_kw == {"initiative_id": ini, "assessment": 1, "definition_file": None}
     assert cli_kw == {"initiative_id": ini, "assessment": 2, "definition_file": None}
+
+
+def test_comments_held_when_the_survey_closes_are_said_never_to_be_released(
+    client: TestClient, public: TestClient, org_engine: Engine, counter: Any
+) -> None:
+    """Closed with fewer than K comments waiting: no answer can make K, so "held until 5" would mislead."""
+    out, n1 = _n1_pulse(client, org_engine, "Pulse 5")
+    for i in range(2):
+        assert _answer(public, n1, (1, 2, 3, 4, 5), comment=f"too fast {i}") == 303
+    closed = client.post(f"/api/surveys/{out['id']}/close").json()
+    assert closed["comments_held"] == 2 and counter("feedback") == 0
+    assert closed["comments_note"].startswith(
+        "2 comments held and never released: the survey closed before 5"
+    )
+    assert "until 5" not in closed["comments_note"]

@@ -18,7 +18,8 @@ from cxchange.core.output import rounded as _round
 from cxchange.core.period import Period
 from cxchange.listen.query import apply_filters, parse_where
 from cxchange.listen.tables import feedback as feedback_table
-from cxchange.measure.mixed import RATE_WITHIN, check_one_scale
+from cxchange.measure.mixed import NARROW, RATE_WITHIN, check_one_scale
+from cxchange.measure.rating_scope import check_rating_scope
 from cxchange.measure.service import (
     TIME_KEYS,
     ScoreQuery,
@@ -85,7 +86,7 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
     periods: dict[str, str] = {}
     if vs == "rest":
         counted = grouped_counts(engine, q)
-        frame, scale = counted.frame, counted.scale
+        frame = counted.frame
         if frame.is_empty():
             raise no_answers(q)
         check_one_scale(counted.by_scale, scope_text(q), RATE_WITHIN)  # the rest of a source is on another
@@ -100,10 +101,12 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
     else:
         current = replace(q, period=_compared_period(engine, q))
         counted = grouped_counts(engine, current)
-        cur, scale = counted.frame, counted.scale
+        cur = counted.frame
         if cur.is_empty():
             raise no_answers(current)
         earlier = current.period.previous()
+        if metric == "rating" and "source" not in q.by:  # a group's change spans both periods' scales
+            check_rating_scope(engine, q.where, Period(earlier.since, current.period.until), how=NARROW)
         prev = grouped_counts(engine, replace(q, period=earlier)).frame
         if prev.is_empty():
             # Every row was "n_other 0" with empty cells, exit 0 (Alexa reviews: 11 weeks of data, so the
@@ -122,12 +125,14 @@ def compare(engine: Engine, q: ScoreQuery, vs: str = "rest") -> ScoreRows:
             pairs.append((key_vals, part["__value"], part["__count"], before["__value"], before["__count"]))
     rows: list[dict[str, Any]] = []
     for key_vals, va, ca, vb, cb in pairs:
+        group = dict(zip(q.by, key_vals, strict=True))
+        scale = counted.scale_for(group)  # by source: that source's scale, not the widest in scope
         d = compare_from_counts(
             metric, va.to_list(), ca.to_list(), vb.to_list(), cb.to_list(), level=q.level, scale=scale
         )
         rows.append(
             {
-                "group": dict(zip(q.by, key_vals, strict=True)),
+                "group": group,
                 "vs": vs,
                 "n": d.n_a,
                 "score": _round(d.score_a),

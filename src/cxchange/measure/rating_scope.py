@@ -31,11 +31,13 @@ def check_rating_scope(
     *,
     source: str | None = None,
     how: str = ONE_SCALE,
-) -> None:
+) -> int | None:
     """A MixedScalesError naming the sources and their scales when the scope's ratings are on more than
-    one; nothing otherwise (no ratings in scope included: the caller says that its own way)."""
+    one; else the one scale (None: no ratings in scope, which the caller says its own way)."""
     q = ScoreQuery(metric="rating", where=(*where, *_source(source)), period=period)
-    check_one_scale(rating_scales(engine, where, period, source), scope_text(q), how)
+    by_scale = rating_scales(engine, where, period, source)
+    check_one_scale(by_scale, scope_text(q), how)
+    return next(iter(by_scale), None)
 
 
 def _source(source: str | None) -> tuple[str, ...]:

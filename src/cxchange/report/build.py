@@ -43,7 +43,7 @@ from cxchange.report.period import (
     parse_period,
     period_containing,
 )
-from cxchange.report.scales import left_out, mixed_note, score_parts
+from cxchange.report.scales import UNITS_HOW, left_out, mixed_note, score_parts
 from cxchange.sustain.recognition import list_recognitions
 from cxchange.sustain.scorecard import latest_complete
 from cxchange.understand import explore
@@ -498,6 +498,9 @@ def build_report(
     label = METRICS[metric]["label"]
     # Ratings on more than one scale: no one impact, driver or unit score over them (report/scales.py).
     mixed = mixed_note(engine, where, p.window) if headline == "rating" else None
+    # Units' changes read the previous period as well, whose ratings may be on another scale.
+    unit_span = Period(prev.start, p.end)
+    units_mixed = mixed_note(engine, where, unit_span, UNITS_HOW) if headline == "rating" else None
     themes = _themes(s, p, prev, metric, mixed)
     data: dict[str, Any] = {
         "title": "Customer experience: executive report",
@@ -519,10 +522,11 @@ def build_report(
         "scores": scores,
         "metric": metric,  # theme impact's and the drivers' score
         "metric_label": label,
-        "by_unit": _by_unit(s, p, prev, headline) if headline and not mixed else None,
+        "by_unit": _by_unit(s, p, prev, headline) if headline and not units_mixed else None,
         "themes": themes,
         "drivers": left_out(mixed) if mixed else _drivers(s, p, metric),
         "mixed_scales": mixed,
+        "by_unit_note": units_mixed,
         "emerging": _emerging(s, p),
         "initiatives": initiatives_section(engine, user, tree, u, p),
         "recognitions": _recognitions(s, p),

@@ -20,6 +20,12 @@ REPORT_HOW = (
     "theme impact, key drivers and ratings by unit are left out of this report; per source, "
     "`cxchange themes --metric rating --where source={source}` and `cxchange drivers --where source={source}`"
 )
+# Ratings by unit read the previous period too (each unit's change): on another scale there, only they
+# are left out.
+UNITS_HOW = (
+    "ratings by unit (their change spans this period and the previous one) are left out of this report; "
+    "per source, `cxchange scores --metric rating --by org:LEVEL --where source={source}`"
+)
 
 
 def score_parts(
@@ -40,10 +46,10 @@ def score_parts(
         yield f"{metric}-{label}", {**meta, **words}, part, scale
 
 
-def mixed_note(engine: Engine, where: tuple[str, ...], period: Period) -> str | None:
+def mixed_note(engine: Engine, where: tuple[str, ...], period: Period, how: str = REPORT_HOW) -> str | None:
     """Why the rating-based sections are left out (the sources and their scales), or None: one scale."""
     try:
-        check_rating_scope(engine, where, period, how=REPORT_HOW)
+        check_rating_scope(engine, where, period, how=how)
     except MixedScalesError as exc:
         return str(exc)
     return None

@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 SCORE_METRICS = ("nps", "csat", "ces", "rating")
 ALPHA = 0.05
 SPIKE_BASELINE = "8w"
+# A rule on ratings whose scope holds two scales (`measure.mixed`): a rule has no --where nor --by.
+ONE_SCALE_RULE = (
+    "a rule on rating needs a scope on one scale: give the rule a --unit rated on one, or another --metric"
+)
 
 
 # --- rules ----------------------------------------------------------------------------------------
@@ -190,7 +194,7 @@ def _daily(engine: Engine, metric: str, unit: str | None, since: date, until: da
     q = ScoreQuery(
         metric=metric, by=("day",), where=(f"unit={unit}",) if unit else (), period=Period(since, until)
     )
-    frame = grouped_counts(engine, q, path="sql").frame
+    frame = grouped_counts(engine, q, path="sql", how=ONE_SCALE_RULE).frame
     days = (until - since).days
     out = {k: np.zeros(days) for k in ("sum", "sumsq", "n")}
     if frame.height:
@@ -207,7 +211,7 @@ def _counts(
 ) -> tuple[list, list, int | None]:
     """Values, counts and the store's rating scale (what bounds a mean rating's interval)."""
     q = ScoreQuery(metric=metric, where=(f"unit={unit}",) if unit else (), period=Period(since, until))
-    counted = grouped_counts(engine, q, path="sql")
+    counted = grouped_counts(engine, q, path="sql", how=ONE_SCALE_RULE)
     return counted.frame["__value"].to_list(), counted.frame["__count"].to_list(), counted.scale
 
 

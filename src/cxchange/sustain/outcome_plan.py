@@ -27,10 +27,14 @@ from scipy import stats as sps
 from sqlalchemy import Engine
 
 from cxchange.core.errors import InputError
+from cxchange.core.period import Period
+from cxchange.measure.mixed import DEFAULT_SCALE
+from cxchange.measure.rating_scope import check_rating_scope
 from cxchange.org.tree import covered_unit_ids, pilot_control_overlaps
 from cxchange.sustain import panel
 from cxchange.sustain.outcome_design import OutcomeOptions, check_clusters, cluster_map, load_design
 from cxchange.sustain.outcomes import (
+    RATING_HOW,
     _codes,
     _data_dates,
     _rows,
@@ -47,12 +51,12 @@ PLAUSIBLE_SHARE = 0.15
 RANGES = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}  # rating: 1-5 or 1-10
 
 
-def metric_range(kind: str, values: np.ndarray) -> tuple[float, float]:
+def metric_range(kind: str, rating_scale: int | None) -> tuple[float, float]:
     """The metric's scale as `outcomes` reads it (NPS and CSAT in points, CES and rating as answered);
-    a rating is 1-5 unless a value above 5 shows a 1-10 scale."""
+    a rating's is its units' sources' scale (`check_rating_scope`), not guessed from the values."""
     if kind in RANGES:
         return RANGES[kind]
-    return (1.0, 5.0) if values.size and float(values.max()) <= 5 else (1.0, 10.0)
+    return 1.0, float(rating_scale or DEFAULT_SCALE)
 
 
 def noise_share(y: np.ndarray, w: np.ndarray, groups: list[np.ndarray], null_sd: float) -> float:
@@ -142,6 +146,10 @@ def plan(engine: Engine, initiative: int | str, **options: Unpack[OutcomeOptions
     if pilot_ids & control_ids:
         overlaps = pilot_control_overlaps(tree, pilot_codes, control_codes)
         raise InputError(f"pilot and control units overlap: {', '.join(overlaps[:5])}")
+    rating_scale = None
+    if kind == "rating":  # as `outcomes` does: never a mean over 1-5 and 1-10 answers at once
+        codes = [f"unit={c}" for c in (*pilot_codes, *control_codes)]
+        rating_scale = check_rating_scope(engine, codes, Period(lo, hi), how=RATING_HOW)
     data = _rows(engine, kind, None, pilot_ids | control_ids, lo, placebo, hi)
     if not data.size:
         raise InputError(
@@ -210,7 +218,7 @@ def plan(engine: Engine, initiative: int | str, **options: Unpack[OutcomeOptions
         f"with {a.clusters['pilot']} pilot and {a.clusters['control']} control {plural} and these "
         f"windows, an effect of {mde:.1f} {kind} points would be found {round(POWER * 100)} % of the time"
     )
-    low, high = metric_range(kind, y)
+    low, high = metric_range(kind, rating_scale)
     plausible = round(PLAUSIBLE_SHARE * (high - low), 2)
     reason: str | None = None
     remedy: str | None = None

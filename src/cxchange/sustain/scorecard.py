@@ -100,7 +100,8 @@ def scorecard(
     if metric == "rating":  # a unit's mean of 1-5 and 1-10 answers, or units on each, side by side
         one = f"`cxchange scores --metric rating --by {by} --where source={{source}}`"
         how = f"a scorecard is on one scale, so score each scale's units with {one}"
-        check_rating_scope(engine, period=q.period, how=how)
+        # Over the previous period too: each unit's change is this one's mean minus that one's.
+        check_rating_scope(engine, period=Period(p_start, end), how=how)
     current = scores(engine, q)
     if not current:
         raise NoDataError(

@@ -9,10 +9,11 @@ shuffled order, every one dated the release's day, the batch's times that day's 
 answer's instant), each with its random key as external id (not the pulse's nonce).
 
 A survey with fewer than K comments waiting shows "N comments held until K" (`survey show`): they are
-stored, not lost, and released with the comment that makes K. The release is after-commit work recorded
-with the K-th comment (core/events.py): a process killed before it leaves it pending, and the next
-process (or `cxchange doctor`) does it. What a reader still learns: that the answer completing a group
-wrote one of the group's comments (one in K), and the day of the release.
+stored, not lost, and released with the comment that makes K; once it is closed, that they never will
+be. The release is after-commit work recorded with the K-th comment (core/events.py): a process
+killed before it leaves it pending, and the next process (or `cxchange doctor`) does it. What a reader
+still learns: that the answer completing a group wrote one of the group's comments (one in K), and the
+day of the release.
 """
 
 from __future__ import annotations
@@ -69,10 +70,19 @@ def held_count(conn: Connection, survey_id: int) -> int:
     return int(conn.execute(stmt).scalar() or 0)
 
 
-def held_note(held: int) -> str:
+def held_note(held: int, *, closed: bool = False) -> str:
+    """What `survey show` says of the comments waiting: until K, or, the survey closed (no answer can
+    make K any more), that they stay held."""
     k = group_size()
+    words = f"{held} comment{'s' if held != 1 else ''}"
+    if closed:
+        return (
+            f"{words} held and never released: the survey closed before {k} waited, and pulse comments "
+            f"are released as feedback only in shuffled groups of at least {k}, so none can be joined to "
+            "its answer"
+        )
     return (
-        f"{held} comment{'s' if held != 1 else ''} held until {k}: pulse comments are released as "
+        f"{words} held until {k}: pulse comments are released as "
         f"feedback in shuffled groups of at least {k}, so none can be joined to its answer"
     )
 

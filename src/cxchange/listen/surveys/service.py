@@ -338,7 +338,7 @@ def _as_dict(engine: Engine, conn: Any, s: Survey, *, detail: bool) -> dict[str,
             held = held_count(conn.connection(), s.id)
             out["comments_held"] = held
             if held:
-                out["comments_note"] = held_note(held)
+                out["comments_note"] = held_note(held, closed=s.status == CLOSED)
     return out
 
 
