@@ -136,3 +136,14 @@ def test_a_bad_setting_stops_a_command_with_one_line_not_a_traceback(
     assert run.returncode == 1
     assert run.stderr.strip() == f"error: {said}"
     assert "Traceback" not in run.stderr and run.stdout == ""
+
+
+def test_pulse_comments_are_never_released_in_groups_smaller_than_three(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A group of 1 would release each comment right after its answer, in the answers' order."""
+    monkeypatch.setenv("CXCHANGE_PULSE_COMMENT_GROUP", "2")
+    with pytest.raises(ValueError, match="CXCHANGE_PULSE_COMMENT_GROUP: expected at least 3, got 2"):
+        Settings()
+    monkeypatch.setenv("CXCHANGE_PULSE_COMMENT_GROUP", "3")
+    assert Settings().pulse_comment_group == 3

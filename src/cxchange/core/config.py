@@ -141,7 +141,9 @@ class Settings:
     survey_posts_per_link: int = at_least(1, 600)
     # ADKAR pulse comments are held and released as feedback only when this many of a survey wait, in
     # shuffled order and dated by the day (listen/surveys/comments.py): none can be joined to its answer.
-    pulse_comment_group: int = at_least(1, 5)
+    # At least 3, as the smallest groups anonymous-survey tools report: 1 would release each comment
+    # right after its answer, in the answers' order.
+    pulse_comment_group: int = at_least(3, 5)
 
     def __init__(self, **values: Any) -> None:
         """The defaults, then the environment, then `values` (names not fields are ignored)."""

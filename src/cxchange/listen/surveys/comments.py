@@ -41,8 +41,8 @@ class _Taken(CxError):
 
 
 def group_size() -> int:
-    """K: comments of a survey released together at least (a setting below 1 holds nothing back)."""
-    return max(get_settings().pulse_comment_group, 1)
+    """K: comments of a survey released together at least (the setting is at least 3)."""
+    return get_settings().pulse_comment_group
 
 
 def hold(conn: Connection, survey_id: int, text: str) -> int | None:
