@@ -18,6 +18,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from .conftest import Cx
 
 AIRLINES = ("A1", "A2", "A3", "A4")
@@ -47,6 +49,7 @@ def write_airlines(folder: Path) -> dict[str, Path]:
     return files
 
 
+@pytest.mark.slow
 def test_decide_and_change_say_what_they_left_out_and_what_is_missing(cx: Cx) -> None:
     files = write_airlines(cx.workdir)
     cx.run("org", "import", str(files["units"]), "--people", str(files["people"]))

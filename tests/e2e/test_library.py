@@ -27,6 +27,7 @@ def _library(url: str, script: str) -> object:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 def test_python_api_matches_the_cli(cx: Cx, tmp_path: Path) -> None:
     files = write_world(tmp_path, date.today())
     cx.json("org", "import", str(files["units"]), "--people", str(files["people"]))

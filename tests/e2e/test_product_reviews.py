@@ -13,6 +13,8 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from .conftest import Cx
 
 VARIANTS = {"Black Dot": 120, "Charcoal Fabric": 100, "Walnut Finish": 4}
@@ -82,6 +84,7 @@ def test_compare_with_an_empty_previous_period_says_so(cx: Cx) -> None:
     assert "--period 2018-Q3" in (cx.workdir / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_the_outcome_says_which_units_it_rests_on_and_where_the_data_stops(cx: Cx) -> None:
     """Variants as units: one pilot variant was only reviewed after the start, and the reviews stop a
     month into the 90-day after window. The estimate (unit fixed effects) and the before/after means

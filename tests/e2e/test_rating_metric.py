@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from .conftest import Cx
 
 REVIEWS = [
@@ -27,6 +29,7 @@ def _reviews(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_ratings_only_store_gets_theme_impact_simulation_and_opportunities(cx: Cx) -> None:
     csv_path = _reviews(cx.workdir / "reviews.csv")
     cx.run(

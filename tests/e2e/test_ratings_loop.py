@@ -12,6 +12,8 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from .conftest import Cx
 
 AIRLINES = ["AERO", "BLUE", "CLOUD", "DELTA-WING", "EAGLE", "FALCON"]
@@ -56,6 +58,7 @@ def write_airlines(folder: Path) -> dict[str, Path]:
     return files
 
 
+@pytest.mark.slow
 def test_a_ratings_store_measures_its_initiative_on_ratings_without_being_told(cx: Cx) -> None:
     files = write_airlines(cx.workdir)
     cx.json("org", "import", str(files["units"]), "--people", str(files["people"]))
@@ -89,6 +92,7 @@ def test_a_ratings_store_measures_its_initiative_on_ratings_without_being_told(c
     assert "rating scorecard, 2014-Q3" in cx.run("scorecard").out
 
 
+@pytest.mark.slow
 def test_reviews_imported_without_their_airline_mapped_are_linked_by_that_column(cx: Cx) -> None:
     """The Skytrax path: reviews imported first, airline left as a plain column; the units come after.
     Importing again with the mapping skips every row as a duplicate (and now says so, naming the way

@@ -10,6 +10,8 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from .conftest import Cx
 
 PILOTS = [f"P{i}" for i in range(1, 9)]
@@ -53,6 +55,7 @@ def _files(folder: Path, first: date, second: date) -> tuple[Path, Path, Path]:
     return units, people, survey
 
 
+@pytest.mark.slow
 def test_waves_are_estimated_from_each_units_start(cx: Cx) -> None:
     today = date.today()
     first, second = _month_start(today, -6), _month_start(today, -3)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from tests.e2e.conftest import Cx
 from tests.e2e.world import write_world
 
 
+@pytest.mark.slow
 def test_survey_commands_and_their_refusals(cx: Cx) -> None:
     files = write_world(cx.workdir, date.today())
     cx.json("org", "import", str(files["units"]), "--people", str(files["people"]))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from .conftest import Cx
 
 REQUESTS = [
@@ -19,6 +21,7 @@ REQUESTS = [
 ]
 
 
+@pytest.mark.slow
 def test_a_text_only_store_says_what_it_lacks_and_where_to_go(cx: Cx) -> None:
     path = cx.workdir / "banking77_test.csv"
     with path.open("w", newline="") as f:

