@@ -560,3 +560,13 @@ def test_large_groups_all_alike_compare_without_overflow() -> None:
     stars = compare_from_counts("rating", [5], [3], [4], [3], scale=5)
     assert wide.ci_low < stars.ci_low < 0 < 1 < stars.ci_high < wide.ci_high
     assert stars.ci_high <= 5 - 1 and stars.ci_low >= 1 - 5
+
+
+def test_a_score_ranges_over_its_own_units() -> None:
+    """One table of what each score can be (outcome plans judge a hopeless design by a share of it)."""
+    from cxchange.measure.stats import score_range
+
+    assert score_range("nps", 5) == (-100.0, 100.0)
+    assert score_range("csat", 10) == (0.0, 100.0)
+    assert score_range("ces", 10) == (1.0, 7.0)
+    assert score_range("rating", 5) == (1.0, 5.0) and score_range("rating", 10) == (1.0, 10.0)

@@ -303,6 +303,16 @@ def csat_from_counts(
 # -27.27 to 36.27 (Skytrax, Overview and scores); ratings are bounded by the widest scale an import takes,
 # unless the caller knows the store's (`rating_bounds`).
 MEAN_BOUNDS = {"ces": (1.0, 7.0), "rating": (1.0, 10.0)}
+# NPS and CSAT are scored in points (`measure.scale.points`).
+POINT_BOUNDS = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0)}
+
+
+def score_range(metric: str, rating_scale: int) -> tuple[float, float]:
+    """What a score can be, in its own units: NPS and CSAT in points, CES as answered (1-7), a rating
+    from 1 to its sources' scale (`rating_scale`, ignored for the other metrics)."""
+    if metric == "rating":
+        return 1.0, float(rating_scale)
+    return POINT_BOUNDS[metric] if metric in POINT_BOUNDS else MEAN_BOUNDS[metric]
 
 
 def _all_alike(mean: float, n: int, level: float, bounds: tuple[float, float]) -> tuple[float, float]:

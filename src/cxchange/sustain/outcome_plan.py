@@ -30,6 +30,7 @@ from cxchange.core.errors import InputError
 from cxchange.core.period import Period
 from cxchange.measure.mixed import DEFAULT_SCALE
 from cxchange.measure.rating_scope import check_rating_scope
+from cxchange.measure.stats import score_range
 from cxchange.org.tree import covered_unit_ids, pilot_control_overlaps
 from cxchange.sustain import panel
 from cxchange.sustain.outcome_design import OutcomeOptions, check_clusters, cluster_map, load_design
@@ -48,15 +49,6 @@ POWER = 0.8
 # programme gains are a few NPS points, 10-15 an exceptional one; 15 % of NPS's 200 is 30 points. A
 # study that could only detect more than this can only miss, and its null result says nothing.
 PLAUSIBLE_SHARE = 0.15
-RANGES = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}  # rating: 1-5 or 1-10
-
-
-def metric_range(kind: str, rating_scale: int | None) -> tuple[float, float]:
-    """The metric's scale as `outcomes` reads it (NPS and CSAT in points, CES and rating as answered);
-    a rating's is its units' sources' scale (`check_rating_scope`), not guessed from the values."""
-    if kind in RANGES:
-        return RANGES[kind]
-    return 1.0, float(rating_scale or DEFAULT_SCALE)
 
 
 def noise_share(y: np.ndarray, w: np.ndarray, groups: list[np.ndarray], null_sd: float) -> float:
@@ -218,7 +210,7 @@ def plan(engine: Engine, initiative: int | str, **options: Unpack[OutcomeOptions
         f"with {a.clusters['pilot']} pilot and {a.clusters['control']} control {plural} and these "
         f"windows, an effect of {mde:.1f} {kind} points would be found {round(POWER * 100)} % of the time"
     )
-    low, high = metric_range(kind, rating_scale)
+    low, high = score_range(kind, rating_scale or DEFAULT_SCALE)
     plausible = round(PLAUSIBLE_SHARE * (high - low), 2)
     reason: str | None = None
     remedy: str | None = None
