@@ -250,3 +250,22 @@ def test_compare_with_a_previous_period_on_another_scale_is_refused(sqlite_engin
     by_source = compare(sqlite_engine, ScoreQuery(metric="rating", by=("source",), period=q.period),
                         vs="previous-period")  # fmt: skip
     assert [r["group"]["source"] for r in by_source] == ["airline"]  # each source against itself
+
+
+def test_the_simulator_refuses_two_scales_naming_the_scope_and_its_period(engine: Engine) -> None:
+    """The simulator reads each row's own scale; its message says the scope as every other refusal does."""
+    from datetime import date
+
+    from cxchange.core.period import Period
+    from cxchange.decide.service import Scope, simulate
+    from cxchange.understand.analyze import analyze
+
+    _load(engine)
+    analyze(engine)
+    scope = Scope(period=Period(date(2026, 5, 1), date(2026, 6, 1)))
+    with pytest.raises(MixedScalesError, match=r"in scope \(since 2026-05-01, before 2026-06-01\) are on 2"):
+        simulate(engine, ["Staff=0.5"], scope=scope, metric="rating")
+    only = Scope(source="airline", period=scope.period)
+    with pytest.raises(Exception) as one_scale:  # no such theme in these comments: not a scale refusal
+        simulate(engine, ["Staff=0.5"], scope=only, metric="rating")
+    assert not isinstance(one_scale.value, MixedScalesError)

@@ -17,8 +17,9 @@ from cxchange.core.output import counted
 from cxchange.core.period import ALL_TIME, Period
 from cxchange.decide.data import Respondents, detractor, load_respondents
 from cxchange.decide.simulate import METHOD, parse_levers, simulate_metric
-from cxchange.measure.mixed import ONE_SCALE, check_one_scale, rows_by_scale, scope_words
+from cxchange.measure.mixed import ONE_SCALE, check_one_scale, rows_by_scale
 from cxchange.measure.scale import AN_ANSWER, LABELS, check_metric, default_metric
+from cxchange.measure.service import ScoreQuery, scope_text
 from cxchange.measure.stats import METRICS
 from cxchange.understand.themes.taxonomy import theme_rows
 
@@ -105,7 +106,9 @@ def _prepare(
     if answered.height == 0:
         raise CxError(_no_answers(metric, answers))
     if metric == "rating":  # a simulated mean of 1-5 and 1-10 answers at once would mean nothing
-        check_one_scale(rows_by_scale(answered), scope_words(scope.where, scope.source), ONE_SCALE)
+        where = (*scope.where, *([f"source={scope.source}"] if scope.source else []))
+        words = scope_text(ScoreQuery(metric=metric, where=where, period=scope.period))
+        check_one_scale(rows_by_scale(answered), words, ONE_SCALE)
     has_segment = answered["attr:segment"].drop_nulls().n_unique() > 1
     key = (
         pl.col("source") + pl.lit("|") + pl.col("attr:segment").fill_null("?")

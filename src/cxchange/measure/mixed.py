@@ -119,12 +119,6 @@ def rows_by_scale(rows: pl.DataFrame) -> dict[int, dict[str, int]]:
     return dict(sorted(out.items()))
 
 
-def scope_words(where: Sequence[str], source: str | None = None, period: str = "") -> str:
-    """A scope in words for the messages, as `measure.service.scope_text` says a query's."""
-    parts = [*where, *([f"source={source}"] if source else []), *([period] if period else [])]
-    return ", ".join(parts) or "all feedback"
-
-
 def group_scale(group: Mapping[str, object], scale_of: Mapping[str, int], whole: int | None) -> int | None:
     """The rating scale of one group's answers: its `scale` key, its source's, else the scope's."""
     label = group.get(SCALE_KEY)
